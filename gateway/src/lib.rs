@@ -1,0 +1,9 @@
+//! # gateway — the credgate process
+//!
+//! Listeners (data plane + admin plane), the hyper service, the upstream
+//! client pool, reload, the CLI, the demo and the sample credit database.
+//!
+//! ## What this crate must never do
+//! - hold policy or redaction logic of its own: it calls `policy::decide` and
+//!   `redaction::apply` and turns their answers into HTTP.
+#![warn(missing_docs)]

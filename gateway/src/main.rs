@@ -1,0 +1,2 @@
+//! `credgate` binary: parse the CLI and call the library.
+fn main() {}
