@@ -7,3 +7,8 @@
 //! - hold policy or redaction logic of its own: it calls `policy::decide` and
 //!   `redaction::apply` and turns their answers into HTTP.
 #![warn(missing_docs)]
+
+pub mod cli;
+pub mod commands;
+pub mod demo;
+pub mod sample_db;

@@ -1,2 +1,4 @@
 //! `credgate` binary: parse the CLI and call the library.
-fn main() {}
+fn main() -> std::process::ExitCode {
+    gateway::cli::main()
+}

@@ -179,6 +179,10 @@ pub struct Scope {
     /// For `credit_service` identities: the subject the consent token names
     /// (a `/v1/records/{id}` answer about anyone else is refused).
     pub consent_subject: Option<String>,
+    /// True when a natural person's data needs a consent token for this
+    /// identity (a `credit_service` role); checked again on
+    /// `/v1/records/{id}` once the upstream names the subject.
+    pub natural_person_needs_consent: bool,
     /// Policy-wide field and item rules.
     pub rules: Arc<Rules>,
 }

@@ -1,0 +1,269 @@
+//! The `credgate` command line (clap). Each subcommand is a thin call into the
+//! module that owns it; errors end as one line on stderr and a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Result of a subcommand: an exit code, or an error printed as one line.
+pub type CmdResult = Result<ExitCode, Box<dyn std::error::Error + Send + Sync>>;
+
+/// credgate — privacy-preserving query gateway for social-credit information platforms.
+#[derive(Debug, Parser)]
+#[command(name = "credgate", version, about)]
+pub struct Cli {
+    /// Process log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Process log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (data plane + admin plane).
+    Serve {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// See it work: dev certs, sample credit database, gateway, curl commands.
+    Demo {
+        /// Folder for the demo's certs, config and databases.
+        #[arg(long, default_value = "credgate-demo")]
+        dir: PathBuf,
+    },
+    /// Run the sample credit database (the upstream API over SQLite).
+    SampleDb(SampleDbArgs),
+    /// Development PKI.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+    /// Consent tokens (a dev tool standing in for the platform's consent service).
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Check and explain the policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Verify, search and export the inquiry log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `credgate sample-db`
+#[derive(Debug, Args)]
+pub struct SampleDbArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// SQLite database file (created and seeded if missing).
+    #[arg(long, default_value = "sample-credit.db")]
+    pub db: PathBuf,
+    /// Number of natural and of legal persons to seed.
+    #[arg(long, default_value_t = 2000)]
+    pub subjects: u32,
+}
+
+/// `credgate certs ...`
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Dev PKI: CA, server cert, audit signing key, consent-authority key, empty CRL.
+    Init {
+        /// PKI folder.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Client cert + key (PEM and PKCS#12) for one officer.
+    Issue {
+        /// PKI folder.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Officer id (subject serialNumber).
+        #[arg(long)]
+        officer_id: String,
+        /// Officer name (subject CN).
+        #[arg(long)]
+        name: String,
+        /// Unit (subject O).
+        #[arg(long)]
+        unit: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Output prefix: writes PREFIX.pem, PREFIX.key, PREFIX.p12.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add a certificate to the CRL the gateway reads.
+    Revoke {
+        /// PKI folder.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Certificate (PEM) to revoke.
+        #[arg(long)]
+        cert: PathBuf,
+    },
+}
+
+/// `credgate consent ...`
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Print a signed consent token.
+    Issue {
+        /// PKI folder holding consent-authority.pk8.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Subject identifier the consent is about.
+        #[arg(long)]
+        subject: String,
+        /// Officer id the consent is granted to.
+        #[arg(long)]
+        grantee: String,
+        /// Items, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        items: Vec<String>,
+        /// Consent-required fields, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        fields: Vec<String>,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+}
+
+/// `credgate policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate config + policy; print every error with file:line.
+    Check {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Print the decision and the rule that made it, without sending anything.
+    Explain {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+        /// Officer id.
+        #[arg(long)]
+        officer: String,
+        /// Purpose code.
+        #[arg(long)]
+        purpose: String,
+        /// Request path (with query).
+        #[arg(long)]
+        path: String,
+        /// Consent token.
+        #[arg(long)]
+        consent: Option<String>,
+        /// Case number (defaults to `explain`).
+        #[arg(long, default_value = "explain")]
+        case: String,
+    },
+}
+
+/// Output format of `audit query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns.
+    Table,
+    /// A JSON array.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// `credgate audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain and check checkpoint signatures (exit 0 intact, 1 tampered, 2 could not run).
+    Verify {
+        /// gateway.toml
+        #[arg(long, required_unless_present = "export")]
+        config: Option<PathBuf>,
+        /// An export file to verify offline.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// Search the log.
+    Query {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+        /// Officer id.
+        #[arg(long)]
+        officer: Option<String>,
+        /// Subject id.
+        #[arg(long)]
+        subject: Option<String>,
+        /// From (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// To (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        /// allow or deny.
+        #[arg(long)]
+        decision: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// JSON Lines with chain fields and checkpoints, verifiable offline.
+    Export {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+        /// From (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// To (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Every inquiry about one subject: time, unit, purpose, decision.
+    SubjectReport {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+        /// Subject id.
+        #[arg(long)]
+        subject: String,
+    },
+}
+
+/// Parse the command line and run it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => crate::commands::serve::run(&config, cli.log_format),
+        Command::Demo { dir } => crate::demo::run(&dir, cli.log_format),
+        Command::SampleDb(args) => crate::sample_db::run_cli(&args),
+        Command::Certs(cmd) => crate::commands::certs::run(cmd),
+        Command::Consent(cmd) => crate::commands::consent::run(cmd),
+        Command::Policy(cmd) => crate::commands::policy::run(cmd),
+        Command::Audit(cmd) => crate::commands::audit::run(cmd, cli.log_format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("credgate: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per CLI subcommand family.
+
+pub mod audit;
+pub mod certs;
+pub mod consent;
+pub mod policy;
+pub mod serve;
