@@ -6,15 +6,34 @@
 //! restored, withheld), labels records under objection, and reports what it
 //! did as counts and key names.
 //!
+//! ## Layout
+//! - [`apply`] (here): parse once, run the passes below in place, serialise
+//!   once;
+//! - `records`: record lifecycle — drop ungranted, restored, expired and
+//!   withheld records, label records under objection;
+//! - `keys`: key rules at any depth, case-insensitive — remove prohibited and
+//!   unconsented keys, mask sensitive ones;
+//! - `mask`: masking one leaf by character.
+//!
+//! Lifecycle rules read the record fields as the upstream sent them, before
+//! key rules run; key rules then apply to the whole body, records included.
+//!
 //! ## What this crate must never do
 //! - log, print or return a removed or masked *value* (the [`Report`] holds
 //!   key names and counts only);
 //! - do I/O, read the clock (time is a parameter), or know about HTTP.
 #![warn(missing_docs)]
 
+mod keys;
+mod mask;
+mod records;
+#[cfg(test)]
+mod testutil;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use policy::Scope;
+use serde_json::Value;
 use time::OffsetDateTime;
 
 /// Why a record was suppressed.
@@ -83,14 +102,66 @@ pub enum RedactionError {
     Shape(&'static str),
 }
 
+impl Report {
+    /// For a single-record fetch (`GET /v1/records/{id}`): why the answer must
+    /// be refused, when no record is left and at least one was suppressed.
+    ///
+    /// With several suppressed records the first reason in check order wins
+    /// (not granted, restored, expired, withheld). Map it with
+    /// [`Suppression::refusal`].
+    pub fn single_record_refusal(&self) -> Option<Suppression> {
+        if self.records_returned != 0 {
+            return None;
+        }
+        [
+            Suppression::NotGranted,
+            Suppression::Restored,
+            Suppression::Expired,
+            Suppression::Withheld,
+        ]
+        .into_iter()
+        .find(|reason| self.records_suppressed.get(reason).is_some_and(|n| *n > 0))
+    }
+}
+
 /// Transform `body` under `scope` at instant `now`.
 ///
-/// Parse once, transform in place, serialise once.
+/// Parse once, transform in place, serialise once:
+/// 1. the body must be a JSON object ([`RedactionError::NotJson`],
+///    [`RedactionError::Shape`]);
+/// 2. `subject.id` / `subject.type` are noted for the report;
+/// 3. records (`body[record_fields.records]`, an array of objects) that may
+///    not be served are dropped, records under objection labelled;
+/// 4. key rules (prohibited, consent-required, mask) apply to the whole body.
+///
+/// The output never holds a removed value or the unmasked text of a masked
+/// one; the [`Report`] holds only names and counts.
 pub fn apply(
     body: &[u8],
     scope: &Scope,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, Report), RedactionError> {
-    let _ = (body, scope, now);
-    todo!("redaction::apply")
+    let mut value: Value = serde_json::from_slice(body).map_err(|_| RedactionError::NotJson)?;
+    let Value::Object(map) = &mut value else {
+        return Err(RedactionError::Shape("body is not a JSON object"));
+    };
+    let mut report = Report::default();
+    if let Some(Value::Object(subject)) = map.get("subject") {
+        report.subject_id = subject.get("id").and_then(Value::as_str).map(str::to_owned);
+        report.subject_type = subject
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+    }
+    records::filter(map, scope, now, &mut report)?;
+    keys::KeyRules::new(scope).redact(&mut value, &mut report);
+    if let Value::Object(map) = &value {
+        report.records_returned = records::count(map, &scope.rules.record_fields);
+    }
+    let out = serde_json::to_vec(&value)
+        .map_err(|_| RedactionError::Shape("body could not be serialised"))?;
+    Ok((out, report))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+//! Key rules: removal of prohibited and unconsented keys, masking of
+//! sensitive keys, at any depth, compared case-insensitively.
+//!
+//! Owns the [`KeyRules`] table (the scope's effective action per lowercased
+//! key name) and the single recursive walk that applies it to a parsed body in
+//! place. Key names that were acted on go into the [`Report`]; values never do.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use policy::{Mask, Scope};
+use serde_json::Value;
+
+use crate::mask::mask_leaf;
+use crate::Report;
+
+/// What happens to a key and everything under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Prohibited, or consent-required without consent: the key is removed.
+    Remove,
+    /// Every string/number leaf under the key is masked.
+    Mask(Mask),
+}
+
+/// The effective key rules of one scope, as a sorted table of lowercase names.
+///
+/// Built once per `apply` from [`policy::Rules`] and the scope's consent and
+/// unmask grants; the table borrows the rule strings when they are already
+/// lowercase (as policy compiles them), so building it costs one allocation.
+#[derive(Debug)]
+pub(crate) struct KeyRules<'a> {
+    /// INVARIANT: sorted by name (bytewise), names unique and lowercase.
+    table: Vec<(Cow<'a, str>, Action)>,
+    /// Shortest and longest ASCII name in the table, in bytes: an ASCII key
+    /// outside this range cannot match and is skipped without comparing.
+    ascii_len: (usize, usize),
+    /// Whether any name in the table is non-ASCII (only those can match a
+    /// non-ASCII key, which then needs a lowercased copy).
+    has_non_ascii: bool,
+}
+
+/// `name` lowercased, borrowed when it already is.
+fn lowered(name: &str) -> Cow<'_, str> {
+    if name.chars().flat_map(char::to_lowercase).eq(name.chars()) {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(name.to_lowercase())
+    }
+}
+
+/// Whether `set` (of names meant to be lowercase) contains `name` (lowercase),
+/// comparing case-insensitively so a mis-cased grant is still honoured.
+fn contains_lowered(set: &BTreeSet<String>, name: &str) -> bool {
+    set.contains(name) || set.iter().any(|entry| lowered(entry) == name)
+}
+
+impl<'a> KeyRules<'a> {
+    /// The effective key rules for `scope`.
+    ///
+    /// Precedence for one name: prohibited → remove; consent-required and not
+    /// in `scope.consent_fields` → remove; masked and not in `scope.unmasked`
+    /// → mask; otherwise no rule.
+    pub(crate) fn new(scope: &'a Scope) -> Self {
+        let rules = &*scope.rules;
+        let mut table: Vec<(Cow<'a, str>, Action)> = Vec::with_capacity(
+            rules.prohibited.len() + rules.consent_required.len() + rules.mask.len(),
+        );
+        for name in &rules.prohibited {
+            table.push((lowered(name), Action::Remove));
+        }
+        for name in &rules.consent_required {
+            let name = lowered(name);
+            if !contains_lowered(&scope.consent_fields, &name) {
+                table.push((name, Action::Remove));
+            }
+        }
+        for (name, mask) in &rules.mask {
+            let name = lowered(name);
+            if !contains_lowered(&scope.unmasked, &name) {
+                table.push((name, Action::Mask(*mask)));
+            }
+        }
+        // Stable sort keeps the first (strongest) action for a duplicated name.
+        table.sort_by(|a, b| a.0.cmp(&b.0));
+        table.dedup_by(|later, earlier| later.0 == earlier.0);
+
+        let mut ascii_len = (usize::MAX, 0);
+        let mut has_non_ascii = false;
+        for (name, _) in &table {
+            if name.is_ascii() {
+                ascii_len = (ascii_len.0.min(name.len()), ascii_len.1.max(name.len()));
+            } else {
+                has_non_ascii = true;
+            }
+        }
+        KeyRules {
+            table,
+            ascii_len,
+            has_non_ascii,
+        }
+    }
+
+    /// The action for a key as spelled in the body, compared case-insensitively.
+    pub(crate) fn lookup(&self, key: &str) -> Option<Action> {
+        let found = if key.is_ascii() {
+            if key.len() < self.ascii_len.0 || key.len() > self.ascii_len.1 {
+                return None;
+            }
+            // Compare the key lowercased on the fly: no allocation per key.
+            let lower = || key.bytes().map(|b| b.to_ascii_lowercase());
+            self.table
+                .binary_search_by(|(name, _)| name.bytes().cmp(lower()))
+        } else {
+            if !self.has_non_ascii && !key.chars().any(has_ascii_lowercase) {
+                return None;
+            }
+            let lower = key.to_lowercase();
+            self.table
+                .binary_search_by(|(name, _)| name.as_ref().cmp(lower.as_str()))
+        };
+        let index = found.ok()?;
+        self.table.get(index).map(|(_, action)| *action)
+    }
+
+    /// Applies the rules to `value` and everything under it, in place,
+    /// noting acted-on key names in `report`.
+    pub(crate) fn redact(&self, value: &mut Value, report: &mut Report) {
+        let mut walker = Walker {
+            rules: self,
+            removed: &mut report.removed_keys,
+            masked: &mut report.masked_keys,
+        };
+        walker.walk(value, None);
+    }
+}
+
+/// Whether lowercasing `c` (a non-ASCII char) can give an ASCII character,
+/// e.g. KELVIN SIGN → `k`: such a key may still match an ASCII rule name.
+fn has_ascii_lowercase(c: char) -> bool {
+    !c.is_ascii() && c.to_lowercase().any(|l| l.is_ascii())
+}
+
+/// One walk over a body: the rules and where to note key names.
+struct Walker<'w, 'a> {
+    rules: &'w KeyRules<'a>,
+    removed: &'w mut BTreeSet<String>,
+    masked: &'w mut BTreeSet<String>,
+}
+
+/// Adds `key` to `set` unless present (allocating only for a new name).
+fn note(set: &mut BTreeSet<String>, key: &str) {
+    if !set.contains(key) {
+        set.insert(key.to_owned());
+    }
+}
+
+impl Walker<'_, '_> {
+    /// Walks `value` under the mask of the nearest enclosing mask key (if
+    /// any). Returns whether a leaf was masked with that inherited mask.
+    fn walk(&mut self, value: &mut Value, inherited: Option<Mask>) -> bool {
+        match value {
+            Value::Object(map) => {
+                let mut masked_any = false;
+                map.retain(|key, child| match self.rules.lookup(key) {
+                    Some(Action::Remove) => {
+                        note(self.removed, key);
+                        false
+                    }
+                    Some(Action::Mask(mask)) => {
+                        if self.walk(child, Some(mask)) {
+                            note(self.masked, key);
+                        }
+                        true
+                    }
+                    None => {
+                        masked_any |= self.walk(child, inherited);
+                        true
+                    }
+                });
+                masked_any
+            }
+            Value::Array(items) => {
+                let mut masked_any = false;
+                for item in items {
+                    masked_any |= self.walk(item, inherited);
+                }
+                masked_any
+            }
+            Value::String(_) | Value::Number(_) => match inherited {
+                Some(mask) => mask_leaf(value, mask),
+                None => false,
+            },
+            Value::Null | Value::Bool(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

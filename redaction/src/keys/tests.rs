@@ -1,0 +1,158 @@
+use serde_json::json;
+
+use super::*;
+use crate::testutil::{inspector, rules, scope_with, set};
+
+fn redact(scope: &Scope, mut value: Value) -> (Value, Report) {
+    let mut report = Report::default();
+    KeyRules::new(scope).redact(&mut value, &mut report);
+    (value, report)
+}
+
+#[test]
+fn prohibited_keys_go_at_any_depth_in_any_case() {
+    let scope = inspector();
+    let (out, report) = redact(
+        &scope,
+        json!({
+            "RELIGION": "x",
+            "a": [{"b": {"Blood_Type": "A", "keep": 1}}, [{"fingerprint": [1, 2]}]],
+            "medical_HISTORY": {"nested": "whole subtree"}
+        }),
+    );
+    assert_eq!(out, json!({"a": [{"b": {"keep": 1}}, [{}]]}));
+    assert_eq!(
+        report.removed_keys,
+        set(&["RELIGION", "Blood_Type", "fingerprint", "medical_HISTORY"])
+    );
+}
+
+#[test]
+fn consent_keys_go_unless_consented() {
+    let without = inspector();
+    let (out, report) = redact(&without, json!({"Income": 1, "savings": 2, "name": "n"}));
+    assert_eq!(out, json!({"name": "n"}));
+    assert_eq!(report.removed_keys, set(&["Income", "savings"]));
+
+    let with = scope_with(rules(), &[], &["income"]);
+    let (out, report) = redact(&with, json!({"Income": 1, "savings": 2, "name": "n"}));
+    assert_eq!(out, json!({"Income": 1, "name": "n"}));
+    assert_eq!(report.removed_keys, set(&["savings"]));
+}
+
+#[test]
+fn prohibited_wins_over_consent() {
+    let mut r = rules();
+    r.consent_required.insert("religion".to_owned());
+    let scope = scope_with(r, &[], &["religion"]);
+    let (out, _) = redact(&scope, json!({"religion": "x"}));
+    assert_eq!(out, json!({}));
+}
+
+#[test]
+fn mask_applies_to_every_leaf_under_the_key() {
+    let scope = inspector();
+    let (out, report) = redact(
+        &scope,
+        json!({"Phone": {"home": "13812345678", "work": [13900001111u64, true, null],
+                          "religion": "gone"}}),
+    );
+    assert_eq!(
+        out,
+        json!({"Phone": {"home": "138******78", "work": ["139******11", true, null]}})
+    );
+    assert_eq!(report.masked_keys, set(&["Phone"]));
+    assert_eq!(report.removed_keys, set(&["religion"]));
+}
+
+#[test]
+fn mask_key_with_no_leaf_is_not_reported() {
+    let scope = inspector();
+    let (out, report) = redact(&scope, json!({"phone": null, "id_number": [false]}));
+    assert_eq!(out, json!({"phone": null, "id_number": [false]}));
+    assert!(report.masked_keys.is_empty());
+}
+
+#[test]
+fn unmasked_grant_leaves_value() {
+    let mut scope = inspector();
+    scope.unmasked = set(&["phone"]);
+    let (out, report) = redact(&scope, json!({"phone": "13812345678"}));
+    assert_eq!(out, json!({"phone": "13812345678"}));
+    assert!(report.masked_keys.is_empty());
+}
+
+#[test]
+fn inner_mask_key_uses_its_own_mask() {
+    let scope = inspector();
+    let (out, report) = redact(
+        &scope,
+        json!({"id_number": {"phone": "13812345678", "v": "430102198506123011"}}),
+    );
+    assert_eq!(
+        out,
+        json!({"id_number": {"phone": "138******78", "v": "430102********3011"}})
+    );
+    assert_eq!(report.masked_keys, set(&["id_number", "phone"]));
+}
+
+#[test]
+fn non_ascii_keys_compare_case_insensitively() {
+    let mut r = rules();
+    r.prohibited.insert("宗教".to_owned());
+    r.prohibited.insert("straße".to_owned());
+    r.prohibited.insert("δόγμα".to_owned());
+    let scope = scope_with(r, &[], &[]);
+    let (out, report) = redact(
+        &scope,
+        json!({"宗教": 1, "STRAẞE": 2, "ΔΌΓΜΑ": 3, "名称": "kept"}),
+    );
+    assert_eq!(out, json!({"名称": "kept"}));
+    assert_eq!(report.removed_keys, set(&["宗教", "STRAẞE", "ΔΌΓΜΑ"]));
+}
+
+#[test]
+fn kelvin_sign_key_matches_ascii_rule() {
+    let mut r = rules();
+    r.prohibited.insert("kin".to_owned());
+    let scope = scope_with(r, &[], &[]);
+    let (out, _) = redact(&scope, json!({"\u{212A}IN": "x"}));
+    assert_eq!(out, json!({}));
+}
+
+#[test]
+fn mis_cased_rules_are_lowered() {
+    let mut r = rules();
+    r.prohibited.insert("Secret_Thing".to_owned());
+    let mut scope = scope_with(r, &[], &["INCOME"]);
+    scope.unmasked = set(&["Phone"]);
+    let (out, _) = redact(
+        &scope,
+        json!({"secret_thing": 1, "income": 2, "phone": "13812345678"}),
+    );
+    assert_eq!(out, json!({"income": 2, "phone": "13812345678"}));
+}
+
+#[test]
+fn lookup_skips_keys_outside_length_range() {
+    let scope = inspector();
+    let rules = KeyRules::new(&scope);
+    assert_eq!(rules.lookup("a"), None);
+    assert_eq!(rules.lookup(&"x".repeat(500)), None);
+    assert_eq!(rules.lookup("ILLNESS"), Some(Action::Remove));
+    assert_eq!(
+        rules.lookup("Phone"),
+        Some(Action::Mask(Mask {
+            keep_start: 3,
+            keep_end: 2
+        }))
+    );
+}
+
+#[test]
+fn order_of_kept_keys_is_preserved() {
+    let scope = inspector();
+    let (out, _) = redact(&scope, json!({"z": 1, "religion": 0, "a": 2, "m": 3}));
+    let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["z", "a", "m"]);
+}

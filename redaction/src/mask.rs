@@ -1,0 +1,131 @@
+//! Partial masking of one value, by character (never by byte).
+//!
+//! Owns the only code that rewrites a sensitive leaf: a string keeps
+//! `keep_start` and `keep_end` characters and every other character becomes
+//! `*`; a value no longer than `keep_start + keep_end` characters is starred
+//! whole; a number is masked in its decimal text and becomes a string.
+
+use policy::Mask;
+use serde_json::Value;
+
+/// Masks `text` under `mask` into a new string.
+///
+/// The result has exactly as many characters as `text`, and reveals at most
+/// `keep_start + keep_end` of them.
+pub(crate) fn mask_str(text: &str, mask: Mask) -> String {
+    let total = text.chars().count();
+    let keep = mask.keep_start.saturating_add(mask.keep_end);
+    if total <= keep {
+        return "*".repeat(total);
+    }
+    let starred = total - keep;
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    out.extend(chars.by_ref().take(mask.keep_start));
+    out.extend(std::iter::repeat_n('*', starred));
+    // Skip the starred characters, keep the rest (exactly `keep_end` left).
+    out.extend(chars.skip(starred));
+    out
+}
+
+/// Masks a string or number leaf in place; returns whether it was a leaf
+/// that got masked (booleans, null, arrays and objects are left alone).
+pub(crate) fn mask_leaf(value: &mut Value, mask: Mask) -> bool {
+    let masked = match value {
+        Value::String(text) => mask_str(text, mask),
+        Value::Number(number) => mask_str(&number.to_string(), mask),
+        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => return false,
+    };
+    *value = Value::String(masked);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ID: Mask = Mask {
+        keep_start: 6,
+        keep_end: 4,
+    };
+    const PHONE: Mask = Mask {
+        keep_start: 3,
+        keep_end: 2,
+    };
+
+    #[test]
+    fn id_number_keeps_six_and_four() {
+        assert_eq!(mask_str("430102198506123011", ID), "430102********3011");
+    }
+
+    #[test]
+    fn phone_keeps_three_and_two() {
+        assert_eq!(mask_str("13812345678", PHONE), "138******78");
+    }
+
+    #[test]
+    fn short_values_are_starred_whole() {
+        assert_eq!(mask_str("12345", PHONE), "*****");
+        assert_eq!(mask_str("1234", PHONE), "****");
+        assert_eq!(mask_str("", PHONE), "");
+        assert_eq!(mask_str("123456", PHONE), "123*56");
+    }
+
+    #[test]
+    fn chinese_text_is_masked_by_character() {
+        let out = mask_str("湖南省长沙市岳麓区麓山南路", PHONE);
+        assert_eq!(out, "湖南省********南路");
+        assert_eq!(out.chars().count(), 13);
+    }
+
+    #[test]
+    fn emoji_and_combining_marks_stay_valid_utf8() {
+        let out = mask_str("😀😁😂🤣😃😄😅", PHONE);
+        assert_eq!(out, "😀😁😂**😄😅");
+    }
+
+    #[test]
+    fn zero_keep_stars_everything() {
+        let none = Mask {
+            keep_start: 0,
+            keep_end: 0,
+        };
+        assert_eq!(mask_str("secret", none), "******");
+    }
+
+    #[test]
+    fn huge_keep_does_not_overflow() {
+        let huge = Mask {
+            keep_start: usize::MAX,
+            keep_end: usize::MAX,
+        };
+        assert_eq!(mask_str("abc", huge), "***");
+    }
+
+    #[test]
+    fn numbers_become_masked_strings() {
+        let mut value = json!(13812345678u64);
+        assert!(mask_leaf(&mut value, PHONE));
+        assert_eq!(value, json!("138******78"));
+
+        let mut negative = json!(-1234.5);
+        assert!(mask_leaf(
+            &mut negative,
+            Mask {
+                keep_start: 1,
+                keep_end: 1
+            }
+        ));
+        assert_eq!(negative, json!("-*****5"));
+    }
+
+    #[test]
+    fn booleans_and_null_are_left_alone() {
+        for original in [json!(true), json!(null), json!([]), json!({})] {
+            let mut value = original.clone();
+            assert!(!mask_leaf(&mut value, PHONE));
+            assert_eq!(value, original);
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Record lifecycle: which records of a body may be served.
+//!
+//! Owns the per-record checks — item granted, credit restored, inquiry period
+//! over (Hunan Art. 35/36), withheld by the subject (Beijing Art. 36) — and
+//! the objection label (Hunan Art. 32). Records are only ever dropped or
+//! labelled: never added, reordered or otherwise changed here.
+//!
+//! Field names come from [`policy::RecordFields`] and are compared
+//! case-insensitively. Where a record spells a lifecycle field more than once
+//! (`restored` and `Restored`), the reading that serves less wins.
+
+use policy::{Category, RecordFields, Scope};
+use serde_json::{Map, Value};
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::{RedactionError, Report, Suppression};
+
+/// The label a record under objection gains.
+pub(crate) const OBJECTION_NOTICE_KEY: &str = "objection_notice";
+/// The text of that label.
+pub(crate) const OBJECTION_NOTICE: &str = "under objection review";
+
+/// Whether `key` equals `field`, ignoring case (in any script).
+pub(crate) fn key_matches(key: &str, field: &str) -> bool {
+    if key.is_ascii() && field.is_ascii() {
+        key.eq_ignore_ascii_case(field)
+    } else {
+        key.to_lowercase() == field.to_lowercase()
+    }
+}
+
+/// Drops the records of `body` that may not be served, labels those under
+/// objection, and counts suppressions into `report`.
+///
+/// Every top-level key spelled like `record_fields.records` (any case) is a
+/// records array; each must be an array of objects.
+pub(crate) fn filter(
+    body: &mut Map<String, Value>,
+    scope: &Scope,
+    now: OffsetDateTime,
+    report: &mut Report,
+) -> Result<(), RedactionError> {
+    let fields = &scope.rules.record_fields;
+    for (key, value) in body.iter_mut() {
+        if !key_matches(key, &fields.records) {
+            continue;
+        }
+        let Value::Array(records) = value else {
+            return Err(RedactionError::Shape("records field is not an array"));
+        };
+        if !records.iter().all(Value::is_object) {
+            return Err(RedactionError::Shape("a record is not a JSON object"));
+        }
+        let mut labeled = 0u32;
+        records.retain_mut(|record| {
+            let Value::Object(record) = record else {
+                // Checked above: every element is an object.
+                return false;
+            };
+            let facts = Facts::read(record, fields);
+            match verdict(&facts, scope, now) {
+                Some(reason) => {
+                    let count = report.records_suppressed.entry(reason).or_insert(0);
+                    *count = count.saturating_add(1);
+                    false
+                }
+                None => {
+                    if facts.objection_pending {
+                        record.insert(OBJECTION_NOTICE_KEY.to_owned(), OBJECTION_NOTICE.into());
+                        labeled = labeled.saturating_add(1);
+                    }
+                    true
+                }
+            }
+        });
+        report.objection_labeled = report.objection_labeled.saturating_add(labeled);
+    }
+    Ok(())
+}
+
+/// Records left under the records key(s) of `body`.
+pub(crate) fn count(body: &Map<String, Value>, fields: &RecordFields) -> u32 {
+    body.iter()
+        .filter(|(key, _)| key_matches(key, &fields.records))
+        .filter_map(|(_, value)| value.as_array())
+        .map(|records| u32::try_from(records.len()).unwrap_or(u32::MAX))
+        .fold(0u32, u32::saturating_add)
+}
+
+/// What the lifecycle rules read from one record.
+#[derive(Debug, Default)]
+struct Facts<'r> {
+    /// Every `item` value (normally exactly one).
+    items: Vec<&'r Value>,
+    /// Every `decided_on` value.
+    decided_on: Vec<&'r Value>,
+    /// Every `punishment_ends` value.
+    punishment_ends: Vec<&'r Value>,
+    /// Any `restored` reads true.
+    restored: bool,
+    /// Any `withheld_by_subject` reads true.
+    withheld: bool,
+    /// Any `objection` reads `pending`.
+    objection_pending: bool,
+}
+
+/// A flag field reads true: JSON `true`, or the string `true` in any case.
+fn is_true(value: &Value) -> bool {
+    match value {
+        Value::Bool(flag) => *flag,
+        Value::String(text) => text.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+impl<'r> Facts<'r> {
+    /// One pass over the record's keys.
+    fn read(record: &'r Map<String, Value>, fields: &RecordFields) -> Self {
+        let mut facts = Facts::default();
+        for (key, value) in record {
+            if key_matches(key, &fields.item) {
+                facts.items.push(value);
+            } else if key_matches(key, &fields.decided_on) {
+                facts.decided_on.push(value);
+            } else if key_matches(key, &fields.punishment_ends) {
+                facts.punishment_ends.push(value);
+            } else if key_matches(key, &fields.restored) {
+                facts.restored |= is_true(value);
+            } else if key_matches(key, &fields.withheld_by_subject) {
+                facts.withheld |= is_true(value);
+            } else if key_matches(key, &fields.objection) {
+                facts.objection_pending |= value
+                    .as_str()
+                    .is_some_and(|state| state.eq_ignore_ascii_case("pending"));
+            }
+        }
+        facts
+    }
+}
+
+/// Why the record may not be served, or `None` to keep it. Checks in order:
+/// not granted, restored, expired, withheld.
+fn verdict(facts: &Facts<'_>, scope: &Scope, now: OffsetDateTime) -> Option<Suppression> {
+    // Exactly one item, a string the scope grants and the catalogue knows.
+    let [item] = facts.items.as_slice() else {
+        return Some(Suppression::NotGranted);
+    };
+    let Some(item) = item.as_str() else {
+        return Some(Suppression::NotGranted);
+    };
+    let rule = match scope.rules.items.get(item) {
+        Some(rule) if scope.items.contains(item) => rule,
+        _ => return Some(Suppression::NotGranted),
+    };
+    match rule.category {
+        Category::Basic => None,
+        Category::Untrustworthy => {
+            if facts.restored {
+                return Some(Suppression::Restored);
+            }
+            if scope.beyond_inquiry_period.is_some() {
+                return None;
+            }
+            let served = period_end(
+                &facts.decided_on,
+                &facts.punishment_ends,
+                rule.inquiry_period_days.unwrap_or(0),
+            )
+            .is_some_and(|end| now < period_end_instant(end, scope.rules.utc_offset_seconds));
+            if served {
+                None
+            } else {
+                Some(Suppression::Expired)
+            }
+        }
+        Category::Positive => facts.withheld.then_some(Suppression::Withheld),
+    }
+}
+
+/// A `YYYY-MM-DD` calendar date, if `value` is one.
+fn parse_date(value: &Value) -> Option<Date> {
+    let text = value.as_str()?;
+    Date::parse(text, format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// The day the inquiry period ends: the later of `decided_on + days` and
+/// `punishment_ends`. `None` (serve nothing) when a `decided_on` is missing
+/// or unparseable.
+///
+/// Several spellings of a field: the earliest date counts (serves less).
+/// An unparseable `punishment_ends` is ignored (it could only extend).
+pub(crate) fn period_end(
+    decided_on: &[&Value],
+    punishment_ends: &[&Value],
+    inquiry_period_days: u32,
+) -> Option<Date> {
+    let mut decided: Option<Date> = None;
+    for value in decided_on {
+        let date = parse_date(value)?;
+        decided = Some(decided.map_or(date, |d| d.min(date)));
+    }
+    let decided = decided?;
+    let by_period = decided
+        .checked_add(Duration::days(i64::from(inquiry_period_days)))
+        .unwrap_or(Date::MAX);
+    let punishment = punishment_ends.iter().filter_map(|v| parse_date(v)).min();
+    Some(match punishment {
+        Some(ends) => by_period.max(ends),
+        None => by_period,
+    })
+}
+
+/// The instant the period ending on `day` ends: 00:00 of `day` in the zone
+/// `utc_offset_seconds` east of UTC. Returns the instant as an
+/// [`OffsetDateTime`] in UTC, saturating at the representable range.
+pub(crate) fn period_end_instant(day: Date, utc_offset_seconds: i32) -> OffsetDateTime {
+    let midnight_as_utc = day.midnight().assume_utc();
+    midnight_as_utc
+        .checked_sub(Duration::seconds(i64::from(utc_offset_seconds)))
+        .unwrap_or(if utc_offset_seconds > 0 {
+            // Before the earliest representable instant: already over.
+            OffsetDateTime::UNIX_EPOCH.replace_date(Date::MIN)
+        } else {
+            OffsetDateTime::UNIX_EPOCH.replace_date(Date::MAX)
+        })
+}
+
+#[cfg(test)]
+mod tests;

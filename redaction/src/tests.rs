@@ -1,0 +1,115 @@
+use serde_json::json;
+use time::macros::datetime;
+
+use super::*;
+use crate::testutil::inspector;
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
+
+fn run(body: &Value) -> (Value, Report) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let (out, report) = apply(&bytes, &inspector(), NOW).unwrap();
+    (serde_json::from_slice(&out).unwrap(), report)
+}
+
+#[test]
+fn invalid_json_is_not_json() {
+    let scope = inspector();
+    for bad in [
+        &b"<html>religion: buddhist</html>"[..],
+        b"",
+        b"{\"a\":",
+        b"\xff\xfe",
+    ] {
+        assert_eq!(apply(bad, &scope, NOW), Err(RedactionError::NotJson));
+    }
+}
+
+#[test]
+fn non_object_body_is_a_shape_error() {
+    let scope = inspector();
+    for bad in [&b"[]"[..], b"\"religion\"", b"1", b"null"] {
+        assert!(matches!(
+            apply(bad, &scope, NOW),
+            Err(RedactionError::Shape(_))
+        ));
+    }
+}
+
+#[test]
+fn error_messages_carry_no_body_text() {
+    let scope = inspector();
+    let err = apply(br#"{"records": "religion: buddhist"}"#, &scope, NOW).unwrap_err();
+    assert!(!err.to_string().contains("buddhist"));
+    let err = apply(b"religion: buddhist", &scope, NOW).unwrap_err();
+    assert!(!err.to_string().contains("buddhist"));
+}
+
+#[test]
+fn subject_id_and_type_are_reported() {
+    let (_, report) = run(&json!({"subject": {"id": "S-1", "type": "legal_person"}}));
+    assert_eq!(report.subject_id.as_deref(), Some("S-1"));
+    assert_eq!(report.subject_type.as_deref(), Some("legal_person"));
+    let (_, report) = run(&json!({"subject": {"id": 5}}));
+    assert_eq!(report.subject_id, None);
+    assert_eq!(report.subject_type, None);
+}
+
+#[test]
+fn body_without_records_counts_zero() {
+    let (out, report) = run(&json!({"subject": {"name": "n", "religion": "r"}}));
+    assert_eq!(out, json!({"subject": {"name": "n"}}));
+    assert_eq!(report.records_returned, 0);
+    assert!(report.records_suppressed.is_empty());
+}
+
+#[test]
+fn key_rules_apply_inside_kept_records_after_lifecycle() {
+    let (out, report) = run(&json!({"records": [
+        {"id": "1", "item": "basic", "data": {"illness": "x", "phone": "13812345678"}},
+        {"id": "2", "item": "commendation", "data": {"fingerprint": "y"}}
+    ]}));
+    assert_eq!(
+        out,
+        json!({"records": [{"id": "1", "item": "basic", "data": {"phone": "138******78"}}]})
+    );
+    assert_eq!(report.records_returned, 1);
+    // The dropped record's keys were never walked.
+    assert_eq!(report.removed_keys, crate::testutil::set(&["illness"]));
+}
+
+#[test]
+fn report_holds_no_values() {
+    let (_, report) = run(&json!({"subject": {
+        "religion": "SECRET-RELIGION",
+        "income": "SECRET-INCOME",
+        "phone": "SECRET-PHONE-NUMBER"
+    }}));
+    let printed = format!("{report:?}");
+    assert!(!printed.contains("SECRET"), "{printed}");
+}
+
+#[test]
+fn single_record_refusal_reports_the_reason() {
+    let (_, report) = run(&json!({"records": [
+        {"id": "r-104", "item": "court_enforcement", "decided_on": "2025-02-01", "restored": true}
+    ]}));
+    assert_eq!(report.single_record_refusal(), Some(Suppression::Restored));
+    assert_eq!(
+        report.single_record_refusal().map(Suppression::refusal),
+        Some((451, "credit_restored"))
+    );
+
+    let (_, report) = run(&json!({"records": [{"id": "r", "item": "basic"}]}));
+    assert_eq!(report.single_record_refusal(), None);
+
+    let (_, report) = run(&json!({"records": []}));
+    assert_eq!(report.single_record_refusal(), None);
+}
+
+#[test]
+fn output_keeps_key_order() {
+    let body = br#"{"z":1,"subject":{"b":2,"a":1},"records":[]}"#;
+    let (out, _) = apply(body, &inspector(), NOW).unwrap();
+    assert_eq!(out, body.to_vec());
+}
