@@ -1,0 +1,113 @@
+//! The crate's error type.
+//!
+//! Messages never carry an entry's content or a store password: only kinds,
+//! sequence numbers and redacted store addresses.
+
+/// Everything that can go wrong in the inquiry log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The store could not commit (or the writer is stopped): the gateway
+    /// must answer 503 `audit_unavailable` and release no data.
+    #[error("audit store unavailable: {0}")]
+    Unavailable(String),
+    /// The store URL is neither `sqlite://...` nor `postgres://...`, or is malformed.
+    #[error("invalid audit store url `{0}`")]
+    InvalidStoreUrl(String),
+    /// The signing key is not an Ed25519 PKCS#8 document.
+    #[error("audit signing key is not a valid ed25519 pkcs#8 key")]
+    InvalidSigningKey,
+    /// A public key given for verification is not 32 bytes.
+    #[error("audit public key must be 32 raw ed25519 bytes, got {0}")]
+    InvalidPublicKey(usize),
+    /// A decision text other than `allow`, `deny`, `error`.
+    #[error("unknown decision `{0}` (expected allow, deny or error)")]
+    InvalidDecision(String),
+    /// `Reader::connect` found no log at the given address.
+    #[error("no inquiry log at `{0}`")]
+    StoreMissing(String),
+    /// The store's schema is newer than this build understands.
+    #[error("inquiry log schema version {found} is newer than supported version {supported}")]
+    SchemaTooNew {
+        /// Version found in the store.
+        found: i64,
+        /// Highest version this build knows.
+        supported: i64,
+    },
+    /// Opening, migrating or reading the store failed.
+    #[error("audit store error: {0}")]
+    Store(String),
+    /// A stored entry could not be decoded (its row was altered).
+    #[error("stored entry chain `{chain_id}` seq {seq} is unreadable: {why}")]
+    Corrupt {
+        /// Chain of the bad row.
+        chain_id: String,
+        /// Sequence number of the bad row.
+        seq: i64,
+        /// What was wrong.
+        why: String,
+    },
+    /// Writing an export failed.
+    #[error("writing export failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// An export file is not in the expected format.
+    #[error("export line {line}: {why}")]
+    ExportFormat {
+        /// 1-based line number.
+        line: u64,
+        /// What was wrong.
+        why: String,
+    },
+    /// The export was made with another signing key than the one given.
+    #[error("export was signed with another key than the one given")]
+    KeyMismatch,
+}
+
+impl AuditError {
+    /// True when the gateway must answer 503 `audit_unavailable`.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AuditError::Unavailable(_))
+    }
+}
+
+/// Removes a password from a store URL so that it can appear in messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            } else {
+                format!("{scheme}://{user}@{host}{tail}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://a/b.db"), "sqlite://a/b.db");
+        assert!(
+            !AuditError::InvalidStoreUrl(redact_url("postgres://u:pw@h/d"))
+                .to_string()
+                .contains("pw")
+        );
+    }
+}

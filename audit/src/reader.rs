@@ -1,0 +1,440 @@
+//! Reading the log: search, subject report, verification against the store,
+//! and JSON Lines export (plus its offline verifier).
+//!
+//! ## Export format (JSON Lines, version 1)
+//!
+//! 1. a header: `{"type":"header","format":"credgate-audit-export","version":1,"public_key":HEX}`;
+//! 2. per chain, its checkpoint lines
+//!    `{"type":"checkpoint","chain_id":..,"seq":..,"hash":..,"time_ms":..,"signature":..}`,
+//!    then its entry lines `{"type":"entry","chain_id":..,"seq":..,"prev_hash":..,"hash":..,"entry":{..}}`
+//!    in seq order.
+//!
+//! To stay verifiable, an export holds, per chain, the contiguous run of
+//! entries from the first to the last one matching the filter (so it may
+//! hold entries outside the filter), and the checkpoints from the first
+//! exported seq on (up to the last exported seq, or all of them when the run
+//! reaches the chain's end, so truncation shows). A run that does not start
+//! at seq 1 is anchored at its first entry's `prev_hash`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::Checkpoint;
+use crate::entry::{Decision, Entry, NewEntry};
+use crate::error::AuditError;
+use crate::store::{AnyStore, StoreOptions, PAGE};
+use crate::verify::{ChainVerifier, Start, Tamper, VerifyReport};
+
+/// Export format name in the header line.
+const EXPORT_FORMAT: &str = "credgate-audit-export";
+/// Export format version in the header line.
+const EXPORT_VERSION: u32 = 1;
+
+/// What to search for. All set fields must match; `None` matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Officer id, exact.
+    pub officer: Option<String>,
+    /// Subject id, exact.
+    pub subject: Option<String>,
+    /// Earliest `time_ms`, inclusive.
+    pub from_ms: Option<i64>,
+    /// Latest `time_ms`, inclusive.
+    pub to_ms: Option<i64>,
+    /// Decision.
+    pub decision: Option<Decision>,
+    /// At most this many entries (the earliest ones).
+    pub limit: Option<u64>,
+}
+
+/// Read access to a log (no writer). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    store: AnyStore,
+    /// Raw public key named in export headers, when known.
+    public_key: Option<Vec<u8>>,
+}
+
+/// One line of an export file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ExportLine {
+    Header {
+        format: String,
+        version: u32,
+        public_key: String,
+    },
+    Checkpoint {
+        chain_id: String,
+        seq: u64,
+        hash: String,
+        time_ms: i64,
+        signature: String,
+    },
+    Entry {
+        chain_id: String,
+        seq: u64,
+        prev_hash: String,
+        hash: String,
+        entry: NewEntry,
+    },
+}
+
+fn tampered(chain_id: &str, t: Tamper) -> VerifyReport {
+    VerifyReport::Tampered {
+        chain_id: chain_id.to_owned(),
+        first_bad_seq: t.seq,
+        why: t.why,
+    }
+}
+
+impl Reader {
+    pub(crate) fn from_store(store: AnyStore, public_key: Option<Vec<u8>>) -> Reader {
+        Reader { store, public_key }
+    }
+
+    /// Names the audit public key (raw 32 bytes) that [`Reader::export`]
+    /// writes into the export header. A reader made by `AuditLog::reader`
+    /// already knows it.
+    pub fn with_public_key(mut self, public_key: Vec<u8>) -> Reader {
+        self.public_key = Some(public_key);
+        self
+    }
+
+    /// Opens an existing log for reading (the CLI's path). Fails with
+    /// [`AuditError::StoreMissing`] if there is no log at `store_url`.
+    pub async fn connect(store_url: &str) -> Result<Reader, AuditError> {
+        let opts = StoreOptions {
+            timeout: std::time::Duration::from_secs(5),
+            create: false,
+        };
+        let store = AnyStore::connect(store_url, opts).await?;
+        store.check_exists().await?;
+        Ok(Reader {
+            store,
+            public_key: None,
+        })
+    }
+
+    /// Entries matching `f`, ordered by time, then chain, then seq.
+    pub async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
+        self.store.query(f).await
+    }
+
+    /// Every inquiry about one subject, oldest first.
+    pub async fn subject_report(&self, subject_id: &str) -> Result<Vec<Entry>, AuditError> {
+        let f = Filter {
+            subject: Some(subject_id.to_owned()),
+            ..Filter::default()
+        };
+        self.store.query(&f).await
+    }
+
+    /// Walks every chain in the store and checks it (see [`crate::verify`]).
+    /// `public_key` is the raw 32-byte Ed25519 key of the audit signer.
+    pub async fn verify(&self, public_key: &[u8]) -> Result<VerifyReport, AuditError> {
+        if public_key.len() != 32 {
+            return Err(AuditError::InvalidPublicKey(public_key.len()));
+        }
+        let (mut entries, mut checkpoints, mut chains) = (0u64, 0u64, 0u64);
+        for chain_id in self.store.chains().await? {
+            let cps = self.store.checkpoints(&chain_id).await?;
+            let mut v = match ChainVerifier::new(&chain_id, cps, public_key, Start::Genesis) {
+                Ok(v) => v,
+                Err(t) => return Ok(tampered(&chain_id, t)),
+            };
+            let mut after = i64::MIN;
+            let mut next = 1u64;
+            loop {
+                let page = self.store.entries_after(&chain_id, after, PAGE).await?;
+                let n = page.len();
+                for row in page {
+                    match row {
+                        Ok(e) => {
+                            after = crate::store::big(e.seq);
+                            if let Err(t) = v.push(&e) {
+                                return Ok(tampered(&chain_id, t));
+                            }
+                            next = e.seq.saturating_add(1);
+                        }
+                        Err(bad) => {
+                            let seq = u64::try_from(bad.seq)
+                                .ok()
+                                .filter(|s| *s >= 1)
+                                .unwrap_or(next);
+                            return Ok(VerifyReport::Tampered {
+                                chain_id,
+                                first_bad_seq: seq.min(next),
+                                why: format!("stored entry unreadable: {}", bad.why),
+                            });
+                        }
+                    }
+                }
+                if i64::try_from(n).unwrap_or(i64::MAX) < PAGE {
+                    break;
+                }
+            }
+            match v.finish() {
+                Ok((e, c)) => {
+                    entries += e;
+                    checkpoints += c;
+                    chains += 1;
+                }
+                Err(t) => return Ok(tampered(&chain_id, t)),
+            }
+        }
+        Ok(VerifyReport::Intact {
+            entries,
+            checkpoints,
+            chains,
+        })
+    }
+
+    /// Writes a JSON Lines export (format in the module docs) of the entries
+    /// matching `f`, signed-off with `public_key` in the header. Returns the
+    /// number of entry lines written.
+    pub async fn export_with_key(
+        &self,
+        f: &Filter,
+        public_key: &[u8],
+        out: &mut (dyn Write + Send),
+    ) -> Result<u64, AuditError> {
+        let keys = self.store.matching_keys(f).await?;
+        let mut ranges: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for (chain, seq) in keys {
+            let r = ranges.entry(chain).or_insert((seq, seq));
+            r.0 = r.0.min(seq);
+            r.1 = r.1.max(seq);
+        }
+        write_line(
+            out,
+            &ExportLine::Header {
+                format: EXPORT_FORMAT.to_owned(),
+                version: EXPORT_VERSION,
+                public_key: hex::encode(public_key),
+            },
+        )?;
+        let mut written = 0u64;
+        for (chain_id, (lo, hi)) in ranges {
+            let head = self
+                .store
+                .head(&chain_id)
+                .await?
+                .map(|(s, _)| s)
+                .unwrap_or(0);
+            let reaches_end = crate::store::big(head) <= hi;
+            for cp in self.store.checkpoints(&chain_id).await? {
+                let s = crate::store::big(cp.seq);
+                if s >= lo && (reaches_end || s <= hi) {
+                    write_line(
+                        out,
+                        &ExportLine::Checkpoint {
+                            chain_id: cp.chain_id,
+                            seq: cp.seq,
+                            hash: cp.hash,
+                            time_ms: cp.time_ms,
+                            signature: cp.signature,
+                        },
+                    )?;
+                }
+            }
+            let mut after = lo.saturating_sub(1);
+            'pages: loop {
+                let page = self.store.entries_after(&chain_id, after, PAGE).await?;
+                let n = page.len();
+                for row in page {
+                    let e = row?;
+                    let s = crate::store::big(e.seq);
+                    if s > hi {
+                        break 'pages;
+                    }
+                    after = s;
+                    write_line(
+                        out,
+                        &ExportLine::Entry {
+                            chain_id: e.chain_id,
+                            seq: e.seq,
+                            prev_hash: e.prev_hash,
+                            hash: e.hash,
+                            entry: e.entry,
+                        },
+                    )?;
+                    written += 1;
+                }
+                if i64::try_from(n).unwrap_or(i64::MAX) < PAGE {
+                    break;
+                }
+            }
+        }
+        out.flush()?;
+        Ok(written)
+    }
+
+    /// [`Reader::export_with_key`] with this reader's public key (see
+    /// [`Reader::with_public_key`]); without one the header names no key
+    /// (empty) and `verify_export` then relies on checkpoint signatures only.
+    pub async fn export(
+        &self,
+        f: &Filter,
+        out: &mut (dyn Write + Send),
+    ) -> Result<u64, AuditError> {
+        let key = self.public_key.clone().unwrap_or_default();
+        self.export_with_key(f, &key, out).await
+    }
+}
+
+fn write_line(out: &mut (dyn Write + Send), line: &ExportLine) -> Result<(), AuditError> {
+    serde_json::to_writer(&mut *out, line).map_err(|e| AuditError::Io(e.into()))?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Verifies an export file offline with the audit public key (raw 32
+/// bytes). Fails with [`AuditError::KeyMismatch`] if the header names
+/// another key, and with [`AuditError::ExportFormat`] if a line is not an
+/// export line.
+pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyReport, AuditError> {
+    if public_key.len() != 32 {
+        return Err(AuditError::InvalidPublicKey(public_key.len()));
+    }
+    let mut header_seen = false;
+    let mut pending_cps: BTreeMap<String, Vec<Checkpoint>> = BTreeMap::new();
+    let mut chains: BTreeMap<String, ChainVerifier<'_>> = BTreeMap::new();
+    let mut line_no = 0u64;
+    for line in reader.lines() {
+        line_no += 1;
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: ExportLine =
+            serde_json::from_str(&line).map_err(|e| AuditError::ExportFormat {
+                line: line_no,
+                why: format!(
+                    "not an export line ({:?} error at column {})",
+                    e.classify(),
+                    e.column()
+                ),
+            })?;
+        match parsed {
+            ExportLine::Header {
+                format,
+                version,
+                public_key: key_hex,
+            } => {
+                if header_seen || line_no != 1 {
+                    return Err(AuditError::ExportFormat {
+                        line: line_no,
+                        why: "header must be the first line, once".into(),
+                    });
+                }
+                if format != EXPORT_FORMAT || version != EXPORT_VERSION {
+                    return Err(AuditError::ExportFormat {
+                        line: line_no,
+                        why: format!("unsupported format `{format}` version {version}"),
+                    });
+                }
+                if !key_hex.is_empty() && hex::decode(&key_hex).ok().as_deref() != Some(public_key)
+                {
+                    return Err(AuditError::KeyMismatch);
+                }
+                header_seen = true;
+            }
+            _ if !header_seen => {
+                return Err(AuditError::ExportFormat {
+                    line: line_no,
+                    why: "missing header line".into(),
+                })
+            }
+            ExportLine::Checkpoint {
+                chain_id,
+                seq,
+                hash,
+                time_ms,
+                signature,
+            } => {
+                if chains.contains_key(&chain_id) {
+                    return Ok(VerifyReport::Tampered {
+                        chain_id,
+                        first_bad_seq: seq,
+                        why: "checkpoint line after the chain's entries (lines reordered)".into(),
+                    });
+                }
+                pending_cps
+                    .entry(chain_id.clone())
+                    .or_default()
+                    .push(Checkpoint {
+                        chain_id,
+                        seq,
+                        hash,
+                        time_ms,
+                        signature,
+                    });
+            }
+            ExportLine::Entry {
+                chain_id,
+                seq,
+                prev_hash,
+                hash,
+                entry,
+            } => {
+                if !chains.contains_key(&chain_id) {
+                    let cps = pending_cps.remove(&chain_id).unwrap_or_default();
+                    match ChainVerifier::new(&chain_id, cps, public_key, Start::Anchored) {
+                        Ok(v) => {
+                            chains.insert(chain_id.clone(), v);
+                        }
+                        Err(t) => return Ok(tampered(&chain_id, t)),
+                    }
+                }
+                let e = Entry {
+                    chain_id,
+                    seq,
+                    prev_hash,
+                    hash,
+                    entry,
+                };
+                if let Some(v) = chains.get_mut(&e.chain_id) {
+                    if let Err(t) = v.push(&e) {
+                        return Ok(tampered(&e.chain_id, t));
+                    }
+                }
+            }
+        }
+    }
+    if !header_seen {
+        return Err(AuditError::ExportFormat {
+            line: line_no,
+            why: "empty file, no header line".into(),
+        });
+    }
+    // Checkpoints of chains without any exported entry: a truncated chain.
+    for (chain_id, cps) in pending_cps {
+        match ChainVerifier::new(&chain_id, cps, public_key, Start::Genesis) {
+            Ok(v) => {
+                if let Err(t) = v.finish() {
+                    return Ok(tampered(&chain_id, t));
+                }
+            }
+            Err(t) => return Ok(tampered(&chain_id, t)),
+        }
+    }
+    let (mut entries, mut checkpoints, mut n) = (0u64, 0u64, 0u64);
+    for (chain_id, v) in chains {
+        match v.finish() {
+            Ok((e, c)) => {
+                entries += e;
+                checkpoints += c;
+                n += 1;
+            }
+            Err(t) => return Ok(tampered(&chain_id, t)),
+        }
+    }
+    Ok(VerifyReport::Intact {
+        entries,
+        checkpoints,
+        chains: n,
+    })
+}

@@ -1,0 +1,639 @@
+//! Storage behind one async trait: SQLite (embedded, WAL, `synchronous =
+//! FULL`) and PostgreSQL.
+//!
+//! Schema (created at open, version in `schema_version`):
+//! - `entries`: one row per entry, primary key `(chain_id, seq)`, every
+//!   field a column (lists and maps as JSON text), indexes for searching by
+//!   officer, subject, decision and time;
+//! - `checkpoints`: signed checkpoints, primary key `(chain_id, seq)`.
+//!
+//! The trait has inserts and reads only: there is no delete or update path.
+//! A batch of entries and its checkpoints commit in one transaction.
+
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::checkpoint::Checkpoint;
+use crate::entry::{Entry, NewEntry};
+use crate::error::{redact_url, AuditError};
+use crate::reader::Filter;
+
+/// Schema version this build writes and understands.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Rows per multi-row INSERT (31 columns; stays under SQLite's and
+/// PostgreSQL's bind-parameter limits).
+pub(crate) const INSERT_CHUNK: usize = 256;
+
+/// Rows per page when walking a chain.
+pub(crate) const PAGE: i64 = 8192;
+
+/// Column list of `entries`, in insert/select order.
+pub(crate) const ENTRY_COLUMNS: &str =
+    "chain_id, seq, prev_hash, hash, time_ms, inquiry_id, plane, \
+officer_id, officer_name, unit, cert_fingerprint, purpose, inquiry_case, consent_id, method, path, \
+subject_id, subject_type, items_requested, decision, reason, rule, statutory_basis, status, \
+records_returned, records_suppressed, removed_keys, masked_keys, objection_labeled, \
+upstream_status, latency_ms";
+
+/// DDL, valid for both SQLite and PostgreSQL, run in order at open.
+pub(crate) const DDL: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entries (
+        chain_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        inquiry_id TEXT NOT NULL,
+        plane TEXT NOT NULL,
+        officer_id TEXT NOT NULL,
+        officer_name TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        cert_fingerprint TEXT NOT NULL,
+        purpose TEXT,
+        inquiry_case TEXT,
+        consent_id TEXT,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        subject_id TEXT,
+        subject_type TEXT,
+        items_requested TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        statutory_basis TEXT,
+        status BIGINT NOT NULL,
+        records_returned BIGINT NOT NULL,
+        records_suppressed TEXT NOT NULL,
+        removed_keys TEXT NOT NULL,
+        masked_keys TEXT NOT NULL,
+        objection_labeled BIGINT NOT NULL,
+        upstream_status BIGINT,
+        latency_ms BIGINT NOT NULL,
+        PRIMARY KEY (chain_id, seq)
+    )",
+    "CREATE INDEX IF NOT EXISTS entries_by_officer ON entries (officer_id, time_ms)",
+    "CREATE INDEX IF NOT EXISTS entries_by_subject ON entries (subject_id, time_ms)",
+    "CREATE INDEX IF NOT EXISTS entries_by_decision ON entries (decision, time_ms)",
+    "CREATE INDEX IF NOT EXISTS entries_by_time ON entries (time_ms)",
+    "CREATE TABLE IF NOT EXISTS checkpoints (
+        chain_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (chain_id, seq)
+    )",
+];
+
+/// A stored row that could not be turned back into an [`Entry`].
+#[derive(Debug, Clone)]
+pub(crate) struct BadRow {
+    pub(crate) chain_id: String,
+    pub(crate) seq: i64,
+    pub(crate) why: String,
+}
+
+impl From<BadRow> for AuditError {
+    fn from(b: BadRow) -> Self {
+        AuditError::Corrupt {
+            chain_id: b.chain_id,
+            seq: b.seq,
+            why: b.why,
+        }
+    }
+}
+
+/// Column values of one `entries` row, as the database returns them.
+pub(crate) struct RowParts {
+    pub(crate) chain_id: String,
+    pub(crate) seq: i64,
+    pub(crate) prev_hash: String,
+    pub(crate) hash: String,
+    pub(crate) time_ms: i64,
+    pub(crate) inquiry_id: String,
+    pub(crate) plane: String,
+    pub(crate) officer_id: String,
+    pub(crate) officer_name: String,
+    pub(crate) unit: String,
+    pub(crate) cert_fingerprint: String,
+    pub(crate) purpose: Option<String>,
+    pub(crate) case: Option<String>,
+    pub(crate) consent_id: Option<String>,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) subject_id: Option<String>,
+    pub(crate) subject_type: Option<String>,
+    pub(crate) items_requested: String,
+    pub(crate) decision: String,
+    pub(crate) reason: String,
+    pub(crate) rule: String,
+    pub(crate) statutory_basis: Option<String>,
+    pub(crate) status: i64,
+    pub(crate) records_returned: i64,
+    pub(crate) records_suppressed: String,
+    pub(crate) removed_keys: String,
+    pub(crate) masked_keys: String,
+    pub(crate) objection_labeled: i64,
+    pub(crate) upstream_status: Option<i64>,
+    pub(crate) latency_ms: i64,
+}
+
+impl RowParts {
+    /// Converts column values into an [`Entry`], rejecting anything out of
+    /// range or malformed (which only an altered row can contain).
+    pub(crate) fn into_entry(self) -> Result<Entry, BadRow> {
+        let chain_id = self.chain_id;
+        let seq = self.seq;
+        let bad = |why: &str| BadRow {
+            chain_id: chain_id.clone(),
+            seq,
+            why: why.to_owned(),
+        };
+        let list = |s: &str, name: &str| -> Result<Vec<String>, BadRow> {
+            serde_json::from_str(s).map_err(|_| bad(&format!("`{name}` is not a JSON list")))
+        };
+        let entry = NewEntry {
+            time_ms: self.time_ms,
+            inquiry_id: self.inquiry_id,
+            plane: self.plane,
+            officer_id: self.officer_id,
+            officer_name: self.officer_name,
+            unit: self.unit,
+            cert_fingerprint: self.cert_fingerprint,
+            purpose: self.purpose,
+            case: self.case,
+            consent_id: self.consent_id,
+            method: self.method,
+            path: self.path,
+            subject_id: self.subject_id,
+            subject_type: self.subject_type,
+            items_requested: list(&self.items_requested, "items_requested")?,
+            decision: self
+                .decision
+                .parse()
+                .map_err(|_| bad("`decision` is not allow, deny or error"))?,
+            reason: self.reason,
+            rule: self.rule,
+            statutory_basis: self.statutory_basis,
+            status: u16::try_from(self.status).map_err(|_| bad("`status` out of range"))?,
+            records_returned: u32::try_from(self.records_returned)
+                .map_err(|_| bad("`records_returned` out of range"))?,
+            records_suppressed: serde_json::from_str::<BTreeMap<String, u32>>(
+                &self.records_suppressed,
+            )
+            .map_err(|_| bad("`records_suppressed` is not a JSON map of counts"))?,
+            removed_keys: list(&self.removed_keys, "removed_keys")?,
+            masked_keys: list(&self.masked_keys, "masked_keys")?,
+            objection_labeled: u32::try_from(self.objection_labeled)
+                .map_err(|_| bad("`objection_labeled` out of range"))?,
+            upstream_status: match self.upstream_status {
+                None => None,
+                Some(s) => {
+                    Some(u16::try_from(s).map_err(|_| bad("`upstream_status` out of range"))?)
+                }
+            },
+            latency_ms: u64::try_from(self.latency_ms)
+                .map_err(|_| bad("`latency_ms` out of range"))?,
+        };
+        let seq_u = u64::try_from(seq)
+            .ok()
+            .filter(|s| *s >= 1)
+            .ok_or_else(|| bad("`seq` is not positive"))?;
+        Ok(Entry {
+            chain_id,
+            seq: seq_u,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+            entry,
+        })
+    }
+}
+
+/// The JSON-text columns of an entry, computed once before binding.
+pub(crate) struct JsonCols {
+    pub(crate) items_requested: String,
+    pub(crate) records_suppressed: String,
+    pub(crate) removed_keys: String,
+    pub(crate) masked_keys: String,
+}
+
+impl JsonCols {
+    pub(crate) fn of(e: &NewEntry) -> JsonCols {
+        // Serialising Vec<String> / BTreeMap<String, u32> cannot fail.
+        let j = |r: Result<String, serde_json::Error>| r.unwrap_or_else(|_| "[]".to_owned());
+        JsonCols {
+            items_requested: j(serde_json::to_string(&e.items_requested)),
+            records_suppressed: serde_json::to_string(&e.records_suppressed)
+                .unwrap_or_else(|_| "{}".to_owned()),
+            removed_keys: j(serde_json::to_string(&e.removed_keys)),
+            masked_keys: j(serde_json::to_string(&e.masked_keys)),
+        }
+    }
+}
+
+/// u64 → BIGINT. The writer clamps entry values to `i64::MAX` before
+/// hashing, so this never changes a hashed value.
+pub(crate) fn big(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// What every store offers. No method removes or changes a row.
+pub(crate) trait Store {
+    /// Creates the schema if missing; checks its version.
+    async fn migrate(&self) -> Result<(), AuditError>;
+    /// Checks that a log exists here (for readers).
+    async fn check_exists(&self) -> Result<(), AuditError>;
+    /// Inserts entries and checkpoints in one transaction.
+    async fn commit(&self, entries: &[Entry], checkpoints: &[Checkpoint])
+        -> Result<(), AuditError>;
+    /// Highest `(seq, hash)` of a chain.
+    async fn head(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError>;
+    /// Every chain id found in entries or checkpoints.
+    async fn chains(&self) -> Result<Vec<String>, AuditError>;
+    /// Up to `limit` rows of a chain with `seq > after`, by seq.
+    async fn entries_after(
+        &self,
+        chain_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Result<Entry, BadRow>>, AuditError>;
+    /// Every checkpoint of a chain, by seq.
+    async fn checkpoints(&self, chain_id: &str) -> Result<Vec<Checkpoint>, AuditError>;
+    /// Entries matching a filter, by time, chain, seq.
+    async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError>;
+    /// `(chain_id, seq)` of entries matching a filter (for export ranges).
+    async fn matching_keys(&self, f: &Filter) -> Result<Vec<(String, i64)>, AuditError>;
+}
+
+/// Connection settings common to both stores.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreOptions {
+    /// Lock / busy / statement timeout for writes.
+    pub(crate) timeout: Duration,
+    /// Whether to create the database file if missing (SQLite).
+    pub(crate) create: bool,
+}
+
+/// The store chosen by URL.
+#[derive(Debug, Clone)]
+pub(crate) enum AnyStore {
+    /// Embedded SQLite.
+    Sqlite(sqlite::SqliteStore),
+    /// PostgreSQL.
+    Postgres(postgres::PgStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $e,
+            AnyStore::Postgres($s) => $e,
+        }
+    };
+}
+
+impl AnyStore {
+    /// Connects by URL scheme.
+    pub(crate) async fn connect(url: &str, opts: StoreOptions) -> Result<AnyStore, AuditError> {
+        if url.starts_with("sqlite:") {
+            Ok(AnyStore::Sqlite(
+                sqlite::SqliteStore::connect(url, opts).await?,
+            ))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(AnyStore::Postgres(
+                postgres::PgStore::connect(url, opts).await?,
+            ))
+        } else {
+            Err(AuditError::InvalidStoreUrl(redact_url(url)))
+        }
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<(), AuditError> {
+        dispatch!(self, s => s.migrate().await)
+    }
+    pub(crate) async fn check_exists(&self) -> Result<(), AuditError> {
+        dispatch!(self, s => s.check_exists().await)
+    }
+    pub(crate) async fn commit(&self, e: &[Entry], c: &[Checkpoint]) -> Result<(), AuditError> {
+        dispatch!(self, s => s.commit(e, c).await)
+    }
+    pub(crate) async fn head(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError> {
+        dispatch!(self, s => s.head(chain_id).await)
+    }
+    pub(crate) async fn chains(&self) -> Result<Vec<String>, AuditError> {
+        dispatch!(self, s => s.chains().await)
+    }
+    pub(crate) async fn entries_after(
+        &self,
+        chain_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Result<Entry, BadRow>>, AuditError> {
+        dispatch!(self, s => s.entries_after(chain_id, after, limit).await)
+    }
+    pub(crate) async fn checkpoints(&self, chain_id: &str) -> Result<Vec<Checkpoint>, AuditError> {
+        dispatch!(self, s => s.checkpoints(chain_id).await)
+    }
+    pub(crate) async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
+        dispatch!(self, s => s.query(f).await)
+    }
+    pub(crate) async fn matching_keys(&self, f: &Filter) -> Result<Vec<(String, i64)>, AuditError> {
+        dispatch!(self, s => s.matching_keys(f).await)
+    }
+}
+
+/// Implements [`Store`] for a sqlx backend; the SQL is shared, the
+/// placeholders come from `QueryBuilder`.
+macro_rules! impl_common_store {
+    ($store:ty, $db:ty, $row:ty) => {
+        impl $store {
+            fn row_parts(row: &$row) -> Result<$crate::store::RowParts, sqlx::Error> {
+                use sqlx::Row;
+                Ok($crate::store::RowParts {
+                    chain_id: row.try_get(0)?,
+                    seq: row.try_get(1)?,
+                    prev_hash: row.try_get(2)?,
+                    hash: row.try_get(3)?,
+                    time_ms: row.try_get(4)?,
+                    inquiry_id: row.try_get(5)?,
+                    plane: row.try_get(6)?,
+                    officer_id: row.try_get(7)?,
+                    officer_name: row.try_get(8)?,
+                    unit: row.try_get(9)?,
+                    cert_fingerprint: row.try_get(10)?,
+                    purpose: row.try_get(11)?,
+                    case: row.try_get(12)?,
+                    consent_id: row.try_get(13)?,
+                    method: row.try_get(14)?,
+                    path: row.try_get(15)?,
+                    subject_id: row.try_get(16)?,
+                    subject_type: row.try_get(17)?,
+                    items_requested: row.try_get(18)?,
+                    decision: row.try_get(19)?,
+                    reason: row.try_get(20)?,
+                    rule: row.try_get(21)?,
+                    statutory_basis: row.try_get(22)?,
+                    status: row.try_get(23)?,
+                    records_returned: row.try_get(24)?,
+                    records_suppressed: row.try_get(25)?,
+                    removed_keys: row.try_get(26)?,
+                    masked_keys: row.try_get(27)?,
+                    objection_labeled: row.try_get(28)?,
+                    upstream_status: row.try_get(29)?,
+                    latency_ms: row.try_get(30)?,
+                })
+            }
+
+            fn push_filter<'a>(qb: &mut sqlx::QueryBuilder<'a, $db>, f: &'a $crate::reader::Filter) {
+                qb.push(" WHERE 1 = 1");
+                if let Some(o) = &f.officer {
+                    qb.push(" AND officer_id = ").push_bind(o.as_str());
+                }
+                if let Some(s) = &f.subject {
+                    qb.push(" AND subject_id = ").push_bind(s.as_str());
+                }
+                if let Some(t) = f.from_ms {
+                    qb.push(" AND time_ms >= ").push_bind(t);
+                }
+                if let Some(t) = f.to_ms {
+                    qb.push(" AND time_ms <= ").push_bind(t);
+                }
+                if let Some(d) = f.decision {
+                    qb.push(" AND decision = ").push_bind(d.as_str());
+                }
+                qb.push(" ORDER BY time_ms, chain_id, seq");
+                if let Some(l) = f.limit {
+                    qb.push(" LIMIT ").push_bind($crate::store::big(l));
+                }
+            }
+
+            async fn insert_all(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                entries: &[$crate::entry::Entry],
+                checkpoints: &[$crate::checkpoint::Checkpoint],
+            ) -> Result<(), sqlx::Error> {
+                use $crate::store::big;
+                for chunk in entries.chunks($crate::store::INSERT_CHUNK) {
+                    let json: Vec<$crate::store::JsonCols> =
+                        chunk.iter().map(|e| $crate::store::JsonCols::of(&e.entry)).collect();
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO entries ({}) ",
+                        $crate::store::ENTRY_COLUMNS
+                    ));
+                    qb.push_values(chunk.iter().zip(json.iter()), |mut b, (e, j)| {
+                        let n = &e.entry;
+                        b.push_bind(e.chain_id.as_str())
+                            .push_bind(big(e.seq))
+                            .push_bind(e.prev_hash.as_str())
+                            .push_bind(e.hash.as_str())
+                            .push_bind(n.time_ms)
+                            .push_bind(n.inquiry_id.as_str())
+                            .push_bind(n.plane.as_str())
+                            .push_bind(n.officer_id.as_str())
+                            .push_bind(n.officer_name.as_str())
+                            .push_bind(n.unit.as_str())
+                            .push_bind(n.cert_fingerprint.as_str())
+                            .push_bind(n.purpose.as_deref())
+                            .push_bind(n.case.as_deref())
+                            .push_bind(n.consent_id.as_deref())
+                            .push_bind(n.method.as_str())
+                            .push_bind(n.path.as_str())
+                            .push_bind(n.subject_id.as_deref())
+                            .push_bind(n.subject_type.as_deref())
+                            .push_bind(j.items_requested.as_str())
+                            .push_bind(n.decision.as_str())
+                            .push_bind(n.reason.as_str())
+                            .push_bind(n.rule.as_str())
+                            .push_bind(n.statutory_basis.as_deref())
+                            .push_bind(i64::from(n.status))
+                            .push_bind(i64::from(n.records_returned))
+                            .push_bind(j.records_suppressed.as_str())
+                            .push_bind(j.removed_keys.as_str())
+                            .push_bind(j.masked_keys.as_str())
+                            .push_bind(i64::from(n.objection_labeled))
+                            .push_bind(n.upstream_status.map(i64::from))
+                            .push_bind(big(n.latency_ms));
+                    });
+                    qb.build().execute(&mut **tx).await?;
+                }
+                for cp in checkpoints {
+                    sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO checkpoints (chain_id, seq, hash, time_ms, signature) ",
+                    )
+                    .push_values(std::iter::once(cp), |mut b, cp| {
+                        b.push_bind(cp.chain_id.as_str())
+                            .push_bind(big(cp.seq))
+                            .push_bind(cp.hash.as_str())
+                            .push_bind(cp.time_ms)
+                            .push_bind(cp.signature.as_str());
+                    })
+                    .build()
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+
+        impl $crate::store::Store for $store {
+            async fn migrate(&self) -> Result<(), $crate::error::AuditError> {
+                self.migrate_impl().await.map_err(|e| $crate::error::AuditError::Store(e))
+            }
+
+            async fn check_exists(&self) -> Result<(), $crate::error::AuditError> {
+                let v: Result<Option<i64>, sqlx::Error> =
+                    sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
+                        .fetch_one(&self.read)
+                        .await;
+                match v {
+                    Ok(Some(v)) if v > $crate::store::SCHEMA_VERSION => {
+                        Err($crate::error::AuditError::SchemaTooNew {
+                            found: v,
+                            supported: $crate::store::SCHEMA_VERSION,
+                        })
+                    }
+                    Ok(Some(_)) => Ok(()),
+                    _ => Err($crate::error::AuditError::StoreMissing(self.display_url.clone())),
+                }
+            }
+
+            async fn commit(
+                &self,
+                entries: &[$crate::entry::Entry],
+                checkpoints: &[$crate::checkpoint::Checkpoint],
+            ) -> Result<(), $crate::error::AuditError> {
+                let unavailable = |e: sqlx::Error| $crate::error::AuditError::Unavailable(e.to_string());
+                let mut tx = self.write.begin().await.map_err(unavailable)?;
+                self.insert_all(&mut tx, entries, checkpoints).await.map_err(unavailable)?;
+                tx.commit().await.map_err(unavailable)
+            }
+
+            async fn head(
+                &self,
+                chain_id: &str,
+            ) -> Result<Option<(u64, String)>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT seq, hash FROM entries WHERE chain_id = ");
+                qb.push_bind(chain_id).push(" ORDER BY seq DESC LIMIT 1");
+                let row: Option<(i64, String)> = qb
+                    .build_query_as()
+                    .fetch_optional(&self.write)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Unavailable(e.to_string()))?;
+                Ok(row.map(|(s, h)| (u64::try_from(s).unwrap_or(0), h)))
+            }
+
+            async fn chains(&self) -> Result<Vec<String>, $crate::error::AuditError> {
+                sqlx::query_scalar(
+                    "SELECT chain_id FROM entries GROUP BY chain_id \
+                     UNION SELECT chain_id FROM checkpoints ORDER BY 1",
+                )
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
+            }
+
+            async fn entries_after(
+                &self,
+                chain_id: &str,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<Result<$crate::entry::Entry, $crate::store::BadRow>>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM entries WHERE chain_id = ",
+                    $crate::store::ENTRY_COLUMNS
+                ));
+                qb.push_bind(chain_id)
+                    .push(" AND seq > ")
+                    .push_bind(after)
+                    .push(" ORDER BY seq LIMIT ")
+                    .push_bind(limit);
+                let rows = qb
+                    .build()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    out.push(match Self::row_parts(row) {
+                        Ok(p) => p.into_entry(),
+                        Err(e) => Err($crate::store::BadRow {
+                            chain_id: chain_id.to_owned(),
+                            seq: sqlx::Row::try_get::<i64, _>(row, 1).unwrap_or(0),
+                            why: format!("column of unexpected type: {e}"),
+                        }),
+                    });
+                }
+                Ok(out)
+            }
+
+            async fn checkpoints(
+                &self,
+                chain_id: &str,
+            ) -> Result<Vec<$crate::checkpoint::Checkpoint>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT chain_id, seq, hash, time_ms, signature FROM checkpoints WHERE chain_id = ",
+                );
+                qb.push_bind(chain_id).push(" ORDER BY seq");
+                let rows: Vec<(String, i64, String, i64, String)> = qb
+                    .build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(chain_id, seq, hash, time_ms, signature)| $crate::checkpoint::Checkpoint {
+                        chain_id,
+                        // A negative seq can only come from an altered row; it
+                        // then fails its signature check.
+                        seq: u64::try_from(seq).unwrap_or(u64::MAX),
+                        hash,
+                        time_ms,
+                        signature,
+                    })
+                    .collect())
+            }
+
+            async fn query(
+                &self,
+                f: &$crate::reader::Filter,
+            ) -> Result<Vec<$crate::entry::Entry>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM entries",
+                    $crate::store::ENTRY_COLUMNS
+                ));
+                Self::push_filter(&mut qb, f);
+                let rows = qb
+                    .build()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let parts = Self::row_parts(row)
+                        .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                    out.push(parts.into_entry()?);
+                }
+                Ok(out)
+            }
+
+            async fn matching_keys(
+                &self,
+                f: &$crate::reader::Filter,
+            ) -> Result<Vec<(String, i64)>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT chain_id, seq FROM entries");
+                Self::push_filter(&mut qb, f);
+                qb.build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
+            }
+        }
+    };
+}
+pub(crate) use impl_common_store;

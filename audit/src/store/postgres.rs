@@ -1,0 +1,95 @@
+//! The PostgreSQL store. Writes run on a dedicated connection with
+//! `lock_timeout` and `statement_timeout` set, so a locked table fails a
+//! batch as unavailable within a bounded time. Schema creation is
+//! serialised across processes with a transaction-scoped advisory lock.
+//! Accepts any `postgres://` URL sqlx understands, including
+//! `?options=-csearch_path%3D...` to place the tables in a schema.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use super::{impl_common_store, StoreOptions, DDL, SCHEMA_VERSION};
+use crate::error::{redact_url, AuditError};
+
+/// Advisory lock key taken while creating the schema.
+const MIGRATION_LOCK: i64 = 0x6372_6564_6761_7465; // "credgate"
+
+/// PostgreSQL store: one write connection and a small reader pool.
+#[derive(Debug, Clone)]
+pub(crate) struct PgStore {
+    write: PgPool,
+    read: PgPool,
+    display_url: String,
+}
+
+impl PgStore {
+    pub(crate) async fn connect(url: &str, opts: StoreOptions) -> Result<PgStore, AuditError> {
+        let display_url = redact_url(url);
+        let base = PgConnectOptions::from_str(url)
+            .map_err(|_| AuditError::InvalidStoreUrl(display_url.clone()))?;
+        let ms = opts.timeout.as_millis().max(1);
+        let write_opts = base.clone().options([
+            ("lock_timeout", format!("{ms}")),
+            ("statement_timeout", format!("{ms}")),
+        ]);
+        let acquire = opts.timeout.max(std::time::Duration::from_secs(1));
+        let open_err =
+            |e: sqlx::Error| AuditError::Store(format!("cannot connect to `{display_url}`: {e}"));
+        let write = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(acquire)
+            .connect_with(write_opts)
+            .await
+            .map_err(open_err)?;
+        let read = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(acquire.max(std::time::Duration::from_secs(10)))
+            .connect_with(base)
+            .await
+            .map_err(open_err)?;
+        Ok(PgStore {
+            write,
+            read,
+            display_url,
+        })
+    }
+
+    async fn migrate_impl(&self) -> Result<(), String> {
+        let mut tx = self.read.begin().await.map_err(|e| e.to_string())?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+        for stmt in DDL {
+            sqlx::query(stmt)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+        match v {
+            None => {
+                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                    .bind(SCHEMA_VERSION)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(format!(
+                    "schema version {v} is newer than supported version {SCHEMA_VERSION}"
+                ))
+            }
+            Some(_) => {}
+        }
+        tx.commit().await.map_err(|e| e.to_string())
+    }
+}
+
+impl_common_store!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);

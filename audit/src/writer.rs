@@ -1,0 +1,358 @@
+//! The group-commit writer and the [`AuditLog`] handle.
+//!
+//! One task owns the store's write side. `append` sends `(entry, oneshot)`
+//! over a bounded channel (a full channel makes callers wait: back-pressure).
+//! The task takes everything queued (up to [`MAX_BATCH`]), assigns seq,
+//! prev_hash and hash, adds a signed checkpoint at every multiple of
+//! `checkpoint_every`, commits the batch in ONE transaction, then answers
+//! every waiter. Callers wait for their own commit, never for a timer.
+//!
+//! If a commit fails, every waiter of that batch gets
+//! [`AuditError::Unavailable`] and the in-memory head is not advanced; since
+//! a failed commit's outcome may be unknown, the head is re-read from the
+//! store before the next batch. The task keeps running, so appends succeed
+//! again as soon as the store recovers.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::checkpoint::{Checkpoint, Signer};
+use crate::entry::{entry_hash, parse_hash, Entry, NewEntry, Receipt, GENESIS_HASH};
+use crate::error::AuditError;
+use crate::reader::Reader;
+use crate::store::{AnyStore, StoreOptions};
+
+/// Most entries committed in one transaction.
+pub const MAX_BATCH: usize = 1024;
+
+/// How to open the inquiry log.
+#[derive(Clone)]
+pub struct AuditConfig {
+    /// `sqlite://path/to/file.db` (created if missing, parent dirs too) or
+    /// `postgres://...`.
+    pub store_url: String,
+    /// Ed25519 signing key for checkpoints, PKCS#8 DER.
+    pub signing_key_pkcs8: Vec<u8>,
+    /// A signed checkpoint every this many entries (and at shutdown);
+    /// 0 is treated as 1.
+    pub checkpoint_every: u64,
+    /// Appends that may wait for the writer before callers are held back.
+    pub queue_capacity: usize,
+    /// How long a write may wait for a store lock (SQLite `busy_timeout`,
+    /// PostgreSQL `lock_timeout`/`statement_timeout`) before the batch
+    /// fails as unavailable. Bounds the 503 latency when the store is stuck.
+    pub store_timeout_ms: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            store_url: "sqlite://audit/inquiries.db".to_owned(),
+            signing_key_pkcs8: Vec::new(),
+            checkpoint_every: 1000,
+            queue_capacity: 4096,
+            store_timeout_ms: 2000,
+        }
+    }
+}
+
+impl std::fmt::Debug for AuditConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditConfig")
+            .field("store_url", &crate::error::redact_url(&self.store_url))
+            .field("signing_key_pkcs8", &"<redacted>")
+            .field("checkpoint_every", &self.checkpoint_every)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("store_timeout_ms", &self.store_timeout_ms)
+            .finish()
+    }
+}
+
+struct Request {
+    entry: NewEntry,
+    reply: oneshot::Sender<Result<Receipt, AuditError>>,
+}
+
+enum Msg {
+    Append(Request),
+    Shutdown(oneshot::Sender<Result<(), AuditError>>),
+}
+
+struct Inner {
+    tx: mpsc::Sender<Msg>,
+    chain_id: String,
+    public_key: Vec<u8>,
+    store: AnyStore,
+}
+
+/// Handle to the inquiry log's writer. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditLog {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("chain_id", &self.inner.chain_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn new_chain_id() -> Result<String, AuditError> {
+    let mut b = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| AuditError::Store("no system randomness for the chain id".into()))?;
+    Ok(hex::encode(b))
+}
+
+impl AuditLog {
+    /// Opens the store (creating the schema if needed), starts a new chain
+    /// with a random id, and starts the writer task. Must be called inside a
+    /// tokio runtime.
+    pub async fn open(cfg: &AuditConfig) -> Result<AuditLog, AuditError> {
+        let signer = Signer::from_pkcs8(&cfg.signing_key_pkcs8)?;
+        let opts = StoreOptions {
+            timeout: Duration::from_millis(cfg.store_timeout_ms.max(1)),
+            create: true,
+        };
+        let store = AnyStore::connect(&cfg.store_url, opts).await?;
+        store.migrate().await?;
+        let chain_id = new_chain_id()?;
+        let public_key = signer.public_key();
+        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+        let writer = Writer {
+            store: store.clone(),
+            signer,
+            chain_id: chain_id.clone(),
+            seq: 0,
+            head: GENESIS_HASH,
+            every: cfg.checkpoint_every.max(1),
+            resync: false,
+            scratch: Vec::with_capacity(1024),
+        };
+        tokio::spawn(writer.run(rx));
+        tracing::info!(chain_id = %chain_id, "inquiry log opened");
+        Ok(AuditLog {
+            inner: Arc::new(Inner {
+                tx,
+                chain_id,
+                public_key,
+                store,
+            }),
+        })
+    }
+
+    /// Appends an entry; returns only once it is durably committed.
+    /// [`AuditError::Unavailable`] means it was not (the gateway must then
+    /// release no data).
+    pub async fn append(&self, e: NewEntry) -> Result<Receipt, AuditError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Msg::Append(Request { entry: e, reply }))
+            .await
+            .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
+        rx.await
+            .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?
+    }
+
+    /// Commits everything queued, writes a final checkpoint, and stops the
+    /// writer. Later appends fail as unavailable. Calling it twice is fine.
+    pub async fn shutdown(&self) -> Result<(), AuditError> {
+        let (done, rx) = oneshot::channel();
+        if self.inner.tx.send(Msg::Shutdown(done)).await.is_err() {
+            return Ok(());
+        }
+        rx.await.unwrap_or(Ok(()))
+    }
+
+    /// A reader on the same store, knowing this log's public key.
+    pub fn reader(&self) -> Reader {
+        Reader::from_store(
+            self.inner.store.clone(),
+            Some(self.inner.public_key.clone()),
+        )
+    }
+
+    /// This process's chain id (32 hex characters).
+    pub fn chain_id(&self) -> &str {
+        &self.inner.chain_id
+    }
+
+    /// Raw 32-byte Ed25519 public key that verifies this log's checkpoints.
+    pub fn public_key(&self) -> Vec<u8> {
+        self.inner.public_key.clone()
+    }
+}
+
+/// The task that owns the write side of the store.
+struct Writer {
+    store: AnyStore,
+    signer: Signer,
+    chain_id: String,
+    /// Seq of the last committed entry (0: none yet).
+    seq: u64,
+    /// Hash of the last committed entry.
+    head: [u8; 32],
+    every: u64,
+    /// The last commit failed: re-read the head before the next batch.
+    resync: bool,
+    scratch: Vec<u8>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
+        loop {
+            let mut shutdown = None;
+            match rx.recv().await {
+                Some(Msg::Append(r)) => batch.push(r),
+                Some(Msg::Shutdown(done)) => shutdown = Some(done),
+                None => {
+                    // Every handle dropped without shutdown: seal the chain.
+                    if let Err(e) = self.final_checkpoint().await {
+                        tracing::warn!(error = %e, "final audit checkpoint failed");
+                    }
+                    return;
+                }
+            }
+            while shutdown.is_none() && batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(Msg::Append(r)) => batch.push(r),
+                    Ok(Msg::Shutdown(done)) => shutdown = Some(done),
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty() {
+                self.commit_batch(&mut batch).await;
+            }
+            if let Some(done) = shutdown {
+                rx.close();
+                // Drain what was queued before the channel closed.
+                while let Some(msg) = rx.recv().await {
+                    match msg {
+                        Msg::Append(r) => {
+                            batch.push(r);
+                            if batch.len() >= MAX_BATCH {
+                                self.commit_batch(&mut batch).await;
+                            }
+                        }
+                        Msg::Shutdown(other) => {
+                            let _ = other.send(Ok(()));
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    self.commit_batch(&mut batch).await;
+                }
+                let result = self.final_checkpoint().await;
+                tracing::info!(chain_id = %self.chain_id, seq = self.seq, "inquiry log closed");
+                let _ = done.send(result);
+                return;
+            }
+        }
+    }
+
+    async fn resync_head(&mut self) -> Result<(), AuditError> {
+        match self.store.head(&self.chain_id).await? {
+            None => {
+                self.seq = 0;
+                self.head = GENESIS_HASH;
+            }
+            Some((seq, hash)) => {
+                self.head = parse_hash(&hash).ok_or_else(|| {
+                    AuditError::Unavailable("stored chain head is unreadable".into())
+                })?;
+                self.seq = seq;
+            }
+        }
+        self.resync = false;
+        Ok(())
+    }
+
+    async fn commit_batch(&mut self, batch: &mut Vec<Request>) {
+        if self.resync {
+            if let Err(e) = self.resync_head().await {
+                let msg = e.to_string();
+                for r in batch.drain(..) {
+                    let _ = r.reply.send(Err(AuditError::Unavailable(msg.clone())));
+                }
+                return;
+            }
+        }
+        let mut entries = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut checkpoints: Vec<Checkpoint> = Vec::new();
+        let mut seq = self.seq;
+        let mut prev = self.head;
+        let now = now_ms();
+        for Request { mut entry, reply } in batch.drain(..) {
+            // INVARIANT: values hashed are exactly the values stored; the
+            // stores keep integers as BIGINT, so clamp to i64 first.
+            entry.latency_ms = entry.latency_ms.min(i64::MAX as u64);
+            seq += 1;
+            let h = entry_hash(&mut self.scratch, &prev, &self.chain_id, seq, &entry);
+            if seq % self.every == 0 {
+                checkpoints.push(self.signer.sign(&self.chain_id, seq, &h, now));
+            }
+            entries.push(Entry {
+                chain_id: self.chain_id.clone(),
+                seq,
+                prev_hash: hex::encode(prev),
+                hash: hex::encode(h),
+                entry,
+            });
+            replies.push(reply);
+            prev = h;
+        }
+        match self.store.commit(&entries, &checkpoints).await {
+            Ok(()) => {
+                self.seq = seq;
+                self.head = prev;
+                for (e, reply) in entries.into_iter().zip(replies) {
+                    let _ = reply.send(Ok(Receipt {
+                        seq: e.seq,
+                        hash: e.hash,
+                    }));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, entries = entries.len(), "audit batch not committed");
+                self.resync = true;
+                let msg = match e {
+                    AuditError::Unavailable(m) => m,
+                    other => other.to_string(),
+                };
+                for reply in replies {
+                    let _ = reply.send(Err(AuditError::Unavailable(msg.clone())));
+                }
+            }
+        }
+    }
+
+    /// Signs the head unless a periodic checkpoint already covers it.
+    async fn final_checkpoint(&mut self) -> Result<(), AuditError> {
+        if self.resync {
+            self.resync_head().await?;
+        }
+        if self.seq == 0 || self.seq % self.every == 0 {
+            return Ok(());
+        }
+        let cp = self
+            .signer
+            .sign(&self.chain_id, self.seq, &self.head, now_ms());
+        self.store.commit(&[], &[cp]).await
+    }
+}
