@@ -1,0 +1,2 @@
+//! `credgate-load`: the load harness (see BENCHMARKS.md).
+fn main() {}
