@@ -8,13 +8,30 @@
 //! ## Layout
 //! - [`model`]: the shared vocabulary — [`Identity`], [`Inquiry`], [`Decision`],
 //!   [`Scope`], [`Rules`] — used by `redaction`, `audit` callers and `gateway`.
+//! - [`subject`]: GB 11643 / GB 32100 identifiers ([`classify`]).
+//! - [`consent`]: consent tokens (sign, verify, token id, key parsing).
+//! - [`file`]: `policy.toml` → validated [`Policy`]; [`diag`]: file:line:col
+//!   diagnostics (reused by the gateway's config loader).
+//! - [`inquiry`]: the data-plane request parser.
+//! - [`decide`](mod@decide): [`decide()`], [`check_fetched_subject`],
+//!   [`decide_admin`], [`explain`].
 //!
 //! ## What this crate must never do
 //! - open sockets, touch a database, or depend on tokio / hyper / rustls / sqlx;
 //! - read the clock: time is always a parameter;
-//! - do I/O inside [`decide`].
+//! - do I/O inside [`decide()`] ([`Policy::load`] is the only file read).
 #![warn(missing_docs)]
 
+pub mod consent;
+pub mod decide;
+pub mod diag;
+pub mod file;
+pub mod inquiry;
 pub mod model;
+pub mod subject;
 
+pub use decide::{check_fetched_subject, decide, decide_admin, explain};
+pub use diag::{Diagnostic, PolicyErrors};
+pub use file::{Officer, Policy, Rate, Role, RoleKind, Settings};
 pub use model::*;
+pub use subject::{classify, gb11643_check_char, gb32100_check_char, SubjectIdError};

@@ -1,0 +1,451 @@
+//! The pure authorisation function: who may ask what, and why.
+//!
+//! [`decide`] answers one data-plane [`Inquiry`] under a [`Policy`] at a
+//! given instant; [`check_fetched_subject`] finishes the decision for
+//! `GET /v1/records/{id}` once the upstream has named the record's subject;
+//! [`decide_admin`] guards the compliance plane. Deny by default: every
+//! path that does not end in an explicit grant is a [`Deny`] with a reason
+//! code and a short rule (never data). No I/O, no clock reads.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use crate::consent::{self, VerifiedConsent};
+use crate::file::{Officer, Policy, Role, RoleKind};
+use crate::model::{Allow, Decision, Deny, Identity, Inquiry, Reason, Route, Scope, SubjectType};
+use crate::subject::classify;
+
+fn deny(reason: Reason, rule: impl Into<String>) -> Deny {
+    Deny {
+        reason,
+        rule: rule.into(),
+    }
+}
+
+/// The officer behind `identity`, if known and valid on `now`'s calendar day
+/// in the platform zone (`valid_until` inclusive to the end of that day).
+fn valid_officer<'p>(
+    identity: &Identity,
+    policy: &'p Policy,
+    now: OffsetDateTime,
+) -> Result<&'p Officer, Deny> {
+    let officer = policy.officer(&identity.officer_id).ok_or_else(|| {
+        deny(
+            Reason::UnknownOfficer,
+            "officer id of the client certificate is not in the policy",
+        )
+    })?;
+    let offset = UtcOffset::from_whole_seconds(policy.utc_offset_seconds).unwrap_or(UtcOffset::UTC);
+    let today = now.checked_to_offset(offset).unwrap_or(now).date();
+    if let Some(from) = officer.valid_from {
+        if today < from {
+            return Err(deny(
+                Reason::OfficerNotValid,
+                format!(
+                    "officer {}: valid_from {from} is after today {today}",
+                    officer.id
+                ),
+            ));
+        }
+    }
+    if let Some(until) = officer.valid_until {
+        if today > until {
+            return Err(deny(
+                Reason::OfficerNotValid,
+                format!(
+                    "officer {}: valid_until {until} has passed (today {today})",
+                    officer.id
+                ),
+            ));
+        }
+    }
+    Ok(officer)
+}
+
+fn names(roles: &[&Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Verify a consent token for this officer at `now`: signature, grantee,
+/// expiry and `max_days`. The subject is checked by the caller.
+fn verify_consent(
+    token: &str,
+    officer: &Officer,
+    policy: &Policy,
+    now: OffsetDateTime,
+) -> Result<VerifiedConsent, Deny> {
+    let key = policy.consent_public_key().ok_or_else(|| {
+        deny(
+            Reason::ConsentInvalid,
+            "consent: no consent authority key is configured",
+        )
+    })?;
+    let v = consent::verify(token, key)
+        .map_err(|e| deny(Reason::ConsentInvalid, format!("consent: {e}")))?;
+    if v.payload.grantee != officer.id {
+        return Err(deny(
+            Reason::ConsentInvalid,
+            "consent: token is granted to another officer",
+        ));
+    }
+    if v.not_after <= now {
+        return Err(deny(Reason::ConsentInvalid, "consent: token has expired"));
+    }
+    let limit = now.checked_add(Duration::days(i64::from(policy.consent_max_days())));
+    if limit.is_none_or(|limit| v.not_after > limit) {
+        return Err(deny(
+            Reason::ConsentInvalid,
+            format!(
+                "consent: token runs longer than max_days = {}",
+                policy.consent_max_days()
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+/// Decide one data-plane inquiry. Checks, in order: officer known, officer
+/// valid today, officer has a data role, purpose granted, subject type
+/// granted, explicit items granted, consent (credit service on natural
+/// persons). Grants are the union over the roles that individually pass.
+pub fn decide(
+    identity: &Identity,
+    inquiry: &Inquiry,
+    policy: &Policy,
+    now: OffsetDateTime,
+) -> Decision {
+    match decide_inner(identity, inquiry, policy, now) {
+        Ok(allow) => Decision::Allow(Box::new(allow)),
+        Err(d) => Decision::Deny(d),
+    }
+}
+
+fn decide_inner(
+    identity: &Identity,
+    inquiry: &Inquiry,
+    policy: &Policy,
+    now: OffsetDateTime,
+) -> Result<Allow, Deny> {
+    let officer = valid_officer(identity, policy, now)?;
+    let mut data_roles: Vec<&Role> = officer
+        .roles
+        .iter()
+        .filter_map(|name| policy.role(name))
+        .filter(|r| r.kind != RoleKind::Compliance)
+        .collect();
+    data_roles.sort_by(|a, b| a.name.cmp(&b.name));
+    if data_roles.is_empty() {
+        return Err(deny(
+            Reason::RoleForbidden,
+            format!(
+                "officer {} has no data role: compliance roles may not query credit data",
+                officer.id
+            ),
+        ));
+    }
+
+    let purpose_roles: Vec<&Role> = data_roles
+        .iter()
+        .copied()
+        .filter(|r| r.purposes.contains(&inquiry.purpose))
+        .collect();
+    if purpose_roles.is_empty() {
+        return Err(deny(
+            Reason::PurposeNotGranted,
+            format!(
+                "no role of officer {} grants purpose `{}` (roles: {})",
+                officer.id,
+                inquiry.purpose,
+                names(&data_roles)
+            ),
+        ));
+    }
+
+    let (subject, requested): (Option<(&str, SubjectType)>, Option<&Vec<String>>) =
+        match &inquiry.route {
+            Route::Subject {
+                subject_id,
+                subject_type,
+            } => (Some((subject_id.as_str(), *subject_type)), None),
+            Route::SubjectRecords {
+                subject_id,
+                subject_type,
+                items,
+            } => (Some((subject_id.as_str(), *subject_type)), items.as_ref()),
+            Route::Record { .. } => (None, None),
+        };
+
+    let passing: Vec<&Role> = match subject {
+        Some((_, st)) => {
+            let p: Vec<&Role> = purpose_roles
+                .iter()
+                .copied()
+                .filter(|r| r.subject_types.contains(&st))
+                .collect();
+            if p.is_empty() {
+                return Err(deny(
+                    Reason::SubjectTypeNotGranted,
+                    format!(
+                        "no role granting purpose `{}` covers subject type {} (roles: {})",
+                        inquiry.purpose,
+                        st.as_str(),
+                        names(&purpose_roles)
+                    ),
+                ));
+            }
+            p
+        }
+        None => purpose_roles,
+    };
+
+    if let Some(requested) = requested {
+        let granted: BTreeSet<&String> = passing.iter().flat_map(|r| r.items.iter()).collect();
+        for item in requested {
+            if !policy.rules().items.contains_key(item) {
+                return Err(deny(
+                    Reason::InvalidRequest,
+                    format!("item `{item}` is not in the policy's item catalogue"),
+                ));
+            }
+            if !granted.contains(item) {
+                return Err(deny(
+                    Reason::ItemNotGranted,
+                    format!("item `{item}` is not granted by roles {}", names(&passing)),
+                ));
+            }
+        }
+    }
+
+    let consent = match &inquiry.consent {
+        Some(token) => {
+            let v = verify_consent(token, officer, policy, now)?;
+            if let Some((subject_id, _)) = subject {
+                if v.payload.subject != subject_id {
+                    return Err(deny(
+                        Reason::ConsentInvalid,
+                        "consent: token names another subject",
+                    ));
+                }
+            }
+            Some(v)
+        }
+        None => None,
+    };
+
+    // Per-role grants: a credit service role on a natural person sees only
+    // what the consent token covers, and nothing without a token.
+    let natural = matches!(subject, Some((_, SubjectType::NaturalPerson)));
+    let record_route = subject.is_none();
+    let mut contributing: Vec<&Role> = Vec::new();
+    let mut items: BTreeSet<String> = BTreeSet::new();
+    for role in &passing {
+        let consent_bound = role.kind == RoleKind::CreditService
+            && (natural || (record_route && consent.is_some()));
+        if consent_bound {
+            match &consent {
+                Some(v) => {
+                    items.extend(
+                        role.items
+                            .iter()
+                            .filter(|i| v.payload.items.iter().any(|t| t == *i))
+                            .cloned(),
+                    );
+                }
+                None => continue,
+            }
+        } else {
+            items.extend(role.items.iter().cloned());
+        }
+        contributing.push(role);
+    }
+    if contributing.is_empty() {
+        return Err(deny(
+            Reason::ConsentRequired,
+            format!(
+                "credit service roles ({}) need the subject's consent token for a natural person",
+                names(&passing)
+            ),
+        ));
+    }
+    if let Some(requested) = requested {
+        items.retain(|i| requested.contains(i));
+    }
+    if items.is_empty() {
+        return Err(deny(
+            Reason::ItemNotGranted,
+            format!(
+                "no requested item is covered by both roles {} and the consent token",
+                names(&contributing)
+            ),
+        ));
+    }
+
+    let rules = policy.rules().clone();
+    let consent_fields: BTreeSet<String> = match &consent {
+        Some(v) if contributing.iter().any(|r| r.consent_fields) => v
+            .payload
+            .fields
+            .iter()
+            .map(|f| f.to_lowercase())
+            .filter(|f| rules.consent_required.contains(f))
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    let beyond = contributing
+        .iter()
+        .find_map(|r| r.beyond_inquiry_period.clone());
+    let scope = Scope {
+        items,
+        subject_types: contributing
+            .iter()
+            .flat_map(|r| r.subject_types.iter().copied())
+            .collect(),
+        consent_fields,
+        unmasked: contributing
+            .iter()
+            .flat_map(|r| r.unmasked.iter().cloned())
+            .collect(),
+        beyond_inquiry_period: beyond.clone(),
+        consent_subject: consent.as_ref().map(|v| v.payload.subject.clone()),
+        natural_person_needs_consent: contributing
+            .iter()
+            .all(|r| r.kind == RoleKind::CreditService),
+        rules,
+    };
+    Ok(Allow {
+        scope,
+        roles: contributing.iter().map(|r| r.name.clone()).collect(),
+        consent_id: consent.map(|v| v.token_id),
+        statutory_basis: beyond,
+    })
+}
+
+/// Finish a `GET /v1/records/{id}` decision once the upstream names the
+/// record's subject: the subject type must be granted, a consent token must
+/// name this subject, and a natural person needs consent where the scope says so.
+pub fn check_fetched_subject(scope: &Scope, subject_id: &str) -> Result<(), Deny> {
+    let st = classify(subject_id).map_err(|_| {
+        deny(
+            Reason::SubjectTypeNotGranted,
+            "the record's subject id is not a valid GB 11643 / GB 32100 identifier",
+        )
+    })?;
+    if !scope.subject_types.contains(&st) {
+        return Err(deny(
+            Reason::SubjectTypeNotGranted,
+            format!(
+                "the record's subject is a {}, which no granting role covers",
+                st.as_str()
+            ),
+        ));
+    }
+    if let Some(cs) = &scope.consent_subject {
+        if cs != subject_id {
+            return Err(deny(
+                Reason::ConsentInvalid,
+                "consent: token names another subject than the record's",
+            ));
+        }
+    }
+    if st == SubjectType::NaturalPerson
+        && scope.natural_person_needs_consent
+        && scope.consent_subject.is_none()
+    {
+        return Err(deny(
+            Reason::ConsentRequired,
+            "credit service roles need the subject's consent token for a natural person",
+        ));
+    }
+    Ok(())
+}
+
+/// Guard the admin (compliance) plane: Ok with the officer's compliance role
+/// names, or `unknown_officer` / `officer_not_valid` / `role_forbidden`.
+pub fn decide_admin(
+    identity: &Identity,
+    policy: &Policy,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, Deny> {
+    let officer = valid_officer(identity, policy, now)?;
+    let roles: Vec<String> = officer
+        .roles
+        .iter()
+        .filter(|name| {
+            policy
+                .role(name)
+                .is_some_and(|r| r.kind == RoleKind::Compliance)
+        })
+        .cloned()
+        .collect();
+    if roles.is_empty() {
+        return Err(deny(
+            Reason::RoleForbidden,
+            format!(
+                "officer {} has no compliance role: data roles may not read the inquiry log",
+                officer.id
+            ),
+        ));
+    }
+    Ok(roles)
+}
+
+fn join<'a>(it: impl IntoIterator<Item = &'a String>) -> String {
+    let v: Vec<&str> = it.into_iter().map(String::as_str).collect();
+    if v.is_empty() {
+        "(none)".to_owned()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Multi-line human explanation of a decision (for `credgate policy explain`).
+pub fn explain(decision: &Decision) -> String {
+    let mut out = String::new();
+    match decision {
+        Decision::Allow(a) => {
+            let s = &a.scope;
+            let _ = writeln!(out, "decision: allow");
+            let _ = writeln!(out, "roles: {}", join(&a.roles));
+            let _ = writeln!(out, "items: {}", join(&s.items));
+            let types: Vec<String> = s
+                .subject_types
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect();
+            let _ = writeln!(out, "subject types: {}", join(&types));
+            let _ = writeln!(
+                out,
+                "consent-required fields visible: {}",
+                join(&s.consent_fields)
+            );
+            if !s.unmasked.is_empty() {
+                let _ = writeln!(out, "unmasked fields: {}", join(&s.unmasked));
+            }
+            if let Some(id) = &a.consent_id {
+                let _ = writeln!(out, "consent token id: {id}");
+            }
+            if let Some(basis) = &a.statutory_basis {
+                let _ = writeln!(out, "beyond inquiry period, statutory basis: {basis}");
+            }
+            if s.natural_person_needs_consent {
+                let _ = writeln!(out, "natural persons: only with the subject's consent");
+            }
+        }
+        Decision::Deny(d) => {
+            let _ = writeln!(out, "decision: deny");
+            let _ = writeln!(out, "status: {}", d.reason.status());
+            let _ = writeln!(out, "code: {}", d.reason.code());
+            let _ = writeln!(out, "rule: {}", d.rule);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! Diagnostics with file, line and column, shared by the policy loader and
+//! the gateway's config loader (`credgate policy check` prints them).
+
+use std::fmt;
+
+/// One problem found in a configuration file, displayed
+/// `file:line:col: message`. Lines and columns are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// File name as given by the caller.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// Lowercase message; user input in backticks.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic at a byte offset of `text`.
+    pub fn at(file: &str, text: &str, byte_offset: usize, message: impl Into<String>) -> Self {
+        let (line, column) = line_col(text, byte_offset);
+        Diagnostic {
+            file: file.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// A diagnostic about the whole file (reported at 1:1).
+    pub fn file_level(file: &str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_owned(),
+            line: 1,
+            column: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// 1-based (line, column) of `byte_offset` in `text`. Offsets past the end
+/// or inside a multibyte character are clamped to the preceding character.
+pub fn line_col(text: &str, byte_offset: usize) -> (usize, usize) {
+    let mut offset = byte_offset.min(text.len());
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = text.get(..offset).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).unwrap_or_default().chars().count() + 1;
+    (line, column)
+}
+
+/// Turn a `toml` parse/deserialise error into a diagnostic at its span (or
+/// 1:1 when the error has none). The message is `toml`'s own first line,
+/// lowercased at its start.
+pub fn from_toml_error(file: &str, text: &str, err: &toml::de::Error) -> Diagnostic {
+    let offset = err.span().map_or(0, |s| s.start);
+    let raw = err.message().trim();
+    let mut message = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    if let Some(first) = chars.next() {
+        message.extend(first.to_lowercase());
+        message.push_str(chars.as_str());
+    }
+    Diagnostic::at(file, text, offset, message)
+}
+
+/// Every problem found in one load, in file order; displayed one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyErrors(pub Vec<Diagnostic>);
+
+impl fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyErrors {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_lines_and_chars() {
+        let text = "a = 1\nbé = 2\nc";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        // after "bé" (3 bytes) the column is 3 in characters
+        assert_eq!(line_col(text, 9), (2, 3));
+        assert_eq!(line_col(text, 8), (2, 2)); // inside é: clamped
+        assert_eq!(line_col(text, 999), (3, 2));
+    }
+
+    #[test]
+    fn display_formats() {
+        let d = Diagnostic::at("p.toml", "x\ny", 2, "bad `y`");
+        assert_eq!(d.to_string(), "p.toml:2:1: bad `y`");
+        let e = PolicyErrors(vec![d.clone(), d]);
+        assert_eq!(e.to_string(), "p.toml:2:1: bad `y`\np.toml:2:1: bad `y`");
+    }
+
+    #[test]
+    fn toml_error_has_position() {
+        let text = "a = 1\nb = = 2\n";
+        let err = toml::from_str::<toml::Table>(text).unwrap_err();
+        let d = from_toml_error("f.toml", text, &err);
+        assert_eq!(d.line, 2);
+        assert!(!d.message.is_empty());
+    }
+}

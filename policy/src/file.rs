@@ -1,0 +1,841 @@
+//! `policy.toml`: the raw serde model (`deny_unknown_fields`, with spans) and
+//! its conversion into a typed, validated [`Policy`].
+//!
+//! Validation collects every problem it can find in one pass (unknown
+//! references, missing inquiry periods, Beijing Art. 15's three-year limit,
+//! duplicate names, bad rates, bad dates, ...) and reports each with file,
+//! line and column. A [`Policy`] that exists is internally consistent:
+//! `decide` never has to handle a dangling reference.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use time::Date;
+use toml::Spanned;
+
+use crate::consent::parse_public_key;
+use crate::diag::{from_toml_error, Diagnostic, PolicyErrors};
+use crate::model::{Category, ItemRule, Mask, RecordFields, Rules, SubjectType};
+
+/// Longest inquiry period (days) an untrustworthy item may have without a
+/// `statutory_basis` (Beijing Art. 15: three years unless law provides otherwise).
+pub const MAX_PERIOD_WITHOUT_BASIS: i64 = 1095;
+
+/// Settings from the gateway configuration that shape a policy load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Consent authority public key (raw 32 bytes, SPKI DER or PEM); `None`
+    /// means every consent token is refused.
+    pub consent_public_key: Option<Vec<u8>>,
+    /// Longest consent a token may grant, in days from the inquiry.
+    pub consent_max_days: u32,
+    /// Platform time zone, seconds east of UTC (officer validity dates and
+    /// record dates are calendar dates in this zone).
+    pub utc_offset_seconds: i32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            consent_public_key: None,
+            consent_max_days: 365,
+            utc_offset_seconds: 8 * 3600,
+        }
+    }
+}
+
+/// A role's rate limit: `count` requests per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests allowed per period (≥ 1).
+    pub count: u32,
+    /// The period.
+    pub per: Duration,
+}
+
+impl Rate {
+    /// Parse `N/second|minute|hour|day` with N ≥ 1.
+    pub fn parse(text: &str) -> Option<Rate> {
+        let (n, unit) = text.trim().split_once('/')?;
+        let n = n.trim();
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let count: u32 = n.parse().ok().filter(|c| *c >= 1)?;
+        let secs = match unit.trim() {
+            "second" => 1,
+            "minute" => 60,
+            "hour" => 3600,
+            "day" => 86_400,
+            _ => return None,
+        };
+        Some(Rate {
+            count,
+            per: Duration::from_secs(secs),
+        })
+    }
+}
+
+/// What a role is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RoleKind {
+    /// A state organ querying for a lawful duty.
+    StateOrgan,
+    /// An approved credit service establishment (needs consent for natural persons).
+    CreditService,
+    /// Reads the inquiry log on the admin plane; never queries credit data.
+    Compliance,
+}
+
+impl RoleKind {
+    /// The spelling used in policy files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleKind::StateOrgan => "state_organ",
+            RoleKind::CreditService => "credit_service",
+            RoleKind::Compliance => "compliance",
+        }
+    }
+}
+
+/// One validated role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// Unique role name.
+    pub name: String,
+    /// Kind of role.
+    pub kind: RoleKind,
+    /// Items granted (all in the catalogue).
+    pub items: BTreeSet<String>,
+    /// Purposes granted (all declared in `[purposes]`).
+    pub purposes: BTreeSet<String>,
+    /// Subject types granted.
+    pub subject_types: BTreeSet<SubjectType>,
+    /// May see consent-required fields the consent token covers.
+    pub consent_fields: bool,
+    /// Masked keys (lowercased) this role sees unmasked.
+    pub unmasked: BTreeSet<String>,
+    /// `Some(basis)` when the role may see records past their inquiry period.
+    pub beyond_inquiry_period: Option<String>,
+    /// Rate limit, if any.
+    pub rate: Option<Rate>,
+}
+
+/// One validated officer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Officer {
+    /// Officer id as carried by the client certificate.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Unit.
+    pub unit: String,
+    /// Role names (all defined).
+    pub roles: Vec<String>,
+    /// First calendar day of validity (platform zone), if bounded.
+    pub valid_from: Option<Date>,
+    /// Last calendar day of validity, inclusive, if bounded.
+    pub valid_until: Option<Date>,
+}
+
+/// A validated policy, ready for [`crate::decide`].
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) rules: Arc<Rules>,
+    pub(crate) purposes: BTreeMap<String, String>,
+    pub(crate) roles: HashMap<String, Role>,
+    pub(crate) officers: HashMap<String, Officer>,
+    pub(crate) consent_public_key: Option<Vec<u8>>,
+    pub(crate) consent_max_days: u32,
+    pub(crate) utc_offset_seconds: i32,
+}
+
+impl Policy {
+    /// Parse and validate policy text. `file` names the file in diagnostics.
+    pub fn parse(text: &str, file: &str, settings: &Settings) -> Result<Policy, PolicyErrors> {
+        let raw: RawPolicy = match toml::from_str(text) {
+            Ok(r) => r,
+            Err(e) => return Err(PolicyErrors(vec![from_toml_error(file, text, &e)])),
+        };
+        let mut v = Validator {
+            file,
+            text,
+            errors: Vec::new(),
+        };
+        let policy = v.convert(raw, settings);
+        if v.errors.is_empty() {
+            Ok(policy)
+        } else {
+            let mut errors = v.errors;
+            errors.sort_by_key(|d| (d.line, d.column));
+            Err(PolicyErrors(errors))
+        }
+    }
+
+    /// Read and validate a policy file. An unreadable file is one diagnostic
+    /// naming it.
+    pub fn load(path: &Path, settings: &Settings) -> Result<Policy, PolicyErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            PolicyErrors(vec![Diagnostic {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read policy file: {}", e.kind()),
+            }])
+        })?;
+        Self::parse(&text, &file, settings)
+    }
+
+    /// Field and item rules shared by every scope of this policy.
+    pub fn rules(&self) -> &Arc<Rules> {
+        &self.rules
+    }
+
+    /// Rate limit of a role, if it has one.
+    pub fn rate(&self, role_name: &str) -> Option<Rate> {
+        self.roles.get(role_name).and_then(|r| r.rate)
+    }
+
+    /// An officer by id.
+    pub fn officer(&self, id: &str) -> Option<&Officer> {
+        self.officers.get(id)
+    }
+
+    /// Number of officers.
+    pub fn officer_count(&self) -> usize {
+        self.officers.len()
+    }
+
+    /// Declared purposes: code → description.
+    pub fn purposes(&self) -> &BTreeMap<String, String> {
+        &self.purposes
+    }
+
+    /// A role by name.
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.get(name)
+    }
+
+    /// All roles, in no particular order.
+    pub fn roles(&self) -> impl Iterator<Item = &Role> {
+        self.roles.values()
+    }
+
+    /// The consent authority key (raw 32 bytes), if configured.
+    pub fn consent_public_key(&self) -> Option<&[u8]> {
+        self.consent_public_key.as_deref()
+    }
+
+    /// Longest consent a token may grant, in days.
+    pub fn consent_max_days(&self) -> u32 {
+        self.consent_max_days
+    }
+
+    /// Platform time zone, seconds east of UTC.
+    pub fn utc_offset_seconds(&self) -> i32 {
+        self.utc_offset_seconds
+    }
+}
+
+// ---------------------------------------------------------------- raw model
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    items: BTreeMap<String, Spanned<RawItem>>,
+    #[serde(default)]
+    purposes: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    fields: RawFields,
+    #[serde(default)]
+    roles: Vec<Spanned<RawRole>>,
+    #[serde(default)]
+    officers: Vec<Spanned<RawOfficer>>,
+    #[serde(default)]
+    record_fields: Option<RawRecordFields>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    category: Spanned<String>,
+    #[serde(default)]
+    inquiry_period_days: Option<Spanned<i64>>,
+    #[serde(default)]
+    statutory_basis: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFields {
+    #[serde(default)]
+    prohibited: Vec<Spanned<String>>,
+    #[serde(default)]
+    consent_required: Vec<Spanned<String>>,
+    #[serde(default)]
+    mask: BTreeMap<String, Spanned<RawMask>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMask {
+    keep_start: Spanned<i64>,
+    keep_end: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    #[serde(default)]
+    items: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    purposes: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    subject_types: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    consent_fields: Option<Spanned<bool>>,
+    #[serde(default)]
+    unmasked: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    beyond_inquiry_period: Option<Spanned<bool>>,
+    #[serde(default)]
+    statutory_basis: Option<Spanned<String>>,
+    #[serde(default)]
+    rate: Option<Spanned<String>>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOfficer {
+    id: Spanned<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    unit: Option<String>,
+    roles: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    valid_from: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    valid_until: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecordFields {
+    records: Option<Spanned<String>>,
+    item: Option<Spanned<String>>,
+    decided_on: Option<Spanned<String>>,
+    punishment_ends: Option<Spanned<String>>,
+    restored: Option<Spanned<String>>,
+    objection: Option<Spanned<String>>,
+    withheld_by_subject: Option<Spanned<String>>,
+}
+
+// --------------------------------------------------------------- validation
+
+struct Validator<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn err<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+        self.errors.push(Diagnostic::at(
+            self.file,
+            self.text,
+            at.span().start,
+            message,
+        ));
+    }
+
+    fn err_file(&mut self, message: impl Into<String>) {
+        self.errors.push(Diagnostic::file_level(self.file, message));
+    }
+
+    fn convert(&mut self, raw: RawPolicy, settings: &Settings) -> Policy {
+        let items = self.items(&raw.items);
+        let purposes: BTreeMap<String, String> = raw
+            .purposes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect();
+        for (code, desc) in &raw.purposes {
+            if !is_code(code) {
+                self.err(
+                    desc,
+                    format!("purpose code `{code}` must be `a-z0-9_`, at most 64 characters"),
+                );
+            }
+        }
+        let (prohibited, consent_required, mask) = self.fields(&raw.fields);
+        let record_fields = self.record_fields(raw.record_fields);
+        let roles = self.roles(&raw.roles, &items, &purposes, &mask);
+        let officers = self.officers(&raw.officers, &roles);
+
+        let consent_public_key = match &settings.consent_public_key {
+            Some(bytes) => match parse_public_key(bytes) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    self.err_file(e.to_string());
+                    None
+                }
+            },
+            None => None,
+        };
+        if !(-86_399..=86_399).contains(&settings.utc_offset_seconds) {
+            self.err_file("platform time zone offset must be within ±24 hours");
+        }
+
+        Policy {
+            rules: Arc::new(Rules {
+                prohibited,
+                consent_required,
+                mask,
+                items,
+                record_fields,
+                utc_offset_seconds: settings.utc_offset_seconds,
+            }),
+            purposes,
+            roles,
+            officers,
+            consent_public_key,
+            consent_max_days: settings.consent_max_days,
+            utc_offset_seconds: settings.utc_offset_seconds,
+        }
+    }
+
+    fn items(&mut self, raw: &BTreeMap<String, Spanned<RawItem>>) -> BTreeMap<String, ItemRule> {
+        let mut out = BTreeMap::new();
+        for (code, item) in raw {
+            let it = item.get_ref();
+            let _ = (&it.name, &it.description);
+            if !is_code(code) {
+                self.err(
+                    item,
+                    format!("item code `{code}` must be `a-z0-9_`, at most 64 characters"),
+                );
+            }
+            let category = match it.category.get_ref().as_str() {
+                "basic" => Category::Basic,
+                "untrustworthy" => Category::Untrustworthy,
+                "positive" => Category::Positive,
+                other => {
+                    self.err(
+                        &it.category,
+                        format!("item `{code}`: unknown category `{other}` (expected basic, untrustworthy or positive)"),
+                    );
+                    continue;
+                }
+            };
+            let mut period = None;
+            match (&it.inquiry_period_days, category) {
+                (None, Category::Untrustworthy) => self.err(
+                    &it.category,
+                    format!("untrustworthy item `{code}` needs `inquiry_period_days`"),
+                ),
+                (Some(p), Category::Untrustworthy) => {
+                    let days = *p.get_ref();
+                    if days < 1 || days > i64::from(u32::MAX) {
+                        self.err(
+                            p,
+                            format!("item `{code}`: `inquiry_period_days` must be at least 1"),
+                        );
+                    } else if days > MAX_PERIOD_WITHOUT_BASIS
+                        && it
+                            .statutory_basis
+                            .as_deref()
+                            .is_none_or(|b| b.trim().is_empty())
+                    {
+                        self.err(
+                            p,
+                            format!("item `{code}`: `inquiry_period_days` = {days} exceeds 1095 (Beijing Art. 15) without a `statutory_basis`"),
+                        );
+                    } else {
+                        period = u32::try_from(days).ok();
+                    }
+                }
+                (Some(p), _) => self.err(
+                    p,
+                    format!("item `{code}`: only untrustworthy items have `inquiry_period_days`"),
+                ),
+                (None, _) => {}
+            }
+            out.insert(
+                code.clone(),
+                ItemRule {
+                    category,
+                    inquiry_period_days: period,
+                },
+            );
+        }
+        out
+    }
+
+    fn field_list(&mut self, list: &[Spanned<String>], what: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for f in list {
+            let name = f.get_ref().trim().to_lowercase();
+            if name.is_empty() {
+                self.err(f, format!("empty field name in `fields.{what}`"));
+            } else if !out.insert(name) {
+                self.err(
+                    f,
+                    format!("field `{}` listed twice in `fields.{what}`", f.get_ref()),
+                );
+            }
+        }
+        out
+    }
+
+    fn fields(
+        &mut self,
+        raw: &RawFields,
+    ) -> (BTreeSet<String>, BTreeSet<String>, BTreeMap<String, Mask>) {
+        let prohibited = self.field_list(&raw.prohibited, "prohibited");
+        let consent_required = self.field_list(&raw.consent_required, "consent_required");
+        for f in &raw.consent_required {
+            if prohibited.contains(&f.get_ref().trim().to_lowercase()) {
+                self.err(
+                    f,
+                    format!(
+                        "field `{}` is both prohibited and consent_required",
+                        f.get_ref()
+                    ),
+                );
+            }
+        }
+        let mut mask = BTreeMap::new();
+        for (key, m) in &raw.mask {
+            let lower = key.to_lowercase();
+            let mm = m.get_ref();
+            let (Ok(keep_start), Ok(keep_end)) = (
+                usize::try_from(*mm.keep_start.get_ref()),
+                usize::try_from(*mm.keep_end.get_ref()),
+            ) else {
+                self.err(
+                    m,
+                    format!("mask of `{key}`: `keep_start` and `keep_end` must not be negative"),
+                );
+                continue;
+            };
+            if mask
+                .insert(
+                    lower,
+                    Mask {
+                        keep_start,
+                        keep_end,
+                    },
+                )
+                .is_some()
+            {
+                self.err(
+                    m,
+                    format!("mask of `{key}` given twice (keys are case-insensitive)"),
+                );
+            }
+        }
+        (prohibited, consent_required, mask)
+    }
+
+    fn record_fields(&mut self, raw: Option<RawRecordFields>) -> RecordFields {
+        let mut out = RecordFields::default();
+        let Some(raw) = raw else {
+            return out;
+        };
+        let slots: [(Option<Spanned<String>>, &mut String); 7] = [
+            (raw.records, &mut out.records),
+            (raw.item, &mut out.item),
+            (raw.decided_on, &mut out.decided_on),
+            (raw.punishment_ends, &mut out.punishment_ends),
+            (raw.restored, &mut out.restored),
+            (raw.objection, &mut out.objection),
+            (raw.withheld_by_subject, &mut out.withheld_by_subject),
+        ];
+        let mut bad = Vec::new();
+        for (value, slot) in slots {
+            if let Some(v) = value {
+                if v.get_ref().trim().is_empty() {
+                    bad.push(v);
+                } else {
+                    *slot = v.into_inner();
+                }
+            }
+        }
+        for v in bad {
+            self.err(&v, "`record_fields` names must not be empty");
+        }
+        out
+    }
+
+    fn roles(
+        &mut self,
+        raw: &[Spanned<RawRole>],
+        items: &BTreeMap<String, ItemRule>,
+        purposes: &BTreeMap<String, String>,
+        mask: &BTreeMap<String, Mask>,
+    ) -> HashMap<String, Role> {
+        let mut out: HashMap<String, Role> = HashMap::new();
+        for spanned in raw {
+            let r = spanned.get_ref();
+            let name = r.name.get_ref().clone();
+            let _ = &r.description;
+            if name.trim().is_empty() {
+                self.err(&r.name, "role name must not be empty");
+                continue;
+            }
+            let kind = match r.kind.get_ref().as_str() {
+                "state_organ" => RoleKind::StateOrgan,
+                "credit_service" => RoleKind::CreditService,
+                "compliance" => RoleKind::Compliance,
+                other => {
+                    self.err(
+                        &r.kind,
+                        format!("role `{name}`: unknown kind `{other}` (expected state_organ, credit_service or compliance)"),
+                    );
+                    continue;
+                }
+            };
+            let mut role = Role {
+                name: name.clone(),
+                kind,
+                items: BTreeSet::new(),
+                purposes: BTreeSet::new(),
+                subject_types: BTreeSet::new(),
+                consent_fields: r.consent_fields.as_ref().is_some_and(|c| *c.get_ref()),
+                unmasked: BTreeSet::new(),
+                beyond_inquiry_period: None,
+                rate: None,
+            };
+            if kind == RoleKind::Compliance {
+                let data_keys = [
+                    r.items.is_some(),
+                    r.purposes.is_some(),
+                    r.subject_types.is_some(),
+                    r.consent_fields.is_some(),
+                    r.beyond_inquiry_period.is_some(),
+                    r.unmasked.is_some(),
+                ];
+                if data_keys.iter().any(|b| *b) {
+                    self.err(
+                        &r.kind,
+                        format!("compliance role `{name}` may not carry data grants (items, purposes, subject_types, consent_fields, unmasked, beyond_inquiry_period)"),
+                    );
+                }
+            } else {
+                role.items = self.refs(
+                    &r.items,
+                    &r.name,
+                    &name,
+                    "items",
+                    |i| items.contains_key(i),
+                    "item",
+                );
+                role.purposes = self.refs(
+                    &r.purposes,
+                    &r.name,
+                    &name,
+                    "purposes",
+                    |p| purposes.contains_key(p),
+                    "purpose",
+                );
+                let types = self.refs(
+                    &r.subject_types,
+                    &r.name,
+                    &name,
+                    "subject_types",
+                    |t| t == "natural_person" || t == "legal_person",
+                    "subject type",
+                );
+                role.subject_types = types
+                    .iter()
+                    .map(|t| {
+                        if t == "natural_person" {
+                            SubjectType::NaturalPerson
+                        } else {
+                            SubjectType::LegalPerson
+                        }
+                    })
+                    .collect();
+                if let Some(list) = &r.unmasked {
+                    for u in list {
+                        let lower = u.get_ref().to_lowercase();
+                        if !mask.contains_key(&lower) {
+                            self.err(u, format!("role `{name}`: `unmasked` names `{}`, which is not a masked field", u.get_ref()));
+                        }
+                        role.unmasked.insert(lower);
+                    }
+                }
+            }
+            let basis = r
+                .statutory_basis
+                .as_ref()
+                .map(|b| b.get_ref().trim().to_owned())
+                .filter(|b| !b.is_empty());
+            match &r.beyond_inquiry_period {
+                Some(b) if *b.get_ref() => match &basis {
+                    Some(basis) => role.beyond_inquiry_period = Some(basis.clone()),
+                    None => self.err(
+                        b,
+                        format!("role `{name}`: `beyond_inquiry_period = true` needs a `statutory_basis`"),
+                    ),
+                },
+                _ => {
+                    if let Some(b) = &r.statutory_basis {
+                        self.err(b, format!("role `{name}`: `statutory_basis` is only meaningful with `beyond_inquiry_period = true`"));
+                    }
+                }
+            }
+            if let Some(rate) = &r.rate {
+                match Rate::parse(rate.get_ref()) {
+                    Some(parsed) => role.rate = Some(parsed),
+                    None => self.err(
+                        rate,
+                        format!("role `{name}`: bad rate `{}` (expected N/second, N/minute, N/hour or N/day with N ≥ 1)", rate.get_ref()),
+                    ),
+                }
+            }
+            if out.contains_key(&name) {
+                self.err(&r.name, format!("duplicate role name `{name}`"));
+                continue;
+            }
+            out.insert(name, role);
+        }
+        out
+    }
+
+    /// Validate a list of references (items, purposes, subject types) of a
+    /// data role: present, non-empty, no duplicates, all known.
+    fn refs(
+        &mut self,
+        list: &Option<Vec<Spanned<String>>>,
+        at: &Spanned<String>,
+        role: &str,
+        key: &str,
+        known: impl Fn(&str) -> bool,
+        what: &str,
+    ) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let Some(list) = list else {
+            self.err(at, format!("data role `{role}` must list `{key}`"));
+            return out;
+        };
+        if list.is_empty() {
+            self.err(at, format!("data role `{role}` has an empty `{key}` list"));
+        }
+        for entry in list {
+            let v = entry.get_ref();
+            if !known(v) {
+                self.err(entry, format!("role `{role}`: unknown {what} `{v}`"));
+            } else if !out.insert(v.clone()) {
+                self.err(entry, format!("role `{role}`: {what} `{v}` listed twice"));
+            }
+        }
+        out
+    }
+
+    fn date(&mut self, v: &Spanned<toml::Value>, officer: &str, key: &str) -> Option<Date> {
+        let text = match v.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => d.to_string(),
+            _ => String::new(),
+        };
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        match Date::parse(&text, &fmt) {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.err(
+                    v,
+                    format!("officer `{officer}`: `{key}` must be a date `YYYY-MM-DD`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn officers(
+        &mut self,
+        raw: &[Spanned<RawOfficer>],
+        roles: &HashMap<String, Role>,
+    ) -> HashMap<String, Officer> {
+        let mut out: HashMap<String, Officer> = HashMap::new();
+        for spanned in raw {
+            let o = spanned.get_ref();
+            let id = o.id.get_ref().clone();
+            if id.trim().is_empty() || id.chars().any(char::is_control) {
+                self.err(&o.id, "officer id must be non-empty printable text");
+                continue;
+            }
+            let mut officer_roles = Vec::new();
+            if o.roles.get_ref().is_empty() {
+                self.err(&o.roles, format!("officer `{id}` has no roles"));
+            }
+            for r in o.roles.get_ref() {
+                let name = r.get_ref();
+                if !roles.contains_key(name) {
+                    self.err(r, format!("officer `{id}`: unknown role `{name}`"));
+                } else if officer_roles.contains(name) {
+                    self.err(r, format!("officer `{id}`: role `{name}` listed twice"));
+                } else {
+                    officer_roles.push(name.clone());
+                }
+            }
+            let valid_from = o
+                .valid_from
+                .as_ref()
+                .and_then(|v| self.date(v, &id, "valid_from"));
+            let valid_until = o
+                .valid_until
+                .as_ref()
+                .and_then(|v| self.date(v, &id, "valid_until"));
+            if let (Some(f), Some(u), Some(at)) = (valid_from, valid_until, o.valid_from.as_ref()) {
+                if f > u {
+                    self.err(
+                        at,
+                        format!("officer `{id}`: `valid_from` {f} is after `valid_until` {u}"),
+                    );
+                }
+            }
+            if out.contains_key(&id) {
+                self.err(&o.id, format!("duplicate officer id `{id}`"));
+                continue;
+            }
+            out.insert(
+                id.clone(),
+                Officer {
+                    id,
+                    name: o.name.clone().unwrap_or_default(),
+                    unit: o.unit.clone().unwrap_or_default(),
+                    roles: officer_roles,
+                    valid_from,
+                    valid_until,
+                },
+            );
+        }
+        out
+    }
+}
+
+/// True for a non-empty code of `[a-z0-9_]`, at most 64 bytes.
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests;

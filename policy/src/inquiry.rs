@@ -1,0 +1,250 @@
+//! The data-plane request parser: path, query and inquiry headers into an
+//! [`Inquiry`]. Pure and total (never panics), so it can be fuzzed.
+//!
+//! This module validates *shape* only (route, subject id format, header
+//! syntax and sizes). Whether the officer may use the purpose, items or
+//! consent is decided in [`crate::decide`]; HTTP methods are checked by the
+//! gateway.
+
+use thiserror::Error;
+
+use crate::model::{Inquiry, Route};
+use crate::subject::classify;
+
+/// Longest purpose code accepted.
+pub const MAX_PURPOSE_LEN: usize = 64;
+/// Longest case text accepted, in characters.
+pub const MAX_CASE_LEN: usize = 128;
+/// Longest consent token accepted, in bytes.
+pub const MAX_CONSENT_LEN: usize = 4096;
+/// Most items one `items=` list may name.
+pub const MAX_ITEMS: usize = 32;
+/// Longest record id accepted.
+pub const MAX_RECORD_ID_LEN: usize = 128;
+
+/// The parts of a request the parser reads (borrowed from the HTTP request).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawRequest<'a> {
+    /// URL path, e.g. `/v1/subjects/91430100MA4L0XXX1N/records`.
+    pub path: &'a str,
+    /// Query string without `?`, if any.
+    pub query: Option<&'a str>,
+    /// `Inquiry-Purpose` header bytes.
+    pub purpose: Option<&'a [u8]>,
+    /// `Inquiry-Case` header bytes.
+    pub case: Option<&'a [u8]>,
+    /// `Subject-Consent` header bytes.
+    pub consent: Option<&'a [u8]>,
+}
+
+/// Why a request could not be parsed. `Invalid` messages quote at most the
+/// offending parameter name, never header values or tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum InquiryError {
+    /// The path is not a fronted route (404 `not_found`).
+    #[error("route not found")]
+    NotFound,
+    /// The request is malformed (400 `invalid_request`).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+fn invalid(msg: impl Into<String>) -> InquiryError {
+    InquiryError::Invalid(msg.into())
+}
+
+/// True for a non-empty code of `[a-z0-9_]` no longer than `max`.
+fn is_code(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn is_record_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_RECORD_ID_LEN
+        && s != "."
+        && s != ".."
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Parse the `items=` list of a records route.
+fn parse_query(
+    query: Option<&str>,
+    takes_items: bool,
+) -> Result<Option<Vec<String>>, InquiryError> {
+    let Some(query) = query else {
+        return Ok(None);
+    };
+    if query.is_empty() {
+        return Ok(None);
+    }
+    if query.contains('%') || query.contains('+') {
+        return Err(invalid("query must not be percent-encoded"));
+    }
+    let mut items: Option<Vec<String>> = None;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "items" {
+            return Err(invalid("unknown query parameter"));
+        }
+        if !takes_items {
+            return Err(invalid("`items` is not accepted on this route"));
+        }
+        if items.is_some() {
+            return Err(invalid("`items` given more than once"));
+        }
+        let mut list: Vec<String> = Vec::new();
+        for item in value.split(',') {
+            if !is_code(item, MAX_PURPOSE_LEN) {
+                return Err(invalid(
+                    "`items` must be a comma-separated list of item codes",
+                ));
+            }
+            if list.iter().any(|x| x == item) {
+                return Err(invalid("`items` names an item twice"));
+            }
+            list.push(item.to_owned());
+        }
+        if list.len() > MAX_ITEMS {
+            return Err(invalid("`items` names too many items"));
+        }
+        items = Some(list);
+    }
+    Ok(items)
+}
+
+fn parse_route(path: &str, query: Option<&str>) -> Result<Route, InquiryError> {
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return Err(InquiryError::NotFound);
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let head = segments.first().copied().unwrap_or_default();
+    if head != "subjects" && head != "records" {
+        return Err(InquiryError::NotFound);
+    }
+    if path.contains('%') {
+        return Err(invalid("path must not be percent-encoded"));
+    }
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(invalid("path has an empty segment or a trailing slash"));
+    }
+    if segments.iter().any(|s| *s == "." || *s == "..") || path.contains("..") {
+        return Err(invalid("path must not contain `..`"));
+    }
+    match segments.as_slice() {
+        ["subjects", id] => {
+            let subject_type = classify(id).map_err(|e| invalid(e.to_string()))?;
+            parse_query(query, false)?;
+            Ok(Route::Subject {
+                subject_id: (*id).to_owned(),
+                subject_type,
+            })
+        }
+        ["subjects", id, "records"] => {
+            let subject_type = classify(id).map_err(|e| invalid(e.to_string()))?;
+            let items = parse_query(query, true)?;
+            Ok(Route::SubjectRecords {
+                subject_id: (*id).to_owned(),
+                subject_type,
+                items,
+            })
+        }
+        ["records", id] => {
+            if !is_record_id(id) {
+                return Err(invalid(
+                    "record id must be 1-128 characters of `A-Za-z0-9._-`",
+                ));
+            }
+            parse_query(query, false)?;
+            Ok(Route::Record {
+                record_id: (*id).to_owned(),
+            })
+        }
+        _ => Err(InquiryError::NotFound),
+    }
+}
+
+fn parse_purpose(purpose: Option<&[u8]>) -> Result<String, InquiryError> {
+    let bytes = purpose.ok_or_else(|| invalid("missing `Inquiry-Purpose` header"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid("`Inquiry-Purpose` is not UTF-8"))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid("empty `Inquiry-Purpose` header"));
+    }
+    if text.len() > MAX_PURPOSE_LEN {
+        return Err(invalid("`Inquiry-Purpose` is longer than 64 characters"));
+    }
+    if !is_code(text, MAX_PURPOSE_LEN) {
+        return Err(invalid(
+            "`Inquiry-Purpose` must be a purpose code (`a-z0-9_`)",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_case(case: Option<&[u8]>) -> Result<String, InquiryError> {
+    let bytes = case.ok_or_else(|| invalid("missing `Inquiry-Case` header"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid("`Inquiry-Case` is not UTF-8"))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid("empty `Inquiry-Case` header"));
+    }
+    if text.chars().count() > MAX_CASE_LEN {
+        return Err(invalid("`Inquiry-Case` is longer than 128 characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(invalid("`Inquiry-Case` contains control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_consent(consent: Option<&[u8]>) -> Result<Option<String>, InquiryError> {
+    let Some(bytes) = consent else {
+        return Ok(None);
+    };
+    if bytes.len() > MAX_CONSENT_LEN {
+        return Err(invalid("`Subject-Consent` is longer than 4096 bytes"));
+    }
+    if !bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        return Err(invalid("`Subject-Consent` must be printable ASCII"));
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| invalid("`Subject-Consent` must be printable ASCII"))?
+        .trim();
+    if text.is_empty() {
+        return Err(invalid("empty `Subject-Consent` header"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// Parse one data-plane request. The route is checked first (an unfronted
+/// path is [`InquiryError::NotFound`] whatever its headers), then the
+/// subject id or record id, the query, and the inquiry headers.
+pub fn parse(req: &RawRequest<'_>) -> Result<Inquiry, InquiryError> {
+    let route = parse_route(req.path, req.query)?;
+    let purpose = parse_purpose(req.purpose)?;
+    let case = parse_case(req.case)?;
+    let consent = parse_consent(req.consent)?;
+    Ok(Inquiry {
+        route,
+        purpose,
+        case,
+        consent,
+    })
+}
+
+/// Split a request target (`/path?query`) into path and query, for callers
+/// holding the raw target (tests, `policy explain`).
+pub fn split_target(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    }
+}
+
+#[cfg(test)]
+mod tests;
