@@ -8,7 +8,12 @@
 //!   `redaction::apply` and turns their answers into HTTP.
 #![warn(missing_docs)]
 
+pub mod audit_api;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod demo;
 pub mod sample_db;
+pub mod server;
+pub mod telemetry;
+pub mod tls;

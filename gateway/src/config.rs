@@ -1,0 +1,659 @@
+//! `gateway.toml`: the raw file model (`deny_unknown_fields`), its conversion
+//! into a typed [`Config`] that collects every error with `file:line:col`,
+//! path resolution against the config file's folder, and the readers that
+//! turn the config into the other crates' settings (policy, audit).
+//!
+//! Every file the gateway needs at start (server cert and key, client CA,
+//! CRLs, audit signing key, consent-authority key, policy file) is checked
+//! here, before any port is bound.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use policy::diag::Diagnostic;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Default `[upstream] max_body_bytes`: 8 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Why a config (or a file it names) could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file itself could not be read.
+    #[error("`{path}`: cannot read config file: {source}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file has errors: one `file:line:col: message` per line.
+    #[error("{}", join_lines(.0))]
+    Invalid(Vec<Diagnostic>),
+    /// A key file named by the config is unusable.
+    #[error("`{path}`: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The policy file has errors.
+    #[error("{0}")]
+    Policy(policy::PolicyErrors),
+}
+
+fn join_lines(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Connection and request limits of the listeners (all have safe defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections per listener; further connections wait in the backlog.
+    pub max_connections: usize,
+    /// Bound on one request's upstream exchange (connect, response, body).
+    pub request_timeout: Duration,
+    /// Time a client has to send a complete request head.
+    pub header_read_timeout: Duration,
+    /// An idle keep-alive connection is closed after this long.
+    pub idle_timeout: Duration,
+    /// Largest request head accepted.
+    pub max_header_bytes: usize,
+    /// Time a client has to complete the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// HTTP/2 streams per connection.
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_header_bytes: 16 * 1024,
+            handshake_timeout: Duration::from_secs(10),
+            max_concurrent_streams: 100,
+        }
+    }
+}
+
+/// `[server]`, typed and resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Data-plane listen address.
+    pub listen: SocketAddr,
+    /// Server certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Server private key (PEM).
+    pub key: PathBuf,
+    /// CA that officers' certificates must chain to (PEM).
+    pub client_ca: PathBuf,
+    /// CRLs (PEM or DER), re-read on reload.
+    pub crl: Vec<PathBuf>,
+    /// Platform time zone offset in seconds east of UTC.
+    pub utc_offset_seconds: i32,
+    /// Listener limits.
+    pub limits: Limits,
+}
+
+/// `[upstream]`, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamConfig {
+    /// Base URL of the credit database (`http://host:port`, optional path prefix).
+    pub url: http::Uri,
+    /// Response timeout (headers and body).
+    pub timeout: Duration,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest upstream body accepted; larger bodies give 502.
+    pub max_body_bytes: usize,
+}
+
+/// `[consent]`, typed and resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentConfig {
+    /// Ed25519 public key of the consent authority (raw 32 bytes or PEM).
+    pub authority_key: PathBuf,
+    /// Longest consent accepted, in days.
+    pub max_days: u32,
+}
+
+/// A loaded, validated `gateway.toml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file it was loaded from.
+    pub path: PathBuf,
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[identity]`: how a client certificate names an officer.
+    pub identity: certs::identity::IdentityMapping,
+    /// `[admin] listen`, if the admin plane is enabled.
+    pub admin_listen: Option<SocketAddr>,
+    /// `[upstream]`.
+    pub upstream: UpstreamConfig,
+    /// The audit store URL handed to `audit`: `sqlite://` + absolute path,
+    /// or the PostgreSQL URL unchanged.
+    pub audit_store_url: String,
+    /// Audit Ed25519 signing key (PKCS#8 DER).
+    pub audit_signing_key: PathBuf,
+    /// Entries between signed checkpoints.
+    pub checkpoint_every: u64,
+    /// `[consent]`, if consent tokens are accepted.
+    pub consent: Option<ConsentConfig>,
+    /// `[policy] file`.
+    pub policy_file: PathBuf,
+}
+
+// ---------------------------------------------------------------- raw model
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    server: RawServer,
+    #[serde(default)]
+    identity: Option<RawIdentity>,
+    #[serde(default)]
+    admin: Option<RawAdmin>,
+    upstream: RawUpstream,
+    audit: RawAudit,
+    #[serde(default)]
+    consent: Option<RawConsent>,
+    policy: RawPolicy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Spanned<String>,
+    cert: Spanned<String>,
+    key: Spanned<String>,
+    client_ca: Spanned<String>,
+    #[serde(default)]
+    crl: Vec<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    max_connections: Option<Spanned<i64>>,
+    request_timeout_ms: Option<Spanned<i64>>,
+    header_read_timeout_ms: Option<Spanned<i64>>,
+    idle_timeout_ms: Option<Spanned<i64>>,
+    max_header_bytes: Option<Spanned<i64>>,
+    handshake_timeout_ms: Option<Spanned<i64>>,
+    max_concurrent_streams: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    officer_id: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
+    unit: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    listen: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    url: Spanned<String>,
+    timeout_ms: Option<Spanned<i64>>,
+    connect_timeout_ms: Option<Spanned<i64>>,
+    max_body_bytes: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    store: Spanned<String>,
+    signing_key: Spanned<String>,
+    checkpoint_every: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsent {
+    authority_key: Spanned<String>,
+    max_days: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    file: Spanned<String>,
+}
+
+/// Collects diagnostics while converting the raw model.
+struct Collector<'a> {
+    file: String,
+    dir: &'a Path,
+    text: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Collector<'_> {
+    fn push(&mut self, offset: usize, message: String) {
+        self.diags
+            .push(Diagnostic::at(&self.file, self.text, offset, message));
+    }
+
+    fn resolve(&self, p: &str) -> PathBuf {
+        let path = Path::new(p);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.dir.join(path)
+        }
+    }
+
+    /// A path that must name a readable file.
+    fn readable(&mut self, what: &str, v: &Spanned<String>) -> PathBuf {
+        let path = self.resolve(v.get_ref());
+        if let Err(e) = std::fs::File::open(&path) {
+            self.push(
+                v.span().start,
+                format!("{what} `{}` cannot be read: {e}", path.display()),
+            );
+        } else if path.is_dir() {
+            self.push(
+                v.span().start,
+                format!("{what} `{}` is a folder, not a file", path.display()),
+            );
+        }
+        path
+    }
+
+    fn addr(&mut self, what: &str, v: &Spanned<String>) -> Option<SocketAddr> {
+        match v.get_ref().parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.push(
+                    v.span().start,
+                    format!(
+                        "{what} `{}` is not an address of the form IP:PORT",
+                        v.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A positive integer within `1..=max`, or `default` when absent.
+    fn positive(&mut self, what: &str, v: &Option<Spanned<i64>>, default: u64, max: u64) -> u64 {
+        match v {
+            None => default,
+            Some(s) => {
+                let n = *s.get_ref();
+                match u64::try_from(n) {
+                    Ok(n) if n >= 1 && n <= max => n,
+                    _ => {
+                        self.push(
+                            s.span().start,
+                            format!("{what} must be between 1 and {max}, not `{n}`"),
+                        );
+                        default
+                    }
+                }
+            }
+        }
+    }
+
+    fn millis(&mut self, what: &str, v: &Option<Spanned<i64>>, default: Duration) -> Duration {
+        let default_ms = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(self.positive(what, v, default_ms, 3_600_000))
+    }
+
+    fn field(
+        &mut self,
+        what: &str,
+        v: &Option<Spanned<String>>,
+        default: certs::identity::Field,
+    ) -> certs::identity::Field {
+        match v {
+            None => default,
+            Some(s) => match s.get_ref().parse::<certs::identity::Field>() {
+                Ok(f) => f,
+                Err(e) => {
+                    self.push(s.span().start, format!("[identity] {what}: {e}"));
+                    default
+                }
+            },
+        }
+    }
+}
+
+/// Parse `+08:00`, `-05:30`, `Z` or `UTC` into seconds east of UTC.
+fn parse_utc_offset(text: &str) -> Option<i32> {
+    if text == "Z" || text.eq_ignore_ascii_case("utc") {
+        return Some(0);
+    }
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, text.get(1..)?),
+        b'-' => (-1, text.get(1..)?),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if h > 14 || m > 59 {
+        return None;
+    }
+    Some(sign * (h * 3600 + m * 60))
+}
+
+impl Config {
+    /// Load and validate `gateway.toml`; every problem is reported (one per
+    /// line, `file:line:col: message`), and every file it names is checked.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(path, &text)
+    }
+
+    /// Parse config text as if read from `path` (paths resolve against its folder).
+    pub fn from_toml(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let raw: RawConfig = match toml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let file = path.display().to_string();
+                return Err(ConfigError::Invalid(vec![policy::diag::from_toml_error(
+                    &file, text, &e,
+                )]));
+            }
+        };
+        let mut c = Collector {
+            file: path.display().to_string(),
+            dir: &dir,
+            text,
+            diags: Vec::new(),
+        };
+
+        // [server]
+        let s = &raw.server;
+        let listen = c.addr("[server] listen", &s.listen);
+        let cert = c.readable("server certificate", &s.cert);
+        let key = c.readable("server key", &s.key);
+        let client_ca = c.readable("client CA", &s.client_ca);
+        let crl = s.crl.iter().map(|p| c.readable("CRL", p)).collect();
+        let utc_offset_seconds = match &s.timezone {
+            None => 8 * 3600,
+            Some(tz) => parse_utc_offset(tz.get_ref()).unwrap_or_else(|| {
+                c.push(
+                    tz.span().start,
+                    format!(
+                        "[server] timezone `{}` is not an offset like `+08:00`",
+                        tz.get_ref()
+                    ),
+                );
+                8 * 3600
+            }),
+        };
+        let d = Limits::default();
+        let limits = Limits {
+            max_connections: usize::try_from(c.positive(
+                "[server] max_connections",
+                &s.max_connections,
+                d.max_connections as u64,
+                1_000_000,
+            ))
+            .unwrap_or(d.max_connections),
+            request_timeout: c.millis(
+                "[server] request_timeout_ms",
+                &s.request_timeout_ms,
+                d.request_timeout,
+            ),
+            header_read_timeout: c.millis(
+                "[server] header_read_timeout_ms",
+                &s.header_read_timeout_ms,
+                d.header_read_timeout,
+            ),
+            idle_timeout: c.millis(
+                "[server] idle_timeout_ms",
+                &s.idle_timeout_ms,
+                d.idle_timeout,
+            ),
+            max_header_bytes: usize::try_from(c.positive(
+                "[server] max_header_bytes",
+                &s.max_header_bytes,
+                d.max_header_bytes as u64,
+                1024 * 1024,
+            ))
+            .unwrap_or(d.max_header_bytes),
+            handshake_timeout: c.millis(
+                "[server] handshake_timeout_ms",
+                &s.handshake_timeout_ms,
+                d.handshake_timeout,
+            ),
+            max_concurrent_streams: u32::try_from(c.positive(
+                "[server] max_concurrent_streams",
+                &s.max_concurrent_streams,
+                u64::from(d.max_concurrent_streams),
+                10_000,
+            ))
+            .unwrap_or(d.max_concurrent_streams),
+        };
+
+        // [identity]
+        let defaults = certs::identity::IdentityMapping::default();
+        let identity = match &raw.identity {
+            None => defaults,
+            Some(i) => certs::identity::IdentityMapping {
+                officer_id: c.field("officer_id", &i.officer_id, defaults.officer_id),
+                name: c.field("name", &i.name, defaults.name),
+                unit: c.field("unit", &i.unit, defaults.unit),
+            },
+        };
+
+        // [admin]
+        let admin_listen = match &raw.admin {
+            None => None,
+            Some(a) => c.addr("[admin] listen", &a.listen),
+        };
+
+        // [upstream]
+        let u = &raw.upstream;
+        let url = match u.url.get_ref().parse::<http::Uri>() {
+            Ok(uri) if uri.scheme_str() == Some("http") && uri.authority().is_some() => Some(uri),
+            Ok(uri) if uri.scheme_str() == Some("https") => {
+                c.push(
+                    u.url.span().start,
+                    format!(
+                        "[upstream] url `{}`: https upstreams are not supported yet; use http on a trusted link",
+                        u.url.get_ref()
+                    ),
+                );
+                None
+            }
+            _ => {
+                c.push(
+                    u.url.span().start,
+                    format!(
+                        "[upstream] url `{}` is not an http://host:port URL",
+                        u.url.get_ref()
+                    ),
+                );
+                None
+            }
+        };
+        let timeout = c.millis(
+            "[upstream] timeout_ms",
+            &u.timeout_ms,
+            Duration::from_secs(5),
+        );
+        let connect_timeout = c.millis(
+            "[upstream] connect_timeout_ms",
+            &u.connect_timeout_ms,
+            Duration::from_secs(2),
+        );
+        let max_body_bytes = usize::try_from(c.positive(
+            "[upstream] max_body_bytes",
+            &u.max_body_bytes,
+            DEFAULT_MAX_BODY_BYTES,
+            1024 * 1024 * 1024,
+        ))
+        .unwrap_or(8 * 1024 * 1024);
+
+        // [audit]
+        let a = &raw.audit;
+        let store = a.store.get_ref();
+        let audit_store_url = if let Some(rest) = store.strip_prefix("sqlite://") {
+            let (file, params) = match rest.split_once('?') {
+                Some((f, p)) => (f, Some(p)),
+                None => (rest, None),
+            };
+            if file.is_empty() {
+                c.push(
+                    a.store.span().start,
+                    "[audit] store `sqlite://` names no file".to_string(),
+                );
+            }
+            let mut abs = c.resolve(file);
+            if abs.is_relative() {
+                if let Ok(cwd) = std::env::current_dir() {
+                    abs = cwd.join(abs);
+                }
+            }
+            let mut url = format!("sqlite://{}", abs.display());
+            if let Some(p) = params {
+                url.push('?');
+                url.push_str(p);
+            }
+            url
+        } else if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+            store.clone()
+        } else {
+            c.push(
+                a.store.span().start,
+                "[audit] store must start with `sqlite://` or `postgres://`".to_string(),
+            );
+            String::new()
+        };
+        let audit_signing_key = c.readable("audit signing key", &a.signing_key);
+        let checkpoint_every = c.positive(
+            "[audit] checkpoint_every",
+            &a.checkpoint_every,
+            1000,
+            10_000_000,
+        );
+
+        // [consent]
+        let consent = raw.consent.as_ref().map(|k| ConsentConfig {
+            authority_key: c.readable("consent authority key", &k.authority_key),
+            max_days: u32::try_from(c.positive("[consent] max_days", &k.max_days, 365, 3650))
+                .unwrap_or(365),
+        });
+
+        // [policy]
+        let policy_file = c.readable("policy file", &raw.policy.file);
+
+        if !c.diags.is_empty() {
+            return Err(ConfigError::Invalid(c.diags));
+        }
+        let (Some(listen), Some(url)) = (listen, url) else {
+            // INVARIANT: both are Some when no diagnostic was pushed.
+            return Err(ConfigError::Invalid(Vec::new()));
+        };
+        let mut absolute = path.to_path_buf();
+        if absolute.is_relative() {
+            if let Ok(cwd) = std::env::current_dir() {
+                absolute = cwd.join(absolute);
+            }
+        }
+        Ok(Config {
+            path: absolute,
+            server: ServerConfig {
+                listen,
+                cert,
+                key,
+                client_ca,
+                crl,
+                utc_offset_seconds,
+                limits,
+            },
+            identity,
+            admin_listen,
+            upstream: UpstreamConfig {
+                url,
+                timeout,
+                connect_timeout,
+                max_body_bytes,
+            },
+            audit_store_url,
+            audit_signing_key,
+            checkpoint_every,
+            consent,
+            policy_file,
+        })
+    }
+
+    /// The policy crate's settings: consent key (read now), consent max days,
+    /// platform time zone.
+    pub fn policy_settings(&self) -> Result<policy::Settings, ConfigError> {
+        let (consent_public_key, consent_max_days) = match &self.consent {
+            None => (None, 365),
+            Some(c) => {
+                let bytes = read_file(&c.authority_key)?;
+                let key =
+                    policy::consent::parse_public_key(&bytes).map_err(|_| ConfigError::File {
+                        path: c.authority_key.clone(),
+                        message: "not an Ed25519 public key (raw 32 bytes or PEM)".into(),
+                    })?;
+                (Some(key), c.max_days)
+            }
+        };
+        Ok(policy::Settings {
+            consent_public_key,
+            consent_max_days,
+            utc_offset_seconds: self.server.utc_offset_seconds,
+        })
+    }
+
+    /// Load and validate the policy file under this config's settings.
+    pub fn load_policy(&self) -> Result<policy::Policy, ConfigError> {
+        let settings = self.policy_settings()?;
+        policy::Policy::load(&self.policy_file, &settings).map_err(ConfigError::Policy)
+    }
+
+    /// The audit log's configuration (reads the signing key now).
+    pub fn audit_config(&self) -> Result<audit::AuditConfig, ConfigError> {
+        let signing_key_pkcs8 = read_file(&self.audit_signing_key)?;
+        Ok(audit::AuditConfig {
+            store_url: self.audit_store_url.clone(),
+            signing_key_pkcs8,
+            checkpoint_every: self.checkpoint_every,
+            ..Default::default()
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| ConfigError::File {
+        path: path.to_path_buf(),
+        message: format!("cannot be read: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests;

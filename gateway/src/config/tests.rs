@@ -1,0 +1,191 @@
+use std::path::Path;
+
+use super::*;
+
+/// A folder with every file a config names (contents irrelevant to `load`).
+fn folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("certs")).unwrap();
+    for f in [
+        "certs/server.pem",
+        "certs/server.key",
+        "certs/ca.pem",
+        "certs/ca.crl",
+        "certs/audit-signing.pk8",
+        "certs/consent-authority.pub",
+        "policy.toml",
+    ] {
+        std::fs::write(dir.path().join(f), b"x").unwrap();
+    }
+    dir
+}
+
+const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:8443"
+cert = "certs/server.pem"
+key = "certs/server.key"
+client_ca = "certs/ca.pem"
+crl = ["certs/ca.crl"]
+
+[identity]
+officer_id = "subject.serialNumber"
+name = "subject.CN"
+unit = "subject.O"
+
+[admin]
+listen = "127.0.0.1:9443"
+
+[upstream]
+url = "http://127.0.0.1:8080"
+timeout_ms = 5000
+
+[audit]
+store = "sqlite://audit/inquiries.db"
+signing_key = "certs/audit-signing.pk8"
+checkpoint_every = 1000
+
+[consent]
+authority_key = "certs/consent-authority.pub"
+max_days = 365
+
+[policy]
+file = "policy.toml"
+"#;
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("gateway.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn spec_example_loads_with_paths_resolved_against_the_config_folder() {
+    let dir = folder();
+    let c = Config::load(&write(dir.path(), GOOD)).unwrap();
+    assert_eq!(c.server.listen, "127.0.0.1:8443".parse().unwrap());
+    assert_eq!(c.server.cert, dir.path().join("certs/server.pem"));
+    assert_eq!(c.server.crl, vec![dir.path().join("certs/ca.crl")]);
+    assert_eq!(c.server.utc_offset_seconds, 8 * 3600);
+    assert_eq!(c.admin_listen, Some("127.0.0.1:9443".parse().unwrap()));
+    assert_eq!(c.upstream.timeout, Duration::from_millis(5000));
+    assert_eq!(c.upstream.max_body_bytes, 8 * 1024 * 1024);
+    assert_eq!(
+        c.audit_store_url,
+        format!(
+            "sqlite://{}",
+            dir.path().join("audit/inquiries.db").display()
+        )
+    );
+    assert_eq!(c.checkpoint_every, 1000);
+    assert_eq!(c.policy_file, dir.path().join("policy.toml"));
+    assert_eq!(c.server.limits, Limits::default());
+}
+
+#[test]
+fn postgres_store_url_is_passed_unchanged() {
+    let dir = folder();
+    let text = GOOD.replace(
+        "sqlite://audit/inquiries.db",
+        "postgres://credgate@db.example/audit",
+    );
+    let c = Config::load(&write(dir.path(), &text)).unwrap();
+    assert_eq!(c.audit_store_url, "postgres://credgate@db.example/audit");
+}
+
+#[test]
+fn unknown_key_is_an_error_with_file_and_line() {
+    let dir = folder();
+    let text = GOOD.replace("timeout_ms = 5000", "timeout_ms = 5000\ntimeuot = 1");
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let line = text.lines().position(|l| l.starts_with("timeuot")).unwrap() + 1;
+    assert!(
+        err.starts_with(&format!("{}:{line}:", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("timeuot"), "{err}");
+}
+
+#[test]
+fn every_problem_is_reported_on_its_own_line() {
+    let dir = folder();
+    let text = GOOD
+        .replace("127.0.0.1:8443", "localhost-8443")
+        .replace("certs/server.key", "certs/missing.key")
+        .replace("timezone", "x")
+        .replace("max_days = 365", "max_days = 0");
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[0].contains("`localhost-8443`"), "{err}");
+    assert!(lines[1].contains("missing.key"), "{err}");
+    assert!(lines[2].contains("max_days"), "{err}");
+    for l in lines {
+        assert!(l.starts_with(&path.display().to_string()), "{l}");
+    }
+}
+
+#[test]
+fn missing_crl_file_is_named() {
+    let dir = folder();
+    std::fs::remove_file(dir.path().join("certs/ca.crl")).unwrap();
+    let err = Config::load(&write(dir.path(), GOOD))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("ca.crl"), "{err}");
+}
+
+#[test]
+fn limits_and_timezone_are_read_and_checked() {
+    let dir = folder();
+    let text = GOOD.replace(
+        "crl = [\"certs/ca.crl\"]",
+        "crl = [\"certs/ca.crl\"]\ntimezone = \"-05:30\"\nmax_connections = 7\nidle_timeout_ms = 1500",
+    );
+    let c = Config::load(&write(dir.path(), &text)).unwrap();
+    assert_eq!(c.server.utc_offset_seconds, -(5 * 3600 + 30 * 60));
+    assert_eq!(c.server.limits.max_connections, 7);
+    assert_eq!(c.server.limits.idle_timeout, Duration::from_millis(1500));
+
+    let bad = GOOD.replace(
+        "crl = [\"certs/ca.crl\"]",
+        "timezone = \"Asia/Shanghai\"\nmax_header_bytes = -3",
+    );
+    let err = Config::load(&write(dir.path(), &bad))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`Asia/Shanghai`"), "{err}");
+    assert!(err.contains("`-3`"), "{err}");
+}
+
+#[test]
+fn https_and_garbage_upstreams_are_refused() {
+    let dir = folder();
+    for url in ["https://db:8443", "db:8080", "ftp://db"] {
+        let text = GOOD.replace("http://127.0.0.1:8080", url);
+        let err = Config::load(&write(dir.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(url), "{url}: {err}");
+    }
+}
+
+#[test]
+fn unreadable_config_names_the_file() {
+    let err = Config::load(Path::new("/nonexistent/credgate/gateway.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/nonexistent/credgate/gateway.toml"), "{err}");
+}
+
+#[test]
+fn utc_offsets() {
+    assert_eq!(parse_utc_offset("+08:00"), Some(28800));
+    assert_eq!(parse_utc_offset("Z"), Some(0));
+    assert_eq!(parse_utc_offset("+8:00"), None);
+    assert_eq!(parse_utc_offset("+15:00"), None);
+    assert_eq!(parse_utc_offset(""), None);
+}

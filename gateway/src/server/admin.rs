@@ -1,0 +1,148 @@
+//! The admin plane (compliance): `/healthz`, `/readyz`, `/metrics`, and the
+//! inquiry-log API under `/audit/` (served by [`crate::audit_api`]). Every
+//! admin request is itself logged (plane `admin`) before it is answered.
+//! Everything but the health probes needs a compliance identity (`policy::decide_admin`); a data
+//! identity gets 403 `role_forbidden`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response};
+use http_body_util::Full;
+use policy::Reason;
+use tracing::Instrument;
+
+use super::error::{failure_response, Failure};
+use super::journal::{self, Draft};
+use super::{ConnInfo, Shared};
+
+/// A successful admin answer before it is released.
+struct Answer {
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: u16,
+}
+
+/// Answer one admin-plane request.
+pub async fn handle<B>(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    req: Request<B>,
+) -> Response<Full<Bytes>> {
+    let inquiry_id = journal::new_inquiry_id(&shared.rng);
+    let span = tracing::info_span!("inquiry", id = %inquiry_id, plane = "admin");
+    async move {
+        let mut draft = Draft::new(
+            "admin",
+            inquiry_id.clone(),
+            req.method().as_str().to_string(),
+            req.uri().path_and_query().map_or_else(
+                || req.uri().path().to_string(),
+                |pq| pq.as_str().to_string(),
+            ),
+        );
+        let outcome = run(&shared, &conn, &req, &mut draft).await;
+        let (decision, reason, status) = match &outcome {
+            Ok(a) if a.status < 400 => (audit::Decision::Allow, "ok", a.status),
+            Ok(a) => (audit::Decision::Error, "audit_api_error", a.status),
+            Err(f) => (f.audit_decision(), f.code(), f.status()),
+        };
+        let label = journal::decision_label(&decision);
+        let committed =
+            journal::commit(&shared, &conn.identity, draft, decision, reason, status).await;
+        let response = match (committed, outcome) {
+            (Err(()), _) => {
+                shared.metrics.request("admin", "error", 503);
+                return failure_response(&Failure::AuditUnavailable, &inquiry_id);
+            }
+            (Ok(()), Ok(a)) => {
+                let mut resp = Response::new(Full::new(Bytes::from(a.body)));
+                *resp.status_mut() = http::StatusCode::from_u16(a.status)
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+                let h = resp.headers_mut();
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(a.content_type),
+                );
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                if let Ok(v) = HeaderValue::from_str(&inquiry_id) {
+                    h.insert("inquiry-id", v);
+                }
+                resp
+            }
+            (Ok(()), Err(f)) => failure_response(&f, &inquiry_id),
+        };
+        shared.metrics.request("admin", label, status);
+        tracing::info!(status, reason, "admin request answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn run<B>(
+    shared: &Shared,
+    conn: &ConnInfo,
+    req: &Request<B>,
+    draft: &mut Draft,
+) -> Result<Answer, Failure> {
+    if !conn.identity_ok {
+        return Err(Failure::Denied(Reason::UnknownOfficer));
+    }
+    if req.method() != Method::GET {
+        return Err(Failure::MethodNotAllowed);
+    }
+    let path = req.uri().path();
+    match path {
+        "/healthz" => {
+            return Ok(Answer {
+                content_type: "text/plain; charset=utf-8",
+                body: b"ok\n".to_vec(),
+                status: 200,
+            })
+        }
+        "/readyz" => {
+            // The policy is loaded (start refuses to run without one) and the
+            // audit writer is alive when this request's own entry commits,
+            // which happens before this answer is released.
+            return Ok(Answer {
+                content_type: "text/plain; charset=utf-8",
+                body: b"ready\n".to_vec(),
+                status: 200,
+            });
+        }
+        _ => {}
+    }
+    let policy = shared.policy.load_full();
+    match policy::decide_admin(&conn.identity, &policy, draft.at) {
+        Ok(roles) => draft.rule = Some(format!("roles {}", roles.join(","))),
+        Err(d) => {
+            draft.rule = Some(d.rule);
+            return Err(Failure::Denied(d.reason));
+        }
+    }
+    if path == "/metrics" {
+        return Ok(Answer {
+            content_type: "text/plain; version=0.0.4",
+            body: shared.metrics.render().into_bytes(),
+            status: 200,
+        });
+    }
+    if !path.starts_with("/audit/") {
+        return Err(Failure::NotFound);
+    }
+    let reader = shared.audit.reader();
+    let answer =
+        crate::audit_api::handle(&reader, &shared.audit_public_key, path, req.uri().query()).await;
+    if let Some(subject) = answer.subject_id {
+        draft.subject_id = Some(subject);
+    }
+    if answer.status == 404 {
+        return Err(Failure::NotFound);
+    }
+    Ok(Answer {
+        content_type: answer.content_type,
+        body: answer.body,
+        status: answer.status,
+    })
+}

@@ -1,0 +1,245 @@
+//! The one place every refusal and failure becomes HTTP: status, stable
+//! code, a generic message (never upstream text, never a value from a body),
+//! who is at fault, and the decision the inquiry log records.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use policy::Reason;
+
+/// Who caused a failure (for process logs and metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The client asked for something it may not have or sent a bad request.
+    Client,
+    /// The upstream credit database misbehaved.
+    Upstream,
+    /// The gateway itself (e.g. the inquiry log) could not do its part.
+    Gateway,
+}
+
+/// Everything that ends a request without upstream data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Refused by policy (400 / 403).
+    Denied(Reason),
+    /// Route not fronted, or the upstream has no such thing (404).
+    NotFound,
+    /// Anything but GET (405).
+    MethodNotAllowed,
+    /// Over the role's rate (429) with a `Retry-After` in seconds.
+    RateLimited {
+        /// Seconds until the next request would be admitted.
+        retry_after_secs: u64,
+    },
+    /// A single record that may not be served (451 / 403), as
+    /// `redaction::Suppression::refusal` names it.
+    Suppressed {
+        /// HTTP status.
+        status: u16,
+        /// Stable code.
+        code: &'static str,
+    },
+    /// Upstream answered something that is not the JSON it must be (502).
+    UpstreamInvalid,
+    /// Upstream too slow (504).
+    UpstreamTimeout,
+    /// The inquiry log could not commit (503): no data released.
+    AuditUnavailable,
+}
+
+impl Failure {
+    /// HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Failure::Denied(r) => r.status(),
+            Failure::NotFound => 404,
+            Failure::MethodNotAllowed => 405,
+            Failure::RateLimited { .. } => 429,
+            Failure::Suppressed { status, .. } => *status,
+            Failure::UpstreamInvalid => 502,
+            Failure::UpstreamTimeout => 504,
+            Failure::AuditUnavailable => 503,
+        }
+    }
+
+    /// Stable error code (the spec's table).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Denied(r) => r.code(),
+            Failure::NotFound => "not_found",
+            Failure::MethodNotAllowed => "method_not_allowed",
+            Failure::RateLimited { .. } => "rate_limited",
+            Failure::Suppressed { code, .. } => code,
+            Failure::UpstreamInvalid => "upstream_invalid_response",
+            Failure::UpstreamTimeout => "upstream_timeout",
+            Failure::AuditUnavailable => "audit_unavailable",
+        }
+    }
+
+    /// Generic, human-readable message.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Failure::Denied(Reason::InvalidRequest) => "the request is malformed",
+            Failure::Denied(Reason::UnknownOfficer) => "the certificate names no known officer",
+            Failure::Denied(Reason::OfficerNotValid) => {
+                "the officer's authority is not valid at this time"
+            }
+            Failure::Denied(Reason::PurposeNotGranted) => "the declared purpose is not granted",
+            Failure::Denied(Reason::ItemNotGranted) => {
+                "an information item asked for is not granted"
+            }
+            Failure::Denied(Reason::SubjectTypeNotGranted) => {
+                "this kind of credit subject is not granted"
+            }
+            Failure::Denied(Reason::ConsentRequired) => "the subject's consent is required",
+            Failure::Denied(Reason::ConsentInvalid) => "the consent token is not valid",
+            Failure::Denied(Reason::RoleForbidden) => "this identity may not use this plane",
+            Failure::NotFound => "no such resource",
+            Failure::MethodNotAllowed => "only GET is supported",
+            Failure::RateLimited { .. } => "too many inquiries; retry later",
+            Failure::Suppressed { .. } => "this record may not be served",
+            Failure::UpstreamInvalid => "the credit database answered with an invalid response",
+            Failure::UpstreamTimeout => "the credit database did not answer in time",
+            Failure::AuditUnavailable => {
+                "the inquiry log could not record this inquiry; no data was released"
+            }
+        }
+    }
+
+    /// Who is at fault.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Failure::UpstreamInvalid | Failure::UpstreamTimeout => Fault::Upstream,
+            Failure::AuditUnavailable => Fault::Gateway,
+            _ => Fault::Client,
+        }
+    }
+
+    /// What the inquiry log records: `deny` for refusals of the client's
+    /// request, `error` when the upstream or the gateway failed.
+    pub fn audit_decision(&self) -> audit::Decision {
+        match self.fault() {
+            Fault::Client => audit::Decision::Deny,
+            Fault::Upstream | Fault::Gateway => audit::Decision::Error,
+        }
+    }
+}
+
+/// JSON error body `{"error":{"code","message","inquiry_id"}}`.
+pub fn error_body(f: &Failure, inquiry_id: &str) -> Vec<u8> {
+    let v = serde_json::json!({
+        "error": {"code": f.code(), "message": f.message(), "inquiry_id": inquiry_id}
+    });
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// A JSON response with the gateway's standard headers.
+pub fn json_response(status: u16, inquiry_id: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(inquiry_id) {
+        h.insert("inquiry-id", v);
+    }
+    resp
+}
+
+/// The response for a failure: status, JSON body, `Retry-After` when rate limited.
+pub fn failure_response(f: &Failure, inquiry_id: &str) -> Response<Full<Bytes>> {
+    let mut resp = json_response(f.status(), inquiry_id, error_body(f, inquiry_id));
+    if let Failure::RateLimited { retry_after_secs } = f {
+        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    if matches!(f, Failure::MethodNotAllowed) {
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_has_the_spec_status_and_code() {
+        let cases = [
+            (
+                Failure::Denied(Reason::InvalidRequest),
+                400,
+                "invalid_request",
+            ),
+            (
+                Failure::Denied(Reason::RoleForbidden),
+                403,
+                "role_forbidden",
+            ),
+            (Failure::NotFound, 404, "not_found"),
+            (Failure::MethodNotAllowed, 405, "method_not_allowed"),
+            (
+                Failure::RateLimited {
+                    retry_after_secs: 3,
+                },
+                429,
+                "rate_limited",
+            ),
+            (Failure::UpstreamInvalid, 502, "upstream_invalid_response"),
+            (Failure::AuditUnavailable, 503, "audit_unavailable"),
+            (Failure::UpstreamTimeout, 504, "upstream_timeout"),
+        ];
+        for (f, status, code) in cases {
+            assert_eq!(f.status(), status, "{f:?}");
+            assert_eq!(f.code(), code, "{f:?}");
+            let resp = failure_response(&f, "abc");
+            assert_eq!(resp.status().as_u16(), status);
+            assert_eq!(resp.headers()["inquiry-id"], "abc");
+            assert_eq!(resp.headers()["cache-control"], "no-store");
+        }
+    }
+
+    #[test]
+    fn rate_limited_response_carries_retry_after() {
+        let resp = failure_response(
+            &Failure::RateLimited {
+                retry_after_secs: 7,
+            },
+            "x",
+        );
+        assert_eq!(resp.headers()["retry-after"], "7");
+    }
+
+    #[test]
+    fn error_body_is_the_documented_json() {
+        let body = error_body(&Failure::UpstreamTimeout, "id-1");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "upstream_timeout");
+        assert_eq!(v["error"]["inquiry_id"], "id-1");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+
+    #[test]
+    fn upstream_and_gateway_faults_are_logged_as_errors() {
+        assert_eq!(
+            Failure::UpstreamInvalid.audit_decision(),
+            audit::Decision::Error
+        );
+        assert_eq!(
+            Failure::AuditUnavailable.audit_decision(),
+            audit::Decision::Error
+        );
+        assert_eq!(
+            Failure::Denied(Reason::ItemNotGranted).audit_decision(),
+            audit::Decision::Deny
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! Per-role rate limits, keyed by officer id: each role with a `rate` gets a
+//! keyed GCRA limiter (governor) with the role's quota as burst, so one
+//! officer's limit never slows another. A policy reload that changes a
+//! role's rate replaces that role's limiter.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+type Keyed = DefaultKeyedRateLimiter<String>;
+
+/// One role's limiter and the rate it was built for.
+struct RoleLimiter {
+    count: u32,
+    per: Duration,
+    limiter: Keyed,
+}
+
+/// Rate limiters for every role, created on first use.
+#[derive(Default)]
+pub struct Limiter {
+    roles: Mutex<HashMap<String, Arc<RoleLimiter>>>,
+    clock: DefaultClock,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter").finish_non_exhaustive()
+    }
+}
+
+impl Limiter {
+    /// Admit one request of `officer` under `role`'s rate of `count` per `per`.
+    /// `Err(seconds)` is the `Retry-After` (at least 1).
+    pub fn check(&self, role: &str, count: u32, per: Duration, officer: &str) -> Result<(), u64> {
+        let Some(burst) = NonZeroU32::new(count) else {
+            return Err(per.as_secs().max(1));
+        };
+        let role_limiter = {
+            let mut roles = match self.roles.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            match roles.get(role) {
+                Some(l) if l.count == count && l.per == per => l.clone(),
+                _ => {
+                    let period = per
+                        .checked_div(count)
+                        .unwrap_or(per)
+                        .max(Duration::from_nanos(1));
+                    let quota = Quota::with_period(period)
+                        .unwrap_or_else(|| Quota::per_second(burst))
+                        .allow_burst(burst);
+                    let l = Arc::new(RoleLimiter {
+                        count,
+                        per,
+                        limiter: RateLimiter::keyed(quota),
+                    });
+                    roles.insert(role.to_string(), l.clone());
+                    l
+                }
+            }
+        };
+        match role_limiter.limiter.check_key(&officer.to_string()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                Err(secs.max(1))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_of_count_then_refused_with_retry_after() {
+        let l = Limiter::default();
+        for _ in 0..3 {
+            assert!(l.check("r", 3, Duration::from_secs(60), "A").is_ok());
+        }
+        let retry = l.check("r", 3, Duration::from_secs(60), "A").unwrap_err();
+        assert!((1..=20).contains(&retry), "retry after {retry}");
+    }
+
+    #[test]
+    fn one_officer_never_slows_another() {
+        let l = Limiter::default();
+        for _ in 0..2 {
+            l.check("r", 2, Duration::from_secs(60), "A").unwrap();
+        }
+        assert!(l.check("r", 2, Duration::from_secs(60), "A").is_err());
+        assert!(l.check("r", 2, Duration::from_secs(60), "B").is_ok());
+    }
+
+    #[test]
+    fn a_changed_rate_takes_effect() {
+        let l = Limiter::default();
+        l.check("r", 1, Duration::from_secs(60), "A").unwrap();
+        assert!(l.check("r", 1, Duration::from_secs(60), "A").is_err());
+        assert!(l.check("r", 5, Duration::from_secs(60), "A").is_ok());
+    }
+}

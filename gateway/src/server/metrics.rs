@@ -1,0 +1,137 @@
+//! Process metrics in Prometheus text format: requests by plane, decision and
+//! status, and the inquiry-log commit latency as a histogram.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the commit latency histogram buckets.
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(&'static str, &'static str, u16), u64>,
+    commit_buckets: [u64; BUCKETS.len()],
+    commit_count: u64,
+    commit_sum: f64,
+    commit_failures: u64,
+}
+
+/// Counters shared by both planes.
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Count one answered request.
+    pub fn request(&self, plane: &'static str, decision: &'static str, status: u16) {
+        *self
+            .lock()
+            .requests
+            .entry((plane, decision, status))
+            .or_default() += 1;
+    }
+
+    /// Record one inquiry-log append: its latency, and whether it committed.
+    pub fn commit(&self, latency: Duration, ok: bool) {
+        let mut g = self.lock();
+        if !ok {
+            g.commit_failures += 1;
+            return;
+        }
+        let secs = latency.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                if let Some(c) = g.commit_buckets.get_mut(i) {
+                    *c += 1;
+                }
+            }
+        }
+        g.commit_count += 1;
+        g.commit_sum += secs;
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let g = self.lock();
+        let mut out = String::new();
+        out.push_str(
+            "# HELP credgate_requests_total Requests answered, by plane, decision and status.\n",
+        );
+        out.push_str("# TYPE credgate_requests_total counter\n");
+        for ((plane, decision, status), n) in &g.requests {
+            let _ = writeln!(
+                out,
+                "credgate_requests_total{{plane=\"{plane}\",decision=\"{decision}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP credgate_audit_commit_seconds Time from append to durable commit of an inquiry log entry.\n");
+        out.push_str("# TYPE credgate_audit_commit_seconds histogram\n");
+        for (b, c) in BUCKETS.iter().zip(g.commit_buckets.iter()) {
+            let _ = writeln!(
+                out,
+                "credgate_audit_commit_seconds_bucket{{le=\"{b}\"}} {c}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "credgate_audit_commit_seconds_bucket{{le=\"+Inf\"}} {}",
+            g.commit_count
+        );
+        let _ = writeln!(out, "credgate_audit_commit_seconds_sum {}", g.commit_sum);
+        let _ = writeln!(
+            out,
+            "credgate_audit_commit_seconds_count {}",
+            g.commit_count
+        );
+        out.push_str("# HELP credgate_audit_commit_failures_total Inquiry log appends that failed (answered 503).\n");
+        out.push_str("# TYPE credgate_audit_commit_failures_total counter\n");
+        let _ = writeln!(
+            out,
+            "credgate_audit_commit_failures_total {}",
+            g.commit_failures
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_requests_and_commit_latency() {
+        let m = Metrics::default();
+        m.request("data", "allow", 200);
+        m.request("data", "allow", 200);
+        m.request("admin", "deny", 403);
+        m.commit(Duration::from_millis(3), true);
+        m.commit(Duration::from_millis(3), false);
+        let text = m.render();
+        assert!(text.contains(
+            "credgate_requests_total{plane=\"data\",decision=\"allow\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "credgate_requests_total{plane=\"admin\",decision=\"deny\",status=\"403\"} 1"
+        ));
+        assert!(text.contains("credgate_audit_commit_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("credgate_audit_commit_seconds_bucket{le=\"0.0025\"} 0"));
+        assert!(text.contains("credgate_audit_commit_seconds_count 1"));
+        assert!(text.contains("credgate_audit_commit_failures_total 1"));
+    }
+}

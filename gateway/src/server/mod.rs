@@ -1,0 +1,446 @@
+//! The `credgate serve` process: binds the data and admin listeners, runs
+//! the accept loops (TLS handshake with a bound, identity read once per
+//! connection, HTTP/1.1 + HTTP/2 via hyper-util's auto builder), reloads
+//! policy and TLS material, and drains on shutdown with a final checkpoint.
+//!
+//! ## Layout
+//! - [`service`]: the data-plane request path;
+//! - [`admin`]: health, metrics and the inquiry-log API;
+//! - [`upstream`]: the pooled upstream client;
+//! - [`error`]: the one mapping from failures to HTTP;
+//! - [`journal`]: building and committing each request's log entry;
+//! - [`limiter`]: per-role, per-officer rate limits;
+//! - [`metrics`]: Prometheus counters;
+//! - [`reload`]: SIGHUP / file-change reload.
+
+pub mod admin;
+pub mod error;
+pub mod journal;
+pub mod limiter;
+pub mod metrics;
+pub mod reload;
+pub mod service;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ConfigError};
+use crate::tls::{TlsError, TlsHandle};
+
+/// How long shutdown waits for in-flight requests before giving up on them.
+const DRAIN_BOUND: Duration = Duration::from_secs(30);
+
+/// Why the gateway could not start, reload or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// Config, policy or key files.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// TLS material.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The inquiry log could not be opened or closed.
+    #[error("inquiry log: {0}")]
+    Audit(audit::AuditError),
+    /// A listener could not be bound.
+    #[error("cannot listen on `{addr}`: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// In-flight requests did not finish within the drain bound.
+    #[error("shutdown: {0} connection(s) still open after the drain bound")]
+    DrainTimeout(usize),
+}
+
+/// What every request handler shares.
+pub struct Shared {
+    /// The loaded config.
+    pub config: Config,
+    /// The current policy (swapped whole on reload).
+    pub policy: ArcSwap<policy::Policy>,
+    /// The current TLS configuration.
+    pub tls: TlsHandle,
+    /// The inquiry log.
+    pub audit: audit::AuditLog,
+    /// Public half of the audit signing key (for `/audit/verify`).
+    pub audit_public_key: Vec<u8>,
+    /// The upstream client.
+    pub upstream: upstream::Upstream,
+    /// Rate limiters.
+    pub limiter: limiter::Limiter,
+    /// Counters.
+    pub metrics: metrics::Metrics,
+    /// Randomness for inquiry ids.
+    pub rng: ring::rand::SystemRandom,
+    /// Serialises reloads (SIGHUP and the file watcher).
+    reload_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Re-read the policy (and consent key) off to the side; swap on success.
+    pub fn reload_policy(&self) -> Result<(), ServeError> {
+        let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = self.config.load_policy()?;
+        self.policy.store(Arc::new(fresh));
+        tracing::info!(file = %self.config.policy_file.display(), "policy reloaded");
+        Ok(())
+    }
+
+    /// Re-read server cert, key, client CA and CRLs; swap on success.
+    pub fn reload_tls(&self) -> Result<(), ServeError> {
+        let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.tls.reload(&self.config.server)?;
+        tracing::info!("tls material reloaded");
+        Ok(())
+    }
+}
+
+/// What the handlers know about one connection (computed once, at handshake).
+#[derive(Debug)]
+pub struct ConnInfo {
+    /// The officer, from the verified client certificate.
+    pub identity: policy::Identity,
+    /// False when the certificate names no officer per `[identity]`.
+    pub identity_ok: bool,
+    /// Requests in flight on this connection.
+    inflight: AtomicUsize,
+    /// When the last request finished (for the idle timeout).
+    last_active: Mutex<Instant>,
+}
+
+/// Which listener a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plane {
+    Data,
+    Admin,
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Running {
+    shared: Arc<Shared>,
+    data_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    drain_tx: mpsc::Sender<()>,
+    drain_rx: mpsc::Receiver<()>,
+}
+
+/// Load policy, TLS and the inquiry log, bind the listeners and start serving.
+pub async fn start(config: Config) -> Result<Running, ServeError> {
+    let policy = config.load_policy()?;
+    let tls = TlsHandle::load(&config.server)?;
+    let audit_cfg = config.audit_config()?;
+    if let Some(file) = config.audit_store_url.strip_prefix("sqlite://") {
+        let file = file.split('?').next().unwrap_or(file);
+        if let Some(parent) = std::path::Path::new(file).parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+    }
+    let data_listener = TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+    let admin_listener = match config.admin_listen {
+        None => None,
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind { addr, source })?,
+        ),
+    };
+    let audit = audit::AuditLog::open(&audit_cfg)
+        .await
+        .map_err(ServeError::Audit)?;
+    let audit_public_key = audit.public_key();
+    let request_timeout = config
+        .server
+        .limits
+        .request_timeout
+        .min(config.upstream.timeout);
+    let upstream = upstream::Upstream::new(&config.upstream, request_timeout);
+    let shared = Arc::new(Shared {
+        policy: ArcSwap::from_pointee(policy),
+        tls,
+        audit,
+        audit_public_key,
+        upstream,
+        limiter: limiter::Limiter::default(),
+        metrics: metrics::Metrics::default(),
+        rng: ring::rand::SystemRandom::new(),
+        reload_lock: Mutex::new(()),
+        config,
+    });
+    let local = |l: &TcpListener, fallback: SocketAddr| l.local_addr().unwrap_or(fallback);
+    let data_addr = local(&data_listener, shared.config.server.listen);
+    let admin_addr = admin_listener
+        .as_ref()
+        .zip(shared.config.admin_listen)
+        .map(|(l, a)| local(l, a));
+    let (stop, stop_rx) = watch::channel(false);
+    let (drain_tx, drain_rx) = mpsc::channel(1);
+    let mut tasks = vec![tokio::spawn(accept_loop(
+        data_listener,
+        shared.clone(),
+        Plane::Data,
+        stop_rx.clone(),
+        drain_tx.clone(),
+    ))];
+    if let Some(l) = admin_listener {
+        tasks.push(tokio::spawn(accept_loop(
+            l,
+            shared.clone(),
+            Plane::Admin,
+            stop_rx.clone(),
+            drain_tx.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(reload::watch_files(shared.clone(), stop_rx)));
+    tracing::info!(%data_addr, ?admin_addr, "credgate serving");
+    Ok(Running {
+        shared,
+        data_addr,
+        admin_addr,
+        stop,
+        tasks,
+        drain_tx,
+        drain_rx,
+    })
+}
+
+impl Running {
+    /// The bound data-plane address.
+    pub fn data_addr(&self) -> SocketAddr {
+        self.data_addr
+    }
+
+    /// The bound admin-plane address, if enabled.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Reload policy and TLS material (SIGHUP). Whatever fails keeps its
+    /// previous version; the first error is returned.
+    pub fn reload(&self) -> Result<(), ServeError> {
+        let policy = self.shared.reload_policy();
+        let tls = self.shared.reload_tls();
+        if let Err(e) = &policy {
+            tracing::error!(error = %e, "policy reload rejected; previous policy kept");
+        }
+        if let Err(e) = &tls {
+            tracing::error!(error = %e, "tls reload rejected; previous material kept");
+        }
+        policy.and(tls)
+    }
+
+    /// Stop accepting, let in-flight requests finish (bounded), write the
+    /// final checkpoint.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let Running {
+            shared,
+            stop,
+            tasks,
+            drain_tx,
+            mut drain_rx,
+            ..
+        } = self;
+        let _ = stop.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        drop(drain_tx);
+        let drained = tokio::time::timeout(DRAIN_BOUND, drain_rx.recv())
+            .await
+            .is_ok();
+        let closed = shared.audit.shutdown().await.map_err(ServeError::Audit);
+        if !drained {
+            return Err(ServeError::DrainTimeout(1));
+        }
+        closed
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    plane: Plane,
+    mut stop: watch::Receiver<bool>,
+    drain: mpsc::Sender<()>,
+) {
+    let limits = shared.config.server.limits.clone();
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(limits.idle_timeout)
+        .keep_alive_timeout(Duration::from_secs(20));
+    let builder = Arc::new(builder);
+    loop {
+        let permit = tokio::select! {
+            _ = stop.changed() => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            _ = stop.changed() => break,
+            a = listener.accept() => a,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        let builder = builder.clone();
+        let stop = stop.clone();
+        let drain = drain.clone();
+        tokio::spawn(async move {
+            serve_connection(tcp, peer, shared, plane, builder, stop).await;
+            drop(permit);
+            drop(drain);
+        });
+    }
+}
+
+async fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    plane: Plane,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = tcp.set_nodelay(true);
+    let limits = &shared.config.server.limits;
+    let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.current());
+    let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::info!(%peer, error = %e, "tls handshake refused");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "tls handshake timed out");
+            return;
+        }
+    };
+    let conn_info = {
+        let der = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| c.as_ref().to_vec())
+            .unwrap_or_default();
+        let (identity, identity_ok) =
+            match certs::identity::identity_from_der(&der, &shared.config.identity) {
+                Ok(id) => (id, true),
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "client certificate names no officer");
+                    (
+                        policy::Identity {
+                            officer_id: String::new(),
+                            name: String::new(),
+                            unit: String::new(),
+                            fingerprint: crate::tls::fingerprint(&der),
+                        },
+                        false,
+                    )
+                }
+            };
+        Arc::new(ConnInfo {
+            identity,
+            identity_ok,
+            inflight: AtomicUsize::new(0),
+            last_active: Mutex::new(Instant::now()),
+        })
+    };
+    let svc_shared = shared.clone();
+    let svc_conn = conn_info.clone();
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+        let shared = svc_shared.clone();
+        let conn = svc_conn.clone();
+        async move {
+            conn.inflight.fetch_add(1, Ordering::SeqCst);
+            let resp = match plane {
+                Plane::Data => service::handle(shared, conn.clone(), req).await,
+                Plane::Admin => admin::handle(shared, conn.clone(), req).await,
+            };
+            *conn.last_active.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+            conn.inflight.fetch_sub(1, Ordering::SeqCst);
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    });
+    let conn = builder.serve_connection(TokioIo::new(tls), service);
+    let mut conn = std::pin::pin!(conn);
+    let idle = limits.idle_timeout;
+    let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle));
+    let mut closing = *stop.borrow();
+    if closing {
+        conn.as_mut().graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            _ = stop.changed(), if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tick.tick(), if !closing => {
+                let quiet = conn_info.inflight.load(Ordering::SeqCst) == 0
+                    && conn_info
+                        .last_active
+                        .lock()
+                        .map(|t| t.elapsed() >= idle)
+                        .unwrap_or(false);
+                if quiet {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}

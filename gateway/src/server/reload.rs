@@ -1,0 +1,64 @@
+//! Reload on change: every second the policy file and the TLS files (server
+//! cert and key, client CA, CRLs) are checked for a new modification time or
+//! size. A changed policy is loaded off to the side and swapped only if it is
+//! valid; a broken one is logged and the previous policy keeps serving. The
+//! same holds for TLS material, which only affects new handshakes.
+//! SIGHUP reloads go through [`super::Running::reload`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use super::Shared;
+
+/// Poll interval.
+const POLL: Duration = Duration::from_secs(1);
+
+/// What identifies one version of a file.
+type Stamp = Option<(SystemTime, u64)>;
+
+fn stamp(path: &Path) -> Stamp {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+fn stamps(paths: &[PathBuf]) -> Vec<Stamp> {
+    paths.iter().map(|p| stamp(p)).collect()
+}
+
+/// Watch the policy and TLS files until `stop` turns true.
+pub async fn watch_files(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut policy_files = vec![shared.config.policy_file.clone()];
+    if let Some(c) = &shared.config.consent {
+        policy_files.push(c.authority_key.clone());
+    }
+    let s = &shared.config.server;
+    let mut tls_files = vec![s.cert.clone(), s.key.clone(), s.client_ca.clone()];
+    tls_files.extend(s.crl.iter().cloned());
+    let mut seen_policy = stamps(&policy_files);
+    let mut seen_tls = stamps(&tls_files);
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {}
+        }
+        let now_policy = stamps(&policy_files);
+        if now_policy != seen_policy {
+            seen_policy = now_policy;
+            if let Err(e) = shared.reload_policy() {
+                tracing::error!(error = %e, "changed policy rejected; previous policy kept");
+            }
+        }
+        let now_tls = stamps(&tls_files);
+        if now_tls != seen_tls {
+            seen_tls = now_tls;
+            if let Err(e) = shared.reload_tls() {
+                tracing::error!(error = %e, "changed tls material rejected; previous material kept");
+            }
+        }
+    }
+}

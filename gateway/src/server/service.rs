@@ -1,0 +1,245 @@
+//! The data plane, one straight line per request:
+//! identity (from the connection) → inquiry id → GET only → parse → decide →
+//! rate limit → forward (rebuilt query, gateway-built headers only) →
+//! redact → inquiry-log commit → response. Every request, allowed or not,
+//! gets exactly one log entry, committed before anything is sent.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response};
+use http_body_util::Full;
+use policy::inquiry::{InquiryError, RawRequest};
+use policy::{Decision, Inquiry, Reason, Route, Scope};
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+use super::error::{failure_response, json_response, Failure};
+use super::journal::{self, Draft};
+use super::upstream::UpstreamError;
+use super::{ConnInfo, Shared};
+
+/// Answer one data-plane request.
+pub async fn handle<B>(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    req: Request<B>,
+) -> Response<Full<Bytes>> {
+    let inquiry_id = journal::new_inquiry_id(&shared.rng);
+    let span = tracing::info_span!("inquiry", id = %inquiry_id, plane = "data");
+    async move {
+        let mut draft = Draft::new(
+            "data",
+            inquiry_id.clone(),
+            req.method().as_str().to_string(),
+            req.uri().path_and_query().map_or_else(
+                || req.uri().path().to_string(),
+                |pq| pq.as_str().to_string(),
+            ),
+        );
+        let headers = req.headers();
+        draft.purpose =
+            journal::loggable(headers.get("inquiry-purpose").map(HeaderValue::as_bytes));
+        draft.case = journal::loggable(headers.get("inquiry-case").map(HeaderValue::as_bytes));
+        let now = draft.at;
+        let outcome = run(&shared, &conn, &req, now, &mut draft).await;
+        let (decision, reason, status) = match &outcome {
+            Ok(_) => (audit::Decision::Allow, "ok", 200),
+            Err(f) => (f.audit_decision(), f.code(), f.status()),
+        };
+        let label = journal::decision_label(&decision);
+        let committed =
+            journal::commit(&shared, &conn.identity, draft, decision, reason, status).await;
+        let response = match (committed, outcome) {
+            (Err(()), _) => {
+                shared.metrics.request("data", "error", 503);
+                return failure_response(&Failure::AuditUnavailable, &inquiry_id);
+            }
+            (Ok(()), Ok(body)) => json_response(200, &inquiry_id, body),
+            (Ok(()), Err(f)) => failure_response(&f, &inquiry_id),
+        };
+        shared.metrics.request("data", label, status);
+        tracing::info!(status, reason, "inquiry answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// The request path up to (not including) the log commit. `Ok` is the body
+/// to release.
+async fn run<B>(
+    shared: &Shared,
+    conn: &ConnInfo,
+    req: &Request<B>,
+    now: OffsetDateTime,
+    draft: &mut Draft,
+) -> Result<Vec<u8>, Failure> {
+    if !conn.identity_ok {
+        draft.rule = Some("certificate names no officer".into());
+        return Err(Failure::Denied(Reason::UnknownOfficer));
+    }
+    if req.method() != Method::GET {
+        return Err(Failure::MethodNotAllowed);
+    }
+    let headers = req.headers();
+    let raw = RawRequest {
+        path: req.uri().path(),
+        query: req.uri().query(),
+        purpose: headers.get("inquiry-purpose").map(HeaderValue::as_bytes),
+        case: headers.get("inquiry-case").map(HeaderValue::as_bytes),
+        consent: headers.get("subject-consent").map(HeaderValue::as_bytes),
+    };
+    let inquiry = match policy::inquiry::parse(&raw) {
+        Ok(i) => i,
+        Err(InquiryError::NotFound) => return Err(Failure::NotFound),
+        Err(_) => return Err(Failure::Denied(Reason::InvalidRequest)),
+    };
+    describe_route(&inquiry.route, draft);
+
+    let policy = shared.policy.load_full();
+    let allow = match policy::decide(&conn.identity, &inquiry, &policy, now) {
+        Decision::Deny(d) => {
+            draft.rule = Some(d.rule);
+            return Err(Failure::Denied(d.reason));
+        }
+        Decision::Allow(a) => a,
+    };
+    draft.rule = Some(format!("roles {}", allow.roles.join(",")));
+    draft.consent_id = allow.consent_id.clone();
+    draft.statutory_basis = allow.statutory_basis.clone();
+
+    for role in &allow.roles {
+        if let Some(rate) = policy.rate(role) {
+            if let Err(retry_after_secs) =
+                shared
+                    .limiter
+                    .check(role, rate.count, rate.per, &conn.identity.officer_id)
+            {
+                return Err(Failure::RateLimited { retry_after_secs });
+            }
+        }
+    }
+
+    let scope = &allow.scope;
+    let target = upstream_target(&inquiry, scope);
+    if let Route::SubjectRecords { .. } = inquiry.route {
+        draft.items_requested = scope.items.iter().cloned().collect();
+    }
+    let up_headers = upstream_headers(&draft.inquiry_id, conn, &inquiry);
+    let upstream = match shared.upstream.get(&target, up_headers).await {
+        Ok(r) => r,
+        Err(UpstreamError::Timeout) => return Err(Failure::UpstreamTimeout),
+        Err(e) => {
+            tracing::warn!(error = %e, "upstream exchange failed");
+            return Err(Failure::UpstreamInvalid);
+        }
+    };
+    draft.upstream_status = Some(upstream.status);
+    match upstream.status {
+        200 => {}
+        404 => return Err(Failure::NotFound),
+        other => {
+            tracing::warn!(
+                upstream_status = other,
+                "upstream answered an unexpected status"
+            );
+            return Err(Failure::UpstreamInvalid);
+        }
+    }
+    let (body, report) = match redaction::apply(&upstream.body, scope, now) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "upstream body rejected");
+            return Err(Failure::UpstreamInvalid);
+        }
+    };
+    draft.records_returned = report.records_returned;
+    draft.records_suppressed = report
+        .records_suppressed
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), *v))
+        .collect();
+    draft.removed_keys = report.removed_keys.iter().cloned().collect();
+    draft.masked_keys = report.masked_keys.iter().cloned().collect();
+    draft.objection_labeled = report.objection_labeled;
+
+    if let Route::Record { .. } = inquiry.route {
+        draft.subject_id = report.subject_id.clone();
+        draft.subject_type = report.subject_type.clone();
+        let Some(subject_id) = report.subject_id.as_deref() else {
+            tracing::warn!("upstream record names no subject");
+            return Err(Failure::UpstreamInvalid);
+        };
+        if let Err(d) = policy::check_fetched_subject(scope, subject_id) {
+            draft.rule = Some(d.rule);
+            return Err(Failure::Denied(d.reason));
+        }
+        if report.records_returned == 0 {
+            if let Some(reason) = report.records_suppressed.keys().next() {
+                let (status, code) = reason.refusal();
+                return Err(Failure::Suppressed { status, code });
+            }
+        }
+    }
+    Ok(body)
+}
+
+/// Subject and items of the parsed route, for the log.
+fn describe_route(route: &Route, draft: &mut Draft) {
+    match route {
+        Route::Subject {
+            subject_id,
+            subject_type,
+        } => {
+            draft.subject_id = Some(subject_id.clone());
+            draft.subject_type = Some(subject_type.as_str().to_string());
+        }
+        Route::SubjectRecords {
+            subject_id,
+            subject_type,
+            items,
+        } => {
+            draft.subject_id = Some(subject_id.clone());
+            draft.subject_type = Some(subject_type.as_str().to_string());
+            draft.items_requested = items.clone().unwrap_or_default();
+        }
+        Route::Record { .. } => {}
+    }
+}
+
+/// Path and query sent upstream: the same path; for a records route the
+/// query is rebuilt from the scope's items (nothing else the client sent).
+pub fn upstream_target(inquiry: &Inquiry, scope: &Scope) -> String {
+    match &inquiry.route {
+        Route::Subject { subject_id, .. } => format!("/v1/subjects/{subject_id}"),
+        Route::SubjectRecords { subject_id, .. } => {
+            let items: Vec<&str> = scope.items.iter().map(String::as_str).collect();
+            format!(
+                "/v1/subjects/{subject_id}/records?items={}",
+                items.join(",")
+            )
+        }
+        Route::Record { record_id } => format!("/v1/records/{record_id}"),
+    }
+}
+
+/// The only headers the upstream sees (client headers are never copied).
+fn upstream_headers(inquiry_id: &str, conn: &ConnInfo, inquiry: &Inquiry) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::ACCEPT,
+        HeaderValue::from_static("application/json"),
+    );
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
+            h.insert(name, v);
+        }
+    };
+    put("inquiry-id", inquiry_id);
+    put("inquiry-officer", &conn.identity.officer_id);
+    put("inquiry-unit", &conn.identity.unit);
+    put("inquiry-purpose", &inquiry.purpose);
+    put("inquiry-case", &inquiry.case);
+    h
+}
