@@ -1,6 +1,21 @@
 //! Identity mapping: which certificate field names the officer.
+//!
+//! Owns the `[identity]` section's vocabulary ([`Field`], [`IdentityMapping`])
+//! and [`identity_from_der`], which reads an officer identity out of a leaf
+//! client certificate. It does not verify the certificate chain (rustls does
+//! that before the gateway calls in here).
 
+use std::fmt;
 use std::str::FromStr;
+
+use x509_parser::certificate::X509Certificate;
+use x509_parser::der_parser::asn1_rs::Tag;
+use x509_parser::extensions::GeneralName;
+use x509_parser::oid_registry::{
+    Oid, OID_X509_COMMON_NAME, OID_X509_ORGANIZATIONAL_UNIT, OID_X509_ORGANIZATION_NAME,
+    OID_X509_SERIALNUMBER,
+};
+use x509_parser::x509::AttributeTypeAndValue;
 
 /// One certificate field an identity attribute is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +47,47 @@ pub enum IdentityError {
     /// The field the officer id comes from is absent.
     #[error("client certificate has no `{0}`")]
     Missing(String),
+    /// The field is present but its value is not a string this crate can
+    /// read (an unsupported ASN.1 string type or invalid encoding).
+    #[error("client certificate field `{0}` is not a readable string")]
+    Unreadable(String),
 }
+
+/// Spelling of the `san.uri:` prefix in mapping text.
+const SAN_URI_PREFIX: &str = "san.uri:";
 
 impl FromStr for Field {
     type Err = IdentityError;
+
+    /// Parse the mapping spelling used in `[identity]`, exactly as documented:
+    /// `subject.serialNumber`, `subject.CN`, `subject.O`, `subject.OU`,
+    /// `san.uri:<prefix>` (prefix may be empty: any URI SAN) or `san.email`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let _ = s;
-        todo!()
+        match s {
+            "subject.serialNumber" => Ok(Field::SubjectSerialNumber),
+            "subject.CN" => Ok(Field::SubjectCn),
+            "subject.O" => Ok(Field::SubjectO),
+            "subject.OU" => Ok(Field::SubjectOu),
+            "san.email" => Ok(Field::SanEmail),
+            _ => match s.strip_prefix(SAN_URI_PREFIX) {
+                Some(prefix) => Ok(Field::SanUri(prefix.to_owned())),
+                None => Err(IdentityError::UnknownField(s.to_owned())),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    /// The mapping spelling; `s.parse::<Field>()?.to_string() == s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Field::SubjectSerialNumber => f.write_str("subject.serialNumber"),
+            Field::SubjectCn => f.write_str("subject.CN"),
+            Field::SubjectO => f.write_str("subject.O"),
+            Field::SubjectOu => f.write_str("subject.OU"),
+            Field::SanUri(prefix) => write!(f, "{SAN_URI_PREFIX}{prefix}"),
+            Field::SanEmail => f.write_str("san.email"),
+        }
     }
 }
 
@@ -63,11 +112,168 @@ impl Default for IdentityMapping {
     }
 }
 
+/// Lowercase hex SHA-256 of a certificate's DER bytes (the identity's
+/// `fingerprint`).
+pub fn fingerprint(der: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, der))
+}
+
 /// Read the identity out of a leaf certificate (DER).
+///
+/// The officer id is required: if the mapped field is absent or blank the
+/// result is [`IdentityError::Missing`]. Name and unit are empty strings when
+/// their field is absent. The fingerprint is the lowercase hex SHA-256 of
+/// `der`. Trailing bytes after the certificate are refused.
 pub fn identity_from_der(
     der: &[u8],
     mapping: &IdentityMapping,
 ) -> Result<policy::Identity, IdentityError> {
-    let _ = (der, mapping);
-    todo!()
+    let (rest, cert) =
+        x509_parser::parse_x509_certificate(der).map_err(|_| IdentityError::BadCertificate)?;
+    if !rest.is_empty() {
+        return Err(IdentityError::BadCertificate);
+    }
+    let officer_id = match read_field(&cert, &mapping.officer_id)? {
+        Some(id) if !id.trim().is_empty() => id,
+        _ => return Err(IdentityError::Missing(mapping.officer_id.to_string())),
+    };
+    let name = read_field(&cert, &mapping.name)?.unwrap_or_default();
+    let unit = read_field(&cert, &mapping.unit)?.unwrap_or_default();
+    Ok(policy::Identity {
+        officer_id,
+        name,
+        unit,
+        fingerprint: fingerprint(der),
+    })
+}
+
+/// The value of one mapped field, `None` if the certificate lacks it.
+fn read_field(cert: &X509Certificate<'_>, field: &Field) -> Result<Option<String>, IdentityError> {
+    match field {
+        Field::SubjectSerialNumber => subject_attr(cert, &OID_X509_SERIALNUMBER, field),
+        Field::SubjectCn => subject_attr(cert, &OID_X509_COMMON_NAME, field),
+        Field::SubjectO => subject_attr(cert, &OID_X509_ORGANIZATION_NAME, field),
+        Field::SubjectOu => subject_attr(cert, &OID_X509_ORGANIZATIONAL_UNIT, field),
+        Field::SanUri(prefix) => Ok(san_names(cert)?.into_iter().find_map(|name| match name {
+            GeneralName::URI(uri) => uri.strip_prefix(prefix.as_str()).map(str::to_owned),
+            _ => None,
+        })),
+        Field::SanEmail => Ok(san_names(cert)?.into_iter().find_map(|name| match name {
+            GeneralName::RFC822Name(email) => Some((*email).to_owned()),
+            _ => None,
+        })),
+    }
+}
+
+/// The first subject attribute with `oid`, decoded as a string.
+fn subject_attr(
+    cert: &X509Certificate<'_>,
+    oid: &Oid<'_>,
+    field: &Field,
+) -> Result<Option<String>, IdentityError> {
+    match cert.subject().iter_by_oid(oid).next() {
+        None => Ok(None),
+        Some(attr) => decode_attr(attr)
+            .map(Some)
+            .ok_or_else(|| IdentityError::Unreadable(field.to_string())),
+    }
+}
+
+/// Decode a directory string: the ASCII/UTF-8 types x509-parser reads, plus
+/// BMPString (UTF-16BE) and UniversalString (UTF-32BE) which some CAs emit.
+fn decode_attr(attr: &AttributeTypeAndValue<'_>) -> Option<String> {
+    if let Ok(s) = attr.as_str() {
+        return Some(s.to_owned());
+    }
+    let value = attr.attr_value();
+    let data = value.data;
+    match value.tag() {
+        Tag::BmpString => {
+            if data.len() % 2 != 0 {
+                return None;
+            }
+            let units = data
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
+        }
+        Tag::UniversalString => {
+            if data.len() % 4 != 0 {
+                return None;
+            }
+            data.chunks_exact(4)
+                .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                .collect::<Option<String>>()
+        }
+        _ => None,
+    }
+}
+
+/// All subject alternative names (empty if the extension is absent); a
+/// malformed or duplicated SAN extension is a bad certificate.
+fn san_names<'a>(cert: &'a X509Certificate<'_>) -> Result<Vec<&'a GeneralName<'a>>, IdentityError> {
+    match cert.subject_alternative_name() {
+        Ok(Some(ext)) => Ok(ext.value.general_names.iter().collect()),
+        Ok(None) => Ok(Vec::new()),
+        Err(_) => Err(IdentityError::BadCertificate),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_spelling_parses_and_round_trips() {
+        for s in [
+            "subject.serialNumber",
+            "subject.CN",
+            "subject.O",
+            "subject.OU",
+            "san.email",
+            "san.uri:spiffe://credgate/officer/",
+            "san.uri:",
+        ] {
+            let field: Field = s.parse().unwrap();
+            assert_eq!(field.to_string(), s);
+        }
+        assert_eq!(
+            "san.uri:urn:officer:".parse::<Field>().unwrap(),
+            Field::SanUri("urn:officer:".to_owned())
+        );
+    }
+
+    #[test]
+    fn unknown_spellings_are_refused_with_the_text_quoted() {
+        for s in ["subject.cn", "subject.serialnumber", "san.dns", "", "CN"] {
+            let err = s.parse::<Field>().unwrap_err();
+            assert!(matches!(err, IdentityError::UnknownField(ref t) if t == s));
+            assert!(err.to_string().contains(&format!("`{s}`")));
+        }
+    }
+
+    #[test]
+    fn garbage_der_is_a_bad_certificate_not_a_panic() {
+        let mapping = IdentityMapping::default();
+        for der in [
+            &b""[..],
+            b"\x30\x03\x02\x01\x01",
+            b"not a certificate at all",
+        ] {
+            assert!(matches!(
+                identity_from_der(der, &mapping),
+                Err(IdentityError::BadCertificate)
+            ));
+        }
+    }
+
+    #[test]
+    fn fingerprint_is_lowercase_hex_sha256() {
+        assert_eq!(
+            fingerprint(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 }

@@ -12,3 +12,4 @@
 
 pub mod identity;
 pub mod pki;
+pub mod testing;
