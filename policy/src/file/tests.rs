@@ -1,1 +1,327 @@
-//! Unit tests for the parent module.
+//! Unit tests for `policy.toml` loading and validation.
+
+use super::*;
+
+const CONFORMANCE: &str = include_str!("../../../conformance/policy.toml");
+
+fn errors(text: &str) -> Vec<Diagnostic> {
+    match Policy::parse(text, "p.toml", &Settings::default()) {
+        Ok(_) => panic!("policy unexpectedly valid"),
+        Err(e) => e.0,
+    }
+}
+
+/// Find the diagnostic whose message contains `needle`; return its line.
+fn line_of(errs: &[Diagnostic], needle: &str) -> usize {
+    errs.iter()
+        .find(|d| d.message.contains(needle))
+        .unwrap_or_else(|| panic!("no error containing {needle:?} in {errs:#?}"))
+        .line
+}
+
+const BASE: &str = r#"
+[items.basic]
+category = "basic"
+
+[purposes]
+p = "P"
+"#;
+
+#[test]
+fn conformance_policy_loads() {
+    let p = Policy::parse(CONFORMANCE, "policy.toml", &Settings::default()).unwrap();
+    assert_eq!(p.officer_count(), 4);
+    assert_eq!(p.purposes().len(), 5);
+    assert_eq!(
+        p.rate("market_inspector"),
+        Some(Rate {
+            count: 120,
+            per: Duration::from_secs(60)
+        })
+    );
+    assert_eq!(p.rate("auditor"), None);
+    assert_eq!(p.rate("nobody"), None);
+    let o = p.officer("HN-AMR-0001").unwrap();
+    assert_eq!(o.unit, "Hunan Administration for Market Regulation");
+    assert_eq!(o.valid_until, Some(time::macros::date!(2027 - 12 - 31)));
+    let rules = p.rules();
+    assert!(rules.prohibited.contains("blood_type"));
+    assert!(rules.consent_required.contains("real_estate"));
+    assert_eq!(
+        rules.mask.get("id_number"),
+        Some(&Mask {
+            keep_start: 6,
+            keep_end: 4
+        })
+    );
+    assert_eq!(
+        rules
+            .items
+            .get("court_enforcement")
+            .unwrap()
+            .inquiry_period_days,
+        Some(1825)
+    );
+    assert_eq!(rules.record_fields, RecordFields::default());
+    assert_eq!(rules.utc_offset_seconds, 8 * 3600);
+    let cs = p.role("credit_rating_agency").unwrap();
+    assert!(cs.consent_fields);
+    assert_eq!(cs.kind, RoleKind::CreditService);
+}
+
+#[test]
+fn field_names_are_lowercased() {
+    let text = r#"
+[fields]
+prohibited = ["Religion"]
+consent_required = ["INCOME"]
+[fields.mask]
+Phone = { keep_start = 3, keep_end = 2 }
+"#;
+    let p = Policy::parse(text, "p.toml", &Settings::default()).unwrap();
+    assert!(p.rules().prohibited.contains("religion"));
+    assert!(p.rules().consent_required.contains("income"));
+    assert!(p.rules().mask.contains_key("phone"));
+}
+
+#[test]
+fn record_fields_override_defaults() {
+    let text = "[record_fields]\nrecords = \"entries\"\nitem = \"kind\"\n";
+    let p = Policy::parse(text, "p.toml", &Settings::default()).unwrap();
+    assert_eq!(p.rules().record_fields.records, "entries");
+    assert_eq!(p.rules().record_fields.item, "kind");
+    assert_eq!(p.rules().record_fields.decided_on, "decided_on");
+    let e = errors("[record_fields]\nrecords = \"\"\n");
+    assert_eq!(line_of(&e, "must not be empty"), 2);
+    let e = errors("[record_fields]\nrecordz = \"x\"\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].message.contains("recordz"), "{:?}", e[0]);
+}
+
+#[test]
+fn unknown_key_is_reported_with_line() {
+    let text =
+        format!("{BASE}\n[[roles]]\nname = \"r\"\nkind = \"state_organ\"\ncolour = \"blue\"\n");
+    let e = errors(&text);
+    assert_eq!(e.len(), 1);
+    assert!(e[0].message.contains("colour"), "{}", e[0]);
+    assert_eq!(e[0].file, "p.toml");
+    assert!(e[0].line >= 8, "{}", e[0]);
+}
+
+#[test]
+fn toml_syntax_error_has_line() {
+    let e = errors("[items.basic]\ncategory = = 1\n");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].line, 2);
+    assert!(e[0].to_string().starts_with("p.toml:2:"));
+}
+
+#[test]
+fn many_errors_reported_at_once() {
+    let text = r#"[items.basic]
+category = "basic"
+
+[items.long_penalty]
+category = "untrustworthy"
+inquiry_period_days = 1200
+
+[items.no_period]
+category = "untrustworthy"
+
+[items.weird]
+category = "gossip"
+
+[purposes]
+p = "P"
+
+[[roles]]
+name = "r1"
+kind = "state_organ"
+items = ["basic", "nonexistent"]
+purposes = ["p", "q"]
+subject_types = ["legal_person", "robot"]
+rate = "10/fortnight"
+
+[[roles]]
+name = "r1"
+kind = "state_organ"
+items = ["basic"]
+purposes = ["p"]
+subject_types = ["legal_person"]
+beyond_inquiry_period = true
+
+[[roles]]
+name = "empty"
+kind = "credit_service"
+
+[[roles]]
+name = "k"
+kind = "wizard"
+
+[[officers]]
+id = "A"
+roles = ["r1", "ghost"]
+valid_from = "2027-01-01"
+valid_until = "2026-01-01"
+
+[[officers]]
+id = "A"
+roles = ["r1"]
+valid_from = "2026-13-01"
+"#;
+    let e = errors(text);
+    assert_eq!(line_of(&e, "exceeds 1095"), 6);
+    assert_eq!(line_of(&e, "`no_period` needs `inquiry_period_days`"), 9);
+    assert_eq!(line_of(&e, "unknown category `gossip`"), 12);
+    assert_eq!(line_of(&e, "unknown item `nonexistent`"), 20);
+    assert_eq!(line_of(&e, "unknown purpose `q`"), 21);
+    assert_eq!(line_of(&e, "unknown subject type `robot`"), 22);
+    assert_eq!(line_of(&e, "bad rate `10/fortnight`"), 23);
+    assert_eq!(line_of(&e, "duplicate role name `r1`"), 26);
+    assert_eq!(line_of(&e, "needs a `statutory_basis`"), 31);
+    assert_eq!(line_of(&e, "data role `empty` must list `items`"), 34);
+    assert_eq!(line_of(&e, "unknown kind `wizard`"), 39);
+    assert_eq!(line_of(&e, "unknown role `ghost`"), 43);
+    assert_eq!(line_of(&e, "is after `valid_until`"), 44);
+    assert_eq!(line_of(&e, "duplicate officer id `A`"), 48);
+    assert_eq!(line_of(&e, "`valid_from` must be a date"), 50);
+    assert!(e.len() >= 15, "{e:#?}");
+    // sorted in file order
+    assert!(e.windows(2).all(|w| w[0].line <= w[1].line));
+    // display: one per line, file:line:col
+    let shown = PolicyErrors(e.clone()).to_string();
+    assert_eq!(shown.lines().count(), e.len());
+    assert!(shown.lines().all(|l| l.starts_with("p.toml:")));
+}
+
+#[test]
+fn long_period_with_statutory_basis_is_fine() {
+    let text = r#"
+[items.court_enforcement]
+category = "untrustworthy"
+inquiry_period_days = 1825
+statutory_basis = "Civil Procedure Law"
+"#;
+    assert!(Policy::parse(text, "p.toml", &Settings::default()).is_ok());
+    let at_limit = "[items.x]\ncategory = \"untrustworthy\"\ninquiry_period_days = 1095\n";
+    assert!(Policy::parse(at_limit, "p.toml", &Settings::default()).is_ok());
+    let zero = "[items.x]\ncategory = \"untrustworthy\"\ninquiry_period_days = 0\n";
+    assert_eq!(line_of(&errors(zero), "at least 1"), 3);
+    let basic = "[items.x]\ncategory = \"basic\"\ninquiry_period_days = 10\n";
+    assert_eq!(line_of(&errors(basic), "only untrustworthy"), 3);
+}
+
+#[test]
+fn beyond_inquiry_period_with_basis() {
+    let text = format!(
+        "{BASE}\n[[roles]]\nname = \"r\"\nkind = \"state_organ\"\nitems = [\"basic\"]\npurposes = [\"p\"]\nsubject_types = [\"legal_person\"]\nbeyond_inquiry_period = true\nstatutory_basis = \"Law X\"\n"
+    );
+    let p = Policy::parse(&text, "p.toml", &Settings::default()).unwrap();
+    assert_eq!(
+        p.role("r").unwrap().beyond_inquiry_period.as_deref(),
+        Some("Law X")
+    );
+}
+
+#[test]
+fn compliance_role_may_not_carry_grants() {
+    let text =
+        format!("{BASE}\n[[roles]]\nname = \"a\"\nkind = \"compliance\"\nitems = [\"basic\"]\n");
+    let e = errors(&text);
+    assert_eq!(
+        line_of(&e, "compliance role `a` may not carry data grants"),
+        10
+    );
+}
+
+#[test]
+fn empty_lists_and_duplicates() {
+    let text = format!(
+        "{BASE}\n[[roles]]\nname = \"r\"\nkind = \"state_organ\"\nitems = []\npurposes = [\"p\", \"p\"]\nsubject_types = [\"legal_person\"]\n\n[[officers]]\nid = \"o\"\nroles = []\n"
+    );
+    let e = errors(&text);
+    assert_eq!(line_of(&e, "empty `items` list"), 9);
+    assert_eq!(line_of(&e, "purpose `p` listed twice"), 12);
+    assert_eq!(line_of(&e, "officer `o` has no roles"), 17);
+}
+
+#[test]
+fn field_conflicts() {
+    let text = "[fields]\nprohibited = [\"income\", \"Income\"]\nconsent_required = [\"income\"]\n";
+    let e = errors(text);
+    assert_eq!(line_of(&e, "listed twice in `fields.prohibited`"), 2);
+    assert_eq!(line_of(&e, "both prohibited and consent_required"), 3);
+    let neg = "[fields.mask]\nphone = { keep_start = -1, keep_end = 2 }\n";
+    assert_eq!(line_of(&errors(neg), "must not be negative"), 2);
+}
+
+#[test]
+fn rate_parsing() {
+    let r = |s| Rate::parse(s);
+    assert_eq!(
+        r("120/minute"),
+        Some(Rate {
+            count: 120,
+            per: Duration::from_secs(60)
+        })
+    );
+    assert_eq!(
+        r("1/second"),
+        Some(Rate {
+            count: 1,
+            per: Duration::from_secs(1)
+        })
+    );
+    assert_eq!(r("5/hour").map(|x| x.per), Some(Duration::from_secs(3600)));
+    assert_eq!(r("7/day").map(|x| x.per), Some(Duration::from_secs(86_400)));
+    for bad in [
+        "0/minute",
+        "-1/minute",
+        "+1/minute",
+        "/minute",
+        "10",
+        "10/",
+        "10/minutes",
+        "ten/minute",
+        "1.5/second",
+        "99999999999/day",
+    ] {
+        assert_eq!(r(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn officer_dates_accept_toml_dates_and_strings() {
+    let text = format!(
+        "{BASE}\n[[roles]]\nname = \"r\"\nkind = \"state_organ\"\nitems = [\"basic\"]\npurposes = [\"p\"]\nsubject_types = [\"legal_person\"]\n\n[[officers]]\nid = \"o\"\nroles = [\"r\"]\nvalid_from = 2026-01-01\nvalid_until = \"2026-12-31\"\n"
+    );
+    let p = Policy::parse(&text, "p.toml", &Settings::default()).unwrap();
+    let o = p.officer("o").unwrap();
+    assert_eq!(o.valid_from, Some(time::macros::date!(2026 - 01 - 01)));
+    assert_eq!(o.valid_until, Some(time::macros::date!(2026 - 12 - 31)));
+}
+
+#[test]
+fn bad_consent_key_is_reported() {
+    let settings = Settings {
+        consent_public_key: Some(b"garbage".to_vec()),
+        ..Settings::default()
+    };
+    let e = Policy::parse("", "p.toml", &settings).unwrap_err();
+    assert!(e.to_string().contains("consent authority key"));
+}
+
+#[test]
+fn load_missing_file_names_it() {
+    let e = Policy::load(
+        Path::new("/nonexistent/dir/policy.toml"),
+        &Settings::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.0.len(), 1);
+    assert_eq!(e.0[0].file, "/nonexistent/dir/policy.toml");
+    assert!(e
+        .to_string()
+        .starts_with("/nonexistent/dir/policy.toml:1:1: cannot read"));
+}

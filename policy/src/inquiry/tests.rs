@@ -1,1 +1,212 @@
-//! Unit tests for the parent module.
+//! Unit tests for the data-plane request parser.
+
+use super::*;
+use crate::model::SubjectType;
+
+const LEGAL: &str = "91430100MA4L0XXX1N";
+const NATURAL: &str = "430102198506123011";
+
+fn req(path: &str) -> RawRequest<'_> {
+    RawRequest {
+        path,
+        query: None,
+        purpose: Some(b"administrative_inspection"),
+        case: Some(b"HN-2026-00123"),
+        consent: None,
+    }
+}
+
+fn invalid_path(path: &str) -> bool {
+    matches!(parse(&req(path)), Err(InquiryError::Invalid(_)))
+}
+
+#[test]
+fn three_routes_parse() {
+    let i = parse(&req(&format!("/v1/subjects/{LEGAL}"))).unwrap();
+    assert_eq!(
+        i.route,
+        Route::Subject {
+            subject_id: LEGAL.into(),
+            subject_type: SubjectType::LegalPerson
+        }
+    );
+    assert_eq!(i.purpose, "administrative_inspection");
+    assert_eq!(i.case, "HN-2026-00123");
+    let path = format!("/v1/subjects/{NATURAL}/records");
+    let mut r = req(&path);
+    r.query = Some("items=basic,commendation");
+    let i = parse(&r).unwrap();
+    assert_eq!(
+        i.route,
+        Route::SubjectRecords {
+            subject_id: NATURAL.into(),
+            subject_type: SubjectType::NaturalPerson,
+            items: Some(vec!["basic".into(), "commendation".into()])
+        }
+    );
+    let i = parse(&req("/v1/records/r-101.a_B")).unwrap();
+    assert_eq!(
+        i.route,
+        Route::Record {
+            record_id: "r-101.a_B".into()
+        }
+    );
+}
+
+#[test]
+fn records_without_items_means_all() {
+    let path = format!("/v1/subjects/{LEGAL}/records");
+    let mut r = req(&path);
+    r.query = Some("");
+    match parse(&r).unwrap().route {
+        Route::SubjectRecords { items, .. } => assert_eq!(items, None),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unfronted_paths_are_not_found() {
+    for p in [
+        "/",
+        "/v2/subjects/x",
+        "/v1/other",
+        "/v1/subjects",
+        "/v1/records",
+        "/healthz",
+        "",
+    ] {
+        assert_eq!(parse(&req(p)), Err(InquiryError::NotFound), "{p}");
+    }
+    assert_eq!(
+        parse(&req(&format!("/v1/subjects/{LEGAL}/other"))),
+        Err(InquiryError::NotFound)
+    );
+    assert_eq!(parse(&req("/v1/records/a/b")), Err(InquiryError::NotFound));
+}
+
+#[test]
+fn malformed_paths_are_invalid() {
+    assert!(invalid_path("/v1/subjects/91430100MA4L0XXX1A"));
+    assert!(invalid_path(&format!("/v1/subjects/{LEGAL}/")));
+    assert!(invalid_path(&format!("/v1/subjects//{LEGAL}")));
+    assert!(invalid_path("/v1/subjects/%39%31430100MA4L0XXX1N"));
+    assert!(invalid_path("/v1/records/.."));
+    assert!(invalid_path("/v1/records/."));
+    assert!(invalid_path("/v1/records/a..b"));
+    assert!(invalid_path("/v1/records/a b"));
+    assert!(invalid_path(&format!("/v1/records/{}", "a".repeat(129))));
+    assert!(!invalid_path(&format!("/v1/records/{}", "a".repeat(128))));
+    assert!(invalid_path("/v1/records/记录"));
+}
+
+#[test]
+fn bad_queries_are_invalid() {
+    let records = format!("/v1/subjects/{LEGAL}/records");
+    let subject = format!("/v1/subjects/{LEGAL}");
+    let cases: &[(&str, &str)] = &[
+        (&records, "items="),
+        (&records, "items=basic,"),
+        (&records, "items=,basic"),
+        (&records, "items=basic,basic"),
+        (&records, "items=Basic"),
+        (&records, "items=basic&items=commendation"),
+        (&records, "items=basic&x=1"),
+        (&records, "foo=bar"),
+        (&records, "items=ba%73ic"),
+        (&records, "items"),
+        (&subject, "items=basic"),
+        ("/v1/records/r-1", "items=basic"),
+    ];
+    for (path, query) in cases {
+        let mut r = req(path);
+        r.query = Some(query);
+        assert!(
+            matches!(parse(&r), Err(InquiryError::Invalid(_))),
+            "{path}?{query}"
+        );
+    }
+    let many: Vec<String> = (0..33).map(|i| format!("i{i}")).collect();
+    let q = format!("items={}", many.join(","));
+    let mut r = req(&records);
+    r.query = Some(&q);
+    assert!(matches!(parse(&r), Err(InquiryError::Invalid(_))));
+    let q32 = format!("items={}", many[..32].join(","));
+    r.query = Some(&q32);
+    assert!(parse(&r).is_ok());
+}
+
+#[test]
+fn purpose_validation() {
+    let path = format!("/v1/subjects/{LEGAL}");
+    let long = "a".repeat(65);
+    let ok64 = "a".repeat(64);
+    let bad: &[Option<&[u8]>] = &[
+        None,
+        Some(b""),
+        Some(b"   "),
+        Some(b"\xff\xfe"),
+        Some(long.as_bytes()),
+        Some(b"Administrative"),
+        Some(b"admin inspection"),
+        Some(b"a-b"),
+    ];
+    for p in bad {
+        let mut r = req(&path);
+        r.purpose = *p;
+        assert!(matches!(parse(&r), Err(InquiryError::Invalid(_))), "{p:?}");
+    }
+    let mut r = req(&path);
+    r.purpose = Some(ok64.as_bytes());
+    assert!(parse(&r).is_ok());
+}
+
+#[test]
+fn case_validation() {
+    let path = format!("/v1/subjects/{LEGAL}");
+    let long = "案".repeat(129);
+    let ok = "案".repeat(128);
+    let bad: &[Option<&[u8]>] = &[
+        None,
+        Some(b""),
+        Some(b"a\x01b"),
+        Some(b"\xc3"),
+        Some(long.as_bytes()),
+    ];
+    for c in bad {
+        let mut r = req(&path);
+        r.case = *c;
+        assert!(matches!(parse(&r), Err(InquiryError::Invalid(_))), "{c:?}");
+    }
+    let mut r = req(&path);
+    r.case = Some(ok.as_bytes());
+    assert_eq!(parse(&r).unwrap().case, ok);
+}
+
+#[test]
+fn consent_validation() {
+    let path = format!("/v1/subjects/{NATURAL}");
+    let long = "a".repeat(4097);
+    for c in [long.as_bytes(), "令牌".as_bytes(), b"", b"a\x00b"] {
+        let mut r = req(&path);
+        r.consent = Some(c);
+        assert!(matches!(parse(&r), Err(InquiryError::Invalid(_))));
+    }
+    let mut r = req(&path);
+    r.consent = Some(b"abc.def");
+    assert_eq!(parse(&r).unwrap().consent.as_deref(), Some("abc.def"));
+}
+
+#[test]
+fn errors_do_not_echo_header_values() {
+    let path = format!("/v1/subjects/{NATURAL}");
+    let mut r = req(&path);
+    r.case = Some(b"secret\x01case");
+    let e = parse(&r).unwrap_err().to_string();
+    assert!(!e.contains("secret"), "{e}");
+}
+
+#[test]
+fn split_target_splits() {
+    assert_eq!(split_target("/a?b=c"), ("/a", Some("b=c")));
+    assert_eq!(split_target("/a"), ("/a", None));
+}
