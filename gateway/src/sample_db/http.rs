@@ -1,0 +1,342 @@
+//! The sample database's HTTP/1.1 service: routing, queries, response assembly.
+//!
+//! Responses are assembled from the stored JSON text without re-parsing it:
+//! `{"subject":` + subject + `,"records":[` + records + `]}`. Nothing from the
+//! request (headers, path, query) is echoed into a body, and nothing about the
+//! request is recorded.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use sqlx::{Row, SqlitePool};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::SampleDbError;
+
+/// How long in-flight connections get to finish after shutdown is asked.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// The queries, kept constant so sqlx caches one prepared statement per
+/// connection for each.
+const SUBJECT_SQL: &str = "SELECT json FROM subjects WHERE id = ?1";
+const RECORDS_SQL: &str =
+    "SELECT item, json FROM records WHERE subject_id = ?1 ORDER BY decided_on, id";
+const RECORD_SQL: &str = "SELECT s.json, r.json FROM records r \
+     JOIN subjects s ON s.id = r.subject_id WHERE r.id = ?1";
+
+/// Serve the upstream API on `listener` from `pool` until `shutdown`
+/// resolves; then stop accepting, let open connections finish their current
+/// request (up to 5 s) and return.
+pub async fn serve(
+    listener: TcpListener,
+    pool: SqlitePool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), SampleDbError> {
+    let pool = Arc::new(pool);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut conns = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    // Best effort: a socket option failure does not stop serving.
+                    let _ = stream.set_nodelay(true);
+                    conns.spawn(connection(stream, Arc::clone(&pool), stop_rx.clone()));
+                }
+                Err(e) => {
+                    // Usually out of file descriptors: back off, keep serving.
+                    tracing::warn!(error = %e, "sample-db: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained =
+        tokio::time::timeout(DRAIN, async { while conns.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        conns.abort_all();
+    }
+    Ok(())
+}
+
+/// One HTTP/1.1 connection, closed gracefully when `stop` turns true.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    pool: Arc<SqlitePool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let svc = service_fn(move |req| {
+        let pool = Arc::clone(&pool);
+        async move { Ok::<_, Infallible>(handle(&pool, &req).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .serve_connection(TokioIo::new(stream), svc);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "sample-db: connection ended with an error");
+            }
+        }
+        () = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Resolves once `stop` holds `true` (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A parsed route of the upstream API.
+#[derive(Debug, PartialEq, Eq)]
+enum Route<'a> {
+    Subject(&'a str),
+    SubjectRecords(&'a str),
+    Record(&'a str),
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    let rest = path.strip_prefix("/v1/")?;
+    let mut parts = rest.split('/');
+    let route = match (parts.next(), parts.next(), parts.next()) {
+        (Some("subjects"), Some(id), None) => Route::Subject(id),
+        (Some("subjects"), Some(id), Some("records")) => Route::SubjectRecords(id),
+        (Some("records"), Some(id), None) => Route::Record(id),
+        _ => return None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    match route {
+        Route::Subject(id) | Route::SubjectRecords(id) | Route::Record(id) if id.is_empty() => None,
+        r => Some(r),
+    }
+}
+
+/// The `items` filter of a query string: `None` when absent.
+fn items_filter(query: Option<&str>) -> Option<Vec<String>> {
+    let query = query?;
+    let mut found = None;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == "items" {
+            let list: &mut Vec<String> = found.get_or_insert_with(Vec::new);
+            list.extend(
+                percent_decode(value)
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+        }
+    }
+    found
+}
+
+/// Decode `%XX` escapes and `+`; invalid escapes are kept literally.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(v) = hex {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                out.push(b);
+            }
+            b'+' => out.push(b' '),
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn handle(pool: &SqlitePool, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such route");
+    }
+    let Some(route) = route(req.uri().path()) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such route");
+    };
+    let result = match route {
+        Route::Subject(id) => subject(pool, id).await,
+        Route::SubjectRecords(id) => {
+            subject_records(pool, id, items_filter(req.uri().query()).as_deref()).await
+        }
+        Route::Record(id) => record(pool, id).await,
+    };
+    match result {
+        Ok(Some(body)) => json(StatusCode::OK, body),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such subject or record",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "sample-db: query failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "database error",
+            )
+        }
+    }
+}
+
+async fn subject(pool: &SqlitePool, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query(SUBJECT_SQL)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let subject: &str = row.try_get(0)?;
+    let mut body = String::with_capacity(subject.len() + 16);
+    body.push_str("{\"subject\":");
+    body.push_str(subject);
+    body.push('}');
+    Ok(Some(body))
+}
+
+async fn subject_records(
+    pool: &SqlitePool,
+    id: &str,
+    items: Option<&[String]>,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let row = sqlx::query(SUBJECT_SQL)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let subject: &str = row.try_get(0)?;
+    let records = sqlx::query(RECORDS_SQL)
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut body = String::with_capacity(subject.len() + 32 + records.len() * 512);
+    body.push_str("{\"subject\":");
+    body.push_str(subject);
+    body.push_str(",\"records\":[");
+    let mut first = true;
+    for r in &records {
+        let item: &str = r.try_get(0)?;
+        if items.is_some_and(|wanted| !wanted.iter().any(|w| w == item)) {
+            continue;
+        }
+        let json: &str = r.try_get(1)?;
+        if !first {
+            body.push(',');
+        }
+        first = false;
+        body.push_str(json);
+    }
+    body.push_str("]}");
+    Ok(Some(body))
+}
+
+async fn record(pool: &SqlitePool, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query(RECORD_SQL)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let subject: &str = row.try_get(0)?;
+    let record: &str = row.try_get(1)?;
+    let mut body = String::with_capacity(subject.len() + record.len() + 32);
+    body.push_str("{\"subject\":");
+    body.push_str(subject);
+    body.push_str(",\"records\":[");
+    body.push_str(record);
+    body.push_str("]}");
+    Ok(Some(body))
+}
+
+fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// A JSON error; `message` is a constant, never request input.
+fn error(status: StatusCode, code: &'static str, message: &'static str) -> Response<Full<Bytes>> {
+    json(
+        status,
+        format!(r#"{{"error":{{"code":"{code}","message":"{message}"}}}}"#),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("/v1/subjects/A"), Some(Route::Subject("A")));
+        assert_eq!(
+            route("/v1/subjects/A/records"),
+            Some(Route::SubjectRecords("A"))
+        );
+        assert_eq!(route("/v1/records/r-1"), Some(Route::Record("r-1")));
+        assert_eq!(route("/v1/subjects/"), None);
+        assert_eq!(route("/v1/subjects/A/"), None);
+        assert_eq!(route("/v1/subjects/A/records/x"), None);
+        assert_eq!(route("/v1/records/r-1/x"), None);
+        assert_eq!(route("/v2/records/r-1"), None);
+        assert_eq!(route("/"), None);
+    }
+
+    #[test]
+    fn items_filter_parses_lists() {
+        assert_eq!(items_filter(None), None);
+        assert_eq!(items_filter(Some("other=1")), None);
+        assert_eq!(
+            items_filter(Some("items=a,b&x=1")),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(
+            items_filter(Some("items=a%2Cb")),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(items_filter(Some("items=")), Some(vec![]));
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%E6%B9%98"), "湘");
+    }
+}
