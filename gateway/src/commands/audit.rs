@@ -1,8 +1,416 @@
-//! `credgate audit ...`
+//! `credgate audit verify | query | export | subject-report`: the compliance
+//! officer's view of the inquiry log from the command line.
+//!
+//! Each command reads `gateway.toml` for the store URL and the audit signing
+//! key (the verify key is its Ed25519 public half), opens an `audit::Reader`
+//! on a small current-thread tokio runtime and prints. `verify` exits 0
+//! intact, 1 tampering found, 2 could not run; the others 0 or 2.
 
-use crate::cli::CmdResult;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::audit_api::{build_filter, entry_json, format_ms, parse_subject};
+use crate::cli::{AuditCommand, CmdResult, LogFormat, OutputFormat};
+use crate::commands::policy::one_line;
+use crate::config::Config;
+
+/// Why an audit command could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditCmdError {
+    /// The config could not be loaded.
+    #[error("{0}")]
+    Config(String),
+    /// The signing key is not an Ed25519 PKCS#8 key.
+    #[error("the audit signing key configured in `{0}` is not an Ed25519 PKCS#8 key")]
+    SigningKey(PathBuf),
+    /// A file could not be opened, written or renamed.
+    #[error("cannot {action} `{path}`: {why}")]
+    File {
+        /// What was attempted.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        why: std::io::Error,
+    },
+    /// An export file names no usable public key and no `--config` was given.
+    #[error("`{0}` has no readable header with the signing public key; pass `--config` to verify against the configured key")]
+    ExportHeader(PathBuf),
+    /// The tokio runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
 
 /// Run one `credgate audit` subcommand.
-pub fn run(cmd: crate::cli::AuditCommand, _log: crate::cli::LogFormat) -> CmdResult {
-    Err(format!("`{cmd:?}` is not implemented yet").into())
+pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
+    match cmd {
+        AuditCommand::Verify { config, export } => verify(config.as_deref(), export.as_deref()),
+        AuditCommand::Query {
+            config,
+            officer,
+            subject,
+            from,
+            to,
+            decision,
+            format,
+        } => {
+            let filter = build_filter(
+                officer.as_deref(),
+                subject.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+                decision.as_deref(),
+            )?;
+            let (config, _) = load(&config)?;
+            let found = runtime()?.block_on(async {
+                let reader = audit::Reader::connect(&config.audit_store_url).await?;
+                reader.query(&filter).await
+            })?;
+            let mut out = std::io::stdout().lock();
+            print_entries(&mut out, &found, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Export {
+            config,
+            from,
+            to,
+            out,
+        } => {
+            let filter = build_filter(None, None, from.as_deref(), to.as_deref(), None)?;
+            let (config, public_key) = load(&config)?;
+            let written = export(&config, &public_key, &filter, &out)?;
+            println!("credgate: wrote {written} entries to `{}`", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::SubjectReport { config, subject } => {
+            let subject = parse_subject(&subject)?;
+            let (config, _) = load(&config)?;
+            let found = runtime()?.block_on(async {
+                let reader = audit::Reader::connect(&config.audit_store_url).await?;
+                reader.subject_report(&subject).await
+            })?;
+            let mut out = std::io::stdout().lock();
+            print_subject_report(&mut out, &subject, &found)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Load the config and derive the audit public key from its signing key.
+fn load(path: &Path) -> Result<(Config, Vec<u8>), AuditCmdError> {
+    let config = Config::load(path).map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?;
+    let audit = config
+        .audit_config()
+        .map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?;
+    let pair =
+        ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&audit.signing_key_pkcs8)
+            .map_err(|_| AuditCmdError::SigningKey(path.to_path_buf()))?;
+    let public = ring::signature::KeyPair::public_key(&pair)
+        .as_ref()
+        .to_vec();
+    Ok((config, public))
+}
+
+/// A current-thread runtime for the reader's async calls.
+fn runtime() -> Result<tokio::runtime::Runtime, AuditCmdError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(AuditCmdError::Runtime)
+}
+
+/// `audit verify`: the store (with `--config`) or an export file.
+fn verify(config: Option<&Path>, export: Option<&Path>) -> CmdResult {
+    let report = match (config, export) {
+        (config, Some(file)) => {
+            let public_key = match config {
+                Some(c) => load(c)?.1,
+                None => {
+                    let key = export_header_key(file)?;
+                    eprintln!(
+                        "credgate: note: no `--config` given; checked against the public key named in the export itself (pass `--config` to pin the key)"
+                    );
+                    key
+                }
+            };
+            let reader = BufReader::new(File::open(file).map_err(|why| AuditCmdError::File {
+                action: "open",
+                path: file.to_path_buf(),
+                why,
+            })?);
+            audit::verify_export(reader, &public_key)?
+        }
+        (Some(c), None) => {
+            let (config, public_key) = load(c)?;
+            runtime()?.block_on(async {
+                let reader = audit::Reader::connect(&config.audit_store_url).await?;
+                reader.verify(&public_key).await
+            })?
+        }
+        // clap requires one of the two; nothing to verify otherwise.
+        (None, None) => return Err("give `--config FILE` or `--export FILE`".into()),
+    };
+    match report {
+        audit::VerifyReport::Intact {
+            entries,
+            checkpoints,
+            chains,
+        } => {
+            println!(
+                "intact: {entries} entries, {checkpoints} signed checkpoints, {chains} chains"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        audit::VerifyReport::Tampered {
+            chain_id,
+            first_bad_seq,
+            why,
+        } => {
+            println!(
+                "tampering found: chain {chain_id}, first bad sequence number {first_bad_seq}: {why}"
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The public key named in an export's header line.
+fn export_header_key(file: &Path) -> Result<Vec<u8>, AuditCmdError> {
+    let text = std::fs::read_to_string(file).map_err(|why| AuditCmdError::File {
+        action: "read",
+        path: file.to_path_buf(),
+        why,
+    })?;
+    let bad = || AuditCmdError::ExportHeader(file.to_path_buf());
+    let first = text.lines().next().ok_or_else(bad)?;
+    let header: serde_json::Value = serde_json::from_str(first).map_err(|_| bad())?;
+    let hex_key = header
+        .get("public_key")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(bad)?;
+    match hex::decode(hex_key) {
+        Ok(key) if key.len() == 32 => Ok(key),
+        _ => Err(bad()),
+    }
+}
+
+/// `audit export`: write to `OUT.partial`, then rename, so a failed export
+/// never leaves a truncated file under the final name.
+fn export(
+    config: &Config,
+    public_key: &[u8],
+    filter: &audit::Filter,
+    out: &Path,
+) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    let mut partial = out.as_os_str().to_os_string();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = File::create(&partial).map_err(|why| AuditCmdError::File {
+        action: "create",
+        path: partial.clone(),
+        why,
+    })?;
+    let mut writer = BufWriter::new(file);
+    let result = runtime()?.block_on(async {
+        let reader = audit::Reader::connect(&config.audit_store_url).await?;
+        reader
+            .export_with_key(filter, public_key, &mut writer)
+            .await
+    });
+    let written = match result {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.into());
+        }
+    };
+    let finish = writer
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all());
+    if let Err(why) = finish {
+        let _ = std::fs::remove_file(&partial);
+        return Err(AuditCmdError::File {
+            action: "write",
+            path: partial,
+            why,
+        }
+        .into());
+    }
+    std::fs::rename(&partial, out).map_err(|why| AuditCmdError::File {
+        action: "rename into",
+        path: out.to_path_buf(),
+        why,
+    })?;
+    Ok(written)
+}
+
+/// Columns of `audit query --format table|csv`.
+const QUERY_COLUMNS: [&str; 12] = [
+    "time",
+    "chain",
+    "seq",
+    "inquiry_id",
+    "officer",
+    "unit",
+    "purpose",
+    "case",
+    "subject",
+    "decision",
+    "reason",
+    "status",
+];
+
+/// The cells of one entry, in [`QUERY_COLUMNS`] order.
+fn query_row(entry: &audit::Entry) -> Vec<String> {
+    let e = &entry.entry;
+    vec![
+        format_ms(e.time_ms),
+        entry.chain_id.clone(),
+        entry.seq.to_string(),
+        e.inquiry_id.clone(),
+        e.officer_id.clone(),
+        e.unit.clone(),
+        e.purpose.clone().unwrap_or_default(),
+        e.case.clone().unwrap_or_default(),
+        e.subject_id.clone().unwrap_or_default(),
+        e.decision.as_str().to_string(),
+        e.reason.clone(),
+        e.status.to_string(),
+    ]
+}
+
+/// Print query results in the chosen format.
+fn print_entries(
+    out: &mut dyn Write,
+    entries: &[audit::Entry],
+    format: OutputFormat,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Json => {
+            let list: Vec<serde_json::Value> = entries.iter().map(entry_json).collect();
+            let text = serde_json::to_string_pretty(&list).map_err(std::io::Error::other)?;
+            writeln!(out, "{text}")
+        }
+        OutputFormat::Csv => {
+            writeln!(out, "{}", csv_line(QUERY_COLUMNS.iter().copied()))?;
+            for entry in entries {
+                let row = query_row(entry);
+                writeln!(out, "{}", csv_line(row.iter().map(String::as_str)))?;
+            }
+            Ok(())
+        }
+        OutputFormat::Table => {
+            let rows: Vec<Vec<String>> = entries.iter().map(query_row).collect();
+            write_table(out, &QUERY_COLUMNS, &rows)?;
+            writeln!(out, "({} entries)", entries.len())
+        }
+    }
+}
+
+/// `audit subject-report`: who looked this subject up, when, why, and the outcome.
+fn print_subject_report(
+    out: &mut dyn Write,
+    subject: &str,
+    entries: &[audit::Entry],
+) -> std::io::Result<()> {
+    writeln!(out, "inquiries about subject {subject}: {}", entries.len())?;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|entry| {
+            let e = &entry.entry;
+            vec![
+                format_ms(e.time_ms),
+                e.unit.clone(),
+                if e.officer_name.is_empty() {
+                    e.officer_id.clone()
+                } else {
+                    format!("{} ({})", e.officer_name, e.officer_id)
+                },
+                e.purpose.clone().unwrap_or_default(),
+                e.decision.as_str().to_string(),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &["time", "unit", "officer", "purpose", "decision"],
+        &rows,
+    )
+}
+
+/// Aligned columns (widths by character, so CJK text lines up approximately).
+fn write_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            if i + 1 < cells.len() {
+                let pad = w.saturating_sub(cell.chars().count());
+                text.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        text
+    };
+    let upper: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
+    writeln!(out, "{}", line(upper.iter().map(String::as_str).collect()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+/// One CSV record (RFC 4180 quoting).
+fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
+    cells
+        .map(|c| {
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_commas_quotes_and_newlines() {
+        let line = csv_line(["plain", "a,b", "say \"hi\"", "two\nlines"].into_iter());
+        assert_eq!(line, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\"");
+    }
+
+    #[test]
+    fn table_columns_line_up() {
+        let mut out = Vec::new();
+        let rows = vec![
+            vec!["a".to_string(), "long value".to_string(), "x".to_string()],
+            vec!["longer".to_string(), "b".to_string(), "y".to_string()],
+        ];
+        write_table(&mut out, &["one", "two", "three"], &rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ONE     TWO         THREE");
+        assert_eq!(lines[1], "a       long value  x");
+        assert_eq!(lines[2], "longer  b           y");
+    }
 }

@@ -1,8 +1,99 @@
-//! `credgate certs ...`
+//! `credgate certs init | issue | revoke`: the development PKI.
+//!
+//! Thin wrappers over `certs::pki` that print the paths written. The PKI
+//! itself (what is generated, key types, file names) is owned by `certs`.
 
-use crate::cli::CmdResult;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use certs::pki;
+
+use crate::cli::{CertsCommand, CmdResult};
+
+/// Refused `certs` arguments (before anything is written).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertsCmdError {
+    /// `--days 0`.
+    #[error("`--days` must be at least 1")]
+    ZeroDays,
+    /// An empty `--officer-id`, `--name` or `--unit`.
+    #[error("`{0}` must not be empty")]
+    Empty(&'static str),
+}
 
 /// Run one `credgate certs` subcommand.
-pub fn run(cmd: crate::cli::CertsCommand) -> CmdResult {
-    Err(format!("`{cmd:?}` is not implemented yet").into())
+pub fn run(cmd: CertsCommand) -> CmdResult {
+    match cmd {
+        CertsCommand::Init { dir } => {
+            pki::init(&dir)?;
+            println!("credgate: dev PKI created in `{}`:", dir.display());
+            for name in pki::INIT_FILES {
+                print_written(&dir.join(name));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CertsCommand::Issue {
+            dir,
+            officer_id,
+            name,
+            unit,
+            days,
+            out,
+        } => {
+            if days == 0 {
+                return Err(CertsCmdError::ZeroDays.into());
+            }
+            for (flag, value) in [
+                ("--officer-id", &officer_id),
+                ("--name", &name),
+                ("--unit", &unit),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(CertsCmdError::Empty(flag).into());
+                }
+            }
+            let spec = pki::OfficerSpec::for_days(
+                &officer_id,
+                &name,
+                &unit,
+                days,
+                time::OffsetDateTime::now_utc(),
+            );
+            let issued = pki::issue(&dir, &spec, &out)?;
+            println!("credgate: certificate for officer `{officer_id}` issued, valid {days} days:");
+            for path in [&issued.cert, &issued.key, &issued.p12] {
+                print_written(path);
+            }
+            println!(
+                "  (the PKCS#12 bundle's password is `{}`)",
+                pki::P12_PASSWORD
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        CertsCommand::Revoke { dir, cert } => {
+            let crl: PathBuf = dir.join(pki::CRL);
+            match pki::revoke_outcome(&dir, &cert)? {
+                pki::Revocation::Added => println!(
+                    "credgate: `{}` revoked; CRL updated: {}",
+                    cert.display(),
+                    crl.display()
+                ),
+                pki::Revocation::AlreadyRevoked => println!(
+                    "credgate: `{}` was already revoked; CRL unchanged: {}",
+                    cert.display(),
+                    crl.display()
+                ),
+            }
+            println!("  a running gateway picks it up on SIGHUP or when it notices the change");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Print one written file (only if it is really there).
+fn print_written(path: &Path) {
+    if path.exists() {
+        println!("  wrote {}", path.display());
+    }
 }

@@ -1,8 +1,172 @@
-//! `credgate policy ...`
+//! `credgate policy check | explain`: validate the configuration and policy,
+//! and show what the policy would decide for one request without sending it.
+//!
+//! Exit codes: `check` 0 valid, 1 errors found (every one printed with
+//! file:line), 2 the config file cannot be read at all; `explain` 0 allow,
+//! 1 deny (including requests the gateway would refuse as malformed).
 
-use crate::cli::CmdResult;
+use std::path::Path;
+use std::process::ExitCode;
+
+use time::OffsetDateTime;
+
+use crate::cli::{CmdResult, PolicyCommand};
+use crate::config::{Config, ConfigError};
 
 /// Run one `credgate policy` subcommand.
-pub fn run(cmd: crate::cli::PolicyCommand) -> CmdResult {
-    Err(format!("`{cmd:?}` is not implemented yet").into())
+pub fn run(cmd: PolicyCommand) -> CmdResult {
+    match cmd {
+        PolicyCommand::Check { config } => check(&config),
+        PolicyCommand::Explain {
+            config,
+            officer,
+            purpose,
+            path,
+            consent,
+            case,
+        } => explain(
+            &config,
+            &officer,
+            &purpose,
+            &path,
+            consent.as_deref(),
+            &case,
+        ),
+    }
+}
+
+/// Could `credgate policy ...` not even start?
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyCmdError {
+    /// The config file is missing or unreadable.
+    #[error("cannot read config `{path}`: {why}")]
+    Unreadable {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        why: std::io::Error,
+    },
+}
+
+/// `policy check`: print a summary, or every error.
+fn check(path: &Path) -> CmdResult {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(ConfigError::Read { source, .. }) => {
+            return Err(PolicyCmdError::Unreadable {
+                path: path.to_path_buf(),
+                why: source,
+            }
+            .into());
+        }
+        Err(errors) => {
+            print_errors(&errors.to_string());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    match config.load_policy() {
+        Ok(policy) => {
+            println!(
+                "credgate: `{}` is valid: {} officers, {} roles, {} items",
+                path.display(),
+                policy.officer_count(),
+                policy.roles().count(),
+                policy.rules().items.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            print_errors(&errors.to_string());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Print a multi-error display, one error per line, on stderr.
+fn print_errors(text: &str) {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    for line in &lines {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "credgate: {} error{} found",
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" }
+    );
+}
+
+/// `policy explain`: decide at now and print why.
+fn explain(
+    config_path: &Path,
+    officer: &str,
+    purpose: &str,
+    target: &str,
+    consent: Option<&str>,
+    case: &str,
+) -> CmdResult {
+    let config = Config::load(config_path).map_err(|e| one_line(&e.to_string()))?;
+    let policy = config.load_policy().map_err(|e| one_line(&e.to_string()))?;
+    let (name, unit, known) = match policy.officer(officer) {
+        Some(o) => (o.name.clone(), o.unit.clone(), true),
+        None => (String::new(), String::new(), false),
+    };
+    let identity = policy::Identity {
+        officer_id: officer.to_string(),
+        name,
+        unit,
+        fingerprint: String::new(),
+    };
+    let (path, query) = policy::inquiry::split_target(target);
+    let raw = policy::inquiry::RawRequest {
+        path,
+        query,
+        purpose: Some(purpose.as_bytes()),
+        case: Some(case.as_bytes()),
+        consent: consent.map(str::as_bytes),
+    };
+    let inquiry = match policy::inquiry::parse(&raw) {
+        Ok(i) => i,
+        Err(policy::inquiry::InquiryError::NotFound) => {
+            println!("decision: deny\nstatus: 404\ncode: not_found");
+            println!("rule: `{path}` is not a fronted route; nothing would be sent upstream");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => {
+            println!("decision: deny\nstatus: 400\ncode: invalid_request");
+            println!("rule: the request is malformed: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let decision = policy::decide(&identity, &inquiry, &policy, OffsetDateTime::now_utc());
+    print!("{}", policy::explain(&decision));
+    if !known {
+        eprintln!("credgate: officer `{officer}` is not in the policy");
+    }
+    Ok(match decision {
+        policy::Decision::Allow(_) => ExitCode::SUCCESS,
+        policy::Decision::Deny(_) => ExitCode::from(1),
+    })
+}
+
+/// Fold a multi-line error display into one line (the CLI's error contract).
+pub(crate) fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_joins_every_error() {
+        assert_eq!(
+            one_line("a.toml:1:1: x\n\nb.toml:2:3: y\n"),
+            "a.toml:1:1: x; b.toml:2:3: y"
+        );
+    }
 }

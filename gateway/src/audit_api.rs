@@ -1,0 +1,742 @@
+//! The admin-plane audit API: what a compliance officer reads over HTTP.
+//!
+//! This module owns turning a `GET /audit/...` path and query string into a
+//! call on [`audit::Reader`] and the JSON answer:
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/audit/entries?officer=&subject=&from=&to=&decision=&limit=` | `{"entries": [...]}`, newest last, default limit 1000, max 10000 |
+//! | `/audit/verify` | the verify report as JSON (`"result": "intact"` or `"tampered"`) |
+//! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline |
+//! | `/audit/subjects/{id}` | the right-to-know report about one subject (Hunan Art. 31) |
+//!
+//! Errors are `{"error": {"code", "message"}}`: 400 `invalid_request`,
+//! 404 `not_found`, 503 `audit_unavailable`. It does not authenticate or
+//! authorise (the admin plane calls `policy::decide_admin` first), does not
+//! check the method, and does not write the admin request's own log entry:
+//! the caller does that, using [`AuditApiResponse::subject_id`].
+//!
+//! The time and query-string parsing here is shared with `credgate audit`.
+
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime};
+
+/// Default number of entries `/audit/entries` returns.
+pub const DEFAULT_LIMIT: u64 = 1000;
+/// Largest `limit` `/audit/entries` accepts.
+pub const MAX_LIMIT: u64 = 10_000;
+
+/// One answer of the audit API, ready for the admin plane to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditApiResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` of `body`.
+    pub content_type: &'static str,
+    /// The response body.
+    pub body: Vec<u8>,
+    /// The validated subject the request was about (for the admin request's
+    /// own log entry: reading the log about someone is itself logged).
+    pub subject_id: Option<String>,
+}
+
+/// Why a query parameter or time bound was refused (400 `invalid_request`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// Neither RFC 3339 nor `YYYY-MM-DD`.
+    #[error("invalid time `{0}` (expected RFC 3339 such as 2026-11-27T08:00:00Z, or YYYY-MM-DD)")]
+    Time(String),
+    /// `from` lies after `to`.
+    #[error("`from` lies after `to`")]
+    InvertedRange,
+    /// Not `allow`, `deny` or `error`.
+    #[error("invalid decision `{0}` (expected allow, deny or error)")]
+    Decision(String),
+    /// Not a number in `1..=10000`.
+    #[error("invalid limit `{0}` (expected a number from 1 to {MAX_LIMIT})")]
+    Limit(String),
+    /// Not a valid GB 11643 / GB 32100 identifier.
+    #[error("invalid subject id `{id}`: {why}")]
+    Subject {
+        /// The id as given.
+        id: String,
+        /// Why `policy::subject::classify` refused it.
+        why: String,
+    },
+    /// An empty officer id.
+    #[error("empty officer id")]
+    EmptyOfficer,
+    /// A parameter this endpoint does not take.
+    #[error("unknown query parameter `{0}`")]
+    UnknownParameter(String),
+    /// The same parameter twice.
+    #[error("query parameter `{0}` given more than once")]
+    DuplicateParameter(String),
+    /// A bad `%XX` escape or non-UTF-8 text.
+    #[error("query parameter `{0}` is not valid percent-encoded UTF-8")]
+    Encoding(String),
+}
+
+/// Parse a time bound: RFC 3339, or `YYYY-MM-DD` meaning that day's 00:00
+/// UTC — or, when `end_of_day`, the last millisecond of that day (so
+/// `--to 2026-11-27` includes all of the 27th). Returns UTC unix milliseconds.
+pub fn parse_time_bound(text: &str, end_of_day: bool) -> Result<i64, QueryError> {
+    let text = text.trim();
+    let bad = || QueryError::Time(text.to_string());
+    if let Ok(date) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
+        let start = date.midnight().assume_utc();
+        let at = if end_of_day {
+            start + Duration::days(1) - Duration::milliseconds(1)
+        } else {
+            start
+        };
+        return unix_ms(at).ok_or_else(bad);
+    }
+    let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| bad())?;
+    unix_ms(at).ok_or_else(bad)
+}
+
+/// UTC unix milliseconds of an instant, if it fits an `i64`.
+fn unix_ms(at: OffsetDateTime) -> Option<i64> {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+/// Format UTC unix milliseconds as RFC 3339 (`2026-11-27T08:00:00.123Z`);
+/// an out-of-range value is shown as the raw number.
+pub fn format_ms(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Parse `allow` / `deny` / `error`.
+pub fn parse_decision(text: &str) -> Result<audit::Decision, QueryError> {
+    text.parse::<audit::Decision>()
+        .map_err(|_| QueryError::Decision(text.to_string()))
+}
+
+/// Validate a subject id with `policy::subject::classify`.
+pub fn parse_subject(text: &str) -> Result<String, QueryError> {
+    match policy::subject::classify(text) {
+        Ok(_) => Ok(text.to_string()),
+        Err(e) => Err(QueryError::Subject {
+            id: text.to_string(),
+            why: e.to_string(),
+        }),
+    }
+}
+
+/// Build a [`audit::Filter`] from optional textual parts, as the CLI and the
+/// HTTP API both take them. `from` is the start of a bare date, `to` its end.
+pub fn build_filter(
+    officer: Option<&str>,
+    subject: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    decision: Option<&str>,
+) -> Result<audit::Filter, QueryError> {
+    let officer = match officer {
+        Some(o) if o.trim().is_empty() => return Err(QueryError::EmptyOfficer),
+        Some(o) => Some(o.to_string()),
+        None => None,
+    };
+    let subject = subject.map(parse_subject).transpose()?;
+    let from_ms = from.map(|t| parse_time_bound(t, false)).transpose()?;
+    let to_ms = to.map(|t| parse_time_bound(t, true)).transpose()?;
+    if let (Some(f), Some(t)) = (from_ms, to_ms) {
+        if f > t {
+            return Err(QueryError::InvertedRange);
+        }
+    }
+    let decision = decision.map(parse_decision).transpose()?;
+    Ok(audit::Filter {
+        officer,
+        subject,
+        from_ms,
+        to_ms,
+        decision,
+        limit: None,
+    })
+}
+
+/// Decode one `application/x-www-form-urlencoded` component: `+` is a space,
+/// `%XX` a byte; the result must be UTF-8. `None` on a bad escape.
+pub fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => {
+                let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16))?;
+                let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16))?;
+                // Two hex digits: at most 0xff, fits a byte.
+                out.push(u8::try_from(hi * 16 + lo).ok()?);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Split a query string into decoded `(name, value)` pairs, refusing names
+/// not in `allowed` and duplicates. Empty pieces (`a=1&&b=2`) are skipped.
+fn query_pairs(
+    query: Option<&str>,
+    allowed: &[&'static str],
+) -> Result<Vec<(&'static str, String)>, QueryError> {
+    let mut pairs: Vec<(&'static str, String)> = Vec::new();
+    for piece in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (raw_name, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
+        let name =
+            percent_decode(raw_name).ok_or_else(|| QueryError::Encoding(raw_name.to_string()))?;
+        let Some(known) = allowed.iter().copied().find(|a| *a == name) else {
+            return Err(QueryError::UnknownParameter(name));
+        };
+        if pairs.iter().any(|(n, _)| *n == known) {
+            return Err(QueryError::DuplicateParameter(name));
+        }
+        let value = percent_decode(raw_value).ok_or(QueryError::Encoding(name))?;
+        pairs.push((known, value));
+    }
+    Ok(pairs)
+}
+
+/// Parse the filter parameters of `/audit/entries` (with `limit`) or
+/// `/audit/export` (without). Empty values count as absent.
+pub fn parse_filter_query(
+    query: Option<&str>,
+    with_limit: bool,
+) -> Result<audit::Filter, QueryError> {
+    const FILTER: [&str; 5] = ["officer", "subject", "from", "to", "decision"];
+    const WITH_LIMIT: [&str; 6] = ["officer", "subject", "from", "to", "decision", "limit"];
+    let allowed: &[&'static str] = if with_limit { &WITH_LIMIT } else { &FILTER };
+    let pairs = query_pairs(query, allowed)?;
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, v)| *n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    let mut filter = build_filter(
+        get("officer"),
+        get("subject"),
+        get("from"),
+        get("to"),
+        get("decision"),
+    )?;
+    if with_limit {
+        let limit = match get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => return Err(QueryError::Limit(text.to_string())),
+            },
+        };
+        filter.limit = Some(limit);
+    }
+    Ok(filter)
+}
+
+/// One log entry as JSON: every stored field plus a readable `time`.
+pub fn entry_json(entry: &audit::Entry) -> Value {
+    let mut value = serde_json::to_value(entry).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert("time".into(), Value::String(format_ms(entry.entry.time_ms)));
+    }
+    value
+}
+
+/// Serve one `GET /audit/...` request. `public_key` is the raw 32-byte
+/// Ed25519 key checkpoints are verified with.
+pub async fn handle(
+    reader: &audit::Reader,
+    public_key: &[u8],
+    path: &str,
+    query: Option<&str>,
+) -> AuditApiResponse {
+    match path {
+        "/audit/entries" => entries(reader, query).await,
+        "/audit/verify" => verify(reader, public_key).await,
+        "/audit/export" => export(reader, public_key, query).await,
+        other => match other.strip_prefix("/audit/subjects/") {
+            Some(id) => subject(reader, id).await,
+            None => error(404, "not_found", "no such audit resource"),
+        },
+    }
+}
+
+/// `GET /audit/entries`
+async fn entries(reader: &audit::Reader, query: Option<&str>) -> AuditApiResponse {
+    let filter = match parse_filter_query(query, true) {
+        Ok(f) => f,
+        Err(e) => return invalid(&e),
+    };
+    match reader.query(&filter).await {
+        Ok(found) => {
+            let list: Vec<Value> = found.iter().map(entry_json).collect();
+            let mut resp = ok_json(&json!({ "entries": list }));
+            resp.subject_id = filter.subject;
+            resp
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /audit/verify`
+async fn verify(reader: &audit::Reader, public_key: &[u8]) -> AuditApiResponse {
+    match reader.verify(public_key).await {
+        Ok(report) => ok_json(&verify_json(&report)),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// A verify report as JSON.
+pub fn verify_json(report: &audit::VerifyReport) -> Value {
+    match report {
+        audit::VerifyReport::Intact {
+            entries,
+            checkpoints,
+            chains,
+        } => json!({
+            "result": "intact",
+            "entries": entries,
+            "checkpoints": checkpoints,
+            "chains": chains,
+        }),
+        audit::VerifyReport::Tampered {
+            chain_id,
+            first_bad_seq,
+            why,
+        } => json!({
+            "result": "tampered",
+            "chain_id": chain_id,
+            "first_bad_seq": first_bad_seq,
+            "why": why,
+        }),
+    }
+}
+
+/// `GET /audit/export`
+async fn export(
+    reader: &audit::Reader,
+    public_key: &[u8],
+    query: Option<&str>,
+) -> AuditApiResponse {
+    let filter = match parse_filter_query(query, false) {
+        Ok(f) => f,
+        Err(e) => return invalid(&e),
+    };
+    let mut body: Vec<u8> = Vec::new();
+    match reader.export_with_key(&filter, public_key, &mut body).await {
+        Ok(_) => AuditApiResponse {
+            status: 200,
+            content_type: "application/x-ndjson",
+            body,
+            subject_id: filter.subject,
+        },
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /audit/subjects/{id}`
+async fn subject(reader: &audit::Reader, id: &str) -> AuditApiResponse {
+    let subject_type = match policy::subject::classify(id) {
+        Ok(t) => t,
+        Err(e) => {
+            return invalid(&QueryError::Subject {
+                id: id.to_string(),
+                why: e.to_string(),
+            })
+        }
+    };
+    match reader.subject_report(id).await {
+        Ok(found) => {
+            let inquiries: Vec<Value> = found.iter().map(report_row_json).collect();
+            let mut resp = ok_json(&json!({
+                "subject": id,
+                "subject_type": subject_type.as_str(),
+                "inquiries": inquiries,
+            }));
+            resp.subject_id = Some(id.to_string());
+            resp
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// One line of the right-to-know report: who looked, when, why, and the outcome.
+fn report_row_json(entry: &audit::Entry) -> Value {
+    let e = &entry.entry;
+    json!({
+        "time": format_ms(e.time_ms),
+        "inquiry_id": e.inquiry_id,
+        "unit": e.unit,
+        "officer_id": e.officer_id,
+        "officer_name": e.officer_name,
+        "purpose": e.purpose,
+        "case": e.case,
+        "decision": e.decision.as_str(),
+        "reason": e.reason,
+        "status": e.status,
+    })
+}
+
+/// 200 with a JSON body.
+fn ok_json(value: &Value) -> AuditApiResponse {
+    AuditApiResponse {
+        status: 200,
+        content_type: "application/json",
+        body: value.to_string().into_bytes(),
+        subject_id: None,
+    }
+}
+
+/// 400 `invalid_request` with the parse error as message.
+fn invalid(e: &QueryError) -> AuditApiResponse {
+    error(400, "invalid_request", &e.to_string())
+}
+
+/// 503 `audit_unavailable`; the store's error goes to the process log only.
+fn unavailable(e: &audit::AuditError) -> AuditApiResponse {
+    tracing::warn!(error = %e, "audit api: reading the inquiry log failed");
+    error(
+        503,
+        "audit_unavailable",
+        "the inquiry log could not be read",
+    )
+}
+
+/// A JSON error answer.
+fn error(status: u16, code: &str, message: &str) -> AuditApiResponse {
+    AuditApiResponse {
+        status,
+        content_type: "application/json",
+        body: json!({ "error": { "code": code, "message": message } })
+            .to_string()
+            .into_bytes(),
+        subject_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEGAL: &str = "91430100MA4L0XXX1N";
+    const OTHER: &str = "91110000100000000R";
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b+c").as_deref(), Some("a b c"));
+        assert_eq!(
+            percent_decode("%E4%B8%AD%e6%96%87").as_deref(),
+            Some("中文")
+        );
+        assert_eq!(
+            percent_decode("HN-AMR-0001").as_deref(),
+            Some("HN-AMR-0001")
+        );
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%4"), None);
+        assert_eq!(percent_decode("%ff"), None, "not UTF-8");
+    }
+
+    #[test]
+    fn time_bounds() {
+        assert_eq!(parse_time_bound("2026-03-01", false), Ok(1_772_323_200_000));
+        assert_eq!(
+            parse_time_bound("2026-03-01", true),
+            Ok(1_772_323_200_000 + 86_400_000 - 1)
+        );
+        assert_eq!(
+            parse_time_bound("2026-03-01T08:00:00+08:00", false),
+            Ok(1_772_323_200_000)
+        );
+        assert_eq!(
+            parse_time_bound("2026-03-01T00:00:00.250Z", true),
+            Ok(1_772_323_200_250),
+            "an exact instant is not widened"
+        );
+        for bad in ["yesterday", "2026-13-01", "2026-03-01 10:00", ""] {
+            assert!(parse_time_bound(bad, false).is_err(), "{bad}");
+        }
+        assert_eq!(format_ms(1_772_323_200_250), "2026-03-01T00:00:00.250Z");
+    }
+
+    #[test]
+    fn filter_query_parsing() {
+        let f = parse_filter_query(
+            Some("officer=HN%2DAMR-0001&subject=91430100MA4L0XXX1N&from=2026-03-01&to=2026-03-02&decision=deny"),
+            true,
+        )
+        .unwrap();
+        assert_eq!(f.officer.as_deref(), Some("HN-AMR-0001"));
+        assert_eq!(f.subject.as_deref(), Some(LEGAL));
+        assert_eq!(f.from_ms, Some(1_772_323_200_000));
+        assert_eq!(f.to_ms, Some(1_772_323_200_000 + 2 * 86_400_000 - 1));
+        assert_eq!(f.decision, Some(audit::Decision::Deny));
+        assert_eq!(f.limit, Some(DEFAULT_LIMIT));
+
+        assert_eq!(
+            parse_filter_query(None, true).unwrap().limit,
+            Some(DEFAULT_LIMIT)
+        );
+        assert_eq!(
+            parse_filter_query(Some("limit=10000"), true).unwrap().limit,
+            Some(MAX_LIMIT)
+        );
+        assert_eq!(parse_filter_query(None, false).unwrap().limit, None);
+        let refused = [
+            (Some("limit=10001"), true),
+            (Some("limit=0"), true),
+            (Some("limit=ten"), true),
+            (Some("limit=5"), false),
+            (Some("officer=a&officer=b"), true),
+            (Some("colour=red"), true),
+            (Some("subject=123"), true),
+            (Some("decision=maybe"), true),
+            (Some("from=2026-03-02&to=2026-03-01"), true),
+            (Some("officer=%zz"), true),
+        ];
+        for (query, with_limit) in refused {
+            assert!(parse_filter_query(query, with_limit).is_err(), "{query:?}");
+        }
+    }
+
+    /// Ms of an RFC 3339 instant.
+    fn ms(text: &str) -> i64 {
+        parse_time_bound(text, false).unwrap()
+    }
+
+    fn new_entry(
+        time: &str,
+        officer: &str,
+        subject: &str,
+        decision: audit::Decision,
+    ) -> audit::NewEntry {
+        audit::NewEntry {
+            time_ms: ms(time),
+            inquiry_id: format!("inq-{}", ms(time)),
+            plane: "data".into(),
+            officer_id: officer.into(),
+            officer_name: "Li Na".into(),
+            unit: "Hunan AMR".into(),
+            cert_fingerprint: "00".repeat(32),
+            purpose: Some("administrative_inspection".into()),
+            case: Some("HN-1".into()),
+            consent_id: None,
+            method: "GET".into(),
+            path: format!("/v1/subjects/{subject}"),
+            subject_id: Some(subject.into()),
+            subject_type: Some("legal_person".into()),
+            items_requested: vec![],
+            decision,
+            reason: "ok".into(),
+            rule: "test".into(),
+            statutory_basis: None,
+            status: 200,
+            records_returned: 0,
+            records_suppressed: Default::default(),
+            removed_keys: vec![],
+            masked_keys: vec![],
+            objection_labeled: 0,
+            upstream_status: Some(200),
+            latency_ms: 1,
+        }
+    }
+
+    /// A real SQLite log with four entries; returns (tempdir, reader, public key, store url).
+    async fn store() -> (tempfile::TempDir, audit::Reader, Vec<u8>, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let url = format!("sqlite://{}", tmp.path().join("audit.db").display());
+        let cfg = audit::AuditConfig {
+            store_url: url.clone(),
+            signing_key_pkcs8: pkcs8.as_ref().to_vec(),
+            checkpoint_every: 2,
+            ..Default::default()
+        };
+        let log = audit::AuditLog::open(&cfg).await.unwrap();
+        for e in [
+            new_entry(
+                "2026-03-01T09:00:00Z",
+                "HN-AMR-0001",
+                LEGAL,
+                audit::Decision::Allow,
+            ),
+            new_entry(
+                "2026-03-01T10:00:00Z",
+                "HN-AMR-0001",
+                OTHER,
+                audit::Decision::Deny,
+            ),
+            new_entry(
+                "2026-03-02T09:00:00Z",
+                "CS-RATE-0007",
+                LEGAL,
+                audit::Decision::Allow,
+            ),
+            new_entry(
+                "2026-03-03T09:00:00Z",
+                "HN-AMR-0001",
+                LEGAL,
+                audit::Decision::Allow,
+            ),
+        ] {
+            log.append(e).await.unwrap();
+        }
+        let public = log.public_key();
+        log.shutdown().await.unwrap();
+        let reader = audit::Reader::connect(&url).await.unwrap();
+        (tmp, reader, public, url)
+    }
+
+    fn body_json(resp: &AuditApiResponse) -> Value {
+        serde_json::from_slice(&resp.body).unwrap()
+    }
+
+    fn error_code(resp: &AuditApiResponse) -> String {
+        body_json(resp)["error"]["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn entries_are_filtered_and_limited() {
+        let (_tmp, reader, key, _) = store().await;
+        let count = |q: &'static str| {
+            let reader = reader.clone();
+            let key = key.clone();
+            async move {
+                let resp = handle(&reader, &key, "/audit/entries", Some(q)).await;
+                assert_eq!(resp.status, 200, "{q}");
+                assert_eq!(resp.content_type, "application/json");
+                body_json(&resp)["entries"].as_array().unwrap().len()
+            }
+        };
+        assert_eq!(count("").await, 4);
+        assert_eq!(count("officer=HN-AMR-0001").await, 3);
+        assert_eq!(count("decision=deny").await, 1);
+        assert_eq!(count("to=2026-03-01").await, 2);
+        assert_eq!(count("from=2026-03-02T00%3A00%3A00Z").await, 2);
+        assert_eq!(count("limit=1").await, 1);
+        let resp = handle(
+            &reader,
+            &key,
+            "/audit/entries",
+            Some(&format!("subject={LEGAL}")),
+        )
+        .await;
+        assert_eq!(body_json(&resp)["entries"].as_array().unwrap().len(), 3);
+        assert_eq!(resp.subject_id.as_deref(), Some(LEGAL));
+        let first = &body_json(&resp)["entries"][0];
+        assert_eq!(first["time"], "2026-03-01T09:00:00.000Z");
+        assert_eq!(first["entry"]["officer_id"], "HN-AMR-0001");
+
+        for bad in ["subject=123", "limit=20000", "colour=red", "decision=maybe"] {
+            let resp = handle(&reader, &key, "/audit/entries", Some(bad)).await;
+            assert_eq!(resp.status, 400, "{bad}");
+            assert_eq!(error_code(&resp), "invalid_request");
+        }
+    }
+
+    #[tokio::test]
+    async fn verify_reports_intact_and_a_wrong_key() {
+        let (_tmp, reader, key, _) = store().await;
+        let resp = handle(&reader, &key, "/audit/verify", None).await;
+        assert_eq!(resp.status, 200);
+        let report = body_json(&resp);
+        assert_eq!(report["result"], "intact");
+        assert_eq!(report["entries"], 4);
+
+        let rng = ring::rand::SystemRandom::new();
+        let other = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let other = ring::signature::Ed25519KeyPair::from_pkcs8(other.as_ref()).unwrap();
+        let other_key = ring::signature::KeyPair::public_key(&other)
+            .as_ref()
+            .to_vec();
+        let resp = handle(&reader, &other_key, "/audit/verify", None).await;
+        assert_eq!(body_json(&resp)["result"], "tampered");
+    }
+
+    #[tokio::test]
+    async fn export_verifies_offline() {
+        let (_tmp, reader, key, _) = store().await;
+        let resp = handle(&reader, &key, "/audit/export", None).await;
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.content_type, "application/x-ndjson");
+        let report = audit::verify_export(std::io::Cursor::new(&resp.body), &key).unwrap();
+        assert!(
+            matches!(report, audit::VerifyReport::Intact { entries: 4, .. }),
+            "{report:?}"
+        );
+        let resp = handle(&reader, &key, "/audit/export", Some("limit=3")).await;
+        assert_eq!(resp.status, 400);
+    }
+
+    #[tokio::test]
+    async fn subject_report_lists_who_looked() {
+        let (_tmp, reader, key, _) = store().await;
+        let path = format!("/audit/subjects/{LEGAL}");
+        let resp = handle(&reader, &key, &path, None).await;
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.subject_id.as_deref(), Some(LEGAL));
+        let report = body_json(&resp);
+        assert_eq!(report["subject"], LEGAL);
+        assert_eq!(report["subject_type"], "legal_person");
+        let rows = report["inquiries"].as_array().unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0]["unit"], "Hunan AMR");
+        assert_eq!(rows[0]["purpose"], "administrative_inspection");
+        assert_eq!(rows[0]["decision"], "allow");
+        assert_eq!(rows[1]["officer_id"], "CS-RATE-0007");
+
+        let resp = handle(&reader, &key, "/audit/subjects/91430100MA4L0XXX1A", None).await;
+        assert_eq!(resp.status, 400);
+        assert_eq!(resp.subject_id, None);
+        let resp = handle(&reader, &key, "/audit/elsewhere", None).await;
+        assert_eq!(resp.status, 404);
+        assert_eq!(error_code(&resp), "not_found");
+    }
+
+    #[tokio::test]
+    async fn a_broken_store_is_503() {
+        let (_tmp, reader, key, url) = store().await;
+        {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query("DROP TABLE entries")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+        }
+        let resp = handle(&reader, &key, "/audit/entries", None).await;
+        assert_eq!(resp.status, 503);
+        assert_eq!(error_code(&resp), "audit_unavailable");
+        assert!(
+            !String::from_utf8_lossy(&resp.body).contains("entries"),
+            "no store detail leaks"
+        );
+    }
+}
