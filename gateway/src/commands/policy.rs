@@ -83,17 +83,16 @@ fn check(path: &Path) -> CmdResult {
     }
 }
 
-/// Print a multi-error display, one error per line, on stderr.
+/// Print a multi-error display, one error per line, on stderr (and a count
+/// when there is more than one).
 fn print_errors(text: &str) {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     for line in &lines {
         eprintln!("{line}");
     }
-    eprintln!(
-        "credgate: {} error{} found",
-        lines.len(),
-        if lines.len() == 1 { "" } else { "s" }
-    );
+    if lines.len() > 1 {
+        eprintln!("credgate: {} errors found", lines.len());
+    }
 }
 
 /// `policy explain`: decide at now and print why.

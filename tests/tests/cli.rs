@@ -1,0 +1,928 @@
+//! The operator commands end to end: the real `credgate` binary (as
+//! `credgate-under-test`) run as a process — certs, consent, policy check and
+//! explain, audit verify / query / export / subject-report — and its exit
+//! codes and one-line errors on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_credgate-under-test");
+
+/// A legal person (GB 32100) the test log is about.
+const LEGAL: &str = "91430100MA4L0XXX1N";
+/// Another legal person.
+const OTHER_LEGAL: &str = "91110000100000000R";
+/// A natural person (GB 11643).
+const NATURAL: &str = "430102198506123011";
+
+/// A policy whose officers are valid for decades, so the tests do not age.
+const POLICY: &str = r#"[items.basic]
+category = "basic"
+
+[items.administrative_penalty]
+category = "untrustworthy"
+inquiry_period_days = 1095
+
+[items.commendation]
+category = "positive"
+
+[purposes]
+administrative_inspection = "Administrative inspection and spot checks"
+recruitment = "Recruitment and promotion of public employees"
+credit_service = "Credit service with the subject's consent"
+
+[fields]
+prohibited = ["religion", "medical_history"]
+consent_required = ["income", "tax_paid"]
+
+[fields.mask]
+id_number = { keep_start = 6, keep_end = 4 }
+
+[[roles]]
+name = "market_inspector"
+kind = "state_organ"
+items = ["basic", "administrative_penalty"]
+purposes = ["administrative_inspection"]
+subject_types = ["legal_person"]
+rate = "120/minute"
+
+[[roles]]
+name = "credit_rating_agency"
+kind = "credit_service"
+items = ["basic", "commendation"]
+purposes = ["credit_service"]
+subject_types = ["natural_person", "legal_person"]
+consent_fields = true
+rate = "30/minute"
+
+[[roles]]
+name = "auditor"
+kind = "compliance"
+
+[[officers]]
+id = "HN-AMR-0001"
+name = "Li Na"
+unit = "Hunan Administration for Market Regulation"
+roles = ["market_inspector"]
+valid_from = "2020-01-01"
+valid_until = "2099-12-31"
+
+[[officers]]
+id = "CS-RATE-0007"
+name = "Chen Jing"
+unit = "Xiangjiang Credit Rating Co., Ltd."
+roles = ["credit_rating_agency"]
+valid_from = "2020-01-01"
+valid_until = "2099-12-31"
+
+[[officers]]
+id = "AU-0001"
+name = "Wu Min"
+unit = "Hunan Credit Information Center"
+roles = ["auditor"]
+valid_from = "2020-01-01"
+valid_until = "2099-12-31"
+"#;
+
+/// What one run of the binary produced.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn credgate(args: &[&str]) -> Run {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run credgate-under-test");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+#[track_caller]
+fn assert_ok(run: &Run) {
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+}
+
+/// Non-zero exit, exactly one line on stderr, no panic or backtrace.
+#[track_caller]
+fn assert_clean_failure(run: &Run) {
+    assert!(
+        matches!(run.code, Some(c) if c != 0),
+        "expected failure: {}",
+        run.describe()
+    );
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "want one stderr line: {}", run.describe());
+    assert!(!run.stderr.contains("panicked"), "{}", run.describe());
+    assert!(
+        !run.stderr.contains("stack backtrace"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// `certs init` into `dir/pki`.
+fn init_pki(dir: &Path) -> PathBuf {
+    let pki = dir.join("pki");
+    let run = credgate(&["certs", "init", "--dir", p(&pki)]);
+    assert_ok(&run);
+    pki
+}
+
+/// Write `policy.toml` and `gateway.toml` (store `audit.db` beside them).
+fn write_config(dir: &Path, pki: &Path, policy: &str) -> PathBuf {
+    std::fs::write(dir.join("policy.toml"), policy).unwrap();
+    let config = format!(
+        r#"[server]
+listen = "127.0.0.1:0"
+cert = "{pki}/server.pem"
+key = "{pki}/server.key"
+client_ca = "{pki}/ca.pem"
+crl = ["{pki}/ca.crl"]
+
+[admin]
+listen = "127.0.0.1:0"
+
+[upstream]
+url = "http://127.0.0.1:9"
+
+[audit]
+store = "sqlite://audit.db"
+signing_key = "{pki}/audit-signing.pk8"
+checkpoint_every = 2
+
+[consent]
+authority_key = "{pki}/consent-authority.pub"
+max_days = 365
+
+[policy]
+file = "policy.toml"
+"#,
+        pki = p(pki)
+    );
+    let path = dir.join("gateway.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// A temp folder with a PKI and a valid config.
+fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = init_pki(tmp.path());
+    let config = write_config(tmp.path(), &pki, POLICY);
+    (tmp, pki, config)
+}
+
+// ------------------------------------------------------------------ certs
+
+#[test]
+fn certs_init_issue_revoke_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = tmp.path().join("pki");
+    let run = credgate(&["certs", "init", "--dir", p(&pki)]);
+    assert_ok(&run);
+    for name in [
+        "ca.pem",
+        "ca.key",
+        "server.pem",
+        "server.key",
+        "ca.crl",
+        "audit-signing.pk8",
+        "consent-authority.pk8",
+        "consent-authority.pub",
+    ] {
+        assert!(pki.join(name).is_file(), "{name} missing");
+        assert!(
+            run.stdout.contains(name),
+            "{name} not reported: {}",
+            run.describe()
+        );
+    }
+
+    let prefix = tmp.path().join("li-na");
+    let run = credgate(&[
+        "certs",
+        "issue",
+        "--dir",
+        p(&pki),
+        "--officer-id",
+        "HN-AMR-0001",
+        "--name",
+        "Li Na",
+        "--unit",
+        "Hunan AMR",
+        "--days",
+        "30",
+        "--out",
+        p(&prefix),
+    ]);
+    assert_ok(&run);
+    for ext in ["pem", "key", "p12"] {
+        let file = tmp.path().join(format!("li-na.{ext}"));
+        assert!(file.is_file(), "{ext} missing");
+        assert!(
+            run.stdout.contains(p(&file)),
+            "{ext} not reported: {}",
+            run.describe()
+        );
+    }
+    let cert = tmp.path().join("li-na.pem");
+
+    // the certificate chains to the CA and names the officer
+    let verify = Command::new("openssl")
+        .args(["verify", "-CAfile", p(&pki.join("ca.pem")), p(&cert)])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let serial = Command::new("openssl")
+        .args(["x509", "-in", p(&cert), "-noout", "-serial"])
+        .output()
+        .unwrap();
+    let serial = String::from_utf8(serial.stdout).unwrap();
+    let serial = serial.trim().trim_start_matches("serial=").to_uppercase();
+    assert!(!serial.is_empty());
+
+    let crl_text = || {
+        let out = Command::new("openssl")
+            .args(["crl", "-in", p(&pki.join("ca.crl")), "-noout", "-text"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().to_uppercase()
+    };
+    assert!(
+        !crl_text().contains(&serial),
+        "fresh CRL already lists the cert"
+    );
+
+    let run = credgate(&["certs", "revoke", "--dir", p(&pki), "--cert", p(&cert)]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("ca.crl"), "{}", run.describe());
+    assert!(
+        crl_text().contains(&serial),
+        "revoked serial {serial} not in CRL"
+    );
+}
+
+// ---------------------------------------------------------------- consent
+
+#[test]
+fn consent_token_verifies_with_the_written_public_key() {
+    let (_tmp, pki, _config) = setup();
+    let run = credgate(&[
+        "consent",
+        "issue",
+        "--dir",
+        p(&pki),
+        "--subject",
+        NATURAL,
+        "--grantee",
+        "CS-RATE-0007",
+        "--items",
+        "basic,commendation",
+        "--fields",
+        "income",
+        "--days",
+        "7",
+    ]);
+    assert_ok(&run);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "token alone on stdout: {}", run.describe());
+    let token = lines[0];
+
+    let public = std::fs::read(pki.join("consent-authority.pub")).unwrap();
+    let verified = policy::consent::verify(token, &public).expect("token verifies");
+    assert_eq!(verified.payload.subject, NATURAL);
+    assert_eq!(verified.payload.grantee, "CS-RATE-0007");
+    assert_eq!(verified.payload.items, vec!["basic", "commendation"]);
+    assert_eq!(verified.payload.fields, vec!["income"]);
+    let ahead = verified.not_after - time::OffsetDateTime::now_utc();
+    assert!(
+        ahead > time::Duration::days(7) - time::Duration::minutes(5)
+            && ahead <= time::Duration::days(7),
+        "not_after {} is not 7 days ahead",
+        verified.payload.not_after
+    );
+
+    // a different key does not verify it
+    let other = tempfile::tempdir().unwrap();
+    let other_pki = init_pki(other.path());
+    let other_public = std::fs::read(other_pki.join("consent-authority.pub")).unwrap();
+    assert!(policy::consent::verify(token, &other_public).is_err());
+}
+
+// ----------------------------------------------------------------- policy
+
+#[test]
+fn policy_check_accepts_a_good_config() {
+    let (_tmp, _pki, config) = setup();
+    let run = credgate(&["policy", "check", "--config", p(&config)]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("3 officers"), "{}", run.describe());
+    assert!(run.stdout.contains("3 roles"), "{}", run.describe());
+    assert!(run.stdout.contains("3 items"), "{}", run.describe());
+}
+
+#[test]
+fn policy_check_prints_every_error_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = init_pki(tmp.path());
+    let broken = POLICY
+        .replace("inquiry_period_days = 1095", "inquiry_period_days = 2000")
+        .replace("rate = \"120/minute\"", "rate = \"12/fortnight\"")
+        .replacen("roles = [\"auditor\"]", "roles = [\"no_such_role\"]", 1);
+    let line_of = |needle: &str| {
+        broken
+            .lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .unwrap()
+    };
+    let config = write_config(tmp.path(), &pki, &broken);
+    let run = credgate(&["policy", "check", "--config", p(&config)]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(!run.stderr.contains("panicked"));
+    for (needle, keyword) in [
+        ("inquiry_period_days = 2000", "1095"),
+        ("12/fortnight", "12/fortnight"),
+        ("no_such_role", "no_such_role"),
+    ] {
+        let want = format!("policy.toml:{}:", line_of(needle));
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.contains(&want) && l.contains(keyword)),
+            "no `{want}` line about `{keyword}`: {}",
+            run.describe()
+        );
+    }
+}
+
+#[test]
+fn policy_explain_allow_and_deny() {
+    let (_tmp, _pki, config) = setup();
+    let path = format!("/v1/subjects/{LEGAL}/records?items=basic");
+    let allow = credgate(&[
+        "policy",
+        "explain",
+        "--config",
+        p(&config),
+        "--officer",
+        "HN-AMR-0001",
+        "--purpose",
+        "administrative_inspection",
+        "--path",
+        &path,
+    ]);
+    assert_ok(&allow);
+    assert!(
+        allow.stdout.to_lowercase().contains("allow"),
+        "{}",
+        allow.describe()
+    );
+    assert!(
+        allow.stdout.contains("market_inspector"),
+        "{}",
+        allow.describe()
+    );
+
+    let deny = credgate(&[
+        "policy",
+        "explain",
+        "--config",
+        p(&config),
+        "--officer",
+        "HN-AMR-0001",
+        "--purpose",
+        "recruitment",
+        "--path",
+        &path,
+    ]);
+    assert_eq!(deny.code, Some(1), "{}", deny.describe());
+    assert!(
+        deny.stdout.contains("purpose_not_granted"),
+        "{}",
+        deny.describe()
+    );
+
+    let malformed = credgate(&[
+        "policy",
+        "explain",
+        "--config",
+        p(&config),
+        "--officer",
+        "HN-AMR-0001",
+        "--purpose",
+        "administrative_inspection",
+        "--path",
+        "/v1/subjects/91430100MA4L0XXX1A",
+    ]);
+    assert_eq!(malformed.code, Some(1), "{}", malformed.describe());
+    assert!(
+        malformed.stdout.contains("invalid_request"),
+        "{}",
+        malformed.describe()
+    );
+}
+
+// -------------------------------------------------------------- bad input
+
+#[test]
+fn bad_input_gives_one_line_and_no_panic() {
+    let (tmp, pki, config) = setup();
+    let missing = tmp.path().join("missing");
+    let garbage = tmp.path().join("garbage.toml");
+    std::fs::write(&garbage, "this is [not toml\n\u{0}\u{1}").unwrap();
+    let out = tmp.path().join("x");
+    let path = format!("/v1/subjects/{LEGAL}");
+
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "certs",
+            "issue",
+            "--dir",
+            p(&missing),
+            "--officer-id",
+            "A",
+            "--name",
+            "B",
+            "--unit",
+            "C",
+            "--out",
+            p(&out),
+        ],
+        vec!["certs", "init", "--dir", p(&pki)],
+        vec!["certs", "revoke", "--dir", p(&pki), "--cert", p(&missing)],
+        vec![
+            "certs",
+            "revoke",
+            "--dir",
+            p(&missing),
+            "--cert",
+            p(&config),
+        ],
+        vec![
+            "consent",
+            "issue",
+            "--dir",
+            p(&missing),
+            "--subject",
+            LEGAL,
+            "--grantee",
+            "X",
+            "--items",
+            "basic",
+        ],
+        vec![
+            "consent",
+            "issue",
+            "--dir",
+            p(&pki),
+            "--subject",
+            "not-an-id",
+            "--grantee",
+            "X",
+            "--items",
+            "basic",
+        ],
+        vec![
+            "consent",
+            "issue",
+            "--dir",
+            p(&pki),
+            "--subject",
+            LEGAL,
+            "--grantee",
+            "X",
+            "--items",
+            "basic",
+            "--days",
+            "0",
+        ],
+        vec![
+            "policy",
+            "explain",
+            "--config",
+            p(&config),
+            "--officer",
+            "NOBODY",
+            "--purpose",
+            "administrative_inspection",
+            "--path",
+            &path,
+        ],
+        vec!["policy", "check", "--config", p(&garbage)],
+        vec!["policy", "check", "--config", p(&missing)],
+        vec![
+            "policy",
+            "explain",
+            "--config",
+            p(&missing),
+            "--officer",
+            "HN-AMR-0001",
+            "--purpose",
+            "administrative_inspection",
+            "--path",
+            &path,
+        ],
+        vec!["audit", "verify", "--config", p(&missing)],
+        vec!["audit", "verify", "--config", p(&garbage)],
+        vec!["audit", "verify", "--export", p(&missing)],
+        vec![
+            "audit",
+            "query",
+            "--config",
+            p(&config),
+            "--from",
+            "yesterday",
+        ],
+        vec![
+            "audit",
+            "query",
+            "--config",
+            p(&config),
+            "--decision",
+            "maybe",
+        ],
+        vec![
+            "audit",
+            "subject-report",
+            "--config",
+            p(&config),
+            "--subject",
+            "123",
+        ],
+        vec!["audit", "export", "--config", p(&missing), "--out", p(&out)],
+    ];
+    for args in cases {
+        let run = credgate(&args);
+        eprintln!("credgate {}", args.join(" "));
+        assert_clean_failure(&run);
+    }
+    // the unreadable config is "could not run", not "errors found"
+    assert_eq!(
+        credgate(&["policy", "check", "--config", p(&missing)]).code,
+        Some(2)
+    );
+    assert_eq!(
+        credgate(&["audit", "verify", "--config", p(&missing)]).code,
+        Some(2)
+    );
+}
+
+// ------------------------------------------------------------------ audit
+
+/// Ms since the epoch of an RFC 3339 instant.
+fn ms(text: &str) -> i64 {
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap();
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// One log entry as the gateway would hand it over.
+fn entry(
+    time: &str,
+    officer: &str,
+    unit: &str,
+    subject: &str,
+    purpose: &str,
+    decision: audit::Decision,
+) -> audit::NewEntry {
+    let allow = matches!(decision, audit::Decision::Allow);
+    audit::NewEntry {
+        time_ms: ms(time),
+        inquiry_id: format!("inq-{}-{officer}", ms(time)),
+        plane: "data".into(),
+        officer_id: officer.into(),
+        officer_name: format!("name of {officer}"),
+        unit: unit.into(),
+        cert_fingerprint: "ab".repeat(32),
+        purpose: Some(purpose.into()),
+        case: Some("HN-2026-001".into()),
+        consent_id: None,
+        method: "GET".into(),
+        path: format!("/v1/subjects/{subject}"),
+        subject_id: Some(subject.into()),
+        subject_type: Some("legal_person".into()),
+        items_requested: vec!["basic".into()],
+        decision,
+        reason: if allow {
+            "ok".into()
+        } else {
+            "purpose_not_granted".into()
+        },
+        rule: "test".into(),
+        statutory_basis: None,
+        status: if allow { 200 } else { 403 },
+        records_returned: u32::from(allow),
+        records_suppressed: Default::default(),
+        removed_keys: vec![],
+        masked_keys: vec![],
+        objection_labeled: 0,
+        upstream_status: if allow { Some(200) } else { None },
+        latency_ms: 3,
+    }
+}
+
+/// Fill `dir/audit.db` with five entries through `audit::AuditLog`.
+fn fill_log(dir: &Path, pki: &Path) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cfg = audit::AuditConfig {
+            store_url: format!("sqlite://{}", p(&dir.join("audit.db"))),
+            signing_key_pkcs8: std::fs::read(pki.join("audit-signing.pk8")).unwrap(),
+            checkpoint_every: 2,
+            ..Default::default()
+        };
+        let log = audit::AuditLog::open(&cfg).await.unwrap();
+        let amr = "Hunan AMR";
+        let rating = "Xiangjiang Credit Rating";
+        for e in [
+            entry(
+                "2026-03-01T09:00:00Z",
+                "HN-AMR-0001",
+                amr,
+                LEGAL,
+                "administrative_inspection",
+                audit::Decision::Allow,
+            ),
+            entry(
+                "2026-03-01T23:59:59Z",
+                "HN-AMR-0001",
+                amr,
+                LEGAL,
+                "recruitment",
+                audit::Decision::Deny,
+            ),
+            entry(
+                "2026-03-02T10:00:00Z",
+                "CS-RATE-0007",
+                rating,
+                NATURAL,
+                "credit_service",
+                audit::Decision::Allow,
+            ),
+            entry(
+                "2026-03-03T10:00:00Z",
+                "HN-AMR-0001",
+                amr,
+                OTHER_LEGAL,
+                "administrative_inspection",
+                audit::Decision::Allow,
+            ),
+            entry(
+                "2026-03-04T10:00:00Z",
+                "CS-RATE-0007",
+                rating,
+                LEGAL,
+                "credit_service",
+                audit::Decision::Allow,
+            ),
+        ] {
+            log.append(e).await.unwrap();
+        }
+        log.shutdown().await.unwrap();
+    });
+}
+
+fn query(config: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["audit", "query", "--config", p(config), "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = credgate(&args);
+    assert_ok(&run);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.describe()));
+    value.as_array().expect("a JSON array").clone()
+}
+
+fn officers(entries: &[serde_json::Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e["entry"]["officer_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn audit_commands_against_a_real_log() {
+    let (tmp, pki, config) = setup();
+    fill_log(tmp.path(), &pki);
+
+    // verify: intact
+    let run = credgate(&["audit", "verify", "--config", p(&config)]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("5 entries"), "{}", run.describe());
+
+    // query: every filter narrows
+    assert_eq!(query(&config, &[]).len(), 5);
+    assert_eq!(
+        officers(&query(&config, &["--officer", "CS-RATE-0007"])),
+        vec!["CS-RATE-0007", "CS-RATE-0007"]
+    );
+    let by_subject = query(&config, &["--subject", LEGAL]);
+    assert_eq!(by_subject.len(), 3);
+    let denied = query(&config, &["--decision", "deny"]);
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0]["entry"]["purpose"], "recruitment");
+    // a bare `--to` date includes the whole day; a bare `--from` starts at 00:00
+    assert_eq!(query(&config, &["--to", "2026-03-01"]).len(), 2);
+    assert_eq!(
+        query(&config, &["--from", "2026-03-02", "--to", "2026-03-03"]).len(),
+        2
+    );
+    assert_eq!(query(&config, &["--from", "2026-03-04T10:00:00Z"]).len(), 1);
+
+    // csv: a header and one row per entry
+    let run = credgate(&[
+        "audit",
+        "query",
+        "--config",
+        p(&config),
+        "--format",
+        "csv",
+        "--officer",
+        "HN-AMR-0001",
+    ]);
+    assert_ok(&run);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.describe());
+    assert!(lines[0].starts_with("time,"));
+    assert!(lines[1].contains("HN-AMR-0001") && lines[1].contains("allow"));
+
+    // table
+    let run = credgate(&["audit", "query", "--config", p(&config)]);
+    assert_ok(&run);
+    assert!(
+        run.stdout.contains("OFFICER") && run.stdout.contains("CS-RATE-0007"),
+        "{}",
+        run.describe()
+    );
+
+    // subject report: who, when, why, outcome
+    let run = credgate(&[
+        "audit",
+        "subject-report",
+        "--config",
+        p(&config),
+        "--subject",
+        LEGAL,
+    ]);
+    assert_ok(&run);
+    assert!(run.stdout.contains(": 3"), "{}", run.describe());
+    for want in [
+        "2026-03-01T09:00:00",
+        "Hunan AMR",
+        "Xiangjiang Credit Rating",
+        "recruitment",
+        "deny",
+        "HN-AMR-0001",
+    ] {
+        assert!(
+            run.stdout.contains(want),
+            "`{want}` missing: {}",
+            run.describe()
+        );
+    }
+    assert!(
+        !run.stdout.contains("2026-03-02T10:00:00"),
+        "other subject listed: {}",
+        run.describe()
+    );
+
+    // export → verifies offline, with the configured key and with the file's own
+    let export = tmp.path().join("export.jsonl");
+    let run = credgate(&[
+        "audit",
+        "export",
+        "--config",
+        p(&config),
+        "--out",
+        p(&export),
+    ]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("5 entries"), "{}", run.describe());
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--export",
+        p(&export),
+        "--config",
+        p(&config),
+    ]);
+    assert_ok(&run);
+    let run = credgate(&["audit", "verify", "--export", p(&export)]);
+    assert_ok(&run);
+
+    // a tampered export is caught
+    let text = std::fs::read_to_string(&export).unwrap();
+    let forged = text.replacen("recruitment", "administrative_inspection", 1);
+    assert_ne!(text, forged);
+    let forged_path = tmp.path().join("forged.jsonl");
+    std::fs::write(&forged_path, forged).unwrap();
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--export",
+        p(&forged_path),
+        "--config",
+        p(&config),
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(
+        run.stdout.contains("first bad sequence number 2"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn audit_verify_finds_tampering_in_a_copy_of_the_store() {
+    let (tmp, pki, _config) = setup();
+    fill_log(tmp.path(), &pki);
+
+    // copy the store (and any WAL) into a second folder with its own config
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let from = tmp.path().join(format!("audit.db{suffix}"));
+        if from.exists() {
+            std::fs::copy(&from, copy.join(format!("audit.db{suffix}"))).unwrap();
+        }
+    }
+    let copy_config = write_config(&copy, &pki, POLICY);
+    let run = credgate(&["audit", "verify", "--config", p(&copy_config)]);
+    assert_ok(&run);
+
+    // change the purpose of entry 3 behind the log's back
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", p(&copy.join("audit.db")));
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let done = sqlx::query("UPDATE entries SET purpose = 'recruitment' WHERE seq = 3")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        conn.close().await.unwrap();
+    });
+
+    let run = credgate(&["audit", "verify", "--config", p(&copy_config)]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(run.stdout.contains("tampering found"), "{}", run.describe());
+    assert!(
+        run.stdout.contains("first bad sequence number 3"),
+        "{}",
+        run.describe()
+    );
+
+    // the original is untouched
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--config",
+        p(&tmp.path().join("gateway.toml")),
+    ]);
+    assert_ok(&run);
+}
+
+#[test]
+fn audit_verify_without_a_store_cannot_run() {
+    let (tmp, _pki, config) = setup();
+    assert!(!tmp.path().join("audit.db").exists());
+    let run = credgate(&["audit", "verify", "--config", p(&config)]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert_clean_failure(&run);
+}
