@@ -78,7 +78,7 @@ enum ExportLine {
         seq: u64,
         prev_hash: String,
         hash: String,
-        entry: NewEntry,
+        entry: Box<NewEntry>,
     },
 }
 
@@ -258,7 +258,7 @@ impl Reader {
                             seq: e.seq,
                             prev_hash: e.prev_hash,
                             hash: e.hash,
-                            entry: e.entry,
+                            entry: Box::new(e.entry),
                         },
                     )?;
                     written += 1;
@@ -394,7 +394,7 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
                     seq,
                     prev_hash,
                     hash,
-                    entry,
+                    entry: *entry,
                 };
                 if let Some(v) = chains.get_mut(&e.chain_id) {
                     if let Err(t) = v.push(&e) {

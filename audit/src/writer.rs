@@ -77,7 +77,7 @@ struct Request {
 }
 
 enum Msg {
-    Append(Request),
+    Append(Box<Request>),
     Shutdown(oneshot::Sender<Result<(), AuditError>>),
 }
 
@@ -161,7 +161,7 @@ impl AuditLog {
         let (reply, rx) = oneshot::channel();
         self.inner
             .tx
-            .send(Msg::Append(Request { entry: e, reply }))
+            .send(Msg::Append(Box::new(Request { entry: e, reply })))
             .await
             .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
         rx.await
@@ -218,7 +218,7 @@ impl Writer {
         loop {
             let mut shutdown = None;
             match rx.recv().await {
-                Some(Msg::Append(r)) => batch.push(r),
+                Some(Msg::Append(r)) => batch.push(*r),
                 Some(Msg::Shutdown(done)) => shutdown = Some(done),
                 None => {
                     // Every handle dropped without shutdown: seal the chain.
@@ -230,7 +230,7 @@ impl Writer {
             }
             while shutdown.is_none() && batch.len() < MAX_BATCH {
                 match rx.try_recv() {
-                    Ok(Msg::Append(r)) => batch.push(r),
+                    Ok(Msg::Append(r)) => batch.push(*r),
                     Ok(Msg::Shutdown(done)) => shutdown = Some(done),
                     Err(_) => break,
                 }
@@ -244,7 +244,7 @@ impl Writer {
                 while let Some(msg) = rx.recv().await {
                     match msg {
                         Msg::Append(r) => {
-                            batch.push(r);
+                            batch.push(*r);
                             if batch.len() >= MAX_BATCH {
                                 self.commit_batch(&mut batch).await;
                             }
@@ -304,7 +304,7 @@ impl Writer {
             entry.latency_ms = entry.latency_ms.min(i64::MAX as u64);
             seq += 1;
             let h = entry_hash(&mut self.scratch, &prev, &self.chain_id, seq, &entry);
-            if seq % self.every == 0 {
+            if seq.checked_rem(self.every) == Some(0) {
                 checkpoints.push(self.signer.sign(&self.chain_id, seq, &h, now));
             }
             entries.push(Entry {
@@ -347,7 +347,7 @@ impl Writer {
         if self.resync {
             self.resync_head().await?;
         }
-        if self.seq == 0 || self.seq % self.every == 0 {
+        if self.seq == 0 || self.seq.checked_rem(self.every) == Some(0) {
             return Ok(());
         }
         let cp = self

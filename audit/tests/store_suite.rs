@@ -1,0 +1,552 @@
+//! The same store test suite against SQLite (tempdir) and PostgreSQL (a
+//! fresh schema per test on `CREDGATE_TEST_POSTGRES_URL`): chain integrity
+//! under concurrent appends, restart, tampering in the database, store
+//! failure and recovery, export, and search.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use audit::entry::entry_hash;
+use audit::{
+    generate_signing_key, verify_export, AuditError, AuditLog, Decision, Filter, Reader,
+    VerifyReport,
+};
+use common::{entry, simple, Kind, TestStore};
+
+both_stores!(
+    concurrent_appends_form_one_contiguous_chain_and_restart_starts_another,
+    changed_field_is_found,
+    deleted_entry_is_found,
+    swapped_entries_are_found,
+    inserted_forged_entry_is_found,
+    truncated_chain_is_found,
+    forged_checkpoint_signature_is_found,
+    unwritable_store_gives_unavailable_then_recovers,
+    export_verifies_offline_and_tampered_export_does_not,
+    query_filters_and_subject_report,
+    reader_connect_fails_clearly_without_a_log,
+);
+
+/// Opens a log, appends `n` simple entries sequentially, shuts it down.
+async fn filled(store: &TestStore, key: &[u8], every: u64, n: u64) -> (AuditLog, Vec<u8>) {
+    let log = AuditLog::open(&store.config(key, every)).await.unwrap();
+    for i in 1..=n {
+        let r = log.append(simple(i)).await.unwrap();
+        assert_eq!(r.seq, i);
+    }
+    log.shutdown().await.unwrap();
+    let pk = log.public_key();
+    (log, pk)
+}
+
+fn assert_tampered(report: VerifyReport, chain: &str, seq: u64) {
+    match report {
+        VerifyReport::Tampered {
+            chain_id,
+            first_bad_seq,
+            why,
+        } => {
+            assert_eq!(chain_id, chain, "{why}");
+            assert_eq!(first_bad_seq, seq, "{why}");
+        }
+        other => panic!("expected tampering at seq {seq}, got {other:?}"),
+    }
+}
+
+async fn concurrent_appends_form_one_contiguous_chain_and_restart_starts_another(
+    store: &TestStore,
+) {
+    let key = generate_signing_key().unwrap();
+    let log = AuditLog::open(&store.config(&key, 100)).await.unwrap();
+    let tasks = 50;
+    let per_task = 10u64;
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let log = log.clone();
+        handles.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..per_task {
+                let r = log.append(simple(t * 1000 + i)).await.unwrap();
+                seqs.push(r.seq);
+            }
+            seqs
+        }));
+    }
+    let mut seqs = Vec::new();
+    for h in handles {
+        seqs.extend(h.await.unwrap());
+    }
+    seqs.sort_unstable();
+    let n = tasks * per_task;
+    assert_eq!(
+        seqs,
+        (1..=n).collect::<Vec<_>>(),
+        "receipts are 1..=N, no gaps, no repeats"
+    );
+    log.shutdown().await.unwrap();
+    assert!(log.append(simple(1)).await.unwrap_err().is_unavailable());
+
+    let reader = log.reader();
+    let all = reader.query(&Filter::default()).await.unwrap();
+    assert_eq!(all.len() as u64, n);
+    let mut stored: Vec<u64> = all.iter().map(|e| e.seq).collect();
+    stored.sort_unstable();
+    assert_eq!(stored, (1..=n).collect::<Vec<_>>());
+    assert!(all.iter().all(|e| e.chain_id == log.chain_id()));
+    let pk = log.public_key();
+    assert_eq!(
+        reader.verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: n,
+            checkpoints: n / 100,
+            chains: 1
+        }
+    );
+
+    // Restart: a new chain beside the old one; both verify.
+    let log2 = AuditLog::open(&store.config(&key, 100)).await.unwrap();
+    assert_ne!(log2.chain_id(), log.chain_id());
+    for i in 0..7 {
+        assert_eq!(log2.append(simple(i)).await.unwrap().seq, i + 1);
+    }
+    log2.shutdown().await.unwrap();
+    assert_eq!(
+        log2.reader().verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: n + 7,
+            checkpoints: n / 100 + 1,
+            chains: 2
+        }
+    );
+    // Another key does not verify the checkpoints.
+    let other = AuditLog::open(&store.config(&generate_signing_key().unwrap(), 100))
+        .await
+        .unwrap();
+    other.shutdown().await.unwrap();
+    assert!(matches!(
+        reader.verify(&other.public_key()).await.unwrap(),
+        VerifyReport::Tampered { .. }
+    ));
+}
+
+async fn changed_field_is_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    let reader = log.reader();
+    assert_eq!(
+        reader.verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 25,
+            checkpoints: 3,
+            chains: 1
+        }
+    );
+    let mut raw = store.raw().await;
+    raw.exec("UPDATE entries SET officer_id = 'someone-else' WHERE seq = 7")
+        .await;
+    assert_tampered(reader.verify(&pk).await.unwrap(), log.chain_id(), 7);
+    // Restore, then change a JSON column and a number.
+    raw.exec("UPDATE entries SET officer_id = 'HN-AMR-0001' WHERE seq = 7")
+        .await;
+    assert!(matches!(
+        reader.verify(&pk).await.unwrap(),
+        VerifyReport::Intact { .. }
+    ));
+    raw.exec("UPDATE entries SET masked_keys = '[]' WHERE seq = 18")
+        .await;
+    assert_tampered(reader.verify(&pk).await.unwrap(), log.chain_id(), 18);
+    raw.exec("UPDATE entries SET status = 70000 WHERE seq = 3")
+        .await;
+    assert_tampered(reader.verify(&pk).await.unwrap(), log.chain_id(), 3);
+}
+
+async fn deleted_entry_is_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    store
+        .raw()
+        .await
+        .exec("DELETE FROM entries WHERE seq = 5")
+        .await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 5);
+}
+
+async fn swapped_entries_are_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    store
+        .raw()
+        .await
+        .exec(
+            "UPDATE entries SET seq = -3 WHERE seq = 3; \
+             UPDATE entries SET seq = 3 WHERE seq = 4; \
+             UPDATE entries SET seq = 4 WHERE seq = -3;",
+        )
+        .await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 3);
+}
+
+async fn inserted_forged_entry_is_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    let reader = log.reader();
+    let all = reader.query(&Filter::default()).await.unwrap();
+    let e11 = all.iter().find(|e| e.seq == 11).unwrap();
+    let mut forged = all.iter().find(|e| e.seq == 12).unwrap().entry.clone();
+    forged.officer_id = "forger".into();
+    // The forger even computes a correct hash for the inserted entry.
+    let prev = <[u8; 32]>::try_from(hex::decode(&e11.hash).unwrap()).unwrap();
+    let h = hex::encode(entry_hash(
+        &mut Vec::new(),
+        &prev,
+        log.chain_id(),
+        12,
+        &forged,
+    ));
+    let cols = "chain_id, seq, prev_hash, hash, time_ms, inquiry_id, plane, officer_id, \
+        officer_name, unit, cert_fingerprint, purpose, inquiry_case, consent_id, method, path, \
+        subject_id, subject_type, items_requested, decision, reason, rule, statutory_basis, status, \
+        records_returned, records_suppressed, removed_keys, masked_keys, objection_labeled, \
+        upstream_status, latency_ms";
+    let select = cols
+        .replace(" seq,", " 12,")
+        .replace(" hash, time_ms", &format!(" '{h}', time_ms"))
+        .replace(" officer_id,", " 'forger',");
+    store
+        .raw()
+        .await
+        .exec(&format!(
+            "UPDATE entries SET seq = -seq WHERE seq >= 12; \
+             UPDATE entries SET seq = -seq + 1 WHERE seq < 0; \
+             INSERT INTO entries ({cols}) SELECT {select} FROM entries WHERE seq = 13;"
+        ))
+        .await;
+    let moved = reader
+        .query(&Filter {
+            officer: Some("forger".into()),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1, "the forged row is in place");
+    assert_eq!(moved[0].seq, 12);
+    // The forged entry itself links and hashes; the one after it does not.
+    assert_tampered(reader.verify(&pk).await.unwrap(), log.chain_id(), 13);
+}
+
+async fn truncated_chain_is_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    // The shutdown checkpoint names seq 25; drop the last three entries.
+    store
+        .raw()
+        .await
+        .exec("DELETE FROM entries WHERE seq > 22")
+        .await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 23);
+    // Dropping every entry of the chain is found too.
+    store.raw().await.exec("DELETE FROM entries").await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 1);
+}
+
+async fn forged_checkpoint_signature_is_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    let mut raw = store.raw().await;
+    let hash = raw
+        .scalar_string("SELECT hash FROM entries WHERE seq = 20")
+        .await;
+    let time: String = raw
+        .scalar_string("SELECT CAST(time_ms AS TEXT) FROM checkpoints WHERE seq = 20")
+        .await;
+    let forger =
+        ring::signature::Ed25519KeyPair::from_pkcs8(&generate_signing_key().unwrap()).unwrap();
+    let msg = audit::checkpoint::checkpoint_message(
+        log.chain_id(),
+        20,
+        &<[u8; 32]>::try_from(hex::decode(hash).unwrap()).unwrap(),
+        time.parse().unwrap(),
+    );
+    let sig = hex::encode(forger.sign(&msg).as_ref());
+    raw.exec(&format!(
+        "UPDATE checkpoints SET signature = '{sig}' WHERE seq = 20"
+    ))
+    .await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 20);
+}
+
+async fn unwritable_store_gives_unavailable_then_recovers(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let log = AuditLog::open(&store.config(&key, 10)).await.unwrap();
+    for i in 1..=3 {
+        log.append(simple(i)).await.unwrap();
+    }
+    let mut locker = store.raw().await;
+    match store.kind {
+        Kind::Sqlite => locker.exec("BEGIN EXCLUSIVE").await,
+        Kind::Postgres => {
+            locker
+                .exec("BEGIN; LOCK TABLE entries IN ACCESS EXCLUSIVE MODE")
+                .await
+        }
+    }
+    let started = Instant::now();
+    let concurrent: Vec<_> = (0..5)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(simple(100 + i)).await })
+        })
+        .collect();
+    for h in concurrent {
+        let err = h.await.unwrap().unwrap_err();
+        assert!(matches!(err, AuditError::Unavailable(_)), "{err}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "unavailable must come promptly, took {:?}",
+        started.elapsed()
+    );
+    locker.exec("ROLLBACK").await;
+    // No restart: the next append commits and continues the chain at 4.
+    let r = log.append(simple(4)).await.unwrap();
+    assert_eq!(r.seq, 4);
+    log.shutdown().await.unwrap();
+    assert_eq!(
+        log.reader().verify(&log.public_key()).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 4,
+            checkpoints: 1,
+            chains: 1
+        }
+    );
+}
+
+async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    let mut buf: Vec<u8> = Vec::new();
+    let n = log
+        .reader()
+        .export(&Filter::default(), &mut buf)
+        .await
+        .unwrap();
+    assert_eq!(n, 25);
+    let text = String::from_utf8(buf.clone()).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        1 + 3 + 25,
+        "header, 3 checkpoints, 25 entries"
+    );
+    assert_eq!(
+        verify_export(&buf[..], &pk).unwrap(),
+        VerifyReport::Intact {
+            entries: 25,
+            checkpoints: 3,
+            chains: 1
+        }
+    );
+    // Wrong key: refused.
+    let other =
+        ring::signature::Ed25519KeyPair::from_pkcs8(&generate_signing_key().unwrap()).unwrap();
+    use ring::signature::KeyPair;
+    assert!(matches!(
+        verify_export(&buf[..], other.public_key().as_ref()),
+        Err(AuditError::KeyMismatch)
+    ));
+    // One entry line altered.
+    let tampered: String = text
+        .lines()
+        .map(|l| {
+            if l.contains("\"seq\":8,") && l.contains("\"type\":\"entry\"") {
+                l.replace("HN-AMR-0001", "HN-AMR-0002")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_tampered(
+        verify_export(tampered.as_bytes(), &pk).unwrap(),
+        log.chain_id(),
+        8,
+    );
+    // One entry line dropped.
+    let dropped: String = text
+        .lines()
+        .filter(|l| !(l.contains("\"seq\":14,") && l.contains("\"type\":\"entry\"")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_tampered(
+        verify_export(dropped.as_bytes(), &pk).unwrap(),
+        log.chain_id(),
+        14,
+    );
+
+    // A time-range export verifies on its own (anchored at its first entry).
+    let mut part: Vec<u8> = Vec::new();
+    let f = Filter {
+        from_ms: Some(1_780_000_000_000 + 12),
+        to_ms: Some(1_780_000_000_000 + 21),
+        ..Filter::default()
+    };
+    assert_eq!(log.reader().export(&f, &mut part).await.unwrap(), 10);
+    assert_eq!(
+        verify_export(&part[..], &pk).unwrap(),
+        VerifyReport::Intact {
+            entries: 10,
+            checkpoints: 1,
+            chains: 1
+        }
+    );
+
+    // A CLI reader (no writer) exports too; its header names no key.
+    let reader = Reader::connect(&store.url).await.unwrap();
+    let mut cli: Vec<u8> = Vec::new();
+    assert_eq!(
+        reader.export(&Filter::default(), &mut cli).await.unwrap(),
+        25
+    );
+    assert!(matches!(
+        verify_export(&cli[..], &pk).unwrap(),
+        VerifyReport::Intact { entries: 25, .. }
+    ));
+    let mut keyed: Vec<u8> = Vec::new();
+    reader
+        .clone()
+        .with_public_key(pk.clone())
+        .export(&Filter::default(), &mut keyed)
+        .await
+        .unwrap();
+    assert_eq!(keyed, buf);
+
+    // Garbage is a format error, not a verdict.
+    assert!(matches!(
+        verify_export(&b"not json\n"[..], &pk),
+        Err(AuditError::ExportFormat { .. })
+    ));
+}
+
+async fn query_filters_and_subject_report(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let log = AuditLog::open(&store.config(&key, 1000)).await.unwrap();
+    let s1 = "91350100M000100Y43";
+    let s2 = "110101199003074477";
+    let t0 = 1_780_000_000_000i64;
+    let plan = [
+        ("A", Some(s1), Decision::Allow, t0 + 50),
+        ("A", Some(s2), Decision::Deny, t0 + 10),
+        ("B", Some(s1), Decision::Deny, t0 + 30),
+        ("B", None, Decision::Error, t0 + 40),
+        ("C", Some(s1), Decision::Allow, t0 + 20),
+    ];
+    for (i, (o, s, d, t)) in plan.iter().enumerate() {
+        log.append(entry(i as u64, o, *s, *d, *t)).await.unwrap();
+    }
+    let r = log.reader();
+    let times = |v: &[audit::Entry]| v.iter().map(|e| e.entry.time_ms - t0).collect::<Vec<_>>();
+
+    let all = r.query(&Filter::default()).await.unwrap();
+    assert_eq!(times(&all), vec![10, 20, 30, 40, 50], "ordered by time");
+    let a = r
+        .query(&Filter {
+            officer: Some("A".into()),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(times(&a), vec![10, 50]);
+    let by_s1 = r
+        .query(&Filter {
+            subject: Some(s1.into()),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(times(&by_s1), vec![20, 30, 50]);
+    let deny = r
+        .query(&Filter {
+            decision: Some(Decision::Deny),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(times(&deny), vec![10, 30]);
+    let window = r
+        .query(&Filter {
+            from_ms: Some(t0 + 20),
+            to_ms: Some(t0 + 40),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        times(&window),
+        vec![20, 30, 40],
+        "from and to are inclusive"
+    );
+    let combined = r
+        .query(&Filter {
+            officer: Some("B".into()),
+            subject: Some(s1.into()),
+            decision: Some(Decision::Deny),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(times(&combined), vec![30]);
+    let limited = r
+        .query(&Filter {
+            limit: Some(2),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(times(&limited), vec![10, 20]);
+    assert!(r
+        .query(&Filter {
+            officer: Some("nobody".into()),
+            ..Filter::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+
+    let report = r.subject_report(s1).await.unwrap();
+    assert_eq!(times(&report), vec![20, 30, 50]);
+    assert_eq!(
+        report
+            .iter()
+            .map(|e| e.entry.officer_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["C", "B", "A"]
+    );
+    // Every field survives the round trip through the store.
+    assert_eq!(a[0].entry, entry(1, "A", Some(s2), Decision::Deny, t0 + 10));
+    assert!(r.subject_report("nobody").await.unwrap().is_empty());
+    log.shutdown().await.unwrap();
+}
+
+async fn reader_connect_fails_clearly_without_a_log(store: &TestStore) {
+    let err = Reader::connect(&store.url).await.unwrap_err();
+    assert!(matches!(err, AuditError::StoreMissing(_)), "{err}");
+    if store.kind == Kind::Sqlite {
+        let path = store.url.strip_prefix("sqlite://").unwrap();
+        assert!(
+            !std::path::Path::new(path).exists(),
+            "a reader never creates a log"
+        );
+    }
+    // Once a log exists, the reader connects.
+    let log = AuditLog::open(&store.config(&generate_signing_key().unwrap(), 10))
+        .await
+        .unwrap();
+    log.append(simple(1)).await.unwrap();
+    log.shutdown().await.unwrap();
+    let reader = Reader::connect(&store.url).await.unwrap();
+    assert_eq!(reader.query(&Filter::default()).await.unwrap().len(), 1);
+    assert!(matches!(
+        Reader::connect("mysql://x").await,
+        Err(AuditError::InvalidStoreUrl(_))
+    ));
+}
