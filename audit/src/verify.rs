@@ -203,6 +203,35 @@ impl<'k> ChainVerifier<'k> {
     }
 }
 
+/// Verifies one whole chain held in memory (entries in seq order, starting
+/// at seq 1) against its checkpoints, without any store.
+pub fn verify_chain<'a>(
+    chain_id: &str,
+    entries: impl IntoIterator<Item = &'a Entry>,
+    checkpoints: Vec<Checkpoint>,
+    public_key: &[u8],
+) -> VerifyReport {
+    let result =
+        ChainVerifier::new(chain_id, checkpoints, public_key, Start::Genesis).and_then(|mut v| {
+            for e in entries {
+                v.push(e)?;
+            }
+            v.finish()
+        });
+    match result {
+        Ok((entries, checkpoints)) => VerifyReport::Intact {
+            entries,
+            checkpoints,
+            chains: 1,
+        },
+        Err(t) => VerifyReport::Tampered {
+            chain_id: chain_id.to_owned(),
+            first_bad_seq: t.seq,
+            why: t.why,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

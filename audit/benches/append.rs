@@ -1,0 +1,242 @@
+//! Durable appends/s on SQLite and PostgreSQL at concurrency (= batch size)
+//! 1, 16, 256, 1024, and entries/s verified: in memory (`verify_chain`),
+//! from an export (`verify_export`) and from the SQLite store
+//! (`Reader::verify`). PostgreSQL runs only when `CREDGATE_TEST_POSTGRES_URL`
+//! is set; each run uses a fresh schema, dropped afterwards.
+//!
+//! Small samples and short measurement times: the machine is shared.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use audit::checkpoint::checkpoint_message;
+use audit::entry::{entry_hash, GENESIS_HASH};
+use audit::verify::verify_chain;
+use audit::{
+    generate_signing_key, verify_export, AuditConfig, AuditLog, Checkpoint, Decision, Entry,
+    Filter, NewEntry, VerifyReport,
+};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use sqlx::Connection;
+use tokio::runtime::Runtime;
+use tokio::task::JoinSet;
+
+const CONCURRENCY: [usize; 4] = [1, 16, 256, 1024];
+const VERIFY_N: u64 = 100_000;
+
+fn sample(i: u64) -> NewEntry {
+    let mut suppressed = BTreeMap::new();
+    suppressed.insert("inquiry_period_expired".to_owned(), 1);
+    NewEntry {
+        time_ms: 1_780_000_000_000 + i as i64,
+        inquiry_id: format!("01J0000000000000000000{i:06}"),
+        plane: "data".into(),
+        officer_id: "HN-AMR-0001".into(),
+        officer_name: "Li Na".into(),
+        unit: "Hunan Administration for Market Regulation".into(),
+        cert_fingerprint: "ab".repeat(32),
+        purpose: Some("administrative_permit".into()),
+        case: Some("XZXK-2026-000123".into()),
+        consent_id: None,
+        method: "GET".into(),
+        path: "/v1/subjects/91350100M000100Y43/records?items=basic".into(),
+        subject_id: Some("91350100M000100Y43".into()),
+        subject_type: Some("legal_person".into()),
+        items_requested: vec!["basic".into(), "administrative_penalty".into()],
+        decision: Decision::Allow,
+        reason: "ok".into(),
+        rule: "role:market_inspector".into(),
+        statutory_basis: None,
+        status: 200,
+        records_returned: 3,
+        records_suppressed: suppressed,
+        removed_keys: vec!["religion".into()],
+        masked_keys: vec!["id_number".into(), "phone".into()],
+        objection_labeled: 1,
+        upstream_status: Some(200),
+        latency_ms: 7,
+    }
+}
+
+struct PgSchema {
+    base: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn create(rt: &Runtime) -> Option<(PgSchema, String)> {
+        let base = std::env::var("CREDGATE_TEST_POSTGRES_URL").ok()?;
+        let name = format!("cg_bench_{}", std::process::id());
+        rt.block_on(async {
+            let mut c = sqlx::PgConnection::connect(&base).await.ok()?;
+            sqlx::raw_sql(&format!(
+                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+            ))
+            .execute(&mut c)
+            .await
+            .ok()
+        })?;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
+        Some((PgSchema { base, name }, url))
+    }
+
+    fn drop_with(self, rt: &Runtime) {
+        rt.block_on(async {
+            if let Ok(mut c) = sqlx::PgConnection::connect(&self.base).await {
+                let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
+                    .execute(&mut c)
+                    .await;
+            }
+        });
+    }
+}
+
+fn bench_store(c: &mut Criterion, rt: &Runtime, label: &str, url: &str) {
+    let key = generate_signing_key().unwrap();
+    let log = rt
+        .block_on(AuditLog::open(&AuditConfig {
+            store_url: url.to_owned(),
+            signing_key_pkcs8: key,
+            ..AuditConfig::default()
+        }))
+        .unwrap();
+    let mut g = c.benchmark_group(format!("append/{label}"));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for conc in CONCURRENCY {
+        g.throughput(Throughput::Elements(conc as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(conc), &conc, |b, &conc| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let mut set = JoinSet::new();
+                        for i in 0..conc {
+                            let log = log.clone();
+                            set.spawn(async move { log.append(sample(i as u64)).await });
+                        }
+                        while let Some(r) = set.join_next().await {
+                            r.unwrap().unwrap();
+                        }
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    g.finish();
+    rt.block_on(log.shutdown()).unwrap();
+}
+
+fn appends(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/bench.db", dir.path().display());
+    bench_store(c, &rt, "sqlite", &url);
+    match PgSchema::create(&rt) {
+        Some((schema, url)) => {
+            bench_store(c, &rt, "postgres", &url);
+            schema.drop_with(&rt);
+        }
+        None => eprintln!("NOTICE: CREDGATE_TEST_POSTGRES_URL unset or unreachable: PostgreSQL append bench skipped"),
+    }
+}
+
+/// A valid in-memory chain with a checkpoint every 1000 entries.
+fn chain(n: u64) -> (Vec<Entry>, Vec<Checkpoint>, Vec<u8>) {
+    let key = Ed25519KeyPair::from_pkcs8(&generate_signing_key().unwrap()).unwrap();
+    let mut prev = GENESIS_HASH;
+    let mut scratch = Vec::new();
+    let mut entries = Vec::new();
+    let mut cps = Vec::new();
+    for seq in 1..=n {
+        let e = sample(seq);
+        let h = entry_hash(&mut scratch, &prev, "bench", seq, &e);
+        if seq.checked_rem(1000) == Some(0) {
+            let sig = key.sign(&checkpoint_message("bench", seq, &h, 1));
+            cps.push(Checkpoint {
+                chain_id: "bench".into(),
+                seq,
+                hash: hex::encode(h),
+                time_ms: 1,
+                signature: hex::encode(sig.as_ref()),
+            });
+        }
+        entries.push(Entry {
+            chain_id: "bench".into(),
+            seq,
+            prev_hash: hex::encode(prev),
+            hash: hex::encode(h),
+            entry: e,
+        });
+        prev = h;
+    }
+    (entries, cps, key.public_key().as_ref().to_vec())
+}
+
+fn verification(c: &mut Criterion) {
+    let mut g = c.benchmark_group("verify");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    g.throughput(Throughput::Elements(VERIFY_N));
+
+    let (entries, cps, pk) = chain(VERIFY_N);
+    g.bench_function("in_memory", |b| {
+        b.iter(|| {
+            let r = verify_chain("bench", &entries, cps.clone(), &pk);
+            assert!(matches!(r, VerifyReport::Intact { .. }));
+        })
+    });
+
+    // A SQLite store with VERIFY_N entries, and its export.
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/verify.db", dir.path().display());
+    let log = rt
+        .block_on(AuditLog::open(&AuditConfig {
+            store_url: url,
+            signing_key_pkcs8: generate_signing_key().unwrap(),
+            ..AuditConfig::default()
+        }))
+        .unwrap();
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        for t in 0..250u64 {
+            let log = log.clone();
+            set.spawn(async move {
+                for i in 0..VERIFY_N / 250 {
+                    log.append(sample(t * 10_000 + i)).await.unwrap();
+                }
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap();
+        }
+        log.shutdown().await.unwrap();
+    });
+    let reader = log.reader();
+    let store_pk = log.public_key();
+    g.bench_function("sqlite_store", |b| {
+        b.iter(|| {
+            let r = rt.block_on(reader.verify(&store_pk)).unwrap();
+            assert!(matches!(r, VerifyReport::Intact { .. }));
+        })
+    });
+    let mut export = Vec::new();
+    rt.block_on(reader.export(&Filter::default(), &mut export))
+        .unwrap();
+    g.bench_function("export_file", |b| {
+        b.iter(|| {
+            let r = verify_export(&export[..], &store_pk).unwrap();
+            assert!(matches!(r, VerifyReport::Intact { .. }));
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, appends, verification);
+criterion_main!(benches);
