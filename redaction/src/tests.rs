@@ -113,3 +113,13 @@ fn output_keeps_key_order() {
     let (out, _) = apply(body, &inspector(), NOW).unwrap();
     assert_eq!(out, body.to_vec());
 }
+
+#[test]
+fn numbers_pass_through_unchanged() {
+    let body = br#"{"a":[-1.0169702375088366e-283,0.1,1e300,200.5,-0,18446744073709551615,-9223372036854775808]}"#;
+    let (out, _) = apply(body, &inspector(), NOW).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        r#"{"a":[-1.0169702375088366e-283,0.1,1e+300,200.5,-0.0,18446744073709551615,-9223372036854775808]}"#
+    );
+}

@@ -1,0 +1,320 @@
+//! Property tests of `apply`: on random nested bodies no prohibited key
+//! survives, consent keys survive exactly when consented, masking is by
+//! character and reveals no more than it keeps, and records are never added
+//! or reordered.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use policy::{Mask, Scope};
+use proptest::prelude::*;
+use redaction::apply;
+use serde_json::{Map, Value};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
+
+const PROHIBITED: &[&str] = &[
+    "religion",
+    "religious_faith",
+    "genetic_data",
+    "fingerprint",
+    "blood_type",
+    "illness",
+    "medical_history",
+];
+const CONSENT: &[&str] = &[
+    "income",
+    "savings",
+    "securities",
+    "commercial_insurance",
+    "real_estate",
+    "tax_paid",
+];
+const MASKED: &[&str] = &["id_number", "phone"];
+
+/// `name` with each ASCII letter upper- or lowercased at random.
+fn random_case(names: &'static [&'static str]) -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(names),
+        prop::collection::vec(any::<bool>(), 32),
+    )
+        .prop_map(|(name, upper)| {
+            name.chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect()
+        })
+}
+
+/// Keys: plain names (Latin and Chinese) and rule names in random case.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[a-z_]{1,8}".prop_filter("records is the records key", |k| k != "records"),
+        1 => "[姓名称地址电话]{1,4}",
+        2 => random_case(PROHIBITED),
+        1 => random_case(CONSENT),
+        1 => random_case(MASKED),
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "\\PC{0,24}".prop_map(Value::String),
+        "[长沙星辰建材有限公司王强0-9]{0,20}".prop_map(Value::String),
+    ]
+}
+
+fn json() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(6, 96, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((key(), inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+fn body() -> impl Strategy<Value = Value> {
+    prop::collection::vec((key(), json()), 0..8)
+        .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>()))
+}
+
+fn run(body: &Value, scope: &Scope) -> Value {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let (out, _) = apply(&bytes, scope, NOW).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn all_keys(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.to_lowercase());
+                all_keys(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| all_keys(v, out)),
+        _ => {}
+    }
+}
+
+/// The obviously-correct model of the key rules: allocate freely, lowercase
+/// every key, mask via `Vec<char>`.
+fn model(value: &Value, scope: &Scope, inherited: Option<Mask>) -> Value {
+    let rules = &scope.rules;
+    match value {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                let lower = k.to_lowercase();
+                if rules.prohibited.contains(&lower)
+                    || (rules.consent_required.contains(&lower)
+                        && !scope.consent_fields.contains(&lower))
+                {
+                    continue;
+                }
+                let mask = rules.mask.get(&lower).copied().or(inherited);
+                out.insert(k.clone(), model(v, scope, mask));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| model(v, scope, inherited)).collect())
+        }
+        Value::String(s) => inherited.map_or(value.clone(), |m| Value::String(model_mask(s, m))),
+        Value::Number(n) => inherited.map_or(value.clone(), |m| {
+            Value::String(model_mask(&n.to_string(), m))
+        }),
+        Value::Null | Value::Bool(_) => value.clone(),
+    }
+}
+
+fn model_mask(s: &str, m: Mask) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= m.keep_start + m.keep_end {
+        return "*".repeat(chars.len());
+    }
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < m.keep_start || i >= chars.len() - m.keep_end {
+                *c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+fn consent_subset() -> impl Strategy<Value = Vec<&'static str>> {
+    prop::sample::subsequence(CONSENT, 0..=CONSENT.len())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn no_prohibited_key_survives(body in body()) {
+        let out = run(&body, &common::inspector());
+        let mut keys = Vec::new();
+        all_keys(&out, &mut keys);
+        for key in keys {
+            prop_assert!(!PROHIBITED.contains(&key.as_str()), "{key} survived");
+        }
+    }
+
+    #[test]
+    fn consent_keys_survive_only_when_consented(body in body(), consented in consent_subset()) {
+        let scope = common::scope(common::rules(), &[], &consented);
+        let out = run(&body, &scope);
+        let mut keys = Vec::new();
+        all_keys(&out, &mut keys);
+        for key in &keys {
+            if CONSENT.contains(&key.as_str()) {
+                prop_assert!(consented.contains(&key.as_str()), "{key} not consented");
+            }
+        }
+        // ... and a consented key is kept wherever its ancestors are kept. The
+        // model runs on the body as parsed from its bytes (serde_json does not
+        // round-trip every f64 exactly).
+        let parsed: Value = serde_json::from_slice(&serde_json::to_vec(&body).unwrap()).unwrap();
+        prop_assert_eq!(out, model(&parsed, &scope, None));
+    }
+
+    #[test]
+    fn masking_reveals_at_most_what_it_keeps(
+        text in "\\PC{0,40}",
+        number in any::<i64>(),
+        keep_start in 0usize..12,
+        keep_end in 0usize..12,
+    ) {
+        let mut rules = common::rules();
+        let mask = Mask { keep_start, keep_end };
+        rules.mask.insert("secret".to_owned(), mask);
+        let scope = common::scope(rules, &[], &[]);
+        let body = serde_json::json!({"SECRET": [text, number]});
+        let out = run(&body, &scope);
+        for (original, masked) in [text.clone(), number.to_string()].iter().zip(out["SECRET"].as_array().unwrap()) {
+            let masked = masked.as_str().unwrap();
+            let original: Vec<char> = original.chars().collect();
+            let masked: Vec<char> = masked.chars().collect();
+            prop_assert_eq!(masked.len(), original.len());
+            let revealed = masked
+                .iter()
+                .zip(&original)
+                .enumerate()
+                .filter(|(i, (m, o))| {
+                    // A position reveals when it is not a mask star.
+                    let starred = **m == '*' && (original.len() <= keep_start + keep_end
+                        || (*i >= keep_start && *i < original.len() - keep_end));
+                    !starred && m == o
+                })
+                .count();
+            prop_assert!(revealed <= keep_start + keep_end);
+            if original.len() <= keep_start + keep_end {
+                prop_assert!(masked.iter().all(|c| *c == '*'));
+            } else {
+                prop_assert_eq!(&masked[..keep_start], &original[..keep_start]);
+                prop_assert_eq!(&masked[masked.len() - keep_end..], &original[original.len() - keep_end..]);
+                prop_assert!(masked[keep_start..masked.len() - keep_end].iter().all(|c| *c == '*'));
+            }
+        }
+    }
+
+    #[test]
+    fn records_are_never_added_or_reordered(
+        records in prop::collection::vec(record(), 0..40),
+        beyond in any::<bool>(),
+    ) {
+        let records: Vec<Value> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut r)| {
+                r["id"] = Value::from(format!("r-{i}"));
+                r
+            })
+            .collect();
+        let ids_in: Vec<String> = records.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+        let mut scope = common::inspector();
+        if beyond {
+            scope.beyond_inquiry_period = Some("statute".to_owned());
+        }
+        let body = serde_json::json!({"subject": {"id": "S"}, "records": records});
+        let (out, report) = apply(&serde_json::to_vec(&body).unwrap(), &scope, NOW).unwrap();
+        let out: Value = serde_json::from_slice(&out).unwrap();
+        let ids_out: Vec<String> = out["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        let mut rest = ids_in.iter();
+        for id in &ids_out {
+            prop_assert!(rest.any(|i| i == id), "{id} added or out of order");
+        }
+        let unique: BTreeSet<&String> = ids_out.iter().collect();
+        prop_assert_eq!(unique.len(), ids_out.len());
+        prop_assert_eq!(report.records_returned as usize, ids_out.len());
+        let suppressed: u32 = report.records_suppressed.values().sum();
+        prop_assert_eq!(ids_out.len() + suppressed as usize, ids_in.len());
+        let labeled = out["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r.get("objection_notice").is_some())
+            .count();
+        prop_assert_eq!(report.objection_labeled as usize, labeled);
+        // Whatever is served is granted.
+        for r in out["records"].as_array().unwrap() {
+            prop_assert!(scope.items.contains(r["item"].as_str().unwrap()));
+        }
+    }
+}
+
+fn record() -> impl Strategy<Value = Value> {
+    (
+        prop::sample::select(
+            &[
+                "basic",
+                "administrative_penalty",
+                "court_enforcement",
+                "commendation",
+                "mystery",
+            ][..],
+        ),
+        prop_oneof![
+            (2015i32..2030, 1u8..13, 1u8..29)
+                .prop_map(|(y, m, d)| Value::from(format!("{y:04}-{m:02}-{d:02}"))),
+            Just(Value::from("not a date")),
+            Just(Value::Null),
+        ],
+        prop::option::of((2020i32..2032, 1u8..13, 1u8..29)),
+        any::<bool>(),
+        any::<bool>(),
+        prop::sample::select(&["pending", "resolved", ""][..]),
+    )
+        .prop_map(|(item, decided, ends, restored, withheld, objection)| {
+            let mut r = serde_json::json!({
+                "item": item,
+                "decided_on": decided,
+                "restored": restored,
+                "withheld_by_subject": withheld,
+                "objection": objection,
+                "data": {"religion": "x", "phone": "13812345678"},
+            });
+            if let Some((y, m, d)) = ends {
+                r["punishment_ends"] = Value::from(format!("{y:04}-{m:02}-{d:02}"));
+            }
+            r
+        })
+}
