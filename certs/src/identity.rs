@@ -194,7 +194,8 @@ fn decode_attr(attr: &AttributeTypeAndValue<'_>) -> Option<String> {
             }
             let units = data
                 .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+                .filter_map(|c| <[u8; 2]>::try_from(c).ok())
+                .map(u16::from_be_bytes);
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
                 .ok()
@@ -204,7 +205,8 @@ fn decode_attr(attr: &AttributeTypeAndValue<'_>) -> Option<String> {
                 return None;
             }
             data.chunks_exact(4)
-                .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                .filter_map(|c| <[u8; 4]>::try_from(c).ok())
+                .map(|c| char::from_u32(u32::from_be_bytes(c)))
                 .collect::<Option<String>>()
         }
         _ => None,

@@ -594,7 +594,7 @@ pub(crate) struct Outputs {
 }
 
 impl Outputs {
-    /// Paths for `prefix`; refuses if any exists, creates the folder.
+    /// Paths for `prefix`; refuses if any exists.
     pub(crate) fn new(prefix: &Path) -> Result<Self, PkiError> {
         let outputs = Outputs {
             cert: with_suffix(prefix, ".pem"),
@@ -604,14 +604,6 @@ impl Outputs {
         for path in [&outputs.cert, &outputs.key, &outputs.p12] {
             if path.exists() {
                 return Err(PkiError::OutputExists { path: path.clone() });
-            }
-        }
-        if let Some(parent) = prefix.parent() {
-            if !parent.as_os_str().is_empty() {
-                fs::create_dir_all(parent).map_err(|source| PkiError::Write {
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
             }
         }
         Ok(outputs)
@@ -627,6 +619,14 @@ impl Outputs {
         pem_certs: usize,
     ) -> Result<Issued, PkiError> {
         let p12 = pkcs12(key, chain, &self.p12)?;
+        if let Some(parent) = self.cert.parent() {
+            if !parent.as_os_str().is_empty() {
+                fs::create_dir_all(parent).map_err(|source| PkiError::Write {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+        }
         let pem: String = chain
             .iter()
             .take(pem_certs)

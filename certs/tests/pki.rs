@@ -786,3 +786,105 @@ fn expired_spec_issues_an_expired_cert() {
     );
     assert!(!ok && text.contains("expired"), "{text}");
 }
+
+/// A self-signed certificate with exactly the subject given (rcgen), for
+/// string types `pki::issue` never writes.
+fn cert_with_subject(entries: Vec<(rcgen::DnType, rcgen::DnValue)>) -> Vec<u8> {
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    for (ty, value) in entries {
+        params.distinguished_name.push(ty, value);
+    }
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().der().to_vec()
+}
+
+fn serial_number_type() -> rcgen::DnType {
+    rcgen::DnType::CustomDnType(vec![2, 5, 4, 5])
+}
+
+#[test]
+fn bmp_universal_and_utf8_subject_strings_are_read() {
+    let der = cert_with_subject(vec![
+        (
+            rcgen::DnType::CommonName,
+            rcgen::DnValue::BmpString("李娜".try_into().unwrap()),
+        ),
+        (
+            rcgen::DnType::OrganizationName,
+            rcgen::DnValue::UniversalString("湖南省市场监督管理局".try_into().unwrap()),
+        ),
+        (
+            serial_number_type(),
+            rcgen::DnValue::Utf8String("湘-AMR-0001".to_owned()),
+        ),
+    ]);
+    let id = identity_from_der(&der, &IdentityMapping::default()).unwrap();
+    assert_eq!(id.officer_id, "湘-AMR-0001");
+    assert_eq!(id.name, "李娜");
+    assert_eq!(id.unit, "湖南省市场监督管理局");
+}
+
+#[test]
+fn blank_officer_id_is_missing_and_unreadable_string_type_is_reported() {
+    let blank = cert_with_subject(vec![
+        (rcgen::DnType::CommonName, "Li Na".into()),
+        (serial_number_type(), "   ".into()),
+    ]);
+    assert!(matches!(
+        identity_from_der(&blank, &IdentityMapping::default()),
+        Err(IdentityError::Missing(ref f)) if f == "subject.serialNumber"
+    ));
+
+    let teletex = cert_with_subject(vec![
+        (
+            rcgen::DnType::CommonName,
+            rcgen::DnValue::TeletexString("Li Na".try_into().unwrap()),
+        ),
+        (serial_number_type(), "HN-1".into()),
+    ]);
+    let err = identity_from_der(&teletex, &IdentityMapping::default()).unwrap_err();
+    assert!(
+        matches!(err, IdentityError::Unreadable(ref f) if f == "subject.CN"),
+        "{err}"
+    );
+}
+
+#[test]
+fn non_ascii_officer_fields_survive_issue_and_p12() {
+    let (tmp, dir) = fresh_pki();
+    let spec = OfficerSpec::for_days(
+        "湘AMR0001",
+        "李娜",
+        "湖南省市场监督管理局",
+        30,
+        OffsetDateTime::now_utc(),
+    );
+    let issued = pki::issue(&dir, &spec, &tmp.path().join("li-na")).unwrap();
+    let id = identity_from_der(&pem_der(&issued.cert), &IdentityMapping::default()).unwrap();
+    assert_eq!(id.officer_id, "湘AMR0001");
+    assert_eq!(id.name, "李娜");
+    assert_eq!(id.unit, "湖南省市场监督管理局");
+    let (ok, text) = openssl(
+        &[
+            "pkcs12",
+            "-in",
+            issued.p12.to_str().unwrap(),
+            "-passin",
+            "pass:credgate",
+            "-nokeys",
+        ],
+        &dir,
+    );
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn invalid_spec_writes_nothing() {
+    let (tmp, dir) = fresh_pki();
+    let spec = OfficerSpec::for_days("", "Li Na", "Unit", 30, OffsetDateTime::now_utc());
+    let err = pki::issue(&dir, &spec, &tmp.path().join("new-folder/li-na")).unwrap_err();
+    assert!(matches!(err, PkiError::InvalidSpec { .. }), "{err}");
+    assert!(err.to_string().contains("li-na.pem"), "{err}");
+    assert!(!tmp.path().join("new-folder").exists());
+}
