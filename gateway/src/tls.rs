@@ -34,7 +34,15 @@ pub enum TlsError {
         /// What was expected.
         what: &'static str,
     },
-    /// rustls refused the combination (e.g. key does not match the certificate).
+    /// The server key does not belong to the server certificate.
+    #[error("`{key}`: key does not match the certificate `{cert}`")]
+    KeyMismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+    },
+    /// rustls refused the combination.
     #[error("tls configuration rejected: {0}")]
     Rustls(String),
 }
@@ -121,7 +129,13 @@ pub fn server_config(s: &ServerSection) -> Result<Arc<ServerConfig>, TlsError> {
         .map_err(|e| TlsError::Rustls(e.to_string()))?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
+                cert: s.cert.clone(),
+                key: s.key.clone(),
+            },
+            other => TlsError::Rustls(other.to_string()),
+        })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

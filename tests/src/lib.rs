@@ -1,2 +1,23 @@
 //! Test support for credgate's end-to-end tests: PKI fixtures, TLS clients,
 //! a spawned gateway on 127.0.0.1:0.
+//!
+//! ## Layout
+//! - [`env`]: one test environment — a dev PKI in a tempdir, officer
+//!   certificates for the conformance officers, the conformance policy, a
+//!   `gateway.toml` writer, an in-process or spawned gateway, and the
+//!   inquiry log reader;
+//! - [`client`]: a TLS client (HTTP/1.1 or HTTP/2, optional client cert);
+//! - [`upstream`]: a scripted upstream answering canned bodies per path and
+//!   recording what it received;
+//! - [`process`]: running the real binary and reading its listen lines.
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod env;
+pub mod process;
+pub mod upstream;
+
+/// Path of a file in the repository's conformance folder.
+pub fn conformance(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance")).join(rel)
+}

@@ -1,0 +1,221 @@
+//! One end-to-end environment in a tempdir: dev PKI (via `certs::pki`),
+//! officer certificates for the conformance officers, the conformance policy
+//! and consent key, a scripted upstream, a `gateway.toml`, and helpers to
+//! start the gateway in-process and read its inquiry log.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use crate::client::{Client, Proto};
+use crate::upstream::Upstream;
+
+/// Officers of the conformance policy, plus one the policy does not know.
+pub const OFFICERS: [(&str, &str, &str); 5] = [
+    ("HN-AMR-0001", "Li Na", "Hunan Administration for Market Regulation"),
+    ("HN-AMR-0002", "Zhao Lei", "Hunan Administration for Market Regulation"),
+    ("CS-RATE-0007", "Chen Jing", "Xiangjiang Credit Rating Co., Ltd."),
+    ("CMP-0001", "Sun Mei", "Hunan Development and Reform Commission, Credit Office"),
+    ("ZZ-NOBODY-9", "Nobody", "Nowhere"),
+];
+
+/// The default request headers of a market inspector.
+pub const INSPECTOR_HEADERS: [(&str, &str); 2] = [
+    ("Inquiry-Purpose", "administrative_inspection"),
+    ("Inquiry-Case", "HN-2026-00123"),
+];
+
+/// A legal person the conformance cases use.
+pub const LEGAL_PERSON: &str = "91430100MA4L0XXX1N";
+
+/// A test environment.
+pub struct Env {
+    /// Owns the folder.
+    pub tmp: tempfile::TempDir,
+    /// PKI folder.
+    pub pki: PathBuf,
+    /// `gateway.toml`.
+    pub config_path: PathBuf,
+    /// `policy.toml` (a copy of the conformance policy, editable).
+    pub policy_path: PathBuf,
+    /// The scripted upstream.
+    pub upstream: Upstream,
+    /// `[audit] store` as written in the config.
+    pub store: String,
+}
+
+impl Env {
+    /// PKI, officer certs, policy, upstream and a config on the SQLite store.
+    pub async fn new() -> Env {
+        Self::with_store(None).await
+    }
+
+    /// As [`Env::new`], with `store` (e.g. a PostgreSQL URL) instead of SQLite.
+    pub async fn with_store(store: Option<&str>) -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let pki = tmp.path().join("pki");
+        certs::pki::init(&pki).unwrap();
+        let now = OffsetDateTime::now_utc() - time::Duration::hours(1);
+        for (id, name, unit) in OFFICERS {
+            let spec = certs::pki::OfficerSpec::for_days(id, name, unit, 30, now);
+            certs::pki::issue(&pki, &spec, &pki.join(id)).unwrap();
+        }
+        let policy_path = tmp.path().join("policy.toml");
+        std::fs::copy(crate::conformance("policy.toml"), &policy_path).unwrap();
+        let upstream = Upstream::start().await;
+        let store = store
+            .map(str::to_string)
+            .unwrap_or_else(|| "sqlite://audit/inquiries.db".to_string());
+        let env = Env {
+            config_path: tmp.path().join("gateway.toml"),
+            tmp,
+            pki,
+            policy_path,
+            upstream,
+            store,
+        };
+        env.write_config("");
+        env
+    }
+
+    /// Write `gateway.toml` (listeners on 127.0.0.1:0); `server_extra` is
+    /// appended to `[server]`.
+    pub fn write_config(&self, server_extra: &str) {
+        let text = format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+cert = "pki/server.pem"
+key = "pki/server.key"
+client_ca = "pki/ca.pem"
+crl = ["pki/ca.crl"]
+{server_extra}
+
+[identity]
+officer_id = "subject.serialNumber"
+name = "subject.CN"
+unit = "subject.O"
+
+[admin]
+listen = "127.0.0.1:0"
+
+[upstream]
+url = "{}"
+timeout_ms = 2000
+
+[audit]
+store = "{}"
+signing_key = "pki/audit-signing.pk8"
+checkpoint_every = 10
+
+[consent]
+authority_key = "{}"
+max_days = 365
+
+[policy]
+file = "policy.toml"
+"#,
+            self.upstream.url(),
+            self.store,
+            crate::conformance("keys/consent-authority.pub").display()
+        );
+        std::fs::write(&self.config_path, text).unwrap();
+    }
+
+    /// The loaded config.
+    pub fn config(&self) -> gateway::config::Config {
+        gateway::config::Config::load(&self.config_path).unwrap()
+    }
+
+    /// Start the gateway in this process.
+    pub async fn start(&self) -> gateway::server::Running {
+        gateway::server::start(self.config()).await.unwrap()
+    }
+
+    /// Cert and key of an officer issued in [`Env::new`].
+    pub fn officer(&self, id: &str) -> (PathBuf, PathBuf) {
+        (
+            self.pki.join(format!("{id}.pem")),
+            self.pki.join(format!("{id}.key")),
+        )
+    }
+
+    /// A client presenting `officer`'s certificate (or none).
+    pub fn client(&self, officer: Option<&str>, proto: Proto) -> Client {
+        let ca = self.pki.join(certs::pki::CA_CERT);
+        match officer {
+            None => Client::new(&ca, None, proto),
+            Some(id) => {
+                let (c, k) = self.officer(id);
+                Client::new(&ca, Some((&c, &k)), proto)
+            }
+        }
+    }
+
+    /// A client with explicit cert and key files.
+    pub fn client_with(&self, cert: &Path, key: &Path, proto: Proto) -> Client {
+        Client::new(&self.pki.join(certs::pki::CA_CERT), Some((cert, key)), proto)
+    }
+
+    /// The store URL the gateway uses.
+    pub fn store_url(&self) -> String {
+        self.config().audit_store_url
+    }
+
+    /// The SQLite file of the store (panics for PostgreSQL).
+    pub fn sqlite_file(&self) -> PathBuf {
+        PathBuf::from(self.store_url().strip_prefix("sqlite://").unwrap())
+    }
+
+    /// Every entry in the inquiry log.
+    pub async fn entries(&self) -> Vec<audit::Entry> {
+        let reader = audit::Reader::connect(&self.store_url()).await.unwrap();
+        reader.query(&audit::Filter::default()).await.unwrap()
+    }
+
+    /// The entry with this inquiry id.
+    pub async fn entry(&self, inquiry_id: &str) -> audit::NewEntry {
+        self.entries()
+            .await
+            .into_iter()
+            .find(|e| e.entry.inquiry_id == inquiry_id)
+            .unwrap_or_else(|| panic!("no log entry for inquiry {inquiry_id}"))
+            .entry
+    }
+
+    /// Rewrite the policy file (the gateway notices within ~1 s).
+    pub fn write_policy(&self, text: &str) {
+        std::fs::write(&self.policy_path, text).unwrap();
+    }
+
+    /// The conformance policy text.
+    pub fn conformance_policy() -> String {
+        std::fs::read_to_string(crate::conformance("policy.toml")).unwrap()
+    }
+}
+
+/// Wait until `f` returns true (polling every 100 ms), up to `secs`.
+pub async fn eventually<F, Fut>(secs: u64, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Convenience: the data-plane address of a running gateway.
+pub fn data(running: &gateway::server::Running) -> SocketAddr {
+    running.data_addr()
+}
+
+/// Convenience: the admin-plane address of a running gateway.
+pub fn admin(running: &gateway::server::Running) -> SocketAddr {
+    running.admin_addr().unwrap()
+}

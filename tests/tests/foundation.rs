@@ -1,0 +1,270 @@
+//! Foundation: mTLS in front of the upstream. Officer certs (ours and the
+//! openssl CLI's) are proxied; missing, foreign, expired and revoked certs
+//! are refused at the handshake; identity headers from clients never reach
+//! the upstream; HTTP/2 works; SIGTERM drains; config errors are one line.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tests::client::{ClientError, Proto};
+use tests::env::{Env, INSPECTOR_HEADERS, LEGAL_PERSON};
+use tests::process::{run, Proc};
+
+const EXE: &str = env!("CARGO_BIN_EXE_credgate-under-test");
+
+fn subject_body() -> serde_json::Value {
+    json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "长沙星辰建材有限公司"}})
+}
+
+fn subject_path() -> String {
+    format!("/v1/subjects/{LEGAL_PERSON}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officer_cert_is_proxied_with_inquiry_id_and_spoofed_identity_headers_are_dropped() {
+    let env = Env::new().await;
+    env.upstream.json(&subject_path(), 200, &subject_body());
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let mut headers = INSPECTOR_HEADERS.to_vec();
+    headers.extend([
+        ("Inquiry-Officer", "SOMEONE-ELSE"),
+        ("Officer-Id", "SOMEONE-ELSE"),
+        ("X-Forwarded-For", "10.9.9.9"),
+        ("Inquiry-Id", "client-chosen"),
+    ]);
+    let resp = client.get(gw.data_addr(), &subject_path(), &headers).await.unwrap();
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    assert_eq!(resp.json(), subject_body());
+    let id = resp.header("inquiry-id").unwrap().to_string();
+    assert_eq!(id.len(), 32);
+    assert_ne!(id, "client-chosen");
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+
+    let seen = env.upstream.seen();
+    assert_eq!(seen.len(), 1);
+    let h = &seen[0].headers;
+    assert_eq!(h["inquiry-officer"], "HN-AMR-0001");
+    assert_eq!(h["inquiry-id"], id.as_str());
+    assert_eq!(h["inquiry-purpose"], "administrative_inspection");
+    assert_eq!(h["inquiry-case"], "HN-2026-00123");
+    assert!(h.get("officer-id").is_none());
+    assert!(h.get("x-forwarded-for").is_none());
+    assert_eq!(h.get_all("inquiry-officer").iter().count(), 1);
+
+    let entry = env.entry(&id).await;
+    assert_eq!(entry.officer_id, "HN-AMR-0001");
+    assert_eq!(entry.decision, audit::Decision::Allow);
+    assert_eq!(entry.status, 200);
+    assert_eq!(entry.upstream_status, Some(200));
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_works() {
+    let env = Env::new().await;
+    env.upstream.json(&subject_path(), 200, &subject_body());
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http2);
+    let resp = client
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(resp.version, http::Version::HTTP_2);
+    assert_eq!(resp.status, 200);
+    assert!(resp.header("inquiry-id").is_some());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_cli_cert_under_the_same_ca_works() {
+    let env = Env::new().await;
+    env.upstream.json(&subject_path(), 200, &subject_body());
+    let dir = env.tmp.path();
+    let key = dir.join("ossl.key");
+    let csr = dir.join("ossl.csr");
+    let cert = dir.join("ossl.pem");
+    let ext = dir.join("ossl.ext");
+    std::fs::write(&ext, "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n").unwrap();
+    let ok = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    ok(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key.to_str().unwrap()]);
+    ok(&[
+        "req", "-new", "-key", key.to_str().unwrap(), "-out", csr.to_str().unwrap(),
+        "-subj", "/serialNumber=HN-AMR-0001/CN=Li Na/O=Hunan Administration for Market Regulation",
+    ]);
+    ok(&[
+        "x509", "-req", "-in", csr.to_str().unwrap(),
+        "-CA", env.pki.join("ca.pem").to_str().unwrap(),
+        "-CAkey", env.pki.join("ca.key").to_str().unwrap(),
+        "-CAcreateserial", "-days", "5", "-sha256",
+        "-extfile", ext.to_str().unwrap(), "-out", cert.to_str().unwrap(),
+    ]);
+    let gw = env.start().await;
+    let client = env.client_with(&cert, &key, Proto::Http1);
+    let resp = client
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    let entry = env.entry(resp.header("inquiry-id").unwrap()).await;
+    assert_eq!(entry.officer_id, "HN-AMR-0001");
+    assert_eq!(entry.officer_name, "Li Na");
+    gw.shutdown().await.unwrap();
+}
+
+/// The request must get no HTTP response at all.
+fn assert_refused(r: Result<tests::client::Resp, ClientError>, what: &str) {
+    match r {
+        Ok(resp) => panic!("{what}: got an HTTP response {}", resp.status),
+        Err(ClientError::Handshake(_)) | Err(ClientError::Http(_)) => {}
+        Err(e) => panic!("{what}: unexpected failure {e:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_foreign_and_expired_certs_are_refused_at_the_handshake() {
+    let env = Env::new().await;
+    env.upstream.json(&subject_path(), 200, &subject_body());
+    let gw = env.start().await;
+    let addr = gw.data_addr();
+    let path = subject_path();
+
+    let none = env.client(None, Proto::Http1);
+    assert_refused(none.get(addr, &path, &INSPECTOR_HEADERS).await, "no cert");
+
+    // Another CA issuing a cert with identical names.
+    let other = env.tmp.path().join("other-pki");
+    certs::pki::init(&other).unwrap();
+    let now = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let spec = certs::pki::OfficerSpec::for_days(
+        "HN-AMR-0001",
+        "Li Na",
+        "Hunan Administration for Market Regulation",
+        30,
+        now,
+    );
+    let forged = certs::pki::issue(&other, &spec, &other.join("forged")).unwrap();
+    let c = env.client_with(&forged.cert, &forged.key, Proto::Http1);
+    assert_refused(c.get(addr, &path, &INSPECTOR_HEADERS).await, "other CA");
+
+    // Expired yesterday.
+    let expired_spec = certs::pki::OfficerSpec {
+        officer_id: "HN-AMR-0001".into(),
+        name: "Li Na".into(),
+        unit: "Hunan Administration for Market Regulation".into(),
+        not_before: time::OffsetDateTime::now_utc() - time::Duration::days(10),
+        not_after: time::OffsetDateTime::now_utc() - time::Duration::days(1),
+    };
+    let expired = certs::pki::issue(&env.pki, &expired_spec, &env.pki.join("expired")).unwrap();
+    let c = env.client_with(&expired.cert, &expired.key, Proto::Http1);
+    assert_refused(c.get(addr, &path, &INSPECTOR_HEADERS).await, "expired");
+
+    assert!(env.upstream.seen().is_empty(), "a refused client reached the upstream");
+    assert!(env.entries().await.is_empty(), "a refused handshake was logged");
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_cert_is_refused_after_sighup() {
+    let env = Env::new().await;
+    env.upstream.json(&subject_path(), 200, &subject_body());
+    let mut p = Proc::serve(EXE, &env.config_path).await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let resp = client.get(p.data, &subject_path(), &INSPECTOR_HEADERS).await.unwrap();
+    assert_eq!(resp.status, 200);
+
+    let (cert, _) = env.officer("HN-AMR-0001");
+    certs::pki::revoke(&env.pki, &cert).unwrap();
+    p.signal("HUP");
+    let refused = tests::env::eventually(5, || async {
+        client.get(p.data, &subject_path(), &INSPECTOR_HEADERS).await.is_err()
+    })
+    .await;
+    assert!(refused, "revoked cert still accepted after SIGHUP");
+    // Another officer's cert still works.
+    let other = env.client(Some("CS-RATE-0007"), Proto::Http1);
+    let resp = other.get(p.data, &subject_path(), &[]).await.unwrap();
+    assert_eq!(resp.status, 400);
+
+    p.signal("TERM");
+    assert_eq!(p.wait().await, Some(0), "stderr: {}", p.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_answers_the_in_flight_request_then_exits_zero() {
+    let env = Env::new().await;
+    env.upstream.raw(
+        &subject_path(),
+        200,
+        serde_json::to_vec(&subject_body()).unwrap(),
+        Duration::from_millis(1200),
+    );
+    let mut p = Proc::serve(EXE, &env.config_path).await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let addr = p.data;
+    let inflight = tokio::spawn(async move {
+        client.get(addr, &subject_path(), &INSPECTOR_HEADERS).await
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    p.signal("TERM");
+    let resp = inflight.await.unwrap().unwrap();
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json(), subject_body());
+    assert_eq!(p.wait().await, Some(0), "stderr: {}", p.stderr());
+    assert!(!p.stderr().contains("panicked"));
+    // The drained request is in the log, and the log verifies.
+    let id = resp.header("inquiry-id").unwrap().to_string();
+    assert_eq!(env.entry(&id).await.status, 200);
+}
+
+fn assert_config_error(code: Option<i32>, stderr: &str, needle: &str) {
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(code.is_some(), "killed by a signal: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].contains(needle), "`{needle}` not in: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_errors_are_one_line_and_exit_non_zero() {
+    let env = Env::new().await;
+    let cfg = env.config_path.to_str().unwrap().to_string();
+    let original = std::fs::read_to_string(&env.config_path).unwrap();
+
+    std::fs::remove_file(env.pki.join("server.pem")).unwrap();
+    let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
+    assert_config_error(code, &err, "server.pem");
+    certs::pki::init(&env.tmp.path().join("pki2")).unwrap();
+    std::fs::copy(env.tmp.path().join("pki2/server.pem"), env.pki.join("server.pem")).unwrap();
+    let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
+    assert_config_error(code, &err, "does not match the certificate");
+    std::fs::copy(env.tmp.path().join("pki2/server.key"), env.pki.join("server.key")).unwrap();
+
+    std::fs::write(&env.config_path, original.replace("[admin]", "[admin]\nlisten_twice = 1")).unwrap();
+    let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
+    assert_config_error(code, &err, "listen_twice");
+    assert!(err.contains("gateway.toml:"), "{err}");
+
+    std::fs::write(
+        &env.config_path,
+        original.replacen("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:99999\"", 1),
+    )
+    .unwrap();
+    let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
+    assert_config_error(code, &err, "127.0.0.1:99999");
+
+    // An address in use: bind error naming the address.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    std::fs::write(
+        &env.config_path,
+        original.replacen("listen = \"127.0.0.1:0\"", &format!("listen = \"{busy_addr}\""), 1),
+    )
+    .unwrap();
+    let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
+    assert_config_error(code, &err, &busy_addr);
+}
