@@ -51,7 +51,11 @@ fn expected_keys(audit: &Value, field: &str) -> BTreeSet<String> {
     lower_set(
         audit[field]
             .as_array()
-            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default(),
     )
 }
