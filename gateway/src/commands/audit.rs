@@ -304,8 +304,25 @@ fn print_entries(
             Ok(())
         }
         OutputFormat::Table => {
-            let rows: Vec<Vec<String>> = entries.iter().map(query_row).collect();
-            write_table(out, &QUERY_COLUMNS, &rows)?;
+            // The chain id (32 hex digits) is in JSON and CSV; the table
+            // stays readable without it.
+            let keep = |i: &usize| QUERY_COLUMNS.get(*i) != Some(&"chain");
+            let header: Vec<&str> = (0..QUERY_COLUMNS.len())
+                .filter(keep)
+                .filter_map(|i| QUERY_COLUMNS.get(i).copied())
+                .collect();
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|e| {
+                    query_row(e)
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| keep(i))
+                        .map(|(_, c)| c)
+                        .collect()
+                })
+                .collect();
+            write_table(out, &header, &rows)?;
             writeln!(out, "({} entries)", entries.len())
         }
     }
@@ -375,14 +392,21 @@ fn write_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> st
     Ok(())
 }
 
-/// One CSV record (RFC 4180 quoting).
+/// One CSV record (RFC 4180 quoting). A cell that a spreadsheet would run
+/// as a formula (`=`, `+`, `-`, `@`, tab, CR first — e.g. a client-chosen
+/// `Inquiry-Case`) is prefixed with `'` so opening the export is safe.
 fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
     cells
         .map(|c| {
+            let c = if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{c}")
+            } else {
+                c.to_string()
+            };
             if c.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", c.replace('"', "\"\""))
             } else {
-                c.to_string()
+                c
             }
         })
         .collect::<Vec<_>>()
@@ -397,6 +421,12 @@ mod tests {
     fn csv_quotes_commas_quotes_and_newlines() {
         let line = csv_line(["plain", "a,b", "say \"hi\"", "two\nlines"].into_iter());
         assert_eq!(line, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\"");
+    }
+
+    #[test]
+    fn csv_defuses_spreadsheet_formulas() {
+        let line = csv_line(["=HYPERLINK(\"x\")", "@SUM(A1)", "HN-1"].into_iter());
+        assert_eq!(line, "\"'=HYPERLINK(\"\"x\"\")\",'@SUM(A1),HN-1");
     }
 
     #[test]

@@ -74,18 +74,22 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
         CertsCommand::Revoke { dir, cert } => {
             let crl: PathBuf = dir.join(pki::CRL);
             match pki::revoke_outcome(&dir, &cert)? {
-                pki::Revocation::Added => println!(
-                    "credgate: `{}` revoked; CRL updated: {}",
-                    cert.display(),
-                    crl.display()
-                ),
+                pki::Revocation::Added => {
+                    println!(
+                        "credgate: `{}` revoked; CRL updated: {}",
+                        cert.display(),
+                        crl.display()
+                    );
+                    println!(
+                        "  a running gateway picks it up on SIGHUP or when it notices the change"
+                    );
+                }
                 pki::Revocation::AlreadyRevoked => println!(
                     "credgate: `{}` was already revoked; CRL unchanged: {}",
                     cert.display(),
                     crl.display()
                 ),
             }
-            println!("  a running gateway picks it up on SIGHUP or when it notices the change");
             Ok(ExitCode::SUCCESS)
         }
     }
