@@ -1,2 +1,4 @@
-//! `credgate-load`: the load harness (see BENCHMARKS.md).
-fn main() {}
+//! `credgate-load`: the load harness binary (see the `bench` library and BENCHMARKS.md).
+fn main() -> std::process::ExitCode {
+    bench::main()
+}

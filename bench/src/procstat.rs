@@ -1,0 +1,199 @@
+//! CPU time of a process under test, read from `/proc`.
+//!
+//! This module owns turning `/proc/PID/stat` into CPU seconds: user + system
+//! time of the process and of every live descendant (nginx's workers are
+//! children of its master; credgate is one process with threads, which
+//! `/proc/PID/stat` already sums). The harness samples before and after the
+//! measured window and reports the difference.
+
+use std::collections::HashMap;
+use std::fs;
+
+use thiserror::Error;
+
+/// Clock ticks per second of `/proc` times (`USER_HZ`). Linux exports these
+/// times in `USER_HZ`, which is 100 on every mainstream architecture
+/// (`getconf CLK_TCK`).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// Why CPU time could not be read.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ProcStatError {
+    /// `/proc/PID/stat` could not be read (no such process, or not Linux).
+    #[error("cannot read `/proc/{pid}/stat`: {source}")]
+    Read {
+        /// The process id.
+        pid: u32,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file did not have the expected layout.
+    #[error("unexpected layout of `/proc/{pid}/stat`")]
+    Layout {
+        /// The process id.
+        pid: u32,
+    },
+}
+
+/// The fields of one `/proc/PID/stat` line the harness uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatLine {
+    /// Parent process id (field 4).
+    pub ppid: u32,
+    /// User-mode ticks (field 14).
+    pub utime: u64,
+    /// Kernel-mode ticks (field 15).
+    pub stime: u64,
+}
+
+/// Parse one `/proc/PID/stat` line. The command name (field 2) is in
+/// parentheses and may itself hold spaces and parentheses, so fields are
+/// counted from the last `)`.
+pub fn parse_stat(line: &str) -> Option<StatLine> {
+    let close = line.rfind(')')?;
+    let rest = line.get(close + 1..)?;
+    // After ')' come fields 3 (state), 4 (ppid), ... so field n is at n - 3.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).copied();
+    Some(StatLine {
+        ppid: field(4)?.parse().ok()?,
+        utime: field(14)?.parse().ok()?,
+        stime: field(15)?.parse().ok()?,
+    })
+}
+
+/// CPU seconds (user + system) used so far by `pid` alone.
+pub fn process_cpu_seconds(pid: u32) -> Result<f64, ProcStatError> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|source| ProcStatError::Read { pid, source })?;
+    let stat = parse_stat(&text).ok_or(ProcStatError::Layout { pid })?;
+    Ok((stat.utime + stat.stime) as f64 / TICKS_PER_SECOND)
+}
+
+/// CPU seconds used so far by `pid` and all its live descendants.
+pub fn tree_cpu_seconds(pid: u32) -> Result<f64, ProcStatError> {
+    let root = process_cpu_seconds(pid)?;
+    let mut table = Vec::new();
+    if let Ok(dir) = fs::read_dir("/proc") {
+        for entry in dir.flatten() {
+            let Some(other) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if other == pid {
+                continue;
+            }
+            // A process may exit between listing and reading: skip it.
+            if let Ok(text) = fs::read_to_string(format!("/proc/{other}/stat")) {
+                if let Some(stat) = parse_stat(&text) {
+                    table.push((other, stat));
+                }
+            }
+        }
+    }
+    Ok(root + descendants_ticks(pid, &table) as f64 / TICKS_PER_SECOND)
+}
+
+/// Sum of `utime + stime` over every process in `table` that descends from
+/// `root` (not counting `root` itself).
+pub fn descendants_ticks(root: u32, table: &[(u32, StatLine)]) -> u64 {
+    let mut children: HashMap<u32, Vec<(u32, u64)>> = HashMap::new();
+    for (pid, stat) in table {
+        children
+            .entry(stat.ppid)
+            .or_default()
+            .push((*pid, stat.utime + stat.stime));
+    }
+    let mut total = 0;
+    let mut stack = vec![root];
+    let mut visited = 0usize;
+    while let Some(parent) = stack.pop() {
+        visited += 1;
+        if visited > table.len() + 1 {
+            break; // a cycle cannot happen in /proc, but never loop forever
+        }
+        if let Some(kids) = children.get(&parent) {
+            for (kid, ticks) in kids {
+                total += ticks;
+                stack.push(*kid);
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NGINX_WORKER: &str = "4242 (nginx) S 4241 4241 4241 0 -1 4194624 1630 0 0 0 \
+        250 75 0 0 20 0 1 0 12345 11111111 2222 18446744073709551615 1 1 0 0 0 0 0 \
+        4096 0 0 0 0 17 1 0 0 0 0 0";
+
+    #[test]
+    fn parses_ppid_utime_stime() {
+        let s = parse_stat(NGINX_WORKER).unwrap();
+        assert_eq!(
+            s,
+            StatLine {
+                ppid: 4241,
+                utime: 250,
+                stime: 75
+            }
+        );
+    }
+
+    #[test]
+    fn command_names_with_spaces_and_parens_do_not_shift_fields() {
+        let line = "77 (tokio-rt (worker) 1) R 1 77 77 0 -1 0 0 0 0 0 9 3 0 0 20 0 3 0";
+        let s = parse_stat(line).unwrap();
+        assert_eq!(s.ppid, 1);
+        assert_eq!(s.utime, 9);
+        assert_eq!(s.stime, 3);
+    }
+
+    #[test]
+    fn truncated_lines_are_rejected() {
+        assert_eq!(parse_stat("12 (x) S 1 2 3"), None);
+        assert_eq!(parse_stat("no parens at all"), None);
+        assert_eq!(parse_stat(""), None);
+    }
+
+    #[test]
+    fn descendants_are_summed_through_grandchildren_only() {
+        let stat = |ppid, utime, stime| StatLine { ppid, utime, stime };
+        let table = vec![
+            (11, stat(10, 5, 1)),   // child of 10
+            (12, stat(10, 7, 0)),   // child of 10
+            (13, stat(12, 100, 0)), // grandchild of 10
+            (20, stat(1, 999, 9)),  // unrelated
+        ];
+        assert_eq!(descendants_ticks(10, &table), 5 + 1 + 7 + 100);
+        assert_eq!(descendants_ticks(12, &table), 100);
+        assert_eq!(descendants_ticks(13, &table), 0);
+    }
+
+    #[test]
+    fn own_process_cpu_is_readable_and_grows() {
+        let me = std::process::id();
+        let before = tree_cpu_seconds(me).unwrap();
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < std::time::Duration::from_millis(300) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let after = tree_cpu_seconds(me).unwrap();
+        assert!(after - before >= 0.1, "before {before}, after {after}");
+    }
+
+    #[test]
+    fn a_missing_process_is_an_error() {
+        let err = process_cpu_seconds(u32::MAX).unwrap_err();
+        assert!(err.to_string().contains("/proc/4294967295/stat"));
+    }
+}
