@@ -26,10 +26,13 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, Ed25519KeyPair, KeyPair as _};
 use rustls_pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
 use x509_parser::oid_registry::{
     Oid, OID_PKCS1_SHA256WITHRSA, OID_PKCS1_SHA384WITHRSA, OID_SIG_ECDSA_WITH_SHA256,
     OID_SIG_ECDSA_WITH_SHA384, OID_SIG_ED25519,
 };
+use x509_parser::x509::X509Name;
 
 /// CA certificate (PEM).
 pub const CA_CERT: &str = "ca.pem";
@@ -515,8 +518,7 @@ impl Ca {
             path: cert_path.clone(),
         };
         let (_, x509) = x509_parser::parse_x509_certificate(&der).map_err(|_| bad_cert())?;
-        // rcgen panics on an empty relative distinguished name; refuse it first.
-        if x509.subject().iter().any(|rdn| rdn.iter().next().is_none()) {
+        if !rcgen_can_read(&x509) {
             return Err(bad_cert());
         }
         let subject_raw = x509.subject().as_raw().to_vec();
@@ -581,6 +583,32 @@ impl Ca {
                 .is_ok()
         })
     }
+}
+
+/// Whether rcgen's `from_ca_cert_der` can read `cert` without panicking: it
+/// panics on an empty relative distinguished name, in the subject or in a
+/// name-constraints directoryName. Defensive: x509-parser 0.16 never yields
+/// an empty RDN (it parses RDNs with `many1`), but the guard keeps an
+/// operator's odd `ca.pem` from ever reaching that panic if that changes.
+fn rcgen_can_read(cert: &X509Certificate<'_>) -> bool {
+    fn no_empty_rdn(name: &X509Name<'_>) -> bool {
+        name.iter().all(|rdn| rdn.iter().next().is_some())
+    }
+    let constraints_ok = match cert.name_constraints() {
+        Ok(Some(ext)) => ext
+            .value
+            .permitted_subtrees
+            .iter()
+            .chain(ext.value.excluded_subtrees.iter())
+            .flatten()
+            .all(|subtree| match &subtree.base {
+                GeneralName::DirectoryName(name) => no_empty_rdn(name),
+                _ => true,
+            }),
+        Ok(None) => true,
+        Err(_) => false,
+    };
+    constraints_ok && no_empty_rdn(cert.subject())
 }
 
 /// The three output paths of an issue, checked not to exist yet.
