@@ -5,7 +5,7 @@
 //!
 //! | path | answer |
 //! |---|---|
-//! | `/audit/entries?officer=&subject=&from=&to=&decision=&limit=` | `{"entries": [...]}`, newest last, default limit 1000, max 10000 |
+//! | `/audit/entries?officer=&subject=&from=&to=&decision=&limit=` | `{"entries": [...], "truncated": bool}` in time order, at most `limit` (default 1000, max 10000); `truncated` means more match — page on with `from` |
 //! | `/audit/verify` | the verify report as JSON (`"result": "intact"` or `"tampered"`) |
 //! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline |
 //! | `/audit/subjects/{id}` | the right-to-know report about one subject (Hunan Art. 31) |
@@ -291,8 +291,11 @@ async fn entries(reader: &audit::Reader, query: Option<&str>) -> AuditApiRespons
     };
     match reader.query(&filter).await {
         Ok(found) => {
+            let truncated = filter
+                .limit
+                .is_some_and(|l| u64::try_from(found.len()).is_ok_and(|n| n >= l));
             let list: Vec<Value> = found.iter().map(entry_json).collect();
-            let mut resp = ok_json(&json!({ "entries": list }));
+            let mut resp = ok_json(&json!({ "entries": list, "truncated": truncated }));
             resp.subject_id = filter.subject;
             resp
         }
@@ -640,6 +643,14 @@ mod tests {
         assert_eq!(count("to=2026-03-01").await, 2);
         assert_eq!(count("from=2026-03-02T00%3A00%3A00Z").await, 2);
         assert_eq!(count("limit=1").await, 1);
+        let resp = handle(&reader, &key, "/audit/entries", Some("limit=4")).await;
+        assert_eq!(
+            body_json(&resp)["truncated"],
+            true,
+            "as many as the limit: maybe more"
+        );
+        let resp = handle(&reader, &key, "/audit/entries", Some("limit=5")).await;
+        assert_eq!(body_json(&resp)["truncated"], false);
         let resp = handle(
             &reader,
             &key,

@@ -452,6 +452,79 @@ fn policy_explain_allow_and_deny() {
     );
 }
 
+#[test]
+fn policy_explain_with_a_consent_token_from_consent_issue() {
+    let (_tmp, pki, config) = setup();
+    let path = format!("/v1/subjects/{NATURAL}/records");
+    let explain = |consent: Option<&str>| {
+        let mut args = vec![
+            "policy",
+            "explain",
+            "--config",
+            p(&config),
+            "--officer",
+            "CS-RATE-0007",
+            "--purpose",
+            "credit_service",
+            "--path",
+            &path,
+        ];
+        if let Some(token) = consent {
+            args.extend_from_slice(&["--consent", token]);
+        }
+        credgate(&args)
+    };
+    let without = explain(None);
+    assert_eq!(without.code, Some(1), "{}", without.describe());
+    assert!(
+        without.stdout.contains("consent_required"),
+        "{}",
+        without.describe()
+    );
+
+    let issue = |grantee: &str| {
+        let run = credgate(&[
+            "consent",
+            "issue",
+            "--dir",
+            p(&pki),
+            "--subject",
+            NATURAL,
+            "--grantee",
+            grantee,
+            "--items",
+            "commendation",
+            "--fields",
+            "income",
+            "--days",
+            "30",
+        ]);
+        assert_ok(&run);
+        run.stdout.trim().to_string()
+    };
+    let token = issue("CS-RATE-0007");
+    let with = explain(Some(&token));
+    assert_ok(&with);
+    assert!(
+        with.stdout.contains("items: commendation"),
+        "{}",
+        with.describe()
+    );
+    assert!(with.stdout.contains("income"), "{}", with.describe());
+    assert!(
+        !with.stdout.contains(&token),
+        "the token itself is never echoed"
+    );
+
+    let misaddressed = explain(Some(&issue("SOMEONE-ELSE")));
+    assert_eq!(misaddressed.code, Some(1), "{}", misaddressed.describe());
+    assert!(
+        misaddressed.stdout.contains("consent_invalid"),
+        "{}",
+        misaddressed.describe()
+    );
+}
+
 // -------------------------------------------------------------- bad input
 
 #[test]
