@@ -13,10 +13,26 @@ use crate::upstream::Upstream;
 
 /// Officers of the conformance policy, plus one the policy does not know.
 pub const OFFICERS: [(&str, &str, &str); 5] = [
-    ("HN-AMR-0001", "Li Na", "Hunan Administration for Market Regulation"),
-    ("HN-AMR-0002", "Zhao Lei", "Hunan Administration for Market Regulation"),
-    ("CS-RATE-0007", "Chen Jing", "Xiangjiang Credit Rating Co., Ltd."),
-    ("CMP-0001", "Sun Mei", "Hunan Development and Reform Commission, Credit Office"),
+    (
+        "HN-AMR-0001",
+        "Li Na",
+        "Hunan Administration for Market Regulation",
+    ),
+    (
+        "HN-AMR-0002",
+        "Zhao Lei",
+        "Hunan Administration for Market Regulation",
+    ),
+    (
+        "CS-RATE-0007",
+        "Chen Jing",
+        "Xiangjiang Credit Rating Co., Ltd.",
+    ),
+    (
+        "CMP-0001",
+        "Sun Mei",
+        "Hunan Development and Reform Commission, Credit Office",
+    ),
     ("ZZ-NOBODY-9", "Nobody", "Nowhere"),
 ];
 
@@ -154,7 +170,11 @@ file = "policy.toml"
 
     /// A client with explicit cert and key files.
     pub fn client_with(&self, cert: &Path, key: &Path, proto: Proto) -> Client {
-        Client::new(&self.pki.join(certs::pki::CA_CERT), Some((cert, key)), proto)
+        Client::new(
+            &self.pki.join(certs::pki::CA_CERT),
+            Some((cert, key)),
+            proto,
+        )
     }
 
     /// The store URL the gateway uses.

@@ -65,8 +65,7 @@ impl Proc {
                 if let Some(a) = addr_after(&line, "credgate: data plane listening on https://") {
                     data = Some(a);
                 }
-                if let Some(a) = addr_after(&line, "credgate: admin plane listening on https://")
-                {
+                if let Some(a) = addr_after(&line, "credgate: admin plane listening on https://") {
                     admin = Some(a);
                     break;
                 }

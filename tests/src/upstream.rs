@@ -72,7 +72,8 @@ impl Upstream {
                                 target,
                                 headers: req.headers().clone(),
                             });
-                            let canned = server.routes.lock().unwrap().get(req.uri().path()).cloned();
+                            let canned =
+                                server.routes.lock().unwrap().get(req.uri().path()).cloned();
                             let canned = canned.unwrap_or(Canned {
                                 status: 404,
                                 body: br#"{"error":"no such thing"}"#.to_vec(),
@@ -99,7 +100,12 @@ impl Upstream {
 
     /// Answer `path` with `status` and a JSON body.
     pub fn json(&self, path: &str, status: u16, body: &serde_json::Value) {
-        self.raw(path, status, serde_json::to_vec(body).unwrap(), Duration::ZERO);
+        self.raw(
+            path,
+            status,
+            serde_json::to_vec(body).unwrap(),
+            Duration::ZERO,
+        );
     }
 
     /// Answer `path` with raw bytes after `delay`.

@@ -33,7 +33,10 @@ async fn officer_cert_is_proxied_with_inquiry_id_and_spoofed_identity_headers_ar
         ("X-Forwarded-For", "10.9.9.9"),
         ("Inquiry-Id", "client-chosen"),
     ]);
-    let resp = client.get(gw.data_addr(), &subject_path(), &headers).await.unwrap();
+    let resp = client
+        .get(gw.data_addr(), &subject_path(), &headers)
+        .await
+        .unwrap();
     assert_eq!(resp.status, 200, "{:?}", resp.body);
     assert_eq!(resp.json(), subject_body());
     let id = resp.header("inquiry-id").unwrap().to_string();
@@ -85,22 +88,58 @@ async fn openssl_cli_cert_under_the_same_ca_works() {
     let csr = dir.join("ossl.csr");
     let cert = dir.join("ossl.pem");
     let ext = dir.join("ossl.ext");
-    std::fs::write(&ext, "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n").unwrap();
+    std::fs::write(
+        &ext,
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
     let ok = |args: &[&str]| {
-        let out = std::process::Command::new("openssl").args(args).output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    ok(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key.to_str().unwrap()]);
     ok(&[
-        "req", "-new", "-key", key.to_str().unwrap(), "-out", csr.to_str().unwrap(),
-        "-subj", "/serialNumber=HN-AMR-0001/CN=Li Na/O=Hunan Administration for Market Regulation",
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        key.to_str().unwrap(),
     ]);
     ok(&[
-        "x509", "-req", "-in", csr.to_str().unwrap(),
-        "-CA", env.pki.join("ca.pem").to_str().unwrap(),
-        "-CAkey", env.pki.join("ca.key").to_str().unwrap(),
-        "-CAcreateserial", "-days", "5", "-sha256",
-        "-extfile", ext.to_str().unwrap(), "-out", cert.to_str().unwrap(),
+        "req",
+        "-new",
+        "-key",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        "/serialNumber=HN-AMR-0001/CN=Li Na/O=Hunan Administration for Market Regulation",
+    ]);
+    ok(&[
+        "x509",
+        "-req",
+        "-in",
+        csr.to_str().unwrap(),
+        "-CA",
+        env.pki.join("ca.pem").to_str().unwrap(),
+        "-CAkey",
+        env.pki.join("ca.key").to_str().unwrap(),
+        "-CAcreateserial",
+        "-days",
+        "5",
+        "-sha256",
+        "-extfile",
+        ext.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
     ]);
     let gw = env.start().await;
     let client = env.client_with(&cert, &key, Proto::Http1);
@@ -162,8 +201,14 @@ async fn missing_foreign_and_expired_certs_are_refused_at_the_handshake() {
     let c = env.client_with(&expired.cert, &expired.key, Proto::Http1);
     assert_refused(c.get(addr, &path, &INSPECTOR_HEADERS).await, "expired");
 
-    assert!(env.upstream.seen().is_empty(), "a refused client reached the upstream");
-    assert!(env.entries().await.is_empty(), "a refused handshake was logged");
+    assert!(
+        env.upstream.seen().is_empty(),
+        "a refused client reached the upstream"
+    );
+    assert!(
+        env.entries().await.is_empty(),
+        "a refused handshake was logged"
+    );
     gw.shutdown().await.unwrap();
 }
 
@@ -173,14 +218,20 @@ async fn revoked_cert_is_refused_after_sighup() {
     env.upstream.json(&subject_path(), 200, &subject_body());
     let mut p = Proc::serve(EXE, &env.config_path).await;
     let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
-    let resp = client.get(p.data, &subject_path(), &INSPECTOR_HEADERS).await.unwrap();
+    let resp = client
+        .get(p.data, &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
     assert_eq!(resp.status, 200);
 
     let (cert, _) = env.officer("HN-AMR-0001");
     certs::pki::revoke(&env.pki, &cert).unwrap();
     p.signal("HUP");
     let refused = tests::env::eventually(5, || async {
-        client.get(p.data, &subject_path(), &INSPECTOR_HEADERS).await.is_err()
+        client
+            .get(p.data, &subject_path(), &INSPECTOR_HEADERS)
+            .await
+            .is_err()
     })
     .await;
     assert!(refused, "revoked cert still accepted after SIGHUP");
@@ -205,9 +256,8 @@ async fn sigterm_answers_the_in_flight_request_then_exits_zero() {
     let mut p = Proc::serve(EXE, &env.config_path).await;
     let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
     let addr = p.data;
-    let inflight = tokio::spawn(async move {
-        client.get(addr, &subject_path(), &INSPECTOR_HEADERS).await
-    });
+    let inflight =
+        tokio::spawn(async move { client.get(addr, &subject_path(), &INSPECTOR_HEADERS).await });
     tokio::time::sleep(Duration::from_millis(400)).await;
     p.signal("TERM");
     let resp = inflight.await.unwrap().unwrap();
@@ -239,19 +289,35 @@ async fn config_errors_are_one_line_and_exit_non_zero() {
     let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
     assert_config_error(code, &err, "server.pem");
     certs::pki::init(&env.tmp.path().join("pki2")).unwrap();
-    std::fs::copy(env.tmp.path().join("pki2/server.pem"), env.pki.join("server.pem")).unwrap();
+    std::fs::copy(
+        env.tmp.path().join("pki2/server.pem"),
+        env.pki.join("server.pem"),
+    )
+    .unwrap();
     let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
     assert_config_error(code, &err, "does not match the certificate");
-    std::fs::copy(env.tmp.path().join("pki2/server.key"), env.pki.join("server.key")).unwrap();
+    std::fs::copy(
+        env.tmp.path().join("pki2/server.key"),
+        env.pki.join("server.key"),
+    )
+    .unwrap();
 
-    std::fs::write(&env.config_path, original.replace("[admin]", "[admin]\nlisten_twice = 1")).unwrap();
+    std::fs::write(
+        &env.config_path,
+        original.replace("[admin]", "[admin]\nlisten_twice = 1"),
+    )
+    .unwrap();
     let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
     assert_config_error(code, &err, "listen_twice");
     assert!(err.contains("gateway.toml:"), "{err}");
 
     std::fs::write(
         &env.config_path,
-        original.replacen("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:99999\"", 1),
+        original.replacen(
+            "listen = \"127.0.0.1:0\"",
+            "listen = \"127.0.0.1:99999\"",
+            1,
+        ),
     )
     .unwrap();
     let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
@@ -262,7 +328,11 @@ async fn config_errors_are_one_line_and_exit_non_zero() {
     let busy_addr = busy.local_addr().unwrap().to_string();
     std::fs::write(
         &env.config_path,
-        original.replacen("listen = \"127.0.0.1:0\"", &format!("listen = \"{busy_addr}\""), 1),
+        original.replacen(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"{busy_addr}\""),
+            1,
+        ),
     )
     .unwrap();
     let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;

@@ -59,7 +59,12 @@ async fn every_conformance_case_end_to_end() {
             .collect();
         let client = env.client(Some(case["officer"].as_str().unwrap()), Proto::Http1);
         let resp = client
-            .request(req["method"].as_str().unwrap(), gw.data_addr(), path, &headers)
+            .request(
+                req["method"].as_str().unwrap(),
+                gw.data_addr(),
+                path,
+                &headers,
+            )
             .await
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let expect = &case["expect"];
@@ -78,14 +83,32 @@ async fn every_conformance_case_end_to_end() {
         if case["upstream"].is_null() {
             assert!(env.upstream.seen().is_empty(), "{name}: upstream was asked");
         }
-        let id = resp.header("inquiry-id").unwrap_or_else(|| panic!("{name}: no Inquiry-Id"));
+        let id = resp
+            .header("inquiry-id")
+            .unwrap_or_else(|| panic!("{name}: no Inquiry-Id"));
         let entry = env.entry(id).await;
         let audit = &expect["audit"];
-        assert_eq!(entry.decision.as_str(), audit["decision"].as_str().unwrap(), "{name}");
-        assert_eq!(u64::from(entry.status), expect["status"].as_u64().unwrap(), "{name}");
-        assert_eq!(entry.officer_id, case["officer"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            entry.decision.as_str(),
+            audit["decision"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            u64::from(entry.status),
+            expect["status"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            entry.officer_id,
+            case["officer"].as_str().unwrap(),
+            "{name}"
+        );
         if let Some(n) = audit.get("records_returned") {
-            assert_eq!(u64::from(entry.records_returned), n.as_u64().unwrap(), "{name}");
+            assert_eq!(
+                u64::from(entry.records_returned),
+                n.as_u64().unwrap(),
+                "{name}"
+            );
         }
         if let Some(m) = audit.get("records_suppressed") {
             let got: Value = serde_json::to_value(&entry.records_suppressed).unwrap();
@@ -103,23 +126,43 @@ async fn every_conformance_case_end_to_end() {
             }
         }
         if let Some(n) = audit.get("objection_labeled") {
-            assert_eq!(u64::from(entry.objection_labeled), n.as_u64().unwrap(), "{name}");
+            assert_eq!(
+                u64::from(entry.objection_labeled),
+                n.as_u64().unwrap(),
+                "{name}"
+            );
         }
         // No removed value, no consent token in the log entry.
         let logged = serde_json::to_string(&entry).unwrap();
-        assert!(!logged.contains("none declared"), "{name}: a removed value was logged");
-        if let Some(token) = req["headers"].get("Subject-Consent").and_then(Value::as_str) {
+        assert!(
+            !logged.contains("none declared"),
+            "{name}: a removed value was logged"
+        );
+        if let Some(token) = req["headers"]
+            .get("Subject-Consent")
+            .and_then(Value::as_str)
+        {
             assert!(!logged.contains(token), "{name}: consent token logged");
         }
     }
     gw.shutdown().await.unwrap();
 }
 
+/// One request of a scripted sequence: client, method, address, path, headers.
+type Step<'a> = (
+    &'a tests::client::Client,
+    &'static str,
+    std::net::SocketAddr,
+    String,
+    Vec<(&'static str, &'static str)>,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n_mixed_requests_give_exactly_n_entries() {
     let env = Env::new().await;
     env.upstream.json(&subject_path(), 200, &subject_body());
-    env.upstream.raw("/v1/records/r-9", 200, b"not json".to_vec(), Duration::ZERO);
+    env.upstream
+        .raw("/v1/records/r-9", 200, b"not json".to_vec(), Duration::ZERO);
     let gw = env.start().await;
     let inspector = env.client(Some("HN-AMR-0001"), Proto::Http1);
     let inspector2 = env.client(Some("HN-AMR-0001"), Proto::Http2);
@@ -129,17 +172,65 @@ async fn n_mixed_requests_give_exactly_n_entries() {
     let admin = gw.admin_addr().unwrap();
     let mut ids = Vec::new();
     let mut statuses = Vec::new();
-    let plan: Vec<(&tests::client::Client, &str, std::net::SocketAddr, String, Vec<(&str, &str)>)> = vec![
-        (&inspector, "GET", addr, subject_path(), INSPECTOR_HEADERS.to_vec()),
-        (&inspector2, "GET", addr, subject_path(), INSPECTOR_HEADERS.to_vec()),
-        (&inspector, "POST", addr, subject_path(), INSPECTOR_HEADERS.to_vec()),
-        (&inspector, "GET", addr, "/v2/elsewhere".into(), INSPECTOR_HEADERS.to_vec()),
+    let plan: Vec<Step> = vec![
+        (
+            &inspector,
+            "GET",
+            addr,
+            subject_path(),
+            INSPECTOR_HEADERS.to_vec(),
+        ),
+        (
+            &inspector2,
+            "GET",
+            addr,
+            subject_path(),
+            INSPECTOR_HEADERS.to_vec(),
+        ),
+        (
+            &inspector,
+            "POST",
+            addr,
+            subject_path(),
+            INSPECTOR_HEADERS.to_vec(),
+        ),
+        (
+            &inspector,
+            "GET",
+            addr,
+            "/v2/elsewhere".into(),
+            INSPECTOR_HEADERS.to_vec(),
+        ),
         (&inspector, "GET", addr, subject_path(), vec![]),
-        (&inspector, "GET", addr, "/v1/records/r-9".into(), INSPECTOR_HEADERS.to_vec()),
-        (&unknown, "GET", addr, subject_path(), INSPECTOR_HEADERS.to_vec()),
-        (&auditor, "GET", addr, subject_path(), INSPECTOR_HEADERS.to_vec()),
+        (
+            &inspector,
+            "GET",
+            addr,
+            "/v1/records/r-9".into(),
+            INSPECTOR_HEADERS.to_vec(),
+        ),
+        (
+            &unknown,
+            "GET",
+            addr,
+            subject_path(),
+            INSPECTOR_HEADERS.to_vec(),
+        ),
+        (
+            &auditor,
+            "GET",
+            addr,
+            subject_path(),
+            INSPECTOR_HEADERS.to_vec(),
+        ),
         (&auditor, "GET", admin, "/healthz".into(), vec![]),
-        (&auditor, "GET", admin, "/audit/entries?officer=HN-AMR-0001".into(), vec![]),
+        (
+            &auditor,
+            "GET",
+            admin,
+            "/audit/entries?officer=HN-AMR-0001".into(),
+            vec![],
+        ),
         (&inspector, "GET", admin, "/audit/entries".into(), vec![]),
     ];
     let n = plan.len();
@@ -148,7 +239,10 @@ async fn n_mixed_requests_give_exactly_n_entries() {
         ids.push(resp.header("inquiry-id").unwrap().to_string());
         statuses.push(resp.status);
     }
-    assert_eq!(statuses, vec![200, 200, 405, 404, 400, 502, 403, 403, 200, 200, 403]);
+    assert_eq!(
+        statuses,
+        vec![200, 200, 405, 404, 400, 502, 403, 403, 200, 200, 403]
+    );
     let entries = env.entries().await;
     assert_eq!(entries.len(), n);
     let logged: BTreeSet<_> = entries.iter().map(|e| e.entry.inquiry_id.clone()).collect();
@@ -220,7 +314,10 @@ async fn policy_reload_narrows_and_a_broken_file_changes_nothing() {
     let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
     let addr = gw.data_addr();
     let path = subject_path();
-    assert_eq!(c.get(addr, &path, &INSPECTOR_HEADERS).await.unwrap().status, 200);
+    assert_eq!(
+        c.get(addr, &path, &INSPECTOR_HEADERS).await.unwrap().status,
+        200
+    );
 
     let narrower = Env::conformance_policy().replace(
         "purposes = [\"administrative_permit\", \"administrative_inspection\"]",
@@ -229,7 +326,11 @@ async fn policy_reload_narrows_and_a_broken_file_changes_nothing() {
     assert_ne!(narrower, Env::conformance_policy());
     env.write_policy(&narrower);
     let narrowed = tests::env::eventually(5, || async {
-        c.get(addr, &path, &INSPECTOR_HEADERS).await.unwrap().code().as_deref()
+        c.get(addr, &path, &INSPECTOR_HEADERS)
+            .await
+            .unwrap()
+            .code()
+            .as_deref()
             == Some("purpose_not_granted")
     })
     .await;
@@ -239,9 +340,21 @@ async fn policy_reload_narrows_and_a_broken_file_changes_nothing() {
     assert!(gw.reload().is_err(), "a broken policy was accepted");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let r = c.get(addr, &path, &INSPECTOR_HEADERS).await.unwrap();
-    assert_eq!(r.code().as_deref(), Some("purpose_not_granted"), "{:?}", r.body);
+    assert_eq!(
+        r.code().as_deref(),
+        Some("purpose_not_granted"),
+        "{:?}",
+        r.body
+    );
     let r = c
-        .get(addr, &path, &[("Inquiry-Purpose", "administrative_permit"), ("Inquiry-Case", "C-1")])
+        .get(
+            addr,
+            &path,
+            &[
+                ("Inquiry-Purpose", "administrative_permit"),
+                ("Inquiry-Case", "C-1"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 200);
@@ -257,16 +370,25 @@ async fn locked_store_gives_503_without_data_then_recovers() {
     let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
     let addr = gw.data_addr();
     let path = subject_path();
-    assert_eq!(c.get(addr, &path, &INSPECTOR_HEADERS).await.unwrap().status, 200);
+    assert_eq!(
+        c.get(addr, &path, &INSPECTOR_HEADERS).await.unwrap().status,
+        200
+    );
 
     let url = format!("sqlite://{}", env.sqlite_file().display());
     let mut lock = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN EXCLUSIVE").execute(&mut lock).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
     let r = c.get(addr, &path, &INSPECTOR_HEADERS).await.unwrap();
     assert_eq!(r.status, 503);
     assert_eq!(r.code().as_deref(), Some("audit_unavailable"));
     let text = String::from_utf8_lossy(&r.body);
-    assert!(!text.contains("长沙"), "data released without a log entry: {text}");
+    assert!(
+        !text.contains("长沙"),
+        "data released without a log entry: {text}"
+    );
     assert!(r.header("inquiry-id").is_some());
     sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
     drop(lock);
@@ -286,7 +408,10 @@ async fn each_plane_refuses_the_other_planes_identities() {
     let auditor = env.client(Some("CMP-0001"), Proto::Http1);
     let inspector = env.client(Some("HN-AMR-0001"), Proto::Http1);
 
-    let r = auditor.get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS).await.unwrap();
+    let r = auditor
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
     assert_eq!(r.status, 403);
     assert_eq!(r.code().as_deref(), Some("role_forbidden"));
 
@@ -326,7 +451,10 @@ async fn upstream_timeout_is_504_and_logged_as_error() {
     );
     let gw = env.start().await;
     let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
-    let r = c.get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS).await.unwrap();
+    let r = c
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
     assert_eq!(r.status, 504);
     assert_eq!(r.code().as_deref(), Some("upstream_timeout"));
     let e = env.entry(r.header("inquiry-id").unwrap()).await;
@@ -343,13 +471,29 @@ async fn postgres_store_end_to_end() {
         eprintln!("notice: CREDGATE_TEST_POSTGRES_URL not set; PostgreSQL end-to-end test not run");
         return;
     };
+    // A fresh schema so the test never mixes with other users of the database.
+    use sqlx::Connection;
+    let schema = format!(
+        "credgate_e2e_{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000
+    );
+    let mut pg = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{sep}options=-csearch_path%3D{schema}");
     let env = Env::with_store(Some(&url)).await;
     env.upstream.json(&subject_path(), 200, &subject_body());
     let gw = env.start().await;
     let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
     let mut ids = Vec::new();
     for headers in [INSPECTOR_HEADERS.to_vec(), vec![]] {
-        let r = c.get(gw.data_addr(), &subject_path(), &headers).await.unwrap();
+        let r = c
+            .get(gw.data_addr(), &subject_path(), &headers)
+            .await
+            .unwrap();
         ids.push((r.header("inquiry-id").unwrap().to_string(), r.status));
     }
     gw.shutdown().await.unwrap();
@@ -358,4 +502,9 @@ async fn postgres_store_end_to_end() {
     for (id, status) in ids {
         assert_eq!(env.entry(&id).await.status, status);
     }
+    assert_eq!(env.entries().await.len(), 2);
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut pg)
+        .await
+        .unwrap();
 }
