@@ -992,10 +992,22 @@ fn audit_verify_finds_tampering_in_a_copy_of_the_store() {
 }
 
 #[test]
-fn audit_verify_without_a_store_cannot_run() {
-    let (tmp, _pki, config) = setup();
+fn audit_verify_cannot_run_without_a_store_or_key() {
+    let (tmp, pki, config) = setup();
     assert!(!tmp.path().join("audit.db").exists());
     let run = credgate(&["audit", "verify", "--config", p(&config)]);
     assert_eq!(run.code, Some(2), "{}", run.describe());
     assert_clean_failure(&run);
+
+    // a store, but the signing key is not an Ed25519 key any more
+    fill_log(tmp.path(), &pki);
+    std::fs::write(pki.join("audit-signing.pk8"), b"not a key").unwrap();
+    let run = credgate(&["audit", "verify", "--config", p(&config)]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert_clean_failure(&run);
+    assert!(
+        run.stderr.contains("audit-signing.pk8") || run.stderr.contains("gateway.toml"),
+        "{}",
+        run.describe()
+    );
 }
