@@ -171,3 +171,69 @@ impl TlsHandle {
 pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+
+    fn section(dir: &Path) -> ServerSection {
+        ServerSection {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            cert: dir.join(certs::pki::SERVER_CERT),
+            key: dir.join(certs::pki::SERVER_KEY),
+            client_ca: dir.join(certs::pki::CA_CERT),
+            crl: vec![dir.join(certs::pki::CRL)],
+            utc_offset_seconds: 8 * 3600,
+            limits: Limits::default(),
+        }
+    }
+
+    #[test]
+    fn dev_pki_material_builds_a_config_offering_h2_and_http1() {
+        let dir = tempfile::tempdir().unwrap();
+        certs::pki::init(dir.path()).unwrap();
+        let cfg = server_config(&section(dir.path())).unwrap();
+        assert_eq!(
+            cfg.alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+    }
+
+    #[test]
+    fn a_failed_reload_keeps_the_previous_material() {
+        let dir = tempfile::tempdir().unwrap();
+        certs::pki::init(dir.path()).unwrap();
+        let s = section(dir.path());
+        let handle = TlsHandle::load(&s).unwrap();
+        let before = handle.current();
+        std::fs::write(&s.crl[0], b"-----BEGIN X509 CRL-----\ngarbage\n").unwrap();
+        let err = handle.reload(&s).unwrap_err().to_string();
+        assert!(err.contains("ca.crl"), "{err}");
+        assert!(Arc::ptr_eq(&before, &handle.current()));
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        certs::pki::init(dir.path()).unwrap();
+        let mut s = section(dir.path());
+        s.client_ca = dir.path().join("nope.pem");
+        let err = server_config(&s).unwrap_err().to_string();
+        assert!(err.contains("nope.pem"), "{err}");
+
+        let s = section(dir.path());
+        std::fs::write(&s.key, b"not a key").unwrap();
+        let err = server_config(&s).unwrap_err().to_string();
+        assert!(err.contains("server.key"), "{err}");
+    }
+
+    #[test]
+    fn fingerprint_is_lowercase_sha256_hex() {
+        let fp = fingerprint(b"abc");
+        assert_eq!(
+            fp,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -63,8 +63,8 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// In-flight requests did not finish within the drain bound.
-    #[error("shutdown: {0} connection(s) still open after the drain bound")]
-    DrainTimeout(usize),
+    #[error("shutdown: connections still open after {}s; the final checkpoint was written anyway", .0.as_secs())]
+    DrainTimeout(Duration),
 }
 
 /// What every request handler shares.
@@ -278,7 +278,7 @@ impl Running {
             .is_ok();
         let closed = shared.audit.shutdown().await.map_err(ServeError::Audit);
         if !drained {
-            return Err(ServeError::DrainTimeout(1));
+            return Err(ServeError::DrainTimeout(DRAIN_BOUND));
         }
         closed
     }

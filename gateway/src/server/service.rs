@@ -243,3 +243,69 @@ fn upstream_headers(inquiry_id: &str, conn: &ConnInfo, inquiry: &Inquiry) -> Hea
     put("inquiry-case", &inquiry.case);
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use policy::{RecordFields, Rules, SubjectType};
+
+    use super::*;
+
+    fn scope(items: &[&str]) -> Scope {
+        Scope {
+            items: items.iter().map(|s| s.to_string()).collect(),
+            subject_types: BTreeSet::new(),
+            consent_fields: BTreeSet::new(),
+            unmasked: BTreeSet::new(),
+            beyond_inquiry_period: None,
+            consent_subject: None,
+            natural_person_needs_consent: false,
+            rules: Arc::new(Rules {
+                prohibited: BTreeSet::new(),
+                consent_required: BTreeSet::new(),
+                mask: Default::default(),
+                items: Default::default(),
+                record_fields: RecordFields::default(),
+                utc_offset_seconds: 0,
+            }),
+        }
+    }
+
+    fn inquiry(route: Route) -> Inquiry {
+        Inquiry {
+            route,
+            purpose: "p".into(),
+            case: "c".into(),
+            consent: None,
+        }
+    }
+
+    #[test]
+    fn records_query_is_rebuilt_from_the_scope_only() {
+        let i = inquiry(Route::SubjectRecords {
+            subject_id: "91430100MA4L0XXX1N".into(),
+            subject_type: SubjectType::LegalPerson,
+            items: Some(vec!["basic".into(), "court_enforcement".into()]),
+        });
+        assert_eq!(
+            upstream_target(&i, &scope(&["basic", "administrative_penalty"])),
+            "/v1/subjects/91430100MA4L0XXX1N/records?items=administrative_penalty,basic"
+        );
+    }
+
+    #[test]
+    fn other_routes_carry_no_query() {
+        let s = scope(&["basic"]);
+        let i = inquiry(Route::Subject {
+            subject_id: "91430100MA4L0XXX1N".into(),
+            subject_type: SubjectType::LegalPerson,
+        });
+        assert_eq!(upstream_target(&i, &s), "/v1/subjects/91430100MA4L0XXX1N");
+        let i = inquiry(Route::Record {
+            record_id: "r-1".into(),
+        });
+        assert_eq!(upstream_target(&i, &s), "/v1/records/r-1");
+    }
+}
