@@ -386,6 +386,30 @@ fn policy_check_prints_every_error_with_file_and_line() {
 }
 
 #[test]
+fn policy_check_reports_config_and_policy_errors_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = init_pki(tmp.path());
+    let broken = POLICY.replace("rate = \"30/minute\"", "rate = \"often\"");
+    let config = write_config(tmp.path(), &pki, &broken);
+    // break the config too: its server certificate is gone
+    std::fs::remove_file(pki.join("server.pem")).unwrap();
+    let run = credgate(&["policy", "check", "--config", p(&config)]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(
+        run.stderr.lines().any(|l| l.contains("server.pem")),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.contains("policy.toml:") && l.contains("often")),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
 fn policy_explain_allow_and_deny() {
     let (_tmp, _pki, config) = setup();
     let path = format!("/v1/subjects/{LEGAL}/records?items=basic");

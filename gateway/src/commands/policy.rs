@@ -61,7 +61,9 @@ fn check(path: &Path) -> CmdResult {
             .into());
         }
         Err(errors) => {
-            print_errors(&errors.to_string());
+            let mut text = errors.to_string();
+            append_policy_errors(&mut text, fallback_policy_errors(path, None));
+            print_errors(&text);
             return Ok(ExitCode::from(1));
         }
     };
@@ -76,11 +78,50 @@ fn check(path: &Path) -> CmdResult {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(errors) => {
+        Err(ConfigError::Policy(errors)) => {
             print_errors(&errors.to_string());
             Ok(ExitCode::from(1))
         }
+        Err(other) => {
+            // The policy settings (the consent key) failed: still check the
+            // policy file itself, so one run shows every error.
+            let mut text = other.to_string();
+            append_policy_errors(
+                &mut text,
+                fallback_policy_errors(path, Some(&config.policy_file)),
+            );
+            print_errors(&text);
+            Ok(ExitCode::from(1))
+        }
     }
+}
+
+/// Add a policy's diagnostics (if any) to an error text, one per line.
+fn append_policy_errors(text: &mut String, errors: Option<policy::PolicyErrors>) {
+    if let Some(errors) = errors {
+        text.push('\n');
+        text.push_str(&errors.to_string());
+    }
+}
+
+/// When the config itself is broken, validate the policy file it names
+/// anyway (found via `[policy] file`, resolved against the config's folder)
+/// under default settings. `None` if the policy cannot be located or is valid.
+fn fallback_policy_errors(config: &Path, known: Option<&Path>) -> Option<policy::PolicyErrors> {
+    let policy_path = match known {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let text = std::fs::read_to_string(config).ok()?;
+            let table: toml::Table = toml::from_str(&text).ok()?;
+            let file = table.get("policy")?.get("file")?.as_str()?;
+            let dir = config.parent().unwrap_or_else(|| Path::new(""));
+            dir.join(file)
+        }
+    };
+    if !policy_path.is_file() {
+        return None;
+    }
+    policy::Policy::load(&policy_path, &policy::Settings::default()).err()
 }
 
 /// Print a multi-error display, one error per line, on stderr (and a count
