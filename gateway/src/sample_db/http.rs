@@ -30,8 +30,11 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// The queries, kept constant so sqlx caches one prepared statement per
 /// connection for each.
 const SUBJECT_SQL: &str = "SELECT json FROM subjects WHERE id = ?1";
-const RECORDS_SQL: &str =
-    "SELECT item, json FROM records WHERE subject_id = ?1 ORDER BY decided_on, id";
+/// The subject row (kind 0) then its records (kind 1) in one round trip.
+const SUBJECT_RECORDS_SQL: &str = "SELECT 0, '', '', '', json FROM subjects WHERE id = ?1 \
+     UNION ALL \
+     SELECT 1, item, decided_on, id, json FROM records WHERE subject_id = ?1 \
+     ORDER BY 1, 3, 4";
 const RECORD_SQL: &str = "SELECT s.json, r.json FROM records r \
      JOIN subjects s ON s.id = r.subject_id WHERE r.id = ?1";
 
@@ -236,28 +239,30 @@ async fn subject_records(
     id: &str,
     items: Option<&[String]>,
 ) -> Result<Option<String>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let row = sqlx::query(SUBJECT_SQL)
+    let rows = sqlx::query(SUBJECT_RECORDS_SQL)
         .bind(id)
-        .fetch_optional(&mut *conn)
+        .fetch_all(pool)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let subject: &str = row.try_get(0)?;
-    let records = sqlx::query(RECORDS_SQL)
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let mut rows = rows.iter();
+    let Some(head) = rows.next() else {
+        return Ok(None);
+    };
+    if head.try_get::<i64, _>(0)? != 0 {
+        return Ok(None);
+    }
+    let subject: &str = head.try_get(4)?;
+    let records = rows.as_slice();
     let mut body = String::with_capacity(subject.len() + 32 + records.len() * 512);
     body.push_str("{\"subject\":");
     body.push_str(subject);
     body.push_str(",\"records\":[");
     let mut first = true;
-    for r in &records {
-        let item: &str = r.try_get(0)?;
+    for r in records {
+        let item: &str = r.try_get(1)?;
         if items.is_some_and(|wanted| !wanted.iter().any(|w| w == item)) {
             continue;
         }
-        let json: &str = r.try_get(1)?;
+        let json: &str = r.try_get(4)?;
         if !first {
             body.push(',');
         }
