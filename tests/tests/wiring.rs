@@ -508,3 +508,69 @@ async fn postgres_store_end_to_end() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_failures_never_pass_upstream_bytes_through() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let addr = gw.data_addr();
+
+    // An error page with a secret in it: 502, none of its text.
+    env.upstream.raw(
+        &subject_path(),
+        500,
+        b"stack trace: religion=buddhist at db.rs:12".to_vec(),
+        Duration::ZERO,
+    );
+    let r = c
+        .get(addr, &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(r.code().as_deref(), Some("upstream_invalid_response"));
+    assert!(!String::from_utf8_lossy(&r.body).contains("buddhist"));
+    let e = env.entry(r.header("inquiry-id").unwrap()).await;
+    assert_eq!(e.upstream_status, Some(500));
+    assert_eq!(e.decision, audit::Decision::Error);
+
+    // Larger than the 8 MiB default cap: 502.
+    let mut big =
+        br#"{"subject":{"id":"91430100MA4L0XXX1N","type":"legal_person","name":""#.to_vec();
+    big.extend(std::iter::repeat_n(b'x', 9 * 1024 * 1024));
+    big.extend(br#""}}"#);
+    env.upstream.raw(&subject_path(), 200, big, Duration::ZERO);
+    let r = c
+        .get(addr, &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(r.code().as_deref(), Some("upstream_invalid_response"));
+
+    // The upstream does not know the subject: 404 not_found.
+    env.upstream
+        .raw(&subject_path(), 404, b"{}".to_vec(), Duration::ZERO);
+    let r = c
+        .get(addr, &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code().as_deref(), Some("not_found"));
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_readiness_are_served_and_logged() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http2);
+    let admin = gw.admin_addr().unwrap();
+    let r = c.get(admin, "/healthz", &[]).await.unwrap();
+    assert_eq!(r.status, 200);
+    let r = c.get(admin, "/readyz", &[]).await.unwrap();
+    assert_eq!(r.status, 200);
+    let entries = env.entries().await;
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|e| e.entry.plane == "admin"));
+    gw.shutdown().await.unwrap();
+}

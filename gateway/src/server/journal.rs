@@ -103,7 +103,7 @@ pub async fn commit(
     decision: audit::Decision,
     reason: &str,
     status: u16,
-) -> Result<(), ()> {
+) -> Result<(), audit::AuditError> {
     let time_ms = i64::try_from(draft.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let latency_ms = u64::try_from(draft.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let entry = audit::NewEntry {
@@ -144,7 +144,7 @@ pub async fn commit(
         Ok(_) => Ok(()),
         Err(e) => {
             tracing::error!(error = %e, "inquiry log append failed; answering 503");
-            Err(())
+            Err(e)
         }
     }
 }

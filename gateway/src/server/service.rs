@@ -51,7 +51,7 @@ pub async fn handle<B>(
         let committed =
             journal::commit(&shared, &conn.identity, draft, decision, reason, status).await;
         let response = match (committed, outcome) {
-            (Err(()), _) => {
+            (Err(_), _) => {
                 shared.metrics.request("data", "error", 503);
                 return failure_response(&Failure::AuditUnavailable, &inquiry_id);
             }
