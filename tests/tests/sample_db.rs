@@ -456,3 +456,62 @@ async fn an_unusable_database_path_is_a_clear_error() {
     assert!(msg.contains("notes.db"), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
 }
+
+#[tokio::test]
+async fn the_sample_db_command_serves_until_sigterm() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_credgate-under-test"))
+        .args([
+            "sample-db",
+            "--listen",
+            "127.0.0.1:0",
+            "--subjects",
+            "20",
+            "--db",
+        ])
+        .arg(&db)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(BOUND, lines.next_line())
+        .await
+        .expect("no listening line in time")
+        .unwrap()
+        .expect("stdout closed before the listening line");
+    let addr: SocketAddr = line
+        .strip_prefix("credgate sample-db: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .parse()
+        .unwrap();
+    let (status, body) = request(
+        addr,
+        "GET",
+        &format!("/v1/records/{}", well_known().withheld_record),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["records"][0]["withheld_by_subject"], true);
+
+    let pid = child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::time::timeout(BOUND, child.wait_with_output())
+        .await
+        .expect("sample-db did not exit after SIGTERM")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("seeded"), "{stderr}");
+    assert!(db.exists());
+}
