@@ -64,6 +64,42 @@ async fn officer_cert_is_proxied_with_inquiry_id_and_spoofed_identity_headers_ar
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_query_sent_upstream_is_rebuilt_from_the_grant() {
+    let env = Env::new().await;
+    let records = format!("/v1/subjects/{LEGAL_PERSON}/records");
+    env.upstream.json(
+        &records,
+        200,
+        &json!({"subject": {"id": LEGAL_PERSON}, "records": []}),
+    );
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let r = client
+        .get(
+            gw.data_addr(),
+            &format!("{records}?items=basic"),
+            &INSPECTOR_HEADERS,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = client
+        .get(gw.data_addr(), &records, &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let targets: Vec<String> = env.upstream.seen().into_iter().map(|s| s.target).collect();
+    assert_eq!(
+        targets,
+        vec![
+            format!("{records}?items=basic"),
+            format!("{records}?items=administrative_penalty,basic,court_enforcement"),
+        ]
+    );
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_works() {
     let env = Env::new().await;
     env.upstream.json(&subject_path(), 200, &subject_body());
@@ -151,6 +187,54 @@ async fn openssl_cli_cert_under_the_same_ca_works() {
     let entry = env.entry(resp.header("inquiry-id").unwrap()).await;
     assert_eq!(entry.officer_id, "HN-AMR-0001");
     assert_eq!(entry.officer_name, "Li Na");
+
+    // Same CA, but no serialNumber: the handshake succeeds, the officer is
+    // unknown, and the refusal is logged with the certificate fingerprint.
+    let bare_csr = dir.join("bare.csr");
+    let bare = dir.join("bare.pem");
+    ok(&[
+        "req",
+        "-new",
+        "-key",
+        key.to_str().unwrap(),
+        "-out",
+        bare_csr.to_str().unwrap(),
+        "-subj",
+        "/CN=No Serial/O=Nowhere",
+    ]);
+    ok(&[
+        "x509",
+        "-req",
+        "-in",
+        bare_csr.to_str().unwrap(),
+        "-CA",
+        env.pki.join("ca.pem").to_str().unwrap(),
+        "-CAkey",
+        env.pki.join("ca.key").to_str().unwrap(),
+        "-CAcreateserial",
+        "-days",
+        "5",
+        "-sha256",
+        "-extfile",
+        ext.to_str().unwrap(),
+        "-out",
+        bare.to_str().unwrap(),
+    ]);
+    let client = env.client_with(&bare, &key, Proto::Http1);
+    let resp = client
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 403);
+    assert_eq!(resp.code().as_deref(), Some("unknown_officer"));
+    let entry = env.entry(resp.header("inquiry-id").unwrap()).await;
+    assert_eq!(entry.officer_id, "");
+    assert_eq!(entry.cert_fingerprint.len(), 64);
+    assert_eq!(
+        env.upstream.seen().len(),
+        1,
+        "the unknown officer reached the upstream"
+    );
     gw.shutdown().await.unwrap();
 }
 
