@@ -209,6 +209,28 @@ pub(super) fn province_abbr(province: &str) -> &'static str {
     }
 }
 
+/// Telephone area code of a city (landlines are `CODE-NNNNNNNN`).
+pub(super) fn phone_area_code(city: &str) -> &'static str {
+    match city {
+        "衡阳市" => "0734",
+        "邵阳市" => "0739",
+        "岳阳市" => "0730",
+        "常德市" => "0736",
+        "张家界市" => "0744",
+        "益阳市" => "0737",
+        "郴州市" => "0735",
+        "永州市" => "0746",
+        "怀化市" => "0745",
+        "娄底市" => "0738",
+        "湘西土家族苗族自治州" => "0743",
+        "南昌市" => "0791",
+        "贵阳市" => "0851",
+        "北京市" => "010",
+        // Changsha, Zhuzhou and Xiangtan share 0731.
+        _ => "0731",
+    }
+}
+
 /// Common surnames.
 pub(super) const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",

@@ -177,8 +177,9 @@ impl Generator {
         format!("{prefix}{:09}", self.rng.gen_range(0..1_000_000_000u32))
     }
 
-    fn landline(&mut self) -> String {
-        format!("0731-8{:07}", self.rng.gen_range(0..10_000_000u32))
+    fn landline(&mut self, area: &Area) -> String {
+        let code = names::phone_area_code(area.city);
+        format!("{code}-8{:07}", self.rng.gen_range(0..10_000_000u32))
     }
 
     fn street_address(&mut self, area: &Area) -> String {
@@ -434,7 +435,7 @@ impl Generator {
         subject.insert("business_scope".into(), json!(scope));
         subject.insert("address".into(), json!(address));
         subject.insert("legal_representative".into(), Value::Object(rep));
-        let landline = self.landline();
+        let landline = self.landline(area);
         subject.insert(
             "contact".into(),
             json!({"phone": landline, "address": address}),
