@@ -119,6 +119,22 @@ impl Client {
         }
     }
 
+    /// A raw TLS connection (for tests that speak HTTP by hand).
+    pub async fn connect(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ClientError> {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(ClientError::Connect)?;
+        let connector = tokio_rustls::TlsConnector::from(self.config.clone());
+        let name = ServerName::try_from("localhost").unwrap();
+        connector
+            .connect(name, tcp)
+            .await
+            .map_err(ClientError::Handshake)
+    }
+
     /// `GET path` with `headers` on a fresh connection.
     pub async fn get(
         &self,
@@ -155,16 +171,7 @@ impl Client {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<Resp, ClientError> {
-        let tcp = TcpStream::connect(addr)
-            .await
-            .map_err(ClientError::Connect)?;
-        let connector = tokio_rustls::TlsConnector::from(self.config.clone());
-        let name = ServerName::try_from("localhost").unwrap();
-        let tls = connector
-            .connect(name, tcp)
-            .await
-            .map_err(ClientError::Handshake)?;
-        let io = TokioIo::new(tls);
+        let io = TokioIo::new(self.connect(addr).await?);
         let mut builder = Request::builder().method(method);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
