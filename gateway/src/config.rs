@@ -117,6 +117,18 @@ pub struct UpstreamConfig {
     pub connect_timeout: Duration,
     /// Largest upstream body accepted; larger bodies give 502.
     pub max_body_bytes: usize,
+    /// For an `https://` upstream: the CA to trust and the gateway's own
+    /// client certificate (mTLS).
+    pub tls: Option<UpstreamTls>,
+}
+
+/// TLS towards an `https://` upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// CA the upstream's server certificate must chain to (PEM).
+    pub ca: PathBuf,
+    /// Client certificate and key (PEM) the gateway presents, if any.
+    pub identity: Option<(PathBuf, PathBuf)>,
 }
 
 /// `[consent]`, typed and resolved.
@@ -211,6 +223,9 @@ struct RawUpstream {
     timeout_ms: Option<Spanned<i64>>,
     connect_timeout_ms: Option<Spanned<i64>>,
     max_body_bytes: Option<Spanned<i64>>,
+    ca: Option<Spanned<String>>,
+    cert: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -474,28 +489,55 @@ impl Config {
 
         // [upstream]
         let u = &raw.upstream;
-        let url = match u.url.get_ref().parse::<http::Uri>() {
-            Ok(uri) if uri.scheme_str() == Some("http") && uri.authority().is_some() => Some(uri),
-            Ok(uri) if uri.scheme_str() == Some("https") => {
+        let parsed = u.url.get_ref().parse::<http::Uri>().ok().filter(|uri| {
+            matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
+        });
+        let https = parsed.as_ref().and_then(http::Uri::scheme_str) == Some("https");
+        if parsed.is_none() {
+            c.push(
+                u.url.span().start,
+                format!(
+                    "[upstream] url `{}` is not an http:// or https:// URL with a host",
+                    u.url.get_ref()
+                ),
+            );
+        }
+        let url = parsed;
+        let upstream_tls = if https {
+            let ca = match &u.ca {
+                Some(ca) => Some(c.readable("upstream CA", ca)),
+                None => {
+                    c.push(
+                        u.url.span().start,
+                        "[upstream] an https url needs `ca` (the CA of the upstream's certificate)"
+                            .to_string(),
+                    );
+                    None
+                }
+            };
+            let identity = match (&u.cert, &u.key) {
+                (Some(cert), Some(key)) => Some((
+                    c.readable("upstream client certificate", cert),
+                    c.readable("upstream client key", key),
+                )),
+                (None, None) => None,
+                (Some(v), None) | (None, Some(v)) => {
+                    c.push(
+                        v.span().start,
+                        "[upstream] `cert` and `key` go together".to_string(),
+                    );
+                    None
+                }
+            };
+            ca.map(|ca| UpstreamTls { ca, identity })
+        } else {
+            for v in [&u.ca, &u.cert, &u.key].into_iter().flatten() {
                 c.push(
-                    u.url.span().start,
-                    format!(
-                        "[upstream] url `{}`: https upstreams are not supported yet; use http on a trusted link",
-                        u.url.get_ref()
-                    ),
+                    v.span().start,
+                    "[upstream] `ca`, `cert` and `key` only apply to an https url".to_string(),
                 );
-                None
             }
-            _ => {
-                c.push(
-                    u.url.span().start,
-                    format!(
-                        "[upstream] url `{}` is not an http://host:port URL",
-                        u.url.get_ref()
-                    ),
-                );
-                None
-            }
+            None
         };
         let timeout = c.millis(
             "[upstream] timeout_ms",
@@ -599,6 +641,7 @@ impl Config {
                 timeout,
                 connect_timeout,
                 max_body_bytes,
+                tls: upstream_tls,
             },
             audit_store_url,
             audit_signing_key,

@@ -54,7 +54,8 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
-fn pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+/// Every PEM certificate in a file (at least one).
+pub fn pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let bytes = read(path)?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut BufReader::new(bytes.as_slice()))
         .collect::<Result<_, _>>()
@@ -71,7 +72,8 @@ fn pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
-fn pem_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+/// The first PEM private key in a file.
+pub fn pem_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let bytes = read(path)?;
     rustls_pemfile::private_key(&mut BufReader::new(bytes.as_slice()))
         .ok()

@@ -98,6 +98,12 @@ impl Env {
     /// Write `gateway.toml` (listeners on 127.0.0.1:0); `server_extra` is
     /// appended to `[server]`.
     pub fn write_config(&self, server_extra: &str) {
+        self.write_config_full(server_extra, &self.upstream.url(), "");
+    }
+
+    /// Write `gateway.toml` with an explicit upstream URL and extra
+    /// `[upstream]` lines (e.g. `ca`, `cert`, `key`).
+    pub fn write_config_full(&self, server_extra: &str, upstream_url: &str, upstream_extra: &str) {
         let text = format!(
             r#"[server]
 listen = "127.0.0.1:0"
@@ -116,8 +122,9 @@ unit = "subject.O"
 listen = "127.0.0.1:0"
 
 [upstream]
-url = "{}"
+url = "{upstream_url}"
 timeout_ms = 2000
+{upstream_extra}
 
 [audit]
 store = "{}"
@@ -131,7 +138,6 @@ max_days = 365
 [policy]
 file = "policy.toml"
 "#,
-            self.upstream.url(),
             self.store,
             crate::conformance("keys/consent-authority.pub").display()
         );

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,16 +39,56 @@ pub struct Seen {
 pub struct Upstream {
     /// Its address.
     pub addr: SocketAddr,
+    tls: bool,
     routes: Arc<Mutex<HashMap<String, Canned>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Upstream {
-    /// Bind 127.0.0.1:0 and serve until the runtime ends.
+    /// Bind 127.0.0.1:0 and serve plain HTTP until the runtime ends.
     pub async fn start() -> Upstream {
+        Self::start_with(None).await
+    }
+
+    /// Serve HTTPS with `cert`/`key` (PEM); when `client_ca` is given, a
+    /// client certificate chaining to it is required.
+    pub async fn start_tls(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Upstream {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let certs: Vec<_> = rustls_pemfile::certs(&mut std::fs::read(cert).unwrap().as_slice())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = rustls_pemfile::private_key(&mut std::fs::read(key).unwrap().as_slice())
+            .unwrap()
+            .unwrap();
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let config = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for c in rustls_pemfile::certs(&mut std::fs::read(ca).unwrap().as_slice()) {
+                    roots.add(c.unwrap()).unwrap();
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        }
+        .with_single_cert(certs, key)
+        .unwrap();
+        Self::start_with(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await
+    }
+
+    async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let up = Upstream {
+            tls: tls.is_some(),
             addr,
             routes: Arc::default(),
             seen: Arc::default(),
@@ -59,6 +100,7 @@ impl Upstream {
                     continue;
                 };
                 let server = server.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req: http::Request<_>| {
                         let server = server.clone();
@@ -89,9 +131,17 @@ impl Upstream {
                             Ok::<_, std::convert::Infallible>(resp)
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tcp), svc)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(tcp), svc).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(tcp).await {
+                                let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                            }
+                        }
+                    }
                 });
             }
         });
@@ -132,6 +182,7 @@ impl Upstream {
 
     /// The URL for `[upstream] url`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 }

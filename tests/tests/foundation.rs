@@ -422,3 +422,54 @@ async fn config_errors_are_one_line_and_exit_non_zero() {
     let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
     assert_config_error(code, &err, &busy_addr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstream_with_mutual_tls() {
+    let env = Env::new().await;
+    let pki = &env.pki;
+    let secure = tests::upstream::Upstream::start_tls(
+        &pki.join("server.pem"),
+        &pki.join("server.key"),
+        Some(&pki.join("ca.pem")),
+    )
+    .await;
+    secure.json(&subject_path(), 200, &subject_body());
+    // The gateway presents an officer-style client certificate to the upstream.
+    let gw_id = certs::pki::OfficerSpec::for_days(
+        "GATEWAY-1",
+        "credgate",
+        "Platform",
+        30,
+        time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+    );
+    certs::pki::issue(pki, &gw_id, &pki.join("gateway-client")).unwrap();
+    env.write_config_full(
+        "",
+        &secure.url(),
+        "ca = \"pki/ca.pem\"\ncert = \"pki/gateway-client.pem\"\nkey = \"pki/gateway-client.key\"",
+    );
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    for _ in 0..3 {
+        let r = client
+            .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.json(), subject_body());
+    }
+    assert_eq!(secure.seen().len(), 3);
+    assert_eq!(secure.seen()[0].headers["inquiry-officer"], "HN-AMR-0001");
+    gw.shutdown().await.unwrap();
+
+    // Without the gateway's client certificate the upstream refuses: 502.
+    env.write_config_full("", &secure.url(), "ca = \"pki/ca.pem\"");
+    let gw = env.start().await;
+    let r = client
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(r.code().as_deref(), Some("upstream_invalid_response"));
+    gw.shutdown().await.unwrap();
+}

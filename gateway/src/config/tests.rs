@@ -162,9 +162,52 @@ fn limits_and_timezone_are_read_and_checked() {
 }
 
 #[test]
-fn https_and_garbage_upstreams_are_refused() {
+fn https_upstream_needs_a_ca_and_takes_an_optional_client_identity() {
     let dir = folder();
-    for url in ["https://db:8443", "db:8080", "ftp://db"] {
+    let text = GOOD.replace("http://127.0.0.1:8080", "https://db.example:8443");
+    let err = Config::load(&write(dir.path(), &text))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs `ca`"), "{err}");
+
+    let with_ca = text.replace(
+        "timeout_ms = 5000",
+        "timeout_ms = 5000\nca = \"certs/ca.pem\"\ncert = \"certs/server.pem\"\nkey = \"certs/server.key\"",
+    );
+    let c = Config::load(&write(dir.path(), &with_ca)).unwrap();
+    let tls = c.upstream.tls.unwrap();
+    assert_eq!(tls.ca, dir.path().join("certs/ca.pem"));
+    assert_eq!(
+        tls.identity,
+        Some((
+            dir.path().join("certs/server.pem"),
+            dir.path().join("certs/server.key")
+        ))
+    );
+
+    let half = text.replace(
+        "timeout_ms = 5000",
+        "timeout_ms = 5000\nca = \"certs/ca.pem\"\ncert = \"certs/server.pem\"",
+    );
+    let err = Config::load(&write(dir.path(), &half))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("go together"), "{err}");
+
+    let plain_with_ca = GOOD.replace(
+        "timeout_ms = 5000",
+        "timeout_ms = 5000\nca = \"certs/ca.pem\"",
+    );
+    let err = Config::load(&write(dir.path(), &plain_with_ca))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("only apply to an https url"), "{err}");
+}
+
+#[test]
+fn garbage_upstreams_are_refused() {
+    let dir = folder();
+    for url in ["db:8080", "ftp://db", "http://"] {
         let text = GOOD.replace("http://127.0.0.1:8080", url);
         let err = Config::load(&write(dir.path(), &text))
             .unwrap_err()

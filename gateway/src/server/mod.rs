@@ -153,6 +153,12 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let policy = config.load_policy()?;
     let tls = TlsHandle::load(&config.server)?;
     let audit_cfg = config.audit_config()?;
+    let request_timeout = config
+        .server
+        .limits
+        .request_timeout
+        .min(config.upstream.timeout);
+    let upstream = upstream::Upstream::new(&config.upstream, request_timeout)?;
     if let Some(file) = config.audit_store_url.strip_prefix("sqlite://") {
         let file = file.split('?').next().unwrap_or(file);
         if let Some(parent) = std::path::Path::new(file).parent() {
@@ -177,12 +183,6 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         .await
         .map_err(ServeError::Audit)?;
     let audit_public_key = audit.public_key();
-    let request_timeout = config
-        .server
-        .limits
-        .request_timeout
-        .min(config.upstream.timeout);
-    let upstream = upstream::Upstream::new(&config.upstream, request_timeout);
     let shared = Arc::new(Shared {
         policy: ArcSwap::from_pointee(policy),
         tls,

@@ -1,18 +1,28 @@
-//! The upstream credit database client: one pooled HTTP/1.1 client, a
-//! connect timeout, a response timeout covering headers and body, and a byte
-//! cap on the body. Only the headers the gateway builds are sent; nothing the
-//! client sent is copied.
+//! The upstream credit database client. `http://` upstreams use one pooled
+//! hyper-util client; `https://` upstreams use rustls (ring provider, the
+//! configured CA, optionally the gateway's client certificate) over a small
+//! pool of HTTP/1.1 connections. Both have a connect timeout, a response
+//! timeout covering headers and body, and a byte cap on the body. Only the
+//! headers the gateway builds are sent; nothing the client sent is copied.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request};
+use http::{HeaderMap, Request, Response};
 use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls_pki_types::ServerName;
 
-use crate::config::UpstreamConfig;
+use crate::config::{UpstreamConfig, UpstreamTls};
+use crate::tls::TlsError;
+
+/// Idle upstream TLS connections kept for reuse.
+const MAX_IDLE_TLS: usize = 64;
 
 /// Why the upstream exchange failed (the client sees only the code).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -35,10 +45,25 @@ pub struct UpstreamResponse {
     pub body: Bytes,
 }
 
-/// Pooled client for the configured upstream.
-#[derive(Debug, Clone)]
+/// How requests reach the upstream.
+enum Transport {
+    /// Plain HTTP through hyper-util's pooled client.
+    Plain(Box<Client<HttpConnector, Empty<Bytes>>>),
+    /// HTTPS (optionally mTLS) over pooled HTTP/1.1 connections.
+    Tls(Box<TlsPool>),
+}
+
+/// HTTP/1.1-over-TLS connections to one upstream.
+struct TlsPool {
+    connector: tokio_rustls::TlsConnector,
+    server_name: ServerName<'static>,
+    connect_timeout: Duration,
+    idle: Mutex<Vec<SendRequest<Empty<Bytes>>>>,
+}
+
+/// Client for the configured upstream.
 pub struct Upstream {
-    client: Client<HttpConnector, Empty<Bytes>>,
+    transport: Transport,
     scheme_authority: String,
     prefix: String,
     host: String,
@@ -46,32 +71,85 @@ pub struct Upstream {
     max_body: usize,
 }
 
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("upstream", &self.scheme_authority)
+            .finish_non_exhaustive()
+    }
+}
+
+fn tls_connector(tls: &UpstreamTls) -> Result<tokio_rustls::TlsConnector, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in crate::tls::pem_certs(&tls.ca)? {
+        roots.add(ca).map_err(|_| TlsError::Content {
+            path: tls.ca.clone(),
+            what: "holds a certificate that is not a usable CA",
+        })?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .with_root_certificates(roots);
+    let mut config = match &tls.identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(crate::tls::pem_certs(cert)?, crate::tls::pem_key(key)?)
+            .map_err(|_| TlsError::KeyMismatch {
+                cert: cert.clone(),
+                key: key.clone(),
+            })?,
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
 impl Upstream {
     /// Build the client. `timeout` bounds each exchange (headers + body).
-    pub fn new(cfg: &UpstreamConfig, timeout: Duration) -> Upstream {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(cfg.connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(64)
-            .build(connector);
+    pub fn new(cfg: &UpstreamConfig, timeout: Duration) -> Result<Upstream, TlsError> {
         let host = cfg
             .url
             .authority()
             .map(|a| a.as_str().to_string())
             .unwrap_or_default();
         let scheme = cfg.url.scheme_str().unwrap_or("http");
-        Upstream {
-            client,
+        let transport = match &cfg.tls {
+            None => {
+                let mut connector = HttpConnector::new();
+                connector.set_connect_timeout(Some(cfg.connect_timeout));
+                connector.set_nodelay(true);
+                Transport::Plain(Box::new(
+                    Client::builder(TokioExecutor::new())
+                        .pool_timer(TokioTimer::new())
+                        .timer(TokioTimer::new())
+                        .pool_idle_timeout(Duration::from_secs(30))
+                        .pool_max_idle_per_host(MAX_IDLE_TLS)
+                        .build(connector),
+                ))
+            }
+            Some(tls) => {
+                let name = cfg.url.host().unwrap_or_default();
+                let name = name.trim_start_matches('[').trim_end_matches(']');
+                let server_name = ServerName::try_from(name.to_string()).map_err(|_| {
+                    TlsError::Rustls(format!("`{name}` is not a valid upstream server name"))
+                })?;
+                Transport::Tls(Box::new(TlsPool {
+                    connector: tls_connector(tls)?,
+                    server_name,
+                    connect_timeout: cfg.connect_timeout,
+                    idle: Mutex::new(Vec::new()),
+                }))
+            }
+        };
+        Ok(Upstream {
+            transport,
             scheme_authority: format!("{scheme}://{host}"),
             prefix: cfg.url.path().trim_end_matches('/').to_string(),
             host,
             timeout,
             max_body: cfg.max_body_bytes,
-        }
+        })
     }
 
     /// The `Host` header value sent upstream.
@@ -85,7 +163,22 @@ impl Upstream {
         path_and_query: &str,
         headers: HeaderMap,
     ) -> Result<UpstreamResponse, UpstreamError> {
-        let uri = format!("{}{}{}", self.scheme_authority, self.prefix, path_and_query);
+        let target = format!("{}{}", self.prefix, path_and_query);
+        match tokio::time::timeout(self.timeout, self.exchange(&target, headers)).await {
+            Ok(r) => r,
+            Err(_) => Err(UpstreamError::Timeout),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        target: &str,
+        headers: HeaderMap,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        let uri = match &self.transport {
+            Transport::Plain(_) => format!("{}{}", self.scheme_authority, target),
+            Transport::Tls(_) => target.to_string(),
+        };
         let mut req = Request::get(uri)
             .body(Empty::<Bytes>::new())
             .map_err(|_| UpstreamError::Invalid("request could not be built"))?;
@@ -93,23 +186,85 @@ impl Upstream {
         if let Ok(v) = http::HeaderValue::from_str(&self.host) {
             req.headers_mut().insert(http::header::HOST, v);
         }
-        let exchange = async {
-            let resp = self
-                .client
-                .request(req)
+        match &self.transport {
+            Transport::Plain(client) => {
+                let resp = client
+                    .request(req)
+                    .await
+                    .map_err(|_| UpstreamError::Invalid("connection failed"))?;
+                self.collect(resp).await
+            }
+            Transport::Tls(pool) => {
+                let mut sender = pool.checkout(&self.host).await?;
+                let resp = sender
+                    .send_request(req)
+                    .await
+                    .map_err(|_| UpstreamError::Invalid("connection failed"))?;
+                let answer = self.collect(resp).await?;
+                pool.checkin(sender);
+                Ok(answer)
+            }
+        }
+    }
+
+    async fn collect(&self, resp: Response<Incoming>) -> Result<UpstreamResponse, UpstreamError> {
+        let status = resp.status().as_u16();
+        let body = Limited::new(resp.into_body(), self.max_body)
+            .collect()
+            .await
+            .map_err(|_| UpstreamError::Invalid("body truncated or over the size cap"))?
+            .to_bytes();
+        Ok(UpstreamResponse { status, body })
+    }
+}
+
+impl TlsPool {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SendRequest<Empty<Bytes>>>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle ready connection, or a new one.
+    async fn checkout(&self, addr: &str) -> Result<SendRequest<Empty<Bytes>>, UpstreamError> {
+        loop {
+            let Some(mut sender) = self.lock().pop() else {
+                break;
+            };
+            if sender.ready().await.is_ok() {
+                return Ok(sender);
+            }
+        }
+        let connect = async {
+            let tcp = tokio::net::TcpStream::connect(addr)
                 .await
                 .map_err(|_| UpstreamError::Invalid("connection failed"))?;
-            let status = resp.status().as_u16();
-            let body = Limited::new(resp.into_body(), self.max_body)
-                .collect()
+            let _ = tcp.set_nodelay(true);
+            self.connector
+                .connect(self.server_name.clone(), tcp)
                 .await
-                .map_err(|_| UpstreamError::Invalid("body truncated or over the size cap"))?
-                .to_bytes();
-            Ok(UpstreamResponse { status, body })
+                .map_err(|_| UpstreamError::Invalid("tls handshake with the upstream failed"))
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(UpstreamError::Timeout),
+        let tls = tokio::time::timeout(self.connect_timeout, connect)
+            .await
+            .map_err(|_| UpstreamError::Invalid("connect timed out"))??;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|_| UpstreamError::Invalid("connection failed"))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "upstream connection ended");
+            }
+        });
+        Ok(sender)
+    }
+
+    /// Return a connection whose exchange completed, if it can be reused.
+    fn checkin(&self, sender: SendRequest<Empty<Bytes>>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.lock();
+        if idle.len() < MAX_IDLE_TLS {
+            idle.push(sender);
         }
     }
 }
