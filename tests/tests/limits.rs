@@ -87,3 +87,125 @@ async fn oversized_request_head_is_refused_without_reaching_the_upstream() {
     assert!(env.upstream.seen().is_empty());
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_max_wait_until_one_closes() {
+    let env = Env::new().await;
+    env.write_config("max_connections = 1");
+    env.upstream.json(
+        &format!("/v1/subjects/{LEGAL_PERSON}"),
+        200,
+        &serde_json::json!({"subject": {"id": LEGAL_PERSON}}),
+    );
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let held = client.connect(gw.data_addr()).await.unwrap();
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    let waiting = tokio::time::timeout(
+        Duration::from_millis(800),
+        client.get(gw.data_addr(), &path, &INSPECTOR_HEADERS),
+    )
+    .await;
+    assert!(
+        waiting.is_err(),
+        "a second connection was served past max_connections"
+    );
+    drop(held);
+    let r = client
+        .get(gw.data_addr(), &path, &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_keeps_live_connections_serving() {
+    let env = Env::new().await;
+    env.upstream.json(
+        &format!("/v1/subjects/{LEGAL_PERSON}"),
+        200,
+        &serde_json::json!({"subject": {"id": LEGAL_PERSON}}),
+    );
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let mut tls = client.connect(gw.data_addr()).await.unwrap();
+    tls.write_all(request("").as_bytes()).await.unwrap();
+    assert!(read_response(&mut tls).await.starts_with("HTTP/1.1 200"));
+    gw.reload().unwrap();
+    tls.write_all(request("").as_bytes()).await.unwrap();
+    let second = read_response(&mut tls).await;
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_each_get_exactly_one_entry() {
+    let env = Env::new().await;
+    env.upstream.json(
+        &format!("/v1/subjects/{LEGAL_PERSON}"),
+        200,
+        &serde_json::json!({"subject": {"id": LEGAL_PERSON}}),
+    );
+    let gw = env.start().await;
+    let addr = gw.data_addr();
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let proto = if i % 2 == 0 {
+            Proto::Http1
+        } else {
+            Proto::Http2
+        };
+        let client = env.client(Some("HN-AMR-0001"), proto);
+        tasks.push(tokio::spawn(async move {
+            let path = format!("/v1/subjects/{LEGAL_PERSON}");
+            // Every third request is refused (no purpose) and still logged.
+            let headers: &[(&str, &str)] = if i % 3 == 0 { &[] } else { &INSPECTOR_HEADERS };
+            let r = client.get(addr, &path, headers).await.unwrap();
+            (r.header("inquiry-id").unwrap().to_string(), r.status)
+        }));
+    }
+    let mut answered = Vec::new();
+    for t in tasks {
+        answered.push(t.await.unwrap());
+    }
+    assert_eq!(answered.iter().filter(|(_, s)| *s == 400).count(), 20);
+    let entries = env.entries().await;
+    assert_eq!(entries.len(), 60);
+    for (id, status) in answered {
+        let e = entries
+            .iter()
+            .find(|e| e.entry.inquiry_id == id)
+            .unwrap_or_else(|| panic!("{id} not logged"));
+        assert_eq!(e.entry.status, status);
+    }
+    gw.shutdown().await.unwrap();
+}
+
+/// Read one complete response (head + `content-length` body) as text.
+async fn read_response(tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>) -> String {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if got.len() >= end + 4 + len {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "connection closed mid-response: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
