@@ -3,6 +3,21 @@
 //! Listeners (data plane + admin plane), the hyper service, the upstream
 //! client pool, reload, the CLI, the demo and the sample credit database.
 //!
+//! ## Layout
+//! - [`config`]: `gateway.toml` → typed [`config::Config`] (all errors with
+//!   file:line), and the settings handed to `policy` and `audit`;
+//! - [`tls`]: the rustls server configuration behind an `ArcSwap`;
+//! - [`server`]: `start` → [`server::Running`]; accept loops, the data-plane
+//!   request path, the admin plane, the upstream client, rate limits,
+//!   metrics, reload;
+//! - [`audit_api`]: the compliance officers' `/audit/*` endpoints;
+//! - [`telemetry`]: process logs;
+//! - [`cli`], [`commands`]: the `credgate` command line;
+//! - [`demo`], [`sample_db`]: the one-command demo and its sample upstream.
+//!
+//! One data-plane request: mTLS accept → identity → parse → authorize →
+//! rate limit → forward → redact → audit commit → respond.
+//!
 //! ## What this crate must never do
 //! - hold policy or redaction logic of its own: it calls `policy::decide` and
 //!   `redaction::apply` and turns their answers into HTTP.

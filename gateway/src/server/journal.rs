@@ -151,11 +151,7 @@ pub async fn commit(
 
 /// `allow` / `deny` / `error` as the metrics label.
 pub fn decision_label(d: &audit::Decision) -> &'static str {
-    match d {
-        audit::Decision::Allow => "allow",
-        audit::Decision::Deny => "deny",
-        audit::Decision::Error => "error",
-    }
+    d.as_str()
 }
 
 /// A fresh inquiry id: 128 random bits from ring, lowercase hex.
