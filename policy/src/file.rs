@@ -158,7 +158,15 @@ impl Policy {
     pub fn parse(text: &str, file: &str, settings: &Settings) -> Result<Policy, PolicyErrors> {
         let raw: RawPolicy = match toml::from_str(text) {
             Ok(r) => r,
-            Err(e) => return Err(PolicyErrors(vec![from_toml_error(file, text, &e)])),
+            Err(e) => {
+                // serde stops at the first unknown key; list them all.
+                let mut unknown = unknown_keys(file, text);
+                if unknown.is_empty() {
+                    unknown.push(from_toml_error(file, text, &e));
+                }
+                unknown.sort_by_key(|d| (d.line, d.column));
+                return Err(PolicyErrors(unknown));
+            }
         };
         let mut v = Validator {
             file,
@@ -827,6 +835,156 @@ impl Validator<'_> {
         }
         out
     }
+}
+
+// ------------------------------------------------------------ unknown keys
+
+const TOP_KEYS: &[&str] = &[
+    "items",
+    "purposes",
+    "fields",
+    "roles",
+    "officers",
+    "record_fields",
+];
+const ITEM_KEYS: &[&str] = &[
+    "category",
+    "inquiry_period_days",
+    "statutory_basis",
+    "name",
+    "description",
+];
+const FIELDS_KEYS: &[&str] = &["prohibited", "consent_required", "mask"];
+const MASK_KEYS: &[&str] = &["keep_start", "keep_end"];
+const ROLE_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "items",
+    "purposes",
+    "subject_types",
+    "consent_fields",
+    "unmasked",
+    "beyond_inquiry_period",
+    "statutory_basis",
+    "rate",
+    "description",
+];
+const OFFICER_KEYS: &[&str] = &["id", "name", "unit", "roles", "valid_from", "valid_until"];
+const RECORD_FIELDS_KEYS: &[&str] = &[
+    "records",
+    "item",
+    "decided_on",
+    "punishment_ends",
+    "restored",
+    "objection",
+    "withheld_by_subject",
+];
+
+/// Tables held by an item: a table, an inline table, an array of tables or
+/// an array of inline tables.
+fn tables(item: &toml_edit::Item) -> Vec<&dyn toml_edit::TableLike> {
+    if let Some(aot) = item.as_array_of_tables() {
+        return aot.iter().map(|t| t as &dyn toml_edit::TableLike).collect();
+    }
+    if let Some(arr) = item.as_array() {
+        return arr
+            .iter()
+            .filter_map(|v| v.as_inline_table())
+            .map(|t| t as &dyn toml_edit::TableLike)
+            .collect();
+    }
+    item.as_table_like().into_iter().collect()
+}
+
+/// Every key of `table` not in `allowed`, as a diagnostic at the key.
+fn check_keys(
+    table: &dyn toml_edit::TableLike,
+    allowed: &[&str],
+    place: &str,
+    file: &str,
+    text: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (key, _) in table.iter() {
+        if !allowed.contains(&key) {
+            let offset = table
+                .key(key)
+                .and_then(toml_edit::Key::span)
+                .map_or(0, |s| s.start);
+            out.push(Diagnostic::at(
+                file,
+                text,
+                offset,
+                format!("unknown key `{key}` in {place}"),
+            ));
+        }
+    }
+}
+
+/// All unknown keys of a policy file (empty if it does not parse as TOML).
+fn unknown_keys(file: &str, text: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Ok(doc) = toml_edit::ImDocument::parse(text) else {
+        return out;
+    };
+    let root = doc.as_table();
+    check_keys(root, TOP_KEYS, "the policy", file, text, &mut out);
+    let each = |key: &str| root.get(key).map(tables).unwrap_or_default();
+    for items in each("items") {
+        for (code, item) in items.iter() {
+            for t in tables(item) {
+                check_keys(
+                    t,
+                    ITEM_KEYS,
+                    &format!("`items.{code}`"),
+                    file,
+                    text,
+                    &mut out,
+                );
+            }
+        }
+    }
+    for fields in each("fields") {
+        check_keys(fields, FIELDS_KEYS, "`fields`", file, text, &mut out);
+        for masks in fields.get("mask").map(tables).unwrap_or_default() {
+            for (name, m) in masks.iter() {
+                for t in tables(m) {
+                    check_keys(
+                        t,
+                        MASK_KEYS,
+                        &format!("`fields.mask.{name}`"),
+                        file,
+                        text,
+                        &mut out,
+                    );
+                }
+            }
+        }
+    }
+    for role in each("roles") {
+        check_keys(role, ROLE_KEYS, "a `[[roles]]` entry", file, text, &mut out);
+    }
+    for officer in each("officers") {
+        check_keys(
+            officer,
+            OFFICER_KEYS,
+            "an `[[officers]]` entry",
+            file,
+            text,
+            &mut out,
+        );
+    }
+    for rf in each("record_fields") {
+        check_keys(
+            rf,
+            RECORD_FIELDS_KEYS,
+            "`record_fields`",
+            file,
+            text,
+            &mut out,
+        );
+    }
+    out
 }
 
 /// True for a non-empty code of `[a-z0-9_]`, at most 64 bytes.

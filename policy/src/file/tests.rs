@@ -325,3 +325,35 @@ fn load_missing_file_names_it() {
         .to_string()
         .starts_with("/nonexistent/dir/policy.toml:1:1: cannot read"));
 }
+
+#[test]
+fn every_unknown_key_is_reported() {
+    let text = r#"colour = "red"
+[items.basic]
+category = "basic"
+kategory = "x"
+
+[fields]
+prohibited = []
+[fields.mask]
+phone = { keep_start = 3, keep_end = 2, keep_middle = 1 }
+
+[[roles]]
+name = "r"
+kind = "state_organ"
+itemz = ["basic"]
+
+[[officers]]
+id = "o"
+roles = ["r"]
+valid_to = "2026-01-01"
+"#;
+    let e = errors(text);
+    assert_eq!(e.len(), 5, "{e:#?}");
+    assert_eq!(line_of(&e, "unknown key `colour`"), 1);
+    assert_eq!(line_of(&e, "unknown key `kategory` in `items.basic`"), 4);
+    assert_eq!(line_of(&e, "unknown key `keep_middle`"), 9);
+    assert_eq!(line_of(&e, "unknown key `itemz`"), 14);
+    assert_eq!(line_of(&e, "unknown key `valid_to`"), 19);
+    assert_eq!(e[1].column, 1);
+}
