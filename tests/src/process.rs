@@ -45,9 +45,15 @@ fn addr_after(line: &str, marker: &str) -> Option<SocketAddr> {
 impl Proc {
     /// `exe serve --config config`, waiting (≤ 20 s) for the listen lines.
     pub async fn serve(exe: &str, config: &Path) -> Proc {
+        Self::serve_with(exe, &[], config).await
+    }
+
+    /// `exe GLOBAL_ARGS... serve --config config`.
+    pub async fn serve_with(exe: &str, global_args: &[&str], config: &Path) -> Proc {
         let stderr_path = config.with_extension("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut child = Command::new(exe)
+            .args(global_args)
             .arg("serve")
             .arg("--config")
             .arg(config)

@@ -473,3 +473,55 @@ async fn https_upstream_with_mutual_tls() {
     assert_eq!(r.code().as_deref(), Some("upstream_invalid_response"));
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_process_logs_carry_the_inquiry_id_and_no_redacted_value() {
+    let env = Env::new().await;
+    let records = format!("/v1/subjects/{LEGAL_PERSON}/records");
+    env.upstream.json(
+        &records,
+        200,
+        &json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person",
+                            "religion": "SECRET-FAITH-VALUE", "tax_paid": 987654321,
+                            "contact": {"phone": "13812345678"}},
+                "records": []}),
+    );
+    let mut p = Proc::serve_with(EXE, &["--log-format", "json"], &env.config_path).await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let r = client
+        .get(p.data, &records, &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(
+        !body.contains("SECRET-FAITH-VALUE") && !body.contains("987654321"),
+        "{body}"
+    );
+    let id = r.header("inquiry-id").unwrap().to_string();
+    p.signal("TERM");
+    assert_eq!(p.wait().await, Some(0));
+    let stderr = p.stderr();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.to_string().contains(&id)),
+        "no log line carries inquiry id {id}: {stderr}"
+    );
+    for secret in ["SECRET-FAITH-VALUE", "987654321", "13812345678"] {
+        assert!(
+            !stderr.contains(secret),
+            "`{secret}` leaked into the process log"
+        );
+    }
+    let entry = env.entry(&id).await;
+    let logged = serde_json::to_string(&entry).unwrap();
+    for secret in ["SECRET-FAITH-VALUE", "987654321", "13812345678"] {
+        assert!(
+            !logged.contains(secret),
+            "`{secret}` leaked into the inquiry log"
+        );
+    }
+}

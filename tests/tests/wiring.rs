@@ -431,6 +431,8 @@ async fn each_plane_refuses_the_other_planes_identities() {
         text.contains("credgate_requests_total{plane=\"data\",decision=\"deny\",status=\"403\"} 1"),
         "{text}"
     );
+    assert!(text.contains("credgate_audit_commit_seconds_count "), "{text}");
+    assert!(text.contains("# TYPE credgate_audit_commit_seconds histogram"), "{text}");
     let r = auditor
         .get(admin, &format!("/audit/subjects/{LEGAL_PERSON}"), &[])
         .await
