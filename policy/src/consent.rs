@@ -6,7 +6,7 @@
 //! "not_after"}` and the signature covers the exact payload bytes. This module
 //! signs, verifies and identifies tokens; whether a verified token fits an
 //! inquiry (subject, grantee, expiry, `max_days`) is decided in
-//! [`crate::decide`]. Only [`token_id`], never the token, may be logged.
+//! [`crate::decide()`]. Only [`token_id`], never the token, may be logged.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;

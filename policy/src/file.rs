@@ -141,7 +141,7 @@ pub struct Officer {
     pub valid_until: Option<Date>,
 }
 
-/// A validated policy, ready for [`crate::decide`].
+/// A validated policy, ready for [`crate::decide()`].
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub(crate) rules: Arc<Rules>,

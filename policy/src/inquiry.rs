@@ -3,7 +3,7 @@
 //!
 //! This module validates *shape* only (route, subject id format, header
 //! syntax and sizes). Whether the officer may use the purpose, items or
-//! consent is decided in [`crate::decide`]; HTTP methods are checked by the
+//! consent is decided in [`crate::decide()`]; HTTP methods are checked by the
 //! gateway.
 
 use thiserror::Error;

@@ -1,7 +1,7 @@
 //! # policy — who may ask what, and why
 //!
 //! This crate owns the credgate policy model (`policy.toml`), its validation
-//! (every error reported with file and line), the pure [`decide`] function,
+//! (every error reported with file and line), the pure [`decide()`] function,
 //! subject identifier validation (GB 11643 / GB 32100), consent tokens
 //! (Ed25519 sign/verify, pure) and the data-plane inquiry parser.
 //!
@@ -10,7 +10,7 @@
 //!   [`Scope`], [`Rules`] — used by `redaction`, `audit` callers and `gateway`.
 //! - [`subject`]: GB 11643 / GB 32100 identifiers ([`classify`]).
 //! - [`consent`]: consent tokens (sign, verify, token id, key parsing).
-//! - [`file`]: `policy.toml` → validated [`Policy`]; [`diag`]: file:line:col
+//! - [`file`](mod@file): `policy.toml` → validated [`Policy`]; [`diag`]: file:line:col
 //!   diagnostics (reused by the gateway's config loader).
 //! - [`inquiry`]: the data-plane request parser.
 //! - [`decide`](mod@decide): [`decide()`], [`check_fetched_subject`],

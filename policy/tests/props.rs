@@ -232,3 +232,47 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The request parser is total: any input gives Ok or an error, never a
+    /// panic, and what it accepts is well-formed.
+    #[test]
+    fn inquiry_parser_is_total(
+        path in "(/v1/(subjects|records)/)?[ -~é王%./]{0,40}(/records)?",
+        query in prop::option::of("[ -~]{0,30}"),
+        purpose in prop::option::of(prop::collection::vec(any::<u8>(), 0..80)),
+        case in prop::option::of(prop::collection::vec(any::<u8>(), 0..140)),
+        consent in prop::option::of(prop::collection::vec(any::<u8>(), 0..64)),
+    ) {
+        let raw = policy::inquiry::RawRequest {
+            path: &path,
+            query: query.as_deref(),
+            purpose: purpose.as_deref(),
+            case: case.as_deref(),
+            consent: consent.as_deref(),
+        };
+        if let Ok(i) = policy::inquiry::parse(&raw) {
+            prop_assert!(!i.purpose.is_empty() && i.purpose.len() <= 64);
+            prop_assert!(!i.case.is_empty() && i.case.chars().count() <= 128);
+            match i.route {
+                Route::Subject { subject_id, subject_type }
+                | Route::SubjectRecords { subject_id, subject_type, .. } => {
+                    prop_assert_eq!(policy::classify(&subject_id), Ok(subject_type));
+                }
+                Route::Record { record_id } => {
+                    prop_assert!(!record_id.is_empty() && record_id != "." && record_id != "..");
+                }
+            }
+        }
+    }
+
+    /// `classify` never panics and accepts only 18-character ids.
+    #[test]
+    fn classify_is_total(id in "[0-9A-Za-zé王]{0,20}") {
+        if policy::classify(&id).is_ok() {
+            prop_assert_eq!(id.len(), 18);
+        }
+    }
+}
