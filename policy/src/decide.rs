@@ -365,6 +365,20 @@ pub fn check_fetched_subject(scope: &Scope, subject_id: &str) -> Result<(), Deny
     Ok(())
 }
 
+/// Finish a `GET /v1/records/{id}` decision once the upstream names the
+/// record's item: it must be one the scope grants (role ∩ consent), else
+/// `item_not_granted`.
+pub fn check_fetched_item(scope: &Scope, item: &str) -> Result<(), Deny> {
+    if scope.items.contains(item) {
+        Ok(())
+    } else {
+        Err(deny(
+            Reason::ItemNotGranted,
+            "the record's item is not granted to this inquiry (roles and consent)",
+        ))
+    }
+}
+
 /// Guard the admin (compliance) plane: Ok with the officer's compliance role
 /// names, or `unknown_officer` / `officer_not_valid` / `role_forbidden`.
 pub fn decide_admin(

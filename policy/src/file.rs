@@ -276,9 +276,13 @@ struct RawItem {
     inquiry_period_days: Option<Spanned<i64>>,
     #[serde(default)]
     statutory_basis: Option<String>,
+    /// Human-readable name (catalogue documentation; not used by decisions).
     #[serde(default)]
+    #[allow(dead_code)]
     name: Option<String>,
+    /// Free description (catalogue documentation; not used by decisions).
     #[serde(default)]
+    #[allow(dead_code)]
     description: Option<String>,
 }
 
@@ -321,7 +325,9 @@ struct RawRole {
     statutory_basis: Option<Spanned<String>>,
     #[serde(default)]
     rate: Option<Spanned<String>>,
+    /// Free description (documentation; not used by decisions).
     #[serde(default)]
+    #[allow(dead_code)]
     description: Option<String>,
 }
 
@@ -430,7 +436,6 @@ impl Validator<'_> {
         let mut out = BTreeMap::new();
         for (code, item) in raw {
             let it = item.get_ref();
-            let _ = (&it.name, &it.description);
             if !is_code(code) {
                 self.err(
                     item,
@@ -600,7 +605,6 @@ impl Validator<'_> {
         for spanned in raw {
             let r = spanned.get_ref();
             let name = r.name.get_ref().clone();
-            let _ = &r.description;
             if name.trim().is_empty() {
                 self.err(&r.name, "role name must not be empty");
                 continue;

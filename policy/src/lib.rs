@@ -14,6 +14,7 @@
 //!   diagnostics (reused by the gateway's config loader).
 //! - [`inquiry`]: the data-plane request parser.
 //! - [`decide`](mod@decide): [`decide()`], [`check_fetched_subject`],
+//!   [`check_fetched_item`],
 //!   [`decide_admin`], [`explain`].
 //!
 //! ## What this crate must never do
@@ -30,7 +31,7 @@ pub mod inquiry;
 pub mod model;
 pub mod subject;
 
-pub use decide::{check_fetched_subject, decide, decide_admin, explain};
+pub use decide::{check_fetched_item, check_fetched_subject, decide, decide_admin, explain};
 pub use diag::{Diagnostic, PolicyErrors};
 pub use file::{Officer, Policy, Rate, Role, RoleKind, Settings};
 pub use model::*;
