@@ -209,3 +209,26 @@ async fn read_response(tls: &mut tokio_rustls::client::TlsStream<tokio::net::Tcp
         got.extend_from_slice(&buf[..n]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_mid_request_is_still_logged() {
+    let env = Env::new().await;
+    env.upstream.raw(
+        &format!("/v1/subjects/{LEGAL_PERSON}"),
+        200,
+        br#"{"subject":{"id":"91430100MA4L0XXX1N"}}"#.to_vec(),
+        Duration::from_millis(800),
+    );
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let mut tls = client.connect(gw.data_addr()).await.unwrap();
+    tls.write_all(request("").as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(tls);
+    let logged = tests::env::eventually(5, || async { env.entries().await.len() == 1 }).await;
+    assert!(logged, "the abandoned inquiry was not logged");
+    let e = &env.entries().await[0].entry;
+    assert_eq!(e.status, 200);
+    assert_eq!(e.upstream_status, Some(200));
+    gw.shutdown().await.unwrap();
+}

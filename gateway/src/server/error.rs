@@ -46,6 +46,8 @@ pub enum Failure {
     UpstreamTimeout,
     /// The inquiry log could not commit (503): no data released.
     AuditUnavailable,
+    /// The gateway failed in a way it did not foresee (500).
+    Internal,
 }
 
 impl Failure {
@@ -60,6 +62,7 @@ impl Failure {
             Failure::UpstreamInvalid => 502,
             Failure::UpstreamTimeout => 504,
             Failure::AuditUnavailable => 503,
+            Failure::Internal => 500,
         }
     }
 
@@ -74,6 +77,7 @@ impl Failure {
             Failure::UpstreamInvalid => "upstream_invalid_response",
             Failure::UpstreamTimeout => "upstream_timeout",
             Failure::AuditUnavailable => "audit_unavailable",
+            Failure::Internal => "internal_error",
         }
     }
 
@@ -104,6 +108,7 @@ impl Failure {
             Failure::AuditUnavailable => {
                 "the inquiry log could not record this inquiry; no data was released"
             }
+            Failure::Internal => "the gateway failed; no data was released",
         }
     }
 
@@ -111,7 +116,7 @@ impl Failure {
     pub fn fault(&self) -> Fault {
         match self {
             Failure::UpstreamInvalid | Failure::UpstreamTimeout => Fault::Upstream,
-            Failure::AuditUnavailable => Fault::Gateway,
+            Failure::AuditUnavailable | Failure::Internal => Fault::Gateway,
             _ => Fault::Client,
         }
     }
@@ -144,8 +149,10 @@ pub fn json_response(status: u16, inquiry_id: &str, body: Vec<u8>) -> Response<F
         HeaderValue::from_static("application/json"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(inquiry_id) {
-        h.insert("inquiry-id", v);
+    if !inquiry_id.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(inquiry_id) {
+            h.insert("inquiry-id", v);
+        }
     }
     resp
 }

@@ -129,6 +129,24 @@ pub struct ConnInfo {
     last_active: Mutex<Instant>,
 }
 
+/// Marks a request in flight on a connection; on drop (also when the client
+/// goes away mid-request) the connection's idle clock restarts.
+struct Busy<'a>(&'a ConnInfo);
+
+impl<'a> Busy<'a> {
+    fn new(conn: &'a ConnInfo) -> Busy<'a> {
+        conn.inflight.fetch_add(1, Ordering::SeqCst);
+        Busy(conn)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        *self.0.last_active.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.0.inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Which listener a connection came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plane {
@@ -399,13 +417,20 @@ async fn serve_connection(
         let shared = svc_shared.clone();
         let conn = svc_conn.clone();
         async move {
-            conn.inflight.fetch_add(1, Ordering::SeqCst);
-            let resp = match plane {
-                Plane::Data => service::handle(shared, conn.clone(), req).await,
-                Plane::Admin => admin::handle(shared, conn.clone(), req).await,
+            let _busy = Busy::new(&conn);
+            // The handler runs as its own task so a client that goes away
+            // mid-request cannot cancel it: its log entry is still committed.
+            let handler = match plane {
+                Plane::Data => tokio::spawn(service::handle(shared, conn.clone(), req)),
+                Plane::Admin => tokio::spawn(admin::handle(shared, conn.clone(), req)),
             };
-            *conn.last_active.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-            conn.inflight.fetch_sub(1, Ordering::SeqCst);
+            let resp = match handler.await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    tracing::error!(error = %e, "request handler failed");
+                    error::failure_response(&error::Failure::Internal, "")
+                }
+            };
             Ok::<_, std::convert::Infallible>(resp)
         }
     });
