@@ -525,3 +525,27 @@ async fn json_process_logs_carry_the_inquiry_id_and_no_redacted_value() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_crl_is_picked_up_without_a_signal() {
+    let env = Env::new().await;
+    env.upstream.json(&subject_path(), 200, &subject_body());
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let r = client
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let (cert, _) = env.officer("HN-AMR-0001");
+    certs::pki::revoke(&env.pki, &cert).unwrap();
+    let refused = tests::env::eventually(5, || async {
+        client
+            .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(refused, "revocation not applied after the CRL changed");
+    gw.shutdown().await.unwrap();
+}
