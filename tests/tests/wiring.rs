@@ -424,6 +424,22 @@ async fn each_plane_refuses_the_other_planes_identities() {
 
     let r = auditor.get(admin, "/audit/verify", &[]).await.unwrap();
     assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = auditor
+        .get(admin, "/audit/entries?decision=maybe", &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    let e = env.entry(r.header("inquiry-id").unwrap()).await;
+    assert_eq!(
+        (e.decision, e.reason.as_str()),
+        (audit::Decision::Deny, "invalid_request")
+    );
+    let r = auditor
+        .get(admin, "/audit/nothing-here", &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code().as_deref(), Some("not_found"));
     let r = auditor.get(admin, "/metrics", &[]).await.unwrap();
     assert_eq!(r.status, 200);
     let text = String::from_utf8_lossy(&r.body);
@@ -431,8 +447,14 @@ async fn each_plane_refuses_the_other_planes_identities() {
         text.contains("credgate_requests_total{plane=\"data\",decision=\"deny\",status=\"403\"} 1"),
         "{text}"
     );
-    assert!(text.contains("credgate_audit_commit_seconds_count "), "{text}");
-    assert!(text.contains("# TYPE credgate_audit_commit_seconds histogram"), "{text}");
+    assert!(
+        text.contains("credgate_audit_commit_seconds_count "),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE credgate_audit_commit_seconds histogram"),
+        "{text}"
+    );
     let r = auditor
         .get(admin, &format!("/audit/subjects/{LEGAL_PERSON}"), &[])
         .await

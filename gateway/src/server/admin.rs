@@ -44,7 +44,10 @@ pub async fn handle<B>(
         let outcome = run(&shared, &conn, &req, &mut draft).await;
         let (decision, reason, status) = match &outcome {
             Ok(a) if a.status < 400 => (audit::Decision::Allow, "ok", a.status),
-            Ok(a) => (audit::Decision::Error, "audit_api_error", a.status),
+            // The log API's own refusals: 400 `invalid_request` (a bad
+            // filter) and 503 `audit_unavailable` (the store failed).
+            Ok(a) if a.status < 500 => (audit::Decision::Deny, "invalid_request", a.status),
+            Ok(a) => (audit::Decision::Error, "audit_unavailable", a.status),
             Err(f) => (f.audit_decision(), f.code(), f.status()),
         };
         let label = journal::decision_label(&decision);
