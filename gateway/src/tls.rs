@@ -1,6 +1,6 @@
 //! TLS material: the rustls server configuration (ring provider, TLS 1.2 and
 //! 1.3, ALPN `h2` + `http/1.1`, mandatory client certificates chaining to
-//! `client_ca`, revocation from the CRLs) and the swappable handle every
+//! `client_ca`, revocation from the CRLs, no session resumption) and the swappable handle every
 //! accept reads, so a reload never touches live connections.
 
 use std::io::BufReader;
@@ -139,6 +139,11 @@ pub fn server_config(s: &ServerSection) -> Result<Arc<ServerConfig>, TlsError> {
             other => TlsError::Rustls(other.to_string()),
         })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // No session resumption: every connection presents and verifies its
+    // client certificate against the current CA, CRLs and clock, so a
+    // revoked or expired certificate cannot ride on an earlier session.
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
 

@@ -76,6 +76,20 @@ impl Limiter {
     }
 }
 
+impl Limiter {
+    /// Forget officers whose limits have fully replenished (bounds memory).
+    pub fn shrink(&self) {
+        let roles: Vec<Arc<RoleLimiter>> = match self.roles.lock() {
+            Ok(g) => g.values().cloned().collect(),
+            Err(p) => p.into_inner().values().cloned().collect(),
+        };
+        for r in roles {
+            r.limiter.retain_recent();
+            r.limiter.shrink_to_fit();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +112,14 @@ mod tests {
         }
         assert!(l.check("r", 2, Duration::from_secs(60), "A").is_err());
         assert!(l.check("r", 2, Duration::from_secs(60), "B").is_ok());
+    }
+
+    #[test]
+    fn shrink_keeps_officers_still_limited() {
+        let l = Limiter::default();
+        l.check("r", 1, Duration::from_secs(3600), "A").unwrap();
+        l.shrink();
+        assert!(l.check("r", 1, Duration::from_secs(3600), "A").is_err());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! size. A changed policy is loaded off to the side and swapped only if it is
 //! valid; a broken one is logged and the previous policy keeps serving. The
 //! same holds for TLS material, which only affects new handshakes.
-//! SIGHUP reloads go through [`super::Running::reload`].
+//! SIGHUP reloads go through [`super::Running::reload`]. Once a minute the
+//! same task lets the rate limiters forget officers with full quotas.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,10 +42,16 @@ pub async fn watch_files(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut seen_tls = stamps(&tls_files);
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             _ = tick.tick() => {}
+        }
+        ticks += 1;
+        if ticks >= 60 {
+            ticks = 0;
+            shared.limiter.shrink();
         }
         let now_policy = stamps(&policy_files);
         if now_policy != seen_policy {
