@@ -83,8 +83,14 @@ async fn oversized_request_head_is_refused_without_reaching_the_upstream() {
     let _ = tls.write_all(request(&huge).as_bytes()).await;
     let (bytes, _) = read_until_eof(&mut tls, 5).await;
     let text = String::from_utf8_lossy(&bytes);
-    assert!(!text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.starts_with("HTTP/1.1 431"), "{text}");
     assert!(env.upstream.seen().is_empty());
+    // Refused by the HTTP layer, and still in the inquiry log.
+    let logged = tests::env::eventually(5, || async { env.entries().await.len() == 1 }).await;
+    assert!(logged, "the refused request head was not logged");
+    let e = &env.entries().await[0].entry;
+    assert_eq!((e.status, e.reason.as_str()), (431, "invalid_request"));
+    assert_eq!(e.officer_id, "HN-AMR-0001");
     gw.shutdown().await.unwrap();
 }
 
@@ -230,5 +236,22 @@ async fn a_client_that_leaves_mid_request_is_still_logged() {
     let e = &env.entries().await[0].entry;
     assert_eq!(e.status, 200);
     assert_eq!(e.upstream_status, Some(200));
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_http_is_refused_and_logged() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let mut tls = client.connect(gw.data_addr()).await.unwrap();
+    tls.write_all(b"THIS IS NOT HTTP\r\n\r\n").await.unwrap();
+    let (bytes, _) = read_until_eof(&mut tls, 5).await;
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    let logged = tests::env::eventually(5, || async { env.entries().await.len() == 1 }).await;
+    assert!(logged, "the malformed request was not logged");
+    let e = &env.entries().await[0].entry;
+    assert_eq!((e.status, e.decision), (400, audit::Decision::Deny));
     gw.shutdown().await.unwrap();
 }

@@ -129,6 +129,40 @@ pub struct ConnInfo {
     last_active: Mutex<Instant>,
 }
 
+/// The status hyper answered a request it could not parse with, if the
+/// connection ended that way.
+fn unparsed_status(err: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<u16> {
+    let e = err.downcast_ref::<hyper::Error>()?;
+    if !e.is_parse() {
+        return None;
+    }
+    Some(if e.is_parse_too_large() { 431 } else { 400 })
+}
+
+/// A request hyper refused before it reached a handler (malformed, or a
+/// head over `max_header_bytes`) still gets its inquiry-log entry.
+async fn log_unparsed_request(shared: &Shared, conn: &ConnInfo, plane: Plane, status: u16) {
+    let plane = match plane {
+        Plane::Data => "data",
+        Plane::Admin => "admin",
+    };
+    let id = journal::new_inquiry_id(&shared.rng);
+    let mut draft = journal::Draft::new(plane, id, String::new(), String::new());
+    draft.rule = Some("request could not be parsed".into());
+    let committed = journal::commit(
+        shared,
+        &conn.identity,
+        draft,
+        audit::Decision::Deny,
+        "invalid_request",
+        status,
+    )
+    .await;
+    if committed.is_ok() {
+        shared.metrics.request(plane, "deny", status);
+    }
+}
+
 /// Marks a request in flight on a connection; on drop (also when the client
 /// goes away mid-request) the connection's idle clock restarts.
 struct Busy<'a>(&'a ConnInfo);
@@ -447,6 +481,9 @@ async fn serve_connection(
             r = conn.as_mut() => {
                 if let Err(e) = r {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    if let Some(status) = unparsed_status(e.as_ref()) {
+                        log_unparsed_request(&shared, &conn_info, plane, status).await;
+                    }
                 }
                 break;
             }
