@@ -349,9 +349,34 @@ async fn sigterm_answers_the_in_flight_request_then_exits_zero() {
     assert_eq!(resp.json(), subject_body());
     assert_eq!(p.wait().await, Some(0), "stderr: {}", p.stderr());
     assert!(!p.stderr().contains("panicked"));
-    // The drained request is in the log, and the log verifies.
+    // The drained request is in the log, and the log (with the checkpoint
+    // written at shutdown) verifies.
     let id = resp.header("inquiry-id").unwrap().to_string();
     assert_eq!(env.entry(&id).await.status, 200);
+    let cfg = env.config_path.to_str().unwrap();
+    let (code, out, err) = run(EXE, &["audit", "verify", "--config", cfg]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let reader = audit::Reader::connect(&env.store_url()).await.unwrap();
+    let key = std::fs::read(env.pki.join("audit-signing.pk8")).unwrap();
+    let public_key = {
+        use ring::signature::KeyPair;
+        ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&key)
+            .unwrap()
+            .public_key()
+            .as_ref()
+            .to_vec()
+    };
+    match reader.verify(&public_key).await.unwrap() {
+        audit::VerifyReport::Intact {
+            entries,
+            checkpoints,
+            ..
+        } => {
+            assert_eq!(entries, 1);
+            assert!(checkpoints >= 1, "no checkpoint written at shutdown");
+        }
+        other => panic!("log does not verify: {other:?}"),
+    }
 }
 
 fn assert_config_error(code: Option<i32>, stderr: &str, needle: &str) {
