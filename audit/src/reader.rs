@@ -201,13 +201,7 @@ impl Reader {
         public_key: &[u8],
         out: &mut (dyn Write + Send),
     ) -> Result<u64, AuditError> {
-        let keys = self.store.matching_keys(f).await?;
-        let mut ranges: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-        for (chain, seq) in keys {
-            let r = ranges.entry(chain).or_insert((seq, seq));
-            r.0 = r.0.min(seq);
-            r.1 = r.1.max(seq);
-        }
+        let ranges = self.store.matching_ranges(f).await?;
         write_line(
             out,
             &ExportLine::Header {
@@ -217,7 +211,7 @@ impl Reader {
             },
         )?;
         let mut written = 0u64;
-        for (chain_id, (lo, hi)) in ranges {
+        for (chain_id, lo, hi) in ranges {
             let head = self
                 .store
                 .head(&chain_id)

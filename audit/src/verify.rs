@@ -63,6 +63,8 @@ pub(crate) struct ChainVerifier<'k> {
     start: Start,
     next_seq: u64,
     prev: [u8; 32],
+    /// Lowercase hex of `prev`, compared byte-wise with stored hex (no decoding).
+    prev_hex: [u8; 64],
     started: bool,
     entries: u64,
     checkpoints: u64,
@@ -99,6 +101,7 @@ impl<'k> ChainVerifier<'k> {
             start,
             next_seq: 1,
             prev: GENESIS_HASH,
+            prev_hex: [b'0'; 64],
             started: false,
             entries: 0,
             checkpoints: 0,
@@ -135,6 +138,8 @@ impl<'k> ChainVerifier<'k> {
                     seq: e.seq,
                     why: "prev_hash is not a hex sha-256".into(),
                 })?;
+                // Infallible: 64 bytes of room for 32 bytes of hex.
+                let _ = hex::encode_to_slice(self.prev, &mut self.prev_hex);
                 // Checkpoints before the exported range: signature only.
                 let before: Vec<u64> = self.pending.range(..e.seq).map(|(s, _)| *s).collect();
                 for s in before {
@@ -155,7 +160,8 @@ impl<'k> ChainVerifier<'k> {
                 why: why.into(),
             });
         }
-        if parse_hash(&e.prev_hash).as_ref() != Some(&self.prev) {
+        // Stored hashes are lowercase hex; anything else does not match.
+        if e.prev_hash.as_bytes() != self.prev_hex.as_slice() {
             return Err(Tamper {
                 seq: e.seq,
                 why: "prev_hash does not link to the previous entry".into(),
@@ -168,7 +174,9 @@ impl<'k> ChainVerifier<'k> {
             e.seq,
             &e.entry,
         );
-        if parse_hash(&e.hash).as_ref() != Some(&h) {
+        let mut h_hex = [0u8; 64];
+        let _ = hex::encode_to_slice(h, &mut h_hex);
+        if e.hash.as_bytes() != h_hex.as_slice() {
             return Err(Tamper {
                 seq: e.seq,
                 why: "entry content does not match its hash".into(),
@@ -178,6 +186,7 @@ impl<'k> ChainVerifier<'k> {
             self.check_checkpoint(&cp, Some(&h))?;
         }
         self.prev = h;
+        self.prev_hex = h_hex;
         self.next_seq = e.seq.saturating_add(1);
         self.entries += 1;
         Ok(())

@@ -266,8 +266,9 @@ pub(crate) trait Store {
     async fn checkpoints(&self, chain_id: &str) -> Result<Vec<Checkpoint>, AuditError>;
     /// Entries matching a filter, by time, chain, seq.
     async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError>;
-    /// `(chain_id, seq)` of entries matching a filter (for export ranges).
-    async fn matching_keys(&self, f: &Filter) -> Result<Vec<(String, i64)>, AuditError>;
+    /// Per chain, the lowest and highest seq of the entries matching a
+    /// filter (for export ranges), computed in the database.
+    async fn matching_ranges(&self, f: &Filter) -> Result<Vec<(String, i64, i64)>, AuditError>;
 }
 
 /// Connection settings common to both stores.
@@ -342,8 +343,11 @@ impl AnyStore {
     pub(crate) async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
         dispatch!(self, s => s.query(f).await)
     }
-    pub(crate) async fn matching_keys(&self, f: &Filter) -> Result<Vec<(String, i64)>, AuditError> {
-        dispatch!(self, s => s.matching_keys(f).await)
+    pub(crate) async fn matching_ranges(
+        &self,
+        f: &Filter,
+    ) -> Result<Vec<(String, i64, i64)>, AuditError> {
+        dispatch!(self, s => s.matching_ranges(f).await)
     }
 }
 
@@ -622,12 +626,15 @@ macro_rules! impl_common_store {
                 Ok(out)
             }
 
-            async fn matching_keys(
+            async fn matching_ranges(
                 &self,
                 f: &$crate::reader::Filter,
-            ) -> Result<Vec<(String, i64)>, $crate::error::AuditError> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT chain_id, seq FROM entries");
+            ) -> Result<Vec<(String, i64, i64)>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT chain_id, MIN(seq), MAX(seq) FROM (SELECT chain_id, seq FROM entries",
+                );
                 Self::push_filter(&mut qb, f);
+                qb.push(") AS matching GROUP BY chain_id ORDER BY chain_id");
                 qb.build_query_as()
                     .fetch_all(&self.read)
                     .await
