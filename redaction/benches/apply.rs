@@ -37,6 +37,11 @@ impl Lcg {
             .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
+
+    /// A value in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
 }
 
 fn record(i: usize, rng: &mut Lcg) -> Value {
@@ -47,9 +52,9 @@ fn record(i: usize, rng: &mut Lcg) -> Value {
         "id": format!("r-{i:06}"),
         "item": item,
         "decided_on": format!("{year}-{month:02}-15"),
-        "restored": rng.next() % 10 == 0,
-        "objection": if rng.next() % 7 == 0 { "pending" } else { "none" },
-        "withheld_by_subject": rng.next() % 5 == 0,
+        "restored": rng.below(10) == 0,
+        "objection": if rng.below(7) == 0 { "pending" } else { "none" },
+        "withheld_by_subject": rng.below(5) == 0,
         "data": {
             "authority": AUTHORITIES[(rng.next() % 4) as usize],
             "document_no": format!("湘市监罚〔{year}〕{}号", rng.next() % 10000),
@@ -64,7 +69,7 @@ fn record(i: usize, rng: &mut Lcg) -> Value {
             "inspector_notes": {"medical_history": "n/a", "visits": [1, 2, 3], "ok": true}
         }
     });
-    if rng.next() % 3 == 0 {
+    if rng.below(3) == 0 {
         r["punishment_ends"] = json!(format!("{}-06-30", 2025 + rng.next() % 4));
     }
     r
