@@ -238,9 +238,15 @@ async fn worker(shared: Arc<Shared>) -> WorkerStats {
             break;
         };
         let outcome = tokio::time::timeout(plan.timeout, async {
-            let mut sender = match conn.take() {
-                Some(s) if !s.is_closed() => s,
-                _ => connect(&shared).await?,
+            // A kept connection the server has meanwhile closed is replaced
+            // without counting a failure: only the new one's errors count.
+            let kept = match conn.take() {
+                Some(mut s) if !s.is_closed() => s.ready().await.is_ok().then_some(s),
+                _ => None,
+            };
+            let mut sender = match kept {
+                Some(s) => s,
+                None => connect(&shared).await?,
             };
             let result = exchange(&mut sender, req).await;
             if result.is_ok() && !per_request {

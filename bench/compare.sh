@@ -1,0 +1,417 @@
+#!/usr/bin/env bash
+# credgate against nginx and against the upstream directly, on loopback.
+#
+# One run measures, alternating the targets within each round:
+#   direct        the fixed-body upstream over plain HTTP (the ceiling)
+#   nginx         nginx as an mTLS reverse proxy (ssl_verify_client on,
+#                 upstream keepalive, access log on)
+#   credgate-sql  credgate with the SQLite inquiry log
+#   credgate-pg   credgate with the PostgreSQL inquiry log (skipped with a
+#                 note when PostgreSQL is unreachable)
+# for two realistic bodies (a subject, ~2 KB; a long records list, ~64 KB):
+#   peak   keep-alive closed loop, best of ROUNDS rounds
+#   half   keep-alive open loop at half of credgate-sql's peak (p99 latency)
+#   hs     one handshake per request (full TLS handshake each time), once
+# and prints a table with ratios to nginx and to direct. Raw JSON lines go to
+# $OUT. Everything started here is stopped on exit. See BENCHMARKS.md.
+#
+# Knobs (environment): DUR (s per run, 8), WARMUP (1), CONNS (32),
+# HS_CONNS (16), ROUNDS (2), LOADGEN_THREADS (2), PG_URL, OUT, KEEP=1 (keep
+# the work dir), SKIP_BUILD=1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DUR=${DUR:-8}
+WARMUP=${WARMUP:-1}
+CONNS=${CONNS:-32}
+HS_CONNS=${HS_CONNS:-16}
+ROUNDS=${ROUNDS:-2}
+LOADGEN_THREADS=${LOADGEN_THREADS:-2}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/credgate-bench.XXXXXX")
+OUT=${OUT:-$WORK/results.jsonl}
+BIN="$ROOT/target/release"
+# The sample database's well-known legal person (gateway/src/sample_db/seed.rs,
+# `fixture::LEGAL_PERSON`): records of every lifecycle kind, nested sensitive keys.
+SUBJECT=91430104MA4PQ7RK38
+OFFICER=HN-AMR-0001
+
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        # bounded wait: a process that ignores SIGTERM gets SIGKILL after 5 s
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    if [[ "${KEEP:-0}" == 1 ]]; then
+        echo "work dir kept: $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for FILE REGEX: wait (≤ 60 s) until FILE has a line matching REGEX.
+wait_for() {
+    local file=$1 re=$2
+    for _ in $(seq 600); do
+        if grep -qE "$re" "$file" 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    cat "$file" >&2 || true
+    die "timed out waiting for /$re/ in $file"
+}
+
+# ---------------------------------------------------------------- build
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    log "building release binaries"
+    (cd "$ROOT" && cargo build --release --bin credgate --bin credgate-load) >&2
+fi
+[[ -x "$BIN/credgate" && -x "$BIN/credgate-load" ]] || die "release binaries missing in $BIN"
+
+if ! command -v nginx >/dev/null; then
+    log "installing nginx from Debian (the system service is not started)"
+    apt-get install -y nginx >&2 || { apt-get update >&2 && apt-get install -y nginx >&2; }
+fi
+
+# ---------------------------------------------------------------- PKI + data
+log "dev PKI and officer certificate in $WORK"
+"$BIN/credgate" certs init --dir "$WORK/pki" >/dev/null
+"$BIN/credgate" certs issue --dir "$WORK/pki" --officer-id "$OFFICER" --name "Li Na" \
+    --unit "Hunan Administration for Market Regulation" --out "$WORK/pki/officer" >/dev/null
+CA="$WORK/pki/ca.pem"
+CERT="$WORK/pki/officer.pem"
+KEY="$WORK/pki/officer.key"
+
+log "sample credit database (seeding 200 + 200 subjects)"
+SDB_PORT=$(free_port)
+"$BIN/credgate" sample-db --listen "127.0.0.1:$SDB_PORT" --db "$WORK/sample.db" --subjects 200 \
+    >"$WORK/sample-db.out" 2>"$WORK/sample-db.err" &
+SDB_PID=$!
+PIDS+=("$SDB_PID")
+wait_for "$WORK/sample-db.out" 'listening on'
+
+# Capture real answers once; the large one repeats the subject's real records
+# (fresh ids) until the body is ~64 KB, as a subject with a long history would.
+curl -fsS "http://127.0.0.1:$SDB_PORT/v1/subjects/$SUBJECT" -o "$WORK/small.json" \
+    || die "sample-db did not answer for $SUBJECT"
+curl -fsS "http://127.0.0.1:$SDB_PORT/v1/subjects/$SUBJECT/records" -o "$WORK/records.json" \
+    || die "sample-db did not answer records for $SUBJECT"
+python3 - "$WORK/records.json" "$WORK/large.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+base = doc["records"]
+if not base:
+    sys.exit("no records to repeat")
+out, i = [], 0
+while len(json.dumps({"subject": doc["subject"], "records": out}, ensure_ascii=False).encode()) < 64 * 1024:
+    r = dict(base[i % len(base)])
+    r["id"] = "r-9%06d" % i
+    out.append(r)
+    i += 1
+doc["records"] = out
+open(sys.argv[2], "w").write(json.dumps(doc, ensure_ascii=False))
+EOF
+SMALL_BYTES=$(stat -c %s "$WORK/small.json")
+LARGE_BYTES=$(stat -c %s "$WORK/large.json")
+log "bodies: small $SMALL_BYTES bytes, large $LARGE_BYTES bytes"
+echo "/v1/subjects/$SUBJECT" >"$WORK/paths-small.txt"
+echo "/v1/subjects/$SUBJECT/records" >"$WORK/paths-large.txt"
+
+# ---------------------------------------------------------------- upstream
+UP_PORT=$(free_port)
+"$BIN/credgate-load" --serve "127.0.0.1:$UP_PORT" --serve-seconds 1200 --threads 1 \
+    --route "/v1/subjects/$SUBJECT=$WORK/small.json" \
+    --route "/v1/subjects/$SUBJECT/records=$WORK/large.json" \
+    >"$WORK/upstream.out" 2>&1 &
+UP_PID=$!
+PIDS+=("$UP_PID")
+wait_for "$WORK/upstream.out" 'serving on'
+
+# ---------------------------------------------------------------- nginx
+NGX_PORT=$(free_port)
+mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log $WORK/nginx/logs/access.log;
+    client_body_temp_path $WORK/nginx/tmp/body;
+    proxy_temp_path $WORK/nginx/tmp/proxy;
+    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+    scgi_temp_path $WORK/nginx/tmp/scgi;
+    keepalive_requests 1000000;
+    upstream credit {
+        server 127.0.0.1:$UP_PORT;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$NGX_PORT ssl;
+        ssl_certificate $WORK/pki/server.pem;
+        ssl_certificate_key $WORK/pki/server.key;
+        ssl_client_certificate $CA;
+        ssl_verify_client on;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {
+            proxy_pass http://credit;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Inquiry-Officer \$ssl_client_s_dn;
+        }
+    }
+}
+EOF
+nginx -t -q -e "$WORK/nginx/logs/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" \
+    || die "nginx config rejected"
+nginx -e "$WORK/nginx/logs/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" \
+    -g 'daemon off;' >"$WORK/nginx/out" 2>&1 &
+NGX_PID=$!
+PIDS+=("$NGX_PID")
+
+# ---------------------------------------------------------------- credgate
+cat >"$WORK/policy.toml" <<'EOF'
+# Bench policy: the conformance catalogue, one inspector with a rate limit
+# far above what the machine can send (the limiter still runs).
+[items.basic]
+category = "basic"
+[items.administrative_penalty]
+category = "untrustworthy"
+inquiry_period_days = 1095
+[items.court_enforcement]
+category = "untrustworthy"
+inquiry_period_days = 1825
+statutory_basis = "Civil Procedure Law enforcement provisions"
+[items.commendation]
+category = "positive"
+[purposes]
+administrative_inspection = "Administrative inspection and spot checks"
+[fields]
+prohibited = ["religion", "religious_faith", "genetic_data", "fingerprint",
+              "blood_type", "illness", "medical_history"]
+consent_required = ["income", "savings", "securities", "commercial_insurance",
+                    "real_estate", "tax_paid"]
+[fields.mask]
+id_number = { keep_start = 6, keep_end = 4 }
+phone = { keep_start = 3, keep_end = 2 }
+[[roles]]
+name = "market_inspector"
+kind = "state_organ"
+items = ["basic", "administrative_penalty", "court_enforcement"]
+purposes = ["administrative_inspection"]
+subject_types = ["legal_person"]
+rate = "1000000/second"
+[[officers]]
+id = "HN-AMR-0001"
+name = "Li Na"
+unit = "Hunan Administration for Market Regulation"
+roles = ["market_inspector"]
+valid_from = "2020-01-01"
+valid_until = "2099-12-31"
+EOF
+
+# start_credgate NAME STORE: writes $WORK/NAME.toml, starts, sets CG_PORT/CG_PID.
+start_credgate() {
+    local name=$1 store=$2
+    local port admin
+    port=$(free_port)
+    admin=$(free_port)
+    mkdir -p "$WORK/$name"
+    cat >"$WORK/$name.toml" <<EOF
+[server]
+listen = "127.0.0.1:$port"
+cert = "pki/server.pem"
+key = "pki/server.key"
+client_ca = "pki/ca.pem"
+crl = ["pki/ca.crl"]
+
+[identity]
+officer_id = "subject.serialNumber"
+name = "subject.CN"
+unit = "subject.O"
+
+[admin]
+listen = "127.0.0.1:$admin"
+
+[upstream]
+url = "http://127.0.0.1:$UP_PORT"
+timeout_ms = 5000
+
+[audit]
+store = "$store"
+signing_key = "pki/audit-signing.pk8"
+checkpoint_every = 1000
+
+[consent]
+authority_key = "pki/consent-authority.pub"
+max_days = 365
+
+[policy]
+file = "policy.toml"
+EOF
+    "$BIN/credgate" serve --config "$WORK/$name.toml" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    CG_PID=$!
+    PIDS+=("$CG_PID")
+    wait_for "$WORK/$name.out" 'data plane listening on'
+    CG_PORT=$port
+}
+
+declare -A URL PROXY_PID
+URL[direct]="http://127.0.0.1:$UP_PORT"
+PROXY_PID[direct]=$UP_PID
+URL[nginx]="https://127.0.0.1:$NGX_PORT"
+PROXY_PID[nginx]=$NGX_PID
+start_credgate credgate-sql "sqlite://credgate-sql/inquiries.db"
+URL[credgate-sql]="https://127.0.0.1:$CG_PORT"
+PROXY_PID[credgate-sql]=$CG_PID
+TARGETS=(direct nginx credgate-sql)
+PG_NOTE=""
+if psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
+    start_credgate credgate-pg "$PG_URL"
+    URL[credgate-pg]="https://127.0.0.1:$CG_PORT"
+    PROXY_PID[credgate-pg]=$CG_PID
+    TARGETS+=(credgate-pg)
+else
+    PG_NOTE="credgate-pg skipped: PostgreSQL at $PG_URL unreachable"
+    log "$PG_NOTE"
+fi
+
+# load TARGET SIZE PHASE ROUND [extra credgate-load flags...]: one JSON line to $OUT.
+load() {
+    local target=$1 size=$2 phase=$3 round=$4
+    shift 4
+    local args=(--url "${URL[$target]}" --paths "$WORK/paths-$size.txt"
+        --duration "$DUR" --warmup "$WARMUP" --threads "$LOADGEN_THREADS" --json
+        --header "Inquiry-Purpose: administrative_inspection"
+        --header "Inquiry-Case: BENCH-2026-001"
+        --pid "${PROXY_PID[$target]}" --label "$target")
+    if [[ "${URL[$target]}" == https://* ]]; then
+        args+=(--ca "$CA" --cert "$CERT" --key "$KEY" --pid "$UP_PID")
+    fi
+    local line
+    line=$("$BIN/credgate-load" "${args[@]}" "$@") || die "credgate-load failed against $target"
+    printf '%s\n' "$line" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+r["target"], r["size"], r["phase"], r["round"] = sys.argv[1:5]
+print(json.dumps(r))' "$target" "$size" "$phase" "$round" >>"$OUT"
+    python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+l = r["latency_us"]
+ms = lambda v: "-" if v is None else "%.2f" % (v / 1000)
+bad = r["requests"] - r["ok"] + sum(r["errors"].values())
+print("  %-13s %-5s %-4s %8.0f req/s  p50 %s ms  p99 %s ms  non-2xx/errors %d" % (
+    sys.argv[2], sys.argv[3], sys.argv[4], r["rps"], ms(l["p50"]), ms(l["p99"]), bad))
+' "$line" "$target" "$size" "$phase" >&2
+}
+
+# Sanity: every target answers 200 with the officer's certificate.
+for t in "${TARGETS[@]}"; do
+    opts=()
+    [[ "${URL[$t]}" == https://* ]] && opts=(--cacert "$CA" --cert "$CERT" --key "$KEY")
+    code=$(curl -sS -o /dev/null -w '%{http_code}' "${opts[@]}" \
+        -H 'Inquiry-Purpose: administrative_inspection' -H 'Inquiry-Case: BENCH-2026-001' \
+        "${URL[$t]}/v1/subjects/$SUBJECT")
+    [[ "$code" == 200 ]] || die "$t answered $code to the sanity request"
+done
+log "targets up: ${TARGETS[*]}"
+
+# How fast is the real sample database? (Is it a fair upstream at all?)
+log "sample-db directly (for reference)"
+URL[sample-db]="http://127.0.0.1:$SDB_PORT"
+PROXY_PID[sample-db]=$SDB_PID
+load sample-db small peak 1 --connections "$CONNS"
+kill -TERM "$SDB_PID" 2>/dev/null || true
+
+# ---------------------------------------------------------------- measure
+for round in $(seq "$ROUNDS"); do
+    for size in small large; do
+        log "round $round: peak, $size body"
+        for t in "${TARGETS[@]}"; do
+            load "$t" "$size" peak "$round" --connections "$CONNS"
+        done
+    done
+done
+
+for size in small large; do
+    half=$(python3 - "$OUT" "$size" <<'EOF'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+rs = [r["rps"] for r in rs if r["target"] == "credgate-sql" and r["phase"] == "peak" and r["size"] == sys.argv[2]]
+print("%.0f" % max(1.0, max(rs) / 2))
+EOF
+)
+    log "open loop at $half req/s (half of credgate-sql's peak), $size body"
+    for t in "${TARGETS[@]}"; do
+        load "$t" "$size" half 1 --connections "$CONNS" --rate "$half"
+    done
+done
+
+log "handshake per request, small body"
+for t in "${TARGETS[@]}"; do
+    [[ "$t" == direct ]] && continue
+    load "$t" small hs 1 --connections "$HS_CONNS" --handshake-per-request
+done
+
+# ---------------------------------------------------------------- table
+python3 - "$OUT" "$SMALL_BYTES" "$LARGE_BYTES" "$PG_NOTE" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+small, large, note = sys.argv[2], sys.argv[3], sys.argv[4]
+def pick(target, size, phase):
+    rs = [r for r in rows if r["target"] == target and r["size"] == size and r["phase"] == phase]
+    return max(rs, key=lambda r: r["rps"]) if rs else None
+def ms(v):
+    return "-" if v is None else "%.2f" % (v / 1000)
+def ratio(a, b):
+    return "-" if not a or not b else "%.2f" % (a / b)
+def cpu(r, i):
+    c = r["cpu"][i] if len(r["cpu"]) > i else None
+    return "-" if not c or c["us_per_request"] is None else "%.0f" % c["us_per_request"]
+targets = [t for t in ["direct", "nginx", "credgate-sql", "credgate-pg"] if any(r["target"] == t for r in rows)]
+print()
+print("| body | measure | target | req/s | p50 ms | p99 ms | vs nginx (req/s) | vs direct (req/s) | p99 vs nginx | proxy CPU µs/req | non-2xx+errors |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+sizes = {"small": "~%s B" % small, "large": "~%s B" % large}
+phases = {"peak": "peak (keep-alive, closed loop)", "half": "open loop, half credgate-sql peak", "hs": "handshake per request"}
+for phase in ["peak", "half", "hs"]:
+    for size in ["small", "large"]:
+        ref_n, ref_d = pick("nginx", size, phase), pick("direct", size, phase)
+        for t in targets:
+            r = pick(t, size, phase)
+            if r is None:
+                continue
+            l = r["latency_us"]
+            bad = r["requests"] - r["ok"] + sum(r["errors"].values())
+            label = phases[phase] + (" @%.0f/s" % r["target_rate"] if r.get("target_rate") else "")
+            print("| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %d |" % (
+                sizes[size], label, t, r["rps"], ms(l["p50"]), ms(l["p99"]),
+                ratio(r["rps"], ref_n and ref_n["rps"]), ratio(r["rps"], ref_d and ref_d["rps"]),
+                ratio(l["p99"], ref_n and ref_n["latency_us"]["p99"]),
+                cpu(r, 0), bad))
+sdb = pick("sample-db", "small", "peak")
+if sdb:
+    print()
+    print("sample-db (SQLite-backed, the real stand-in database) directly, small body: %.0f req/s, p99 %s ms, %s µs CPU/req" % (
+        sdb["rps"], ms(sdb["latency_us"]["p99"]), cpu(sdb, 0)))
+if note:
+    print()
+    print(note)
+EOF
+log "raw results: $OUT"
