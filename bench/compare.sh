@@ -16,8 +16,8 @@
 # $OUT. Everything started here is stopped on exit. See BENCHMARKS.md.
 #
 # Knobs (environment): DUR (s per run, 8), WARMUP (1), CONNS (32),
-# HS_CONNS (16), ROUNDS (2), LOADGEN_THREADS (2), PG_URL, OUT, KEEP=1 (keep
-# the work dir), SKIP_BUILD=1.
+# HS_CONNS (16), HALF_CONNS (128, open loop), ROUNDS (2), LOADGEN_THREADS (2), PG_URL, OUT, KEEP=1 (keep
+# the work dir), SKIP_BUILD=1, PROFILE=1 (perf profile of credgate-sql).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +25,7 @@ DUR=${DUR:-8}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-32}
 HS_CONNS=${HS_CONNS:-16}
+HALF_CONNS=${HALF_CONNS:-128}
 ROUNDS=${ROUNDS:-2}
 LOADGEN_THREADS=${LOADGEN_THREADS:-2}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -104,10 +105,23 @@ SDB_PID=$!
 PIDS+=("$SDB_PID")
 wait_for "$WORK/sample-db.out" 'listening on'
 
-# Capture real answers once; the large one repeats the subject's real records
-# (fresh ids) until the body is ~64 KB, as a subject with a long history would.
-curl -fsS "http://127.0.0.1:$SDB_PORT/v1/subjects/$SUBJECT" -o "$WORK/small.json" \
-    || die "sample-db did not answer for $SUBJECT"
+# Capture real answers once. Small: the records of the generated legal person
+# with the most records (~2 KB). Large: the fixture's real records (every
+# lifecycle kind) repeated with fresh ids until the body is ~64 KB, as for a
+# subject with a long history.
+SMALL_SUBJECT=$(python3 - "$WORK/sample.db" "$SUBJECT" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+row = db.execute(
+    "SELECT s.id FROM subjects s JOIN records r ON r.subject_id = s.id "
+    "WHERE s.type = 'legal_person' AND s.id != ? GROUP BY s.id "
+    "ORDER BY COUNT(r.id) DESC, s.id LIMIT 1", (sys.argv[2],)).fetchone()
+print(row[0] if row else "")
+EOF
+)
+[[ -n "$SMALL_SUBJECT" ]] || die "sample-db holds no generated legal person with records"
+curl -fsS "http://127.0.0.1:$SDB_PORT/v1/subjects/$SMALL_SUBJECT/records" -o "$WORK/small.json" \
+    || die "sample-db did not answer records for $SMALL_SUBJECT"
 curl -fsS "http://127.0.0.1:$SDB_PORT/v1/subjects/$SUBJECT/records" -o "$WORK/records.json" \
     || die "sample-db did not answer records for $SUBJECT"
 python3 - "$WORK/records.json" "$WORK/large.json" <<'EOF'
@@ -127,14 +141,14 @@ open(sys.argv[2], "w").write(json.dumps(doc, ensure_ascii=False))
 EOF
 SMALL_BYTES=$(stat -c %s "$WORK/small.json")
 LARGE_BYTES=$(stat -c %s "$WORK/large.json")
-log "bodies: small $SMALL_BYTES bytes, large $LARGE_BYTES bytes"
-echo "/v1/subjects/$SUBJECT" >"$WORK/paths-small.txt"
+log "bodies: small $SMALL_BYTES bytes ($SMALL_SUBJECT), large $LARGE_BYTES bytes ($SUBJECT)"
+echo "/v1/subjects/$SMALL_SUBJECT/records" >"$WORK/paths-small.txt"
 echo "/v1/subjects/$SUBJECT/records" >"$WORK/paths-large.txt"
 
 # ---------------------------------------------------------------- upstream
 UP_PORT=$(free_port)
 "$BIN/credgate-load" --serve "127.0.0.1:$UP_PORT" --serve-seconds 1200 --threads 1 \
-    --route "/v1/subjects/$SUBJECT=$WORK/small.json" \
+    --route "/v1/subjects/$SMALL_SUBJECT/records=$WORK/small.json" \
     --route "/v1/subjects/$SUBJECT/records=$WORK/large.json" \
     >"$WORK/upstream.out" 2>&1 &
 UP_PID=$!
@@ -327,7 +341,7 @@ for t in "${TARGETS[@]}"; do
     [[ "${URL[$t]}" == https://* ]] && opts=(--cacert "$CA" --cert "$CERT" --key "$KEY")
     code=$(curl -sS -o /dev/null -w '%{http_code}' "${opts[@]}" \
         -H 'Inquiry-Purpose: administrative_inspection' -H 'Inquiry-Case: BENCH-2026-001' \
-        "${URL[$t]}/v1/subjects/$SUBJECT")
+        "${URL[$t]}/v1/subjects/$SMALL_SUBJECT/records")
     [[ "$code" == 200 ]] || die "$t answered $code to the sanity request"
 done
 log "targets up: ${TARGETS[*]}"
@@ -359,7 +373,7 @@ EOF
 )
     log "open loop at $half req/s (half of credgate-sql's peak), $size body"
     for t in "${TARGETS[@]}"; do
-        load "$t" "$size" half 1 --connections "$CONNS" --rate "$half"
+        load "$t" "$size" half 1 --connections "$HALF_CONNS" --rate "$half"
     done
 done
 
@@ -368,6 +382,28 @@ for t in "${TARGETS[@]}"; do
     [[ "$t" == direct ]] && continue
     load "$t" small hs 1 --connections "$HS_CONNS" --handshake-per-request
 done
+
+# ---------------------------------------------------------------- profile
+# PROFILE=1: sample credgate-sql's CPU (perf, cpu-clock, no call graphs)
+# during one more peak run per body; top symbols go to $WORK/perf-SIZE.txt
+# and stderr. Not part of the table.
+if [[ "${PROFILE:-0}" == 1 ]]; then
+    if command -v perf >/dev/null && perf record -q -e cpu-clock -o /dev/null -- true 2>/dev/null; then
+        for size in small large; do
+            log "profiling credgate-sql, $size body"
+            perf record -q -e cpu-clock -F 999 -p "${PROXY_PID[credgate-sql]}" \
+                -o "$WORK/perf-$size.data" -- sleep "$((${DUR%.*} + 1))" 2>/dev/null &
+            PERF_PID=$!
+            load credgate-sql "$size" profile 1 --connections "$CONNS"
+            wait "$PERF_PID" || true
+            perf report -i "$WORK/perf-$size.data" --no-children --sort dso,sym --stdio 2>/dev/null \
+                | grep -v '^#' | grep -v '^$' | head -40 >"$WORK/perf-$size.txt" || true
+            head -25 "$WORK/perf-$size.txt" >&2
+        done
+    else
+        log "perf cannot sample here; profile skipped"
+    fi
+fi
 
 # ---------------------------------------------------------------- table
 python3 - "$OUT" "$SMALL_BYTES" "$LARGE_BYTES" "$PG_NOTE" <<'EOF'
