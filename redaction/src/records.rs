@@ -11,8 +11,7 @@
 
 use policy::{Category, RecordFields, Scope};
 use serde_json::{Map, Value};
-use time::macros::format_description;
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::{RedactionError, Report, Suppression};
 
@@ -88,21 +87,55 @@ pub(crate) fn count(body: &Map<String, Value>, fields: &RecordFields) -> u32 {
         .fold(0u32, u32::saturating_add)
 }
 
-/// What the lifecycle rules read from one record.
+/// What the lifecycle rules read from one record, in one pass, without
+/// allocating.
 #[derive(Debug, Default)]
 struct Facts<'r> {
-    /// Every `item` value (normally exactly one).
-    items: Vec<&'r Value>,
-    /// Every `decided_on` value.
-    decided_on: Vec<&'r Value>,
-    /// Every `punishment_ends` value.
-    punishment_ends: Vec<&'r Value>,
+    /// The `item` value, when spelled exactly once.
+    item: Option<&'r Value>,
+    /// How many spellings of `item` the record has.
+    item_count: u32,
+    /// Earliest `decided_on`; `Err` once any spelling is missing a date.
+    decided_on: DecidedOn,
+    /// Earliest parseable `punishment_ends`.
+    punishment_ends: Option<Date>,
     /// Any `restored` reads true.
     restored: bool,
     /// Any `withheld_by_subject` reads true.
     withheld: bool,
     /// Any `objection` reads `pending`.
     objection_pending: bool,
+}
+
+/// The `decided_on` reading of one record.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum DecidedOn {
+    /// No `decided_on` field.
+    #[default]
+    Missing,
+    /// A field that is not a `YYYY-MM-DD` date.
+    Invalid,
+    /// The earliest date among the spellings.
+    Date(Date),
+}
+
+impl DecidedOn {
+    /// The date, when every spelling is a valid date.
+    fn date(self) -> Option<Date> {
+        match self {
+            DecidedOn::Date(date) => Some(date),
+            DecidedOn::Missing | DecidedOn::Invalid => None,
+        }
+    }
+
+    /// Folds in one more spelling of the field.
+    fn add(self, value: &Value) -> Self {
+        match (self, parse_date(value)) {
+            (DecidedOn::Invalid, _) | (_, None) => DecidedOn::Invalid,
+            (DecidedOn::Missing, Some(date)) => DecidedOn::Date(date),
+            (DecidedOn::Date(seen), Some(date)) => DecidedOn::Date(seen.min(date)),
+        }
+    }
 }
 
 /// A flag field reads true: JSON `true`, or the string `true` in any case.
@@ -120,11 +153,16 @@ impl<'r> Facts<'r> {
         let mut facts = Facts::default();
         for (key, value) in record {
             if key_matches(key, &fields.item) {
-                facts.items.push(value);
+                facts.item = Some(value);
+                facts.item_count = facts.item_count.saturating_add(1);
             } else if key_matches(key, &fields.decided_on) {
-                facts.decided_on.push(value);
+                facts.decided_on = facts.decided_on.add(value);
             } else if key_matches(key, &fields.punishment_ends) {
-                facts.punishment_ends.push(value);
+                // Unparseable: ignored (it could only extend the period).
+                if let Some(date) = parse_date(value) {
+                    facts.punishment_ends =
+                        Some(facts.punishment_ends.map_or(date, |seen| seen.min(date)));
+                }
             } else if key_matches(key, &fields.restored) {
                 facts.restored |= is_true(value);
             } else if key_matches(key, &fields.withheld_by_subject) {
@@ -143,11 +181,9 @@ impl<'r> Facts<'r> {
 /// not granted, restored, expired, withheld.
 fn verdict(facts: &Facts<'_>, scope: &Scope, now: OffsetDateTime) -> Option<Suppression> {
     // Exactly one item, a string the scope grants and the catalogue knows.
-    let [item] = facts.items.as_slice() else {
-        return Some(Suppression::NotGranted);
-    };
-    let Some(item) = item.as_str() else {
-        return Some(Suppression::NotGranted);
+    let item = match (facts.item_count, facts.item.and_then(Value::as_str)) {
+        (1, Some(item)) => item,
+        _ => return Some(Suppression::NotGranted),
     };
     let rule = match scope.rules.items.get(item) {
         Some(rule) if scope.items.contains(item) => rule,
@@ -163,8 +199,8 @@ fn verdict(facts: &Facts<'_>, scope: &Scope, now: OffsetDateTime) -> Option<Supp
                 return None;
             }
             let served = period_end(
-                &facts.decided_on,
-                &facts.punishment_ends,
+                facts.decided_on.date(),
+                facts.punishment_ends,
                 rule.inquiry_period_days.unwrap_or(0),
             )
             .is_some_and(|end| now < period_end_instant(end, scope.rules.utc_offset_seconds));
@@ -178,42 +214,37 @@ fn verdict(facts: &Facts<'_>, scope: &Scope, now: OffsetDateTime) -> Option<Supp
     }
 }
 
-/// A `YYYY-MM-DD` calendar date, if `value` is one.
+/// A `YYYY-MM-DD` calendar date, if `value` is exactly one.
 fn parse_date(value: &Value) -> Option<Date> {
-    let text = value.as_str()?;
-    Date::parse(text, format_description!("[year]-[month]-[day]")).ok()
+    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = value.as_str()?.as_bytes() else {
+        return None;
+    };
+    let digit = |b: u8| b.is_ascii_digit().then(|| b - b'0');
+    let two = |hi: u8, lo: u8| Some(digit(hi)? * 10 + digit(lo)?);
+    let year = i32::from(two(y0, y1)?) * 100 + i32::from(two(y2, y3)?);
+    let month = Month::try_from(two(m0, m1)?).ok()?;
+    Date::from_calendar_date(year, month, two(d0, d1)?).ok()
 }
 
 /// The day the inquiry period ends: the later of `decided_on + days` and
-/// `punishment_ends`. `None` (serve nothing) when a `decided_on` is missing
-/// or unparseable.
-///
-/// Several spellings of a field: the earliest date counts (serves less).
-/// An unparseable `punishment_ends` is ignored (it could only extend).
+/// `punishment_ends`. `None` (serve nothing) when `decided_on` is missing or
+/// unparseable.
 pub(crate) fn period_end(
-    decided_on: &[&Value],
-    punishment_ends: &[&Value],
+    decided_on: Option<Date>,
+    punishment_ends: Option<Date>,
     inquiry_period_days: u32,
 ) -> Option<Date> {
-    let mut decided: Option<Date> = None;
-    for value in decided_on {
-        let date = parse_date(value)?;
-        decided = Some(decided.map_or(date, |d| d.min(date)));
-    }
-    let decided = decided?;
-    let by_period = decided
+    let by_period = decided_on?
         .checked_add(Duration::days(i64::from(inquiry_period_days)))
         .unwrap_or(Date::MAX);
-    let punishment = punishment_ends.iter().filter_map(|v| parse_date(v)).min();
-    Some(match punishment {
+    Some(match punishment_ends {
         Some(ends) => by_period.max(ends),
         None => by_period,
     })
 }
 
 /// The instant the period ending on `day` ends: 00:00 of `day` in the zone
-/// `utc_offset_seconds` east of UTC. Returns the instant as an
-/// [`OffsetDateTime`] in UTC, saturating at the representable range.
+/// `utc_offset_seconds` east of UTC, saturating at the representable range.
 pub(crate) fn period_end_instant(day: Date, utc_offset_seconds: i32) -> OffsetDateTime {
     let midnight_as_utc = day.midnight().assume_utc();
     midnight_as_utc

@@ -30,42 +30,109 @@ fn penalty(decided_on: &str) -> Value {
 
 #[test]
 fn period_end_adds_days() {
-    let d = json!("2024-01-01");
-    assert_eq!(period_end(&[&d], &[], 1095), Some(date!(2026 - 12 - 31)));
+    assert_eq!(
+        period_end(Some(date!(2024 - 01 - 01)), None, 1095),
+        Some(date!(2026 - 12 - 31))
+    );
 }
 
 #[test]
 fn later_punishment_extends_period() {
-    let d = json!("2024-01-01");
-    let p = json!("2027-03-01");
-    assert_eq!(period_end(&[&d], &[&p], 1095), Some(date!(2027 - 03 - 01)));
+    assert_eq!(
+        period_end(
+            Some(date!(2024 - 01 - 01)),
+            Some(date!(2027 - 03 - 01)),
+            1095
+        ),
+        Some(date!(2027 - 03 - 01))
+    );
 }
 
 #[test]
 fn earlier_punishment_does_not_shorten_period() {
-    let d = json!("2024-01-01");
-    let p = json!("2025-01-01");
-    assert_eq!(period_end(&[&d], &[&p], 1095), Some(date!(2026 - 12 - 31)));
+    assert_eq!(
+        period_end(
+            Some(date!(2024 - 01 - 01)),
+            Some(date!(2025 - 01 - 01)),
+            1095
+        ),
+        Some(date!(2026 - 12 - 31))
+    );
 }
 
 #[test]
-fn unparseable_decided_on_fails_closed() {
+fn missing_decided_on_has_no_period() {
+    assert_eq!(period_end(None, Some(date!(2099 - 01 - 01)), 1095), None);
+}
+
+#[test]
+fn huge_period_saturates() {
+    assert_eq!(
+        period_end(Some(date!(9999 - 01 - 01)), None, u32::MAX),
+        Some(Date::MAX)
+    );
+}
+
+#[test]
+fn dates_parse_strictly() {
+    assert_eq!(
+        parse_date(&json!("2024-02-29")),
+        Some(date!(2024 - 02 - 29))
+    );
+    assert_eq!(
+        parse_date(&json!("0000-01-01")),
+        Some(date!(0000 - 01 - 01))
+    );
     for bad in [
-        json!("2024-1-1"),
+        json!("2023-02-29"),
+        json!("2024-1-01"),
+        json!("2024-13-01"),
+        json!("2024-00-10"),
+        json!("2024-01-32"),
+        json!("2024/01/01"),
+        json!(" 2024-01-01"),
+        json!("2024-01-01T00:00:00Z"),
+        json!("+024-01-01"),
+        json!("２０２４-01-01"),
         json!("yesterday"),
         json!(20240101),
         json!(null),
     ] {
-        assert_eq!(period_end(&[&bad], &[], 1095), None, "{bad}");
+        assert_eq!(parse_date(&bad), None, "{bad}");
     }
-    assert_eq!(period_end(&[], &[], 1095), None);
+}
+
+#[test]
+fn unparseable_decided_on_fails_closed() {
+    let scope = inspector();
+    let now = datetime!(2026-11-22 00:00 UTC);
+    for bad in [
+        json!("2026-1-1"),
+        json!("yesterday"),
+        json!(20260101),
+        json!(null),
+    ] {
+        let record = json!({"id": "r", "item": "administrative_penalty",
+                            "decided_on": bad, "punishment_ends": "2099-01-01"});
+        let (ids, report) = run(&scope, json!([record]), now);
+        assert!(ids.is_empty(), "{bad}");
+        assert_eq!(suppressed(&report, Suppression::Expired), 1);
+    }
 }
 
 #[test]
 fn unparseable_punishment_ends_is_ignored() {
-    let d = json!("2024-01-01");
-    let p = json!("forever");
-    assert_eq!(period_end(&[&d], &[&p], 1095), Some(date!(2026 - 12 - 31)));
+    let scope = inspector();
+    let record = json!({"id": "r", "item": "administrative_penalty",
+                        "decided_on": "2024-01-01", "punishment_ends": "forever"});
+    let (ids, _) = run(
+        &scope,
+        json!([record.clone()]),
+        datetime!(2026-12-30 15:59 UTC),
+    );
+    assert_eq!(ids, ["r"]);
+    let (ids, _) = run(&scope, json!([record]), datetime!(2026-12-30 16:00 UTC));
+    assert!(ids.is_empty());
 }
 
 #[test]
