@@ -1,0 +1,113 @@
+//! Fuzz `redaction::apply`: arbitrary bytes as an upstream body under a fixed
+//! scope (the conformance policy, market inspector, consent for `income`).
+//!
+//! Checks: `apply` never panics; when it succeeds the output is JSON, holds no
+//! prohibited key and no unconsented consent-required key (any depth, any
+//! case), no masked key reveals a leaf unchanged beyond its kept characters,
+//! and the report's record count matches the output.
+#![no_main]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, LazyLock};
+
+use libfuzzer_sys::fuzz_target;
+use policy::{Category, ItemRule, Mask, RecordFields, Rules, Scope};
+use serde_json::Value;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
+
+const PROHIBITED: &[&str] = &[
+    "religion",
+    "religious_faith",
+    "genetic_data",
+    "fingerprint",
+    "blood_type",
+    "illness",
+    "medical_history",
+    "宗教",
+];
+const CONSENT: &[&str] = &["income", "savings", "tax_paid", "real_estate"];
+const CONSENTED: &[&str] = &["income"];
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+static SCOPE: LazyLock<Scope> = LazyLock::new(|| {
+    let item = |category, days| ItemRule {
+        category,
+        inquiry_period_days: days,
+    };
+    let rules = Rules {
+        prohibited: set(PROHIBITED),
+        consent_required: set(CONSENT),
+        mask: BTreeMap::from([
+            ("id_number".to_owned(), Mask { keep_start: 6, keep_end: 4 }),
+            ("phone".to_owned(), Mask { keep_start: 3, keep_end: 2 }),
+        ]),
+        items: BTreeMap::from([
+            ("basic".to_owned(), item(Category::Basic, None)),
+            (
+                "administrative_penalty".to_owned(),
+                item(Category::Untrustworthy, Some(1095)),
+            ),
+            ("commendation".to_owned(), item(Category::Positive, None)),
+        ]),
+        record_fields: RecordFields::default(),
+        utc_offset_seconds: 8 * 3600,
+    };
+    Scope {
+        items: set(&["basic", "administrative_penalty", "commendation"]),
+        subject_types: BTreeSet::new(),
+        consent_fields: set(CONSENTED),
+        unmasked: BTreeSet::new(),
+        beyond_inquiry_period: None,
+        consent_subject: None,
+        natural_person_needs_consent: false,
+        rules: Arc::new(rules),
+    }
+});
+
+/// Every key must be allowed; every leaf under a mask key must be masked.
+fn check(value: &Value, under_mask: bool) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let lower = key.to_lowercase();
+                assert!(!PROHIBITED.contains(&lower.as_str()), "prohibited key survived");
+                assert!(
+                    !CONSENT.contains(&lower.as_str()) || CONSENTED.contains(&lower.as_str()),
+                    "unconsented key survived"
+                );
+                let masked = under_mask || lower == "id_number" || lower == "phone";
+                check(child, masked);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| check(item, under_mask)),
+        // A masked leaf is a string with at most 6 + 4 unstarred characters.
+        Value::String(text) if under_mask => {
+            assert!(text.chars().filter(|c| *c != '*').count() <= 10, "mask reveals too much");
+        }
+        Value::Number(_) => assert!(!under_mask, "number under a mask key"),
+        _ => {}
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok((out, report)) = redaction::apply(data, &SCOPE, NOW) else {
+        return;
+    };
+    let value: Value = serde_json::from_slice(&out).expect("output is JSON");
+    check(&value, false);
+    let returned: usize = value
+        .as_object()
+        .expect("output is an object")
+        .iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case("records"))
+        .filter_map(|(_, records)| records.as_array())
+        .map(Vec::len)
+        .sum();
+    assert_eq!(report.records_returned as usize, returned);
+});
