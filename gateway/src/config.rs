@@ -6,6 +6,26 @@
 //! Every file the gateway needs at start (server cert and key, client CA,
 //! CRLs, audit signing key, consent-authority key, policy file) is checked
 //! here, before any port is bound.
+//!
+//! ## Limits against hostile clients (`[server]`, all optional)
+//!
+//! | key | default | what happens past it |
+//! |---|---|---|
+//! | `handshake_timeout_ms` | 10 000 | TLS handshake not finished: the TCP connection is dropped (nothing is logged: no identity yet) |
+//! | `header_read_timeout_ms` | 10 000 | request head not complete (slowloris): the connection is closed |
+//! | `idle_timeout_ms` | 60 000 | keep-alive connection without a request in flight: closed |
+//! | `request_timeout_ms` | 30 000 | bound on one request's upstream exchange (504 `upstream_timeout`); with no request bodies, head read + this bound the whole request |
+//! | `max_connections` | 1 024 | per listener; further connections wait in the kernel's accept queue, live ones keep being served |
+//! | `max_concurrent_streams` | 100 | HTTP/2 streams per connection |
+//! | `max_header_bytes` | 16 384 | request head (HTTP/1) or header list (HTTP/2) larger: 431 |
+//! | `max_headers` | 100 | more header fields: 431 |
+//! | `max_uri_bytes` | 8 192 | longer request target (path + query): 414 |
+//!
+//! Request bodies: neither plane takes one (GET only), so there is no body
+//! size knob: any body (`Content-Length` > 0, or HTTP/2 DATA) gets 413
+//! `payload_too_large`, any `Transfer-Encoding` 400 `invalid_request`, and the
+//! HTTP/1 connection is closed so bytes after the head are never read as a
+//! request. See `server::hygiene` for the rest of the request checks.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -71,6 +91,10 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     /// HTTP/2 streams per connection.
     pub max_concurrent_streams: u32,
+    /// Header fields per request (HTTP/1 parser cap; also checked for HTTP/2).
+    pub max_headers: usize,
+    /// Longest request target (path and query) accepted; longer gets 414.
+    pub max_uri_bytes: usize,
 }
 
 impl Default for Limits {
@@ -83,6 +107,8 @@ impl Default for Limits {
             max_header_bytes: 16 * 1024,
             handshake_timeout: Duration::from_secs(10),
             max_concurrent_streams: 100,
+            max_headers: 100,
+            max_uri_bytes: 8 * 1024,
         }
     }
 }
@@ -200,6 +226,8 @@ struct RawServer {
     max_header_bytes: Option<Spanned<i64>>,
     handshake_timeout_ms: Option<Spanned<i64>>,
     max_concurrent_streams: Option<Spanned<i64>>,
+    max_headers: Option<Spanned<i64>>,
+    max_uri_bytes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -468,6 +496,20 @@ impl Config {
                 10_000,
             ))
             .unwrap_or(d.max_concurrent_streams),
+            max_headers: usize::try_from(c.positive(
+                "[server] max_headers",
+                &s.max_headers,
+                d.max_headers as u64,
+                1_000,
+            ))
+            .unwrap_or(d.max_headers),
+            max_uri_bytes: usize::try_from(c.positive(
+                "[server] max_uri_bytes",
+                &s.max_uri_bytes,
+                d.max_uri_bytes as u64,
+                64 * 1024,
+            ))
+            .unwrap_or(d.max_uri_bytes),
         };
 
         // [identity]

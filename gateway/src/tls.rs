@@ -1,5 +1,7 @@
 //! TLS material: the rustls server configuration (ring provider, TLS 1.2 and
-//! 1.3, ALPN `h2` + `http/1.1`, mandatory client certificates chaining to
+//! 1.3 only — rustls has no TLS 1.0/1.1, a ClientHello offering only those
+//! gets a `protocol_version` alert —, only the forward-secret AEAD suites of
+//! [`CIPHER_SUITES`], ALPN `h2` + `http/1.1`, mandatory client certificates chaining to
 //! `client_ca`, revocation from the CRLs, no session resumption) and the swappable handle every
 //! accept reads, so a reload never touches live connections.
 
@@ -105,9 +107,37 @@ fn crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsEr
     }
 }
 
+/// The suites the listeners offer, strongest first: TLS 1.3's three AEAD
+/// suites and TLS 1.2 ECDHE (forward secrecy) with AES-GCM or
+/// ChaCha20-Poly1305. No CBC, no RSA key exchange, no SHA-1 MAC. Written out
+/// (rather than taken from the provider's defaults) so a dependency update
+/// cannot widen it silently.
+pub const CIPHER_SUITES: [rustls::SupportedCipherSuite; 9] = {
+    use rustls::crypto::ring::cipher_suite as cs;
+    [
+        cs::TLS13_AES_256_GCM_SHA384,
+        cs::TLS13_AES_128_GCM_SHA256,
+        cs::TLS13_CHACHA20_POLY1305_SHA256,
+        cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
+};
+
+/// The ring provider restricted to [`CIPHER_SUITES`].
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::CryptoProvider {
+        cipher_suites: CIPHER_SUITES.to_vec(),
+        ..rustls::crypto::ring::default_provider()
+    }
+}
+
 /// Build the data/admin plane server configuration from `[server]`.
 pub fn server_config(s: &ServerSection) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(crypto_provider());
     let mut roots = RootCertStore::empty();
     for ca in pem_certs(&s.client_ca)? {
         roots.add(ca).map_err(|_| TlsError::Content {
@@ -205,6 +235,25 @@ mod tests {
             cfg.alpn_protocols,
             vec![b"h2".to_vec(), b"http/1.1".to_vec()]
         );
+    }
+
+    #[test]
+    fn only_forward_secret_aead_suites_are_offered() {
+        let dir = tempfile::tempdir().unwrap();
+        certs::pki::init(dir.path()).unwrap();
+        let cfg = server_config(&section(dir.path())).unwrap();
+        let names: Vec<String> = cfg
+            .crypto_provider()
+            .cipher_suites
+            .iter()
+            .map(|s| format!("{:?}", s.suite()))
+            .collect();
+        assert_eq!(names.len(), 9, "{names:?}");
+        for n in &names {
+            let strong = n.starts_with("TLS13_") || n.starts_with("TLS_ECDHE_");
+            let aead = n.contains("_GCM_") || n.contains("CHACHA20_POLY1305");
+            assert!(strong && aead, "weak suite offered: {n}");
+        }
     }
 
     #[test]

@@ -150,6 +150,34 @@ fn limits_and_timezone_are_read_and_checked() {
     assert_eq!(c.server.limits.max_connections, 7);
     assert_eq!(c.server.limits.idle_timeout, Duration::from_millis(1500));
 
+    let text = GOOD.replace(
+        "crl = [\"certs/ca.crl\"]",
+        "max_headers = 20\nmax_uri_bytes = 2048\nmax_concurrent_streams = 8\nhandshake_timeout_ms = 700",
+    );
+    let c = Config::load(&write(dir.path(), &text)).unwrap();
+    assert_eq!(c.server.limits.max_headers, 20);
+    assert_eq!(c.server.limits.max_uri_bytes, 2048);
+    assert_eq!(c.server.limits.max_concurrent_streams, 8);
+    assert_eq!(
+        c.server.limits.handshake_timeout,
+        Duration::from_millis(700)
+    );
+    let text = GOOD.replace(
+        "crl = [\"certs/ca.crl\"]",
+        "max_headers = 0\nmax_uri_bytes = 1000000",
+    );
+    let err = Config::load(&write(dir.path(), &text))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("max_headers must be between 1 and 1000, not `0`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("max_uri_bytes must be between 1 and 65536"),
+        "{err}"
+    );
+
     let bad = GOOD.replace(
         "crl = [\"certs/ca.crl\"]",
         "timezone = \"Asia/Shanghai\"\nmax_header_bytes = -3",

@@ -24,7 +24,7 @@ struct Answer {
 }
 
 /// Answer one admin-plane request.
-pub async fn handle<B>(
+pub async fn handle<B: hyper::body::Body>(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
     req: Request<B>,
@@ -41,6 +41,7 @@ pub async fn handle<B>(
                 |pq| pq.as_str().to_string(),
             ),
         );
+        let http1 = req.version() < http::Version::HTTP_2;
         let outcome = run(&shared, &conn, &req, &mut draft).await;
         let (decision, reason, status) = match &outcome {
             Ok(a) if a.status < 400 => (audit::Decision::Allow, "ok", a.status),
@@ -73,7 +74,14 @@ pub async fn handle<B>(
                 }
                 resp
             }
-            (Ok(()), Err(f)) => failure_response(&f, &inquiry_id),
+            (Ok(()), Err(f)) => {
+                let mut resp = failure_response(&f, &inquiry_id);
+                if f.closes_connection() && http1 {
+                    resp.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                resp
+            }
         };
         shared.metrics.request("admin", label, status);
         tracing::info!(status, reason, "admin request answered");
@@ -83,12 +91,16 @@ pub async fn handle<B>(
     .await
 }
 
-async fn run<B>(
+async fn run<B: hyper::body::Body>(
     shared: &Shared,
     conn: &ConnInfo,
     req: &Request<B>,
     draft: &mut Draft,
 ) -> Result<Answer, Failure> {
+    if let Err(v) = super::hygiene::check(req, &shared.config.server.limits) {
+        draft.rule = Some(v.rule().into());
+        return Err(v.failure());
+    }
     if !conn.identity_ok {
         return Err(Failure::Denied(Reason::UnknownOfficer));
     }

@@ -27,6 +27,15 @@ pub enum Failure {
     NotFound,
     /// Anything but GET (405).
     MethodNotAllowed,
+    /// Framing, target or headers break request hygiene (400
+    /// `invalid_request`); see [`super::hygiene`].
+    Malformed,
+    /// The request carries a body; neither plane takes one (413).
+    PayloadTooLarge,
+    /// The request target is longer than `max_uri_bytes` (414).
+    UriTooLong,
+    /// More header fields than `max_headers` (431).
+    HeadersTooLarge,
     /// Over the role's rate (429) with a `Retry-After` in seconds.
     RateLimited {
         /// Seconds until the next request would be admitted.
@@ -57,6 +66,10 @@ impl Failure {
             Failure::Denied(r) => r.status(),
             Failure::NotFound => 404,
             Failure::MethodNotAllowed => 405,
+            Failure::Malformed => 400,
+            Failure::PayloadTooLarge => 413,
+            Failure::UriTooLong => 414,
+            Failure::HeadersTooLarge => 431,
             Failure::RateLimited { .. } => 429,
             Failure::Suppressed { status, .. } => *status,
             Failure::UpstreamInvalid => 502,
@@ -72,6 +85,10 @@ impl Failure {
             Failure::Denied(r) => r.code(),
             Failure::NotFound => "not_found",
             Failure::MethodNotAllowed => "method_not_allowed",
+            Failure::Malformed | Failure::UriTooLong | Failure::HeadersTooLarge => {
+                "invalid_request"
+            }
+            Failure::PayloadTooLarge => "payload_too_large",
             Failure::RateLimited { .. } => "rate_limited",
             Failure::Suppressed { code, .. } => code,
             Failure::UpstreamInvalid => "upstream_invalid_response",
@@ -101,6 +118,10 @@ impl Failure {
             Failure::Denied(Reason::RoleForbidden) => "this identity may not use this plane",
             Failure::NotFound => "no such resource",
             Failure::MethodNotAllowed => "only GET is supported",
+            Failure::Malformed => "the request's framing, target or headers are malformed",
+            Failure::PayloadTooLarge => "requests may not carry a body",
+            Failure::UriTooLong => "the request target is too long",
+            Failure::HeadersTooLarge => "the request has too many header fields",
             Failure::RateLimited { .. } => "too many inquiries; retry later",
             Failure::Suppressed { .. } => "this record may not be served",
             Failure::UpstreamInvalid => "the credit database answered with an invalid response",
@@ -110,6 +131,20 @@ impl Failure {
             }
             Failure::Internal => "the gateway failed; no data was released",
         }
+    }
+
+    /// True when an HTTP/1 connection must close after this answer: the
+    /// request's framing cannot be trusted, so nothing after its head may be
+    /// read as another request.
+    pub fn closes_connection(&self) -> bool {
+        matches!(
+            self,
+            Failure::MethodNotAllowed
+                | Failure::Malformed
+                | Failure::PayloadTooLarge
+                | Failure::UriTooLong
+                | Failure::HeadersTooLarge
+        )
     }
 
     /// Who is at fault.
@@ -191,6 +226,10 @@ mod tests {
             ),
             (Failure::NotFound, 404, "not_found"),
             (Failure::MethodNotAllowed, 405, "method_not_allowed"),
+            (Failure::Malformed, 400, "invalid_request"),
+            (Failure::PayloadTooLarge, 413, "payload_too_large"),
+            (Failure::UriTooLong, 414, "invalid_request"),
+            (Failure::HeadersTooLarge, 431, "invalid_request"),
             (
                 Failure::RateLimited {
                     retry_after_secs: 3,

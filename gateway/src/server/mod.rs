@@ -8,6 +8,8 @@
 //! - [`admin`]: health, metrics and the inquiry-log API;
 //! - [`upstream`]: the pooled upstream client;
 //! - [`error`]: the one mapping from failures to HTTP;
+//! - [`hygiene`]: request checks against hostile clients (framing,
+//!   smuggling, path games, size limits) before routing;
 //! - [`journal`]: building and committing each request's log entry;
 //! - [`limiter`]: per-role, per-officer rate limits;
 //! - [`metrics`]: Prometheus counters;
@@ -15,6 +17,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod hygiene;
 pub mod journal;
 pub mod limiter;
 pub mod metrics;
@@ -136,7 +139,16 @@ fn unparsed_status(err: &(dyn std::error::Error + Send + Sync + 'static)) -> Opt
     if !e.is_parse() {
         return None;
     }
-    Some(if e.is_parse_too_large() { 431 } else { 400 })
+    // hyper answers 414 for a target over its own bound and 431 for a head
+    // over `max_buf_size` or `max_headers`; both count as "too large", and
+    // the error's text is the only public way to tell them apart.
+    Some(if !e.is_parse_too_large() {
+        400
+    } else if e.to_string().contains("URI too long") {
+        414
+    } else {
+        431
+    })
 }
 
 /// A request hyper refused before it reached a handler (malformed, or a
@@ -351,6 +363,7 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers)
         .keep_alive(true);
     builder
         .http2()

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response};
 use http_body_util::Full;
 use policy::inquiry::{InquiryError, RawRequest};
 use policy::{Decision, Inquiry, Reason, Route, Scope};
@@ -20,7 +20,7 @@ use super::upstream::UpstreamError;
 use super::{ConnInfo, Shared};
 
 /// Answer one data-plane request.
-pub async fn handle<B>(
+pub async fn handle<B: hyper::body::Body>(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
     req: Request<B>,
@@ -42,6 +42,7 @@ pub async fn handle<B>(
             journal::loggable(headers.get("inquiry-purpose").map(HeaderValue::as_bytes));
         draft.case = journal::loggable(headers.get("inquiry-case").map(HeaderValue::as_bytes));
         let now = draft.at;
+        let http1 = req.version() < http::Version::HTTP_2;
         let outcome = run(&shared, &conn, &req, now, &mut draft).await;
         let (decision, reason, status) = match &outcome {
             Ok(_) => (audit::Decision::Allow, "ok", 200),
@@ -56,7 +57,14 @@ pub async fn handle<B>(
                 return failure_response(&Failure::AuditUnavailable, &inquiry_id);
             }
             (Ok(()), Ok(body)) => json_response(200, &inquiry_id, body),
-            (Ok(()), Err(f)) => failure_response(&f, &inquiry_id),
+            (Ok(()), Err(f)) => {
+                let mut resp = failure_response(&f, &inquiry_id);
+                if f.closes_connection() && http1 {
+                    resp.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                resp
+            }
         };
         shared.metrics.request("data", label, status);
         tracing::info!(status, reason, "inquiry answered");
@@ -68,13 +76,17 @@ pub async fn handle<B>(
 
 /// The request path up to (not including) the log commit. `Ok` is the body
 /// to release.
-async fn run<B>(
+async fn run<B: hyper::body::Body>(
     shared: &Shared,
     conn: &ConnInfo,
     req: &Request<B>,
     now: OffsetDateTime,
     draft: &mut Draft,
 ) -> Result<Vec<u8>, Failure> {
+    if let Err(v) = super::hygiene::check(req, &shared.config.server.limits) {
+        draft.rule = Some(v.rule().into());
+        return Err(v.failure());
+    }
     if !conn.identity_ok {
         draft.rule = Some("certificate names no officer".into());
         return Err(Failure::Denied(Reason::UnknownOfficer));
