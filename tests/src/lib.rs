@@ -9,11 +9,13 @@
 //! - [`client`]: a TLS client (HTTP/1.1 or HTTP/2, optional client cert);
 //! - [`upstream`]: a scripted upstream answering canned bodies per path and
 //!   recording what it received;
-//! - [`process`]: running the real binary and reading its listen lines.
+//! - [`process`]: running the real binary and reading its listen lines;
+//! - [`hostile`]: a raw TCP upstream playing byte-level scripts.
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod env;
+pub mod hostile;
 pub mod process;
 pub mod upstream;
 

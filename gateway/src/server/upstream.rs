@@ -4,6 +4,23 @@
 //! pool of HTTP/1.1 connections. Both have a connect timeout, a response
 //! timeout covering headers and body, and a byte cap on the body. Only the
 //! headers the gateway builds are sent; nothing the client sent is copied.
+//!
+//! ## What counts as a usable answer
+//! The upstream is not trusted. A response head over [`MAX_HEAD_BYTES`] or
+//! with more than [`MAX_HEADERS`] fields, a body that breaks off before its
+//! declared end, is over `[upstream] max_body_bytes`, or arrives after the
+//! timeout is refused as a whole — no byte of it is kept. A success (2xx)
+//! answer must also be one the gateway can read as JSON:
+//! - `Content-Type` is `application/json` or an `application/*+json` type
+//!   (parameters such as `charset` are ignored); anything else, or none, is
+//!   refused even when the body happens to parse as JSON, because an upstream
+//!   that labels JSON as HTML is misconfigured or compromised;
+//! - the gateway asks for `Accept-Encoding: identity`, so any
+//!   `Content-Encoding` other than `identity` (e.g. `gzip`), or a
+//!   `Transfer-Encoding` other than `chunked`, is refused rather than decoded.
+//!
+//! Non-2xx answers are read (within the cap) but only their status is used by
+//! the caller, so their content type is not checked.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +41,12 @@ use crate::tls::TlsError;
 /// Idle upstream TLS connections kept for reuse.
 const MAX_IDLE_TLS: usize = 64;
 
+/// Largest upstream response head (status line + header fields) accepted.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Most header fields accepted in an upstream response head.
+pub const MAX_HEADERS: usize = 100;
+
 /// Why the upstream exchange failed (the client sees only the code).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -31,9 +54,30 @@ pub enum UpstreamError {
     /// No complete answer within the timeout.
     #[error("upstream did not answer in time")]
     Timeout,
-    /// Could not connect, connection broke, or the body was over the cap.
+    /// Could not connect, or no parseable response head arrived (garbage,
+    /// closed or reset before answering, head too large).
     #[error("upstream exchange failed: {0}")]
     Invalid(&'static str),
+    /// The upstream sent a response head with `status`, but the answer as a
+    /// whole is unusable (`why`): body broken off or over the cap, not JSON
+    /// by its content type, or encoded.
+    #[error("upstream answered {status} but {why}")]
+    Refused {
+        /// The status line's code.
+        status: u16,
+        /// What was wrong (a constant, never upstream text).
+        why: &'static str,
+    },
+}
+
+impl UpstreamError {
+    /// The upstream's HTTP status, when a response head arrived.
+    pub fn upstream_status(&self) -> Option<u16> {
+        match self {
+            UpstreamError::Refused { status, .. } => Some(*status),
+            UpstreamError::Timeout | UpstreamError::Invalid(_) => None,
+        }
+    }
 }
 
 /// A complete upstream answer.
@@ -125,6 +169,8 @@ impl Upstream {
                         .timer(TokioTimer::new())
                         .pool_idle_timeout(Duration::from_secs(30))
                         .pool_max_idle_per_host(MAX_IDLE_TLS)
+                        .http1_max_buf_size(MAX_HEAD_BYTES)
+                        .http1_max_headers(MAX_HEADERS)
                         .build(connector),
                 ))
             }
@@ -186,6 +232,11 @@ impl Upstream {
         if let Ok(v) = http::HeaderValue::from_str(&self.host) {
             req.headers_mut().insert(http::header::HOST, v);
         }
+        // Encoded bodies are refused (see the module docs), so ask for none.
+        req.headers_mut().insert(
+            http::header::ACCEPT_ENCODING,
+            http::HeaderValue::from_static("identity"),
+        );
         match &self.transport {
             Transport::Plain(client) => {
                 let resp = client
@@ -209,13 +260,66 @@ impl Upstream {
 
     async fn collect(&self, resp: Response<Incoming>) -> Result<UpstreamResponse, UpstreamError> {
         let status = resp.status().as_u16();
+        if resp.status().is_success() {
+            if let Err(why) = acceptable_success(resp.headers()) {
+                return Err(UpstreamError::Refused { status, why });
+            }
+        }
         let body = Limited::new(resp.into_body(), self.max_body)
             .collect()
             .await
-            .map_err(|_| UpstreamError::Invalid("body truncated or over the size cap"))?
+            .map_err(|_| UpstreamError::Refused {
+                status,
+                why: "the body broke off or was over the size cap",
+            })?
             .to_bytes();
         Ok(UpstreamResponse { status, body })
     }
+}
+
+/// Whether the head of a 2xx answer promises an unencoded JSON body.
+fn acceptable_success(headers: &HeaderMap) -> Result<(), &'static str> {
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !content_type.is_some_and(is_json_media_type) {
+        return Err("its content type is not JSON");
+    }
+    for value in headers.get_all(http::header::CONTENT_ENCODING) {
+        let Ok(text) = value.to_str() else {
+            return Err("its content encoding is not identity");
+        };
+        if !tokens(text).all(|t| t.eq_ignore_ascii_case("identity")) {
+            return Err("its content encoding is not identity");
+        }
+    }
+    for value in headers.get_all(http::header::TRANSFER_ENCODING) {
+        let Ok(text) = value.to_str() else {
+            return Err("its transfer encoding is not chunked");
+        };
+        if !tokens(text).all(|t| t.eq_ignore_ascii_case("chunked")) {
+            return Err("its transfer encoding is not chunked");
+        }
+    }
+    Ok(())
+}
+
+/// The non-empty comma-separated tokens of a header value.
+fn tokens(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// `application/json` or `application/*+json`, parameters ignored.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    if !kind.trim().eq_ignore_ascii_case("application") {
+        return false;
+    }
+    let subtype = subtype.trim().to_ascii_lowercase();
+    subtype == "json" || (subtype.len() > "+json".len() && subtype.ends_with("+json"))
 }
 
 impl TlsPool {
@@ -246,7 +350,10 @@ impl TlsPool {
         let tls = tokio::time::timeout(self.connect_timeout, connect)
             .await
             .map_err(|_| UpstreamError::Invalid("connect timed out"))??;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        let (sender, conn) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(MAX_HEAD_BYTES)
+            .max_headers(MAX_HEADERS)
+            .handshake(TokioIo::new(tls))
             .await
             .map_err(|_| UpstreamError::Invalid("connection failed"))?;
         tokio::spawn(async move {
@@ -266,5 +373,93 @@ impl TlsPool {
         if idle.len() < MAX_IDLE_TLS {
             idle.push(sender);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, http::HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn json_media_types_are_accepted_with_parameters() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+            "application/vnd.credit.v1+json ; q=1",
+        ] {
+            assert!(is_json_media_type(ok), "{ok}");
+        }
+    }
+
+    #[test]
+    fn other_media_types_are_refused() {
+        for bad in [
+            "text/html",
+            "text/json",
+            "application/jsonp",
+            "application/+json",
+            "application/x-json-stream",
+            "json",
+            "",
+        ] {
+            assert!(!is_json_media_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_success_needs_json_and_no_encoding() {
+        assert_eq!(
+            acceptable_success(&head(&[("content-type", "application/json")])),
+            Ok(())
+        );
+        assert_eq!(
+            acceptable_success(&head(&[
+                ("content-type", "application/json"),
+                ("content-encoding", "identity"),
+                ("transfer-encoding", "chunked"),
+            ])),
+            Ok(())
+        );
+        assert!(acceptable_success(&head(&[])).is_err());
+        assert!(acceptable_success(&head(&[("content-type", "text/html")])).is_err());
+        assert!(acceptable_success(&head(&[
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ]))
+        .is_err());
+        assert!(acceptable_success(&head(&[
+            ("content-type", "application/json"),
+            ("content-encoding", "identity"),
+            ("content-encoding", "br"),
+        ]))
+        .is_err());
+        assert!(acceptable_success(&head(&[
+            ("content-type", "application/json"),
+            ("transfer-encoding", "gzip, chunked"),
+        ]))
+        .is_err());
+    }
+
+    #[test]
+    fn only_a_refused_answer_carries_the_upstream_status() {
+        assert_eq!(
+            UpstreamError::Refused {
+                status: 200,
+                why: "x"
+            }
+            .upstream_status(),
+            Some(200)
+        );
+        assert_eq!(UpstreamError::Timeout.upstream_status(), None);
+        assert_eq!(UpstreamError::Invalid("x").upstream_status(), None);
     }
 }
