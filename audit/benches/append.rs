@@ -24,6 +24,8 @@ use tokio::task::JoinSet;
 
 const CONCURRENCY: [usize; 4] = [1, 16, 256, 1024];
 const VERIFY_N: u64 = 100_000;
+/// Entries in the store for the store and export verify benches.
+const STORE_N: u64 = 20_000;
 
 fn sample(i: u64) -> NewEntry {
     let mut suppressed = BTreeMap::new();
@@ -192,7 +194,8 @@ fn verification(c: &mut Criterion) {
         })
     });
 
-    // A SQLite store with VERIFY_N entries, and its export.
+    // A SQLite store with STORE_N entries, and its export.
+    g.throughput(Throughput::Elements(STORE_N));
     let rt = Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/verify.db", dir.path().display());
@@ -205,10 +208,10 @@ fn verification(c: &mut Criterion) {
         .unwrap();
     rt.block_on(async {
         let mut set = JoinSet::new();
-        for t in 0..250u64 {
+        for t in 0..200u64 {
             let log = log.clone();
             set.spawn(async move {
-                for i in 0..VERIFY_N / 250 {
+                for i in 0..STORE_N / 200 {
                     log.append(sample(t * 10_000 + i)).await.unwrap();
                 }
             });

@@ -26,6 +26,8 @@ both_stores!(
     export_verifies_offline_and_tampered_export_does_not,
     query_filters_and_subject_report,
     reader_connect_fails_clearly_without_a_log,
+    tiny_queue_holds_callers_back_without_losing_entries,
+    shutdown_commits_what_was_queued_and_seals_the_chain,
 );
 
 /// Opens a log, appends `n` simple entries sequentially, shuts it down.
@@ -548,5 +550,77 @@ async fn reader_connect_fails_clearly_without_a_log(store: &TestStore) {
     assert!(matches!(
         Reader::connect("mysql://x").await,
         Err(AuditError::InvalidStoreUrl(_))
+    ));
+}
+
+async fn tiny_queue_holds_callers_back_without_losing_entries(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let mut cfg = store.config(&key, 50);
+    cfg.queue_capacity = 1;
+    let log = AuditLog::open(&cfg).await.unwrap();
+    let handles: Vec<_> = (0..200)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(simple(i)).await.map(|r| r.seq) })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for h in handles {
+        seqs.push(h.await.unwrap().unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+    log.shutdown().await.unwrap();
+    assert_eq!(
+        log.reader().verify(&log.public_key()).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 200,
+            checkpoints: 4,
+            chains: 1
+        }
+    );
+}
+
+async fn shutdown_commits_what_was_queued_and_seals_the_chain(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let log = AuditLog::open(&store.config(&key, 1000)).await.unwrap();
+    log.append(simple(1000)).await.unwrap();
+    let handles: Vec<_> = (0..300)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(simple(i)).await })
+        })
+        .collect();
+    log.shutdown().await.unwrap();
+    log.shutdown().await.unwrap(); // twice is fine
+    let mut committed = 1u64;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(_) => committed += 1,
+            Err(e) => assert!(e.is_unavailable(), "{e}"),
+        }
+    }
+    let stored = log.reader().query(&Filter::default()).await.unwrap();
+    assert_eq!(
+        stored.len() as u64,
+        committed,
+        "every acknowledged entry is stored, no other"
+    );
+    let report = log.reader().verify(&log.public_key()).await.unwrap();
+    if committed > 0 {
+        // The shutdown checkpoint covers the last entry.
+        assert_eq!(
+            report,
+            VerifyReport::Intact {
+                entries: committed,
+                checkpoints: 1,
+                chains: 1
+            }
+        );
+    }
+    // A wrong-size key is an error, not a verdict.
+    assert!(matches!(
+        log.reader().verify(&[0u8; 5]).await,
+        Err(AuditError::InvalidPublicKey(5))
     ));
 }
