@@ -10,13 +10,16 @@
 //! - [`upstream`]: a scripted upstream answering canned bodies per path and
 //!   recording what it received;
 //! - [`process`]: running the real binary and reading its listen lines;
-//! - [`hostile`]: a raw TCP upstream playing byte-level scripts.
+//! - [`hostile`]: a raw TCP upstream playing byte-level scripts;
+//! - [`raw`]: hand-written HTTP/1 bytes over TLS and hand-built
+//!   ClientHellos, for the adversarial and TLS tests.
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod env;
 pub mod hostile;
 pub mod process;
+pub mod raw;
 pub mod upstream;
 
 /// Path of a file in the repository's conformance folder.
