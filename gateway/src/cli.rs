@@ -196,6 +196,10 @@ pub enum AuditCommand {
         /// An export file to verify offline.
         #[arg(long)]
         export: Option<PathBuf>,
+        /// The trusted audit public key (64 hex characters) for `--export`
+        /// without `--config`; `audit export` prints it.
+        #[arg(long, requires = "export", conflicts_with = "config")]
+        public_key: Option<String>,
     },
     /// Search the log.
     Query {

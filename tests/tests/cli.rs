@@ -927,6 +927,7 @@ fn audit_commands_against_a_real_log() {
     ]);
     assert_ok(&run);
     assert!(run.stdout.contains("5 entries"), "{}", run.describe());
+    let export_run = run;
     let run = credgate(&[
         "audit",
         "verify",
@@ -936,8 +937,38 @@ fn audit_commands_against_a_real_log() {
         p(&config),
     ]);
     assert_ok(&run);
+    // without a trusted key, an export is not vouched for (a forger could
+    // re-sign it and name their own key in the header)
     let run = credgate(&["audit", "verify", "--export", p(&export)]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(run.stderr.contains("trusted key"), "{}", run.describe());
+    // the key `audit export` printed pins it
+    let key = export_run
+        .stdout
+        .split("--public-key ")
+        .nth(1)
+        .map(|rest| rest.trim().trim_end_matches('`').to_string())
+        .expect("audit export prints the public key");
+    assert_eq!(key.len(), 64, "{}", export_run.describe());
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--export",
+        p(&export),
+        "--public-key",
+        &key,
+    ]);
     assert_ok(&run);
+    let wrong = "00".repeat(32);
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--export",
+        p(&export),
+        "--public-key",
+        &wrong,
+    ]);
+    assert_ne!(run.code, Some(0), "{}", run.describe());
 
     // a tampered export is caught
     let text = std::fs::read_to_string(&export).unwrap();

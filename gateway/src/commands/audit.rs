@@ -7,7 +7,7 @@
 //! intact, 1 tampering found, 2 could not run; the others 0 or 2.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -36,9 +36,17 @@ pub enum AuditCmdError {
         /// The I/O error.
         why: std::io::Error,
     },
-    /// An export file names no usable public key and no `--config` was given.
-    #[error("`{0}` has no readable header with the signing public key; pass `--config` to verify against the configured key")]
-    ExportHeader(PathBuf),
+    /// An export file was given without a trusted key to check it against.
+    #[error("cannot verify `{file}` without a trusted key: pass `--config` or `--public-key` (the export's own header names {named}, which a forger could replace)")]
+    UntrustedExport {
+        /// The export file.
+        file: PathBuf,
+        /// What the header names (hex key, or a note that it names none).
+        named: String,
+    },
+    /// `--public-key` is not 64 hex characters.
+    #[error("`--public-key` must be the 32-byte Ed25519 public key as 64 hex characters")]
+    BadPublicKey,
     /// The tokio runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -47,7 +55,11 @@ pub enum AuditCmdError {
 /// Run one `credgate audit` subcommand.
 pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
     match cmd {
-        AuditCommand::Verify { config, export } => verify(config.as_deref(), export.as_deref()),
+        AuditCommand::Verify {
+            config,
+            export,
+            public_key,
+        } => verify(config.as_deref(), export.as_deref(), public_key.as_deref()),
         AuditCommand::Query {
             config,
             officer,
@@ -82,7 +94,12 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             let filter = build_filter(None, None, from.as_deref(), to.as_deref(), None)?;
             let (config, public_key) = load(&config)?;
             let written = export(&config, &public_key, &filter, &out)?;
-            println!("credgate: wrote {written} entries to `{}`", out.display());
+            println!(
+                "credgate: wrote {written} entries to `{}`; verify it offline with credgate audit verify --export {} --public-key {}",
+                out.display(),
+                out.display(),
+                hex::encode(&public_key)
+            );
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::SubjectReport { config, subject } => {
@@ -122,18 +139,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, AuditCmdError> {
         .map_err(AuditCmdError::Runtime)
 }
 
-/// `audit verify`: the store (with `--config`) or an export file.
-fn verify(config: Option<&Path>, export: Option<&Path>) -> CmdResult {
+/// `audit verify`: the store (with `--config`) or an export file, which is
+/// checked only against a trusted key (`--config` or `--public-key`), never
+/// against the key its own header names.
+fn verify(config: Option<&Path>, export: Option<&Path>, public_key: Option<&str>) -> CmdResult {
     let report = match (config, export) {
         (config, Some(file)) => {
-            let public_key = match config {
-                Some(c) => load(c)?.1,
-                None => {
-                    let key = export_header_key(file)?;
-                    eprintln!(
-                        "credgate: note: no `--config` given; checked against the public key named in the export itself (pass `--config` to pin the key)"
-                    );
-                    key
+            let public_key = match (config, public_key) {
+                (Some(c), _) => load(c)?.1,
+                (None, Some(hex_key)) => match hex::decode(hex_key.trim()) {
+                    Ok(key) if key.len() == 32 => key,
+                    _ => return Err(AuditCmdError::BadPublicKey.into()),
+                },
+                (None, None) => {
+                    let named = export_header_key(file)
+                        .map(|k| format!("`{}`", hex::encode(k)))
+                        .unwrap_or_else(|_| "no key".to_string());
+                    return Err(AuditCmdError::UntrustedExport {
+                        file: file.to_path_buf(),
+                        named,
+                    }
+                    .into());
                 }
             };
             let reader = BufReader::new(File::open(file).map_err(|why| AuditCmdError::File {
@@ -177,16 +203,18 @@ fn verify(config: Option<&Path>, export: Option<&Path>) -> CmdResult {
     }
 }
 
-/// The public key named in an export's header line.
+/// The public key named in an export's header line (shown, never trusted).
 fn export_header_key(file: &Path) -> Result<Vec<u8>, AuditCmdError> {
-    let text = std::fs::read_to_string(file).map_err(|why| AuditCmdError::File {
-        action: "read",
-        path: file.to_path_buf(),
-        why,
-    })?;
-    let bad = || AuditCmdError::ExportHeader(file.to_path_buf());
-    let first = text.lines().next().ok_or_else(bad)?;
-    let header: serde_json::Value = serde_json::from_str(first).map_err(|_| bad())?;
+    let mut first = String::new();
+    File::open(file)
+        .and_then(|f| BufReader::new(f).read_line(&mut first))
+        .map_err(|why| AuditCmdError::File {
+            action: "read",
+            path: file.to_path_buf(),
+            why,
+        })?;
+    let bad = || AuditCmdError::BadPublicKey;
+    let header: serde_json::Value = serde_json::from_str(&first).map_err(|_| bad())?;
     let hex_key = header
         .get("public_key")
         .and_then(serde_json::Value::as_str)
