@@ -28,9 +28,9 @@ pub enum Field {
     SubjectO,
     /// `subject.OU`
     SubjectOu,
-    /// `san.uri:<prefix>`: the first URI SAN starting with prefix, prefix stripped
+    /// `san.uri:<prefix>`: the one URI SAN starting with prefix, prefix stripped
     SanUri(String),
-    /// `san.email`: the first rfc822Name SAN
+    /// `san.email`: the one rfc822Name SAN
     SanEmail,
 }
 
@@ -51,6 +51,10 @@ pub enum IdentityError {
     /// read (an unsupported ASN.1 string type or invalid encoding).
     #[error("client certificate field `{0}` is not a readable string")]
     Unreadable(String),
+    /// The field occurs more than once, so the certificate names no single
+    /// identity; refused rather than guessing which value counts.
+    #[error("client certificate has more than one `{0}`")]
+    Ambiguous(String),
 }
 
 /// Spelling of the `san.uri:` prefix in mapping text.
@@ -154,24 +158,49 @@ fn read_field(cert: &X509Certificate<'_>, field: &Field) -> Result<Option<String
         Field::SubjectCn => subject_attr(cert, &OID_X509_COMMON_NAME, field),
         Field::SubjectO => subject_attr(cert, &OID_X509_ORGANIZATION_NAME, field),
         Field::SubjectOu => subject_attr(cert, &OID_X509_ORGANIZATIONAL_UNIT, field),
-        Field::SanUri(prefix) => Ok(san_names(cert)?.into_iter().find_map(|name| match name {
-            GeneralName::URI(uri) => uri.strip_prefix(prefix.as_str()).map(str::to_owned),
-            _ => None,
-        })),
-        Field::SanEmail => Ok(san_names(cert)?.into_iter().find_map(|name| match name {
-            GeneralName::RFC822Name(email) => Some((*email).to_owned()),
-            _ => None,
-        })),
+        Field::SanUri(prefix) => single(
+            san_names(cert)?.into_iter().filter_map(|name| match name {
+                GeneralName::URI(uri) => uri.strip_prefix(prefix.as_str()).map(str::to_owned),
+                _ => None,
+            }),
+            field,
+        ),
+        Field::SanEmail => single(
+            san_names(cert)?.into_iter().filter_map(|name| match name {
+                GeneralName::RFC822Name(email) => Some((*email).to_owned()),
+                _ => None,
+            }),
+            field,
+        ),
     }
 }
 
-/// The first subject attribute with `oid`, decoded as a string.
+/// The only value of `values`: `None` if there is none, `Ambiguous` if
+/// there are several.
+fn single(
+    mut values: impl Iterator<Item = String>,
+    field: &Field,
+) -> Result<Option<String>, IdentityError> {
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(IdentityError::Ambiguous(field.to_string()));
+    }
+    Ok(first)
+}
+
+/// The subject attribute with `oid`, decoded as a string; several
+/// attributes of that type are `Ambiguous`.
 fn subject_attr(
     cert: &X509Certificate<'_>,
     oid: &Oid<'_>,
     field: &Field,
 ) -> Result<Option<String>, IdentityError> {
-    match cert.subject().iter_by_oid(oid).next() {
+    let mut attrs = cert.subject().iter_by_oid(oid);
+    let first = attrs.next();
+    if attrs.next().is_some() {
+        return Err(IdentityError::Ambiguous(field.to_string()));
+    }
+    match first {
         None => Ok(None),
         Some(attr) => decode_attr(attr)
             .map(Some)

@@ -346,6 +346,35 @@ fn identity_from_uri_and_email_sans() {
 }
 
 #[test]
+fn a_mapped_field_present_twice_is_ambiguous_not_the_first_value() {
+    let (tmp, dir) = fresh_pki();
+    let options = IssueOptions {
+        san_uris: vec![
+            "urn:credgate:officer:GZ-PSB-0042".to_owned(),
+            "urn:credgate:officer:HN-AMR-0001".to_owned(),
+        ],
+        ..IssueOptions::default()
+    };
+    let issued =
+        pki::issue_with_options(&dir, &li_na(), &tmp.path().join("two"), &options).unwrap();
+    let der = pem_der(&issued.cert);
+    let by_uri = IdentityMapping {
+        officer_id: "san.uri:urn:credgate:officer:".parse().unwrap(),
+        name: Field::SubjectCn,
+        unit: Field::SubjectO,
+    };
+    match identity_from_der(&der, &by_uri) {
+        Err(IdentityError::Ambiguous(field)) => {
+            assert_eq!(field, "san.uri:urn:credgate:officer:")
+        }
+        other => panic!("expected Ambiguous, got {other:?}"),
+    }
+    // the default mapping (one serialNumber) still reads the same cert
+    let id = identity_from_der(&der, &IdentityMapping::default()).unwrap();
+    assert_eq!(id.officer_id, "HN-AMR-0001");
+}
+
+#[test]
 fn missing_officer_id_field_is_missing_error() {
     let (tmp, dir) = fresh_pki();
     // A plain officer cert has no SANs at all.
