@@ -61,7 +61,10 @@ impl SqliteStore {
             .map_err(open_err)?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(base.create_if_missing(false))
+            // Verify and export walk pages of thousands of rows: let the
+            // SQLite worker thread run ahead instead of handing over every
+            // 50 rows (sqlx's default).
+            .connect_with(base.create_if_missing(false).row_buffer_size(1024))
             .await
             .map_err(open_err)?;
         Ok(SqliteStore {
