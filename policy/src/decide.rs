@@ -1,8 +1,9 @@
 //! The pure authorisation function: who may ask what, and why.
 //!
 //! [`decide`] answers one data-plane [`Inquiry`] under a [`Policy`] at a
-//! given instant; [`check_fetched_subject`] finishes the decision for
-//! `GET /v1/records/{id}` once the upstream has named the record's subject;
+//! given instant; [`decide_fetched_record`] decides `GET /v1/records/{id}`
+//! again, per role, once the upstream has named the record's subject
+//! ([`check_fetched_subject`] is its superseded union-scope predecessor);
 //! [`decide_admin`] guards the compliance plane. Deny by default: every
 //! path that does not end in an explicit grant is a [`Deny`] with a reason
 //! code and a short rule (never data). No I/O, no clock reads.
@@ -14,7 +15,9 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::consent::{self, VerifiedConsent};
 use crate::file::{Officer, Policy, Role, RoleKind};
-use crate::model::{Allow, Decision, Deny, Identity, Inquiry, Reason, Route, Scope, SubjectType};
+use crate::model::{
+    Allow, Category, Decision, Deny, Identity, Inquiry, Reason, Route, Scope, SubjectType,
+};
 use crate::subject::classify;
 
 fn deny(reason: Reason, rule: impl Into<String>) -> Deny {
@@ -110,10 +113,41 @@ fn verify_consent(
     Ok(v)
 }
 
+/// The period exemption of a scope: `Some(basis)` only when EVERY
+/// contributing role carries `beyond_inquiry_period` (distinct bases joined
+/// with `; ` in role-name order), else `None`. The redactor applies the
+/// exemption to every untrustworthy item of the scope, so one contributing
+/// role without a statutory basis must switch it off (fail closed).
+fn common_statutory_basis(contributing: &[&Role]) -> Option<String> {
+    let mut bases: Vec<&str> = Vec::new();
+    for role in contributing {
+        let basis = role.beyond_inquiry_period.as_deref()?;
+        if !bases.contains(&basis) {
+            bases.push(basis);
+        }
+    }
+    if bases.is_empty() {
+        None
+    } else {
+        Some(bases.join("; "))
+    }
+}
+
 /// Decide one data-plane inquiry. Checks, in order: officer known, officer
 /// valid today, officer has a data role, purpose granted, subject type
 /// granted, explicit items granted, consent (credit service on natural
-/// persons). Grants are the union over the roles that individually pass.
+/// persons), and for `GET /v1/subjects/{id}` at least one item of category
+/// `basic` in the result (else `item_not_granted`).
+///
+/// Grants are the union over the *contributing* roles: those that pass
+/// purpose and subject type on their own and still grant at least one item
+/// after consent (role ∩ token) and the client's `items` narrowed them. The
+/// inquiry-period exemption is granted only when every contributing role has
+/// it (see [`Scope::beyond_inquiry_period`]).
+///
+/// For `GET /v1/records/{id}` the subject is unknown here; this is only the
+/// pre-fetch check (officer, purpose, consent signature and grantee). Once
+/// the upstream names the subject, call [`decide_fetched_record`].
 pub fn decide(
     identity: &Identity,
     inquiry: &Inquiry,
@@ -239,32 +273,37 @@ fn decide_inner(
     };
 
     // Per-role grants: a credit service role on a natural person sees only
-    // what the consent token covers, and nothing without a token.
+    // what the consent token covers, and nothing without a token. A role
+    // contributes when it has at least one item left after the consent and
+    // the client's `items` narrowed it; only contributing roles shape the
+    // scope (items, subject types, fields, period exemption) and the log.
     let natural = matches!(subject, Some((_, SubjectType::NaturalPerson)));
     let record_route = subject.is_none();
+    let mut eligible = 0usize;
     let mut contributing: Vec<&Role> = Vec::new();
     let mut items: BTreeSet<String> = BTreeSet::new();
     for role in &passing {
         let consent_bound = role.kind == RoleKind::CreditService
             && (natural || (record_route && consent.is_some()));
-        if consent_bound {
-            match &consent {
-                Some(v) => {
-                    items.extend(
-                        role.items
-                            .iter()
-                            .filter(|i| v.payload.items.iter().any(|t| t == *i))
-                            .cloned(),
-                    );
-                }
-                None => continue,
-            }
-        } else {
-            items.extend(role.items.iter().cloned());
+        let token_items: Option<&[String]> = match (&consent, consent_bound) {
+            (Some(v), true) => Some(v.payload.items.as_slice()),
+            (None, true) => continue,
+            (_, false) => None,
+        };
+        eligible += 1;
+        let granted: Vec<&String> = role
+            .items
+            .iter()
+            .filter(|i| token_items.is_none_or(|t| t.iter().any(|x| x == *i)))
+            .filter(|i| requested.is_none_or(|r| r.contains(*i)))
+            .collect();
+        if granted.is_empty() {
+            continue;
         }
+        items.extend(granted.into_iter().cloned());
         contributing.push(role);
     }
-    if contributing.is_empty() {
+    if eligible == 0 {
         return Err(deny(
             Reason::ConsentRequired,
             format!(
@@ -273,20 +312,33 @@ fn decide_inner(
             ),
         ));
     }
-    if let Some(requested) = requested {
-        items.retain(|i| requested.contains(i));
-    }
-    if items.is_empty() {
+    if contributing.is_empty() {
         return Err(deny(
             Reason::ItemNotGranted,
             format!(
                 "no requested item is covered by both roles {} and the consent token",
-                names(&contributing)
+                names(&passing)
             ),
         ));
     }
 
     let rules = policy.rules().clone();
+    if matches!(inquiry.route, Route::Subject { .. })
+        && !items.iter().any(|i| {
+            rules
+                .items
+                .get(i)
+                .is_some_and(|r| r.category == Category::Basic)
+        })
+    {
+        return Err(deny(
+            Reason::ItemNotGranted,
+            format!(
+                "no basic item granted: roles {} (with the consent token, if any) grant no item of category basic",
+                names(&contributing)
+            ),
+        ));
+    }
     let consent_fields: BTreeSet<String> = match &consent {
         Some(v) if contributing.iter().any(|r| r.consent_fields) => v
             .payload
@@ -297,9 +349,7 @@ fn decide_inner(
             .collect(),
         _ => BTreeSet::new(),
     };
-    let beyond = contributing
-        .iter()
-        .find_map(|r| r.beyond_inquiry_period.clone());
+    let beyond = common_statutory_basis(&contributing);
     let scope = Scope {
         items,
         subject_types: contributing
@@ -315,7 +365,7 @@ fn decide_inner(
         consent_subject: consent.as_ref().map(|v| v.payload.subject.clone()),
         natural_person_needs_consent: contributing
             .iter()
-            .all(|r| r.kind == RoleKind::CreditService),
+            .any(|r| r.kind == RoleKind::CreditService),
         rules,
     };
     Ok(Allow {
@@ -326,6 +376,67 @@ fn decide_inner(
     })
 }
 
+/// Decide `GET /v1/records/{id}` again once the upstream has named the
+/// record's subject, as if the officer had asked for that subject's records.
+///
+/// `inquiry` must be the original record-route inquiry (`Route::Record`);
+/// `subject_id` is the subject id the upstream answer names. The id is
+/// classified (an invalid id is `subject_type_not_granted`), then the
+/// decision is exactly [`decide()`] of
+/// `Route::SubjectRecords { subject_id, subject_type, items: None }` with the
+/// same purpose, case and consent token. So only roles covering the
+/// subject's type contribute; a credit service role needs a consent token
+/// for a natural person, the token must name this subject, and its items
+/// narrow the role's; consent fields, unmasked keys and the inquiry-period
+/// exemption come from the contributing roles only. The caller re-applies
+/// redaction with the returned scope (and still checks the record's item
+/// against it, see [`check_fetched_item`]).
+///
+/// Any other route is refused with `invalid_request` (fail closed: the
+/// subject of those routes is known before the fetch, use [`decide()`]).
+pub fn decide_fetched_record(
+    identity: &Identity,
+    inquiry: &Inquiry,
+    subject_id: &str,
+    policy: &Policy,
+    now: OffsetDateTime,
+) -> Decision {
+    if !matches!(inquiry.route, Route::Record { .. }) {
+        return Decision::Deny(deny(
+            Reason::InvalidRequest,
+            "decide_fetched_record only applies to GET /v1/records/{id}",
+        ));
+    }
+    let Ok(subject_type) = classify(subject_id) else {
+        return Decision::Deny(deny(
+            Reason::SubjectTypeNotGranted,
+            "the upstream named an invalid subject id (not GB 11643 / GB 32100) for the record",
+        ));
+    };
+    let as_records = Inquiry {
+        route: Route::SubjectRecords {
+            subject_id: subject_id.to_owned(),
+            subject_type,
+            items: None,
+        },
+        purpose: inquiry.purpose.clone(),
+        case: inquiry.case.clone(),
+        consent: inquiry.consent.clone(),
+    };
+    match decide(identity, &as_records, policy, now) {
+        Decision::Deny(d) => Decision::Deny(Deny {
+            reason: d.reason,
+            rule: format!("the record's subject: {}", d.rule),
+        }),
+        allow => allow,
+    }
+}
+
+/// Superseded by [`decide_fetched_record`], which re-decides per role once
+/// the subject is known; kept so existing callers compile until they switch.
+/// It checks the pre-fetch union scope only, so it cannot tell which role
+/// covers which subject type.
+///
 /// Finish a `GET /v1/records/{id}` decision once the upstream names the
 /// record's subject: the subject type must be granted, a consent token must
 /// name this subject, and a natural person needs consent where the scope says so.

@@ -13,8 +13,8 @@
 //! - [`file`](mod@file): `policy.toml` → validated [`Policy`]; [`diag`]: file:line:col
 //!   diagnostics (reused by the gateway's config loader).
 //! - [`inquiry`]: the data-plane request parser.
-//! - [`decide`](mod@decide): [`decide()`], [`check_fetched_subject`],
-//!   [`check_fetched_item`],
+//! - [`decide`](mod@decide): [`decide()`], [`decide_fetched_record`],
+//!   [`check_fetched_item`], [`check_fetched_subject`] (superseded),
 //!   [`decide_admin`], [`explain`].
 //!
 //! ## What this crate must never do
@@ -31,7 +31,9 @@ pub mod inquiry;
 pub mod model;
 pub mod subject;
 
-pub use decide::{check_fetched_item, check_fetched_subject, decide, decide_admin, explain};
+pub use decide::{
+    check_fetched_item, check_fetched_subject, decide, decide_admin, decide_fetched_record, explain,
+};
 pub use diag::{Diagnostic, PolicyErrors};
 pub use file::{Officer, Policy, Rate, Role, RoleKind, Settings};
 pub use model::*;

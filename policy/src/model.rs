@@ -174,14 +174,19 @@ pub struct Scope {
     pub consent_fields: BTreeSet<String>,
     /// Masked keys the officer may see unmasked (lowercased); usually empty.
     pub unmasked: BTreeSet<String>,
-    /// `Some(basis)` when the role may see records past their inquiry period.
+    /// `Some(basis)` when records past their inquiry period may be seen.
+    /// The redactor applies it to every untrustworthy item of the scope, so
+    /// `decide` sets it only when EVERY contributing role carries
+    /// `beyond_inquiry_period` (differing statutory bases joined with `; `);
+    /// one contributing role without a basis makes it `None` (fail closed).
     pub beyond_inquiry_period: Option<String>,
     /// For `credit_service` identities: the subject the consent token names
     /// (a `/v1/records/{id}` answer about anyone else is refused).
     pub consent_subject: Option<String>,
-    /// True when a natural person's data needs a consent token for this
-    /// identity (a `credit_service` role); checked again on
-    /// `/v1/records/{id}` once the upstream names the subject.
+    /// True when any contributing role is a `credit_service` role, so a
+    /// natural person's data needs a consent token (fail closed for the
+    /// superseded `check_fetched_subject`; `decide_fetched_record` decides
+    /// `/v1/records/{id}` per role once the upstream names the subject).
     pub natural_person_needs_consent: bool,
     /// Policy-wide field and item rules.
     pub rules: Arc<Rules>,

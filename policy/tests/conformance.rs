@@ -1,11 +1,12 @@
 //! Conformance cases (conformance/cases/*.json) evaluated through the policy
-//! crate alone: `inquiry::parse` then `decide` under conformance/policy.toml.
+//! crate alone: `inquiry::parse` then `decide` (and `decide_fetched_record`
+//! for the record route) under conformance/policy.toml.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use policy::inquiry::{self, RawRequest};
-use policy::{decide, Decision, Identity, Policy, Settings};
+use policy::{decide, decide_fetched_record, Decision, Identity, Inquiry, Policy, Settings};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -42,8 +43,8 @@ fn cases() -> Vec<Case> {
     out
 }
 
-/// Parse and decide one case; `Err(code)` for a parse refusal.
-fn run(case: &Case, policy: &Policy) -> Result<Decision, &'static str> {
+/// Parse one case: identity, inquiry and `now`; `Err(code)` for a parse refusal.
+fn prepare(case: &Case) -> Result<(Identity, Inquiry, OffsetDateTime), &'static str> {
     let j = &case.json;
     let target = j["request"]["path"].as_str().unwrap();
     let (path, query) = inquiry::split_target(target);
@@ -67,6 +68,12 @@ fn run(case: &Case, policy: &Policy) -> Result<Decision, &'static str> {
         fingerprint: "00".repeat(32),
     };
     let now = OffsetDateTime::parse(j["now"].as_str().unwrap(), &Rfc3339).unwrap();
+    Ok((identity, inquiry, now))
+}
+
+/// Parse and decide one case; `Err(code)` for a parse refusal.
+fn run(case: &Case, policy: &Policy) -> Result<Decision, &'static str> {
+    let (identity, inquiry, now) = prepare(case)?;
     Ok(decide(&identity, &inquiry, policy, now))
 }
 
@@ -154,4 +161,52 @@ fn cases_16_17_18_are_allowed_by_policy() {
     assert!(policy::check_fetched_subject(&a.scope, "91430100MA4L0XXX1N").is_ok());
     let d = policy::check_fetched_subject(&a.scope, "430102198506123011").unwrap_err();
     assert_eq!(d.reason.code(), "subject_type_not_granted");
+}
+
+#[test]
+fn case_16_decided_again_for_the_fetched_subject() {
+    let policy = policy();
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name.starts_with("16_"))
+        .unwrap();
+    let (who, inquiry, now) = prepare(&case).unwrap();
+    match decide_fetched_record(&who, &inquiry, "91430100MA4L0XXX1N", &policy, now) {
+        Decision::Allow(a) => {
+            assert_eq!(
+                a.scope.items,
+                set(&["basic", "administrative_penalty", "court_enforcement"])
+            );
+            assert_eq!(a.roles, vec!["market_inspector".to_owned()]);
+            assert_eq!(a.scope.beyond_inquiry_period, None);
+        }
+        other => panic!("expected allow, got {other:?}"),
+    }
+    for (subject, code) in [
+        ("430102198506123011", "subject_type_not_granted"),
+        ("91430100MA4L0XXX1A", "subject_type_not_granted"),
+    ] {
+        match decide_fetched_record(&who, &inquiry, subject, &policy, now) {
+            Decision::Deny(d) => assert_eq!(d.reason.code(), code),
+            other => panic!("expected deny, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn case_11_token_serves_the_subject_route_with_basic() {
+    let policy = policy();
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name.starts_with("11_"))
+        .unwrap();
+    let (who, mut inquiry, now) = prepare(&case).unwrap();
+    inquiry.route = policy::Route::Subject {
+        subject_id: "430102198506123011".into(),
+        subject_type: policy::SubjectType::NaturalPerson,
+    };
+    match decide(&who, &inquiry, &policy, now) {
+        Decision::Allow(a) => assert!(a.scope.items.contains("basic")),
+        other => panic!("expected allow, got {other:?}"),
+    }
 }

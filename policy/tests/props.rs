@@ -1,9 +1,10 @@
 //! Property tests for `decide`: growing a policy never takes a grant away,
-//! and anything outside a role's items, purposes or subject types is refused.
+//! anything outside a role's items, purposes or subject types is refused, and
+//! a fetched record is decided as the records route of its subject.
 
 use std::collections::BTreeSet;
 
-use policy::{decide, Decision, Identity, Inquiry, Policy, Route, Settings};
+use policy::{decide, decide_fetched_record, Decision, Identity, Inquiry, Policy, Route, Settings};
 use proptest::prelude::*;
 use time::macros::datetime;
 
@@ -229,6 +230,36 @@ proptest! {
                 }
                 other => prop_assert!(false, "refused: {:?}", other),
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `decide_fetched_record` decides a fetched record exactly as the
+    /// records route of the record's subject (same allow scope, same deny
+    /// reason), whatever roles the officer holds.
+    #[test]
+    fn fetched_record_decides_as_the_records_route(
+        roles in prop::collection::vec(role_spec(), 1..4),
+        held_mask in prop::collection::vec(any::<bool>(), 4),
+        natural in any::<bool>(),
+        purpose in 0..PURPOSES.len(),
+    ) {
+        let now = datetime!(2026-11-22 00:00 UTC);
+        let mut held: Vec<usize> = (0..roles.len()).filter(|i| held_mask[*i]).collect();
+        if held.is_empty() { held.push(0); }
+        let p = parse(&render(&roles, &held));
+        let fetch = Req { natural, purpose, items: None, record_route: true };
+        let as_records = Req { record_route: false, ..fetch.clone() };
+        let subject = if natural { NATURAL } else { LEGAL };
+        let got = decide_fetched_record(&officer(), &inquiry(&fetch), subject, &p, now);
+        let want = decide(&officer(), &inquiry(&as_records), &p, now);
+        match (got, want) {
+            (Decision::Allow(g), Decision::Allow(w)) => prop_assert_eq!(g, w),
+            (Decision::Deny(g), Decision::Deny(w)) => prop_assert_eq!(g.reason, w.reason),
+            (g, w) => prop_assert!(false, "fetched {:?} vs records route {:?}", g, w),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Unit tests for `decide`, `check_fetched_subject`, `decide_admin` and `explain`.
+//! Unit tests for `decide`, `decide_fetched_record`, `check_fetched_subject`,
+//! `decide_admin` and `explain`.
 
 use super::*;
 use crate::consent::{sign, ConsentPayload};
@@ -76,6 +77,22 @@ purposes = ["tax"]
 subject_types = ["natural_person"]
 
 [[roles]]
+name = "tax_enforcer"
+kind = "state_organ"
+items = ["administrative_penalty"]
+purposes = ["administrative_inspection"]
+subject_types = ["legal_person"]
+beyond_inquiry_period = true
+statutory_basis = "Tax Collection Law art. 40"
+
+[[roles]]
+name = "organ_credit"
+kind = "state_organ"
+items = ["basic", "administrative_penalty"]
+purposes = ["credit_service"]
+subject_types = ["legal_person"]
+
+[[roles]]
 name = "auditor"
 kind = "compliance"
 
@@ -100,6 +117,14 @@ roles = ["rating_nofields"]
 [[officers]]
 id = "AUD"
 roles = ["auditor"]
+
+[[officers]]
+id = "EXEMPT"
+roles = ["court_liaison", "tax_enforcer"]
+
+[[officers]]
+id = "MIX"
+roles = ["rating", "organ_credit"]
 "#;
 
 fn policy_with(key: Option<&[u8]>, max_days: u32) -> Policy {
@@ -135,6 +160,18 @@ fn records(
             subject_id: subject.into(),
             subject_type: classify(subject).unwrap(),
             items: items.map(|v| v.iter().map(|s| (*s).to_owned()).collect()),
+        },
+        purpose: purpose.into(),
+        case: "C-1".into(),
+        consent,
+    }
+}
+
+fn subject(id: &str, purpose: &str, consent: Option<String>) -> Inquiry {
+    Inquiry {
+        route: Route::Subject {
+            subject_id: id.into(),
+            subject_type: classify(id).unwrap(),
         },
         purpose: purpose.into(),
         case: "C-1".into(),
@@ -334,11 +371,10 @@ fn multiple_roles_union_only_passing_roles() {
         a.roles,
         vec!["court_liaison".to_owned(), "inspector".to_owned()]
     );
-    assert_eq!(
-        a.statutory_basis.as_deref(),
-        Some("Civil Procedure Law art. 255")
-    );
-    assert_eq!(a.scope.beyond_inquiry_period, a.statutory_basis);
+    // inspector has no statutory basis: its expired administrative_penalty
+    // records must not ride on court_liaison's exemption
+    assert_eq!(a.statutory_basis, None);
+    assert_eq!(a.scope.beyond_inquiry_period, None);
     assert!(a.scope.unmasked.is_empty(), "hr's unmasked must not leak");
     // natural person + inspection: only court_liaison passes (inspector lacks the type)
     let a = allow(decide(
@@ -349,6 +385,10 @@ fn multiple_roles_union_only_passing_roles() {
     ));
     assert_eq!(a.scope.items, set(&["court_enforcement"]));
     assert_eq!(a.roles, vec!["court_liaison".to_owned()]);
+    assert_eq!(
+        a.scope.beyond_inquiry_period.as_deref(),
+        Some("Civil Procedure Law art. 255")
+    );
     // natural person + recruitment: only hr, with its unmasked phone, and no beyond-period
     let a = allow(decide(
         &who("MULTI"),
@@ -673,4 +713,363 @@ fn explain_mentions_decision_and_rule() {
     assert!(text.contains("items: basic, commendation"));
     assert!(text.contains("consent token id: "));
     assert!(!text.contains(&good_token()));
+}
+
+fn deny_of(d: Decision) -> Deny {
+    match d {
+        Decision::Deny(d) => d,
+        Decision::Allow(a) => panic!("expected deny, got {a:?}"),
+    }
+}
+
+#[test]
+fn period_exemption_needs_every_contributing_role() {
+    let p = policy();
+    // inspector (no basis) + court_liaison (basis) on a legal person: an
+    // expired administrative_penalty record would be served under
+    // court_liaison's basis if the exemption leaked across roles
+    let a = allow(decide(
+        &who("MULTI"),
+        &records(LEGAL, None, "administrative_inspection", None),
+        &p,
+        NOW,
+    ));
+    assert!(a.scope.items.contains("administrative_penalty"));
+    assert_eq!(a.scope.beyond_inquiry_period, None);
+    assert_eq!(a.statutory_basis, None);
+    // asking only for court_enforcement: court_liaison alone contributes
+    let a = allow(decide(
+        &who("MULTI"),
+        &records(
+            LEGAL,
+            Some(&["court_enforcement"]),
+            "administrative_inspection",
+            None,
+        ),
+        &p,
+        NOW,
+    ));
+    assert_eq!(a.roles, vec!["court_liaison".to_owned()]);
+    assert_eq!(
+        a.scope.beyond_inquiry_period.as_deref(),
+        Some("Civil Procedure Law art. 255")
+    );
+    // asking for administrative_penalty: inspector alone contributes, no exemption
+    let a = allow(decide(
+        &who("MULTI"),
+        &records(
+            LEGAL,
+            Some(&["administrative_penalty"]),
+            "administrative_inspection",
+            None,
+        ),
+        &p,
+        NOW,
+    ));
+    assert_eq!(a.roles, vec!["inspector".to_owned()]);
+    assert_eq!(a.scope.beyond_inquiry_period, None);
+    // every contributing role exempt: the differing bases are joined
+    let a = allow(decide(
+        &who("EXEMPT"),
+        &records(LEGAL, None, "administrative_inspection", None),
+        &p,
+        NOW,
+    ));
+    let both = "Civil Procedure Law art. 255; Tax Collection Law art. 40";
+    assert_eq!(a.scope.beyond_inquiry_period.as_deref(), Some(both));
+    assert_eq!(a.statutory_basis.as_deref(), Some(both));
+    // the record route's pre-fetch scope follows the same rule
+    let a = allow(decide(
+        &who("MULTI"),
+        &record("administrative_inspection", None),
+        &p,
+        NOW,
+    ));
+    assert_eq!(a.scope.beyond_inquiry_period, None);
+}
+
+#[test]
+fn common_statutory_basis_dedupes_and_fails_closed() {
+    let p = policy();
+    let court = p.role("court_liaison").unwrap();
+    let tax = p.role("tax_enforcer").unwrap();
+    let inspector = p.role("inspector").unwrap();
+    assert_eq!(
+        common_statutory_basis(&[court, court]).as_deref(),
+        Some("Civil Procedure Law art. 255")
+    );
+    assert_eq!(common_statutory_basis(&[court, inspector]), None);
+    assert_eq!(common_statutory_basis(&[inspector, tax]), None);
+    assert_eq!(common_statutory_basis(&[]), None);
+}
+
+#[test]
+fn fetched_record_of_natural_person_uses_only_roles_covering_it() {
+    let p = policy();
+    // inspector covers legal persons only (administrative_penalty); the
+    // natural-person-capable court_liaison grants court_enforcement
+    let pre = allow(decide(
+        &who("MULTI"),
+        &record("administrative_inspection", None),
+        &p,
+        NOW,
+    ));
+    assert!(pre.scope.items.contains("administrative_penalty"));
+    let a = allow(decide_fetched_record(
+        &who("MULTI"),
+        &record("administrative_inspection", None),
+        NATURAL,
+        &p,
+        NOW,
+    ));
+    assert_eq!(a.scope.items, set(&["court_enforcement"]));
+    assert_eq!(a.roles, vec!["court_liaison".to_owned()]);
+    // so a natural person's administrative_penalty record is refused
+    assert_eq!(
+        check_fetched_item(&a.scope, "administrative_penalty")
+            .unwrap_err()
+            .reason,
+        Reason::ItemNotGranted
+    );
+    assert!(check_fetched_item(&a.scope, "court_enforcement").is_ok());
+    // and the inspector's lack of basis no longer blocks court_liaison's
+    assert_eq!(
+        a.scope.beyond_inquiry_period.as_deref(),
+        Some("Civil Procedure Law art. 255")
+    );
+    // a legal person's record: both roles, no exemption
+    let a = allow(decide_fetched_record(
+        &who("MULTI"),
+        &record("administrative_inspection", None),
+        LEGAL,
+        &p,
+        NOW,
+    ));
+    assert_eq!(
+        a.scope.items,
+        set(&["basic", "administrative_penalty", "court_enforcement"])
+    );
+    assert_eq!(a.scope.beyond_inquiry_period, None);
+}
+
+#[test]
+fn fetched_record_mixed_credit_service_and_state_organ_needs_consent() {
+    let p = policy();
+    // rating (credit_service, both types) + organ_credit (state_organ, legal
+    // persons) share the purpose credit_service
+    let pre = allow(decide(
+        &who("MIX"),
+        &record("credit_service", None),
+        &p,
+        NOW,
+    ));
+    assert!(pre.scope.natural_person_needs_consent);
+    // the superseded check is fail-closed too
+    assert_eq!(
+        check_fetched_subject(&pre.scope, NATURAL)
+            .unwrap_err()
+            .reason,
+        Reason::ConsentRequired
+    );
+    let d = deny_of(decide_fetched_record(
+        &who("MIX"),
+        &record("credit_service", None),
+        NATURAL,
+        &p,
+        NOW,
+    ));
+    assert_eq!(d.reason, Reason::ConsentRequired);
+    assert!(d.rule.starts_with("the record's subject: "), "{}", d.rule);
+    // with the subject's token: rating's items ∩ token, consent fields, subject bound
+    let tok = token(
+        NATURAL,
+        "MIX",
+        &["basic", "commendation"],
+        &["income"],
+        "2027-06-30T00:00:00Z",
+    );
+    let a = allow(decide_fetched_record(
+        &who("MIX"),
+        &record("credit_service", Some(tok.clone())),
+        NATURAL,
+        &p,
+        NOW,
+    ));
+    assert_eq!(a.scope.items, set(&["basic", "commendation"]));
+    assert_eq!(a.roles, vec!["rating".to_owned()]);
+    assert_eq!(a.scope.consent_fields, set(&["income"]));
+    assert_eq!(a.scope.consent_subject.as_deref(), Some(NATURAL));
+    assert_eq!(a.consent_id, Some(crate::consent::token_id(&tok)));
+    // a legal person's record needs no token: both roles contribute
+    let a = allow(decide_fetched_record(
+        &who("MIX"),
+        &record("credit_service", None),
+        LEGAL,
+        &p,
+        NOW,
+    ));
+    assert_eq!(
+        a.scope.items,
+        set(&["basic", "commendation", "administrative_penalty"])
+    );
+    assert!(a.scope.consent_fields.is_empty());
+}
+
+#[test]
+fn fetched_record_consent_must_name_the_records_subject() {
+    let p = policy();
+    let q = record("credit_service", Some(good_token()));
+    // the token names NATURAL; the upstream's record is about someone else
+    let d = deny_of(decide_fetched_record(
+        &who("CS"),
+        &q,
+        OTHER_NATURAL,
+        &p,
+        NOW,
+    ));
+    assert_eq!(d.reason, Reason::ConsentInvalid);
+    assert!(!d.rule.contains(OTHER_NATURAL) && !d.rule.contains(NATURAL));
+    assert_eq!(
+        code(decide_fetched_record(&who("CS"), &q, LEGAL, &p, NOW)),
+        "consent_invalid"
+    );
+    // the token's own subject: items are role ∩ token
+    let a = allow(decide_fetched_record(&who("CS"), &q, NATURAL, &p, NOW));
+    assert_eq!(a.scope.items, set(&["basic", "commendation"]));
+    assert_eq!(a.scope.consent_fields, set(&["income"]));
+    assert!(check_fetched_item(&a.scope, "administrative_penalty").is_err());
+    // an expired token stays refused after the fetch
+    let old = token(NATURAL, "CS", &["basic"], &[], "2026-11-21T00:00:00Z");
+    assert_eq!(
+        code(decide_fetched_record(
+            &who("CS"),
+            &record("credit_service", Some(old)),
+            NATURAL,
+            &p,
+            NOW
+        )),
+        "consent_invalid"
+    );
+}
+
+#[test]
+fn fetched_record_legitimate_and_invalid_subjects() {
+    let p = policy();
+    let q = record("administrative_inspection", None);
+    let a = allow(decide_fetched_record(&who("INS"), &q, LEGAL, &p, NOW));
+    assert_eq!(a.scope.items, set(&["basic", "administrative_penalty"]));
+    assert_eq!(a.roles, vec!["inspector".to_owned()]);
+    assert_eq!(
+        a.scope.subject_types,
+        [SubjectType::LegalPerson].into_iter().collect()
+    );
+    assert_eq!(
+        code(decide_fetched_record(&who("INS"), &q, NATURAL, &p, NOW)),
+        "subject_type_not_granted"
+    );
+    let d = deny_of(decide_fetched_record(&who("INS"), &q, "garbage", &p, NOW));
+    assert_eq!(d.reason, Reason::SubjectTypeNotGranted);
+    assert!(
+        d.rule.contains("upstream named an invalid subject"),
+        "{}",
+        d.rule
+    );
+    // a state organ on natural persons: its unmasked keys come along
+    let a = allow(decide_fetched_record(
+        &who("MULTI"),
+        &record("recruitment", None),
+        NATURAL,
+        &p,
+        NOW,
+    ));
+    assert_eq!(a.scope.items, set(&["basic", "commendation"]));
+    assert_eq!(a.scope.unmasked, set(&["phone"]));
+    // officer validity and purpose are still checked
+    assert_eq!(
+        code(decide_fetched_record(
+            &who("INS"),
+            &q,
+            LEGAL,
+            &p,
+            datetime!(2030-01-01 00:00 UTC)
+        )),
+        "officer_not_valid"
+    );
+    assert_eq!(
+        code(decide_fetched_record(
+            &who("INS"),
+            &record("recruitment", None),
+            LEGAL,
+            &p,
+            NOW
+        )),
+        "purpose_not_granted"
+    );
+    // only for the record route
+    assert_eq!(
+        code(decide_fetched_record(
+            &who("INS"),
+            &records(LEGAL, None, "administrative_inspection", None),
+            LEGAL,
+            &p,
+            NOW
+        )),
+        "invalid_request"
+    );
+}
+
+#[test]
+fn subject_route_needs_a_basic_item() {
+    let p = policy();
+    // credit service whose token lists only commendation
+    let tok = token(
+        NATURAL,
+        "CS",
+        &["commendation"],
+        &[],
+        "2027-06-30T00:00:00Z",
+    );
+    let d = deny_of(decide(
+        &who("CS"),
+        &subject(NATURAL, "credit_service", Some(tok.clone())),
+        &p,
+        NOW,
+    ));
+    assert_eq!(d.reason, Reason::ItemNotGranted);
+    assert!(d.rule.contains("no basic item granted"), "{}", d.rule);
+    // the same token still serves its commendation records
+    let a = allow(decide(
+        &who("CS"),
+        &records(NATURAL, None, "credit_service", Some(tok)),
+        &p,
+        NOW,
+    ));
+    assert_eq!(a.scope.items, set(&["commendation"]));
+    // with basic in the token the subject is served
+    let a = allow(decide(
+        &who("CS"),
+        &subject(NATURAL, "credit_service", Some(good_token())),
+        &p,
+        NOW,
+    ));
+    assert!(a.scope.items.contains("basic"));
+    // a state organ whose only role covering natural persons lacks basic
+    assert_eq!(
+        code(decide(
+            &who("MULTI"),
+            &subject(NATURAL, "administrative_inspection", None),
+            &p,
+            NOW
+        )),
+        "item_not_granted"
+    );
+    assert_eq!(
+        code(decide(
+            &who("INS"),
+            &subject(LEGAL, "administrative_inspection", None),
+            &p,
+            NOW
+        )),
+        "allow"
+    );
 }
