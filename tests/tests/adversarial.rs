@@ -444,3 +444,180 @@ async fn slowloris_is_cut_off_while_a_well_behaved_client_is_served() {
     assert_eq!(env.upstream.seen().len(), 10);
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_oversized_header_lists_get_a_logged_431() {
+    let env = Env::new().await;
+    canned(&env);
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http2);
+    let big = "b".repeat(20 * 1024);
+    let mut headers = vec![("x-big", big.as_str())];
+    headers.extend(INSPECTOR_HEADERS);
+    let r = client
+        .get(gw.data_addr(), &subject(), &headers)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (431, Some("invalid_request"))
+    );
+    let names: Vec<String> = (0..150).map(|i| format!("x-h{i}")).collect();
+    let mut headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+    headers.extend(INSPECTOR_HEADERS);
+    let r = client
+        .get(gw.data_addr(), &subject(), &headers)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 431);
+    assert_eq!(logged_statuses(&env, 2).await, vec![431, 431]);
+    assert!(env.upstream.seen().is_empty());
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_streams_beyond_max_concurrent_streams_wait_their_turn() {
+    let env = Env::new().await;
+    env.write_config("max_concurrent_streams = 2");
+    env.upstream.raw(
+        &subject(),
+        200,
+        serde_json::to_vec(&serde_json::json!({"subject": {"id": LEGAL_PERSON}})).unwrap(),
+        Duration::from_millis(300),
+    );
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http2);
+    let io = TokioIo::new(client.connect(gw.data_addr()).await.unwrap());
+    let (sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let port = gw.data_addr().port();
+    let request = move || {
+        let mut b = http::Request::get(format!("https://localhost:{port}{}", subject()));
+        for (k, v) in INSPECTOR_HEADERS {
+            b = b.header(k, v);
+        }
+        b.body(Full::new(Bytes::new())).unwrap()
+    };
+    // One exchange first, so the client has the server's SETTINGS: a client
+    // that opens streams past the limit gets them reset (REFUSED_STREAM).
+    let mut first = sender.clone();
+    let r = first.send_request(request()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let mut sender = sender.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = sender.send_request(request()).await.unwrap();
+            resp.status().as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(tokio::time::timeout(BOUND, t).await.unwrap().unwrap(), 200);
+    }
+    // Six 300 ms exchanges, two at a time: three rounds.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(850), "{elapsed:?}");
+    assert_eq!(env.entries().await.len(), 7);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_flood_past_max_connections_does_not_stop_live_connections() {
+    let env = Env::new().await;
+    env.write_config("max_connections = 20\nhandshake_timeout_ms = 1000");
+    canned(&env);
+    let gw = env.start().await;
+    let addr = gw.data_addr();
+    let good = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    // A live keep-alive connection, established before the flood.
+    let mut live = good.connect(addr).await.unwrap();
+    let request = head("GET", &subject(), "");
+    // 100 connections that never start the handshake: 19 hold the
+    // remaining permits, the rest wait in the accept queue.
+    let mut flood = Vec::new();
+    for _ in 0..100 {
+        flood.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    for i in 0..5 {
+        let started = Instant::now();
+        live.write_all(request.as_bytes()).await.unwrap();
+        let r = read_one_response(&mut live).await;
+        assert!(
+            r.starts_with("HTTP/1.1 200"),
+            "request {i} on the live connection: {r}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // New connections get through once the handshake bound sheds the flood
+    // (each wave of 19 is dropped after 1 s).
+    let slowest = well_behaved(&good, addr, 3, Duration::from_secs(8)).await;
+    eprintln!("new connection behind a 100-connection flood: {slowest:?}");
+    drop(flood);
+    assert_eq!(env.entries().await.len(), 8);
+    gw.shutdown().await.unwrap();
+}
+
+/// Read one HTTP/1 response with a `content-length` body, as text.
+async fn read_one_response<S: tokio::io::AsyncReadExt + Unpin>(s: &mut S) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if got.len() >= end + 4 + len {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(BOUND, s.read(&mut buf))
+            .await
+            .expect("response in time")
+            .unwrap();
+        assert!(n > 0, "closed mid-response: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_plane_applies_the_same_hygiene() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let admin = tests::env::admin(&gw);
+    let client = env.client(Some("CMP-0001"), Proto::Http1);
+    let cases = [
+        (
+            "GET /audit/entries HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /audit/entries HTTP/1.1\r\nHost: localhost\r\n\r\n".to_string(),
+            400,
+        ),
+        (
+            "GET /audit/entries HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc".to_string(),
+            413,
+        ),
+        (
+            "GET /audit/subjects/%2e%2e HTTP/1.1\r\nHost: localhost\r\n\r\n".to_string(),
+            400,
+        ),
+        ("POST /audit/entries HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n".to_string(), 405),
+    ];
+    for (request, status) in &cases {
+        let got = raw::exchange(&client, admin, request.as_bytes(), BOUND).await;
+        assert_eq!(got.status(), Some(*status), "{}", got.text());
+        assert_eq!(got.responses(), 1, "{}", got.text());
+        assert!(got.closed);
+    }
+    let entries = env.entries().await;
+    assert_eq!(entries.len(), cases.len());
+    assert!(entries.iter().all(|e| e.entry.officer_id == "CMP-0001"));
+    gw.shutdown().await.unwrap();
+}

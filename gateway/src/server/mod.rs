@@ -369,7 +369,11 @@ async fn accept_loop(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams)
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        // Four times the head limit: lists in between reach `hygiene` and
+        // get a logged 431; only larger ones are refused by h2 unlogged.
+        .max_header_list_size(
+            u32::try_from(limits.max_header_bytes.saturating_mul(4)).unwrap_or(u32::MAX),
+        )
         .keep_alive_interval(limits.idle_timeout)
         .keep_alive_timeout(Duration::from_secs(20));
     let builder = Arc::new(builder);
