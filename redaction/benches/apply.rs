@@ -172,7 +172,7 @@ fn main() {
         for (label, size, rounds) in [
             ("2KB", 2 << 10, 2001),
             ("64KB", 64 << 10, 201),
-            ("4MB", 4 << 20, 11),
+            ("4MB", 4 << 20, 21),
         ] {
             let bytes = body(size);
             println!(

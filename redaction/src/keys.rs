@@ -35,6 +35,9 @@ pub(crate) struct KeyRules<'a> {
     /// Shortest and longest ASCII name in the table, in bytes: an ASCII key
     /// outside this range cannot match and is skipped without comparing.
     ascii_len: (usize, usize),
+    /// Bit `b` set when an ASCII name in the table starts with byte `b`: an
+    /// ASCII key whose lowercased first byte is not here cannot match.
+    ascii_first: u128,
     /// Whether any name in the table is non-ASCII (only those can match a
     /// non-ASCII key, which then needs a lowercased copy).
     has_non_ascii: bool,
@@ -86,10 +89,14 @@ impl<'a> KeyRules<'a> {
         table.dedup_by(|later, earlier| later.0 == earlier.0);
 
         let mut ascii_len = (usize::MAX, 0);
+        let mut ascii_first = 0u128;
         let mut has_non_ascii = false;
         for (name, _) in &table {
             if name.is_ascii() {
                 ascii_len = (ascii_len.0.min(name.len()), ascii_len.1.max(name.len()));
+                // An empty name counts as starting with byte 0, as an empty key does.
+                let first = name.bytes().next().unwrap_or(0);
+                ascii_first |= 1u128 << (first & 0x7f);
             } else {
                 has_non_ascii = true;
             }
@@ -97,6 +104,7 @@ impl<'a> KeyRules<'a> {
         KeyRules {
             table,
             ascii_len,
+            ascii_first,
             has_non_ascii,
         }
     }
@@ -105,6 +113,13 @@ impl<'a> KeyRules<'a> {
     pub(crate) fn lookup(&self, key: &str) -> Option<Action> {
         let found = if key.is_ascii() {
             if key.len() < self.ascii_len.0 || key.len() > self.ascii_len.1 {
+                return None;
+            }
+            let first = key
+                .bytes()
+                .next()
+                .map_or(0, |b| b.to_ascii_lowercase() & 0x7f);
+            if self.ascii_first & (1u128 << first) == 0 {
                 return None;
             }
             // Compare the key lowercased on the fly: no allocation per key.

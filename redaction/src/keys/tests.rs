@@ -156,3 +156,29 @@ fn order_of_kept_keys_is_preserved() {
     let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["z", "a", "m"]);
 }
+
+#[test]
+fn first_byte_filter_still_matches_every_casing() {
+    let scope = inspector();
+    let rules = KeyRules::new(&scope);
+    for key in ["Religion", "RELIGION", "tAX_PAID", "Id_Number", "_phone"] {
+        let expected = !key.starts_with('_');
+        assert_eq!(rules.lookup(key).is_some(), expected, "{key}");
+    }
+    // Same length and first letter as a rule, different name.
+    assert_eq!(rules.lookup("Illnesz"), None);
+    assert_eq!(rules.lookup("dummy_key"), None);
+}
+
+#[test]
+fn empty_rules_match_nothing() {
+    let mut r = rules();
+    r.prohibited.clear();
+    r.consent_required.clear();
+    r.mask.clear();
+    let scope = scope_with(r, &[], &[]);
+    let rules = KeyRules::new(&scope);
+    assert_eq!(rules.lookup(""), None);
+    assert_eq!(rules.lookup("religion"), None);
+    assert_eq!(rules.lookup("宗教"), None);
+}
