@@ -44,7 +44,7 @@ pub(crate) struct KeyRules<'a> {
 }
 
 /// `name` lowercased, borrowed when it already is.
-fn lowered(name: &str) -> Cow<'_, str> {
+pub(crate) fn lowered(name: &str) -> Cow<'_, str> {
     if name.chars().flat_map(char::to_lowercase).eq(name.chars()) {
         Cow::Borrowed(name)
     } else {

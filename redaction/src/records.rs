@@ -9,10 +9,13 @@
 //! case-insensitively. Where a record spells a lifecycle field more than once
 //! (`restored` and `Restored`), the reading that serves less wins.
 
+use std::borrow::Cow;
+
 use policy::{Category, RecordFields, Scope};
 use serde_json::{Map, Value};
 use time::{Date, Duration, Month, OffsetDateTime};
 
+use crate::keys::lowered;
 use crate::{RedactionError, Report, Suppression};
 
 /// The label a record under objection gains.
@@ -41,6 +44,7 @@ pub(crate) fn filter(
     report: &mut Report,
 ) -> Result<(), RedactionError> {
     let fields = &scope.rules.record_fields;
+    let names = FieldNames::new(fields);
     for (key, value) in body.iter_mut() {
         if !key_matches(key, &fields.records) {
             continue;
@@ -57,7 +61,7 @@ pub(crate) fn filter(
                 // Checked above: every element is an object.
                 return false;
             };
-            let facts = Facts::read(record, fields);
+            let facts = Facts::read(record, &names);
             match verdict(&facts, scope, now) {
                 Some(reason) => {
                     let count = report.records_suppressed.entry(reason).or_insert(0);
@@ -149,31 +153,78 @@ fn is_true(value: &Value) -> bool {
 
 impl<'r> Facts<'r> {
     /// One pass over the record's keys.
-    fn read(record: &'r Map<String, Value>, fields: &RecordFields) -> Self {
+    fn read(record: &'r Map<String, Value>, names: &FieldNames<'_>) -> Self {
         let mut facts = Facts::default();
         for (key, value) in record {
-            if key_matches(key, &fields.item) {
-                facts.item = Some(value);
-                facts.item_count = facts.item_count.saturating_add(1);
-            } else if key_matches(key, &fields.decided_on) {
-                facts.decided_on = facts.decided_on.add(value);
-            } else if key_matches(key, &fields.punishment_ends) {
-                // Unparseable: ignored (it could only extend the period).
-                if let Some(date) = parse_date(value) {
-                    facts.punishment_ends =
-                        Some(facts.punishment_ends.map_or(date, |seen| seen.min(date)));
+            match names.field(key) {
+                Some(Field::Item) => {
+                    facts.item = Some(value);
+                    facts.item_count = facts.item_count.saturating_add(1);
                 }
-            } else if key_matches(key, &fields.restored) {
-                facts.restored |= is_true(value);
-            } else if key_matches(key, &fields.withheld_by_subject) {
-                facts.withheld |= is_true(value);
-            } else if key_matches(key, &fields.objection) {
-                facts.objection_pending |= value
-                    .as_str()
-                    .is_some_and(|state| state.eq_ignore_ascii_case("pending"));
+                Some(Field::DecidedOn) => facts.decided_on = facts.decided_on.add(value),
+                Some(Field::PunishmentEnds) => {
+                    // Unparseable: ignored (it could only extend the period).
+                    if let Some(date) = parse_date(value) {
+                        facts.punishment_ends =
+                            Some(facts.punishment_ends.map_or(date, |seen| seen.min(date)));
+                    }
+                }
+                Some(Field::Restored) => facts.restored |= is_true(value),
+                Some(Field::Withheld) => facts.withheld |= is_true(value),
+                Some(Field::Objection) => {
+                    facts.objection_pending |= value
+                        .as_str()
+                        .is_some_and(|state| state.eq_ignore_ascii_case("pending"));
+                }
+                None => {}
             }
         }
         facts
+    }
+}
+
+/// A lifecycle field of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Item,
+    DecidedOn,
+    PunishmentEnds,
+    Restored,
+    Withheld,
+    Objection,
+}
+
+/// The lifecycle field names, lowercased once per body.
+struct FieldNames<'f> {
+    /// In match order; first match wins.
+    names: [(Cow<'f, str>, Field); 6],
+}
+
+impl<'f> FieldNames<'f> {
+    fn new(fields: &'f RecordFields) -> Self {
+        FieldNames {
+            names: [
+                (lowered(&fields.item), Field::Item),
+                (lowered(&fields.decided_on), Field::DecidedOn),
+                (lowered(&fields.punishment_ends), Field::PunishmentEnds),
+                (lowered(&fields.restored), Field::Restored),
+                (lowered(&fields.withheld_by_subject), Field::Withheld),
+                (lowered(&fields.objection), Field::Objection),
+            ],
+        }
+    }
+
+    /// Which field `key` names, ignoring case (lowercasing only non-ASCII keys).
+    fn field(&self, key: &str) -> Option<Field> {
+        let found = if key.is_ascii() {
+            self.names
+                .iter()
+                .find(|(name, _)| key.eq_ignore_ascii_case(name))
+        } else {
+            let lower = key.to_lowercase();
+            self.names.iter().find(|(name, _)| **name == *lower)
+        };
+        found.map(|(_, field)| *field)
     }
 }
 

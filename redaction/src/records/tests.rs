@@ -373,3 +373,40 @@ fn every_spelling_of_the_records_key_is_filtered() {
         1
     );
 }
+
+#[test]
+fn configured_field_names_are_honoured_in_any_case() {
+    let mut rules = crate::testutil::rules();
+    rules.record_fields = RecordFields {
+        records: "Entries".to_owned(),
+        item: "Kind".to_owned(),
+        decided_on: "决定日期".to_owned(),
+        punishment_ends: "ends".to_owned(),
+        restored: "Repaired".to_owned(),
+        objection: "dispute".to_owned(),
+        withheld_by_subject: "hidden".to_owned(),
+    };
+    let scope =
+        crate::testutil::scope_with(rules, &["administrative_penalty", "commendation"], &[]);
+    let mut body = json!({"ENTRIES": [
+        {"id": "1", "KIND": "administrative_penalty", "决定日期": "2026-01-01", "DISPUTE": "pending"},
+        {"id": "2", "kind": "administrative_penalty", "决定日期": "2001-01-01"},
+        {"id": "3", "kind": "administrative_penalty", "决定日期": "2026-01-01", "repaired": true},
+        {"id": "4", "kind": "commendation", "Hidden": true},
+        {"id": "5", "kind": "administrative_penalty", "决定日期": "2001-01-01", "Ends": "2030-01-01"},
+    ]});
+    let mut report = Report::default();
+    let map = body.as_object_mut().unwrap();
+    filter(map, &scope, datetime!(2026-11-22 00:00 UTC), &mut report).unwrap();
+    let ids: Vec<&str> = body["ENTRIES"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["1", "5"]);
+    assert_eq!(report.objection_labeled, 1);
+    assert_eq!(suppressed(&report, Suppression::Expired), 1);
+    assert_eq!(suppressed(&report, Suppression::Restored), 1);
+    assert_eq!(suppressed(&report, Suppression::Withheld), 1);
+}
