@@ -18,6 +18,21 @@
 //! Lifecycle rules read the record fields as the upstream sent them, before
 //! key rules run; key rules then apply to the whole body, records included.
 //!
+//! ## Decisions where the spec is silent (all fail closed)
+//! - A record spelling a lifecycle field twice in different case
+//!   (`restored` / `Restored`): any `true` flag counts, the earliest date
+//!   counts, two `item` fields mean not granted. Every top-level key spelled
+//!   like the records field is filtered.
+//! - An untrustworthy item without `inquiry_period_days` has a period of 0
+//!   days (only `punishment_ends` can keep its records).
+//! - A mask key under another mask key masks its leaves with its own mask;
+//!   a key the scope may see unmasked still gets an enclosing key's mask.
+//! - A body nested deeper than serde_json's limit (128) is
+//!   [`RedactionError::NotJson`], so the recursive walk is bounded.
+//! - Floats are parsed exactly (`float_roundtrip`), so numbers pass through
+//!   unchanged; integers beyond 64 bits become floats (serde_json without
+//!   `arbitrary_precision`).
+//!
 //! ## What this crate must never do
 //! - log, print or return a removed or masked *value* (the [`Report`] holds
 //!   key names and counts only);

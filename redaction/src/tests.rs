@@ -123,3 +123,31 @@ fn numbers_pass_through_unchanged() {
         r#"{"a":[-1.0169702375088366e-283,0.1,1e+300,200.5,-0.0,18446744073709551615,-9223372036854775808]}"#
     );
 }
+
+#[test]
+fn very_deep_nesting_is_refused_without_overflow() {
+    let depth = 100_000;
+    let mut body = String::from("{\"a\":");
+    body.push_str(&"[".repeat(depth));
+    body.push_str(&"]".repeat(depth));
+    body.push('}');
+    assert_eq!(
+        apply(body.as_bytes(), &inspector(), NOW),
+        Err(RedactionError::NotJson)
+    );
+}
+
+#[test]
+fn nesting_within_the_limit_is_walked_to_the_bottom() {
+    let depth = 120;
+    let mut body = String::from("{\"a\":");
+    body.push_str(&"[{\"x\":".repeat(depth / 2));
+    body.push_str("{\"Religion\":1,\"keep\":2}");
+    body.push_str(&"}]".repeat(depth / 2));
+    body.push('}');
+    let (out, report) = apply(body.as_bytes(), &inspector(), NOW).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("Religion"));
+    assert!(out.contains("\"keep\":2"));
+    assert_eq!(report.removed_keys, crate::testutil::set(&["Religion"]));
+}
