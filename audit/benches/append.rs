@@ -13,8 +13,8 @@ use audit::checkpoint::checkpoint_message;
 use audit::entry::{entry_hash, GENESIS_HASH};
 use audit::verify::verify_chain;
 use audit::{
-    generate_signing_key, verify_export, AuditConfig, AuditLog, Checkpoint, Decision, Entry,
-    Filter, NewEntry, VerifyReport,
+    generate_signing_key, verify_export, AuditConfig, AuditLog, Checkpoint, CheckpointKind,
+    Decision, Entry, Filter, NewEntry, VerifyReport,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ring::signature::{Ed25519KeyPair, KeyPair};
@@ -154,18 +154,24 @@ fn chain(n: u64) -> (Vec<Entry>, Vec<Checkpoint>, Vec<u8>) {
     let mut scratch = Vec::new();
     let mut entries = Vec::new();
     let mut cps = Vec::new();
+    let mut sign = |kind: CheckpointKind, seq: u64, h: &[u8; 32]| {
+        let sig = key.sign(&checkpoint_message("bench", kind, 1000, seq, h, 1));
+        cps.push(Checkpoint {
+            chain_id: "bench".into(),
+            kind,
+            every: 1000,
+            seq,
+            hash: hex::encode(h),
+            time_ms: 1,
+            signature: hex::encode(sig.as_ref()),
+        });
+    };
+    sign(CheckpointKind::Genesis, 0, &GENESIS_HASH);
     for seq in 1..=n {
         let e = sample(seq);
         let h = entry_hash(&mut scratch, &prev, "bench", seq, &e);
         if seq.checked_rem(1000) == Some(0) {
-            let sig = key.sign(&checkpoint_message("bench", seq, &h, 1));
-            cps.push(Checkpoint {
-                chain_id: "bench".into(),
-                seq,
-                hash: hex::encode(h),
-                time_ms: 1,
-                signature: hex::encode(sig.as_ref()),
-            });
+            sign(CheckpointKind::Periodic, seq, &h);
         }
         entries.push(Entry {
             chain_id: "bench".into(),

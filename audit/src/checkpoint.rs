@@ -1,15 +1,32 @@
 //! Signed checkpoints over the hash chain.
 //!
 //! A checkpoint states "chain `chain_id` had hash `hash` at `seq`, at
-//! `time_ms`", signed with the audit Ed25519 key. The signed message is:
+//! `time_ms`; it is a checkpoint of kind `kind` in a chain that signs one
+//! every `every` entries", signed with the audit Ed25519 key. The signed
+//! message (version 2) is:
 //!
 //! ```text
-//! "credgate-audit-checkpoint-v1" 0x00
+//! "credgate-audit-checkpoint-v2" 0x00
 //! u32 BE length of chain_id || chain_id (UTF-8)
+//! kind     u8   (0 genesis, 1 periodic, 2 final, 3 sealed)
+//! every    u64 BE (the chain's checkpoint cadence)
 //! seq      u64 BE
 //! hash     32 raw bytes
 //! time_ms  i64 BE
 //! ```
+//!
+//! Kinds:
+//! - **genesis**: signed when a chain opens, at seq 0 over the genesis hash
+//!   (all zeros). It proves the chain was started by the key holder and fixes
+//!   its cadence `every`: a chain without one is forged.
+//! - **periodic**: at every multiple of `every` the chain reached.
+//! - **final**: at shutdown, over the last entry (seq 0 for an empty chain).
+//!   No entry may follow it.
+//! - **sealed**: signed by the next `AuditLog::open` over the head of a chain
+//!   that a crash left without a final checkpoint. No entry may follow it.
+//!   Entries appended after the chain's last periodic checkpoint and before
+//!   the crash are vouched for only from the moment of sealing: whoever could
+//!   edit the store in between could have altered or dropped them.
 //!
 //! The signature is stored and exported as lowercase hex (64 bytes).
 
@@ -19,13 +36,72 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AuditError;
 
-const CHECKPOINT_TAG: &[u8] = b"credgate-audit-checkpoint-v1\0";
+const CHECKPOINT_TAG: &[u8] = b"credgate-audit-checkpoint-v2\0";
+
+/// What a checkpoint marks (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckpointKind {
+    /// The chain's start, at seq 0.
+    Genesis,
+    /// At a multiple of the cadence.
+    Periodic,
+    /// Written at shutdown: the chain is closed.
+    Final,
+    /// Written by a later open over a crashed chain: the chain is closed.
+    Sealed,
+}
+
+impl CheckpointKind {
+    /// The text stored in the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointKind::Genesis => "genesis",
+            CheckpointKind::Periodic => "periodic",
+            CheckpointKind::Final => "final",
+            CheckpointKind::Sealed => "sealed",
+        }
+    }
+
+    /// The byte in the signed message.
+    fn code(self) -> u8 {
+        match self {
+            CheckpointKind::Genesis => 0,
+            CheckpointKind::Periodic => 1,
+            CheckpointKind::Final => 2,
+            CheckpointKind::Sealed => 3,
+        }
+    }
+
+    /// Whether no entry may follow it.
+    pub fn closes(self) -> bool {
+        matches!(self, CheckpointKind::Final | CheckpointKind::Sealed)
+    }
+}
+
+impl std::str::FromStr for CheckpointKind {
+    type Err = AuditError;
+
+    fn from_str(s: &str) -> Result<Self, AuditError> {
+        match s {
+            "genesis" => Ok(CheckpointKind::Genesis),
+            "periodic" => Ok(CheckpointKind::Periodic),
+            "final" => Ok(CheckpointKind::Final),
+            "sealed" => Ok(CheckpointKind::Sealed),
+            other => Err(AuditError::InvalidCheckpointKind(other.to_owned())),
+        }
+    }
+}
 
 /// A signed statement of a chain's head hash at one sequence number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// The chain it covers.
     pub chain_id: String,
+    /// What it marks.
+    pub kind: CheckpointKind,
+    /// The chain's checkpoint cadence (entries between periodic checkpoints).
+    pub every: u64,
     /// The sequence number whose hash it names.
     pub seq: u64,
     /// Hex hash of the entry at `seq`.
@@ -37,12 +113,21 @@ pub struct Checkpoint {
 }
 
 /// The bytes a checkpoint signature covers.
-pub fn checkpoint_message(chain_id: &str, seq: u64, hash: &[u8; 32], time_ms: i64) -> Vec<u8> {
-    let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + 4 + chain_id.len() + 8 + 32 + 8);
+pub fn checkpoint_message(
+    chain_id: &str,
+    kind: CheckpointKind,
+    every: u64,
+    seq: u64,
+    hash: &[u8; 32],
+    time_ms: i64,
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + 4 + chain_id.len() + 1 + 8 + 8 + 32 + 8);
     m.extend_from_slice(CHECKPOINT_TAG);
     let len = u32::try_from(chain_id.len()).unwrap_or(u32::MAX);
     m.extend_from_slice(&len.to_be_bytes());
     m.extend_from_slice(chain_id.as_bytes());
+    m.push(kind.code());
+    m.extend_from_slice(&every.to_be_bytes());
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(hash);
     m.extend_from_slice(&time_ms.to_be_bytes());
@@ -73,19 +158,24 @@ impl Signer {
         self.key.public_key().as_ref().to_vec()
     }
 
-    /// Signs a checkpoint of `chain_id` at `(seq, hash)`.
+    /// Signs a checkpoint of kind `kind` of `chain_id` (cadence `every`) at
+    /// `(seq, hash)`.
     pub(crate) fn sign(
         &self,
         chain_id: &str,
+        kind: CheckpointKind,
+        every: u64,
         seq: u64,
         hash: &[u8; 32],
         time_ms: i64,
     ) -> Checkpoint {
-        let sig = self
-            .key
-            .sign(&checkpoint_message(chain_id, seq, hash, time_ms));
+        let sig = self.key.sign(&checkpoint_message(
+            chain_id, kind, every, seq, hash, time_ms,
+        ));
         Checkpoint {
             chain_id: chain_id.to_owned(),
+            kind,
+            every,
             seq,
             hash: hex::encode(hash),
             time_ms,
@@ -102,7 +192,7 @@ pub(crate) fn signature_valid(cp: &Checkpoint, public_key: &[u8]) -> bool {
     let Ok(sig) = hex::decode(&cp.signature) else {
         return false;
     };
-    let msg = checkpoint_message(&cp.chain_id, cp.seq, &hash, cp.time_ms);
+    let msg = checkpoint_message(&cp.chain_id, cp.kind, cp.every, cp.seq, &hash, cp.time_ms);
     UnparsedPublicKey::new(&signature::ED25519, public_key)
         .verify(&msg, &sig)
         .is_ok()
@@ -125,7 +215,7 @@ mod tests {
         let der = generate_signing_key().unwrap();
         let s = Signer::from_pkcs8(&der).unwrap();
         let pk = s.public_key();
-        let cp = s.sign("chain", 10, &[7u8; 32], 1234);
+        let cp = s.sign("chain", CheckpointKind::Periodic, 10, 10, &[7u8; 32], 1234);
         assert!(signature_valid(&cp, &pk));
         let mut c = cp.clone();
         c.seq = 11;
@@ -135,6 +225,12 @@ mod tests {
         assert!(!signature_valid(&c, &pk));
         let mut c = cp.clone();
         c.time_ms = 1235;
+        assert!(!signature_valid(&c, &pk));
+        let mut c = cp.clone();
+        c.kind = CheckpointKind::Final;
+        assert!(!signature_valid(&c, &pk));
+        let mut c = cp.clone();
+        c.every = 5;
         assert!(!signature_valid(&c, &pk));
         let mut c = cp.clone();
         c.hash = hex::encode([8u8; 32]);

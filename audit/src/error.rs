@@ -61,6 +61,17 @@ pub enum AuditError {
     /// The export was made with another signing key than the one given.
     #[error("export was signed with another key than the one given")]
     KeyMismatch,
+    /// A checkpoint kind other than `genesis`, `periodic`, `final`, `sealed`.
+    #[error("unknown checkpoint kind `{0}`")]
+    InvalidCheckpointKind(String),
+    /// The store holds a log in an older format this build does not verify.
+    #[error("inquiry log schema version {found} is older than supported version {supported}: start a new log")]
+    SchemaTooOld {
+        /// Version found in the store.
+        found: i64,
+        /// The version this build writes.
+        supported: i64,
+    },
 }
 
 impl AuditError {

@@ -42,7 +42,7 @@ mod store;
 pub mod verify;
 pub mod writer;
 
-pub use checkpoint::{generate_signing_key, Checkpoint};
+pub use checkpoint::{generate_signing_key, Checkpoint, CheckpointKind};
 pub use entry::{Decision, Entry, NewEntry, Receipt};
 pub use error::AuditError;
 pub use reader::{verify_export, Filter, Reader};

@@ -1,36 +1,52 @@
 //! Reading the log: search, subject report, verification against the store,
 //! and JSON Lines export (plus its offline verifier).
 //!
-//! ## Export format (JSON Lines, version 1)
+//! ## Export format (JSON Lines, version 2)
 //!
-//! 1. a header: `{"type":"header","format":"credgate-audit-export","version":1,"public_key":HEX}`;
+//! 1. a header: `{"type":"header","format":"credgate-audit-export","version":2,"public_key":HEX}`;
 //! 2. per chain, its checkpoint lines
-//!    `{"type":"checkpoint","chain_id":..,"seq":..,"hash":..,"time_ms":..,"signature":..}`,
+//!    `{"type":"checkpoint","chain_id":..,"kind":..,"every":..,"seq":..,"hash":..,"time_ms":..,"signature":..}`,
 //!    then its entry lines `{"type":"entry","chain_id":..,"seq":..,"prev_hash":..,"hash":..,"entry":{..}}`
 //!    in seq order.
 //!
 //! To stay verifiable, an export holds, per chain, the contiguous run of
 //! entries from the first to the last one matching the filter (so it may
-//! hold entries outside the filter), and the checkpoints from the first
-//! exported seq on (up to the last exported seq, or all of them when the run
-//! reaches the chain's end, so truncation shows). A run that does not start
-//! at seq 1 is anchored at its first entry's `prev_hash`.
+//! hold entries outside the filter), the chain's genesis checkpoint (it
+//! proves the chain and names its cadence), its final or sealed checkpoints
+//! up to the last exported seq, and its periodic checkpoints within the run.
+//! The offline verifier requires the genesis, the periodic checkpoints at
+//! every multiple of the cadence within the run, and nothing after a final
+//! checkpoint. A run that does not start at seq 1 is anchored at its first
+//! entry's `prev_hash`.
+//!
+//! Consistency with a live writer: the runs are computed first, then the
+//! checkpoints are read; since a batch and its checkpoints commit together,
+//! every checkpoint at or below a run's end is already visible, and newer
+//! ones are left out.
+//!
+//! ## Store verification
+//!
+//! [`Reader::verify`] walks every chain (see [`crate::verify`]) and adds
+//! one rule across chains: only the newest chain (by its signed genesis
+//! time) may lack a final or sealed checkpoint — it is the live writer's
+//! (or one a crash left open that the next open will seal). Any other open
+//! chain had its end cut off and is reported at its last seq + 1.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointKind};
 use crate::entry::{Decision, Entry, NewEntry};
 use crate::error::AuditError;
 use crate::store::{AnyStore, StoreOptions, PAGE};
-use crate::verify::{ChainVerifier, Start, Tamper, VerifyReport};
+use crate::verify::{ChainVerifier, Start, Tamper, VerifyReport, Walked};
 
 /// Export format name in the header line.
 const EXPORT_FORMAT: &str = "credgate-audit-export";
 /// Export format version in the header line.
-const EXPORT_VERSION: u32 = 1;
+const EXPORT_VERSION: u32 = 2;
 
 /// What to search for. All set fields must match; `None` matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -68,6 +84,8 @@ enum ExportLine {
     },
     Checkpoint {
         chain_id: String,
+        kind: CheckpointKind,
+        every: u64,
         seq: u64,
         hash: String,
         time_ms: i64,
@@ -132,64 +150,110 @@ impl Reader {
         self.store.query(&f).await
     }
 
-    /// Walks every chain in the store and checks it (see [`crate::verify`]).
-    /// `public_key` is the raw 32-byte Ed25519 key of the audit signer.
+    /// Walks every chain in the store and checks it (see [`crate::verify`]
+    /// and the module docs). `public_key` is the raw 32-byte Ed25519 key of
+    /// the audit signer.
     pub async fn verify(&self, public_key: &[u8]) -> Result<VerifyReport, AuditError> {
         if public_key.len() != 32 {
             return Err(AuditError::InvalidPublicKey(public_key.len()));
         }
-        let (mut entries, mut checkpoints, mut chains) = (0u64, 0u64, 0u64);
+        // Checkpoints first (a live chain's head read before them bounds
+        // where its cadence is enforced), then the walks.
+        let mut chains = Vec::new();
         for chain_id in self.store.chains().await? {
-            let cps = self.store.checkpoints(&chain_id).await?;
+            let head_before = self.store.last_seq(&chain_id).await?;
+            let cps = match self.store.checkpoints(&chain_id).await {
+                Ok(cps) => cps,
+                Err(AuditError::Corrupt { seq, why, .. }) => {
+                    return Ok(VerifyReport::Tampered {
+                        first_bad_seq: u64::try_from(seq).unwrap_or(0),
+                        chain_id,
+                        why,
+                    })
+                }
+                Err(e) => return Err(e),
+            };
             let mut v = match ChainVerifier::new(&chain_id, cps, public_key, Start::Genesis) {
                 Ok(v) => v,
                 Err(t) => return Ok(tampered(&chain_id, t)),
             };
-            let mut after = i64::MIN;
-            let mut next = 1u64;
-            loop {
-                let page = self.store.entries_after(&chain_id, after, PAGE).await?;
-                let n = page.len();
-                for row in page {
-                    match row {
-                        Ok(e) => {
-                            after = crate::store::big(e.seq);
-                            if let Err(t) = v.push(&e) {
-                                return Ok(tampered(&chain_id, t));
-                            }
-                            next = e.seq.saturating_add(1);
-                        }
-                        Err(bad) => {
-                            let seq = u64::try_from(bad.seq)
-                                .ok()
-                                .filter(|s| *s >= 1)
-                                .unwrap_or(next);
-                            return Ok(VerifyReport::Tampered {
-                                chain_id,
-                                first_bad_seq: seq.min(next),
-                                why: format!("stored entry unreadable: {}", bad.why),
-                            });
-                        }
-                    }
-                }
-                if i64::try_from(n).unwrap_or(i64::MAX) < PAGE {
-                    break;
-                }
+            if !v.closed() {
+                v.require_cadence_upto(head_before);
             }
-            match v.finish() {
-                Ok((e, c)) => {
-                    entries += e;
-                    checkpoints += c;
-                    chains += 1;
-                }
-                Err(t) => return Ok(tampered(&chain_id, t)),
+            chains.push((chain_id, v));
+        }
+        // The only chain allowed to be open: the newest one.
+        let newest = chains
+            .iter()
+            .max_by(|(a, va), (b, vb)| {
+                (va.genesis_time_ms(), a.as_str()).cmp(&(vb.genesis_time_ms(), b.as_str()))
+            })
+            .map(|(id, _)| id.clone());
+        let (mut entries, mut checkpoints, mut n) = (0u64, 0u64, 0u64);
+        for (chain_id, v) in chains {
+            let closed = v.closed();
+            let walked = match self.walk(&chain_id, v).await? {
+                Ok(w) => w,
+                Err(report) => return Ok(report),
+            };
+            if !closed && newest.as_deref() != Some(chain_id.as_str()) {
+                return Ok(VerifyReport::Tampered {
+                    first_bad_seq: walked.last_seq.saturating_add(1),
+                    chain_id,
+                    why: "chain has no final or sealed checkpoint but a newer chain exists: \
+                          its end was cut off"
+                        .into(),
+                });
             }
+            entries += walked.entries;
+            checkpoints += walked.checkpoints;
+            n += 1;
         }
         Ok(VerifyReport::Intact {
             entries,
             checkpoints,
-            chains,
+            chains: n,
         })
+    }
+
+    /// Feeds every stored entry of one chain to its verifier.
+    async fn walk(
+        &self,
+        chain_id: &str,
+        mut v: ChainVerifier<'_>,
+    ) -> Result<Result<Walked, VerifyReport>, AuditError> {
+        let mut after = i64::MIN;
+        let mut next = 1u64;
+        loop {
+            let page = self.store.entries_after(chain_id, after, PAGE).await?;
+            let n = page.len();
+            for row in page {
+                match row {
+                    Ok(e) => {
+                        after = crate::store::big(e.seq);
+                        if let Err(t) = v.push(&e) {
+                            return Ok(Err(tampered(chain_id, t)));
+                        }
+                        next = e.seq.saturating_add(1);
+                    }
+                    Err(bad) => {
+                        let seq = u64::try_from(bad.seq)
+                            .ok()
+                            .filter(|s| *s >= 1)
+                            .unwrap_or(next);
+                        return Ok(Err(VerifyReport::Tampered {
+                            chain_id: chain_id.to_owned(),
+                            first_bad_seq: seq.min(next),
+                            why: format!("stored entry unreadable: {}", bad.why),
+                        }));
+                    }
+                }
+            }
+            if i64::try_from(n).unwrap_or(i64::MAX) < PAGE {
+                break;
+            }
+        }
+        Ok(v.finish().map_err(|t| tampered(chain_id, t)))
     }
 
     /// Writes a JSON Lines export (format in the module docs) of the entries
@@ -212,20 +276,22 @@ impl Reader {
         )?;
         let mut written = 0u64;
         for (chain_id, lo, hi) in ranges {
-            let head = self
-                .store
-                .head(&chain_id)
-                .await?
-                .map(|(s, _)| s)
-                .unwrap_or(0);
-            let reaches_end = crate::store::big(head) <= hi;
+            // Read after the ranges: every checkpoint at or below `hi` is
+            // visible (it committed with its entries); later ones are cut.
             for cp in self.store.checkpoints(&chain_id).await? {
                 let s = crate::store::big(cp.seq);
-                if s >= lo && (reaches_end || s <= hi) {
+                let keep = match cp.kind {
+                    CheckpointKind::Genesis => true,
+                    CheckpointKind::Final | CheckpointKind::Sealed => s <= hi,
+                    CheckpointKind::Periodic => s >= lo && s <= hi,
+                };
+                if keep {
                     write_line(
                         out,
                         &ExportLine::Checkpoint {
                             chain_id: cp.chain_id,
+                            kind: cp.kind,
+                            every: cp.every,
                             seq: cp.seq,
                             hash: cp.hash,
                             time_ms: cp.time_ms,
@@ -344,6 +410,8 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
             }
             ExportLine::Checkpoint {
                 chain_id,
+                kind,
+                every,
                 seq,
                 hash,
                 time_ms,
@@ -361,6 +429,8 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
                     .or_default()
                     .push(Checkpoint {
                         chain_id,
+                        kind,
+                        every,
                         seq,
                         hash,
                         time_ms,
@@ -418,9 +488,9 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
     let (mut entries, mut checkpoints, mut n) = (0u64, 0u64, 0u64);
     for (chain_id, v) in chains {
         match v.finish() {
-            Ok((e, c)) => {
-                entries += e;
-                checkpoints += c;
+            Ok(w) => {
+                entries += w.entries;
+                checkpoints += w.checkpoints;
                 n += 1;
             }
             Err(t) => return Ok(tampered(&chain_id, t)),

@@ -7,11 +7,20 @@
 //! `checkpoint_every`, commits the batch in ONE transaction, then answers
 //! every waiter. Callers wait for their own commit, never for a timer.
 //!
-//! If a commit fails, every waiter of that batch gets
-//! [`AuditError::Unavailable`] and the in-memory head is not advanced; since
-//! a failed commit's outcome may be unknown, the head is re-read from the
-//! store before the next batch. The task keeps running, so appends succeed
-//! again as soon as the store recovers.
+//! If a commit fails because the store is unreachable, locked or timed out,
+//! every waiter of that batch gets [`AuditError::Unavailable`] and the
+//! in-memory head is not advanced; since such a failure's outcome may be
+//! unknown, the head is re-read from the store before the next batch. The
+//! task keeps running, so appends succeed again as soon as the store
+//! recovers. If the store instead rejects a value of the batch (a data
+//! error, e.g. PostgreSQL refusing a NUL byte), the batch's entries are
+//! retried one at a time so only the bad entry fails.
+//!
+//! Opening: [`AuditLog::open`] first **seals** every earlier chain that has
+//! no final or sealed checkpoint (a crash left it open) with a `sealed`
+//! checkpoint over its current head, then signs the new chain's `genesis`
+//! checkpoint (seq 0, cadence). Shutdown signs a `final` checkpoint. See
+//! [`crate::checkpoint`] for what a seal does and does not vouch for.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,11 +28,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::checkpoint::{Checkpoint, Signer};
+use crate::checkpoint::{signature_valid, Checkpoint, CheckpointKind, Signer};
 use crate::entry::{entry_hash, parse_hash, Entry, NewEntry, Receipt, GENESIS_HASH};
 use crate::error::AuditError;
 use crate::reader::Reader;
-use crate::store::{AnyStore, StoreOptions};
+use crate::store::{AnyStore, CommitError, StoreOptions};
 
 /// Most entries committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -118,9 +127,10 @@ fn new_chain_id() -> Result<String, AuditError> {
 }
 
 impl AuditLog {
-    /// Opens the store (creating the schema if needed), starts a new chain
-    /// with a random id, and starts the writer task. Must be called inside a
-    /// tokio runtime.
+    /// Opens the store (creating the schema if needed), seals earlier
+    /// chains a crash left open, starts a new chain with a random id and a
+    /// signed genesis checkpoint, and starts the writer task. Must be called
+    /// inside a tokio runtime.
     pub async fn open(cfg: &AuditConfig) -> Result<AuditLog, AuditError> {
         let signer = Signer::from_pkcs8(&cfg.signing_key_pkcs8)?;
         let opts = StoreOptions {
@@ -129,8 +139,19 @@ impl AuditLog {
         };
         let store = AnyStore::connect(&cfg.store_url, opts).await?;
         store.migrate().await?;
-        let chain_id = new_chain_id()?;
         let public_key = signer.public_key();
+        seal_open_chains(&store, &signer, &public_key).await?;
+        let chain_id = new_chain_id()?;
+        let every = cfg.checkpoint_every.max(1);
+        let genesis = signer.sign(
+            &chain_id,
+            CheckpointKind::Genesis,
+            every,
+            0,
+            &GENESIS_HASH,
+            now_ms(),
+        );
+        store.commit(&[], &[genesis]).await?;
         let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
         let writer = Writer {
             store: store.clone(),
@@ -138,7 +159,7 @@ impl AuditLog {
             chain_id: chain_id.clone(),
             seq: 0,
             head: GENESIS_HASH,
-            every: cfg.checkpoint_every.max(1),
+            every,
             resync: false,
             scratch: Vec::with_capacity(1024),
         };
@@ -282,14 +303,32 @@ impl Writer {
         Ok(())
     }
 
+    /// Commits a batch; on a data error, retries its entries one by one.
     async fn commit_batch(&mut self, batch: &mut Vec<Request>) {
+        let reqs = std::mem::take(batch);
+        match self.try_commit(reqs).await {
+            Ok(()) => {}
+            Err((CommitError::Rejected(_), reqs)) if reqs.len() > 1 => {
+                tracing::warn!(
+                    entries = reqs.len(),
+                    "audit store rejected a batch: retrying its entries one by one"
+                );
+                for r in reqs {
+                    if let Err((e, rs)) = self.try_commit(vec![r]).await {
+                        fail(rs, e);
+                    }
+                }
+            }
+            Err((e, reqs)) => fail(reqs, e),
+        }
+    }
+
+    /// Assigns seq and hashes, commits in one transaction and answers every
+    /// waiter; on failure hands the requests back unanswered.
+    async fn try_commit(&mut self, batch: Vec<Request>) -> Result<(), (CommitError, Vec<Request>)> {
         if self.resync {
             if let Err(e) = self.resync_head().await {
-                let msg = e.to_string();
-                for r in batch.drain(..) {
-                    let _ = r.reply.send(Err(AuditError::Unavailable(msg.clone())));
-                }
-                return;
+                return Err((CommitError::Unavailable(e.to_string()), batch));
             }
         }
         let mut entries = Vec::with_capacity(batch.len());
@@ -298,14 +337,21 @@ impl Writer {
         let mut seq = self.seq;
         let mut prev = self.head;
         let now = now_ms();
-        for Request { mut entry, reply } in batch.drain(..) {
+        for Request { mut entry, reply } in batch {
             // INVARIANT: values hashed are exactly the values stored; the
             // stores keep integers as BIGINT, so clamp to i64 first.
             entry.latency_ms = entry.latency_ms.min(i64::MAX as u64);
             seq += 1;
             let h = entry_hash(&mut self.scratch, &prev, &self.chain_id, seq, &entry);
             if seq.checked_rem(self.every) == Some(0) {
-                checkpoints.push(self.signer.sign(&self.chain_id, seq, &h, now));
+                checkpoints.push(self.signer.sign(
+                    &self.chain_id,
+                    CheckpointKind::Periodic,
+                    self.every,
+                    seq,
+                    &h,
+                    now,
+                ));
             }
             entries.push(Entry {
                 chain_id: self.chain_id.clone(),
@@ -327,32 +373,95 @@ impl Writer {
                         hash: e.hash,
                     }));
                 }
+                Ok(())
             }
             Err(e) => {
                 tracing::error!(error = %e, entries = entries.len(), "audit batch not committed");
-                self.resync = true;
-                let msg = match e {
-                    AuditError::Unavailable(m) => m,
-                    other => other.to_string(),
-                };
-                for reply in replies {
-                    let _ = reply.send(Err(AuditError::Unavailable(msg.clone())));
+                // A rejected statement rolled back: nothing was written.
+                if matches!(e, CommitError::Unavailable(_)) {
+                    self.resync = true;
                 }
+                let back = entries
+                    .into_iter()
+                    .zip(replies)
+                    .map(|(e, reply)| Request {
+                        entry: e.entry,
+                        reply,
+                    })
+                    .collect();
+                Err((e, back))
             }
         }
     }
 
-    /// Signs the head unless a periodic checkpoint already covers it.
+    /// Signs the final checkpoint over the head (seq 0 for an empty chain).
     async fn final_checkpoint(&mut self) -> Result<(), AuditError> {
         if self.resync {
             self.resync_head().await?;
         }
-        if self.seq == 0 || self.seq.checked_rem(self.every) == Some(0) {
-            return Ok(());
-        }
-        let cp = self
-            .signer
-            .sign(&self.chain_id, self.seq, &self.head, now_ms());
-        self.store.commit(&[], &[cp]).await
+        let cp = self.signer.sign(
+            &self.chain_id,
+            CheckpointKind::Final,
+            self.every,
+            self.seq,
+            &self.head,
+            now_ms(),
+        );
+        Ok(self.store.commit(&[], &[cp]).await?)
     }
+}
+
+/// Answers every request of a failed batch with [`AuditError::Unavailable`].
+fn fail(reqs: Vec<Request>, e: CommitError) {
+    let msg = match e {
+        CommitError::Rejected(m) | CommitError::Unavailable(m) => m,
+    };
+    for r in reqs {
+        let _ = r.reply.send(Err(AuditError::Unavailable(msg.clone())));
+    }
+}
+
+/// Signs a `sealed` checkpoint over the head of every chain that has a
+/// genesis checkpoint by this key but no final or sealed one: a crash left
+/// it open. Chains without a valid genesis are left alone (verify reports
+/// them as forged).
+async fn seal_open_chains(
+    store: &AnyStore,
+    signer: &Signer,
+    public_key: &[u8],
+) -> Result<(), AuditError> {
+    for chain_id in store.chains().await? {
+        let cps = match store.checkpoints(&chain_id).await {
+            Ok(cps) => cps,
+            Err(AuditError::Corrupt { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        if cps.iter().any(|c| c.kind.closes()) {
+            continue;
+        }
+        let Some(genesis) = cps.iter().find(|c| {
+            c.kind == CheckpointKind::Genesis && c.seq == 0 && signature_valid(c, public_key)
+        }) else {
+            continue;
+        };
+        let (seq, hash) = match store.head(&chain_id).await? {
+            None => (0, GENESIS_HASH),
+            Some((seq, hash)) => match parse_hash(&hash) {
+                Some(h) => (seq, h),
+                // An unreadable head is left for verify to report.
+                None => continue,
+            },
+        };
+        let cp = signer.sign(
+            &chain_id,
+            CheckpointKind::Sealed,
+            genesis.every,
+            seq,
+            &hash,
+            now_ms(),
+        );
+        store.commit(&[], &[cp]).await?;
+        tracing::warn!(chain_id = %chain_id, seq, "sealed an inquiry log chain left open by a crash");
+    }
+    Ok(())
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use audit::entry::entry_hash;
 use audit::{
-    generate_signing_key, verify_export, AuditError, AuditLog, Decision, Filter, Reader,
-    VerifyReport,
+    generate_signing_key, verify_export, AuditError, AuditLog, CheckpointKind, Decision, Entry,
+    Filter, Reader, VerifyReport,
 };
 use common::{entry, simple, Kind, TestStore};
 
@@ -28,6 +28,14 @@ both_stores!(
     reader_connect_fails_clearly_without_a_log,
     tiny_queue_holds_callers_back_without_losing_entries,
     shutdown_commits_what_was_queued_and_seals_the_chain,
+    deleted_checkpoint_row_is_found,
+    live_chain_cadence_is_enforced,
+    deleted_checkpoints_and_rewritten_chain_are_found,
+    deleted_final_checkpoint_and_tail_are_found,
+    forged_entry_after_final_checkpoint_is_found,
+    forged_chain_without_genesis_is_found,
+    crash_then_reopen_seals_the_old_chain,
+    live_export_verifies_while_appends_continue,
 );
 
 /// Opens a log, appends `n` simple entries sequentially, shuts it down.
@@ -101,7 +109,8 @@ async fn concurrent_appends_form_one_contiguous_chain_and_restart_starts_another
         reader.verify(&pk).await.unwrap(),
         VerifyReport::Intact {
             entries: n,
-            checkpoints: n / 100,
+            // genesis, one per 100, final
+            checkpoints: n / 100 + 2,
             chains: 1
         }
     );
@@ -117,7 +126,7 @@ async fn concurrent_appends_form_one_contiguous_chain_and_restart_starts_another
         log2.reader().verify(&pk).await.unwrap(),
         VerifyReport::Intact {
             entries: n + 7,
-            checkpoints: n / 100 + 1,
+            checkpoints: n / 100 + 2 + 2,
             chains: 2
         }
     );
@@ -140,7 +149,8 @@ async fn changed_field_is_found(store: &TestStore) {
         reader.verify(&pk).await.unwrap(),
         VerifyReport::Intact {
             entries: 25,
-            checkpoints: 3,
+            // genesis, 10, 20, final at 25
+            checkpoints: 4,
             chains: 1
         }
     );
@@ -266,6 +276,8 @@ async fn forged_checkpoint_signature_is_found(store: &TestStore) {
         ring::signature::Ed25519KeyPair::from_pkcs8(&generate_signing_key().unwrap()).unwrap();
     let msg = audit::checkpoint::checkpoint_message(
         log.chain_id(),
+        CheckpointKind::Periodic,
+        10,
         20,
         &<[u8; 32]>::try_from(hex::decode(hash).unwrap()).unwrap(),
         time.parse().unwrap(),
@@ -318,7 +330,8 @@ async fn unwritable_store_gives_unavailable_then_recovers(store: &TestStore) {
         log.reader().verify(&log.public_key()).await.unwrap(),
         VerifyReport::Intact {
             entries: 4,
-            checkpoints: 1,
+            // genesis, final
+            checkpoints: 2,
             chains: 1
         }
     );
@@ -337,16 +350,38 @@ async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore)
     let text = String::from_utf8(buf.clone()).unwrap();
     assert_eq!(
         text.lines().count(),
-        1 + 3 + 25,
-        "header, 3 checkpoints, 25 entries"
+        1 + 4 + 25,
+        "header, 4 checkpoints (genesis, 10, 20, final), 25 entries"
     );
     assert_eq!(
         verify_export(&buf[..], &pk).unwrap(),
         VerifyReport::Intact {
             entries: 25,
-            checkpoints: 3,
+            checkpoints: 4,
             chains: 1
         }
+    );
+    // The periodic checkpoint at 10 dropped from the file.
+    let no_cp10: String = text
+        .lines()
+        .filter(|l| !(l.contains("\"seq\":10,") && l.contains("\"type\":\"checkpoint\"")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_tampered(
+        verify_export(no_cp10.as_bytes(), &pk).unwrap(),
+        log.chain_id(),
+        10,
+    );
+    // The genesis checkpoint dropped: the chain is not proven.
+    let no_genesis: String = text
+        .lines()
+        .filter(|l| !l.contains("\"kind\":\"genesis\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_tampered(
+        verify_export(no_genesis.as_bytes(), &pk).unwrap(),
+        log.chain_id(),
+        0,
     );
     // Wrong key: refused.
     let other =
@@ -397,7 +432,8 @@ async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore)
         verify_export(&part[..], &pk).unwrap(),
         VerifyReport::Intact {
             entries: 10,
-            checkpoints: 1,
+            // genesis and 20; the final one at 25 is past the range
+            checkpoints: 2,
             chains: 1
         }
     );
@@ -575,7 +611,7 @@ async fn tiny_queue_holds_callers_back_without_losing_entries(store: &TestStore)
         log.reader().verify(&log.public_key()).await.unwrap(),
         VerifyReport::Intact {
             entries: 200,
-            checkpoints: 4,
+            checkpoints: 6,
             chains: 1
         }
     );
@@ -607,20 +643,270 @@ async fn shutdown_commits_what_was_queued_and_seals_the_chain(store: &TestStore)
         "every acknowledged entry is stored, no other"
     );
     let report = log.reader().verify(&log.public_key()).await.unwrap();
-    if committed > 0 {
-        // The shutdown checkpoint covers the last entry.
-        assert_eq!(
-            report,
-            VerifyReport::Intact {
-                entries: committed,
-                checkpoints: 1,
-                chains: 1
-            }
-        );
-    }
+    // The first append was acknowledged before shutdown; the shutdown
+    // drained what was queued, so more than that one is stored.
+    assert!(committed > 1, "queued appends were committed at shutdown");
+    // Genesis plus the final checkpoint over the last entry.
+    assert_eq!(
+        report,
+        VerifyReport::Intact {
+            entries: committed,
+            checkpoints: 2,
+            chains: 1
+        }
+    );
     // A wrong-size key is an error, not a verdict.
     assert!(matches!(
         log.reader().verify(&[0u8; 5]).await,
         Err(AuditError::InvalidPublicKey(5))
     ));
+}
+
+/// Column list of `entries` after `chain_id, seq, prev_hash, hash`.
+const REST_COLS: &str = "time_ms, inquiry_id, plane, officer_id, \
+    officer_name, unit, cert_fingerprint, purpose, inquiry_case, consent_id, method, path, \
+    subject_id, subject_type, items_requested, decision, reason, rule, statutory_basis, status, \
+    records_returned, records_suppressed, removed_keys, masked_keys, objection_labeled, \
+    upstream_status, latency_ms";
+
+fn hash_bytes(hex_hash: &str) -> [u8; 32] {
+    <[u8; 32]>::try_from(hex::decode(hex_hash).unwrap()).unwrap()
+}
+
+/// SQL that copies the row `(src_chain, src_seq)` as `(chain, seq)` with a
+/// correct `prev_hash`/`hash` for its content: what a forger with database
+/// access (but no signing key) can do. Returns the SQL and the new hash.
+fn forged_copy(src: &Entry, chain: &str, seq: u64, prev: [u8; 32]) -> (String, [u8; 32]) {
+    let h = entry_hash(&mut Vec::new(), &prev, chain, seq, &src.entry);
+    let sql = format!(
+        "INSERT INTO entries (chain_id, seq, prev_hash, hash, {REST_COLS}) \
+         SELECT '{chain}', {seq}, '{}', '{}', {REST_COLS} FROM entries \
+         WHERE chain_id = '{}' AND seq = {};",
+        hex::encode(prev),
+        hex::encode(h),
+        src.chain_id,
+        src.seq
+    );
+    (sql, h)
+}
+
+async fn chain_entries(reader: &Reader, chain: &str) -> Vec<Entry> {
+    let mut v: Vec<Entry> = reader
+        .query(&Filter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.chain_id == chain)
+        .collect();
+    v.sort_by_key(|e| e.seq);
+    v
+}
+
+async fn deleted_checkpoint_row_is_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    let mut raw = store.raw().await;
+    raw.exec("DELETE FROM checkpoints WHERE seq = 20").await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 20);
+    raw.exec("DELETE FROM checkpoints WHERE kind = 'genesis'")
+        .await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 0);
+}
+
+async fn live_chain_cadence_is_enforced(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let live = AuditLog::open(&store.config(&key, 10)).await.unwrap();
+    for i in 1..=25 {
+        live.append(simple(i)).await.unwrap();
+    }
+    let pk = live.public_key();
+    assert_eq!(
+        live.reader().verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 25,
+            checkpoints: 3,
+            chains: 1
+        },
+        "the open chain is the live writer's"
+    );
+    store
+        .raw()
+        .await
+        .exec("DELETE FROM checkpoints WHERE seq = 10")
+        .await;
+    assert_tampered(
+        live.reader().verify(&pk).await.unwrap(),
+        live.chain_id(),
+        10,
+    );
+    live.shutdown().await.unwrap();
+}
+
+async fn deleted_checkpoints_and_rewritten_chain_are_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    let reader = log.reader();
+    let entries = chain_entries(&reader, log.chain_id()).await;
+    // Rewrite seq 7 and recompute every hash from there on, so the chain
+    // itself links and hashes; then drop the checkpoints that would object.
+    let chain = log.chain_id();
+    let mut sql = format!("DELETE FROM checkpoints WHERE chain_id = '{chain}';");
+    let mut prev = hash_bytes(&entries[5].hash);
+    for e in &entries[6..] {
+        let mut n = e.entry.clone();
+        if e.seq == 7 {
+            n.officer_id = "forger".into();
+        }
+        let h = entry_hash(&mut Vec::new(), &prev, chain, e.seq, &n);
+        sql.push_str(&format!(
+            "UPDATE entries SET officer_id = '{}', prev_hash = '{}', hash = '{}' \
+             WHERE chain_id = '{chain}' AND seq = {};",
+            n.officer_id,
+            hex::encode(prev),
+            hex::encode(h),
+            e.seq
+        ));
+        prev = h;
+    }
+    store.raw().await.exec(&sql).await;
+    let forged = reader
+        .query(&Filter {
+            officer: Some("forger".into()),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(forged.len(), 1, "the rewrite is in place");
+    // No signed genesis: the chain is not the signer's.
+    assert_tampered(reader.verify(&pk).await.unwrap(), chain, 0);
+}
+
+async fn deleted_final_checkpoint_and_tail_are_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    // The gateway restarted: a newer chain is live.
+    let live = AuditLog::open(&store.config(&key, 10)).await.unwrap();
+    live.append(simple(1)).await.unwrap();
+    let chain = log.chain_id();
+    store
+        .raw()
+        .await
+        .exec(&format!(
+            "DELETE FROM checkpoints WHERE chain_id = '{chain}' AND kind = 'final'; \
+             DELETE FROM entries WHERE chain_id = '{chain}' AND seq > 22;"
+        ))
+        .await;
+    assert_tampered(live.reader().verify(&pk).await.unwrap(), chain, 23);
+    live.shutdown().await.unwrap();
+}
+
+async fn forged_entry_after_final_checkpoint_is_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    let reader = log.reader();
+    let entries = chain_entries(&reader, log.chain_id()).await;
+    let last = entries.last().unwrap();
+    let (sql, _) = forged_copy(last, log.chain_id(), 26, hash_bytes(&last.hash));
+    store.raw().await.exec(&sql).await;
+    assert_eq!(chain_entries(&reader, log.chain_id()).await.len(), 26);
+    assert_tampered(reader.verify(&pk).await.unwrap(), log.chain_id(), 26);
+}
+
+async fn forged_chain_without_genesis_is_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 5).await;
+    let reader = log.reader();
+    let entries = chain_entries(&reader, log.chain_id()).await;
+    let forged = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
+    let mut sql = String::new();
+    let mut prev = [0u8; 32];
+    for (i, e) in entries.iter().enumerate() {
+        let (s, h) = forged_copy(e, forged, i as u64 + 1, prev);
+        sql.push_str(&s);
+        prev = h;
+    }
+    store.raw().await.exec(&sql).await;
+    assert_tampered(reader.verify(&pk).await.unwrap(), forged, 0);
+}
+
+async fn crash_then_reopen_seals_the_old_chain(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    // The "crashed" writer: never shut down, kept alive (so it does not
+    // close its chain when dropped) while a new one opens.
+    let crashed = AuditLog::open(&store.config(&key, 10)).await.unwrap();
+    for i in 1..=15 {
+        crashed.append(simple(i)).await.unwrap();
+    }
+    let pk = crashed.public_key();
+    // Before any reopen, the open chain is the newest: intact.
+    assert_eq!(
+        crashed.reader().verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 15,
+            checkpoints: 2,
+            chains: 1
+        }
+    );
+    let next = AuditLog::open(&store.config(&key, 10)).await.unwrap();
+    for i in 1..=3 {
+        next.append(simple(100 + i)).await.unwrap();
+    }
+    assert_eq!(
+        next.reader().verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 18,
+            // old: genesis, 10, sealed at 15; new: genesis
+            checkpoints: 4,
+            chains: 2
+        }
+    );
+    // The seal closed the old chain: anything it still appends is flagged.
+    let r = crashed.append(simple(16)).await.unwrap();
+    assert_eq!(r.seq, 16);
+    assert_tampered(
+        next.reader().verify(&pk).await.unwrap(),
+        crashed.chain_id(),
+        16,
+    );
+    next.shutdown().await.unwrap();
+    std::mem::forget(crashed);
+}
+
+async fn live_export_verifies_while_appends_continue(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    // A checkpoint every 2 entries: many commits land between the export's reads.
+    let log = AuditLog::open(&store.config(&key, 2)).await.unwrap();
+    let pk = log.public_key();
+    for i in 1..=50 {
+        log.append(simple(i)).await.unwrap();
+    }
+    let writer = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            for i in 51..=600 {
+                log.append(simple(i)).await.unwrap();
+            }
+        })
+    };
+    let mut exports = 0;
+    while !writer.is_finished() {
+        let mut buf = Vec::new();
+        let n = log
+            .reader()
+            .export(&Filter::default(), &mut buf)
+            .await
+            .unwrap();
+        match verify_export(&buf[..], &pk).unwrap() {
+            VerifyReport::Intact { entries, .. } => assert_eq!(entries, n),
+            other => panic!("export of a live log does not verify: {other:?}"),
+        }
+        assert!(matches!(
+            log.reader().verify(&pk).await.unwrap(),
+            VerifyReport::Intact { .. }
+        ));
+        exports += 1;
+    }
+    writer.await.unwrap();
+    assert!(exports > 0);
+    log.shutdown().await.unwrap();
 }

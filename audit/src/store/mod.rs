@@ -5,10 +5,15 @@
 //! - `entries`: one row per entry, primary key `(chain_id, seq)`, every
 //!   field a column (lists and maps as JSON text), indexes for searching by
 //!   officer, subject, decision and time;
-//! - `checkpoints`: signed checkpoints, primary key `(chain_id, seq)`.
+//! - `checkpoints`: signed checkpoints with their kind and the chain's
+//!   cadence, primary key `(chain_id, seq, kind)` (a final or sealed
+//!   checkpoint may share its seq with a periodic one).
 //!
 //! The trait has inserts and reads only: there is no delete or update path.
-//! A batch of entries and its checkpoints commit in one transaction.
+//! A batch of entries and its checkpoints commit in one transaction. A
+//! failed commit says whether the store rejected the data (one bad value:
+//! [`CommitError::Rejected`]) or could not be reached, was locked or timed
+//! out ([`CommitError::Unavailable`]).
 
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
@@ -22,7 +27,58 @@ use crate::error::{redact_url, AuditError};
 use crate::reader::Filter;
 
 /// Schema version this build writes and understands.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
+
+/// Why a commit failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CommitError {
+    /// The store refused a value of the batch (e.g. PostgreSQL refuses a
+    /// NUL byte in TEXT): retrying the entries one by one isolates it.
+    #[error("audit store rejected the batch: {0}")]
+    Rejected(String),
+    /// Connectivity, lock or timeout: the outcome may be unknown.
+    #[error("audit store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<CommitError> for AuditError {
+    fn from(e: CommitError) -> Self {
+        match e {
+            CommitError::Rejected(m) | CommitError::Unavailable(m) => AuditError::Unavailable(m),
+        }
+    }
+}
+
+/// Classifies a failed write: data errors are [`CommitError::Rejected`],
+/// everything else [`CommitError::Unavailable`].
+pub(crate) fn classify(e: &sqlx::Error) -> CommitError {
+    let msg = e.to_string();
+    let rejected = match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                // SQLSTATE class 22 data exception, 23 integrity violation.
+                code.starts_with("22") || code.starts_with("23")
+            } else {
+                // SQLite primary result codes: TOOBIG 18, CONSTRAINT 19,
+                // MISMATCH 20, RANGE 25 (extended codes keep them in the low byte).
+                code.parse::<u32>()
+                    .map(|c| matches!(c & 0xff, 18 | 19 | 20 | 25))
+                    .unwrap_or(false)
+            }
+        }
+        sqlx::Error::Encode(_) | sqlx::Error::ColumnDecode { .. } => true,
+        _ => false,
+    };
+    if rejected {
+        CommitError::Rejected(msg)
+    } else {
+        CommitError::Unavailable(msg)
+    }
+}
 
 /// Rows per multi-row INSERT (31 columns; stays under SQLite's and
 /// PostgreSQL's bind-parameter limits).
@@ -86,7 +142,9 @@ pub(crate) const DDL: &[&str] = &[
         hash TEXT NOT NULL,
         time_ms BIGINT NOT NULL,
         signature TEXT NOT NULL,
-        PRIMARY KEY (chain_id, seq)
+        kind TEXT NOT NULL,
+        every BIGINT NOT NULL,
+        PRIMARY KEY (chain_id, seq, kind)
     )",
 ];
 
@@ -249,10 +307,15 @@ pub(crate) trait Store {
     /// Checks that a log exists here (for readers).
     async fn check_exists(&self) -> Result<(), AuditError>;
     /// Inserts entries and checkpoints in one transaction.
-    async fn commit(&self, entries: &[Entry], checkpoints: &[Checkpoint])
-        -> Result<(), AuditError>;
-    /// Highest `(seq, hash)` of a chain.
+    async fn commit(
+        &self,
+        entries: &[Entry],
+        checkpoints: &[Checkpoint],
+    ) -> Result<(), CommitError>;
+    /// Highest `(seq, hash)` of a chain (on the write connection).
     async fn head(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError>;
+    /// Highest seq of a chain as readers see it (0: no entry).
+    async fn last_seq(&self, chain_id: &str) -> Result<u64, AuditError>;
     /// Every chain id found in entries or checkpoints.
     async fn chains(&self) -> Result<Vec<String>, AuditError>;
     /// Up to `limit` rows of a chain with `seq > after`, by seq.
@@ -262,7 +325,8 @@ pub(crate) trait Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<Result<Entry, BadRow>>, AuditError>;
-    /// Every checkpoint of a chain, by seq.
+    /// Every checkpoint of a chain, by seq then kind. A row with an
+    /// unknown kind is [`AuditError::Corrupt`].
     async fn checkpoints(&self, chain_id: &str) -> Result<Vec<Checkpoint>, AuditError>;
     /// Entries matching a filter, by time, chain, seq.
     async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError>;
@@ -320,8 +384,11 @@ impl AnyStore {
     pub(crate) async fn check_exists(&self) -> Result<(), AuditError> {
         dispatch!(self, s => s.check_exists().await)
     }
-    pub(crate) async fn commit(&self, e: &[Entry], c: &[Checkpoint]) -> Result<(), AuditError> {
+    pub(crate) async fn commit(&self, e: &[Entry], c: &[Checkpoint]) -> Result<(), CommitError> {
         dispatch!(self, s => s.commit(e, c).await)
+    }
+    pub(crate) async fn last_seq(&self, chain_id: &str) -> Result<u64, AuditError> {
+        dispatch!(self, s => s.last_seq(chain_id).await)
     }
     pub(crate) async fn head(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError> {
         dispatch!(self, s => s.head(chain_id).await)
@@ -466,16 +533,18 @@ macro_rules! impl_common_store {
                     });
                     qb.build().execute(&mut **tx).await?;
                 }
-                for cp in checkpoints {
+                if !checkpoints.is_empty() {
                     sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO checkpoints (chain_id, seq, hash, time_ms, signature) ",
+                        "INSERT INTO checkpoints (chain_id, seq, hash, time_ms, signature, kind, every) ",
                     )
-                    .push_values(std::iter::once(cp), |mut b, cp| {
+                    .push_values(checkpoints.iter(), |mut b, cp| {
                         b.push_bind(cp.chain_id.as_str())
                             .push_bind(big(cp.seq))
                             .push_bind(cp.hash.as_str())
                             .push_bind(cp.time_ms)
-                            .push_bind(cp.signature.as_str());
+                            .push_bind(cp.signature.as_str())
+                            .push_bind(cp.kind.as_str())
+                            .push_bind(big(cp.every));
                     })
                     .build()
                     .execute(&mut **tx)
@@ -502,6 +571,12 @@ macro_rules! impl_common_store {
                             supported: $crate::store::SCHEMA_VERSION,
                         })
                     }
+                    Ok(Some(v)) if v < $crate::store::SCHEMA_VERSION => {
+                        Err($crate::error::AuditError::SchemaTooOld {
+                            found: v,
+                            supported: $crate::store::SCHEMA_VERSION,
+                        })
+                    }
                     Ok(Some(_)) => Ok(()),
                     _ => Err($crate::error::AuditError::StoreMissing(self.display_url.clone())),
                 }
@@ -511,11 +586,27 @@ macro_rules! impl_common_store {
                 &self,
                 entries: &[$crate::entry::Entry],
                 checkpoints: &[$crate::checkpoint::Checkpoint],
-            ) -> Result<(), $crate::error::AuditError> {
-                let unavailable = |e: sqlx::Error| $crate::error::AuditError::Unavailable(e.to_string());
+            ) -> Result<(), $crate::store::CommitError> {
+                let unavailable =
+                    |e: sqlx::Error| $crate::store::CommitError::Unavailable(e.to_string());
                 let mut tx = self.write.begin().await.map_err(unavailable)?;
-                self.insert_all(&mut tx, entries, checkpoints).await.map_err(unavailable)?;
+                // A statement refused for its data is a rejection; the
+                // commit itself failing leaves the outcome unknown.
+                self.insert_all(&mut tx, entries, checkpoints)
+                    .await
+                    .map_err(|e| $crate::store::classify(&e))?;
                 tx.commit().await.map_err(unavailable)
+            }
+
+            async fn last_seq(&self, chain_id: &str) -> Result<u64, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT MAX(seq) FROM entries WHERE chain_id = ");
+                qb.push_bind(chain_id);
+                let v: Option<i64> = qb
+                    .build_query_scalar()
+                    .fetch_one(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                Ok(v.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
             }
 
             async fn head(
@@ -581,26 +672,35 @@ macro_rules! impl_common_store {
                 chain_id: &str,
             ) -> Result<Vec<$crate::checkpoint::Checkpoint>, $crate::error::AuditError> {
                 let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT chain_id, seq, hash, time_ms, signature FROM checkpoints WHERE chain_id = ",
+                    "SELECT chain_id, seq, hash, time_ms, signature, kind, every FROM checkpoints WHERE chain_id = ",
                 );
-                qb.push_bind(chain_id).push(" ORDER BY seq");
-                let rows: Vec<(String, i64, String, i64, String)> = qb
+                qb.push_bind(chain_id).push(" ORDER BY seq, kind");
+                type CpRow = (String, i64, String, i64, String, String, i64);
+                let rows: Vec<CpRow> = qb
                     .build_query_as()
                     .fetch_all(&self.read)
                     .await
                     .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(chain_id, seq, hash, time_ms, signature)| $crate::checkpoint::Checkpoint {
-                        chain_id,
-                        // A negative seq can only come from an altered row; it
-                        // then fails its signature check.
-                        seq: u64::try_from(seq).unwrap_or(u64::MAX),
-                        hash,
-                        time_ms,
-                        signature,
+                rows.into_iter()
+                    .map(|(chain_id, seq, hash, time_ms, signature, kind, every)| {
+                        let kind = kind.parse().map_err(|_| $crate::error::AuditError::Corrupt {
+                            chain_id: chain_id.clone(),
+                            seq,
+                            why: "checkpoint of unknown kind".into(),
+                        })?;
+                        Ok($crate::checkpoint::Checkpoint {
+                            chain_id,
+                            kind,
+                            // A negative number can only come from an altered
+                            // row; it then fails its signature check.
+                            every: u64::try_from(every).unwrap_or(u64::MAX),
+                            seq: u64::try_from(seq).unwrap_or(u64::MAX),
+                            hash,
+                            time_ms,
+                            signature,
+                        })
                     })
-                    .collect())
+                    .collect()
             }
 
             async fn query(

@@ -86,6 +86,11 @@ impl PgStore {
                     "schema version {v} is newer than supported version {SCHEMA_VERSION}"
                 ))
             }
+            Some(v) if v < SCHEMA_VERSION => {
+                return Err(format!(
+                    "schema version {v} is older than supported version {SCHEMA_VERSION}: start a new log"
+                ))
+            }
             Some(_) => {}
         }
         tx.commit().await.map_err(|e| e.to_string())

@@ -106,6 +106,11 @@ impl SqliteStore {
                         "schema version {v} is newer than supported version {SCHEMA_VERSION}"
                     ))
                 }
+                Some(v) if v < SCHEMA_VERSION => {
+                    return Err(format!(
+                        "schema version {v} is older than supported version {SCHEMA_VERSION}: start a new log"
+                    ))
+                }
                 Some(_) => {}
             }
             Ok(())
