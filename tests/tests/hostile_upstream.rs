@@ -351,3 +351,50 @@ async fn json_suffix_types_are_accepted_and_errors_from_the_upstream_stay_errors
     assert_eq!(entry.decision, audit::Decision::Error);
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_after_a_complete_answer_never_become_the_next_answer() {
+    let env = Env::new().await;
+    let hostile = HostileUpstream::start().await;
+    env.write_config_full("", &hostile.url(), "");
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let named = |name: &str| {
+        format!(r#"{{"subject":{{"id":"{LEGAL_PERSON}","type":"legal_person","name":"{name}"}}}}"#)
+            .into_bytes()
+    };
+    // A complete keep-alive answer followed by a second, unrequested one on
+    // the same connection, which then stays open for a while.
+    let first = named("FIRST");
+    let smuggled = named(MARKER);
+    hostile.script(vec![
+        Step::Send(cat(&[
+            &json_head(&[("Content-Length", &first.len().to_string())]),
+            &first,
+            &json_head(&[("Content-Length", &smuggled.len().to_string())]),
+            &smuggled,
+        ])),
+        Step::Sleep(Duration::from_secs(2)),
+    ]);
+    let r = client
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["subject"]["name"], "FIRST");
+
+    hostile.script(good_json(&named("SECOND")));
+    for _ in 0..3 {
+        let r = client
+            .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+            .await
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains(MARKER),
+            "an unrequested upstream answer was released"
+        );
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.json()["subject"]["name"], "SECOND");
+    }
+    gw.shutdown().await.unwrap();
+}
