@@ -1,6 +1,7 @@
 //! The `credgate serve` process: binds the data and admin listeners, runs
-//! the accept loops (TLS handshake with a bound, identity read once per
-//! connection, HTTP/1.1 + HTTP/2 via hyper-util's auto builder), reloads
+//! the accept loops (at most `max_connections` per listener, shedding
+//! handshaking and idle connections while another waits for a slot; TLS
+//! handshake with a bound, identity read once per connection, HTTP/1.1 + HTTP/2 via hyper-util's auto builder), reloads
 //! policy and TLS material, and drains on shutdown with a final checkpoint.
 //!
 //! ## Layout
@@ -26,7 +27,7 @@ pub mod service;
 pub mod upstream;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,11 +36,61 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore, TryAcquireError};
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
 use crate::tls::{TlsError, TlsHandle};
+
+/// HTTP/2 receive window per stream (bytes); no request has a body.
+const H2_STREAM_WINDOW: u32 = 16 * 1024;
+/// HTTP/2 receive window per connection (bytes).
+const H2_CONNECTION_WINDOW: u32 = 64 * 1024;
+/// Streams a client may reset before the server accepted them, at once.
+const H2_MAX_PENDING_RESETS: usize = 20;
+/// Streams the server may reset for a client's protocol errors before it
+/// closes the connection.
+const H2_MAX_ERROR_RESETS: usize = 256;
+
+/// While a connection waits for a slot (`max_connections` reached), a
+/// connection still handshaking or idle for this long gives its slot up.
+const SHED_GRACE: Duration = Duration::from_secs(1);
+/// How often a connection checks its idle clock.
+const SHED_CHECK: Duration = Duration::from_millis(250);
+
+/// How a TLS handshake ended.
+enum Handshake<S> {
+    Done(Box<S>),
+    Refused(std::io::Error),
+    TimedOut,
+    Shed,
+}
+
+/// Drive a handshake to completion within `bound`; give up early, after
+/// [`SHED_GRACE`], while `crowded` says another connection waits for a slot.
+async fn handshake<S, F>(accept: F, bound: Duration, crowded: &AtomicBool) -> Handshake<S>
+where
+    F: std::future::Future<Output = std::io::Result<S>>,
+{
+    let started = tokio::time::Instant::now();
+    let deadline = started + bound;
+    let mut accept = std::pin::pin!(accept);
+    let mut check = tokio::time::interval(SHED_CHECK);
+    loop {
+        tokio::select! {
+            r = accept.as_mut() => return match r {
+                Ok(s) => Handshake::Done(Box::new(s)),
+                Err(e) => Handshake::Refused(e),
+            },
+            _ = tokio::time::sleep_until(deadline) => return Handshake::TimedOut,
+            _ = check.tick() => {
+                if crowded.load(Ordering::SeqCst) && started.elapsed() >= SHED_GRACE {
+                    return Handshake::Shed;
+                }
+            }
+        }
+    }
+}
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_BOUND: Duration = Duration::from_secs(30);
@@ -369,6 +420,13 @@ async fn accept_loop(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams)
+        // Neither plane reads request bodies: a small receive window bounds
+        // what a client's DATA frames can make a connection buffer.
+        .initial_stream_window_size(H2_STREAM_WINDOW)
+        .initial_connection_window_size(H2_CONNECTION_WINDOW)
+        // Rapid-reset and error-reset floods end the connection.
+        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(H2_MAX_ERROR_RESETS)
         // Four times the head limit: lists in between reach `hygiene` and
         // get a logged 431; only larger ones are refused by h2 unlogged.
         .max_header_list_size(
@@ -377,14 +435,11 @@ async fn accept_loop(
         .keep_alive_interval(limits.idle_timeout)
         .keep_alive_timeout(Duration::from_secs(20));
     let builder = Arc::new(builder);
+    // Set while an accepted connection waits for a permit: connections that
+    // are only holding a slot (handshake not done, or idle between
+    // requests) for longer than `SHED_GRACE` then give it up.
+    let crowded = Arc::new(AtomicBool::new(false));
     loop {
-        let permit = tokio::select! {
-            _ = stop.changed() => break,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
         let accepted = tokio::select! {
             _ = stop.changed() => break,
             a = listener.accept() => a,
@@ -397,12 +452,33 @@ async fn accept_loop(
                 continue;
             }
         };
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(TryAcquireError::Closed) => break,
+            Err(TryAcquireError::NoPermits) => {
+                crowded.store(true, Ordering::SeqCst);
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "connection limit reached; shedding idle and handshaking connections"
+                );
+                let p = tokio::select! {
+                    _ = stop.changed() => break,
+                    p = permits.clone().acquire_owned() => p,
+                };
+                crowded.store(false, Ordering::SeqCst);
+                match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                }
+            }
+        };
         let shared = shared.clone();
         let builder = builder.clone();
         let stop = stop.clone();
         let drain = drain.clone();
+        let crowded = crowded.clone();
         tokio::spawn(async move {
-            serve_connection(tcp, peer, shared, plane, builder, stop).await;
+            serve_connection(tcp, peer, shared, plane, builder, stop, crowded).await;
             drop(permit);
             drop(drain);
         });
@@ -416,18 +492,23 @@ async fn serve_connection(
     plane: Plane,
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut stop: watch::Receiver<bool>,
+    crowded: Arc<AtomicBool>,
 ) {
     let _ = tcp.set_nodelay(true);
     let limits = &shared.config.server.limits;
     let acceptor = tokio_rustls::TlsAcceptor::from(shared.tls.current());
-    let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
+    let tls = match handshake(acceptor.accept(tcp), limits.handshake_timeout, &crowded).await {
+        Handshake::Done(s) => *s,
+        Handshake::Refused(e) => {
             tracing::info!(%peer, error = %e, "tls handshake refused");
             return;
         }
-        Err(_) => {
+        Handshake::TimedOut => {
             tracing::info!(%peer, "tls handshake timed out");
+            return;
+        }
+        Handshake::Shed => {
+            tracing::info!(%peer, "tls handshake shed: connection limit reached");
             return;
         }
     };
@@ -488,7 +569,7 @@ async fn serve_connection(
     let conn = builder.serve_connection(TokioIo::new(tls), service);
     let mut conn = std::pin::pin!(conn);
     let idle = limits.idle_timeout;
-    let mut tick = tokio::time::interval(Duration::from_secs(1).min(idle));
+    let mut tick = tokio::time::interval(SHED_CHECK.min(idle));
     let mut closing = *stop.borrow();
     if closing {
         conn.as_mut().graceful_shutdown();
@@ -509,11 +590,18 @@ async fn serve_connection(
                 conn.as_mut().graceful_shutdown();
             }
             _ = tick.tick(), if !closing => {
+                // Idle past the idle timeout, or past the grace while another
+                // connection waits for this one's slot.
+                let bound = if crowded.load(Ordering::SeqCst) {
+                    SHED_GRACE.min(idle)
+                } else {
+                    idle
+                };
                 let quiet = conn_info.inflight.load(Ordering::SeqCst) == 0
                     && conn_info
                         .last_active
                         .lock()
-                        .map(|t| t.elapsed() >= idle)
+                        .map(|t| t.elapsed() >= bound)
                         .unwrap_or(false);
                 if quiet {
                     closing = true;
