@@ -1,14 +1,15 @@
-//! A hostile upstream: a raw TCP server on 127.0.0.1:0 that reads each
-//! request head and then plays a byte-level [`Step`] script (garbage, broken
+//! A hostile upstream: a raw TCP (or TLS) server on 127.0.0.1:0 that reads
+//! each request head and then plays a byte-level [`Step`] script (garbage, broken
 //! framing, drips, resets, endless bodies), recording every request head it
 //! received. Unlike [`crate::upstream`], nothing here speaks HTTP correctly
 //! unless the script says so.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// One action on an accepted connection, after the request head was read.
@@ -28,8 +29,27 @@ pub enum Step {
     /// Write this chunk as HTTP/1.1 chunked frames until the peer goes away
     /// (bounded at 30 s so a broken gateway cannot hang the test forever).
     EndlessChunks(Vec<u8>),
-    /// Close the connection with a TCP reset (`SO_LINGER` 0) instead of a FIN.
+    /// Close the connection with a TCP reset (`SO_LINGER` 0) instead of a FIN
+    /// (over TLS: without `close_notify`).
     Reset,
+}
+
+/// A connection the script plays on: plain TCP or TLS over TCP.
+trait Wire: AsyncRead + AsyncWrite + Unpin + Send {
+    /// The TCP socket underneath.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Wire for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Wire for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
 }
 
 /// The running hostile upstream.
@@ -37,6 +57,7 @@ pub enum Step {
 pub struct HostileUpstream {
     /// Its address.
     pub addr: SocketAddr,
+    tls: bool,
     script: Arc<Mutex<Vec<Step>>>,
     heads: Arc<Mutex<Vec<String>>>,
 }
@@ -75,9 +96,33 @@ impl HostileUpstream {
     /// Bind 127.0.0.1:0 and serve until the runtime ends. The initial script
     /// closes every connection without answering.
     pub async fn start() -> HostileUpstream {
+        Self::start_with(None).await
+    }
+
+    /// As [`HostileUpstream::start`], behind TLS with `cert`/`key` (PEM; no
+    /// client certificate asked for). The script plays inside the TLS session.
+    pub async fn start_tls(cert: &Path, key: &Path) -> HostileUpstream {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let certs: Vec<_> = rustls_pemfile::certs(&mut std::fs::read(cert).unwrap().as_slice())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = rustls_pemfile::private_key(&mut std::fs::read(key).unwrap().as_slice())
+            .unwrap()
+            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        Self::start_with(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))).await
+    }
+
+    async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> HostileUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let up = HostileUpstream {
             addr: listener.local_addr().unwrap(),
+            tls: tls.is_some(),
             script: Arc::default(),
             heads: Arc::default(),
         };
@@ -87,15 +132,25 @@ impl HostileUpstream {
                 let Ok((tcp, _)) = listener.accept().await else {
                     continue;
                 };
+                let _ = tcp.set_nodelay(true);
                 let server = server.clone();
-                tokio::spawn(async move { server.serve(tcp).await });
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    match tls {
+                        None => server.serve(tcp).await,
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(tcp).await {
+                                server.serve(stream).await;
+                            }
+                        }
+                    }
+                });
             }
         });
         up
     }
 
-    async fn serve(&self, mut tcp: TcpStream) {
-        let _ = tcp.set_nodelay(true);
+    async fn serve<W: Wire>(&self, mut tcp: W) {
         let Some(head) = read_head(&mut tcp).await else {
             return;
         };
@@ -126,12 +181,13 @@ impl HostileUpstream {
                     return;
                 }
                 Step::Reset => {
-                    let _ = tcp.set_zero_linger();
+                    let _ = tcp.tcp().set_zero_linger();
                     return;
                 }
             }
         }
-        let _ = tcp.flush().await;
+        // FIN (and `close_notify` over TLS) after a script that ran out.
+        let _ = tcp.shutdown().await;
     }
 
     /// Play `script` on every connection accepted from now on.
@@ -146,12 +202,13 @@ impl HostileUpstream {
 
     /// The URL for `[upstream] url`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 }
 
 /// Read up to the blank line ending a request head (≤ 64 KiB, ≤ 5 s).
-async fn read_head(tcp: &mut TcpStream) -> Option<String> {
+async fn read_head<W: Wire>(tcp: &mut W) -> Option<String> {
     let read = async {
         let mut buf = Vec::new();
         let mut byte = [0u8; 1024];

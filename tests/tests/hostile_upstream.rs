@@ -208,11 +208,14 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_hostile_upstream_gets_a_defined_error_and_the_gateway_keeps_serving() {
-    let env = Env::new().await;
-    let hostile = HostileUpstream::start().await;
-    env.write_config_full("", &hostile.url(), "max_body_bytes = 65536");
+/// Play every case against a gateway in front of `hostile`, each followed by
+/// a well-behaved answer.
+async fn play_all_cases(env: &Env, hostile: &HostileUpstream, upstream_extra: &str) {
+    env.write_config_full(
+        "",
+        &hostile.url(),
+        &format!("max_body_bytes = 65536\n{upstream_extra}"),
+    );
     let gw = env.start().await;
     let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
     let addr = gw.data_addr();
@@ -288,6 +291,22 @@ async fn every_hostile_upstream_gets_a_defined_error_and_the_gateway_keeps_servi
     }
     assert_eq!(env.entries().await.len(), expected_entries);
     gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_upstream_gets_a_defined_error_and_the_gateway_keeps_serving() {
+    let env = Env::new().await;
+    let hostile = HostileUpstream::start().await;
+    play_all_cases(&env, &hostile, "").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_behind_tls_through_the_https_connection_pool() {
+    let env = Env::new().await;
+    let hostile =
+        HostileUpstream::start_tls(&env.pki.join("server.pem"), &env.pki.join("server.key")).await;
+    assert!(hostile.url().starts_with("https://"));
+    play_all_cases(&env, &hostile, "ca = \"pki/ca.pem\"").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
