@@ -174,6 +174,22 @@ async fn malformed_and_ambiguous_requests_get_exact_statuses_and_one_entry_each(
     }
     expected.sort_unstable();
     assert_eq!(logged_statuses(&env, cases.len()).await, expected);
+    // Refusals made by the gateway name the rule and keep method and path.
+    let entries = env.entries().await;
+    let smuggle = entries
+        .iter()
+        .find(|e| e.entry.rule.contains("transfer-encoding"))
+        .expect("the transfer-encoding refusal names its rule");
+    assert_eq!(
+        (smuggle.entry.method.as_str(), smuggle.entry.status),
+        ("GET", 400)
+    );
+    assert_eq!(smuggle.entry.path, s);
+    let body = entries
+        .iter()
+        .find(|e| e.entry.status == 413)
+        .expect("the body refusal is logged");
+    assert_eq!(body.entry.reason, "payload_too_large");
     assert!(
         env.upstream.seen().is_empty(),
         "a refused request reached the upstream: {:?}",

@@ -611,3 +611,39 @@ async fn serve_connection(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stalled_handshake_is_shed_only_while_the_listener_is_crowded() {
+        let crowded = AtomicBool::new(true);
+        let started = Instant::now();
+        let stalled = std::future::pending::<std::io::Result<()>>();
+        let r = handshake(stalled, Duration::from_secs(10), &crowded).await;
+        assert!(matches!(r, Handshake::Shed));
+        let took = started.elapsed();
+        assert!(
+            took >= SHED_GRACE && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+
+        crowded.store(false, Ordering::SeqCst);
+        let started = Instant::now();
+        let stalled = std::future::pending::<std::io::Result<()>>();
+        let r = handshake(stalled, Duration::from_millis(1500), &crowded).await;
+        assert!(matches!(r, Handshake::TimedOut));
+        assert!(started.elapsed() >= Duration::from_millis(1500));
+    }
+
+    #[tokio::test]
+    async fn a_finished_handshake_is_returned_even_when_crowded() {
+        let crowded = AtomicBool::new(true);
+        let r = handshake(async { Ok(7u8) }, Duration::from_secs(1), &crowded).await;
+        assert!(matches!(r, Handshake::Done(b) if *b == 7));
+        let refused = async { Err::<u8, _>(std::io::Error::other("bad certificate")) };
+        let r = handshake(refused, Duration::from_secs(1), &crowded).await;
+        assert!(matches!(r, Handshake::Refused(_)));
+    }
+}
