@@ -19,7 +19,7 @@ const EXE: &str = env!("CARGO_BIN_EXE_credgate-under-test");
 /// Concurrent client tasks per round.
 const TASKS: usize = 8;
 /// Kill-and-restart rounds.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// A random number in `0..n` (std's per-process random hasher keys).
 fn random_below(n: u64) -> u64 {
@@ -104,7 +104,14 @@ async fn crash_rounds(env: &Env) -> (usize, usize, usize) {
                 }
             }));
         }
-        let delay = 400 + random_below(1200);
+        // Once this round has answered something, kill at a random moment.
+        let progressed = tests::env::eventually(10, || {
+            let seen = seen.clone();
+            async move { seen.lock().unwrap().acked.len() > before }
+        })
+        .await;
+        assert!(progressed, "round {round}: nothing answered in 10 s");
+        let delay = random_below(1000);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         p.signal("KILL");
         let code = p.wait().await;
@@ -115,7 +122,7 @@ async fn crash_rounds(env: &Env) -> (usize, usize, usize) {
         }
         let after = seen.lock().unwrap().acked.len();
         eprintln!(
-            "round {round}: killed after {delay} ms, {} complete responses",
+            "round {round}: killed {delay} ms after the first answer, {} complete responses",
             after - before
         );
         assert!(

@@ -417,3 +417,107 @@ async fn bytes_after_a_complete_answer_never_become_the_next_answer() {
     }
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambiguous_or_abusive_json_never_smuggles_a_prohibited_value() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let path = subject_path();
+    let subject = |extra: &str| {
+        format!(r#"{{"id":"{LEGAL_PERSON}","type":"legal_person","name":"ok"{extra}}}"#)
+    };
+    let deep = format!(
+        r#"{{"subject":{},"x":{}{}}}"#,
+        subject(""),
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    let cases: Vec<(&str, String, Option<u16>)> = vec![
+        ("nesting 200000 deep", deep, Some(502)),
+        (
+            "duplicate prohibited keys",
+            format!(
+                r#"{{"subject":{}}}"#,
+                subject(r#","religion":"SECRET-DUP-A","religion":"SECRET-DUP-B""#)
+            ),
+            Some(200),
+        ),
+        (
+            "duplicate subject objects",
+            format!(
+                r#"{{"subject":{},"subject":{}}}"#,
+                subject(r#","illness":"SECRET-DUP-C""#),
+                subject(r#","Illness":"SECRET-DUP-D""#)
+            ),
+            Some(200),
+        ),
+        (
+            "escaped prohibited key",
+            format!(
+                r#"{{"subject":{}}}"#,
+                subject(r#","relig\u0069on":"SECRET-ESC-A","BLOOD_\u0054YPE":"SECRET-ESC-B""#)
+            ),
+            Some(200),
+        ),
+        (
+            "a second document after the first",
+            format!(
+                r#"{{"subject":{}}}{{"religion":"SECRET-TRAIL"}}"#,
+                subject("")
+            ),
+            Some(502),
+        ),
+        (
+            "byte order mark",
+            format!(
+                "\u{feff}{{\"subject\":{}}}",
+                subject(r#","religion":"SECRET-BOM""#)
+            ),
+            None,
+        ),
+        (
+            "lone surrogate",
+            format!(
+                r#"{{"subject":{}}}"#,
+                subject(r#","religion":"SECRET-SUR\ud800""#)
+            ),
+            None,
+        ),
+    ];
+    for (name, body, want) in cases {
+        env.upstream
+            .raw(&path, 200, body.into_bytes(), Duration::ZERO);
+        let r = client
+            .get(gw.data_addr(), &path, &INSPECTOR_HEADERS)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(!text.contains("SECRET"), "{name}: released {text}");
+        match want {
+            Some(status) => assert_eq!(r.status, status, "{name}: {text}"),
+            None => assert!(r.status == 200 || r.status == 502, "{name}: {text}"),
+        }
+        if r.status == 502 {
+            assert_eq!(r.code().as_deref(), Some("upstream_invalid_response"));
+        }
+        let entry = env.entry(r.header("inquiry-id").unwrap()).await;
+        assert!(
+            !serde_json::to_string(&entry).unwrap().contains("SECRET"),
+            "{name}: a value reached the log"
+        );
+    }
+    // Still serving.
+    env.upstream.raw(
+        &path,
+        200,
+        format!(r#"{{"subject":{}}}"#, subject("")).into_bytes(),
+        Duration::ZERO,
+    );
+    let r = client
+        .get(gw.data_addr(), &path, &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    gw.shutdown().await.unwrap();
+}
