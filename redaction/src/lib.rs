@@ -103,6 +103,10 @@ pub struct Report {
     pub subject_id: Option<String>,
     /// `subject.type` of the body, if present and a string.
     pub subject_type: Option<String>,
+    /// Whether the body had a records array (`record_fields.records`, any
+    /// case). The gateway refuses a records answer without one: records
+    /// under another key would escape the lifecycle rules.
+    pub records_present: bool,
 }
 
 /// Why a body could not be transformed (the client gets 502).
@@ -147,7 +151,9 @@ impl Report {
 /// 2. `subject.id` / `subject.type` are noted for the report;
 /// 3. records (`body[record_fields.records]`, an array of objects) that may
 ///    not be served are dropped, records under objection labelled;
-/// 4. key rules (prohibited, consent-required, mask) apply to the whole body.
+/// 4. without a granted item of category `basic`, the `subject` object is
+///    cut down to its `id` and `type` (basic information is an item too);
+/// 5. key rules (prohibited, consent-required, mask) apply to the whole body.
 ///
 /// The output never holds a removed value or the unmasked text of a masked
 /// one; the [`Report`] holds only names and counts.
@@ -169,6 +175,17 @@ pub fn apply(
             .map(str::to_owned);
     }
     records::filter(map, scope, now, &mut report)?;
+    if !grants_basic(scope) {
+        if let Some(Value::Object(subject)) = map.get_mut("subject") {
+            subject.retain(|key, _| {
+                let keep = key == "id" || key == "type";
+                if !keep {
+                    report.removed_keys.insert(key.clone());
+                }
+                keep
+            });
+        }
+    }
     keys::KeyRules::new(scope).redact(&mut value, &mut report);
     if let Value::Object(map) = &value {
         report.records_returned = records::count(map, &scope.rules.record_fields);
@@ -176,6 +193,17 @@ pub fn apply(
     let out = serde_json::to_vec(&value)
         .map_err(|_| RedactionError::Shape("body could not be serialised"))?;
     Ok((out, report))
+}
+
+/// Whether the scope grants an item of category `basic`.
+fn grants_basic(scope: &Scope) -> bool {
+    scope.items.iter().any(|item| {
+        scope
+            .rules
+            .items
+            .get(item)
+            .is_some_and(|rule| rule.category == policy::Category::Basic)
+    })
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ pub(crate) fn filter(
         if !key_matches(key, &fields.records) {
             continue;
         }
+        report.records_present = true;
         let Value::Array(records) = value else {
             return Err(RedactionError::Shape("records field is not an array"));
         };

@@ -2,7 +2,7 @@ use serde_json::json;
 use time::macros::datetime;
 
 use super::*;
-use crate::testutil::inspector;
+use crate::testutil::{inspector, rules, scope_with};
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
 
@@ -61,6 +61,34 @@ fn body_without_records_counts_zero() {
     assert_eq!(out, json!({"subject": {"name": "n"}}));
     assert_eq!(report.records_returned, 0);
     assert!(report.records_suppressed.is_empty());
+    assert!(!report.records_present);
+    let (_, report) = run(&json!({"subject": {"id": "S-1"}, "RECORDS": []}));
+    assert!(
+        report.records_present,
+        "any spelling of the records key counts"
+    );
+}
+
+#[test]
+fn without_a_basic_item_the_subject_keeps_only_id_and_type() {
+    let scope = scope_with(rules(), &["commendation"], &[]);
+    let body = json!({
+        "subject": {"id": "S-1", "type": "natural_person", "name": "王强",
+                    "contact": {"phone": "13812345678"}},
+        "records": [{"id": "r-1", "item": "commendation", "decided_on": "2025-01-01"}]
+    });
+    let (out, report) = apply(&serde_json::to_vec(&body).unwrap(), &scope, NOW).unwrap();
+    let out: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        out["subject"],
+        json!({"id": "S-1", "type": "natural_person"})
+    );
+    assert_eq!(out["records"].as_array().map(Vec::len), Some(1));
+    assert!(report.removed_keys.contains("name"));
+    assert!(report.removed_keys.contains("contact"));
+    // with `basic` granted the subject is served (masked as usual)
+    let (out, _) = run(&body);
+    assert_eq!(out["subject"]["name"], json!("王强"));
 }
 
 #[test]
