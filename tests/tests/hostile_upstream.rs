@@ -110,6 +110,43 @@ fn cases() -> Vec<Case> {
             upstream_status: Some(200),
         },
         Case {
+            name: "declared length over the body cap",
+            script: vec![
+                Step::Send(cat(&[
+                    &json_head(&[("Content-Length", "100000000")]),
+                    &body,
+                ])),
+                Step::Sleep(Duration::from_millis(300)),
+            ],
+            status: 502,
+            code: "upstream_invalid_response",
+            upstream_status: Some(200),
+        },
+        Case {
+            name: "conflicting content lengths",
+            script: vec![Step::Send(cat(&[
+                &json_head(&[
+                    ("Content-Length", &body.len().to_string()),
+                    ("Content-Length", "3"),
+                ]),
+                &body,
+            ]))],
+            status: 502,
+            code: "upstream_invalid_response",
+            upstream_status: None,
+        },
+        Case {
+            name: "100 Continue, then garbage",
+            script: vec![Step::Send(cat(&[
+                b"HTTP/1.1 100 Continue\r\n\r\n",
+                b"\x00\x01 not a status line\r\n\r\n",
+                MARKER.as_bytes(),
+            ]))],
+            status: 502,
+            code: "upstream_invalid_response",
+            upstream_status: None,
+        },
+        Case {
             name: "connection reset mid-body",
             script: vec![
                 Step::Send(cat(&[&json_head(&[("Content-Length", &long_len)]), &half])),
