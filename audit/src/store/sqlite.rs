@@ -50,7 +50,17 @@ impl SqliteStore {
             .create_if_missing(opts.create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(opts.timeout);
+            .busy_timeout(opts.timeout)
+            // A batch of 1024 entries touches thousands of table and index
+            // pages: a 64 MiB page cache keeps them from spilling to the WAL
+            // mid-transaction, statement journals stay in memory, reads map
+            // the file instead of copying it, and the WAL is folded back
+            // every ~40 MB instead of every 4 MB. Durability is unchanged
+            // (WAL + synchronous = FULL).
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory")
+            .pragma("mmap_size", "268435456")
+            .pragma("wal_autocheckpoint", "10000");
         let open_err =
             |e: sqlx::Error| AuditError::Store(format!("cannot open `{}`: {e}", path.display()));
         let write = SqlitePoolOptions::new()
