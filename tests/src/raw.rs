@@ -177,7 +177,16 @@ pub enum HelloAnswer {
 pub async fn probe_hello(addr: SocketAddr, hello: &[u8]) -> HelloAnswer {
     let mut tcp = TcpStream::connect(addr).await.expect("connect");
     tcp.write_all(hello).await.expect("write hello");
-    let got = read_to_close(&mut tcp, Duration::from_secs(5)).await.bytes;
+    // The first record's header and first two bytes are enough.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while got.len() < 7 {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            _ => break,
+        }
+    }
     match got.as_slice() {
         [0x15, 0x03, _, 0x00, 0x02, 2, desc, ..] => HelloAnswer::Alert(*desc),
         [0x16, 0x03, _, _, _, 2, ..] => HelloAnswer::ServerHello,
