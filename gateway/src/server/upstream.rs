@@ -11,10 +11,10 @@
 //! declared end, is over `[upstream] max_body_bytes`, or arrives after the
 //! timeout is refused as a whole — no byte of it is kept. A success (2xx)
 //! answer must also be one the gateway can read as JSON:
-//! - `Content-Type` is `application/json` or an `application/*+json` type
-//!   (parameters such as `charset` are ignored); anything else, or none, is
-//!   refused even when the body happens to parse as JSON, because an upstream
-//!   that labels JSON as HTML is misconfigured or compromised;
+//! - `Content-Type` is one `application/json` or `application/*+json` type
+//!   (parameters such as `charset` are ignored); anything else, none, or two
+//!   is refused even when the body happens to parse as JSON, because an
+//!   upstream that labels JSON as HTML is misconfigured or compromised;
 //! - the gateway asks for `Accept-Encoding: identity`, so any
 //!   `Content-Encoding` other than `identity` (e.g. `gzip`), or a
 //!   `Transfer-Encoding` other than `chunked`, is refused rather than decoded.
@@ -279,9 +279,13 @@ impl Upstream {
 
 /// Whether the head of a 2xx answer promises an unencoded JSON body.
 fn acceptable_success(headers: &HeaderMap) -> Result<(), &'static str> {
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    // Exactly one Content-Type: with two, which one a reader believes is
+    // anybody's guess.
+    let mut content_types = headers.get_all(http::header::CONTENT_TYPE).iter();
+    let content_type = match (content_types.next(), content_types.next()) {
+        (Some(v), None) => v.to_str().ok(),
+        _ => None,
+    };
     if !content_type.is_some_and(is_json_media_type) {
         return Err("its content type is not JSON");
     }
@@ -430,6 +434,11 @@ mod tests {
             Ok(())
         );
         assert!(acceptable_success(&head(&[])).is_err());
+        assert!(acceptable_success(&head(&[
+            ("content-type", "application/json"),
+            ("content-type", "text/html"),
+        ]))
+        .is_err());
         assert!(acceptable_success(&head(&[("content-type", "text/html")])).is_err());
         assert!(acceptable_success(&head(&[
             ("content-type", "application/json"),
