@@ -558,3 +558,41 @@ async fn ambiguous_or_abusive_json_never_smuggles_a_prohibited_value() {
     assert_eq!(r.status, 200);
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_closing_idle_keep_alive_connections_costs_no_inquiry() {
+    let env = Env::new().await;
+    let hostile = HostileUpstream::start().await;
+    closes_idle_connections(&env, &hostile, "").await;
+    let hostile =
+        HostileUpstream::start_tls(&env.pki.join("server.pem"), &env.pki.join("server.key")).await;
+    closes_idle_connections(&env, &hostile, "ca = \"pki/ca.pem\"").await;
+}
+
+async fn closes_idle_connections(env: &Env, hostile: &HostileUpstream, upstream_extra: &str) {
+    env.write_config_full("", &hostile.url(), upstream_extra);
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let body = subject_json();
+    // Keep-alive answers; the upstream closes each connection 100 ms later,
+    // quietly (FIN) or abruptly (RST).
+    for end in [Step::Sleep(Duration::ZERO), Step::Reset] {
+        hostile.script(vec![
+            Step::Send(cat(&[
+                &json_head(&[("Content-Length", &body.len().to_string())]),
+                &body,
+            ])),
+            Step::Sleep(Duration::from_millis(100)),
+            end,
+        ]);
+        for i in 0..3 {
+            let r = client
+                .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+                .await
+                .unwrap();
+            assert_eq!(r.status, 200, "{} request {i}: {:?}", hostile.url(), r.body);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    gw.shutdown().await.unwrap();
+}
