@@ -650,3 +650,23 @@ async fn the_admin_plane_applies_the_same_hygiene() {
     assert!(entries.iter().all(|e| e.entry.officer_id == "CMP-0001"));
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_past_the_http_parsers_own_bound_is_logged_as_414() {
+    let env = Env::new().await;
+    // A head limit above hyper's 65 534-byte target bound, so hyper (not
+    // the gateway's `max_uri_bytes`) refuses the target.
+    env.write_config("max_header_bytes = 131072");
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let request = head(
+        "GET",
+        &format!("{}?x={}", subject(), "a".repeat(70_000)),
+        "",
+    );
+    let got = raw::exchange(&client, gw.data_addr(), request.as_bytes(), BOUND).await;
+    assert_eq!(got.status(), Some(414), "{}", got.text());
+    assert_eq!(logged_statuses(&env, 1).await, vec![414]);
+    assert!(env.upstream.seen().is_empty());
+    gw.shutdown().await.unwrap();
+}
