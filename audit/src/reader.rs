@@ -29,7 +29,8 @@
 //! [`Reader::verify`] walks every chain (see [`crate::verify`]) and adds
 //! one rule across chains: only the newest chain (by its signed genesis
 //! time) may lack a final or sealed checkpoint — it is the live writer's
-//! (or one a crash left open that the next open will seal). Any other open
+//! (or one a crash left open that the next open will seal) — and, on
+//! PostgreSQL, chains whose writer lock a live replica holds. Any other open
 //! chain had its end cut off and is reported at its last seq + 1.
 
 use std::collections::BTreeMap;
@@ -127,6 +128,7 @@ impl Reader {
         let opts = StoreOptions {
             timeout: std::time::Duration::from_secs(5),
             create: false,
+            owner: None,
         };
         let store = AnyStore::connect(store_url, opts).await?;
         store.check_exists().await?;
@@ -196,7 +198,10 @@ impl Reader {
                 Ok(w) => w,
                 Err(report) => return Ok(report),
             };
-            if !closed && newest.as_deref() != Some(chain_id.as_str()) {
+            if !closed
+                && newest.as_deref() != Some(chain_id.as_str())
+                && !self.store.chain_is_live(&chain_id).await?
+            {
                 return Ok(VerifyReport::Tampered {
                     first_bad_seq: walked.last_seq.saturating_add(1),
                     chain_id,

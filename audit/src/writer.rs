@@ -133,15 +133,16 @@ impl AuditLog {
     /// inside a tokio runtime.
     pub async fn open(cfg: &AuditConfig) -> Result<AuditLog, AuditError> {
         let signer = Signer::from_pkcs8(&cfg.signing_key_pkcs8)?;
+        let chain_id = new_chain_id()?;
         let opts = StoreOptions {
             timeout: Duration::from_millis(cfg.store_timeout_ms.max(1)),
             create: true,
+            owner: Some(crate::store::chain_lock_key(&chain_id)),
         };
         let store = AnyStore::connect(&cfg.store_url, opts).await?;
         store.migrate().await?;
         let public_key = signer.public_key();
-        seal_open_chains(&store, &signer, &public_key).await?;
-        let chain_id = new_chain_id()?;
+        seal_open_chains(&store, &signer, &public_key, &chain_id).await?;
         let every = cfg.checkpoint_every.max(1);
         let genesis = signer.sign(
             &chain_id,
@@ -246,6 +247,7 @@ impl Writer {
                     if let Err(e) = self.final_checkpoint().await {
                         tracing::warn!(error = %e, "final audit checkpoint failed");
                     }
+                    self.store.close_writer().await;
                     return;
                 }
             }
@@ -279,6 +281,7 @@ impl Writer {
                     self.commit_batch(&mut batch).await;
                 }
                 let result = self.final_checkpoint().await;
+                self.store.close_writer().await;
                 tracing::info!(chain_id = %self.chain_id, seq = self.seq, "inquiry log closed");
                 let _ = done.send(result);
                 return;
@@ -429,8 +432,12 @@ async fn seal_open_chains(
     store: &AnyStore,
     signer: &Signer,
     public_key: &[u8],
+    own: &str,
 ) -> Result<(), AuditError> {
     for chain_id in store.chains().await? {
+        if chain_id == own {
+            continue;
+        }
         let cps = match store.checkpoints(&chain_id).await {
             Ok(cps) => cps,
             Err(AuditError::Corrupt { .. }) => continue,
@@ -444,24 +451,44 @@ async fn seal_open_chains(
         }) else {
             continue;
         };
-        let (seq, hash) = match store.head(&chain_id).await? {
-            None => (0, GENESIS_HASH),
-            Some((seq, hash)) => match parse_hash(&hash) {
-                Some(h) => (seq, h),
-                // An unreadable head is left for verify to report.
-                None => continue,
-            },
+        // A PostgreSQL replica that is still running holds its chain's lock.
+        let Some(claim) = store.claim_chain(&chain_id).await? else {
+            continue;
         };
-        let cp = signer.sign(
-            &chain_id,
-            CheckpointKind::Sealed,
-            genesis.every,
-            seq,
-            &hash,
-            now_ms(),
-        );
-        store.commit(&[], &[cp]).await?;
-        tracing::warn!(chain_id = %chain_id, seq, "sealed an inquiry log chain left open by a crash");
+        let every = genesis.every;
+        let sealed = seal_one(store, signer, &chain_id, every).await;
+        claim.release().await;
+        if !sealed? {
+            continue;
+        }
+        tracing::warn!(chain_id = %chain_id, "sealed an inquiry log chain left open by a crash");
     }
     Ok(())
+}
+
+/// Signs a `sealed` checkpoint over a chain's current head. False if the
+/// head is unreadable (left for verify to report).
+async fn seal_one(
+    store: &AnyStore,
+    signer: &Signer,
+    chain_id: &str,
+    every: u64,
+) -> Result<bool, AuditError> {
+    let (seq, hash) = match store.head(chain_id).await? {
+        None => (0, GENESIS_HASH),
+        Some((seq, hash)) => match parse_hash(&hash) {
+            Some(h) => (seq, h),
+            None => return Ok(false),
+        },
+    };
+    let cp = signer.sign(
+        chain_id,
+        CheckpointKind::Sealed,
+        every,
+        seq,
+        &hash,
+        now_ms(),
+    );
+    store.commit(&[], &[cp]).await?;
+    Ok(true)
 }

@@ -37,6 +37,7 @@ both_stores!(
     crash_then_reopen_seals_the_old_chain,
     live_export_verifies_while_appends_continue,
     one_rejected_entry_does_not_fail_its_batch,
+    a_second_writer_seals_only_chains_nobody_writes,
 );
 
 /// Opens a log, appends `n` simple entries sequentially, shuts it down.
@@ -846,6 +847,11 @@ async fn crash_then_reopen_seals_the_old_chain(store: &TestStore) {
             chains: 1
         }
     );
+    if store.kind == Kind::Postgres {
+        // On PostgreSQL the live writer's session holds its chain's lock:
+        // end that session as a crash would.
+        kill_writer_session(store, crashed.chain_id()).await;
+    }
     let next = AuditLog::open(&store.config(&key, 10)).await.unwrap();
     for i in 1..=3 {
         next.append(simple(100 + i)).await.unwrap();
@@ -860,7 +866,12 @@ async fn crash_then_reopen_seals_the_old_chain(store: &TestStore) {
         }
     );
     // The seal closed the old chain: anything it still appends is flagged.
-    let r = crashed.append(simple(16)).await.unwrap();
+    let r = match crashed.append(simple(16)).await {
+        Ok(r) => r,
+        // The killed session may fail one batch before the pool reconnects.
+        Err(e) if e.is_unavailable() => crashed.append(simple(16)).await.unwrap(),
+        Err(e) => panic!("{e}"),
+    };
     assert_eq!(r.seq, 16);
     assert_tampered(
         next.reader().verify(&pk).await.unwrap(),
@@ -974,4 +985,60 @@ async fn one_rejected_entry_does_not_fail_its_batch(store: &TestStore) {
         log.reader().verify(&pk).await.unwrap(),
         VerifyReport::Intact { entries, .. } if entries == expected_ok as u64 + 1
     ));
+}
+
+/// The advisory lock key of a chain, as the store computes it (FNV-1a 64).
+fn chain_lock_key(chain_id: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in chain_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+/// Terminates the PostgreSQL session holding a chain's writer lock.
+async fn kill_writer_session(store: &TestStore, chain_id: &str) {
+    let bits = chain_lock_key(chain_id) as u64;
+    let sql = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+         AND classid::bigint = {} AND objid::bigint = {} AND objsubid = 1",
+        bits >> 32,
+        bits & 0xffff_ffff
+    );
+    store.raw().await.exec(&sql).await;
+    // Let the server end the session.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+async fn a_second_writer_seals_only_chains_nobody_writes(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let a = AuditLog::open(&store.config(&key, 10)).await.unwrap();
+    a.append(simple(1)).await.unwrap();
+    let b = AuditLog::open(&store.config(&key, 10)).await.unwrap();
+    b.append(simple(2)).await.unwrap();
+    // `a` keeps writing after `b` opened.
+    a.append(simple(3)).await.unwrap();
+    let report = b.reader().verify(&key_of(&a)).await.unwrap();
+    match store.kind {
+        // PostgreSQL replicas share one store: `a` is live (it holds its
+        // chain's lock), so `b` did not seal it and both chains verify.
+        Kind::Postgres => assert_eq!(
+            report,
+            VerifyReport::Intact {
+                entries: 3,
+                checkpoints: 2,
+                chains: 2
+            }
+        ),
+        // One gateway process per SQLite file: `b` took `a` for crashed and
+        // sealed it at seq 1, so `a`'s later entry is flagged.
+        Kind::Sqlite => assert_tampered(report, a.chain_id(), 2),
+    }
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+fn key_of(log: &AuditLog) -> Vec<u8> {
+    log.public_key()
 }

@@ -342,6 +342,46 @@ pub(crate) struct StoreOptions {
     pub(crate) timeout: Duration,
     /// Whether to create the database file if missing (SQLite).
     pub(crate) create: bool,
+    /// Lock key of the chain this process writes (see [`chain_lock_key`]):
+    /// PostgreSQL's write connection holds it as a session advisory lock,
+    /// so other processes can tell the chain is live.
+    pub(crate) owner: Option<i64>,
+}
+
+/// The advisory lock key of a chain (FNV-1a 64 of its id).
+pub(crate) fn chain_lock_key(chain_id: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in chain_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_be_bytes(h.to_be_bytes())
+}
+
+/// A claim on a chain nobody writes any more (see [`AnyStore::claim_chain`]).
+pub(crate) enum ChainClaim {
+    /// SQLite: one writer process per file, nothing to hold.
+    Free,
+    /// PostgreSQL: the advisory lock, held on this connection until released.
+    Pg(sqlx::pool::PoolConnection<sqlx::Postgres>, i64),
+}
+
+impl ChainClaim {
+    /// Gives the claim up.
+    pub(crate) async fn release(self) {
+        if let ChainClaim::Pg(mut conn, key) = self {
+            if let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+            {
+                // Dropping the connection from the pool ends the session
+                // and with it the lock.
+                tracing::warn!(error = %e, "releasing an audit chain lock failed");
+                conn.detach();
+            }
+        }
+    }
 }
 
 /// The store chosen by URL.
@@ -389,6 +429,31 @@ impl AnyStore {
     }
     pub(crate) async fn last_seq(&self, chain_id: &str) -> Result<u64, AuditError> {
         dispatch!(self, s => s.last_seq(chain_id).await)
+    }
+    /// Closes the write connection (after the final checkpoint): on
+    /// PostgreSQL this also gives up the chain's writer lock.
+    pub(crate) async fn close_writer(&self) {
+        dispatch!(self, s => s.write.close().await)
+    }
+    /// Claims a chain that no live process writes (PostgreSQL: its advisory
+    /// lock is free), or None if a live writer holds it. SQLite always
+    /// grants the claim: one gateway process writes one file.
+    pub(crate) async fn claim_chain(
+        &self,
+        chain_id: &str,
+    ) -> Result<Option<ChainClaim>, AuditError> {
+        match self {
+            AnyStore::Sqlite(_) => Ok(Some(ChainClaim::Free)),
+            AnyStore::Postgres(s) => s.claim_chain(chain_lock_key(chain_id)).await,
+        }
+    }
+    /// Whether a live process holds the chain's writer lock (PostgreSQL
+    /// replicas; always false on SQLite).
+    pub(crate) async fn chain_is_live(&self, chain_id: &str) -> Result<bool, AuditError> {
+        match self {
+            AnyStore::Sqlite(_) => Ok(false),
+            AnyStore::Postgres(s) => s.lock_held(chain_lock_key(chain_id)).await,
+        }
     }
     pub(crate) async fn head(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError> {
         dispatch!(self, s => s.head(chain_id).await)

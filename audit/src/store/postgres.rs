@@ -19,7 +19,7 @@ const MIGRATION_LOCK: i64 = 0x6372_6564_6761_7465; // "credgate"
 /// PostgreSQL store: one write connection and a small reader pool.
 #[derive(Debug, Clone)]
 pub(crate) struct PgStore {
-    write: PgPool,
+    pub(super) write: PgPool,
     read: PgPool,
     display_url: String,
 }
@@ -37,12 +37,28 @@ impl PgStore {
         let acquire = opts.timeout.max(std::time::Duration::from_secs(1));
         let open_err =
             |e: sqlx::Error| AuditError::Store(format!("cannot connect to `{display_url}`: {e}"));
-        let write = PgPoolOptions::new()
+        let mut write = PgPoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(acquire)
-            .connect_with(write_opts)
-            .await
-            .map_err(open_err)?;
+            .acquire_timeout(acquire);
+        if let Some(key) = opts.owner {
+            // The write connection holds the chain's advisory lock for the
+            // life of the session (retaken on a reconnect) and is never
+            // retired while idle, so other processes see the chain is live.
+            write = write
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        sqlx::query("SELECT pg_try_advisory_lock($1)")
+                            .bind(key)
+                            .execute(conn)
+                            .await?;
+                        Ok(())
+                    })
+                });
+        }
+        let write = write.connect_with(write_opts).await.map_err(open_err)?;
         let read = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(acquire.max(std::time::Duration::from_secs(10)))
@@ -94,6 +110,42 @@ impl PgStore {
             Some(_) => {}
         }
         tx.commit().await.map_err(|e| e.to_string())
+    }
+}
+
+impl PgStore {
+    /// Takes the advisory lock `key` on a reader connection if it is free.
+    pub(crate) async fn claim_chain(
+        &self,
+        key: i64,
+    ) -> Result<Option<super::ChainClaim>, AuditError> {
+        let err = |e: sqlx::Error| AuditError::Store(e.to_string());
+        let mut conn = self.read.acquire().await.map_err(err)?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(err)?;
+        Ok(got.then_some(super::ChainClaim::Pg(conn, key)))
+    }
+
+    /// Whether some session holds the advisory lock `key`.
+    pub(crate) async fn lock_held(&self, key: i64) -> Result<bool, AuditError> {
+        // A bigint advisory key shows in pg_locks as classid (high 32 bits),
+        // objid (low 32 bits), objsubid 1.
+        let bits = u64::from_be_bytes(key.to_be_bytes());
+        let hi = i64::try_from(bits >> 32).unwrap_or(0);
+        let lo = i64::try_from(bits & 0xffff_ffff).unwrap_or(0);
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND classid::bigint = $1 AND objid::bigint = $2)",
+        )
+        .bind(hi)
+        .bind(lo)
+        .fetch_one(&self.read)
+        .await
+        .map_err(|e| AuditError::Store(e.to_string()))
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::AuditError;
 /// and a small pool for readers.
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteStore {
-    write: SqlitePool,
+    pub(super) write: SqlitePool,
     read: SqlitePool,
     display_url: String,
 }
