@@ -248,6 +248,11 @@ async fn run_async(dir: &Path) -> Result<(), DemoError> {
         .await
         .map_err(DemoError::Serve)?;
 
+    // Signal handlers first: a SIGTERM right after the instructions appear
+    // must still shut down cleanly (final checkpoint), not kill the process.
+    let stop = sample_db::termination_signal();
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+
     // 4. Tell the user what to paste.
     let token = consent_token(&certs_dir, today)?;
     let admin = running.admin_addr().unwrap_or(running.data_addr());
@@ -269,7 +274,7 @@ async fn run_async(dir: &Path) -> Result<(), DemoError> {
     }
 
     // 5. Serve until Ctrl-C / SIGTERM; SIGHUP reloads like `credgate serve`.
-    wait_for_stop(&running).await;
+    wait_for_stop(&running, stop, hup).await;
     tracing::info!("demo: shutting down (final checkpoint of the inquiry log)");
     let stopped = running.shutdown().await.map_err(DemoError::Serve);
     let _ = stop_sample.send(());
@@ -285,11 +290,13 @@ async fn run_async(dir: &Path) -> Result<(), DemoError> {
 }
 
 /// Resolve on Ctrl-C or SIGTERM; reload policy and certs on SIGHUP.
-async fn wait_for_stop(running: &crate::server::Running) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let stop = sample_db::termination_signal();
+async fn wait_for_stop(
+    running: &crate::server::Running,
+    stop: impl std::future::Future<Output = ()>,
+    hup: Option<tokio::signal::unix::Signal>,
+) {
     let mut stop = std::pin::pin!(stop);
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+    let Some(mut hup) = hup else {
         stop.await;
         return;
     };

@@ -332,11 +332,17 @@ fn push_placeholders(sql: &mut String, rows: usize, cols: usize) {
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM. If no signal handler can be
 /// installed, never resolves.
-pub(crate) async fn termination_signal() {
+///
+/// The SIGTERM handler is installed when this is *called* (inside a tokio
+/// runtime), not when the future is first polled: call it before telling
+/// anyone the process is ready, or an early SIGTERM kills the process
+/// without a clean shutdown.
+pub(crate) fn termination_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
             tokio::select! {
                 r = tokio::signal::ctrl_c() => {
                     if r.is_err() {
@@ -347,9 +353,9 @@ pub(crate) async fn termination_signal() {
             }
             return;
         }
-    }
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -368,8 +374,9 @@ pub fn run_cli(args: &SampleDbArgs) -> CmdResult {
                 addr: args.listen.clone(),
                 source,
             })?;
+        let stop = termination_signal();
         println!("credgate sample-db: listening on http://{addr}");
-        serve(listener, pool.clone(), termination_signal()).await?;
+        serve(listener, pool.clone(), stop).await?;
         pool.close().await;
         Ok::<_, SampleDbError>(())
     })?;

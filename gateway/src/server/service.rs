@@ -143,6 +143,7 @@ async fn run<B: hyper::body::Body>(
         Ok(r) => r,
         Err(UpstreamError::Timeout) => return Err(Failure::UpstreamTimeout),
         Err(e) => {
+            draft.upstream_status = e.upstream_status();
             tracing::warn!(error = %e, "upstream exchange failed");
             return Err(Failure::UpstreamInvalid);
         }
@@ -159,13 +160,77 @@ async fn run<B: hyper::body::Body>(
             return Err(Failure::UpstreamInvalid);
         }
     }
-    let (body, report) = match redaction::apply(&upstream.body, scope, now) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "upstream body rejected");
+    let Route::Record { .. } = inquiry.route else {
+        let (body, report) = redact(&upstream.body, scope, now)?;
+        record_report(draft, &report);
+        if matches!(inquiry.route, Route::SubjectRecords { .. }) && !report.records_present {
+            // Records under some other key would escape the lifecycle rules.
+            tracing::warn!("upstream records answer has no records array");
             return Err(Failure::UpstreamInvalid);
         }
+        return Ok(body);
     };
+
+    // `/v1/records/{id}`: the subject is known only now. Decide again for
+    // that subject (per-role subject types, consent naming this subject,
+    // items = role ∩ token) and redact under that scope.
+    let (_, first) = redact(&upstream.body, scope, now)?;
+    let Some(subject_id) = first.subject_id else {
+        tracing::warn!("upstream record names no subject");
+        return Err(Failure::UpstreamInvalid);
+    };
+    let Ok(subject_type) = policy::subject::classify(&subject_id) else {
+        // Never log what the upstream put there: it is not an identifier.
+        tracing::warn!("upstream record names an invalid subject id");
+        return Err(Failure::UpstreamInvalid);
+    };
+    draft.subject_id = Some(subject_id.clone());
+    draft.subject_type = Some(subject_type.as_str().to_string());
+    let fetched =
+        match policy::decide_fetched_record(&conn.identity, &inquiry, &subject_id, &policy, now) {
+            Decision::Deny(d) => {
+                draft.rule = Some(d.rule);
+                return Err(Failure::Denied(d.reason));
+            }
+            Decision::Allow(a) => a,
+        };
+    draft.rule = Some(format!("roles {}", fetched.roles.join(",")));
+    draft.consent_id = fetched.consent_id.clone();
+    draft.statutory_basis = fetched.statutory_basis.clone();
+    let (body, report) = redact(&upstream.body, &fetched.scope, now)?;
+    record_report(draft, &report);
+    let seen = report
+        .records_suppressed
+        .values()
+        .fold(report.records_returned, |n, m| n.saturating_add(*m));
+    if !report.records_present || seen != 1 {
+        tracing::warn!(
+            records = seen,
+            "upstream answered a record fetch without exactly one record"
+        );
+        return Err(Failure::UpstreamInvalid);
+    }
+    if let Some(reason) = report.single_record_refusal() {
+        let (status, code) = reason.refusal();
+        return Err(Failure::Suppressed { status, code });
+    }
+    Ok(body)
+}
+
+/// `redaction::apply`, with a body it cannot transform as a 502.
+fn redact(
+    body: &[u8],
+    scope: &Scope,
+    now: OffsetDateTime,
+) -> Result<(Vec<u8>, redaction::Report), Failure> {
+    redaction::apply(body, scope, now).map_err(|e| {
+        tracing::warn!(error = %e, "upstream body rejected");
+        Failure::UpstreamInvalid
+    })
+}
+
+/// What the redactor did, for the log (names and counts only).
+fn record_report(draft: &mut Draft, report: &redaction::Report) {
     draft.records_returned = report.records_returned;
     draft.records_suppressed = report
         .records_suppressed
@@ -175,26 +240,6 @@ async fn run<B: hyper::body::Body>(
     draft.removed_keys = report.removed_keys.iter().cloned().collect();
     draft.masked_keys = report.masked_keys.iter().cloned().collect();
     draft.objection_labeled = report.objection_labeled;
-
-    if let Route::Record { .. } = inquiry.route {
-        draft.subject_id = report.subject_id.clone();
-        draft.subject_type = report.subject_type.clone();
-        let Some(subject_id) = report.subject_id.as_deref() else {
-            tracing::warn!("upstream record names no subject");
-            return Err(Failure::UpstreamInvalid);
-        };
-        if let Err(d) = policy::check_fetched_subject(scope, subject_id) {
-            draft.rule = Some(d.rule);
-            return Err(Failure::Denied(d.reason));
-        }
-        if report.records_returned == 0 {
-            if let Some(reason) = report.records_suppressed.keys().next() {
-                let (status, code) = reason.refusal();
-                return Err(Failure::Suppressed { status, code });
-            }
-        }
-    }
-    Ok(body)
 }
 
 /// Subject and items of the parsed route, for the log.
