@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{Checkpoint, CheckpointKind};
 use crate::entry::{Decision, Entry, NewEntry};
 use crate::error::AuditError;
-use crate::store::{AnyStore, StoreOptions, PAGE};
+use crate::store::{AnyStore, BadRow, StoreOptions, PAGE};
 use crate::verify::{ChainVerifier, Start, Tamper, VerifyReport, Walked};
 
 /// Export format name in the header line.
@@ -221,21 +221,32 @@ impl Reader {
         })
     }
 
-    /// Feeds every stored entry of one chain to its verifier.
+    /// Feeds every stored entry of one chain to its verifier. The next
+    /// page is fetched and decoded on another task while this one hashes
+    /// the current page.
     async fn walk(
         &self,
         chain_id: &str,
         mut v: ChainVerifier<'_>,
     ) -> Result<Result<Walked, VerifyReport>, AuditError> {
-        let mut after = i64::MIN;
         let mut next = 1u64;
+        let mut prefetch = Prefetch::start(&self.store, chain_id, i64::MIN);
         loop {
-            let page = self.store.entries_after(chain_id, after, PAGE).await?;
+            let page = prefetch.take().await?;
             let n = page.len();
+            let full = i64::try_from(n).unwrap_or(i64::MAX) >= PAGE;
+            if full {
+                let last = page.last().map(|row| match row {
+                    Ok(e) => crate::store::big(e.seq),
+                    Err(bad) => bad.seq,
+                });
+                if let Some(after) = last {
+                    prefetch = Prefetch::start(&self.store, chain_id, after);
+                }
+            }
             for row in page {
                 match row {
                     Ok(e) => {
-                        after = crate::store::big(e.seq);
                         if let Err(t) = v.push(&e) {
                             return Ok(Err(tampered(chain_id, t)));
                         }
@@ -254,7 +265,7 @@ impl Reader {
                     }
                 }
             }
-            if i64::try_from(n).unwrap_or(i64::MAX) < PAGE {
+            if !full {
                 break;
             }
         }
@@ -347,6 +358,44 @@ impl Reader {
     ) -> Result<u64, AuditError> {
         let key = self.public_key.clone().unwrap_or_default();
         self.export_with_key(f, &key, out).await
+    }
+}
+
+/// One page of stored rows, each an entry or an unreadable row.
+type Page = Vec<Result<Entry, BadRow>>;
+
+/// A page of a chain being fetched on its own task; aborted if dropped
+/// unread.
+struct Prefetch {
+    handle: Option<tokio::task::JoinHandle<Result<Page, AuditError>>>,
+}
+
+impl Prefetch {
+    fn start(store: &AnyStore, chain_id: &str, after: i64) -> Prefetch {
+        let store = store.clone();
+        let chain_id = chain_id.to_owned();
+        Prefetch {
+            handle: Some(tokio::spawn(async move {
+                store.entries_after(&chain_id, after, PAGE).await
+            })),
+        }
+    }
+
+    async fn take(&mut self) -> Result<Page, AuditError> {
+        match self.handle.take() {
+            Some(h) => h
+                .await
+                .map_err(|e| AuditError::Store(format!("page fetch task failed: {e}")))?,
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
     }
 }
 
