@@ -154,6 +154,16 @@ file = "policy.toml"
         gateway::server::start(self.config()).await.unwrap()
     }
 
+    /// Start the gateway in this process with `clock` as its "now".
+    pub async fn start_with_clock(
+        &self,
+        clock: gateway::server::Clock,
+    ) -> gateway::server::Running {
+        gateway::server::start_with_clock(self.config(), clock)
+            .await
+            .unwrap()
+    }
+
     /// Cert and key of an officer issued in [`Env::new`].
     pub fn officer(&self, id: &str) -> (PathBuf, PathBuf) {
         (

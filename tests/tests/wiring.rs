@@ -1,5 +1,5 @@
 //! Wiring: policy, redaction and the inquiry log end to end over real TLS —
-//! every conformance case at the real clock, one log entry per request, rate
+//! every conformance case at its own `now` (a manual gateway clock), one log entry per request, rate
 //! limits, policy reload, an unavailable store, and the planes' role checks.
 
 use std::collections::BTreeSet;
@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tests::client::Proto;
 use tests::env::{Env, INSPECTOR_HEADERS, LEGAL_PERSON};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 fn subject_path() -> String {
     format!("/v1/subjects/{LEGAL_PERSON}")
@@ -29,7 +31,8 @@ fn lower_set(v: &Value) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_conformance_case_end_to_end() {
     let env = Env::new().await;
-    let gw = env.start().await;
+    let clock = gateway::server::Clock::manual(OffsetDateTime::UNIX_EPOCH);
+    let gw = env.start_with_clock(clock.clone()).await;
     let mut files: Vec<_> = std::fs::read_dir(tests::conformance("cases"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -39,6 +42,8 @@ async fn every_conformance_case_end_to_end() {
     for file in files {
         let case: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         let name = case["name"].as_str().unwrap();
+        let now = OffsetDateTime::parse(case["now"].as_str().unwrap(), &Rfc3339).unwrap();
+        clock.set(now);
         let req = &case["request"];
         let path = req["path"].as_str().unwrap();
         let route = path.split('?').next().unwrap();
@@ -88,6 +93,11 @@ async fn every_conformance_case_end_to_end() {
             .unwrap_or_else(|| panic!("{name}: no Inquiry-Id"));
         let entry = env.entry(id).await;
         let audit = &expect["audit"];
+        assert_eq!(
+            i128::from(entry.time_ms),
+            now.unix_timestamp_nanos() / 1_000_000,
+            "{name}: the entry is not stamped at the case's `now`"
+        );
         assert_eq!(
             entry.decision.as_str(),
             audit["decision"].as_str().unwrap(),
@@ -145,6 +155,32 @@ async fn every_conformance_case_end_to_end() {
             assert!(!logged.contains(token), "{name}: consent token logged");
         }
     }
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_follow_the_gateway_clock_not_the_wall_clock() {
+    // HN-AMR-0002's authority runs 2024-01-01..=2025-12-31: the same request
+    // is served inside that period and refused after it.
+    let env = Env::new().await;
+    let clock = gateway::server::Clock::manual(time::macros::datetime!(2025-06-01 00:00 UTC));
+    let gw = env.start_with_clock(clock.clone()).await;
+    env.upstream.json(&subject_path(), 200, &subject_body());
+    let client = env.client(Some("HN-AMR-0002"), Proto::Http1);
+    let r = client
+        .request("GET", gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    clock.set(time::macros::datetime!(2026-01-01 00:00 UTC));
+    let r = client
+        .request("GET", gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert_eq!(r.code().as_deref(), Some("officer_not_valid"));
+    let entry = env.entry(r.header("inquiry-id").unwrap()).await;
+    assert_eq!(entry.time_ms, 1_767_225_600_000);
     gw.shutdown().await.unwrap();
 }
 

@@ -40,6 +40,7 @@ pub async fn handle<B: hyper::body::Body>(
                 || req.uri().path().to_string(),
                 |pq| pq.as_str().to_string(),
             ),
+            shared.clock.now(),
         );
         let http1 = req.version() < http::Version::HTTP_2;
         let outcome = run(&shared, &conn, &req, &mut draft).await;

@@ -61,10 +61,16 @@ pub struct Draft {
 }
 
 impl Draft {
-    /// A draft for a request that just arrived.
-    pub fn new(plane: &'static str, inquiry_id: String, method: String, path: String) -> Draft {
+    /// A draft for a request that just arrived at `at` (the gateway clock).
+    pub fn new(
+        plane: &'static str,
+        inquiry_id: String,
+        method: String,
+        path: String,
+        at: OffsetDateTime,
+    ) -> Draft {
         Draft {
-            at: OffsetDateTime::now_utc(),
+            at,
             started: Instant::now(),
             inquiry_id,
             plane,

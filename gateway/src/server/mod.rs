@@ -14,9 +14,11 @@
 //! - [`journal`]: building and committing each request's log entry;
 //! - [`limiter`]: per-role, per-officer rate limits;
 //! - [`metrics`]: Prometheus counters;
-//! - [`reload`]: SIGHUP / file-change reload.
+//! - [`reload`]: SIGHUP / file-change reload;
+//! - [`clock`]: the one source of "now" (system, or manual in tests).
 
 pub mod admin;
+pub mod clock;
 pub mod error;
 pub mod hygiene;
 pub mod journal;
@@ -41,6 +43,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
 use crate::tls::{TlsError, TlsHandle};
+pub use clock::Clock;
 
 /// HTTP/2 receive window per stream (bytes); no request has a body.
 const H2_STREAM_WINDOW: u32 = 16 * 1024;
@@ -141,6 +144,8 @@ pub struct Shared {
     pub metrics: metrics::Metrics,
     /// Randomness for inquiry ids.
     pub rng: ring::rand::SystemRandom,
+    /// Where "now" comes from (the system clock outside tests).
+    pub clock: Clock,
     /// Serialises reloads (SIGHUP and the file watcher).
     reload_lock: Mutex<()>,
 }
@@ -210,7 +215,8 @@ async fn log_unparsed_request(shared: &Shared, conn: &ConnInfo, plane: Plane, st
         Plane::Admin => "admin",
     };
     let id = journal::new_inquiry_id(&shared.rng);
-    let mut draft = journal::Draft::new(plane, id, String::new(), String::new());
+    let mut draft =
+        journal::Draft::new(plane, id, String::new(), String::new(), shared.clock.now());
     draft.rule = Some("request could not be parsed".into());
     let committed = journal::commit(
         shared,
@@ -265,6 +271,19 @@ pub struct Running {
 
 /// Load policy, TLS and the inquiry log, bind the listeners and start serving.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
+    start_with_clock(config, Clock::system()).await
+}
+
+/// As [`start`], with decisions and log times read from `clock` instead of
+/// the system clock. For in-process tests that must run at a given instant
+/// (a manual clock is logged as a warning at start).
+pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, ServeError> {
+    if !clock.is_system() {
+        tracing::warn!(
+            now = %clock.now(),
+            "DANGER: serving with a manual clock; decisions and log times do not follow real time"
+        );
+    }
     let policy = config.load_policy()?;
     let tls = TlsHandle::load(&config.server)?;
     let audit_cfg = config.audit_config()?;
@@ -307,6 +326,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         limiter: limiter::Limiter::default(),
         metrics: metrics::Metrics::default(),
         rng: ring::rand::SystemRandom::new(),
+        clock,
         reload_lock: Mutex::new(()),
         config,
     });

@@ -36,6 +36,7 @@ pub async fn handle<B: hyper::body::Body>(
                 || req.uri().path().to_string(),
                 |pq| pq.as_str().to_string(),
             ),
+            shared.clock.now(),
         );
         let headers = req.headers();
         draft.purpose =
