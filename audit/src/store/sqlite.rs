@@ -74,7 +74,13 @@ impl SqliteStore {
             // Verify and export walk pages of thousands of rows: let the
             // SQLite worker thread run ahead instead of handing over every
             // 50 rows (sqlx's default).
-            .connect_with(base.create_if_missing(false).row_buffer_size(1024))
+            .connect_with(
+                base.create_if_missing(false)
+                    .row_buffer_size(1024)
+                    // Readers go through the memory map: a small page cache
+                    // each keeps four of them from holding 64 MiB apiece.
+                    .pragma("cache_size", "-2000"),
+            )
             .await
             .map_err(open_err)?;
         Ok(SqliteStore {
