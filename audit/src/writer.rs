@@ -434,7 +434,7 @@ async fn seal_open_chains(
     public_key: &[u8],
     own: &str,
 ) -> Result<(), AuditError> {
-    for chain_id in store.chains().await? {
+    for chain_id in store.open_chains().await? {
         if chain_id == own {
             continue;
         }

@@ -318,6 +318,8 @@ pub(crate) trait Store {
     async fn last_seq(&self, chain_id: &str) -> Result<u64, AuditError>;
     /// Every chain id found in entries or checkpoints.
     async fn chains(&self) -> Result<Vec<String>, AuditError>;
+    /// Chain ids with a checkpoint but no final or sealed one.
+    async fn open_chains(&self) -> Result<Vec<String>, AuditError>;
     /// Up to `limit` rows of a chain with `seq > after`, by seq.
     async fn entries_after(
         &self,
@@ -460,6 +462,9 @@ impl AnyStore {
     }
     pub(crate) async fn chains(&self) -> Result<Vec<String>, AuditError> {
         dispatch!(self, s => s.chains().await)
+    }
+    pub(crate) async fn open_chains(&self) -> Result<Vec<String>, AuditError> {
+        dispatch!(self, s => s.open_chains().await)
     }
     pub(crate) async fn entries_after(
         &self,
@@ -694,6 +699,17 @@ macro_rules! impl_common_store {
                      UNION SELECT chain_id FROM checkpoints ORDER BY 1",
                 )
                 .fetch_all(&self.read)
+                .await
+                .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
+            }
+
+            async fn open_chains(&self) -> Result<Vec<String>, $crate::error::AuditError> {
+                sqlx::query_scalar(
+                    "SELECT chain_id FROM checkpoints GROUP BY chain_id \
+                     HAVING SUM(CASE WHEN kind IN ('final', 'sealed') THEN 1 ELSE 0 END) = 0 \
+                     ORDER BY chain_id",
+                )
+                .fetch_all(&self.write)
                 .await
                 .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
             }
