@@ -3,8 +3,13 @@
 //! gets a `protocol_version` alert —, only the forward-secret AEAD suites of
 //! [`CIPHER_SUITES`], ALPN `h2` + `http/1.1`, mandatory client certificates chaining to
 //! `client_ca`, revocation from the CRLs, no session resumption) and the swappable handle every
-//! accept reads, so a reload never touches live connections.
+//! accept reads. A reload does not touch live connections' TLS state, but the
+//! handle also keeps the revoked (issuer, serial) pairs of the current CRLs:
+//! the request path checks each request's connection certificate against
+//! them (and its notAfter against the clock), so a revocation reaches
+//! HTTP/1.1 keep-alive and HTTP/2 connections opened before it.
 
+use std::collections::HashSet;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -135,8 +140,66 @@ pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
     }
 }
 
+/// What the per-request checks need to know about a connection's client
+/// certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafFacts {
+    /// The issuer's distinguished name, as encoded (DER).
+    pub issuer: Vec<u8>,
+    /// The serial number's big-endian bytes, leading zero bytes stripped.
+    pub serial: Vec<u8>,
+    /// The end of the validity period.
+    pub not_after: time::OffsetDateTime,
+}
+
+/// Serial bytes without the DER sign padding, so the certificate's and a
+/// CRL's encodings of one serial compare equal.
+fn normal_serial(raw: &[u8]) -> Vec<u8> {
+    let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    raw.get(start..).unwrap_or_default().to_vec()
+}
+
+/// Issuer, serial and notAfter of a DER certificate; `None` if it does not
+/// parse (the handshake verified it, so that does not happen in practice).
+pub fn leaf_facts(der: &[u8]) -> Option<LeafFacts> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(LeafFacts {
+        issuer: cert.issuer().as_raw().to_vec(),
+        serial: normal_serial(cert.raw_serial()),
+        not_after: cert.validity().not_after.to_datetime(),
+    })
+}
+
+/// Revoked certificates as (issuer DER, normalised serial).
+type Revoked = HashSet<(Vec<u8>, Vec<u8>)>;
+
+/// Every (issuer, serial) pair the CRLs revoke.
+fn revoked_pairs(
+    path: &Path,
+    list: &[CertificateRevocationListDer<'static>],
+    into: &mut Revoked,
+) -> Result<(), TlsError> {
+    for der in list {
+        let (_, crl) =
+            x509_parser::parse_x509_crl(der.as_ref()).map_err(|_| TlsError::Content {
+                path: path.to_path_buf(),
+                what: "holds a CRL that cannot be parsed",
+            })?;
+        let issuer = crl.issuer().as_raw().to_vec();
+        for r in crl.iter_revoked_certificates() {
+            into.insert((issuer.clone(), normal_serial(r.raw_serial())));
+        }
+    }
+    Ok(())
+}
+
 /// Build the data/admin plane server configuration from `[server]`.
 pub fn server_config(s: &ServerSection) -> Result<Arc<ServerConfig>, TlsError> {
+    material(s).map(|(config, _)| config)
+}
+
+/// The server configuration and the revoked pairs of its CRLs.
+fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked), TlsError> {
     let provider = Arc::new(crypto_provider());
     let mut roots = RootCertStore::empty();
     for ca in pem_certs(&s.client_ca)? {
@@ -146,8 +209,11 @@ pub fn server_config(s: &ServerSection) -> Result<Arc<ServerConfig>, TlsError> {
         })?;
     }
     let mut all_crls = Vec::new();
+    let mut revoked = Revoked::new();
     for p in &s.crl {
-        all_crls.extend(crls(p)?);
+        let list = crls(p)?;
+        revoked_pairs(p, &list, &mut revoked)?;
+        all_crls.extend(list);
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .with_crls(all_crls)
@@ -174,21 +240,31 @@ pub fn server_config(s: &ServerSection) -> Result<Arc<ServerConfig>, TlsError> {
     // revoked or expired certificate cannot ride on an earlier session.
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), revoked))
 }
 
 /// The current TLS configuration; each accept loads it, a reload swaps it.
 #[derive(Debug)]
 pub struct TlsHandle {
     current: ArcSwap<ServerConfig>,
+    revoked: ArcSwap<Revoked>,
 }
 
 impl TlsHandle {
     /// Load the initial material.
     pub fn load(s: &ServerSection) -> Result<TlsHandle, TlsError> {
+        let (config, revoked) = material(s)?;
         Ok(TlsHandle {
-            current: ArcSwap::new(server_config(s)?),
+            current: ArcSwap::new(config),
+            revoked: ArcSwap::from_pointee(revoked),
         })
+    }
+
+    /// True when the current CRLs revoke this certificate.
+    pub fn is_revoked(&self, leaf: &LeafFacts) -> bool {
+        self.revoked
+            .load()
+            .contains(&(leaf.issuer.clone(), leaf.serial.clone()))
     }
 
     /// The configuration new handshakes use.
@@ -198,8 +274,9 @@ impl TlsHandle {
 
     /// Re-read cert, key, CA and CRLs; on error the old material stays.
     pub fn reload(&self, s: &ServerSection) -> Result<(), TlsError> {
-        let fresh = server_config(s)?;
-        self.current.store(fresh);
+        let (config, revoked) = material(s)?;
+        self.current.store(config);
+        self.revoked.store(Arc::new(revoked));
         Ok(())
     }
 }
@@ -282,6 +359,39 @@ mod tests {
         std::fs::write(&s.key, b"not a key").unwrap();
         let err = server_config(&s).unwrap_err().to_string();
         assert!(err.contains("server.key"), "{err}");
+    }
+
+    #[test]
+    fn a_reload_makes_a_revoked_serial_known_to_live_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        certs::pki::init(dir.path()).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let spec = certs::pki::OfficerSpec::for_days("HN-AMR-0001", "Li Na", "AMR", 30, now);
+        let prefix = dir.path().join("officer");
+        certs::pki::issue(dir.path(), &spec, &prefix).unwrap();
+        let cert = dir.path().join("officer.pem");
+        let der = pem_certs(&cert).unwrap().remove(0);
+        let leaf = leaf_facts(der.as_ref()).unwrap();
+        assert!(!leaf.serial.is_empty());
+        let days = (leaf.not_after - now).whole_days();
+        assert!((29..=30).contains(&days), "{days}");
+
+        let s = section(dir.path());
+        let handle = TlsHandle::load(&s).unwrap();
+        assert!(!handle.is_revoked(&leaf));
+        certs::pki::revoke(dir.path(), &cert).unwrap();
+        assert!(!handle.is_revoked(&leaf), "revoked before the reload");
+        handle.reload(&s).unwrap();
+        assert!(handle.is_revoked(&leaf));
+        let mut other = leaf.clone();
+        other.issuer[0] ^= 1;
+        assert!(!handle.is_revoked(&other), "issuer must match too");
+    }
+
+    #[test]
+    fn serials_compare_without_sign_padding() {
+        assert_eq!(normal_serial(&[0, 0x80, 1]), vec![0x80, 1]);
+        assert_eq!(normal_serial(&[0, 0]), Vec::<u8>::new());
     }
 
     #[test]

@@ -55,6 +55,13 @@ pub enum Failure {
     UpstreamTimeout,
     /// The inquiry log could not commit (503): no data released.
     AuditUnavailable,
+    /// The connection's client certificate was revoked after the handshake
+    /// (a reloaded CRL names it): 403 `certificate_revoked`, and the
+    /// connection is closed.
+    CertificateRevoked,
+    /// The connection's client certificate passed its notAfter after the
+    /// handshake: 403 `certificate_expired`, and the connection is closed.
+    CertificateExpired,
     /// The gateway failed in a way it did not foresee (500).
     Internal,
 }
@@ -75,6 +82,7 @@ impl Failure {
             Failure::UpstreamInvalid => 502,
             Failure::UpstreamTimeout => 504,
             Failure::AuditUnavailable => 503,
+            Failure::CertificateRevoked | Failure::CertificateExpired => 403,
             Failure::Internal => 500,
         }
     }
@@ -94,6 +102,8 @@ impl Failure {
             Failure::UpstreamInvalid => "upstream_invalid_response",
             Failure::UpstreamTimeout => "upstream_timeout",
             Failure::AuditUnavailable => "audit_unavailable",
+            Failure::CertificateRevoked => "certificate_revoked",
+            Failure::CertificateExpired => "certificate_expired",
             Failure::Internal => "internal_error",
         }
     }
@@ -129,17 +139,22 @@ impl Failure {
             Failure::AuditUnavailable => {
                 "the inquiry log could not record this inquiry; no data was released"
             }
+            Failure::CertificateRevoked => "the client certificate has been revoked",
+            Failure::CertificateExpired => "the client certificate has expired",
             Failure::Internal => "the gateway failed; no data was released",
         }
     }
 
     /// True when an HTTP/1 connection must close after this answer: the
     /// request's framing cannot be trusted, so nothing after its head may be
-    /// read as another request.
+    /// read as another request, or the connection's certificate no longer
+    /// admits any request.
     pub fn closes_connection(&self) -> bool {
         matches!(
             self,
-            Failure::MethodNotAllowed
+            Failure::CertificateRevoked
+                | Failure::CertificateExpired
+                | Failure::MethodNotAllowed
                 | Failure::Malformed
                 | Failure::PayloadTooLarge
                 | Failure::UriTooLong

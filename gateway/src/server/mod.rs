@@ -4,6 +4,12 @@
 //! handshake with a bound, identity read once per connection, HTTP/1.1 + HTTP/2 via hyper-util's auto builder), reloads
 //! policy and TLS material, and drains on shutdown with a final checkpoint.
 //!
+//! Every request on a connection re-checks the connection's client
+//! certificate against the current CRLs and the clock: once revoked (a CRL
+//! reload) or past its notAfter, each request gets a logged 403
+//! `certificate_revoked` / `certificate_expired` (`Connection: close` on
+//! HTTP/1) and the connection is shut down gracefully (GOAWAY on HTTP/2).
+//!
 //! ## Layout
 //! - [`service`]: the data-plane request path;
 //! - [`admin`]: health, metrics and the inquiry-log API;
@@ -182,6 +188,12 @@ pub struct ConnInfo {
     pub identity: policy::Identity,
     /// False when the certificate names no officer per `[identity]`.
     pub identity_ok: bool,
+    /// Issuer, serial and notAfter of the client certificate (re-checked on
+    /// every request); `None` only if it could not be parsed.
+    pub leaf: Option<crate::tls::LeafFacts>,
+    /// Set once a request was refused for the certificate: the connection
+    /// is then shut down.
+    doomed: AtomicBool,
     /// Requests in flight on this connection.
     inflight: AtomicUsize,
     /// When the last request finished (for the idle timeout).
@@ -230,6 +242,101 @@ async fn log_unparsed_request(shared: &Shared, conn: &ConnInfo, plane: Plane, st
     if committed.is_ok() {
         shared.metrics.request(plane, "deny", status);
     }
+}
+
+/// Why the connection's certificate no longer admits requests, if it
+/// does not.
+fn certificate_failure(shared: &Shared, conn: &ConnInfo) -> Option<error::Failure> {
+    let leaf = conn.leaf.as_ref()?;
+    if shared.tls.is_revoked(leaf) {
+        Some(error::Failure::CertificateRevoked)
+    } else if leaf.not_after < shared.clock.now() {
+        Some(error::Failure::CertificateExpired)
+    } else {
+        None
+    }
+}
+
+/// One request: the certificate re-check, then the plane's handler.
+async fn dispatch(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    plane: Plane,
+    req: http::Request<Incoming>,
+) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    if let Some(failure) = certificate_failure(&shared, &conn) {
+        conn.doomed.store(true, Ordering::SeqCst);
+        return refuse_certificate(&shared, &conn, plane, &req, &failure).await;
+    }
+    match plane {
+        Plane::Data => service::handle(shared, conn, req).await,
+        Plane::Admin => admin::handle(shared, conn, req).await,
+    }
+}
+
+/// The logged 403 for a request on a connection whose certificate was
+/// revoked or expired since the handshake.
+async fn refuse_certificate(
+    shared: &Shared,
+    conn: &ConnInfo,
+    plane: Plane,
+    req: &http::Request<Incoming>,
+    failure: &error::Failure,
+) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    let plane = match plane {
+        Plane::Data => "data",
+        Plane::Admin => "admin",
+    };
+    let id = journal::new_inquiry_id(&shared.rng);
+    let path = req.uri().path_and_query().map_or_else(
+        || req.uri().path().to_string(),
+        |pq| pq.as_str().to_string(),
+    );
+    let mut draft = journal::Draft::new(
+        plane,
+        id.clone(),
+        req.method().as_str().to_string(),
+        path,
+        shared.clock.now(),
+    );
+    draft.rule = Some(match failure {
+        error::Failure::CertificateExpired => {
+            "client certificate expired after the handshake".into()
+        }
+        _ => "client certificate revoked after the handshake".into(),
+    });
+    tracing::warn!(
+        officer = %conn.identity.officer_id,
+        code = failure.code(),
+        "request refused on a live connection: client certificate no longer valid"
+    );
+    let status = failure.status();
+    let committed = journal::commit(
+        shared,
+        &conn.identity,
+        draft,
+        failure.audit_decision(),
+        failure.code(),
+        status,
+    )
+    .await;
+    let mut resp = match committed {
+        Ok(()) => {
+            shared.metrics.request(plane, "deny", status);
+            error::failure_response(failure, &id)
+        }
+        Err(_) => {
+            shared.metrics.request(plane, "error", 503);
+            error::failure_response(&error::Failure::AuditUnavailable, &id)
+        }
+    };
+    if req.version() < http::Version::HTTP_2 {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
 }
 
 /// Marks a request in flight on a connection; on drop (also when the client
@@ -559,6 +666,8 @@ async fn serve_connection(
         Arc::new(ConnInfo {
             identity,
             identity_ok,
+            leaf: crate::tls::leaf_facts(&der),
+            doomed: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
             last_active: Mutex::new(Instant::now()),
         })
@@ -572,10 +681,7 @@ async fn serve_connection(
             let _busy = Busy::new(&conn);
             // The handler runs as its own task so a client that goes away
             // mid-request cannot cancel it: its log entry is still committed.
-            let handler = match plane {
-                Plane::Data => tokio::spawn(service::handle(shared, conn.clone(), req)),
-                Plane::Admin => tokio::spawn(admin::handle(shared, conn.clone(), req)),
-            };
+            let handler = tokio::spawn(dispatch(shared, conn.clone(), plane, req));
             let resp = match handler.await {
                 Ok(resp) => resp,
                 Err(e) => {
@@ -617,6 +723,11 @@ async fn serve_connection(
                 } else {
                     idle
                 };
+                if conn_info.doomed.load(Ordering::SeqCst) {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                    continue;
+                }
                 let quiet = conn_info.inflight.load(Ordering::SeqCst) == 0
                     && conn_info
                         .last_active
