@@ -252,6 +252,8 @@ mod tests {
                 429,
                 "rate_limited",
             ),
+            (Failure::CertificateRevoked, 403, "certificate_revoked"),
+            (Failure::CertificateExpired, 403, "certificate_expired"),
             (Failure::UpstreamInvalid, 502, "upstream_invalid_response"),
             (Failure::AuditUnavailable, 503, "audit_unavailable"),
             (Failure::UpstreamTimeout, 504, "upstream_timeout"),

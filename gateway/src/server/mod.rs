@@ -274,6 +274,89 @@ async fn dispatch(
     }
 }
 
+/// Method, target and protocol of a request, kept before its handler takes
+/// the request (for entries the gateway writes on the handler's behalf).
+#[derive(Debug, Clone)]
+struct RequestHead {
+    method: String,
+    path: String,
+    http1: bool,
+}
+
+impl RequestHead {
+    fn of<B>(req: &http::Request<B>) -> RequestHead {
+        RequestHead {
+            method: req.method().as_str().to_string(),
+            path: req.uri().path_and_query().map_or_else(
+                || req.uri().path().to_string(),
+                |pq| pq.as_str().to_string(),
+            ),
+            http1: req.version() < http::Version::HTTP_2,
+        }
+    }
+}
+
+impl Plane {
+    fn name(self) -> &'static str {
+        match self {
+            Plane::Data => "data",
+            Plane::Admin => "admin",
+        }
+    }
+}
+
+/// Commit the entry of a request the gateway refuses or fails on its own
+/// (not through a plane handler) and build the answer: the failure, or 503
+/// `audit_unavailable` if the entry could not be committed.
+async fn answer_failure(
+    shared: &Shared,
+    conn: &ConnInfo,
+    plane: Plane,
+    head: RequestHead,
+    rule: &str,
+    failure: &error::Failure,
+) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    let id = journal::new_inquiry_id(&shared.rng);
+    let http1 = head.http1;
+    let mut draft = journal::Draft::new(
+        plane.name(),
+        id.clone(),
+        head.method,
+        head.path,
+        shared.clock.now(),
+    );
+    draft.rule = Some(rule.to_string());
+    let status = failure.status();
+    let decision = failure.audit_decision();
+    let label = journal::decision_label(&decision);
+    let committed = journal::commit(
+        shared,
+        &conn.identity,
+        draft,
+        decision,
+        failure.code(),
+        status,
+    )
+    .await;
+    let mut resp = match committed {
+        Ok(()) => {
+            shared.metrics.request(plane.name(), label, status);
+            error::failure_response(failure, &id)
+        }
+        Err(_) => {
+            shared.metrics.request(plane.name(), "error", 503);
+            error::failure_response(&error::Failure::AuditUnavailable, &id)
+        }
+    };
+    if failure.closes_connection() && http1 {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
+
 /// The logged 403 for a request on a connection whose certificate was
 /// revoked or expired since the handshake.
 async fn refuse_certificate(
@@ -283,60 +366,54 @@ async fn refuse_certificate(
     req: &http::Request<Incoming>,
     failure: &error::Failure,
 ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
-    let plane = match plane {
-        Plane::Data => "data",
-        Plane::Admin => "admin",
-    };
-    let id = journal::new_inquiry_id(&shared.rng);
-    let path = req.uri().path_and_query().map_or_else(
-        || req.uri().path().to_string(),
-        |pq| pq.as_str().to_string(),
-    );
-    let mut draft = journal::Draft::new(
-        plane,
-        id.clone(),
-        req.method().as_str().to_string(),
-        path,
-        shared.clock.now(),
-    );
-    draft.rule = Some(match failure {
-        error::Failure::CertificateExpired => {
-            "client certificate expired after the handshake".into()
-        }
-        _ => "client certificate revoked after the handshake".into(),
-    });
     tracing::warn!(
         officer = %conn.identity.officer_id,
         code = failure.code(),
         "request refused on a live connection: client certificate no longer valid"
     );
-    let status = failure.status();
-    let committed = journal::commit(
-        shared,
-        &conn.identity,
-        draft,
-        failure.audit_decision(),
-        failure.code(),
-        status,
-    )
-    .await;
-    let mut resp = match committed {
-        Ok(()) => {
-            shared.metrics.request(plane, "deny", status);
-            error::failure_response(failure, &id)
-        }
-        Err(_) => {
-            shared.metrics.request(plane, "error", 503);
-            error::failure_response(&error::Failure::AuditUnavailable, &id)
-        }
+    let rule = match failure {
+        error::Failure::CertificateExpired => "client certificate expired after the handshake",
+        _ => "client certificate revoked after the handshake",
     };
-    if req.version() < http::Version::HTTP_2 {
-        resp.headers_mut().insert(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static("close"),
-        );
+    answer_failure(shared, conn, plane, RequestHead::of(req), rule, failure).await
+}
+
+/// Run a request's handler as its own task (a client that goes away
+/// mid-request cannot cancel it, so its log entry is still committed). If
+/// the handler panics, the request gets a committed `error` /
+/// `internal_error` entry and a 500 (the panic's message is not logged: it
+/// could quote a value).
+async fn guarded<F>(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    plane: Plane,
+    head: RequestHead,
+    handler: F,
+) -> http::Response<http_body_util::Full<bytes::Bytes>>
+where
+    F: std::future::Future<Output = http::Response<http_body_util::Full<bytes::Bytes>>>
+        + Send
+        + 'static,
+{
+    match tokio::spawn(handler).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            let rule = if e.is_panic() {
+                tracing::error!(
+                    plane = plane.name(),
+                    "request handler panicked; answering 500"
+                );
+                "request handler panicked"
+            } else {
+                tracing::error!(
+                    plane = plane.name(),
+                    "request handler was cancelled; answering 500"
+                );
+                "request handler was cancelled"
+            };
+            answer_failure(&shared, &conn, plane, head, rule, &error::Failure::Internal).await
+        }
     }
-    resp
 }
 
 /// Marks a request in flight on a connection; on drop (also when the client
@@ -681,14 +758,9 @@ async fn serve_connection(
             let _busy = Busy::new(&conn);
             // The handler runs as its own task so a client that goes away
             // mid-request cannot cancel it: its log entry is still committed.
-            let handler = tokio::spawn(dispatch(shared, conn.clone(), plane, req));
-            let resp = match handler.await {
-                Ok(resp) => resp,
-                Err(e) => {
-                    tracing::error!(error = %e, "request handler failed");
-                    error::failure_response(&error::Failure::Internal, "")
-                }
-            };
+            let head = RequestHead::of(&req);
+            let handler = dispatch(shared.clone(), conn.clone(), plane, req);
+            let resp = guarded(shared, conn.clone(), plane, head, handler).await;
             Ok::<_, std::convert::Infallible>(resp)
         }
     });
@@ -776,5 +848,110 @@ mod tests {
         let refused = async { Err::<u8, _>(std::io::Error::other("bad certificate")) };
         let r = handshake(refused, Duration::from_secs(1), &crowded).await;
         assert!(matches!(r, Handshake::Refused(_)));
+    }
+
+    /// A gateway started in-process in a tempdir (dev PKI, conformance
+    /// policy, an upstream nobody answers on).
+    async fn gateway() -> (tempfile::TempDir, Running) {
+        let dir = tempfile::tempdir().unwrap();
+        certs::pki::init(&dir.path().join("pki")).unwrap();
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/policy.toml"),
+            dir.path().join("policy.toml"),
+        )
+        .unwrap();
+        let text = r#"[server]
+listen = "127.0.0.1:0"
+cert = "pki/server.pem"
+key = "pki/server.key"
+client_ca = "pki/ca.pem"
+crl = ["pki/ca.crl"]
+
+[identity]
+officer_id = "subject.serialNumber"
+name = "subject.CN"
+unit = "subject.O"
+
+[upstream]
+url = "http://127.0.0.1:9"
+timeout_ms = 1000
+
+[audit]
+store = "sqlite://audit/inquiries.db"
+signing_key = "pki/audit-signing.pk8"
+checkpoint_every = 10
+
+[policy]
+file = "policy.toml"
+"#;
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load(&path).unwrap();
+        let running = start(config).await.unwrap();
+        (dir, running)
+    }
+
+    fn officer_conn() -> Arc<ConnInfo> {
+        Arc::new(ConnInfo {
+            identity: policy::Identity {
+                officer_id: "HN-AMR-0001".into(),
+                name: "Li Na".into(),
+                unit: "AMR".into(),
+                fingerprint: "00".into(),
+            },
+            identity_ok: true,
+            leaf: None,
+            doomed: AtomicBool::new(false),
+            inflight: AtomicUsize::new(0),
+            last_active: Mutex::new(Instant::now()),
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_handler_gets_a_logged_500() {
+        let (_dir, running) = gateway().await;
+        let shared = running.shared.clone();
+        let head = RequestHead {
+            method: "GET".into(),
+            path: "/v1/subjects/x".into(),
+            http1: true,
+        };
+        let boom = async {
+            if std::hint::black_box(true) {
+                panic!("handler bug");
+            }
+            error::failure_response(&error::Failure::NotFound, "")
+        };
+        let resp = guarded(shared.clone(), officer_conn(), Plane::Data, head, boom).await;
+        assert_eq!(resp.status(), 500);
+        let id = resp.headers()["inquiry-id"].to_str().unwrap().to_string();
+        let url = shared.config.audit_store_url.clone();
+        let entries = audit::Reader::connect(&url)
+            .await
+            .unwrap()
+            .query(&audit::Filter::default())
+            .await
+            .unwrap();
+        let entry = entries
+            .iter()
+            .map(|e| &e.entry)
+            .find(|e| e.inquiry_id == id)
+            .expect("no entry for the panicked request");
+        assert_eq!(entry.decision.as_str(), "error");
+        assert_eq!(entry.reason, "internal_error");
+        assert_eq!(entry.status, 500);
+        assert_eq!(entry.officer_id, "HN-AMR-0001");
+        assert_eq!(entry.path, "/v1/subjects/x");
+        assert_eq!(entry.rule, "request handler panicked");
+
+        let fine = async { error::failure_response(&error::Failure::NotFound, "abc") };
+        let head = RequestHead {
+            method: "GET".into(),
+            path: "/".into(),
+            http1: false,
+        };
+        let resp = guarded(shared, officer_conn(), Plane::Data, head, fine).await;
+        assert_eq!(resp.status(), 404);
+        running.shutdown().await.unwrap();
     }
 }
