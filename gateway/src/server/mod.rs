@@ -125,6 +125,9 @@ pub enum ServeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A reload task panicked or was cancelled; the previous material stays.
+    #[error("reload aborted before it finished; previous policy and tls material kept")]
+    ReloadAborted,
     /// In-flight requests did not finish within the drain bound.
     #[error("shutdown: connections still open after {}s; the final checkpoint was written anyway", .0.as_secs())]
     DrainTimeout(Duration),
@@ -563,17 +566,28 @@ impl Running {
     }
 
     /// Reload policy and TLS material (SIGHUP). Whatever fails keeps its
-    /// previous version; the first error is returned.
+    /// previous version; the first error is returned. Called on a
+    /// multi-threaded runtime, the blocking file work is announced with
+    /// [`tokio::task::block_in_place`] so other tasks move off this worker;
+    /// prefer [`Running::reload_async`], which runs it on the blocking pool.
     pub fn reload(&self) -> Result<(), ServeError> {
-        let policy = self.shared.reload_policy();
-        let tls = self.shared.reload_tls();
-        if let Err(e) = &policy {
-            tracing::error!(error = %e, "policy reload rejected; previous policy kept");
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let work = || both_reloads(&self.shared);
+        match Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(work)
+            }
+            _ => work(),
         }
-        if let Err(e) = &tls {
-            tracing::error!(error = %e, "tls reload rejected; previous material kept");
-        }
-        policy.and(tls)
+    }
+
+    /// [`Running::reload`] with the file reading and parsing on tokio's
+    /// blocking pool instead of a runtime worker.
+    pub async fn reload_async(&self) -> Result<(), ServeError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || both_reloads(&shared))
+            .await
+            .unwrap_or(Err(ServeError::ReloadAborted))
     }
 
     /// Stop accepting, let in-flight requests finish (bounded), write the
@@ -601,6 +615,19 @@ impl Running {
         }
         closed
     }
+}
+
+/// Reload policy, then TLS material; log each failure; the first error.
+fn both_reloads(shared: &Shared) -> Result<(), ServeError> {
+    let policy = shared.reload_policy();
+    let tls = shared.reload_tls();
+    if let Err(e) = &policy {
+        tracing::error!(error = %e, "policy reload rejected; previous policy kept");
+    }
+    if let Err(e) = &tls {
+        tracing::error!(error = %e, "tls reload rejected; previous material kept");
+    }
+    policy.and(tls)
 }
 
 async fn accept_loop(

@@ -5,6 +5,10 @@
 //! same holds for TLS material, which only affects new handshakes.
 //! SIGHUP reloads go through [`super::Running::reload`]. Once a minute the
 //! same task lets the rate limiters forget officers with full quotas.
+//!
+//! Checking, reading and parsing files is blocking work: it runs on tokio's
+//! blocking pool ([`tokio::task::spawn_blocking`]), never on a runtime
+//! worker, so a slow disk or a huge file cannot stall request handling.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use super::Shared;
+use super::{ServeError, Shared};
 
 /// Poll interval.
 const POLL: Duration = Duration::from_secs(1);
@@ -53,19 +57,34 @@ pub async fn watch_files(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             ticks = 0;
             shared.limiter.shrink();
         }
-        let now_policy = stamps(&policy_files);
+        let (p, t) = (policy_files.clone(), tls_files.clone());
+        let Ok((now_policy, now_tls)) =
+            tokio::task::spawn_blocking(move || (stamps(&p), stamps(&t))).await
+        else {
+            continue;
+        };
         if now_policy != seen_policy {
             seen_policy = now_policy;
-            if let Err(e) = shared.reload_policy() {
+            if let Err(e) = off_runtime(&shared, Shared::reload_policy).await {
                 tracing::error!(error = %e, "changed policy rejected; previous policy kept");
             }
         }
-        let now_tls = stamps(&tls_files);
         if now_tls != seen_tls {
             seen_tls = now_tls;
-            if let Err(e) = shared.reload_tls() {
+            if let Err(e) = off_runtime(&shared, Shared::reload_tls).await {
                 tracing::error!(error = %e, "changed tls material rejected; previous material kept");
             }
         }
     }
+}
+
+/// Run a blocking reload on tokio's blocking pool.
+async fn off_runtime(
+    shared: &Arc<Shared>,
+    reload: fn(&Shared) -> Result<(), ServeError>,
+) -> Result<(), ServeError> {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || reload(&shared))
+        .await
+        .unwrap_or(Err(ServeError::ReloadAborted))
 }
