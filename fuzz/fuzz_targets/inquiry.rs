@@ -11,7 +11,8 @@
 //! characters, printable-ASCII consent, a subject id that `classify` accepts
 //! with the same type, at most 32 distinct items and a record id of 1-128
 //! characters of `A-Za-z0-9._-` (not `.` or `..`); a refusal's message never repeats the case
-//! or consent header value.
+//! or consent header value (checked differentially: a case-swapped value must
+//! not show up either).
 #![no_main]
 
 use std::borrow::Cow;
@@ -27,6 +28,46 @@ fn field<'a>(parts: &[&'a [u8]], i: usize) -> Option<&'a [u8]> {
 
 fn check_subject(id: &str, kind: policy::SubjectType) {
     assert_eq!(classify(id), Ok(kind), "route subject id not classified alike");
+}
+
+/// Swap the case of every ASCII letter.
+fn swap_case(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|b| match b {
+            b'a'..=b'z' => b.to_ascii_uppercase(),
+            b'A'..=b'Z' => b.to_ascii_lowercase(),
+            _ => *b,
+        })
+        .collect()
+}
+
+/// Differential leak check: if the message contains a case or consent value,
+/// the same request with that value's letters case-swapped (same validity)
+/// must not show the swapped value: fixed text cannot contain both.
+fn check_refusal(req: &RawRequest<'_>, e: &policy::inquiry::InquiryError) {
+    let shown = e.to_string();
+    for (i, value) in [req.case, req.consent].into_iter().enumerate() {
+        let Some(value) = value else { continue };
+        let text = String::from_utf8_lossy(value).trim().to_owned();
+        if text.len() < 8 || !shown.contains(&text) {
+            continue;
+        }
+        let swapped = swap_case(value);
+        let swapped_text = String::from_utf8_lossy(&swapped).trim().to_owned();
+        if swapped_text == text {
+            continue;
+        }
+        let mut other = *req;
+        if i == 0 {
+            other.case = Some(&swapped);
+        } else {
+            other.consent = Some(&swapped);
+        }
+        if let Err(e2) = parse(&other) {
+            assert!(!e2.to_string().contains(&swapped_text), "error repeats a header value");
+        }
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -90,15 +131,6 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        Err(e) => {
-            let shown = e.to_string();
-            for secret in [case, consent].into_iter().flatten() {
-                let text = String::from_utf8_lossy(secret);
-                let text = text.trim();
-                if text.len() >= 12 {
-                    assert!(!shown.contains(text), "error repeats a header value");
-                }
-            }
-        }
+        Err(e) => check_refusal(&req, &e),
     }
 });

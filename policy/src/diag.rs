@@ -76,6 +76,11 @@ pub fn from_toml_error(file: &str, text: &str, err: &toml::de::Error) -> Diagnos
         message.extend(first.to_lowercase());
         message.push_str(chars.as_str());
     }
+    if message.is_empty() {
+        // toml gives some syntax errors (a value cut off at the end of the
+        // file) no text; never print a diagnostic that says nothing.
+        message.push_str("invalid toml syntax");
+    }
     Diagnostic::at(file, text, offset, message)
 }
 

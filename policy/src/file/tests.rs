@@ -357,3 +357,16 @@ valid_to = "2026-01-01"
     assert_eq!(line_of(&e, "unknown key `valid_to`"), 19);
     assert_eq!(e[1].column, 1);
 }
+
+#[test]
+fn fuzz_truncated_inline_table_has_a_message() {
+    // Found by the `policy_file` fuzz target: a file cut off after `key = `
+    // inside an inline table must still explain itself.
+    let text = "[rules]\nmask.phone = { keep_start = 3, keep_end = ";
+    let errors = Policy::parse(text, "p.toml", &Settings::default()).unwrap_err();
+    assert!(!errors.0.is_empty());
+    for d in &errors.0 {
+        assert!(!d.message.trim().is_empty(), "empty diagnostic: {d}");
+        assert_eq!((d.line, d.column), (2, 43), "diagnostic points at the cut: {d}");
+    }
+}
