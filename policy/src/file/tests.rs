@@ -367,6 +367,10 @@ fn fuzz_truncated_inline_table_has_a_message() {
     assert!(!errors.0.is_empty());
     for d in &errors.0 {
         assert!(!d.message.trim().is_empty(), "empty diagnostic: {d}");
-        assert_eq!((d.line, d.column), (2, 43), "diagnostic points at the cut: {d}");
+        assert_eq!(
+            (d.line, d.column),
+            (2, 43),
+            "diagnostic points at the cut: {d}"
+        );
     }
 }
