@@ -7,8 +7,8 @@
 //! |---|---|
 //! | `/audit/entries?officer=&subject=&from=&to=&decision=&limit=` | `{"entries": [...], "truncated": bool}` in time order, at most `limit` (default 1000, max 10000); `truncated` means more match — page on with `from` |
 //! | `/audit/verify` | the verify report as JSON (`"result": "intact"` or `"tampered"`) |
-//! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline |
-//! | `/audit/subjects/{id}` | the right-to-know report about one subject (Hunan Art. 31) |
+//! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline; an export over `max_export_bytes` (`[server]`, default 64 MiB; it is built in memory) is refused with 400 `invalid_request` asking to narrow the filter |
+//! | `/audit/subjects/{id}?from=&to=&limit=` | the right-to-know report about one subject (Hunan Art. 31), oldest first, at most `limit` inquiries (default 1000, max 10000); `"truncated": true` means more exist — page on with `from` |
 //!
 //! Errors are `{"error": {"code", "message"}}`: 400 `invalid_request`,
 //! 404 `not_found`, 503 `audit_unavailable`. It does not authenticate or
@@ -255,6 +255,27 @@ pub fn parse_filter_query(
     Ok(filter)
 }
 
+/// The `from`, `to` and `limit` of `/audit/subjects/{id}` (limit default
+/// [`DEFAULT_LIMIT`], at most [`MAX_LIMIT`]).
+fn subject_query(query: Option<&str>) -> Result<audit::Filter, QueryError> {
+    let pairs = query_pairs(query, &["from", "to", "limit"])?;
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, v)| *n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    let mut filter = build_filter(None, None, get("from"), get("to"), None)?;
+    filter.limit = Some(match get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => return Err(QueryError::Limit(text.to_string())),
+        },
+    });
+    Ok(filter)
+}
+
 /// One log entry as JSON: every stored field plus a readable `time`.
 pub fn entry_json(entry: &audit::Entry) -> Value {
     let mut value = serde_json::to_value(entry).unwrap_or(Value::Null);
@@ -265,19 +286,21 @@ pub fn entry_json(entry: &audit::Entry) -> Value {
 }
 
 /// Serve one `GET /audit/...` request. `public_key` is the raw 32-byte
-/// Ed25519 key checkpoints are verified with.
+/// Ed25519 key checkpoints are verified with; `max_export_bytes` bounds the
+/// export body built in memory.
 pub async fn handle(
     reader: &audit::Reader,
     public_key: &[u8],
     path: &str,
     query: Option<&str>,
+    max_export_bytes: usize,
 ) -> AuditApiResponse {
     match path {
         "/audit/entries" => entries(reader, query).await,
         "/audit/verify" => verify(reader, public_key).await,
-        "/audit/export" => export(reader, public_key, query).await,
+        "/audit/export" => export(reader, public_key, query, max_export_bytes).await,
         other => match other.strip_prefix("/audit/subjects/") {
-            Some(id) => subject(reader, id).await,
+            Some(id) => subject(reader, id, query).await,
             None => error(404, "not_found", "no such audit resource"),
         },
     }
@@ -337,22 +360,61 @@ pub fn verify_json(report: &audit::VerifyReport) -> Value {
     }
 }
 
+/// Collects an export in memory, refusing to grow past `cap` bytes.
+struct CappedWriter {
+    body: Vec<u8>,
+    cap: usize,
+    over: bool,
+}
+
+impl std::io::Write for CappedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.body.len().saturating_add(buf.len()) > self.cap {
+            self.over = true;
+            return Err(std::io::Error::other("export larger than max_export_bytes"));
+        }
+        self.body.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// `GET /audit/export`
 async fn export(
     reader: &audit::Reader,
     public_key: &[u8],
     query: Option<&str>,
+    max_bytes: usize,
 ) -> AuditApiResponse {
     let filter = match parse_filter_query(query, false) {
         Ok(f) => f,
         Err(e) => return invalid(&e),
     };
-    let mut body: Vec<u8> = Vec::new();
-    match reader.export_with_key(&filter, public_key, &mut body).await {
+    let mut out = CappedWriter {
+        body: Vec::new(),
+        cap: max_bytes,
+        over: false,
+    };
+    let result = reader.export_with_key(&filter, public_key, &mut out).await;
+    if out.over {
+        let mut resp = error(
+            400,
+            "invalid_request",
+            &format!(
+                "the export is larger than {max_bytes} bytes; narrow it with from and to, officer, subject or decision"
+            ),
+        );
+        resp.subject_id = filter.subject;
+        return resp;
+    }
+    match result {
         Ok(_) => AuditApiResponse {
             status: 200,
             content_type: "application/x-ndjson",
-            body,
+            body: out.body,
             subject_id: filter.subject,
         },
         Err(e) => unavailable(&e),
@@ -360,7 +422,7 @@ async fn export(
 }
 
 /// `GET /audit/subjects/{id}`
-async fn subject(reader: &audit::Reader, id: &str) -> AuditApiResponse {
+async fn subject(reader: &audit::Reader, id: &str, query: Option<&str>) -> AuditApiResponse {
     let subject_type = match policy::subject::classify(id) {
         Ok(t) => t,
         Err(e) => {
@@ -370,13 +432,22 @@ async fn subject(reader: &audit::Reader, id: &str) -> AuditApiResponse {
             })
         }
     };
-    match reader.subject_report(id).await {
+    let mut filter = match subject_query(query) {
+        Ok(f) => f,
+        Err(e) => return invalid(&e),
+    };
+    filter.subject = Some(id.to_string());
+    match reader.query(&filter).await {
         Ok(found) => {
+            let truncated = filter
+                .limit
+                .is_some_and(|l| u64::try_from(found.len()).is_ok_and(|n| n >= l));
             let inquiries: Vec<Value> = found.iter().map(report_row_json).collect();
             let mut resp = ok_json(&json!({
                 "subject": id,
                 "subject_type": subject_type.as_str(),
                 "inquiries": inquiries,
+                "truncated": truncated,
             }));
             resp.subject_id = Some(id.to_string());
             resp
@@ -613,6 +684,16 @@ mod tests {
         (tmp, reader, public, url)
     }
 
+    /// [`handle`] with an export cap nothing in these tests reaches.
+    async fn handle_big(
+        reader: &audit::Reader,
+        key: &[u8],
+        path: &str,
+        query: Option<&str>,
+    ) -> AuditApiResponse {
+        handle(reader, key, path, query, 1 << 30).await
+    }
+
     fn body_json(resp: &AuditApiResponse) -> Value {
         serde_json::from_slice(&resp.body).unwrap()
     }
@@ -631,7 +712,7 @@ mod tests {
             let reader = reader.clone();
             let key = key.clone();
             async move {
-                let resp = handle(&reader, &key, "/audit/entries", Some(q)).await;
+                let resp = handle_big(&reader, &key, "/audit/entries", Some(q)).await;
                 assert_eq!(resp.status, 200, "{q}");
                 assert_eq!(resp.content_type, "application/json");
                 body_json(&resp)["entries"].as_array().unwrap().len()
@@ -643,15 +724,15 @@ mod tests {
         assert_eq!(count("to=2026-03-01").await, 2);
         assert_eq!(count("from=2026-03-02T00%3A00%3A00Z").await, 2);
         assert_eq!(count("limit=1").await, 1);
-        let resp = handle(&reader, &key, "/audit/entries", Some("limit=4")).await;
+        let resp = handle_big(&reader, &key, "/audit/entries", Some("limit=4")).await;
         assert_eq!(
             body_json(&resp)["truncated"],
             true,
             "as many as the limit: maybe more"
         );
-        let resp = handle(&reader, &key, "/audit/entries", Some("limit=5")).await;
+        let resp = handle_big(&reader, &key, "/audit/entries", Some("limit=5")).await;
         assert_eq!(body_json(&resp)["truncated"], false);
-        let resp = handle(
+        let resp = handle_big(
             &reader,
             &key,
             "/audit/entries",
@@ -665,7 +746,7 @@ mod tests {
         assert_eq!(first["entry"]["officer_id"], "HN-AMR-0001");
 
         for bad in ["subject=123", "limit=20000", "colour=red", "decision=maybe"] {
-            let resp = handle(&reader, &key, "/audit/entries", Some(bad)).await;
+            let resp = handle_big(&reader, &key, "/audit/entries", Some(bad)).await;
             assert_eq!(resp.status, 400, "{bad}");
             assert_eq!(error_code(&resp), "invalid_request");
         }
@@ -674,7 +755,7 @@ mod tests {
     #[tokio::test]
     async fn verify_reports_intact_and_a_wrong_key() {
         let (_tmp, reader, key, _) = store().await;
-        let resp = handle(&reader, &key, "/audit/verify", None).await;
+        let resp = handle_big(&reader, &key, "/audit/verify", None).await;
         assert_eq!(resp.status, 200);
         let report = body_json(&resp);
         assert_eq!(report["result"], "intact");
@@ -686,14 +767,14 @@ mod tests {
         let other_key = ring::signature::KeyPair::public_key(&other)
             .as_ref()
             .to_vec();
-        let resp = handle(&reader, &other_key, "/audit/verify", None).await;
+        let resp = handle_big(&reader, &other_key, "/audit/verify", None).await;
         assert_eq!(body_json(&resp)["result"], "tampered");
     }
 
     #[tokio::test]
     async fn export_verifies_offline() {
         let (_tmp, reader, key, _) = store().await;
-        let resp = handle(&reader, &key, "/audit/export", None).await;
+        let resp = handle_big(&reader, &key, "/audit/export", None).await;
         assert_eq!(resp.status, 200);
         assert_eq!(resp.content_type, "application/x-ndjson");
         let report = audit::verify_export(std::io::Cursor::new(&resp.body), &key).unwrap();
@@ -701,7 +782,7 @@ mod tests {
             matches!(report, audit::VerifyReport::Intact { entries: 4, .. }),
             "{report:?}"
         );
-        let resp = handle(&reader, &key, "/audit/export", Some("limit=3")).await;
+        let resp = handle_big(&reader, &key, "/audit/export", Some("limit=3")).await;
         assert_eq!(resp.status, 400);
     }
 
@@ -709,7 +790,7 @@ mod tests {
     async fn subject_report_lists_who_looked() {
         let (_tmp, reader, key, _) = store().await;
         let path = format!("/audit/subjects/{LEGAL}");
-        let resp = handle(&reader, &key, &path, None).await;
+        let resp = handle_big(&reader, &key, &path, None).await;
         assert_eq!(resp.status, 200);
         assert_eq!(resp.subject_id.as_deref(), Some(LEGAL));
         let report = body_json(&resp);
@@ -722,12 +803,59 @@ mod tests {
         assert_eq!(rows[0]["decision"], "allow");
         assert_eq!(rows[1]["officer_id"], "CS-RATE-0007");
 
-        let resp = handle(&reader, &key, "/audit/subjects/91430100MA4L0XXX1A", None).await;
+        let resp = handle_big(&reader, &key, "/audit/subjects/91430100MA4L0XXX1A", None).await;
         assert_eq!(resp.status, 400);
         assert_eq!(resp.subject_id, None);
-        let resp = handle(&reader, &key, "/audit/elsewhere", None).await;
+        let resp = handle_big(&reader, &key, "/audit/elsewhere", None).await;
         assert_eq!(resp.status, 404);
         assert_eq!(error_code(&resp), "not_found");
+    }
+
+    #[tokio::test]
+    async fn an_export_over_the_cap_is_refused_with_advice_to_narrow_it() {
+        let (_tmp, reader, key, _) = store().await;
+        let full = handle_big(&reader, &key, "/audit/export", None).await;
+        assert_eq!(full.status, 200);
+        let size = full.body.len();
+        let resp = handle(&reader, &key, "/audit/export", None, size).await;
+        assert_eq!(resp.status, 200, "exactly at the cap is served");
+        assert_eq!(resp.body, full.body);
+        let q = format!("subject={LEGAL}&to=2026-03-01");
+        let narrow = handle_big(&reader, &key, "/audit/export", Some(&q)).await;
+        assert_eq!(narrow.status, 200);
+        let cap = narrow.body.len();
+        assert!(cap < size, "{cap} vs {size}");
+        let resp = handle(&reader, &key, "/audit/export", None, cap).await;
+        assert_eq!(resp.status, 400);
+        assert_eq!(error_code(&resp), "invalid_request");
+        let message = body_json(&resp)["error"]["message"].to_string();
+        assert!(message.contains("narrow"), "{message}");
+        let resp = handle(&reader, &key, "/audit/export", Some(&q), cap).await;
+        assert_eq!(resp.status, 200, "the narrower export fits");
+        assert_eq!(resp.subject_id.as_deref(), Some(LEGAL));
+    }
+
+    #[tokio::test]
+    async fn the_subject_report_is_limited_and_pages_on_with_from() {
+        let (_tmp, reader, key, _) = store().await;
+        let path = format!("/audit/subjects/{LEGAL}");
+        let resp = handle_big(&reader, &key, &path, Some("limit=2")).await;
+        assert_eq!(resp.status, 200);
+        let report = body_json(&resp);
+        assert_eq!(report["inquiries"].as_array().unwrap().len(), 2);
+        assert_eq!(report["truncated"], true);
+        let resp = handle_big(&reader, &key, &path, Some("from=2026-03-03&limit=2")).await;
+        let report = body_json(&resp);
+        let rows = report["inquiries"].as_array().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["time"], "2026-03-03T09:00:00.000Z");
+        assert_eq!(report["truncated"], false);
+        let resp = handle_big(&reader, &key, &path, None).await;
+        assert_eq!(body_json(&resp)["truncated"], false);
+        for bad in ["limit=0", "limit=10001", "officer=x"] {
+            let resp = handle_big(&reader, &key, &path, Some(bad)).await;
+            assert_eq!(resp.status, 400, "{bad}");
+        }
     }
 
     #[tokio::test]
@@ -742,7 +870,7 @@ mod tests {
                 .unwrap();
             conn.close().await.unwrap();
         }
-        let resp = handle(&reader, &key, "/audit/entries", None).await;
+        let resp = handle_big(&reader, &key, "/audit/entries", None).await;
         assert_eq!(resp.status, 503);
         assert_eq!(error_code(&resp), "audit_unavailable");
         assert!(

@@ -20,6 +20,7 @@
 //! | `max_header_bytes` | 16 384 | request head (HTTP/1) or header list (HTTP/2) larger: 431 |
 //! | `max_headers` | 100 | more header fields: 431 |
 //! | `max_uri_bytes` | 8 192 | longer request target (path + query): 414 |
+//! | `max_export_bytes` | 67 108 864 | an admin-plane `/audit/export` larger than this (it is built in memory before it is sent) is refused with 400 `invalid_request` asking to narrow it with `from`/`to`, `officer`, `subject` or `decision`; at most 1 GiB |
 //!
 //! Request bodies: neither plane takes one (GET only), so there is no body
 //! size knob: any body (`Content-Length` > 0, or HTTP/2 DATA) gets 413
@@ -95,6 +96,9 @@ pub struct Limits {
     pub max_headers: usize,
     /// Longest request target (path and query) accepted; longer gets 414.
     pub max_uri_bytes: usize,
+    /// Largest `/audit/export` body the admin plane builds; a larger export
+    /// gets 400 asking the officer to narrow it.
+    pub max_export_bytes: usize,
 }
 
 impl Default for Limits {
@@ -109,6 +113,7 @@ impl Default for Limits {
             max_concurrent_streams: 100,
             max_headers: 100,
             max_uri_bytes: 8 * 1024,
+            max_export_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -228,6 +233,7 @@ struct RawServer {
     max_concurrent_streams: Option<Spanned<i64>>,
     max_headers: Option<Spanned<i64>>,
     max_uri_bytes: Option<Spanned<i64>>,
+    max_export_bytes: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -510,6 +516,13 @@ impl Config {
                 64 * 1024,
             ))
             .unwrap_or(d.max_uri_bytes),
+            max_export_bytes: usize::try_from(c.positive(
+                "[server] max_export_bytes",
+                &s.max_export_bytes,
+                d.max_export_bytes as u64,
+                1024 * 1024 * 1024,
+            ))
+            .unwrap_or(d.max_export_bytes),
         };
 
         // [identity]

@@ -143,9 +143,10 @@ fn limits_and_timezone_are_read_and_checked() {
     let dir = folder();
     let text = GOOD.replace(
         "crl = [\"certs/ca.crl\"]",
-        "crl = [\"certs/ca.crl\"]\ntimezone = \"-05:30\"\nmax_connections = 7\nidle_timeout_ms = 1500",
+        "crl = [\"certs/ca.crl\"]\ntimezone = \"-05:30\"\nmax_connections = 7\nidle_timeout_ms = 1500\nmax_export_bytes = 4096",
     );
     let c = Config::load(&write(dir.path(), &text)).unwrap();
+    assert_eq!(c.server.limits.max_export_bytes, 4096);
     assert_eq!(c.server.utc_offset_seconds, -(5 * 3600 + 30 * 60));
     assert_eq!(c.server.limits.max_connections, 7);
     assert_eq!(c.server.limits.idle_timeout, Duration::from_millis(1500));
@@ -157,6 +158,7 @@ fn limits_and_timezone_are_read_and_checked() {
     let c = Config::load(&write(dir.path(), &text)).unwrap();
     assert_eq!(c.server.limits.max_headers, 20);
     assert_eq!(c.server.limits.max_uri_bytes, 2048);
+    assert_eq!(c.server.limits.max_export_bytes, 64 * 1024 * 1024);
     assert_eq!(c.server.limits.max_concurrent_streams, 8);
     assert_eq!(
         c.server.limits.handshake_timeout,

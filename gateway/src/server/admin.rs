@@ -148,8 +148,14 @@ async fn run<B: hyper::body::Body>(
         return Err(Failure::NotFound);
     }
     let reader = shared.audit.reader();
-    let answer =
-        crate::audit_api::handle(&reader, &shared.audit_public_key, path, req.uri().query()).await;
+    let answer = crate::audit_api::handle(
+        &reader,
+        &shared.audit_public_key,
+        path,
+        req.uri().query(),
+        shared.config.server.limits.max_export_bytes,
+    )
+    .await;
     if let Some(subject) = answer.subject_id {
         draft.subject_id = Some(subject);
     }
