@@ -84,6 +84,26 @@ pub(crate) fn classify(e: &sqlx::Error) -> CommitError {
 /// PostgreSQL's bind-parameter limits).
 pub(crate) const INSERT_CHUNK: usize = 256;
 
+/// Splits rows into INSERT statements of [`INSERT_CHUNK`] rows, then
+/// powers of two: at most nine statement shapes, so the prepared-statement
+/// cache keeps them all whatever the batch sizes.
+pub(crate) fn insert_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let n = if rows.len() >= INSERT_CHUNK {
+            INSERT_CHUNK
+        } else {
+            // Largest power of two not above the rest.
+            1usize << (usize::BITS - 1 - rows.len().leading_zeros())
+        };
+        let (head, tail) = rows.split_at(n.min(rows.len()));
+        rows = tail;
+        Some(head)
+    })
+}
+
 /// Rows per page when walking a chain.
 pub(crate) const PAGE: i64 = 8192;
 
@@ -560,7 +580,7 @@ macro_rules! impl_common_store {
                 checkpoints: &[$crate::checkpoint::Checkpoint],
             ) -> Result<(), sqlx::Error> {
                 use $crate::store::big;
-                for chunk in entries.chunks($crate::store::INSERT_CHUNK) {
+                for chunk in $crate::store::insert_chunks(entries) {
                     let json: Vec<$crate::store::JsonCols> =
                         chunk.iter().map(|e| $crate::store::JsonCols::of(&e.entry)).collect();
                     let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
@@ -825,3 +845,28 @@ macro_rules! impl_common_store {
     };
 }
 pub(crate) use impl_common_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_chunks_cover_every_row_in_few_shapes() {
+        for n in [0usize, 1, 2, 3, 255, 256, 257, 700, 1024, 1023] {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = insert_chunks(&rows).collect();
+            let joined: Vec<usize> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+            assert_eq!(joined, rows, "every row once, in order");
+            for c in &chunks {
+                assert!(
+                    c.len() == INSERT_CHUNK || c.len().is_power_of_two(),
+                    "{}",
+                    c.len()
+                );
+            }
+        }
+        let rows = vec![0u8; 700];
+        let sizes: Vec<usize> = insert_chunks(&rows).map(<[u8]>::len).collect();
+        assert_eq!(sizes, vec![256, 256, 128, 32, 16, 8, 4]);
+    }
+}
