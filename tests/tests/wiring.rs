@@ -634,3 +634,25 @@ async fn health_and_readiness_are_served_and_logged() {
     assert!(entries.iter().all(|e| e.entry.plane == "admin"));
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_text_reaches_the_log_without_control_characters_and_capped() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let long_path = format!("/v1/subjects/{}", "9".repeat(3000));
+    let headers = [
+        ("Inquiry-Purpose", "administrative_inspection"),
+        ("Inquiry-Case", "HN-2026\t00123"),
+    ];
+    let r = client
+        .request("GET", gw.data_addr(), &long_path, &headers)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    let entry = env.entry(r.header("inquiry-id").unwrap()).await;
+    assert_eq!(entry.case.as_deref(), Some("HN-202600123"));
+    assert_eq!(entry.path.len(), 512, "path not capped");
+    assert!(long_path.starts_with(&entry.path));
+    gw.shutdown().await.unwrap();
+}

@@ -2,6 +2,13 @@
 //! before the response is released: the draft collects what the request path
 //! learned (identity, inquiry, decision, redaction report, upstream status),
 //! [`commit`] appends it and waits for durability.
+//!
+//! Whatever a client, a certificate or the upstream can put into an entry's
+//! text goes through [`clean`] on the way in: control characters (C0, DEL,
+//! C1 — e.g. a NUL PostgreSQL would refuse, or a newline forging a line in
+//! a log viewer) are stripped and every text field is cut to
+//! [`MAX_ENTRY_TEXT`] bytes on a character boundary, so the store never
+//! rejects an entry because of what a client sent.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -11,8 +18,30 @@ use time::OffsetDateTime;
 
 use super::Shared;
 
-/// Longest free-text header value (purpose, case) copied into the log.
+/// Longest free-text header value (purpose, case) copied into the log, in
+/// characters (then [`clean`] applies).
 const MAX_LOGGED_TEXT: usize = 128;
+
+/// Longest text, in bytes, any entry field keeps (path, purpose, case,
+/// rule, names, key names ...); longer text is cut on a character boundary.
+pub const MAX_ENTRY_TEXT: usize = 512;
+
+/// `text` without control characters, cut to at most [`MAX_ENTRY_TEXT`]
+/// bytes on a character boundary.
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_ENTRY_TEXT));
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > MAX_ENTRY_TEXT {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn clean_all(list: Vec<String>) -> Vec<String> {
+    list.iter().map(|t| clean(t)).collect()
+}
 
 /// Everything the log entry records about one request, filled in as the
 /// request path proceeds.
@@ -94,10 +123,12 @@ impl Draft {
     }
 }
 
-/// Header text for the log: valid UTF-8 only, at most 128 characters.
+/// Header text for the log: valid UTF-8 only, at most 128 characters,
+/// control characters stripped.
 pub fn loggable(bytes: Option<&[u8]>) -> Option<String> {
     let text = std::str::from_utf8(bytes?).ok()?;
-    Some(text.chars().take(MAX_LOGGED_TEXT).collect())
+    let short: String = text.chars().take(MAX_LOGGED_TEXT).collect();
+    Some(clean(&short))
 }
 
 /// Append the entry and wait until it is durable. `Err` means the client
@@ -112,31 +143,36 @@ pub async fn commit(
 ) -> Result<(), audit::AuditError> {
     let time_ms = i64::try_from(draft.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let latency_ms = u64::try_from(draft.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let text = |t: Option<String>| t.as_deref().map(clean);
     let entry = audit::NewEntry {
         time_ms,
-        inquiry_id: draft.inquiry_id,
+        inquiry_id: clean(&draft.inquiry_id),
         plane: draft.plane.to_string(),
-        officer_id: identity.officer_id.clone(),
-        officer_name: identity.name.clone(),
-        unit: identity.unit.clone(),
-        cert_fingerprint: identity.fingerprint.clone(),
-        purpose: draft.purpose,
-        case: draft.case,
-        consent_id: draft.consent_id,
-        method: draft.method,
-        path: draft.path,
-        subject_id: draft.subject_id,
-        subject_type: draft.subject_type,
-        items_requested: draft.items_requested,
+        officer_id: clean(&identity.officer_id),
+        officer_name: clean(&identity.name),
+        unit: clean(&identity.unit),
+        cert_fingerprint: clean(&identity.fingerprint),
+        purpose: text(draft.purpose),
+        case: text(draft.case),
+        consent_id: text(draft.consent_id),
+        method: clean(&draft.method),
+        path: clean(&draft.path),
+        subject_id: text(draft.subject_id),
+        subject_type: text(draft.subject_type),
+        items_requested: clean_all(draft.items_requested),
         decision,
-        reason: reason.to_string(),
-        rule: draft.rule.unwrap_or_default(),
-        statutory_basis: draft.statutory_basis,
+        reason: clean(reason),
+        rule: clean(draft.rule.as_deref().unwrap_or_default()),
+        statutory_basis: text(draft.statutory_basis),
         status,
         records_returned: draft.records_returned,
-        records_suppressed: draft.records_suppressed,
-        removed_keys: draft.removed_keys,
-        masked_keys: draft.masked_keys,
+        records_suppressed: draft
+            .records_suppressed
+            .into_iter()
+            .map(|(k, v)| (clean(&k), v))
+            .collect(),
+        removed_keys: clean_all(draft.removed_keys),
+        masked_keys: clean_all(draft.masked_keys),
         objection_labeled: draft.objection_labeled,
         upstream_status: draft.upstream_status,
         latency_ms,
@@ -173,4 +209,38 @@ pub fn new_inquiry_id(rng: &ring::rand::SystemRandom) -> String {
         return format!("{:016x}{:016x}", t as u64, n);
     }
     hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_stripped() {
+        assert_eq!(clean("HN-2026\u{0}\n\r\t\u{7f}\u{85}-1"), "HN-2026-1");
+        assert_eq!(clean("湖南 case"), "湖南 case");
+    }
+
+    #[test]
+    fn text_is_cut_to_the_cap_on_a_char_boundary() {
+        let ascii = "a".repeat(2000);
+        assert_eq!(clean(&ascii).len(), MAX_ENTRY_TEXT);
+        // Three-byte characters: 512 is not a multiple of 3.
+        let han = "湖".repeat(400);
+        let cut = clean(&han);
+        assert_eq!(cut.len(), MAX_ENTRY_TEXT / 3 * 3);
+        assert!(cut.chars().all(|c| c == '湖'));
+        assert_eq!(clean("short"), "short");
+    }
+
+    #[test]
+    fn header_text_is_valid_utf8_at_most_128_chars_and_clean() {
+        assert_eq!(
+            loggable(Some(b"HN\x01-1".as_slice())).as_deref(),
+            Some("HN-1")
+        );
+        assert_eq!(loggable(Some(b"\xff".as_slice())), None);
+        let long = "x".repeat(300);
+        assert_eq!(loggable(Some(long.as_bytes())).map(|t| t.len()), Some(128));
+    }
 }
