@@ -22,6 +22,17 @@
 //! | `max_uri_bytes` | 8 192 | longer request target (path + query): 414 |
 //! | `max_export_bytes` | 67 108 864 | an admin-plane `/audit/export` larger than this (it is built in memory before it is sent) is refused with 400 `invalid_request` asking to narrow it with `from`/`to`, `officer`, `subject` or `decision`; at most 1 GiB |
 //!
+//! ## Test only: `danger_fixed_clock` (`[server]`)
+//!
+//! `danger_fixed_clock = "2026-11-22T00:00:00Z"` (RFC 3339) makes the
+//! gateway decide and log as if it were always that instant: officers'
+//! validity, consent expiry, which records may still be served and the
+//! per-request certificate expiry check all read it. It exists so end-to-end
+//! tests of the binary can run the conformance cases at their own `now`.
+//! Never set it in a deployment: the gateway logs a `DANGER` warning at
+//! start when it is set. (TLS handshakes still check certificates against
+//! the real time.) In-process callers use `server::start_with_clock` instead.
+//!
 //! Request bodies: neither plane takes one (GET only), so there is no body
 //! size knob: any body (`Content-Length` > 0, or HTTP/2 DATA) gets 413
 //! `payload_too_large`, any `Transfer-Encoding` 400 `invalid_request`, and the
@@ -135,6 +146,9 @@ pub struct ServerConfig {
     pub utc_offset_seconds: i32,
     /// Listener limits.
     pub limits: Limits,
+    /// Test only: decide and log at this fixed instant instead of the
+    /// system clock (see the module docs). `None` in any deployment.
+    pub danger_fixed_clock: Option<time::OffsetDateTime>,
 }
 
 /// `[upstream]`, typed.
@@ -224,6 +238,7 @@ struct RawServer {
     #[serde(default)]
     crl: Vec<Spanned<String>>,
     timezone: Option<Spanned<String>>,
+    danger_fixed_clock: Option<Spanned<String>>,
     max_connections: Option<Spanned<i64>>,
     request_timeout_ms: Option<Spanned<i64>>,
     header_read_timeout_ms: Option<Spanned<i64>>,
@@ -459,6 +474,25 @@ impl Config {
                 8 * 3600
             }),
         };
+        let danger_fixed_clock = s.danger_fixed_clock.as_ref().and_then(|t| {
+            let parsed = time::OffsetDateTime::parse(
+                t.get_ref(),
+                &time::format_description::well_known::Rfc3339,
+            );
+            match parsed {
+                Ok(at) => Some(at),
+                Err(_) => {
+                    c.push(
+                        t.span().start,
+                        format!(
+                            "[server] danger_fixed_clock `{}` is not an RFC 3339 instant like `2026-11-22T00:00:00Z`",
+                            t.get_ref()
+                        ),
+                    );
+                    None
+                }
+            }
+        });
         let d = Limits::default();
         let limits = Limits {
             max_connections: usize::try_from(c.positive(
@@ -688,6 +722,7 @@ impl Config {
                 crl,
                 utc_offset_seconds,
                 limits,
+                danger_fixed_clock,
             },
             identity,
             admin_listen,

@@ -300,6 +300,7 @@ mod tests {
             crl: vec![dir.join(certs::pki::CRL)],
             utc_offset_seconds: 8 * 3600,
             limits: Limits::default(),
+            danger_fixed_clock: None,
         }
     }
 

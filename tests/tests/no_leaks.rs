@@ -235,6 +235,14 @@ async fn no_redacted_value_or_consent_token_reaches_any_log() {
     let secrets = secrets(&cases);
     let tokens = consent_texts(&cases);
     let env = Env::new().await;
+    // The cases hold at their own `now`: the binary runs at it (test-only
+    // `danger_fixed_clock`), so the expected statuses hold in any year.
+    let now = cases[0]["now"].as_str().unwrap();
+    assert!(
+        cases.iter().all(|c| c["now"] == now),
+        "cases differ in `now`"
+    );
+    env.write_config(&format!("danger_fixed_clock = \"{now}\""));
     // `env` runs the binary with RUST_LOG set for it alone (it execs, so the
     // child's pid stays the gateway's and signals reach it).
     let exe = EXE.to_string();
@@ -282,6 +290,20 @@ async fn no_redacted_value_or_consent_token_reaches_any_log() {
             &format!("the response of `{name}`"),
         );
         answered.push(r.header("inquiry-id").unwrap().to_string());
+    }
+
+    // The binary decided and logged at the cases' `now`.
+    let now_ms = time::OffsetDateTime::parse(now, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp()
+        * 1000;
+    let logged = env.entries().await;
+    for id in &answered {
+        let e = logged
+            .iter()
+            .find(|e| &e.entry.inquiry_id == id)
+            .unwrap_or_else(|| panic!("no entry for {id}"));
+        assert_eq!(e.entry.time_ms, now_ms, "entry {id} not at the cases' now");
     }
 
     // The admin plane's view of the log carries no value either.

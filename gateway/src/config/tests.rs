@@ -147,6 +147,10 @@ fn limits_and_timezone_are_read_and_checked() {
     );
     let c = Config::load(&write(dir.path(), &text)).unwrap();
     assert_eq!(c.server.limits.max_export_bytes, 4096);
+    assert_eq!(
+        c.server.danger_fixed_clock, None,
+        "the real clock by default"
+    );
     assert_eq!(c.server.utc_offset_seconds, -(5 * 3600 + 30 * 60));
     assert_eq!(c.server.limits.max_connections, 7);
     assert_eq!(c.server.limits.idle_timeout, Duration::from_millis(1500));
@@ -189,6 +193,28 @@ fn limits_and_timezone_are_read_and_checked() {
         .to_string();
     assert!(err.contains("`Asia/Shanghai`"), "{err}");
     assert!(err.contains("`-3`"), "{err}");
+}
+
+#[test]
+fn danger_fixed_clock_is_an_rfc3339_instant() {
+    let dir = folder();
+    let text = GOOD.replace(
+        "crl = [\"certs/ca.crl\"]",
+        "crl = [\"certs/ca.crl\"]\ndanger_fixed_clock = \"2026-11-22T08:00:00+08:00\"",
+    );
+    let c = Config::load(&write(dir.path(), &text)).unwrap();
+    assert_eq!(
+        c.server.danger_fixed_clock,
+        Some(time::macros::datetime!(2026-11-22 00:00 UTC))
+    );
+    let text = GOOD.replace(
+        "crl = [\"certs/ca.crl\"]",
+        "crl = [\"certs/ca.crl\"]\ndanger_fixed_clock = \"yesterday\"",
+    );
+    let err = Config::load(&write(dir.path(), &text))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("danger_fixed_clock `yesterday`"), "{err}");
 }
 
 #[test]

@@ -457,8 +457,15 @@ pub struct Running {
 }
 
 /// Load policy, TLS and the inquiry log, bind the listeners and start serving.
+///
+/// `[server] danger_fixed_clock` (test only) starts it with a manual clock
+/// standing at that instant.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
-    start_with_clock(config, Clock::system()).await
+    let clock = match config.server.danger_fixed_clock {
+        Some(at) => Clock::manual(at),
+        None => Clock::system(),
+    };
+    start_with_clock(config, clock).await
 }
 
 /// As [`start`], with decisions and log times read from `clock` instead of
