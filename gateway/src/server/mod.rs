@@ -10,6 +10,9 @@
 //! `certificate_revoked` / `certificate_expired` (`Connection: close` on
 //! HTTP/1) and the connection is shut down gracefully (GOAWAY on HTTP/2).
 //!
+//! Each request's handler runs as its own task; if it panics, the request
+//! still gets a committed `error` / `internal_error` entry before its 500.
+//!
 //! ## Layout
 //! - [`service`]: the data-plane request path;
 //! - [`admin`]: health, metrics and the inquiry-log API;
