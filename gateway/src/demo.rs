@@ -306,7 +306,7 @@ async fn wait_for_stop(
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading policy and tls material");
                 // Errors are logged by reload; the previous versions keep serving.
-                let _ = running.reload();
+                let _ = running.reload_async().await;
             }
         }
     }

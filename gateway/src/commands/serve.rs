@@ -44,7 +44,7 @@ async fn serve(config: Config) -> CmdResult {
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading policy and tls material");
                 // Errors are logged by reload; the previous versions keep serving.
-                let _ = running.reload();
+                let _ = running.reload_async().await;
             }
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
