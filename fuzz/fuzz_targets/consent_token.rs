@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
             let first = chars.next().unwrap_or('A');
             let swapped = if first == 'A' { 'B' } else { 'A' };
             let tampered: String = std::iter::once(swapped).chain(chars).collect();
-            assert!(verify(&tampered, &KEY).is_err(), "tampered payload verified");
+            assert!(
+                verify(&tampered, &KEY).is_err(),
+                "tampered payload verified"
+            );
         }
         Err(e) => {
             // Every refusal is one of the fixed texts: none carries the token.

@@ -20,14 +20,26 @@ static MAPPINGS: LazyLock<Vec<IdentityMapping>> = LazyLock::new(|| {
     vec![
         IdentityMapping::default(),
         m(Field::SubjectCn, Field::SubjectO, Field::SubjectOu),
-        m(Field::SubjectOu, Field::SubjectSerialNumber, Field::SubjectCn),
+        m(
+            Field::SubjectOu,
+            Field::SubjectSerialNumber,
+            Field::SubjectCn,
+        ),
         m(
             Field::SanUri("urn:officer:".to_owned()),
             Field::SubjectCn,
             Field::SanEmail,
         ),
-        m(Field::SanUri(String::new()), Field::SanEmail, Field::SubjectO),
-        m(Field::SanEmail, Field::SanUri("spiffe://".to_owned()), Field::SubjectOu),
+        m(
+            Field::SanUri(String::new()),
+            Field::SanEmail,
+            Field::SubjectO,
+        ),
+        m(
+            Field::SanEmail,
+            Field::SanUri("spiffe://".to_owned()),
+            Field::SubjectOu,
+        ),
     ]
 });
 

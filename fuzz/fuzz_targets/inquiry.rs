@@ -27,7 +27,11 @@ fn field<'a>(parts: &[&'a [u8]], i: usize) -> Option<&'a [u8]> {
 }
 
 fn check_subject(id: &str, kind: policy::SubjectType) {
-    assert_eq!(classify(id), Ok(kind), "route subject id not classified alike");
+    assert_eq!(
+        classify(id),
+        Ok(kind),
+        "route subject id not classified alike"
+    );
 }
 
 /// Swap the case of every ASCII letter.
@@ -65,7 +69,10 @@ fn check_refusal(req: &RawRequest<'_>, e: &policy::inquiry::InquiryError) {
             other.consent = Some(&swapped);
         }
         if let Err(e2) = parse(&other) {
-            assert!(!e2.to_string().contains(&swapped_text), "error repeats a header value");
+            assert!(
+                !e2.to_string().contains(&swapped_text),
+                "error repeats a header value"
+            );
         }
     }
 }
@@ -87,12 +94,16 @@ fuzz_target!(|data: &[u8]| {
             let p = &inquiry.purpose;
             assert!((1..=64).contains(&p.len()), "purpose length");
             assert!(
-                p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                 "purpose is not a code"
             );
             let c = &inquiry.case;
             assert!((1..=128).contains(&c.chars().count()), "case length");
-            assert!(!c.chars().any(char::is_control), "case has control characters");
+            assert!(
+                !c.chars().any(char::is_control),
+                "case has control characters"
+            );
             if let Some(token) = &inquiry.consent {
                 assert!(!token.is_empty() && token.len() <= 4096, "consent length");
                 assert!(

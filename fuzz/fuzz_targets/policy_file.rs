@@ -23,7 +23,10 @@ fuzz_target!(|text: &str| {
             let lines = text.split('\n').count();
             for diag in &errors.0 {
                 assert_eq!(diag.file, "fuzz.toml", "diagnostic names another file");
-                assert!(diag.line >= 1 && diag.line <= lines, "diagnostic line out of the file");
+                assert!(
+                    diag.line >= 1 && diag.line <= lines,
+                    "diagnostic line out of the file"
+                );
                 assert!(diag.column >= 1, "diagnostic column is 0");
                 assert!(!diag.message.is_empty(), "diagnostic without a message");
             }

@@ -44,8 +44,20 @@ static SCOPE: LazyLock<Scope> = LazyLock::new(|| {
         prohibited: set(PROHIBITED),
         consent_required: set(CONSENT),
         mask: BTreeMap::from([
-            ("id_number".to_owned(), Mask { keep_start: 6, keep_end: 4 }),
-            ("phone".to_owned(), Mask { keep_start: 3, keep_end: 2 }),
+            (
+                "id_number".to_owned(),
+                Mask {
+                    keep_start: 6,
+                    keep_end: 4,
+                },
+            ),
+            (
+                "phone".to_owned(),
+                Mask {
+                    keep_start: 3,
+                    keep_end: 2,
+                },
+            ),
         ]),
         items: BTreeMap::from([
             ("basic".to_owned(), item(Category::Basic, None)),
@@ -76,7 +88,10 @@ fn check(value: &Value, under_mask: bool) {
         Value::Object(map) => {
             for (key, child) in map {
                 let lower = key.to_lowercase();
-                assert!(!PROHIBITED.contains(&lower.as_str()), "prohibited key survived");
+                assert!(
+                    !PROHIBITED.contains(&lower.as_str()),
+                    "prohibited key survived"
+                );
                 assert!(
                     !CONSENT.contains(&lower.as_str()) || CONSENTED.contains(&lower.as_str()),
                     "unconsented key survived"
@@ -88,7 +103,10 @@ fn check(value: &Value, under_mask: bool) {
         Value::Array(items) => items.iter().for_each(|item| check(item, under_mask)),
         // A masked leaf is a string with at most 6 + 4 unstarred characters.
         Value::String(text) if under_mask => {
-            assert!(text.chars().filter(|c| *c != '*').count() <= 10, "mask reveals too much");
+            assert!(
+                text.chars().filter(|c| *c != '*').count() <= 10,
+                "mask reveals too much"
+            );
         }
         Value::Number(_) => assert!(!under_mask, "number under a mask key"),
         _ => {}
