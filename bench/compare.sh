@@ -48,6 +48,9 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null || true
     done
+    if [[ -n "${PG_SCHEMA:-}" ]]; then
+        psql "$PG_URL" -qAtc "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
+    fi
     if [[ "${KEEP:-0}" == 1 ]]; then
         echo "work dir kept: $WORK" >&2
     else
@@ -65,14 +68,18 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# wait_for FILE REGEX: wait (≤ 60 s) until FILE has a line matching REGEX.
+# wait_for PID FILE REGEX: wait (≤ 60 s) until FILE has a line matching
+# REGEX; fail at once, showing its stderr (FILE with .err), if PID exits.
 wait_for() {
-    local file=$1 re=$2
+    local pid=$1 file=$2 re=$3
     for _ in $(seq 600); do
         if grep -qE "$re" "$file" 2>/dev/null; then return 0; fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -5 "${file%.out}.err" >&2 2>/dev/null || true
+            die "process $pid exited before printing /$re/ to $file"
+        fi
         sleep 0.1
     done
-    cat "$file" >&2 || true
     die "timed out waiting for /$re/ in $file"
 }
 
@@ -103,7 +110,7 @@ SDB_PORT=$(free_port)
     >"$WORK/sample-db.out" 2>"$WORK/sample-db.err" &
 SDB_PID=$!
 PIDS+=("$SDB_PID")
-wait_for "$WORK/sample-db.out" 'listening on'
+wait_for "$SDB_PID" "$WORK/sample-db.out" 'listening on'
 
 # Capture real answers once. Small: the records of the generated legal person
 # with the most records (~2 KB). Large: the fixture's real records (every
@@ -150,10 +157,10 @@ UP_PORT=$(free_port)
 "$BIN/credgate-load" --serve "127.0.0.1:$UP_PORT" --serve-seconds 1200 --threads 1 \
     --route "/v1/subjects/$SMALL_SUBJECT/records=$WORK/small.json" \
     --route "/v1/subjects/$SUBJECT/records=$WORK/large.json" \
-    >"$WORK/upstream.out" 2>&1 &
+    >"$WORK/upstream.out" 2>"$WORK/upstream.err" &
 UP_PID=$!
 PIDS+=("$UP_PID")
-wait_for "$WORK/upstream.out" 'serving on'
+wait_for "$UP_PID" "$WORK/upstream.out" 'serving on'
 
 # ---------------------------------------------------------------- nginx
 NGX_PORT=$(free_port)
@@ -281,7 +288,7 @@ EOF
     "$BIN/credgate" serve --config "$WORK/$name.toml" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     CG_PID=$!
     PIDS+=("$CG_PID")
-    wait_for "$WORK/$name.out" 'data plane listening on'
+    wait_for "$CG_PID" "$WORK/$name.out" 'data plane listening on'
     CG_PORT=$port
 }
 
@@ -295,8 +302,13 @@ URL[credgate-sql]="https://127.0.0.1:$CG_PORT"
 PROXY_PID[credgate-sql]=$CG_PID
 TARGETS=(direct nginx credgate-sql)
 PG_NOTE=""
+PG_SCHEMA=""
 if psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
-    start_credgate credgate-pg "$PG_URL"
+    # A fresh schema per run (dropped on exit): a new chain, no old log.
+    PG_SCHEMA="credgate_bench_$(date +%s)_$$"
+    psql "$PG_URL" -qAtc "CREATE SCHEMA $PG_SCHEMA" >/dev/null
+    [[ "$PG_URL" == *\?* ]] && sep='&' || sep='?'
+    start_credgate credgate-pg "$PG_URL${sep}options=-csearch_path%3D$PG_SCHEMA"
     URL[credgate-pg]="https://127.0.0.1:$CG_PORT"
     PROXY_PID[credgate-pg]=$CG_PID
     TARGETS+=(credgate-pg)
@@ -417,13 +429,20 @@ def ms(v):
     return "-" if v is None else "%.2f" % (v / 1000)
 def ratio(a, b):
     return "-" if not a or not b else "%.2f" % (a / b)
+def other(r):
+    # machine busy cores not explained by the processes under test and the load generator
+    busy = r.get("machine_busy_cores")
+    if busy is None:
+        return "-"
+    ours = sum(c["cores"] or 0 for c in r["cpu"]) + (r["loadgen_cpu"]["cores"] or 0)
+    return "%.2f" % max(0.0, busy - ours)
 def cpu(r, i):
     c = r["cpu"][i] if len(r["cpu"]) > i else None
     return "-" if not c or c["us_per_request"] is None else "%.0f" % c["us_per_request"]
 targets = [t for t in ["direct", "nginx", "credgate-sql", "credgate-pg"] if any(r["target"] == t for r in rows)]
 print()
-print("| body | measure | target | req/s | p50 ms | p99 ms | vs nginx (req/s) | vs direct (req/s) | p99 vs nginx | proxy CPU µs/req | non-2xx+errors |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| body | measure | target | req/s | p50 ms | p99 ms | vs nginx (req/s) | vs direct (req/s) | p99 vs nginx | proxy CPU µs/req | proxy cores | other load (cores) | non-2xx+errors |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 sizes = {"small": "~%s B" % small, "large": "~%s B" % large}
 phases = {"peak": "peak (keep-alive, closed loop)", "half": "open loop, half credgate-sql peak", "hs": "handshake per request"}
 for phase in ["peak", "half", "hs"]:
@@ -436,11 +455,12 @@ for phase in ["peak", "half", "hs"]:
             l = r["latency_us"]
             bad = r["requests"] - r["ok"] + sum(r["errors"].values())
             label = phases[phase] + (" @%.0f/s" % r["target_rate"] if r.get("target_rate") else "")
-            print("| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %d |" % (
+            cores = r["cpu"][0]["cores"] if r["cpu"] and r["cpu"][0]["cores"] is not None else None
+            print("| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
                 sizes[size], label, t, r["rps"], ms(l["p50"]), ms(l["p99"]),
                 ratio(r["rps"], ref_n and ref_n["rps"]), ratio(r["rps"], ref_d and ref_d["rps"]),
                 ratio(l["p99"], ref_n and ref_n["latency_us"]["p99"]),
-                cpu(r, 0), bad))
+                cpu(r, 0), "-" if cores is None else "%.2f" % cores, other(r), bad))
 sdb = pick("sample-db", "small", "peak")
 if sdb:
     print()

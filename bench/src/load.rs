@@ -336,10 +336,16 @@ pub async fn run(plan: LoadPlan) -> Result<Report, LoadError> {
     watched.push(me);
     tokio::time::sleep_until(measure_from).await;
     let before = cpu_sample(&watched);
+    let machine_before = procstat::machine_busy_seconds();
     let window_start = Instant::now();
     tokio::time::sleep_until(stop_at).await;
     let after = cpu_sample(&watched);
+    let machine_after = procstat::machine_busy_seconds();
     let window_s = window_start.elapsed().as_secs_f64();
+    let machine_busy_cores = machine_after
+        .zip(machine_before)
+        .filter(|_| window_s > 0.0)
+        .map(|(a, b)| (a - b).max(0.0) / window_s);
 
     let mut total = WorkerStats::default();
     let mut aborted = 0u64;
@@ -406,5 +412,6 @@ pub async fn run(plan: LoadPlan) -> Result<Report, LoadError> {
         errors,
         cpu,
         loadgen_cpu,
+        machine_busy_cores,
     })
 }

@@ -98,6 +98,27 @@ pub fn tree_cpu_seconds(pid: u32) -> Result<f64, ProcStatError> {
     Ok(root + descendants_ticks(pid, &table) as f64 / TICKS_PER_SECOND)
 }
 
+/// Busy CPU seconds of the whole machine so far (every core): the first
+/// line of `/proc/stat` minus idle and iowait. Compared with the processes
+/// under test, it shows load from anything else on the machine.
+pub fn machine_busy_seconds() -> Option<f64> {
+    let text = fs::read_to_string("/proc/stat").ok()?;
+    parse_machine_busy(text.lines().next()?).map(|ticks| ticks as f64 / TICKS_PER_SECOND)
+}
+
+/// Busy ticks from the `cpu ` line of `/proc/stat`: user, nice, system, irq,
+/// softirq and steal (idle and iowait excluded; guest time is already in user).
+pub fn parse_machine_busy(line: &str) -> Option<u64> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let v: Vec<u64> = fields.map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let at = |i: usize| v.get(i).copied();
+    // user nice system idle iowait irq softirq steal ...
+    Some(at(0)? + at(1)? + at(2)? + at(5)? + at(6)? + at(7).unwrap_or(0))
+}
+
 /// Sum of `utime + stime` over every process in `table` that descends from
 /// `root` (not counting `root` itself).
 pub fn descendants_ticks(root: u32, table: &[(u32, StatLine)]) -> u64 {
@@ -161,6 +182,18 @@ mod tests {
         assert_eq!(parse_stat("12 (x) S 1 2 3"), None);
         assert_eq!(parse_stat("no parens at all"), None);
         assert_eq!(parse_stat(""), None);
+    }
+
+    #[test]
+    fn machine_busy_excludes_idle_and_iowait() {
+        let line = "cpu  1146048 7 110727 202573 2619 3 4250 4482 0 0";
+        assert_eq!(
+            parse_machine_busy(line),
+            Some(1146048 + 7 + 110727 + 3 + 4250 + 4482)
+        );
+        assert_eq!(parse_machine_busy("cpu0 1 2 3 4 5 6 7 8"), None);
+        assert_eq!(parse_machine_busy("cpu 1 2 x"), None);
+        assert!(machine_busy_seconds().is_some());
     }
 
     #[test]

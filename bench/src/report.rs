@@ -107,6 +107,9 @@ pub struct Report {
     pub cpu: Vec<CpuUsage>,
     /// CPU of the load generator itself.
     pub loadgen_cpu: CpuUsage,
+    /// Average busy cores of the whole machine over the window (all
+    /// processes); what the processes above do not explain is other load.
+    pub machine_busy_cores: Option<f64>,
 }
 
 impl Report {
@@ -186,6 +189,9 @@ impl Report {
                 }
             }
         }
+        if let Some(busy) = self.machine_busy_cores {
+            let _ = writeln!(s, "  machine: {busy:.2} cores busy");
+        }
         s
     }
 }
@@ -215,6 +221,7 @@ mod tests {
             errors: BTreeMap::from([("timeout".to_string(), 2)]),
             cpu: vec![CpuUsage::new(4242, Some(1.0), 2.0, 4)],
             loadgen_cpu: CpuUsage::new(std::process::id(), None, 2.0, 4),
+            machine_busy_cores: Some(1.25),
         }
     }
 
@@ -250,5 +257,6 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("cpu load generator: unavailable"), "{t}");
+        assert!(t.contains("machine: 1.25 cores busy"), "{t}");
     }
 }
