@@ -251,7 +251,10 @@ async fn printed_commands_work_and_sigterm_exits_cleanly() {
     // Its process log went to a file: plain text, no terminal colour codes.
     let log = std::fs::read_to_string(&stderr_path).unwrap();
     assert!(log.contains("INFO"), "{log}");
-    assert!(!log.contains('\u{1b}'), "colour codes in a redirected log:\n{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a redirected log:\n{log}"
+    );
 
     // After the final checkpoint, the printed verify command finds the log intact.
     let (code, out) = paste(&verify).await;
