@@ -12,7 +12,7 @@ use http_body_util::Full;
 use policy::Reason;
 use tracing::Instrument;
 
-use super::error::{failure_response, Failure};
+use super::error::{close_if_needed, failure_response, Failure};
 use super::journal::{self, Draft};
 use super::{ConnInfo, Shared};
 
@@ -77,10 +77,7 @@ pub async fn handle<B: hyper::body::Body>(
             }
             (Ok(()), Err(f)) => {
                 let mut resp = failure_response(&f, &inquiry_id);
-                if f.closes_connection() && http1 {
-                    resp.headers_mut()
-                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
+                close_if_needed(&mut resp, &f, http1);
                 resp
             }
         };

@@ -222,6 +222,16 @@ pub fn failure_response(f: &Failure, inquiry_id: &str) -> Response<Full<Bytes>> 
     resp
 }
 
+/// Add `Connection: close` to an HTTP/1 answer when `f` leaves the
+/// connection's framing in doubt (hygiene refusals, 405): nothing queued
+/// behind the refused request on that connection is ever read.
+pub fn close_if_needed(resp: &mut Response<Full<Bytes>>, f: &Failure, http1: bool) {
+    if f.closes_connection() && http1 {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -354,12 +354,7 @@ async fn answer_failure(
             error::failure_response(&error::Failure::AuditUnavailable, &id)
         }
     };
-    if failure.closes_connection() && http1 {
-        resp.headers_mut().insert(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static("close"),
-        );
-    }
+    error::close_if_needed(&mut resp, failure, http1);
     resp
 }
 

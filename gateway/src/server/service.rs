@@ -7,14 +7,14 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Method, Request, Response};
+use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use http_body_util::Full;
 use policy::inquiry::{InquiryError, RawRequest};
 use policy::{Decision, Inquiry, Reason, Route, Scope};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-use super::error::{failure_response, json_response, Failure};
+use super::error::{close_if_needed, failure_response, json_response, Failure};
 use super::journal::{self, Draft};
 use super::upstream::UpstreamError;
 use super::{ConnInfo, Shared};
@@ -60,10 +60,7 @@ pub async fn handle<B: hyper::body::Body>(
             (Ok(()), Ok(body)) => json_response(200, &inquiry_id, body),
             (Ok(()), Err(f)) => {
                 let mut resp = failure_response(&f, &inquiry_id);
-                if f.closes_connection() && http1 {
-                    resp.headers_mut()
-                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
+                close_if_needed(&mut resp, &f, http1);
                 resp
             }
         };
