@@ -8,11 +8,10 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use policy::{Mask, Scope};
-use serde_json::Value;
-
 use crate::mask::mask_leaf;
+use crate::tree::Node;
 use crate::Report;
+use policy::{Mask, Scope};
 
 /// What happens to a key and everything under it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +139,7 @@ impl<'a> KeyRules<'a> {
 
     /// Applies the rules to `value` and everything under it, in place,
     /// noting acted-on key names in `report`.
-    pub(crate) fn redact(&self, value: &mut Value, report: &mut Report) {
+    pub(crate) fn redact(&self, value: &mut Node<'_>, report: &mut Report) {
         let mut walker = Walker {
             rules: self,
             removed: &mut report.removed_keys,
@@ -173,11 +172,11 @@ fn note(set: &mut BTreeSet<String>, key: &str) {
 impl Walker<'_, '_> {
     /// Walks `value` under the mask of the nearest enclosing mask key (if
     /// any). Returns whether a leaf was masked with that inherited mask.
-    fn walk(&mut self, value: &mut Value, inherited: Option<Mask>) -> bool {
+    fn walk(&mut self, value: &mut Node<'_>, inherited: Option<Mask>) -> bool {
         match value {
-            Value::Object(map) => {
+            Node::Object(map) => {
                 let mut masked_any = false;
-                map.retain(|key, child| match self.rules.lookup(key) {
+                map.retain_mut(|key, child| match self.rules.lookup(key) {
                     Some(Action::Remove) => {
                         note(self.removed, key);
                         false
@@ -195,18 +194,18 @@ impl Walker<'_, '_> {
                 });
                 masked_any
             }
-            Value::Array(items) => {
+            Node::Array(items) => {
                 let mut masked_any = false;
                 for item in items {
                     masked_any |= self.walk(item, inherited);
                 }
                 masked_any
             }
-            Value::String(_) | Value::Number(_) => match inherited {
+            Node::Str(_) | Node::Number(_) => match inherited {
                 Some(mask) => mask_leaf(value, mask),
                 None => false,
             },
-            Value::Null | Value::Bool(_) => false,
+            Node::Null | Node::Bool(_) => false,
         }
     }
 }

@@ -13,7 +13,9 @@
 //!   withheld records, label records under objection;
 //! - `keys`: key rules at any depth, case-insensitive — remove prohibited and
 //!   unconsented keys, mask sensitive ones;
-//! - `mask`: masking one leaf by character.
+//! - `mask`: masking one leaf by character;
+//! - `tree`: the parsed body — an ordered JSON tree borrowing unescaped
+//!   strings from the input, parsed and serialised through serde_json.
 //!
 //! Lifecycle rules read the record fields as the upstream sent them, before
 //! key rules run; key rules then apply to the whole body, records included.
@@ -29,6 +31,10 @@
 //!   a key the scope may see unmasked still gets an enclosing key's mask.
 //! - A body nested deeper than serde_json's limit (128) is
 //!   [`RedactionError::NotJson`], so the recursive walk is bounded.
+//! - A key spelled twice in one object (after decoding escapes): the last
+//!   value counts, at the first key's position — as `serde_json::Value`
+//!   reads it, and what the client gets is that one entry. Keys are always
+//!   compared decoded: `"rel\u0069gion"` is `religion`.
 //! - Floats are parsed exactly (`float_roundtrip`), so numbers pass through
 //!   unchanged; integers beyond 64 bits become floats (serde_json without
 //!   `arbitrary_precision`).
@@ -44,12 +50,14 @@ mod mask;
 mod records;
 #[cfg(test)]
 mod testutil;
+mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use policy::Scope;
-use serde_json::Value;
 use time::OffsetDateTime;
+
+use crate::tree::Node;
 
 /// Why a record was suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -162,35 +170,35 @@ pub fn apply(
     scope: &Scope,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, Report), RedactionError> {
-    let mut value: Value = serde_json::from_slice(body).map_err(|_| RedactionError::NotJson)?;
-    let Value::Object(map) = &mut value else {
+    let mut value = tree::parse(body).map_err(|_| RedactionError::NotJson)?;
+    let Node::Object(map) = &mut value else {
         return Err(RedactionError::Shape("body is not a JSON object"));
     };
     let mut report = Report::default();
-    if let Some(Value::Object(subject)) = map.get("subject") {
-        report.subject_id = subject.get("id").and_then(Value::as_str).map(str::to_owned);
+    if let Some(Node::Object(subject)) = map.get("subject") {
+        report.subject_id = subject.get("id").and_then(Node::as_str).map(str::to_owned);
         report.subject_type = subject
             .get("type")
-            .and_then(Value::as_str)
+            .and_then(Node::as_str)
             .map(str::to_owned);
     }
     records::filter(map, scope, now, &mut report)?;
     if !grants_basic(scope) {
-        if let Some(Value::Object(subject)) = map.get_mut("subject") {
-            subject.retain(|key, _| {
+        if let Some(Node::Object(subject)) = map.get_mut("subject") {
+            subject.retain_mut(|key, _| {
                 let keep = key == "id" || key == "type";
                 if !keep {
-                    report.removed_keys.insert(key.clone());
+                    report.removed_keys.insert(key.to_owned());
                 }
                 keep
             });
         }
     }
     keys::KeyRules::new(scope).redact(&mut value, &mut report);
-    if let Value::Object(map) = &value {
+    if let Node::Object(map) = &value {
         report.records_returned = records::count(map, &scope.rules.record_fields);
     }
-    let out = serde_json::to_vec(&value)
+    let out = tree::to_vec(&value, body.len())
         .map_err(|_| RedactionError::Shape("body could not be serialised"))?;
     Ok((out, report))
 }

@@ -12,10 +12,10 @@
 use std::borrow::Cow;
 
 use policy::{Category, RecordFields, Scope};
-use serde_json::{Map, Value};
 use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::keys::lowered;
+use crate::tree::{Node, Object};
 use crate::{RedactionError, Report, Suppression};
 
 /// The label a record under objection gains.
@@ -38,7 +38,7 @@ pub(crate) fn key_matches(key: &str, field: &str) -> bool {
 /// Every top-level key spelled like `record_fields.records` (any case) is a
 /// records array; each must be an array of objects.
 pub(crate) fn filter(
-    body: &mut Map<String, Value>,
+    body: &mut Object<'_>,
     scope: &Scope,
     now: OffsetDateTime,
     report: &mut Report,
@@ -50,15 +50,15 @@ pub(crate) fn filter(
             continue;
         }
         report.records_present = true;
-        let Value::Array(records) = value else {
+        let Node::Array(records) = value else {
             return Err(RedactionError::Shape("records field is not an array"));
         };
-        if !records.iter().all(Value::is_object) {
+        if !records.iter().all(Node::is_object) {
             return Err(RedactionError::Shape("a record is not a JSON object"));
         }
         let mut labeled = 0u32;
         records.retain_mut(|record| {
-            let Value::Object(record) = record else {
+            let Node::Object(record) = record else {
                 // Checked above: every element is an object.
                 return false;
             };
@@ -71,7 +71,10 @@ pub(crate) fn filter(
                 }
                 None => {
                     if facts.objection_pending {
-                        record.insert(OBJECTION_NOTICE_KEY.to_owned(), OBJECTION_NOTICE.into());
+                        record.insert(
+                            OBJECTION_NOTICE_KEY,
+                            Node::Str(Cow::Borrowed(OBJECTION_NOTICE)),
+                        );
                         labeled = labeled.saturating_add(1);
                     }
                     true
@@ -84,7 +87,7 @@ pub(crate) fn filter(
 }
 
 /// Records left under the records key(s) of `body`.
-pub(crate) fn count(body: &Map<String, Value>, fields: &RecordFields) -> u32 {
+pub(crate) fn count(body: &Object<'_>, fields: &RecordFields) -> u32 {
     body.iter()
         .filter(|(key, _)| key_matches(key, &fields.records))
         .filter_map(|(_, value)| value.as_array())
@@ -97,7 +100,7 @@ pub(crate) fn count(body: &Map<String, Value>, fields: &RecordFields) -> u32 {
 #[derive(Debug, Default)]
 struct Facts<'r> {
     /// The `item` value, when spelled exactly once.
-    item: Option<&'r Value>,
+    item: Option<&'r Node<'r>>,
     /// How many spellings of `item` the record has.
     item_count: u32,
     /// Earliest `decided_on`; `Err` once any spelling is missing a date.
@@ -134,7 +137,7 @@ impl DecidedOn {
     }
 
     /// Folds in one more spelling of the field.
-    fn add(self, value: &Value) -> Self {
+    fn add(self, value: &Node<'_>) -> Self {
         match (self, parse_date(value)) {
             (DecidedOn::Invalid, _) | (_, None) => DecidedOn::Invalid,
             (DecidedOn::Missing, Some(date)) => DecidedOn::Date(date),
@@ -144,19 +147,19 @@ impl DecidedOn {
 }
 
 /// A flag field reads true: JSON `true`, or the string `true` in any case.
-fn is_true(value: &Value) -> bool {
+fn is_true(value: &Node<'_>) -> bool {
     match value {
-        Value::Bool(flag) => *flag,
-        Value::String(text) => text.eq_ignore_ascii_case("true"),
+        Node::Bool(flag) => *flag,
+        Node::Str(text) => text.eq_ignore_ascii_case("true"),
         _ => false,
     }
 }
 
 impl<'r> Facts<'r> {
     /// One pass over the record's keys.
-    fn read(record: &'r Map<String, Value>, names: &FieldNames<'_>) -> Self {
+    fn read(record: &'r Object<'_>, names: &FieldNames<'_>) -> Self {
         let mut facts = Facts::default();
-        for (key, value) in record {
+        for (key, value) in record.iter() {
             match names.field(key) {
                 Some(Field::Item) => {
                     facts.item = Some(value);
@@ -233,7 +236,7 @@ impl<'f> FieldNames<'f> {
 /// not granted, restored, expired, withheld.
 fn verdict(facts: &Facts<'_>, scope: &Scope, now: OffsetDateTime) -> Option<Suppression> {
     // Exactly one item, a string the scope grants and the catalogue knows.
-    let item = match (facts.item_count, facts.item.and_then(Value::as_str)) {
+    let item = match (facts.item_count, facts.item.and_then(Node::as_str)) {
         (1, Some(item)) => item,
         _ => return Some(Suppression::NotGranted),
     };
@@ -267,7 +270,7 @@ fn verdict(facts: &Facts<'_>, scope: &Scope, now: OffsetDateTime) -> Option<Supp
 }
 
 /// A `YYYY-MM-DD` calendar date, if `value` is exactly one.
-fn parse_date(value: &Value) -> Option<Date> {
+fn parse_date(value: &Node<'_>) -> Option<Date> {
     let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = value.as_str()?.as_bytes() else {
         return None;
     };

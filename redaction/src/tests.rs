@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{json, Value};
 use time::macros::datetime;
 
 use super::*;

@@ -1,9 +1,13 @@
-//! Test-only builders: the conformance policy as [`Rules`] and scopes on it.
+//! Test-only builders: the conformance policy as [`Rules`] and scopes on it,
+//! and conversions between `serde_json::Value` and the crate's tree.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use policy::{Category, ItemRule, Mask, RecordFields, Rules, Scope};
+
+use crate::tree::{Node, Object};
 
 /// A set of owned strings.
 pub(crate) fn set(names: &[&str]) -> BTreeSet<String> {
@@ -102,4 +106,39 @@ pub(crate) fn inspector() -> Scope {
         &["basic", "administrative_penalty", "court_enforcement"],
         &[],
     )
+}
+
+/// `value` as a tree (strings owned).
+pub(crate) fn from_value(value: &serde_json::Value) -> Node<'static> {
+    use serde_json::Value;
+    match value {
+        Value::Null => Node::Null,
+        Value::Bool(flag) => Node::Bool(*flag),
+        Value::Number(number) => Node::Number(number.clone()),
+        Value::String(text) => Node::Str(Cow::Owned(text.clone())),
+        Value::Array(items) => Node::Array(items.iter().map(from_value).collect()),
+        Value::Object(map) => Node::Object(Object::from_entries(
+            map.iter()
+                .map(|(key, value)| (Cow::Owned(key.clone()), from_value(value)))
+                .collect(),
+        )),
+    }
+}
+
+/// `node` as a `serde_json::Value`.
+pub(crate) fn to_value(node: &Node<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    match node {
+        Node::Null => Value::Null,
+        Node::Bool(flag) => Value::Bool(*flag),
+        Node::Number(number) => Value::Number(number.clone()),
+        Node::Str(text) => Value::String(text.to_string()),
+        Node::Array(items) => Value::Array(items.iter().map(to_value).collect()),
+        Node::Object(object) => Value::Object(
+            object
+                .iter()
+                .map(|(key, value)| (key.to_owned(), to_value(value)))
+                .collect(),
+        ),
+    }
 }

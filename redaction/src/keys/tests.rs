@@ -1,12 +1,13 @@
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::*;
-use crate::testutil::{inspector, rules, scope_with, set};
+use crate::testutil::{from_value, inspector, rules, scope_with, set, to_value};
 
-fn redact(scope: &Scope, mut value: Value) -> (Value, Report) {
+fn redact(scope: &Scope, value: Value) -> (Value, Report) {
+    let mut node = from_value(&value);
     let mut report = Report::default();
-    KeyRules::new(scope).redact(&mut value, &mut report);
-    (value, report)
+    KeyRules::new(scope).redact(&mut node, &mut report);
+    (to_value(&node), report)
 }
 
 #[test]

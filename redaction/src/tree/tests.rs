@@ -1,0 +1,210 @@
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::testutil::to_value;
+
+/// The entries of an object node as (key, value) pairs.
+fn entries<'n>(node: &'n Node<'_>) -> Vec<(&'n str, &'n Node<'n>)> {
+    match node {
+        Node::Object(object) => object.iter().collect(),
+        other => panic!("not an object: {other:?}"),
+    }
+}
+
+/// What serde_json's own `Value` makes of `bytes`, serialised again.
+fn serde_round_trip(bytes: &[u8]) -> Vec<u8> {
+    let value: Value = serde_json::from_slice(bytes).unwrap();
+    serde_json::to_vec(&value).unwrap()
+}
+
+fn round_trip(bytes: &[u8]) -> Vec<u8> {
+    to_vec(&parse(bytes).unwrap(), bytes.len()).unwrap()
+}
+
+#[test]
+fn unescaped_strings_borrow_and_escaped_ones_are_decoded() {
+    let bytes = br#"{"plain":"text","rel\u0069gion":"a\nb","\u5b97\u6559":"\ud83d\ude00"}"#;
+    let node = parse(bytes).unwrap();
+    let Node::Object(object) = &node else {
+        panic!("not an object");
+    };
+    let raw: Vec<(&Cow<'_, str>, &Node<'_>)> = object
+        .entries
+        .iter()
+        .map(|(key, value)| (key, value))
+        .collect();
+    assert!(matches!(raw[0].0, Cow::Borrowed("plain")));
+    assert!(matches!(raw[0].1, Node::Str(Cow::Borrowed("text"))));
+    assert_eq!(raw[1].0, "religion");
+    assert_eq!(raw[1].1.as_str(), Some("a\nb"));
+    assert_eq!(raw[2].0, "宗教");
+    assert_eq!(raw[2].1.as_str(), Some("😀"));
+}
+
+#[test]
+fn duplicate_keys_keep_first_position_and_last_value() {
+    let bytes = br#"{"a":1,"b":2,"a":3,"c":{"x":1,"x":[2]},"a":"last"}"#;
+    let node = parse(bytes).unwrap();
+    assert_eq!(
+        entries(&node)
+            .iter()
+            .map(|(key, _)| *key)
+            .collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    assert_eq!(
+        to_value(&node),
+        json!({"a": "last", "b": 2, "c": {"x": [2]}})
+    );
+    assert_eq!(round_trip(bytes), serde_round_trip(bytes));
+}
+
+#[test]
+fn duplicate_keys_in_a_large_object_match_serde() {
+    // Above the pairwise limit: detected by sorting.
+    let mut text = String::from("{");
+    for i in 0..200 {
+        text.push_str(&format!("\"k{}\":{i},", i % 37));
+    }
+    text.push_str("\"k0\":\"end\",\"\\u006b1\":\"escaped\"}");
+    let bytes = text.as_bytes();
+    let node = parse(bytes).unwrap();
+    let Node::Object(object) = &node else {
+        panic!("not an object");
+    };
+    assert_eq!(object.len(), 37);
+    assert_eq!(round_trip(bytes), serde_round_trip(bytes));
+}
+
+#[test]
+fn large_object_without_duplicates_is_kept_as_is() {
+    let mut text = String::from("{");
+    for i in 0..100 {
+        text.push_str(&format!("\"k{i}\":{i},"));
+    }
+    text.push_str("\"last\":null}");
+    let bytes = text.as_bytes();
+    assert_eq!(round_trip(bytes), bytes.to_vec());
+}
+
+#[test]
+fn output_matches_serde_json_byte_for_byte() {
+    for bytes in [
+        &br#"{"a":[-1.0169702375088366e-283,0.1,1e300,200.5,-0,18446744073709551615,-9223372036854775808]}"#[..],
+        br#"{"big":123456789012345678901234567890,"neg":-123456789012345678901234567890}"#,
+        br#"{"f":[1.0E+2,1E2,1e-7,0.0,-0.0,5e-324,1.7976931348623157e308,2.5]}"#,
+        r#"{"esc":"\"\\\/\b\f\n\r\t\u0000\u001f\u007f\u2028\u00e9é","ctl":"\u0001"}"#.as_bytes(),
+        br#"  { "spaced" : [ true , false , null , { } , [ ] ] }  "#,
+        b"[1,\"two\",{\"3\":[]}]",
+        b"\"top\"",
+        b"null",
+    ] {
+        assert_eq!(
+            String::from_utf8(round_trip(bytes)).unwrap(),
+            String::from_utf8(serde_round_trip(bytes)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn invalid_input_is_refused() {
+    for bad in [
+        &b""[..],
+        b"{",
+        b"{\"a\":1}x",
+        b"{\"a\":1,}",
+        b"{'a':1}",
+        b"{\"a\":1e400}",
+        b"{\"a\":-1e400}",
+        b"{\"a\":NaN}",
+        b"{\"a\":01}",
+        b"{\"a\":.5}",
+        b"{\"a\":\"\xff\"}",
+        b"{\"\xc3\x28\":1}",
+        b"{\"a\":\"\\ud800\"}",
+        b"{\"a\":\"\\x41\"}",
+        b"{\"a\":\"tab\there\"}",
+    ] {
+        assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+    }
+}
+
+#[test]
+fn nesting_limit_is_serde_jsons() {
+    // serde_json's limit of 128 counts the outermost level: 127 nested
+    // arrays or objects parse, 128 do not — for `Value` and for the tree.
+    let arrays = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let objects = |depth: usize| format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+    for nested in [arrays, objects] {
+        for (depth, ok) in [(127, true), (128, false), (100_000, false)] {
+            let text = nested(depth);
+            assert_eq!(parse(text.as_bytes()).is_ok(), ok, "{depth}");
+            assert_eq!(serde_json::from_str::<Value>(&text).is_ok(), ok, "{depth}");
+        }
+    }
+}
+
+#[test]
+fn insert_replaces_in_place_or_appends() {
+    let bytes = br#"{"a":1,"b":2}"#;
+    let mut node = parse(bytes).unwrap();
+    let Node::Object(object) = &mut node else {
+        panic!("not an object");
+    };
+    object.insert("a", Node::Bool(true));
+    object.insert("c", Node::Null);
+    assert_eq!(
+        String::from_utf8(to_vec(&node, 0).unwrap()).unwrap(),
+        r#"{"a":true,"b":2,"c":null}"#
+    );
+}
+
+fn arbitrary_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec(("[a-c\\\\\"\u{0}-\u{1f}é😀]{0,3}", inner), 0..8)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// A JSON object text with possibly repeated keys, to compare duplicate
+/// handling with serde_json's.
+fn object_text_with_repeats() -> impl Strategy<Value = String> {
+    prop::collection::vec(("[a-e]{1,2}", any::<i32>()), 0..40).prop_map(|pairs| {
+        let body: Vec<String> = pairs
+            .iter()
+            .map(|(key, value)| format!("\"{key}\":{value}"))
+            .collect();
+        format!("{{{}}}", body.join(","))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn round_trip_matches_serde_json(value in arbitrary_value()) {
+        let bytes = serde_json::to_vec(&value).unwrap();
+        let out = round_trip(&bytes);
+        prop_assert_eq!(&out, &serde_round_trip(&bytes));
+        prop_assert!(std::str::from_utf8(&out).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_match_serde_json(text in object_text_with_repeats()) {
+        prop_assert_eq!(round_trip(text.as_bytes()), serde_round_trip(text.as_bytes()));
+    }
+}
