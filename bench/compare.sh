@@ -17,7 +17,9 @@
 #
 # Knobs (environment): DUR (s per run, 8), WARMUP (1), CONNS (32),
 # HS_CONNS (16), HALF_CONNS (128, open loop), ROUNDS (2), LOADGEN_THREADS (2), PG_URL, OUT, KEEP=1 (keep
-# the work dir), SKIP_BUILD=1, PROFILE=1 (perf profile of credgate-sql).
+# the work dir), SKIP_BUILD=1, PROFILE=1 (perf profile of credgate-sql),
+# ONLY="credgate-sql nginx" (measure only these targets), PHASES="peak half hs"
+# (which phases to run; the half phase needs credgate-sql in the run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -317,6 +319,16 @@ else
     log "$PG_NOTE"
 fi
 
+if [[ -n "${ONLY:-}" ]]; then
+    kept=()
+    for t in "${TARGETS[@]}"; do
+        [[ " $ONLY " == *" $t "* ]] && kept+=("$t")
+    done
+    TARGETS=("${kept[@]}")
+    [[ ${#TARGETS[@]} -gt 0 ]] || die "ONLY=$ONLY names no target"
+fi
+PHASES=" ${PHASES:-peak half hs} "
+
 # load TARGET SIZE PHASE ROUND [extra credgate-load flags...]: one JSON line to $OUT.
 load() {
     local target=$1 size=$2 phase=$3 round=$4
@@ -366,6 +378,7 @@ load sample-db small peak 1 --connections "$CONNS"
 kill -TERM "$SDB_PID" 2>/dev/null || true
 
 # ---------------------------------------------------------------- measure
+[[ "$PHASES" == *" peak "* ]] || ROUNDS=0
 for round in $(seq "$ROUNDS"); do
     for size in small large; do
         log "round $round: peak, $size body"
@@ -376,6 +389,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 for size in small large; do
+    [[ "$PHASES" == *" half "* ]] || break
     half=$(python3 - "$OUT" "$size" <<'EOF'
 import json, sys
 rs = [json.loads(l) for l in open(sys.argv[1])]
@@ -389,8 +403,9 @@ EOF
     done
 done
 
-log "handshake per request, small body"
+[[ "$PHASES" == *" hs "* ]] && log "handshake per request, small body"
 for t in "${TARGETS[@]}"; do
+    [[ "$PHASES" == *" hs "* ]] || break
     [[ "$t" == direct ]] && continue
     load "$t" small hs 1 --connections "$HS_CONNS" --handshake-per-request
 done

@@ -1042,3 +1042,46 @@ async fn a_second_writer_seals_only_chains_nobody_writes(store: &TestStore) {
 fn key_of(log: &AuditLog) -> Vec<u8> {
     log.public_key()
 }
+
+/// SQLite: committed pages are folded from the WAL into the database file
+/// in the background while the log is live (the writer's own checkpoint
+/// comes only every 4 096 WAL pages), and shutdown leaves no WAL behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_folded_into_the_database_while_live() {
+    let store = TestStore::sqlite();
+    let path = std::path::PathBuf::from(
+        store
+            .url
+            .strip_prefix("sqlite://")
+            .expect("test store url is sqlite://PATH"),
+    );
+    let wal = path.with_extension("db-wal");
+    let key = generate_signing_key().unwrap();
+    let log = AuditLog::open(&store.config(&key, 1000)).await.unwrap();
+    let opened = std::fs::metadata(&path).unwrap().len();
+    for i in 1..=200 {
+        log.append(simple(i)).await.unwrap();
+    }
+    // 200 entries are a few hundred KB of WAL: far below the writer's
+    // checkpoint threshold, so only the background fold can move them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now_len = std::fs::metadata(&path).unwrap().len();
+        if now_len > opened + 64 * 1024 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "database file stayed at {now_len} bytes (opened at {opened}): the WAL was not folded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    log.shutdown().await.unwrap();
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal_len, 0, "shutdown truncates the WAL");
+    let reader = Reader::connect(&store.url).await.unwrap();
+    assert!(matches!(
+        reader.verify(&log.public_key()).await.unwrap(),
+        VerifyReport::Intact { .. }
+    ));
+}

@@ -447,7 +447,11 @@ impl AnyStore {
         dispatch!(self, s => s.check_exists().await)
     }
     pub(crate) async fn commit(&self, e: &[Entry], c: &[Checkpoint]) -> Result<(), CommitError> {
-        dispatch!(self, s => s.commit(e, c).await)
+        let result = dispatch!(self, s => s.commit(e, c).await);
+        if let (Ok(()), AnyStore::Sqlite(s)) = (&result, self) {
+            s.committed();
+        }
+        result
     }
     pub(crate) async fn last_seq(&self, chain_id: &str) -> Result<u64, AuditError> {
         dispatch!(self, s => s.last_seq(chain_id).await)
@@ -455,7 +459,10 @@ impl AnyStore {
     /// Closes the write connection (after the final checkpoint): on
     /// PostgreSQL this also gives up the chain's writer lock.
     pub(crate) async fn close_writer(&self) {
-        dispatch!(self, s => s.write.close().await)
+        match self {
+            AnyStore::Sqlite(s) => s.close_writer().await,
+            AnyStore::Postgres(s) => s.write.close().await,
+        }
     }
     /// Claims a chain that no live process writes (PostgreSQL: its advisory
     /// lock is free), or None if a live writer holds it. SQLite always
