@@ -205,7 +205,7 @@ impl Walker<'_, '_> {
                 Some(mask) => mask_leaf(value, mask),
                 None => false,
             },
-            Node::Null | Node::Bool(_) => false,
+            Node::Null | Node::True | Node::False => false,
         }
     }
 }

@@ -5,11 +5,9 @@
 //! `*`; a value no longer than `keep_start + keep_end` characters is starred
 //! whole; a number is masked in its decimal text and becomes a string.
 
-use std::borrow::Cow;
-
 use policy::Mask;
 
-use crate::tree::Node;
+use crate::tree::{Node, Text};
 
 /// Masks `text` under `mask` into a new string.
 ///
@@ -37,9 +35,9 @@ pub(crate) fn mask_leaf(value: &mut Node<'_>, mask: Mask) -> bool {
     let masked = match value {
         Node::Str(text) => mask_str(text, mask),
         Node::Number(number) => mask_str(&number.to_string(), mask),
-        Node::Null | Node::Bool(_) | Node::Array(_) | Node::Object(_) => return false,
+        Node::Null | Node::True | Node::False | Node::Array(_) | Node::Object(_) => return false,
     };
-    *value = Node::Str(Cow::Owned(masked));
+    *value = Node::Str(Text::owned(masked));
     true
 }
 

@@ -15,7 +15,7 @@ use policy::{Category, RecordFields, Scope};
 use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::keys::lowered;
-use crate::tree::{Node, Object};
+use crate::tree::{Node, Object, Text};
 use crate::{RedactionError, Report, Suppression};
 
 /// The label a record under objection gains.
@@ -73,7 +73,7 @@ pub(crate) fn filter(
                     if facts.objection_pending {
                         record.insert(
                             OBJECTION_NOTICE_KEY,
-                            Node::Str(Cow::Borrowed(OBJECTION_NOTICE)),
+                            Node::Str(Text::from_static(OBJECTION_NOTICE)),
                         );
                         labeled = labeled.saturating_add(1);
                     }
@@ -149,7 +149,7 @@ impl DecidedOn {
 /// A flag field reads true: JSON `true`, or the string `true` in any case.
 fn is_true(value: &Node<'_>) -> bool {
     match value {
-        Node::Bool(flag) => *flag,
+        Node::True => true,
         Node::Str(text) => text.eq_ignore_ascii_case("true"),
         _ => false,
     }

@@ -1,13 +1,12 @@
 //! Test-only builders: the conformance policy as [`Rules`] and scopes on it,
 //! and conversions between `serde_json::Value` and the crate's tree.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use policy::{Category, ItemRule, Mask, RecordFields, Rules, Scope};
 
-use crate::tree::{Node, Object};
+use crate::tree::{Node, Object, Text};
 
 /// A set of owned strings.
 pub(crate) fn set(names: &[&str]) -> BTreeSet<String> {
@@ -113,13 +112,14 @@ pub(crate) fn from_value(value: &serde_json::Value) -> Node<'static> {
     use serde_json::Value;
     match value {
         Value::Null => Node::Null,
-        Value::Bool(flag) => Node::Bool(*flag),
+        Value::Bool(true) => Node::True,
+        Value::Bool(false) => Node::False,
         Value::Number(number) => Node::Number(number.clone()),
-        Value::String(text) => Node::Str(Cow::Owned(text.clone())),
+        Value::String(text) => Node::Str(Text::owned(text.clone())),
         Value::Array(items) => Node::Array(items.iter().map(from_value).collect()),
         Value::Object(map) => Node::Object(Object::from_entries(
             map.iter()
-                .map(|(key, value)| (Cow::Owned(key.clone()), from_value(value)))
+                .map(|(key, value)| (Text::owned(key.clone()), from_value(value)))
                 .collect(),
         )),
     }
@@ -130,9 +130,10 @@ pub(crate) fn to_value(node: &Node<'_>) -> serde_json::Value {
     use serde_json::Value;
     match node {
         Node::Null => Value::Null,
-        Node::Bool(flag) => Value::Bool(*flag),
+        Node::True => Value::Bool(true),
+        Node::False => Value::Bool(false),
         Node::Number(number) => Value::Number(number.clone()),
-        Node::Str(text) => Value::String(text.to_string()),
+        Node::Str(text) => Value::String(text.as_str().to_owned()),
         Node::Array(items) => Value::Array(items.iter().map(to_value).collect()),
         Node::Object(object) => Value::Object(
             object

@@ -29,13 +29,14 @@ fn unescaped_strings_borrow_and_escaped_ones_are_decoded() {
     let Node::Object(object) = &node else {
         panic!("not an object");
     };
-    let raw: Vec<(&Cow<'_, str>, &Node<'_>)> = object
+    let raw: Vec<(&Text<'_>, &Node<'_>)> = object
         .entries
         .iter()
         .map(|(key, value)| (key, value))
         .collect();
-    assert!(matches!(raw[0].0, Cow::Borrowed("plain")));
-    assert!(matches!(raw[0].1, Node::Str(Cow::Borrowed("text"))));
+    assert!(raw[0].0.is_plain() && *raw[0].0 == *"plain");
+    assert!(matches!(raw[0].1, Node::Str(text) if text.is_plain() && *text == *"text"));
+    assert!(!raw[1].0.is_plain());
     assert_eq!(raw[1].0, "religion");
     assert_eq!(raw[1].1.as_str(), Some("a\nb"));
     assert_eq!(raw[2].0, "宗教");
@@ -146,13 +147,30 @@ fn nesting_limit_is_serde_jsons() {
 }
 
 #[test]
+fn word_scan_finds_the_first_stop_byte_in_every_position() {
+    for filler in [b'a', 0x7f, 0x80, 0xe9, 0xff, b' ', 0x21, 0x1f, b'"'] {
+        for position in 0..8 {
+            for b in 0..=255u8 {
+                let mut word = [filler; 8];
+                word[position] = b;
+                assert_eq!(
+                    first_stop(u64::from_le_bytes(word)),
+                    word.iter().position(|b| STRING_STOP[usize::from(*b)]),
+                    "{word:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn insert_replaces_in_place_or_appends() {
     let bytes = br#"{"a":1,"b":2}"#;
     let mut node = parse(bytes).unwrap();
     let Node::Object(object) = &mut node else {
         panic!("not an object");
     };
-    object.insert("a", Node::Bool(true));
+    object.insert("a", Node::True);
     object.insert("c", Node::Null);
     assert_eq!(
         String::from_utf8(to_vec(&node, 0).unwrap()).unwrap(),
@@ -192,8 +210,118 @@ fn object_text_with_repeats() -> impl Strategy<Value = String> {
     })
 }
 
+/// Whether the tree and serde_json agree on `bytes`: both refuse it, or both
+/// read it and serialise it to the same bytes.
+fn agrees_with_serde(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let ours = parse(bytes).map(|node| to_vec(&node, 0).unwrap());
+    let theirs = serde_json::from_slice::<Value>(bytes).map(|v| serde_json::to_vec(&v).unwrap());
+    match (ours, theirs) {
+        (Ok(ours), Ok(theirs)) => prop_assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            String::from_utf8(theirs).unwrap()
+        ),
+        (Err(_), Err(_)) => {}
+        (ours, theirs) => prop_assert!(
+            false,
+            "{:?}: tree {:?}, serde_json {:?}",
+            String::from_utf8_lossy(bytes),
+            ours.map(|_| ()),
+            theirs.map(|_| ())
+        ),
+    }
+    Ok(())
+}
+
+/// Number-like texts: valid ones of every shape, and near misses.
+fn number_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "-?(0|[1-9][0-9]{0,24})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?",
+        "-?[0-9]{0,3}\\.?[0-9]{0,3}([eE][+-]?)?[0-9]{0,3}",
+        "[-+0-9eE.]{1,12}",
+        "-?(1844674407370955161[0-9]|922337203685477580[0-9]|[0-9]{19,40})",
+        "-?[0-9]{1,3}[eE]-?[0-9]{3,22}",
+    ]
+}
+
+/// String bodies with escapes, valid and not.
+fn string_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            "[a-z é😀]",
+            "\\\\[\"\\\\/bfnrt]",
+            "\\\\u[0-9a-fA-F]{4}",
+            "\\\\u[dD][89abAB][0-9a-f]{2}(\\\\u[dD][c-fC-F][0-9a-f]{2})?",
+            "\\\\u[dD][c-fC-F][0-9a-f]{2}",
+            "\\\\[ux0'a]?[0-9a-g]{0,3}",
+            "[\u{0}-\u{1f}\u{7f}]",
+        ],
+        0..8,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Valid documents with one byte changed, inserted or removed.
+fn mutated_document() -> impl Strategy<Value = Vec<u8>> {
+    (
+        arbitrary_value(),
+        any::<prop::sample::Index>(),
+        0u8..3,
+        prop_oneof![
+            prop::sample::select(&b"{}[]\",:.-+eE0159tfnu \t\n\r\x00\x1f\x7f\xc3\xa9\xff"[..]),
+            any::<u8>(),
+        ],
+    )
+        .prop_map(|(value, at, how, byte)| {
+            let mut bytes = serde_json::to_vec_pretty(&value).unwrap();
+            let i = at.index(bytes.len() + 1);
+            match how {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 if i < bytes.len() => {
+                    bytes.remove(i);
+                }
+                _ => bytes.insert(i, byte),
+            }
+            bytes
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn numbers_agree_with_serde_json(text in number_text()) {
+        agrees_with_serde(text.as_bytes())?;
+        agrees_with_serde(format!("[{text}]").as_bytes())?;
+        agrees_with_serde(format!("{{\"n\": {text} }}").as_bytes())?;
+    }
+
+    #[test]
+    fn strings_agree_with_serde_json(text in string_text()) {
+        agrees_with_serde(format!("\"{text}\"").as_bytes())?;
+        agrees_with_serde(format!("{{\"{text}\":\"{text}\"}}").as_bytes())?;
+    }
+
+    #[test]
+    fn mutated_documents_agree_with_serde_json(bytes in mutated_document()) {
+        agrees_with_serde(&bytes)?;
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn word_scan_matches_the_byte_table(
+        word in prop::array::uniform8(prop_oneof![
+            any::<u8>(),
+            prop::sample::select(&[0u8, 0x1f, 0x20, b'"', b'\\', 0x21, 0x5b, 0x5d, 0x80][..]),
+        ])
+    ) {
+        prop_assert_eq!(
+            first_stop(u64::from_le_bytes(word)),
+            word.iter().position(|b| STRING_STOP[usize::from(*b)])
+        );
+    }
 
     #[test]
     fn round_trip_matches_serde_json(value in arbitrary_value()) {
