@@ -31,16 +31,32 @@ pub(crate) enum Action {
 pub(crate) struct KeyRules<'a> {
     /// INVARIANT: sorted by name (bytewise), names unique and lowercase.
     table: Vec<(Cow<'a, str>, Action)>,
-    /// Shortest and longest ASCII name in the table, in bytes: an ASCII key
-    /// outside this range cannot match and is skipped without comparing.
-    ascii_len: (usize, usize),
-    /// Bit `b` set when an ASCII name in the table starts with byte `b`: an
-    /// ASCII key whose lowercased first byte is not here cannot match.
-    ascii_first: u128,
+    /// A Bloom filter of the ASCII names by length, first and last byte
+    /// ([`ascii_bit`]): an ASCII key whose bit is clear cannot match and is
+    /// skipped without comparing.
+    ascii_bits: [u64; 4],
     /// Whether any name in the table is non-ASCII (only those can match a
     /// non-ASCII key, which then needs a lowercased copy).
     has_non_ascii: bool,
 }
+
+/// The word and bit of the ASCII Bloom filter for `name` (ASCII, any case):
+/// a mix of its length and its lowercased first and last bytes.
+fn ascii_bit(name: &[u8]) -> (usize, u64) {
+    let first = name.first().map_or(0, u8::to_ascii_lowercase);
+    let last = name.last().map_or(0, u8::to_ascii_lowercase);
+    // Only the low byte of the length counts; any mix is sound, this one
+    // spreads short names with shared letters.
+    let mixed = (name.len() as u32 & 0xff)
+        .wrapping_mul(0x9e37_79b9)
+        .wrapping_add(u32::from(first).wrapping_mul(0x85eb_ca6b))
+        .wrapping_add(u32::from(last).wrapping_mul(0xc2b2_ae35));
+    let index = (mixed >> 24) as usize;
+    (index / 64, 1u64 << (index % 64))
+}
+
+/// ASCII keys up to this many bytes are lowercased on the stack for lookup.
+const LOWER_BUFFER: usize = 64;
 
 /// `name` lowercased, borrowed when it already is.
 pub(crate) fn lowered(name: &str) -> Cow<'_, str> {
@@ -87,23 +103,21 @@ impl<'a> KeyRules<'a> {
         table.sort_by(|a, b| a.0.cmp(&b.0));
         table.dedup_by(|later, earlier| later.0 == earlier.0);
 
-        let mut ascii_len = (usize::MAX, 0);
-        let mut ascii_first = 0u128;
+        let mut ascii_bits = [0u64; 4];
         let mut has_non_ascii = false;
         for (name, _) in &table {
             if name.is_ascii() {
-                ascii_len = (ascii_len.0.min(name.len()), ascii_len.1.max(name.len()));
-                // An empty name counts as starting with byte 0, as an empty key does.
-                let first = name.bytes().next().unwrap_or(0);
-                ascii_first |= 1u128 << (first & 0x7f);
+                let (word, bit) = ascii_bit(name.as_bytes());
+                if let Some(word) = ascii_bits.get_mut(word) {
+                    *word |= bit;
+                }
             } else {
                 has_non_ascii = true;
             }
         }
         KeyRules {
             table,
-            ascii_len,
-            ascii_first,
+            ascii_bits,
             has_non_ascii,
         }
     }
@@ -111,20 +125,27 @@ impl<'a> KeyRules<'a> {
     /// The action for a key as spelled in the body, compared case-insensitively.
     pub(crate) fn lookup(&self, key: &str) -> Option<Action> {
         let found = if key.is_ascii() {
-            if key.len() < self.ascii_len.0 || key.len() > self.ascii_len.1 {
+            let (word, bit) = ascii_bit(key.as_bytes());
+            if self.ascii_bits.get(word).is_none_or(|word| word & bit == 0) {
                 return None;
             }
-            let first = key
-                .bytes()
-                .next()
-                .map_or(0, |b| b.to_ascii_lowercase() & 0x7f);
-            if self.ascii_first & (1u128 << first) == 0 {
-                return None;
+            // Compare the key lowercased, without allocating: in a buffer
+            // on the stack, or on the fly when longer.
+            let mut buffer = [0u8; LOWER_BUFFER];
+            match buffer.get_mut(..key.len()) {
+                Some(lower) => {
+                    lower.copy_from_slice(key.as_bytes());
+                    lower.make_ascii_lowercase();
+                    let lower = &*lower;
+                    self.table
+                        .binary_search_by(|(name, _)| name.as_bytes().cmp(lower))
+                }
+                None => {
+                    let lower = || key.bytes().map(|b| b.to_ascii_lowercase());
+                    self.table
+                        .binary_search_by(|(name, _)| name.bytes().cmp(lower()))
+                }
             }
-            // Compare the key lowercased on the fly: no allocation per key.
-            let lower = || key.bytes().map(|b| b.to_ascii_lowercase());
-            self.table
-                .binary_search_by(|(name, _)| name.bytes().cmp(lower()))
         } else {
             if !self.has_non_ascii && !key.chars().any(has_ascii_lowercase) {
                 return None;
@@ -201,7 +222,7 @@ impl Walker<'_, '_> {
                 }
                 masked_any
             }
-            Node::Str(_) | Node::Number(_) => match inherited {
+            Node::Str(_) | Node::Int(_) | Node::Number(_) => match inherited {
                 Some(mask) => mask_leaf(value, mask),
                 None => false,
             },

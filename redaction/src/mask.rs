@@ -34,6 +34,7 @@ pub(crate) fn mask_str(text: &str, mask: Mask) -> String {
 pub(crate) fn mask_leaf(value: &mut Node<'_>, mask: Mask) -> bool {
     let masked = match value {
         Node::Str(text) => mask_str(text, mask),
+        Node::Int(text) => mask_str(text, mask),
         Node::Number(number) => mask_str(&number.to_string(), mask),
         Node::Null | Node::True | Node::False | Node::Array(_) | Node::Object(_) => return false,
     };
@@ -120,6 +121,11 @@ mod tests {
             }
         ));
         assert_eq!(to_value(&negative), json!("-*****5"));
+
+        // An integer as parsed: masked in its input text.
+        let mut parsed = Node::Int("-13812345678");
+        assert!(mask_leaf(&mut parsed, PHONE));
+        assert_eq!(to_value(&parsed), json!("-13*******78"));
     }
 
     #[test]

@@ -132,6 +132,7 @@ pub(crate) fn to_value(node: &Node<'_>) -> serde_json::Value {
         Node::Null => Value::Null,
         Node::True => Value::Bool(true),
         Node::False => Value::Bool(false),
+        Node::Int(text) => Value::Number(text.parse().unwrap()),
         Node::Number(number) => Value::Number(number.clone()),
         Node::Str(text) => Value::String(text.as_str().to_owned()),
         Node::Array(items) => Value::Array(items.iter().map(to_value).collect()),

@@ -38,8 +38,12 @@ pub(crate) enum Node<'a> {
     True,
     /// `false`.
     False,
-    /// A number, as serde_json parses it (`float_roundtrip`: exact floats;
-    /// integers beyond 64 bits become floats).
+    /// An integer that serde_json reads as `u64` or `i64`, as its input
+    /// text — which is also how serde_json writes it (no leading zeros, no
+    /// `+`, no `-0`).
+    Int(&'a str),
+    /// Any other number, as serde_json reads it (`float_roundtrip`: exact
+    /// floats; integers beyond 64 bits become floats).
     Number(Number),
     /// A string, decoded.
     Str(Text<'a>),
@@ -212,10 +216,18 @@ const PAIRWISE_MAX: usize = 16;
 /// Whether two entries share a key. O(n log n) at worst.
 fn has_duplicate_keys(entries: &[(Text<'_>, Node<'_>)]) -> bool {
     if entries.len() <= PAIRWISE_MAX {
-        return entries
-            .iter()
-            .enumerate()
-            .any(|(i, (key, _))| entries[..i].iter().any(|(seen, _)| seen == key));
+        // Length and last byte first: most distinct keys differ there, and
+        // the full comparison is a library call.
+        let same = |a: &str, b: &str| {
+            a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
+        };
+        return entries.iter().enumerate().any(|(i, (key, _))| {
+            entries
+                .get(..i)
+                .unwrap_or_default()
+                .iter()
+                .any(|(seen, _)| same(seen, key))
+        });
     }
     let mut keys: Vec<&str> = entries.iter().map(|(key, _)| key.as_str()).collect();
     keys.sort_unstable();
@@ -376,7 +388,7 @@ impl<'a> Parser<'a> {
             Some(b't') => self.literal(b"true", Node::True)?,
             Some(b'f') => self.literal(b"false", Node::False)?,
             Some(b'n') => self.literal(b"null", Node::Null)?,
-            Some(b'-' | b'0'..=b'9') => Node::Number(self.number()?),
+            Some(b'-' | b'0'..=b'9') => self.number()?,
             _ => return Err(Fail),
         };
         self.values.push(node);
@@ -575,11 +587,11 @@ impl<'a> Parser<'a> {
     }
 
     /// A number, converted as serde_json converts it: an integer fitting
-    /// `u64` (non-negative) or `i64` (negative) stays an integer, anything
-    /// else — a fraction, an exponent, `-0`, a bigger integer — becomes the
-    /// nearest `f64` (correctly rounded, as with `float_roundtrip`); beyond
-    /// `f64` range is an error.
-    fn number(&mut self) -> Result<Number, Fail> {
+    /// `u64` (non-negative) or `i64` (negative) stays an integer ([`Node::Int`]),
+    /// anything else — a fraction, an exponent, `-0`, a bigger integer —
+    /// becomes the nearest `f64` (correctly rounded, as with
+    /// `float_roundtrip`); beyond `f64` range is an error.
+    fn number(&mut self) -> Result<Node<'a>, Fail> {
         let start = self.pos;
         let negative = self.peek() == Some(b'-');
         if negative {
@@ -615,21 +627,25 @@ impl<'a> Parser<'a> {
             integer = false;
         }
         if integer {
-            if let Ok(magnitude) = self.slice(digits_start, digits_end)?.parse::<u64>() {
-                if !negative {
-                    return Ok(Number::from(magnitude));
-                }
-                // `-0` is the float -0.0, as in serde_json.
-                if magnitude != 0 {
-                    if let Ok(value) = i64::try_from(-i128::from(magnitude)) {
-                        return Ok(Number::from(value));
-                    }
-                }
+            let digits = self.slice(digits_start, digits_end)?;
+            // Up to 18 digits always fit; `-0` is the float -0.0, as in
+            // serde_json.
+            let fits = if negative {
+                digits != "0"
+                    && (digits.len() <= 18
+                        || digits
+                            .parse::<u64>()
+                            .is_ok_and(|magnitude| magnitude <= 1 << 63))
+            } else {
+                digits.len() <= 18 || digits.parse::<u64>().is_ok()
+            };
+            if fits {
+                return Ok(Node::Int(self.slice(start, self.pos)?));
             }
         }
         let value: f64 = self.slice(start, self.pos)?.parse().map_err(|_| Fail)?;
         // Infinite (out of range) fails, as in serde_json.
-        Number::from_f64(value).ok_or(Fail)
+        Number::from_f64(value).map(Node::Number).ok_or(Fail)
     }
 }
 
@@ -649,6 +665,7 @@ fn write(node: &Node<'_>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         Node::Null => out.extend_from_slice(b"null"),
         Node::True => out.extend_from_slice(b"true"),
         Node::False => out.extend_from_slice(b"false"),
+        Node::Int(text) => out.extend_from_slice(text.as_bytes()),
         Node::Number(number) => serde_json::to_writer(&mut *out, number)?,
         Node::Str(text) => write_text(text, out),
         Node::Array(items) => {

@@ -172,6 +172,51 @@ fn first_byte_filter_still_matches_every_casing() {
 }
 
 #[test]
+fn long_keys_match_long_rules_in_any_case() {
+    let long = "a".repeat(63) + "_x";
+    let longer = "b".repeat(200);
+    let mut r = rules();
+    r.prohibited.insert(long.clone());
+    r.prohibited.insert(longer.clone());
+    let scope = scope_with(r, &[], &[]);
+    let rules = KeyRules::new(&scope);
+    assert_eq!(rules.lookup(&long.to_uppercase()), Some(Action::Remove));
+    assert_eq!(rules.lookup(&longer.to_uppercase()), Some(Action::Remove));
+    assert_eq!(rules.lookup(&"B".repeat(199)), None);
+    assert_eq!(rules.lookup(&"a".repeat(64)), None);
+    // A 63-byte rule and a 64-byte key share a length bit, not a match.
+    assert_eq!(rules.lookup(&"A".repeat(63)), None);
+    assert_eq!(rules.lookup("Religion"), Some(Action::Remove));
+}
+
+#[test]
+fn every_rule_name_is_found_in_every_casing() {
+    let mut r = rules();
+    for name in ["a", "zz", "x_y_z", "tax_paid_2", "k"] {
+        r.prohibited.insert(name.to_owned());
+    }
+    let scope = scope_with(r, &[], &[]);
+    let rules = KeyRules::new(&scope);
+    for (name, action) in &rules.table {
+        let upper = name.to_uppercase();
+        let mixed: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        for key in [name.to_string(), upper, mixed] {
+            assert_eq!(rules.lookup(&key), Some(*action), "{key}");
+        }
+    }
+}
+
+#[test]
 fn empty_rules_match_nothing() {
     let mut r = rules();
     r.prohibited.clear();

@@ -109,6 +109,43 @@ fn output_matches_serde_json_byte_for_byte() {
 }
 
 #[test]
+fn integers_within_64_bits_keep_their_text_others_become_floats() {
+    let bytes = br#"[0,-1,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809,-0,123456789012345678,-123456789012345678,1e2,1.0]"#;
+    let node = parse(bytes).unwrap();
+    let Some(items) = node.as_array() else {
+        panic!("not an array");
+    };
+    let ints: Vec<Option<&str>> = items
+        .iter()
+        .map(|item| match item {
+            Node::Int(text) => Some(*text),
+            Node::Number(number) => {
+                assert!(number.is_f64(), "{number}");
+                None
+            }
+            other => panic!("not a number: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        ints,
+        [
+            Some("0"),
+            Some("-1"),
+            Some("18446744073709551615"),
+            None,
+            Some("-9223372036854775808"),
+            None,
+            None,
+            Some("123456789012345678"),
+            Some("-123456789012345678"),
+            None,
+            None
+        ]
+    );
+    assert_eq!(round_trip(bytes), serde_round_trip(bytes));
+}
+
+#[test]
 fn invalid_input_is_refused() {
     for bad in [
         &b""[..],
