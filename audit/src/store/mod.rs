@@ -80,8 +80,8 @@ pub(crate) fn classify(e: &sqlx::Error) -> CommitError {
     }
 }
 
-/// Rows per multi-row INSERT (31 columns; stays under SQLite's and
-/// PostgreSQL's bind-parameter limits).
+/// Rows per multi-row INSERT on PostgreSQL (31 columns; stays under its
+/// bind-parameter limit).
 pub(crate) const INSERT_CHUNK: usize = 256;
 
 /// Splits rows into INSERT statements of [`INSERT_CHUNK`] rows, then
@@ -580,74 +580,67 @@ macro_rules! impl_common_store {
                 }
             }
 
-            async fn insert_all(
-                &self,
-                tx: &mut sqlx::Transaction<'_, $db>,
-                entries: &[$crate::entry::Entry],
-                checkpoints: &[$crate::checkpoint::Checkpoint],
-            ) -> Result<(), sqlx::Error> {
+            /// Appends `VALUES (...), ...` of `rows` (with their JSON
+            /// columns `json`, same order) to an `INSERT INTO entries`.
+            fn push_entry_rows<'q>(
+                qb: &mut sqlx::QueryBuilder<'q, $db>,
+                rows: &'q [$crate::entry::Entry],
+                json: &'q [$crate::store::JsonCols],
+            ) {
                 use $crate::store::big;
-                for chunk in $crate::store::insert_chunks(entries) {
-                    let json: Vec<$crate::store::JsonCols> =
-                        chunk.iter().map(|e| $crate::store::JsonCols::of(&e.entry)).collect();
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO entries ({}) ",
-                        $crate::store::ENTRY_COLUMNS
-                    ));
-                    qb.push_values(chunk.iter().zip(json.iter()), |mut b, (e, j)| {
-                        let n = &e.entry;
-                        b.push_bind(e.chain_id.as_str())
-                            .push_bind(big(e.seq))
-                            .push_bind(e.prev_hash.as_str())
-                            .push_bind(e.hash.as_str())
-                            .push_bind(n.time_ms)
-                            .push_bind(n.inquiry_id.as_str())
-                            .push_bind(n.plane.as_str())
-                            .push_bind(n.officer_id.as_str())
-                            .push_bind(n.officer_name.as_str())
-                            .push_bind(n.unit.as_str())
-                            .push_bind(n.cert_fingerprint.as_str())
-                            .push_bind(n.purpose.as_deref())
-                            .push_bind(n.case.as_deref())
-                            .push_bind(n.consent_id.as_deref())
-                            .push_bind(n.method.as_str())
-                            .push_bind(n.path.as_str())
-                            .push_bind(n.subject_id.as_deref())
-                            .push_bind(n.subject_type.as_deref())
-                            .push_bind(j.items_requested.as_str())
-                            .push_bind(n.decision.as_str())
-                            .push_bind(n.reason.as_str())
-                            .push_bind(n.rule.as_str())
-                            .push_bind(n.statutory_basis.as_deref())
-                            .push_bind(i64::from(n.status))
-                            .push_bind(i64::from(n.records_returned))
-                            .push_bind(j.records_suppressed.as_str())
-                            .push_bind(j.removed_keys.as_str())
-                            .push_bind(j.masked_keys.as_str())
-                            .push_bind(i64::from(n.objection_labeled))
-                            .push_bind(n.upstream_status.map(i64::from))
-                            .push_bind(big(n.latency_ms));
-                    });
-                    qb.build().execute(&mut **tx).await?;
-                }
-                if !checkpoints.is_empty() {
-                    sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO checkpoints (chain_id, seq, hash, time_ms, signature, kind, every) ",
-                    )
-                    .push_values(checkpoints.iter(), |mut b, cp| {
-                        b.push_bind(cp.chain_id.as_str())
-                            .push_bind(big(cp.seq))
-                            .push_bind(cp.hash.as_str())
-                            .push_bind(cp.time_ms)
-                            .push_bind(cp.signature.as_str())
-                            .push_bind(cp.kind.as_str())
-                            .push_bind(big(cp.every));
-                    })
-                    .build()
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                Ok(())
+                qb.push(format!("INSERT INTO entries ({}) ", $crate::store::ENTRY_COLUMNS));
+                qb.push_values(rows.iter().zip(json.iter()), |mut b, (e, j)| {
+                    let n = &e.entry;
+                    b.push_bind(e.chain_id.as_str())
+                        .push_bind(big(e.seq))
+                        .push_bind(e.prev_hash.as_str())
+                        .push_bind(e.hash.as_str())
+                        .push_bind(n.time_ms)
+                        .push_bind(n.inquiry_id.as_str())
+                        .push_bind(n.plane.as_str())
+                        .push_bind(n.officer_id.as_str())
+                        .push_bind(n.officer_name.as_str())
+                        .push_bind(n.unit.as_str())
+                        .push_bind(n.cert_fingerprint.as_str())
+                        .push_bind(n.purpose.as_deref())
+                        .push_bind(n.case.as_deref())
+                        .push_bind(n.consent_id.as_deref())
+                        .push_bind(n.method.as_str())
+                        .push_bind(n.path.as_str())
+                        .push_bind(n.subject_id.as_deref())
+                        .push_bind(n.subject_type.as_deref())
+                        .push_bind(j.items_requested.as_str())
+                        .push_bind(n.decision.as_str())
+                        .push_bind(n.reason.as_str())
+                        .push_bind(n.rule.as_str())
+                        .push_bind(n.statutory_basis.as_deref())
+                        .push_bind(i64::from(n.status))
+                        .push_bind(i64::from(n.records_returned))
+                        .push_bind(j.records_suppressed.as_str())
+                        .push_bind(j.removed_keys.as_str())
+                        .push_bind(j.masked_keys.as_str())
+                        .push_bind(i64::from(n.objection_labeled))
+                        .push_bind(n.upstream_status.map(i64::from))
+                        .push_bind(big(n.latency_ms));
+                });
+            }
+
+            /// Appends an `INSERT INTO checkpoints ... VALUES ...`.
+            fn push_checkpoint_rows<'q>(
+                qb: &mut sqlx::QueryBuilder<'q, $db>,
+                checkpoints: &'q [$crate::checkpoint::Checkpoint],
+            ) {
+                use $crate::store::big;
+                qb.push("INSERT INTO checkpoints (chain_id, seq, hash, time_ms, signature, kind, every) ");
+                qb.push_values(checkpoints.iter(), |mut b, cp| {
+                    b.push_bind(cp.chain_id.as_str())
+                        .push_bind(big(cp.seq))
+                        .push_bind(cp.hash.as_str())
+                        .push_bind(cp.time_ms)
+                        .push_bind(cp.signature.as_str())
+                        .push_bind(cp.kind.as_str())
+                        .push_bind(big(cp.every));
+                });
             }
         }
 
@@ -684,15 +677,7 @@ macro_rules! impl_common_store {
                 entries: &[$crate::entry::Entry],
                 checkpoints: &[$crate::checkpoint::Checkpoint],
             ) -> Result<(), $crate::store::CommitError> {
-                let unavailable =
-                    |e: sqlx::Error| $crate::store::CommitError::Unavailable(e.to_string());
-                let mut tx = self.write.begin().await.map_err(unavailable)?;
-                // A statement refused for its data is a rejection; the
-                // commit itself failing leaves the outcome unknown.
-                self.insert_all(&mut tx, entries, checkpoints)
-                    .await
-                    .map_err(|e| $crate::store::classify(&e))?;
-                tx.commit().await.map_err(unavailable)
+                self.commit_batch(entries, checkpoints).await
             }
 
             async fn last_seq(&self, chain_id: &str) -> Result<u64, $crate::error::AuditError> {

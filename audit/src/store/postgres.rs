@@ -10,7 +10,11 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::{impl_common_store, StoreOptions, DDL, SCHEMA_VERSION};
+use super::{
+    classify, impl_common_store, CommitError, JsonCols, StoreOptions, DDL, SCHEMA_VERSION,
+};
+use crate::checkpoint::Checkpoint;
+use crate::entry::Entry;
 use crate::error::{redact_url, AuditError};
 
 /// Advisory lock key taken while creating the schema.
@@ -146,6 +150,40 @@ impl PgStore {
         .fetch_one(&self.read)
         .await
         .map_err(|e| AuditError::Store(e.to_string()))
+    }
+}
+
+impl PgStore {
+    /// Inserts a batch in one transaction: entries in multi-row INSERTs of
+    /// a few fixed shapes ([`super::insert_chunks`], so prepared statements
+    /// are reused), then the checkpoints.
+    async fn commit_batch(
+        &self,
+        entries: &[Entry],
+        checkpoints: &[Checkpoint],
+    ) -> Result<(), CommitError> {
+        let unavailable = |e: sqlx::Error| CommitError::Unavailable(e.to_string());
+        let mut tx = self.write.begin().await.map_err(unavailable)?;
+        // A statement refused for its data is a rejection; the commit
+        // itself failing leaves the outcome unknown.
+        for chunk in super::insert_chunks(entries) {
+            let json: Vec<JsonCols> = chunk.iter().map(|e| JsonCols::of(&e.entry)).collect();
+            let mut qb = sqlx::QueryBuilder::new("");
+            Self::push_entry_rows(&mut qb, chunk, &json);
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| classify(&e))?;
+        }
+        if !checkpoints.is_empty() {
+            let mut qb = sqlx::QueryBuilder::new("");
+            Self::push_checkpoint_rows(&mut qb, checkpoints);
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| classify(&e))?;
+        }
+        tx.commit().await.map_err(unavailable)
     }
 }
 

@@ -24,7 +24,11 @@ use tokio::sync::Notify;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::{impl_common_store, StoreOptions, DDL, SCHEMA_VERSION};
+use super::{
+    classify, impl_common_store, CommitError, JsonCols, StoreOptions, DDL, SCHEMA_VERSION,
+};
+use crate::checkpoint::Checkpoint;
+use crate::entry::Entry;
 use crate::error::AuditError;
 
 /// SQLite store: one write connection (the writer task is the only writer)
@@ -215,11 +219,109 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Inserts a batch in ONE round trip to SQLite's connection thread:
+    /// `BEGIN IMMEDIATE; INSERT INTO entries VALUES (all rows); INSERT INTO
+    /// checkpoints ...; COMMIT` as one multi-statement query.
+    ///
+    /// Each round trip through sqlx's SQLite worker thread costs two thread
+    /// hand-offs (~0.2-0.4 ms on a loaded 2-core VM); a transaction with
+    /// its inserts as separate statements made a batch of 14 entries take 5
+    /// of them. The batch statement is not cached (`persistent(false)`): its
+    /// shape changes with the batch size, and preparing it costs little
+    /// next to a hand-off. 1 024 rows × 31 columns stays under SQLite's
+    /// 32 766 bind parameters per statement.
+    ///
+    /// If any statement fails, the transaction is rolled back (a second
+    /// round trip, only then) so the connection is clean for the next
+    /// batch; a data error is [`CommitError::Rejected`], anything else
+    /// [`CommitError::Unavailable`].
+    async fn commit_batch(
+        &self,
+        entries: &[Entry],
+        checkpoints: &[Checkpoint],
+    ) -> Result<(), CommitError> {
+        let json: Vec<JsonCols> = entries.iter().map(|e| JsonCols::of(&e.entry)).collect();
+        let mut qb = sqlx::QueryBuilder::new("BEGIN IMMEDIATE; ");
+        if !entries.is_empty() {
+            Self::push_entry_rows(&mut qb, entries, &json);
+            qb.push("; ");
+        }
+        if !checkpoints.is_empty() {
+            Self::push_checkpoint_rows(&mut qb, checkpoints);
+            qb.push("; ");
+        }
+        qb.push("COMMIT");
+        let mut conn = self
+            .write
+            .acquire()
+            .await
+            .map_err(|e| CommitError::Unavailable(e.to_string()))?;
+        let result = qb.build().persistent(false).execute(&mut *conn).await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Whatever failed, leave no transaction open on the one
+                // write connection ("no transaction is active" is fine).
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                Err(classify(&e))
+            }
+        }
+    }
+}
+
 impl_common_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+
+    fn entry(seq: u64) -> Entry {
+        Entry {
+            chain_id: "c0".into(),
+            seq,
+            prev_hash: "0".repeat(64),
+            hash: format!("{seq:064x}"),
+            entry: crate::entry::tests::sample(seq),
+        }
+    }
+
+    async fn count(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM entries")
+            .fetch_one(&store.read)
+            .await
+            .unwrap()
+    }
+
+    /// The one-round-trip batch: a rejected batch rolls back all of its
+    /// rows and leaves the write connection usable; a full batch of 1 024
+    /// rows fits one statement.
+    #[tokio::test]
+    async fn a_rejected_batch_leaves_nothing_and_the_next_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let opts = StoreOptions {
+            timeout: Duration::from_secs(2),
+            create: true,
+            owner: None,
+        };
+        let store = SqliteStore::connect(&url, opts).await.unwrap();
+        store.migrate().await.unwrap();
+        store.commit(&[entry(1), entry(2)], &[]).await.unwrap();
+        // seq 3 is new, seq 2 repeats the primary key: the whole batch fails.
+        let err = store.commit(&[entry(3), entry(2)], &[]).await.unwrap_err();
+        assert!(matches!(err, CommitError::Rejected(_)), "{err:?}");
+        assert_eq!(
+            count(&store).await,
+            2,
+            "nothing of the rejected batch stays"
+        );
+        let big: Vec<Entry> = (3..3 + 1024).map(entry).collect();
+        store.commit(&big, &[]).await.unwrap();
+        assert_eq!(count(&store).await, 2 + 1024);
+        store.close_writer().await;
+    }
 
     #[test]
     fn sqlite_urls_name_a_file() {
