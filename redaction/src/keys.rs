@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use crate::mask::mask_leaf;
-use crate::tree::Node;
+use crate::tree::{Doc, Node, NodeId};
 use crate::Report;
 use policy::{Mask, Scope};
 
@@ -158,15 +158,15 @@ impl<'a> KeyRules<'a> {
         self.table.get(index).map(|(_, action)| *action)
     }
 
-    /// Applies the rules to `value` and everything under it, in place,
+    /// Applies the rules to the whole of `doc`, in place,
     /// noting acted-on key names in `report`.
-    pub(crate) fn redact(&self, value: &mut Node<'_>, report: &mut Report) {
+    pub(crate) fn redact(&self, doc: &mut Doc<'_>, report: &mut Report) {
         let mut walker = Walker {
             rules: self,
             removed: &mut report.removed_keys,
             masked: &mut report.masked_keys,
         };
-        walker.walk(value, None);
+        walker.walk(doc, doc.root(), None);
     }
 }
 
@@ -191,42 +191,50 @@ fn note(set: &mut BTreeSet<String>, key: &str) {
 }
 
 impl Walker<'_, '_> {
-    /// Walks `value` under the mask of the nearest enclosing mask key (if
-    /// any). Returns whether a leaf was masked with that inherited mask.
-    fn walk(&mut self, value: &mut Node<'_>, inherited: Option<Mask>) -> bool {
-        match value {
-            Node::Object(map) => {
+    /// Walks the value `id` names under the mask of the nearest enclosing
+    /// mask key (if any). Returns whether a leaf was masked with that
+    /// inherited mask.
+    fn walk(&mut self, doc: &mut Doc<'_>, id: NodeId, inherited: Option<Mask>) -> bool {
+        match doc.node(id) {
+            Node::Object(span) => {
+                let span = *span;
                 let mut masked_any = false;
-                map.retain_mut(|key, child| match self.rules.lookup(key) {
-                    Some(Action::Remove) => {
-                        note(self.removed, key);
-                        false
-                    }
-                    Some(Action::Mask(mask)) => {
-                        if self.walk(child, Some(mask)) {
-                            note(self.masked, key);
+                for index in span.indices() {
+                    let Some((key, child)) = doc.entry(index) else {
+                        continue;
+                    };
+                    match self.rules.lookup(key) {
+                        Some(Action::Remove) => {
+                            note(self.removed, key);
+                            doc.remove(child);
                         }
-                        true
+                        Some(Action::Mask(mask)) => {
+                            if self.walk(doc, child, Some(mask)) {
+                                if let Some((key, _)) = doc.entry(index) {
+                                    note(self.masked, key);
+                                }
+                            }
+                        }
+                        None => masked_any |= self.walk(doc, child, inherited),
                     }
-                    None => {
-                        masked_any |= self.walk(child, inherited);
-                        true
-                    }
-                });
+                }
                 masked_any
             }
-            Node::Array(items) => {
+            Node::Array(span) => {
+                let span = *span;
                 let mut masked_any = false;
-                for item in items {
-                    masked_any |= self.walk(item, inherited);
+                for index in span.indices() {
+                    if let Some(item) = doc.item(index) {
+                        masked_any |= self.walk(doc, item, inherited);
+                    }
                 }
                 masked_any
             }
             Node::Str(_) | Node::Int(_) | Node::Number(_) => match inherited {
-                Some(mask) => mask_leaf(value, mask),
+                Some(mask) => doc.node_mut(id).is_some_and(|leaf| mask_leaf(leaf, mask)),
                 None => false,
             },
-            Node::Null | Node::True | Node::False => false,
+            Node::Null | Node::True | Node::False | Node::Gone => false,
         }
     }
 }

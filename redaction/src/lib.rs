@@ -14,8 +14,10 @@
 //! - `keys`: key rules at any depth, case-insensitive — remove prohibited and
 //!   unconsented keys, mask sensitive ones;
 //! - `mask`: masking one leaf by character;
-//! - `tree`: the parsed body — an ordered JSON tree borrowing unescaped
-//!   strings from the input, parsed and serialised through serde_json.
+//! - `tree`: the parsed body — an ordered JSON document in a few flat
+//!   vectors, borrowing unescaped strings from the input; its own parser and
+//!   writer accept and produce exactly what serde_json would (tested against
+//!   it), without serde_json's per-value allocations.
 //!
 //! Lifecycle rules read the record fields as the upstream sent them, before
 //! key rules run; key rules then apply to the whole body, records included.
@@ -29,15 +31,17 @@
 //!   days (only `punishment_ends` can keep its records).
 //! - A mask key under another mask key masks its leaves with its own mask;
 //!   a key the scope may see unmasked still gets an enclosing key's mask.
-//! - A body nested deeper than serde_json's limit (128) is
-//!   [`RedactionError::NotJson`], so the recursive walk is bounded.
+//! - A body nested deeper than serde_json's limit (128, i.e. 127 nested
+//!   arrays/objects at most) is [`RedactionError::NotJson`], as is anything
+//!   else serde_json refuses; so the recursive walks are bounded.
 //! - A key spelled twice in one object (after decoding escapes): the last
 //!   value counts, at the first key's position — as `serde_json::Value`
 //!   reads it, and what the client gets is that one entry. Keys are always
 //!   compared decoded: `"rel\u0069gion"` is `religion`.
-//! - Floats are parsed exactly (`float_roundtrip`), so numbers pass through
-//!   unchanged; integers beyond 64 bits become floats (serde_json without
-//!   `arbitrary_precision`).
+//! - Numbers come out as serde_json writes them: an integer within 64 bits
+//!   unchanged, a float parsed exactly (`float_roundtrip`) and written in
+//!   its shortest form (`1e300` → `1e+300`, `-0` → `-0.0`); integers beyond
+//!   64 bits become floats (serde_json without `arbitrary_precision`).
 //!
 //! ## What this crate must never do
 //! - log, print or return a removed or masked *value* (the [`Report`] holds
@@ -170,35 +174,39 @@ pub fn apply(
     scope: &Scope,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, Report), RedactionError> {
-    let mut value = tree::parse(body).map_err(|_| RedactionError::NotJson)?;
-    let Node::Object(map) = &mut value else {
+    let mut doc = tree::parse(body).map_err(|_| RedactionError::NotJson)?;
+    let Node::Object(root) = *doc.node(doc.root()) else {
         return Err(RedactionError::Shape("body is not a JSON object"));
     };
     let mut report = Report::default();
-    if let Some(Node::Object(subject)) = map.get("subject") {
-        report.subject_id = subject.get("id").and_then(Node::as_str).map(str::to_owned);
-        report.subject_type = subject
-            .get("type")
-            .and_then(Node::as_str)
-            .map(str::to_owned);
+    let subject = doc.get(root, "subject").and_then(|id| match doc.node(id) {
+        Node::Object(span) => Some(*span),
+        _ => None,
+    });
+    if let Some(subject) = subject {
+        let text = |key| {
+            doc.get(subject, key)
+                .and_then(|id| doc.node(id).as_str())
+                .map(str::to_owned)
+        };
+        report.subject_id = text("id");
+        report.subject_type = text("type");
     }
-    records::filter(map, scope, now, &mut report)?;
-    if !grants_basic(scope) {
-        if let Some(Node::Object(subject)) = map.get_mut("subject") {
-            subject.retain_mut(|key, _| {
-                let keep = key == "id" || key == "type";
-                if !keep {
-                    report.removed_keys.insert(key.to_owned());
-                }
-                keep
-            });
+    records::filter(&mut doc, root, scope, now, &mut report)?;
+    if let (Some(subject), false) = (subject, grants_basic(scope)) {
+        for index in subject.indices() {
+            let Some((key, id)) = doc.entry(index) else {
+                continue;
+            };
+            if key != "id" && key != "type" {
+                report.removed_keys.insert(key.to_owned());
+                doc.remove(id);
+            }
         }
     }
-    keys::KeyRules::new(scope).redact(&mut value, &mut report);
-    if let Node::Object(map) = &value {
-        report.records_returned = records::count(map, &scope.rules.record_fields);
-    }
-    let out = tree::to_vec(&value, body.len())
+    keys::KeyRules::new(scope).redact(&mut doc, &mut report);
+    report.records_returned = records::count(&doc, root, &scope.rules.record_fields);
+    let out = tree::to_vec(&doc, body.len())
         .map_err(|_| RedactionError::Shape("body could not be serialised"))?;
     Ok((out, report))
 }

@@ -36,7 +36,9 @@ pub(crate) fn mask_leaf(value: &mut Node<'_>, mask: Mask) -> bool {
         Node::Str(text) => mask_str(text, mask),
         Node::Int(text) => mask_str(text, mask),
         Node::Number(number) => mask_str(&number.to_string(), mask),
-        Node::Null | Node::True | Node::False | Node::Array(_) | Node::Object(_) => return false,
+        Node::Null | Node::True | Node::False | Node::Array(_) | Node::Object(_) | Node::Gone => {
+            return false
+        }
     };
     *value = Node::Str(Text::owned(masked));
     true
@@ -46,7 +48,14 @@ pub(crate) fn mask_leaf(value: &mut Node<'_>, mask: Mask) -> bool {
 mod tests {
     use super::*;
     use crate::testutil::{from_value, to_value};
+    use crate::tree::Doc;
     use serde_json::json;
+
+    /// `mask_leaf` on the top-level value of `doc`.
+    fn mask_root(doc: &mut Doc<'_>, mask: Mask) -> bool {
+        let root = doc.root();
+        mask_leaf(doc.node_mut(root).unwrap(), mask)
+    }
 
     const ID: Mask = Mask {
         keep_start: 6,
@@ -109,11 +118,11 @@ mod tests {
     #[test]
     fn numbers_become_masked_strings() {
         let mut value = from_value(&json!(13812345678u64));
-        assert!(mask_leaf(&mut value, PHONE));
+        assert!(mask_root(&mut value, PHONE));
         assert_eq!(to_value(&value), json!("138******78"));
 
         let mut negative = from_value(&json!(-1234.5));
-        assert!(mask_leaf(
+        assert!(mask_root(
             &mut negative,
             Mask {
                 keep_start: 1,
@@ -123,8 +132,9 @@ mod tests {
         assert_eq!(to_value(&negative), json!("-*****5"));
 
         // An integer as parsed: masked in its input text.
-        let mut parsed = Node::Int("-13812345678");
-        assert!(mask_leaf(&mut parsed, PHONE));
+        let mut parsed = crate::tree::parse(b"-13812345678").unwrap();
+        assert!(matches!(parsed.node(parsed.root()), Node::Int(_)));
+        assert!(mask_root(&mut parsed, PHONE));
         assert_eq!(to_value(&parsed), json!("-13*******78"));
     }
 
@@ -132,7 +142,7 @@ mod tests {
     fn booleans_and_null_are_left_alone() {
         for original in [json!(true), json!(null), json!([]), json!({})] {
             let mut value = from_value(&original);
-            assert!(!mask_leaf(&mut value, PHONE));
+            assert!(!mask_root(&mut value, PHONE));
             assert_eq!(to_value(&value), original);
         }
     }

@@ -15,7 +15,7 @@ use policy::{Category, RecordFields, Scope};
 use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::keys::lowered;
-use crate::tree::{Node, Object, Text};
+use crate::tree::{Doc, Node, Span, Text};
 use crate::{RedactionError, Report, Suppression};
 
 /// The label a record under objection gains.
@@ -38,60 +38,75 @@ pub(crate) fn key_matches(key: &str, field: &str) -> bool {
 /// Every top-level key spelled like `record_fields.records` (any case) is a
 /// records array; each must be an array of objects.
 pub(crate) fn filter(
-    body: &mut Object<'_>,
+    doc: &mut Doc<'_>,
+    body: Span,
     scope: &Scope,
     now: OffsetDateTime,
     report: &mut Report,
 ) -> Result<(), RedactionError> {
     let fields = &scope.rules.record_fields;
     let names = FieldNames::new(fields);
-    for (key, value) in body.iter_mut() {
+    for index in body.indices() {
+        let Some((key, value)) = doc.entry(index) else {
+            continue;
+        };
         if !key_matches(key, &fields.records) {
             continue;
         }
         report.records_present = true;
-        let Node::Array(records) = value else {
+        let Node::Array(records) = *doc.node(value) else {
             return Err(RedactionError::Shape("records field is not an array"));
         };
-        if !records.iter().all(Node::is_object) {
+        if !doc
+            .items(records)
+            .all(|record| matches!(doc.node(record), Node::Object(_)))
+        {
             return Err(RedactionError::Shape("a record is not a JSON object"));
         }
         let mut labeled = 0u32;
-        records.retain_mut(|record| {
-            let Node::Object(record) = record else {
-                // Checked above: every element is an object.
-                return false;
+        for record_index in records.indices() {
+            let Some(record) = doc.item(record_index) else {
+                continue;
             };
-            let facts = Facts::read(record, &names);
+            let Node::Object(record_fields) = *doc.node(record) else {
+                // Checked above: every record is an object.
+                continue;
+            };
+            let facts = Facts::read(doc, record_fields, &names);
+            let objection_pending = facts.objection_pending;
             match verdict(&facts, scope, now) {
                 Some(reason) => {
                     let count = report.records_suppressed.entry(reason).or_insert(0);
                     *count = count.saturating_add(1);
-                    false
+                    doc.remove(record);
                 }
                 None => {
-                    if facts.objection_pending {
-                        record.insert(
-                            OBJECTION_NOTICE_KEY,
-                            Node::Str(Text::from_static(OBJECTION_NOTICE)),
-                        );
+                    if objection_pending {
+                        let notice = Node::Str(Text::from_static(OBJECTION_NOTICE));
+                        if !doc.insert(record, OBJECTION_NOTICE_KEY, notice) {
+                            // Only past 2^32 values: refuse rather than serve
+                            // the record unlabelled.
+                            return Err(RedactionError::Shape("body too large to label"));
+                        }
                         labeled = labeled.saturating_add(1);
                     }
-                    true
                 }
             }
-        });
+        }
         report.objection_labeled = report.objection_labeled.saturating_add(labeled);
     }
     Ok(())
 }
 
-/// Records left under the records key(s) of `body`.
-pub(crate) fn count(body: &Object<'_>, fields: &RecordFields) -> u32 {
-    body.iter()
+/// Records left under the records key(s) of the object `body`.
+pub(crate) fn count(doc: &Doc<'_>, body: Span, fields: &RecordFields) -> u32 {
+    doc.entries(body)
         .filter(|(key, _)| key_matches(key, &fields.records))
-        .filter_map(|(_, value)| value.as_array())
-        .map(|records| u32::try_from(records.len()).unwrap_or(u32::MAX))
+        .filter_map(|(_, value)| match doc.node(value) {
+            Node::Array(records) => Some(doc.items(*records).count()),
+            _ => None,
+        })
+        .map(|records| u32::try_from(records).unwrap_or(u32::MAX))
         .fold(0u32, u32::saturating_add)
 }
 
@@ -157,9 +172,10 @@ fn is_true(value: &Node<'_>) -> bool {
 
 impl<'r> Facts<'r> {
     /// One pass over the record's keys.
-    fn read(record: &'r Object<'_>, names: &FieldNames<'_>) -> Self {
+    fn read(doc: &'r Doc<'_>, record: Span, names: &FieldNames<'_>) -> Self {
         let mut facts = Facts::default();
-        for (key, value) in record.iter() {
+        for (key, value) in doc.entries(record) {
+            let value = doc.node(value);
             match names.field(key) {
                 Some(Field::Item) => {
                     facts.item = Some(value);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use policy::{Category, ItemRule, Mask, RecordFields, Rules, Scope};
 
-use crate::tree::{Node, Object, Text};
+use crate::tree::{Builder, Doc, Node, NodeId, Text};
 
 /// A set of owned strings.
 pub(crate) fn set(names: &[&str]) -> BTreeSet<String> {
@@ -107,40 +107,56 @@ pub(crate) fn inspector() -> Scope {
     )
 }
 
-/// `value` as a tree (strings owned).
-pub(crate) fn from_value(value: &serde_json::Value) -> Node<'static> {
+/// `value` as a document (strings owned).
+pub(crate) fn from_value(value: &serde_json::Value) -> Doc<'static> {
+    Doc::build(|builder| build(builder, value))
+}
+
+fn build(builder: &mut Builder<'static>, value: &serde_json::Value) -> NodeId {
     use serde_json::Value;
     match value {
-        Value::Null => Node::Null,
-        Value::Bool(true) => Node::True,
-        Value::Bool(false) => Node::False,
-        Value::Number(number) => Node::Number(number.clone()),
-        Value::String(text) => Node::Str(Text::owned(text.clone())),
-        Value::Array(items) => Node::Array(items.iter().map(from_value).collect()),
-        Value::Object(map) => Node::Object(Object::from_entries(
-            map.iter()
-                .map(|(key, value)| (Text::owned(key.clone()), from_value(value)))
-                .collect(),
-        )),
+        Value::Null => builder.leaf(Node::Null),
+        Value::Bool(true) => builder.leaf(Node::True),
+        Value::Bool(false) => builder.leaf(Node::False),
+        Value::Number(number) => builder.leaf(Node::Number(number.clone())),
+        Value::String(text) => builder.leaf(Node::Str(Text::owned(text.clone()))),
+        Value::Array(items) => {
+            let items = items.iter().map(|item| build(builder, item)).collect();
+            builder.array(items)
+        }
+        Value::Object(map) => {
+            let entries = map
+                .iter()
+                .map(|(key, value)| (Text::owned(key.clone()), build(builder, value)))
+                .collect();
+            builder.object(entries)
+        }
     }
 }
 
-/// `node` as a `serde_json::Value`.
-pub(crate) fn to_value(node: &Node<'_>) -> serde_json::Value {
+/// The top-level value of `doc` as a `serde_json::Value`.
+pub(crate) fn to_value(doc: &Doc<'_>) -> serde_json::Value {
+    node_value(doc, doc.root())
+}
+
+/// The value `id` names as a `serde_json::Value`.
+pub(crate) fn node_value(doc: &Doc<'_>, id: NodeId) -> serde_json::Value {
     use serde_json::Value;
-    match node {
+    match doc.node(id) {
         Node::Null => Value::Null,
         Node::True => Value::Bool(true),
         Node::False => Value::Bool(false),
         Node::Int(text) => Value::Number(text.parse().unwrap()),
         Node::Number(number) => Value::Number(number.clone()),
         Node::Str(text) => Value::String(text.as_str().to_owned()),
-        Node::Array(items) => Value::Array(items.iter().map(to_value).collect()),
-        Node::Object(object) => Value::Object(
-            object
-                .iter()
-                .map(|(key, value)| (key.to_owned(), to_value(value)))
+        Node::Array(span) => {
+            Value::Array(doc.items(*span).map(|item| node_value(doc, item)).collect())
+        }
+        Node::Object(span) => Value::Object(
+            doc.entries(*span)
+                .map(|(key, value)| (key.to_owned(), node_value(doc, value)))
                 .collect(),
         ),
+        Node::Gone => panic!("a removed value is reachable"),
     }
 }

@@ -1,35 +1,41 @@
-//! The parsed body: an ordered JSON tree that borrows from the input bytes.
+//! The parsed body: an ordered JSON document that borrows from the input.
 //!
 //! Owns reading and writing JSON for the crate, with serde_json's behaviour
 //! as the contract (tests compare the two on generated and mutated input):
 //! - parsing accepts exactly what `serde_json::from_slice` accepts — RFC 8259
 //!   with UTF-8 validated, escapes and surrogate pairs checked, nothing but
 //!   whitespace after the value, and at most [`MAX_DEPTH`] nested arrays and
-//!   objects (serde_json's recursion limit), so every walk of the tree is
+//!   objects (serde_json's recursion limit), so every walk of the document is
 //!   bounded;
 //! - numbers convert as serde_json converts them (`float_roundtrip`: exact
 //!   floats; integers beyond 64 bits become floats; beyond `f64` is an
-//!   error), and are written by serde_json's own formatter;
+//!   error); an integer within 64 bits keeps its input text, which is what
+//!   serde_json writes for it, others are written by serde_json's formatter;
 //! - writing produces the bytes `serde_json::to_vec` would for the same
 //!   value (same string escaping, compact).
 //!
-//! Compared with `serde_json::Value` under `preserve_order`, an object is a
-//! plain vector of entries instead of a SipHash-indexed map, and a string or
-//! key without escapes borrows the input instead of allocating (and is
-//! written back without re-scanning). Keys are held decoded
-//! (`"rel\u0069gion"` is `religion`), so every comparison sees the name a
-//! JSON reader sees.
+//! The document is a handful of vectors instead of one allocation per array,
+//! object and string: values live in [`Doc`]'s node list, and an array or
+//! object is a span of its children's ids. A string or key without escapes
+//! borrows the input (and is written back without re-scanning). Keys are
+//! held decoded (`"rel\u0069gion"` is `religion`), so every comparison sees
+//! the name a JSON reader sees.
 //!
-//! Duplicate keys in one object behave as in `Value`: the last value wins and
-//! takes the first key's position. Detecting them is a pairwise scan for small
-//! objects and a sort for large ones, never quadratic in the object's size.
+//! Removing a value marks its node [`Node::Gone`]: the accessors here skip
+//! gone values, so no other module sees one, and nothing under a gone node is
+//! reachable any more.
+//!
+//! Duplicate keys in one object behave as in `serde_json::Value`: the last
+//! value wins and takes the first key's position. Detecting them is a
+//! pairwise scan for small objects and a sort for large ones, never
+//! quadratic in the object's size.
 
 use std::borrow::Cow;
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 
 use serde_json::Number;
 
-/// One JSON value, borrowing unescaped strings from the input.
+/// One JSON value; containers refer to their children in the [`Doc`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Node<'a> {
     /// `null`.
@@ -47,13 +53,15 @@ pub(crate) enum Node<'a> {
     Number(Number),
     /// A string, decoded.
     Str(Text<'a>),
-    /// An array.
-    Array(Vec<Node<'a>>),
-    /// An object.
-    Object(Object<'a>),
+    /// An array: item ids in [`Doc`].
+    Array(Span),
+    /// An object: entries (key, value id) in [`Doc`].
+    Object(Span),
+    /// A removed value: skipped by every accessor and by the writer.
+    Gone,
 }
 
-impl<'a> Node<'a> {
+impl Node<'_> {
     /// The text of a string node.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
@@ -61,18 +69,195 @@ impl<'a> Node<'a> {
             _ => None,
         }
     }
+}
 
-    /// The items of an array node.
-    pub(crate) fn as_array(&self) -> Option<&[Node<'a>]> {
-        match self {
-            Node::Array(items) => Some(items),
-            _ => None,
+/// Where the children of one array or object are in the [`Doc`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    /// The children's positions, for [`Doc::item`] / [`Doc::entry`].
+    pub(crate) fn indices(self) -> Range<usize> {
+        let start = self.start as usize;
+        start..start + self.len as usize
+    }
+}
+
+/// Names one node of a [`Doc`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NodeId(u32);
+
+/// What an id that names no node reads as (never happens: ids come from the
+/// document itself).
+const NO_NODE: &Node<'static> = &Node::Gone;
+
+/// A parsed JSON document.
+///
+/// INVARIANTS: every id in `items`, `entries` and `root` names a node of
+/// `nodes`; a node reachable from `root` is the child of exactly one
+/// reachable container; the keys of one object's live entries are unique
+/// (bytewise, decoded); nesting is at most [`MAX_DEPTH`] deep (parsing
+/// refuses deeper, and nothing here nests).
+#[derive(Debug, Clone)]
+pub(crate) struct Doc<'a> {
+    /// Every value (parsed children before their container), reachable or
+    /// not.
+    nodes: Vec<Node<'a>>,
+    /// The items of every array, each array's contiguous.
+    items: Vec<NodeId>,
+    /// The entries of every object, each object's contiguous.
+    entries: Vec<(Text<'a>, NodeId)>,
+    /// The top-level value.
+    root: NodeId,
+}
+
+impl<'a> Doc<'a> {
+    /// The top-level value.
+    pub(crate) fn root(&self) -> NodeId {
+        self.root
+    }
+
+    /// The node `id` names.
+    pub(crate) fn node(&self, id: NodeId) -> &Node<'a> {
+        self.nodes.get(id.0 as usize).unwrap_or(NO_NODE)
+    }
+
+    /// The node `id` names, to change a leaf in place. Making a container of
+    /// it is not supported (only [`Doc::insert`] adds values).
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> Option<&mut Node<'a>> {
+        self.nodes.get_mut(id.0 as usize)
+    }
+
+    /// Removes the value `id` names (and so everything under it).
+    pub(crate) fn remove(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.get_mut(id.0 as usize) {
+            *node = Node::Gone;
         }
     }
 
-    /// Whether this is an object.
-    pub(crate) fn is_object(&self) -> bool {
-        matches!(self, Node::Object(_))
+    fn is_live(&self, id: NodeId) -> bool {
+        !matches!(self.node(id), Node::Gone)
+    }
+
+    /// The array item at `index` of a [`Span`], unless removed.
+    pub(crate) fn item(&self, index: usize) -> Option<NodeId> {
+        self.items
+            .get(index)
+            .copied()
+            .filter(|id| self.is_live(*id))
+    }
+
+    /// The object entry at `index` of a [`Span`], unless removed.
+    pub(crate) fn entry(&self, index: usize) -> Option<(&str, NodeId)> {
+        self.entries
+            .get(index)
+            .filter(|(_, id)| self.is_live(*id))
+            .map(|(key, id)| (key.as_str(), *id))
+    }
+
+    /// The live items of an array.
+    pub(crate) fn items(&self, span: Span) -> impl Iterator<Item = NodeId> + '_ {
+        span.indices().filter_map(|index| self.item(index))
+    }
+
+    /// The live entries of an object, in order.
+    pub(crate) fn entries(&self, span: Span) -> impl Iterator<Item = (&str, NodeId)> + '_ {
+        span.indices().filter_map(|index| self.entry(index))
+    }
+
+    /// The value under `key` (exact, case-sensitive) in an object.
+    pub(crate) fn get(&self, object: Span, key: &str) -> Option<NodeId> {
+        self.entries(object)
+            .find(|(name, _)| *name == key)
+            .map(|(_, id)| id)
+    }
+
+    /// Sets `key` to `value` in the object `object` names: in place when the
+    /// key is there, else appended (the object's entries are copied to the
+    /// end, its old span left unreachable). Returns whether it was set: not
+    /// when `object` is no object or the document is full (`u32` ids).
+    #[must_use]
+    pub(crate) fn insert(&mut self, object: NodeId, key: &'static str, value: Node<'a>) -> bool {
+        let Node::Object(span) = *self.node(object) else {
+            return false;
+        };
+        if let Some(id) = self.get(span, key) {
+            return self.node_mut(id).map(|node| *node = value).is_some();
+        }
+        let start = self.entries.len();
+        let (Ok(new_start), Some(new_len)) = (u32::try_from(start), span.len.checked_add(1)) else {
+            return false;
+        };
+        let Some(value) = self.push(value) else {
+            return false;
+        };
+        for index in span.indices() {
+            if let Some(entry) = self.entries.get(index).cloned() {
+                self.entries.push(entry);
+            }
+        }
+        self.entries.push((Text::from_static(key), value));
+        let span = Span {
+            start: new_start,
+            len: new_len,
+        };
+        self.node_mut(object)
+            .map(|node| *node = Node::Object(span))
+            .is_some()
+    }
+
+    /// Adds a node, returning its id (`None` past `u32` ids).
+    fn push(&mut self, node: Node<'a>) -> Option<NodeId> {
+        let id = NodeId(u32::try_from(self.nodes.len()).ok()?);
+        self.nodes.push(node);
+        Some(id)
+    }
+
+    /// A document of `root` and the values it is built from, for tests.
+    #[cfg(test)]
+    pub(crate) fn build(build: impl FnOnce(&mut Builder<'a>) -> NodeId) -> Self {
+        let mut builder = Builder(Doc {
+            nodes: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
+            root: NodeId(0),
+        });
+        let root = build(&mut builder);
+        let mut doc = builder.0;
+        doc.root = root;
+        doc
+    }
+}
+
+/// Builds a [`Doc`] bottom-up, for tests.
+#[cfg(test)]
+pub(crate) struct Builder<'a>(Doc<'a>);
+
+#[cfg(test)]
+impl<'a> Builder<'a> {
+    /// A leaf (not `Array`/`Object`).
+    pub(crate) fn leaf(&mut self, node: Node<'a>) -> NodeId {
+        self.0.push(node).unwrap()
+    }
+
+    /// An array of `items`.
+    pub(crate) fn array(&mut self, items: Vec<NodeId>) -> NodeId {
+        let start = u32::try_from(self.0.items.len()).unwrap();
+        let len = u32::try_from(items.len()).unwrap();
+        self.0.items.extend(items);
+        self.0.push(Node::Array(Span { start, len })).unwrap()
+    }
+
+    /// An object of `entries` (duplicate keys merged as in parsing).
+    pub(crate) fn object(&mut self, entries: Vec<(Text<'a>, NodeId)>) -> NodeId {
+        let entries = merge_duplicate_keys(entries);
+        let start = u32::try_from(self.0.entries.len()).unwrap();
+        let len = u32::try_from(entries.len()).unwrap();
+        self.0.entries.extend(entries);
+        self.0.push(Node::Object(Span { start, len })).unwrap()
     }
 }
 
@@ -138,83 +323,12 @@ impl PartialEq<str> for Text<'_> {
     }
 }
 
-/// A JSON object: entries in input order.
-///
-/// INVARIANT: keys are unique (bytewise, decoded). Parsing merges duplicates;
-/// the methods here never create one, and keys cannot be changed in place.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Object<'a> {
-    entries: Vec<(Text<'a>, Node<'a>)>,
-}
-
-impl<'a> Object<'a> {
-    /// Entries from `entries`, merging duplicate keys: the last value wins
-    /// and takes the first key's position (as `serde_json::Map` does).
-    pub(crate) fn from_entries(mut entries: Vec<(Text<'a>, Node<'a>)>) -> Self {
-        if has_duplicate_keys(&entries) {
-            entries = merge_duplicate_keys(entries);
-        }
-        Object { entries }
-    }
-
-    /// The value under `key` (exact, case-sensitive).
-    pub(crate) fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.entries
-            .iter()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value)
-    }
-
-    /// The value under `key` (exact, case-sensitive), mutably.
-    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Node<'a>> {
-        self.entries
-            .iter_mut()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value)
-    }
-
-    /// Sets `key` to `value`: in place when the key exists, else appended.
-    pub(crate) fn insert(&mut self, key: &'static str, value: Node<'a>) {
-        match self.get_mut(key) {
-            Some(slot) => *slot = value,
-            None => self.entries.push((Text::from_static(key), value)),
-        }
-    }
-
-    /// Entries in order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Node<'a>)> {
-        self.entries
-            .iter()
-            .map(|(key, value)| (key.as_str(), value))
-    }
-
-    /// Entries in order, values mutable.
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Node<'a>)> {
-        self.entries.iter_mut().map(|(key, value)| {
-            // Keys are read-only: the no-duplicates invariant holds.
-            let key: &Text<'a> = key;
-            (key.as_str(), value)
-        })
-    }
-
-    /// Keeps the entries for which `keep` returns true, in order.
-    pub(crate) fn retain_mut(&mut self, mut keep: impl FnMut(&str, &mut Node<'a>) -> bool) {
-        self.entries.retain_mut(|(key, value)| keep(key, value));
-    }
-
-    /// Number of entries.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-}
-
 /// Objects up to this many entries are checked for duplicate keys pairwise
 /// (at most 120 comparisons, no allocation); larger ones by sorting.
 const PAIRWISE_MAX: usize = 16;
 
 /// Whether two entries share a key. O(n log n) at worst.
-fn has_duplicate_keys(entries: &[(Text<'_>, Node<'_>)]) -> bool {
+fn has_duplicate_keys(entries: &[(Text<'_>, NodeId)]) -> bool {
     if entries.len() <= PAIRWISE_MAX {
         // Length and last byte first: most distinct keys differ there, and
         // the full comparison is a library call.
@@ -234,31 +348,28 @@ fn has_duplicate_keys(entries: &[(Text<'_>, Node<'_>)]) -> bool {
     keys.windows(2).any(|pair| pair[0] == pair[1])
 }
 
-/// Merges entries with equal keys: the first key's position, the last value.
-/// O(n log n).
-fn merge_duplicate_keys<'a>(entries: Vec<(Text<'a>, Node<'a>)>) -> Vec<(Text<'a>, Node<'a>)> {
-    let len = entries.len();
-    let mut order: Vec<usize> = (0..len).collect();
+/// `entries` with equal keys merged: the first key's position, the last
+/// value (as `serde_json::Map` does). O(n log n).
+fn merge_duplicate_keys<'a>(entries: Vec<(Text<'a>, NodeId)>) -> Vec<(Text<'a>, NodeId)> {
+    if !has_duplicate_keys(&entries) {
+        return entries;
+    }
+    let mut order: Vec<usize> = (0..entries.len()).collect();
     // Stable: equal keys stay in input order, so a group runs first..last.
     order.sort_by(|&a, &b| entries[a].0.as_str().cmp(entries[b].0.as_str()));
     // For each kept position, the index whose value it takes.
-    let mut source: Vec<Option<usize>> = vec![None; len];
+    let mut source: Vec<Option<usize>> = vec![None; entries.len()];
     for group in order.chunk_by(|&a, &b| entries[a].0 == entries[b].0) {
         if let (Some(&first), Some(&last)) = (group.first(), group.last()) {
             source[first] = Some(last);
         }
     }
-    let (keys, values): (Vec<_>, Vec<_>) = entries.into_iter().unzip();
-    let mut values: Vec<Option<Node<'a>>> = values.into_iter().map(Some).collect();
-    let mut merged = Vec::with_capacity(len);
-    for (key, source) in keys.into_iter().zip(source) {
-        let Some(source) = source else { continue };
-        // Each index is the source of exactly one group: always `Some`.
-        if let Some(value) = values.get_mut(source).and_then(Option::take) {
-            merged.push((key, value));
-        }
-    }
-    merged
+    let values: Vec<NodeId> = entries.iter().map(|(_, id)| *id).collect();
+    entries
+        .into_iter()
+        .zip(source)
+        .filter_map(|((key, _), source)| Some((key, *values.get(source?)?)))
+        .collect()
 }
 
 /// Why a body is not JSON: where reading stopped, as a byte offset (never
@@ -275,7 +386,7 @@ pub(crate) const MAX_DEPTH: usize = 127;
 
 /// Parses `bytes` as one JSON document (RFC 8259; nothing but whitespace
 /// after it), accepting exactly what `serde_json::from_slice` accepts.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Node<'_>, ParseError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Doc<'_>, ParseError> {
     // Validating the whole body once lets every string borrow a slice of it.
     // Invalid UTF-8 anywhere is an error for serde_json too: outside a
     // string any byte above 0x7f is a syntax error.
@@ -286,18 +397,32 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Node<'_>, ParseError> {
         text,
         bytes,
         pos: 0,
-        values: Vec::new(),
+        // About one value per 12 bytes in typical bodies; growing past the
+        // guess only costs a copy.
+        doc: Doc {
+            nodes: Vec::with_capacity(bytes.len() / 12),
+            items: Vec::new(),
+            entries: Vec::with_capacity(bytes.len() / 24),
+            root: NodeId(0),
+        },
+        ids: Vec::new(),
         keys: Vec::new(),
     };
-    let parsed = parser.value(0).and_then(|()| {
+    let parsed = parser.value(0).and_then(|root| {
         parser.skip_whitespace();
         if parser.pos == bytes.len() {
-            parser.values.pop().ok_or(Fail)
+            Ok(root)
         } else {
             Err(Fail)
         }
     });
-    parsed.map_err(|Fail| ParseError { offset: parser.pos })
+    match parsed {
+        Ok(root) => {
+            parser.doc.root = root;
+            Ok(parser.doc)
+        }
+        Err(Fail) => Err(ParseError { offset: parser.pos }),
+    }
 }
 
 /// Parsing failed at the parser's position.
@@ -336,9 +461,9 @@ fn first_stop(word: u64) -> Option<usize> {
 
 /// A recursive-descent reader over a UTF-8-validated body.
 ///
-/// Every value read is pushed on `values` (object keys on `keys`); a
-/// finished array or object moves its tail of the stacks into vectors of
-/// exactly its size — one allocation per container, no growing.
+/// Every value read goes into `doc.nodes`; the ids of the items (and the
+/// keys) of the containers being read wait on `ids` (and `keys`), innermost
+/// last, until their container ends and moves them into `doc`.
 struct Parser<'a> {
     /// The body, validated.
     text: &'a str,
@@ -346,9 +471,11 @@ struct Parser<'a> {
     bytes: &'a [u8],
     /// Next byte to read.
     pos: usize,
-    /// Values read and not yet placed in their container, innermost last.
-    values: Vec<Node<'a>>,
-    /// Keys of the objects being read, innermost last.
+    /// What has been read.
+    doc: Doc<'a>,
+    /// Ids of values read and not yet placed in their container.
+    ids: Vec<NodeId>,
+    /// Keys of the objects being read.
     keys: Vec<Text<'a>>,
 }
 
@@ -378,12 +505,12 @@ impl<'a> Parser<'a> {
         self.text.get(start..end).ok_or(Fail)
     }
 
-    /// Reads one value, inside `depth` arrays and objects, onto `values`.
-    fn value(&mut self, depth: usize) -> Result<(), Fail> {
+    /// Reads one value, inside `depth` arrays and objects, into the document.
+    fn value(&mut self, depth: usize) -> Result<NodeId, Fail> {
         self.skip_whitespace();
         let node = match self.peek() {
-            Some(b'{') => return self.object(depth + 1),
-            Some(b'[') => return self.array(depth + 1),
+            Some(b'{') => self.object(depth + 1)?,
+            Some(b'[') => self.array(depth + 1)?,
             Some(b'"') => Node::Str(self.string()?),
             Some(b't') => self.literal(b"true", Node::True)?,
             Some(b'f') => self.literal(b"false", Node::False)?,
@@ -391,8 +518,7 @@ impl<'a> Parser<'a> {
             Some(b'-' | b'0'..=b'9') => self.number()?,
             _ => return Err(Fail),
         };
-        self.values.push(node);
-        Ok(())
+        self.doc.push(node).ok_or(Fail)
     }
 
     fn literal(&mut self, word: &[u8], node: Node<'a>) -> Result<Node<'a>, Fail> {
@@ -406,18 +532,19 @@ impl<'a> Parser<'a> {
     }
 
     /// An array starting at its `[`, at nesting level `depth`.
-    fn array(&mut self, depth: usize) -> Result<(), Fail> {
+    fn array(&mut self, depth: usize) -> Result<Node<'a>, Fail> {
         if depth > MAX_DEPTH {
             return Err(Fail);
         }
         self.pos += 1;
         self.skip_whitespace();
-        let start = self.values.len();
+        let pending = self.ids.len();
         if self.peek() == Some(b']') {
             self.pos += 1;
         } else {
             loop {
-                self.value(depth)?;
+                let item = self.value(depth)?;
+                self.ids.push(item);
                 self.skip_whitespace();
                 match self.peek() {
                     Some(b',') => self.pos += 1,
@@ -429,20 +556,21 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let items = self.values.drain(start..).collect();
-        self.values.push(Node::Array(items));
-        Ok(())
+        let start = u32::try_from(self.doc.items.len()).map_err(|_| Fail)?;
+        let len = u32::try_from(self.ids.len() - pending).map_err(|_| Fail)?;
+        self.doc.items.extend(self.ids.drain(pending..));
+        Ok(Node::Array(Span { start, len }))
     }
 
     /// An object starting at its `{`, at nesting level `depth`.
-    fn object(&mut self, depth: usize) -> Result<(), Fail> {
+    fn object(&mut self, depth: usize) -> Result<Node<'a>, Fail> {
         if depth > MAX_DEPTH {
             return Err(Fail);
         }
         self.pos += 1;
         self.skip_whitespace();
-        let start = self.values.len();
-        let keys_start = self.keys.len();
+        let pending = self.ids.len();
+        let pending_keys = self.keys.len();
         if self.peek() == Some(b'}') {
             self.pos += 1;
         } else {
@@ -455,7 +583,8 @@ impl<'a> Parser<'a> {
                 self.keys.push(key);
                 self.skip_whitespace();
                 self.expect(b':')?;
-                self.value(depth)?;
+                let value = self.value(depth)?;
+                self.ids.push(value);
                 self.skip_whitespace();
                 match self.peek() {
                     Some(b',') => self.pos += 1,
@@ -467,14 +596,19 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+        let start = u32::try_from(self.doc.entries.len()).map_err(|_| Fail)?;
         let entries = self
             .keys
-            .drain(keys_start..)
-            .zip(self.values.drain(start..))
-            .collect();
-        self.values
-            .push(Node::Object(Object::from_entries(entries)));
-        Ok(())
+            .drain(pending_keys..)
+            .zip(self.ids.drain(pending..));
+        self.doc.entries.extend(entries);
+        let new = self.doc.entries.get(start as usize..).unwrap_or_default();
+        if has_duplicate_keys(new) {
+            let merged = merge_duplicate_keys(self.doc.entries.split_off(start as usize));
+            self.doc.entries.extend(merged);
+        }
+        let len = u32::try_from(self.doc.entries.len() - start as usize).map_err(|_| Fail)?;
+        Ok(Node::Object(Span { start, len }))
     }
 
     /// Advances past bytes that need no decoding in a string.
@@ -649,44 +783,54 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Serialises `node` as compact JSON, reserving `size_hint` bytes up front.
+/// Serialises `doc` as compact JSON, reserving `size_hint` bytes up front.
 ///
 /// Byte for byte what `serde_json::to_vec` writes for the same value:
-/// strings escape `"`, `\` and control characters (`\b \f \n \r \t`, else
+/// strings escape `"`, `\\` and control characters (`\b \f \n \r \t`, else
 /// `\u00xx`) and nothing else; numbers are formatted by serde_json.
-pub(crate) fn to_vec(node: &Node<'_>, size_hint: usize) -> Result<Vec<u8>, serde_json::Error> {
+pub(crate) fn to_vec(doc: &Doc<'_>, size_hint: usize) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(size_hint);
-    write(node, &mut out)?;
+    write(doc, doc.root, &mut out)?;
     Ok(out)
 }
 
-fn write(node: &Node<'_>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-    match node {
-        Node::Null => out.extend_from_slice(b"null"),
+fn write(doc: &Doc<'_>, id: NodeId, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    match doc.node(id) {
+        // Only a removed top-level value is written here (as `null`, as a
+        // removed `Value` would be); removed children are skipped below.
+        Node::Null | Node::Gone => out.extend_from_slice(b"null"),
         Node::True => out.extend_from_slice(b"true"),
         Node::False => out.extend_from_slice(b"false"),
         Node::Int(text) => out.extend_from_slice(text.as_bytes()),
         Node::Number(number) => serde_json::to_writer(&mut *out, number)?,
         Node::Str(text) => write_text(text, out),
-        Node::Array(items) => {
+        Node::Array(span) => {
             out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in doc.items(*span).enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                write(item, out)?;
+                write(doc, item, out)?;
             }
             out.push(b']');
         }
-        Node::Object(object) => {
+        Node::Object(span) => {
             out.push(b'{');
-            for (i, (key, value)) in object.entries.iter().enumerate() {
-                if i > 0 {
+            let mut first = true;
+            for index in span.indices() {
+                let Some((key, value)) = doc.entries.get(index) else {
+                    continue;
+                };
+                if !doc.is_live(*value) {
+                    continue;
+                }
+                if !first {
                     out.push(b',');
                 }
+                first = false;
                 write_text(key, out);
                 out.push(b':');
-                write(value, out)?;
+                write(doc, *value, out)?;
             }
             out.push(b'}');
         }

@@ -4,10 +4,10 @@ use super::*;
 use crate::testutil::{from_value, inspector, rules, scope_with, set, to_value};
 
 fn redact(scope: &Scope, value: Value) -> (Value, Report) {
-    let mut node = from_value(&value);
+    let mut doc = from_value(&value);
     let mut report = Report::default();
-    KeyRules::new(scope).redact(&mut node, &mut report);
-    (to_value(&node), report)
+    KeyRules::new(scope).redact(&mut doc, &mut report);
+    (to_value(&doc), report)
 }
 
 #[test]

@@ -4,34 +4,36 @@ use time::macros::{date, datetime};
 use super::*;
 use crate::testutil::{from_value, inspector, to_value};
 
-/// `filter` on `body` (an object) through the tree; the result is written
-/// back to `body`.
+/// `filter` on `body` (an object) through a document; the result is
+/// written back to `body`.
 fn filter_value(
     body: &mut Value,
     scope: &Scope,
     now: OffsetDateTime,
     report: &mut Report,
 ) -> Result<(), RedactionError> {
-    let mut node = from_value(body);
-    let Node::Object(map) = &mut node else {
+    let mut doc = from_value(body);
+    let Node::Object(span) = *doc.node(doc.root()) else {
         panic!("body is not an object");
     };
-    let result = filter(map, scope, now, report);
-    *body = to_value(&node);
+    let result = filter(&mut doc, span, scope, now, report);
+    *body = to_value(&doc);
     result
 }
 
-/// `count` on `body` (an object) through the tree.
+/// `count` on `body` (an object) through a document.
 fn count_value(body: &Value, fields: &RecordFields) -> u32 {
-    let Node::Object(map) = from_value(body) else {
+    let doc = from_value(body);
+    let Node::Object(span) = *doc.node(doc.root()) else {
         panic!("body is not an object");
     };
-    count(&map, fields)
+    count(&doc, span, fields)
 }
 
-/// `parse_date` on `value` through the tree.
+/// `parse_date` on `value` through a document.
 fn parse_date_value(value: &Value) -> Option<Date> {
-    parse_date(&from_value(value))
+    let doc = from_value(value);
+    parse_date(doc.node(doc.root()))
 }
 
 fn run(scope: &Scope, records: Value, now: OffsetDateTime) -> (Vec<String>, Report) {

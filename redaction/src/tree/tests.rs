@@ -4,12 +4,17 @@ use serde_json::{json, Value};
 use super::*;
 use crate::testutil::to_value;
 
-/// The entries of an object node as (key, value) pairs.
-fn entries<'n>(node: &'n Node<'_>) -> Vec<(&'n str, &'n Node<'n>)> {
-    match node {
-        Node::Object(object) => object.iter().collect(),
+/// The span of the top-level object of `doc`.
+fn root_object(doc: &Doc<'_>) -> Span {
+    match doc.node(doc.root()) {
+        Node::Object(span) => *span,
         other => panic!("not an object: {other:?}"),
     }
+}
+
+/// The live keys of the top-level object of `doc`.
+fn root_keys<'d>(doc: &'d Doc<'_>) -> Vec<&'d str> {
+    doc.entries(root_object(doc)).map(|(key, _)| key).collect()
 }
 
 /// What serde_json's own `Value` makes of `bytes`, serialised again.
@@ -25,14 +30,13 @@ fn round_trip(bytes: &[u8]) -> Vec<u8> {
 #[test]
 fn unescaped_strings_borrow_and_escaped_ones_are_decoded() {
     let bytes = br#"{"plain":"text","rel\u0069gion":"a\nb","\u5b97\u6559":"\ud83d\ude00"}"#;
-    let node = parse(bytes).unwrap();
-    let Node::Object(object) = &node else {
-        panic!("not an object");
-    };
-    let raw: Vec<(&Text<'_>, &Node<'_>)> = object
-        .entries
-        .iter()
-        .map(|(key, value)| (key, value))
+    let doc = parse(bytes).unwrap();
+    let raw: Vec<(&Text<'_>, &Node<'_>)> = root_object(&doc)
+        .indices()
+        .map(|index| {
+            let (key, value) = &doc.entries[index];
+            (key, doc.node(*value))
+        })
         .collect();
     assert!(raw[0].0.is_plain() && *raw[0].0 == *"plain");
     assert!(matches!(raw[0].1, Node::Str(text) if text.is_plain() && *text == *"text"));
@@ -46,16 +50,10 @@ fn unescaped_strings_borrow_and_escaped_ones_are_decoded() {
 #[test]
 fn duplicate_keys_keep_first_position_and_last_value() {
     let bytes = br#"{"a":1,"b":2,"a":3,"c":{"x":1,"x":[2]},"a":"last"}"#;
-    let node = parse(bytes).unwrap();
+    let doc = parse(bytes).unwrap();
+    assert_eq!(root_keys(&doc), ["a", "b", "c"]);
     assert_eq!(
-        entries(&node)
-            .iter()
-            .map(|(key, _)| *key)
-            .collect::<Vec<_>>(),
-        ["a", "b", "c"]
-    );
-    assert_eq!(
-        to_value(&node),
+        to_value(&doc),
         json!({"a": "last", "b": 2, "c": {"x": [2]}})
     );
     assert_eq!(round_trip(bytes), serde_round_trip(bytes));
@@ -70,11 +68,8 @@ fn duplicate_keys_in_a_large_object_match_serde() {
     }
     text.push_str("\"k0\":\"end\",\"\\u006b1\":\"escaped\"}");
     let bytes = text.as_bytes();
-    let node = parse(bytes).unwrap();
-    let Node::Object(object) = &node else {
-        panic!("not an object");
-    };
-    assert_eq!(object.len(), 37);
+    let doc = parse(bytes).unwrap();
+    assert_eq!(root_keys(&doc).len(), 37);
     assert_eq!(round_trip(bytes), serde_round_trip(bytes));
 }
 
@@ -111,13 +106,13 @@ fn output_matches_serde_json_byte_for_byte() {
 #[test]
 fn integers_within_64_bits_keep_their_text_others_become_floats() {
     let bytes = br#"[0,-1,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809,-0,123456789012345678,-123456789012345678,1e2,1.0]"#;
-    let node = parse(bytes).unwrap();
-    let Some(items) = node.as_array() else {
+    let doc = parse(bytes).unwrap();
+    let Node::Array(items) = doc.node(doc.root()) else {
         panic!("not an array");
     };
-    let ints: Vec<Option<&str>> = items
-        .iter()
-        .map(|item| match item {
+    let ints: Vec<Option<&str>> = doc
+        .items(*items)
+        .map(|item| match doc.node(item) {
             Node::Int(text) => Some(*text),
             Node::Number(number) => {
                 assert!(number.is_f64(), "{number}");
@@ -203,16 +198,48 @@ fn word_scan_finds_the_first_stop_byte_in_every_position() {
 #[test]
 fn insert_replaces_in_place_or_appends() {
     let bytes = br#"{"a":1,"b":2}"#;
-    let mut node = parse(bytes).unwrap();
-    let Node::Object(object) = &mut node else {
-        panic!("not an object");
-    };
-    object.insert("a", Node::True);
-    object.insert("c", Node::Null);
+    let mut doc = parse(bytes).unwrap();
+    let root = doc.root();
+    assert!(doc.insert(root, "a", Node::True));
+    assert!(doc.insert(root, "c", Node::Null));
     assert_eq!(
-        String::from_utf8(to_vec(&node, 0).unwrap()).unwrap(),
+        String::from_utf8(to_vec(&doc, 0).unwrap()).unwrap(),
         r#"{"a":true,"b":2,"c":null}"#
     );
+    // Into an object that had a removed entry: the removal stays.
+    let b = doc.get(root_object(&doc), "b").unwrap();
+    doc.remove(b);
+    assert!(doc.insert(root, "d", Node::False));
+    let a = doc.get(root_object(&doc), "a").unwrap();
+    assert!(!doc.insert(a, "x", Node::Null), "not an object");
+    assert_eq!(
+        String::from_utf8(to_vec(&doc, 0).unwrap()).unwrap(),
+        r#"{"a":true,"c":null,"d":false}"#
+    );
+    assert_eq!(root_keys(&doc), ["a", "c", "d"]);
+}
+
+#[test]
+fn removed_values_are_skipped_everywhere() {
+    let bytes = br#"{"a":[1,{"x":2},3],"b":{"y":4},"c":5}"#;
+    let mut doc = parse(bytes).unwrap();
+    let root = root_object(&doc);
+    let a = doc.get(root, "a").unwrap();
+    let Node::Array(items) = *doc.node(a) else {
+        panic!("not an array");
+    };
+    let second = doc.items(items).nth(1).unwrap();
+    doc.remove(second);
+    let b = doc.get(root, "b").unwrap();
+    doc.remove(b);
+    assert_eq!(doc.items(items).count(), 2);
+    assert_eq!(doc.get(root, "b"), None);
+    assert_eq!(root_keys(&doc), ["a", "c"]);
+    assert_eq!(
+        String::from_utf8(to_vec(&doc, 0).unwrap()).unwrap(),
+        r#"{"a":[1,3],"c":5}"#
+    );
+    assert_eq!(to_value(&doc), json!({"a": [1, 3], "c": 5}));
 }
 
 fn arbitrary_value() -> impl Strategy<Value = Value> {
