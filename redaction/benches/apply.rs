@@ -1,7 +1,9 @@
-//! `apply` against serde_json's own parse + serialise of the same bytes, on
+//! `apply` against serde_json's own parse + serialise of the same bytes (into
+//! a `Value`, as `apply` itself did before it had its own document type), on
 //! realistic bodies of ~2 KB, ~64 KB and ~4 MB (a subject plus records with
-//! nested data and Chinese text). The ratio of the two is the redactor's
-//! overhead (target ≤ 1.2×).
+//! nested data and Chinese text). The ratio of the two is the reference
+//! figure: below 1 means `apply` costs less than serde_json's round trip
+//! alone (it was ~1.1 with `Value`, ~0.4 with the crate's document).
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -179,3 +179,95 @@ fn nesting_within_the_limit_is_walked_to_the_bottom() {
     assert!(out.contains("\"keep\":2"));
     assert_eq!(report.removed_keys, crate::testutil::set(&["Religion"]));
 }
+
+#[test]
+fn escaped_keys_are_compared_decoded() {
+    let body = br#"{"subject":{"rel\u0069gion":"x","\u0050hone":"13812345678","n\u0061me":"kept"},"records":[{"id":"r","item":"basic","ill\u006eess":"y","Inc\u006fme":1}]}"#;
+    let (out, report) = apply(body, &inspector(), NOW).unwrap();
+    let out: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        out,
+        json!({"subject": {"Phone": "138******78", "name": "kept"},
+               "records": [{"id": "r", "item": "basic"}]})
+    );
+    assert_eq!(
+        report.removed_keys,
+        crate::testutil::set(&["religion", "illness", "Income"])
+    );
+    assert_eq!(report.masked_keys, crate::testutil::set(&["Phone"]));
+    // The records key itself, escaped, is still the records key.
+    let body = br#"{"rec\u006frds":[{"id":"r","item":"commendation"}]}"#;
+    let (out, report) = apply(body, &inspector(), NOW).unwrap();
+    assert_eq!(out, br#"{"records":[]}"#.to_vec());
+    assert!(report.records_present);
+    assert_eq!(report.records_returned, 0);
+}
+
+#[test]
+fn duplicate_keys_last_value_at_first_position() {
+    // As serde_json's `Value` reads it: one entry per key, the last value.
+    let body = br#"{"a":1,"phone":"00000000000","subject":{"id":"S-1","id":"S-2"},"phone":"13812345678","records":[{"id":"r","item":"commendation"}],"records":[{"id":"k","item":"basic","item":"basic"}]}"#;
+    let (out, report) = apply(body, &inspector(), NOW).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        r#"{"a":1,"phone":"138******78","subject":{"id":"S-2"},"records":[{"id":"k","item":"basic"}]}"#
+    );
+    assert_eq!(report.subject_id.as_deref(), Some("S-2"));
+    assert_eq!(report.records_returned, 1);
+    assert!(report.records_suppressed.is_empty());
+}
+
+#[test]
+fn numbers_round_trip_as_serde_json_writes_them() {
+    let body = br#"{"n":[0,-0,0.1,1.0E+2,1E2,-1.5e-7,123456789012345678901234567890,-9223372036854775809,18446744073709551615,-9223372036854775808,1e-400]}"#;
+    let (out, _) = apply(body, &inspector(), NOW).unwrap();
+    let expected = serde_json::to_vec(&serde_json::from_slice::<Value>(body).unwrap()).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(expected).unwrap()
+    );
+    for out_of_range in [&br#"{"n":1e400}"#[..], br#"{"n":-1e400}"#] {
+        assert_eq!(
+            apply(out_of_range, &inspector(), NOW),
+            Err(RedactionError::NotJson)
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_or_escapes_are_not_json() {
+    for bad in [
+        &b"{\"a\":\"\xff\"}"[..],
+        b"{\"\xc3\x28\":1}",
+        b"{\"a\":\"\xed\xa0\x80\"}",
+        b"{\"a\":\"\\ud800\"}",
+        b"{\"a\":\"\\udc00\\ud800\"}",
+        b"{\"a\":\"tab\tinside\"}",
+        b"{\"a\":1,}",
+        b"{\"a\":1} trailing",
+        b"\xef\xbb\xbf{}",
+    ] {
+        assert_eq!(
+            apply(bad, &inspector(), NOW),
+            Err(RedactionError::NotJson),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}
+
+#[test]
+fn nesting_at_the_limit_is_accepted_one_deeper_is_not() {
+    let nested = |depth: usize| {
+        let mut body = String::from("{\"a\":");
+        body.push_str(&"[".repeat(depth - 1));
+        body.push_str(&"]".repeat(depth - 1));
+        body.push('}');
+        body
+    };
+    assert!(apply(nested(127).as_bytes(), &inspector(), NOW).is_ok());
+    assert_eq!(
+        apply(nested(128).as_bytes(), &inspector(), NOW),
+        Err(RedactionError::NotJson)
+    );
+}

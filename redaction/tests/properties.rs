@@ -1,7 +1,9 @@
 //! Property tests of `apply`: on random nested bodies no prohibited key
 //! survives, consent keys survive exactly when consented, masking is by
 //! character and reveals no more than it keeps, and records are never added
-//! or reordered.
+//! or reordered; keys written with `\u` escapes are redacted exactly like
+//! plain ones; and on bodies with a byte changed, `apply` accepts what
+//! serde_json accepts and whatever it returns is JSON.
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::collections::BTreeSet;
 
 use policy::{Mask, Scope};
 use proptest::prelude::*;
-use redaction::apply;
+use redaction::{apply, RedactionError};
 use serde_json::{Map, Value};
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -156,6 +158,51 @@ fn model_mask(s: &str, m: Mask) -> String {
         .collect()
 }
 
+/// `value` as JSON text with each key character written as a `\\u` escape
+/// where `escape` says so (the rest as serde_json writes it).
+fn write_with_escaped_keys(
+    value: &Value,
+    escape: &mut impl Iterator<Item = bool>,
+    out: &mut String,
+) {
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, child)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push('"');
+                for c in key.chars() {
+                    if escape.next().unwrap_or(false) {
+                        let mut units = [0u16; 2];
+                        for unit in c.encode_utf16(&mut units) {
+                            out.push_str(&format!("\\u{unit:04x}"));
+                        }
+                    } else {
+                        let quoted = serde_json::to_string(&c.to_string()).unwrap();
+                        out.push_str(&quoted[1..quoted.len() - 1]);
+                    }
+                }
+                out.push_str("\":");
+                write_with_escaped_keys(child, escape, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_with_escaped_keys(item, escape, out);
+            }
+            out.push(']');
+        }
+        leaf => out.push_str(&serde_json::to_string(leaf).unwrap()),
+    }
+}
+
 fn consent_subset() -> impl Strategy<Value = Vec<&'static str>> {
     prop::sample::subsequence(CONSENT, 0..=CONSENT.len())
 }
@@ -189,6 +236,69 @@ proptest! {
         // round-trip every f64 exactly).
         let parsed: Value = serde_json::from_slice(&serde_json::to_vec(&body).unwrap()).unwrap();
         prop_assert_eq!(out, model(&parsed, &scope, None));
+    }
+
+    #[test]
+    fn escaped_keys_are_redacted_like_plain_ones(
+        body in body(),
+        escape in prop::collection::vec(any::<bool>(), 1..64),
+    ) {
+        let plain = serde_json::to_vec(&body).unwrap();
+        let mut escaped = String::new();
+        write_with_escaped_keys(&body, &mut escape.iter().copied().cycle(), &mut escaped);
+        let scope = common::inspector();
+        let (from_plain, plain_report) = apply(&plain, &scope, NOW).unwrap();
+        let (from_escaped, escaped_report) = apply(escaped.as_bytes(), &scope, NOW).unwrap();
+        // Keys are decoded before any rule sees them and written decoded.
+        prop_assert_eq!(&from_escaped, &from_plain);
+        prop_assert_eq!(escaped_report, plain_report);
+        let out: Value = serde_json::from_slice(&from_escaped).unwrap();
+        let mut keys = Vec::new();
+        all_keys(&out, &mut keys);
+        for key in keys {
+            prop_assert!(!PROHIBITED.contains(&key.as_str()), "{key} survived");
+        }
+    }
+
+    #[test]
+    fn output_is_json_whenever_apply_succeeds(
+        body in body(),
+        at in any::<prop::sample::Index>(),
+        byte in prop_oneof![
+            prop::sample::select(&b"{}[]\",:\\u0e-9tfn \x00\x1f\xc3\xff"[..]),
+            any::<u8>(),
+        ],
+        how in 0u8..3,
+    ) {
+        // A valid body with one byte changed, inserted or removed.
+        let mut bytes = serde_json::to_vec(&body).unwrap();
+        let i = at.index(bytes.len() + 1);
+        match how {
+            0 if i < bytes.len() => bytes[i] = byte,
+            1 if i < bytes.len() => {
+                bytes.remove(i);
+            }
+            _ => bytes.insert(i, byte),
+        }
+        let scope = common::inspector();
+        let serde = serde_json::from_slice::<Value>(&bytes);
+        match apply(&bytes, &scope, NOW) {
+            Ok((out, _)) => {
+                prop_assert!(serde.is_ok(), "apply read what serde_json refuses");
+                let out: Value = serde_json::from_slice(&out).unwrap();
+                prop_assert!(out.is_object());
+                let mut keys = Vec::new();
+                all_keys(&out, &mut keys);
+                for key in keys {
+                    prop_assert!(!PROHIBITED.contains(&key.as_str()), "{key} survived");
+                    prop_assert!(!CONSENT.contains(&key.as_str()), "{key} survived");
+                }
+            }
+            Err(RedactionError::NotJson) => {
+                prop_assert!(serde.is_err(), "apply refused what serde_json reads");
+            }
+            Err(other) => prop_assert!(serde.is_ok(), "{other}"),
+        }
     }
 
     #[test]
