@@ -29,7 +29,8 @@ pub(crate) enum Action {
 /// lowercase (as policy compiles them), so building it costs one allocation.
 #[derive(Debug)]
 pub(crate) struct KeyRules<'a> {
-    /// INVARIANT: sorted by name (bytewise), names unique and lowercase.
+    /// INVARIANT: sorted by [`by_length_then_bytes`], names unique and
+    /// lowercase.
     table: Vec<(Cow<'a, str>, Action)>,
     /// A Bloom filter of the ASCII names by length, first and last byte
     /// ([`ascii_bit`]): an ASCII key whose bit is clear cannot match and is
@@ -53,6 +54,14 @@ fn ascii_bit(name: &[u8]) -> (usize, u64) {
         .wrapping_add(u32::from(last).wrapping_mul(0xc2b2_ae35));
     let index = (mixed >> 24) as usize;
     (index / 64, 1u64 << (index % 64))
+}
+
+/// The table's order: shorter names first, then bytewise — most probes are
+/// decided by the length, without comparing bytes.
+fn by_length_then_bytes(name: &str, other: &[u8]) -> std::cmp::Ordering {
+    name.len()
+        .cmp(&other.len())
+        .then_with(|| name.as_bytes().cmp(other))
 }
 
 /// ASCII keys up to this many bytes are lowercased on the stack for lookup.
@@ -100,7 +109,7 @@ impl<'a> KeyRules<'a> {
             }
         }
         // Stable sort keeps the first (strongest) action for a duplicated name.
-        table.sort_by(|a, b| a.0.cmp(&b.0));
+        table.sort_by(|a, b| by_length_then_bytes(&a.0, b.0.as_bytes()));
         table.dedup_by(|later, earlier| later.0 == earlier.0);
 
         let mut ascii_bits = [0u64; 4];
@@ -138,12 +147,15 @@ impl<'a> KeyRules<'a> {
                     lower.make_ascii_lowercase();
                     let lower = &*lower;
                     self.table
-                        .binary_search_by(|(name, _)| name.as_bytes().cmp(lower))
+                        .binary_search_by(|(name, _)| by_length_then_bytes(name, lower))
                 }
                 None => {
                     let lower = || key.bytes().map(|b| b.to_ascii_lowercase());
-                    self.table
-                        .binary_search_by(|(name, _)| name.bytes().cmp(lower()))
+                    self.table.binary_search_by(|(name, _)| {
+                        name.len()
+                            .cmp(&key.len())
+                            .then_with(|| name.bytes().cmp(lower()))
+                    })
                 }
             }
         } else {
@@ -152,7 +164,7 @@ impl<'a> KeyRules<'a> {
             }
             let lower = key.to_lowercase();
             self.table
-                .binary_search_by(|(name, _)| name.as_ref().cmp(lower.as_str()))
+                .binary_search_by(|(name, _)| by_length_then_bytes(name, lower.as_bytes()))
         };
         let index = found.ok()?;
         self.table.get(index).map(|(_, action)| *action)

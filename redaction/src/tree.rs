@@ -397,12 +397,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Doc<'_>, ParseError> {
         text,
         bytes,
         pos: 0,
-        // About one value per 12 bytes in typical bodies; growing past the
-        // guess only costs a copy.
+        // Typical record bodies hold a value per ~20 bytes and an object
+        // entry per ~25; growing past the guess only costs a copy.
         doc: Doc {
-            nodes: Vec::with_capacity(bytes.len() / 12),
+            nodes: Vec::with_capacity(bytes.len() / 16),
             items: Vec::new(),
-            entries: Vec::with_capacity(bytes.len() / 24),
+            entries: Vec::with_capacity(bytes.len() / 32),
             root: NodeId(0),
         },
         ids: Vec::new(),
