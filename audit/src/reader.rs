@@ -101,6 +101,44 @@ enum ExportLine {
     },
 }
 
+/// An entry line, parsed without going through [`ExportLine`]: serde's
+/// internally tagged enums buffer the whole line into an intermediate tree
+/// first, which made parsing half of an offline verify's time. Used only
+/// for lines that start exactly as [`Reader::export`] writes entry lines;
+/// anything else takes the tagged path, so both accept the same lines.
+#[derive(Deserialize)]
+struct EntryLine {
+    #[serde(rename = "type")]
+    _type: EntryTag,
+    chain_id: String,
+    seq: u64,
+    prev_hash: String,
+    hash: String,
+    entry: Box<NewEntry>,
+}
+
+/// The only `type` an [`EntryLine`] accepts.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum EntryTag {
+    Entry,
+}
+
+/// Parses one export line.
+fn parse_export_line(line: &str) -> Result<ExportLine, serde_json::Error> {
+    if line.starts_with(r#"{"type":"entry","#) {
+        let e: EntryLine = serde_json::from_str(line)?;
+        return Ok(ExportLine::Entry {
+            chain_id: e.chain_id,
+            seq: e.seq,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+            entry: e.entry,
+        });
+    }
+    serde_json::from_str(line)
+}
+
 fn tampered(chain_id: &str, t: Tamper) -> VerifyReport {
     VerifyReport::Tampered {
         chain_id: chain_id.to_owned(),
@@ -423,15 +461,14 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: ExportLine =
-            serde_json::from_str(&line).map_err(|e| AuditError::ExportFormat {
-                line: line_no,
-                why: format!(
-                    "not an export line ({:?} error at column {})",
-                    e.classify(),
-                    e.column()
-                ),
-            })?;
+        let parsed = parse_export_line(&line).map_err(|e| AuditError::ExportFormat {
+            line: line_no,
+            why: format!(
+                "not an export line ({:?} error at column {})",
+                e.classify(),
+                e.column()
+            ),
+        })?;
         match parsed {
             ExportLine::Header {
                 format,
@@ -555,4 +592,36 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
         checkpoints,
         chains: n,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast entry-line path and the tagged path read the same line the
+    /// same way, whatever the key order; a wrong tag never takes it.
+    #[test]
+    fn entry_lines_parse_the_same_by_either_path() {
+        let line = ExportLine::Entry {
+            chain_id: "c".into(),
+            seq: 3,
+            prev_hash: "a".repeat(64),
+            hash: "b".repeat(64),
+            entry: Box::new(crate::entry::tests::sample(3)),
+        };
+        let text = serde_json::to_string(&line).unwrap();
+        assert!(text.starts_with(r#"{"type":"entry","#), "{text}");
+        let mut v: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).unwrap();
+        let tag = v.shift_remove("type").unwrap();
+        v.insert("type".into(), tag);
+        let reordered = serde_json::to_string(&v).unwrap();
+        assert!(!reordered.starts_with(r#"{"type""#));
+        let fast = serde_json::to_value(parse_export_line(&text).unwrap()).unwrap();
+        let slow = serde_json::to_value(parse_export_line(&reordered).unwrap()).unwrap();
+        assert_eq!(fast, slow);
+        assert_eq!(fast, serde_json::to_value(&line).unwrap());
+        let wrong = text.replacen(r#""type":"entry""#, r#""type":"entry ""#, 1);
+        assert!(parse_export_line(&wrong).is_err());
+    }
 }
