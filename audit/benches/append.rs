@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 const CONCURRENCY: [usize; 4] = [1, 16, 256, 1024];
 const VERIFY_N: u64 = 100_000;
 /// Entries in the store for the store and export verify benches.
-const STORE_N: u64 = 20_000;
+const STORE_N: u64 = 100_000;
 
 fn sample(i: u64) -> NewEntry {
     let mut suppressed = BTreeMap::new();
@@ -232,7 +232,7 @@ fn verification(c: &mut Criterion) {
             let log = log.clone();
             set.spawn(async move {
                 for i in 0..STORE_N / 200 {
-                    log.append(sample(t * 10_000 + i)).await.unwrap();
+                    log.append(sample(t * 1_000_000 + i)).await.unwrap();
                 }
             });
         }

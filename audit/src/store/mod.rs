@@ -186,7 +186,10 @@ impl From<BadRow> for AuditError {
     }
 }
 
-/// Column values of one `entries` row, as the database returns them.
+/// Column values of one `entries` row, as the database returns them (or
+/// as a JSON array of the columns in [`ENTRY_COLUMNS`] order: see
+/// `SqliteStore::entries_after_json`).
+#[derive(serde::Deserialize)]
 pub(crate) struct RowParts {
     pub(crate) chain_id: String,
     pub(crate) seq: i64,
@@ -499,6 +502,11 @@ impl AnyStore {
         after: i64,
         limit: i64,
     ) -> Result<Vec<Result<Entry, BadRow>>, AuditError> {
+        if let AnyStore::Sqlite(s) = self {
+            if let Some(page) = s.entries_after_json(chain_id, after, limit).await {
+                return Ok(page);
+            }
+        }
         dispatch!(self, s => s.entries_after(chain_id, after, limit).await)
     }
     pub(crate) async fn checkpoints(&self, chain_id: &str) -> Result<Vec<Checkpoint>, AuditError> {
