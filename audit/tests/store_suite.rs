@@ -1085,3 +1085,75 @@ async fn sqlite_wal_is_folded_into_the_database_while_live() {
         VerifyReport::Intact { .. }
     ));
 }
+
+/// SQLite: a value re-stored with another storage class (the same text as
+/// a JSONB blob, a number as a real, a blob spliced to look like extra
+/// rows) is tampering, whichever way verify reads the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_values_of_a_foreign_type_are_tampering() {
+    let store = TestStore::sqlite();
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(&store, &key, 10, 12).await;
+    let reader = log.reader();
+    let mut raw = store.raw().await;
+    for (tamper, restore) in [
+        (
+            "UPDATE entries SET officer_name = jsonb(json_quote(officer_name)) WHERE seq = 4",
+            "UPDATE entries SET officer_name = officer_name ->> '$' WHERE seq = 4",
+        ),
+        (
+            "UPDATE entries SET status = jsonb(status) WHERE seq = 4",
+            "UPDATE entries SET status = status ->> '$' WHERE seq = 4",
+        ),
+        (
+            "UPDATE entries SET latency_ms = CAST(latency_ms AS REAL) + 0.5 WHERE seq = 4",
+            "UPDATE entries SET latency_ms = CAST(latency_ms AS INTEGER) WHERE seq = 4",
+        ),
+    ] {
+        raw.exec(tamper).await;
+        assert_tampered(reader.verify(&pk).await.unwrap(), log.chain_id(), 4);
+        raw.exec(restore).await;
+        assert!(
+            matches!(
+                reader.verify(&pk).await.unwrap(),
+                VerifyReport::Intact { .. }
+            ),
+            "restoring `{restore}` makes the log intact again"
+        );
+    }
+    // A deleted row hidden by a JSONB blob (INT header 0xd3 + 2-byte
+    // length) whose payload spells the deleted row into the page's JSON.
+    let row5: String = raw
+        .scalar_string(
+            "SELECT json_array(chain_id, seq, prev_hash, hash, time_ms, inquiry_id, plane, \
+             officer_id, officer_name, unit, cert_fingerprint, purpose, inquiry_case, \
+             consent_id, method, path, subject_id, subject_type, items_requested, decision, \
+             reason, rule, statutory_basis, status, records_returned, records_suppressed, \
+             removed_keys, masked_keys, objection_labeled, upstream_status, latency_ms) \
+             FROM entries WHERE seq = 5",
+        )
+        .await;
+    let latency4: String = raw
+        .scalar_string("SELECT CAST(latency_ms AS TEXT) FROM entries WHERE seq = 4")
+        .await;
+    let payload = format!("{latency4}],{}", &row5[..row5.len() - 1]);
+    let len = payload.len();
+    let blob = format!(
+        "d3{:02x}{:02x}{}",
+        len >> 8,
+        len & 0xff,
+        hex::encode(payload.as_bytes())
+    );
+    raw.exec("DELETE FROM entries WHERE seq = 5").await;
+    raw.exec(&format!(
+        "UPDATE entries SET latency_ms = x'{blob}' WHERE seq = 4"
+    ))
+    .await;
+    assert!(
+        !matches!(
+            reader.verify(&pk).await.unwrap(),
+            VerifyReport::Intact { .. }
+        ),
+        "a deleted entry spliced back through a blob is found"
+    );
+}

@@ -16,10 +16,12 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -38,19 +40,47 @@ pub(crate) struct SqliteStore {
     pub(super) write: SqlitePool,
     read: SqlitePool,
     display_url: String,
-    /// Wakes the WAL folder (writers only; readers never write the WAL).
-    fold: Option<Arc<Notify>>,
+    /// The WAL folder (writers only; readers never write the WAL).
+    fold: Option<Arc<Fold>>,
+}
+
+/// Handle on the WAL folder task. Dropping the last clone of the store
+/// stops the task (so a log that fails to open leaks no connection).
+#[derive(Debug)]
+struct Fold {
+    wake: Arc<Notify>,
+    stop: Arc<AtomicBool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Fold {
+    /// Tells the task to stop and waits for it to finish its checkpoint.
+    async fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Fold {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
 }
 
 /// Shortest pause between two background WAL checkpoints.
 const FOLD_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The WAL checkpoint task: after each wake-up (a commit), folds the WAL
-/// into the database file; stops once the write pool is closed.
-async fn fold_wal(conn: SqlitePool, write: SqlitePool, wake: Arc<Notify>) {
+/// into the database file; stops when told to.
+async fn fold_wal(conn: SqlitePool, wake: Arc<Notify>, stop: Arc<AtomicBool>) {
     loop {
         wake.notified().await;
-        if write.is_closed() {
+        if stop.load(Ordering::SeqCst) {
             break;
         }
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
@@ -137,8 +167,13 @@ impl SqliteStore {
                 .await
                 .map_err(open_err)?;
             let wake = Arc::new(Notify::new());
-            tokio::spawn(fold_wal(conn, write.clone(), wake.clone()));
-            Some(wake)
+            let stop = Arc::new(AtomicBool::new(false));
+            let task = tokio::spawn(fold_wal(conn, wake.clone(), stop.clone()));
+            Some(Arc::new(Fold {
+                wake,
+                stop,
+                task: Mutex::new(Some(task)),
+            }))
         } else {
             None
         };
@@ -152,21 +187,29 @@ impl SqliteStore {
 
     /// A commit landed: let the WAL folder run.
     pub(super) fn committed(&self) {
-        if let Some(wake) = &self.fold {
-            wake.notify_one();
+        if let Some(fold) = &self.fold {
+            fold.wake.notify_one();
         }
     }
 
-    /// Closes the write connection, folds and truncates the WAL, and stops
-    /// the WAL folder.
+    /// Closes the write connection, stops the WAL folder (waiting for a
+    /// checkpoint it is running), then folds and truncates the WAL.
     pub(super) async fn close_writer(&self) {
         self.write.close().await;
-        self.committed();
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.read)
+        if let Some(fold) = &self.fold {
+            fold.stop().await;
+        }
+        // (busy, log frames, checkpointed frames); busy = 1 means a reader
+        // kept part of the WAL: it is folded at the next open instead.
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.read)
             .await
         {
-            tracing::warn!(error = %e, "inquiry log WAL checkpoint at close failed");
+            Ok((0, _, _)) => {}
+            Ok((_, log, done)) => {
+                tracing::info!(log, done, "inquiry log WAL not truncated at close: in use");
+            }
+            Err(e) => tracing::warn!(error = %e, "inquiry log WAL checkpoint at close failed"),
         }
     }
 
@@ -271,13 +314,42 @@ impl SqliteStore {
 }
 
 /// A page of a chain as ONE value: a JSON array of rows, each a JSON array
-/// of the columns in `ENTRY_COLUMNS` order.
-const PAGE_AS_JSON: &str = "SELECT json_group_array(json_array(chain_id, seq, \
-prev_hash, hash, time_ms, inquiry_id, plane, officer_id, officer_name, unit, cert_fingerprint, \
-purpose, inquiry_case, consent_id, method, path, subject_id, subject_type, items_requested, \
-decision, reason, rule, statutory_basis, status, records_returned, records_suppressed, \
-removed_keys, masked_keys, objection_labeled, upstream_status, latency_ms)) FROM \
-(SELECT * FROM entries WHERE chain_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)";
+/// of the columns in `ENTRY_COLUMNS` order; with the page's row count and
+/// the number of values that are neither text, integer nor NULL.
+///
+/// INVARIANT: the JSON is used only when that number is 0. SQLite's
+/// `json_array` renders a BLOB that looks like JSONB by copying its payload
+/// into the text unescaped, so a forged blob could splice rows into (or
+/// hide them from) the page; a REAL would not round-trip either. Only an
+/// altered row holds such a value, and the column path reports it.
+const PAGE_AS_JSON: &str =
+    "SELECT json_group_array(json_array(chain_id, seq, prev_hash, hash, time_ms, inquiry_id, \
+plane, officer_id, officer_name, unit, cert_fingerprint, purpose, inquiry_case, consent_id, \
+method, path, subject_id, subject_type, items_requested, decision, reason, rule, \
+statutory_basis, status, records_returned, records_suppressed, removed_keys, masked_keys, \
+objection_labeled, upstream_status, latency_ms)), COUNT(*), TOTAL((typeof(chain_id) NOT IN \
+('text', 'integer', 'null')) + (typeof(seq) NOT IN ('text', 'integer', 'null')) + \
+(typeof(prev_hash) NOT IN ('text', 'integer', 'null')) + (typeof(hash) NOT IN ('text', \
+'integer', 'null')) + (typeof(time_ms) NOT IN ('text', 'integer', 'null')) + \
+(typeof(inquiry_id) NOT IN ('text', 'integer', 'null')) + (typeof(plane) NOT IN ('text', \
+'integer', 'null')) + (typeof(officer_id) NOT IN ('text', 'integer', 'null')) + \
+(typeof(officer_name) NOT IN ('text', 'integer', 'null')) + (typeof(unit) NOT IN ('text', \
+'integer', 'null')) + (typeof(cert_fingerprint) NOT IN ('text', 'integer', 'null')) + \
+(typeof(purpose) NOT IN ('text', 'integer', 'null')) + (typeof(inquiry_case) NOT IN ('text', \
+'integer', 'null')) + (typeof(consent_id) NOT IN ('text', 'integer', 'null')) + \
+(typeof(method) NOT IN ('text', 'integer', 'null')) + (typeof(path) NOT IN ('text', \
+'integer', 'null')) + (typeof(subject_id) NOT IN ('text', 'integer', 'null')) + \
+(typeof(subject_type) NOT IN ('text', 'integer', 'null')) + (typeof(items_requested) NOT IN \
+('text', 'integer', 'null')) + (typeof(decision) NOT IN ('text', 'integer', 'null')) + \
+(typeof(reason) NOT IN ('text', 'integer', 'null')) + (typeof(rule) NOT IN ('text', \
+'integer', 'null')) + (typeof(statutory_basis) NOT IN ('text', 'integer', 'null')) + \
+(typeof(status) NOT IN ('text', 'integer', 'null')) + (typeof(records_returned) NOT IN \
+('text', 'integer', 'null')) + (typeof(records_suppressed) NOT IN ('text', 'integer', \
+'null')) + (typeof(removed_keys) NOT IN ('text', 'integer', 'null')) + (typeof(masked_keys) \
+NOT IN ('text', 'integer', 'null')) + (typeof(objection_labeled) NOT IN ('text', 'integer', \
+'null')) + (typeof(upstream_status) NOT IN ('text', 'integer', 'null')) + \
+(typeof(latency_ms) NOT IN ('text', 'integer', 'null'))) FROM (SELECT * FROM entries WHERE \
+chain_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)";
 
 impl SqliteStore {
     /// Up to `limit` rows of a chain after `after`, fetched as one JSON
@@ -286,8 +358,9 @@ impl SqliteStore {
     /// the rows most of a verify's time).
     ///
     /// None when the page cannot be read this way — any error, a value of
-    /// an unexpected type (text where a number belongs, a blob, invalid
-    /// UTF-8: only an altered row has one), rows out of order — and the
+    /// an unexpected type (a blob or real anywhere, text where a number
+    /// belongs, invalid UTF-8: only an altered row has one), a row count
+    /// that differs from the rows parsed, rows out of order — and the
     /// caller then reads the page column by column, which reports exactly
     /// which row is bad. So both paths accept the same rows.
     pub(super) async fn entries_after_json(
@@ -296,14 +369,20 @@ impl SqliteStore {
         after: i64,
         limit: i64,
     ) -> Option<Vec<Result<Entry, super::BadRow>>> {
-        let text: String = sqlx::query_scalar(PAGE_AS_JSON)
+        let (text, count, odd): (String, i64, f64) = sqlx::query_as(PAGE_AS_JSON)
             .bind(chain_id)
             .bind(after)
             .bind(limit)
             .fetch_one(&self.read)
             .await
             .ok()?;
+        if odd != 0.0 {
+            return None;
+        }
         let rows: Vec<super::RowParts> = serde_json::from_str(&text).ok()?;
+        if i64::try_from(rows.len()).ok()? != count {
+            return None;
+        }
         let mut last = after;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
