@@ -315,41 +315,33 @@ impl SqliteStore {
 
 /// A page of a chain as ONE value: a JSON array of rows, each a JSON array
 /// of the columns in `ENTRY_COLUMNS` order; with the page's row count and
-/// the number of values that are neither text, integer nor NULL.
+/// the number of rows holding a BLOB.
 ///
-/// INVARIANT: the JSON is used only when that number is 0. SQLite's
-/// `json_array` renders a BLOB that looks like JSONB by copying its payload
-/// into the text unescaped, so a forged blob could splice rows into (or
-/// hide them from) the page; a REAL would not round-trip either. Only an
-/// altered row holds such a value, and the column path reports it.
+/// INVARIANT: the JSON is used only when no row holds a BLOB and the row
+/// count matches. SQLite's `json_array` renders a BLOB that looks like
+/// JSONB by copying its payload into the text unescaped, so a forged blob
+/// could splice rows into (or hide them from) the page. A REAL renders
+/// with a fraction or exponent, which the typed parse refuses (no integer
+/// or string column accepts it). Only an altered row holds either, and the
+/// column path then reports it.
 const PAGE_AS_JSON: &str =
     "SELECT json_group_array(json_array(chain_id, seq, prev_hash, hash, time_ms, inquiry_id, \
 plane, officer_id, officer_name, unit, cert_fingerprint, purpose, inquiry_case, consent_id, \
 method, path, subject_id, subject_type, items_requested, decision, reason, rule, \
 statutory_basis, status, records_returned, records_suppressed, removed_keys, masked_keys, \
-objection_labeled, upstream_status, latency_ms)), COUNT(*), TOTAL((typeof(chain_id) NOT IN \
-('text', 'integer', 'null')) + (typeof(seq) NOT IN ('text', 'integer', 'null')) + \
-(typeof(prev_hash) NOT IN ('text', 'integer', 'null')) + (typeof(hash) NOT IN ('text', \
-'integer', 'null')) + (typeof(time_ms) NOT IN ('text', 'integer', 'null')) + \
-(typeof(inquiry_id) NOT IN ('text', 'integer', 'null')) + (typeof(plane) NOT IN ('text', \
-'integer', 'null')) + (typeof(officer_id) NOT IN ('text', 'integer', 'null')) + \
-(typeof(officer_name) NOT IN ('text', 'integer', 'null')) + (typeof(unit) NOT IN ('text', \
-'integer', 'null')) + (typeof(cert_fingerprint) NOT IN ('text', 'integer', 'null')) + \
-(typeof(purpose) NOT IN ('text', 'integer', 'null')) + (typeof(inquiry_case) NOT IN ('text', \
-'integer', 'null')) + (typeof(consent_id) NOT IN ('text', 'integer', 'null')) + \
-(typeof(method) NOT IN ('text', 'integer', 'null')) + (typeof(path) NOT IN ('text', \
-'integer', 'null')) + (typeof(subject_id) NOT IN ('text', 'integer', 'null')) + \
-(typeof(subject_type) NOT IN ('text', 'integer', 'null')) + (typeof(items_requested) NOT IN \
-('text', 'integer', 'null')) + (typeof(decision) NOT IN ('text', 'integer', 'null')) + \
-(typeof(reason) NOT IN ('text', 'integer', 'null')) + (typeof(rule) NOT IN ('text', \
-'integer', 'null')) + (typeof(statutory_basis) NOT IN ('text', 'integer', 'null')) + \
-(typeof(status) NOT IN ('text', 'integer', 'null')) + (typeof(records_returned) NOT IN \
-('text', 'integer', 'null')) + (typeof(records_suppressed) NOT IN ('text', 'integer', \
-'null')) + (typeof(removed_keys) NOT IN ('text', 'integer', 'null')) + (typeof(masked_keys) \
-NOT IN ('text', 'integer', 'null')) + (typeof(objection_labeled) NOT IN ('text', 'integer', \
-'null')) + (typeof(upstream_status) NOT IN ('text', 'integer', 'null')) + \
-(typeof(latency_ms) NOT IN ('text', 'integer', 'null'))) FROM (SELECT * FROM entries WHERE \
-chain_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)";
+objection_labeled, upstream_status, latency_ms)), COUNT(*), TOTAL(max(typeof(chain_id) = \
+'blob', typeof(seq) = 'blob', typeof(prev_hash) = 'blob', typeof(hash) = 'blob', \
+typeof(time_ms) = 'blob', typeof(inquiry_id) = 'blob', typeof(plane) = 'blob', \
+typeof(officer_id) = 'blob', typeof(officer_name) = 'blob', typeof(unit) = 'blob', \
+typeof(cert_fingerprint) = 'blob', typeof(purpose) = 'blob', typeof(inquiry_case) = 'blob', \
+typeof(consent_id) = 'blob', typeof(method) = 'blob', typeof(path) = 'blob', \
+typeof(subject_id) = 'blob', typeof(subject_type) = 'blob', typeof(items_requested) = \
+'blob', typeof(decision) = 'blob', typeof(reason) = 'blob', typeof(rule) = 'blob', \
+typeof(statutory_basis) = 'blob', typeof(status) = 'blob', typeof(records_returned) = \
+'blob', typeof(records_suppressed) = 'blob', typeof(removed_keys) = 'blob', \
+typeof(masked_keys) = 'blob', typeof(objection_labeled) = 'blob', typeof(upstream_status) = \
+'blob', typeof(latency_ms) = 'blob')) FROM (SELECT * FROM entries WHERE chain_id = ?1 AND \
+seq > ?2 ORDER BY seq LIMIT ?3)";
 
 impl SqliteStore {
     /// Up to `limit` rows of a chain after `after`, fetched as one JSON
@@ -358,8 +350,9 @@ impl SqliteStore {
     /// the rows most of a verify's time).
     ///
     /// None when the page cannot be read this way — any error, a value of
-    /// an unexpected type (a blob or real anywhere, text where a number
-    /// belongs, invalid UTF-8: only an altered row has one), a row count
+    /// an unexpected type (a blob anywhere, a real or text where a number
+    /// belongs, a number where text belongs, invalid UTF-8: only an altered
+    /// row has one), a row count
     /// that differs from the rows parsed, rows out of order — and the
     /// caller then reads the page column by column, which reports exactly
     /// which row is bad. So both paths accept the same rows.
@@ -369,14 +362,14 @@ impl SqliteStore {
         after: i64,
         limit: i64,
     ) -> Option<Vec<Result<Entry, super::BadRow>>> {
-        let (text, count, odd): (String, i64, f64) = sqlx::query_as(PAGE_AS_JSON)
+        let (text, count, blobs): (String, i64, f64) = sqlx::query_as(PAGE_AS_JSON)
             .bind(chain_id)
             .bind(after)
             .bind(limit)
             .fetch_one(&self.read)
             .await
             .ok()?;
-        if odd != 0.0 {
+        if blobs != 0.0 {
             return None;
         }
         let rows: Vec<super::RowParts> = serde_json::from_str(&text).ok()?;
