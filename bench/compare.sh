@@ -15,7 +15,7 @@
 # and prints a table with ratios to nginx and to direct. Raw JSON lines go to
 # $OUT. Everything started here is stopped on exit. See BENCHMARKS.md.
 #
-# Knobs (environment): DUR (s per run, 8), WARMUP (1), CONNS (32),
+# Knobs (environment): DUR (s per run, 4), WARMUP (1), CONNS (32),
 # HS_CONNS (16), HALF_CONNS (128, open loop), ROUNDS (2), LOADGEN_THREADS (2), PG_URL, OUT, KEEP=1 (keep
 # the work dir), SKIP_BUILD=1, PROFILE=1 (perf profile of credgate-sql),
 # ONLY="credgate-sql nginx" (measure only these targets), PHASES="peak half hs"
@@ -23,7 +23,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DUR=${DUR:-8}
+DUR=${DUR:-4}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-32}
 HS_CONNS=${HS_CONNS:-16}
