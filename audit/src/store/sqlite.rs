@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -314,7 +314,8 @@ impl SqliteStore {
 }
 
 /// A page of a chain as ONE value: a JSON array of rows, each a JSON array
-/// of the columns in `ENTRY_COLUMNS` order; with the page's row count and
+/// of the columns in `ENTRY_COLUMNS` order (built from that list, so the
+/// order always matches `RowParts`); with the page's row count and
 /// the number of rows holding a BLOB.
 ///
 /// INVARIANT: the JSON is used only when no row holds a BLOB and the row
@@ -324,24 +325,18 @@ impl SqliteStore {
 /// with a fraction or exponent, which the typed parse refuses (no integer
 /// or string column accepts it). Only an altered row holds either, and the
 /// column path then reports it.
-const PAGE_AS_JSON: &str =
-    "SELECT json_group_array(json_array(chain_id, seq, prev_hash, hash, time_ms, inquiry_id, \
-plane, officer_id, officer_name, unit, cert_fingerprint, purpose, inquiry_case, consent_id, \
-method, path, subject_id, subject_type, items_requested, decision, reason, rule, \
-statutory_basis, status, records_returned, records_suppressed, removed_keys, masked_keys, \
-objection_labeled, upstream_status, latency_ms)), COUNT(*), TOTAL(max(typeof(chain_id) = \
-'blob', typeof(seq) = 'blob', typeof(prev_hash) = 'blob', typeof(hash) = 'blob', \
-typeof(time_ms) = 'blob', typeof(inquiry_id) = 'blob', typeof(plane) = 'blob', \
-typeof(officer_id) = 'blob', typeof(officer_name) = 'blob', typeof(unit) = 'blob', \
-typeof(cert_fingerprint) = 'blob', typeof(purpose) = 'blob', typeof(inquiry_case) = 'blob', \
-typeof(consent_id) = 'blob', typeof(method) = 'blob', typeof(path) = 'blob', \
-typeof(subject_id) = 'blob', typeof(subject_type) = 'blob', typeof(items_requested) = \
-'blob', typeof(decision) = 'blob', typeof(reason) = 'blob', typeof(rule) = 'blob', \
-typeof(statutory_basis) = 'blob', typeof(status) = 'blob', typeof(records_returned) = \
-'blob', typeof(records_suppressed) = 'blob', typeof(removed_keys) = 'blob', \
-typeof(masked_keys) = 'blob', typeof(objection_labeled) = 'blob', typeof(upstream_status) = \
-'blob', typeof(latency_ms) = 'blob')) FROM (SELECT * FROM entries WHERE chain_id = ?1 AND \
-seq > ?2 ORDER BY seq LIMIT ?3)";
+static PAGE_AS_JSON: LazyLock<String> = LazyLock::new(|| {
+    let blobs: Vec<String> = super::ENTRY_COLUMNS
+        .split(',')
+        .map(|c| format!("typeof({}) = 'blob'", c.trim()))
+        .collect();
+    format!(
+        "SELECT json_group_array(json_array({})), COUNT(*), TOTAL(max({})) FROM \
+         (SELECT * FROM entries WHERE chain_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)",
+        super::ENTRY_COLUMNS,
+        blobs.join(", ")
+    )
+});
 
 impl SqliteStore {
     /// Up to `limit` rows of a chain after `after`, fetched as one JSON
@@ -362,7 +357,7 @@ impl SqliteStore {
         after: i64,
         limit: i64,
     ) -> Option<Vec<Result<Entry, super::BadRow>>> {
-        let (text, count, blobs): (String, i64, f64) = sqlx::query_as(PAGE_AS_JSON)
+        let (text, count, blobs): (String, i64, f64) = sqlx::query_as(PAGE_AS_JSON.as_str())
             .bind(chain_id)
             .bind(after)
             .bind(limit)
@@ -439,6 +434,37 @@ mod tests {
         let big: Vec<Entry> = (3..3 + 1024).map(entry).collect();
         store.commit(&big, &[]).await.unwrap();
         assert_eq!(count(&store).await, 2 + 1024);
+        store.close_writer().await;
+    }
+
+    /// The one-value page read is taken for intact rows (not silently
+    /// replaced by the column path) and gives the rows as stored.
+    #[tokio::test]
+    async fn a_page_of_intact_rows_is_read_as_one_json_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let opts = StoreOptions {
+            timeout: Duration::from_secs(2),
+            create: true,
+            owner: None,
+        };
+        let store = SqliteStore::connect(&url, opts).await.unwrap();
+        store.migrate().await.unwrap();
+        let rows: Vec<Entry> = (1..=5).map(entry).collect();
+        store.commit(&rows, &[]).await.unwrap();
+        let page = store
+            .entries_after_json("c0", 1, 3)
+            .await
+            .expect("intact rows take the JSON path");
+        let got: Vec<Entry> = page.into_iter().map(Result::unwrap).collect();
+        let want = &rows[1..4];
+        assert_eq!(got.len(), 3);
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(
+                serde_json::to_value(g).unwrap(),
+                serde_json::to_value(w).unwrap()
+            );
+        }
         store.close_writer().await;
     }
 
