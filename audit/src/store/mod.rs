@@ -588,15 +588,17 @@ macro_rules! impl_common_store {
                 }
             }
 
-            /// Appends `VALUES (...), ...` of `rows` (with their JSON
-            /// columns `json`, same order) to an `INSERT INTO entries`.
+            /// Appends `{verb} INTO entries (...) VALUES (...), ...` of
+            /// `rows` (with their JSON columns `json`, same order); `verb`
+            /// is `INSERT` or SQLite's `INSERT OR ROLLBACK`.
             fn push_entry_rows<'q>(
                 qb: &mut sqlx::QueryBuilder<'q, $db>,
+                verb: &str,
                 rows: &'q [$crate::entry::Entry],
                 json: &'q [$crate::store::JsonCols],
             ) {
                 use $crate::store::big;
-                qb.push(format!("INSERT INTO entries ({}) ", $crate::store::ENTRY_COLUMNS));
+                qb.push(format!("{verb} INTO entries ({}) ", $crate::store::ENTRY_COLUMNS));
                 qb.push_values(rows.iter().zip(json.iter()), |mut b, (e, j)| {
                     let n = &e.entry;
                     b.push_bind(e.chain_id.as_str())

@@ -169,7 +169,7 @@ impl PgStore {
         for chunk in super::insert_chunks(entries) {
             let json: Vec<JsonCols> = chunk.iter().map(|e| JsonCols::of(&e.entry)).collect();
             let mut qb = sqlx::QueryBuilder::new("");
-            Self::push_entry_rows(&mut qb, chunk, &json);
+            Self::push_entry_rows(&mut qb, "INSERT", chunk, &json);
             qb.build()
                 .execute(&mut *tx)
                 .await
