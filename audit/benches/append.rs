@@ -102,8 +102,10 @@ fn spread_sample(i: u64) -> NewEntry {
 /// The two workloads: every entry about the same subject by the same
 /// officer (each index grows at its end: the cost of the log itself), and
 /// spread over officers and subjects (the cost a production log pays).
-const WORKLOADS: [(&str, fn(u64) -> NewEntry); 2] =
-    [("one-subject", live_sample), ("10k-subjects", spread_sample)];
+const WORKLOADS: [(&str, fn(u64) -> NewEntry); 2] = [
+    ("one-subject", live_sample),
+    ("10k-subjects", spread_sample),
+];
 
 struct PgSchema {
     base: String,
@@ -139,13 +141,7 @@ impl PgSchema {
     }
 }
 
-fn bench_store(
-    c: &mut Criterion,
-    rt: &Runtime,
-    label: &str,
-    url: &str,
-    make: fn(u64) -> NewEntry,
-) {
+fn bench_store(c: &mut Criterion, rt: &Runtime, label: &str, url: &str, make: fn(u64) -> NewEntry) {
     let key = generate_signing_key().unwrap();
     let log = rt
         .block_on(AuditLog::open(&AuditConfig {

@@ -238,6 +238,27 @@ impl<'k> ChainVerifier<'k> {
 
     /// Checks the next entry of the chain.
     pub(crate) fn push(&mut self, e: &Entry) -> Result<(), Tamper> {
+        let computed = link_hash(&mut self.scratch, &self.chain_id, e);
+        self.push_link(e.seq, &e.prev_hash, &e.hash, computed)
+    }
+
+    /// Checks the next entry of the chain given as its seq, stored
+    /// `prev_hash` and `hash`, and [`link_hash`] of it (computed wherever
+    /// the entry was parsed: the offline verify hashes on its parsing
+    /// thread). Used only once `prev_hash` is found to link to the previous
+    /// entry, so it is then the hash this verifier would compute itself.
+    pub(crate) fn push_link(
+        &mut self,
+        seq: u64,
+        prev_hash: &str,
+        hash: &str,
+        computed: Option<[u8; 32]>,
+    ) -> Result<(), Tamper> {
+        let e = Link {
+            seq,
+            prev_hash,
+            hash,
+        };
         if !self.started {
             self.started = true;
             if self.start == Start::Anchored && e.seq > 1 {
@@ -285,13 +306,11 @@ impl<'k> ChainVerifier<'k> {
                 why: "prev_hash does not link to the previous entry".into(),
             });
         }
-        let h = entry_hash(
-            &mut self.scratch,
-            &self.prev,
-            &self.chain_id,
-            e.seq,
-            &e.entry,
-        );
+        // None: prev_hash is not hex, which the link check above refused.
+        let h = computed.ok_or_else(|| Tamper {
+            seq: e.seq,
+            why: "prev_hash is not a hex sha-256".into(),
+        })?;
         let mut h_hex = [0u8; 64];
         let _ = hex::encode_to_slice(h, &mut h_hex);
         if e.hash.as_bytes() != h_hex.as_slice() {
@@ -535,4 +554,18 @@ mod tests {
         let err = walk(&f.entries, vec![f.genesis(), odd], &f.pk).unwrap_err();
         assert_eq!(err.seq, 10);
     }
+}
+
+/// The parts of a stored entry [`ChainVerifier::push_link`] looks at.
+struct Link<'a> {
+    seq: u64,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// `SHA-256(prev_hash || canonical bytes)` of an entry, with the
+/// `prev_hash` it carries (None if that is not a hex SHA-256).
+pub(crate) fn link_hash(scratch: &mut Vec<u8>, chain_id: &str, e: &Entry) -> Option<[u8; 32]> {
+    let prev = parse_hash(&e.prev_hash)?;
+    Some(entry_hash(scratch, &prev, chain_id, e.seq, &e.entry))
 }

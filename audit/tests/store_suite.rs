@@ -1157,3 +1157,73 @@ async fn sqlite_values_of_a_foreign_type_are_tampering() {
         "a deleted entry spliced back through a blob is found"
     );
 }
+
+/// An export longer than the parser's hand-off batches (lines are parsed on
+/// a second thread): intact, a changed entry deep in the file, a line no
+/// export has (a would-be end marker), a cut-off tail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_exports_verify_across_parse_batches() {
+    let store = TestStore::sqlite();
+    let key = generate_signing_key().unwrap();
+    let log = AuditLog::open(&store.config(&key, 100)).await.unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for t in 0..8u64 {
+        let log = log.clone();
+        set.spawn(async move {
+            for i in 0..250u64 {
+                log.append(simple(t * 1000 + i)).await.unwrap();
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    log.shutdown().await.unwrap();
+    let pk = log.public_key();
+    let mut buf: Vec<u8> = Vec::new();
+    log.reader()
+        .export(&Filter::default(), &mut buf)
+        .await
+        .unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // header, genesis, 20 periodic, final, 2 000 entries
+    assert_eq!(lines.len(), 1 + 1 + 20 + 1 + 2000);
+    assert!(matches!(
+        verify_export(text.as_bytes(), &pk).unwrap(),
+        VerifyReport::Intact { entries: 2000, .. }
+    ));
+
+    let at = |seq: u64| {
+        lines
+            .iter()
+            .position(|l| {
+                l.contains(&format!(r#""seq":{seq},"#)) && l.contains(r#""type":"entry""#)
+            })
+            .unwrap()
+    };
+    let mut changed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let i = at(1717);
+    changed[i] = changed[i].replacen("HN-AMR-0001", "HN-AMR-0002", 1);
+    assert_tampered(
+        verify_export(changed.join("\n").as_bytes(), &pk).unwrap(),
+        log.chain_id(),
+        1717,
+    );
+
+    let mut marker: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    marker.insert(at(1300), r#"{"type":"end"}"#.to_owned());
+    match verify_export(marker.join("\n").as_bytes(), &pk) {
+        Err(AuditError::ExportFormat { line, .. }) => {
+            assert_eq!(line, at(1300) as u64 + 1, "1-based number of the bad line")
+        }
+        other => panic!("expected a format error, got {other:?}"),
+    }
+
+    let cut = lines[..at(1500)].join("\n");
+    assert_tampered(
+        verify_export(cut.as_bytes(), &pk).unwrap(),
+        log.chain_id(),
+        1500,
+    );
+}
