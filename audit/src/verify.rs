@@ -263,7 +263,7 @@ impl<'k> ChainVerifier<'k> {
             self.started = true;
             if self.start == Start::Anchored && e.seq > 1 {
                 self.next_seq = e.seq;
-                self.prev = parse_hash(&e.prev_hash).ok_or_else(|| Tamper {
+                self.prev = parse_hash(e.prev_hash).ok_or_else(|| Tamper {
                     seq: e.seq,
                     why: "prev_hash is not a hex sha-256".into(),
                 })?;
@@ -397,6 +397,20 @@ pub fn verify_chain<'a>(
             why: t.why,
         },
     }
+}
+
+/// The parts of a stored entry [`ChainVerifier::push_link`] looks at.
+struct Link<'a> {
+    seq: u64,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// `SHA-256(prev_hash || canonical bytes)` of an entry, with the
+/// `prev_hash` it carries (None if that is not a hex SHA-256).
+pub(crate) fn link_hash(scratch: &mut Vec<u8>, chain_id: &str, e: &Entry) -> Option<[u8; 32]> {
+    let prev = parse_hash(&e.prev_hash)?;
+    Some(entry_hash(scratch, &prev, chain_id, e.seq, &e.entry))
 }
 
 #[cfg(test)]
@@ -554,18 +568,4 @@ mod tests {
         let err = walk(&f.entries, vec![f.genesis(), odd], &f.pk).unwrap_err();
         assert_eq!(err.seq, 10);
     }
-}
-
-/// The parts of a stored entry [`ChainVerifier::push_link`] looks at.
-struct Link<'a> {
-    seq: u64,
-    prev_hash: &'a str,
-    hash: &'a str,
-}
-
-/// `SHA-256(prev_hash || canonical bytes)` of an entry, with the
-/// `prev_hash` it carries (None if that is not a hex SHA-256).
-pub(crate) fn link_hash(scratch: &mut Vec<u8>, chain_id: &str, e: &Entry) -> Option<[u8; 32]> {
-    let prev = parse_hash(&e.prev_hash)?;
-    Some(entry_hash(scratch, &prev, chain_id, e.seq, &e.entry))
 }
