@@ -99,10 +99,13 @@ fn spread_sample(i: u64) -> NewEntry {
     e
 }
 
+/// Makes the entry of one append from its index.
+type MakeEntry = fn(u64) -> NewEntry;
+
 /// The two workloads: every entry about the same subject by the same
 /// officer (each index grows at its end: the cost of the log itself), and
 /// spread over officers and subjects (the cost a production log pays).
-const WORKLOADS: [(&str, fn(u64) -> NewEntry); 2] = [
+const WORKLOADS: [(&str, MakeEntry); 2] = [
     ("one-subject", live_sample),
     ("10k-subjects", spread_sample),
 ];
