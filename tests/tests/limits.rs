@@ -94,6 +94,41 @@ async fn oversized_request_head_is_refused_without_reaching_the_upstream() {
     gw.shutdown().await.unwrap();
 }
 
+/// A head over `max_header_bytes` (or with more than `max_headers` fields)
+/// but within what hyper buffers reaches the gateway's own checks: its
+/// 431 goes out only once its entry is committed, like any refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_over_the_limit_is_logged_before_its_431() {
+    let env = Env::new().await;
+    env.write_config("max_header_bytes = 8192\nmax_headers = 20");
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let too_large = format!("x-padding: {}\r\n", "a".repeat(12 * 1024));
+    let too_many: String = (0..30).map(|i| format!("x-h{i}: v\r\n")).collect();
+    for (i, extra) in [too_large, too_many].iter().enumerate() {
+        let mut tls = client.connect(gw.data_addr()).await.unwrap();
+        tls.write_all(request(extra).as_bytes()).await.unwrap();
+        let (bytes, _) = read_until_eof(&mut tls, 5).await;
+        let text = String::from_utf8_lossy(&bytes).to_lowercase();
+        assert!(text.starts_with("http/1.1 431"), "{text}");
+        let id = text
+            .lines()
+            .find_map(|l| l.strip_prefix("inquiry-id:"))
+            .map(|v| v.trim().to_owned())
+            .expect("a 431 from the gateway names its inquiry");
+        // Read at once, not eventually: the entry was there before the 431.
+        let entries = env.entries().await;
+        assert_eq!(entries.len(), i + 1, "entry not committed before the 431");
+        let e = entries
+            .iter()
+            .find(|e| e.entry.inquiry_id.to_lowercase() == id)
+            .expect("the inquiry id the client got is in the log");
+        assert_eq!((e.entry.status, e.entry.reason.as_str()), (431, "invalid_request"));
+    }
+    assert!(env.upstream.seen().is_empty());
+    gw.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_max_wait_until_one_closes() {
     let env = Env::new().await;

@@ -4,20 +4,21 @@
 //! request after a handshake, exactly one inquiry-log entry).
 //!
 //! What hyper already refuses while parsing HTTP/1 (answered by hyper and
-//! logged by the connection loop in [`super`]): malformed request lines,
-//! obsolete line folding, control characters in header values, conflicting
-//! `Content-Length` values, a non-chunked `Transfer-Encoding`, heads over
-//! `max_header_bytes` or with more than `max_headers` fields (431), targets
-//! over 65 534 bytes (414). The HTTP/2 layer answers 431 itself, without
-//! an inquiry-log entry, for a header list over four times
-//! `max_header_bytes` (a bound on what it buffers); between one and four
-//! times, the request reaches this module and gets a logged 431. What
-//! reaches the handlers and is refused here:
+//! logged by the connection loop in [`super`] after the answer went out):
+//! malformed request lines, obsolete line folding, control characters in
+//! header values, conflicting `Content-Length` values, a non-chunked
+//! `Transfer-Encoding`, heads over four times `max_header_bytes` or with
+//! more than twice `max_headers` fields (431), targets over 65 534 bytes
+//! (414). The HTTP/2 layer answers 431 itself, without an inquiry-log
+//! entry, for a header list over four times `max_header_bytes` (a bound on
+//! what it buffers). Between the limit and those bounds, the request
+//! reaches this module and gets its 431 after its entry commits, like any
+//! other refusal. What reaches the handlers and is refused here:
 //!
 //! | request | status |
 //! |---|---|
 //! | target (path + query) over `max_uri_bytes` | 414 |
-//! | more than `max_headers` fields, or fields over `max_header_bytes` (HTTP/2; HTTP/1 below 8 KiB) | 431 |
+//! | more than `max_headers` fields, or fields over `max_header_bytes` | 431 |
 //! | any `Transfer-Encoding` (with or without `Content-Length`) | 400 |
 //! | more than one `Content-Length` field, or one that is not a number | 400 |
 //! | `Content-Length` > 0, or an HTTP/2 request with DATA | 413 `payload_too_large` |

@@ -649,8 +649,12 @@ async fn accept_loop(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .max_headers(limits.max_headers)
+        // Four times the head limit and twice the field count, as for
+        // HTTP/2 below: heads in between reach `hygiene` and get their 431
+        // after the entry commits; only larger ones are answered by hyper
+        // (and logged once the connection ends).
+        .max_buf_size(limits.max_header_bytes.saturating_mul(4).max(8192))
+        .max_headers(limits.max_headers.saturating_mul(2))
         .keep_alive(true);
     builder
         .http2()
