@@ -123,7 +123,10 @@ async fn head_over_the_limit_is_logged_before_its_431() {
             .iter()
             .find(|e| e.entry.inquiry_id.to_lowercase() == id)
             .expect("the inquiry id the client got is in the log");
-        assert_eq!((e.entry.status, e.entry.reason.as_str()), (431, "invalid_request"));
+        assert_eq!(
+            (e.entry.status, e.entry.reason.as_str()),
+            (431, "invalid_request")
+        );
     }
     assert!(env.upstream.seen().is_empty());
     gw.shutdown().await.unwrap();
