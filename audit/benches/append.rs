@@ -95,7 +95,9 @@ fn spread_sample(i: u64) -> NewEntry {
     let mut e = live_sample(i);
     e.officer_id = format!("HN-AMR-{:04}", i % 64);
     let subject = i.wrapping_mul(2_654_435_761) % 10_000;
-    e.subject_id = Some(format!("91350100M{subject:09}"));
+    let subject = format!("91350100M{subject:09}");
+    e.path = format!("/v1/subjects/{subject}/records?items=basic");
+    e.subject_id = Some(subject);
     e
 }
 

@@ -711,6 +711,12 @@ fn verify_parsed(
                 ended = true;
                 break;
             }
+            Parsed::Link(_) if !header_seen => {
+                return Err(AuditError::ExportFormat {
+                    line: line_no,
+                    why: "missing header line".into(),
+                })
+            }
             Parsed::Link(l) => {
                 if !chains.contains_key(&l.chain_id) {
                     let cps = pending_cps.remove(&l.chain_id).unwrap_or_default();

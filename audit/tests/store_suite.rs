@@ -1220,6 +1220,18 @@ async fn long_exports_verify_across_parse_batches() {
         other => panic!("expected a format error, got {other:?}"),
     }
 
+    // Without its header line an export is not one, and that is said first
+    // (whatever line comes first: here an entry line).
+    let entries_only: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.contains(r#""type":"entry""#))
+        .copied()
+        .collect();
+    match verify_export(entries_only.join("\n").as_bytes(), &pk) {
+        Err(AuditError::ExportFormat { line: 1, why }) => assert!(why.contains("header"), "{why}"),
+        other => panic!("expected a missing-header error, got {other:?}"),
+    }
+
     let cut = lines[..at(1500)].join("\n");
     assert_tampered(
         verify_export(cut.as_bytes(), &pk).unwrap(),
