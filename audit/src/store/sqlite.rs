@@ -139,7 +139,10 @@ impl SqliteStore {
             .pragma("mmap_size", "268435456")
             // The writer checkpoints itself only if the background folder
             // falls 16 384 pages (64 MiB) behind (see the module docs).
-            .pragma("wal_autocheckpoint", "16384");
+            .pragma("wal_autocheckpoint", "16384")
+            // A WAL that grew in a burst is cut back to 16 MiB when it
+            // starts over (it would otherwise keep its largest size).
+            .pragma("journal_size_limit", "16777216");
         let open_err =
             |e: sqlx::Error| AuditError::Store(format!("cannot open `{}`: {e}", path.display()));
         let write = SqlitePoolOptions::new()
