@@ -32,6 +32,9 @@
 //! - lose an entry it acknowledged;
 //! - offer a way to delete or alter an entry;
 //! - know policy rules: it stores the entry it is given.
+// No unwrap/expect outside tests (clippy.toml allows them in tests): every
+// failure a client, upstream, file or operator can cause is an error value.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
 pub mod checkpoint;

@@ -18,6 +18,9 @@
 //! ## What it does not do
 //! It speaks only HTTP/1.1 `GET`, sends only to the address it is given
 //! (meant for loopback), and judges no response body: it counts statuses.
+// No unwrap/expect outside tests (clippy.toml allows them in tests): every
+// failure a client, upstream, file or operator can cause is an error value.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
 pub mod cli;

@@ -8,6 +8,9 @@
 //! ## What this crate must never do
 //! - open sockets or verify TLS chains (rustls does that in `gateway`);
 //! - decide authority (that is `policy`).
+// No unwrap/expect outside tests (clippy.toml allows them in tests): every
+// failure a client, upstream, file or operator can cause is an error value.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
 pub mod identity;

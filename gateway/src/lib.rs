@@ -21,6 +21,9 @@
 //! ## What this crate must never do
 //! - hold policy or redaction logic of its own: it calls `policy::decide` and
 //!   `redaction::apply` and turns their answers into HTTP.
+// No unwrap/expect outside tests (clippy.toml allows them in tests): every
+// failure a client, upstream, file or operator can cause is an error value.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
 pub mod audit_api;

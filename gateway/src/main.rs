@@ -1,4 +1,7 @@
 //! `credgate` binary: parse the CLI and call the library.
+// No unwrap/expect outside tests (clippy.toml allows them in tests): every
+// failure a client, upstream, file or operator can cause is an error value.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 /// mimalloc instead of glibc malloc: a request allocates and frees many
 /// small buffers on two runtime threads and the audit writer, and glibc's

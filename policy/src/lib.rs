@@ -21,6 +21,9 @@
 //! - open sockets, touch a database, or depend on tokio / hyper / rustls / sqlx;
 //! - read the clock: time is always a parameter;
 //! - do I/O inside [`decide()`] ([`Policy::load`] is the only file read).
+// No unwrap/expect outside tests (clippy.toml allows them in tests): every
+// failure a client, upstream, file or operator can cause is an error value.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
 pub mod consent;

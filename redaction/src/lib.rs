@@ -47,6 +47,9 @@
 //! - log, print or return a removed or masked *value* (the [`Report`] holds
 //!   key names and counts only);
 //! - do I/O, read the clock (time is a parameter), or know about HTTP.
+// No unwrap/expect outside tests (clippy.toml allows them in tests): every
+// failure a client, upstream, file or operator can cause is an error value.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
 mod keys;

@@ -13,6 +13,10 @@
 //! - [`hostile`]: a raw TCP upstream playing byte-level scripts;
 //! - [`raw`]: hand-written HTTP/1 bytes over TLS and hand-built
 //!   ClientHellos, for the adversarial and TLS tests.
+//!
+//! Unlike the product crates (which deny `unwrap`/`expect` outside tests),
+//! helpers here unwrap: their inputs are the tests' own fixtures, a panic
+//! is a failed test with its location, and nothing here ships.
 #![warn(missing_docs)]
 
 pub mod client;
