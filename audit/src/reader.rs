@@ -698,14 +698,9 @@ fn verify_parsed(
     let mut chains: BTreeMap<String, ChainVerifier<'_>> = BTreeMap::new();
     let mut line_no = 0u64;
     let mut ended = false;
-    let mut scratch = Vec::new();
     for (n, parsed) in lines {
         line_no = n;
-        let link = match parsed? {
-            Parsed::Line(line @ ExportLine::Entry { .. }) => LinkLine::of(&mut scratch, line),
-            other => other,
-        };
-        let parsed = match link {
+        let parsed = match parsed? {
             Parsed::Line(line) => line,
             Parsed::End => {
                 ended = true;
@@ -794,8 +789,14 @@ fn verify_parsed(
                         signature,
                     });
             }
-            // Turned into a `Parsed::Link` above.
-            ExportLine::Entry { .. } => {}
+            // The parsers hand every entry line over as a `Parsed::Link`;
+            // were one to arrive unhashed, refuse rather than skip it.
+            ExportLine::Entry { .. } => {
+                return Err(AuditError::ExportFormat {
+                    line: line_no,
+                    why: "entry line reached the checks unhashed".into(),
+                })
+            }
         }
     }
     if !ended {

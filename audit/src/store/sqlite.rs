@@ -413,6 +413,21 @@ mod tests {
         }
     }
 
+    /// A migrated store in a new temporary directory (kept alive by the
+    /// returned guard).
+    async fn fresh_store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let opts = StoreOptions {
+            timeout: Duration::from_secs(2),
+            create: true,
+            owner: None,
+        };
+        let store = SqliteStore::connect(&url, opts).await.unwrap();
+        store.migrate().await.unwrap();
+        (dir, store)
+    }
+
     async fn count(store: &SqliteStore) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM entries")
             .fetch_one(&store.read)
@@ -425,15 +440,7 @@ mod tests {
     /// rows fits one statement.
     #[tokio::test]
     async fn a_rejected_batch_leaves_nothing_and_the_next_commits() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let opts = StoreOptions {
-            timeout: Duration::from_secs(2),
-            create: true,
-            owner: None,
-        };
-        let store = SqliteStore::connect(&url, opts).await.unwrap();
-        store.migrate().await.unwrap();
+        let (_dir, store) = fresh_store().await;
         store.commit(&[entry(1), entry(2)], &[]).await.unwrap();
         // seq 3 is new, seq 2 repeats the primary key: the whole batch fails.
         let err = store.commit(&[entry(3), entry(2)], &[]).await.unwrap_err();
@@ -453,15 +460,7 @@ mod tests {
     /// replaced by the column path) and gives the rows as stored.
     #[tokio::test]
     async fn a_page_of_intact_rows_is_read_as_one_json_value() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let opts = StoreOptions {
-            timeout: Duration::from_secs(2),
-            create: true,
-            owner: None,
-        };
-        let store = SqliteStore::connect(&url, opts).await.unwrap();
-        store.migrate().await.unwrap();
+        let (_dir, store) = fresh_store().await;
         let rows: Vec<Entry> = (1..=5).map(entry).collect();
         store.commit(&rows, &[]).await.unwrap();
         let page = store
