@@ -31,7 +31,9 @@
 //! The signature is stored and exported as lowercase hex (64 bytes).
 
 use ring::rand::SystemRandom;
-use ring::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+#[cfg(test)]
+use ring::signature::KeyPair;
+use ring::signature::{self, Ed25519KeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AuditError;
@@ -134,17 +136,20 @@ pub fn checkpoint_message(
     m
 }
 
-/// The audit signing key.
+/// The audit signing key (the old format is only signed in tests).
+#[cfg(test)]
 pub(crate) struct Signer {
     key: Ed25519KeyPair,
 }
 
+#[cfg(test)]
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Signer { .. }")
     }
 }
 
+#[cfg(test)]
 impl Signer {
     /// Loads an Ed25519 PKCS#8 (v1 or v2) document.
     pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self, AuditError> {

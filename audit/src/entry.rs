@@ -264,6 +264,32 @@ pub fn entry_hash(
     out
 }
 
+/// The entry's chain hash `SHA-256(prev_hash || canonical bytes)` and its
+/// Merkle leaf hash `SHA-256(0x00 || canonical bytes)` (see
+/// [`crate::merkle`]), from one encoding. `scratch` is reused between calls.
+pub fn entry_hashes(
+    scratch: &mut Vec<u8>,
+    prev_hash: &[u8; 32],
+    chain_id: &str,
+    seq: u64,
+    e: &NewEntry,
+) -> ([u8; 32], [u8; 32]) {
+    scratch.clear();
+    // One spare byte in front: the leaf prefix overwrites the end of
+    // prev_hash, so both digests read one contiguous buffer.
+    scratch.push(0);
+    scratch.extend_from_slice(prev_hash);
+    canonical_bytes(scratch, chain_id, seq, e);
+    let link = digest::digest(&digest::SHA256, &scratch[1..]);
+    scratch[32] = 0x00;
+    let leaf = digest::digest(&digest::SHA256, &scratch[32..]);
+    let mut a = [0u8; 32];
+    a.copy_from_slice(link.as_ref());
+    let mut b = [0u8; 32];
+    b.copy_from_slice(leaf.as_ref());
+    (a, b)
+}
+
 /// Decodes a 64-character hex hash; `None` if it is not exactly that.
 pub(crate) fn parse_hash(s: &str) -> Option<[u8; 32]> {
     // By table: on every entry of a verify, `hex::decode_to_slice` was
@@ -410,6 +436,18 @@ pub(crate) mod tests {
         assert_ne!(entry_hash(&mut scratch, &GENESIS_HASH, "c", 2, &base), h0);
         assert_ne!(entry_hash(&mut scratch, &[1u8; 32], "c", 1, &base), h0);
         assert_eq!(entry_hash(&mut scratch, &GENESIS_HASH, "c", 1, &base), h0);
+    }
+
+    #[test]
+    fn both_hashes_come_from_the_same_bytes() {
+        let e = sample(4);
+        let mut s = Vec::new();
+        let prev = [9u8; 32];
+        let (link, leaf) = entry_hashes(&mut s, &prev, "c", 4, &e);
+        assert_eq!(link, entry_hash(&mut s, &prev, "c", 4, &e));
+        let mut bytes = Vec::new();
+        canonical_bytes(&mut bytes, "c", 4, &e);
+        assert_eq!(leaf, crate::merkle::leaf_hash(&bytes));
     }
 
     #[test]

@@ -64,6 +64,12 @@ pub enum AuditError {
     /// A checkpoint kind other than `genesis`, `periodic`, `final`, `sealed`.
     #[error("unknown checkpoint kind `{0}`")]
     InvalidCheckpointKind(String),
+    /// No such inquiry, or a range beyond the chain.
+    #[error("{0}")]
+    NotFound(String),
+    /// The entry is not covered by a signed checkpoint yet.
+    #[error("no signed checkpoint covers this entry yet")]
+    ProofPending,
     /// The store holds a log in an older format this build does not verify.
     #[error("inquiry log schema version {found} is older than supported version {supported}: start a new log")]
     SchemaTooOld {
@@ -75,6 +81,12 @@ pub enum AuditError {
 }
 
 impl AuditError {
+    /// Whether it names something that does not exist (an inquiry id, a
+    /// range beyond a chain): 404 on the admin plane.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, AuditError::NotFound(_))
+    }
+
     /// True when the gateway must answer 503 `audit_unavailable`.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, AuditError::Unavailable(_))

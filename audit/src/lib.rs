@@ -39,9 +39,13 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod legacy;
+pub mod merkle;
+pub mod note;
 mod error;
 pub mod reader;
 mod store;
+pub mod tree_head;
 pub mod verify;
 pub mod writer;
 
@@ -50,4 +54,4 @@ pub use entry::{Decision, Entry, NewEntry, Receipt};
 pub use error::AuditError;
 pub use reader::{verify_export, Filter, Reader};
 pub use verify::VerifyReport;
-pub use writer::{AuditConfig, AuditLog};
+pub use writer::{AuditConfig, AuditLog, Published};

@@ -1,53 +1,62 @@
 //! Reading the log: search, subject report, verification against the store,
-//! and JSON Lines export (plus its offline verifier).
+//! proofs, and JSON Lines export (plus its offline verifier).
 //!
-//! ## Export format (JSON Lines, version 2)
+//! ## Export format (JSON Lines, version 3)
 //!
-//! 1. a header: `{"type":"header","format":"credgate-audit-export","version":2,"public_key":HEX}`;
-//! 2. per chain, its checkpoint lines
-//!    `{"type":"checkpoint","chain_id":..,"kind":..,"every":..,"seq":..,"hash":..,"time_ms":..,"signature":..}`,
-//!    then its entry lines `{"type":"entry","chain_id":..,"seq":..,"prev_hash":..,"hash":..,"entry":{..}}`
+//! 1. a header: `{"type":"header","format":"credgate-audit-export","version":3,"public_key":HEX}`;
+//! 2. per chain segment: its checkpoint lines
+//!    `{"type":"checkpoint","chain_id":..,"size":..,"kind":..,"note":"<signed note>"}`,
+//!    a frontier line `{"type":"frontier","chain_id":..,"size":N,"hashes":[base64..]}`
+//!    when the segment starts after the chain's first entry (the roots of
+//!    the perfect subtrees the tree of its first `N` entries consists of,
+//!    see [`crate::merkle::peak_ids`]), then its entry lines
+//!    `{"type":"entry","chain_id":..,"seq":..,"prev_hash":..,"hash":..,"entry":{..}}`
 //!    in seq order.
 //!
-//! To stay verifiable, an export holds, per chain, the contiguous run of
-//! entries from the first to the last one matching the filter (so it may
-//! hold entries outside the filter), the chain's genesis checkpoint (it
-//! proves the chain and names its cadence), its final or sealed checkpoints
-//! up to the last exported seq, and its periodic checkpoints within the run.
-//! The offline verifier requires the genesis, the periodic checkpoints at
-//! every multiple of the cadence within the run, and nothing after a final
-//! checkpoint. A run that does not start at seq 1 is anchored at its first
-//! entry's `prev_hash`.
-//!
-//! Consistency with a live writer: the runs are computed first, then the
-//! checkpoints are read; since a batch and its checkpoints commit together,
-//! every checkpoint at or below a run's end is already visible, and newer
-//! ones are left out.
+//! **Bracketed.** A segment always runs from one signed checkpoint to
+//! another: from the latest checkpoint at or before the first matching
+//! entry (size `N`, the frontier's) to the first checkpoint at or after
+//! the last one, so it may hold entries outside the filter. Entries no
+//! checkpoint covers yet (a live chain's newest, at most
+//! `checkpoint_interval_ms` old) are left out. Each segment carries the
+//! chain's genesis checkpoint and every checkpoint within the segment.
+//! The offline verifier rebuilds the tree from the frontier (whose root
+//! must be the checkpoint's at `N`) through every entry, checks the root
+//! at every checkpoint, and **refuses any entry no signed checkpoint in the
+//! file covers** — a cut file, a prefix removed without its checkpoint, or
+//! invented entries all fail.
 //!
 //! ## Store verification
 //!
-//! [`Reader::verify`] walks every chain (see [`crate::verify`]) and adds
-//! one rule across chains: only the newest chain (by its signed genesis
-//! time) may lack a final or sealed checkpoint — it is the live writer's
-//! (or one a crash left open that the next open will seal) — and, on
-//! PostgreSQL, chains whose writer lock a live replica holds. Any other open
-//! chain had its end cut off and is reported at its last seq + 1.
+//! [`Reader::verify`] opens every chain's checkpoints with the audit key
+//! (each chain needs a signed genesis), collects the roots they name and
+//! the roots the chains' genesis checkpoints name for the chains before
+//! them (a linked chain missing from the store fails), and walks every
+//! chain (see [`crate::verify`]). Open chains — no final or sealed
+//! checkpoint — are reported with their unsigned tail, not as tampering;
+//! cutting the newest entries of a chain together with its checkpoints is
+//! what witnesses catch ([`crate::tree_head`], `audit verify
+//! --require-witness`).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{Checkpoint, CheckpointKind};
-use crate::entry::{Decision, Entry, NewEntry};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+
+use crate::entry::{canonical_bytes, entry_hashes, parse_hash, Decision, Entry, NewEntry};
 use crate::error::AuditError;
+use crate::merkle::{self, CompactTree, Hash, NodeId};
 use crate::store::{AnyStore, BadRow, StoreOptions, PAGE};
-use crate::verify::{ChainVerifier, Start, Tamper, VerifyReport, Walked};
+use crate::tree_head::{Checkpoint, LogKey};
+use crate::verify::{open_checkpoints, Tamper, TreeWalker, VerifyReport, Walked};
 
 /// Export format name in the header line.
 const EXPORT_FORMAT: &str = "credgate-audit-export";
 /// Export format version in the header line.
-const EXPORT_VERSION: u32 = 2;
+const EXPORT_VERSION: u32 = 3;
 
 /// What to search for. All set fields must match; `None` matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,12 +94,14 @@ enum ExportLine {
     },
     Checkpoint {
         chain_id: String,
-        kind: CheckpointKind,
-        every: u64,
-        seq: u64,
-        hash: String,
-        time_ms: i64,
-        signature: String,
+        size: u64,
+        kind: String,
+        note: String,
+    },
+    Frontier {
+        chain_id: String,
+        size: u64,
+        hashes: Vec<String>,
     },
     Entry {
         chain_id: String,
@@ -140,11 +151,157 @@ fn parse_export_line(line: &str) -> Result<ExportLine, serde_json::Error> {
 }
 
 fn tampered(chain_id: &str, t: Tamper) -> VerifyReport {
-    VerifyReport::Tampered {
-        chain_id: chain_id.to_owned(),
-        first_bad_seq: t.seq,
-        why: t.why,
+    t.report(chain_id)
+}
+
+/// Format name of an inclusion proof bundle.
+pub const PROOF_FORMAT: &str = "credgate-inclusion-proof";
+
+/// An inclusion proof of one inquiry's entry: everything a subject or an
+/// auditor needs to check it offline with the audit public key (and any
+/// witness keys), see [`verify_bundle`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBundle {
+    /// Always [`PROOF_FORMAT`].
+    pub format: String,
+    /// Always 1.
+    pub version: u32,
+    /// The chain the entry belongs to.
+    pub chain_id: String,
+    /// The entry's leaf index (`seq - 1`).
+    pub leaf_index: u64,
+    /// The tree size the proof is for (the checkpoint's).
+    pub tree_size: u64,
+    /// The entry as stored.
+    pub entry: Entry,
+    /// RFC 9162 inclusion proof, base64 hashes, leaf side first.
+    pub inclusion_proof: Vec<String>,
+    /// The signed checkpoint note (with any witness cosignatures).
+    pub checkpoint: String,
+}
+
+/// What [`verify_bundle`] established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleReport {
+    /// The checkpoint's origin.
+    pub origin: String,
+    /// Its tree size.
+    pub tree_size: u64,
+    /// The entry's seq.
+    pub seq: u64,
+    /// Names of the witnesses whose cosignatures verified.
+    pub witnesses: Vec<String>,
+}
+
+/// Checks a proof bundle offline: the entry's own hash, its leaf's
+/// inclusion in the checkpoint's tree, the checkpoint's signature by the
+/// audit key, and a valid cosignature by each of `witnesses`. The error
+/// says what failed.
+pub fn verify_bundle(
+    json: &str,
+    key: &LogKey,
+    witnesses: &[crate::note::Verifier],
+) -> Result<BundleReport, String> {
+    let b: ProofBundle =
+        serde_json::from_str(json).map_err(|e| format!("not a proof bundle: {e}"))?;
+    if b.format != PROOF_FORMAT || b.version != 1 {
+        return Err(format!("unsupported bundle format `{}` version {}", b.format, b.version));
     }
+    let e = &b.entry;
+    if e.chain_id != b.chain_id {
+        return Err("the entry belongs to another chain than the bundle names".into());
+    }
+    if e.seq == 0 || b.leaf_index != e.seq - 1 {
+        return Err("leaf index does not match the entry's seq".into());
+    }
+    let prev = parse_hash(&e.prev_hash).ok_or("prev_hash is not a hex sha-256")?;
+    let mut scratch = Vec::new();
+    let (link, leaf) = entry_hashes(&mut scratch, &prev, &e.chain_id, e.seq, &e.entry);
+    if hex::encode(link) != e.hash {
+        return Err("the entry does not match its hash".into());
+    }
+    let cp = key.open(&b.checkpoint).map_err(|e| e.to_string())?;
+    if !cp.origin.contains(&b.chain_id) {
+        return Err("the checkpoint is another chain's".into());
+    }
+    if cp.size != b.tree_size {
+        return Err("tree size differs from the checkpoint's".into());
+    }
+    let proof = b
+        .inclusion_proof
+        .iter()
+        .map(|h| decode_hash(h).ok_or("a proof hash is not base64 of 32 bytes"))
+        .collect::<Result<Vec<Hash>, _>>()?;
+    if !merkle::verify_inclusion(&leaf, b.leaf_index, b.tree_size, &proof, &cp.root) {
+        return Err("the inclusion proof does not lead to the checkpoint's root".into());
+    }
+    let note = crate::note::Note::parse(&b.checkpoint).map_err(|e| e.to_string())?;
+    let mut names = Vec::new();
+    for w in witnesses {
+        note.verify(std::slice::from_ref(w))
+            .map_err(|e| format!("no valid cosignature by witness {}: {e}", w.name))?;
+        names.push(w.name.clone());
+    }
+    Ok(BundleReport {
+        origin: cp.origin,
+        tree_size: cp.size,
+        seq: e.seq,
+        witnesses: names,
+    })
+}
+
+/// Decodes a base64 SHA-256 hash.
+pub(crate) fn decode_hash(s: &str) -> Option<Hash> {
+    B64.decode(s).ok().and_then(|v| <[u8; 32]>::try_from(v).ok())
+}
+
+/// The perfect tree nodes of a chain named by `ids`, from their rows;
+/// None if one is missing or unreadable.
+pub(crate) async fn fetch_nodes(
+    store: &AnyStore,
+    chain_id: &str,
+    ids: &[NodeId],
+) -> Result<Option<BTreeMap<NodeId, Hash>>, AuditError> {
+    let mut seqs: Vec<u64> = ids.iter().filter_map(|n| n.seq()).collect();
+    if seqs.len() != ids.len() {
+        return Ok(None);
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    let rows: BTreeMap<u64, Option<String>> =
+        store.tree_nodes(chain_id, &seqs).await?.into_iter().collect();
+    let mut out = BTreeMap::new();
+    for id in ids {
+        let Some(seq) = id.seq() else { return Ok(None) };
+        let Some(Some(text)) = rows.get(&seq) else {
+            return Ok(None);
+        };
+        let at = usize::from(id.level) * 64;
+        if text.len() != merkle::nodes_in_row(seq) * 64 {
+            return Ok(None);
+        }
+        let Some(h) = text.get(at..at + 64).and_then(parse_hash) else {
+            return Ok(None);
+        };
+        out.insert(*id, h);
+    }
+    Ok(Some(out))
+}
+
+/// The tree of a chain's first `size` entries in compact form, from the
+/// stored nodes (not verified: callers compare its root with a signed one).
+pub(crate) async fn frontier(
+    store: &AnyStore,
+    chain_id: &str,
+    size: u64,
+) -> Result<Option<CompactTree>, AuditError> {
+    let ids = merkle::peak_ids(size);
+    let Some(nodes) = fetch_nodes(store, chain_id, &ids).await? else {
+        return Ok(None);
+    };
+    let peaks: Vec<Hash> = ids.iter().filter_map(|id| nodes.get(id).copied()).collect();
+    Ok(CompactTree::from_peaks(size, peaks))
 }
 
 impl Reader {
@@ -194,80 +351,92 @@ impl Reader {
     /// and the module docs). `public_key` is the raw 32-byte Ed25519 key of
     /// the audit signer.
     pub async fn verify(&self, public_key: &[u8]) -> Result<VerifyReport, AuditError> {
-        if public_key.len() != 32 {
-            return Err(AuditError::InvalidPublicKey(public_key.len()));
-        }
-        // Checkpoints first (a live chain's head read before them bounds
-        // where its cadence is enforced), then the walks.
-        let mut chains = Vec::new();
+        let key = LogKey::raw(public_key)?;
+        // Checkpoints first: entries committed after they were read are
+        // an open chain's unsigned tail, never a mismatch.
+        let mut chains: Vec<(String, Vec<Checkpoint>)> = Vec::new();
         for chain_id in self.store.chains().await? {
-            let head_before = self.store.last_seq(&chain_id).await?;
-            let cps = match self.store.checkpoints(&chain_id).await {
-                Ok(cps) => cps,
-                Err(AuditError::Corrupt { seq, why, .. }) => {
-                    return Ok(VerifyReport::Tampered {
-                        first_bad_seq: u64::try_from(seq).unwrap_or(0),
-                        chain_id,
-                        why,
-                    })
-                }
-                Err(e) => return Err(e),
-            };
-            let mut v = match ChainVerifier::new(&chain_id, cps, public_key, Start::Genesis) {
-                Ok(v) => v,
+            let rows: Vec<(u64, String, String)> = self
+                .store
+                .notes(&chain_id)
+                .await?
+                .into_iter()
+                .map(|n| (n.size, n.kind, n.note))
+                .collect();
+            match open_checkpoints(&chain_id, &rows, &key) {
+                Ok(cps) => chains.push((chain_id, cps)),
                 Err(t) => return Ok(tampered(&chain_id, t)),
-            };
-            if !v.closed() {
-                v.require_cadence_upto(head_before);
             }
-            chains.push((chain_id, v));
         }
-        // The only chain allowed to be open: the newest one.
-        let newest = chains
-            .iter()
-            .max_by(|(a, va), (b, vb)| {
-                (va.genesis_time_ms(), a.as_str()).cmp(&(vb.genesis_time_ms(), b.as_str()))
-            })
-            .map(|(id, _)| id.clone());
-        let (mut entries, mut checkpoints, mut n) = (0u64, 0u64, 0u64);
-        for (chain_id, v) in chains {
-            let closed = v.closed();
-            let walked = match self.walk(&chain_id, v).await? {
+        let mut walkers = Vec::with_capacity(chains.len());
+        let mut by_origin: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, (chain_id, cps)) in chains.iter().enumerate() {
+            match TreeWalker::new(chain_id, cps) {
+                Ok(w) => walkers.push(w),
+                Err(t) => return Ok(tampered(chain_id, t)),
+            }
+            if let Some(cp) = cps.first() {
+                by_origin.insert(cp.origin.clone(), i);
+            }
+        }
+        // Links: every chain a genesis names must be here, at least as
+        // long as named, with the named root at that size.
+        for (chain_id, cps) in &chains {
+            for link in cps.iter().flat_map(|c| c.links.iter()) {
+                let Some(&j) = by_origin.get(&link.origin) else {
+                    return Ok(VerifyReport::Tampered {
+                        chain_id: chain_id.clone(),
+                        first_bad_seq: 0,
+                        why: format!(
+                            "chain `{}` named by this chain's genesis checkpoint (at size {}) is missing from the store",
+                            link.origin, link.size
+                        ),
+                    });
+                };
+                if let Some(w) = walkers.get_mut(j) {
+                    if let Err(t) = w.expect_root(
+                        link.size,
+                        link.root,
+                        format!("genesis link from chain {chain_id}"),
+                    ) {
+                        return Ok(tampered(&chains[j].0, t));
+                    }
+                }
+            }
+        }
+        let (mut entries, mut checkpoints, mut n, mut open, mut unsigned) = (0, 0, 0, 0, 0);
+        for ((chain_id, _), w) in chains.iter().zip(walkers) {
+            let walked = match self.walk(chain_id, w).await? {
                 Ok(w) => w,
                 Err(report) => return Ok(report),
             };
-            if !closed
-                && newest.as_deref() != Some(chain_id.as_str())
-                && !self.store.chain_is_live(&chain_id).await?
-            {
-                return Ok(VerifyReport::Tampered {
-                    first_bad_seq: walked.last_seq.saturating_add(1),
-                    chain_id,
-                    why: "chain has no final or sealed checkpoint but a newer chain exists: \
-                          its end was cut off"
-                        .into(),
-                });
-            }
             entries += walked.entries;
             checkpoints += walked.checkpoints;
             n += 1;
+            if !walked.closed {
+                open += 1;
+                unsigned += walked.unsigned;
+            }
         }
         Ok(VerifyReport::Intact {
             entries,
             checkpoints,
             chains: n,
+            open_chains: open,
+            unsigned_entries: unsigned,
         })
     }
 
-    /// Feeds every stored entry of one chain to its verifier. The next
-    /// page is fetched and decoded on another task while this one hashes
-    /// the current page.
+    /// Feeds every stored entry of one chain to its walker. The next page
+    /// is fetched and decoded on another task while this one hashes the
+    /// current page.
     async fn walk(
         &self,
         chain_id: &str,
-        mut v: ChainVerifier<'_>,
+        mut v: TreeWalker,
     ) -> Result<Result<Walked, VerifyReport>, AuditError> {
         let mut next = 1u64;
+        let mut scratch = Vec::with_capacity(1024);
         let mut prefetch = Prefetch::start(&self.store, chain_id, i64::MIN);
         loop {
             let page = prefetch.take().await?;
@@ -285,7 +454,7 @@ impl Reader {
             for row in page {
                 match row {
                     Ok(e) => {
-                        if let Err(t) = v.push(&e) {
+                        if let Err(t) = v.push(&mut scratch, &e) {
                             return Ok(Err(tampered(chain_id, t)));
                         }
                         next = e.seq.saturating_add(1);
@@ -310,9 +479,120 @@ impl Reader {
         Ok(v.finish().map_err(|t| tampered(chain_id, t)))
     }
 
+    /// Every chain id in the store.
+    pub async fn chains(&self) -> Result<Vec<String>, AuditError> {
+        self.store.chains().await
+    }
+
+    /// The latest checkpoint of a chain as a signed note, with the witness
+    /// cosignatures stored for it; None if the chain has none.
+    pub async fn latest_checkpoint(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError> {
+        let notes = self.store.notes(chain_id).await?;
+        let Some(last) = notes.iter().max_by_key(|n| n.size) else {
+            return Ok(None);
+        };
+        let note = self.with_cosignatures(chain_id, last.size, &last.note).await?;
+        Ok(Some((last.size, note)))
+    }
+
+    /// A checkpoint note with the stored cosignature lines for it added.
+    async fn with_cosignatures(&self, chain_id: &str, size: u64, note: &str) -> Result<String, AuditError> {
+        let cosigs = self.store.cosignatures(chain_id, size).await?;
+        if cosigs.is_empty() {
+            return Ok(note.to_owned());
+        }
+        let Ok(mut parsed) = crate::note::Note::parse(note) else {
+            return Ok(note.to_owned());
+        };
+        for c in cosigs {
+            // A cosignature line that does not fit is left out, not served.
+            let _ = parsed.add_sig_lines(&c.line);
+        }
+        Ok(parsed.to_string())
+    }
+
+    /// The inclusion proof bundle of the entry with this inquiry id,
+    /// against the chain's latest checkpoint. [`AuditError::NotFound`] if
+    /// there is no such entry, [`AuditError::ProofPending`] if no
+    /// checkpoint covers it yet. The proof is checked against the signed
+    /// root before it is handed out (altered tree nodes are
+    /// [`AuditError::Corrupt`]).
+    pub async fn inclusion_proof(&self, inquiry_id: &str) -> Result<ProofBundle, AuditError> {
+        let entry = self
+            .store
+            .find_inquiry(inquiry_id)
+            .await?
+            .ok_or_else(|| AuditError::NotFound(format!("no inquiry `{inquiry_id}` in the log")))?;
+        let notes = self.store.notes(&entry.chain_id).await?;
+        let Some(note) = notes.iter().filter(|n| n.size >= entry.seq).max_by_key(|n| n.size) else {
+            return Err(AuditError::ProofPending);
+        };
+        let (size, text) = (note.size, note.note.clone());
+        let proof = self.inclusion_hashes(&entry, size, &text).await?;
+        let checkpoint = self.with_cosignatures(&entry.chain_id, size, &text).await?;
+        Ok(ProofBundle {
+            format: PROOF_FORMAT.to_owned(),
+            version: 1,
+            chain_id: entry.chain_id.clone(),
+            leaf_index: entry.seq - 1,
+            tree_size: size,
+            inclusion_proof: proof.iter().map(|h| B64.encode(h)).collect(),
+            checkpoint,
+            entry,
+        })
+    }
+
+    async fn inclusion_hashes(&self, e: &Entry, size: u64, note: &str) -> Result<Vec<Hash>, AuditError> {
+        let corrupt = |why: &str| AuditError::Corrupt {
+            chain_id: e.chain_id.clone(),
+            seq: crate::store::big(e.seq),
+            why: why.to_owned(),
+        };
+        let plan = merkle::inclusion_plan(e.seq - 1, size).ok_or_else(|| corrupt("entry beyond its checkpoint"))?;
+        let nodes = fetch_nodes(&self.store, &e.chain_id, &plan.nodes())
+            .await?
+            .ok_or_else(|| corrupt("stored tree nodes are missing"))?;
+        let proof = plan.assemble(&nodes).ok_or_else(|| corrupt("stored tree nodes are missing"))?;
+        let mut bytes = Vec::new();
+        canonical_bytes(&mut bytes, &e.chain_id, e.seq, &e.entry);
+        let leaf = merkle::leaf_hash(&bytes);
+        let root = crate::note::Note::parse(note)
+            .ok()
+            .and_then(|n| crate::note::TreeHead::parse(&n.text).ok())
+            .map(|h| h.root)
+            .ok_or_else(|| corrupt("checkpoint note unreadable"))?;
+        if !merkle::verify_inclusion(&leaf, e.seq - 1, size, &proof, &root) {
+            return Err(corrupt("entry or tree nodes do not reproduce the signed root"));
+        }
+        Ok(proof)
+    }
+
+    /// An RFC 9162 consistency proof between the chain's trees of `from`
+    /// and `to` entries (`to` at most the chain's length).
+    pub async fn consistency_proof(&self, chain_id: &str, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
+        let last = self.store.last_seq(chain_id).await?;
+        if to > last {
+            return Err(AuditError::NotFound(format!("chain holds {last} entries, fewer than {to}")));
+        }
+        let plan = merkle::consistency_plan(from, to)
+            .ok_or_else(|| AuditError::NotFound("from is larger than to".into()))?;
+        let nodes = fetch_nodes(&self.store, chain_id, &plan.nodes())
+            .await?
+            .ok_or_else(|| AuditError::Corrupt {
+                chain_id: chain_id.to_owned(),
+                seq: crate::store::big(to),
+                why: "stored tree nodes are missing".into(),
+            })?;
+        plan.assemble(&nodes).ok_or_else(|| AuditError::Corrupt {
+            chain_id: chain_id.to_owned(),
+            seq: crate::store::big(to),
+            why: "stored tree nodes are missing".into(),
+        })
+    }
+
     /// Writes a JSON Lines export (format in the module docs) of the entries
-    /// matching `f`, signed-off with `public_key` in the header. Returns the
-    /// number of entry lines written.
+    /// matching `f`, bracketed by signed checkpoints, with `public_key` in
+    /// the header. Returns the number of entry lines written.
     pub async fn export_with_key(
         &self,
         f: &Filter,
@@ -330,38 +610,68 @@ impl Reader {
         )?;
         let mut written = 0u64;
         for (chain_id, lo, hi) in ranges {
-            // Read after the ranges: every checkpoint at or below `hi` is
-            // visible (it committed with its entries); later ones are cut.
-            for cp in self.store.checkpoints(&chain_id).await? {
-                let s = crate::store::big(cp.seq);
-                let keep = match cp.kind {
-                    CheckpointKind::Genesis => true,
-                    CheckpointKind::Final | CheckpointKind::Sealed => s <= hi,
-                    CheckpointKind::Periodic => s >= lo && s <= hi,
-                };
-                if keep {
+            let (lo, hi) = (
+                u64::try_from(lo).unwrap_or(0),
+                u64::try_from(hi).unwrap_or(0),
+            );
+            let notes = self.store.notes(&chain_id).await?;
+            // From the latest checkpoint before the first matching entry to
+            // the first at or after the last one (or the latest there is).
+            let start = notes
+                .iter()
+                .map(|n| n.size)
+                .filter(|s| *s < lo)
+                .max()
+                .unwrap_or(0);
+            let end = notes
+                .iter()
+                .map(|n| n.size)
+                .filter(|s| *s >= hi)
+                .min()
+                .or_else(|| notes.iter().map(|n| n.size).max())
+                .unwrap_or(0);
+            if end <= start {
+                continue;
+            }
+            for n in &notes {
+                if n.kind == "genesis" || (start..=end).contains(&n.size) {
                     write_line(
                         out,
                         &ExportLine::Checkpoint {
-                            chain_id: cp.chain_id,
-                            kind: cp.kind,
-                            every: cp.every,
-                            seq: cp.seq,
-                            hash: cp.hash,
-                            time_ms: cp.time_ms,
-                            signature: cp.signature,
+                            chain_id: chain_id.clone(),
+                            size: n.size,
+                            kind: n.kind.clone(),
+                            note: n.note.clone(),
                         },
                     )?;
                 }
             }
-            let mut after = lo.saturating_sub(1);
+            if start > 0 {
+                let tree = frontier(&self.store, &chain_id, start).await?.ok_or_else(|| {
+                    AuditError::Corrupt {
+                        chain_id: chain_id.clone(),
+                        seq: crate::store::big(start),
+                        why: "stored tree nodes are missing".into(),
+                    }
+                })?;
+                write_line(
+                    out,
+                    &ExportLine::Frontier {
+                        chain_id: chain_id.clone(),
+                        size: start,
+                        hashes: tree.peaks().iter().map(|h| B64.encode(h)).collect(),
+                    },
+                )?;
+            }
+            let mut after = crate::store::big(start);
+            let end_i = crate::store::big(end);
             'pages: loop {
                 let page = self.store.entries_after(&chain_id, after, PAGE).await?;
                 let n = page.len();
                 for row in page {
                     let e = row?;
                     let s = crate::store::big(e.seq);
-                    if s > hi {
+                    if s > end_i {
                         break 'pages;
                     }
                     after = s;
@@ -377,7 +687,7 @@ impl Reader {
                     )?;
                     written += 1;
                 }
-                if i64::try_from(n).unwrap_or(i64::MAX) < PAGE {
+                if i64::try_from(n).unwrap_or(i64::MAX) < PAGE || after >= end_i {
                     break;
                 }
             }
@@ -468,8 +778,8 @@ struct LinkLine {
     seq: u64,
     prev_hash: String,
     hash: String,
-    /// [`crate::verify::link_hash`] of the entry.
-    computed: Option<[u8; 32]>,
+    /// (chain hash, leaf hash) of the entry, with its stored prev_hash.
+    computed: Option<(Hash, Hash)>,
 }
 
 impl LinkLine {
@@ -490,7 +800,8 @@ impl LinkLine {
                     hash,
                     entry: *entry,
                 };
-                let computed = crate::verify::link_hash(scratch, &e.chain_id, &e);
+                let computed = parse_hash(&e.prev_hash)
+                    .map(|prev| entry_hashes(scratch, &prev, &e.chain_id, e.seq, &e.entry));
                 Parsed::Link(LinkLine {
                     chain_id: e.chain_id,
                     seq: e.seq,
@@ -688,16 +999,51 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
     })
 }
 
+/// One chain of an export while it is read.
+#[derive(Default)]
+struct ExportChain {
+    /// Checkpoint lines: (size, kind, note).
+    rows: Vec<(u64, String, String)>,
+    /// The frontier line: (size, peaks).
+    frontier: Option<(u64, Vec<Hash>)>,
+    /// Set at the chain's first entry line.
+    walker: Option<TreeWalker>,
+}
+
+impl ExportChain {
+    /// Opens the checkpoints and starts the walk (at the first entry, or
+    /// at the end for a chain without entries).
+    fn start(&mut self, chain_id: &str, key: &LogKey) -> Result<&mut TreeWalker, Tamper> {
+        if self.walker.is_none() {
+            let cps = open_checkpoints(chain_id, &self.rows, key)?;
+            let mut w = TreeWalker::new(chain_id, &cps)?;
+            if let Some((size, peaks)) = self.frontier.take() {
+                let tree = CompactTree::from_peaks(size, peaks)
+                    .ok_or_else(|| Tamper::at(size, "tree frontier has the wrong number of hashes"))?;
+                w.start_at(size, tree)?;
+            }
+            self.walker = Some(w);
+        }
+        self.walker
+            .as_mut()
+            .ok_or_else(|| Tamper::at(0, "export chain not started"))
+    }
+}
+
 /// The checks of [`verify_export`], over parsed lines.
 fn verify_parsed(
     lines: impl Iterator<Item = ParsedLine>,
     public_key: &[u8],
 ) -> Result<VerifyReport, AuditError> {
+    let key = LogKey::raw(public_key)?;
     let mut header_seen = false;
-    let mut pending_cps: BTreeMap<String, Vec<Checkpoint>> = BTreeMap::new();
-    let mut chains: BTreeMap<String, ChainVerifier<'_>> = BTreeMap::new();
+    let mut chains: BTreeMap<String, ExportChain> = BTreeMap::new();
     let mut line_no = 0u64;
     let mut ended = false;
+    let missing_header = |line: u64| AuditError::ExportFormat {
+        line,
+        why: "missing header line".into(),
+    };
     for (n, parsed) in lines {
         line_no = n;
         let parsed = match parsed? {
@@ -706,26 +1052,14 @@ fn verify_parsed(
                 ended = true;
                 break;
             }
-            Parsed::Link(_) if !header_seen => {
-                return Err(AuditError::ExportFormat {
-                    line: line_no,
-                    why: "missing header line".into(),
-                })
-            }
+            Parsed::Link(_) if !header_seen => return Err(missing_header(line_no)),
             Parsed::Link(l) => {
-                if !chains.contains_key(&l.chain_id) {
-                    let cps = pending_cps.remove(&l.chain_id).unwrap_or_default();
-                    match ChainVerifier::new(&l.chain_id, cps, public_key, Start::Anchored) {
-                        Ok(v) => {
-                            chains.insert(l.chain_id.clone(), v);
-                        }
-                        Err(t) => return Ok(tampered(&l.chain_id, t)),
-                    }
-                }
-                if let Some(v) = chains.get_mut(&l.chain_id) {
-                    if let Err(t) = v.push_link(l.seq, &l.prev_hash, &l.hash, l.computed) {
-                        return Ok(tampered(&l.chain_id, t));
-                    }
+                let chain = chains.entry(l.chain_id.clone()).or_default();
+                let walked = chain
+                    .start(&l.chain_id, &key)
+                    .and_then(|w| w.push_hashed(l.seq, &l.prev_hash, &l.hash, l.computed));
+                if let Err(t) = walked {
+                    return Ok(tampered(&l.chain_id, t));
                 }
                 continue;
             }
@@ -754,40 +1088,47 @@ fn verify_parsed(
                 }
                 header_seen = true;
             }
-            _ if !header_seen => {
-                return Err(AuditError::ExportFormat {
-                    line: line_no,
-                    why: "missing header line".into(),
-                })
-            }
+            _ if !header_seen => return Err(missing_header(line_no)),
             ExportLine::Checkpoint {
                 chain_id,
+                size,
                 kind,
-                every,
-                seq,
-                hash,
-                time_ms,
-                signature,
+                note,
             } => {
-                if chains.contains_key(&chain_id) {
+                let chain = chains.entry(chain_id.clone()).or_default();
+                if chain.walker.is_some() {
                     return Ok(VerifyReport::Tampered {
                         chain_id,
-                        first_bad_seq: seq,
+                        first_bad_seq: size,
                         why: "checkpoint line after the chain's entries (lines reordered)".into(),
                     });
                 }
-                pending_cps
-                    .entry(chain_id.clone())
-                    .or_default()
-                    .push(Checkpoint {
+                chain.rows.push((size, kind, note));
+            }
+            ExportLine::Frontier {
+                chain_id,
+                size,
+                hashes,
+            } => {
+                let chain = chains.entry(chain_id.clone()).or_default();
+                if chain.walker.is_some() || chain.frontier.is_some() {
+                    return Ok(VerifyReport::Tampered {
                         chain_id,
-                        kind,
-                        every,
-                        seq,
-                        hash,
-                        time_ms,
-                        signature,
+                        first_bad_seq: size,
+                        why: "frontier line out of place".into(),
                     });
+                }
+                let Some(peaks) = hashes
+                    .iter()
+                    .map(|h| decode_hash(h))
+                    .collect::<Option<Vec<Hash>>>()
+                else {
+                    return Err(AuditError::ExportFormat {
+                        line: line_no,
+                        why: "frontier hash is not base64 of 32 bytes".into(),
+                    });
+                };
+                chain.frontier = Some((size, peaks));
             }
             // The parsers hand every entry line over as a `Parsed::Link`;
             // were one to arrive unhashed, refuse rather than skip it.
@@ -812,20 +1153,26 @@ fn verify_parsed(
             why: "empty file, no header line".into(),
         });
     }
-    // Checkpoints of chains without any exported entry: a truncated chain.
-    for (chain_id, cps) in pending_cps {
-        match ChainVerifier::new(&chain_id, cps, public_key, Start::Genesis) {
-            Ok(v) => {
-                if let Err(t) = v.finish() {
-                    return Ok(tampered(&chain_id, t));
-                }
-            }
-            Err(t) => return Ok(tampered(&chain_id, t)),
-        }
-    }
     let (mut entries, mut checkpoints, mut n) = (0u64, 0u64, 0u64);
-    for (chain_id, v) in chains {
-        match v.finish() {
+    for (chain_id, mut chain) in chains {
+        let walked = chain.start(&chain_id, &key).map(|_| ()).and_then(|()| {
+            chain
+                .walker
+                .take()
+                .ok_or_else(|| Tamper::at(0, "export chain not started"))?
+                .finish()
+        });
+        match walked {
+            Ok(w) if w.unsigned > 0 => {
+                return Ok(VerifyReport::Tampered {
+                    chain_id,
+                    first_bad_seq: w.size - w.unsigned + 1,
+                    why: format!(
+                        "{} entries no signed checkpoint in the file covers (cut file, or invented entries)",
+                        w.unsigned
+                    ),
+                })
+            }
             Ok(w) => {
                 entries += w.entries;
                 checkpoints += w.checkpoints;
@@ -838,6 +1185,8 @@ fn verify_parsed(
         entries,
         checkpoints,
         chains: n,
+        open_chains: 0,
+        unsigned_entries: 0,
     })
 }
 

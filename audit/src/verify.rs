@@ -1,30 +1,33 @@
-//! Chain verification, shared by the store verifier and the offline export
-//! verifier.
+//! Chain verification against signed checkpoints, shared by the store
+//! verifier ([`crate::Reader::verify`]), the offline export verifier
+//! ([`crate::verify_export`]) and the writer's check before it seals a
+//! chain a crash left open.
 //!
-//! Per chain, entries are walked by `seq`. Each entry must carry the next
-//! `seq` (a gap means a deleted entry), link to the previous entry's hash
-//! (catches swaps and inserts), and hash to its stored `hash` (catches any
-//! altered field). Checkpoints (see [`crate::checkpoint`]) must carry a valid
-//! signature by the given key and name the hash the walk computed at their
-//! `seq`. On top of that:
-//! - every chain must start with a signed **genesis** checkpoint at seq 0
-//!   (none: a forged chain, reported at seq 0); it fixes the cadence `every`,
-//!   and every other checkpoint of the chain must name the same cadence;
-//! - every multiple of `every` the walk reaches must have a signed periodic
-//!   checkpoint (a deleted checkpoint row is reported at its seq);
-//! - no entry may follow a **final** or **sealed** checkpoint (reported at
-//!   the first extra seq);
-//! - a checkpoint beyond the last entry means the chain was truncated.
+//! Per chain, entries are walked by `seq` from a starting tree (empty at
+//! seq 0, or — for an export that starts mid-chain — the frontier of the
+//! tree at a signed checkpoint, whose root must match that checkpoint).
+//! Each entry must carry the next `seq` (a gap is a deleted entry), link to
+//! the previous entry's hash and hash to its stored `hash` (the hash chain
+//! of the first round), and its Merkle leaf extends the tree. Wherever a
+//! signed checkpoint (or a later chain's genesis link) names a size, the
+//! tree's root at that size must equal the one it names. Then:
 //!
-//! The store verifier adds one rule across chains (see
-//! [`crate::reader::Reader::verify`]): only the newest chain may be open
-//! (without a final or sealed checkpoint): it is the live writer's. The
-//! report names the first bad `seq`.
+//! - a checkpoint or link naming a size beyond the last entry: the chain
+//!   was cut ("truncated");
+//! - an entry after a `final` or `sealed` checkpoint: appended to a closed
+//!   chain;
+//! - entries after the last checkpoint are the chain's *unsigned tail*:
+//!   counted and reported (an open chain: the live writer's, or one a crash
+//!   left for the next open to seal) — or refused, where the caller requires
+//!   every entry to be covered (exports).
+//!
+//! Tampering is reported at the first `seq` that does not verify.
 
 use std::collections::BTreeMap;
 
-use crate::checkpoint::{signature_valid, Checkpoint, CheckpointKind};
-use crate::entry::{entry_hash, parse_hash, Entry, GENESIS_HASH};
+use crate::entry::{entry_hashes, parse_hash, Entry};
+use crate::merkle::{CompactTree, Hash};
+use crate::tree_head::{Checkpoint, Kind};
 
 /// Outcome of a verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,10 +36,16 @@ pub enum VerifyReport {
     Intact {
         /// Entries checked.
         entries: u64,
-        /// Checkpoint signatures checked.
+        /// Signed checkpoints checked.
         checkpoints: u64,
         /// Chains walked.
         chains: u64,
+        /// Chains without a final or sealed checkpoint (a live writer's, or
+        /// one a crash left open for the next writer to verify and seal).
+        open_chains: u64,
+        /// Entries of open chains after their last signed checkpoint: intact
+        /// as far as the hash chain shows, but not yet vouched for.
+        unsigned_entries: u64,
     },
     /// Tampering found.
     Tampered {
@@ -49,6 +58,13 @@ pub enum VerifyReport {
     },
 }
 
+impl VerifyReport {
+    /// Whether nothing was found.
+    pub fn is_intact(&self) -> bool {
+        matches!(self, VerifyReport::Intact { .. })
+    }
+}
+
 /// A problem found in one chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tamper {
@@ -56,14 +72,28 @@ pub(crate) struct Tamper {
     pub(crate) why: String,
 }
 
-/// Where the walk of a chain starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Start {
-    /// At seq 1 with the genesis hash (a whole chain).
-    Genesis,
-    /// At whatever seq the first entry has, trusting its `prev_hash`
-    /// (an export that covers part of a chain).
-    Anchored,
+impl Tamper {
+    pub(crate) fn at(seq: u64, why: impl Into<String>) -> Tamper {
+        Tamper {
+            seq,
+            why: why.into(),
+        }
+    }
+
+    pub(crate) fn report(self, chain_id: &str) -> VerifyReport {
+        VerifyReport::Tampered {
+            chain_id: chain_id.to_owned(),
+            first_bad_seq: self.seq,
+            why: self.why,
+        }
+    }
+}
+
+/// A root the tree must have at some size, and who says so.
+#[derive(Debug, Clone)]
+struct Expect {
+    root: Hash,
+    by: String,
 }
 
 /// What a finished walk counted.
@@ -71,501 +101,365 @@ pub(crate) enum Start {
 pub(crate) struct Walked {
     /// Entries checked.
     pub(crate) entries: u64,
-    /// Checkpoint signatures checked.
+    /// Signed checkpoints whose root was checked.
     pub(crate) checkpoints: u64,
-    /// Seq of the last entry walked (0: none).
-    pub(crate) last_seq: u64,
-}
-
-/// Walks one chain entry by entry.
-pub(crate) struct ChainVerifier<'k> {
-    chain_id: String,
-    public_key: &'k [u8],
-    /// Checkpoints not yet reached, by (seq, kind).
-    pending: BTreeMap<(u64, CheckpointKind), Checkpoint>,
-    start: Start,
-    /// The chain's cadence, from its genesis checkpoint.
-    every: u64,
-    /// Signed time of the genesis checkpoint.
-    genesis_time_ms: i64,
-    /// Lowest seq of a final or sealed checkpoint.
-    closed_at: Option<u64>,
-    /// Periodic checkpoints are required at multiples of `every` up to here.
-    cadence_upto: u64,
-    next_seq: u64,
-    prev: [u8; 32],
-    /// Lowercase hex of `prev`, compared byte-wise with stored hex (no decoding).
-    prev_hex: [u8; 64],
-    started: bool,
-    entries: u64,
-    checkpoints: u64,
-    scratch: Vec<u8>,
-}
-
-impl<'k> ChainVerifier<'k> {
-    pub(crate) fn new(
-        chain_id: &str,
-        checkpoints: Vec<Checkpoint>,
-        public_key: &'k [u8],
-        start: Start,
-    ) -> Result<Self, Tamper> {
-        let mut pending = BTreeMap::new();
-        for cp in checkpoints {
-            if cp.chain_id != chain_id {
-                return Err(Tamper {
-                    seq: cp.seq,
-                    why: "checkpoint filed under another chain".into(),
-                });
-            }
-            let seq = cp.seq;
-            if pending.insert((seq, cp.kind), cp).is_some() {
-                return Err(Tamper {
-                    seq,
-                    why: "two checkpoints of one kind for one seq".into(),
-                });
-            }
-        }
-        let mut v = ChainVerifier {
-            chain_id: chain_id.to_owned(),
-            public_key,
-            pending,
-            start,
-            every: 0,
-            genesis_time_ms: 0,
-            closed_at: None,
-            cadence_upto: u64::MAX,
-            next_seq: 1,
-            prev: GENESIS_HASH,
-            prev_hex: [b'0'; 64],
-            started: false,
-            entries: 0,
-            checkpoints: 0,
-            scratch: Vec::with_capacity(1024),
-        };
-        let genesis = v
-            .pending
-            .iter()
-            .find(|((_, k), _)| *k == CheckpointKind::Genesis)
-            .map(|(key, _)| *key);
-        let Some(gkey) = genesis else {
-            return Err(Tamper {
-                seq: 0,
-                why: "chain has no signed genesis checkpoint (not started by the audit signer)"
-                    .into(),
-            });
-        };
-        let Some(g) = v.pending.remove(&gkey) else {
-            return Err(Tamper {
-                seq: 0,
-                why: "genesis checkpoint vanished".into(),
-            });
-        };
-        if g.seq != 0 {
-            return Err(Tamper {
-                seq: g.seq,
-                why: "genesis checkpoint not at seq 0".into(),
-            });
-        }
-        v.check_checkpoint(&g, Some(&GENESIS_HASH))?;
-        if g.every == 0 {
-            return Err(Tamper {
-                seq: 0,
-                why: "genesis checkpoint names no cadence".into(),
-            });
-        }
-        v.every = g.every;
-        v.genesis_time_ms = g.time_ms;
-        if let Some(((seq, _), _)) = v.pending.iter().find(|(_, cp)| cp.every != g.every) {
-            return Err(Tamper {
-                seq: *seq,
-                why: "checkpoint names another cadence than the chain's genesis".into(),
-            });
-        }
-        v.closed_at = v
-            .pending
-            .keys()
-            .filter(|(_, k)| k.closes())
-            .map(|(s, _)| *s)
-            .min();
-        // A chain closed before its first entry.
-        let at_zero: Vec<(u64, CheckpointKind)> = v
-            .pending
-            .range(..(1, CheckpointKind::Genesis))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in at_zero {
-            if let Some(cp) = v.pending.remove(&key) {
-                v.check_checkpoint(&cp, Some(&GENESIS_HASH))?;
-            }
-        }
-        Ok(v)
-    }
-
+    /// Seq of the last entry walked (the tree's size).
+    pub(crate) size: u64,
+    /// Entries after the last signed checkpoint.
+    pub(crate) unsigned: u64,
     /// Whether a final or sealed checkpoint closes the chain.
-    pub(crate) fn closed(&self) -> bool {
-        self.closed_at.is_some()
-    }
+    pub(crate) closed: bool,
+    /// The tree's root at the end.
+    pub(crate) root: Hash,
+}
 
-    /// Signed time of the chain's genesis checkpoint.
-    pub(crate) fn genesis_time_ms(&self) -> i64 {
-        self.genesis_time_ms
-    }
+/// Walks one chain entry by entry against its checkpoints.
+pub(crate) struct TreeWalker {
+    chain_id: String,
+    /// Roots named for sizes not reached yet.
+    expect: BTreeMap<u64, Vec<Expect>>,
+    /// Lowest size of a final or sealed checkpoint.
+    closed_at: Option<u64>,
+    /// Highest size a signed checkpoint of this chain names.
+    max_signed: u64,
+    notes: u64,
+    tree: CompactTree,
+    completed: Vec<Hash>,
+    next_seq: u64,
+    /// Lowercase hex of the previous entry's hash; None at an anchored
+    /// start (the first entry's prev_hash is then taken as it is).
+    prev_hex: Option<[u8; 64]>,
+    entries: u64,
+}
 
-    /// Requires periodic checkpoints only up to `seq` (a live chain whose
-    /// newer entries were committed after its checkpoints were read).
-    pub(crate) fn require_cadence_upto(&mut self, seq: u64) {
-        self.cadence_upto = seq;
-    }
-
-    fn check_checkpoint(&mut self, cp: &Checkpoint, hash: Option<&[u8; 32]>) -> Result<(), Tamper> {
-        if !signature_valid(cp, self.public_key) {
-            return Err(Tamper {
-                seq: cp.seq,
-                why: format!("{} checkpoint signature does not verify", cp.kind.as_str()),
-            });
-        }
-        if let Some(h) = hash {
-            if parse_hash(&cp.hash).as_ref() != Some(h) {
-                return Err(Tamper {
-                    seq: cp.seq,
-                    why: "entry hash differs from the signed checkpoint".into(),
-                });
+impl TreeWalker {
+    /// A walker for `chain_id` given its signed checkpoints (already
+    /// signature-checked and known to belong to the chain).
+    pub(crate) fn new(chain_id: &str, checkpoints: &[Checkpoint]) -> Result<TreeWalker, Tamper> {
+        let mut w = TreeWalker {
+            chain_id: chain_id.to_owned(),
+            expect: BTreeMap::new(),
+            closed_at: None,
+            max_signed: 0,
+            notes: 0,
+            tree: CompactTree::new(),
+            completed: Vec::with_capacity(8),
+            next_seq: 1,
+            prev_hex: Some([b'0'; 64]),
+            entries: 0,
+        };
+        for cp in checkpoints {
+            w.expect_root(cp.size, cp.root, format!("{} checkpoint", cp.kind))?;
+            w.max_signed = w.max_signed.max(cp.size);
+            if cp.kind.closes() {
+                w.closed_at = Some(w.closed_at.map_or(cp.size, |c| c.min(cp.size)));
             }
         }
-        self.checkpoints += 1;
+        w.notes = checkpoints.len() as u64;
+        Ok(w)
+    }
+
+    /// Adds a root the tree must have at `size` (a later chain's link).
+    pub(crate) fn expect_root(&mut self, size: u64, root: Hash, by: String) -> Result<(), Tamper> {
+        let list = self.expect.entry(size).or_default();
+        if let Some(other) = list.iter().find(|e| e.root != root) {
+            return Err(Tamper::at(
+                size,
+                format!("{by} and {} name different roots for size {size}", other.by),
+            ));
+        }
+        list.push(Expect { root, by });
+        if size == 0 {
+            self.check_size(0)?;
+        }
         Ok(())
     }
 
-    /// Checks the next entry of the chain.
-    pub(crate) fn push(&mut self, e: &Entry) -> Result<(), Tamper> {
-        let computed = link_hash(&mut self.scratch, &self.chain_id, e);
-        self.push_link(e.seq, &e.prev_hash, &e.hash, computed)
+    /// Starts the walk at `size` from the tree's frontier there (an export
+    /// of part of a chain); its root must be one a checkpoint names.
+    pub(crate) fn start_at(&mut self, size: u64, frontier: CompactTree) -> Result<(), Tamper> {
+        if self.entries > 0 || frontier.size() != size {
+            return Err(Tamper::at(size, "tree frontier out of place"));
+        }
+        let named = self.expect.get(&size).and_then(|l| l.first()).map(|e| e.root);
+        if named != Some(frontier.root()) {
+            return Err(Tamper::at(
+                size,
+                "tree frontier does not match a signed checkpoint at its size",
+            ));
+        }
+        self.tree = frontier;
+        self.expect.retain(|s, _| *s > size);
+        self.next_seq = size + 1;
+        self.prev_hex = None;
+        Ok(())
     }
 
-    /// Checks the next entry of the chain given as its seq, stored
-    /// `prev_hash` and `hash`, and [`link_hash`] of it (computed wherever
-    /// the entry was parsed: the offline verify hashes on its parsing
-    /// thread). Used only once `prev_hash` is found to link to the previous
-    /// entry, so it is then the hash this verifier would compute itself.
-    pub(crate) fn push_link(
+    /// Checks every root named for the tree's current size.
+    fn check_size(&mut self, size: u64) -> Result<(), Tamper> {
+        if let Some(list) = self.expect.remove(&size) {
+            let root = self.tree.root();
+            if let Some(e) = list.iter().find(|e| e.root != root) {
+                return Err(Tamper::at(
+                    size,
+                    format!("the entries do not hash to the root the {} names", e.by),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the next entry.
+    pub(crate) fn push(&mut self, scratch: &mut Vec<u8>, e: &Entry) -> Result<(), Tamper> {
+        let hashes = parse_hash(&e.prev_hash)
+            .map(|prev| entry_hashes(scratch, &prev, &self.chain_id, e.seq, &e.entry));
+        self.push_hashed(e.seq, &e.prev_hash, &e.hash, hashes)
+    }
+
+    /// Checks the next entry given as its seq, stored `prev_hash` and
+    /// `hash`, and its (chain hash, leaf hash) computed from its content
+    /// with its stored `prev_hash` (None if that is not hex), wherever it
+    /// was parsed.
+    pub(crate) fn push_hashed(
         &mut self,
         seq: u64,
         prev_hash: &str,
         hash: &str,
-        computed: Option<[u8; 32]>,
+        hashes: Option<(Hash, Hash)>,
     ) -> Result<(), Tamper> {
-        let e = Link {
-            seq,
-            prev_hash,
-            hash,
-        };
-        if !self.started {
-            self.started = true;
-            if self.start == Start::Anchored && e.seq > 1 {
-                self.next_seq = e.seq;
-                self.prev = parse_hash(e.prev_hash).ok_or_else(|| Tamper {
-                    seq: e.seq,
-                    why: "prev_hash is not a hex sha-256".into(),
-                })?;
-                // Infallible: 64 bytes of room for 32 bytes of hex.
-                let _ = hex::encode_to_slice(self.prev, &mut self.prev_hex);
-                // Checkpoints before the exported range: signature only.
-                let before: Vec<(u64, CheckpointKind)> = self
-                    .pending
-                    .range(..(e.seq, CheckpointKind::Genesis))
-                    .map(|(k, _)| *k)
-                    .collect();
-                for key in before {
-                    if let Some(cp) = self.pending.remove(&key) {
-                        self.check_checkpoint(&cp, None)?;
-                    }
-                }
-            }
-        }
-        if e.seq != self.next_seq {
-            let why = if e.seq > self.next_seq {
+        if seq != self.next_seq {
+            let why = if seq > self.next_seq {
                 "entry missing (sequence gap)"
             } else {
                 "entry out of order or duplicated"
             };
-            return Err(Tamper {
-                seq: self.next_seq.min(e.seq),
-                why: why.into(),
-            });
+            return Err(Tamper::at(self.next_seq.min(seq), why));
         }
-        if let Some(c) = self.closed_at.filter(|c| e.seq > *c) {
-            return Err(Tamper {
-                seq: e.seq,
-                why: format!("entry after the chain's final checkpoint at seq {c}"),
-            });
+        if let Some(c) = self.closed_at.filter(|c| seq > *c) {
+            return Err(Tamper::at(
+                seq,
+                format!("entry after the chain's final checkpoint at size {c}"),
+            ));
         }
-        // Stored hashes are lowercase hex; anything else does not match.
-        if e.prev_hash.as_bytes() != self.prev_hex.as_slice() {
-            return Err(Tamper {
-                seq: e.seq,
-                why: "prev_hash does not link to the previous entry".into(),
-            });
-        }
-        // None: prev_hash is not hex, which the link check above refused.
-        let h = computed.ok_or_else(|| Tamper {
-            seq: e.seq,
-            why: "prev_hash is not a hex sha-256".into(),
-        })?;
-        let mut h_hex = [0u8; 64];
-        let _ = hex::encode_to_slice(h, &mut h_hex);
-        if e.hash.as_bytes() != h_hex.as_slice() {
-            return Err(Tamper {
-                seq: e.seq,
-                why: "entry content does not match its hash".into(),
-            });
-        }
-        let mut periodic = false;
-        let here: Vec<(u64, CheckpointKind)> = self
-            .pending
-            .range((e.seq, CheckpointKind::Genesis)..=(e.seq, CheckpointKind::Sealed))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in here {
-            if let Some(cp) = self.pending.remove(&key) {
-                self.check_checkpoint(&cp, Some(&h))?;
-                periodic |= cp.kind == CheckpointKind::Periodic;
+        if let Some(prev) = &self.prev_hex {
+            if prev_hash.as_bytes() != prev.as_slice() {
+                return Err(Tamper::at(seq, "prev_hash does not link to the previous entry"));
             }
         }
-        if !periodic && e.seq <= self.cadence_upto && e.seq.checked_rem(self.every) == Some(0) {
-            return Err(Tamper {
-                seq: e.seq,
-                why: format!(
-                    "signed checkpoint missing at seq {} (the chain signs one every {})",
-                    e.seq, self.every
-                ),
-            });
+        let (link, leaf) = hashes.ok_or_else(|| Tamper::at(seq, "prev_hash is not a hex sha-256"))?;
+        let mut link_hex = [0u8; 64];
+        let _ = hex::encode_to_slice(link, &mut link_hex);
+        if hash.as_bytes() != link_hex.as_slice() {
+            return Err(Tamper::at(seq, "entry content does not match its hash"));
         }
-        self.prev = h;
-        self.prev_hex = h_hex;
-        self.next_seq = e.seq.saturating_add(1);
+        self.tree.push(leaf, &mut self.completed);
+        self.check_size(seq)?;
+        self.prev_hex = Some(link_hex);
+        self.next_seq = seq.saturating_add(1);
         self.entries += 1;
         Ok(())
     }
 
-    /// Ends the walk: a checkpoint beyond the last entry means truncation.
-    pub(crate) fn finish(mut self) -> Result<Walked, Tamper> {
-        if let Some(((seq, _), cp)) = self.pending.pop_first() {
-            // A forged checkpoint beyond the end is still reported at the
-            // truncation point, but say so if its signature is bad too.
-            let why = if signature_valid(&cp, self.public_key) {
-                format!("chain truncated: checkpoint at seq {seq} names a missing entry")
-            } else {
-                format!("checkpoint at seq {seq} beyond the last entry has a bad signature")
-            };
-            return Err(Tamper {
-                seq: self.next_seq,
-                why,
-            });
+    /// Ends the walk: a root named beyond the last entry means the chain
+    /// was cut.
+    pub(crate) fn finish(self) -> Result<Walked, Tamper> {
+        let size = self.next_seq.saturating_sub(1);
+        if let Some((s, list)) = self.expect.iter().next() {
+            let by = list.first().map(|e| e.by.as_str()).unwrap_or("checkpoint");
+            return Err(Tamper::at(
+                size.saturating_add(1),
+                format!("chain truncated: a {by} names size {s}, the chain ends at {size}"),
+            ));
         }
         Ok(Walked {
             entries: self.entries,
-            checkpoints: self.checkpoints,
-            last_seq: self.next_seq.saturating_sub(1),
+            checkpoints: self.notes,
+            size,
+            unsigned: size.saturating_sub(self.max_signed),
+            closed: self.closed_at.is_some(),
+            root: self.tree.root(),
         })
     }
 }
 
-/// Verifies one whole chain held in memory (entries in seq order, starting
-/// at seq 1) against its checkpoints (genesis included), without any store.
-pub fn verify_chain<'a>(
+/// Checks the checkpoints of one chain as read from a store or an export:
+/// each must open with the key and name the chain's origin; kinds and sizes
+/// must agree with what the row says; a genesis at size 0 must be among
+/// them. `rows` are `(size, kind, note text)`.
+pub(crate) fn open_checkpoints(
     chain_id: &str,
-    entries: impl IntoIterator<Item = &'a Entry>,
-    checkpoints: Vec<Checkpoint>,
-    public_key: &[u8],
-) -> VerifyReport {
-    let result =
-        ChainVerifier::new(chain_id, checkpoints, public_key, Start::Genesis).and_then(|mut v| {
-            for e in entries {
-                v.push(e)?;
+    rows: &[(u64, String, String)],
+    key: &crate::tree_head::LogKey,
+) -> Result<Vec<Checkpoint>, Tamper> {
+    let mut out: Vec<Checkpoint> = Vec::with_capacity(rows.len());
+    for (size, kind, text) in rows {
+        let cp = key
+            .open(text)
+            .map_err(|e| Tamper::at(*size, format!("checkpoint at size {size}: {e}")))?;
+        if cp.size != *size || cp.kind.as_str() != kind {
+            return Err(Tamper::at(
+                *size,
+                "checkpoint row's size or kind differs from its signed note",
+            ));
+        }
+        if !cp.origin.contains(chain_id) {
+            return Err(Tamper::at(
+                *size,
+                "checkpoint names another log's origin (filed under the wrong chain)",
+            ));
+        }
+        if let Some(first) = out.first() {
+            if first.origin != cp.origin {
+                return Err(Tamper::at(*size, "checkpoints of one chain name two origins"));
             }
-            v.finish()
-        });
-    match result {
-        Ok(w) => VerifyReport::Intact {
-            entries: w.entries,
-            checkpoints: w.checkpoints,
-            chains: 1,
-        },
-        Err(t) => VerifyReport::Tampered {
-            chain_id: chain_id.to_owned(),
-            first_bad_seq: t.seq,
-            why: t.why,
-        },
+        }
+        out.push(cp);
     }
-}
-
-/// The parts of a stored entry [`ChainVerifier::push_link`] looks at.
-struct Link<'a> {
-    seq: u64,
-    prev_hash: &'a str,
-    hash: &'a str,
-}
-
-/// `SHA-256(prev_hash || canonical bytes)` of an entry, with the
-/// `prev_hash` it carries (None if that is not a hex SHA-256).
-pub(crate) fn link_hash(scratch: &mut Vec<u8>, chain_id: &str, e: &Entry) -> Option<[u8; 32]> {
-    let prev = parse_hash(&e.prev_hash)?;
-    Some(entry_hash(scratch, &prev, chain_id, e.seq, &e.entry))
+    if !out.iter().any(|c| c.kind == Kind::Genesis && c.size == 0) {
+        return Err(Tamper::at(
+            0,
+            "chain has no signed genesis checkpoint (not started by the audit signer)",
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::{generate_signing_key, Signer};
+    use crate::checkpoint::generate_signing_key;
     use crate::entry::tests::sample;
+    use crate::entry::GENESIS_HASH;
+    use crate::tree_head::{CheckpointSigner, LogKey};
 
-    fn chain(n: u64) -> Vec<Entry> {
-        let mut prev = GENESIS_HASH;
-        let mut s = Vec::new();
-        (1..=n)
-            .map(|seq| {
+    struct Fixture {
+        signer: CheckpointSigner,
+        key: LogKey,
+        entries: Vec<Entry>,
+        roots: Vec<Hash>,
+        frontiers: Vec<CompactTree>,
+    }
+
+    impl Fixture {
+        fn new(n: u64) -> Fixture {
+            let signer = CheckpointSigner::new("credgate-audit", &generate_signing_key().unwrap()).unwrap();
+            let key = LogKey::raw(&signer.verifier().public_key).unwrap();
+            let mut prev = GENESIS_HASH;
+            let mut s = Vec::new();
+            let mut tree = CompactTree::new();
+            let mut done = Vec::new();
+            let mut roots = vec![tree.root()];
+            let mut frontiers = vec![tree.clone()];
+            let mut entries = Vec::new();
+            for seq in 1..=n {
                 let e = sample(seq);
-                let h = entry_hash(&mut s, &prev, "c1", seq, &e);
-                let out = Entry {
+                let (h, leaf) = entry_hashes(&mut s, &prev, "c1", seq, &e);
+                tree.push(leaf, &mut done);
+                roots.push(tree.root());
+                frontiers.push(tree.clone());
+                entries.push(Entry {
                     chain_id: "c1".into(),
                     seq,
                     prev_hash: hex::encode(prev),
                     hash: hex::encode(h),
                     entry: e,
-                };
+                });
                 prev = h;
-                out
-            })
-            .collect()
-    }
-
-    fn walk(entries: &[Entry], cps: Vec<Checkpoint>, pk: &[u8]) -> Result<(u64, u64), Tamper> {
-        let mut v = ChainVerifier::new("c1", cps, pk, Start::Genesis)?;
-        for e in entries {
-            v.push(e)?;
-        }
-        v.finish().map(|w| (w.entries, w.checkpoints))
-    }
-
-    struct Fixture {
-        signer: Signer,
-        pk: Vec<u8>,
-        entries: Vec<Entry>,
-    }
-
-    impl Fixture {
-        fn new(n: u64) -> Fixture {
-            let signer = Signer::from_pkcs8(&generate_signing_key().unwrap()).unwrap();
-            let pk = signer.public_key();
-            Fixture {
-                signer,
-                pk,
-                entries: chain(n),
             }
+            Fixture { signer, key, entries, roots, frontiers }
         }
-        fn cp(&self, kind: CheckpointKind, seq: u64) -> Checkpoint {
-            let h = if seq == 0 {
-                GENESIS_HASH
-            } else {
-                parse_hash(&self.entries[seq as usize - 1].hash).unwrap()
-            };
-            self.signer.sign("c1", kind, 10, seq, &h, 5)
+        fn cp(&self, kind: Kind, size: u64) -> Checkpoint {
+            self.signer
+                .sign("credgate.local/c1", size, &self.roots[size as usize], kind, 5, &[])
+                .unwrap()
         }
-        fn genesis(&self) -> Checkpoint {
-            self.cp(CheckpointKind::Genesis, 0)
+        fn walk(&self, entries: &[Entry], cps: &[Checkpoint]) -> Result<Walked, Tamper> {
+            let mut w = TreeWalker::new("c1", cps)?;
+            let mut s = Vec::new();
+            for e in entries {
+                w.push(&mut s, e)?;
+            }
+            w.finish()
         }
     }
 
     #[test]
-    fn intact_chain_verifies_and_tampering_is_located() {
+    fn intact_chain_and_located_tampering() {
         let f = Fixture::new(20);
-        let pk = &f.pk;
-        let entries = &f.entries;
-        let cps = vec![
-            f.genesis(),
-            f.cp(CheckpointKind::Periodic, 10),
-            f.cp(CheckpointKind::Periodic, 20),
-        ];
-        assert_eq!(walk(entries, cps.clone(), pk), Ok((20, 3)));
+        let cps = vec![f.cp(Kind::Genesis, 0), f.cp(Kind::Periodic, 10), f.cp(Kind::Final, 20)];
+        let w = f.walk(&f.entries, &cps).unwrap();
+        assert_eq!((w.entries, w.checkpoints, w.size, w.unsigned, w.closed), (20, 3, 20, 0, true));
 
-        let mut altered = entries.clone();
+        let mut altered = f.entries.clone();
         altered[6].entry.officer_id = "someone-else".into();
-        assert_eq!(walk(&altered, cps.clone(), pk).unwrap_err().seq, 7);
+        assert_eq!(f.walk(&altered, &cps).unwrap_err().seq, 7);
 
-        let mut deleted = entries.clone();
-        deleted.remove(4);
-        assert_eq!(walk(&deleted, cps.clone(), pk).unwrap_err().seq, 5);
-
-        let truncated = &entries[..15];
-        assert_eq!(walk(truncated, cps.clone(), pk).unwrap_err().seq, 16);
-
-        let mut forged = cps.clone();
-        forged[1].time_ms += 1;
-        assert_eq!(walk(entries, forged, pk).unwrap_err().seq, 10);
-    }
-
-    #[test]
-    fn chain_without_genesis_is_forged() {
-        let f = Fixture::new(5);
-        let err = walk(&f.entries, vec![], &f.pk).unwrap_err();
-        assert_eq!(err.seq, 0);
-        assert!(err.why.contains("genesis"), "{}", err.why);
-        // A genesis signed by another key does not count either.
-        let other = Signer::from_pkcs8(&generate_signing_key().unwrap()).unwrap();
-        let g = other.sign("c1", CheckpointKind::Genesis, 10, 0, &GENESIS_HASH, 5);
-        assert_eq!(walk(&f.entries, vec![g], &f.pk).unwrap_err().seq, 0);
-    }
-
-    #[test]
-    fn missing_periodic_checkpoint_is_located() {
-        let f = Fixture::new(25);
-        let cps = vec![
-            f.genesis(),
-            f.cp(CheckpointKind::Periodic, 20),
-            f.cp(CheckpointKind::Final, 25),
-        ];
-        let err = walk(&f.entries, cps.clone(), &f.pk).unwrap_err();
-        assert_eq!(err.seq, 10, "{}", err.why);
-        // A live chain read before its checkpoint at 10 was committed.
-        let mut v = ChainVerifier::new("c1", vec![f.genesis()], &f.pk, Start::Genesis).unwrap();
-        v.require_cadence_upto(9);
-        for e in &f.entries[..12] {
-            v.push(e).unwrap();
+        // Rewritten with recomputed hashes: the chain links, the root does not.
+        let mut rewritten = f.entries.clone();
+        rewritten[6].entry.officer_id = "someone-else".into();
+        let mut s = Vec::new();
+        let mut prev = parse_hash(&rewritten[5].hash).unwrap();
+        for e in rewritten.iter_mut().skip(6) {
+            e.prev_hash = hex::encode(prev);
+            let (h, _) = entry_hashes(&mut s, &prev, "c1", e.seq, &e.entry);
+            e.hash = hex::encode(h);
+            prev = h;
         }
-        assert!(!v.closed());
-        assert_eq!(v.finish().unwrap().last_seq, 12);
+        let err = f.walk(&rewritten, &cps).unwrap_err();
+        assert_eq!(err.seq, 10, "{}", err.why);
+
+        let mut deleted = f.entries.clone();
+        deleted.remove(4);
+        assert_eq!(f.walk(&deleted, &cps).unwrap_err().seq, 5);
+
+        let err = f.walk(&f.entries[..15], &cps).unwrap_err();
+        assert_eq!(err.seq, 16);
+        assert!(err.why.contains("truncated"), "{}", err.why);
+
+        // An open chain: the tail after the last checkpoint is counted.
+        let open = vec![f.cp(Kind::Genesis, 0), f.cp(Kind::Periodic, 10)];
+        let w = f.walk(&f.entries[..15], &open).unwrap();
+        assert_eq!((w.unsigned, w.closed), (5, false));
+
+        // An entry after a final checkpoint.
+        let closed = vec![f.cp(Kind::Genesis, 0), f.cp(Kind::Final, 12)];
+        assert_eq!(f.walk(&f.entries[..13], &closed).unwrap_err().seq, 13);
     }
 
     #[test]
-    fn entries_after_a_final_checkpoint_are_found() {
-        let f = Fixture::new(14);
-        let cps = vec![
-            f.genesis(),
-            f.cp(CheckpointKind::Periodic, 10),
-            f.cp(CheckpointKind::Final, 12),
-        ];
-        assert_eq!(walk(&f.entries[..12], cps.clone(), &f.pk), Ok((12, 3)));
-        let err = walk(&f.entries, cps, &f.pk).unwrap_err();
-        assert_eq!(err.seq, 13, "{}", err.why);
-        // A final and a periodic checkpoint may share a seq.
-        let cps = vec![
-            f.genesis(),
-            f.cp(CheckpointKind::Periodic, 10),
-            f.cp(CheckpointKind::Final, 10),
-        ];
-        assert_eq!(walk(&f.entries[..10], cps.clone(), &f.pk), Ok((10, 3)));
-        // An empty chain closed at seq 0 takes no entry.
-        let cps = vec![f.genesis(), f.cp(CheckpointKind::Sealed, 0)];
-        assert_eq!(walk(&[], cps.clone(), &f.pk), Ok((0, 2)));
-        assert_eq!(walk(&f.entries[..1], cps, &f.pk).unwrap_err().seq, 1);
+    fn anchored_walk_needs_a_signed_frontier() {
+        let f = Fixture::new(20);
+        let cps = vec![f.cp(Kind::Periodic, 8), f.cp(Kind::Periodic, 16)];
+        let mut w = TreeWalker::new("c1", &cps).unwrap();
+        w.start_at(8, f.frontiers[8].clone()).unwrap();
+        let mut s = Vec::new();
+        for e in &f.entries[8..16] {
+            w.push(&mut s, e).unwrap();
+        }
+        assert_eq!(w.finish().unwrap().unsigned, 0);
+        // A frontier at a size no checkpoint names, or a wrong one, fails.
+        let mut w = TreeWalker::new("c1", &cps).unwrap();
+        assert!(w.start_at(9, f.frontiers[9].clone()).is_err());
+        let mut w = TreeWalker::new("c1", &cps).unwrap();
+        assert!(w.start_at(8, f.frontiers[7].clone()).is_err());
     }
 
     #[test]
-    fn checkpoint_with_another_cadence_is_refused() {
-        let f = Fixture::new(10);
-        let h = parse_hash(&f.entries[9].hash).unwrap();
-        let odd = f.signer.sign("c1", CheckpointKind::Periodic, 5, 10, &h, 5);
-        let err = walk(&f.entries, vec![f.genesis(), odd], &f.pk).unwrap_err();
-        assert_eq!(err.seq, 10);
+    fn checkpoints_must_open_and_include_a_genesis() {
+        let f = Fixture::new(3);
+        let g = f.cp(Kind::Genesis, 0);
+        let p = f.cp(Kind::Periodic, 3);
+        let rows = |cps: &[&Checkpoint]| -> Vec<(u64, String, String)> {
+            cps.iter().map(|c| (c.size, c.kind.as_str().to_owned(), c.note.clone())).collect()
+        };
+        assert_eq!(open_checkpoints("c1", &rows(&[&g, &p]), &f.key).unwrap().len(), 2);
+        assert_eq!(open_checkpoints("c1", &rows(&[&p]), &f.key).unwrap_err().seq, 0);
+        assert!(open_checkpoints("c2", &rows(&[&g]), &f.key).is_err());
+        let mut r = rows(&[&g, &p]);
+        r[1].0 = 2;
+        assert!(open_checkpoints("c1", &r, &f.key).is_err());
+        let mut r = rows(&[&g, &p]);
+        r[1].2 = r[1].2.replacen("\n3\n", "\n2\n", 1);
+        assert!(open_checkpoints("c1", &r, &f.key).is_err());
     }
 }

@@ -16,23 +16,37 @@
 //! error, e.g. PostgreSQL refusing a NUL byte), the batch's entries are
 //! retried one at a time so only the bad entry fails.
 //!
-//! Opening: [`AuditLog::open`] first **seals** every earlier chain that has
-//! no final or sealed checkpoint (a crash left it open) with a `sealed`
-//! checkpoint over its current head, then signs the new chain's `genesis`
-//! checkpoint (seq 0, cadence). Shutdown signs a `final` checkpoint. See
-//! [`crate::checkpoint`] for what a seal does and does not vouch for.
+//! Each entry also extends the chain's Merkle tree (see [`crate::merkle`]):
+//! the writer keeps the tree's compact form and stores with every row the
+//! tree nodes that row completes. A checkpoint — a C2SP signed note over
+//! the tree, see [`crate::tree_head`] — is signed at every multiple of
+//! `checkpoint_every`, at least every `checkpoint_interval_ms` while
+//! entries arrive (also when they stop: the writer wakes up for it), and at
+//! shutdown (`final`). The latest checkpoint is published to subscribers
+//! ([`AuditLog::checkpoints`]: the witness client).
+//!
+//! Opening: [`AuditLog::open`] first builds the Merkle tree of every chain
+//! written before schema 3, after verifying it the old way, and signs a
+//! checkpoint over it; then it **verifies and seals** every earlier chain a
+//! crash left open (no final or sealed checkpoint): from its last signed
+//! checkpoint (whose root the stored tree nodes must reproduce) through
+//! its unsigned tail — a chain that does not verify is left unsealed for
+//! `audit verify` to report. Then it signs the new chain's `genesis`
+//! checkpoint (size 0), which **links** the latest checkpoint of every
+//! chain in the store.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ring::rand::{SecureRandom, SystemRandom};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::checkpoint::{signature_valid, Checkpoint, CheckpointKind, Signer};
-use crate::entry::{entry_hash, parse_hash, Entry, NewEntry, Receipt, GENESIS_HASH};
+use crate::entry::{entry_hashes, parse_hash, Entry, NewEntry, Receipt, GENESIS_HASH};
 use crate::error::AuditError;
+use crate::merkle::{empty_root, CompactTree, Hash};
 use crate::reader::Reader;
-use crate::store::{AnyStore, CommitError, StoreOptions};
+use crate::store::{AnyStore, CommitError, NoteRow, StoreOptions};
+use crate::tree_head::{origin_for, Checkpoint, CheckpointSigner, Kind, Link, LogKey};
 
 /// Most entries committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -54,6 +68,14 @@ pub struct AuditConfig {
     /// PostgreSQL `lock_timeout`/`statement_timeout`) before the batch
     /// fails as unavailable. Bounds the 503 latency when the store is stuck.
     pub store_timeout_ms: u64,
+    /// A checkpoint at least this often while entries arrive (ms; 0 is
+    /// treated as 1).
+    pub checkpoint_interval_ms: u64,
+    /// Origin template of each chain's checkpoints (see
+    /// [`crate::tree_head::origin_for`]).
+    pub origin: String,
+    /// Signed-note key name of the audit key.
+    pub key_name: String,
 }
 
 impl Default for AuditConfig {
@@ -64,6 +86,9 @@ impl Default for AuditConfig {
             checkpoint_every: 1000,
             queue_capacity: 4096,
             store_timeout_ms: 2000,
+            checkpoint_interval_ms: 1000,
+            origin: "credgate.local/<chain_id>".to_owned(),
+            key_name: "credgate-audit".to_owned(),
         }
     }
 }
@@ -76,6 +101,9 @@ impl std::fmt::Debug for AuditConfig {
             .field("checkpoint_every", &self.checkpoint_every)
             .field("queue_capacity", &self.queue_capacity)
             .field("store_timeout_ms", &self.store_timeout_ms)
+            .field("checkpoint_interval_ms", &self.checkpoint_interval_ms)
+            .field("origin", &self.origin)
+            .field("key_name", &self.key_name)
             .finish()
     }
 }
@@ -93,8 +121,22 @@ enum Msg {
 struct Inner {
     tx: mpsc::Sender<Msg>,
     chain_id: String,
+    origin: String,
     public_key: Vec<u8>,
+    vkey: String,
     store: AnyStore,
+    published: watch::Receiver<Option<Published>>,
+}
+
+/// A checkpoint the writer committed (what witnesses are sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The chain it covers.
+    pub chain_id: String,
+    /// Its tree size.
+    pub size: u64,
+    /// The signed note.
+    pub note: String,
 }
 
 /// Handle to the inquiry log's writer. Cheap to clone.
@@ -132,7 +174,7 @@ impl AuditLog {
     /// signed genesis checkpoint, and starts the writer task. Must be called
     /// inside a tokio runtime.
     pub async fn open(cfg: &AuditConfig) -> Result<AuditLog, AuditError> {
-        let signer = Signer::from_pkcs8(&cfg.signing_key_pkcs8)?;
+        let signer = CheckpointSigner::new(&cfg.key_name, &cfg.signing_key_pkcs8)?;
         let chain_id = new_chain_id()?;
         let opts = StoreOptions {
             timeout: Duration::from_millis(cfg.store_timeout_ms.max(1)),
@@ -141,37 +183,51 @@ impl AuditLog {
         };
         let store = AnyStore::connect(&cfg.store_url, opts).await?;
         store.migrate().await?;
-        let public_key = signer.public_key();
-        seal_open_chains(&store, &signer, &public_key, &chain_id).await?;
-        let every = cfg.checkpoint_every.max(1);
-        let genesis = signer.sign(
-            &chain_id,
-            CheckpointKind::Genesis,
-            every,
-            0,
-            &GENESIS_HASH,
-            now_ms(),
-        );
-        store.commit(&[], &[genesis]).await?;
+        let verifier = signer.verifier();
+        let key = LogKey::raw(&verifier.public_key)?;
+        migrate_legacy_chains(&store, &signer, &key, &cfg.origin).await?;
+        seal_open_chains(&store, &signer, &key, &chain_id).await?;
+        let links = latest_checkpoints(&store, &key, &chain_id).await?;
+        let origin = origin_for(&cfg.origin, &chain_id);
+        let genesis = signer.sign(&origin, 0, &empty_root(), Kind::Genesis, now_ms(), &links)?;
+        store
+            .commit(&[], &[], &[note_row(&chain_id, &genesis)])
+            .await?;
         let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+        let (publish, published) = watch::channel(Some(Published {
+            chain_id: chain_id.clone(),
+            size: 0,
+            note: genesis.note.clone(),
+        }));
         let writer = Writer {
             store: store.clone(),
             signer,
             chain_id: chain_id.clone(),
+            origin: origin.clone(),
             seq: 0,
             head: GENESIS_HASH,
-            every,
-            resync: false,
+            tree: CompactTree::new(),
+            every: cfg.checkpoint_every.max(1),
+            interval: Duration::from_millis(cfg.checkpoint_interval_ms.max(1)),
+            signed_size: 0,
+            signed_at: Instant::now(),
+            failed: None,
+            broken: false,
             scratch: Vec::with_capacity(1024),
+            completed: Vec::with_capacity(8),
+            publish,
         };
         tokio::spawn(writer.run(rx));
-        tracing::info!(chain_id = %chain_id, "inquiry log opened");
+        tracing::info!(chain_id = %chain_id, links = links.len(), "inquiry log opened");
         Ok(AuditLog {
             inner: Arc::new(Inner {
                 tx,
                 chain_id,
-                public_key,
+                origin,
+                public_key: verifier.public_key.to_vec(),
+                vkey: verifier.to_vkey(),
                 store,
+                published,
             }),
         })
     }
@@ -213,37 +269,121 @@ impl AuditLog {
         &self.inner.chain_id
     }
 
+    /// The origin line of this process's chain.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
     /// Raw 32-byte Ed25519 public key that verifies this log's checkpoints.
     pub fn public_key(&self) -> Vec<u8> {
         self.inner.public_key.clone()
     }
+
+    /// The audit key as a signed-note verifier key (`name+id+base64`), the
+    /// form witnesses are configured with.
+    pub fn verifier_key(&self) -> &str {
+        &self.inner.vkey
+    }
+
+    /// The latest checkpoint this writer committed, as it changes (the
+    /// witness client submits each one).
+    pub fn checkpoints(&self) -> watch::Receiver<Option<Published>> {
+        self.inner.published.clone()
+    }
+
+    /// Stores a witness's cosignature line over a checkpoint of a chain.
+    pub async fn add_cosignature(
+        &self,
+        chain_id: &str,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), AuditError> {
+        self.inner
+            .store
+            .add_cosignature(&crate::store::CosigRow {
+                chain_id: chain_id.to_owned(),
+                size,
+                witness: witness.to_owned(),
+                time_ms: now_ms(),
+                line: line.to_owned(),
+            })
+            .await
+    }
+}
+
+fn note_row(chain_id: &str, cp: &Checkpoint) -> NoteRow {
+    NoteRow {
+        chain_id: chain_id.to_owned(),
+        size: cp.size,
+        kind: cp.kind.as_str().to_owned(),
+        time_ms: cp.time_ms,
+        note: cp.note.clone(),
+    }
+}
+
+/// A batch whose commit failed with an unknown outcome: what the chain's
+/// state is if it did commit after all.
+struct Failed {
+    before: u64,
+    seq: u64,
+    head: Hash,
+    tree: CompactTree,
+    signed_size: u64,
 }
 
 /// The task that owns the write side of the store.
 struct Writer {
     store: AnyStore,
-    signer: Signer,
+    signer: CheckpointSigner,
     chain_id: String,
-    /// Seq of the last committed entry (0: none yet).
+    origin: String,
+    /// Seq of the last committed entry (0: none yet) = the tree's size.
     seq: u64,
     /// Hash of the last committed entry.
-    head: [u8; 32],
+    head: Hash,
+    /// The chain's Merkle tree, compact.
+    tree: CompactTree,
     every: u64,
-    /// The last commit failed: re-read the head before the next batch.
-    resync: bool,
+    interval: Duration,
+    /// Size of the latest checkpoint, and when it was signed.
+    signed_size: u64,
+    signed_at: Instant,
+    /// The last commit failed with an unknown outcome: settle it first.
+    failed: Option<Failed>,
+    /// The store's chain is not what this writer wrote: refuse appends.
+    broken: bool,
     scratch: Vec<u8>,
+    completed: Vec<Hash>,
+    publish: watch::Sender<Option<Published>>,
 }
 
 impl Writer {
+    /// When the next interval checkpoint is due (entries are uncovered).
+    fn due(&self) -> Option<Instant> {
+        (self.seq > self.signed_size).then(|| self.signed_at + self.interval)
+    }
+
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
         loop {
             let mut shutdown = None;
-            match rx.recv().await {
+            let msg = match self.due() {
+                None => rx.recv().await,
+                Some(at) => match tokio::time::timeout_at(at.into(), rx.recv()).await {
+                    Ok(m) => m,
+                    Err(_) => {
+                        // A failure is logged and retried after the next interval.
+                        let _ = self.checkpoint_now(Kind::Periodic).await;
+                        continue;
+                    }
+                },
+            };
+            match msg {
                 Some(Msg::Append(r)) => batch.push(*r),
                 Some(Msg::Shutdown(done)) => shutdown = Some(done),
                 None => {
-                    // Every handle dropped without shutdown: seal the chain.
+                    // Every handle dropped without shutdown: close the chain.
                     if let Err(e) = self.final_checkpoint().await {
                         tracing::warn!(error = %e, "final audit checkpoint failed");
                     }
@@ -289,20 +429,39 @@ impl Writer {
         }
     }
 
-    async fn resync_head(&mut self) -> Result<(), AuditError> {
-        match self.store.head(&self.chain_id).await? {
-            None => {
-                self.seq = 0;
-                self.head = GENESIS_HASH;
+    /// After a commit with an unknown outcome: reads the chain's head and
+    /// takes whichever state it shows — before the batch, or after it. Any
+    /// other head means someone else wrote this chain: the writer stops
+    /// accepting entries (fail closed) rather than sign over it.
+    async fn settle(&mut self) -> Result<(), AuditError> {
+        let Some(f) = self.failed.take() else {
+            return Ok(());
+        };
+        let head = self.store.head(&self.chain_id).await.inspect_err(|_| {
+            // Still unknown: keep the pending outcome for the next try.
+        });
+        let head = match head {
+            Ok(h) => h,
+            Err(e) => {
+                self.failed = Some(f);
+                return Err(e);
             }
-            Some((seq, hash)) => {
-                self.head = parse_hash(&hash).ok_or_else(|| {
-                    AuditError::Unavailable("stored chain head is unreadable".into())
-                })?;
-                self.seq = seq;
-            }
+        };
+        let (seq, hash) = match head {
+            None => (0, GENESIS_HASH),
+            Some((seq, h)) => (seq, parse_hash(&h).unwrap_or([0xff; 32])),
+        };
+        if seq == f.seq && hash == f.head {
+            self.seq = f.seq;
+            self.head = f.head;
+            self.tree = f.tree;
+            self.signed_size = f.signed_size;
+        } else if seq == f.before && hash == self.head {
+            // The batch did not land; the state is as it was.
+        } else {
+            self.broken = true;
+            tracing::error!(chain_id = %self.chain_id, "inquiry log chain changed under its writer: appends refused");
         }
-        self.resync = false;
         Ok(())
     }
 
@@ -326,35 +485,49 @@ impl Writer {
         }
     }
 
-    /// Assigns seq and hashes, commits in one transaction and answers every
+    /// Signs a checkpoint of this chain at the tree's current state.
+    fn sign(&self, tree: &CompactTree, kind: Kind) -> Result<Checkpoint, AuditError> {
+        self.signer
+            .sign(&self.origin, tree.size(), &tree.root(), kind, now_ms(), &[])
+    }
+
+    /// Assigns seq, hashes and tree nodes, signs the checkpoints that fall
+    /// due, commits everything in one transaction and answers every
     /// waiter; on failure hands the requests back unanswered.
     async fn try_commit(&mut self, batch: Vec<Request>) -> Result<(), (CommitError, Vec<Request>)> {
-        if self.resync {
-            if let Err(e) = self.resync_head().await {
-                return Err((CommitError::Unavailable(e.to_string()), batch));
-            }
+        if let Err(e) = self.settle().await {
+            return Err((CommitError::Unavailable(e.to_string()), batch));
+        }
+        if self.broken {
+            return Err((
+                CommitError::Unavailable("the chain changed under its writer".into()),
+                batch,
+            ));
         }
         let mut entries = Vec::with_capacity(batch.len());
+        let mut nodes = Vec::with_capacity(batch.len());
         let mut replies = Vec::with_capacity(batch.len());
-        let mut checkpoints: Vec<Checkpoint> = Vec::new();
+        let mut notes: Vec<Checkpoint> = Vec::new();
+        let mut tree = self.tree.clone();
         let mut seq = self.seq;
         let mut prev = self.head;
-        let now = now_ms();
         for Request { mut entry, reply } in batch {
             // INVARIANT: values hashed are exactly the values stored; the
             // stores keep integers as BIGINT, so clamp to i64 first.
             entry.latency_ms = entry.latency_ms.min(i64::MAX as u64);
             seq += 1;
-            let h = entry_hash(&mut self.scratch, &prev, &self.chain_id, seq, &entry);
+            let (h, leaf) = entry_hashes(&mut self.scratch, &prev, &self.chain_id, seq, &entry);
+            tree.push(leaf, &mut self.completed);
+            let mut hexed = String::with_capacity(64 * self.completed.len());
+            for n in &self.completed {
+                hexed.push_str(&hex::encode(n));
+            }
+            nodes.push(hexed);
             if seq.checked_rem(self.every) == Some(0) {
-                checkpoints.push(self.signer.sign(
-                    &self.chain_id,
-                    CheckpointKind::Periodic,
-                    self.every,
-                    seq,
-                    &h,
-                    now,
-                ));
+                match self.sign(&tree, Kind::Periodic) {
+                    Ok(cp) => notes.push(cp),
+                    Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
+                }
             }
             entries.push(Entry {
                 chain_id: self.chain_id.clone(),
@@ -366,10 +539,22 @@ impl Writer {
             replies.push(reply);
             prev = h;
         }
-        match self.store.commit(&entries, &checkpoints).await {
+        let covered = notes.last().map(|c| c.size) == Some(seq);
+        if !covered && self.signed_at.elapsed() >= self.interval {
+            match self.sign(&tree, Kind::Periodic) {
+                Ok(cp) => notes.push(cp),
+                Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
+            }
+        }
+        let rows: Vec<NoteRow> = notes.iter().map(|c| note_row(&self.chain_id, c)).collect();
+        match self.store.commit(&entries, &nodes, &rows).await {
             Ok(()) => {
                 self.seq = seq;
                 self.head = prev;
+                self.tree = tree;
+                if let Some(last) = notes.last() {
+                    self.published(last);
+                }
                 for (e, reply) in entries.into_iter().zip(replies) {
                     let _ = reply.send(Ok(Receipt {
                         seq: e.seq,
@@ -382,7 +567,13 @@ impl Writer {
                 tracing::error!(error = %e, entries = entries.len(), "audit batch not committed");
                 // A rejected statement rolled back: nothing was written.
                 if matches!(e, CommitError::Unavailable(_)) {
-                    self.resync = true;
+                    self.failed = Some(Failed {
+                        before: self.seq,
+                        seq,
+                        head: prev,
+                        tree,
+                        signed_size: notes.last().map_or(self.signed_size, |c| c.size),
+                    });
                 }
                 let back = entries
                     .into_iter()
@@ -397,20 +588,43 @@ impl Writer {
         }
     }
 
-    /// Signs the final checkpoint over the head (seq 0 for an empty chain).
-    async fn final_checkpoint(&mut self) -> Result<(), AuditError> {
-        if self.resync {
-            self.resync_head().await?;
+    /// Records and announces a committed checkpoint.
+    fn published(&mut self, cp: &Checkpoint) {
+        self.signed_size = cp.size;
+        self.signed_at = Instant::now();
+        self.publish.send_replace(Some(Published {
+            chain_id: self.chain_id.clone(),
+            size: cp.size,
+            note: cp.note.clone(),
+        }));
+    }
+
+    /// Signs and commits a checkpoint over the current tree.
+    async fn checkpoint_now(&mut self, kind: Kind) -> Result<(), AuditError> {
+        self.settle().await?;
+        if self.broken {
+            return Err(AuditError::Unavailable(
+                "the chain changed under its writer".into(),
+            ));
         }
-        let cp = self.signer.sign(
-            &self.chain_id,
-            CheckpointKind::Final,
-            self.every,
-            self.seq,
-            &self.head,
-            now_ms(),
-        );
-        Ok(self.store.commit(&[], &[cp]).await?)
+        let cp = self.sign(&self.tree, kind)?;
+        match self.store.commit(&[], &[], &[note_row(&self.chain_id, &cp)]).await {
+            Ok(()) => {
+                self.published(&cp);
+                Ok(())
+            }
+            Err(e) => {
+                // Try again after the next interval, not in a tight loop.
+                self.signed_at = Instant::now();
+                tracing::warn!(error = %e, "audit checkpoint not committed");
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Signs the final checkpoint over the tree (size 0 for an empty chain).
+    async fn final_checkpoint(&mut self) -> Result<(), AuditError> {
+        self.checkpoint_now(Kind::Final).await
     }
 }
 
@@ -424,71 +638,227 @@ fn fail(reqs: Vec<Request>, e: CommitError) {
     }
 }
 
-/// Signs a `sealed` checkpoint over the head of every chain that has a
-/// genesis checkpoint by this key but no final or sealed one: a crash left
-/// it open. Chains without a valid genesis are left alone (verify reports
-/// them as forged).
+/// The signed checkpoints of a chain, opened with the key; None (with a
+/// warning) if any fails to.
+async fn chain_checkpoints(
+    store: &AnyStore,
+    key: &LogKey,
+    chain_id: &str,
+) -> Result<Option<Vec<Checkpoint>>, AuditError> {
+    let rows: Vec<(u64, String, String)> = store
+        .notes(chain_id)
+        .await?
+        .into_iter()
+        .map(|n| (n.size, n.kind, n.note))
+        .collect();
+    match crate::verify::open_checkpoints(chain_id, &rows, key) {
+        Ok(cps) => Ok(Some(cps)),
+        Err(t) => {
+            tracing::warn!(chain_id = %chain_id, size = t.seq, why = %t.why, "inquiry log chain has a bad checkpoint");
+            Ok(None)
+        }
+    }
+}
+
+/// The latest checkpoint of every other chain in the store, for the new
+/// chain's genesis to link. A chain whose checkpoints do not verify is
+/// linked at its latest checkpoint that does not matter: it is left out
+/// (and `audit verify` reports it).
+async fn latest_checkpoints(
+    store: &AnyStore,
+    key: &LogKey,
+    own: &str,
+) -> Result<Vec<Link>, AuditError> {
+    let mut links = Vec::new();
+    for chain_id in store.chains().await? {
+        if chain_id == own {
+            continue;
+        }
+        let Some(cps) = chain_checkpoints(store, key, &chain_id).await? else {
+            continue;
+        };
+        if let Some(last) = cps.iter().max_by_key(|c| (c.size, c.kind)) {
+            links.push(Link {
+                origin: last.origin.clone(),
+                size: last.size,
+                root: last.root,
+            });
+        }
+    }
+    Ok(links)
+}
+
+/// Verifies and seals every chain a crash left open (see the module docs).
 async fn seal_open_chains(
     store: &AnyStore,
-    signer: &Signer,
-    public_key: &[u8],
+    signer: &CheckpointSigner,
+    key: &LogKey,
     own: &str,
 ) -> Result<(), AuditError> {
     for chain_id in store.open_chains().await? {
         if chain_id == own {
             continue;
         }
-        let cps = match store.checkpoints(&chain_id).await {
-            Ok(cps) => cps,
-            Err(AuditError::Corrupt { .. }) => continue,
-            Err(e) => return Err(e),
-        };
-        if cps.iter().any(|c| c.kind.closes()) {
-            continue;
-        }
-        let Some(genesis) = cps.iter().find(|c| {
-            c.kind == CheckpointKind::Genesis && c.seq == 0 && signature_valid(c, public_key)
-        }) else {
+        let Some(cps) = chain_checkpoints(store, key, &chain_id).await? else {
             continue;
         };
         // A PostgreSQL replica that is still running holds its chain's lock.
         let Some(claim) = store.claim_chain(&chain_id).await? else {
             continue;
         };
-        let every = genesis.every;
-        let sealed = seal_one(store, signer, &chain_id, every).await;
+        let verified = verify_from_last_checkpoint(store, &chain_id, &cps).await;
+        let result = match verified {
+            Ok(Ok((size, root))) => {
+                let origin = cps.first().map(|c| c.origin.clone()).unwrap_or_default();
+                let cp = signer.sign(&origin, size, &root, Kind::Sealed, now_ms(), &[])?;
+                store
+                    .commit(&[], &[], &[note_row(&chain_id, &cp)])
+                    .await
+                    .map_err(AuditError::from)
+                    .map(|()| {
+                        tracing::warn!(chain_id = %chain_id, size, "verified and sealed an inquiry log chain left open by a crash");
+                    })
+            }
+            Ok(Err(t)) => {
+                tracing::error!(chain_id = %chain_id, seq = t.seq, why = %t.why, "an open inquiry log chain does not verify: not sealed");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
         claim.release().await;
-        if !sealed? {
-            continue;
-        }
-        tracing::warn!(chain_id = %chain_id, "sealed an inquiry log chain left open by a crash");
+        result?;
     }
     Ok(())
 }
 
-/// Signs a `sealed` checkpoint over a chain's current head. False if the
-/// head is unreadable (left for verify to report).
-async fn seal_one(
+/// Verifies a chain from its latest signed checkpoint to its last entry:
+/// the stored tree nodes must reproduce that checkpoint's root (so the
+/// tree up to there is the signed one), then the tail's entries must link,
+/// hash, and extend the tree. Returns the tree's size and root at the end.
+pub(crate) async fn verify_from_last_checkpoint(
     store: &AnyStore,
-    signer: &Signer,
     chain_id: &str,
-    every: u64,
-) -> Result<bool, AuditError> {
-    let (seq, hash) = match store.head(chain_id).await? {
-        None => (0, GENESIS_HASH),
-        Some((seq, hash)) => match parse_hash(&hash) {
-            Some(h) => (seq, h),
-            None => return Ok(false),
-        },
+    cps: &[Checkpoint],
+) -> Result<Result<(u64, Hash), crate::verify::Tamper>, AuditError> {
+    use crate::verify::{Tamper, TreeWalker};
+    let Some(last) = cps.iter().max_by_key(|c| c.size) else {
+        return Ok(Err(Tamper::at(0, "no checkpoint")));
     };
-    let cp = signer.sign(
-        chain_id,
-        CheckpointKind::Sealed,
-        every,
-        seq,
-        &hash,
-        now_ms(),
-    );
-    store.commit(&[], &[cp]).await?;
-    Ok(true)
+    let frontier = match crate::reader::frontier(store, chain_id, last.size).await? {
+        Some(f) => f,
+        None => return Ok(Err(Tamper::at(last.size, "stored tree nodes are missing"))),
+    };
+    let mut walker = match TreeWalker::new(chain_id, cps) {
+        Ok(w) => w,
+        Err(t) => return Ok(Err(t)),
+    };
+    if let Err(t) = walker.start_at(last.size, frontier) {
+        return Ok(Err(t));
+    }
+    // The entry at the checkpoint anchors the tail's hash chain.
+    let mut anchor: Option<String> = None;
+    let mut after = crate::store::big(last.size.saturating_sub(1));
+    let mut scratch = Vec::with_capacity(1024);
+    loop {
+        let page = store.entries_after(chain_id, after, crate::store::PAGE).await?;
+        let n = page.len();
+        for row in page {
+            let e = match row {
+                Ok(e) => e,
+                Err(bad) => return Ok(Err(Tamper::at(u64::try_from(bad.seq).unwrap_or(0), bad.why))),
+            };
+            after = crate::store::big(e.seq);
+            if e.seq <= last.size {
+                anchor = Some(e.hash.clone());
+                continue;
+            }
+            if let Some(a) = anchor.take() {
+                if a != e.prev_hash {
+                    return Ok(Err(Tamper::at(e.seq, "prev_hash does not link to the previous entry")));
+                }
+            }
+            if let Err(t) = walker.push(&mut scratch, &e) {
+                return Ok(Err(t));
+            }
+        }
+        if i64::try_from(n).unwrap_or(i64::MAX) < crate::store::PAGE {
+            break;
+        }
+    }
+    Ok(walker.finish().map(|w| (w.size, w.root)))
+}
+
+/// Builds the Merkle tree of every chain written before schema 3: verifies
+/// it against its legacy checkpoints ([`crate::legacy`]), stores its tree
+/// nodes, and signs a genesis and a sealed checkpoint over it. A chain that
+/// does not verify gets none (and `audit verify` reports it).
+async fn migrate_legacy_chains(
+    store: &AnyStore,
+    signer: &CheckpointSigner,
+    key: &LogKey,
+    origin_template: &str,
+) -> Result<(), AuditError> {
+    use crate::legacy::{ChainVerifier, Start};
+    for chain_id in store.legacy_chains().await? {
+        let cps = match store.checkpoints(&chain_id).await {
+            Ok(c) => c,
+            Err(AuditError::Corrupt { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let mut v = match ChainVerifier::new(&chain_id, cps, key.public_key(), Start::Genesis) {
+            Ok(v) => v,
+            Err(t) => {
+                tracing::error!(chain_id = %chain_id, seq = t.seq, why = %t.why, "a chain written before schema 3 does not verify: its tree is not built");
+                continue;
+            }
+        };
+        let mut tree = CompactTree::new();
+        let mut completed = Vec::new();
+        let mut scratch = Vec::with_capacity(1024);
+        let mut after = 0i64;
+        let mut ok = true;
+        loop {
+            let page = store.entries_after(&chain_id, after, crate::store::PAGE).await?;
+            let n = page.len();
+            let mut rows = Vec::with_capacity(n);
+            for row in page {
+                let Ok(e) = row else {
+                    ok = false;
+                    break;
+                };
+                if v.push(&e).is_err() {
+                    ok = false;
+                    break;
+                }
+                let Some(prev) = parse_hash(&e.prev_hash) else {
+                    ok = false;
+                    break;
+                };
+                let (_, leaf) = entry_hashes(&mut scratch, &prev, &chain_id, e.seq, &e.entry);
+                tree.push(leaf, &mut completed);
+                rows.push((e.seq, completed.iter().map(hex::encode).collect::<String>()));
+                after = crate::store::big(e.seq);
+            }
+            if !ok {
+                break;
+            }
+            store.set_tree_nodes(&chain_id, &rows).await?;
+            if i64::try_from(n).unwrap_or(i64::MAX) < crate::store::PAGE {
+                break;
+            }
+            tracing::info!(chain_id = %chain_id, entries = after, "building the Merkle tree of a chain written before schema 3");
+        }
+        if !ok || v.finish().is_err() {
+            tracing::error!(chain_id = %chain_id, "a chain written before schema 3 does not verify: not signed");
+            continue;
+        }
+        let origin = origin_for(origin_template, &chain_id);
+        let genesis = signer.sign(&origin, 0, &empty_root(), Kind::Genesis, now_ms(), &[])?;
+        let sealed = signer.sign(&origin, tree.size(), &tree.root(), Kind::Sealed, now_ms(), &[])?;
+        store
+            .commit(&[], &[], &[note_row(&chain_id, &genesis), note_row(&chain_id, &sealed)])
+            .await?;
+        tracing::info!(chain_id = %chain_id, size = tree.size(), "migrated a chain written before schema 3");
+    }
+    Ok(())
 }

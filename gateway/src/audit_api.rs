@@ -8,6 +8,9 @@
 //! | `/audit/entries?officer=&subject=&from=&to=&decision=&limit=` | `{"entries": [...], "truncated": bool}` in time order, at most `limit` (default 1000, max 10000); `truncated` means more match — page on with `from` |
 //! | `/audit/verify` | the verify report as JSON (`"result": "intact"` or `"tampered"`) |
 //! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline; an export over `max_export_bytes` (`[server]`, default 64 MiB; it is built in memory) is refused with 400 `invalid_request` asking to narrow the filter |
+//! | `/audit/checkpoints/latest?chain=ID` | the chain's latest checkpoint: a C2SP signed note (`text/plain`) with any witness cosignature lines |
+//! | `/audit/proof?inquiry=ID` | the inquiry's inclusion proof bundle (JSON, see `audit::reader::ProofBundle`); 409 `proof_pending` with `Retry-After` while no checkpoint covers it yet |
+//! | `/audit/proof/consistency?chain=ID&from=N&to=M` | `{"chain_id", "from", "to", "proof": [base64...]}`, an RFC 9162 consistency proof |
 //! | `/audit/subjects/{id}?from=&to=&limit=` | the right-to-know report about one subject (Hunan Art. 31), oldest first, at most `limit` inquiries (default 1000, max 10000); `"truncated": true` means more exist — page on with `from` |
 //!
 //! Errors are `{"error": {"code", "message"}}`: 400 `invalid_request`,
@@ -40,6 +43,8 @@ pub struct AuditApiResponse {
     /// The validated subject the request was about (for the admin request's
     /// own log entry: reading the log about someone is itself logged).
     pub subject_id: Option<String>,
+    /// `Retry-After` seconds (409 `proof_pending`).
+    pub retry_after: Option<u64>,
 }
 
 /// Why a query parameter or time bound was refused (400 `invalid_request`).
@@ -299,10 +304,118 @@ pub async fn handle(
         "/audit/entries" => entries(reader, query).await,
         "/audit/verify" => verify(reader, public_key).await,
         "/audit/export" => export(reader, public_key, query, max_export_bytes).await,
+        "/audit/checkpoints/latest" => latest_checkpoint(reader, query).await,
+        "/audit/proof" => proof(reader, query).await,
+        "/audit/proof/consistency" => consistency(reader, query).await,
         other => match other.strip_prefix("/audit/subjects/") {
             Some(id) => subject(reader, id, query).await,
             None => error(404, "not_found", "no such audit resource"),
         },
+    }
+}
+
+/// The one required parameter `name` of a query that takes only `allowed`.
+fn required(pairs: &[(&'static str, String)], name: &str) -> Result<String, AuditApiResponse> {
+    match pairs.iter().find(|(n, v)| *n == name && !v.is_empty()) {
+        Some((_, v)) => Ok(v.clone()),
+        None => Err(error(
+            400,
+            "invalid_request",
+            &format!("missing query parameter `{name}`"),
+        )),
+    }
+}
+
+/// A chain id as the store writes them: 32 lowercase hex characters.
+fn chain_param(pairs: &[(&'static str, String)]) -> Result<String, AuditApiResponse> {
+    let chain = required(pairs, "chain")?;
+    if chain.len() != 32 || !chain.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(error(
+            400,
+            "invalid_request",
+            "query parameter `chain` must be a chain id (32 lowercase hex characters)",
+        ));
+    }
+    Ok(chain)
+}
+
+/// `GET /audit/checkpoints/latest?chain=ID`
+async fn latest_checkpoint(reader: &audit::Reader, query: Option<&str>) -> AuditApiResponse {
+    let chain = match query_pairs(query, &["chain"]).map_err(|e| invalid(&e)).and_then(|p| chain_param(&p)) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    match reader.latest_checkpoint(&chain).await {
+        Ok(Some((_, note))) => AuditApiResponse {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: note.into_bytes(),
+            subject_id: None,
+            retry_after: None,
+        },
+        Ok(None) => error(404, "not_found", "no such chain"),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /audit/proof?inquiry=ID`
+async fn proof(reader: &audit::Reader, query: Option<&str>) -> AuditApiResponse {
+    let inquiry = match query_pairs(query, &["inquiry"]).map_err(|e| invalid(&e)).and_then(|p| required(&p, "inquiry")) {
+        Ok(i) => i,
+        Err(resp) => return resp,
+    };
+    match reader.inclusion_proof(&inquiry).await {
+        Ok(bundle) => {
+            let mut resp = ok_json(&serde_json::to_value(&bundle).unwrap_or(Value::Null));
+            resp.subject_id = bundle.entry.entry.subject_id.clone();
+            resp
+        }
+        Err(audit::AuditError::ProofPending) => {
+            let mut resp = error(
+                409,
+                "proof_pending",
+                "no signed checkpoint covers this inquiry yet: retry shortly",
+            );
+            resp.retry_after = Some(1);
+            resp
+        }
+        Err(e) if e.is_not_found() => error(404, "not_found", &e.to_string()),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /audit/proof/consistency?chain=ID&from=N&to=M`
+async fn consistency(reader: &audit::Reader, query: Option<&str>) -> AuditApiResponse {
+    let parsed = query_pairs(query, &["chain", "from", "to"])
+        .map_err(|e| invalid(&e))
+        .and_then(|p| {
+            let chain = chain_param(&p)?;
+            let num = |name: &str| -> Result<u64, AuditApiResponse> {
+                required(&p, name)?.parse::<u64>().map_err(|_| {
+                    error(400, "invalid_request", &format!("`{name}` must be a tree size"))
+                })
+            };
+            let (from, to) = (num("from")?, num("to")?);
+            if from > to {
+                return Err(invalid(&QueryError::InvertedRange));
+            }
+            Ok((chain, from, to))
+        });
+    let (chain, from, to) = match parsed {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    match reader.consistency_proof(&chain, from, to).await {
+        Ok(proof) => {
+            use base64::Engine as _;
+            let hashes: Vec<String> = proof
+                .iter()
+                .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
+                .collect();
+            ok_json(&json!({ "chain_id": chain, "from": from, "to": to, "proof": hashes }))
+        }
+        Err(e) if e.is_not_found() => error(404, "not_found", &e.to_string()),
+        Err(e) => unavailable(&e),
     }
 }
 
@@ -341,11 +454,15 @@ pub fn verify_json(report: &audit::VerifyReport) -> Value {
             entries,
             checkpoints,
             chains,
+            open_chains,
+            unsigned_entries,
         } => json!({
             "result": "intact",
             "entries": entries,
             "checkpoints": checkpoints,
             "chains": chains,
+            "open_chains": open_chains,
+            "unsigned_entries": unsigned_entries,
         }),
         audit::VerifyReport::Tampered {
             chain_id,
@@ -416,6 +533,7 @@ async fn export(
             content_type: "application/x-ndjson",
             body: out.body,
             subject_id: filter.subject,
+            retry_after: None,
         },
         Err(e) => unavailable(&e),
     }
@@ -480,6 +598,7 @@ fn ok_json(value: &Value) -> AuditApiResponse {
         content_type: "application/json",
         body: value.to_string().into_bytes(),
         subject_id: None,
+        retry_after: None,
     }
 }
 
@@ -507,6 +626,7 @@ fn error(status: u16, code: &str, message: &str) -> AuditApiResponse {
             .to_string()
             .into_bytes(),
         subject_id: None,
+        retry_after: None,
     }
 }
 

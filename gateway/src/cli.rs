@@ -200,6 +200,42 @@ pub enum AuditCommand {
         /// without `--config`; `audit export` prints it.
         #[arg(long, requires = "export", conflicts_with = "config")]
         public_key: Option<String>,
+        /// Also require witness NAME (`[[audit.witnesses]]`) to vouch for
+        /// every chain: each checkpoint it cosigned must be consistent with
+        /// the store, and every chain's latest checkpoint cosigned by it.
+        #[arg(long, requires = "config", conflicts_with = "export")]
+        require_witness: Vec<String>,
+    },
+    /// Write the inclusion proof bundle of one inquiry (JSON), checkable
+    /// offline with `audit verify-proof`.
+    Prove {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+        /// The inquiry id (the `Inquiry-Id` the gateway answered with).
+        #[arg(long)]
+        inquiry: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check an inclusion proof bundle offline (exit 0 valid, 1 invalid, 2
+    /// could not run).
+    VerifyProof {
+        /// The bundle (from `audit prove`, `/audit/proof` or
+        /// `subject-report --proofs`).
+        file: PathBuf,
+        /// gateway.toml (its audit signing key gives the trusted key).
+        #[arg(long, required_unless_present = "public_key")]
+        config: Option<PathBuf>,
+        /// The trusted audit key: 64 hex characters, or its signed-note
+        /// verifier key (`name+id+base64`).
+        #[arg(long, conflicts_with = "config")]
+        public_key: Option<String>,
+        /// A witness's verifier key: its cosignature must be on the
+        /// checkpoint and verify (repeatable).
+        #[arg(long)]
+        witness_key: Vec<String>,
     },
     /// Search the log.
     Query {
@@ -248,6 +284,10 @@ pub enum AuditCommand {
         /// Subject id.
         #[arg(long)]
         subject: String,
+        /// Also write one inclusion proof bundle per inquiry into this
+        /// folder (`<inquiry id>.json`), so the subject can check each line.
+        #[arg(long)]
+        proofs: Option<PathBuf>,
     },
 }
 

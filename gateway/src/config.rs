@@ -205,10 +205,32 @@ pub struct Config {
     pub audit_signing_key: PathBuf,
     /// Entries between signed checkpoints.
     pub checkpoint_every: u64,
+    /// A checkpoint at least this often while entries arrive (ms).
+    pub checkpoint_interval_ms: u64,
+    /// Origin template of each chain's checkpoints.
+    pub audit_origin: String,
+    /// Signed-note key name of the audit key.
+    pub audit_key_name: String,
+    /// `[[audit.witnesses]]`: every checkpoint is sent to each.
+    pub witnesses: Vec<WitnessConfig>,
     /// `[consent]`, if consent tokens are accepted.
     pub consent: Option<ConsentConfig>,
     /// `[policy] file`.
     pub policy_file: PathBuf,
+}
+
+/// One `[[audit.witnesses]]` entry: an independent witness (C2SP
+/// tlog-witness) every checkpoint is submitted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessConfig {
+    /// Its name (as `audit verify --require-witness NAME` names it).
+    pub name: String,
+    /// Base URL (`https://host:port`).
+    pub url: String,
+    /// Its signed-note verifier key (cosignature type).
+    pub key: String,
+    /// Its pinned TLS certificate (PEM).
+    pub ca: PathBuf,
 }
 
 // ---------------------------------------------------------------- raw model
@@ -283,6 +305,20 @@ struct RawAudit {
     store: Spanned<String>,
     signing_key: Spanned<String>,
     checkpoint_every: Option<Spanned<i64>>,
+    checkpoint_interval_ms: Option<Spanned<i64>>,
+    origin: Option<Spanned<String>>,
+    key_name: Option<Spanned<String>>,
+    #[serde(default)]
+    witnesses: Vec<RawWitness>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWitness {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    key: Spanned<String>,
+    ca: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -688,6 +724,68 @@ impl Config {
             1000,
             10_000_000,
         );
+        let checkpoint_interval_ms = c.positive(
+            "[audit] checkpoint_interval_ms",
+            &a.checkpoint_interval_ms,
+            1000,
+            86_400_000,
+        );
+        let audit_origin = match &a.origin {
+            None => "credgate.local/<chain_id>".to_owned(),
+            Some(o) => {
+                let v = o.get_ref();
+                if v.is_empty() || v.chars().any(|ch| ch.is_whitespace() || ch == '+' || ch.is_control()) {
+                    c.push(
+                        o.span().start,
+                        "[audit] origin must be non-empty, without spaces or `+`".to_string(),
+                    );
+                }
+                v.clone()
+            }
+        };
+        let audit_key_name = match &a.key_name {
+            None => "credgate-audit".to_owned(),
+            Some(n) => {
+                let v = n.get_ref();
+                if audit::note::Verifier::new(v, audit::note::ED25519, [0; 32]).is_err() {
+                    c.push(
+                        n.span().start,
+                        "[audit] key_name must be non-empty, without spaces or `+`".to_string(),
+                    );
+                }
+                v.clone()
+            }
+        };
+        let mut witnesses = Vec::new();
+        for w in &a.witnesses {
+            if audit::note::Verifier::parse(w.key.get_ref())
+                .map(|v| v.kind != audit::note::COSIGNATURE_V1)
+                .unwrap_or(true)
+            {
+                c.push(
+                    w.key.span().start,
+                    format!(
+                        "[[audit.witnesses]] `{}`: key must be a signed-note verifier key of cosignature type (as `credgate witness init` prints)",
+                        w.name.get_ref()
+                    ),
+                );
+            }
+            if !w.url.get_ref().starts_with("https://") {
+                c.push(
+                    w.url.span().start,
+                    "[[audit.witnesses]] url must start with `https://`".to_string(),
+                );
+            }
+            if witnesses.iter().any(|o: &WitnessConfig| &o.name == w.name.get_ref()) {
+                c.push(w.name.span().start, format!("[[audit.witnesses]] `{}` twice", w.name.get_ref()));
+            }
+            witnesses.push(WitnessConfig {
+                name: w.name.get_ref().clone(),
+                url: w.url.get_ref().trim_end_matches('/').to_owned(),
+                key: w.key.get_ref().clone(),
+                ca: c.readable("witness certificate", &w.ca),
+            });
+        }
 
         // [consent]
         let consent = raw.consent.as_ref().map(|k| ConsentConfig {
@@ -736,6 +834,10 @@ impl Config {
             audit_store_url,
             audit_signing_key,
             checkpoint_every,
+            checkpoint_interval_ms,
+            audit_origin,
+            audit_key_name,
+            witnesses,
             consent,
             policy_file,
         })
@@ -776,6 +878,9 @@ impl Config {
             store_url: self.audit_store_url.clone(),
             signing_key_pkcs8,
             checkpoint_every: self.checkpoint_every,
+            checkpoint_interval_ms: self.checkpoint_interval_ms,
+            origin: self.audit_origin.clone(),
+            key_name: self.audit_key_name.clone(),
             ..Default::default()
         })
     }

@@ -27,7 +27,13 @@ use crate::error::{redact_url, AuditError};
 use crate::reader::Filter;
 
 /// Schema version this build writes and understands.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
+
+/// What turns a version-2 store into version 3 (after [`DDL`], which
+/// creates the new tables): the column of Merkle tree nodes. The trees of
+/// chains written before are built by the first writer that opens the
+/// store (`writer::migrate_legacy_chains`).
+pub(crate) const V2_TO_V3: &[&str] = &["ALTER TABLE entries ADD COLUMN tree_nodes TEXT"];
 
 /// Why a commit failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +110,12 @@ pub(crate) fn insert_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
+/// The part of `v` from `from`, `len` long, cut to what `v` holds.
+pub(crate) fn part<T>(v: &[T], from: usize, len: usize) -> &[T] {
+    let end = from.saturating_add(len).min(v.len());
+    v.get(from.min(end)..end).unwrap_or(&[])
+}
+
 /// Rows per page when walking a chain.
 pub(crate) const PAGE: i64 = 8192;
 
@@ -150,6 +162,7 @@ pub(crate) const DDL: &[&str] = &[
         objection_labeled BIGINT NOT NULL,
         upstream_status BIGINT,
         latency_ms BIGINT NOT NULL,
+        tree_nodes TEXT,
         PRIMARY KEY (chain_id, seq)
     )",
     "CREATE INDEX IF NOT EXISTS entries_by_officer ON entries (officer_id, time_ms)",
@@ -166,7 +179,44 @@ pub(crate) const DDL: &[&str] = &[
         every BIGINT NOT NULL,
         PRIMARY KEY (chain_id, seq, kind)
     )",
+    "CREATE INDEX IF NOT EXISTS entries_by_inquiry ON entries (inquiry_id)",
+    "CREATE TABLE IF NOT EXISTS notes (
+        chain_id TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        note TEXT NOT NULL,
+        PRIMARY KEY (chain_id, size, kind)
+    )",
+    "CREATE TABLE IF NOT EXISTS cosignatures (
+        chain_id TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        witness TEXT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (chain_id, size, witness)
+    )",
 ];
+
+/// A stored checkpoint note (see [`crate::tree_head`]), as its row holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NoteRow {
+    pub(crate) chain_id: String,
+    pub(crate) size: u64,
+    pub(crate) kind: String,
+    pub(crate) time_ms: i64,
+    pub(crate) note: String,
+}
+
+/// A witness's cosignature line over one stored checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CosigRow {
+    pub(crate) chain_id: String,
+    pub(crate) size: u64,
+    pub(crate) witness: String,
+    pub(crate) time_ms: i64,
+    pub(crate) line: String,
+}
 
 /// A stored row that could not be turned back into an [`Entry`].
 #[derive(Debug, Clone)]
@@ -329,19 +379,42 @@ pub(crate) trait Store {
     async fn migrate(&self) -> Result<(), AuditError>;
     /// Checks that a log exists here (for readers).
     async fn check_exists(&self) -> Result<(), AuditError>;
-    /// Inserts entries and checkpoints in one transaction.
+    /// Inserts entries (with their rows' Merkle nodes, `nodes[i]` for
+    /// `entries[i]`, see [`crate::merkle`]) and checkpoint notes in one
+    /// transaction.
     async fn commit(
         &self,
         entries: &[Entry],
-        checkpoints: &[Checkpoint],
+        nodes: &[String],
+        notes: &[NoteRow],
     ) -> Result<(), CommitError>;
+    /// Every checkpoint note of a chain, by size then kind.
+    async fn notes(&self, chain_id: &str) -> Result<Vec<NoteRow>, AuditError>;
+    /// The stored Merkle nodes (hex, see [`crate::merkle`]) of the rows at
+    /// these seqs; rows that do not exist are left out.
+    async fn tree_nodes(
+        &self,
+        chain_id: &str,
+        seqs: &[u64],
+    ) -> Result<Vec<(u64, Option<String>)>, AuditError>;
+    /// The entry with this inquiry id, if any.
+    async fn find_inquiry(&self, inquiry_id: &str) -> Result<Option<Entry>, AuditError>;
+    /// Stores a witness cosignature (a repeat is ignored).
+    async fn add_cosignature(&self, c: &CosigRow) -> Result<(), AuditError>;
+    /// The cosignatures stored for a chain's checkpoint of `size`.
+    async fn cosignatures(&self, chain_id: &str, size: u64) -> Result<Vec<CosigRow>, AuditError>;
+    /// Fills in the Merkle nodes of rows written before schema 3 (the one
+    /// update the store allows: a NULL column, never a value).
+    async fn set_tree_nodes(&self, chain_id: &str, rows: &[(u64, String)]) -> Result<(), AuditError>;
+    /// Chains with legacy (schema 2) checkpoints and no checkpoint note yet.
+    async fn legacy_chains(&self) -> Result<Vec<String>, AuditError>;
     /// Highest `(seq, hash)` of a chain (on the write connection).
     async fn head(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError>;
     /// Highest seq of a chain as readers see it (0: no entry).
     async fn last_seq(&self, chain_id: &str) -> Result<u64, AuditError>;
     /// Every chain id found in entries or checkpoints.
     async fn chains(&self) -> Result<Vec<String>, AuditError>;
-    /// Chain ids with a checkpoint but no final or sealed one.
+    /// Chain ids with a checkpoint note but no final or sealed one.
     async fn open_chains(&self) -> Result<Vec<String>, AuditError>;
     /// Up to `limit` rows of a chain with `seq > after`, by seq.
     async fn entries_after(
@@ -449,8 +522,13 @@ impl AnyStore {
     pub(crate) async fn check_exists(&self) -> Result<(), AuditError> {
         dispatch!(self, s => s.check_exists().await)
     }
-    pub(crate) async fn commit(&self, e: &[Entry], c: &[Checkpoint]) -> Result<(), CommitError> {
-        let result = dispatch!(self, s => s.commit(e, c).await);
+    pub(crate) async fn commit(
+        &self,
+        e: &[Entry],
+        nodes: &[String],
+        notes: &[NoteRow],
+    ) -> Result<(), CommitError> {
+        let result = dispatch!(self, s => s.commit(e, nodes, notes).await);
         if let (Ok(()), AnyStore::Sqlite(s)) = (&result, self) {
             s.committed();
         }
@@ -477,14 +555,6 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(_) => Ok(Some(ChainClaim::Free)),
             AnyStore::Postgres(s) => s.claim_chain(chain_lock_key(chain_id)).await,
-        }
-    }
-    /// Whether a live process holds the chain's writer lock (PostgreSQL
-    /// replicas; always false on SQLite).
-    pub(crate) async fn chain_is_live(&self, chain_id: &str) -> Result<bool, AuditError> {
-        match self {
-            AnyStore::Sqlite(_) => Ok(false),
-            AnyStore::Postgres(s) => s.lock_held(chain_lock_key(chain_id)).await,
         }
     }
     pub(crate) async fn head(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError> {
@@ -514,6 +584,39 @@ impl AnyStore {
     }
     pub(crate) async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
         dispatch!(self, s => s.query(f).await)
+    }
+    pub(crate) async fn notes(&self, chain_id: &str) -> Result<Vec<NoteRow>, AuditError> {
+        dispatch!(self, s => s.notes(chain_id).await)
+    }
+    pub(crate) async fn tree_nodes(
+        &self,
+        chain_id: &str,
+        seqs: &[u64],
+    ) -> Result<Vec<(u64, Option<String>)>, AuditError> {
+        dispatch!(self, s => s.tree_nodes(chain_id, seqs).await)
+    }
+    pub(crate) async fn find_inquiry(&self, inquiry_id: &str) -> Result<Option<Entry>, AuditError> {
+        dispatch!(self, s => s.find_inquiry(inquiry_id).await)
+    }
+    pub(crate) async fn add_cosignature(&self, c: &CosigRow) -> Result<(), AuditError> {
+        dispatch!(self, s => s.add_cosignature(c).await)
+    }
+    pub(crate) async fn cosignatures(
+        &self,
+        chain_id: &str,
+        size: u64,
+    ) -> Result<Vec<CosigRow>, AuditError> {
+        dispatch!(self, s => s.cosignatures(chain_id, size).await)
+    }
+    pub(crate) async fn set_tree_nodes(
+        &self,
+        chain_id: &str,
+        rows: &[(u64, String)],
+    ) -> Result<(), AuditError> {
+        dispatch!(self, s => s.set_tree_nodes(chain_id, rows).await)
+    }
+    pub(crate) async fn legacy_chains(&self) -> Result<Vec<String>, AuditError> {
+        dispatch!(self, s => s.legacy_chains().await)
     }
     pub(crate) async fn matching_ranges(
         &self,
@@ -596,10 +699,11 @@ macro_rules! impl_common_store {
                 verb: &str,
                 rows: &'q [$crate::entry::Entry],
                 json: &'q [$crate::store::JsonCols],
+                nodes: &'q [String],
             ) {
                 use $crate::store::big;
-                qb.push(format!("{verb} INTO entries ({}) ", $crate::store::ENTRY_COLUMNS));
-                qb.push_values(rows.iter().zip(json.iter()), |mut b, (e, j)| {
+                qb.push(format!("{verb} INTO entries ({}, tree_nodes) ", $crate::store::ENTRY_COLUMNS));
+                qb.push_values(rows.iter().zip(json.iter()).enumerate(), |mut b, (i, (e, j))| {
                     let n = &e.entry;
                     b.push_bind(e.chain_id.as_str())
                         .push_bind(big(e.seq))
@@ -631,25 +735,24 @@ macro_rules! impl_common_store {
                         .push_bind(j.masked_keys.as_str())
                         .push_bind(i64::from(n.objection_labeled))
                         .push_bind(n.upstream_status.map(i64::from))
-                        .push_bind(big(n.latency_ms));
+                        .push_bind(big(n.latency_ms))
+                        .push_bind(nodes.get(i).map(String::as_str));
                 });
             }
 
-            /// Appends an `INSERT INTO checkpoints ... VALUES ...`.
-            fn push_checkpoint_rows<'q>(
+            /// Appends an `INSERT INTO notes ... VALUES ...`.
+            fn push_note_rows<'q>(
                 qb: &mut sqlx::QueryBuilder<'q, $db>,
-                checkpoints: &'q [$crate::checkpoint::Checkpoint],
+                notes: &'q [$crate::store::NoteRow],
             ) {
                 use $crate::store::big;
-                qb.push("INSERT INTO checkpoints (chain_id, seq, hash, time_ms, signature, kind, every) ");
-                qb.push_values(checkpoints.iter(), |mut b, cp| {
-                    b.push_bind(cp.chain_id.as_str())
-                        .push_bind(big(cp.seq))
-                        .push_bind(cp.hash.as_str())
-                        .push_bind(cp.time_ms)
-                        .push_bind(cp.signature.as_str())
-                        .push_bind(cp.kind.as_str())
-                        .push_bind(big(cp.every));
+                qb.push("INSERT INTO notes (chain_id, size, kind, time_ms, note) ");
+                qb.push_values(notes.iter(), |mut b, n| {
+                    b.push_bind(n.chain_id.as_str())
+                        .push_bind(big(n.size))
+                        .push_bind(n.kind.as_str())
+                        .push_bind(n.time_ms)
+                        .push_bind(n.note.as_str());
                 });
             }
         }
@@ -685,9 +788,169 @@ macro_rules! impl_common_store {
             async fn commit(
                 &self,
                 entries: &[$crate::entry::Entry],
-                checkpoints: &[$crate::checkpoint::Checkpoint],
+                nodes: &[String],
+                notes: &[$crate::store::NoteRow],
             ) -> Result<(), $crate::store::CommitError> {
-                self.commit_batch(entries, checkpoints).await
+                self.commit_batch(entries, nodes, notes).await
+            }
+
+            async fn notes(
+                &self,
+                chain_id: &str,
+            ) -> Result<Vec<$crate::store::NoteRow>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT chain_id, size, kind, time_ms, note FROM notes WHERE chain_id = ",
+                );
+                qb.push_bind(chain_id).push(" ORDER BY size, kind");
+                let rows: Vec<(String, i64, String, i64, String)> = qb
+                    .build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(chain_id, size, kind, time_ms, note)| $crate::store::NoteRow {
+                        chain_id,
+                        // A negative size only comes from an altered row;
+                        // its signature then fails.
+                        size: u64::try_from(size).unwrap_or(u64::MAX),
+                        kind,
+                        time_ms,
+                        note,
+                    })
+                    .collect())
+            }
+
+            async fn tree_nodes(
+                &self,
+                chain_id: &str,
+                seqs: &[u64],
+            ) -> Result<Vec<(u64, Option<String>)>, $crate::error::AuditError> {
+                if seqs.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT seq, tree_nodes FROM entries WHERE chain_id = ",
+                );
+                qb.push_bind(chain_id).push(" AND seq IN (");
+                let mut sep = qb.separated(", ");
+                for s in seqs {
+                    sep.push_bind($crate::store::big(*s));
+                }
+                qb.push(")");
+                let rows: Vec<(i64, Option<String>)> = qb
+                    .build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(s, n)| u64::try_from(s).ok().map(|s| (s, n)))
+                    .collect())
+            }
+
+            async fn find_inquiry(
+                &self,
+                inquiry_id: &str,
+            ) -> Result<Option<$crate::entry::Entry>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM entries WHERE inquiry_id = ",
+                    $crate::store::ENTRY_COLUMNS
+                ));
+                qb.push_bind(inquiry_id).push(" ORDER BY time_ms, chain_id, seq LIMIT 1");
+                let row = qb
+                    .build()
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => {
+                        let parts = Self::row_parts(&row)
+                            .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                        Ok(Some(parts.into_entry()?))
+                    }
+                }
+            }
+
+            async fn add_cosignature(
+                &self,
+                c: &$crate::store::CosigRow,
+            ) -> Result<(), $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO cosignatures (chain_id, size, witness, time_ms, line) VALUES (",
+                );
+                let mut sep = qb.separated(", ");
+                sep.push_bind(c.chain_id.as_str())
+                    .push_bind($crate::store::big(c.size))
+                    .push_bind(c.witness.as_str())
+                    .push_bind(c.time_ms)
+                    .push_bind(c.line.as_str());
+                qb.push(") ON CONFLICT DO NOTHING");
+                qb.build()
+                    .execute(&self.write)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Unavailable(e.to_string()))?;
+                Ok(())
+            }
+
+            async fn cosignatures(
+                &self,
+                chain_id: &str,
+                size: u64,
+            ) -> Result<Vec<$crate::store::CosigRow>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT chain_id, size, witness, time_ms, line FROM cosignatures WHERE chain_id = ",
+                );
+                qb.push_bind(chain_id)
+                    .push(" AND size = ")
+                    .push_bind($crate::store::big(size))
+                    .push(" ORDER BY witness");
+                let rows: Vec<(String, i64, String, i64, String)> = qb
+                    .build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(chain_id, size, witness, time_ms, line)| $crate::store::CosigRow {
+                        chain_id,
+                        size: u64::try_from(size).unwrap_or(u64::MAX),
+                        witness,
+                        time_ms,
+                        line,
+                    })
+                    .collect())
+            }
+
+            async fn set_tree_nodes(
+                &self,
+                chain_id: &str,
+                rows: &[(u64, String)],
+            ) -> Result<(), $crate::error::AuditError> {
+                let err = |e: sqlx::Error| $crate::error::AuditError::Store(e.to_string());
+                let mut tx = self.write.begin().await.map_err(err)?;
+                for (seq, nodes) in rows {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE entries SET tree_nodes = ");
+                    qb.push_bind(nodes.as_str())
+                        .push(" WHERE chain_id = ")
+                        .push_bind(chain_id)
+                        .push(" AND seq = ")
+                        .push_bind($crate::store::big(*seq))
+                        .push(" AND tree_nodes IS NULL");
+                    qb.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
+            }
+
+            async fn legacy_chains(&self) -> Result<Vec<String>, $crate::error::AuditError> {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT chain_id FROM checkpoints \
+                     WHERE chain_id NOT IN (SELECT chain_id FROM notes) ORDER BY chain_id",
+                )
+                .fetch_all(&self.write)
+                .await
+                .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
             }
 
             async fn last_seq(&self, chain_id: &str) -> Result<u64, $crate::error::AuditError> {
@@ -718,7 +981,8 @@ macro_rules! impl_common_store {
             async fn chains(&self) -> Result<Vec<String>, $crate::error::AuditError> {
                 sqlx::query_scalar(
                     "SELECT chain_id FROM entries GROUP BY chain_id \
-                     UNION SELECT chain_id FROM checkpoints ORDER BY 1",
+                     UNION SELECT chain_id FROM checkpoints \
+                     UNION SELECT chain_id FROM notes ORDER BY 1",
                 )
                 .fetch_all(&self.read)
                 .await
@@ -727,7 +991,7 @@ macro_rules! impl_common_store {
 
             async fn open_chains(&self) -> Result<Vec<String>, $crate::error::AuditError> {
                 sqlx::query_scalar(
-                    "SELECT chain_id FROM checkpoints GROUP BY chain_id \
+                    "SELECT chain_id FROM notes GROUP BY chain_id \
                      HAVING SUM(CASE WHEN kind IN ('final', 'sealed') THEN 1 ELSE 0 END) = 0 \
                      ORDER BY chain_id",
                 )

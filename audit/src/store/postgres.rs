@@ -11,9 +11,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use super::{
-    classify, impl_common_store, CommitError, JsonCols, StoreOptions, DDL, SCHEMA_VERSION,
+    classify, impl_common_store, CommitError, JsonCols, NoteRow, StoreOptions, DDL, SCHEMA_VERSION,
+    V2_TO_V3,
 };
-use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::error::{redact_url, AuditError};
 
@@ -106,6 +106,19 @@ impl PgStore {
                     "schema version {v} is newer than supported version {SCHEMA_VERSION}"
                 ))
             }
+            Some(2) => {
+                for stmt in V2_TO_V3 {
+                    sqlx::query(stmt)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                    .bind(SCHEMA_VERSION)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
             Some(v) if v < SCHEMA_VERSION => {
                 return Err(format!(
                     "schema version {v} is older than supported version {SCHEMA_VERSION}: start a new log"
@@ -133,24 +146,6 @@ impl PgStore {
         Ok(got.then_some(super::ChainClaim::Pg(conn, key)))
     }
 
-    /// Whether some session holds the advisory lock `key`.
-    pub(crate) async fn lock_held(&self, key: i64) -> Result<bool, AuditError> {
-        // A bigint advisory key shows in pg_locks as classid (high 32 bits),
-        // objid (low 32 bits), objsubid 1.
-        let bits = u64::from_be_bytes(key.to_be_bytes());
-        let hi = i64::try_from(bits >> 32).unwrap_or(0);
-        let lo = i64::try_from(bits & 0xffff_ffff).unwrap_or(0);
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND classid::bigint = $1 AND objid::bigint = $2)",
-        )
-        .bind(hi)
-        .bind(lo)
-        .fetch_one(&self.read)
-        .await
-        .map_err(|e| AuditError::Store(e.to_string()))
-    }
 }
 
 impl PgStore {
@@ -160,24 +155,28 @@ impl PgStore {
     async fn commit_batch(
         &self,
         entries: &[Entry],
-        checkpoints: &[Checkpoint],
+        nodes: &[String],
+        notes: &[NoteRow],
     ) -> Result<(), CommitError> {
         let unavailable = |e: sqlx::Error| CommitError::Unavailable(e.to_string());
         let mut tx = self.write.begin().await.map_err(unavailable)?;
         // A statement refused for its data is a rejection; the commit
         // itself failing leaves the outcome unknown.
+        let mut first = 0usize;
         for chunk in super::insert_chunks(entries) {
             let json: Vec<JsonCols> = chunk.iter().map(|e| JsonCols::of(&e.entry)).collect();
             let mut qb = sqlx::QueryBuilder::new("");
-            Self::push_entry_rows(&mut qb, "INSERT", chunk, &json);
+            let chunk_nodes = super::part(nodes, first, chunk.len());
+            first += chunk.len();
+            Self::push_entry_rows(&mut qb, "INSERT", chunk, &json, chunk_nodes);
             qb.build()
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| classify(&e))?;
         }
-        if !checkpoints.is_empty() {
+        if !notes.is_empty() {
             let mut qb = sqlx::QueryBuilder::new("");
-            Self::push_checkpoint_rows(&mut qb, checkpoints);
+            Self::push_note_rows(&mut qb, notes);
             qb.build()
                 .execute(&mut *tx)
                 .await

@@ -30,9 +30,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::{
-    classify, impl_common_store, CommitError, JsonCols, StoreOptions, DDL, SCHEMA_VERSION,
+    classify, impl_common_store, CommitError, JsonCols, NoteRow, StoreOptions, DDL, SCHEMA_VERSION,
+    V2_TO_V3,
 };
-use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
 use crate::error::AuditError;
 
@@ -252,6 +252,19 @@ impl SqliteStore {
                         "schema version {v} is newer than supported version {SCHEMA_VERSION}"
                     ))
                 }
+                Some(2) => {
+                    for stmt in V2_TO_V3 {
+                        sqlx::query(stmt)
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    sqlx::query("INSERT INTO schema_version (version) VALUES (?)")
+                        .bind(SCHEMA_VERSION)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
                 Some(v) if v < SCHEMA_VERSION => {
                     return Err(format!(
                         "schema version {v} is older than supported version {SCHEMA_VERSION}: start a new log"
@@ -269,6 +282,9 @@ impl SqliteStore {
     }
 }
 
+/// Rows per INSERT statement of a batch.
+const SQLITE_ROWS_PER_INSERT: usize = 512;
+
 impl SqliteStore {
     /// Inserts a batch in ONE round trip to SQLite's connection thread:
     /// `BEGIN IMMEDIATE; INSERT OR ROLLBACK INTO entries VALUES (all rows);
@@ -284,8 +300,9 @@ impl SqliteStore {
     /// its inserts as separate statements made a batch of 14 entries take 5
     /// of them. The batch statement is not cached (`persistent(false)`): its
     /// shape changes with the batch size, and preparing it costs little
-    /// next to a hand-off. 1 024 rows × 31 columns stays under SQLite's
-    /// 32 766 bind parameters per statement.
+    /// next to a hand-off. A batch of up to 1 024 rows is split into INSERTs
+    /// of [`SQLITE_ROWS_PER_INSERT`] rows in that one query (32 columns each:
+    /// SQLite takes at most 32 766 bind parameters per statement).
     ///
     /// If any statement fails, the transaction is rolled back (a second
     /// round trip, only then) so the connection is clean for the next
@@ -294,16 +311,26 @@ impl SqliteStore {
     async fn commit_batch(
         &self,
         entries: &[Entry],
-        checkpoints: &[Checkpoint],
+        nodes: &[String],
+        notes: &[NoteRow],
     ) -> Result<(), CommitError> {
         let json: Vec<JsonCols> = entries.iter().map(|e| JsonCols::of(&e.entry)).collect();
         let mut qb = sqlx::QueryBuilder::new("BEGIN IMMEDIATE; ");
-        if !entries.is_empty() {
-            Self::push_entry_rows(&mut qb, "INSERT OR ROLLBACK", entries, &json);
+        // 512 rows × 32 columns per statement: SQLite allows 32 766 bind
+        // parameters in one.
+        for (i, chunk) in entries.chunks(SQLITE_ROWS_PER_INSERT).enumerate() {
+            let first = i * SQLITE_ROWS_PER_INSERT;
+            Self::push_entry_rows(
+                &mut qb,
+                "INSERT OR ROLLBACK",
+                chunk,
+                super::part(&json, first, chunk.len()),
+                super::part(nodes, first, chunk.len()),
+            );
             qb.push("; ");
         }
-        if !checkpoints.is_empty() {
-            Self::push_checkpoint_rows(&mut qb, checkpoints);
+        if !notes.is_empty() {
+            Self::push_note_rows(&mut qb, notes);
             qb.push("; ");
         }
         qb.push("COMMIT");
@@ -441,9 +468,9 @@ mod tests {
     #[tokio::test]
     async fn a_rejected_batch_leaves_nothing_and_the_next_commits() {
         let (_dir, store) = fresh_store().await;
-        store.commit(&[entry(1), entry(2)], &[]).await.unwrap();
+        store.commit(&[entry(1), entry(2)], &[], &[]).await.unwrap();
         // seq 3 is new, seq 2 repeats the primary key: the whole batch fails.
-        let err = store.commit(&[entry(3), entry(2)], &[]).await.unwrap_err();
+        let err = store.commit(&[entry(3), entry(2)], &[], &[]).await.unwrap_err();
         assert!(matches!(err, CommitError::Rejected(_)), "{err:?}");
         assert_eq!(
             count(&store).await,
@@ -451,7 +478,7 @@ mod tests {
             "nothing of the rejected batch stays"
         );
         let big: Vec<Entry> = (3..3 + 1024).map(entry).collect();
-        store.commit(&big, &[]).await.unwrap();
+        store.commit(&big, &[], &[]).await.unwrap();
         assert_eq!(count(&store).await, 2 + 1024);
         store.close_writer().await;
     }
@@ -462,7 +489,7 @@ mod tests {
     async fn a_page_of_intact_rows_is_read_as_one_json_value() {
         let (_dir, store) = fresh_store().await;
         let rows: Vec<Entry> = (1..=5).map(entry).collect();
-        store.commit(&rows, &[]).await.unwrap();
+        store.commit(&rows, &[], &[]).await.unwrap();
         let page = store
             .entries_after_json("c0", 1, 3)
             .await

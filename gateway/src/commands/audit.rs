@@ -59,7 +59,39 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             config,
             export,
             public_key,
-        } => verify(config.as_deref(), export.as_deref(), public_key.as_deref()),
+            require_witness,
+        } => verify(
+            config.as_deref(),
+            export.as_deref(),
+            public_key.as_deref(),
+            &require_witness,
+        ),
+        AuditCommand::Prove {
+            config,
+            inquiry,
+            out,
+        } => {
+            let (config, _) = load(&config)?;
+            let bundle = runtime()?.block_on(async {
+                let reader = audit::Reader::connect(&config.audit_store_url).await?;
+                proof_with_retry(&reader, &inquiry).await
+            })?;
+            write_bundle(&out, &bundle)?;
+            println!(
+                "credgate: wrote the inclusion proof of inquiry {inquiry} (entry {} of chain {}, tree size {}) to `{}`",
+                bundle.entry.seq,
+                bundle.chain_id,
+                bundle.tree_size,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::VerifyProof {
+            file,
+            config,
+            public_key,
+            witness_key,
+        } => verify_proof(&file, config.as_deref(), public_key.as_deref(), &witness_key),
         AuditCommand::Query {
             config,
             officer,
@@ -102,15 +134,36 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             );
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::SubjectReport { config, subject } => {
+        AuditCommand::SubjectReport {
+            config,
+            subject,
+            proofs,
+        } => {
             let subject = parse_subject(&subject)?;
             let (config, _) = load(&config)?;
-            let found = runtime()?.block_on(async {
-                let reader = audit::Reader::connect(&config.audit_store_url).await?;
-                reader.subject_report(&subject).await
-            })?;
+            let rt = runtime()?;
+            let reader = rt.block_on(audit::Reader::connect(&config.audit_store_url))?;
+            let found = rt.block_on(reader.subject_report(&subject))?;
             let mut out = std::io::stdout().lock();
             print_subject_report(&mut out, &subject, &found)?;
+            if let Some(dir) = proofs {
+                std::fs::create_dir_all(&dir).map_err(|why| AuditCmdError::File {
+                    action: "create",
+                    path: dir.clone(),
+                    why,
+                })?;
+                for e in &found {
+                    let bundle = rt.block_on(proof_with_retry(&reader, &e.entry.inquiry_id))?;
+                    write_bundle(&dir.join(bundle_file_name(&e.entry.inquiry_id)), &bundle)?;
+                }
+                writeln!(
+                    out,
+                    "{} inclusion proofs written to `{}`; check each with: credgate audit verify-proof FILE --public-key {}",
+                    found.len(),
+                    dir.display(),
+                    hex::encode(load_public(&config)?)
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -131,6 +184,95 @@ fn load(path: &Path) -> Result<(Config, Vec<u8>), AuditCmdError> {
     Ok((config, public))
 }
 
+/// The audit public key of a loaded config.
+fn load_public(config: &Config) -> Result<Vec<u8>, AuditCmdError> {
+    load(&config.path).map(|(_, k)| k)
+}
+
+/// An inclusion proof, waiting once (a checkpoint comes at least every
+/// `checkpoint_interval_ms`) when the entry is not covered yet.
+async fn proof_with_retry(
+    reader: &audit::Reader,
+    inquiry: &str,
+) -> Result<audit::reader::ProofBundle, audit::AuditError> {
+    for _ in 0..3 {
+        match reader.inclusion_proof(inquiry).await {
+            Err(audit::AuditError::ProofPending) => {
+                tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+            }
+            other => return other,
+        }
+    }
+    reader.inclusion_proof(inquiry).await
+}
+
+/// A file name for an inquiry's bundle: the id with anything but letters,
+/// digits, `-` and `_` replaced.
+fn bundle_file_name(inquiry: &str) -> String {
+    let safe: String = inquiry
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    format!("{safe}.json")
+}
+
+/// Writes a proof bundle as pretty JSON.
+fn write_bundle(path: &Path, bundle: &audit::reader::ProofBundle) -> Result<(), AuditCmdError> {
+    let text = serde_json::to_string_pretty(bundle).unwrap_or_default();
+    std::fs::write(path, text + "\n").map_err(|why| AuditCmdError::File {
+        action: "write",
+        path: path.to_path_buf(),
+        why,
+    })
+}
+
+/// `audit verify-proof`: exit 0 valid, 1 invalid, 2 could not run.
+fn verify_proof(
+    file: &Path,
+    config: Option<&Path>,
+    public_key: Option<&str>,
+    witness_keys: &[String],
+) -> CmdResult {
+    let key = match (config, public_key) {
+        (Some(c), _) => audit::tree_head::LogKey::raw(&load(c)?.1)?,
+        (None, Some(k)) if k.contains('+') => audit::tree_head::LogKey::from_vkey(k.trim())?,
+        (None, Some(k)) => match hex::decode(k.trim()) {
+            Ok(raw) if raw.len() == 32 => audit::tree_head::LogKey::raw(&raw)?,
+            _ => return Err(AuditCmdError::BadPublicKey.into()),
+        },
+        (None, None) => return Err("give `--config FILE` or `--public-key KEY`".into()),
+    };
+    let mut witnesses = Vec::new();
+    for w in witness_keys {
+        let v = audit::note::Verifier::parse(w.trim())
+            .map_err(|e| format!("`--witness-key {w}`: {e}"))?;
+        witnesses.push(v);
+    }
+    let text = std::fs::read_to_string(file).map_err(|why| AuditCmdError::File {
+        action: "read",
+        path: file.to_path_buf(),
+        why,
+    })?;
+    match audit::reader::verify_bundle(&text, &key, &witnesses) {
+        Ok(r) => {
+            let by = if r.witnesses.is_empty() {
+                String::new()
+            } else {
+                format!(", cosigned by {}", r.witnesses.join(", "))
+            };
+            println!(
+                "valid: entry {} is in the tree of {} entries of `{}`, signed by the audit key{by}",
+                r.seq, r.tree_size, r.origin
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("invalid: {why}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 /// A current-thread runtime for the reader's async calls.
 fn runtime() -> Result<tokio::runtime::Runtime, AuditCmdError> {
     tokio::runtime::Builder::new_current_thread()
@@ -142,7 +284,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, AuditCmdError> {
 /// `audit verify`: the store (with `--config`) or an export file, which is
 /// checked only against a trusted key (`--config` or `--public-key`), never
 /// against the key its own header names.
-fn verify(config: Option<&Path>, export: Option<&Path>, public_key: Option<&str>) -> CmdResult {
+fn verify(
+    config: Option<&Path>,
+    export: Option<&Path>,
+    public_key: Option<&str>,
+    require_witness: &[String],
+) -> CmdResult {
     let report = match (config, export) {
         (config, Some(file)) => {
             let public_key = match (config, public_key) {
@@ -184,9 +331,18 @@ fn verify(config: Option<&Path>, export: Option<&Path>, public_key: Option<&str>
             entries,
             checkpoints,
             chains,
+            open_chains,
+            unsigned_entries,
         } => {
+            let open = if open_chains > 0 {
+                format!(
+                    "; {open_chains} open (no final checkpoint yet), {unsigned_entries} entries after their last checkpoint"
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "intact: {entries} entries, {checkpoints} signed checkpoints, {chains} chains"
+                "intact: {entries} entries, {checkpoints} signed checkpoints, {chains} chains{open}"
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -21,6 +21,7 @@ struct Answer {
     content_type: &'static str,
     body: Vec<u8>,
     status: u16,
+    retry_after: Option<u64>,
 }
 
 /// Answer one admin-plane request.
@@ -46,6 +47,7 @@ pub async fn handle<B: hyper::body::Body>(
         let outcome = run(&shared, &conn, &req, &mut draft).await;
         let (decision, reason, status) = match &outcome {
             Ok(a) if a.status < 400 => (audit::Decision::Allow, "ok", a.status),
+            Ok(a) if a.status == 409 => (audit::Decision::Deny, "proof_pending", a.status),
             // The log API's own refusals: 400 `invalid_request` (a bad
             // filter) and 503 `audit_unavailable` (the store failed).
             Ok(a) if a.status < 500 => (audit::Decision::Deny, "invalid_request", a.status),
@@ -72,6 +74,9 @@ pub async fn handle<B: hyper::body::Body>(
                 h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 if let Ok(v) = HeaderValue::from_str(&inquiry_id) {
                     h.insert("inquiry-id", v);
+                }
+                if let Some(secs) = a.retry_after {
+                    h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
                 resp
             }
@@ -112,6 +117,7 @@ async fn run<B: hyper::body::Body>(
                 content_type: "text/plain; charset=utf-8",
                 body: b"ok\n".to_vec(),
                 status: 200,
+                retry_after: None,
             })
         }
         "/readyz" => {
@@ -122,6 +128,7 @@ async fn run<B: hyper::body::Body>(
                 content_type: "text/plain; charset=utf-8",
                 body: b"ready\n".to_vec(),
                 status: 200,
+                retry_after: None,
             });
         }
         _ => {}
@@ -139,6 +146,7 @@ async fn run<B: hyper::body::Body>(
             content_type: "text/plain; version=0.0.4",
             body: shared.metrics.render().into_bytes(),
             status: 200,
+            retry_after: None,
         });
     }
     if !path.starts_with("/audit/") {
@@ -163,5 +171,6 @@ async fn run<B: hyper::body::Body>(
         content_type: answer.content_type,
         body: answer.body,
         status: answer.status,
+        retry_after: answer.retry_after,
     })
 }
