@@ -206,6 +206,13 @@ pub enum AuditCommand {
         #[arg(long, requires = "config", conflicts_with = "export")]
         require_witness: Vec<String>,
     },
+    /// Print the audit key's signed-note verifier key (`name+id+base64`):
+    /// what witnesses (`witness init --log-key`) and verifiers are given.
+    Key {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Write the inclusion proof bundle of one inquiry (JSON), checkable
     /// offline with `audit verify-proof`.
     Prove {

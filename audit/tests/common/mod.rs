@@ -125,6 +125,7 @@ impl TestStore {
             checkpoint_every,
             queue_capacity: 4096,
             store_timeout_ms: 300,
+            ..AuditConfig::default()
         }
     }
 }

@@ -66,6 +66,17 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             public_key.as_deref(),
             &require_witness,
         ),
+        AuditCommand::Key { config } => {
+            let (config, public_key) = load(&config)?;
+            let key: [u8; 32] = public_key
+                .as_slice()
+                .try_into()
+                .map_err(|_| AuditCmdError::BadPublicKey)?;
+            let v = audit::note::Verifier::new(&config.audit_key_name, audit::note::ED25519, key)
+                .map_err(|e| AuditCmdError::Config(format!("[audit] key_name: {e}")))?;
+            println!("{}", v.to_vkey());
+            Ok(ExitCode::SUCCESS)
+        }
         AuditCommand::Prove {
             config,
             inquiry,
