@@ -1,7 +1,11 @@
 //! Durable appends/s on SQLite and PostgreSQL with 1, 16, 256 and 1024
 //! concurrent appenders (the batch a group commit finds is at most that
-//! many), and entries/s verified: in memory (`verify_chain`), from an
-//! export (`verify_export`) and from the SQLite store (`Reader::verify`).
+//! many), entries/s verified: in memory (`verify_chain`), from an
+//! export (`verify_export`) and from the SQLite store (`Reader::verify`);
+//! and the time to build one inclusion proof from the SQLite store
+//! (`Reader::inclusion_proof`: O(log n) row reads, checked against the
+//! signed root before it is returned) at `STORE_N` entries, or at
+//! `CREDGATE_BENCH_PROOF_N` entries when that is set (e.g. 10000000).
 //! PostgreSQL runs only when `CREDGATE_TEST_POSTGRES_URL` is set; each run
 //! uses a fresh schema, dropped afterwards.
 //!
@@ -22,15 +26,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use audit::checkpoint::checkpoint_message;
-use audit::entry::{entry_hash, GENESIS_HASH};
+use audit::entry::{entry_hashes, GENESIS_HASH};
+use audit::merkle::CompactTree;
+use audit::tree_head::{Checkpoint, CheckpointSigner, Kind};
 use audit::verify::verify_chain;
 use audit::{
-    generate_signing_key, verify_export, AuditConfig, AuditLog, Checkpoint, CheckpointKind,
-    Decision, Entry, Filter, NewEntry, VerifyReport,
+    generate_signing_key, verify_export, AuditConfig, AuditLog, Decision, Entry, Filter, NewEntry,
+    VerifyReport,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ring::signature::{Ed25519KeyPair, KeyPair};
 use sqlx::Connection;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
@@ -205,30 +209,23 @@ fn appends(c: &mut Criterion) {
 }
 
 /// A valid in-memory chain with a checkpoint every 1000 entries.
-fn chain(n: u64) -> (Vec<Entry>, Vec<Checkpoint>, Vec<u8>) {
-    let key = Ed25519KeyPair::from_pkcs8(&generate_signing_key().unwrap()).unwrap();
+fn chain(n: u64) -> (Vec<Entry>, Vec<Checkpoint>) {
+    let signer = CheckpointSigner::new("credgate-audit", &generate_signing_key().unwrap()).unwrap();
+    let origin = "credgate.local/bench";
     let mut prev = GENESIS_HASH;
     let mut scratch = Vec::new();
+    let mut tree = CompactTree::new();
+    let mut done = Vec::new();
     let mut entries = Vec::new();
-    let mut cps = Vec::new();
-    let mut sign = |kind: CheckpointKind, seq: u64, h: &[u8; 32]| {
-        let sig = key.sign(&checkpoint_message("bench", kind, 1000, seq, h, 1));
-        cps.push(Checkpoint {
-            chain_id: "bench".into(),
-            kind,
-            every: 1000,
-            seq,
-            hash: hex::encode(h),
-            time_ms: 1,
-            signature: hex::encode(sig.as_ref()),
-        });
-    };
-    sign(CheckpointKind::Genesis, 0, &GENESIS_HASH);
+    let mut cps = vec![signer
+        .sign(origin, 0, &tree.root(), Kind::Genesis, 1, &[])
+        .unwrap()];
     for seq in 1..=n {
         let e = sample(seq);
-        let h = entry_hash(&mut scratch, &prev, "bench", seq, &e);
+        let (h, leaf) = entry_hashes(&mut scratch, &prev, "bench", seq, &e);
+        tree.push(leaf, &mut done);
         if seq.checked_rem(1000) == Some(0) {
-            sign(CheckpointKind::Periodic, seq, &h);
+            cps.push(signer.sign(origin, seq, &tree.root(), Kind::Periodic, 1, &[]).unwrap());
         }
         entries.push(Entry {
             chain_id: "bench".into(),
@@ -239,7 +236,7 @@ fn chain(n: u64) -> (Vec<Entry>, Vec<Checkpoint>, Vec<u8>) {
         });
         prev = h;
     }
-    (entries, cps, key.public_key().as_ref().to_vec())
+    (entries, cps)
 }
 
 fn verification(c: &mut Criterion) {
@@ -249,10 +246,10 @@ fn verification(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4));
     g.throughput(Throughput::Elements(VERIFY_N));
 
-    let (entries, cps, pk) = chain(VERIFY_N);
+    let (entries, cps) = chain(VERIFY_N);
     g.bench_function("in_memory", |b| {
         b.iter(|| {
-            let r = verify_chain("bench", &entries, cps.clone(), &pk);
+            let r = verify_chain("bench", &entries, &cps);
             assert!(matches!(r, VerifyReport::Intact { .. }));
         })
     });
@@ -302,7 +299,60 @@ fn verification(c: &mut Criterion) {
         })
     });
     g.finish();
+    drop(dir);
 }
 
-criterion_group!(benches, appends, verification);
+/// One inclusion proof from a SQLite store of `n` entries (a random entry
+/// each time: the rows a proof reads are spread over the whole tree).
+fn proofs(c: &mut Criterion) {
+    let n: u64 = std::env::var("CREDGATE_BENCH_PROOF_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(STORE_N);
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/proof.db", dir.path().display());
+    let log = rt
+        .block_on(AuditLog::open(&AuditConfig {
+            store_url: url,
+            signing_key_pkcs8: generate_signing_key().unwrap(),
+            checkpoint_every: 100_000,
+            ..AuditConfig::default()
+        }))
+        .unwrap();
+    let started = Instant::now();
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        for t in 0..256u64 {
+            let log = log.clone();
+            set.spawn(async move {
+                for i in 0..n / 256 {
+                    log.append(sample(t * 100_000_000 + i)).await.unwrap();
+                }
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap();
+        }
+        log.shutdown().await.unwrap();
+    });
+    eprintln!("proof store: {} entries appended in {:.1?}", n / 256 * 256, started.elapsed());
+    let reader = log.reader();
+    let mut g = c.benchmark_group("proof");
+    g.sample_size(50).measurement_time(Duration::from_secs(4));
+    let mut i = 0u64;
+    g.bench_function(BenchmarkId::new("sqlite_inclusion", n), |b| {
+        b.iter(|| {
+            // Spread over the tree: a multiplicative walk through the ids.
+            i = (i + 7_919) % (n / 256);
+            let t = i % 256;
+            let id = format!("01J0000000000000000000{:06}", t * 100_000_000 + i);
+            rt.block_on(reader.inclusion_proof(&id)).unwrap();
+        })
+    });
+    g.finish();
+    drop(dir);
+}
+
+criterion_group!(benches, appends, verification, proofs);
 criterion_main!(benches);

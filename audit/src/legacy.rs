@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 
 use crate::checkpoint::{signature_valid, Checkpoint, CheckpointKind};
 use crate::entry::{entry_hash, parse_hash, Entry, GENESIS_HASH};
-use crate::verify::{Tamper, VerifyReport};
+use crate::verify::Tamper;
 
 /// Where the walk of a chain starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,37 +329,6 @@ impl<'k> ChainVerifier<'k> {
             checkpoints: self.checkpoints,
             last_seq: self.next_seq.saturating_sub(1),
         })
-    }
-}
-
-/// Verifies one whole chain held in memory (entries in seq order, starting
-/// at seq 1) against its checkpoints (genesis included), without any store.
-pub fn verify_chain<'a>(
-    chain_id: &str,
-    entries: impl IntoIterator<Item = &'a Entry>,
-    checkpoints: Vec<Checkpoint>,
-    public_key: &[u8],
-) -> VerifyReport {
-    let result =
-        ChainVerifier::new(chain_id, checkpoints, public_key, Start::Genesis).and_then(|mut v| {
-            for e in entries {
-                v.push(e)?;
-            }
-            v.finish()
-        });
-    match result {
-        Ok(w) => VerifyReport::Intact {
-            entries: w.entries,
-            checkpoints: w.checkpoints,
-            chains: 1,
-            open_chains: 0,
-            unsigned_entries: 0,
-        },
-        Err(t) => VerifyReport::Tampered {
-            chain_id: chain_id.to_owned(),
-            first_bad_seq: t.seq,
-            why: t.why,
-        },
     }
 }
 
