@@ -16,6 +16,8 @@ struct Inner {
     commit_count: u64,
     commit_sum: f64,
     commit_failures: u64,
+    witness_cosigned: BTreeMap<String, u64>,
+    witness_conflicts: BTreeMap<String, u64>,
 }
 
 /// Counters shared by both planes.
@@ -66,6 +68,27 @@ impl Metrics {
         g.commit_sum += secs;
     }
 
+    /// Names a witness so its series show (at 0) before its first answer.
+    pub fn witness(&self, name: &str) {
+        let mut g = self.lock();
+        g.witness_cosigned.entry(name.to_owned()).or_default();
+        g.witness_conflicts.entry(name.to_owned()).or_default();
+    }
+
+    /// A witness cosigned a checkpoint of this tree size.
+    pub fn witness_cosigned(&self, name: &str, size: u64) {
+        self.lock().witness_cosigned.insert(name.to_owned(), size);
+    }
+
+    /// A witness refused a checkpoint as inconsistent with what it holds.
+    pub fn witness_conflict(&self, name: &str) {
+        *self
+            .lock()
+            .witness_conflicts
+            .entry(name.to_owned())
+            .or_default() += 1;
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
         let g = self.lock();
@@ -106,8 +129,25 @@ impl Metrics {
             "credgate_audit_commit_failures_total {}",
             g.commit_failures
         );
+        if !g.witness_cosigned.is_empty() {
+            out.push_str("# HELP credgate_witness_cosigned_size Tree size of the latest checkpoint each witness cosigned.\n");
+            out.push_str("# TYPE credgate_witness_cosigned_size gauge\n");
+            for (w, n) in &g.witness_cosigned {
+                let _ = writeln!(out, "credgate_witness_cosigned_size{{witness=\"{}\"}} {n}", label(w));
+            }
+            out.push_str("# HELP credgate_witness_conflicts_total Checkpoints a witness refused as inconsistent with one it cosigned.\n");
+            out.push_str("# TYPE credgate_witness_conflicts_total counter\n");
+            for (w, n) in &g.witness_conflicts {
+                let _ = writeln!(out, "credgate_witness_conflicts_total{{witness=\"{}\"}} {n}", label(w));
+            }
+        }
         out
     }
+}
+
+/// A Prometheus label value with `\\`, `"` and newlines escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]
