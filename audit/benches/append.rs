@@ -225,7 +225,11 @@ fn chain(n: u64) -> (Vec<Entry>, Vec<Checkpoint>) {
         let (h, leaf) = entry_hashes(&mut scratch, &prev, "bench", seq, &e);
         tree.push(leaf, &mut done);
         if seq.checked_rem(1000) == Some(0) {
-            cps.push(signer.sign(origin, seq, &tree.root(), Kind::Periodic, 1, &[]).unwrap());
+            cps.push(
+                signer
+                    .sign(origin, seq, &tree.root(), Kind::Periodic, 1, &[])
+                    .unwrap(),
+            );
         }
         entries.push(Entry {
             chain_id: "bench".into(),
@@ -336,7 +340,11 @@ fn proofs(c: &mut Criterion) {
         }
         log.shutdown().await.unwrap();
     });
-    eprintln!("proof store: {} entries appended in {:.1?}", n / 256 * 256, started.elapsed());
+    eprintln!(
+        "proof store: {} entries appended in {:.1?}",
+        n / 256 * 256,
+        started.elapsed()
+    );
     let reader = log.reader();
     let mut g = c.benchmark_group("proof");
     g.sample_size(50).measurement_time(Duration::from_secs(4));

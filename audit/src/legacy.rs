@@ -176,9 +176,6 @@ impl<'k> ChainVerifier<'k> {
         Ok(v)
     }
 
-
-
-
     fn check_checkpoint(&mut self, cp: &Checkpoint, hash: Option<&[u8; 32]>) -> Result<(), Tamper> {
         if !signature_valid(cp, self.public_key) {
             return Err(Tamper {

@@ -206,7 +206,10 @@ pub fn verify_bundle(
     let b: ProofBundle =
         serde_json::from_str(json).map_err(|e| format!("not a proof bundle: {e}"))?;
     if b.format != PROOF_FORMAT || b.version != 1 {
-        return Err(format!("unsupported bundle format `{}` version {}", b.format, b.version));
+        return Err(format!(
+            "unsupported bundle format `{}` version {}",
+            b.format, b.version
+        ));
     }
     let e = &b.entry;
     if e.chain_id != b.chain_id {
@@ -253,7 +256,9 @@ pub fn verify_bundle(
 
 /// Decodes a base64 SHA-256 hash.
 pub(crate) fn decode_hash(s: &str) -> Option<Hash> {
-    B64.decode(s).ok().and_then(|v| <[u8; 32]>::try_from(v).ok())
+    B64.decode(s)
+        .ok()
+        .and_then(|v| <[u8; 32]>::try_from(v).ok())
 }
 
 /// The perfect tree nodes of a chain named by `ids`, from their rows;
@@ -269,8 +274,11 @@ pub(crate) async fn fetch_nodes(
     }
     seqs.sort_unstable();
     seqs.dedup();
-    let rows: BTreeMap<u64, Option<String>> =
-        store.tree_nodes(chain_id, &seqs).await?.into_iter().collect();
+    let rows: BTreeMap<u64, Option<String>> = store
+        .tree_nodes(chain_id, &seqs)
+        .await?
+        .into_iter()
+        .collect();
     let mut out = BTreeMap::new();
     for id in ids {
         let Some(seq) = id.seq() else { return Ok(None) };
@@ -486,17 +494,27 @@ impl Reader {
 
     /// The latest checkpoint of a chain as a signed note, with the witness
     /// cosignatures stored for it; None if the chain has none.
-    pub async fn latest_checkpoint(&self, chain_id: &str) -> Result<Option<(u64, String)>, AuditError> {
+    pub async fn latest_checkpoint(
+        &self,
+        chain_id: &str,
+    ) -> Result<Option<(u64, String)>, AuditError> {
         let notes = self.store.notes(chain_id).await?;
         let Some(last) = notes.iter().max_by_key(|n| n.size) else {
             return Ok(None);
         };
-        let note = self.with_cosignatures(chain_id, last.size, &last.note).await?;
+        let note = self
+            .with_cosignatures(chain_id, last.size, &last.note)
+            .await?;
         Ok(Some((last.size, note)))
     }
 
     /// A checkpoint note with the stored cosignature lines for it added.
-    async fn with_cosignatures(&self, chain_id: &str, size: u64, note: &str) -> Result<String, AuditError> {
+    async fn with_cosignatures(
+        &self,
+        chain_id: &str,
+        size: u64,
+        note: &str,
+    ) -> Result<String, AuditError> {
         let cosigs = self.store.cosignatures(chain_id, size).await?;
         if cosigs.is_empty() {
             return Ok(note.to_owned());
@@ -518,13 +536,16 @@ impl Reader {
     /// root before it is handed out (altered tree nodes are
     /// [`AuditError::Corrupt`]).
     pub async fn inclusion_proof(&self, inquiry_id: &str) -> Result<ProofBundle, AuditError> {
-        let entry = self
-            .store
-            .find_inquiry(inquiry_id)
-            .await?
-            .ok_or_else(|| AuditError::NotFound(format!("no inquiry `{inquiry_id}` in the log")))?;
+        let entry =
+            self.store.find_inquiry(inquiry_id).await?.ok_or_else(|| {
+                AuditError::NotFound(format!("no inquiry `{inquiry_id}` in the log"))
+            })?;
         let notes = self.store.notes(&entry.chain_id).await?;
-        let Some(note) = notes.iter().filter(|n| n.size >= entry.seq).max_by_key(|n| n.size) else {
+        let Some(note) = notes
+            .iter()
+            .filter(|n| n.size >= entry.seq)
+            .max_by_key(|n| n.size)
+        else {
             return Err(AuditError::ProofPending);
         };
         let (size, text) = (note.size, note.note.clone());
@@ -542,17 +563,25 @@ impl Reader {
         })
     }
 
-    async fn inclusion_hashes(&self, e: &Entry, size: u64, note: &str) -> Result<Vec<Hash>, AuditError> {
+    async fn inclusion_hashes(
+        &self,
+        e: &Entry,
+        size: u64,
+        note: &str,
+    ) -> Result<Vec<Hash>, AuditError> {
         let corrupt = |why: &str| AuditError::Corrupt {
             chain_id: e.chain_id.clone(),
             seq: crate::store::big(e.seq),
             why: why.to_owned(),
         };
-        let plan = merkle::inclusion_plan(e.seq - 1, size).ok_or_else(|| corrupt("entry beyond its checkpoint"))?;
+        let plan = merkle::inclusion_plan(e.seq - 1, size)
+            .ok_or_else(|| corrupt("entry beyond its checkpoint"))?;
         let nodes = fetch_nodes(&self.store, &e.chain_id, &plan.nodes())
             .await?
             .ok_or_else(|| corrupt("stored tree nodes are missing"))?;
-        let proof = plan.assemble(&nodes).ok_or_else(|| corrupt("stored tree nodes are missing"))?;
+        let proof = plan
+            .assemble(&nodes)
+            .ok_or_else(|| corrupt("stored tree nodes are missing"))?;
         let mut bytes = Vec::new();
         canonical_bytes(&mut bytes, &e.chain_id, e.seq, &e.entry);
         let leaf = merkle::leaf_hash(&bytes);
@@ -562,17 +591,26 @@ impl Reader {
             .map(|h| h.root)
             .ok_or_else(|| corrupt("checkpoint note unreadable"))?;
         if !merkle::verify_inclusion(&leaf, e.seq - 1, size, &proof, &root) {
-            return Err(corrupt("entry or tree nodes do not reproduce the signed root"));
+            return Err(corrupt(
+                "entry or tree nodes do not reproduce the signed root",
+            ));
         }
         Ok(proof)
     }
 
     /// An RFC 9162 consistency proof between the chain's trees of `from`
     /// and `to` entries (`to` at most the chain's length).
-    pub async fn consistency_proof(&self, chain_id: &str, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
+    pub async fn consistency_proof(
+        &self,
+        chain_id: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Hash>, AuditError> {
         let last = self.store.last_seq(chain_id).await?;
         if to > last {
-            return Err(AuditError::NotFound(format!("chain holds {last} entries, fewer than {to}")));
+            return Err(AuditError::NotFound(format!(
+                "chain holds {last} entries, fewer than {to}"
+            )));
         }
         let plan = merkle::consistency_plan(from, to)
             .ok_or_else(|| AuditError::NotFound("from is larger than to".into()))?;
@@ -647,13 +685,13 @@ impl Reader {
                 }
             }
             if start > 0 {
-                let tree = frontier(&self.store, &chain_id, start).await?.ok_or_else(|| {
-                    AuditError::Corrupt {
+                let tree = frontier(&self.store, &chain_id, start)
+                    .await?
+                    .ok_or_else(|| AuditError::Corrupt {
                         chain_id: chain_id.clone(),
                         seq: crate::store::big(start),
                         why: "stored tree nodes are missing".into(),
-                    }
-                })?;
+                    })?;
                 write_line(
                     out,
                     &ExportLine::Frontier {
@@ -1018,8 +1056,9 @@ impl ExportChain {
             let cps = open_checkpoints(chain_id, &self.rows, key)?;
             let mut w = TreeWalker::new(chain_id, &cps)?;
             if let Some((size, peaks)) = self.frontier.take() {
-                let tree = CompactTree::from_peaks(size, peaks)
-                    .ok_or_else(|| Tamper::at(size, "tree frontier has the wrong number of hashes"))?;
+                let tree = CompactTree::from_peaks(size, peaks).ok_or_else(|| {
+                    Tamper::at(size, "tree frontier has the wrong number of hashes")
+                })?;
                 w.start_at(size, tree)?;
             }
             self.walker = Some(w);

@@ -158,7 +158,12 @@ impl CheckpointSigner {
     ) -> Result<Checkpoint, AuditError> {
         let mut extensions = vec![format!("kind {kind}"), format!("time {time_ms}")];
         for l in links {
-            extensions.push(format!("link {} {} {}", l.origin, l.size, B64.encode(l.root)));
+            extensions.push(format!(
+                "link {} {} {}",
+                l.origin,
+                l.size,
+                B64.encode(l.root)
+            ));
         }
         let head = TreeHead {
             origin: origin.to_owned(),
@@ -250,14 +255,20 @@ impl LogKey {
         let verifiers = self.verifiers(&note);
         note.verify(&verifiers)
             .map_err(|e| bad(format!("checkpoint signature does not verify: {e}")))?;
-        let head = TreeHead::parse(&note.text)
-            .map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+        let head =
+            TreeHead::parse(&note.text).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
         let mut kind = None;
         let mut time_ms = None;
         let mut links = Vec::new();
         for ext in &head.extensions {
             let mut parts = ext.split(' ');
-            match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+            match (
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+            ) {
                 (Some("kind"), Some(k), None, _, _) if kind.is_none() => {
                     kind = Some(Kind::parse(k).ok_or_else(|| bad(format!("unknown kind `{k}`")))?);
                 }
@@ -313,7 +324,14 @@ mod tests {
             root: [3; 32],
         }];
         let cp = s
-            .sign("credgate.local/bb", 0, &crate::merkle::empty_root(), Kind::Genesis, 5, &links)
+            .sign(
+                "credgate.local/bb",
+                0,
+                &crate::merkle::empty_root(),
+                Kind::Genesis,
+                5,
+                &links,
+            )
             .unwrap();
         assert!(cp.note.starts_with("credgate.local/bb\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\nkind genesis\ntime 5\nlink credgate.local/aa 7 "));
         let pk = s.verifier().public_key;
@@ -322,9 +340,18 @@ mod tests {
         let named = LogKey::from_vkey(&s.verifier().to_vkey()).unwrap();
         assert_eq!(named.open(&cp.note).unwrap(), cp);
         // Another key, or any change to the text, fails.
-        let other = CheckpointSigner::new("credgate-audit", &generate_signing_key().unwrap()).unwrap();
-        assert!(LogKey::raw(&other.verifier().public_key).unwrap().open(&cp.note).is_err());
-        for (from, to) in [("\n0\n", "\n1\n"), ("kind genesis", "kind final"), ("time 5", "time 6"), (" 7 ", " 8 ")] {
+        let other =
+            CheckpointSigner::new("credgate-audit", &generate_signing_key().unwrap()).unwrap();
+        assert!(LogKey::raw(&other.verifier().public_key)
+            .unwrap()
+            .open(&cp.note)
+            .is_err());
+        for (from, to) in [
+            ("\n0\n", "\n1\n"),
+            ("kind genesis", "kind final"),
+            ("time 5", "time 6"),
+            (" 7 ", " 8 "),
+        ] {
             let t = cp.note.replacen(from, to, 1);
             assert_ne!(t, cp.note);
             assert!(key.open(&t).is_err(), "{from} -> {to}");
@@ -335,6 +362,9 @@ mod tests {
     fn origins_name_the_chain() {
         assert_eq!(origin_for("credgate.local", "ab"), "credgate.local/ab");
         assert_eq!(origin_for("credgate.local/", "ab"), "credgate.local/ab");
-        assert_eq!(origin_for("x.example/<chain_id>/log", "ab"), "x.example/ab/log");
+        assert_eq!(
+            origin_for("x.example/<chain_id>/log", "ab"),
+            "x.example/ab/log"
+        );
     }
 }

@@ -181,7 +181,11 @@ impl TreeWalker {
         if self.entries > 0 || frontier.size() != size {
             return Err(Tamper::at(size, "tree frontier out of place"));
         }
-        let named = self.expect.get(&size).and_then(|l| l.first()).map(|e| e.root);
+        let named = self
+            .expect
+            .get(&size)
+            .and_then(|l| l.first())
+            .map(|e| e.root);
         if named != Some(frontier.root()) {
             return Err(Tamper::at(
                 size,
@@ -243,10 +247,14 @@ impl TreeWalker {
         }
         if let Some(prev) = &self.prev_hex {
             if prev_hash.as_bytes() != prev.as_slice() {
-                return Err(Tamper::at(seq, "prev_hash does not link to the previous entry"));
+                return Err(Tamper::at(
+                    seq,
+                    "prev_hash does not link to the previous entry",
+                ));
             }
         }
-        let (link, leaf) = hashes.ok_or_else(|| Tamper::at(seq, "prev_hash is not a hex sha-256"))?;
+        let (link, leaf) =
+            hashes.ok_or_else(|| Tamper::at(seq, "prev_hash is not a hex sha-256"))?;
         let mut link_hex = [0u8; 64];
         let _ = hex::encode_to_slice(link, &mut link_hex);
         if hash.as_bytes() != link_hex.as_slice() {
@@ -336,7 +344,10 @@ pub(crate) fn open_checkpoints(
         }
         if let Some(first) = out.first() {
             if first.origin != cp.origin {
-                return Err(Tamper::at(*size, "checkpoints of one chain name two origins"));
+                return Err(Tamper::at(
+                    *size,
+                    "checkpoints of one chain name two origins",
+                ));
             }
         }
         out.push(cp);
@@ -368,7 +379,8 @@ mod tests {
 
     impl Fixture {
         fn new(n: u64) -> Fixture {
-            let signer = CheckpointSigner::new("credgate-audit", &generate_signing_key().unwrap()).unwrap();
+            let signer =
+                CheckpointSigner::new("credgate-audit", &generate_signing_key().unwrap()).unwrap();
             let key = LogKey::raw(&signer.verifier().public_key).unwrap();
             let mut prev = GENESIS_HASH;
             let mut s = Vec::new();
@@ -392,11 +404,24 @@ mod tests {
                 });
                 prev = h;
             }
-            Fixture { signer, key, entries, roots, frontiers }
+            Fixture {
+                signer,
+                key,
+                entries,
+                roots,
+                frontiers,
+            }
         }
         fn cp(&self, kind: Kind, size: u64) -> Checkpoint {
             self.signer
-                .sign("credgate.local/c1", size, &self.roots[size as usize], kind, 5, &[])
+                .sign(
+                    "credgate.local/c1",
+                    size,
+                    &self.roots[size as usize],
+                    kind,
+                    5,
+                    &[],
+                )
                 .unwrap()
         }
         fn walk(&self, entries: &[Entry], cps: &[Checkpoint]) -> Result<Walked, Tamper> {
@@ -412,9 +437,16 @@ mod tests {
     #[test]
     fn intact_chain_and_located_tampering() {
         let f = Fixture::new(20);
-        let cps = vec![f.cp(Kind::Genesis, 0), f.cp(Kind::Periodic, 10), f.cp(Kind::Final, 20)];
+        let cps = vec![
+            f.cp(Kind::Genesis, 0),
+            f.cp(Kind::Periodic, 10),
+            f.cp(Kind::Final, 20),
+        ];
         let w = f.walk(&f.entries, &cps).unwrap();
-        assert_eq!((w.entries, w.checkpoints, w.size, w.unsigned, w.closed), (20, 3, 20, 0, true));
+        assert_eq!(
+            (w.entries, w.checkpoints, w.size, w.unsigned, w.closed),
+            (20, 3, 20, 0, true)
+        );
 
         let mut altered = f.entries.clone();
         altered[6].entry.officer_id = "someone-else".into();
@@ -476,10 +508,22 @@ mod tests {
         let g = f.cp(Kind::Genesis, 0);
         let p = f.cp(Kind::Periodic, 3);
         let rows = |cps: &[&Checkpoint]| -> Vec<(u64, String, String)> {
-            cps.iter().map(|c| (c.size, c.kind.as_str().to_owned(), c.note.clone())).collect()
+            cps.iter()
+                .map(|c| (c.size, c.kind.as_str().to_owned(), c.note.clone()))
+                .collect()
         };
-        assert_eq!(open_checkpoints("c1", &rows(&[&g, &p]), &f.key).unwrap().len(), 2);
-        assert_eq!(open_checkpoints("c1", &rows(&[&p]), &f.key).unwrap_err().seq, 0);
+        assert_eq!(
+            open_checkpoints("c1", &rows(&[&g, &p]), &f.key)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            open_checkpoints("c1", &rows(&[&p]), &f.key)
+                .unwrap_err()
+                .seq,
+            0
+        );
         assert!(open_checkpoints("c2", &rows(&[&g]), &f.key).is_err());
         let mut r = rows(&[&g, &p]);
         r[1].0 = 2;

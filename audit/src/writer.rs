@@ -115,6 +115,8 @@ struct Request {
 
 enum Msg {
     Append(Box<Request>),
+    /// Sign a checkpoint now if entries are uncovered.
+    Checkpoint(oneshot::Sender<Result<(), AuditError>>),
     Shutdown(oneshot::Sender<Result<(), AuditError>>),
 }
 
@@ -256,6 +258,20 @@ impl AuditLog {
         rx.await.unwrap_or(Ok(()))
     }
 
+    /// Signs a checkpoint over everything committed so far, unless one
+    /// already covers it (a live export or proof that should not wait for
+    /// the next interval).
+    pub async fn checkpoint(&self) -> Result<(), AuditError> {
+        let (done, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Msg::Checkpoint(done))
+            .await
+            .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
+        rx.await
+            .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?
+    }
+
     /// A reader on the same store, knowing this log's public key.
     pub fn reader(&self) -> Reader {
         Reader::from_store(
@@ -381,6 +397,10 @@ impl Writer {
             };
             match msg {
                 Some(Msg::Append(r)) => batch.push(*r),
+                Some(Msg::Checkpoint(done)) => {
+                    let _ = done.send(self.cover().await);
+                    continue;
+                }
                 Some(Msg::Shutdown(done)) => shutdown = Some(done),
                 None => {
                     // Every handle dropped without shutdown: close the chain.
@@ -391,15 +411,28 @@ impl Writer {
                     return;
                 }
             }
+            let mut cover = Vec::new();
             while shutdown.is_none() && batch.len() < MAX_BATCH {
                 match rx.try_recv() {
                     Ok(Msg::Append(r)) => batch.push(*r),
+                    Ok(Msg::Checkpoint(done)) => cover.push(done),
                     Ok(Msg::Shutdown(done)) => shutdown = Some(done),
                     Err(_) => break,
                 }
             }
             if !batch.is_empty() {
                 self.commit_batch(&mut batch).await;
+            }
+            if !cover.is_empty() {
+                let result = self.cover().await;
+                for done in cover {
+                    let _ = done.send(
+                        result
+                            .as_ref()
+                            .map(|_| ())
+                            .map_err(|e| AuditError::Unavailable(e.to_string())),
+                    );
+                }
             }
             if let Some(done) = shutdown {
                 rx.close();
@@ -412,7 +445,7 @@ impl Writer {
                                 self.commit_batch(&mut batch).await;
                             }
                         }
-                        Msg::Shutdown(other) => {
+                        Msg::Shutdown(other) | Msg::Checkpoint(other) => {
                             let _ = other.send(Ok(()));
                         }
                     }
@@ -608,7 +641,11 @@ impl Writer {
             ));
         }
         let cp = self.sign(&self.tree, kind)?;
-        match self.store.commit(&[], &[], &[note_row(&self.chain_id, &cp)]).await {
+        match self
+            .store
+            .commit(&[], &[], &[note_row(&self.chain_id, &cp)])
+            .await
+        {
             Ok(()) => {
                 self.published(&cp);
                 Ok(())
@@ -619,6 +656,15 @@ impl Writer {
                 tracing::warn!(error = %e, "audit checkpoint not committed");
                 Err(e.into())
             }
+        }
+    }
+
+    /// A checkpoint over the tree unless the latest one covers it.
+    async fn cover(&mut self) -> Result<(), AuditError> {
+        if self.seq > self.signed_size {
+            self.checkpoint_now(Kind::Periodic).await
+        } else {
+            Ok(())
         }
     }
 
@@ -760,12 +806,19 @@ pub(crate) async fn verify_from_last_checkpoint(
     let mut after = crate::store::big(last.size.saturating_sub(1));
     let mut scratch = Vec::with_capacity(1024);
     loop {
-        let page = store.entries_after(chain_id, after, crate::store::PAGE).await?;
+        let page = store
+            .entries_after(chain_id, after, crate::store::PAGE)
+            .await?;
         let n = page.len();
         for row in page {
             let e = match row {
                 Ok(e) => e,
-                Err(bad) => return Ok(Err(Tamper::at(u64::try_from(bad.seq).unwrap_or(0), bad.why))),
+                Err(bad) => {
+                    return Ok(Err(Tamper::at(
+                        u64::try_from(bad.seq).unwrap_or(0),
+                        bad.why,
+                    )))
+                }
             };
             after = crate::store::big(e.seq);
             if e.seq <= last.size {
@@ -774,7 +827,10 @@ pub(crate) async fn verify_from_last_checkpoint(
             }
             if let Some(a) = anchor.take() {
                 if a != e.prev_hash {
-                    return Ok(Err(Tamper::at(e.seq, "prev_hash does not link to the previous entry")));
+                    return Ok(Err(Tamper::at(
+                        e.seq,
+                        "prev_hash does not link to the previous entry",
+                    )));
                 }
             }
             if let Err(t) = walker.push(&mut scratch, &e) {
@@ -818,7 +874,9 @@ async fn migrate_legacy_chains(
         let mut after = 0i64;
         let mut ok = true;
         loop {
-            let page = store.entries_after(&chain_id, after, crate::store::PAGE).await?;
+            let page = store
+                .entries_after(&chain_id, after, crate::store::PAGE)
+                .await?;
             let n = page.len();
             let mut rows = Vec::with_capacity(n);
             for row in page {
@@ -854,9 +912,20 @@ async fn migrate_legacy_chains(
         }
         let origin = origin_for(origin_template, &chain_id);
         let genesis = signer.sign(&origin, 0, &empty_root(), Kind::Genesis, now_ms(), &[])?;
-        let sealed = signer.sign(&origin, tree.size(), &tree.root(), Kind::Sealed, now_ms(), &[])?;
+        let sealed = signer.sign(
+            &origin,
+            tree.size(),
+            &tree.root(),
+            Kind::Sealed,
+            now_ms(),
+            &[],
+        )?;
         store
-            .commit(&[], &[], &[note_row(&chain_id, &genesis), note_row(&chain_id, &sealed)])
+            .commit(
+                &[],
+                &[],
+                &[note_row(&chain_id, &genesis), note_row(&chain_id, &sealed)],
+            )
             .await?;
         tracing::info!(chain_id = %chain_id, size = tree.size(), "migrated a chain written before schema 3");
     }

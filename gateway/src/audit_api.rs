@@ -329,7 +329,11 @@ fn required(pairs: &[(&'static str, String)], name: &str) -> Result<String, Audi
 /// A chain id as the store writes them: 32 lowercase hex characters.
 fn chain_param(pairs: &[(&'static str, String)]) -> Result<String, AuditApiResponse> {
     let chain = required(pairs, "chain")?;
-    if chain.len() != 32 || !chain.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if chain.len() != 32
+        || !chain
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(error(
             400,
             "invalid_request",
@@ -341,7 +345,10 @@ fn chain_param(pairs: &[(&'static str, String)]) -> Result<String, AuditApiRespo
 
 /// `GET /audit/checkpoints/latest?chain=ID`
 async fn latest_checkpoint(reader: &audit::Reader, query: Option<&str>) -> AuditApiResponse {
-    let chain = match query_pairs(query, &["chain"]).map_err(|e| invalid(&e)).and_then(|p| chain_param(&p)) {
+    let chain = match query_pairs(query, &["chain"])
+        .map_err(|e| invalid(&e))
+        .and_then(|p| chain_param(&p))
+    {
         Ok(c) => c,
         Err(resp) => return resp,
     };
@@ -360,7 +367,10 @@ async fn latest_checkpoint(reader: &audit::Reader, query: Option<&str>) -> Audit
 
 /// `GET /audit/proof?inquiry=ID`
 async fn proof(reader: &audit::Reader, query: Option<&str>) -> AuditApiResponse {
-    let inquiry = match query_pairs(query, &["inquiry"]).map_err(|e| invalid(&e)).and_then(|p| required(&p, "inquiry")) {
+    let inquiry = match query_pairs(query, &["inquiry"])
+        .map_err(|e| invalid(&e))
+        .and_then(|p| required(&p, "inquiry"))
+    {
         Ok(i) => i,
         Err(resp) => return resp,
     };
@@ -392,7 +402,11 @@ async fn consistency(reader: &audit::Reader, query: Option<&str>) -> AuditApiRes
             let chain = chain_param(&p)?;
             let num = |name: &str| -> Result<u64, AuditApiResponse> {
                 required(&p, name)?.parse::<u64>().map_err(|_| {
-                    error(400, "invalid_request", &format!("`{name}` must be a tree size"))
+                    error(
+                        400,
+                        "invalid_request",
+                        &format!("`{name}` must be a tree size"),
+                    )
                 })
             };
             let (from, to) = (num("from")?, num("to")?);

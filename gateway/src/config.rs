@@ -734,7 +734,10 @@ impl Config {
             None => "credgate.local/<chain_id>".to_owned(),
             Some(o) => {
                 let v = o.get_ref();
-                if v.is_empty() || v.chars().any(|ch| ch.is_whitespace() || ch == '+' || ch.is_control()) {
+                if v.is_empty()
+                    || v.chars()
+                        .any(|ch| ch.is_whitespace() || ch == '+' || ch.is_control())
+                {
                     c.push(
                         o.span().start,
                         "[audit] origin must be non-empty, without spaces or `+`".to_string(),
@@ -776,8 +779,14 @@ impl Config {
                     "[[audit.witnesses]] url must start with `https://`".to_string(),
                 );
             }
-            if witnesses.iter().any(|o: &WitnessConfig| &o.name == w.name.get_ref()) {
-                c.push(w.name.span().start, format!("[[audit.witnesses]] `{}` twice", w.name.get_ref()));
+            if witnesses
+                .iter()
+                .any(|o: &WitnessConfig| &o.name == w.name.get_ref())
+            {
+                c.push(
+                    w.name.span().start,
+                    format!("[[audit.witnesses]] `{}` twice", w.name.get_ref()),
+                );
             }
             witnesses.push(WitnessConfig {
                 name: w.name.get_ref().clone(),

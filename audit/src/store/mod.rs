@@ -405,7 +405,11 @@ pub(crate) trait Store {
     async fn cosignatures(&self, chain_id: &str, size: u64) -> Result<Vec<CosigRow>, AuditError>;
     /// Fills in the Merkle nodes of rows written before schema 3 (the one
     /// update the store allows: a NULL column, never a value).
-    async fn set_tree_nodes(&self, chain_id: &str, rows: &[(u64, String)]) -> Result<(), AuditError>;
+    async fn set_tree_nodes(
+        &self,
+        chain_id: &str,
+        rows: &[(u64, String)],
+    ) -> Result<(), AuditError>;
     /// Chains with legacy (schema 2) checkpoints and no checkpoint note yet.
     async fn legacy_chains(&self) -> Result<Vec<String>, AuditError>;
     /// Highest `(seq, hash)` of a chain (on the write connection).

@@ -145,7 +145,6 @@ impl PgStore {
             .map_err(err)?;
         Ok(got.then_some(super::ChainClaim::Pg(conn, key)))
     }
-
 }
 
 impl PgStore {

@@ -470,7 +470,10 @@ mod tests {
         let (_dir, store) = fresh_store().await;
         store.commit(&[entry(1), entry(2)], &[], &[]).await.unwrap();
         // seq 3 is new, seq 2 repeats the primary key: the whole batch fails.
-        let err = store.commit(&[entry(3), entry(2)], &[], &[]).await.unwrap_err();
+        let err = store
+            .commit(&[entry(3), entry(2)], &[], &[])
+            .await
+            .unwrap_err();
         assert!(matches!(err, CommitError::Rejected(_)), "{err:?}");
         assert_eq!(
             count(&store).await,

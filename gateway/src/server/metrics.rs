@@ -133,12 +133,20 @@ impl Metrics {
             out.push_str("# HELP credgate_witness_cosigned_size Tree size of the latest checkpoint each witness cosigned.\n");
             out.push_str("# TYPE credgate_witness_cosigned_size gauge\n");
             for (w, n) in &g.witness_cosigned {
-                let _ = writeln!(out, "credgate_witness_cosigned_size{{witness=\"{}\"}} {n}", label(w));
+                let _ = writeln!(
+                    out,
+                    "credgate_witness_cosigned_size{{witness=\"{}\"}} {n}",
+                    label(w)
+                );
             }
             out.push_str("# HELP credgate_witness_conflicts_total Checkpoints a witness refused as inconsistent with one it cosigned.\n");
             out.push_str("# TYPE credgate_witness_conflicts_total counter\n");
             for (w, n) in &g.witness_conflicts {
-                let _ = writeln!(out, "credgate_witness_conflicts_total{{witness=\"{}\"}} {n}", label(w));
+                let _ = writeln!(
+                    out,
+                    "credgate_witness_conflicts_total{{witness=\"{}\"}} {n}",
+                    label(w)
+                );
             }
         }
         out
@@ -147,7 +155,9 @@ impl Metrics {
 
 /// A Prometheus label value with `\\`, `"` and newlines escaped.
 fn label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
