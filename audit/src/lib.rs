@@ -39,6 +39,8 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod merkle;
+pub mod note;
 mod error;
 pub mod reader;
 mod store;
