@@ -35,3 +35,4 @@ pub mod sample_db;
 pub mod server;
 pub mod telemetry;
 pub mod tls;
+pub mod witness;
