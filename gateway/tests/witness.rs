@@ -760,8 +760,38 @@ async fn the_client_trusts_only_the_pinned_witness() {
         WitnessClient::new("w1", &srv.url(), &w.vkey, b"not pem"),
         Err(WitnessError::InvalidCertificate(_))
     ));
-    let right = srv.client(&w);
+    // Pinning ignores names: a DNS name for the same address works. (The
+    // witness did cosign size 2 above; only that client could not check it.)
+    let by_name = format!("https://localhost:{}/", srv.addr.port());
+    let right = WitnessClient::new("w1", &by_name, &w.vkey, &w.pem).unwrap();
+    assert!(matches!(
+        right
+            .add_checkpoint(2, &[], &log.checkpoint())
+            .await
+            .unwrap(),
+        AddOutcome::Cosigned { .. }
+    ));
     assert_eq!(right.name(), "w1");
     assert_eq!(right.verifier().kind, COSIGNATURE_V1);
     srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_witness_times_out() {
+    let w = witness_dir();
+    // Accepts TCP connections and never says a word.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let client = WitnessClient::new("w1", &format!("https://{addr}"), &w.vkey, &w.pem).unwrap();
+    let started = std::time::Instant::now();
+    let err = client.origins().await.unwrap_err();
+    assert!(matches!(err, WitnessError::Timeout), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    hold.abort();
 }

@@ -172,16 +172,12 @@ pub fn pinned_tls_config(pem: &[u8]) -> Result<Arc<ClientConfig>, WitnessError> 
     let verifier = PinnedCert::from_pem(pem)?;
     let mut config = ClientConfig::builder_with_provider(Arc::new(crate::tls::crypto_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| WitnessError::InvalidCertificate(tls_setup_error(&e)))?
+        .map_err(|_| WitnessError::InvalidCertificate("tls client configuration rejected"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
-}
-
-fn tls_setup_error(_e: &rustls::Error) -> &'static str {
-    "tls client configuration rejected"
 }
 
 /// A client of one witness.

@@ -85,9 +85,17 @@ impl Config {
     /// Parses config text as if read from `path` (paths resolve against its folder).
     pub fn from_toml(path: &Path, text: &str) -> Result<Config, WitnessConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            WitnessConfigError::Invalid(vec![format!("`{}`: {e}", path.display())
-                .trim_end()
-                .to_owned()])
+            let at = e
+                .span()
+                .map(|span| {
+                    let before = text.get(..span.start).unwrap_or_default();
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    format!("{line}:{column}: ")
+                })
+                .unwrap_or_default();
+            let message = e.message().trim_end().replace('\n', " ");
+            WitnessConfigError::Invalid(vec![format!("`{}`:{at}{message}", path.display())])
         })?;
         let dir = path
             .parent()

@@ -235,3 +235,6 @@ fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), InitError> {
     file.write_all(bytes).map_err(write_err)?;
     file.sync_all().map_err(write_err)
 }
+
+#[cfg(test)]
+mod tests;

@@ -69,6 +69,11 @@ fn unknown_keys_are_errors() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("surprise"), "{err}");
+    // One line, with the position of the offending key.
+    assert!(
+        err.contains("witness.toml`:7:1: ") && !err.contains('\n'),
+        "{err}"
+    );
 }
 
 #[test]
