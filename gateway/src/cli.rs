@@ -59,6 +59,39 @@ pub enum Command {
     /// Verify, search and export the inquiry log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// An independent witness that cosigns consistent log checkpoints (C2SP tlog-witness).
+    #[command(subcommand)]
+    Witness(WitnessCommand),
+}
+
+/// `credgate witness ...`
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Create a witness: witness.toml, cosigning key, self-signed TLS certificate;
+    /// prints the witness's verifier key as the last line.
+    Init {
+        /// Folder for the witness's files (must not hold a witness yet).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Address to listen on, `host:port`; the host goes into the certificate.
+        #[arg(long)]
+        listen: String,
+        /// Key name of the cosigning key, e.g. `witness.example/w1`.
+        #[arg(long)]
+        name: String,
+        /// Verifier key of a log to witness (signed-note vkey, type 0x01); repeatable.
+        #[arg(long)]
+        log_key: Vec<String>,
+        /// Origin prefix of the logs given with `--log-key`.
+        #[arg(long, default_value = "credgate.local/")]
+        origin_prefix: String,
+    },
+    /// Run the witness until SIGTERM / Ctrl-C.
+    Serve {
+        /// witness.toml
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 /// `credgate sample-db`
@@ -309,6 +342,7 @@ pub fn main() -> ExitCode {
         Command::Consent(cmd) => crate::commands::consent::run(cmd),
         Command::Policy(cmd) => crate::commands::policy::run(cmd),
         Command::Audit(cmd) => crate::commands::audit::run(cmd, cli.log_format),
+        Command::Witness(cmd) => crate::commands::witness::run(cmd, cli.log_format),
     };
     match result {
         Ok(code) => code,

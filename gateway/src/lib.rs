@@ -13,7 +13,9 @@
 //! - [`audit_api`]: the compliance officers' `/audit/*` endpoints;
 //! - [`telemetry`]: process logs;
 //! - [`cli`], [`commands`]: the `credgate` command line;
-//! - [`demo`], [`sample_db`]: the one-command demo and its sample upstream.
+//! - [`demo`], [`sample_db`]: the one-command demo and its sample upstream;
+//! - [`witness`]: an independent C2SP tlog-witness (`credgate witness
+//!   init | serve`) and the pinned client gateways use to reach one.
 //!
 //! One data-plane request: mTLS accept → identity → parse → authorize →
 //! rate limit → forward → redact → audit commit → respond.
@@ -35,3 +37,4 @@ pub mod sample_db;
 pub mod server;
 pub mod telemetry;
 pub mod tls;
+pub mod witness;

@@ -5,3 +5,4 @@ pub mod certs;
 pub mod consent;
 pub mod policy;
 pub mod serve;
+pub mod witness;
