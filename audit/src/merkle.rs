@@ -168,7 +168,7 @@ fn split(n: u64) -> u64 {
 /// [`range_hash`] combines them.
 fn range_nodes(a: u64, b: u64, out: &mut Vec<NodeId>) {
     let n = b - a;
-    if n.is_power_of_two() && a % n == 0 {
+    if n.is_power_of_two() && a.is_multiple_of(n) {
         out.push(NodeId {
             level: n.trailing_zeros() as u8,
             index: a / n,
@@ -183,7 +183,7 @@ fn range_nodes(a: u64, b: u64, out: &mut Vec<NodeId>) {
 /// MTH of leaves `[a, b)` (b > a) from perfect node hashes.
 fn range_hash(a: u64, b: u64, nodes: &BTreeMap<NodeId, Hash>) -> Option<Hash> {
     let n = b - a;
-    if n.is_power_of_two() && a % n == 0 {
+    if n.is_power_of_two() && a.is_multiple_of(n) {
         return nodes
             .get(&NodeId {
                 level: n.trailing_zeros() as u8,

@@ -891,8 +891,10 @@ macro_rules! impl_common_store {
                     .push_bind(c.time_ms)
                     .push_bind(c.line.as_str());
                 qb.push(") ON CONFLICT DO NOTHING");
+                // Not on the writer's connection: cosignatures of the final
+                // checkpoint arrive after the writer closed it.
                 qb.build()
-                    .execute(&self.write)
+                    .execute(&self.read)
                     .await
                     .map_err(|e| $crate::error::AuditError::Unavailable(e.to_string()))?;
                 Ok(())

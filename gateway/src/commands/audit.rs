@@ -102,7 +102,12 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             config,
             public_key,
             witness_key,
-        } => verify_proof(&file, config.as_deref(), public_key.as_deref(), &witness_key),
+        } => verify_proof(
+            &file,
+            config.as_deref(),
+            public_key.as_deref(),
+            &witness_key,
+        ),
         AuditCommand::Query {
             config,
             officer,
@@ -222,7 +227,13 @@ async fn proof_with_retry(
 fn bundle_file_name(inquiry: &str) -> String {
     let safe: String = inquiry
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{safe}.json")
 }
@@ -329,10 +340,21 @@ fn verify(
         }
         (Some(c), None) => {
             let (config, public_key) = load(c)?;
-            runtime()?.block_on(async {
-                let reader = audit::Reader::connect(&config.audit_store_url).await?;
-                reader.verify(&public_key).await
-            })?
+            let rt = runtime()?;
+            let reader = rt.block_on(audit::Reader::connect(&config.audit_store_url))?;
+            let report = rt.block_on(reader.verify(&public_key))?;
+            if report.is_intact() {
+                for name in require_witness {
+                    if let Err(why) =
+                        rt.block_on(check_witness(&config, &reader, &public_key, name))?
+                    {
+                        println!("not vouched for by witness {name}: {why}");
+                        return Ok(ExitCode::from(1));
+                    }
+                    println!("witness {name}: every chain's latest checkpoint is cosigned, and every checkpoint it cosigned is consistent with the store");
+                }
+            }
+            report
         }
         // clap requires one of the two; nothing to verify otherwise.
         (None, None) => return Err("give `--config FILE` or `--export FILE`".into()),
@@ -368,6 +390,115 @@ fn verify(
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `audit verify --require-witness NAME` (after an intact verify): asks
+/// the witness for its latest view of every chain it holds for this log and
+/// checks that the store holds a tree consistent with each, and that every
+/// chain's latest checkpoint is cosigned by it. `Ok(Err(why))` is a
+/// failed check (exit 1); `Err` could not run (exit 2).
+async fn check_witness(
+    config: &Config,
+    reader: &audit::Reader,
+    public_key: &[u8],
+    name: &str,
+) -> Result<Result<(), String>, Box<dyn std::error::Error + Send + Sync>> {
+    use audit::note::Note;
+    use audit::tree_head::LogKey;
+    let w = config
+        .witnesses
+        .iter()
+        .find(|w| w.name == name)
+        .ok_or_else(|| {
+            format!(
+                "no witness `{name}` in [[audit.witnesses]] of `{}`",
+                config.path.display()
+            )
+        })?;
+    let pem = std::fs::read(&w.ca).map_err(|why| AuditCmdError::File {
+        action: "read",
+        path: w.ca.clone(),
+        why,
+    })?;
+    let client = crate::witness::client::WitnessClient::new(&w.name, &w.url, &w.key, &pem)?;
+    let key = LogKey::raw(public_key)?;
+    let cosigner = client.verifier().clone();
+    // The store's chains by origin, with their latest checkpoint.
+    let mut ours: std::collections::BTreeMap<
+        String,
+        (String, audit::tree_head::Checkpoint, String),
+    > = std::collections::BTreeMap::new();
+    for chain in reader.chains().await? {
+        let Some((_, note)) = reader.latest_checkpoint(&chain).await? else {
+            return Ok(Err(format!("chain {chain} has no checkpoint")));
+        };
+        let cp = key.open(&note).map_err(|e| format!("chain {chain}: {e}"))?;
+        ours.insert(cp.origin.clone(), (chain, cp, note));
+    }
+    // 1. Every checkpoint the witness cosigned for this log must be
+    //    consistent with the store.
+    for origin in client.origins().await? {
+        let Some(text) = client.latest(&origin).await? else {
+            continue;
+        };
+        let Ok(theirs) = key.open(&text) else {
+            continue; // another log's origin, or not signed by this key
+        };
+        let cosigned = Note::parse(&text)
+            .ok()
+            .is_some_and(|n| n.verify(std::slice::from_ref(&cosigner)).is_ok());
+        if !cosigned {
+            return Ok(Err(format!(
+                "its latest checkpoint of `{origin}` carries no valid cosignature of its own"
+            )));
+        }
+        let Some((chain, mine, _)) = ours.get(&origin) else {
+            return Ok(Err(format!(
+                "it cosigned `{origin}` at size {}, but the store holds no such chain (deleted?)",
+                theirs.size
+            )));
+        };
+        if theirs.size > mine.size {
+            return Ok(Err(format!(
+                "it cosigned chain {chain} at size {}, but the store's chain is signed only to size {} (cut?)",
+                theirs.size, mine.size
+            )));
+        }
+        let proof = reader
+            .consistency_proof(chain, theirs.size, mine.size)
+            .await?;
+        if !audit::merkle::verify_consistency(
+            theirs.size,
+            mine.size,
+            &theirs.root,
+            &mine.root,
+            &proof,
+        ) {
+            return Ok(Err(format!(
+                "the store's chain {chain} is not consistent with the checkpoint it cosigned at size {} (rewritten?)",
+                theirs.size
+            )));
+        }
+    }
+    // 2. Every chain's latest checkpoint must carry its cosignature.
+    for (origin, (chain, cp, note)) in &ours {
+        let stored = Note::parse(note)
+            .ok()
+            .is_some_and(|n| n.verify(std::slice::from_ref(&cosigner)).is_ok());
+        let at_witness = match client.latest(origin).await? {
+            Some(text) => key
+                .open(&text)
+                .is_ok_and(|t| t.size == cp.size && t.root == cp.root),
+            None => false,
+        };
+        if !stored && !at_witness {
+            return Ok(Err(format!(
+                "the latest checkpoint of chain {chain} (size {}) is not cosigned by it",
+                cp.size
+            )));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// The public key named in an export's header line (shown, never trusted).

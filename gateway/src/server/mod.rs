@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod reload;
 pub mod service;
 pub mod upstream;
+mod witness_feed;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -131,6 +132,14 @@ pub enum ServeError {
     /// A reload task panicked or was cancelled; the previous material stays.
     #[error("reload aborted before it finished; previous policy and tls material kept")]
     ReloadAborted,
+    /// A `[[audit.witnesses]]` entry could not be set up.
+    #[error("witness `{name}`: {why}")]
+    Witness {
+        /// The witness's name.
+        name: String,
+        /// What was wrong.
+        why: String,
+    },
     /// In-flight requests did not finish within the drain bound.
     #[error("shutdown: connections still open after {}s; the final checkpoint was written anyway", .0.as_secs())]
     DrainTimeout(Duration),
@@ -450,6 +459,8 @@ pub struct Running {
     admin_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Submits checkpoints to the witnesses; ends after the final one.
+    witness_feed: Option<JoinHandle<()>>,
     drain_tx: mpsc::Sender<()>,
     drain_rx: mpsc::Receiver<()>,
 }
@@ -505,6 +516,18 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
                 .map_err(|source| ServeError::Bind { addr, source })?,
         ),
     };
+    let mut witnesses = Vec::with_capacity(config.witnesses.len());
+    for w in &config.witnesses {
+        let bad = |why: String| ServeError::Witness {
+            name: w.name.clone(),
+            why,
+        };
+        let pem = std::fs::read(&w.ca)
+            .map_err(|e| bad(format!("cannot read `{}`: {e}", w.ca.display())))?;
+        let client = crate::witness::client::WitnessClient::new(&w.name, &w.url, &w.key, &pem)
+            .map_err(|e| bad(e.to_string()))?;
+        witnesses.push(client);
+    }
     let audit = audit::AuditLog::open(&audit_cfg)
         .await
         .map_err(ServeError::Audit)?;
@@ -547,6 +570,8 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         )));
     }
     tasks.push(tokio::spawn(reload::watch_files(shared.clone(), stop_rx)));
+    let witness_feed = witness_feed::WitnessFeed::new(shared.clone(), witnesses)
+        .map(|feed| tokio::spawn(feed.run()));
     tracing::info!(%data_addr, ?admin_addr, "credgate serving");
     Ok(Running {
         shared,
@@ -554,6 +579,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         admin_addr,
         stop,
         tasks,
+        witness_feed,
         drain_tx,
         drain_rx,
     })
@@ -602,6 +628,7 @@ impl Running {
             shared,
             stop,
             tasks,
+            witness_feed,
             drain_tx,
             mut drain_rx,
             ..
@@ -615,12 +642,21 @@ impl Running {
             .await
             .is_ok();
         let closed = shared.audit.shutdown().await.map_err(ServeError::Audit);
+        if let Some(feed) = witness_feed {
+            // The final checkpoint goes to the witnesses too (bounded).
+            if tokio::time::timeout(WITNESS_BOUND, feed).await.is_err() {
+                tracing::warn!("witnesses did not answer the final checkpoint in time");
+            }
+        }
         if !drained {
             return Err(ServeError::DrainTimeout(DRAIN_BOUND));
         }
         closed
     }
 }
+
+/// How long shutdown waits for the witnesses to cosign the final checkpoint.
+const WITNESS_BOUND: Duration = Duration::from_secs(10);
 
 /// Reload policy, then TLS material; log each failure; the first error.
 fn both_reloads(shared: &Shared) -> Result<(), ServeError> {

@@ -1,0 +1,285 @@
+//! The gateway and an independent witness, end to end: every checkpoint is
+//! submitted and cosigned off the request path, cosignatures ride along in
+//! `/audit/checkpoints/latest` and proof bundles, and — the attack only a
+//! witness catches — the newest entries cut together with their
+//! checkpoints, then a restart, is refused by the witness (conflict metric,
+//! alert entry) and fails `audit verify --require-witness`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use gateway::witness::client::WitnessClient;
+use gateway::witness::config::Config as WitnessConfig;
+use gateway::witness::init::{self, InitSpec};
+use gateway::witness::server;
+use gateway::witness::service::Witness;
+use tests::client::Proto;
+use tests::env::{admin, data, eventually, Env, INSPECTOR_HEADERS, LEGAL_PERSON};
+use tests::process::run;
+use tokio::sync::oneshot;
+
+const BIN: &str = env!("CARGO_BIN_EXE_credgate-under-test");
+
+/// A witness running in this process on its own folder.
+struct RunningWitness {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    witness: Arc<Witness>,
+}
+
+impl RunningWitness {
+    async fn start(dir: &Path) -> RunningWitness {
+        let config = WitnessConfig::load(&dir.join(init::CONFIG_FILE)).unwrap();
+        let tls = server::tls_config(&config.cert, &config.tls_key).unwrap();
+        let witness = Arc::new(Witness::open(config).await.unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, tls, Arc::clone(&witness), async {
+            let _ = stopped.await;
+        }));
+        RunningWitness {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+            witness,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+        if let Ok(w) = Arc::try_unwrap(self.witness) {
+            w.close().await.unwrap();
+        }
+    }
+}
+
+/// The gateway's audit key as a signed-note verifier key.
+fn audit_vkey(env: &Env) -> String {
+    let pk8 = std::fs::read(env.pki.join("audit-signing.pk8")).unwrap();
+    audit::tree_head::CheckpointSigner::new("credgate-audit", &pk8)
+        .unwrap()
+        .verifier()
+        .to_vkey()
+}
+
+async fn inquire(env: &Env, running: &gateway::server::Running, n: usize) {
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    for _ in 0..n {
+        let r = c
+            .get(
+                data(running),
+                &format!("/v1/subjects/{LEGAL_PERSON}"),
+                &INSPECTOR_HEADERS,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_cosigns_every_checkpoint_and_catches_a_cut_log() {
+    let env = Env::new().await;
+    let wdir = env.tmp.path().join("witness");
+    let vkey = audit_vkey(&env);
+    let done = init::init(
+        &wdir,
+        &InitSpec {
+            name: "witness.local/w1".into(),
+            listen: "127.0.0.1:0".into(),
+            log_keys: vec![vkey.clone()],
+            origin_prefix: "credgate.local/".into(),
+        },
+    )
+    .unwrap();
+    env.upstream.json(
+        &format!("/v1/subjects/{LEGAL_PERSON}"),
+        200,
+        &serde_json::json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person"}}),
+    );
+    let w = RunningWitness::start(&wdir).await;
+    let url = format!("https://{}", w.addr);
+    env.write_config("");
+    let mut text = std::fs::read_to_string(&env.config_path).unwrap();
+    text.push_str(&format!(
+        "\n[[audit.witnesses]]\nname = \"w1\"\nurl = \"{url}\"\nkey = \"{}\"\nca = \"{}\"\n",
+        done.vkey,
+        wdir.join(init::CERT_FILE).display()
+    ));
+    std::fs::write(&env.config_path, text).unwrap();
+    let pem = std::fs::read(wdir.join(init::CERT_FILE)).unwrap();
+    let client = WitnessClient::new("w1", &url, &done.vkey, &pem).unwrap();
+
+    // 1. Serving: 25 inquiries (checkpoint_every = 10) get cosigned.
+    let running = env.start().await;
+    inquire(&env, &running, 25).await;
+    let chain = env.entries().await[0].chain_id.clone();
+    let origin = format!("credgate.local/{chain}");
+    let cosigned_25 = eventually(10, || async {
+        match client.latest(&origin).await.unwrap() {
+            Some(note) => note.lines().nth(1) == Some("25"),
+            None => false,
+        }
+    })
+    .await;
+    assert!(cosigned_25, "the witness did not cosign size 25");
+    // The latest checkpoint and a proof bundle carry the cosignature.
+    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
+    let latest = auditor
+        .get(
+            admin(&running),
+            &format!("/audit/checkpoints/latest?chain={chain}"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(latest.status, 200);
+    let note = String::from_utf8(latest.body.to_vec()).unwrap();
+    assert!(note.contains("\n— witness.local/w1 "), "{note}");
+    let metrics = auditor.get(admin(&running), "/metrics", &[]).await.unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.body).into_owned();
+    assert!(
+        metrics.contains("credgate_witness_cosigned_size{witness=\"w1\"} 25"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("credgate_witness_conflicts_total{witness=\"w1\"} 0"));
+    running.shutdown().await.unwrap();
+
+    // The final checkpoint went to the witness before the gateway stopped.
+    let config = env.config_path.to_str().unwrap();
+    let (code, out, err) = run(
+        BIN,
+        &[
+            "audit",
+            "verify",
+            "--config",
+            config,
+            "--require-witness",
+            "w1",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("witness w1: every chain"), "{out}");
+
+    // A proof bundle checks with the witness key.
+    let inquiry = env.entries().await[3].entry.inquiry_id.clone();
+    let bundle = env.tmp.path().join("bundle.json");
+    let (code, out, err) = run(
+        BIN,
+        &[
+            "audit",
+            "prove",
+            "--config",
+            config,
+            "--inquiry",
+            &inquiry,
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = run(
+        BIN,
+        &[
+            "audit",
+            "verify-proof",
+            bundle.to_str().unwrap(),
+            "--public-key",
+            &vkey,
+            "--witness-key",
+            &done.vkey,
+        ],
+    )
+    .await;
+    assert_eq!(
+        code,
+        Some(0),
+        "{out}{err}{}",
+        std::fs::read_to_string(&bundle).unwrap()
+    );
+    assert!(out.contains("cosigned by witness.local/w1"), "{out}");
+
+    // 2. The attack: the newest 5 entries cut together with every
+    //    checkpoint above the cut (the final one included), by someone
+    //    with write access to the store.
+    let db = env.sqlite_file();
+    let mut conn = {
+        use sqlx::Connection;
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap()
+    };
+    let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM entries WHERE chain_id = ?")
+        .bind(&chain)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(last >= 25);
+    let cut = last - 5;
+    for sql in [
+        "DELETE FROM entries WHERE chain_id = ?1 AND seq > ?2",
+        "DELETE FROM notes WHERE chain_id = ?1 AND size > ?2",
+        "DELETE FROM notes WHERE chain_id = ?1 AND kind = 'final'",
+        "DELETE FROM cosignatures WHERE chain_id = ?1",
+    ] {
+        sqlx::query(sql)
+            .bind(&chain)
+            .bind(cut)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    // Without a witness the cut chain looks like one a crash left open.
+    let (code, out, _) = run(BIN, &["audit", "verify", "--config", config]).await;
+    assert_eq!(code, Some(0), "{out}");
+
+    // ... then a restart: the new writer verifies the (consistent) cut
+    // chain and seals it; the witness refuses the smaller tree.
+    let running = env.start().await;
+    let conflict = eventually(10, || async {
+        let m = auditor.get(admin(&running), "/metrics", &[]).await.unwrap();
+        String::from_utf8_lossy(&m.body)
+            .contains("credgate_witness_conflicts_total{witness=\"w1\"} 1")
+    })
+    .await;
+    assert!(conflict, "no witness conflict counted");
+    let alerts: Vec<audit::Entry> = env
+        .entries()
+        .await
+        .into_iter()
+        .filter(|e| e.entry.plane == "alert" && e.entry.reason == "witness_conflict")
+        .collect();
+    assert_eq!(alerts.len(), 1, "one alert entry for the conflict");
+    assert!(alerts[0].entry.path.contains(&chain));
+    running.shutdown().await.unwrap();
+
+    // The witness still holds the uncut size, and verify against it fails.
+    let held = client.latest(&origin).await.unwrap().unwrap();
+    assert_eq!(held.lines().nth(1), Some(last.to_string().as_str()));
+    let (code, out, err) = run(
+        BIN,
+        &[
+            "audit",
+            "verify",
+            "--config",
+            config,
+            "--require-witness",
+            "w1",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("cut?"), "{out}");
+    w.stop().await;
+}
