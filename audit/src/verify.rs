@@ -181,6 +181,10 @@ impl TreeWalker {
         if self.entries > 0 || frontier.size() != size {
             return Err(Tamper::at(size, "tree frontier out of place"));
         }
+        // The empty tree: the walk's own start (its genesis was checked in `new`).
+        if size == 0 {
+            return Ok(());
+        }
         let named = self
             .expect
             .get(&size)

@@ -752,10 +752,11 @@ async fn seal_open_chains(
         let Some(claim) = store.claim_chain(&chain_id).await? else {
             continue;
         };
-        let verified = verify_from_last_checkpoint(store, &chain_id, &cps).await;
+        let origin = cps.first().map(|c| c.origin.clone()).unwrap_or_default();
+        let links = links_naming(store, key, &origin).await?;
+        let verified = verify_from_last_checkpoint(store, &chain_id, &cps, &links).await;
         let result = match verified {
             Ok(Ok((size, root))) => {
-                let origin = cps.first().map(|c| c.origin.clone()).unwrap_or_default();
                 let cp = signer.sign(&origin, size, &root, Kind::Sealed, now_ms(), &[])?;
                 store
                     .commit(&[], &[], &[note_row(&chain_id, &cp)])
@@ -777,14 +778,37 @@ async fn seal_open_chains(
     Ok(())
 }
 
+/// What the genesis checkpoints of every chain say about the chain of
+/// `origin` (their links to it).
+async fn links_naming(
+    store: &AnyStore,
+    key: &LogKey,
+    origin: &str,
+) -> Result<Vec<Link>, AuditError> {
+    let mut out = Vec::new();
+    for chain_id in store.chains().await? {
+        let Some(cps) = chain_checkpoints(store, key, &chain_id).await? else {
+            continue;
+        };
+        for cp in cps.iter().filter(|c| c.kind == Kind::Genesis) {
+            out.extend(cp.links.iter().filter(|l| l.origin == origin).cloned());
+        }
+    }
+    Ok(out)
+}
+
 /// Verifies a chain from its latest signed checkpoint to its last entry:
 /// the stored tree nodes must reproduce that checkpoint's root (so the
 /// tree up to there is the signed one), then the tail's entries must link,
-/// hash, and extend the tree. Returns the tree's size and root at the end.
+/// hash, and extend the tree. Every later chain's link to it must hold
+/// too: a link within the signed part by a consistency proof between the
+/// link's root and the checkpoint's, a link beyond it during the walk.
+/// Returns the tree's size and root at the end.
 pub(crate) async fn verify_from_last_checkpoint(
     store: &AnyStore,
     chain_id: &str,
     cps: &[Checkpoint],
+    links: &[Link],
 ) -> Result<Result<(u64, Hash), crate::verify::Tamper>, AuditError> {
     use crate::verify::{Tamper, TreeWalker};
     let Some(last) = cps.iter().max_by_key(|c| c.size) else {
@@ -800,6 +824,28 @@ pub(crate) async fn verify_from_last_checkpoint(
     };
     if let Err(t) = walker.start_at(last.size, frontier) {
         return Ok(Err(t));
+    }
+    for link in links {
+        let by = format!("link to size {} from a later chain", link.size);
+        if link.size > last.size {
+            if let Err(t) = walker.expect_root(link.size, link.root, by) {
+                return Ok(Err(t));
+            }
+            continue;
+        }
+        let Some(plan) = crate::merkle::consistency_plan(link.size, last.size) else {
+            return Ok(Err(Tamper::at(link.size, by)));
+        };
+        let nodes = crate::reader::fetch_nodes(store, chain_id, &plan.nodes()).await?;
+        let consistent = nodes.and_then(|n| plan.assemble(&n)).is_some_and(|proof| {
+            crate::merkle::verify_consistency(link.size, last.size, &link.root, &last.root, &proof)
+        });
+        if !consistent {
+            return Ok(Err(Tamper::at(
+                link.size,
+                format!("the chain is not consistent with the {by}"),
+            )));
+        }
     }
     // The entry at the checkpoint anchors the tail's hash chain.
     let mut anchor: Option<String> = None;

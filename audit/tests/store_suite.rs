@@ -1,7 +1,9 @@
 //! The same store test suite against SQLite (tempdir) and PostgreSQL (a
 //! fresh schema per test on `CREDGATE_TEST_POSTGRES_URL`): chain integrity
 //! under concurrent appends, restart, tampering in the database, store
-//! failure and recovery, export, and search.
+//! failure and recovery, export, and search. The tamper tests of the
+//! verifiable log (linked chains, bracketed exports, proofs, migration of
+//! schema-2 stores) are in `transparency.rs`.
 
 mod common;
 
@@ -9,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use audit::entry::entry_hash;
 use audit::{
-    generate_signing_key, verify_export, AuditError, AuditLog, CheckpointKind, Decision, Entry,
-    Filter, Reader, VerifyReport,
+    generate_signing_key, verify_export, AuditError, AuditLog, Decision, Entry, Filter, Reader,
+    VerifyReport,
 };
 use common::{entry, simple, Kind, TestStore};
 
@@ -29,7 +31,7 @@ both_stores!(
     tiny_queue_holds_callers_back_without_losing_entries,
     shutdown_commits_what_was_queued_and_seals_the_chain,
     deleted_checkpoint_row_is_found,
-    live_chain_cadence_is_enforced,
+    live_chain_is_open_with_its_unsigned_tail_counted,
     deleted_checkpoints_and_rewritten_chain_are_found,
     deleted_final_checkpoint_and_tail_are_found,
     forged_entry_after_final_checkpoint_is_found,
@@ -113,7 +115,9 @@ async fn concurrent_appends_form_one_contiguous_chain_and_restart_starts_another
             entries: n,
             // genesis, one per 100, final
             checkpoints: n / 100 + 2,
-            chains: 1
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
         }
     );
 
@@ -123,13 +127,26 @@ async fn concurrent_appends_form_one_contiguous_chain_and_restart_starts_another
     for i in 0..7 {
         assert_eq!(log2.append(simple(i)).await.unwrap().seq, i + 1);
     }
+    // While it runs, the new chain is open: 7 entries no checkpoint covers yet.
+    assert_eq!(
+        log2.reader().verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: n + 7,
+            checkpoints: n / 100 + 2 + 1,
+            chains: 2,
+            open_chains: 1,
+            unsigned_entries: 7
+        }
+    );
     log2.shutdown().await.unwrap();
     assert_eq!(
         log2.reader().verify(&pk).await.unwrap(),
         VerifyReport::Intact {
             entries: n + 7,
             checkpoints: n / 100 + 2 + 2,
-            chains: 2
+            chains: 2,
+            open_chains: 0,
+            unsigned_entries: 0
         }
     );
     // Another key does not verify the checkpoints.
@@ -153,7 +170,9 @@ async fn changed_field_is_found(store: &TestStore) {
             entries: 25,
             // genesis, 10, 20, final at 25
             checkpoints: 4,
-            chains: 1
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
         }
     );
     let mut raw = store.raw().await;
@@ -267,29 +286,44 @@ async fn truncated_chain_is_found(store: &TestStore) {
 async fn forged_checkpoint_signature_is_found(store: &TestStore) {
     let key = generate_signing_key().unwrap();
     let (log, pk) = filled(store, &key, 10, 25).await;
+    let chain = log.chain_id();
     let mut raw = store.raw().await;
-    let hash = raw
-        .scalar_string("SELECT hash FROM entries WHERE seq = 20")
-        .await;
-    let time: String = raw
-        .scalar_string("SELECT CAST(time_ms AS TEXT) FROM checkpoints WHERE seq = 20")
-        .await;
-    let forger =
-        ring::signature::Ed25519KeyPair::from_pkcs8(&generate_signing_key().unwrap()).unwrap();
-    let msg = audit::checkpoint::checkpoint_message(
-        log.chain_id(),
-        CheckpointKind::Periodic,
-        10,
-        20,
-        &<[u8; 32]>::try_from(hex::decode(hash).unwrap()).unwrap(),
-        time.parse().unwrap(),
-    );
-    let sig = hex::encode(forger.sign(&msg).as_ref());
+    let note = raw.note(chain, 20, "periodic").await;
+    // The same checkpoint text signed under the audit key's name by another key.
+    let text = &note[..note.rfind("\n\n").unwrap() + 1];
+    let forger = audit::note::NoteSigner::from_pkcs8(
+        "credgate-audit",
+        audit::note::ED25519,
+        &generate_signing_key().unwrap(),
+    )
+    .unwrap();
+    let forged = format!("{text}\n{}", forger.sign_note(text).unwrap());
     raw.exec(&format!(
-        "UPDATE checkpoints SET signature = '{sig}' WHERE seq = 20"
+        "UPDATE notes SET note = '{forged}' WHERE chain_id = '{chain}' AND size = 20"
     ))
     .await;
-    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 20);
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), chain, 20);
+    // The real signature over an altered text (the root of size 10 named
+    // for size 20) fails as well.
+    let root10 = note_root(&raw.note(chain, 10, "periodic").await);
+    let root20 = note_root(&note);
+    let altered = note.replacen(&root20, &root10, 1);
+    assert_ne!(altered, note);
+    raw.exec(&format!(
+        "UPDATE notes SET note = '{altered}' WHERE chain_id = '{chain}' AND size = 20"
+    ))
+    .await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), chain, 20);
+    raw.exec(&format!(
+        "UPDATE notes SET note = '{note}' WHERE chain_id = '{chain}' AND size = 20"
+    ))
+    .await;
+    assert!(log.reader().verify(&pk).await.unwrap().is_intact());
+}
+
+/// The base64 root hash line (the third line) of a checkpoint note.
+fn note_root(note: &str) -> String {
+    note.lines().nth(2).unwrap().to_owned()
 }
 
 async fn unwritable_store_gives_unavailable_then_recovers(store: &TestStore) {
@@ -334,7 +368,9 @@ async fn unwritable_store_gives_unavailable_then_recovers(store: &TestStore) {
             entries: 4,
             // genesis, final
             checkpoints: 2,
-            chains: 1
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
         }
     );
 }
@@ -360,20 +396,53 @@ async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore)
         VerifyReport::Intact {
             entries: 25,
             checkpoints: 4,
-            chains: 1
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
         }
     );
-    // The periodic checkpoint at 10 dropped from the file.
+    let checkpoint_line = |l: &str, size: u64| {
+        l.contains(&format!("\"size\":{size},")) && l.contains("\"type\":\"checkpoint\"")
+    };
+    // The periodic checkpoint at 10 dropped from the file: the checkpoints
+    // at 20 and 25 still cover every entry (there is no cadence rule).
     let no_cp10: String = text
         .lines()
-        .filter(|l| !(l.contains("\"seq\":10,") && l.contains("\"type\":\"checkpoint\"")))
+        .filter(|l| !checkpoint_line(l, 10))
         .collect::<Vec<_>>()
         .join("\n");
-    assert_tampered(
+    assert_eq!(
         verify_export(no_cp10.as_bytes(), &pk).unwrap(),
-        log.chain_id(),
-        10,
+        VerifyReport::Intact {
+            entries: 25,
+            checkpoints: 3,
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
+        }
     );
+    // The checkpoints at 20 and 25 dropped: entries 11..=25 are vouched
+    // for by nothing in the file.
+    let no_cp20_25: String = text
+        .lines()
+        .filter(|l| !checkpoint_line(l, 20) && !checkpoint_line(l, 25))
+        .collect::<Vec<_>>()
+        .join("\n");
+    match verify_export(no_cp20_25.as_bytes(), &pk).unwrap() {
+        VerifyReport::Tampered {
+            chain_id,
+            first_bad_seq,
+            why,
+        } => {
+            assert_eq!(
+                (chain_id.as_str(), first_bad_seq),
+                (log.chain_id(), 11),
+                "{why}"
+            );
+            assert!(why.contains("no signed checkpoint"), "{why}");
+        }
+        other => panic!("expected tampering, got {other:?}"),
+    }
     // The genesis checkpoint dropped: the chain is not proven.
     let no_genesis: String = text
         .lines()
@@ -422,21 +491,27 @@ async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore)
         14,
     );
 
-    // A time-range export verifies on its own (anchored at its first entry).
+    // A time-range export (entries 12..=21) verifies on its own: it is
+    // bracketed by the checkpoints at 10 and 25, so it holds entries 11..=25
+    // and starts from the tree's frontier at 10.
     let mut part: Vec<u8> = Vec::new();
     let f = Filter {
         from_ms: Some(1_780_000_000_000 + 12),
         to_ms: Some(1_780_000_000_000 + 21),
         ..Filter::default()
     };
-    assert_eq!(log.reader().export(&f, &mut part).await.unwrap(), 10);
+    assert_eq!(log.reader().export(&f, &mut part).await.unwrap(), 15);
+    let part_text = String::from_utf8(part.clone()).unwrap();
+    assert!(part_text.contains("\"type\":\"frontier\""), "{part_text}");
     assert_eq!(
         verify_export(&part[..], &pk).unwrap(),
         VerifyReport::Intact {
-            entries: 10,
-            // genesis and 20; the final one at 25 is past the range
-            checkpoints: 2,
-            chains: 1
+            entries: 15,
+            // genesis, 10, 20, final at 25
+            checkpoints: 4,
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
         }
     );
 
@@ -613,8 +688,11 @@ async fn tiny_queue_holds_callers_back_without_losing_entries(store: &TestStore)
         log.reader().verify(&log.public_key()).await.unwrap(),
         VerifyReport::Intact {
             entries: 200,
+            // genesis, 50, 100, 150, 200, final
             checkpoints: 6,
-            chains: 1
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
         }
     );
 }
@@ -652,7 +730,9 @@ async fn shutdown_commits_what_was_queued_and_seals_the_chain(store: &TestStore)
         VerifyReport::Intact {
             entries: committed,
             checkpoints: 2,
-            chains: 1
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
         }
     );
     // A wrong-size key is an error, not a verdict.
@@ -705,15 +785,40 @@ async fn chain_entries(reader: &Reader, chain: &str) -> Vec<Entry> {
 async fn deleted_checkpoint_row_is_found(store: &TestStore) {
     let key = generate_signing_key().unwrap();
     let (log, pk) = filled(store, &key, 10, 25).await;
+    let chain = log.chain_id();
     let mut raw = store.raw().await;
-    raw.exec("DELETE FROM checkpoints WHERE seq = 20").await;
-    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 20);
-    raw.exec("DELETE FROM checkpoints WHERE kind = 'genesis'")
-        .await;
-    assert_tampered(log.reader().verify(&pk).await.unwrap(), log.chain_id(), 0);
+    // A periodic checkpoint deleted alone is no tampering: the later ones
+    // still cover its entries (there is no cadence rule any more).
+    raw.exec("DELETE FROM notes WHERE size = 20").await;
+    assert_eq!(
+        log.reader().verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 25,
+            checkpoints: 3,
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
+        }
+    );
+    // The final one deleted too: the chain reads as open (as a crash leaves
+    // it), its entries after the checkpoint at 10 unsigned.
+    raw.exec("DELETE FROM notes WHERE kind = 'final'").await;
+    assert_eq!(
+        log.reader().verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 25,
+            checkpoints: 2,
+            chains: 1,
+            open_chains: 1,
+            unsigned_entries: 15
+        }
+    );
+    // Without its signed genesis the chain is not the signer's.
+    raw.exec("DELETE FROM notes WHERE kind = 'genesis'").await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), chain, 0);
 }
 
-async fn live_chain_cadence_is_enforced(store: &TestStore) {
+async fn live_chain_is_open_with_its_unsigned_tail_counted(store: &TestStore) {
     let key = generate_signing_key().unwrap();
     let live = AuditLog::open(&store.config(&key, 10)).await.unwrap();
     for i in 1..=25 {
@@ -725,21 +830,39 @@ async fn live_chain_cadence_is_enforced(store: &TestStore) {
         VerifyReport::Intact {
             entries: 25,
             checkpoints: 3,
-            chains: 1
+            chains: 1,
+            open_chains: 1,
+            unsigned_entries: 5
         },
-        "the open chain is the live writer's"
+        "the open chain is the live writer's: 21..=25 not signed yet"
     );
     store
         .raw()
         .await
-        .exec("DELETE FROM checkpoints WHERE seq = 10")
+        .exec("DELETE FROM notes WHERE size = 20")
         .await;
-    assert_tampered(
+    assert_eq!(
         live.reader().verify(&pk).await.unwrap(),
-        live.chain_id(),
-        10,
+        VerifyReport::Intact {
+            entries: 25,
+            checkpoints: 2,
+            chains: 1,
+            open_chains: 1,
+            unsigned_entries: 15
+        },
     );
     live.shutdown().await.unwrap();
+    assert_eq!(
+        live.reader().verify(&pk).await.unwrap(),
+        VerifyReport::Intact {
+            entries: 25,
+            checkpoints: 3,
+            chains: 1,
+            open_chains: 0,
+            unsigned_entries: 0
+        },
+        "the final checkpoint covers everything"
+    );
 }
 
 async fn deleted_checkpoints_and_rewritten_chain_are_found(store: &TestStore) {
@@ -750,7 +873,7 @@ async fn deleted_checkpoints_and_rewritten_chain_are_found(store: &TestStore) {
     // Rewrite seq 7 and recompute every hash from there on, so the chain
     // itself links and hashes; then drop the checkpoints that would object.
     let chain = log.chain_id();
-    let mut sql = format!("DELETE FROM checkpoints WHERE chain_id = '{chain}';");
+    let mut sql = format!("DELETE FROM notes WHERE chain_id = '{chain}';");
     let mut prev = hash_bytes(&entries[5].hash);
     for e in &entries[6..] {
         let mut n = e.entry.clone();
@@ -792,7 +915,7 @@ async fn deleted_final_checkpoint_and_tail_are_found(store: &TestStore) {
         .raw()
         .await
         .exec(&format!(
-            "DELETE FROM checkpoints WHERE chain_id = '{chain}' AND kind = 'final'; \
+            "DELETE FROM notes WHERE chain_id = '{chain}' AND kind = 'final'; \
              DELETE FROM entries WHERE chain_id = '{chain}' AND seq > 22;"
         ))
         .await;
@@ -838,13 +961,16 @@ async fn crash_then_reopen_seals_the_old_chain(store: &TestStore) {
         crashed.append(simple(i)).await.unwrap();
     }
     let pk = crashed.public_key();
-    // Before any reopen, the open chain is the newest: intact.
+    // Before any reopen the chain is open: intact up to its checkpoint at
+    // 10, entries 11..=15 counted as unsigned.
     assert_eq!(
         crashed.reader().verify(&pk).await.unwrap(),
         VerifyReport::Intact {
             entries: 15,
             checkpoints: 2,
-            chains: 1
+            chains: 1,
+            open_chains: 1,
+            unsigned_entries: 5
         }
     );
     if store.kind == Kind::Postgres {
@@ -862,8 +988,20 @@ async fn crash_then_reopen_seals_the_old_chain(store: &TestStore) {
             entries: 18,
             // old: genesis, 10, sealed at 15; new: genesis
             checkpoints: 4,
-            chains: 2
+            chains: 2,
+            // the new chain, live, with its 3 entries
+            open_chains: 1,
+            unsigned_entries: 3
         }
+    );
+    assert_eq!(
+        store.raw().await.notes(crashed.chain_id()).await,
+        vec![
+            (0, "genesis".to_owned()),
+            (10, "periodic".to_owned()),
+            (15, "sealed".to_owned())
+        ],
+        "sealed over its whole tail, after verifying it"
     );
     // The seal closed the old chain: anything it still appends is flagged.
     let r = match crashed.append(simple(16)).await {
@@ -1028,7 +1166,9 @@ async fn a_second_writer_seals_only_chains_nobody_writes(store: &TestStore) {
             VerifyReport::Intact {
                 entries: 3,
                 checkpoints: 2,
-                chains: 2
+                chains: 2,
+                open_chains: 2,
+                unsigned_entries: 3
             }
         ),
         // One gateway process per SQLite file: `b` took `a` for crashed and
