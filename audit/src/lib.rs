@@ -39,10 +39,10 @@
 
 pub mod checkpoint;
 pub mod entry;
+mod error;
 pub mod legacy;
 pub mod merkle;
 pub mod note;
-mod error;
 pub mod reader;
 mod store;
 pub mod tree_head;
