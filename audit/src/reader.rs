@@ -508,6 +508,23 @@ impl Reader {
         Ok(Some((last.size, note)))
     }
 
+    /// The cosignature lines stored for a chain's checkpoint of `size`, by
+    /// witness (the name the gateway knows it under). Stored, not checked:
+    /// verify a line before trusting it.
+    pub async fn cosignatures(
+        &self,
+        chain_id: &str,
+        size: u64,
+    ) -> Result<Vec<(String, String)>, AuditError> {
+        Ok(self
+            .store
+            .cosignatures(chain_id, size)
+            .await?
+            .into_iter()
+            .map(|c| (c.witness, c.line))
+            .collect())
+    }
+
     /// A checkpoint note with the stored cosignature lines for it added.
     async fn with_cosignatures(
         &self,

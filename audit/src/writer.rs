@@ -470,12 +470,10 @@ impl Writer {
         let Some(f) = self.failed.take() else {
             return Ok(());
         };
-        let head = self.store.head(&self.chain_id).await.inspect_err(|_| {
-            // Still unknown: keep the pending outcome for the next try.
-        });
-        let head = match head {
+        let head = match self.store.head(&self.chain_id).await {
             Ok(h) => h,
             Err(e) => {
+                // Still unknown: keep the pending outcome for the next try.
                 self.failed = Some(f);
                 return Err(e);
             }

@@ -66,7 +66,25 @@ impl WitnessFeed {
             Ok(chains) => {
                 for chain in chains {
                     if let Ok(Some((size, note))) = self.reader.latest_checkpoint(&chain).await {
-                        self.submit_all(&chain, size, &note).await;
+                        // Already (validly) cosigned by a witness: nothing
+                        // to catch up for it.
+                        let stored = self
+                            .reader
+                            .cosignatures(&chain, size)
+                            .await
+                            .unwrap_or_default();
+                        for i in 0..self.witnesses.len() {
+                            let cosigned = self.witnesses.get(i).is_some_and(|w| {
+                                stored
+                                    .iter()
+                                    .any(|(name, line)| name == w.name() && cosigns(&note, line, w))
+                            });
+                            if cosigned {
+                                self.cosigned.insert((i, chain.clone()), size);
+                                continue;
+                            }
+                            self.submit(i, &chain, size, &note).await;
+                        }
                     }
                 }
             }
@@ -179,6 +197,14 @@ impl WitnessFeed {
             tracing::error!(error = %e, "witness conflict alert not logged");
         }
     }
+}
+
+/// Whether `line` is a valid cosignature of `note` by witness `w`.
+fn cosigns(note: &str, line: &str, w: &WitnessClient) -> bool {
+    let Ok(mut n) = audit::note::Note::parse(note) else {
+        return false;
+    };
+    n.add_sig_lines(line).is_ok() && n.verify(std::slice::from_ref(w.verifier())).is_ok()
 }
 
 /// The alert entry of a witness conflict.
