@@ -993,6 +993,120 @@ fn audit_commands_against_a_real_log() {
 }
 
 #[test]
+fn proof_commands_write_and_check_bundles_offline() {
+    let (tmp, pki, config) = setup();
+    fill_log(tmp.path(), &pki);
+
+    // `audit key`: the verifier key, as witnesses and verifiers take it.
+    let run = credgate(&["audit", "key", "--config", p(&config)]);
+    assert_ok(&run);
+    let vkey = run.stdout.trim().to_string();
+    assert!(vkey.starts_with("credgate-audit+"), "{}", run.describe());
+    assert!(audit::note::Verifier::parse(&vkey).is_ok(), "{vkey}");
+
+    // subject-report --proofs: one bundle per inquiry about the subject.
+    let dir = tmp.path().join("proofs");
+    let run = credgate(&[
+        "audit",
+        "subject-report",
+        "--config",
+        p(&config),
+        "--subject",
+        LEGAL,
+        "--proofs",
+        p(&dir),
+    ]);
+    assert_ok(&run);
+    assert!(
+        run.stdout.contains("3 inclusion proofs"),
+        "{}",
+        run.describe()
+    );
+    let mut bundles: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    bundles.sort();
+    assert_eq!(bundles.len(), 3);
+    for b in &bundles {
+        for key in [vkey.as_str()] {
+            let run = credgate(&["audit", "verify-proof", p(b), "--public-key", key]);
+            assert_ok(&run);
+            assert!(run.stdout.starts_with("valid:"), "{}", run.describe());
+        }
+        let run = credgate(&["audit", "verify-proof", p(b), "--config", p(&config)]);
+        assert_ok(&run);
+    }
+    // audit prove writes the same bundle for one inquiry.
+    let one: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundles[0]).unwrap()).unwrap();
+    let inquiry = one["entry"]["entry"]["inquiry_id"].as_str().unwrap();
+    let out = tmp.path().join("one.json");
+    let run = credgate(&[
+        "audit",
+        "prove",
+        "--config",
+        p(&config),
+        "--inquiry",
+        inquiry,
+        "--out",
+        p(&out),
+    ]);
+    assert_ok(&run);
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(again["entry"], one["entry"]);
+
+    // Altered: exit 1, one line saying what failed.
+    let text = std::fs::read_to_string(&bundles[0]).unwrap();
+    let altered = tmp.path().join("altered.json");
+    std::fs::write(
+        &altered,
+        text.replacen("\"leaf_index\": ", "\"leaf_index\": 1", 1),
+    )
+    .unwrap();
+    let run = credgate(&["audit", "verify-proof", p(&altered), "--public-key", &vkey]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(run.stdout.starts_with("invalid:"), "{}", run.describe());
+    // Another key: exit 1.
+    let other = "11".repeat(32);
+    let run = credgate(&[
+        "audit",
+        "verify-proof",
+        p(&bundles[0]),
+        "--public-key",
+        &other,
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    // Could not run: exit 2, no backtrace.
+    let missing = tmp.path().join("nope.json");
+    let run = credgate(&["audit", "verify-proof", p(&missing), "--public-key", &vkey]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert_clean_failure(&run);
+    let run = credgate(&[
+        "audit",
+        "verify-proof",
+        p(&bundles[0]),
+        "--public-key",
+        "zz",
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    // An unknown inquiry: a clear error.
+    let run = credgate(&[
+        "audit",
+        "prove",
+        "--config",
+        p(&config),
+        "--inquiry",
+        "none",
+        "--out",
+        p(&out),
+    ]);
+    assert_clean_failure(&run);
+    assert!(run.stderr.contains("no inquiry"), "{}", run.describe());
+}
+
+#[test]
 fn audit_verify_finds_tampering_in_a_copy_of_the_store() {
     let (tmp, pki, _config) = setup();
     fill_log(tmp.path(), &pki);

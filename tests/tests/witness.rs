@@ -85,9 +85,67 @@ async fn inquire(env: &Env, running: &gateway::server::Running, n: usize) {
     }
 }
 
+/// Runs SQL on the store as an attacker with write access would; `?N`
+/// placeholders become `$N` on PostgreSQL.
+async fn tamper(store_url: &str, sql: &str, chain: &str, n: i64) {
+    use sqlx::Connection;
+    if let Some(file) = store_url.strip_prefix("sqlite://") {
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{file}"))
+            .await
+            .unwrap();
+        sqlx::query(sql)
+            .bind(chain)
+            .bind(n)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(store_url).await.unwrap();
+        let sql = sql.replace("?1", "$1").replace("?2", "$2");
+        sqlx::query(&sql)
+            .bind(chain)
+            .bind(n)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_witness_cosigns_every_checkpoint_and_catches_a_cut_log() {
-    let env = Env::new().await;
+async fn a_witness_cosigns_every_checkpoint_and_catches_a_cut_log_sqlite() {
+    cosigned_then_cut(Env::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_cosigns_every_checkpoint_and_catches_a_cut_log_postgres() {
+    let Ok(url) = std::env::var("CREDGATE_TEST_POSTGRES_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but CREDGATE_TEST_POSTGRES_URL is missing");
+        }
+        eprintln!("notice: CREDGATE_TEST_POSTGRES_URL not set; PostgreSQL witness test not run");
+        return;
+    };
+    use sqlx::Connection;
+    let schema = format!(
+        "credgate_witness_{}_{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000
+    );
+    let mut pg = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{sep}options=-csearch_path%3D{schema}");
+    cosigned_then_cut(Env::with_store(Some(&scoped)).await).await;
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut pg)
+        .await
+        .unwrap();
+}
+
+async fn cosigned_then_cut(env: Env) {
     let wdir = env.tmp.path().join("witness");
     let vkey = audit_vkey(&env);
     let done = init::init(
@@ -212,34 +270,25 @@ async fn a_witness_cosigns_every_checkpoint_and_catches_a_cut_log() {
     // 2. The attack: the newest 5 entries cut together with every
     //    checkpoint above the cut (the final one included), by someone
     //    with write access to the store.
-    let db = env.sqlite_file();
-    let mut conn = {
-        use sqlx::Connection;
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-            .await
-            .unwrap()
-    };
-    let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM entries WHERE chain_id = ?")
-        .bind(&chain)
-        .fetch_one(&mut conn)
+    let store = env.store_url();
+    let last = env
+        .entries()
         .await
-        .unwrap();
+        .iter()
+        .filter(|e| e.chain_id == chain)
+        .map(|e| e.seq)
+        .max()
+        .unwrap() as i64;
     assert!(last >= 25);
     let cut = last - 5;
     for sql in [
         "DELETE FROM entries WHERE chain_id = ?1 AND seq > ?2",
         "DELETE FROM notes WHERE chain_id = ?1 AND size > ?2",
-        "DELETE FROM notes WHERE chain_id = ?1 AND kind = 'final'",
-        "DELETE FROM cosignatures WHERE chain_id = ?1",
+        "DELETE FROM notes WHERE chain_id = ?1 AND kind = 'final' AND size >= ?2",
+        "DELETE FROM cosignatures WHERE chain_id = ?1 AND size >= ?2",
     ] {
-        sqlx::query(sql)
-            .bind(&chain)
-            .bind(cut)
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        tamper(&store, sql, &chain, cut).await;
     }
-    drop(conn);
     // Without a witness the cut chain looks like one a crash left open.
     let (code, out, _) = run(BIN, &["audit", "verify", "--config", config]).await;
     assert_eq!(code, Some(0), "{out}");
