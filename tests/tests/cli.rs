@@ -1029,7 +1029,8 @@ fn proof_commands_write_and_check_bundles_offline() {
     bundles.sort();
     assert_eq!(bundles.len(), 3);
     for b in &bundles {
-        for key in [vkey.as_str()] {
+        let raw = hex::encode(audit::note::Verifier::parse(&vkey).unwrap().public_key);
+        for key in [vkey.as_str(), raw.as_str()] {
             let run = credgate(&["audit", "verify-proof", p(b), "--public-key", key]);
             assert_ok(&run);
             assert!(run.stdout.starts_with("valid:"), "{}", run.describe());
