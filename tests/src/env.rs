@@ -255,3 +255,86 @@ pub fn data(running: &gateway::server::Running) -> SocketAddr {
 pub fn admin(running: &gateway::server::Running) -> SocketAddr {
     running.admin_addr().unwrap()
 }
+
+impl Env {
+    /// Sends one conformance case to the gateway at `data`, scripting the
+    /// upstream with the case's answer first.
+    pub async fn send_case(
+        &self,
+        data: SocketAddr,
+        case: &serde_json::Value,
+    ) -> crate::client::Resp {
+        let req = &case["request"];
+        let path = req["path"].as_str().unwrap();
+        if let Some(up) = case["upstream"].as_object() {
+            let body = match up.get("raw") {
+                Some(raw) => raw.as_str().unwrap().as_bytes().to_vec(),
+                None => serde_json::to_vec(&up["body"]).unwrap(),
+            };
+            let route = path.split('?').next().unwrap();
+            let status = up["status"].as_u64().unwrap() as u16;
+            self.upstream
+                .raw(route, status, body, std::time::Duration::ZERO);
+        }
+        let headers: Vec<(&str, &str)> = req["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+            .collect();
+        let client = self.client(Some(case["officer"].as_str().unwrap()), Proto::Http1);
+        client
+            .request(req["method"].as_str().unwrap(), data, path, &headers)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", case["name"]))
+    }
+}
+
+/// A fresh schema on the test PostgreSQL (`CREDGATE_TEST_POSTGRES_URL`), so
+/// a test never mixes with other users of the database.
+pub struct PgSchema {
+    /// The store URL with the schema as its search path.
+    pub url: String,
+    base: String,
+    schema: String,
+}
+
+impl PgSchema {
+    /// A new schema named after `label`, or None (with a notice) when the
+    /// URL is unset outside CI; in CI a missing URL fails the test.
+    pub async fn create(label: &str) -> Option<PgSchema> {
+        let Ok(base) = std::env::var("CREDGATE_TEST_POSTGRES_URL") else {
+            if std::env::var_os("CI").is_some() {
+                panic!("CI is set but CREDGATE_TEST_POSTGRES_URL is missing");
+            }
+            eprintln!(
+                "notice: CREDGATE_TEST_POSTGRES_URL not set; PostgreSQL test `{label}` not run"
+            );
+            return None;
+        };
+        use sqlx::Connection;
+        let schema = format!(
+            "credgate_{label}_{}_{}",
+            std::process::id(),
+            OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000
+        );
+        let mut pg = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut pg)
+            .await
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        Some(PgSchema { url, base, schema })
+    }
+
+    /// Drops the schema and everything in it.
+    pub async fn drop_now(self) {
+        use sqlx::Connection;
+        let mut pg = sqlx::PgConnection::connect(&self.base).await.unwrap();
+        sqlx::raw_sql(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .execute(&mut pg)
+            .await
+            .unwrap();
+    }
+}

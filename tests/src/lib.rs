@@ -30,3 +30,17 @@ pub mod upstream;
 pub fn conformance(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance")).join(rel)
 }
+
+/// Every conformance case (`conformance/cases/*.json`), in file order.
+pub fn conformance_cases() -> Vec<serde_json::Value> {
+    let mut files: Vec<_> = std::fs::read_dir(conformance("cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 18, "conformance cases missing");
+    files
+        .iter()
+        .map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())
+        .collect()
+}

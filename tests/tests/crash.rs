@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tests::client::{Client, Proto};
-use tests::env::{Env, INSPECTOR_HEADERS, LEGAL_PERSON};
+use tests::env::{Env, PgSchema, INSPECTOR_HEADERS, LEGAL_PERSON};
 use tests::process::{run, Proc};
 
 const EXE: &str = env!("CARGO_BIN_EXE_credgate-under-test");
@@ -177,34 +177,13 @@ async fn kill_9_under_load_loses_no_answered_inquiry_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_no_answered_inquiry_postgres() {
-    let Ok(url) = std::env::var("CREDGATE_TEST_POSTGRES_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but CREDGATE_TEST_POSTGRES_URL is missing");
-        }
-        eprintln!("notice: CREDGATE_TEST_POSTGRES_URL not set; PostgreSQL crash test not run");
+    let Some(pg) = PgSchema::create("crash").await else {
         return;
     };
-    // A fresh schema so the test never mixes with other users of the database.
-    use sqlx::Connection;
-    let schema = format!(
-        "credgate_crash_{}_{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000
-    );
-    let mut pg = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut pg)
-        .await
-        .unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{sep}options=-csearch_path%3D{schema}");
-    let env = Env::with_store(Some(&scoped)).await;
+    let env = Env::with_store(Some(&pg.url)).await;
     let (answered, broken, entries) = crash_rounds(&env).await;
     eprintln!(
         "postgres: {ROUNDS} rounds, {answered} complete responses, {broken} broken requests, {entries} entries"
     );
-    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut pg)
-        .await
-        .unwrap();
+    pg.drop_now().await;
 }

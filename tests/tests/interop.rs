@@ -33,19 +33,6 @@ fn python_verify(bundle: &Path, log_key: &str) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
-fn cases() -> Vec<Value> {
-    let mut files: Vec<_> = std::fs::read_dir(tests::conformance("cases"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 18, "conformance cases missing");
-    files
-        .iter()
-        .map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())
-        .collect()
-}
-
 #[test]
 fn the_independent_verifier_passes_its_own_tests() {
     let out = std::process::Command::new(PYTHON)
@@ -103,40 +90,14 @@ fn tampered(bundle: &Value) -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_conformance_inquiry_has_a_proof_both_verifiers_accept() {
-    let cases = cases();
+    let cases = tests::conformance_cases();
     let env = Env::new().await;
     let now = cases[0]["now"].as_str().unwrap();
     env.write_config(&format!("danger_fixed_clock = \"{now}\""));
     let running = env.start().await;
     let mut answered = Vec::new();
     for case in &cases {
-        let req = &case["request"];
-        let path = req["path"].as_str().unwrap();
-        if let Some(up) = case["upstream"].as_object() {
-            let body = match up.get("raw") {
-                Some(raw) => raw.as_str().unwrap().as_bytes().to_vec(),
-                None => serde_json::to_vec(&up["body"]).unwrap(),
-            };
-            let route = path.split('?').next().unwrap();
-            let status = up["status"].as_u64().unwrap() as u16;
-            env.upstream.raw(route, status, body, Duration::ZERO);
-        }
-        let headers: Vec<(&str, &str)> = req["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
-            .collect();
-        let client = env.client(Some(case["officer"].as_str().unwrap()), Proto::Http1);
-        let r = client
-            .request(
-                req["method"].as_str().unwrap(),
-                data(&running),
-                path,
-                &headers,
-            )
-            .await
-            .unwrap();
+        let r = env.send_case(data(&running), case).await;
         answered.push(r.header("inquiry-id").unwrap().to_string());
     }
     let pk8 = std::fs::read(env.pki.join("audit-signing.pk8")).unwrap();

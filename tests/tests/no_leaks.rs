@@ -6,7 +6,6 @@
 //! for every consent token (whole or in parts). None may appear.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::{Connection, Row};
@@ -41,16 +40,7 @@ const MUST_COLLECT: [&str; 6] = [
 ];
 
 fn cases() -> Vec<Value> {
-    let mut files: Vec<_> = std::fs::read_dir(tests::conformance("cases"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 18, "conformance cases missing");
-    files
-        .iter()
-        .map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())
-        .collect()
+    tests::conformance_cases()
 }
 
 fn leaf_text(v: &Value) -> Option<String> {
@@ -256,28 +246,7 @@ async fn no_redacted_value_or_consent_token_reaches_any_log() {
     let mut answered = Vec::new();
     for case in &cases {
         let name = case["name"].as_str().unwrap();
-        let req = &case["request"];
-        let path = req["path"].as_str().unwrap();
-        if let Some(up) = case["upstream"].as_object() {
-            let body = match up.get("raw") {
-                Some(raw) => raw.as_str().unwrap().as_bytes().to_vec(),
-                None => serde_json::to_vec(&up["body"]).unwrap(),
-            };
-            let route = path.split('?').next().unwrap();
-            let status = up["status"].as_u64().unwrap() as u16;
-            env.upstream.raw(route, status, body, Duration::ZERO);
-        }
-        let headers: Vec<(&str, &str)> = req["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
-            .collect();
-        let client = env.client(Some(case["officer"].as_str().unwrap()), Proto::Http1);
-        let r = client
-            .request(req["method"].as_str().unwrap(), p.data, path, &headers)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let r = env.send_case(p.data, case).await;
         // The case did what it says, so the redaction really ran.
         assert_eq!(
             u64::from(r.status),

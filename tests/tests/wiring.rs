@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tests::client::Proto;
-use tests::env::{Env, INSPECTOR_HEADERS, LEGAL_PERSON};
+use tests::env::{Env, PgSchema, INSPECTOR_HEADERS, LEGAL_PERSON};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -524,27 +524,10 @@ async fn upstream_timeout_is_504_and_logged_as_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_end_to_end() {
-    let Ok(url) = std::env::var("CREDGATE_TEST_POSTGRES_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but CREDGATE_TEST_POSTGRES_URL is missing");
-        }
-        eprintln!("notice: CREDGATE_TEST_POSTGRES_URL not set; PostgreSQL end-to-end test not run");
+    let Some(pg) = PgSchema::create("e2e").await else {
         return;
     };
-    // A fresh schema so the test never mixes with other users of the database.
-    use sqlx::Connection;
-    let schema = format!(
-        "credgate_e2e_{}",
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000
-    );
-    let mut pg = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut pg)
-        .await
-        .unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{sep}options=-csearch_path%3D{schema}");
-    let env = Env::with_store(Some(&url)).await;
+    let env = Env::with_store(Some(&pg.url)).await;
     env.upstream.json(&subject_path(), 200, &subject_body());
     let gw = env.start().await;
     let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
@@ -563,10 +546,7 @@ async fn postgres_store_end_to_end() {
         assert_eq!(env.entry(&id).await.status, status);
     }
     assert_eq!(env.entries().await.len(), 2);
-    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut pg)
-        .await
-        .unwrap();
+    pg.drop_now().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ use gateway::witness::init::{self, InitSpec};
 use gateway::witness::server;
 use gateway::witness::service::Witness;
 use tests::client::Proto;
-use tests::env::{admin, data, eventually, Env, INSPECTOR_HEADERS, LEGAL_PERSON};
+use tests::env::{admin, data, eventually, Env, PgSchema, INSPECTOR_HEADERS, LEGAL_PERSON};
 use tests::process::run;
 use tokio::sync::oneshot;
 
@@ -118,31 +118,11 @@ async fn a_witness_cosigns_every_checkpoint_and_catches_a_cut_log_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_witness_cosigns_every_checkpoint_and_catches_a_cut_log_postgres() {
-    let Ok(url) = std::env::var("CREDGATE_TEST_POSTGRES_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but CREDGATE_TEST_POSTGRES_URL is missing");
-        }
-        eprintln!("notice: CREDGATE_TEST_POSTGRES_URL not set; PostgreSQL witness test not run");
+    let Some(pg) = PgSchema::create("witness").await else {
         return;
     };
-    use sqlx::Connection;
-    let schema = format!(
-        "credgate_witness_{}_{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000
-    );
-    let mut pg = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut pg)
-        .await
-        .unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{sep}options=-csearch_path%3D{schema}");
-    cosigned_then_cut(Env::with_store(Some(&scoped)).await).await;
-    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut pg)
-        .await
-        .unwrap();
+    cosigned_then_cut(Env::with_store(Some(&pg.url)).await).await;
+    pg.drop_now().await;
 }
 
 async fn cosigned_then_cut(env: Env) {
