@@ -604,14 +604,22 @@ fn instructions(i: &Instructions<'_>) -> String {
         ))
     );
     let _ = writeln!(t);
+    let config = sh(&i.config.display().to_string());
     let _ = writeln!(
         t,
-        "# [verify] recompute the log's hash chain and check its signed checkpoints:"
+        "# [verify] rebuild every chain's Merkle tree and check it against the signed checkpoints and the chains' links:"
+    );
+    let _ = writeln!(t, "{exe} audit verify --config {config}");
+    let _ = writeln!(t);
+    let proofs = sh(&i.dir.join("proofs").display().to_string());
+    let _ = writeln!(
+        t,
+        "# [prove] the company's right-to-know report with an inclusion proof per inquiry, each checked offline (after Ctrl-C, or a second later):"
     );
     let _ = writeln!(
         t,
-        "{exe} audit verify --config {}",
-        sh(&i.config.display().to_string())
+        "{exe} audit subject-report --config {config} --subject {} --proofs {proofs} && for f in {proofs}/*.json; do {exe} audit verify-proof \"$f\" --config {config} || exit 1; done",
+        wk.legal_person
     );
     let _ = writeln!(t);
     let _ = writeln!(t, "Press Ctrl-C to stop.");

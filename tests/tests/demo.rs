@@ -240,6 +240,7 @@ async fn printed_commands_work_and_sigterm_exits_cleanly() {
     );
 
     let verify = demo.command("verify").to_string();
+    let prove = demo.command("prove").to_string();
     let stderr_path = demo.stderr_path.clone();
     let code = demo.terminate().await;
     assert_eq!(
@@ -260,6 +261,12 @@ async fn printed_commands_work_and_sigterm_exits_cleanly() {
     let (code, out) = paste(&verify).await;
     assert_eq!(code, Some(0), "{verify}\n{out}");
     assert!(out.contains("intact"), "{out}");
+    // The printed proof command writes a bundle per inquiry about the
+    // company, and each checks offline.
+    let (code, out) = paste(&prove).await;
+    assert_eq!(code, Some(0), "{prove}\n{out}");
+    assert!(out.contains("inclusion proofs written"), "{out}");
+    assert!(out.contains("valid: entry"), "{out}");
 }
 
 #[tokio::test]
