@@ -71,7 +71,7 @@ pub enum AuditError {
     #[error("no signed checkpoint covers this entry yet")]
     ProofPending,
     /// The store holds a log in an older format this build does not verify.
-    #[error("inquiry log schema version {found} is older than supported version {supported}: start a new log")]
+    #[error("inquiry log schema version {found} is older than this build's {supported}: start `credgate serve` on it once to migrate it (version 2 is migrated: its chains are verified, their Merkle trees built and signed); older versions cannot be migrated")]
     SchemaTooOld {
         /// Version found in the store.
         found: i64,
