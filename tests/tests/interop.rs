@@ -184,3 +184,58 @@ async fn every_conformance_inquiry_has_a_proof_both_verifiers_accept() {
     assert_eq!(v["from"], from);
     running.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_inquiry_is_proof_pending_until_a_checkpoint_covers_it() {
+    let env = Env::new().await;
+    env.upstream.json(
+        &format!("/v1/subjects/{}", tests::env::LEGAL_PERSON),
+        200,
+        &serde_json::json!({"subject": {"id": tests::env::LEGAL_PERSON, "type": "legal_person"}}),
+    );
+    env.write_config("");
+    // No checkpoint by count or by the clock for the test's duration.
+    let text = std::fs::read_to_string(&env.config_path).unwrap().replace(
+        "checkpoint_every = 10",
+        "checkpoint_every = 1000000\ncheckpoint_interval_ms = 3600000",
+    );
+    std::fs::write(&env.config_path, text).unwrap();
+    let running = env.start().await;
+    let officer = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let r = officer
+        .get(
+            data(&running),
+            &format!("/v1/subjects/{}", tests::env::LEGAL_PERSON),
+            &tests::env::INSPECTOR_HEADERS,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let id = r.header("inquiry-id").unwrap().to_string();
+    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
+    let path = format!("/audit/proof?inquiry={id}");
+    let pending = auditor.get(admin(&running), &path, &[]).await.unwrap();
+    assert_eq!(
+        pending.status,
+        409,
+        "{}",
+        String::from_utf8_lossy(&pending.body)
+    );
+    assert_eq!(pending.code().as_deref(), Some("proof_pending"));
+    assert_eq!(pending.header("retry-after"), Some("1"));
+    // A live export brackets everything committed so far with a checkpoint.
+    let export = auditor
+        .get(admin(&running), "/audit/export", &[])
+        .await
+        .unwrap();
+    assert_eq!(export.status, 200);
+    assert!(String::from_utf8_lossy(&export.body).contains(&id));
+    let proof = auditor.get(admin(&running), &path, &[]).await.unwrap();
+    assert_eq!(
+        proof.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&proof.body)
+    );
+    running.shutdown().await.unwrap();
+}

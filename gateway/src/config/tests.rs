@@ -288,3 +288,72 @@ fn utc_offsets() {
     assert_eq!(parse_utc_offset("+15:00"), None);
     assert_eq!(parse_utc_offset(""), None);
 }
+
+#[test]
+fn verifiable_log_keys_and_witnesses_are_read_and_checked() {
+    let dir = folder();
+    std::fs::write(dir.path().join("certs/witness.pem"), b"x").unwrap();
+    let vkey = audit::note::Verifier::new("witness.local/w1", audit::note::COSIGNATURE_V1, [7; 32])
+        .unwrap()
+        .to_vkey();
+    let audit_section = "checkpoint_every = 1000";
+    let good = GOOD.replace(
+        audit_section,
+        &format!(
+            "{audit_section}\ncheckpoint_interval_ms = 250\norigin = \"gw.example/<chain_id>\"\nkey_name = \"gw.example/audit\"\n\n[[audit.witnesses]]\nname = \"w1\"\nurl = \"https://127.0.0.1:7443/\"\nkey = \"{vkey}\"\nca = \"certs/witness.pem\""
+        ),
+    );
+    let c = Config::load(&write(dir.path(), &good)).unwrap();
+    assert_eq!(c.checkpoint_interval_ms, 250);
+    assert_eq!(c.audit_origin, "gw.example/<chain_id>");
+    assert_eq!(c.audit_key_name, "gw.example/audit");
+    assert_eq!(c.witnesses.len(), 1);
+    assert_eq!(c.witnesses[0].url, "https://127.0.0.1:7443");
+    assert_eq!(c.witnesses[0].ca, dir.path().join("certs/witness.pem"));
+    // Defaults.
+    let c = Config::load(&write(dir.path(), GOOD)).unwrap();
+    assert_eq!(c.checkpoint_interval_ms, 1000);
+    assert_eq!(c.audit_origin, "credgate.local/<chain_id>");
+    assert_eq!(c.audit_key_name, "credgate-audit");
+    assert!(c.witnesses.is_empty());
+    // Each wrong value is an error on its own line, naming the key.
+    let log_vkey = audit::note::Verifier::new("w", audit::note::ED25519, [7; 32])
+        .unwrap()
+        .to_vkey();
+    for (from, to, want) in [
+        (
+            "checkpoint_interval_ms = 250",
+            "checkpoint_interval_ms = 0",
+            "checkpoint_interval_ms",
+        ),
+        (
+            "origin = \"gw.example/<chain_id>\"",
+            "origin = \"has space\"",
+            "origin",
+        ),
+        (
+            "key_name = \"gw.example/audit\"",
+            "key_name = \"a+b\"",
+            "key_name",
+        ),
+        (
+            "url = \"https://127.0.0.1:7443/\"",
+            "url = \"http://127.0.0.1:7443\"",
+            "https://",
+        ),
+        (vkey.as_str(), log_vkey.as_str(), "cosignature type"),
+        (vkey.as_str(), "not-a-key", "cosignature type"),
+        (
+            "ca = \"certs/witness.pem\"",
+            "ca = \"certs/missing.pem\"",
+            "missing.pem",
+        ),
+    ] {
+        let text = good.replace(from, to);
+        assert_ne!(text, good, "{from}");
+        let path = write(dir.path(), &text);
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains(want), "{to}: {err}");
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+    }
+}
