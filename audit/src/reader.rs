@@ -254,6 +254,21 @@ pub fn verify_bundle(
     })
 }
 
+/// A checkpoint note with stored cosignature lines added (a line that does
+/// not fit is left out, not served).
+fn add_cosignatures(note: &str, lines: &[String]) -> String {
+    if lines.is_empty() {
+        return note.to_owned();
+    }
+    let Ok(mut parsed) = crate::note::Note::parse(note) else {
+        return note.to_owned();
+    };
+    for line in lines {
+        let _ = parsed.add_sig_lines(line);
+    }
+    parsed.to_string()
+}
+
 /// Decodes a base64 SHA-256 hash.
 pub(crate) fn decode_hash(s: &str) -> Option<Hash> {
     B64.decode(s)
@@ -498,14 +513,11 @@ impl Reader {
         &self,
         chain_id: &str,
     ) -> Result<Option<(u64, String)>, AuditError> {
-        let notes = self.store.notes(chain_id).await?;
-        let Some(last) = notes.iter().max_by_key(|n| n.size) else {
-            return Ok(None);
-        };
-        let note = self
-            .with_cosignatures(chain_id, last.size, &last.note)
-            .await?;
-        Ok(Some((last.size, note)))
+        Ok(self
+            .store
+            .latest_note(chain_id)
+            .await?
+            .map(|(n, lines)| (n.size, add_cosignatures(&n.note, &lines))))
     }
 
     /// The cosignature lines stored for a chain's checkpoint of `size`, by
@@ -525,27 +537,6 @@ impl Reader {
             .collect())
     }
 
-    /// A checkpoint note with the stored cosignature lines for it added.
-    async fn with_cosignatures(
-        &self,
-        chain_id: &str,
-        size: u64,
-        note: &str,
-    ) -> Result<String, AuditError> {
-        let cosigs = self.store.cosignatures(chain_id, size).await?;
-        if cosigs.is_empty() {
-            return Ok(note.to_owned());
-        }
-        let Ok(mut parsed) = crate::note::Note::parse(note) else {
-            return Ok(note.to_owned());
-        };
-        for c in cosigs {
-            // A cosignature line that does not fit is left out, not served.
-            let _ = parsed.add_sig_lines(&c.line);
-        }
-        Ok(parsed.to_string())
-    }
-
     /// The inclusion proof bundle of the entry with this inquiry id,
     /// against the chain's latest checkpoint. [`AuditError::NotFound`] if
     /// there is no such entry, [`AuditError::ProofPending`] if no
@@ -557,17 +548,19 @@ impl Reader {
             self.store.find_inquiry(inquiry_id).await?.ok_or_else(|| {
                 AuditError::NotFound(format!("no inquiry `{inquiry_id}` in the log"))
             })?;
-        let notes = self.store.notes(&entry.chain_id).await?;
-        let Some(note) = notes
-            .iter()
-            .filter(|n| n.size >= entry.seq)
-            .max_by_key(|n| n.size)
+        // Proved against the chain's latest checkpoint (the one most likely
+        // cosigned by now); none covering the entry yet: pending.
+        let Some((note, lines)) = self
+            .store
+            .latest_note(&entry.chain_id)
+            .await?
+            .filter(|(n, _)| n.size >= entry.seq)
         else {
             return Err(AuditError::ProofPending);
         };
-        let (size, text) = (note.size, note.note.clone());
-        let proof = self.inclusion_hashes(&entry, size, &text).await?;
-        let checkpoint = self.with_cosignatures(&entry.chain_id, size, &text).await?;
+        let size = note.size;
+        let proof = self.inclusion_hashes(&entry, size, &note.note).await?;
+        let checkpoint = add_cosignatures(&note.note, &lines);
         Ok(ProofBundle {
             format: PROOF_FORMAT.to_owned(),
             version: 1,

@@ -390,6 +390,13 @@ pub(crate) trait Store {
     ) -> Result<(), CommitError>;
     /// Every checkpoint note of a chain, by size then kind.
     async fn notes(&self, chain_id: &str) -> Result<Vec<NoteRow>, AuditError>;
+    /// A chain's latest checkpoint note (largest size; of two at one size,
+    /// the last by kind) with the cosignature lines stored for its size, in
+    /// one query.
+    async fn latest_note(
+        &self,
+        chain_id: &str,
+    ) -> Result<Option<(NoteRow, Vec<String>)>, AuditError>;
     /// The stored Merkle nodes (hex, see [`crate::merkle`]) of the rows at
     /// these seqs; rows that do not exist are left out.
     async fn tree_nodes(
@@ -591,6 +598,12 @@ impl AnyStore {
     }
     pub(crate) async fn notes(&self, chain_id: &str) -> Result<Vec<NoteRow>, AuditError> {
         dispatch!(self, s => s.notes(chain_id).await)
+    }
+    pub(crate) async fn latest_note(
+        &self,
+        chain_id: &str,
+    ) -> Result<Option<(NoteRow, Vec<String>)>, AuditError> {
+        dispatch!(self, s => s.latest_note(chain_id).await)
     }
     pub(crate) async fn tree_nodes(
         &self,
@@ -823,6 +836,42 @@ macro_rules! impl_common_store {
                         note,
                     })
                     .collect())
+            }
+
+            async fn latest_note(
+                &self,
+                chain_id: &str,
+            ) -> Result<Option<($crate::store::NoteRow, Vec<String>)>, $crate::error::AuditError> {
+                // One round trip: the latest note, joined with its size's
+                // cosignatures (one row per cosignature, or one with NULL).
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT n.size, n.kind, n.time_ms, n.note, c.line FROM \
+                     (SELECT size, kind, time_ms, note FROM notes WHERE chain_id = ",
+                );
+                qb.push_bind(chain_id)
+                    .push(" ORDER BY size DESC, kind DESC LIMIT 1) AS n \
+                           LEFT JOIN cosignatures c ON c.chain_id = ")
+                    .push_bind(chain_id)
+                    .push(" AND c.size = n.size ORDER BY c.witness");
+                let rows: Vec<(i64, String, i64, String, Option<String>)> = qb
+                    .build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let Some((size, kind, time_ms, note, _)) = rows.first().cloned() else {
+                    return Ok(None);
+                };
+                let lines = rows.into_iter().filter_map(|r| r.4).collect();
+                Ok(Some((
+                    $crate::store::NoteRow {
+                        chain_id: chain_id.to_owned(),
+                        size: u64::try_from(size).unwrap_or(u64::MAX),
+                        kind,
+                        time_ms,
+                        note,
+                    },
+                    lines,
+                )))
             }
 
             async fn tree_nodes(
