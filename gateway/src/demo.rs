@@ -350,7 +350,7 @@ fn consent_token(certs_dir: &Path, now: OffsetDateTime) -> Result<String, DemoEr
 }
 
 const CONSENT_ITEMS: [&str; 3] = ["basic", "commendation", "administrative_penalty"];
-const CONSENT_FIELDS: [&str; 2] = ["income", "real_estate"];
+const CONSENT_FIELDS: [&str; 4] = ["income", "real_estate", "收入", "房产"];
 
 /// The demo policy: the spec's catalogue and roles, the three demo officers
 /// valid from 30 days before `today` for a year.
@@ -394,15 +394,25 @@ public_resource_trading = "Government procurement, bidding and public resource t
 recruitment = "Recruitment and promotion of public employees"
 credit_service = "Credit service with the subject's consent"
 
+# Field names in English and Chinese (the platform's databases use both).
 [fields]
 prohibited = ["religion", "religious_faith", "genetic_data", "fingerprint",
-              "blood_type", "illness", "medical_history"]
+              "blood_type", "illness", "medical_history",
+              "宗教", "宗教信仰", "基因", "基因信息", "指纹", "血型", "疾病", "病史",
+              "既往病史"]
 consent_required = ["income", "savings", "securities", "commercial_insurance",
-                    "real_estate", "tax_paid"]
+                    "real_estate", "tax_paid",
+                    "收入", "存款", "储蓄", "有价证券", "证券", "商业保险", "房产",
+                    "不动产", "纳税", "纳税额"]
 
 [fields.mask]
 id_number = { keep_start = 6, keep_end = 4 }
 phone = { keep_start = 3, keep_end = 2 }
+"身份证号" = { keep_start = 6, keep_end = 4 }
+"身份证号码" = { keep_start = 6, keep_end = 4 }
+"公民身份号码" = { keep_start = 6, keep_end = 4 }
+"手机号码" = { keep_start = 3, keep_end = 2 }
+"手机号" = { keep_start = 3, keep_end = 2 }
 
 [[roles]]
 name = "market_inspector"

@@ -125,12 +125,30 @@ pub fn verify(token: &str, public_key: &[u8]) -> Result<VerifiedConsent, Consent
 }
 
 /// Log-safe identifier of a token: the first 16 hex characters of the
-/// SHA-256 of the token text.
+/// SHA-256 of the token's canonical spelling (both parts re-encoded as
+/// unpadded base64url), so every spelling of the same bytes that [`verify`]
+/// accepts (padded or not) is logged under one id. Text that is not a token
+/// is identified by its own bytes.
 pub fn token_id(token: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    let canonical = canonical_token(token);
+    let text = canonical.as_deref().unwrap_or(token);
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     let mut hex = hex::encode(digest.as_ref());
     hex.truncate(16);
     hex
+}
+
+/// `payload.signature` re-encoded from the decoded bytes as unpadded
+/// base64url, or `None` when `token` does not decode.
+fn canonical_token(token: &str) -> Option<String> {
+    let (p, s) = token.split_once('.')?;
+    let payload = decode_part(p).ok()?;
+    let sig = decode_part(s).ok()?;
+    Some(format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(payload),
+        URL_SAFE_NO_PAD.encode(sig)
+    ))
 }
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), before the 32 key bytes.
@@ -202,7 +220,32 @@ mod tests {
         let (p, s) = token.split_once('.').unwrap();
         let pad = |x: &str| format!("{x}{}", "=".repeat((4 - x.len() % 4) % 4));
         let padded = format!("{}.{}", pad(p), pad(s));
-        assert!(verify(&padded, PUB).is_ok());
+        let v = verify(&padded, PUB).unwrap();
+        // one consent, one id: the padded spelling is logged as the plain one
+        assert_eq!(v.token_id, token_id(&token));
+        assert_eq!(token_id(&padded), token_id(&token));
+        let over = format!("{p}===.{s}==");
+        assert_eq!(verify(&over, PUB).unwrap().token_id, token_id(&token));
+    }
+
+    #[test]
+    fn non_canonical_trailing_bits_are_refused() {
+        // 64 signature bytes end in a character whose low 4 bits are unused;
+        // setting them spells "the same bytes" non-canonically: refused.
+        let token = sign(&payload(), PK8).unwrap();
+        let (p, s) = token.split_once('.').unwrap();
+        let last = s.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let idx = alphabet.find(last).unwrap();
+        assert_eq!(idx % 16, 0, "canonical encoding leaves the low bits zero");
+        let odd = alphabet.chars().nth(idx + 1).unwrap();
+        let bent = format!("{p}.{}{odd}", &s[..s.len() - 1]);
+        assert_eq!(verify(&bent, PUB), Err(ConsentError::Malformed));
+        // the standard alphabet is not base64url either
+        let std_alphabet = format!("{p}.{}", s.replace('-', "+").replace('_', "/"));
+        if std_alphabet != token {
+            assert_eq!(verify(&std_alphabet, PUB), Err(ConsentError::Malformed));
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `policy.toml`: the raw serde model (`deny_unknown_fields`, with spans) and
+//! `policy.toml`: the raw model (read with spans, every unknown key,
+//! mistyped value and missing key reported) and
 //! its conversion into a typed, validated [`Policy`].
 //!
 //! Validation collects every problem it can find in one pass (unknown
@@ -12,9 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use std::ops::Range;
+
 use time::Date;
-use toml::Spanned;
 
 use crate::consent::parse_public_key;
 use crate::diag::{from_toml_error, Diagnostic, PolicyErrors};
@@ -156,22 +157,28 @@ pub struct Policy {
 impl Policy {
     /// Parse and validate policy text. `file` names the file in diagnostics.
     pub fn parse(text: &str, file: &str, settings: &Settings) -> Result<Policy, PolicyErrors> {
-        let raw: RawPolicy = match toml::from_str(text) {
-            Ok(r) => r,
-            Err(e) => {
-                // serde stops at the first unknown key; list them all.
-                let mut unknown = unknown_keys(file, text);
-                if unknown.is_empty() {
-                    unknown.push(from_toml_error(file, text, &e));
-                }
-                unknown.sort_by_key(|d| (d.line, d.column));
-                return Err(PolicyErrors(unknown));
+        let doc = match toml_edit::ImDocument::parse(text) {
+            Ok(doc) => doc,
+            Err(_) => {
+                // Not TOML at all: nothing further can be read. `toml`'s own
+                // error (same parser) carries the message and position.
+                let diag = match toml::from_str::<toml::Table>(text) {
+                    Err(e) => from_toml_error(file, text, &e),
+                    Ok(_) => Diagnostic::file_level(file, "invalid toml syntax"),
+                };
+                return Err(PolicyErrors(vec![diag]));
             }
         };
-        let mut v = Validator {
+        let mut reader = Reader {
             file,
             text,
             errors: Vec::new(),
+        };
+        let raw = reader.policy(doc.as_table());
+        let mut v = Validator {
+            file,
+            text,
+            errors: reader.errors,
         };
         let policy = v.convert(raw, settings);
         if v.errors.is_empty() {
@@ -250,104 +257,100 @@ impl Policy {
 }
 
 // ---------------------------------------------------------------- raw model
+//
+// The raw model is read from a `toml_edit` document (which keeps the span of
+// every key and value) rather than through serde: serde stops at the first
+// unknown key or mistyped value, and `policy check` must report every error of
+// every kind in one run. The reader reports unknown keys, mistyped values and
+// missing required keys, drops what it cannot use, and hands the rest to the
+// validator, which adds the semantic errors.
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A value with the byte range of the text it was read from.
+#[derive(Debug, Clone)]
+struct Spanned<T> {
+    span: Range<usize>,
+    value: T,
+}
+
+impl<T> Spanned<T> {
+    fn new(span: Range<usize>, value: T) -> Self {
+        Spanned { span, value }
+    }
+
+    fn get_ref(&self) -> &T {
+        &self.value
+    }
+
+    fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+#[derive(Debug, Default)]
 struct RawPolicy {
-    #[serde(default)]
     items: BTreeMap<String, Spanned<RawItem>>,
-    #[serde(default)]
     purposes: BTreeMap<String, Spanned<String>>,
-    #[serde(default)]
     fields: RawFields,
-    #[serde(default)]
     roles: Vec<Spanned<RawRole>>,
-    #[serde(default)]
     officers: Vec<Spanned<RawOfficer>>,
-    #[serde(default)]
     record_fields: Option<RawRecordFields>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 struct RawItem {
     category: Spanned<String>,
-    #[serde(default)]
     inquiry_period_days: Option<Spanned<i64>>,
-    #[serde(default)]
+    /// `inquiry_period_days` was present with the wrong type (already reported).
+    period_mistyped: bool,
     statutory_basis: Option<String>,
-    /// Human-readable name (catalogue documentation; not used by decisions).
-    #[serde(default)]
-    #[allow(dead_code)]
-    name: Option<String>,
-    /// Free description (catalogue documentation; not used by decisions).
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 struct RawFields {
-    #[serde(default)]
     prohibited: Vec<Spanned<String>>,
-    #[serde(default)]
     consent_required: Vec<Spanned<String>>,
-    #[serde(default)]
     mask: BTreeMap<String, Spanned<RawMask>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 struct RawMask {
     keep_start: Spanned<i64>,
     keep_end: Spanned<i64>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 struct RawRole {
     name: Spanned<String>,
     kind: Spanned<String>,
-    #[serde(default)]
     items: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     purposes: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     subject_types: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     consent_fields: Option<Spanned<bool>>,
-    #[serde(default)]
     unmasked: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
     beyond_inquiry_period: Option<Spanned<bool>>,
-    #[serde(default)]
     statutory_basis: Option<Spanned<String>>,
-    #[serde(default)]
     rate: Option<Spanned<String>>,
-    /// Free description (documentation; not used by decisions).
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
+    /// Keys present with a value of the wrong type (already reported): the
+    /// validator does not also call them missing.
+    mistyped: BTreeSet<&'static str>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 struct RawOfficer {
     id: Spanned<String>,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     unit: Option<String>,
     roles: Spanned<Vec<Spanned<String>>>,
-    #[serde(default)]
-    valid_from: Option<Spanned<toml::Value>>,
-    #[serde(default)]
-    valid_until: Option<Spanned<toml::Value>>,
+    /// Date text (a string or a TOML local date); `None` for any other type.
+    valid_from: Option<Spanned<Option<String>>>,
+    valid_until: Option<Spanned<Option<String>>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 struct RawRecordFields {
     records: Option<Spanned<String>>,
     item: Option<Spanned<String>>,
@@ -356,6 +359,415 @@ struct RawRecordFields {
     restored: Option<Spanned<String>>,
     objection: Option<Spanned<String>>,
     withheld_by_subject: Option<Spanned<String>>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "items",
+    "purposes",
+    "fields",
+    "roles",
+    "officers",
+    "record_fields",
+];
+const ITEM_KEYS: &[&str] = &[
+    "category",
+    "inquiry_period_days",
+    "statutory_basis",
+    "name",
+    "description",
+];
+const FIELDS_KEYS: &[&str] = &["prohibited", "consent_required", "mask"];
+const MASK_KEYS: &[&str] = &["keep_start", "keep_end"];
+const ROLE_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "items",
+    "purposes",
+    "subject_types",
+    "consent_fields",
+    "unmasked",
+    "beyond_inquiry_period",
+    "statutory_basis",
+    "rate",
+    "description",
+];
+const OFFICER_KEYS: &[&str] = &["id", "name", "unit", "roles", "valid_from", "valid_until"];
+const RECORD_FIELDS_KEYS: &[&str] = &[
+    "records",
+    "item",
+    "decided_on",
+    "punishment_ends",
+    "restored",
+    "objection",
+    "withheld_by_subject",
+];
+
+/// "a string", "an integer", ... for messages.
+fn with_article(type_name: &str) -> String {
+    let article = if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {type_name}")
+}
+
+/// Reads the raw model out of a parsed document, collecting every
+/// structural problem (unknown key, wrong type, missing required key).
+struct Reader<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<Diagnostic>,
+}
+
+/// One table of the document, with where it is and how to name it.
+struct Tbl<'d> {
+    table: &'d dyn toml_edit::TableLike,
+    /// Offset used for problems of the table as a whole (a missing key).
+    at: usize,
+    /// How messages name the table (`` `items.basic` ``, `a [[roles]] entry`).
+    place: String,
+}
+
+impl<'d> Tbl<'d> {
+    /// Offset of `key`'s value, or of the key, or of the table.
+    fn pos(&self, key: &str, item: &toml_edit::Item) -> Range<usize> {
+        item.span()
+            .or_else(|| self.table.key(key).and_then(toml_edit::Key::span))
+            .unwrap_or(self.at..self.at)
+    }
+
+    fn key_pos(&self, key: &str) -> usize {
+        self.table
+            .key(key)
+            .and_then(toml_edit::Key::span)
+            .map_or(self.at, |s| s.start)
+    }
+}
+
+impl Reader<'_> {
+    fn err(&mut self, offset: usize, message: impl Into<String>) {
+        self.errors
+            .push(Diagnostic::at(self.file, self.text, offset, message));
+    }
+
+    fn mistyped(&mut self, t: &Tbl<'_>, key: &str, item: &toml_edit::Item, expected: &str) {
+        let at = t.pos(key, item).start;
+        self.err(
+            at,
+            format!(
+                "`{key}` in {} must be {expected}, not {}",
+                t.place,
+                with_article(item.type_name())
+            ),
+        );
+    }
+
+    /// Report every key of `t` not in `allowed`.
+    fn check_keys(&mut self, t: &Tbl<'_>, allowed: &[&str]) {
+        for (key, _) in t.table.iter() {
+            if !allowed.contains(&key) {
+                let at = t.key_pos(key);
+                self.err(at, format!("unknown key `{key}` in {}", t.place));
+            }
+        }
+    }
+
+    /// The table under `key` (a `[table]` or an inline table).
+    fn table<'d>(&mut self, parent: &Tbl<'d>, key: &str, place: String) -> Option<Tbl<'d>> {
+        let item = parent.table.get(key)?;
+        match item.as_table_like() {
+            Some(table) => Some(Tbl {
+                table,
+                at: parent.key_pos(key),
+                place,
+            }),
+            None => {
+                self.mistyped(parent, key, item, "a table");
+                None
+            }
+        }
+    }
+
+    /// The tables under `key` given as `[[key]]` or an array of inline tables.
+    fn table_array<'d>(&mut self, parent: &Tbl<'d>, key: &str, place: &str) -> Vec<Tbl<'d>> {
+        let Some(item) = parent.table.get(key) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let Some(aot) = item.as_array_of_tables() {
+            for t in aot.iter() {
+                let at = t.span().map_or(parent.key_pos(key), |s| s.start);
+                out.push(Tbl {
+                    table: t,
+                    at,
+                    place: place.to_owned(),
+                });
+            }
+        } else if let Some(arr) = item.as_array() {
+            for v in arr.iter() {
+                let at = v.span().map_or(parent.key_pos(key), |s| s.start);
+                match v.as_inline_table() {
+                    Some(t) => out.push(Tbl {
+                        table: t,
+                        at,
+                        place: place.to_owned(),
+                    }),
+                    None => self.err(
+                        at,
+                        format!(
+                            "each entry of `{key}` must be a table, not {}",
+                            with_article(v.type_name())
+                        ),
+                    ),
+                }
+            }
+        } else {
+            self.mistyped(parent, key, item, "an array of tables");
+        }
+        out
+    }
+
+    fn string(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<String>> {
+        let item = t.table.get(key)?;
+        match item.as_str() {
+            Some(s) => Some(Spanned::new(t.pos(key, item), s.to_owned())),
+            None => {
+                self.mistyped(t, key, item, "a string");
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<i64>> {
+        let item = t.table.get(key)?;
+        match item.as_integer() {
+            Some(i) => Some(Spanned::new(t.pos(key, item), i)),
+            None => {
+                self.mistyped(t, key, item, "an integer");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<bool>> {
+        let item = t.table.get(key)?;
+        match item.as_bool() {
+            Some(b) => Some(Spanned::new(t.pos(key, item), b)),
+            None => {
+                self.mistyped(t, key, item, "a boolean");
+                None
+            }
+        }
+    }
+
+    /// An array of strings; a non-string element is reported and skipped.
+    fn strings(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<Vec<Spanned<String>>>> {
+        let item = t.table.get(key)?;
+        let Some(arr) = item.as_array() else {
+            self.mistyped(t, key, item, "an array of strings");
+            return None;
+        };
+        let whole = t.pos(key, item);
+        let mut out = Vec::new();
+        for v in arr.iter() {
+            let span = v.span().unwrap_or(whole.clone());
+            match v.as_str() {
+                Some(s) => out.push(Spanned::new(span, s.to_owned())),
+                None => self.err(
+                    span.start,
+                    format!(
+                        "each entry of `{key}` in {} must be a string, not {}",
+                        t.place,
+                        with_article(v.type_name())
+                    ),
+                ),
+            }
+        }
+        Some(Spanned::new(whole, out))
+    }
+
+    /// A calendar date: a string or a TOML local date (checked by the
+    /// validator); any other type is kept as `None` for it to report.
+    fn date(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<Option<String>>> {
+        let item = t.table.get(key)?;
+        let text = match (item.as_str(), item.as_datetime()) {
+            (Some(s), _) => Some(s.to_owned()),
+            (None, Some(d)) if d.time.is_none() && d.offset.is_none() => Some(d.to_string()),
+            _ => None,
+        };
+        Some(Spanned::new(t.pos(key, item), text))
+    }
+
+    fn required<T>(&mut self, t: &Tbl<'_>, key: &str, v: Option<T>) -> Option<T> {
+        if v.is_none() && !t.table.contains_key(key) {
+            self.err(t.at, format!("{} needs `{key}`", t.place));
+        }
+        v
+    }
+
+    fn policy(&mut self, root: &dyn toml_edit::TableLike) -> RawPolicy {
+        let root = Tbl {
+            table: root,
+            at: 0,
+            place: "the policy".to_owned(),
+        };
+        self.check_keys(&root, TOP_KEYS);
+        let mut raw = RawPolicy::default();
+        if let Some(items) = self.table(&root, "items", "`items`".to_owned()) {
+            for (code, _) in items.table.iter() {
+                let Some(t) = self.table(&items, code, format!("`items.{code}`")) else {
+                    continue;
+                };
+                self.check_keys(&t, ITEM_KEYS);
+                let category = self.string(&t, "category");
+                let inquiry_period_days = self.integer(&t, "inquiry_period_days");
+                let statutory_basis = self.string(&t, "statutory_basis").map(Spanned::into_inner);
+                let _ = self.string(&t, "name");
+                let _ = self.string(&t, "description");
+                if let Some(category) = self.required(&t, "category", category) {
+                    let at = items.key_pos(code);
+                    raw.items.insert(
+                        code.to_owned(),
+                        Spanned::new(
+                            at..at,
+                            RawItem {
+                                category,
+                                period_mistyped: inquiry_period_days.is_none()
+                                    && t.table.contains_key("inquiry_period_days"),
+                                inquiry_period_days,
+                                statutory_basis,
+                            },
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(purposes) = self.table(&root, "purposes", "`purposes`".to_owned()) {
+            for (code, _) in purposes.table.iter() {
+                if let Some(desc) = self.string(&purposes, code) {
+                    raw.purposes.insert(code.to_owned(), desc);
+                }
+            }
+        }
+        if let Some(fields) = self.table(&root, "fields", "`fields`".to_owned()) {
+            self.check_keys(&fields, FIELDS_KEYS);
+            raw.fields.prohibited = self
+                .strings(&fields, "prohibited")
+                .map(Spanned::into_inner)
+                .unwrap_or_default();
+            raw.fields.consent_required = self
+                .strings(&fields, "consent_required")
+                .map(Spanned::into_inner)
+                .unwrap_or_default();
+            if let Some(masks) = self.table(&fields, "mask", "`fields.mask`".to_owned()) {
+                for (name, _) in masks.table.iter() {
+                    let Some(t) = self.table(&masks, name, format!("`fields.mask.{name}`")) else {
+                        continue;
+                    };
+                    self.check_keys(&t, MASK_KEYS);
+                    let keep_start = self.integer(&t, "keep_start");
+                    let keep_start = self.required(&t, "keep_start", keep_start);
+                    let keep_end = self.integer(&t, "keep_end");
+                    let keep_end = self.required(&t, "keep_end", keep_end);
+                    if let (Some(keep_start), Some(keep_end)) = (keep_start, keep_end) {
+                        let at = masks.key_pos(name);
+                        raw.fields.mask.insert(
+                            name.to_owned(),
+                            Spanned::new(
+                                at..at,
+                                RawMask {
+                                    keep_start,
+                                    keep_end,
+                                },
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        for t in self.table_array(&root, "roles", "a `[[roles]]` entry") {
+            self.check_keys(&t, ROLE_KEYS);
+            if let Some(role) = self.role(&t) {
+                raw.roles.push(Spanned::new(t.at..t.at, role));
+            }
+        }
+        for t in self.table_array(&root, "officers", "an `[[officers]]` entry") {
+            self.check_keys(&t, OFFICER_KEYS);
+            if let Some(officer) = self.officer(&t) {
+                raw.officers.push(Spanned::new(t.at..t.at, officer));
+            }
+        }
+        if let Some(t) = self.table(&root, "record_fields", "`record_fields`".to_owned()) {
+            self.check_keys(&t, RECORD_FIELDS_KEYS);
+            raw.record_fields = Some(RawRecordFields {
+                records: self.string(&t, "records"),
+                item: self.string(&t, "item"),
+                decided_on: self.string(&t, "decided_on"),
+                punishment_ends: self.string(&t, "punishment_ends"),
+                restored: self.string(&t, "restored"),
+                objection: self.string(&t, "objection"),
+                withheld_by_subject: self.string(&t, "withheld_by_subject"),
+            });
+        }
+        raw
+    }
+
+    fn role(&mut self, t: &Tbl<'_>) -> Option<RawRole> {
+        let name = self.string(t, "name");
+        let kind = self.string(t, "kind");
+        let mut mistyped = BTreeSet::new();
+        let mut list = |me: &mut Self, key: &'static str| {
+            let v = me.strings(t, key).map(Spanned::into_inner);
+            if v.is_none() && t.table.contains_key(key) {
+                mistyped.insert(key);
+            }
+            v
+        };
+        let items = list(self, "items");
+        let purposes = list(self, "purposes");
+        let subject_types = list(self, "subject_types");
+        let unmasked = list(self, "unmasked");
+        let consent_fields = self.boolean(t, "consent_fields");
+        let beyond_inquiry_period = self.boolean(t, "beyond_inquiry_period");
+        let statutory_basis = self.string(t, "statutory_basis");
+        let rate = self.string(t, "rate");
+        let _ = self.string(t, "description");
+        let name = self.required(t, "name", name);
+        let kind = self.required(t, "kind", kind);
+        Some(RawRole {
+            name: name?,
+            kind: kind?,
+            items,
+            purposes,
+            subject_types,
+            consent_fields,
+            unmasked,
+            beyond_inquiry_period,
+            statutory_basis,
+            rate,
+            mistyped,
+        })
+    }
+
+    fn officer(&mut self, t: &Tbl<'_>) -> Option<RawOfficer> {
+        let id = self.string(t, "id");
+        let name = self.string(t, "name").map(Spanned::into_inner);
+        let unit = self.string(t, "unit").map(Spanned::into_inner);
+        let roles = self.strings(t, "roles");
+        let valid_from = self.date(t, "valid_from");
+        let valid_until = self.date(t, "valid_until");
+        let id = self.required(t, "id", id);
+        let roles = self.required(t, "roles", roles);
+        Some(RawOfficer {
+            id: id?,
+            name,
+            unit,
+            roles: roles?,
+            valid_from,
+            valid_until,
+        })
+    }
 }
 
 // --------------------------------------------------------------- validation
@@ -456,7 +868,7 @@ impl Validator<'_> {
             };
             let mut period = None;
             match (&it.inquiry_period_days, category) {
-                (None, Category::Untrustworthy) => self.err(
+                (None, Category::Untrustworthy) if !it.period_mistyped => self.err(
                     &it.category,
                     format!("untrustworthy item `{code}` needs `inquiry_period_days`"),
                 ),
@@ -648,26 +1060,17 @@ impl Validator<'_> {
                     );
                 }
             } else {
-                role.items = self.refs(
-                    &r.items,
-                    &r.name,
-                    &name,
-                    "items",
-                    |i| items.contains_key(i),
-                    "item",
-                );
+                role.items = self.refs(r, &r.items, "items", |i| items.contains_key(i), "item");
                 role.purposes = self.refs(
+                    r,
                     &r.purposes,
-                    &r.name,
-                    &name,
                     "purposes",
                     |p| purposes.contains_key(p),
                     "purpose",
                 );
                 let types = self.refs(
+                    r,
                     &r.subject_types,
-                    &r.name,
-                    &name,
                     "subject_types",
                     |t| t == "natural_person" || t == "legal_person",
                     "subject type",
@@ -733,16 +1136,18 @@ impl Validator<'_> {
     /// data role: present, non-empty, no duplicates, all known.
     fn refs(
         &mut self,
+        r: &RawRole,
         list: &Option<Vec<Spanned<String>>>,
-        at: &Spanned<String>,
-        role: &str,
         key: &str,
         known: impl Fn(&str) -> bool,
         what: &str,
     ) -> BTreeSet<String> {
+        let (at, role) = (&r.name, r.name.get_ref());
         let mut out = BTreeSet::new();
         let Some(list) = list else {
-            self.err(at, format!("data role `{role}` must list `{key}`"));
+            if !r.mistyped.contains(key) {
+                self.err(at, format!("data role `{role}` must list `{key}`"));
+            }
             return out;
         };
         if list.is_empty() {
@@ -759,14 +1164,10 @@ impl Validator<'_> {
         out
     }
 
-    fn date(&mut self, v: &Spanned<toml::Value>, officer: &str, key: &str) -> Option<Date> {
-        let text = match v.get_ref() {
-            toml::Value::String(s) => s.clone(),
-            toml::Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => d.to_string(),
-            _ => String::new(),
-        };
+    fn date(&mut self, v: &Spanned<Option<String>>, officer: &str, key: &str) -> Option<Date> {
+        let text = v.get_ref().as_deref().unwrap_or_default();
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        match Date::parse(&text, &fmt) {
+        match Date::parse(text, &fmt) {
             Ok(d) => Some(d),
             Err(_) => {
                 self.err(
@@ -805,6 +1206,24 @@ impl Validator<'_> {
                     officer_roles.push(name.clone());
                 }
             }
+            // Separation of duties: whoever checks the log must not be one
+            // of those whose inquiries it records.
+            let compliance = officer_roles.iter().find(|n| {
+                roles
+                    .get(*n)
+                    .is_some_and(|r| r.kind == RoleKind::Compliance)
+            });
+            let data = officer_roles.iter().find(|n| {
+                roles
+                    .get(*n)
+                    .is_some_and(|r| r.kind != RoleKind::Compliance)
+            });
+            if let (Some(c), Some(d)) = (compliance, data) {
+                self.err(
+                    &o.roles,
+                    format!("officer `{id}` holds compliance role `{c}` and data role `{d}`: compliance and data roles must go to different officers (separation of duties)"),
+                );
+            }
             let valid_from = o
                 .valid_from
                 .as_ref()
@@ -839,156 +1258,6 @@ impl Validator<'_> {
         }
         out
     }
-}
-
-// ------------------------------------------------------------ unknown keys
-
-const TOP_KEYS: &[&str] = &[
-    "items",
-    "purposes",
-    "fields",
-    "roles",
-    "officers",
-    "record_fields",
-];
-const ITEM_KEYS: &[&str] = &[
-    "category",
-    "inquiry_period_days",
-    "statutory_basis",
-    "name",
-    "description",
-];
-const FIELDS_KEYS: &[&str] = &["prohibited", "consent_required", "mask"];
-const MASK_KEYS: &[&str] = &["keep_start", "keep_end"];
-const ROLE_KEYS: &[&str] = &[
-    "name",
-    "kind",
-    "items",
-    "purposes",
-    "subject_types",
-    "consent_fields",
-    "unmasked",
-    "beyond_inquiry_period",
-    "statutory_basis",
-    "rate",
-    "description",
-];
-const OFFICER_KEYS: &[&str] = &["id", "name", "unit", "roles", "valid_from", "valid_until"];
-const RECORD_FIELDS_KEYS: &[&str] = &[
-    "records",
-    "item",
-    "decided_on",
-    "punishment_ends",
-    "restored",
-    "objection",
-    "withheld_by_subject",
-];
-
-/// Tables held by an item: a table, an inline table, an array of tables or
-/// an array of inline tables.
-fn tables(item: &toml_edit::Item) -> Vec<&dyn toml_edit::TableLike> {
-    if let Some(aot) = item.as_array_of_tables() {
-        return aot.iter().map(|t| t as &dyn toml_edit::TableLike).collect();
-    }
-    if let Some(arr) = item.as_array() {
-        return arr
-            .iter()
-            .filter_map(|v| v.as_inline_table())
-            .map(|t| t as &dyn toml_edit::TableLike)
-            .collect();
-    }
-    item.as_table_like().into_iter().collect()
-}
-
-/// Every key of `table` not in `allowed`, as a diagnostic at the key.
-fn check_keys(
-    table: &dyn toml_edit::TableLike,
-    allowed: &[&str],
-    place: &str,
-    file: &str,
-    text: &str,
-    out: &mut Vec<Diagnostic>,
-) {
-    for (key, _) in table.iter() {
-        if !allowed.contains(&key) {
-            let offset = table
-                .key(key)
-                .and_then(toml_edit::Key::span)
-                .map_or(0, |s| s.start);
-            out.push(Diagnostic::at(
-                file,
-                text,
-                offset,
-                format!("unknown key `{key}` in {place}"),
-            ));
-        }
-    }
-}
-
-/// All unknown keys of a policy file (empty if it does not parse as TOML).
-fn unknown_keys(file: &str, text: &str) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let Ok(doc) = toml_edit::ImDocument::parse(text) else {
-        return out;
-    };
-    let root = doc.as_table();
-    check_keys(root, TOP_KEYS, "the policy", file, text, &mut out);
-    let each = |key: &str| root.get(key).map(tables).unwrap_or_default();
-    for items in each("items") {
-        for (code, item) in items.iter() {
-            for t in tables(item) {
-                check_keys(
-                    t,
-                    ITEM_KEYS,
-                    &format!("`items.{code}`"),
-                    file,
-                    text,
-                    &mut out,
-                );
-            }
-        }
-    }
-    for fields in each("fields") {
-        check_keys(fields, FIELDS_KEYS, "`fields`", file, text, &mut out);
-        for masks in fields.get("mask").map(tables).unwrap_or_default() {
-            for (name, m) in masks.iter() {
-                for t in tables(m) {
-                    check_keys(
-                        t,
-                        MASK_KEYS,
-                        &format!("`fields.mask.{name}`"),
-                        file,
-                        text,
-                        &mut out,
-                    );
-                }
-            }
-        }
-    }
-    for role in each("roles") {
-        check_keys(role, ROLE_KEYS, "a `[[roles]]` entry", file, text, &mut out);
-    }
-    for officer in each("officers") {
-        check_keys(
-            officer,
-            OFFICER_KEYS,
-            "an `[[officers]]` entry",
-            file,
-            text,
-            &mut out,
-        );
-    }
-    for rf in each("record_fields") {
-        check_keys(
-            rf,
-            RECORD_FIELDS_KEYS,
-            "`record_fields`",
-            file,
-            text,
-            &mut out,
-        );
-    }
-    out
 }
 
 /// True for a non-empty code of `[a-z0-9_]`, at most 64 bytes.

@@ -189,6 +189,13 @@ fn parse_purpose(purpose: Option<&[u8]>) -> Result<String, InquiryError> {
 fn parse_case(case: Option<&[u8]>) -> Result<String, InquiryError> {
     let bytes = case.ok_or_else(|| invalid("missing `Inquiry-Case` header"))?;
     let text = std::str::from_utf8(bytes).map_err(|_| invalid("`Inquiry-Case` is not UTF-8"))?;
+    // Checked before trimming: `trim` would drop a trailing U+2028 but keep
+    // a zero-width space, and neither may reach the log.
+    if text.chars().any(is_hidden_char) {
+        return Err(invalid(
+            "`Inquiry-Case` contains control or format characters (bidi controls, zero-width characters, line or paragraph separators)",
+        ));
+    }
     let text = text.trim();
     if text.is_empty() {
         return Err(invalid("empty `Inquiry-Case` header"));
@@ -196,10 +203,45 @@ fn parse_case(case: Option<&[u8]>) -> Result<String, InquiryError> {
     if text.chars().count() > MAX_CASE_LEN {
         return Err(invalid("`Inquiry-Case` is longer than 128 characters"));
     }
-    if text.chars().any(char::is_control) {
-        return Err(invalid("`Inquiry-Case` contains control characters"));
-    }
     Ok(text.to_owned())
+}
+
+/// Unicode format characters (general category Cf, Unicode 15.1), as
+/// inclusive ranges: bidi embeddings, overrides and isolates, zero-width
+/// characters, the byte order mark, invisible operators, tags, ...
+const FORMAT_CHARS: &[(char, char)] = &[
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+/// True for a character that may not appear in free text the gateway logs:
+/// controls (Cc), format characters (Cf) and the line and paragraph
+/// separators (U+2028, U+2029). They reorder, hide or split what a reader of
+/// the log sees.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || c == '\u{2028}'
+        || c == '\u{2029}'
+        || FORMAT_CHARS.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c))
 }
 
 fn parse_consent(consent: Option<&[u8]>) -> Result<Option<String>, InquiryError> {

@@ -386,6 +386,38 @@ fn policy_check_prints_every_error_with_file_and_line() {
 }
 
 #[test]
+fn policy_check_reports_unknown_keys_and_semantic_errors_in_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = init_pki(tmp.path());
+    let broken = POLICY
+        .replacen(
+            "roles = [\"auditor\"]",
+            "roles = [\"auditor\", \"market_inspector\"]\nbadge = 7",
+            1,
+        )
+        .replace("rate = \"120/minute\"", "rate = 120\ncolour = \"blue\"");
+    let config = write_config(tmp.path(), &pki, &broken);
+    let run = credgate(&["policy", "check", "--config", p(&config)]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    for keyword in ["`badge`", "`colour`", "`rate`", "separation of duties"] {
+        assert!(
+            lines.iter().any(|l| l.starts_with("credgate: error: ")
+                && l.contains("policy.toml:")
+                && l.contains(keyword)),
+            "no error about {keyword}: {}",
+            run.describe()
+        );
+    }
+    assert_eq!(
+        lines.last().copied(),
+        Some("credgate: 4 error(s)"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
 fn policy_check_reports_config_and_policy_errors_together() {
     let tmp = tempfile::tempdir().unwrap();
     let pki = init_pki(tmp.path());

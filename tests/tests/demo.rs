@@ -205,6 +205,10 @@ async fn printed_commands_work_and_sigterm_exits_cleanly() {
     assert!(!ids.contains(&wk.restored_record), "restored record served");
     assert!(!contains_key(&allowed.body, "religion"));
     assert!(!contains_key(&allowed.body, "tax_paid"));
+    // the catalogue's Chinese names are removed too
+    for key in ["宗教信仰", "纳税", "病史"] {
+        assert!(!contains_key(&allowed.body, key), "{key} served");
+    }
     let rep_id = allowed.body["subject"]["legal_representative"]["id_number"]
         .as_str()
         .unwrap();
@@ -229,6 +233,16 @@ async fn printed_commands_work_and_sigterm_exits_cleanly() {
     assert!(consent.body["subject"]["income"].is_number());
     assert!(!contains_key(&consent.body, "savings"));
     assert!(!contains_key(&consent.body, "blood_type"));
+    let family = &consent.body["subject"]["家庭情况"];
+    assert!(family["收入"].is_number(), "{family}");
+    assert!(family["房产"].is_array(), "{family}");
+    for key in ["宗教信仰", "血型", "指纹", "基因", "存款"] {
+        assert!(!contains_key(&consent.body, key), "{key} served");
+    }
+    for key in ["身份证号", "手机号码"] {
+        let masked = family[key].as_str().unwrap();
+        assert!(masked.contains('*'), "{key} not masked");
+    }
 
     // Compliance officer reads the log: the allowed inquiry is there.
     let log = curl(demo.command("compliance")).await;

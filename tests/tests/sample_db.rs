@@ -407,6 +407,23 @@ async fn well_known_records_have_the_promised_properties() {
     }
     assert!(s["health"]["illness"].is_string() && s["health"]["medical_history"].is_string());
     assert!(s["contact"]["emergency_contact"]["id_number"].is_string());
+    // the same kinds of field under Chinese names
+    for key in [
+        "宗教信仰",
+        "血型",
+        "指纹",
+        "基因",
+        "收入",
+        "存款",
+        "房产",
+        "身份证号",
+        "手机号码",
+    ] {
+        assert!(
+            s["家庭情况"].get(key).is_some(),
+            "natural person lacks {key}"
+        );
+    }
 
     let (_, rep) = db
         .get(&format!("/v1/subjects/{}", wk.legal_representative))

@@ -129,10 +129,10 @@ fn fallback_policy_errors(config: &Path, known: Option<&Path>) -> Option<policy:
 fn print_errors(text: &str) {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     for line in &lines {
-        eprintln!("{line}");
+        eprintln!("credgate: error: {line}");
     }
     if lines.len() > 1 {
-        eprintln!("credgate: {} errors found", lines.len());
+        eprintln!("credgate: {} error(s)", lines.len());
     }
 }
 

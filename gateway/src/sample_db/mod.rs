@@ -87,15 +87,18 @@ pub struct WellKnown {
     /// A legal person (GB 32100) with records of every kind: live, expired,
     /// extended by `punishment_ends`, restored, under objection, withheld,
     /// a commendation and a basic record; its subject carries prohibited
-    /// (`Religion`), consent-required (`tax_paid`, `income`, `real_estate`)
-    /// and masked (`id_number`, `phone`) keys at several depths.
+    /// (`Religion`, `宗教信仰`), consent-required (`tax_paid`, `income`,
+    /// `real_estate`, `纳税`) and masked (`id_number`, `phone`) keys at
+    /// several depths (its pending record's notes hold `病史`).
     pub legal_person: &'static str,
     /// The natural person who is `legal_person`'s legal representative.
     pub legal_representative: &'static str,
     /// A natural person (GB 11643, check character `X`) with every
     /// consent-required field (`income`, `savings`, `securities`,
     /// `commercial_insurance`, `real_estate`, `tax_paid`) and prohibited ones
-    /// (`religion`, `blood_type`, `health.illness`, `health.medical_history`).
+    /// (`religion`, `blood_type`, `health.illness`, `health.medical_history`),
+    /// and the same in Chinese under `家庭情况` (`宗教信仰`, `血型`, `指纹`,
+    /// `基因`, `收入`, `存款`, `房产`, `身份证号`, `手机号码`).
     pub natural_person: &'static str,
     /// `administrative_penalty` of `legal_person` with `objection: "pending"`,
     /// inside its inquiry period, with `medical_history` nested under `data`.

@@ -713,12 +713,14 @@ impl Generator {
                 "name": "王强",
                 "id_number": fixture::LEGAL_REPRESENTATIVE,
                 "Religion": "none declared",
+                "宗教信仰": "无",
                 "contact": {"phone": "13812345678", "email": "wangqiang@example.cn"}
             },
             "contact": {"phone": "0731-88886666", "address": "湖南省长沙市岳麓区麓山南路88号"},
             "income": 38_000_000,
             "tax_paid": 340_000,
-            "real_estate": [{"city": "长沙市", "district": "岳麓区", "area_m2": 3200, "use": "仓储用地"}]
+            "real_estate": [{"city": "长沙市", "district": "岳麓区", "area_m2": 3200, "use": "仓储用地"}],
+            "纳税": {"年度": 2025, "纳税额": 340_000}
         });
         let untrust =
             |p: Option<Date>, restored: bool, objection: Option<&'static str>| Lifecycle {
@@ -742,6 +744,7 @@ impl Generator {
                     "inspector_notes": {
                         "summary": "抽检不合格，当事人提出异议",
                         "medical_history": "检查员既往病史（不应出现在任何回复中）",
+                        "病史": "检查员病史（不应出现在任何回复中）",
                         "witnesses": [{"name": "赵磊", "contact": {"phone": "13907310001", "id_number": "430103199001011234"}}]
                     }
                 })),
@@ -878,7 +881,18 @@ impl Generator {
             "real_estate": [{"city": "长沙市", "district": "岳麓区", "area_m2": 98}],
             "religion": "佛教",
             "blood_type": "A",
-            "health": {"illness": "哮喘", "medical_history": "2019年阑尾切除术", "checked_on": d(120).to_string()}
+            "health": {"illness": "哮喘", "medical_history": "2019年阑尾切除术", "checked_on": d(120).to_string()},
+            "家庭情况": {
+                "宗教信仰": "佛教",
+                "血型": "A型",
+                "指纹": "指纹特征编码（不应出现在任何回复中）",
+                "基因": "基因检测报告（不应出现在任何回复中）",
+                "收入": 240_000,
+                "存款": 150_000,
+                "房产": [{"城市": "长沙市", "面积": 98}],
+                "身份证号": np,
+                "手机号码": "13974125896"
+            }
         });
         let natural_records = vec![
             record(

@@ -23,6 +23,10 @@ pub enum Fault {
 pub enum Failure {
     /// Refused by policy (400 / 403).
     Denied(Reason),
+    /// A data-plane request the parser refused (400 `invalid_request`); the
+    /// message names the header, parameter or path part at fault and never
+    /// repeats its value (`policy::inquiry` builds it from fixed text).
+    Invalid(String),
     /// Route not fronted, or the upstream has no such thing (404).
     NotFound,
     /// Anything but GET (405).
@@ -71,6 +75,7 @@ impl Failure {
     pub fn status(&self) -> u16 {
         match self {
             Failure::Denied(r) => r.status(),
+            Failure::Invalid(_) => 400,
             Failure::NotFound => 404,
             Failure::MethodNotAllowed => 405,
             Failure::Malformed => 400,
@@ -91,6 +96,7 @@ impl Failure {
     pub fn code(&self) -> &'static str {
         match self {
             Failure::Denied(r) => r.code(),
+            Failure::Invalid(_) => "invalid_request",
             Failure::NotFound => "not_found",
             Failure::MethodNotAllowed => "method_not_allowed",
             Failure::Malformed | Failure::UriTooLong | Failure::HeadersTooLarge => {
@@ -108,9 +114,10 @@ impl Failure {
         }
     }
 
-    /// Generic, human-readable message.
-    pub fn message(&self) -> &'static str {
+    /// Human-readable message: generic, or what the request parser named.
+    pub fn message(&self) -> &str {
         match self {
+            Failure::Invalid(why) => why,
             Failure::Denied(Reason::InvalidRequest) => "the request is malformed",
             Failure::Denied(Reason::UnknownOfficer) => "the certificate names no known officer",
             Failure::Denied(Reason::OfficerNotValid) => {
@@ -248,6 +255,11 @@ mod tests {
                 Failure::Denied(Reason::RoleForbidden),
                 403,
                 "role_forbidden",
+            ),
+            (
+                Failure::Invalid("missing `Inquiry-Case` header".into()),
+                400,
+                "invalid_request",
             ),
             (Failure::NotFound, 404, "not_found"),
             (Failure::MethodNotAllowed, 405, "method_not_allowed"),

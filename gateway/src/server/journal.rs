@@ -26,11 +26,16 @@ const MAX_LOGGED_TEXT: usize = 128;
 /// rule, names, key names ...); longer text is cut on a character boundary.
 pub const MAX_ENTRY_TEXT: usize = 512;
 
-/// `text` without control characters, cut to at most [`MAX_ENTRY_TEXT`]
+/// `text` without control or format characters, cut to at most [`MAX_ENTRY_TEXT`]
 /// bytes on a character boundary.
 pub fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_ENTRY_TEXT));
-    for c in text.chars().filter(|c| !c.is_control()) {
+    // Controls, format characters (bidi, zero-width) and line separators
+    // would reorder, hide or split what a reader of the log sees.
+    for c in text
+        .chars()
+        .filter(|c| !policy::inquiry::is_hidden_char(*c))
+    {
         if out.len() + c.len_utf8() > MAX_ENTRY_TEXT {
             break;
         }

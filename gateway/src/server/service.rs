@@ -103,6 +103,10 @@ async fn run<B: hyper::body::Body>(
     let inquiry = match policy::inquiry::parse(&raw) {
         Ok(i) => i,
         Err(InquiryError::NotFound) => return Err(Failure::NotFound),
+        Err(InquiryError::Invalid(why)) => {
+            draft.rule = Some(why.clone());
+            return Err(Failure::Invalid(why));
+        }
         Err(_) => return Err(Failure::Denied(Reason::InvalidRequest)),
     };
     describe_route(&inquiry.route, draft);
@@ -160,6 +164,17 @@ async fn run<B: hyper::body::Body>(
     }
     let Route::Record { .. } = inquiry.route else {
         let (body, report) = redact(&upstream.body, scope, now)?;
+        if let Route::Subject { subject_id, .. } | Route::SubjectRecords { subject_id, .. } =
+            &inquiry.route
+        {
+            if !answers_about(subject_id, report.subject_id.as_deref(), &upstream.body) {
+                // Never log what the upstream put there.
+                draft.rule = Some("upstream answered about another subject".into());
+                tracing::warn!("upstream answer names another subject than the one asked");
+                return Err(Failure::UpstreamInvalid);
+            }
+        }
+        // Only an answer about the subject asked is recorded as returned.
         record_report(draft, &report);
         if matches!(inquiry.route, Route::SubjectRecords { .. }) && !report.records_present {
             // Records under some other key would escape the lifecycle rules.
@@ -213,6 +228,24 @@ async fn run<B: hyper::body::Body>(
         return Err(Failure::Suppressed { status, code });
     }
     Ok(body)
+}
+
+/// Does the upstream's answer concern the subject that was asked? Its
+/// `subject.id` (read by the redactor before any masking) must equal the
+/// requested id, ASCII case aside (a resident id may end in `X` or `x`). An
+/// answer without a `subject.id` names no one and passes; a `subject.id`
+/// that is not a string (which the redactor does not report) never matches.
+pub(crate) fn answers_about(requested: &str, answered: Option<&str>, body: &[u8]) -> bool {
+    if let Some(id) = answered {
+        return id.eq_ignore_ascii_case(requested);
+    }
+    // Rare path: no string id. Look again for an id of another type.
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    doc.get("subject")
+        .and_then(serde_json::Value::as_object)
+        .is_none_or(|subject| !subject.contains_key("id"))
 }
 
 /// `redaction::apply`, with a body it cannot transform as a 502.
@@ -335,6 +368,49 @@ mod tests {
             case: "c".into(),
             consent: None,
         }
+    }
+
+    #[test]
+    fn answer_must_concern_the_requested_subject() {
+        let asked = "11010519491231002X";
+        let body = |id: &str| format!(r#"{{"subject":{{"id":{id},"type":"natural_person"}}}}"#);
+        // same id, either case of the check character
+        for same in ["11010519491231002X", "11010519491231002x"] {
+            let b = body(&format!("\"{same}\""));
+            assert!(answers_about(asked, Some(same), b.as_bytes()), "{same}");
+        }
+        // another subject, or the same digits dressed differently
+        for other in [
+            "110105194912310011",
+            " 11010519491231002X",
+            "11010519491231002X ",
+            "91430100MA4L0XXX1N",
+            "",
+        ] {
+            let b = body(&format!("\"{other}\""));
+            assert!(
+                !answers_about(asked, Some(other), b.as_bytes()),
+                "{other:?}"
+            );
+        }
+        // an id of another type never matches; no id names no one
+        for typed in [
+            "110105194912310020",
+            "null",
+            "[\"11010519491231002X\"]",
+            "{}",
+        ] {
+            assert!(
+                !answers_about(asked, None, body(typed).as_bytes()),
+                "{typed}"
+            );
+        }
+        assert!(answers_about(
+            asked,
+            None,
+            br#"{"subject":{"name":"x"},"records":[]}"#
+        ));
+        assert!(answers_about(asked, None, br#"{"records":[]}"#));
     }
 
     #[test]

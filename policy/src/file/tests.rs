@@ -103,10 +103,16 @@ fn unknown_key_is_reported_with_line() {
     let text =
         format!("{BASE}\n[[roles]]\nname = \"r\"\nkind = \"state_organ\"\ncolour = \"blue\"\n");
     let e = errors(&text);
-    assert_eq!(e.len(), 1);
-    assert!(e[0].message.contains("colour"), "{}", e[0]);
-    assert_eq!(e[0].file, "p.toml");
-    assert!(e[0].line >= 8, "{}", e[0]);
+    let unknown: Vec<_> = e
+        .iter()
+        .filter(|d| d.message.starts_with("unknown key"))
+        .collect();
+    assert_eq!(unknown.len(), 1, "{e:#?}");
+    assert!(unknown[0].message.contains("colour"), "{}", unknown[0]);
+    assert_eq!(unknown[0].file, "p.toml");
+    assert_eq!(unknown[0].line, 11, "{}", unknown[0]);
+    // and, in the same run, what is wrong with the role itself
+    assert_eq!(line_of(&e, "data role `r` must list `items`"), 9);
 }
 
 #[test]
@@ -349,13 +355,19 @@ roles = ["r"]
 valid_to = "2026-01-01"
 "#;
     let e = errors(text);
-    assert_eq!(e.len(), 5, "{e:#?}");
+    let unknown = e
+        .iter()
+        .filter(|d| d.message.starts_with("unknown key"))
+        .count();
+    assert_eq!(unknown, 5, "{e:#?}");
     assert_eq!(line_of(&e, "unknown key `colour`"), 1);
     assert_eq!(line_of(&e, "unknown key `kategory` in `items.basic`"), 4);
     assert_eq!(line_of(&e, "unknown key `keep_middle`"), 9);
     assert_eq!(line_of(&e, "unknown key `itemz`"), 14);
     assert_eq!(line_of(&e, "unknown key `valid_to`"), 19);
     assert_eq!(e[1].column, 1);
+    // the role misses its grants (`itemz` is not `items`): said in the same run
+    assert_eq!(line_of(&e, "data role `r` must list `items`"), 12);
 }
 
 #[test]
@@ -373,4 +385,185 @@ fn fuzz_truncated_inline_table_has_a_message() {
             "diagnostic points at the cut: {d}"
         );
     }
+}
+
+#[test]
+fn every_kind_of_error_in_one_run() {
+    // unknown keys, mistyped values, missing keys and semantic errors together
+    let text = r#"[items.basic]
+category = "basic"
+colour = "red"
+
+[items.penalty]
+category = "untrustworthy"
+inquiry_period_days = "three years"
+
+[purposes]
+p = "P"
+q = 7
+
+[[roles]]
+name = "r"
+kind = "state_organ"
+items = ["basic", "gossip", 3]
+purposes = ["p"]
+subject_types = ["legal_person"]
+rate = 120
+consent_fields = "yes"
+
+[[roles]]
+kind = "state_organ"
+
+[[officers]]
+id = "o"
+roles = ["r", "ghost"]
+valid_from = "2026-02-30"
+valid_until = 20261231
+badge = 7
+
+[[officers]]
+roles = ["r"]
+"#;
+    let e = errors(text);
+    assert_eq!(line_of(&e, "unknown key `colour` in `items.basic`"), 3);
+    assert_eq!(
+        line_of(
+            &e,
+            "`inquiry_period_days` in `items.penalty` must be an integer, not a string"
+        ),
+        7
+    );
+    assert_eq!(line_of(&e, "`q` in `purposes` must be a string"), 11);
+    assert_eq!(line_of(&e, "unknown item `gossip`"), 16);
+    assert_eq!(line_of(&e, "each entry of `items`"), 16);
+    assert_eq!(
+        line_of(&e, "`rate` in a `[[roles]]` entry must be a string"),
+        19
+    );
+    assert_eq!(
+        line_of(
+            &e,
+            "`consent_fields` in a `[[roles]]` entry must be a boolean"
+        ),
+        20
+    );
+    assert_eq!(line_of(&e, "a `[[roles]]` entry needs `name`"), 22);
+    assert_eq!(line_of(&e, "unknown role `ghost`"), 27);
+    assert_eq!(line_of(&e, "`valid_from` must be a date"), 28);
+    assert_eq!(line_of(&e, "`valid_until` must be a date"), 29);
+    assert_eq!(line_of(&e, "unknown key `badge`"), 30);
+    assert_eq!(line_of(&e, "an `[[officers]]` entry needs `id`"), 32);
+    // the penalty item's period was mistyped, not missing: said once
+    assert!(
+        !e.iter()
+            .any(|d| d.message.contains("needs `inquiry_period_days`")),
+        "{e:#?}"
+    );
+    assert_eq!(e.len(), 13, "{e:#?}");
+    assert!(e
+        .windows(2)
+        .all(|w| (w[0].line, w[0].column) <= (w[1].line, w[1].column)));
+    for d in &e {
+        assert!(d.to_string().starts_with("p.toml:"), "{d}");
+    }
+}
+
+#[test]
+fn mistyped_lists_are_not_also_called_missing() {
+    let text = format!(
+        "{BASE}\n[[roles]]\nname = \"r\"\nkind = \"state_organ\"\nitems = \"basic\"\npurposes = [\"p\"]\nsubject_types = [\"legal_person\"]\n"
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(
+        line_of(
+            &e,
+            "`items` in a `[[roles]]` entry must be an array of strings, not a string"
+        ),
+        11
+    );
+}
+
+#[test]
+fn wrongly_shaped_tables_are_reported() {
+    let e = errors(
+        "items = 3
+fields = \"x\"\nroles = {}\nofficers = [1]\n",
+    );
+    assert_eq!(
+        line_of(&e, "`items` in the policy must be a table, not an integer"),
+        1
+    );
+    assert_eq!(
+        line_of(&e, "`fields` in the policy must be a table, not a string"),
+        2
+    );
+    assert_eq!(
+        line_of(&e, "`roles` in the policy must be an array of tables"),
+        3
+    );
+    assert_eq!(line_of(&e, "each entry of `officers` must be a table"), 4);
+}
+
+const DUTIES: &str = r#"
+[items.basic]
+category = "basic"
+
+[purposes]
+p = "P"
+
+[[roles]]
+name = "inspector"
+kind = "state_organ"
+items = ["basic"]
+purposes = ["p"]
+subject_types = ["legal_person"]
+
+[[roles]]
+name = "rater"
+kind = "credit_service"
+items = ["basic"]
+purposes = ["p"]
+subject_types = ["legal_person"]
+
+[[roles]]
+name = "auditor"
+kind = "compliance"
+
+[[roles]]
+name = "chief_auditor"
+kind = "compliance"
+"#;
+
+#[test]
+fn separation_of_duties() {
+    // compliance + state_organ, compliance + credit_service: both refused
+    let text = format!(
+        "{DUTIES}\n[[officers]]\nid = \"a\"\nroles = [\"inspector\", \"auditor\"]\n\n[[officers]]\nid = \"b\"\nroles = [\"chief_auditor\", \"rater\"]\n"
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert_eq!(
+        line_of(
+            &e,
+            "officer `a` holds compliance role `auditor` and data role `inspector`"
+        ),
+        32
+    );
+    assert_eq!(
+        line_of(
+            &e,
+            "officer `b` holds compliance role `chief_auditor` and data role `rater`"
+        ),
+        36
+    );
+    assert!(e[0].message.contains("separation of duties"));
+    assert_eq!(e[0].column, 9);
+
+    // several roles of one side are fine
+    let text = format!(
+        "{DUTIES}\n[[officers]]\nid = \"a\"\nroles = [\"inspector\", \"rater\"]\n\n[[officers]]\nid = \"b\"\nroles = [\"auditor\", \"chief_auditor\"]\n"
+    );
+    let p = Policy::parse(&text, "p.toml", &Settings::default()).unwrap();
+    assert_eq!(p.officer_count(), 2);
 }

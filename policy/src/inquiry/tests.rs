@@ -197,6 +197,65 @@ fn consent_validation() {
 }
 
 #[test]
+fn format_characters_in_case_are_refused() {
+    let path = format!("/v1/subjects/{LEGAL}");
+    for hidden in [
+        "\u{202E}",
+        "\u{202A}",
+        "\u{202D}",
+        "\u{2066}",
+        "\u{2069}",
+        "\u{200B}",
+        "\u{200D}",
+        "\u{200E}",
+        "\u{200F}",
+        "\u{FEFF}",
+        "\u{2028}",
+        "\u{2029}",
+        "\u{00AD}",
+        "\u{2060}",
+        "\u{E0041}",
+        "\u{0085}",
+        "\u{7F}",
+        "\t",
+        "\r",
+        "\n",
+    ] {
+        for text in [
+            format!("HN{hidden}-2026"),
+            format!("HN-2026{hidden}"),
+            format!("{hidden}HN-2026"),
+        ] {
+            let mut r = req(&path);
+            r.case = Some(text.as_bytes());
+            match parse(&r) {
+                Err(InquiryError::Invalid(m)) => {
+                    assert!(m.contains("`Inquiry-Case`"), "{m}");
+                    assert!(m.contains("format characters"), "{m}");
+                    assert!(!m.contains("HN"), "{m}");
+                }
+                other => panic!("{hidden:?} in {text:?}: {other:?}"),
+            }
+        }
+    }
+    // ordinary text of any script, with spaces and punctuation, is fine
+    for ok in [
+        "（2026）湘01行初123号",
+        "HN-2026/00123 § 4",
+        "Aktenzeichen Ä-12",
+        "案 件",
+    ] {
+        let mut r = req(&path);
+        r.case = Some(ok.as_bytes());
+        assert_eq!(parse(&r).unwrap().case, ok);
+    }
+    assert!(!is_hidden_char('a'));
+    assert!(!is_hidden_char('案'));
+    assert!(!is_hidden_char(' '));
+    assert!(!is_hidden_char('\u{3000}'));
+}
+
+#[test]
 fn errors_do_not_echo_header_values() {
     let path = format!("/v1/subjects/{NATURAL}");
     let mut r = req(&path);
