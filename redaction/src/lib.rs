@@ -11,7 +11,7 @@
 //!   once;
 //! - `records`: record lifecycle — drop ungranted, restored, expired and
 //!   withheld records, label records under objection;
-//! - `keys`: key rules at any depth, case-insensitive — remove prohibited and
+//! - `keys`: key rules at any depth, compared normalised (NFKC, case folded, letters and digits only) — remove prohibited and
 //!   unconsented keys, mask sensitive ones;
 //! - `mask`: masking one leaf by character;
 //! - `tree`: the parsed body — an ordered JSON document in a few flat
@@ -52,6 +52,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
+mod detect;
 mod keys;
 mod mask;
 mod records;
@@ -65,6 +66,8 @@ use policy::Scope;
 use time::OffsetDateTime;
 
 use crate::tree::Node;
+
+pub use crate::detect::Detector;
 
 /// Why a record was suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,12 +115,24 @@ pub struct Report {
     pub removed_keys: BTreeSet<String>,
     /// Key names masked (as spelled in the body).
     pub masked_keys: BTreeSet<String>,
+    /// Values the detectors masked in string leaves, by detector
+    /// ([`Detector::as_str`]: `resident_id`, `mobile`) — counts only.
+    pub detected: BTreeMap<Detector, u32>,
+    /// String leaves that held JSON which could not be redacted, removed.
+    pub embedded_json_removed: u32,
     /// Records that gained `objection_notice`.
     pub objection_labeled: u32,
     /// `subject.id` of the body, if present and a string.
     pub subject_id: Option<String>,
     /// `subject.type` of the body, if present and a string.
     pub subject_type: Option<String>,
+    /// Records found outside the records array (objects anywhere carrying
+    /// the `item` and `decided_on` fields), kept or suppressed; they are
+    /// also counted in `records_suppressed` when dropped.
+    pub records_elsewhere: u32,
+    /// Of `records_elsewhere`, how many were kept (not counted in
+    /// `records_returned`, which counts the records array only).
+    pub records_returned_elsewhere: u32,
     /// Whether the body had a records array (`record_fields.records`, any
     /// case). The gateway refuses a records answer without one: records
     /// under another key would escape the lifecycle rules.
@@ -207,7 +222,7 @@ pub fn apply(
             }
         }
     }
-    keys::KeyRules::new(scope).redact(&mut doc, &mut report);
+    keys::KeyRules::new(scope).redact(&mut doc, scope, now, &mut report);
     report.records_returned = records::count(&doc, root, &scope.rules.record_fields);
     let out = tree::to_vec(&doc, body.len())
         .map_err(|_| RedactionError::Shape("body could not be serialised"))?;

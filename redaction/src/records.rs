@@ -6,7 +6,7 @@
 //! labelled: never added, reordered or otherwise changed here.
 //!
 //! Field names come from [`policy::RecordFields`] and are compared
-//! case-insensitively. Where a record spells a lifecycle field more than once
+//! normalised ([`policy::keyname::normalise`]). Where a record spells a lifecycle field more than once
 //! (`restored` and `Restored`), the reading that serves less wins.
 
 use std::borrow::Cow;
@@ -14,29 +14,32 @@ use std::borrow::Cow;
 use policy::{Category, RecordFields, Scope};
 use time::{Date, Duration, Month, OffsetDateTime};
 
-use crate::keys::lowered;
-use crate::tree::{Doc, Node, Span, Text};
+use crate::tree::{Doc, Node, NodeId, Span, Text};
 use crate::{RedactionError, Report, Suppression};
+use policy::keyname::{normalise, normalise_ascii_into};
 
 /// The label a record under objection gains.
 pub(crate) const OBJECTION_NOTICE_KEY: &str = "objection_notice";
 /// The text of that label.
 pub(crate) const OBJECTION_NOTICE: &str = "under objection review";
 
-/// Whether `key` equals `field`, ignoring case (in any script).
+/// Whether `key` names `field`: equal once both are normalised
+/// ([`policy::keyname::normalise`]).
 pub(crate) fn key_matches(key: &str, field: &str) -> bool {
-    if key.is_ascii() && field.is_ascii() {
-        key.eq_ignore_ascii_case(field)
-    } else {
-        key.to_lowercase() == field.to_lowercase()
-    }
+    normalise(key) == normalise(field)
 }
 
-/// Drops the records of `body` that may not be served, labels those under
-/// objection, and counts suppressions into `report`.
+/// Drops the records of the document that may not be served, labels those
+/// under objection, and counts suppressions into `report`.
 ///
-/// Every top-level key spelled like `record_fields.records` (any case) is a
-/// records array; each must be an array of objects.
+/// Records are:
+/// - every item of a top-level key spelled like `record_fields.records`
+///   (compared normalised), which must be an array of objects;
+/// - and any other object anywhere in the document that carries both the
+///   `item` and the `decided_on` field (records under another key, or
+///   nested in another record's data, obey the same rules). The top-level
+///   object itself is no record: if it carries both fields the body is
+///   refused ([`RedactionError::Shape`]) rather than served or emptied.
 pub(crate) fn filter(
     doc: &mut Doc<'_>,
     body: Span,
@@ -46,11 +49,20 @@ pub(crate) fn filter(
 ) -> Result<(), RedactionError> {
     let fields = &scope.rules.record_fields;
     let names = FieldNames::new(fields);
+    if Facts::read(doc, body, &names).is_record() {
+        return Err(RedactionError::Shape("the body itself is a record"));
+    }
+    let judge = Judge {
+        names: &names,
+        scope,
+        now,
+    };
     for index in body.indices() {
         let Some((key, value)) = doc.entry(index) else {
             continue;
         };
         if !key_matches(key, &fields.records) {
+            judge.walk(doc, value, report)?;
             continue;
         }
         report.records_present = true;
@@ -63,39 +75,136 @@ pub(crate) fn filter(
         {
             return Err(RedactionError::Shape("a record is not a JSON object"));
         }
-        let mut labeled = 0u32;
         for record_index in records.indices() {
             let Some(record) = doc.item(record_index) else {
                 continue;
             };
-            let Node::Object(record_fields) = *doc.node(record) else {
-                // Checked above: every record is an object.
-                continue;
-            };
-            let facts = Facts::read(doc, record_fields, &names);
-            let objection_pending = facts.objection_pending;
-            match verdict(&facts, scope, now) {
-                Some(reason) => {
-                    let count = report.records_suppressed.entry(reason).or_insert(0);
-                    *count = count.saturating_add(1);
-                    doc.remove(record);
-                }
-                None => {
-                    if objection_pending {
-                        let notice = Node::Str(Text::from_static(OBJECTION_NOTICE));
-                        if !doc.insert(record, OBJECTION_NOTICE_KEY, notice) {
-                            // Only past 2^32 values: refuse rather than serve
-                            // the record unlabelled.
-                            return Err(RedactionError::Shape("body too large to label"));
-                        }
-                        labeled = labeled.saturating_add(1);
-                    }
-                }
+            if judge.record(doc, record, report)? {
+                judge.walk_children(doc, record, report)?;
             }
         }
-        report.objection_labeled = report.objection_labeled.saturating_add(labeled);
     }
     Ok(())
+}
+
+/// The record rules for a document held in a string of the body: every
+/// object carrying `item` and `decided_on` is a record, the top-level value
+/// included. An error when the top-level value is a record that may not be
+/// served (the caller removes the string).
+pub(crate) fn filter_embedded(
+    doc: &mut Doc<'_>,
+    root: NodeId,
+    scope: &Scope,
+    now: OffsetDateTime,
+    report: &mut Report,
+) -> Result<(), RedactionError> {
+    let names = FieldNames::new(&scope.rules.record_fields);
+    let judge = Judge {
+        names: &names,
+        scope,
+        now,
+    };
+    judge.walk(doc, root, report)?;
+    if matches!(doc.node(root), Node::Gone) {
+        return Err(RedactionError::Shape("embedded record may not be served"));
+    }
+    Ok(())
+}
+
+/// The lifecycle rules of one body, applied record by record.
+struct Judge<'j> {
+    names: &'j FieldNames<'j>,
+    scope: &'j Scope,
+    now: OffsetDateTime,
+}
+
+impl Judge<'_> {
+    /// Applies the rules to the record `record` (an object): drops it or
+    /// labels it. Returns whether it stays.
+    fn record(
+        &self,
+        doc: &mut Doc<'_>,
+        record: NodeId,
+        report: &mut Report,
+    ) -> Result<bool, RedactionError> {
+        let Node::Object(record_fields) = *doc.node(record) else {
+            return Ok(false);
+        };
+        let facts = Facts::read(doc, record_fields, self.names);
+        let objection = facts.objection;
+        match verdict(&facts, self.scope, self.now) {
+            Some(reason) => {
+                let count = report.records_suppressed.entry(reason).or_insert(0);
+                *count = count.saturating_add(1);
+                doc.remove(record);
+                Ok(false)
+            }
+            None => {
+                if objection {
+                    let notice = Node::Str(Text::from_static(OBJECTION_NOTICE));
+                    if !doc.insert(record, OBJECTION_NOTICE_KEY, notice) {
+                        // Only past 2^32 values: refuse rather than serve
+                        // the record unlabelled.
+                        return Err(RedactionError::Shape("body too large to label"));
+                    }
+                    report.objection_labeled = report.objection_labeled.saturating_add(1);
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Looks for records in the value `id` and everything under it: an
+    /// object carrying `item` and `decided_on` is judged as a record.
+    /// Bounded by the document's nesting limit.
+    fn walk(
+        &self,
+        doc: &mut Doc<'_>,
+        id: NodeId,
+        report: &mut Report,
+    ) -> Result<(), RedactionError> {
+        match *doc.node(id) {
+            Node::Object(span) => {
+                if Facts::read(doc, span, self.names).is_record() {
+                    report.records_elsewhere = report.records_elsewhere.saturating_add(1);
+                    if !self.record(doc, id, report)? {
+                        return Ok(());
+                    }
+                    report.records_returned_elsewhere =
+                        report.records_returned_elsewhere.saturating_add(1);
+                }
+                self.walk_children(doc, id, report)
+            }
+            Node::Array(span) => {
+                for index in span.indices() {
+                    if let Some(item) = doc.item(index) {
+                        self.walk(doc, item, report)?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Judge::walk`] over the values of the object `id`.
+    fn walk_children(
+        &self,
+        doc: &mut Doc<'_>,
+        id: NodeId,
+        report: &mut Report,
+    ) -> Result<(), RedactionError> {
+        // Read the span again: labelling may have moved the entries.
+        let Node::Object(span) = *doc.node(id) else {
+            return Ok(());
+        };
+        for index in span.indices() {
+            if let Some((_, value)) = doc.entry(index) {
+                self.walk(doc, value, report)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Records left under the records key(s) of the object `body`.
@@ -122,12 +231,15 @@ struct Facts<'r> {
     decided_on: DecidedOn,
     /// Earliest parseable `punishment_ends`.
     punishment_ends: Option<Date>,
-    /// Any `restored` reads true.
+    /// Whether any `decided_on` spelling was seen (with `item`, it makes an
+    /// object a record wherever it sits).
+    has_decided_on: bool,
+    /// Any `restored` is set ([`is_set`]).
     restored: bool,
-    /// Any `withheld_by_subject` reads true.
+    /// Any `withheld_by_subject` is set ([`is_set`]).
     withheld: bool,
-    /// Any `objection` reads `pending`.
-    objection_pending: bool,
+    /// Any `objection` raises one ([`raises_objection`]).
+    objection: bool,
 }
 
 /// The `decided_on` reading of one record.
@@ -161,12 +273,29 @@ impl DecidedOn {
     }
 }
 
-/// A flag field reads true: JSON `true`, or the string `true` in any case.
-fn is_true(value: &Node<'_>) -> bool {
+/// A lifecycle flag present in a record counts as set unless it is JSON
+/// `false` (fail closed: `true`, `"true"`, `"false"`, `1`, `0`, `"yes"`,
+/// `null`, `{}` all count as set).
+fn is_set(value: &Node<'_>) -> bool {
+    !matches!(value, Node::False)
+}
+
+/// An `objection` value raises an objection unless it is `null`, `false`,
+/// or a string that, trimmed and case folded, is empty or `none` (fail
+/// closed: `"pending"`, `"PENDING "`, `"yes"`, `true`, `1`, `{}` all do).
+fn raises_objection(value: &Node<'_>) -> bool {
     match value {
-        Node::True => true,
-        Node::Str(text) => text.eq_ignore_ascii_case("true"),
-        _ => false,
+        Node::Null | Node::False => false,
+        Node::Str(text) => {
+            let text = text.trim();
+            if text.is_ascii() {
+                !(text.is_empty() || text.eq_ignore_ascii_case("none"))
+            } else {
+                let folded = caseless::default_case_fold_str(text);
+                !(folded.is_empty() || folded == "none")
+            }
+        }
+        _ => true,
     }
 }
 
@@ -181,7 +310,10 @@ impl<'r> Facts<'r> {
                     facts.item = Some(value);
                     facts.item_count = facts.item_count.saturating_add(1);
                 }
-                Some(Field::DecidedOn) => facts.decided_on = facts.decided_on.add(value),
+                Some(Field::DecidedOn) => {
+                    facts.has_decided_on = true;
+                    facts.decided_on = facts.decided_on.add(value);
+                }
                 Some(Field::PunishmentEnds) => {
                     // Unparseable: ignored (it could only extend the period).
                     if let Some(date) = parse_date(value) {
@@ -189,17 +321,19 @@ impl<'r> Facts<'r> {
                             Some(facts.punishment_ends.map_or(date, |seen| seen.min(date)));
                     }
                 }
-                Some(Field::Restored) => facts.restored |= is_true(value),
-                Some(Field::Withheld) => facts.withheld |= is_true(value),
-                Some(Field::Objection) => {
-                    facts.objection_pending |= value
-                        .as_str()
-                        .is_some_and(|state| state.eq_ignore_ascii_case("pending"));
-                }
+                Some(Field::Restored) => facts.restored |= is_set(value),
+                Some(Field::Withheld) => facts.withheld |= is_set(value),
+                Some(Field::Objection) => facts.objection |= raises_objection(value),
                 None => {}
             }
         }
         facts
+    }
+
+    /// Whether the object these facts were read from is a record wherever
+    /// it sits: it carries both `item` and `decided_on`.
+    fn is_record(&self) -> bool {
+        self.item_count > 0 && self.has_decided_on
     }
 }
 
@@ -214,7 +348,7 @@ enum Field {
     Objection,
 }
 
-/// The lifecycle field names, lowercased once per body.
+/// The lifecycle field names, normalised once per body.
 struct FieldNames<'f> {
     /// In match order; first match wins.
     names: [(Cow<'f, str>, Field); 6],
@@ -224,27 +358,32 @@ impl<'f> FieldNames<'f> {
     fn new(fields: &'f RecordFields) -> Self {
         FieldNames {
             names: [
-                (lowered(&fields.item), Field::Item),
-                (lowered(&fields.decided_on), Field::DecidedOn),
-                (lowered(&fields.punishment_ends), Field::PunishmentEnds),
-                (lowered(&fields.restored), Field::Restored),
-                (lowered(&fields.withheld_by_subject), Field::Withheld),
-                (lowered(&fields.objection), Field::Objection),
+                (normalise(&fields.item), Field::Item),
+                (normalise(&fields.decided_on), Field::DecidedOn),
+                (normalise(&fields.punishment_ends), Field::PunishmentEnds),
+                (normalise(&fields.restored), Field::Restored),
+                (normalise(&fields.withheld_by_subject), Field::Withheld),
+                (normalise(&fields.objection), Field::Objection),
             ],
         }
     }
 
-    /// Which field `key` names, ignoring case (lowercasing only non-ASCII keys).
+    /// Which field `key` names, compared normalised (on the stack for a
+    /// short ASCII key).
     fn field(&self, key: &str) -> Option<Field> {
-        let found = if key.is_ascii() {
-            self.names
-                .iter()
-                .find(|(name, _)| key.eq_ignore_ascii_case(name))
-        } else {
-            let lower = key.to_lowercase();
-            self.names.iter().find(|(name, _)| **name == *lower)
+        let mut buffer = [0u8; 64];
+        let owned;
+        let normal: &[u8] = match normalise_ascii_into(key.as_bytes(), &mut buffer) {
+            Some(normal) => normal,
+            None => {
+                owned = normalise(key);
+                owned.as_bytes()
+            }
         };
-        found.map(|(_, field)| *field)
+        self.names
+            .iter()
+            .find(|(name, _)| !name.is_empty() && name.as_bytes() == normal)
+            .map(|(_, field)| *field)
     }
 }
 

@@ -341,7 +341,7 @@ fn objection_pending_is_labelled() {
     let scope = inspector();
     let mut body = json!({"records": [
         {"id": "1", "item": "basic", "objection": "pending"},
-        {"id": "2", "item": "basic", "objection": "resolved"},
+        {"id": "2", "item": "basic", "objection": " None "},
         {"id": "3", "item": "basic"},
     ]});
     let mut report = Report::default();
