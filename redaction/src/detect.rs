@@ -60,6 +60,9 @@ impl Detectors {
             return None;
         }
         let bytes = text.as_bytes();
+        if !has_digit_run(bytes, SHORTEST - 1) {
+            return None;
+        }
         // Matches as byte ranges, in order, not overlapping.
         let mut found: Vec<(usize, usize, Detector)> = Vec::new();
         let mut i = 0;
@@ -127,6 +130,34 @@ impl Detectors {
         out.push_str(text.get(copied..).unwrap_or_default());
         Some((out, ids, mobiles))
     }
+}
+
+/// Whether `bytes` holds a run of at least `min` ASCII digits. Looks at
+/// the byte where such a run would end and skips `min` bytes past a
+/// non-digit, so text without a long run (nearly all of it) costs about
+/// one look per `min` bytes.
+fn has_digit_run(bytes: &[u8], min: usize) -> bool {
+    let Some(mut end) = min.checked_sub(1) else {
+        return true;
+    };
+    while let Some(b) = bytes.get(end) {
+        if !b.is_ascii_digit() {
+            end += min;
+            continue;
+        }
+        // Walk back from `end` while digits, at most to the run's start.
+        let start = end + 1 - min;
+        let mut first = end;
+        while first > start && bytes.get(first - 1).is_some_and(u8::is_ascii_digit) {
+            first -= 1;
+        }
+        if first == start {
+            return true;
+        }
+        // `first - 1` is no digit: no run of `min` can include it.
+        end = first - 1 + min;
+    }
+    false
 }
 
 /// Resident ids in the digit run `digits` (at byte `offset` of its text;

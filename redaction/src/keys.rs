@@ -10,14 +10,12 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use time::OffsetDateTime;
-
 use crate::detect::{Detector, Detectors};
 use crate::mask::mask_leaf;
-use crate::records;
+use crate::records::Judge;
 use crate::tree::{self, Doc, Node, NodeId, Text};
-use crate::Report;
-use policy::keyname::{normalise, normalise_ascii_into};
+use crate::{RedactionError, Report};
+use policy::keyname::{is_normal_ascii, normalise, normalise_ascii_into};
 use policy::{Mask, Scope};
 
 /// What happens to a key and everything under it.
@@ -170,12 +168,13 @@ impl<'a> KeyRules<'a> {
         let mut buffer = [0u8; NORMAL_BUFFER];
         // Plain ASCII is normalised on the stack; anything else allocates.
         let owned;
-        let normal: &[u8] = match normalise_ascii_into(key.as_bytes(), &mut buffer) {
-            Some(normal) => normal,
-            None => {
-                owned = normalise(key);
-                owned.as_bytes()
-            }
+        let normal: &[u8] = if is_normal_ascii(key.as_bytes()) {
+            key.as_bytes()
+        } else if let Some(normal) = normalise_ascii_into(key.as_bytes(), &mut buffer) {
+            normal
+        } else {
+            owned = normalise(key);
+            owned.as_bytes()
         };
         if normal.is_ascii() {
             let (word, bit) = ascii_bit(normal);
@@ -193,24 +192,28 @@ impl<'a> KeyRules<'a> {
     }
 
     /// Applies the rules to the whole of `doc`, in place, noting acted-on
-    /// key names and detector counts in `report`: key rules, value
-    /// detectors on every string leaf, and JSON held in a string redacted
-    /// as JSON (record rules included).
+    /// key names and detector counts in `report`: records found anywhere
+    /// (other than the items of the `listed` top-level records arrays,
+    /// already judged) obey the record rules before their keys are looked
+    /// at; then key rules, value detectors on every string leaf, and JSON
+    /// held in a string redacted as JSON — in one pass.
     pub(crate) fn redact(
         &self,
         doc: &mut Doc<'_>,
-        scope: &Scope,
-        now: OffsetDateTime,
+        judge: &Judge<'_>,
+        listed: &[NodeId],
         report: &mut Report,
-    ) {
+    ) -> Result<(), RedactionError> {
         let mut walker = Walker {
             rules: self,
-            scope,
-            now,
+            judge,
+            listed,
             report,
             embedded: 0,
+            failed: None,
         };
-        walker.walk(doc, doc.root(), None);
+        walker.walk(doc, doc.root(), None, true);
+        walker.failed.map_or(Ok(()), Err)
     }
 }
 
@@ -221,11 +224,15 @@ const MAX_EMBEDDED: u8 = 4;
 /// One walk over a body: the rules and where to note what was done.
 struct Walker<'w, 'a> {
     rules: &'w KeyRules<'a>,
-    scope: &'w Scope,
-    now: OffsetDateTime,
+    judge: &'w Judge<'w>,
+    /// Top-level records arrays whose items are judged already.
+    listed: &'w [NodeId],
     report: &'w mut Report,
     /// How many JSON-in-string levels this walk is inside.
     embedded: u8,
+    /// The first record rule that could not be applied: the body (or the
+    /// string holding it) is refused.
+    failed: Option<RedactionError>,
 }
 
 /// Adds `key` to `set` unless present (allocating only for a new name).
@@ -259,10 +266,37 @@ impl Walker<'_, '_> {
     /// Walks the value `id` names under the mask of the nearest enclosing
     /// mask key (if any). Returns whether a leaf was masked with that
     /// inherited mask.
-    fn walk(&mut self, doc: &mut Doc<'_>, id: NodeId, inherited: Option<Mask>) -> bool {
+    ///
+    /// With `judge`, an object that is a record obeys the record rules
+    /// first (and is gone if it may not be served).
+    fn walk(
+        &mut self,
+        doc: &mut Doc<'_>,
+        id: NodeId,
+        inherited: Option<Mask>,
+        judge: bool,
+    ) -> bool {
         match doc.node(id) {
             Node::Object(span) => {
-                let span = *span;
+                let mut span = *span;
+                if judge && self.judge.is_record(doc, span) {
+                    self.report.records_elsewhere = self.report.records_elsewhere.saturating_add(1);
+                    match self.judge.record(doc, id, self.report) {
+                        Ok(true) => {}
+                        Ok(false) => return false,
+                        Err(error) => {
+                            self.failed.get_or_insert(error);
+                            return false;
+                        }
+                    }
+                    self.report.records_returned_elsewhere =
+                        self.report.records_returned_elsewhere.saturating_add(1);
+                    // Labelling moves the entries.
+                    let Node::Object(labelled) = *doc.node(id) else {
+                        return false;
+                    };
+                    span = labelled;
+                }
                 let mut masked_any = false;
                 for index in span.indices() {
                     let Some((key, child)) = doc.entry(index) else {
@@ -274,23 +308,25 @@ impl Walker<'_, '_> {
                             doc.remove(child);
                         }
                         Some(Action::Mask(mask)) => {
-                            if self.walk(doc, child, Some(mask)) {
+                            if self.walk(doc, child, Some(mask), true) {
                                 if let Some((key, _)) = doc.entry(index) {
                                     note(&mut self.report.masked_keys, key);
                                 }
                             }
                         }
-                        None => masked_any |= self.walk(doc, child, inherited),
+                        None => masked_any |= self.walk(doc, child, inherited, true),
                     }
                 }
                 masked_any
             }
             Node::Array(span) => {
                 let span = *span;
+                // Items of a top-level records array were judged already.
+                let judge_items = !(self.embedded == 0 && self.listed.contains(&id));
                 let mut masked_any = false;
                 for index in span.indices() {
                     if let Some(item) = doc.item(index) {
-                        masked_any |= self.walk(doc, item, inherited);
+                        masked_any |= self.walk(doc, item, inherited, judge_items);
                     }
                 }
                 masked_any
@@ -359,17 +395,19 @@ impl Walker<'_, '_> {
             return Embedded::Remove;
         }
         let root = inner.root();
-        if records::filter_embedded(&mut inner, root, self.scope, self.now, self.report).is_err() {
-            return Embedded::Remove;
-        }
         let mut walker = Walker {
             rules: self.rules,
-            scope: self.scope,
-            now: self.now,
+            judge: self.judge,
+            listed: &[],
             report: &mut *self.report,
             embedded: self.embedded.saturating_add(1),
+            failed: None,
         };
-        walker.walk(&mut inner, root, None);
+        // The embedded document's top-level value may be a record too.
+        walker.walk(&mut inner, root, None, true);
+        if walker.failed.is_some() || matches!(inner.node(root), Node::Gone) {
+            return Embedded::Remove;
+        }
         match tree::to_vec(&inner, text.len()).map(String::from_utf8) {
             Ok(Ok(json)) => Embedded::Redacted(json),
             _ => Embedded::Remove,

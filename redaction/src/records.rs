@@ -16,7 +16,7 @@ use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::tree::{Doc, Node, NodeId, Span, Text};
 use crate::{RedactionError, Report, Suppression};
-use policy::keyname::{normalise, normalise_ascii_into};
+use policy::keyname::{is_normal_ascii, normalise, normalise_ascii_into};
 
 /// The label a record under objection gains.
 pub(crate) const OBJECTION_NOTICE_KEY: &str = "objection_notice";
@@ -29,8 +29,11 @@ pub(crate) fn key_matches(key: &str, field: &str) -> bool {
     normalise(key) == normalise(field)
 }
 
-/// Drops the records of the document that may not be served, labels those
-/// under objection, and counts suppressions into `report`.
+/// Drops the records of the top-level records array(s) that may not be
+/// served, labels those under objection, and counts suppressions into
+/// `report`. Returns the ids of those arrays: their items are judged here,
+/// so the later walk that judges records found anywhere else
+/// ([`Judge`], from the key walk) does not judge them twice.
 ///
 /// Records are:
 /// - every item of a top-level key spelled like `record_fields.records`
@@ -43,26 +46,18 @@ pub(crate) fn key_matches(key: &str, field: &str) -> bool {
 pub(crate) fn filter(
     doc: &mut Doc<'_>,
     body: Span,
-    scope: &Scope,
-    now: OffsetDateTime,
+    judge: &Judge<'_>,
     report: &mut Report,
-) -> Result<(), RedactionError> {
-    let fields = &scope.rules.record_fields;
-    let names = FieldNames::new(fields);
-    if Facts::read(doc, body, &names).is_record() {
+) -> Result<Vec<NodeId>, RedactionError> {
+    if judge.is_record(doc, body) {
         return Err(RedactionError::Shape("the body itself is a record"));
     }
-    let judge = Judge {
-        names: &names,
-        scope,
-        now,
-    };
+    let mut listed = Vec::new();
     for index in body.indices() {
         let Some((key, value)) = doc.entry(index) else {
             continue;
         };
-        if !key_matches(key, &fields.records) {
-            judge.walk(doc, value, report)?;
+        if !key_matches(key, &judge.scope.rules.record_fields.records) {
             continue;
         }
         report.records_present = true;
@@ -75,53 +70,43 @@ pub(crate) fn filter(
         {
             return Err(RedactionError::Shape("a record is not a JSON object"));
         }
+        listed.push(value);
         for record_index in records.indices() {
-            let Some(record) = doc.item(record_index) else {
-                continue;
-            };
-            if judge.record(doc, record, report)? {
-                judge.walk_children(doc, record, report)?;
+            if let Some(record) = doc.item(record_index) {
+                judge.record(doc, record, report)?;
             }
         }
     }
-    Ok(())
-}
-
-/// The record rules for a document held in a string of the body: every
-/// object carrying `item` and `decided_on` is a record, the top-level value
-/// included. An error when the top-level value is a record that may not be
-/// served (the caller removes the string).
-pub(crate) fn filter_embedded(
-    doc: &mut Doc<'_>,
-    root: NodeId,
-    scope: &Scope,
-    now: OffsetDateTime,
-    report: &mut Report,
-) -> Result<(), RedactionError> {
-    let names = FieldNames::new(&scope.rules.record_fields);
-    let judge = Judge {
-        names: &names,
-        scope,
-        now,
-    };
-    judge.walk(doc, root, report)?;
-    if matches!(doc.node(root), Node::Gone) {
-        return Err(RedactionError::Shape("embedded record may not be served"));
-    }
-    Ok(())
+    Ok(listed)
 }
 
 /// The lifecycle rules of one body, applied record by record.
-struct Judge<'j> {
-    names: &'j FieldNames<'j>,
+pub(crate) struct Judge<'j> {
+    names: FieldNames<'j>,
     scope: &'j Scope,
     now: OffsetDateTime,
 }
 
-impl Judge<'_> {
+impl<'j> Judge<'j> {
+    /// The rules of `scope` at `now`; field names normalised once.
+    pub(crate) fn new(scope: &'j Scope, now: OffsetDateTime) -> Self {
+        Judge {
+            names: FieldNames::new(&scope.rules.record_fields),
+            scope,
+            now,
+        }
+    }
+
+    /// Whether the object `span` is a record wherever it sits: it carries
+    /// both `item` and `decided_on`. Smaller objects are decided without
+    /// reading their keys.
+    pub(crate) fn is_record(&self, doc: &Doc<'_>, span: Span) -> bool {
+        span.indices().len() >= 2 && Facts::read(doc, span, &self.names).is_record()
+    }
+
     /// Applies the rules to the record `record` (an object): drops it or
     /// labels it. Returns whether it stays.
-    fn record(
+    pub(crate) fn record(
         &self,
         doc: &mut Doc<'_>,
         record: NodeId,
@@ -130,7 +115,7 @@ impl Judge<'_> {
         let Node::Object(record_fields) = *doc.node(record) else {
             return Ok(false);
         };
-        let facts = Facts::read(doc, record_fields, self.names);
+        let facts = Facts::read(doc, record_fields, &self.names);
         let objection = facts.objection;
         match verdict(&facts, self.scope, self.now) {
             Some(reason) => {
@@ -152,58 +137,6 @@ impl Judge<'_> {
                 Ok(true)
             }
         }
-    }
-
-    /// Looks for records in the value `id` and everything under it: an
-    /// object carrying `item` and `decided_on` is judged as a record.
-    /// Bounded by the document's nesting limit.
-    fn walk(
-        &self,
-        doc: &mut Doc<'_>,
-        id: NodeId,
-        report: &mut Report,
-    ) -> Result<(), RedactionError> {
-        match *doc.node(id) {
-            Node::Object(span) => {
-                if Facts::read(doc, span, self.names).is_record() {
-                    report.records_elsewhere = report.records_elsewhere.saturating_add(1);
-                    if !self.record(doc, id, report)? {
-                        return Ok(());
-                    }
-                    report.records_returned_elsewhere =
-                        report.records_returned_elsewhere.saturating_add(1);
-                }
-                self.walk_children(doc, id, report)
-            }
-            Node::Array(span) => {
-                for index in span.indices() {
-                    if let Some(item) = doc.item(index) {
-                        self.walk(doc, item, report)?;
-                    }
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// [`Judge::walk`] over the values of the object `id`.
-    fn walk_children(
-        &self,
-        doc: &mut Doc<'_>,
-        id: NodeId,
-        report: &mut Report,
-    ) -> Result<(), RedactionError> {
-        // Read the span again: labelling may have moved the entries.
-        let Node::Object(span) = *doc.node(id) else {
-            return Ok(());
-        };
-        for index in span.indices() {
-            if let Some((_, value)) = doc.entry(index) {
-                self.walk(doc, value, report)?;
-            }
-        }
-        Ok(())
     }
 }
 
@@ -371,6 +304,13 @@ impl<'f> FieldNames<'f> {
     /// Which field `key` names, compared normalised (on the stack for a
     /// short ASCII key).
     fn field(&self, key: &str) -> Option<Field> {
+        if is_normal_ascii(key.as_bytes()) {
+            return self
+                .names
+                .iter()
+                .find(|(name, _)| !name.is_empty() && **name == *key)
+                .map(|(_, field)| *field);
+        }
         let mut buffer = [0u8; 64];
         let owned;
         let normal: &[u8] = match normalise_ascii_into(key.as_bytes(), &mut buffer) {

@@ -82,3 +82,31 @@ fn unmasked_detector_is_off() {
     };
     assert_eq!(none.mask(&id("43010219850612301")), None);
 }
+
+#[test]
+fn digit_run_search_agrees_with_a_plain_scan() {
+    let plain = |bytes: &[u8], min: usize| {
+        bytes
+            .split(|b| !b.is_ascii_digit())
+            .any(|run| run.len() >= min)
+    };
+    for text in [
+        "",
+        "1234567890",
+        "12345678901",
+        "a12345678901",
+        "12345678901a",
+        "1234a5678901234",
+        "x1234567890x12345678901",
+        "湘市监罚〔2023〕1234号13812345678",
+        "123456789012345678901234",
+    ] {
+        for min in [1, 2, 10, 11, 12] {
+            assert_eq!(
+                has_digit_run(text.as_bytes(), min),
+                plain(text.as_bytes(), min),
+                "{text} {min}"
+            );
+        }
+    }
+}

@@ -16,7 +16,7 @@ fn filter_value(
     let Node::Object(span) = *doc.node(doc.root()) else {
         panic!("body is not an object");
     };
-    let result = filter(&mut doc, span, scope, now, report);
+    let result = filter(&mut doc, span, &Judge::new(scope, now), report).map(drop);
     *body = to_value(&doc);
     result
 }
