@@ -344,7 +344,7 @@ fn decide_inner(
             .payload
             .fields
             .iter()
-            .map(|f| f.to_lowercase())
+            .map(|f| crate::keyname::normalise(f).into_owned())
             .filter(|f| rules.consent_required.contains(f))
             .collect(),
         _ => BTreeSet::new(),

@@ -117,7 +117,7 @@ pub struct Role {
     pub subject_types: BTreeSet<SubjectType>,
     /// May see consent-required fields the consent token covers.
     pub consent_fields: bool,
-    /// Masked keys (lowercased) this role sees unmasked.
+    /// Masked keys (normalised, [`crate::keyname`]) this role sees unmasked.
     pub unmasked: BTreeSet<String>,
     /// `Some(basis)` when the role may see records past their inquiry period.
     pub beyond_inquiry_period: Option<String>,
@@ -913,9 +913,17 @@ impl Validator<'_> {
     fn field_list(&mut self, list: &[Spanned<String>], what: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for f in list {
-            let name = f.get_ref().trim().to_lowercase();
+            // Compared normalised (NFKC, case folded, letters and digits
+            // only), so two spellings of one name are one name.
+            let name = crate::keyname::normalise(f.get_ref()).into_owned();
             if name.is_empty() {
-                self.err(f, format!("empty field name in `fields.{what}`"));
+                self.err(
+                    f,
+                    format!(
+                        "field name `{}` in `fields.{what}` has no letter or digit",
+                        f.get_ref()
+                    ),
+                );
             } else if !out.insert(name) {
                 self.err(
                     f,
@@ -933,7 +941,7 @@ impl Validator<'_> {
         let prohibited = self.field_list(&raw.prohibited, "prohibited");
         let consent_required = self.field_list(&raw.consent_required, "consent_required");
         for f in &raw.consent_required {
-            if prohibited.contains(&f.get_ref().trim().to_lowercase()) {
+            if prohibited.contains(crate::keyname::normalise(f.get_ref()).as_ref()) {
                 self.err(
                     f,
                     format!(
@@ -945,7 +953,7 @@ impl Validator<'_> {
         }
         let mut mask = BTreeMap::new();
         for (key, m) in &raw.mask {
-            let lower = key.to_lowercase();
+            let lower = crate::keyname::normalise(key).into_owned();
             let mm = m.get_ref();
             let (Ok(keep_start), Ok(keep_end)) = (
                 usize::try_from(*mm.keep_start.get_ref()),
@@ -969,7 +977,7 @@ impl Validator<'_> {
             {
                 self.err(
                     m,
-                    format!("mask of `{key}` given twice (keys are case-insensitive)"),
+                    format!("mask of `{key}` given twice (names are compared normalised: case, width, `_`, `-`, spaces ignored)"),
                 );
             }
         }
@@ -1087,7 +1095,7 @@ impl Validator<'_> {
                     .collect();
                 if let Some(list) = &r.unmasked {
                     for u in list {
-                        let lower = u.get_ref().to_lowercase();
+                        let lower = crate::keyname::normalise(u.get_ref()).into_owned();
                         if !mask.contains_key(&lower) {
                             self.err(u, format!("role `{name}`: `unmasked` names `{}`, which is not a masked field", u.get_ref()));
                         }

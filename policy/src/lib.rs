@@ -13,6 +13,8 @@
 //! - [`file`](mod@file): `policy.toml` → validated [`Policy`]; [`diag`]: file:line:col
 //!   diagnostics (reused by the gateway's config loader).
 //! - [`inquiry`]: the data-plane request parser.
+//! - [`keyname`]: the one normalisation under which JSON keys and configured
+//!   field names are compared ([`keyname::normalise`]).
 //! - [`decide`](mod@decide): [`decide()`], [`decide_fetched_record`],
 //!   [`check_fetched_item`], [`check_fetched_subject`] (superseded),
 //!   [`decide_admin`], [`explain`].
@@ -31,6 +33,7 @@ pub mod decide;
 pub mod diag;
 pub mod file;
 pub mod inquiry;
+pub mod keyname;
 pub mod model;
 pub mod subject;
 

@@ -146,12 +146,13 @@ impl Default for RecordFields {
 /// and shared by every [`Scope`] through an `Arc`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
-    /// Prohibited keys, lowercased: removed for everyone.
+    /// Prohibited keys, normalised ([`crate::keyname::normalise`], once per
+    /// policy load): removed for everyone.
     pub prohibited: BTreeSet<String>,
-    /// Consent-required keys, lowercased: removed unless the scope's
+    /// Consent-required keys, normalised: removed unless the scope's
     /// `consent_fields` contains them.
     pub consent_required: BTreeSet<String>,
-    /// Masked keys, lowercased.
+    /// Masked keys, normalised.
     pub mask: BTreeMap<String, Mask>,
     /// The item catalogue.
     pub items: BTreeMap<String, ItemRule>,
@@ -170,9 +171,9 @@ pub struct Scope {
     /// Subject types the officer may see (checked again on `/v1/records/{id}`
     /// once the upstream names the subject).
     pub subject_types: BTreeSet<SubjectType>,
-    /// Consent-required keys (lowercased) the officer may see.
+    /// Consent-required keys (normalised, [`crate::keyname`]) the officer may see.
     pub consent_fields: BTreeSet<String>,
-    /// Masked keys the officer may see unmasked (lowercased); usually empty.
+    /// Masked keys the officer may see unmasked (normalised); usually empty.
     pub unmasked: BTreeSet<String>,
     /// `Some(basis)` when records past their inquiry period may be seen.
     /// The redactor applies it to every untrustworthy item of the scope, so

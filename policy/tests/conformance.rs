@@ -137,7 +137,8 @@ fn case_11_credit_service_scope_is_role_and_token() {
         a.scope.items,
         set(&["basic", "administrative_penalty", "commendation"])
     );
-    assert_eq!(a.scope.consent_fields, set(&["income", "real_estate"]));
+    // Stored normalised (policy::keyname): `real_estate` is `realestate`.
+    assert_eq!(a.scope.consent_fields, set(&["income", "realestate"]));
     assert_eq!(
         a.scope.consent_subject.as_deref(),
         Some("430102198506123011")

@@ -1,16 +1,21 @@
 //! Key rules: removal of prohibited and unconsented keys, masking of
-//! sensitive keys, at any depth, compared case-insensitively.
+//! sensitive keys, at any depth, compared normalised
+//! ([`policy::keyname::normalise`]: NFKC, full case folding, letters and
+//! digits only).
 //!
-//! Owns the [`KeyRules`] table (the scope's effective action per lowercased
+//! Owns the [`KeyRules`] table (the scope's effective action per normalised
 //! key name) and the single recursive walk that applies it to a parsed body in
 //! place. Key names that were acted on go into the [`Report`]; values never do.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use crate::detect::{Detector, Detectors};
 use crate::mask::mask_leaf;
-use crate::tree::{Doc, Node, NodeId};
-use crate::Report;
+use crate::records::Judge;
+use crate::tree::{self, Doc, Node, NodeId, Text};
+use crate::{RedactionError, Report};
+use policy::keyname::{is_normal_ascii, normalise, normalise_ascii_into};
 use policy::{Mask, Scope};
 
 /// What happens to a key and everything under it.
@@ -22,23 +27,28 @@ pub(crate) enum Action {
     Mask(Mask),
 }
 
-/// The effective key rules of one scope, as a sorted table of lowercase names.
+/// The effective key rules of one scope, as a sorted table of normalised
+/// names ([`policy::keyname::normalise`]).
 ///
 /// Built once per `apply` from [`policy::Rules`] and the scope's consent and
 /// unmask grants; the table borrows the rule strings when they are already
-/// lowercase (as policy compiles them), so building it costs one allocation.
+/// normalised (as the policy loader stores them), so building it costs one
+/// allocation.
 #[derive(Debug)]
 pub(crate) struct KeyRules<'a> {
     /// INVARIANT: sorted by [`by_length_then_bytes`], names unique and
-    /// lowercase.
+    /// normalised.
     table: Vec<(Cow<'a, str>, Action)>,
     /// A Bloom filter of the ASCII names by length, first and last byte
-    /// ([`ascii_bit`]): an ASCII key whose bit is clear cannot match and is
-    /// skipped without comparing.
+    /// ([`ascii_bit`]): a key whose normalised form is ASCII and whose bit
+    /// is clear cannot match and is skipped without comparing.
     ascii_bits: [u64; 4],
     /// Whether any name in the table is non-ASCII (only those can match a
-    /// non-ASCII key, which then needs a lowercased copy).
+    /// key whose normal form is non-ASCII).
     has_non_ascii: bool,
+    /// The masks of the value detectors (`id_number`, `phone`), unless the
+    /// scope sees that field unmasked.
+    pub(crate) detectors: Detectors,
 }
 
 /// The word and bit of the ASCII Bloom filter for `name` (ASCII, any case):
@@ -64,22 +74,26 @@ fn by_length_then_bytes(name: &str, other: &[u8]) -> std::cmp::Ordering {
         .then_with(|| name.as_bytes().cmp(other))
 }
 
-/// ASCII keys up to this many bytes are lowercased on the stack for lookup.
-const LOWER_BUFFER: usize = 64;
+/// ASCII keys whose normal form has up to this many bytes are normalised on
+/// the stack for lookup.
+const NORMAL_BUFFER: usize = 64;
 
-/// `name` lowercased, borrowed when it already is.
-pub(crate) fn lowered(name: &str) -> Cow<'_, str> {
-    if name.chars().flat_map(char::to_lowercase).eq(name.chars()) {
-        Cow::Borrowed(name)
-    } else {
-        Cow::Owned(name.to_lowercase())
-    }
+/// Whether `set` holds `name` (normalised), comparing every entry
+/// normalised so a grant spelled another way is still honoured.
+pub(crate) fn contains_normalised(set: &BTreeSet<String>, name: &str) -> bool {
+    set.contains(name) || set.iter().any(|entry| normalise(entry) == name)
 }
 
-/// Whether `set` (of names meant to be lowercase) contains `name` (lowercase),
-/// comparing case-insensitively so a mis-cased grant is still honoured.
-fn contains_lowered(set: &BTreeSet<String>, name: &str) -> bool {
-    set.contains(name) || set.iter().any(|entry| lowered(entry) == name)
+/// The mask configured under `name` (normalised), comparing the configured
+/// names normalised.
+pub(crate) fn configured_mask(rules: &policy::Rules, name: &str) -> Option<Mask> {
+    rules.mask.get(name).copied().or_else(|| {
+        rules
+            .mask
+            .iter()
+            .find(|(configured, _)| normalise(configured) == name)
+            .map(|(_, mask)| *mask)
+    })
 }
 
 impl<'a> KeyRules<'a> {
@@ -94,20 +108,24 @@ impl<'a> KeyRules<'a> {
             rules.prohibited.len() + rules.consent_required.len() + rules.mask.len(),
         );
         for name in &rules.prohibited {
-            table.push((lowered(name), Action::Remove));
+            table.push((normalise(name), Action::Remove));
         }
         for name in &rules.consent_required {
-            let name = lowered(name);
-            if !contains_lowered(&scope.consent_fields, &name) {
+            let name = normalise(name);
+            if !contains_normalised(&scope.consent_fields, &name) {
                 table.push((name, Action::Remove));
             }
         }
         for (name, mask) in &rules.mask {
-            let name = lowered(name);
-            if !contains_lowered(&scope.unmasked, &name) {
+            let name = normalise(name);
+            if !contains_normalised(&scope.unmasked, &name) {
                 table.push((name, Action::Mask(*mask)));
             }
         }
+        // A name with no letter or digit would match every such key; the
+        // policy loader refuses one, so it can only come from a hand-built
+        // `Rules`, and is ignored.
+        table.retain(|(name, _)| !name.is_empty());
         // Stable sort keeps the first (strongest) action for a duplicated name.
         table.sort_by(|a, b| by_length_then_bytes(&a.0, b.0.as_bytes()));
         table.dedup_by(|later, earlier| later.0 == earlier.0);
@@ -124,75 +142,97 @@ impl<'a> KeyRules<'a> {
                 has_non_ascii = true;
             }
         }
+        // The detectors mask with the `id_number` / `phone` masks, or the
+        // usual 6/4 and 3/2 when the policy has none.
+        let detector = |field: &str, keep_start, keep_end| {
+            (!contains_normalised(&scope.unmasked, field)).then(|| {
+                configured_mask(rules, field).unwrap_or(Mask {
+                    keep_start,
+                    keep_end,
+                })
+            })
+        };
         KeyRules {
             table,
             ascii_bits,
             has_non_ascii,
+            detectors: Detectors {
+                resident_id: detector("idnumber", 6, 4),
+                mobile: detector("phone", 3, 2),
+            },
         }
     }
 
-    /// The action for a key as spelled in the body, compared case-insensitively.
+    /// The action for a key as spelled in the body, compared normalised.
     pub(crate) fn lookup(&self, key: &str) -> Option<Action> {
-        let found = if key.is_ascii() {
-            let (word, bit) = ascii_bit(key.as_bytes());
+        let mut buffer = [0u8; NORMAL_BUFFER];
+        // Plain ASCII is normalised on the stack; anything else allocates.
+        let owned;
+        let normal: &[u8] = if is_normal_ascii(key.as_bytes()) {
+            key.as_bytes()
+        } else if let Some(normal) = normalise_ascii_into(key.as_bytes(), &mut buffer) {
+            normal
+        } else {
+            owned = normalise(key);
+            owned.as_bytes()
+        };
+        if normal.is_ascii() {
+            let (word, bit) = ascii_bit(normal);
             if self.ascii_bits.get(word).is_none_or(|word| word & bit == 0) {
                 return None;
             }
-            // Compare the key lowercased, without allocating: in a buffer
-            // on the stack, or on the fly when longer.
-            let mut buffer = [0u8; LOWER_BUFFER];
-            match buffer.get_mut(..key.len()) {
-                Some(lower) => {
-                    lower.copy_from_slice(key.as_bytes());
-                    lower.make_ascii_lowercase();
-                    let lower = &*lower;
-                    self.table
-                        .binary_search_by(|(name, _)| by_length_then_bytes(name, lower))
-                }
-                None => {
-                    let lower = || key.bytes().map(|b| b.to_ascii_lowercase());
-                    self.table.binary_search_by(|(name, _)| {
-                        name.len()
-                            .cmp(&key.len())
-                            .then_with(|| name.bytes().cmp(lower()))
-                    })
-                }
-            }
-        } else {
-            if !self.has_non_ascii && !key.chars().any(has_ascii_lowercase) {
-                return None;
-            }
-            let lower = key.to_lowercase();
-            self.table
-                .binary_search_by(|(name, _)| by_length_then_bytes(name, lower.as_bytes()))
-        };
-        let index = found.ok()?;
+        } else if !self.has_non_ascii {
+            return None;
+        }
+        let index = self
+            .table
+            .binary_search_by(|(name, _)| by_length_then_bytes(name, normal))
+            .ok()?;
         self.table.get(index).map(|(_, action)| *action)
     }
 
-    /// Applies the rules to the whole of `doc`, in place,
-    /// noting acted-on key names in `report`.
-    pub(crate) fn redact(&self, doc: &mut Doc<'_>, report: &mut Report) {
+    /// Applies the rules to the whole of `doc`, in place, noting acted-on
+    /// key names and detector counts in `report`: records found anywhere
+    /// (other than the items of the `listed` top-level records arrays,
+    /// already judged) obey the record rules before their keys are looked
+    /// at; then key rules, value detectors on every string leaf, and JSON
+    /// held in a string redacted as JSON — in one pass.
+    pub(crate) fn redact(
+        &self,
+        doc: &mut Doc<'_>,
+        judge: &Judge<'_>,
+        listed: &[NodeId],
+        report: &mut Report,
+    ) -> Result<(), RedactionError> {
         let mut walker = Walker {
             rules: self,
-            removed: &mut report.removed_keys,
-            masked: &mut report.masked_keys,
+            judge,
+            listed,
+            report,
+            embedded: 0,
+            failed: None,
         };
-        walker.walk(doc, doc.root(), None);
+        walker.walk(doc, doc.root(), None, true);
+        walker.failed.map_or(Ok(()), Err)
     }
 }
 
-/// Whether lowercasing `c` (a non-ASCII char) can give an ASCII character,
-/// e.g. KELVIN SIGN → `k`: such a key may still match an ASCII rule name.
-fn has_ascii_lowercase(c: char) -> bool {
-    !c.is_ascii() && c.to_lowercase().any(|l| l.is_ascii())
-}
+/// How many strings-holding-JSON deep redaction follows; a JSON string
+/// nested deeper is removed (fail closed).
+const MAX_EMBEDDED: u8 = 4;
 
-/// One walk over a body: the rules and where to note key names.
+/// One walk over a body: the rules and where to note what was done.
 struct Walker<'w, 'a> {
     rules: &'w KeyRules<'a>,
-    removed: &'w mut BTreeSet<String>,
-    masked: &'w mut BTreeSet<String>,
+    judge: &'w Judge<'w>,
+    /// Top-level records arrays whose items are judged already.
+    listed: &'w [NodeId],
+    report: &'w mut Report,
+    /// How many JSON-in-string levels this walk is inside.
+    embedded: u8,
+    /// The first record rule that could not be applied: the body (or the
+    /// string holding it) is refused.
+    failed: Option<RedactionError>,
 }
 
 /// Adds `key` to `set` unless present (allocating only for a new name).
@@ -202,14 +242,61 @@ fn note(set: &mut BTreeSet<String>, key: &str) {
     }
 }
 
+/// Whether `text` might hold a JSON object or array (parsing decides).
+fn may_hold_json(text: &str) -> bool {
+    matches!(
+        text.trim_start_matches([' ', '\t', '\n', '\r'])
+            .as_bytes()
+            .first(),
+        Some(b'{' | b'[')
+    )
+}
+
+/// What became of a string that might hold JSON.
+enum Embedded {
+    /// Not a JSON object or array: an ordinary string.
+    NotJson,
+    /// Redacted JSON text to write back as the string.
+    Redacted(String),
+    /// JSON that could not be redacted: the leaf must go.
+    Remove,
+}
+
 impl Walker<'_, '_> {
     /// Walks the value `id` names under the mask of the nearest enclosing
     /// mask key (if any). Returns whether a leaf was masked with that
     /// inherited mask.
-    fn walk(&mut self, doc: &mut Doc<'_>, id: NodeId, inherited: Option<Mask>) -> bool {
+    ///
+    /// With `judge`, an object that is a record obeys the record rules
+    /// first (and is gone if it may not be served).
+    fn walk(
+        &mut self,
+        doc: &mut Doc<'_>,
+        id: NodeId,
+        inherited: Option<Mask>,
+        judge: bool,
+    ) -> bool {
         match doc.node(id) {
             Node::Object(span) => {
-                let span = *span;
+                let mut span = *span;
+                if judge && self.judge.is_record(doc, span) {
+                    self.report.records_elsewhere = self.report.records_elsewhere.saturating_add(1);
+                    match self.judge.record(doc, id, self.report) {
+                        Ok(true) => {}
+                        Ok(false) => return false,
+                        Err(error) => {
+                            self.failed.get_or_insert(error);
+                            return false;
+                        }
+                    }
+                    self.report.records_returned_elsewhere =
+                        self.report.records_returned_elsewhere.saturating_add(1);
+                    // Labelling moves the entries.
+                    let Node::Object(labelled) = *doc.node(id) else {
+                        return false;
+                    };
+                    span = labelled;
+                }
                 let mut masked_any = false;
                 for index in span.indices() {
                     let Some((key, child)) = doc.entry(index) else {
@@ -217,36 +304,113 @@ impl Walker<'_, '_> {
                     };
                     match self.rules.lookup(key) {
                         Some(Action::Remove) => {
-                            note(self.removed, key);
+                            note(&mut self.report.removed_keys, key);
                             doc.remove(child);
                         }
                         Some(Action::Mask(mask)) => {
-                            if self.walk(doc, child, Some(mask)) {
+                            if self.walk(doc, child, Some(mask), true) {
                                 if let Some((key, _)) = doc.entry(index) {
-                                    note(self.masked, key);
+                                    note(&mut self.report.masked_keys, key);
                                 }
                             }
                         }
-                        None => masked_any |= self.walk(doc, child, inherited),
+                        None => masked_any |= self.walk(doc, child, inherited, true),
                     }
                 }
                 masked_any
             }
             Node::Array(span) => {
                 let span = *span;
+                // Items of a top-level records array were judged already.
+                let judge_items = !(self.embedded == 0 && self.listed.contains(&id));
                 let mut masked_any = false;
                 for index in span.indices() {
                     if let Some(item) = doc.item(index) {
-                        masked_any |= self.walk(doc, item, inherited);
+                        masked_any |= self.walk(doc, item, inherited, judge_items);
                     }
                 }
                 masked_any
             }
-            Node::Str(_) | Node::Int(_) | Node::Number(_) => match inherited {
-                Some(mask) => doc.node_mut(id).is_some_and(|leaf| mask_leaf(leaf, mask)),
-                None => false,
-            },
-            Node::Null | Node::True | Node::False | Node::Gone => false,
+            Node::Str(_) | Node::Int(_) | Node::Number(_) if inherited.is_some() => {
+                match (inherited, doc.node_mut(id)) {
+                    (Some(mask), Some(leaf)) => mask_leaf(leaf, mask),
+                    _ => false,
+                }
+            }
+            Node::Str(text) => {
+                let text = text.as_str();
+                let mut replaced = None;
+                if may_hold_json(text) {
+                    match self.embedded(text) {
+                        Embedded::NotJson => {}
+                        Embedded::Redacted(json) => replaced = Some(json),
+                        Embedded::Remove => {
+                            self.report.embedded_json_removed =
+                                self.report.embedded_json_removed.saturating_add(1);
+                            doc.remove(id);
+                            return false;
+                        }
+                    }
+                }
+                let scanned = replaced.as_deref().unwrap_or(text);
+                if let Some(masked) = self.detect(scanned) {
+                    replaced = Some(masked);
+                }
+                if let (Some(new), Some(leaf)) = (replaced, doc.node_mut(id)) {
+                    *leaf = Node::Str(Text::owned(new));
+                }
+                false
+            }
+            // Detectors read string leaves only (as the contract says): an
+            // 18-digit integer passes the checksum one time in eleven.
+            Node::Int(_) | Node::Number(_) | Node::Null | Node::True | Node::False | Node::Gone => {
+                false
+            }
+        }
+    }
+
+    /// `text` with detected ids and mobiles masked (counted in the report),
+    /// or `None` when none was found.
+    fn detect(&mut self, text: &str) -> Option<String> {
+        let (masked, ids, mobiles) = self.rules.detectors.mask(text)?;
+        for (detector, count) in [(Detector::ResidentId, ids), (Detector::Mobile, mobiles)] {
+            if count > 0 {
+                let total = self.report.detected.entry(detector).or_insert(0);
+                *total = total.saturating_add(count);
+            }
+        }
+        Some(masked)
+    }
+
+    /// Redacts `text` as JSON when it is a JSON object or array: record
+    /// rules, key rules, detectors, recursively.
+    fn embedded(&mut self, text: &str) -> Embedded {
+        let Ok(mut inner) = tree::parse(text.as_bytes()) else {
+            return Embedded::NotJson;
+        };
+        if !matches!(inner.node(inner.root()), Node::Object(_) | Node::Array(_)) {
+            return Embedded::NotJson;
+        }
+        if self.embedded >= MAX_EMBEDDED {
+            return Embedded::Remove;
+        }
+        let root = inner.root();
+        let mut walker = Walker {
+            rules: self.rules,
+            judge: self.judge,
+            listed: &[],
+            report: &mut *self.report,
+            embedded: self.embedded.saturating_add(1),
+            failed: None,
+        };
+        // The embedded document's top-level value may be a record too.
+        walker.walk(&mut inner, root, None, true);
+        if walker.failed.is_some() || matches!(inner.node(root), Node::Gone) {
+            return Embedded::Remove;
+        }
+        match tree::to_vec(&inner, text.len()).map(String::from_utf8) {
+            Ok(Ok(json)) => Embedded::Redacted(json),
+            _ => Embedded::Remove,
         }
     }
 }

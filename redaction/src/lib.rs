@@ -10,9 +10,17 @@
 //! - [`apply`] (here): parse once, run the passes below in place, serialise
 //!   once;
 //! - `records`: record lifecycle — drop ungranted, restored, expired and
-//!   withheld records, label records under objection;
-//! - `keys`: key rules at any depth, case-insensitive — remove prohibited and
-//!   unconsented keys, mask sensitive ones;
+//!   withheld records, label records under objection; a record is any item
+//!   of the records array and any object anywhere carrying `item` and
+//!   `decided_on`;
+//! - `keys`: the one walk over the body — records found outside the records
+//!   array judged, key rules at any depth compared normalised
+//!   ([`policy::keyname`]: NFKC, full case folding, letters and digits only)
+//!   removing prohibited and unconsented keys and masking sensitive ones,
+//!   value detectors on every string leaf, JSON held in a string redacted
+//!   as JSON;
+//! - `detect`: the value detectors (GB 11643 resident ids with their
+//!   checksum, mainland mobile numbers) and their in-place masking;
 //! - `mask`: masking one leaf by character;
 //! - `tree`: the parsed body — an ordered JSON document in a few flat
 //!   vectors, borrowing unescaped strings from the input; its own parser and
@@ -20,13 +28,25 @@
 //!   it), without serde_json's per-value allocations.
 //!
 //! Lifecycle rules read the record fields as the upstream sent them, before
-//! key rules run; key rules then apply to the whole body, records included.
+//! key rules touch that record; key rules then apply to the whole body,
+//! records included.
 //!
 //! ## Decisions where the spec is silent (all fail closed)
-//! - A record spelling a lifecycle field twice in different case
-//!   (`restored` / `Restored`): any `true` flag counts, the earliest date
-//!   counts, two `item` fields mean not granted. Every top-level key spelled
-//!   like the records field is filtered.
+//! - A record spelling a lifecycle field twice (`restored` / `Restored`):
+//!   any set flag counts, the earliest date counts, two `item` fields mean
+//!   not granted. Every top-level key spelled like the records field is
+//!   filtered.
+//! - Lifecycle flags: `restored` / `withheld_by_subject` are set unless JSON
+//!   `false` (`null`, `"false"`, `0` count as set); `objection` is raised
+//!   unless `null`, `false`, or a string that trimmed and case folded is
+//!   empty or `none`.
+//! - The top-level object carrying `item` and `decided_on` is refused
+//!   ([`RedactionError::Shape`]); inside a string holding JSON, such a
+//!   top-level record that may not be served removes the string.
+//! - Detectors read string leaves only (an 18-digit JSON integer passes
+//!   the checksum one time in eleven); JSON held in a string is followed at
+//!   most 4 strings deep, a deeper one is removed. The redacted JSON is
+//!   written back compact, and the detectors run over that text too.
 //! - An untrustworthy item without `inquiry_period_days` has a period of 0
 //!   days (only `punishment_ends` can keep its records).
 //! - A mask key under another mask key masks its leaves with its own mask;
@@ -52,6 +72,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
+mod detect;
 mod keys;
 mod mask;
 mod records;
@@ -65,6 +86,8 @@ use policy::Scope;
 use time::OffsetDateTime;
 
 use crate::tree::Node;
+
+pub use crate::detect::Detector;
 
 /// Why a record was suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,12 +135,24 @@ pub struct Report {
     pub removed_keys: BTreeSet<String>,
     /// Key names masked (as spelled in the body).
     pub masked_keys: BTreeSet<String>,
+    /// Values the detectors masked in string leaves, by detector
+    /// ([`Detector::as_str`]: `resident_id`, `mobile`) — counts only.
+    pub detected: BTreeMap<Detector, u32>,
+    /// String leaves that held JSON which could not be redacted, removed.
+    pub embedded_json_removed: u32,
     /// Records that gained `objection_notice`.
     pub objection_labeled: u32,
     /// `subject.id` of the body, if present and a string.
     pub subject_id: Option<String>,
     /// `subject.type` of the body, if present and a string.
     pub subject_type: Option<String>,
+    /// Records found outside the records array (objects anywhere carrying
+    /// the `item` and `decided_on` fields), kept or suppressed; they are
+    /// also counted in `records_suppressed` when dropped.
+    pub records_elsewhere: u32,
+    /// Of `records_elsewhere`, how many were kept (not counted in
+    /// `records_returned`, which counts the records array only).
+    pub records_returned_elsewhere: u32,
     /// Whether the body had a records array (`record_fields.records`, any
     /// case). The gateway refuses a records answer without one: records
     /// under another key would escape the lifecycle rules.
@@ -168,7 +203,10 @@ impl Report {
 ///    not be served are dropped, records under objection labelled;
 /// 4. without a granted item of category `basic`, the `subject` object is
 ///    cut down to its `id` and `type` (basic information is an item too);
-/// 5. key rules (prohibited, consent-required, mask) apply to the whole body.
+/// 5. one walk over the whole body: records elsewhere (objects carrying
+///    `item` and `decided_on`) judged like those of step 3, key rules
+///    (prohibited, consent-required, mask; names compared normalised), value
+///    detectors on every string leaf, JSON inside strings redacted as JSON.
 ///
 /// The output never holds a removed value or the unmasked text of a masked
 /// one; the [`Report`] holds only names and counts.
@@ -195,7 +233,8 @@ pub fn apply(
         report.subject_id = text("id");
         report.subject_type = text("type");
     }
-    records::filter(&mut doc, root, scope, now, &mut report)?;
+    let judge = records::Judge::new(scope, now);
+    let listed = records::filter(&mut doc, root, &judge, &mut report)?;
     if let (Some(subject), false) = (subject, grants_basic(scope)) {
         for index in subject.indices() {
             let Some((key, id)) = doc.entry(index) else {
@@ -207,7 +246,7 @@ pub fn apply(
             }
         }
     }
-    keys::KeyRules::new(scope).redact(&mut doc, &mut report);
+    keys::KeyRules::new(scope).redact(&mut doc, &judge, &listed, &mut report)?;
     report.records_returned = records::count(&doc, root, &scope.rules.record_fields);
     let out = tree::to_vec(&doc, body.len())
         .map_err(|_| RedactionError::Shape("body could not be serialised"))?;

@@ -6,7 +6,7 @@
 //! labelled: never added, reordered or otherwise changed here.
 //!
 //! Field names come from [`policy::RecordFields`] and are compared
-//! case-insensitively. Where a record spells a lifecycle field more than once
+//! normalised ([`policy::keyname::normalise`]). Where a record spells a lifecycle field more than once
 //! (`restored` and `Restored`), the reading that serves less wins.
 
 use std::borrow::Cow;
@@ -14,43 +14,50 @@ use std::borrow::Cow;
 use policy::{Category, RecordFields, Scope};
 use time::{Date, Duration, Month, OffsetDateTime};
 
-use crate::keys::lowered;
-use crate::tree::{Doc, Node, Span, Text};
+use crate::tree::{Doc, Node, NodeId, Span, Text};
 use crate::{RedactionError, Report, Suppression};
+use policy::keyname::{is_normal_ascii, normalise, normalise_ascii_into};
 
 /// The label a record under objection gains.
 pub(crate) const OBJECTION_NOTICE_KEY: &str = "objection_notice";
 /// The text of that label.
 pub(crate) const OBJECTION_NOTICE: &str = "under objection review";
 
-/// Whether `key` equals `field`, ignoring case (in any script).
+/// Whether `key` names `field`: equal once both are normalised
+/// ([`policy::keyname::normalise`]).
 pub(crate) fn key_matches(key: &str, field: &str) -> bool {
-    if key.is_ascii() && field.is_ascii() {
-        key.eq_ignore_ascii_case(field)
-    } else {
-        key.to_lowercase() == field.to_lowercase()
-    }
+    normalise(key) == normalise(field)
 }
 
-/// Drops the records of `body` that may not be served, labels those under
-/// objection, and counts suppressions into `report`.
+/// Drops the records of the top-level records array(s) that may not be
+/// served, labels those under objection, and counts suppressions into
+/// `report`. Returns the ids of those arrays: their items are judged here,
+/// so the later walk that judges records found anywhere else
+/// ([`Judge`], from the key walk) does not judge them twice.
 ///
-/// Every top-level key spelled like `record_fields.records` (any case) is a
-/// records array; each must be an array of objects.
+/// Records are:
+/// - every item of a top-level key spelled like `record_fields.records`
+///   (compared normalised), which must be an array of objects;
+/// - and any other object anywhere in the document that carries both the
+///   `item` and the `decided_on` field (records under another key, or
+///   nested in another record's data, obey the same rules). The top-level
+///   object itself is no record: if it carries both fields the body is
+///   refused ([`RedactionError::Shape`]) rather than served or emptied.
 pub(crate) fn filter(
     doc: &mut Doc<'_>,
     body: Span,
-    scope: &Scope,
-    now: OffsetDateTime,
+    judge: &Judge<'_>,
     report: &mut Report,
-) -> Result<(), RedactionError> {
-    let fields = &scope.rules.record_fields;
-    let names = FieldNames::new(fields);
+) -> Result<Vec<NodeId>, RedactionError> {
+    if judge.is_record(doc, body) {
+        return Err(RedactionError::Shape("the body itself is a record"));
+    }
+    let mut listed = Vec::new();
     for index in body.indices() {
         let Some((key, value)) = doc.entry(index) else {
             continue;
         };
-        if !key_matches(key, &fields.records) {
+        if !key_matches(key, &judge.scope.rules.record_fields.records) {
             continue;
         }
         report.records_present = true;
@@ -63,39 +70,74 @@ pub(crate) fn filter(
         {
             return Err(RedactionError::Shape("a record is not a JSON object"));
         }
-        let mut labeled = 0u32;
+        listed.push(value);
         for record_index in records.indices() {
-            let Some(record) = doc.item(record_index) else {
-                continue;
-            };
-            let Node::Object(record_fields) = *doc.node(record) else {
-                // Checked above: every record is an object.
-                continue;
-            };
-            let facts = Facts::read(doc, record_fields, &names);
-            let objection_pending = facts.objection_pending;
-            match verdict(&facts, scope, now) {
-                Some(reason) => {
-                    let count = report.records_suppressed.entry(reason).or_insert(0);
-                    *count = count.saturating_add(1);
-                    doc.remove(record);
-                }
-                None => {
-                    if objection_pending {
-                        let notice = Node::Str(Text::from_static(OBJECTION_NOTICE));
-                        if !doc.insert(record, OBJECTION_NOTICE_KEY, notice) {
-                            // Only past 2^32 values: refuse rather than serve
-                            // the record unlabelled.
-                            return Err(RedactionError::Shape("body too large to label"));
-                        }
-                        labeled = labeled.saturating_add(1);
-                    }
-                }
+            if let Some(record) = doc.item(record_index) {
+                judge.record(doc, record, report)?;
             }
         }
-        report.objection_labeled = report.objection_labeled.saturating_add(labeled);
     }
-    Ok(())
+    Ok(listed)
+}
+
+/// The lifecycle rules of one body, applied record by record.
+pub(crate) struct Judge<'j> {
+    names: FieldNames<'j>,
+    scope: &'j Scope,
+    now: OffsetDateTime,
+}
+
+impl<'j> Judge<'j> {
+    /// The rules of `scope` at `now`; field names normalised once.
+    pub(crate) fn new(scope: &'j Scope, now: OffsetDateTime) -> Self {
+        Judge {
+            names: FieldNames::new(&scope.rules.record_fields),
+            scope,
+            now,
+        }
+    }
+
+    /// Whether the object `span` is a record wherever it sits: it carries
+    /// both `item` and `decided_on`. Smaller objects are decided without
+    /// reading their keys.
+    pub(crate) fn is_record(&self, doc: &Doc<'_>, span: Span) -> bool {
+        span.indices().len() >= 2 && Facts::read(doc, span, &self.names).is_record()
+    }
+
+    /// Applies the rules to the record `record` (an object): drops it or
+    /// labels it. Returns whether it stays.
+    pub(crate) fn record(
+        &self,
+        doc: &mut Doc<'_>,
+        record: NodeId,
+        report: &mut Report,
+    ) -> Result<bool, RedactionError> {
+        let Node::Object(record_fields) = *doc.node(record) else {
+            return Ok(false);
+        };
+        let facts = Facts::read(doc, record_fields, &self.names);
+        let objection = facts.objection;
+        match verdict(&facts, self.scope, self.now) {
+            Some(reason) => {
+                let count = report.records_suppressed.entry(reason).or_insert(0);
+                *count = count.saturating_add(1);
+                doc.remove(record);
+                Ok(false)
+            }
+            None => {
+                if objection {
+                    let notice = Node::Str(Text::from_static(OBJECTION_NOTICE));
+                    if !doc.insert(record, OBJECTION_NOTICE_KEY, notice) {
+                        // Only past 2^32 values: refuse rather than serve
+                        // the record unlabelled.
+                        return Err(RedactionError::Shape("body too large to label"));
+                    }
+                    report.objection_labeled = report.objection_labeled.saturating_add(1);
+                }
+                Ok(true)
+            }
+        }
+    }
 }
 
 /// Records left under the records key(s) of the object `body`.
@@ -122,12 +164,15 @@ struct Facts<'r> {
     decided_on: DecidedOn,
     /// Earliest parseable `punishment_ends`.
     punishment_ends: Option<Date>,
-    /// Any `restored` reads true.
+    /// Whether any `decided_on` spelling was seen (with `item`, it makes an
+    /// object a record wherever it sits).
+    has_decided_on: bool,
+    /// Any `restored` is set ([`is_set`]).
     restored: bool,
-    /// Any `withheld_by_subject` reads true.
+    /// Any `withheld_by_subject` is set ([`is_set`]).
     withheld: bool,
-    /// Any `objection` reads `pending`.
-    objection_pending: bool,
+    /// Any `objection` raises one ([`raises_objection`]).
+    objection: bool,
 }
 
 /// The `decided_on` reading of one record.
@@ -161,12 +206,29 @@ impl DecidedOn {
     }
 }
 
-/// A flag field reads true: JSON `true`, or the string `true` in any case.
-fn is_true(value: &Node<'_>) -> bool {
+/// A lifecycle flag present in a record counts as set unless it is JSON
+/// `false` (fail closed: `true`, `"true"`, `"false"`, `1`, `0`, `"yes"`,
+/// `null`, `{}` all count as set).
+fn is_set(value: &Node<'_>) -> bool {
+    !matches!(value, Node::False)
+}
+
+/// An `objection` value raises an objection unless it is `null`, `false`,
+/// or a string that, trimmed and case folded, is empty or `none` (fail
+/// closed: `"pending"`, `"PENDING "`, `"yes"`, `true`, `1`, `{}` all do).
+fn raises_objection(value: &Node<'_>) -> bool {
     match value {
-        Node::True => true,
-        Node::Str(text) => text.eq_ignore_ascii_case("true"),
-        _ => false,
+        Node::Null | Node::False => false,
+        Node::Str(text) => {
+            let text = text.trim();
+            if text.is_ascii() {
+                !(text.is_empty() || text.eq_ignore_ascii_case("none"))
+            } else {
+                let folded = caseless::default_case_fold_str(text);
+                !(folded.is_empty() || folded == "none")
+            }
+        }
+        _ => true,
     }
 }
 
@@ -181,7 +243,10 @@ impl<'r> Facts<'r> {
                     facts.item = Some(value);
                     facts.item_count = facts.item_count.saturating_add(1);
                 }
-                Some(Field::DecidedOn) => facts.decided_on = facts.decided_on.add(value),
+                Some(Field::DecidedOn) => {
+                    facts.has_decided_on = true;
+                    facts.decided_on = facts.decided_on.add(value);
+                }
                 Some(Field::PunishmentEnds) => {
                     // Unparseable: ignored (it could only extend the period).
                     if let Some(date) = parse_date(value) {
@@ -189,17 +254,19 @@ impl<'r> Facts<'r> {
                             Some(facts.punishment_ends.map_or(date, |seen| seen.min(date)));
                     }
                 }
-                Some(Field::Restored) => facts.restored |= is_true(value),
-                Some(Field::Withheld) => facts.withheld |= is_true(value),
-                Some(Field::Objection) => {
-                    facts.objection_pending |= value
-                        .as_str()
-                        .is_some_and(|state| state.eq_ignore_ascii_case("pending"));
-                }
+                Some(Field::Restored) => facts.restored |= is_set(value),
+                Some(Field::Withheld) => facts.withheld |= is_set(value),
+                Some(Field::Objection) => facts.objection |= raises_objection(value),
                 None => {}
             }
         }
         facts
+    }
+
+    /// Whether the object these facts were read from is a record wherever
+    /// it sits: it carries both `item` and `decided_on`.
+    fn is_record(&self) -> bool {
+        self.item_count > 0 && self.has_decided_on
     }
 }
 
@@ -214,7 +281,7 @@ enum Field {
     Objection,
 }
 
-/// The lifecycle field names, lowercased once per body.
+/// The lifecycle field names, normalised once per body.
 struct FieldNames<'f> {
     /// In match order; first match wins.
     names: [(Cow<'f, str>, Field); 6],
@@ -224,27 +291,39 @@ impl<'f> FieldNames<'f> {
     fn new(fields: &'f RecordFields) -> Self {
         FieldNames {
             names: [
-                (lowered(&fields.item), Field::Item),
-                (lowered(&fields.decided_on), Field::DecidedOn),
-                (lowered(&fields.punishment_ends), Field::PunishmentEnds),
-                (lowered(&fields.restored), Field::Restored),
-                (lowered(&fields.withheld_by_subject), Field::Withheld),
-                (lowered(&fields.objection), Field::Objection),
+                (normalise(&fields.item), Field::Item),
+                (normalise(&fields.decided_on), Field::DecidedOn),
+                (normalise(&fields.punishment_ends), Field::PunishmentEnds),
+                (normalise(&fields.restored), Field::Restored),
+                (normalise(&fields.withheld_by_subject), Field::Withheld),
+                (normalise(&fields.objection), Field::Objection),
             ],
         }
     }
 
-    /// Which field `key` names, ignoring case (lowercasing only non-ASCII keys).
+    /// Which field `key` names, compared normalised (on the stack for a
+    /// short ASCII key).
     fn field(&self, key: &str) -> Option<Field> {
-        let found = if key.is_ascii() {
-            self.names
+        if is_normal_ascii(key.as_bytes()) {
+            return self
+                .names
                 .iter()
-                .find(|(name, _)| key.eq_ignore_ascii_case(name))
-        } else {
-            let lower = key.to_lowercase();
-            self.names.iter().find(|(name, _)| **name == *lower)
+                .find(|(name, _)| !name.is_empty() && **name == *key)
+                .map(|(_, field)| *field);
+        }
+        let mut buffer = [0u8; 64];
+        let owned;
+        let normal: &[u8] = match normalise_ascii_into(key.as_bytes(), &mut buffer) {
+            Some(normal) => normal,
+            None => {
+                owned = normalise(key);
+                owned.as_bytes()
+            }
         };
-        found.map(|(_, field)| *field)
+        self.names
+            .iter()
+            .find(|(name, _)| !name.is_empty() && name.as_bytes() == normal)
+            .map(|(_, field)| *field)
     }
 }
 

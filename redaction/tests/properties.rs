@@ -9,6 +9,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use policy::keyname::normalise;
 use policy::{Mask, Scope};
 use proptest::prelude::*;
 use redaction::{apply, RedactionError};
@@ -54,7 +55,7 @@ fn random_case(names: &'static [&'static str]) -> impl Strategy<Value = String> 
 /// Keys: plain names (Latin and Chinese) and rule names in random case.
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
-        3 => "[a-z_]{1,8}".prop_filter("records is the records key", |k| k != "records"),
+        3 => "[a-z_]{1,8}".prop_filter("records is the records key", |k| normalise(k) != "records"),
         1 => "[姓名称地址电话]{1,4}",
         2 => random_case(PROHIBITED),
         1 => random_case(CONSENT),
@@ -70,9 +71,25 @@ fn leaf() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(Value::from),
-        "\\PC{0,24}".prop_map(Value::String),
-        "[长沙星辰建材有限公司王强0-9]{0,20}".prop_map(Value::String),
+        "\\PC{0,24}"
+            .prop_filter("no detector or JSON", plain)
+            .prop_map(Value::String),
+        "[长沙星辰建材有限公司王强0-9]{0,20}"
+            .prop_filter("no detector or JSON", plain)
+            .prop_map(Value::String),
     ]
+}
+
+/// Whether no value rule (detectors, JSON in a string) applies to `text`,
+/// so the key-rule model below stays exact: no run of 11 or more ASCII
+/// digits and no `{`/`[` first. The value rules have properties of their
+/// own (`tests/evasion.rs`, and below).
+fn plain(text: &String) -> bool {
+    let digit_run = text
+        .as_bytes()
+        .split(|b| !b.is_ascii_digit())
+        .any(|run| run.len() >= 11);
+    !digit_run && !matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['))
 }
 
 fn json() -> impl Strategy<Value = Value> {
@@ -96,11 +113,17 @@ fn run(body: &Value, scope: &Scope) -> Value {
     serde_json::from_slice(&out).unwrap()
 }
 
+/// Whether the normalised `key` names one of `names`.
+fn listed(names: &[&str], key: &str) -> bool {
+    names.iter().any(|name| normalise(name) == key)
+}
+
+/// Every key of `value`, normalised.
 fn all_keys(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                out.push(k.to_lowercase());
+                out.push(normalise(k).into_owned());
                 all_keys(v, out);
             }
         }
@@ -109,7 +132,7 @@ fn all_keys(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// The obviously-correct model of the key rules: allocate freely, lowercase
+/// The obviously-correct model of the key rules: allocate freely, normalise
 /// every key, mask via `Vec<char>`.
 fn model(value: &Value, scope: &Scope, inherited: Option<Mask>) -> Value {
     let rules = &scope.rules;
@@ -117,14 +140,19 @@ fn model(value: &Value, scope: &Scope, inherited: Option<Mask>) -> Value {
         Value::Object(map) => {
             let mut out = Map::new();
             for (k, v) in map {
-                let lower = k.to_lowercase();
-                if rules.prohibited.contains(&lower)
-                    || (rules.consent_required.contains(&lower)
-                        && !scope.consent_fields.contains(&lower))
+                let lower = normalise(k).into_owned();
+                let has = |set: &BTreeSet<String>| set.iter().any(|n| normalise(n) == lower);
+                if has(&rules.prohibited)
+                    || (has(&rules.consent_required) && !has(&scope.consent_fields))
                 {
                     continue;
                 }
-                let mask = rules.mask.get(&lower).copied().or(inherited);
+                let mask = rules
+                    .mask
+                    .iter()
+                    .find(|(n, _)| normalise(n) == lower)
+                    .map(|(_, m)| *m)
+                    .or(inherited);
                 out.insert(k.clone(), model(v, scope, mask));
             }
             Value::Object(out)
@@ -216,7 +244,7 @@ proptest! {
         let mut keys = Vec::new();
         all_keys(&out, &mut keys);
         for key in keys {
-            prop_assert!(!PROHIBITED.contains(&key.as_str()), "{key} survived");
+            prop_assert!(!listed(PROHIBITED, &key), "{key} survived");
         }
     }
 
@@ -227,8 +255,8 @@ proptest! {
         let mut keys = Vec::new();
         all_keys(&out, &mut keys);
         for key in &keys {
-            if CONSENT.contains(&key.as_str()) {
-                prop_assert!(consented.contains(&key.as_str()), "{key} not consented");
+            if listed(CONSENT, key) {
+                prop_assert!(listed(&consented, key), "{key} not consented");
             }
         }
         // ... and a consented key is kept wherever its ancestors are kept. The
@@ -256,7 +284,7 @@ proptest! {
         let mut keys = Vec::new();
         all_keys(&out, &mut keys);
         for key in keys {
-            prop_assert!(!PROHIBITED.contains(&key.as_str()), "{key} survived");
+            prop_assert!(!listed(PROHIBITED, &key), "{key} survived");
         }
     }
 
@@ -290,8 +318,8 @@ proptest! {
                 let mut keys = Vec::new();
                 all_keys(&out, &mut keys);
                 for key in keys {
-                    prop_assert!(!PROHIBITED.contains(&key.as_str()), "{key} survived");
-                    prop_assert!(!CONSENT.contains(&key.as_str()), "{key} survived");
+                    prop_assert!(!listed(PROHIBITED, &key), "{key} survived");
+                    prop_assert!(!listed(CONSENT, &key), "{key} survived");
                 }
             }
             Err(RedactionError::NotJson) => {

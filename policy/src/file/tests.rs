@@ -45,10 +45,11 @@ fn conformance_policy_loads() {
     assert_eq!(o.unit, "Hunan Administration for Market Regulation");
     assert_eq!(o.valid_until, Some(time::macros::date!(2027 - 12 - 31)));
     let rules = p.rules();
-    assert!(rules.prohibited.contains("blood_type"));
-    assert!(rules.consent_required.contains("real_estate"));
+    // Configured names are stored normalised (policy::keyname).
+    assert!(rules.prohibited.contains("bloodtype"));
+    assert!(rules.consent_required.contains("realestate"));
     assert_eq!(
-        rules.mask.get("id_number"),
+        rules.mask.get("idnumber"),
         Some(&Mask {
             keep_start: 6,
             keep_end: 4

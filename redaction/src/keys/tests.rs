@@ -6,7 +6,11 @@ use crate::testutil::{from_value, inspector, rules, scope_with, set, to_value};
 fn redact(scope: &Scope, value: Value) -> (Value, Report) {
     let mut doc = from_value(&value);
     let mut report = Report::default();
-    KeyRules::new(scope).redact(&mut doc, &mut report);
+    let now = time::macros::datetime!(2026-11-22 00:00 UTC);
+    let judge = Judge::new(scope, now);
+    KeyRules::new(scope)
+        .redact(&mut doc, &judge, &[], &mut report)
+        .unwrap();
     (to_value(&doc), report)
 }
 
@@ -162,9 +166,9 @@ fn order_of_kept_keys_is_preserved() {
 fn first_byte_filter_still_matches_every_casing() {
     let scope = inspector();
     let rules = KeyRules::new(&scope);
+    // `_phone` is `phone` once normalised (it used to be another name).
     for key in ["Religion", "RELIGION", "tAX_PAID", "Id_Number", "_phone"] {
-        let expected = !key.starts_with('_');
-        assert_eq!(rules.lookup(key).is_some(), expected, "{key}");
+        assert!(rules.lookup(key).is_some(), "{key}");
     }
     // Same length and first letter as a rule, different name.
     assert_eq!(rules.lookup("Illnesz"), None);

@@ -16,7 +16,7 @@ fn filter_value(
     let Node::Object(span) = *doc.node(doc.root()) else {
         panic!("body is not an object");
     };
-    let result = filter(&mut doc, span, scope, now, report);
+    let result = filter(&mut doc, span, &Judge::new(scope, now), report).map(drop);
     *body = to_value(&doc);
     result
 }
@@ -341,7 +341,7 @@ fn objection_pending_is_labelled() {
     let scope = inspector();
     let mut body = json!({"records": [
         {"id": "1", "item": "basic", "objection": "pending"},
-        {"id": "2", "item": "basic", "objection": "resolved"},
+        {"id": "2", "item": "basic", "objection": " None "},
         {"id": "3", "item": "basic"},
     ]});
     let mut report = Report::default();

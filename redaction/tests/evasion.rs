@@ -1,0 +1,497 @@
+//! Issue 13, "redaction that cannot be sidestepped": one table per evasion
+//! class, each row a spelling an upstream might send, all through
+//! `redaction::apply` with the conformance policy.
+
+mod common;
+
+use policy::gb11643_check_char;
+use redaction::{apply, Detector, Report, Suppression};
+use serde_json::{json, Value};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
+
+fn run_with(scope: &policy::Scope, body: &Value) -> (Value, Report) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let (out, report) = apply(&bytes, scope, NOW).unwrap();
+    (serde_json::from_slice(&out).unwrap(), report)
+}
+
+fn run(body: &Value) -> (Value, Report) {
+    run_with(&common::inspector(), body)
+}
+
+/// A valid resident id (checksum computed) with the given first 17 digits.
+fn id(first17: &str) -> String {
+    format!("{first17}{}", gb11643_check_char(first17).unwrap())
+}
+
+fn detected(report: &Report, detector: Detector) -> u32 {
+    report.detected.get(&detector).copied().unwrap_or(0)
+}
+
+#[test]
+fn prohibited_key_spellings_are_removed() {
+    let spellings = [
+        // trailing / leading space
+        "medical_history ",
+        " religion",
+        // fullwidth
+        "ｍｅｄｉｃａｌ＿ｈｉｓｔｏｒｙ",
+        "ＲＥＬＩＧＩＯＮ",
+        // zero-width and other format characters inside
+        "medical\u{200b}history",
+        "reli\u{200d}gion",
+        "blood\u{feff}_type",
+        "genetic\u{202e}_data",
+        // camelCase, PascalCase
+        "medicalHistory",
+        "BloodType",
+        "religiousFaith",
+        // kebab, dot, spaced
+        "medical-history",
+        "blood.type",
+        "genetic data",
+        // escaped in the JSON text is covered by properties.rs
+    ];
+    for key in spellings {
+        let body = json!({"subject": {"id": "x", "name": "n", key: "secret"}});
+        let (out, report) = run(&body);
+        assert_eq!(out, json!({"subject": {"id": "x", "name": "n"}}), "{key:?}");
+        assert!(report.removed_keys.contains(key), "{key:?}");
+    }
+}
+
+#[test]
+fn chinese_field_names_from_the_policy_are_honoured() {
+    let mut rules = common::rules();
+    for name in ["宗教信仰", "病史", "血型"] {
+        rules.prohibited.insert(name.to_owned());
+    }
+    rules.consent_required.insert("收入".to_owned());
+    rules.mask.insert(
+        "手机号码".to_owned(),
+        policy::Mask {
+            keep_start: 3,
+            keep_end: 2,
+        },
+    );
+    let scope = common::scope(rules, &["basic"], &[]);
+    let body = json!({"subject": {
+        "宗教信仰": "x", " 病史 ": "x", "血型\u{200b}": "x", "收入_": 1,
+        "手机号码": "+86 138 1234 5678", "姓名": "王强"
+    }});
+    let (out, _) = run_with(&scope, &body);
+    assert_eq!(
+        out,
+        json!({"subject": {"手机号码": "+86************78", "姓名": "王强"}})
+    );
+}
+
+#[test]
+fn consent_and_mask_names_are_normalised_too() {
+    let body = json!({"subject": {"id": "x", "Tax-Paid": 1, "REAL ESTATE": [1],
+        "ID_NUMBER ": "abcdefghijkl", "Phone\u{200b}": "0731-8888"}});
+    let (out, report) = run(&body);
+    assert_eq!(
+        out,
+        json!({"subject": {"id": "x", "ID_NUMBER ": "abcdef**ijkl", "Phone\u{200b}": "073****88"}})
+    );
+    assert!(report.masked_keys.contains("ID_NUMBER "));
+}
+
+#[test]
+fn json_inside_a_string_is_redacted_as_json() {
+    let valid = id("43010219850612301");
+    let rows: Vec<(Value, Value)> = vec![
+        (
+            json!(r#"{"religion":"x","name":"n"}"#),
+            json!(r#"{"name":"n"}"#),
+        ),
+        (
+            json!(r#"  [{"Medical_History":"x"},{"ok":1}]"#),
+            json!(r#"[{},{"ok":1}]"#),
+        ),
+        (
+            json!(format!(r#"{{"note":"id {valid}"}}"#)),
+            json!(r#"{"note":"id 430102********"#.to_owned() + &valid[14..] + r#""}"#),
+        ),
+        // JSON in a string in a string.
+        (
+            json!(serde_json::to_string(&json!({"inner": r#"{"religion":1,"a":2}"#})).unwrap()),
+            json!(r#"{"inner":"{\"a\":2}"}"#),
+        ),
+        // Not JSON: left alone.
+        (json!("{not json"), json!("{not json")),
+        (json!("[1, 2"), json!("[1, 2")),
+        (json!("\"quoted\""), json!("\"quoted\"")),
+    ];
+    for (remark, expected) in rows {
+        let body = json!({"remark": remark});
+        let (out, _) = run(&body);
+        assert_eq!(out, json!({"remark": expected}), "{remark}");
+    }
+}
+
+#[test]
+fn json_string_that_cannot_be_redacted_is_removed() {
+    // A record of an ungranted item as the whole embedded document.
+    let record = r#"{"item":"commendation","decided_on":"2025-01-01","title":"t"}"#;
+    let (out, report) = run(&json!({"remark": record, "keep": 1}));
+    assert_eq!(out, json!({"keep": 1}));
+    assert_eq!(report.embedded_json_removed, 1);
+    // Nested too deep: five strings within strings.
+    let mut nested = json!({"religion": 1});
+    for _ in 0..5 {
+        nested = json!({"s": serde_json::to_string(&nested).unwrap()});
+    }
+    let (out, report) = run(&json!({"remark": nested["s"].clone()}));
+    assert_eq!(report.embedded_json_removed, 1);
+    assert!(!out.to_string().contains("religion"));
+}
+
+#[test]
+fn ids_and_phones_in_free_text_are_masked() {
+    let a = id("43010219850612301");
+    let b = id("11010519491231002");
+    let rows = [
+        (format!("当事人身份证号{a}，联系电话13812345678"), 1, 1),
+        (format!("ids: {a}, {b}."), 2, 0),
+        (a.to_lowercase(), 1, 0),
+        ("call 15900001111 or 19912345678".to_owned(), 0, 2),
+        // Glued to other digits: still found.
+        (format!("NO.{a}0001"), 1, 0),
+    ];
+    for (text, ids, mobiles) in rows {
+        let (out, report) = run(&json!({"remark": text}));
+        let masked = out["remark"].as_str().unwrap();
+        assert_eq!(masked.chars().count(), text.chars().count(), "{text}");
+        for value in [&a, &b] {
+            assert!(!masked.contains(value.as_str()), "{text} -> {masked}");
+        }
+        assert!(!masked.contains("13812345678") && !masked.contains("15900001111"));
+        assert_eq!(detected(&report, Detector::ResidentId), ids, "{text}");
+        assert_eq!(detected(&report, Detector::Mobile), mobiles, "{text}");
+    }
+}
+
+#[test]
+fn subject_id_itself_is_scanned_but_reported_as_sent() {
+    let a = id("43010219850612301");
+    let (out, report) = run(&json!({"subject": {"id": a, "type": "natural_person"}}));
+    assert_eq!(
+        out["subject"]["id"],
+        json!(format!("430102********{}", &a[14..]))
+    );
+    assert_eq!(report.subject_id.as_deref(), Some(a.as_str()));
+}
+
+#[test]
+fn ordinary_numbers_are_left_alone() {
+    let a = id("43010219850612301");
+    let wrong = format!("{}{}", &a[..17], if a.ends_with('0') { '1' } else { '0' });
+    for text in [
+        wrong.as_str(),
+        "order 2025031500012345",
+        "12812345678",
+        "138123456789",
+        "amount 13812345.678",
+        "tel 0731-88881234",
+    ] {
+        let (out, report) = run(&json!({"remark": text}));
+        assert_eq!(out, json!({"remark": text}), "{text}");
+        assert!(report.detected.is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn unmasked_scope_sees_detected_values() {
+    let mut scope = common::inspector();
+    scope.unmasked = common::set(&["phone"]);
+    let (out, report) = run_with(&scope, &json!({"remark": "tel 13812345678"}));
+    assert_eq!(out, json!({"remark": "tel 13812345678"}));
+    assert!(report.detected.is_empty());
+}
+
+#[test]
+fn lifecycle_flags_fail_closed() {
+    // Every spelling but JSON false (or no field) counts as set.
+    for flag in [
+        json!(true),
+        json!("true"),
+        json!("TRUE"),
+        json!("false"),
+        json!(1),
+        json!(0),
+        json!("yes"),
+        json!({}),
+        json!([]),
+        json!(null),
+        json!(""),
+    ] {
+        let body = json!({"records": [
+            {"id": "1", "item": "administrative_penalty", "decided_on": "2026-01-01", "restored": flag}
+        ]});
+        let (out, report) = run(&body);
+        assert_eq!(out["records"], json!([]), "restored: {flag}");
+        assert_eq!(
+            report.records_suppressed.get(&Suppression::Restored),
+            Some(&1)
+        );
+
+        let scope = common::rating_agency_with_consent();
+        let body = json!({"records": [
+            {"id": "2", "item": "commendation", "decided_on": "2025-01-01", "Withheld_By_Subject": flag}
+        ]});
+        let (out, _) = run_with(&scope, &body);
+        assert_eq!(out["records"], json!([]), "withheld: {flag}");
+    }
+    let body = json!({"records": [
+        {"id": "1", "item": "administrative_penalty", "decided_on": "2026-01-01", "restored": false},
+        {"id": "2", "item": "administrative_penalty", "decided_on": "2026-01-01"}
+    ]});
+    let (out, _) = run(&body);
+    assert_eq!(out["records"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn objection_spellings_are_labelled() {
+    for (value, labelled) in [
+        (json!("pending"), true),
+        (json!(" PENDING "), true),
+        (json!("Pending"), true),
+        (json!("under review"), true),
+        (json!("ｐｅｎｄｉｎｇ"), true),
+        (json!(true), true),
+        (json!(1), true),
+        (json!({}), true),
+        (json!("none"), false),
+        (json!(" NONE "), false),
+        (json!(""), false),
+        (json!("  "), false),
+        (json!(null), false),
+        (json!(false), false),
+    ] {
+        let body = json!({"records": [{"id": "1", "item": "basic", "objection": value}]});
+        let (out, report) = run(&body);
+        let notice = out["records"][0].get("objection_notice");
+        assert_eq!(notice.is_some(), labelled, "objection: {value}");
+        assert_eq!(report.objection_labeled, u32::from(labelled));
+    }
+}
+
+#[test]
+fn records_elsewhere_obey_the_record_rules() {
+    let expired =
+        json!({"id": "old", "item": "administrative_penalty", "decided_on": "2019-01-01"});
+    let restored = json!({"id": "res", "item": "court_enforcement", "decided_on": "2026-01-01", "restored": "yes"});
+    let ungranted = json!({"id": "cm", "item": "commendation", "decided_on": "2026-01-01"});
+    let fine = json!({"id": "ok", "ITEM": "administrative_penalty", "Decided-On": "2026-01-01", "objection": "Pending"});
+    let bodies = [
+        json!({"entries": [expired, restored, ungranted, fine]}),
+        json!({"subject": {"id": "x", "history": {"deep": [[expired, restored]], "x": [ungranted, fine]}}}),
+        // inside a record's own data
+        json!({"records": [{"id": "r", "item": "basic", "data": {"sub": [expired, restored, ungranted, fine]}}]}),
+    ];
+    for body in bodies {
+        let (out, report) = run(&body);
+        let text = out.to_string();
+        for gone in ["\"old\"", "\"res\"", "\"cm\""] {
+            assert!(!text.contains(gone), "{gone} in {text}");
+        }
+        assert!(text.contains("\"ok\""), "{text}");
+        assert!(text.contains("under objection review"), "{text}");
+        assert_eq!(report.records_elsewhere, 4, "{text}");
+        assert_eq!(report.records_returned_elsewhere, 1);
+        assert_eq!(report.objection_labeled, 1);
+        for reason in [
+            Suppression::Expired,
+            Suppression::Restored,
+            Suppression::NotGranted,
+        ] {
+            assert_eq!(
+                report.records_suppressed.get(&reason),
+                Some(&1),
+                "{reason:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_body_that_is_itself_a_record_is_refused() {
+    let body = json!({"item": "basic", "decided_on": "2026-01-01"});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    assert!(apply(&bytes, &common::inspector(), NOW).is_err());
+}
+
+#[test]
+fn masking_keeps_utf8_valid() {
+    let a = id("43010219850612301");
+    let text = format!("😀{a}😁13812345678王");
+    let (out, _) = run(&json!({"remark": text}));
+    let masked = out["remark"].as_str().unwrap();
+    assert!(masked.starts_with("😀430102"));
+    assert!(masked.ends_with("😁138******78王"));
+}
+
+mod properties {
+    //! The issue's properties over generated spellings, ids and numbers.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    const PROHIBITED: &[&str] = &[
+        "religion",
+        "religious_faith",
+        "genetic_data",
+        "fingerprint",
+        "blood_type",
+        "illness",
+        "medical_history",
+    ];
+
+    /// `name` respelled: each letter in either case or fullwidth, with
+    /// separators and format characters between letters and around it.
+    fn respelled() -> impl Strategy<Value = String> {
+        const SEPARATORS: &[&str] = &[
+            "", "", "", " ", "_", "-", ".", "\u{200b}", "\u{200c}", "\u{200d}", "\u{feff}",
+            "\u{00ad}", "\u{202e}", "\u{2028}", "\t",
+        ];
+        (
+            prop::sample::select(PROHIBITED),
+            prop::collection::vec((0u8..3, prop::sample::select(SEPARATORS)), 24),
+            prop::sample::select(SEPARATORS),
+        )
+            .prop_map(|(name, spelling, last)| {
+                let mut out = String::new();
+                for (c, (form, separator)) in name.chars().zip(spelling.iter().cycle()) {
+                    out.push_str(separator);
+                    match (form, c) {
+                        (0, c) => out.push(c.to_ascii_uppercase()),
+                        (1, c @ 'a'..='z') => {
+                            // Fullwidth Latin letters: U+FF41 is `ａ`.
+                            out.push(
+                                char::from_u32(0xFF41 + u32::from(c) - u32::from('a')).unwrap(),
+                            )
+                        }
+                        (_, c) => out.push(c),
+                    }
+                }
+                out.push_str(last);
+                out
+            })
+    }
+
+    /// Wraps `value` in `depth` objects or arrays with ordinary keys.
+    fn nest(value: Value, path: &[(bool, String)]) -> Value {
+        path.iter().rev().fold(value, |inner, (array, key)| {
+            if *array {
+                json!([1, inner])
+            } else {
+                json!({ key.as_str(): inner, "other": "x" })
+            }
+        })
+    }
+
+    fn path() -> impl Strategy<Value = Vec<(bool, String)>> {
+        prop::collection::vec((any::<bool>(), "[a-h]{1,5}"), 0..12)
+    }
+
+    /// A valid resident id: region, a real birth date, sequence, check.
+    fn resident_id() -> impl Strategy<Value = String> {
+        (
+            "[1-8][0-9]{5}",
+            1900u32..2100,
+            1u32..13,
+            1u32..29,
+            "[0-9]{3}",
+            any::<bool>(),
+        )
+            .prop_map(|(region, year, month, day, seq, lower_x)| {
+                let first17 = format!("{region}{year:04}{month:02}{day:02}{seq}");
+                let id = id(&first17);
+                if lower_x {
+                    id.to_lowercase()
+                } else {
+                    id
+                }
+            })
+    }
+
+    /// Whether some 18-character window of `text` (digits, maybe an `X`
+    /// last) passes the checksum.
+    fn any_window_checks(text: &str) -> bool {
+        (0..=text.len().saturating_sub(18)).any(|start| {
+            text.get(start..start + 18).is_some_and(|window| {
+                gb11643_check_char(&window[..17]).is_some_and(|c| window[17..].starts_with(c))
+            })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_spelling_of_a_prohibited_name_at_any_depth_is_removed(
+            key in respelled(),
+            path in path(),
+        ) {
+            let body = json!({"wrap": nest(json!({ key.as_str(): "SECRET-VALUE", "kept": 1 }), &path)});
+            let (out, report) = run(&body);
+            prop_assert!(!out.to_string().contains("SECRET-VALUE"), "{key:?} survived");
+            prop_assert!(out.to_string().contains("\"kept\":1"));
+            prop_assert!(report.removed_keys.contains(&key));
+        }
+
+        #[test]
+        fn a_valid_resident_id_anywhere_in_a_string_never_survives(
+            id in resident_id(),
+            before in "\\PC{0,16}",
+            after in "\\PC{0,16}",
+            digits_before in "[0-9]{0,3}",
+            digits_after in "[0-9]{0,3}",
+            path in path(),
+        ) {
+            let text = format!("{before}{digits_before}{id}{digits_after}{after}");
+            let body = json!({"wrap": nest(json!({"remark": text}), &path)});
+            let (out, report) = run(&body);
+            let serialised = out.to_string().to_lowercase();
+            prop_assert!(!serialised.contains(&id.to_lowercase()), "{id} survived in {serialised}");
+            prop_assert!(report.detected.get(&Detector::ResidentId).is_some_and(|n| *n >= 1)
+                || report.embedded_json_removed > 0);
+        }
+
+        #[test]
+        fn digit_strings_that_are_no_id_or_mobile_are_unchanged(
+            (digits, x) in ("[0-9]{1,30}", prop::sample::select(&["", "X", " "][..]))
+                .prop_filter("no id, no mobile", |(d, x)| {
+                    let mobile = d.len() == 11
+                        && d.starts_with('1')
+                        && matches!(d.as_bytes()[1], b'3'..=b'9');
+                    !(mobile || any_window_checks(&format!("{d}{}", x.trim())))
+                }),
+        ) {
+            let text = format!("no. {digits}{x} ok");
+            let (out, report) = run(&json!({"remark": text}));
+            prop_assert_eq!(out, json!({"remark": text}));
+            prop_assert!(report.detected.is_empty());
+        }
+
+        #[test]
+        fn masking_by_detectors_keeps_text_valid_and_its_length(
+            id in resident_id(),
+            filler in "[长沙😀é\u{301}a-z ]{0,12}",
+        ) {
+            // Separated: a mobile glued to other digits is no mobile.
+            let text = format!("{filler}{id}，{filler}13812345678；{filler}");
+            let body = serde_json::to_vec(&json!({"remark": text})).unwrap();
+            let (bytes, _) = apply(&body, &common::inspector(), NOW).unwrap();
+            let out: Value = serde_json::from_slice(&bytes).unwrap();
+            let masked = out["remark"].as_str().unwrap();
+            prop_assert_eq!(masked.chars().count(), text.chars().count());
+            prop_assert!(!masked.contains("13812345678"));
+        }
+    }
+}
