@@ -19,7 +19,12 @@
 # HS_CONNS (16), HALF_CONNS (128, open loop), ROUNDS (2), LOADGEN_THREADS (2), PG_URL, OUT, KEEP=1 (keep
 # the work dir), SKIP_BUILD=1, PROFILE=1 (perf profile of credgate-sql),
 # ONLY="credgate-sql nginx" (measure only these targets), PHASES="peak half hs"
-# (which phases to run; the half phase needs credgate-sql in the run).
+# (which phases to run; the half phase needs credgate-sql in the run),
+# CHECKPOINT_INTERVAL_MS (when set, written as `checkpoint_interval_ms` into
+# the generated gateway.toml's [audit] section: the longest time between two
+# signed checkpoints while entries arrive; unset, credgate's default of
+# 1000 ms applies — e.g. 86400000 leaves only the checkpoint every 1000
+# entries; builds before the verifiable log do not know the key).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +36,12 @@ HALF_CONNS=${HALF_CONNS:-128}
 ROUNDS=${ROUNDS:-2}
 LOADGEN_THREADS=${LOADGEN_THREADS:-2}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+CHECKPOINT_INTERVAL_MS=${CHECKPOINT_INTERVAL_MS:-}
+if [[ -n "$CHECKPOINT_INTERVAL_MS" ]]; then
+    AUDIT_EXTRA="checkpoint_interval_ms = $CHECKPOINT_INTERVAL_MS"
+else
+    AUDIT_EXTRA=""
+fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/credgate-bench.XXXXXX")
 OUT=${OUT:-$WORK/results.jsonl}
 BIN="$ROOT/target/release"
@@ -279,6 +290,7 @@ timeout_ms = 5000
 store = "$store"
 signing_key = "pki/audit-signing.pk8"
 checkpoint_every = 1000
+$AUDIT_EXTRA
 
 [consent]
 authority_key = "pki/consent-authority.pub"
