@@ -93,7 +93,11 @@ fn live_sample(i: u64) -> NewEntry {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default();
-    e.inquiry_id = format!("{:012x}{:020x}", e.time_ms, i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    e.inquiry_id = format!(
+        "{:012x}{:020x}",
+        e.time_ms,
+        i.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    );
     e
 }
 
@@ -353,7 +357,10 @@ fn proofs(c: &mut Criterion) {
         log.shutdown().await.unwrap();
     });
     let total = n / 256 * 256;
-    eprintln!("proof store: {total} entries appended in {:.1?}", started.elapsed());
+    eprintln!(
+        "proof store: {total} entries appended in {:.1?}",
+        started.elapsed()
+    );
     let reader = log.reader();
     let mut g = c.benchmark_group("proof");
     g.sample_size(50).measurement_time(Duration::from_secs(4));
