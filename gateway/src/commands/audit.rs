@@ -403,7 +403,6 @@ async fn check_witness(
     public_key: &[u8],
     name: &str,
 ) -> Result<Result<(), String>, Box<dyn std::error::Error + Send + Sync>> {
-    use audit::note::Note;
     use audit::tree_head::LogKey;
     let w = config
         .witnesses
@@ -422,7 +421,6 @@ async fn check_witness(
     })?;
     let client = crate::witness::client::WitnessClient::new(&w.name, &w.url, &w.key, &pem)?;
     let key = LogKey::raw(public_key)?;
-    let cosigner = client.verifier().clone();
     // The store's chains by origin, with their latest checkpoint.
     let mut ours: std::collections::BTreeMap<
         String,
@@ -444,10 +442,7 @@ async fn check_witness(
         let Ok(theirs) = key.open(&text) else {
             continue; // another log's origin, or not signed by this key
         };
-        let cosigned = Note::parse(&text)
-            .ok()
-            .is_some_and(|n| n.verify(std::slice::from_ref(&cosigner)).is_ok());
-        if !cosigned {
+        if !client.cosigned(&text, "") {
             return Ok(Err(format!(
                 "its latest checkpoint of `{origin}` carries no valid cosignature of its own"
             )));
@@ -482,9 +477,7 @@ async fn check_witness(
     }
     // 2. Every chain's latest checkpoint must carry its cosignature.
     for (origin, (chain, cp, note)) in &ours {
-        let stored = Note::parse(note)
-            .ok()
-            .is_some_and(|n| n.verify(std::slice::from_ref(&cosigner)).is_ok());
+        let stored = client.cosigned(note, "");
         let at_witness = match client.latest(origin).await? {
             Some(text) => key
                 .open(&text)

@@ -77,7 +77,7 @@ impl WitnessFeed {
                             let cosigned = self.witnesses.get(i).is_some_and(|w| {
                                 stored
                                     .iter()
-                                    .any(|(name, line)| name == w.name() && cosigns(&note, line, w))
+                                    .any(|(name, line)| name == w.name() && w.cosigned(&note, line))
                             });
                             if cosigned {
                                 self.cosigned.insert((i, chain.clone()), size);
@@ -197,14 +197,6 @@ impl WitnessFeed {
             tracing::error!(error = %e, "witness conflict alert not logged");
         }
     }
-}
-
-/// Whether `line` is a valid cosignature of `note` by witness `w`.
-fn cosigns(note: &str, line: &str, w: &WitnessClient) -> bool {
-    let Ok(mut n) = audit::note::Note::parse(note) else {
-        return false;
-    };
-    n.add_sig_lines(line).is_ok() && n.verify(std::slice::from_ref(w.verifier())).is_ok()
 }
 
 /// The alert entry of a witness conflict.

@@ -243,6 +243,17 @@ impl WitnessClient {
         })
     }
 
+    /// Whether `note` (a checkpoint), with the signature lines `extra`
+    /// added (e.g. a stored cosignature; empty for none), carries a valid
+    /// cosignature by this witness.
+    pub fn cosigned(&self, note: &str, extra: &str) -> bool {
+        let Ok(mut n) = Note::parse(note) else {
+            return false;
+        };
+        (extra.is_empty() || n.add_sig_lines(extra).is_ok())
+            && n.verify(std::slice::from_ref(&self.verifier)).is_ok()
+    }
+
     /// The name the witness is known by.
     pub fn name(&self) -> &str {
         &self.name
