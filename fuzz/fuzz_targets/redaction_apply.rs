@@ -77,6 +77,8 @@ static SCOPE: LazyLock<Scope> = LazyLock::new(|| {
         unmasked: BTreeSet::new(),
         beyond_inquiry_period: None,
         consent_subject: None,
+        // the conformance cases' legal person: its subject.id is left as asked
+        asked_subject: Some("91430100MA4L0XXX1N".to_owned()),
         natural_person_needs_consent: false,
         rules: Arc::new(rules),
     }

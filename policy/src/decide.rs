@@ -363,6 +363,7 @@ fn decide_inner(
             .collect(),
         beyond_inquiry_period: beyond.clone(),
         consent_subject: consent.as_ref().map(|v| v.payload.subject.clone()),
+        asked_subject: subject.map(|(id, _)| id.to_owned()),
         natural_person_needs_consent: contributing
             .iter()
             .any(|r| r.kind == RoleKind::CreditService),
@@ -428,7 +429,12 @@ pub fn decide_fetched_record(
             reason: d.reason,
             rule: format!("the record's subject: {}", d.rule),
         }),
-        allow => allow,
+        // The officer asked for a record, not this subject: its id is
+        // news to them and the detectors mask it.
+        Decision::Allow(mut allow) => {
+            allow.scope.asked_subject = None;
+            Decision::Allow(allow)
+        }
     }
 }
 

@@ -184,6 +184,11 @@ pub struct Scope {
     /// For `credit_service` identities: the subject the consent token names
     /// (a `/v1/records/{id}` answer about anyone else is refused).
     pub consent_subject: Option<String>,
+    /// The subject id the officer asked for on a subject route (`None` on
+    /// `/v1/records/{id}`, where the upstream names the subject). The
+    /// answer's `subject.id` equal to it (ASCII case aside) is not masked
+    /// by the value detectors: it repeats what the officer sent.
+    pub asked_subject: Option<String>,
     /// True when any contributing role is a `credit_service` role, so a
     /// natural person's data needs a consent token (fail closed for the
     /// superseded `check_fetched_subject`; `decide_fetched_record` decides

@@ -39,7 +39,7 @@ fn cases() -> Vec<Case> {
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    assert_eq!(out.len(), 18, "expected all 18 conformance cases");
+    assert_eq!(out.len(), 20, "expected all 20 conformance cases");
     out
 }
 
@@ -128,6 +128,20 @@ fn case_01_inspector_gets_role_items() {
     assert!(a.scope.consent_fields.is_empty());
     assert_eq!(a.roles, vec!["market_inspector".to_owned()]);
     assert_eq!(a.consent_id, None);
+    // the subject asked for, so the detectors leave the answer's subject.id
+    assert_eq!(a.scope.asked_subject.as_deref(), Some("91430100MA4L0XXX1N"));
+}
+
+#[test]
+fn cases_19_20_are_allowed_by_policy() {
+    for prefix in ["19_", "20_"] {
+        let a = allow(prefix);
+        assert_eq!(
+            a.scope.asked_subject.as_deref(),
+            Some("91430100MA4L0XXX1N"),
+            "{prefix}"
+        );
+    }
 }
 
 #[test]
@@ -180,6 +194,8 @@ fn case_16_decided_again_for_the_fetched_subject() {
             );
             assert_eq!(a.roles, vec!["market_inspector".to_owned()]);
             assert_eq!(a.scope.beyond_inquiry_period, None);
+            // the officer asked for a record: its subject's id is news to them
+            assert_eq!(a.scope.asked_subject, None);
         }
         other => panic!("expected allow, got {other:?}"),
     }

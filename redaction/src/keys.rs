@@ -202,12 +202,14 @@ impl<'a> KeyRules<'a> {
         doc: &mut Doc<'_>,
         judge: &Judge<'_>,
         listed: &[NodeId],
+        asked_id: Option<NodeId>,
         report: &mut Report,
     ) -> Result<(), RedactionError> {
         let mut walker = Walker {
             rules: self,
             judge,
             listed,
+            asked_id,
             report,
             embedded: 0,
             failed: None,
@@ -227,6 +229,9 @@ struct Walker<'w, 'a> {
     judge: &'w Judge<'w>,
     /// Top-level records arrays whose items are judged already.
     listed: &'w [NodeId],
+    /// The answer's `subject.id` leaf when it is the id the officer asked
+    /// for: the detectors leave it alone (it repeats the request).
+    asked_id: Option<NodeId>,
     report: &'w mut Report,
     /// How many JSON-in-string levels this walk is inside.
     embedded: u8,
@@ -337,6 +342,7 @@ impl Walker<'_, '_> {
                     _ => false,
                 }
             }
+            Node::Str(_) if self.embedded == 0 && self.asked_id == Some(id) => false,
             Node::Str(text) => {
                 let text = text.as_str();
                 let mut replaced = None;
@@ -399,6 +405,7 @@ impl Walker<'_, '_> {
             rules: self.rules,
             judge: self.judge,
             listed: &[],
+            asked_id: None,
             report: &mut *self.report,
             embedded: self.embedded.saturating_add(1),
             failed: None,

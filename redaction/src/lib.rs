@@ -87,7 +87,7 @@ use time::OffsetDateTime;
 
 use crate::tree::Node;
 
-pub use crate::detect::Detector;
+pub use crate::detect::{count as detect_values, Detector};
 
 /// Why a record was suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -220,6 +220,7 @@ pub fn apply(
         return Err(RedactionError::Shape("body is not a JSON object"));
     };
     let mut report = Report::default();
+    let mut asked_id = None;
     let subject = doc.get(root, "subject").and_then(|id| match doc.node(id) {
         Node::Object(span) => Some(*span),
         _ => None,
@@ -232,6 +233,11 @@ pub fn apply(
         };
         report.subject_id = text("id");
         report.subject_type = text("type");
+        if let (Some(asked), Some(id)) = (&scope.asked_subject, &report.subject_id) {
+            if asked.eq_ignore_ascii_case(id) {
+                asked_id = doc.get(subject, "id");
+            }
+        }
     }
     let judge = records::Judge::new(scope, now);
     let listed = records::filter(&mut doc, root, &judge, &mut report)?;
@@ -246,7 +252,7 @@ pub fn apply(
             }
         }
     }
-    keys::KeyRules::new(scope).redact(&mut doc, &judge, &listed, &mut report)?;
+    keys::KeyRules::new(scope).redact(&mut doc, &judge, &listed, asked_id, &mut report)?;
     report.records_returned = records::count(&doc, root, &scope.rules.record_fields);
     let out = tree::to_vec(&doc, body.len())
         .map_err(|_| RedactionError::Shape("body could not be serialised"))?;

@@ -93,6 +93,7 @@ pub(crate) fn scope_with(rules: Rules, items: &[&str], consent_fields: &[&str]) 
         unmasked: BTreeSet::new(),
         beyond_inquiry_period: None,
         consent_subject: None,
+        asked_subject: None,
         natural_person_needs_consent: false,
         rules: Arc::new(rules),
     }

@@ -173,3 +173,64 @@ fn fixtures_match_well_known() {
     let kinds: HashSet<&str> = legal.records.iter().map(|r| r.item).collect();
     assert_eq!(kinds.len(), 4);
 }
+
+/// Every string leaf of `value` with the key it sits under (array items
+/// take their array's key).
+fn string_leaves<'a>(key: &'a str, value: &'a Value, out: &mut Vec<(&'a str, &'a str)>) {
+    match value {
+        Value::String(s) => out.push((key, s)),
+        Value::Array(xs) => xs.iter().for_each(|x| string_leaves(key, x, out)),
+        Value::Object(m) => m.iter().for_each(|(k, v)| string_leaves(k, v, out)),
+        _ => {}
+    }
+}
+
+/// False positives of the value detectors, measured over the whole sample
+/// database (subjects and records of the seeded data plus the fixtures):
+/// every string leaf is scanned, and a detection counts as a false
+/// positive unless the leaf is a resident id, a mobile number or a
+/// subject id under a key that says so. Target: zero. The true positives
+/// are counted too, so the test also fails if the detectors go blind.
+#[test]
+fn detectors_touch_nothing_but_ids_and_mobiles_in_the_sample_database() {
+    use redaction::Detector;
+    let data = Generator::new(ANCHOR).generate(1000);
+    let mut bodies: Vec<&str> = Vec::new();
+    for g in &data {
+        bodies.push(&g.subject.json);
+        bodies.extend(g.records.iter().map(|r| r.json.as_str()));
+    }
+    let (mut leaves_seen, mut ids, mut mobiles) = (0usize, 0u32, 0u32);
+    let mut false_positives: Vec<String> = Vec::new();
+    for body in bodies {
+        let value: Value = serde_json::from_str(body).unwrap();
+        let mut leaves = Vec::new();
+        string_leaves("", &value, &mut leaves);
+        for (key, text) in leaves {
+            leaves_seen += 1;
+            let found = redaction::detect_values(text);
+            if found.is_empty() {
+                continue;
+            }
+            let id_key = matches!(key, "id" | "id_number" | "身份证号" | "subject_id");
+            let phone_key = matches!(key, "phone" | "mobile" | "手机号码");
+            for (detector, n) in found {
+                match detector {
+                    Detector::ResidentId if id_key && valid_natural(text) => ids += n,
+                    Detector::Mobile if phone_key && text.len() == 11 => mobiles += n,
+                    _ => false_positives.push(format!("{key}: {} x{n}", detector.as_str())),
+                }
+            }
+        }
+    }
+    eprintln!(
+        "sample database: {leaves_seen} string leaves, {ids} resident ids and \
+         {mobiles} mobiles detected, {} false positives",
+        false_positives.len()
+    );
+    assert!(false_positives.is_empty(), "{false_positives:?}");
+    assert!(
+        ids > 1000 && mobiles > 1000,
+        "detectors went blind: {ids} ids, {mobiles} mobiles"
+    );
+}

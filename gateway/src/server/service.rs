@@ -355,6 +355,7 @@ mod tests {
             unmasked: BTreeSet::new(),
             beyond_inquiry_period: None,
             consent_subject: None,
+            asked_subject: None,
             natural_person_needs_consent: false,
             rules: Arc::new(Rules {
                 prohibited: BTreeSet::new(),

@@ -82,6 +82,7 @@ pub fn scope(rules: Rules, items: &[&str], consent_fields: &[&str]) -> Scope {
         unmasked: BTreeSet::new(),
         beyond_inquiry_period: None,
         consent_subject: None,
+        asked_subject: None,
         natural_person_needs_consent: false,
         rules: Arc::new(rules),
     }
