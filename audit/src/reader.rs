@@ -347,6 +347,7 @@ impl Reader {
             timeout: std::time::Duration::from_secs(5),
             create: false,
             owner: None,
+            min_free_bytes: 0,
         };
         let store = AnyStore::connect(store_url, opts).await?;
         store.check_exists().await?;

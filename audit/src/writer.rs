@@ -76,6 +76,11 @@ pub struct AuditConfig {
     pub origin: String,
     /// Signed-note key name of the audit key.
     pub key_name: String,
+    /// SQLite: a batch is refused as unavailable (the gateway answers 503)
+    /// while the file system under the store has less than this many bytes
+    /// free, so the log stops before the disk is full; 0: no floor. (On
+    /// PostgreSQL the server owns its disk: ignored.)
+    pub min_free_bytes: u64,
 }
 
 impl Default for AuditConfig {
@@ -89,6 +94,7 @@ impl Default for AuditConfig {
             checkpoint_interval_ms: 1000,
             origin: "credgate.local/<chain_id>".to_owned(),
             key_name: "credgate-audit".to_owned(),
+            min_free_bytes: 0,
         }
     }
 }
@@ -101,6 +107,7 @@ impl std::fmt::Debug for AuditConfig {
             .field("checkpoint_every", &self.checkpoint_every)
             .field("queue_capacity", &self.queue_capacity)
             .field("store_timeout_ms", &self.store_timeout_ms)
+            .field("min_free_bytes", &self.min_free_bytes)
             .field("checkpoint_interval_ms", &self.checkpoint_interval_ms)
             .field("origin", &self.origin)
             .field("key_name", &self.key_name)
@@ -128,6 +135,8 @@ struct Inner {
     vkey: String,
     store: AnyStore,
     published: watch::Receiver<Option<Published>>,
+    /// The store timeout: how long a write may wait on the store.
+    timeout: Duration,
 }
 
 /// A checkpoint the writer committed (what witnesses are sent).
@@ -182,6 +191,7 @@ impl AuditLog {
             timeout: Duration::from_millis(cfg.store_timeout_ms.max(1)),
             create: true,
             owner: Some(crate::store::chain_lock_key(&chain_id)),
+            min_free_bytes: cfg.min_free_bytes,
         };
         let store = AnyStore::connect(&cfg.store_url, opts).await?;
         store.migrate().await?;
@@ -230,6 +240,7 @@ impl AuditLog {
                 vkey: verifier.to_vkey(),
                 store,
                 published,
+                timeout: Duration::from_millis(cfg.store_timeout_ms.max(1)),
             }),
         })
     }
@@ -246,6 +257,24 @@ impl AuditLog {
             .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?;
         rx.await
             .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?
+    }
+
+    /// How long a caller should wait for [`AuditLog::append`] before it
+    /// answers as if the store were unavailable: the store timeout plus one
+    /// second for the queue ahead of it. A store that hangs rather than
+    /// fails (a frozen file system, a stalled network disk) would otherwise
+    /// hold every request. An entry whose caller gave up may still commit
+    /// once the store moves again (the log then holds an answer the client
+    /// did not get, never the reverse).
+    pub fn append_bound(&self) -> Duration {
+        self.inner.timeout + Duration::from_secs(1)
+    }
+
+    /// Bytes free on the file system under a SQLite store (`None` on
+    /// PostgreSQL, or if it cannot be read): for a metric, so operators see
+    /// the disk filling before `min_free_bytes` makes the gateway refuse.
+    pub fn store_free_bytes(&self) -> Option<u64> {
+        self.inner.store.free_bytes()
     }
 
     /// Commits everything queued, writes a final checkpoint, and stops the

@@ -22,6 +22,15 @@
 //! | `max_uri_bytes` | 8 192 | longer request target (path + query): 414 |
 //! | `max_export_bytes` | 67 108 864 | an admin-plane `/audit/export` larger than this (it is built in memory before it is sent) is refused with 400 `invalid_request` asking to narrow it with `from`/`to`, `officer`, `subject` or `decision`; at most 1 GiB |
 //!
+//! ## The disk under the log (`[audit]`)
+//!
+//! `min_free_bytes` (default 67 108 864, 64 MiB; 0 turns it off): while the
+//! file system under a SQLite store has less free, every append fails and
+//! the gateway answers 503 `audit_unavailable` (and `/readyz` fails), so the
+//! disk never fills under the log; it serves again by itself once space
+//! returns. The free space is the `credgate_audit_store_free_bytes` metric.
+//! PostgreSQL owns its own disk: the key does not apply there.
+
 //! ## Test only: `danger_fixed_clock` (`[server]`)
 //!
 //! `danger_fixed_clock = "2026-11-22T00:00:00Z"` (RFC 3339) makes the
@@ -46,6 +55,10 @@ use std::time::Duration;
 use policy::diag::Diagnostic;
 use serde::Deserialize;
 use toml::Spanned;
+
+/// `[audit] min_free_bytes` by default: 64 MiB, room for ~30 000 entries
+/// and a WAL checkpoint after the gateway starts refusing.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Default `[upstream] max_body_bytes`: 8 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
@@ -207,6 +220,9 @@ pub struct Config {
     pub checkpoint_every: u64,
     /// A checkpoint at least this often while entries arrive (ms).
     pub checkpoint_interval_ms: u64,
+    /// `[audit] min_free_bytes`: below this much free space under a SQLite
+    /// store the gateway refuses (503) before the disk is full; 0: none.
+    pub audit_min_free_bytes: u64,
     /// Origin template of each chain's checkpoints.
     pub audit_origin: String,
     /// Signed-note key name of the audit key.
@@ -306,6 +322,7 @@ struct RawAudit {
     signing_key: Spanned<String>,
     checkpoint_every: Option<Spanned<i64>>,
     checkpoint_interval_ms: Option<Spanned<i64>>,
+    min_free_bytes: Option<Spanned<i64>>,
     origin: Option<Spanned<String>>,
     key_name: Option<Spanned<String>>,
     #[serde(default)]
@@ -730,6 +747,19 @@ impl Config {
             1000,
             86_400_000,
         );
+        let audit_min_free_bytes = match &a.min_free_bytes {
+            None => DEFAULT_MIN_FREE_BYTES,
+            Some(s) => u64::try_from(*s.get_ref()).unwrap_or_else(|_| {
+                c.push(
+                    s.span().start,
+                    format!(
+                        "[audit] min_free_bytes must be 0 or more bytes, not `{}`",
+                        s.get_ref()
+                    ),
+                );
+                DEFAULT_MIN_FREE_BYTES
+            }),
+        };
         let audit_origin = match &a.origin {
             None => "credgate.local/<chain_id>".to_owned(),
             Some(o) => {
@@ -844,6 +874,7 @@ impl Config {
             audit_signing_key,
             checkpoint_every,
             checkpoint_interval_ms,
+            audit_min_free_bytes,
             audit_origin,
             audit_key_name,
             witnesses,
@@ -888,6 +919,7 @@ impl Config {
             signing_key_pkcs8,
             checkpoint_every: self.checkpoint_every,
             checkpoint_interval_ms: self.checkpoint_interval_ms,
+            min_free_bytes: self.audit_min_free_bytes,
             origin: self.audit_origin.clone(),
             key_name: self.audit_key_name.clone(),
             ..Default::default()

@@ -455,6 +455,9 @@ pub(crate) struct StoreOptions {
     /// PostgreSQL's write connection holds it as a session advisory lock,
     /// so other processes can tell the chain is live.
     pub(crate) owner: Option<i64>,
+    /// SQLite writer: refuse a batch (unavailable) when the file system
+    /// under the store has less than this many bytes free (0: no floor).
+    pub(crate) min_free_bytes: u64,
 }
 
 /// The advisory lock key of a chain (FNV-1a 64 of its id).
@@ -544,6 +547,13 @@ impl AnyStore {
             s.committed();
         }
         result
+    }
+    /// Free bytes under a SQLite writer's store file (None otherwise).
+    pub(crate) fn free_bytes(&self) -> Option<u64> {
+        match self {
+            AnyStore::Sqlite(s) => s.free_bytes(),
+            AnyStore::Postgres(_) => None,
+        }
     }
     pub(crate) async fn last_seq(&self, chain_id: &str) -> Result<u64, AuditError> {
         dispatch!(self, s => s.last_seq(chain_id).await)

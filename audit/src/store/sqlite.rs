@@ -45,6 +45,87 @@ pub(crate) struct SqliteStore {
     display_url: String,
     /// The WAL folder (writers only; readers never write the WAL).
     fold: Option<Arc<Fold>>,
+    /// The writer's checks before each batch (writers only).
+    guard: Option<Arc<FileGuard>>,
+}
+
+/// What the writer checks before each batch, so that entries never go to a
+/// file nobody will read and the disk never fills up under the log:
+/// - the store file is still the one opened (same device and inode): a
+///   deleted file would otherwise take writes into an unlinked inode, and
+///   a replaced one would split the log in two;
+/// - the file system under it has at least `min_free_bytes` free.
+///
+/// Either failing makes the batch unavailable (the gateway answers 503
+/// `audit_unavailable`); the free-space check passes again by itself once
+/// space returns, a deleted or replaced file needs a restart.
+#[derive(Debug)]
+struct FileGuard {
+    path: PathBuf,
+    dir: PathBuf,
+    dev: u64,
+    ino: u64,
+    min_free_bytes: u64,
+}
+
+impl FileGuard {
+    fn new(path: &std::path::Path, min_free_bytes: u64) -> Result<FileGuard, AuditError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| AuditError::Store(format!("cannot stat `{}`: {e}", path.display())))?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(FileGuard {
+            path: path.to_path_buf(),
+            dir,
+            dev: meta.dev(),
+            ino: meta.ino(),
+            min_free_bytes,
+        })
+    }
+
+    fn check(&self) -> Result<(), CommitError> {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.dev() == self.dev && m.ino() == self.ino => {}
+            Ok(_) => {
+                return Err(CommitError::Unavailable(format!(
+                    "the store file `{}` was replaced while open: restart to use the new file",
+                    self.path.display()
+                )))
+            }
+            Err(e) => {
+                return Err(CommitError::Unavailable(format!(
+                    "the store file `{}` is gone ({e}): restore it and restart",
+                    self.path.display()
+                )))
+            }
+        }
+        if self.min_free_bytes > 0 {
+            let free = free_bytes(&self.dir).map_err(|e| {
+                CommitError::Unavailable(format!(
+                    "cannot read the free space under `{}`: {e}",
+                    self.dir.display()
+                ))
+            })?;
+            if free < self.min_free_bytes {
+                return Err(CommitError::Unavailable(format!(
+                    "{free} bytes free under `{}`, below [audit] min_free_bytes = {}",
+                    self.dir.display(),
+                    self.min_free_bytes
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bytes an unprivileged writer may still use on the file system of `dir`.
+pub(crate) fn free_bytes(dir: &std::path::Path) -> std::io::Result<u64> {
+    let st = rustix::fs::statvfs(dir)?;
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// Handle on the WAL folder task. Dropping the last clone of the store
@@ -184,12 +265,24 @@ impl SqliteStore {
         } else {
             None
         };
+        let guard = if opts.create {
+            Some(Arc::new(FileGuard::new(&path, opts.min_free_bytes)?))
+        } else {
+            None
+        };
         Ok(SqliteStore {
             write,
             read,
             display_url: path.display().to_string(),
             fold,
+            guard,
         })
+    }
+
+    /// Free bytes under the store file (writers only).
+    pub(super) fn free_bytes(&self) -> Option<u64> {
+        let guard = self.guard.as_ref()?;
+        free_bytes(&guard.dir).ok()
     }
 
     /// A commit landed: let the WAL folder run.
@@ -314,6 +407,9 @@ impl SqliteStore {
         nodes: &[String],
         notes: &[NoteRow],
     ) -> Result<(), CommitError> {
+        if let Some(guard) = &self.guard {
+            guard.check()?;
+        }
         let json: Vec<JsonCols> = entries.iter().map(|e| JsonCols::of(&e.entry)).collect();
         let mut qb = sqlx::QueryBuilder::new("BEGIN IMMEDIATE; ");
         // 512 rows × 32 columns per statement: SQLite allows 32 766 bind
@@ -449,6 +545,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             create: true,
             owner: None,
+            min_free_bytes: 0,
         };
         let store = SqliteStore::connect(&url, opts).await.unwrap();
         store.migrate().await.unwrap();

@@ -357,3 +357,35 @@ fn verifiable_log_keys_and_witnesses_are_read_and_checked() {
         assert!(err.starts_with(&path.display().to_string()), "{err}");
     }
 }
+
+#[test]
+fn min_free_bytes_is_a_byte_count_with_a_default_floor() {
+    let dir = folder();
+    let c = Config::load(&write(dir.path(), GOOD)).unwrap();
+    assert_eq!(c.audit_min_free_bytes, super::DEFAULT_MIN_FREE_BYTES);
+    assert_eq!(
+        c.audit_config().unwrap().min_free_bytes,
+        super::DEFAULT_MIN_FREE_BYTES
+    );
+    let audit_section = "checkpoint_every = 1000";
+    for (value, want) in [
+        ("0", Some(0u64)),
+        ("1048576", Some(1_048_576)),
+        ("-1", None),
+    ] {
+        let text = GOOD.replace(
+            audit_section,
+            &format!("{audit_section}\nmin_free_bytes = {value}"),
+        );
+        let path = write(dir.path(), &text);
+        match (Config::load(&path), want) {
+            (Ok(c), Some(n)) => assert_eq!(c.audit_min_free_bytes, n),
+            (Err(e), None) => {
+                let msg = e.to_string();
+                assert!(msg.contains("[audit] min_free_bytes"), "{msg}");
+                assert!(msg.contains(":"), "no position: {msg}");
+            }
+            (got, _) => panic!("min_free_bytes = {value}: {got:?}"),
+        }
+    }
+}

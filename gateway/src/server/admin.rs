@@ -144,7 +144,10 @@ async fn run<B: hyper::body::Body>(
     if path == "/metrics" {
         return Ok(Answer {
             content_type: "text/plain; version=0.0.4",
-            body: shared.metrics.render().into_bytes(),
+            body: shared
+                .metrics
+                .render(shared.audit.store_free_bytes())
+                .into_bytes(),
             status: 200,
             retry_after: None,
         });

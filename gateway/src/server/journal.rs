@@ -183,7 +183,13 @@ pub async fn commit(
         latency_ms,
     };
     let append_started = Instant::now();
-    let result = shared.audit.append(entry).await;
+    let result =
+        match tokio::time::timeout(shared.audit.append_bound(), shared.audit.append(entry)).await {
+            Ok(result) => result,
+            Err(_) => Err(audit::AuditError::Unavailable(
+                "the inquiry log store did not answer within its timeout".into(),
+            )),
+        };
     shared
         .metrics
         .commit(append_started.elapsed(), result.is_ok());

@@ -16,6 +16,8 @@ struct Inner {
     commit_count: u64,
     commit_sum: f64,
     commit_failures: u64,
+    /// Whether the latest append failed (the log opened, so up at start).
+    store_down: bool,
     witness_cosigned: BTreeMap<String, u64>,
     witness_conflicts: BTreeMap<String, u64>,
 }
@@ -52,6 +54,7 @@ impl Metrics {
     /// Record one inquiry-log append: its latency, and whether it committed.
     pub fn commit(&self, latency: Duration, ok: bool) {
         let mut g = self.lock();
+        g.store_down = !ok;
         if !ok {
             g.commit_failures += 1;
             return;
@@ -90,7 +93,7 @@ impl Metrics {
     }
 
     /// Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub fn render(&self, store_free_bytes: Option<u64>) -> String {
         let g = self.lock();
         let mut out = String::new();
         out.push_str(
@@ -129,6 +132,14 @@ impl Metrics {
             "credgate_audit_commit_failures_total {}",
             g.commit_failures
         );
+        out.push_str("# HELP credgate_audit_store_up Whether the latest inquiry log append committed (0: the gateway answers 503 audit_unavailable).\n");
+        out.push_str("# TYPE credgate_audit_store_up gauge\n");
+        let _ = writeln!(out, "credgate_audit_store_up {}", u8::from(!g.store_down));
+        if let Some(free) = store_free_bytes {
+            out.push_str("# HELP credgate_audit_store_free_bytes Bytes free on the file system under the SQLite store ([audit] min_free_bytes is the floor).\n");
+            out.push_str("# TYPE credgate_audit_store_free_bytes gauge\n");
+            let _ = writeln!(out, "credgate_audit_store_free_bytes {free}");
+        }
         if !g.witness_cosigned.is_empty() {
             out.push_str("# HELP credgate_witness_cosigned_size Tree size of the latest checkpoint each witness cosigned.\n");
             out.push_str("# TYPE credgate_witness_cosigned_size gauge\n");
@@ -172,7 +183,7 @@ mod tests {
         m.request("admin", "deny", 403);
         m.commit(Duration::from_millis(3), true);
         m.commit(Duration::from_millis(3), false);
-        let text = m.render();
+        let text = m.render(Some(1234));
         assert!(text.contains(
             "credgate_requests_total{plane=\"data\",decision=\"allow\",status=\"200\"} 2"
         ));
@@ -183,5 +194,13 @@ mod tests {
         assert!(text.contains("credgate_audit_commit_seconds_bucket{le=\"0.0025\"} 0"));
         assert!(text.contains("credgate_audit_commit_seconds_count 1"));
         assert!(text.contains("credgate_audit_commit_failures_total 1"));
+        assert!(text.contains("credgate_audit_store_up 0"), "{text}");
+        assert!(
+            text.contains("credgate_audit_store_free_bytes 1234"),
+            "{text}"
+        );
+        m.commit(Duration::from_millis(3), true);
+        assert!(m.render(None).contains("credgate_audit_store_up 1"));
+        assert!(!m.render(None).contains("credgate_audit_store_free_bytes"));
     }
 }
