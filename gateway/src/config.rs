@@ -12,7 +12,7 @@
 //! | key | default | what happens past it |
 //! |---|---|---|
 //! | `handshake_timeout_ms` | 10 000 | TLS handshake not finished: the TCP connection is dropped (nothing is logged: no identity yet) |
-//! | `header_read_timeout_ms` | 10 000 | request head not complete (slowloris), counted from when the gateway starts waiting for it (so it also bounds a connection that handshakes and sends nothing, and an HTTP/1 keep-alive connection between requests): the connection is closed without a response and without a log entry, since no request was received |
+//! | `header_read_timeout_ms` | 10 000 | request head not complete (slowloris), counted from when the gateway starts waiting for it (so it also bounds a connection that handshakes and sends nothing, and an HTTP/1 keep-alive connection between requests): the connection is closed without a response; if part of a request head had arrived, that is one entry with status 408 (an idle connection that sent nothing is not a request and leaves none) |
 //! | `idle_timeout_ms` | 60 000 | keep-alive connection without a request in flight: closed (for HTTP/2 this is also the bound on a header block that never completes) |
 //! | `request_timeout_ms` | 30 000 | bound on one request's upstream exchange (504 `upstream_timeout`); with no request bodies, head read + this bound the whole request |
 //! | `max_connections` | 1 024 | per listener; further connections wait in the kernel's accept queue and live ones keep being served; while one waits, connections only holding a slot (handshake unfinished or idle between requests for 1 s) are shed, so a flood of idle or half-open connections delays a new client by about a second per wave instead of a full timeout |

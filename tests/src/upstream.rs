@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub struct Upstream {
     tls: bool,
     routes: Arc<Mutex<HashMap<String, Canned>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Requests being answered now, and the most there ever were at once.
+    inflight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl Upstream {
@@ -92,6 +95,7 @@ impl Upstream {
             addr,
             routes: Arc::default(),
             seen: Arc::default(),
+            inflight: Arc::default(),
         };
         let server = up.clone();
         tokio::spawn(async move {
@@ -121,9 +125,13 @@ impl Upstream {
                                 body: br#"{"error":"no such thing"}"#.to_vec(),
                                 delay: Duration::ZERO,
                             });
+                            let (now, max) = &*server.inflight;
+                            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                            max.fetch_max(n, Ordering::SeqCst);
                             if !canned.delay.is_zero() {
                                 tokio::time::sleep(canned.delay).await;
                             }
+                            now.fetch_sub(1, Ordering::SeqCst);
                             let mut resp = Response::new(Full::new(Bytes::from(canned.body)));
                             *resp.status_mut() = http::StatusCode::from_u16(canned.status).unwrap();
                             resp.headers_mut()
@@ -170,7 +178,12 @@ impl Upstream {
         );
     }
 
-    /// Everything received so far.
+    /// The most requests it was ever answering at once.
+    pub fn max_inflight(&self) -> usize {
+        self.inflight.1.load(Ordering::SeqCst)
+    }
+
+    /// Every request received so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }

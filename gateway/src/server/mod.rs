@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod reload;
 pub mod service;
 pub mod upstream;
+mod wire;
 mod witness_feed;
 
 use std::net::SocketAddr;
@@ -211,6 +212,12 @@ pub struct ConnInfo {
     doomed: AtomicBool,
     /// Requests in flight on this connection.
     inflight: AtomicUsize,
+    /// What the connection's stream saw below hyper ([`wire`]).
+    wire: Arc<wire::WireLog>,
+    /// Bytes read from the client when the latest request head was
+    /// complete: more than that at a header-read timeout means part of a
+    /// request had arrived.
+    head_mark: std::sync::atomic::AtomicU64,
     /// When the last request finished (for the idle timeout).
     last_active: Mutex<Instant>,
 }
@@ -234,9 +241,36 @@ fn unparsed_status(err: &(dyn std::error::Error + Send + Sync + 'static)) -> Opt
     })
 }
 
+/// Whether the connection ended at the header-read timeout with part of a
+/// request head received (an idle keep-alive connection is not a request).
+fn head_timed_out(err: &(dyn std::error::Error + Send + Sync + 'static), conn: &ConnInfo) -> bool {
+    err.downcast_ref::<hyper::Error>()
+        .is_some_and(hyper::Error::is_timeout)
+        && conn.wire.bytes_read() > conn.head_mark.load(Ordering::Relaxed)
+}
+
+/// Logs the rejections the connection's stream saw below hyper (HTTP/2
+/// streams refused before a handler, connection errors): one entry each.
+async fn log_wire_events(shared: &Shared, conn: &ConnInfo, plane: Plane) {
+    let (events, dropped) = conn.wire.take();
+    for event in events {
+        log_unparsed_request(shared, conn, plane, 400, &event.rule()).await;
+    }
+    if dropped > 0 {
+        let rule = format!("{dropped} more HTTP/2 streams refused on this connection");
+        log_unparsed_request(shared, conn, plane, 400, &rule).await;
+    }
+}
+
 /// A request hyper refused before it reached a handler (malformed, or a
 /// head over `max_header_bytes`) still gets its inquiry-log entry.
-async fn log_unparsed_request(shared: &Shared, conn: &ConnInfo, plane: Plane, status: u16) {
+async fn log_unparsed_request(
+    shared: &Shared,
+    conn: &ConnInfo,
+    plane: Plane,
+    status: u16,
+    rule: &str,
+) {
     let plane = match plane {
         Plane::Data => "data",
         Plane::Admin => "admin",
@@ -244,7 +278,7 @@ async fn log_unparsed_request(shared: &Shared, conn: &ConnInfo, plane: Plane, st
     let id = journal::new_inquiry_id(&shared.rng);
     let mut draft =
         journal::Draft::new(plane, id, String::new(), String::new(), shared.clock.now());
-    draft.rule = Some("request could not be parsed".into());
+    draft.rule = Some(rule.to_owned());
     let committed = journal::commit(
         shared,
         &conn.identity,
@@ -818,25 +852,45 @@ async fn serve_connection(
             leaf: crate::tls::leaf_facts(&der),
             doomed: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
+            wire: Arc::default(),
+            head_mark: std::sync::atomic::AtomicU64::new(0),
             last_active: Mutex::new(Instant::now()),
         })
     };
     let svc_shared = shared.clone();
     let svc_conn = conn_info.clone();
+    // Handlers running for this connection, at most `max_concurrent_streams`
+    // — also counting those whose HTTP/2 stream the client reset: a handler
+    // outlives its stream (to commit its entry), so without this bound a
+    // client resetting streams would get unbounded concurrency.
+    let handlers = Arc::new(Semaphore::new(
+        usize::try_from(limits.max_concurrent_streams).unwrap_or(100),
+    ));
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let shared = svc_shared.clone();
         let conn = svc_conn.clone();
+        let handlers = handlers.clone();
         async move {
             let _busy = Busy::new(&conn);
+            conn.head_mark
+                .store(conn.wire.bytes_read(), Ordering::Relaxed);
+            let head = RequestHead::of(&req);
+            // Closed only if the semaphore were closed, which it never is.
+            let permit = handlers.acquire_owned().await.ok();
             // The handler runs as its own task so a client that goes away
             // mid-request cannot cancel it: its log entry is still committed.
-            let head = RequestHead::of(&req);
             let handler = dispatch(shared.clone(), conn.clone(), plane, req);
+            let handler = async move {
+                let resp = handler.await;
+                drop(permit);
+                resp
+            };
             let resp = guarded(shared, conn.clone(), plane, head, handler).await;
             Ok::<_, std::convert::Infallible>(resp)
         }
     });
-    let conn = builder.serve_connection(TokioIo::new(tls), service);
+    let watched = wire::Watched::new(tls, conn_info.wire.clone());
+    let conn = builder.serve_connection(TokioIo::new(watched), service);
     let mut conn = std::pin::pin!(conn);
     let idle = limits.idle_timeout;
     let mut tick = tokio::time::interval(SHED_CHECK.min(idle));
@@ -850,10 +904,23 @@ async fn serve_connection(
                 if let Err(e) = r {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                     if let Some(status) = unparsed_status(e.as_ref()) {
-                        log_unparsed_request(&shared, &conn_info, plane, status).await;
+                        log_unparsed_request(&shared, &conn_info, plane, status, "request could not be parsed").await;
+                    } else if head_timed_out(e.as_ref(), &conn_info) {
+                        log_unparsed_request(
+                            &shared,
+                            &conn_info,
+                            plane,
+                            408,
+                            "request head not complete within header_read_timeout_ms",
+                        )
+                        .await;
                     }
                 }
+                log_wire_events(&shared, &conn_info, plane).await;
                 break;
+            }
+            _ = conn_info.wire.notify.notified() => {
+                log_wire_events(&shared, &conn_info, plane).await;
             }
             _ = stop.changed(), if !closing => {
                 closing = true;
@@ -975,6 +1042,8 @@ file = "policy.toml"
             leaf: None,
             doomed: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
+            wire: Arc::default(),
+            head_mark: std::sync::atomic::AtomicU64::new(0),
             last_active: Mutex::new(Instant::now()),
         })
     }

@@ -1,0 +1,419 @@
+//! What happens on a connection below hyper, for the rejections hyper (and
+//! h2) make without ever calling a handler, so that they too get an entry.
+//!
+//! [`Watched`] wraps a connection's TLS stream. It counts the bytes read
+//! (so a header-read timeout can tell a client that sent part of a request
+//! from an idle keep-alive connection), recognises the HTTP/2 preface, and
+//! on an HTTP/2 connection follows the frames the server writes: a
+//! `RST_STREAM` the server sends with an error code (a malformed request,
+//! a stream refused past `max_concurrent_streams`, …) or a `GOAWAY` with an
+//! error code (a connection error) becomes a [`WireEvent`] for the
+//! connection task to log. A stream the server answered (it wrote its
+//! `HEADERS`) is not reported again: its handler logged it.
+//!
+//! It never looks at payloads other than those two frames' error codes and
+//! never holds request bytes.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
+
+/// The client connection preface of HTTP/2 (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// Frame types the observer reads.
+const HEADERS: u8 = 0x1;
+const RST_STREAM: u8 = 0x3;
+const GOAWAY: u8 = 0x7;
+/// Error codes that are not rejections: `NO_ERROR` (a normal end) and
+/// `CANCEL` (a stream nobody wants any more).
+const NO_ERROR: u32 = 0x0;
+const CANCEL: u32 = 0x8;
+/// Streams remembered as answered (enough for any number of streams in
+/// flight at once, which `max_concurrent_streams` bounds).
+const ANSWERED_MEMORY: usize = 1024;
+/// Events kept until the connection task logs them; beyond it, further
+/// events are counted only (h2 closes a connection after 256 error resets).
+const MAX_PENDING_EVENTS: usize = 512;
+
+/// A rejection seen on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireEvent {
+    /// The server reset an HTTP/2 stream it never answered.
+    StreamReset {
+        /// The stream.
+        stream: u32,
+        /// The HTTP/2 error code.
+        code: u32,
+    },
+    /// The server ended the HTTP/2 connection for an error.
+    GoAway {
+        /// The HTTP/2 error code.
+        code: u32,
+    },
+}
+
+impl WireEvent {
+    /// The rule text of its log entry.
+    pub fn rule(&self) -> String {
+        match self {
+            WireEvent::StreamReset { stream, code } => format!(
+                "HTTP/2 stream {stream} refused by the gateway before any handler: {}",
+                error_name(*code)
+            ),
+            WireEvent::GoAway { code } => format!(
+                "HTTP/2 connection closed by the gateway for an error: {}",
+                error_name(*code)
+            ),
+        }
+    }
+}
+
+/// The RFC 9113 §7 name of an HTTP/2 error code.
+pub fn error_name(code: u32) -> String {
+    let name = match code {
+        0x0 => "NO_ERROR",
+        0x1 => "PROTOCOL_ERROR",
+        0x2 => "INTERNAL_ERROR",
+        0x3 => "FLOW_CONTROL_ERROR",
+        0x4 => "SETTINGS_TIMEOUT",
+        0x5 => "STREAM_CLOSED",
+        0x6 => "FRAME_SIZE_ERROR",
+        0x7 => "REFUSED_STREAM",
+        0x8 => "CANCEL",
+        0x9 => "COMPRESSION_ERROR",
+        0xa => "CONNECT_ERROR",
+        0xb => "ENHANCE_YOUR_CALM",
+        0xc => "INADEQUATE_SECURITY",
+        0xd => "HTTP_1_1_REQUIRED",
+        other => return format!("error code {other:#x}"),
+    };
+    name.to_owned()
+}
+
+/// What a [`Watched`] stream saw, shared with the connection task.
+#[derive(Debug, Default)]
+pub struct WireLog {
+    read: AtomicU64,
+    events: Mutex<Pending>,
+    /// Woken when an event is added.
+    pub notify: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    events: Vec<WireEvent>,
+    dropped: u64,
+}
+
+impl WireLog {
+    /// Bytes read from the client so far (after TLS).
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// Takes the events not yet logged, and how many were dropped past
+    /// [`MAX_PENDING_EVENTS`].
+    pub fn take(&self) -> (Vec<WireEvent>, u64) {
+        let mut p = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let dropped = std::mem::take(&mut p.dropped);
+        (std::mem::take(&mut p.events), dropped)
+    }
+
+    fn push(&self, e: WireEvent) {
+        {
+            let mut p = self.events.lock().unwrap_or_else(|p| p.into_inner());
+            if p.events.len() < MAX_PENDING_EVENTS {
+                p.events.push(e);
+            } else {
+                p.dropped = p.dropped.saturating_add(1);
+            }
+        }
+        self.notify.notify_one();
+    }
+}
+
+/// Follows the frames the server writes on an HTTP/2 connection.
+#[derive(Debug, Default)]
+struct FrameReader {
+    header: [u8; 9],
+    header_len: usize,
+    /// Payload bytes of the current frame still to come.
+    remaining: usize,
+    kind: u8,
+    stream: u32,
+    /// The first payload bytes of a `RST_STREAM` (4) or `GOAWAY` (8).
+    capture: [u8; 8],
+    captured: usize,
+    answered: VecDeque<u32>,
+}
+
+impl FrameReader {
+    fn feed(&mut self, mut bytes: &[u8], log: &WireLog) {
+        while !bytes.is_empty() {
+            if self.header_len < 9 {
+                let take = (9 - self.header_len).min(bytes.len());
+                if let (Some(dst), Some(src)) = (
+                    self.header.get_mut(self.header_len..self.header_len + take),
+                    bytes.get(..take),
+                ) {
+                    dst.copy_from_slice(src);
+                }
+                self.header_len += take;
+                bytes = bytes.get(take..).unwrap_or_default();
+                if self.header_len == 9 {
+                    self.start_frame(log);
+                }
+                continue;
+            }
+            let take = self.remaining.min(bytes.len());
+            let want = match self.kind {
+                RST_STREAM => 4,
+                GOAWAY => 8,
+                _ => 0,
+            };
+            if self.captured < want {
+                let n = (want - self.captured).min(take);
+                if let (Some(dst), Some(src)) = (
+                    self.capture.get_mut(self.captured..self.captured + n),
+                    bytes.get(..n),
+                ) {
+                    dst.copy_from_slice(src);
+                }
+                self.captured += n;
+            }
+            self.remaining -= take;
+            bytes = bytes.get(take..).unwrap_or_default();
+            if self.remaining == 0 {
+                self.end_frame(log);
+            }
+        }
+    }
+
+    fn start_frame(&mut self, log: &WireLog) {
+        let [l0, l1, l2, kind, _flags, s0, s1, s2, s3] = self.header;
+        self.remaining = (usize::from(l0) << 16) | (usize::from(l1) << 8) | usize::from(l2);
+        self.kind = kind;
+        self.stream = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]);
+        self.captured = 0;
+        if kind == HEADERS {
+            if self.answered.len() == ANSWERED_MEMORY {
+                self.answered.pop_front();
+            }
+            self.answered.push_back(self.stream);
+        }
+        if self.remaining == 0 {
+            self.end_frame(log);
+        }
+    }
+
+    fn end_frame(&mut self, log: &WireLog) {
+        let [c0, c1, c2, c3, c4, c5, c6, c7] = self.capture;
+        match self.kind {
+            RST_STREAM if self.captured == 4 => {
+                let code = u32::from_be_bytes([c0, c1, c2, c3]);
+                if code != NO_ERROR && code != CANCEL && !self.answered.contains(&self.stream) {
+                    log.push(WireEvent::StreamReset {
+                        stream: self.stream,
+                        code,
+                    });
+                }
+            }
+            GOAWAY if self.captured == 8 => {
+                let code = u32::from_be_bytes([c4, c5, c6, c7]);
+                if code != NO_ERROR {
+                    log.push(WireEvent::GoAway { code });
+                }
+            }
+            _ => {}
+        }
+        self.header_len = 0;
+        self.remaining = 0;
+    }
+}
+
+/// A connection's stream, watched (see the module docs).
+#[derive(Debug)]
+pub struct Watched<S> {
+    inner: S,
+    log: Arc<WireLog>,
+    /// The first bytes read, until they tell HTTP/2 from HTTP/1.
+    start: Vec<u8>,
+    /// `Some` once the client spoke HTTP/2.
+    frames: Option<FrameReader>,
+    decided: bool,
+}
+
+impl<S> Watched<S> {
+    /// Watches `inner`, reporting to `log`.
+    pub fn new(inner: S, log: Arc<WireLog>) -> Watched<S> {
+        Watched {
+            inner,
+            log,
+            start: Vec::new(),
+            frames: None,
+            decided: false,
+        }
+    }
+
+    fn saw_read(&mut self, bytes: &[u8]) {
+        self.log
+            .read
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        if self.decided {
+            return;
+        }
+        let take = (H2_PREFACE.len() - self.start.len()).min(bytes.len());
+        self.start
+            .extend_from_slice(bytes.get(..take).unwrap_or_default());
+        if !H2_PREFACE.starts_with(&self.start) {
+            self.decided = true;
+        } else if self.start.len() == H2_PREFACE.len() {
+            self.decided = true;
+            self.frames = Some(FrameReader::default());
+        }
+        if self.decided {
+            self.start = Vec::new();
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = r {
+            let read = buf.filled().get(before..).unwrap_or_default();
+            if !read.is_empty() {
+                self.saw_read(read);
+            }
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = r {
+            let this = &mut *self;
+            if let Some(frames) = this.frames.as_mut() {
+                frames.feed(buf.get(..n).unwrap_or_default(), &this.log);
+            }
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = r {
+            let this = &mut *self;
+            if let Some(frames) = this.frames.as_mut() {
+                let mut left = n;
+                for b in bufs {
+                    if left == 0 {
+                        break;
+                    }
+                    let take = left.min(b.len());
+                    frames.feed(b.get(..take).unwrap_or_default(), &this.log);
+                    left -= take;
+                }
+            }
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(kind: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len();
+        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, 0];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn run(chunks: &[&[u8]]) -> Vec<WireEvent> {
+        let log = WireLog::default();
+        let mut r = FrameReader::default();
+        for c in chunks {
+            r.feed(c, &log);
+        }
+        log.take().0
+    }
+
+    #[test]
+    fn server_resets_and_goaways_with_an_error_are_events() {
+        let mut bytes = frame(0x4, 0, &[]); // SETTINGS
+        bytes.extend(frame(RST_STREAM, 3, &1u32.to_be_bytes()));
+        bytes.extend(frame(RST_STREAM, 5, &CANCEL.to_be_bytes()));
+        bytes.extend(frame(RST_STREAM, 7, &NO_ERROR.to_be_bytes()));
+        bytes.extend(frame(HEADERS, 9, b"hpack"));
+        bytes.extend(frame(RST_STREAM, 9, &1u32.to_be_bytes()));
+        bytes.extend(frame(0x0, 11, &[0u8; 40000])); // DATA
+        let mut goaway = 9u32.to_be_bytes().to_vec();
+        goaway.extend(0xbu32.to_be_bytes());
+        goaway.extend(b"debug data");
+        bytes.extend(frame(GOAWAY, 0, &goaway));
+        let want = vec![
+            WireEvent::StreamReset { stream: 3, code: 1 },
+            WireEvent::GoAway { code: 0xb },
+        ];
+        assert_eq!(run(&[&bytes]), want);
+        // The same bytes in every split give the same events.
+        for split in [1, 2, 7, 9, 10, 4096] {
+            let chunks: Vec<&[u8]> = bytes.chunks(split).collect();
+            assert_eq!(run(&chunks), want, "split {split}");
+        }
+        assert_eq!(
+            WireEvent::GoAway { code: 0xb }.rule(),
+            "HTTP/2 connection closed by the gateway for an error: ENHANCE_YOUR_CALM"
+        );
+    }
+
+    #[test]
+    fn the_preface_decides_http2() {
+        let log = Arc::new(WireLog::default());
+        let mut w = Watched::new((), log.clone());
+        w.saw_read(&H2_PREFACE[..5]);
+        assert!(w.frames.is_none() && !w.decided);
+        w.saw_read(&H2_PREFACE[5..]);
+        assert!(w.frames.is_some());
+        let mut w = Watched::new((), log.clone());
+        w.saw_read(b"GET / HTTP/1.1\r\n");
+        assert!(w.frames.is_none() && w.decided);
+        assert_eq!(log.bytes_read(), H2_PREFACE.len() as u64 + 16);
+    }
+}
