@@ -33,7 +33,11 @@ impl Exchange {
 
     /// How many HTTP/1 response heads arrived.
     pub fn responses(&self) -> usize {
-        self.text().matches("HTTP/1.1 ").count()
+        // status lines: at the start, or right after a previous answer
+        let text = self.text();
+        usize::from(text.starts_with("HTTP/1.1 "))
+            + text.matches("}HTTP/1.1 ").count()
+            + text.matches("\nHTTP/1.1 ").count()
     }
 
     /// A header of the first response (name matched case-insensitively).

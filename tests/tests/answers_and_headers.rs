@@ -158,3 +158,61 @@ async fn format_characters_in_inquiry_case_are_refused() {
     assert_eq!(entry.case.as_deref(), Some(case));
     gw.shutdown().await.unwrap();
 }
+
+/// SPEC "Messages that say what is wrong": a refusal's message names the
+/// header, parameter or rule at fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_say_what_is_wrong() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            vec![("Inquiry-Case", "C-1")],
+            400,
+            "invalid_request",
+            vec!["Inquiry-Purpose"],
+        ),
+        (
+            vec![("Inquiry-Purpose", "administrative_inspection")],
+            400,
+            "invalid_request",
+            vec!["Inquiry-Case"],
+        ),
+        (
+            vec![("Inquiry-Purpose", "recruitment"), ("Inquiry-Case", "C-1")],
+            403,
+            "purpose_not_granted",
+            vec!["recruitment", "market_inspector"],
+        ),
+    ];
+    for (headers, status, code, named) in cases {
+        let r = client
+            .get(gw.data_addr(), &subject_path(), &headers)
+            .await
+            .unwrap();
+        assert_eq!(r.status, status, "{headers:?}");
+        assert_eq!(r.code().as_deref(), Some(code));
+        let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+        for n in named {
+            assert!(
+                message.contains(n),
+                "{headers:?}: {message:?} does not name {n}"
+            );
+        }
+    }
+    // A request the hygiene checks refuse names the rule broken.
+    let r = client
+        .get(
+            gw.data_addr(),
+            &format!("/v1/subjects/%2e%2e/{LEGAL_PERSON}"),
+            &INSPECTOR_HEADERS,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("dot segment"), "{message}");
+    gw.shutdown().await.unwrap();
+}

@@ -72,14 +72,18 @@ fn cases() -> Vec<Case> {
             name: "closes before answering",
             script: vec![],
             status: 502,
-            code: "upstream_invalid_response",
+            // SPEC "Messages that say what is wrong": the upstream dropped
+            // the connection before answering.
+            code: "upstream_unavailable",
             upstream_status: None,
         },
         Case {
             name: "closes after half a status line",
             script: vec![Step::Send(b"HTTP/1.1 20".to_vec())],
             status: 502,
-            code: "upstream_invalid_response",
+            // Dropped before a response head was complete: no answer came
+            // (bytes that are no HTTP at all stay invalid, below).
+            code: "upstream_unavailable",
             upstream_status: None,
         },
         Case {
@@ -595,4 +599,38 @@ async fn closes_idle_connections(env: &Env, hostile: &HostileUpstream, upstream_
         }
     }
     gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_refusing_connections_is_502_upstream_unavailable() {
+    let env = Env::new().await;
+    // A port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    for (url, extra) in [
+        (format!("http://{closed}"), String::new()),
+        (
+            format!("https://localhost:{}", closed.port()),
+            "ca = \"pki/ca.pem\"".to_owned(),
+        ),
+    ] {
+        env.write_config_full("", &url, &extra);
+        let gw = env.start().await;
+        let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+        let r = client
+            .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 502, "{url}");
+        assert_eq!(r.code().as_deref(), Some("upstream_unavailable"), "{url}");
+        let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("refused or dropped"), "{message}");
+        let entry = env.entry(r.header("inquiry-id").unwrap()).await;
+        assert_eq!(entry.decision, audit::Decision::Error);
+        assert_eq!(entry.reason, "upstream_unavailable");
+        assert_eq!(entry.upstream_status, None);
+        gw.shutdown().await.unwrap();
+    }
 }

@@ -137,8 +137,8 @@ async fn run<B: hyper::body::Body>(
     match policy::decide_admin(&conn.identity, &policy, draft.at) {
         Ok(roles) => draft.rule = Some(format!("roles {}", roles.join(","))),
         Err(d) => {
-            draft.rule = Some(d.rule);
-            return Err(Failure::Denied(d.reason));
+            draft.rule = Some(d.rule.clone());
+            return Err(Failure::Refused(d.reason, d.rule));
         }
     }
     if path == "/metrics" {

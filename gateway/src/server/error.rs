@@ -21,8 +21,12 @@ pub enum Fault {
 /// Everything that ends a request without upstream data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// Refused by policy (400 / 403).
+    /// Refused by policy (400 / 403), with a generic message.
     Denied(Reason),
+    /// Refused by policy (400 / 403); the message is the rule that decided
+    /// (`policy::Deny::rule`: names the header, purpose, item, role or
+    /// officer at fault, never a value from an upstream).
+    Refused(Reason, String),
     /// A data-plane request the parser refused (400 `invalid_request`); the
     /// message names the header, parameter or path part at fault and never
     /// repeats its value (`policy::inquiry` builds it from fixed text).
@@ -32,8 +36,8 @@ pub enum Failure {
     /// Anything but GET (405).
     MethodNotAllowed,
     /// Framing, target or headers break request hygiene (400
-    /// `invalid_request`); see [`super::hygiene`].
-    Malformed,
+    /// `invalid_request`), with the rule broken; see [`super::hygiene`].
+    Malformed(&'static str),
     /// The request carries a body; neither plane takes one (413).
     PayloadTooLarge,
     /// The request target is longer than `max_uri_bytes` (414).
@@ -57,6 +61,9 @@ pub enum Failure {
     UpstreamInvalid,
     /// Upstream too slow (504).
     UpstreamTimeout,
+    /// Upstream refused or dropped the connection before answering (502
+    /// `upstream_unavailable`).
+    UpstreamUnavailable,
     /// The inquiry log could not commit (503): no data released.
     AuditUnavailable,
     /// The connection's client certificate was revoked after the handshake
@@ -74,11 +81,11 @@ impl Failure {
     /// HTTP status.
     pub fn status(&self) -> u16 {
         match self {
-            Failure::Denied(r) => r.status(),
+            Failure::Denied(r) | Failure::Refused(r, _) => r.status(),
             Failure::Invalid(_) => 400,
             Failure::NotFound => 404,
             Failure::MethodNotAllowed => 405,
-            Failure::Malformed => 400,
+            Failure::Malformed(_) => 400,
             Failure::PayloadTooLarge => 413,
             Failure::UriTooLong => 414,
             Failure::HeadersTooLarge => 431,
@@ -86,6 +93,7 @@ impl Failure {
             Failure::Suppressed { status, .. } => *status,
             Failure::UpstreamInvalid => 502,
             Failure::UpstreamTimeout => 504,
+            Failure::UpstreamUnavailable => 502,
             Failure::AuditUnavailable => 503,
             Failure::CertificateRevoked | Failure::CertificateExpired => 403,
             Failure::Internal => 500,
@@ -95,11 +103,11 @@ impl Failure {
     /// Stable error code (the spec's table).
     pub fn code(&self) -> &'static str {
         match self {
-            Failure::Denied(r) => r.code(),
+            Failure::Denied(r) | Failure::Refused(r, _) => r.code(),
             Failure::Invalid(_) => "invalid_request",
             Failure::NotFound => "not_found",
             Failure::MethodNotAllowed => "method_not_allowed",
-            Failure::Malformed | Failure::UriTooLong | Failure::HeadersTooLarge => {
+            Failure::Malformed(_) | Failure::UriTooLong | Failure::HeadersTooLarge => {
                 "invalid_request"
             }
             Failure::PayloadTooLarge => "payload_too_large",
@@ -107,6 +115,7 @@ impl Failure {
             Failure::Suppressed { code, .. } => code,
             Failure::UpstreamInvalid => "upstream_invalid_response",
             Failure::UpstreamTimeout => "upstream_timeout",
+            Failure::UpstreamUnavailable => "upstream_unavailable",
             Failure::AuditUnavailable => "audit_unavailable",
             Failure::CertificateRevoked => "certificate_revoked",
             Failure::CertificateExpired => "certificate_expired",
@@ -117,7 +126,7 @@ impl Failure {
     /// Human-readable message: generic, or what the request parser named.
     pub fn message(&self) -> &str {
         match self {
-            Failure::Invalid(why) => why,
+            Failure::Invalid(why) | Failure::Refused(_, why) => why,
             Failure::Denied(Reason::InvalidRequest) => "the request is malformed",
             Failure::Denied(Reason::UnknownOfficer) => "the certificate names no known officer",
             Failure::Denied(Reason::OfficerNotValid) => {
@@ -135,7 +144,7 @@ impl Failure {
             Failure::Denied(Reason::RoleForbidden) => "this identity may not use this plane",
             Failure::NotFound => "no such resource",
             Failure::MethodNotAllowed => "only GET is supported",
-            Failure::Malformed => "the request's framing, target or headers are malformed",
+            Failure::Malformed(rule) => rule,
             Failure::PayloadTooLarge => "requests may not carry a body",
             Failure::UriTooLong => "the request target is too long",
             Failure::HeadersTooLarge => "the request has too many header fields",
@@ -143,6 +152,9 @@ impl Failure {
             Failure::Suppressed { .. } => "this record may not be served",
             Failure::UpstreamInvalid => "the credit database answered with an invalid response",
             Failure::UpstreamTimeout => "the credit database did not answer in time",
+            Failure::UpstreamUnavailable => {
+                "the credit database refused or dropped the connection before answering"
+            }
             Failure::AuditUnavailable => {
                 "the inquiry log could not record this inquiry; no data was released"
             }
@@ -162,7 +174,7 @@ impl Failure {
             Failure::CertificateRevoked
                 | Failure::CertificateExpired
                 | Failure::MethodNotAllowed
-                | Failure::Malformed
+                | Failure::Malformed(_)
                 | Failure::PayloadTooLarge
                 | Failure::UriTooLong
                 | Failure::HeadersTooLarge
@@ -172,7 +184,9 @@ impl Failure {
     /// Who is at fault.
     pub fn fault(&self) -> Fault {
         match self {
-            Failure::UpstreamInvalid | Failure::UpstreamTimeout => Fault::Upstream,
+            Failure::UpstreamInvalid | Failure::UpstreamTimeout | Failure::UpstreamUnavailable => {
+                Fault::Upstream
+            }
             Failure::AuditUnavailable | Failure::Internal => Fault::Gateway,
             _ => Fault::Client,
         }
@@ -263,7 +277,7 @@ mod tests {
             ),
             (Failure::NotFound, 404, "not_found"),
             (Failure::MethodNotAllowed, 405, "method_not_allowed"),
-            (Failure::Malformed, 400, "invalid_request"),
+            (Failure::Malformed("x"), 400, "invalid_request"),
             (Failure::PayloadTooLarge, 413, "payload_too_large"),
             (Failure::UriTooLong, 414, "invalid_request"),
             (Failure::HeadersTooLarge, 431, "invalid_request"),
@@ -279,6 +293,7 @@ mod tests {
             (Failure::UpstreamInvalid, 502, "upstream_invalid_response"),
             (Failure::AuditUnavailable, 503, "audit_unavailable"),
             (Failure::UpstreamTimeout, 504, "upstream_timeout"),
+            (Failure::UpstreamUnavailable, 502, "upstream_unavailable"),
         ];
         for (f, status, code) in cases {
             assert_eq!(f.status(), status, "{f:?}");

@@ -76,7 +76,7 @@ impl Violation {
             | Violation::ControlCharacter
             | Violation::Host
             | Violation::ForeignAuthority
-            | Violation::PathTraversal => Failure::Malformed,
+            | Violation::PathTraversal => Failure::Malformed(self.rule()),
         }
     }
 

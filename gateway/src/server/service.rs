@@ -114,8 +114,8 @@ async fn run<B: hyper::body::Body>(
     let policy = shared.policy.load_full();
     let allow = match policy::decide(&conn.identity, &inquiry, &policy, now) {
         Decision::Deny(d) => {
-            draft.rule = Some(d.rule);
-            return Err(Failure::Denied(d.reason));
+            draft.rule = Some(d.rule.clone());
+            return Err(Failure::Refused(d.reason, d.rule));
         }
         Decision::Allow(a) => a,
     };
@@ -144,6 +144,10 @@ async fn run<B: hyper::body::Body>(
     let upstream = match shared.upstream.get(&target, up_headers).await {
         Ok(r) => r,
         Err(UpstreamError::Timeout) => return Err(Failure::UpstreamTimeout),
+        Err(e @ UpstreamError::Unavailable(_)) => {
+            tracing::warn!(error = %e, "upstream unavailable");
+            return Err(Failure::UpstreamUnavailable);
+        }
         Err(e) => {
             draft.upstream_status = e.upstream_status();
             tracing::warn!(error = %e, "upstream exchange failed");
@@ -202,8 +206,8 @@ async fn run<B: hyper::body::Body>(
     let fetched =
         match policy::decide_fetched_record(&conn.identity, &inquiry, &subject_id, &policy, now) {
             Decision::Deny(d) => {
-                draft.rule = Some(d.rule);
-                return Err(Failure::Denied(d.reason));
+                draft.rule = Some(d.rule.clone());
+                return Err(Failure::Refused(d.reason, d.rule));
             }
             Decision::Allow(a) => a,
         };

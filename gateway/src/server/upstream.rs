@@ -54,6 +54,11 @@ pub enum UpstreamError {
     /// No complete answer within the timeout.
     #[error("upstream did not answer in time")]
     Timeout,
+    /// The upstream refused the connection (or could not be reached within
+    /// the connect timeout, or the TLS handshake failed), or dropped it
+    /// before sending any response head: it did not answer at all.
+    #[error("upstream unavailable: {0}")]
+    Unavailable(&'static str),
     /// Could not connect, or no parseable response head arrived (garbage,
     /// closed or reset before answering, head too large).
     #[error("upstream exchange failed: {0}")]
@@ -75,7 +80,9 @@ impl UpstreamError {
     pub fn upstream_status(&self) -> Option<u16> {
         match self {
             UpstreamError::Refused { status, .. } => Some(*status),
-            UpstreamError::Timeout | UpstreamError::Invalid(_) => None,
+            UpstreamError::Timeout | UpstreamError::Invalid(_) | UpstreamError::Unavailable(_) => {
+                None
+            }
         }
     }
 }
@@ -239,10 +246,13 @@ impl Upstream {
         );
         match &self.transport {
             Transport::Plain(client) => {
-                let resp = client
-                    .request(req)
-                    .await
-                    .map_err(|_| UpstreamError::Invalid("connection failed"))?;
+                let resp = client.request(req).await.map_err(|e| {
+                    if e.is_connect() {
+                        UpstreamError::Unavailable("connection refused or unreachable")
+                    } else {
+                        exchange_failure(&e)
+                    }
+                })?;
                 self.collect(resp).await
             }
             Transport::Tls(pool) => {
@@ -250,7 +260,7 @@ impl Upstream {
                 let resp = sender
                     .send_request(req)
                     .await
-                    .map_err(|_| UpstreamError::Invalid("connection failed"))?;
+                    .map_err(|e| exchange_failure(&e))?;
                 let answer = self.collect(resp).await?;
                 pool.checkin(sender);
                 Ok(answer)
@@ -275,6 +285,37 @@ impl Upstream {
             .to_bytes();
         Ok(UpstreamResponse { status, body })
     }
+}
+
+/// Classifies a failed exchange before any response head arrived: bytes
+/// that are not an HTTP response are an invalid answer; a connection
+/// closed or reset with nothing parseable is an upstream that did not
+/// answer.
+fn exchange_failure(e: &(dyn std::error::Error + 'static)) -> UpstreamError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            if h.is_parse() || h.is_parse_status() || h.is_parse_too_large() {
+                return UpstreamError::Invalid("the answer is not an HTTP response");
+            }
+            if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
+                return UpstreamError::Unavailable("the connection closed before an answer");
+            }
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            ) {
+                return UpstreamError::Unavailable("the connection was reset before an answer");
+            }
+        }
+        source = err.source();
+    }
+    UpstreamError::Invalid("connection failed")
 }
 
 /// Whether the head of a 2xx answer promises an unencoded JSON body.
@@ -344,16 +385,16 @@ impl TlsPool {
         let connect = async {
             let tcp = tokio::net::TcpStream::connect(addr)
                 .await
-                .map_err(|_| UpstreamError::Invalid("connection failed"))?;
+                .map_err(|_| UpstreamError::Unavailable("connection refused or unreachable"))?;
             let _ = tcp.set_nodelay(true);
             self.connector
                 .connect(self.server_name.clone(), tcp)
                 .await
-                .map_err(|_| UpstreamError::Invalid("tls handshake with the upstream failed"))
+                .map_err(|_| UpstreamError::Unavailable("tls handshake with the upstream failed"))
         };
         let tls = tokio::time::timeout(self.connect_timeout, connect)
             .await
-            .map_err(|_| UpstreamError::Invalid("connect timed out"))??;
+            .map_err(|_| UpstreamError::Unavailable("connect timed out"))??;
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(MAX_HEAD_BYTES)
             .max_headers(MAX_HEADERS)
