@@ -332,8 +332,17 @@ pub enum AuditCommand {
 }
 
 /// Parse the command line and run it.
+///
+/// Errors follow one format (SPEC "Messages that say what is wrong"): each
+/// on its own line as `credgate: error: …` (`file:line:col:` first where
+/// there is a position), then `credgate: N error(s)` when there are several;
+/// exit code 1 for invalid input (command line, config, policy, key files),
+/// 2 when the command could not run (ports, stores, I/O).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let result = match cli.command {
         Command::Serve { config } => crate::commands::serve::run(&config, cli.log_format),
         Command::Demo { dir } => crate::demo::run(&dir, cli.log_format),
@@ -347,8 +356,65 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("credgate: error: {e}");
-            ExitCode::from(2)
+            print_errors(&e.to_string());
+            if is_invalid_input(e.as_ref()) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
+}
+
+/// A command line clap refused: `--help` and `--version` print and exit 0;
+/// anything else is invalid input, printed in the one error format.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    if let Some(first) = lines.next() {
+        eprintln!(
+            "credgate: error: {}",
+            first.strip_prefix("error: ").unwrap_or(first)
+        );
+    }
+    for line in lines {
+        eprintln!("{line}");
+    }
+    ExitCode::from(1)
+}
+
+/// Prints an error display, one `credgate: error:` line per line of it, and
+/// a count when there are several.
+pub fn print_errors(text: &str) {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    for line in &lines {
+        eprintln!("credgate: error: {line}");
+    }
+    if lines.len() > 1 {
+        eprintln!("credgate: {} error(s)", lines.len());
+    }
+}
+
+/// Whether an error is the operator's input being wrong (config, policy,
+/// key files) rather than the command failing to run.
+fn is_invalid_input(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        let config = err
+            .downcast_ref::<crate::config::ConfigError>()
+            .or_else(|| match err.downcast_ref::<crate::server::ServeError>() {
+                Some(crate::server::ServeError::Config(c)) => Some(c),
+                _ => None,
+            });
+        if let Some(c) = config {
+            return !matches!(c, crate::config::ConfigError::Read { .. });
+        }
+        source = err.source();
+    }
+    false
 }

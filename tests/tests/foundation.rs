@@ -574,3 +574,62 @@ async fn a_changed_crl_is_picked_up_without_a_signal() {
     assert!(refused, "revocation not applied after the CRL changed");
     gw.shutdown().await.unwrap();
 }
+
+/// SPEC "Messages that say what is wrong": one format for every command's
+/// errors, exit 1 for invalid input and 2 when it could not run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_have_one_format_and_exit_codes_tell_input_from_running() {
+    let env = Env::new().await;
+    let cfg = env.config_path.to_str().unwrap().to_string();
+    let original = std::fs::read_to_string(&env.config_path).unwrap();
+    let every_line_prefixed = |err: &str| {
+        err.lines()
+            .all(|l| l.starts_with("credgate: error: ") || l.starts_with("credgate: "))
+    };
+
+    // Mistakes in the config: reported with their position, exit 1.
+    std::fs::write(
+        &env.config_path,
+        original
+            .replace("[admin]", "[admin]\nlisten_twice = 1")
+            .replace("checkpoint_every = 10", "checkpoint_every = 0"),
+    )
+    .unwrap();
+    for args in [
+        vec!["serve", "--config", &cfg],
+        vec!["policy", "check", "--config", &cfg],
+    ] {
+        let (code, _, err) = run(EXE, &args).await;
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(every_line_prefixed(&err), "{args:?}: {err}");
+        assert!(err.contains("credgate: error: "), "{err}");
+        assert!(err.contains("gateway.toml:"), "no position: {err}");
+    }
+    let (_, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
+    assert!(err.contains("listen_twice"), "{err}");
+
+    // A command line clap refuses: invalid input, same prefix.
+    let (code, _, err) = run(EXE, &["serve", "--no-such-flag"]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.starts_with("credgate: error: "), "{err}");
+
+    // Could not run: the config file missing, the port taken.
+    let (code, _, err) = run(EXE, &["serve", "--config", "/nonexistent/gateway.toml"]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with("credgate: error: "), "{err}");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    std::fs::write(
+        &env.config_path,
+        original.replacen(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"{busy_addr}\""),
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(EXE, &["serve", "--config", &cfg]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&busy_addr), "{err}");
+    assert!(every_line_prefixed(&err), "{err}");
+}

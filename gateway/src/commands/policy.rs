@@ -63,7 +63,7 @@ fn check(path: &Path) -> CmdResult {
         Err(errors) => {
             let mut text = errors.to_string();
             append_policy_errors(&mut text, fallback_policy_errors(path, None));
-            print_errors(&text);
+            crate::cli::print_errors(&text);
             return Ok(ExitCode::from(1));
         }
     };
@@ -79,7 +79,7 @@ fn check(path: &Path) -> CmdResult {
             Ok(ExitCode::SUCCESS)
         }
         Err(ConfigError::Policy(errors)) => {
-            print_errors(&errors.to_string());
+            crate::cli::print_errors(&errors.to_string());
             Ok(ExitCode::from(1))
         }
         Err(other) => {
@@ -90,7 +90,7 @@ fn check(path: &Path) -> CmdResult {
                 &mut text,
                 fallback_policy_errors(path, Some(&config.policy_file)),
             );
-            print_errors(&text);
+            crate::cli::print_errors(&text);
             Ok(ExitCode::from(1))
         }
     }
@@ -122,18 +122,6 @@ fn fallback_policy_errors(config: &Path, known: Option<&Path>) -> Option<policy:
         return None;
     }
     policy::Policy::load(&policy_path, &policy::Settings::default()).err()
-}
-
-/// Print a multi-error display, one error per line, on stderr (and a count
-/// when there is more than one).
-fn print_errors(text: &str) {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    for line in &lines {
-        eprintln!("credgate: error: {line}");
-    }
-    if lines.len() > 1 {
-        eprintln!("credgate: {} error(s)", lines.len());
-    }
 }
 
 /// `policy explain`: decide at now and print why.
