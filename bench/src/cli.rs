@@ -82,6 +82,11 @@ pub struct Args {
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Write `STATUS INQUIRY-ID` for every response received (warm-up and
+    /// stragglers included; `-` when it carried no `Inquiry-Id`) to FILE,
+    /// so a soak can check every answer against the inquiry log.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Instead of sending load, serve fixed bodies on this address (plain
     /// HTTP/1.1): a fast stand-in upstream. Needs `--route`.
     #[arg(long, value_name = "ADDR", conflicts_with = "url")]
@@ -189,6 +194,8 @@ pub struct LoadPlan {
     pub client_auth: Option<(PathBuf, PathBuf)>,
     /// Run label.
     pub label: String,
+    /// `--record` file.
+    pub record: Option<PathBuf>,
 }
 
 /// A checked `--serve` run.
@@ -329,6 +336,7 @@ fn load_plan(args: &Args) -> Result<LoadPlan, CliError> {
         ca: args.ca.clone(),
         client_auth,
         label: args.label.clone().unwrap_or_else(|| url.to_string()),
+        record: args.record.clone(),
     })
 }
 

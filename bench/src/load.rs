@@ -48,6 +48,14 @@ pub enum LoadError {
     /// `--server-name` (or the URL host) is not a valid TLS server name.
     #[error("`{0}` is not a valid tls server name")]
     ServerName(String),
+    /// The `--record` file could not be written.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Record {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 /// The kinds of failure a run counts, as reported.
@@ -83,6 +91,8 @@ impl Failure {
 struct WorkerStats {
     hist: Histogram,
     status: BTreeMap<u16, u64>,
+    /// With `--record`: (status, inquiry id) of every response.
+    answers: Vec<(u16, Option<String>)>,
     failures: BTreeMap<Failure, u64>,
     body_bytes: u64,
 }
@@ -90,6 +100,7 @@ struct WorkerStats {
 impl WorkerStats {
     fn merge(&mut self, other: WorkerStats) {
         self.hist.merge(&other.hist);
+        self.answers.extend(other.answers);
         for (k, v) in other.status {
             *self.status.entry(k).or_default() += v;
         }
@@ -184,11 +195,19 @@ where
     Ok(sender)
 }
 
-/// Send one request on `sender` and read the whole body: `(status, body bytes)`.
-async fn exchange(sender: &mut Sender, req: Request<Empty<Bytes>>) -> Result<(u16, u64), Failure> {
+/// An exchange's outcome: status, body bytes, the `Inquiry-Id` header.
+type Exchanged = (u16, u64, Option<String>);
+
+/// Send one request on `sender` and read the whole body.
+async fn exchange(sender: &mut Sender, req: Request<Empty<Bytes>>) -> Result<Exchanged, Failure> {
     sender.ready().await.map_err(|_| Failure::Http)?;
     let resp = sender.send_request(req).await.map_err(|_| Failure::Http)?;
     let status = resp.status().as_u16();
+    let id = resp
+        .headers()
+        .get("inquiry-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut body = resp.into_body();
     let mut bytes = 0u64;
     while let Some(frame) = body.frame().await {
@@ -197,7 +216,7 @@ async fn exchange(sender: &mut Sender, req: Request<Empty<Bytes>>) -> Result<(u1
             bytes += data.len() as u64;
         }
     }
-    Ok((status, bytes))
+    Ok((status, bytes, id))
 }
 
 /// One connection's (or, per-request mode, one slot's) request loop.
@@ -257,7 +276,10 @@ async fn worker(shared: Arc<Shared>) -> WorkerStats {
         .await;
         let done = Instant::now();
         match outcome {
-            Ok(Ok((status, bytes))) => {
+            Ok(Ok((status, bytes, id))) => {
+                if plan.record.is_some() {
+                    stats.answers.push((status, id));
+                }
                 if measured(done) {
                     stats
                         .hist
@@ -362,6 +384,16 @@ pub async fn run(plan: LoadPlan) -> Result<Report, LoadError> {
         }
     }
 
+    if let Some(path) = &shared.plan.record {
+        let mut text = String::with_capacity(total.answers.len() * 40);
+        for (status, id) in &total.answers {
+            text.push_str(&format!("{status} {}\n", id.as_deref().unwrap_or("-")));
+        }
+        std::fs::write(path, text).map_err(|source| LoadError::Record {
+            path: path.clone(),
+            source,
+        })?;
+    }
     let requests = total.hist.count();
     let mut cpu: Vec<CpuUsage> = watched
         .iter()
