@@ -2,15 +2,18 @@
 //! scope (the conformance policy, market inspector, consent for `income`).
 //!
 //! Checks: `apply` never panics; when it succeeds the output is JSON, holds no
-//! prohibited key and no unconsented consent-required key (any depth, any
-//! case), no masked key reveals a leaf unchanged beyond its kept characters,
-//! and the report's record count matches the output.
+//! prohibited key and no unconsented consent-required key (any depth, names
+//! compared normalised), no masked key reveals a leaf unchanged beyond its
+//! kept characters, no string leaf holds a resident id or mobile number the
+//! detectors would find, and the report's record count matches the output
+//! (records arrays found by their normalised key).
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
+use policy::keyname::normalise;
 use policy::{Category, ItemRule, Mask, RecordFields, Rules, Scope};
 use serde_json::Value;
 use time::macros::datetime;
@@ -89,16 +92,16 @@ fn check(value: &Value, under_mask: bool) {
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                let lower = key.to_lowercase();
+                // Names compare normalised (NFKC, case folded, letters and
+                // digits only), as the redactor compares them.
+                let key = normalise(key);
+                let named = |names: &[&str]| names.iter().any(|n| normalise(n) == key);
+                assert!(!named(PROHIBITED), "prohibited key survived");
                 assert!(
-                    !PROHIBITED.contains(&lower.as_str()),
-                    "prohibited key survived"
-                );
-                assert!(
-                    !CONSENT.contains(&lower.as_str()) || CONSENTED.contains(&lower.as_str()),
+                    !named(CONSENT) || named(CONSENTED),
                     "unconsented key survived"
                 );
-                let masked = under_mask || lower == "id_number" || lower == "phone";
+                let masked = under_mask || named(&["id_number", "phone"]);
                 check(child, masked);
             }
         }
@@ -111,6 +114,11 @@ fn check(value: &Value, under_mask: bool) {
             );
         }
         Value::Number(_) => assert!(!under_mask, "number under a mask key"),
+        // No resident id or mobile number survives unmasked in any string.
+        Value::String(text) => assert!(
+            redaction::detect_values(text).is_empty(),
+            "an id or mobile number survived in a string leaf"
+        ),
         _ => {}
     }
 }
@@ -125,7 +133,7 @@ fuzz_target!(|data: &[u8]| {
         .as_object()
         .expect("output is an object")
         .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case("records"))
+        .filter(|(key, _)| normalise(key) == "records")
         .filter_map(|(_, records)| records.as_array())
         .map(Vec::len)
         .sum();
