@@ -15,4 +15,5 @@
 
 pub mod identity;
 pub mod pki;
+#[cfg(feature = "testing")]
 pub mod testing;
