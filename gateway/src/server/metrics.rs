@@ -1,5 +1,8 @@
 //! Process metrics in Prometheus text format: requests by plane, decision and
-//! status, and the inquiry-log commit latency as a histogram.
+//! status, the inquiry-log commit latency as a histogram, witness progress,
+//! and `credgate_crl_next_update_seconds`: the seconds until the earliest
+//! `next_update` of the loaded CRLs (negative once past; set at start and
+//! at every TLS reload, read against the real clock when rendered).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,6 +21,7 @@ struct Inner {
     commit_failures: u64,
     witness_cosigned: BTreeMap<String, u64>,
     witness_conflicts: BTreeMap<String, u64>,
+    crl_next_update: Option<time::OffsetDateTime>,
 }
 
 /// Counters shared by both planes.
@@ -89,8 +93,18 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// The earliest `next_update` of the CRLs now loaded.
+    pub fn crl_next_update(&self, at: Option<time::OffsetDateTime>) {
+        self.lock().crl_next_update = at;
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
+        self.render_at(time::OffsetDateTime::now_utc())
+    }
+
+    /// [`Metrics::render`] with `now` as the real time.
+    pub fn render_at(&self, now: time::OffsetDateTime) -> String {
         let g = self.lock();
         let mut out = String::new();
         out.push_str(
@@ -129,6 +143,15 @@ impl Metrics {
             "credgate_audit_commit_failures_total {}",
             g.commit_failures
         );
+        if let Some(at) = g.crl_next_update {
+            out.push_str("# HELP credgate_crl_next_update_seconds Seconds until the earliest next_update of the loaded CRLs (negative once past; re-sign with `credgate certs crl refresh`).\n");
+            out.push_str("# TYPE credgate_crl_next_update_seconds gauge\n");
+            let _ = writeln!(
+                out,
+                "credgate_crl_next_update_seconds {}",
+                (at - now).whole_seconds()
+            );
+        }
         if !g.witness_cosigned.is_empty() {
             out.push_str("# HELP credgate_witness_cosigned_size Tree size of the latest checkpoint each witness cosigned.\n");
             out.push_str("# TYPE credgate_witness_cosigned_size gauge\n");
@@ -183,5 +206,24 @@ mod tests {
         assert!(text.contains("credgate_audit_commit_seconds_bucket{le=\"0.0025\"} 0"));
         assert!(text.contains("credgate_audit_commit_seconds_count 1"));
         assert!(text.contains("credgate_audit_commit_failures_total 1"));
+        assert!(!text.contains("credgate_crl_next_update_seconds"), "no CRL");
+    }
+
+    #[test]
+    fn the_crl_gauge_counts_down_and_goes_negative() {
+        let m = Metrics::default();
+        let now = time::macros::datetime!(2026-12-04 12:00 UTC);
+        m.crl_next_update(Some(now + time::Duration::days(2)));
+        let text = m.render_at(now);
+        assert!(text.contains("# TYPE credgate_crl_next_update_seconds gauge"));
+        assert!(
+            text.contains("credgate_crl_next_update_seconds 172800\n"),
+            "{text}"
+        );
+        let text = m.render_at(now + time::Duration::days(3));
+        assert!(
+            text.contains("credgate_crl_next_update_seconds -86400\n"),
+            "{text}"
+        );
     }
 }

@@ -196,6 +196,7 @@ impl Shared {
     pub fn reload_tls(&self) -> Result<(), ServeError> {
         let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
         self.tls.reload(&self.config.server)?;
+        self.metrics.crl_next_update(self.tls.crl_next_update());
         tracing::info!("tls material reloaded");
         Ok(())
     }
@@ -555,6 +556,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         reload_lock: Mutex::new(()),
         config,
     });
+    shared.metrics.crl_next_update(shared.tls.crl_next_update());
     let local = |l: &TcpListener, fallback: SocketAddr| l.local_addr().unwrap_or(fallback);
     let data_addr = local(&data_listener, shared.config.server.listen);
     let admin_addr = admin_listener
