@@ -345,31 +345,40 @@ impl Env {
     /// group commit writes them in big transactions. One chain, checkpoints
     /// every 1 000 entries. Returns the audit public key.
     pub async fn fill_log(&self, n: u64) -> Vec<u8> {
-        let mut cfg = self.config().audit_config().unwrap();
-        cfg.checkpoint_every = 1000;
-        let log = audit::AuditLog::open(&cfg).await.unwrap();
-        let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..256 {
-            let log = log.clone();
-            let next = next.clone();
-            set.spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= n {
-                        break;
-                    }
-                    log.append(filler_entry(i)).await.unwrap();
-                }
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r.unwrap();
-        }
-        let key = log.public_key();
-        log.shutdown().await.unwrap();
-        key
+        fill_log_at(&self.config_path, n).await
     }
+}
+
+/// [`Env::fill_log`] for the gateway config at `config` (usable from
+/// another process than the test's own).
+pub async fn fill_log_at(config: &Path, n: u64) -> Vec<u8> {
+    let mut cfg = gateway::config::Config::load(config)
+        .unwrap()
+        .audit_config()
+        .unwrap();
+    cfg.checkpoint_every = 1000;
+    let log = audit::AuditLog::open(&cfg).await.unwrap();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..256 {
+        let log = log.clone();
+        let next = next.clone();
+        set.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                log.append(filler_entry(i)).await.unwrap();
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    let key = log.public_key();
+    log.shutdown().await.unwrap();
+    key
 }
 
 /// A plausible data-plane entry, number `i`.
