@@ -8,7 +8,8 @@
 //!
 //! Owns creating those files ([`init`]), issuing officer client certificates
 //! with a PKCS#12 bundle ([`issue`], [`issue_with_options`]) and revoking them
-//! by re-signing `ca.crl` ([`revoke`]). Every file holding a private key is
+//! by re-signing `ca.crl` ([`revoke`]), and re-signing `ca.crl` with a new
+//! `next_update` before it runs out ([`refresh_crl`]). Every file holding a private key is
 //! created with mode 0600 and never overwritten. It does not serve, fetch or
 //! verify anything over the network.
 
@@ -80,8 +81,9 @@ pub const INIT_FILES: [&str; 9] = [
 const CA_DAYS: i64 = 3650;
 /// Server certificate validity, days (2 years).
 const SERVER_DAYS: i64 = 730;
-/// How far ahead a CRL's `next_update` lies, days.
-const CRL_NEXT_UPDATE_DAYS: i64 = 30;
+/// How far ahead a CRL's `next_update` lies, days (`init`, `revoke`, and
+/// the default of `certs crl refresh`).
+pub const CRL_NEXT_UPDATE_DAYS: i64 = 30;
 /// Length of random certificate serial numbers, bytes.
 const SERIAL_LEN: usize = 16;
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), before the 32 key bytes.
@@ -334,7 +336,15 @@ pub fn init(dir: &Path) -> Result<(), PkiError> {
 
     // Empty CRL, number 1.
     let crl_path = dir.join(CRL);
-    let crl_pem = sign_crl(&ca_cert, &ca_key, &[1], Vec::new(), now, &crl_path)?;
+    let crl_pem = sign_crl(
+        &ca_cert,
+        &ca_key,
+        &[1],
+        Vec::new(),
+        now,
+        Duration::days(CRL_NEXT_UPDATE_DAYS),
+        &crl_path,
+    )?;
 
     // Ed25519 keys.
     let audit_key = ed25519_pkcs8(&dir.join(AUDIT_KEY))?;
@@ -441,57 +451,143 @@ pub fn revoke_outcome(dir: &Path, cert: &Path) -> Result<Revocation, PkiError> {
     }
     let serial = leaf.raw_serial().to_vec();
 
-    let crl_bytes = read(&crl_path)?;
-    let bad_crl = || PkiError::BadCrl {
-        path: crl_path.clone(),
-    };
-    let crl_der = rustls_pemfile::crls(&mut crl_bytes.as_slice())
-        .next()
-        .and_then(Result::ok)
-        .ok_or_else(bad_crl)?;
-    let (_, crl) = x509_parser::parse_x509_crl(crl_der.as_ref()).map_err(|_| bad_crl())?;
-    let crl_signed_here = crl.issuer().as_raw() == ca.subject_raw.as_slice()
-        && ca.verifies(
-            &crl.signature_algorithm.algorithm,
-            crl.tbs_cert_list.as_ref(),
-            &crl.signature_value.data,
-        );
-    if !crl_signed_here {
-        return Err(bad_crl());
-    }
-
-    if crl
-        .iter_revoked_certificates()
-        .any(|r| same_serial(r.raw_serial(), &serial))
-    {
+    let current = CurrentCrl::load(&ca, &crl_path)?;
+    if current.serials.iter().any(|r| same_serial(r, &serial)) {
         return Ok(Revocation::AlreadyRevoked);
     }
 
     let now = OffsetDateTime::now_utc();
-    let mut revoked: Vec<RevokedCertParams> = crl
-        .iter_revoked_certificates()
-        .map(|r| RevokedCertParams {
-            serial_number: SerialNumber::from_slice(r.raw_serial()),
-            revocation_time: r.revocation_date.to_datetime(),
-            reason_code: r
-                .reason_code()
-                .and_then(|(_, code)| reason_from_code(code.0)),
-            invalidity_date: r.invalidity_date().map(|(_, t)| t.to_datetime()),
-        })
-        .collect();
+    let mut revoked = current.revoked;
     revoked.push(RevokedCertParams {
         serial_number: SerialNumber::from_slice(&serial),
         revocation_time: now,
         reason_code: None,
         invalidity_date: None,
     });
-    let number = match crl.crl_number() {
-        Some(n) => (n.clone() + 1u32).to_bytes_be(),
-        None => vec![1],
-    };
-    let pem = sign_crl(&ca.cert, &ca.key, &number, revoked, now, &crl_path)?;
+    let days = Duration::days(CRL_NEXT_UPDATE_DAYS);
+    let pem = sign_crl(
+        &ca.cert,
+        &ca.key,
+        &current.next_number,
+        revoked,
+        now,
+        days,
+        &crl_path,
+    )?;
     write_replace(&crl_path, pem.as_bytes())?;
     Ok(Revocation::Added)
+}
+
+/// What [`refresh_crl`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlRefresh {
+    /// The CRL file (`ca.crl`), replaced.
+    pub path: PathBuf,
+    /// Serials listed, the same as before.
+    pub revoked: usize,
+    /// The new CRL number, decimal (the old one plus 1).
+    pub number: String,
+    /// The replaced CRL's `next_update`, if it had one.
+    pub previous_next_update: Option<OffsetDateTime>,
+    /// The new `this_update` (now).
+    pub this_update: OffsetDateTime,
+    /// The new `next_update`: `days` after `this_update`.
+    pub next_update: OffsetDateTime,
+}
+
+/// Re-sign the CA's `ca.crl` unchanged but for its dates and number: the
+/// same revoked serials (with their dates and reasons), `this_update` now,
+/// `next_update` `days` later, CRL number incremented. For a CRL whose
+/// `next_update` nears: past it, relying parties (the gateway included)
+/// may treat every certificate as unverifiable. Refuses a `ca.crl` not
+/// signed by this CA ([`PkiError::BadCrl`]).
+pub fn refresh_crl(dir: &Path, days: u32) -> Result<CrlRefresh, PkiError> {
+    let ca = Ca::load(dir)?;
+    let crl_path = dir.join(CRL);
+    let current = CurrentCrl::load(&ca, &crl_path)?;
+    let now = OffsetDateTime::now_utc();
+    let revoked = current.revoked.len();
+    let pem = sign_crl(
+        &ca.cert,
+        &ca.key,
+        &current.next_number,
+        current.revoked,
+        now,
+        Duration::days(i64::from(days)),
+        &crl_path,
+    )?;
+    write_replace(&crl_path, pem.as_bytes())?;
+    Ok(CrlRefresh {
+        path: crl_path,
+        revoked,
+        number: current.next_number_text,
+        previous_next_update: current.next_update,
+        this_update: now,
+        next_update: now + Duration::days(i64::from(days)),
+    })
+}
+
+/// The CA's current CRL, checked to be signed by it, as the next one needs it.
+struct CurrentCrl {
+    /// Its revoked entries, to carry over.
+    revoked: Vec<RevokedCertParams>,
+    /// Their raw serials.
+    serials: Vec<Vec<u8>>,
+    /// The CRL number the next CRL gets (big-endian bytes).
+    next_number: Vec<u8>,
+    /// The same, decimal.
+    next_number_text: String,
+    /// Its `next_update`.
+    next_update: Option<OffsetDateTime>,
+}
+
+impl CurrentCrl {
+    fn load(ca: &Ca, crl_path: &Path) -> Result<CurrentCrl, PkiError> {
+        let crl_bytes = read(crl_path)?;
+        let bad_crl = || PkiError::BadCrl {
+            path: crl_path.to_path_buf(),
+        };
+        let crl_der = rustls_pemfile::crls(&mut crl_bytes.as_slice())
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(bad_crl)?;
+        let (_, crl) = x509_parser::parse_x509_crl(crl_der.as_ref()).map_err(|_| bad_crl())?;
+        let crl_signed_here = crl.issuer().as_raw() == ca.subject_raw.as_slice()
+            && ca.verifies(
+                &crl.signature_algorithm.algorithm,
+                crl.tbs_cert_list.as_ref(),
+                &crl.signature_value.data,
+            );
+        if !crl_signed_here {
+            return Err(bad_crl());
+        }
+        let revoked = crl
+            .iter_revoked_certificates()
+            .map(|r| RevokedCertParams {
+                serial_number: SerialNumber::from_slice(r.raw_serial()),
+                revocation_time: r.revocation_date.to_datetime(),
+                reason_code: r
+                    .reason_code()
+                    .and_then(|(_, code)| reason_from_code(code.0)),
+                invalidity_date: r.invalidity_date().map(|(_, t)| t.to_datetime()),
+            })
+            .collect();
+        let serials = crl
+            .iter_revoked_certificates()
+            .map(|r| r.raw_serial().to_vec())
+            .collect();
+        let next = match crl.crl_number() {
+            Some(n) => n.clone() + 1u32,
+            None => 1u32.into(),
+        };
+        Ok(CurrentCrl {
+            revoked,
+            serials,
+            next_number: next.to_bytes_be(),
+            next_number_text: next.to_string(),
+            next_update: crl.next_update().map(|t| t.to_datetime()),
+        })
+    }
 }
 
 /// The CA of a PKI folder, ready to sign.
@@ -743,6 +839,7 @@ pub(crate) fn sign_crl(
     number: &[u8],
     revoked: Vec<RevokedCertParams>,
     now: OffsetDateTime,
+    valid_for: Duration,
     crl_path: &Path,
 ) -> Result<String, PkiError> {
     let generate = |e: rcgen::Error| PkiError::Generate {
@@ -751,7 +848,7 @@ pub(crate) fn sign_crl(
     };
     let params = CertificateRevocationListParams {
         this_update: now,
-        next_update: now + Duration::days(CRL_NEXT_UPDATE_DAYS),
+        next_update: now + valid_for,
         crl_number: SerialNumber::from_slice(number),
         issuing_distribution_point: None,
         revoked_certs: revoked,

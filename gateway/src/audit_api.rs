@@ -7,14 +7,30 @@
 //! |---|---|
 //! | `/audit/entries?officer=&subject=&from=&to=&decision=&limit=` | `{"entries": [...], "truncated": bool}` in time order, at most `limit` (default 1000, max 10000); `truncated` means more match — page on with `from` |
 //! | `/audit/verify` | the verify report as JSON (`"result": "intact"` or `"tampered"`) |
-//! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline; an export over `max_export_bytes` (`[server]`, default 64 MiB; it is built in memory) is refused with 400 `invalid_request` asking to narrow the filter |
+//! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline, streamed ([`export_stream`]) |
 //! | `/audit/checkpoints/latest?chain=ID` | the chain's latest checkpoint: a C2SP signed note (`text/plain`) with any witness cosignature lines |
 //! | `/audit/proof?inquiry=ID` | the inquiry's inclusion proof bundle (JSON, see `audit::reader::ProofBundle`); 409 `proof_pending` with `Retry-After` while no checkpoint covers it yet |
 //! | `/audit/proof/consistency?chain=ID&from=N&to=M` | `{"chain_id", "from", "to", "proof": [base64...]}`, an RFC 9162 consistency proof |
 //! | `/audit/subjects/{id}?from=&to=&limit=` | the right-to-know report about one subject (Hunan Art. 31), oldest first, at most `limit` inquiries (default 1000, max 10000); `"truncated": true` means more exist — page on with `from` |
 //!
 //! Errors are `{"error": {"code", "message"}}`: 400 `invalid_request`,
-//! 404 `not_found`, 503 `audit_unavailable`. It does not authenticate or
+//! 404 `not_found`, 503 `audit_unavailable`.
+//!
+//! ## Streamed exports (issue 15)
+//!
+//! `/audit/export` is not built in memory: [`export_stream`] starts a task
+//! that reads the store a page at a time ([`EXPORT_PAGE`] entries, keyset
+//! by chain and seq) and hands the export on in chunks of whole lines
+//! ([`EXPORT_CHUNK`] bytes) through a channel of [`EXPORT_QUEUE`] chunks;
+//! the response body ([`ExportStream`]) takes them from there. Memory per
+//! export is a page, a few chunks and one chain's checkpoint notes,
+//! whatever the size of the log, and the bytes are those
+//! `audit::Reader::export_with_key` writes. A client that stops reading for
+//! [`EXPORT_STALL`] or goes away ends the task. The admin plane runs at
+//! most `[admin] max_concurrent_exports` exports and verifications at once
+//! (the rest get 429 `rate_limited`); the permit it hands in is held by the
+//! task until the export ends. The other answers are bounded by their
+//! `limit` (at most [`MAX_LIMIT`] entries) or are single items. It does not authenticate or
 //! authorise (the admin plane calls `policy::decide_admin` first), does not
 //! check the method, and does not write the admin request's own log entry:
 //! the caller does that, using [`AuditApiResponse::subject_id`].
@@ -290,20 +306,18 @@ pub fn entry_json(entry: &audit::Entry) -> Value {
     value
 }
 
-/// Serve one `GET /audit/...` request. `public_key` is the raw 32-byte
-/// Ed25519 key checkpoints are verified with; `max_export_bytes` bounds the
-/// export body built in memory.
+/// Serve one `GET /audit/...` request but `/audit/export` (see
+/// [`export_stream`]; here it is 404). `public_key` is the raw 32-byte
+/// Ed25519 key checkpoints are verified with.
 pub async fn handle(
     reader: &audit::Reader,
     public_key: &[u8],
     path: &str,
     query: Option<&str>,
-    max_export_bytes: usize,
 ) -> AuditApiResponse {
     match path {
         "/audit/entries" => entries(reader, query).await,
         "/audit/verify" => verify(reader, public_key).await,
-        "/audit/export" => export(reader, public_key, query, max_export_bytes).await,
         "/audit/checkpoints/latest" => latest_checkpoint(reader, query).await,
         "/audit/proof" => proof(reader, query).await,
         "/audit/proof/consistency" => consistency(reader, query).await,
@@ -491,66 +505,126 @@ pub fn verify_json(report: &audit::VerifyReport) -> Value {
     }
 }
 
-/// Collects an export in memory, refusing to grow past `cap` bytes.
-struct CappedWriter {
-    body: Vec<u8>,
-    cap: usize,
-    over: bool,
+/// Entries read from the store per page of a streamed export.
+pub const EXPORT_PAGE: i64 = 1024;
+/// Bytes of whole lines per chunk of a streamed export.
+pub const EXPORT_CHUNK: usize = 64 * 1024;
+/// Chunks queued between the store reader and the response body.
+pub const EXPORT_QUEUE: usize = 4;
+/// A client that takes no chunk for this long ends its export.
+pub const EXPORT_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Why a streamed export ended before its last line: the response body
+/// ends with this error (the client sees a cut transfer, and a cut file
+/// fails `audit verify --export`).
+#[derive(Debug, thiserror::Error)]
+#[error("the export could not be completed: the inquiry log could not be read")]
+pub struct ExportCut;
+
+/// The body of a streamed export: the chunks the export task sends, in
+/// order; ends with [`ExportCut`] if the task failed.
+#[derive(Debug)]
+pub struct ExportStream {
+    first: Option<bytes::Bytes>,
+    rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, ExportCut>>,
 }
 
-impl std::io::Write for CappedWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.body.len().saturating_add(buf.len()) > self.cap {
-            self.over = true;
-            return Err(std::io::Error::other("export larger than max_export_bytes"));
+impl hyper::body::Body for ExportStream {
+    type Data = bytes::Bytes;
+    type Error = ExportCut;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, ExportCut>>> {
+        let this = self.get_mut();
+        if let Some(first) = this.first.take() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(first))));
         }
-        self.body.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        this.rx
+            .poll_recv(cx)
+            .map(|item| item.map(|r| r.map(hyper::body::Frame::data)))
     }
 }
 
-/// `GET /audit/export`
-async fn export(
-    reader: &audit::Reader,
-    public_key: &[u8],
+impl ExportStream {
+    /// The whole export, read into memory (tests and small exports only).
+    pub async fn collect(mut self) -> Result<Vec<u8>, ExportCut> {
+        let mut out = self.first.take().map(|b| b.to_vec()).unwrap_or_default();
+        while let Some(chunk) = self.rx.recv().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+}
+
+/// A started export: its body and the subject it is about (for the admin
+/// request's own log entry).
+#[derive(Debug)]
+pub struct StartedExport {
+    /// The response body (`application/x-ndjson`).
+    pub body: ExportStream,
+    /// The validated `subject` of the filter, if any.
+    pub subject_id: Option<String>,
+}
+
+/// `GET /audit/export`: parses the filter, starts the export task (which
+/// keeps `permit` until it ends) and waits for its first chunk, so that a
+/// store that cannot be read at all is still a 503 `audit_unavailable`
+/// rather than a cut 200. A bad filter is 400 `invalid_request`.
+pub async fn export_stream<P: Send + 'static>(
+    reader: audit::Reader,
+    public_key: Vec<u8>,
     query: Option<&str>,
-    max_bytes: usize,
-) -> AuditApiResponse {
-    let filter = match parse_filter_query(query, false) {
-        Ok(f) => f,
-        Err(e) => return invalid(&e),
+    permit: P,
+) -> Result<StartedExport, AuditApiResponse> {
+    let filter = parse_filter_query(query, false).map_err(|e| invalid(&e))?;
+    let subject_id = filter.subject.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(EXPORT_QUEUE);
+    tokio::spawn(async move {
+        let _permit = permit;
+        let sender = tx.clone();
+        let result = reader
+            .export_chunks(&filter, &public_key, EXPORT_PAGE, EXPORT_CHUNK, |chunk| {
+                let tx = sender.clone();
+                async move {
+                    tx.send_timeout(Ok(bytes::Bytes::from(chunk)), EXPORT_STALL)
+                        .await
+                        .map_err(|_| {
+                            audit::AuditError::Io(std::io::Error::new(
+                                std::io::ErrorKind::BrokenPipe,
+                                "the client went away or stopped reading",
+                            ))
+                        })
+                }
+            })
+            .await;
+        match result {
+            Ok(entries) => tracing::debug!(entries, "audit export streamed"),
+            Err(audit::AuditError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                tracing::info!("audit export ended early: the client went away or stopped reading");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "audit export: reading the inquiry log failed");
+                // The receiver may be gone already; nothing else to tell.
+                let _ = tx.send_timeout(Err(ExportCut), EXPORT_STALL).await;
+            }
+        }
+    });
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => Some(chunk),
+        Some(Err(ExportCut)) | None => {
+            return Err(error(
+                503,
+                "audit_unavailable",
+                "the inquiry log could not be read",
+            ))
+        }
     };
-    let mut out = CappedWriter {
-        body: Vec::new(),
-        cap: max_bytes,
-        over: false,
-    };
-    let result = reader.export_with_key(&filter, public_key, &mut out).await;
-    if out.over {
-        let mut resp = error(
-            400,
-            "invalid_request",
-            &format!(
-                "the export is larger than {max_bytes} bytes; narrow it with from and to, officer, subject or decision"
-            ),
-        );
-        resp.subject_id = filter.subject;
-        return resp;
-    }
-    match result {
-        Ok(_) => AuditApiResponse {
-            status: 200,
-            content_type: "application/x-ndjson",
-            body: out.body,
-            subject_id: filter.subject,
-            retry_after: None,
-        },
-        Err(e) => unavailable(&e),
-    }
+    Ok(StartedExport {
+        body: ExportStream { first, rx },
+        subject_id,
+    })
 }
 
 /// `GET /audit/subjects/{id}`
@@ -818,14 +892,25 @@ mod tests {
         (tmp, reader, public, url)
     }
 
-    /// [`handle`] with an export cap nothing in these tests reaches.
+    /// [`handle`] (named for the export cap these tests once bypassed).
     async fn handle_big(
         reader: &audit::Reader,
         key: &[u8],
         path: &str,
         query: Option<&str>,
     ) -> AuditApiResponse {
-        handle(reader, key, path, query, 1 << 30).await
+        handle(reader, key, path, query).await
+    }
+
+    /// A streamed export read whole, or the refusal.
+    async fn export_whole(
+        reader: &audit::Reader,
+        key: &[u8],
+        query: Option<&str>,
+    ) -> Result<(Vec<u8>, Option<String>), AuditApiResponse> {
+        let started = export_stream(reader.clone(), key.to_vec(), query, ()).await?;
+        let body = started.body.collect().await.unwrap();
+        Ok((body, started.subject_id))
     }
 
     fn body_json(resp: &AuditApiResponse) -> Value {
@@ -908,16 +993,69 @@ mod tests {
     #[tokio::test]
     async fn export_verifies_offline() {
         let (_tmp, reader, key, _) = store().await;
-        let resp = handle_big(&reader, &key, "/audit/export", None).await;
-        assert_eq!(resp.status, 200);
-        assert_eq!(resp.content_type, "application/x-ndjson");
-        let report = audit::verify_export(std::io::Cursor::new(&resp.body), &key).unwrap();
+        let (body, subject) = export_whole(&reader, &key, None).await.unwrap();
+        assert_eq!(subject, None);
+        let report = audit::verify_export(std::io::Cursor::new(&body), &key).unwrap();
         assert!(
             matches!(report, audit::VerifyReport::Intact { entries: 4, .. }),
             "{report:?}"
         );
-        let resp = handle_big(&reader, &key, "/audit/export", Some("limit=3")).await;
+        let resp = export_whole(&reader, &key, Some("limit=3"))
+            .await
+            .unwrap_err();
         assert_eq!(resp.status, 400);
+        assert_eq!(
+            handle_big(&reader, &key, "/audit/export", None)
+                .await
+                .status,
+            404,
+            "exports are only served streamed"
+        );
+    }
+
+    /// The streamed export is the export `audit::Reader::export_with_key`
+    /// writes (what the admin plane built in memory before issue 15), byte
+    /// for byte, filtered or not; the permit is given back when the stream
+    /// ends or its reader goes away.
+    #[tokio::test]
+    async fn the_streamed_export_is_the_in_memory_export() {
+        let (_tmp, reader, key, _) = store().await;
+        for query in [
+            None,
+            Some(format!("subject={LEGAL}&to=2026-03-01")),
+            Some("officer=CS-RATE-0007".to_string()),
+        ] {
+            let filter = parse_filter_query(query.as_deref(), false).unwrap();
+            let mut in_memory = Vec::new();
+            reader
+                .export_with_key(&filter, &key, &mut in_memory)
+                .await
+                .unwrap();
+            let (streamed, subject) = export_whole(&reader, &key, query.as_deref()).await.unwrap();
+            assert_eq!(streamed, in_memory, "{query:?}");
+            assert_eq!(subject, filter.subject);
+        }
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let permit = permits.clone().try_acquire_owned().unwrap();
+        let started = export_stream(reader.clone(), key.clone(), None, permit)
+            .await
+            .unwrap();
+        // (Held while the export streams: tests/tests/export_stream.rs,
+        // with an export larger than the queue.)
+        started.body.collect().await.unwrap();
+        let freed = tokio::time::timeout(std::time::Duration::from_secs(5), permits.acquire())
+            .await
+            .is_ok();
+        assert!(freed, "released when the stream ended");
+        let permit = permits.clone().try_acquire_owned().unwrap();
+        let started = export_stream(reader.clone(), key.clone(), None, permit)
+            .await
+            .unwrap();
+        drop(started);
+        let freed = tokio::time::timeout(std::time::Duration::from_secs(5), permits.acquire())
+            .await
+            .is_ok();
+        assert!(freed, "released when the client went away");
     }
 
     #[tokio::test]
@@ -943,30 +1081,6 @@ mod tests {
         let resp = handle_big(&reader, &key, "/audit/elsewhere", None).await;
         assert_eq!(resp.status, 404);
         assert_eq!(error_code(&resp), "not_found");
-    }
-
-    #[tokio::test]
-    async fn an_export_over_the_cap_is_refused_with_advice_to_narrow_it() {
-        let (_tmp, reader, key, _) = store().await;
-        let full = handle_big(&reader, &key, "/audit/export", None).await;
-        assert_eq!(full.status, 200);
-        let size = full.body.len();
-        let resp = handle(&reader, &key, "/audit/export", None, size).await;
-        assert_eq!(resp.status, 200, "exactly at the cap is served");
-        assert_eq!(resp.body, full.body);
-        let q = format!("subject={LEGAL}&to=2026-03-01");
-        let narrow = handle_big(&reader, &key, "/audit/export", Some(&q)).await;
-        assert_eq!(narrow.status, 200);
-        let cap = narrow.body.len();
-        assert!(cap < size, "{cap} vs {size}");
-        let resp = handle(&reader, &key, "/audit/export", None, cap).await;
-        assert_eq!(resp.status, 400);
-        assert_eq!(error_code(&resp), "invalid_request");
-        let message = body_json(&resp)["error"]["message"].to_string();
-        assert!(message.contains("narrow"), "{message}");
-        let resp = handle(&reader, &key, "/audit/export", Some(&q), cap).await;
-        assert_eq!(resp.status, 200, "the narrower export fits");
-        assert_eq!(resp.subject_id.as_deref(), Some(LEGAL));
     }
 
     #[tokio::test]
@@ -1006,6 +1120,12 @@ mod tests {
         }
         let resp = handle_big(&reader, &key, "/audit/entries", None).await;
         assert_eq!(resp.status, 503);
+        let refused = export_whole(&reader, &key, None).await.unwrap_err();
+        assert_eq!(
+            refused.status, 503,
+            "an export that cannot start is refused"
+        );
+        assert_eq!(error_code(&refused), "audit_unavailable");
         assert_eq!(error_code(&resp), "audit_unavailable");
         assert!(
             !String::from_utf8_lossy(&resp.body).contains("entries"),

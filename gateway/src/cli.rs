@@ -38,6 +38,10 @@ pub enum Command {
         /// gateway.toml
         #[arg(long)]
         config: PathBuf,
+        /// Allow `[server] danger_fixed_clock` (tests only): without this
+        /// flag a config that sets it is refused.
+        #[arg(long)]
+        danger_fixed_clock: bool,
     },
     /// See it work: dev certs, sample credit database, gateway, curl commands.
     Demo {
@@ -146,6 +150,23 @@ pub enum CertsCommand {
         /// Certificate (PEM) to revoke.
         #[arg(long)]
         cert: PathBuf,
+    },
+    /// The CRL itself.
+    #[command(subcommand)]
+    Crl(CrlCommand),
+}
+
+/// `credgate certs crl ...`
+#[derive(Debug, Subcommand)]
+pub enum CrlCommand {
+    /// Re-sign the CRL with a new next_update (same revoked serials, CRL number + 1).
+    Refresh {
+        /// PKI folder.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Days until the new next_update (1 to 3650).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
     },
 }
 
@@ -344,7 +365,10 @@ pub fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     let result = match cli.command {
-        Command::Serve { config } => crate::commands::serve::run(&config, cli.log_format),
+        Command::Serve {
+            config,
+            danger_fixed_clock,
+        } => crate::commands::serve::run(&config, danger_fixed_clock, cli.log_format),
         Command::Demo { dir } => crate::demo::run(&dir, cli.log_format),
         Command::SampleDb(args) => crate::sample_db::run_cli(&args),
         Command::Certs(cmd) => crate::commands::certs::run(cmd),

@@ -20,7 +20,14 @@
 //! | `max_header_bytes` | 16 384 | request head (HTTP/1) or header list (HTTP/2) larger: 431 |
 //! | `max_headers` | 100 | more header fields: 431 |
 //! | `max_uri_bytes` | 8 192 | longer request target (path + query): 414 |
-//! | `max_export_bytes` | 67 108 864 | an admin-plane `/audit/export` larger than this (it is built in memory before it is sent) is refused with 400 `invalid_request` asking to narrow it with `from`/`to`, `officer`, `subject` or `decision`; at most 1 GiB |
+//! | `max_export_bytes` | 67 108 864 | obsolete: accepted (1 to 1 GiB) so existing configs still load, and ignored — since issue 15 an admin-plane `/audit/export` is streamed, in constant memory whatever its size, so there is nothing left to cap |
+//!
+//! ## Admin plane (`[admin]`)
+//!
+//! `listen` (the admin listener) and `max_concurrent_exports` (default 2,
+//! 1 to 1 024): how many `/audit/export` and `/audit/verify` requests run
+//! at once; one more gets 429 `rate_limited` with `Retry-After: 1`. An
+//! export holds its slot until its stream ends or its client goes away.
 //!
 //! ## The disk under the log (`[audit]`)
 //!
@@ -59,6 +66,9 @@ use toml::Spanned;
 /// `[audit] min_free_bytes` by default: 64 MiB, room for ~30 000 entries
 /// and a WAL checkpoint after the gateway starts refusing.
 pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Default `[admin] max_concurrent_exports`.
+pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 2;
 
 /// Default `[upstream] max_body_bytes`: 8 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
@@ -120,8 +130,8 @@ pub struct Limits {
     pub max_headers: usize,
     /// Longest request target (path and query) accepted; longer gets 414.
     pub max_uri_bytes: usize,
-    /// Largest `/audit/export` body the admin plane builds; a larger export
-    /// gets 400 asking the officer to narrow it.
+    /// Obsolete (`[server] max_export_bytes` is still accepted, and
+    /// ignored): exports are streamed since issue 15, nothing is capped.
     pub max_export_bytes: usize,
 }
 
@@ -209,6 +219,10 @@ pub struct Config {
     pub identity: certs::identity::IdentityMapping,
     /// `[admin] listen`, if the admin plane is enabled.
     pub admin_listen: Option<SocketAddr>,
+    /// `[admin] max_concurrent_exports`: admin-plane exports and
+    /// verifications running at once (default
+    /// [`DEFAULT_MAX_CONCURRENT_EXPORTS`]); more get 429 `rate_limited`.
+    pub admin_max_concurrent_exports: usize,
     /// `[upstream]`.
     pub upstream: UpstreamConfig,
     /// The audit store URL handed to `audit`: `sqlite://` + absolute path,
@@ -301,6 +315,7 @@ struct RawIdentity {
 #[serde(deny_unknown_fields)]
 struct RawAdmin {
     listen: Spanned<String>,
+    max_concurrent_exports: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -628,6 +643,16 @@ impl Config {
             None => None,
             Some(a) => c.addr("[admin] listen", &a.listen),
         };
+        let admin_max_concurrent_exports = match &raw.admin {
+            None => DEFAULT_MAX_CONCURRENT_EXPORTS,
+            Some(a) => usize::try_from(c.positive(
+                "[admin] max_concurrent_exports",
+                &a.max_concurrent_exports,
+                DEFAULT_MAX_CONCURRENT_EXPORTS as u64,
+                1024,
+            ))
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_EXPORTS),
+        };
 
         // [upstream]
         let u = &raw.upstream;
@@ -863,6 +888,7 @@ impl Config {
             },
             identity,
             admin_listen,
+            admin_max_concurrent_exports,
             upstream: UpstreamConfig {
                 url,
                 timeout,

@@ -8,6 +8,12 @@
 //! the request path checks each request's connection certificate against
 //! them (and its notAfter against the clock), so a revocation reaches
 //! HTTP/1.1 keep-alive and HTTP/2 connections opened before it.
+//!
+//! It also keeps the earliest `next_update` of the loaded CRLs (issue 15):
+//! at every load and reload a CRL whose `next_update` is less than
+//! [`CRL_WARN_BEFORE`] away, or past, is logged as a warning naming the
+//! file and `credgate certs crl refresh`, and the admin plane's `/metrics`
+//! shows the time left as `credgate_crl_next_update_seconds`.
 
 use std::collections::HashSet;
 use std::io::BufReader;
@@ -173,11 +179,65 @@ pub fn leaf_facts(der: &[u8]) -> Option<LeafFacts> {
 /// Revoked certificates as (issuer DER, normalised serial).
 type Revoked = HashSet<(Vec<u8>, Vec<u8>)>;
 
-/// Every (issuer, serial) pair the CRLs revoke.
+/// A CRL whose `next_update` is less than this far away is warned about.
+pub const CRL_WARN_BEFORE: time::Duration = time::Duration::days(7);
+
+/// The earliest `next_update` of the loaded CRLs, and the file it is in.
+pub type NextUpdate = Option<(time::OffsetDateTime, PathBuf)>;
+
+/// How close a CRL's `next_update` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrlFreshness {
+    /// More than [`CRL_WARN_BEFORE`] away.
+    Fresh,
+    /// Within [`CRL_WARN_BEFORE`]: re-sign it soon.
+    Nearing,
+    /// Past: relying parties may no longer trust it.
+    Expired,
+}
+
+/// How close `next_update` is at `now`.
+pub fn crl_freshness(next_update: time::OffsetDateTime, now: time::OffsetDateTime) -> CrlFreshness {
+    if next_update <= now {
+        CrlFreshness::Expired
+    } else if next_update - now <= CRL_WARN_BEFORE {
+        CrlFreshness::Nearing
+    } else {
+        CrlFreshness::Fresh
+    }
+}
+
+/// Logs a warning when the earliest `next_update` nears or is past;
+/// returns how fresh it is (`None` for CRLs without a `next_update`).
+pub fn warn_if_crl_stale(next: &NextUpdate, now: time::OffsetDateTime) -> Option<CrlFreshness> {
+    let (at, path) = next.as_ref()?;
+    let freshness = crl_freshness(*at, now);
+    let seconds_left = (*at - now).whole_seconds();
+    match freshness {
+        CrlFreshness::Fresh => {}
+        CrlFreshness::Nearing => tracing::warn!(
+            crl = %path.display(),
+            next_update = %at,
+            seconds_left,
+            "the CRL's next_update is less than 7 days away: re-sign it (`credgate certs crl refresh`)"
+        ),
+        CrlFreshness::Expired => tracing::warn!(
+            crl = %path.display(),
+            next_update = %at,
+            seconds_left,
+            "the CRL's next_update has passed: re-sign it now (`credgate certs crl refresh`)"
+        ),
+    }
+    Some(freshness)
+}
+
+/// Every (issuer, serial) pair the CRLs revoke, and the earliest
+/// `next_update` among them.
 fn revoked_pairs(
     path: &Path,
     list: &[CertificateRevocationListDer<'static>],
     into: &mut Revoked,
+    next: &mut NextUpdate,
 ) -> Result<(), TlsError> {
     for der in list {
         let (_, crl) =
@@ -189,17 +249,23 @@ fn revoked_pairs(
         for r in crl.iter_revoked_certificates() {
             into.insert((issuer.clone(), normal_serial(r.raw_serial())));
         }
+        if let Some(at) = crl.next_update().map(|t| t.to_datetime()) {
+            if next.as_ref().is_none_or(|(earliest, _)| at < *earliest) {
+                *next = Some((at, path.to_path_buf()));
+            }
+        }
     }
     Ok(())
 }
 
 /// Build the data/admin plane server configuration from `[server]`.
 pub fn server_config(s: &ServerSection) -> Result<Arc<ServerConfig>, TlsError> {
-    material(s).map(|(config, _)| config)
+    material(s).map(|(config, _, _)| config)
 }
 
-/// The server configuration and the revoked pairs of its CRLs.
-fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked), TlsError> {
+/// The server configuration, the revoked pairs of its CRLs and their
+/// earliest `next_update`.
+fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked, NextUpdate), TlsError> {
     let provider = Arc::new(crypto_provider());
     let mut roots = RootCertStore::empty();
     for ca in pem_certs(&s.client_ca)? {
@@ -210,9 +276,10 @@ fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked), TlsError>
     }
     let mut all_crls = Vec::new();
     let mut revoked = Revoked::new();
+    let mut next_update = None;
     for p in &s.crl {
         let list = crls(p)?;
-        revoked_pairs(p, &list, &mut revoked)?;
+        revoked_pairs(p, &list, &mut revoked, &mut next_update)?;
         all_crls.extend(list);
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -240,7 +307,7 @@ fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked), TlsError>
     // revoked or expired certificate cannot ride on an earlier session.
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
-    Ok((Arc::new(config), revoked))
+    Ok((Arc::new(config), revoked, next_update))
 }
 
 /// The current TLS configuration; each accept loads it, a reload swaps it.
@@ -248,16 +315,25 @@ fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked), TlsError>
 pub struct TlsHandle {
     current: ArcSwap<ServerConfig>,
     revoked: ArcSwap<Revoked>,
+    next_update: ArcSwap<NextUpdate>,
 }
 
 impl TlsHandle {
-    /// Load the initial material.
+    /// Load the initial material (warning about a CRL that runs out soon).
     pub fn load(s: &ServerSection) -> Result<TlsHandle, TlsError> {
-        let (config, revoked) = material(s)?;
+        let (config, revoked, next_update) = material(s)?;
+        warn_if_crl_stale(&next_update, time::OffsetDateTime::now_utc());
         Ok(TlsHandle {
             current: ArcSwap::new(config),
             revoked: ArcSwap::from_pointee(revoked),
+            next_update: ArcSwap::from_pointee(next_update),
         })
+    }
+
+    /// The earliest `next_update` of the current CRLs (`None` without CRLs,
+    /// or when none has one).
+    pub fn crl_next_update(&self) -> Option<time::OffsetDateTime> {
+        self.next_update.load().as_ref().as_ref().map(|(at, _)| *at)
     }
 
     /// True when the current CRLs revoke this certificate.
@@ -274,9 +350,11 @@ impl TlsHandle {
 
     /// Re-read cert, key, CA and CRLs; on error the old material stays.
     pub fn reload(&self, s: &ServerSection) -> Result<(), TlsError> {
-        let (config, revoked) = material(s)?;
+        let (config, revoked, next_update) = material(s)?;
+        warn_if_crl_stale(&next_update, time::OffsetDateTime::now_utc());
         self.current.store(config);
         self.revoked.store(Arc::new(revoked));
+        self.next_update.store(Arc::new(next_update));
         Ok(())
     }
 }
@@ -387,6 +465,53 @@ mod tests {
         let mut other = leaf.clone();
         other.issuer[0] ^= 1;
         assert!(!handle.is_revoked(&other), "issuer must match too");
+    }
+
+    #[test]
+    fn a_crl_is_fresh_until_7_days_before_its_next_update() {
+        let now = time::macros::datetime!(2026-12-04 12:00 UTC);
+        let day = time::Duration::days(1);
+        assert_eq!(crl_freshness(now + 30 * day, now), CrlFreshness::Fresh);
+        assert_eq!(
+            crl_freshness(now + 7 * day + time::Duration::seconds(1), now),
+            CrlFreshness::Fresh
+        );
+        assert_eq!(crl_freshness(now + 7 * day, now), CrlFreshness::Nearing);
+        assert_eq!(
+            crl_freshness(now + time::Duration::seconds(1), now),
+            CrlFreshness::Nearing
+        );
+        assert_eq!(crl_freshness(now, now), CrlFreshness::Expired);
+        assert_eq!(crl_freshness(now - day, now), CrlFreshness::Expired);
+        assert_eq!(warn_if_crl_stale(&None, now), None);
+        let next = Some((now + 2 * day, PathBuf::from("ca.crl")));
+        assert_eq!(warn_if_crl_stale(&next, now), Some(CrlFreshness::Nearing));
+    }
+
+    #[test]
+    fn the_earliest_next_update_is_known_and_follows_a_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        certs::pki::init(dir.path()).unwrap();
+        let s = section(dir.path());
+        let handle = TlsHandle::load(&s).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let first = handle.crl_next_update().unwrap();
+        assert!(((first - now).whole_days() - 30).abs() <= 1, "{first}");
+        certs::pki::refresh_crl(dir.path(), 3).unwrap();
+        handle.reload(&s).unwrap();
+        let refreshed = handle.crl_next_update().unwrap();
+        assert!(refreshed < first);
+        assert_eq!(crl_freshness(refreshed, now), CrlFreshness::Nearing);
+        let mut two = s.clone();
+        let copy = dir.path().join("copy.crl");
+        certs::pki::refresh_crl(dir.path(), 90).unwrap();
+        std::fs::copy(dir.path().join(certs::pki::CRL), &copy).unwrap();
+        two.crl = vec![copy, dir.path().join(certs::pki::CRL)];
+        certs::pki::refresh_crl(dir.path(), 10).unwrap();
+        handle.reload(&two).unwrap();
+        let earliest = handle.crl_next_update().unwrap();
+        let days = (earliest - now).whole_days();
+        assert!((9..=10).contains(&days), "the earlier of the two: {days}");
     }
 
     #[test]

@@ -164,13 +164,16 @@ impl Client {
         }
     }
 
-    async fn request_inner(
+    /// `method path` with `headers` on a fresh connection, answered up to
+    /// the head: the body is left to the caller to read as it arrives (no
+    /// time bound; the connection lives as long as the body).
+    pub async fn open(
         &self,
         method: &str,
         addr: SocketAddr,
         path: &str,
         headers: &[(&str, &str)],
-    ) -> Result<Resp, ClientError> {
+    ) -> Result<http::Response<hyper::body::Incoming>, ClientError> {
         let io = TokioIo::new(self.connect(addr).await?);
         let mut builder = Request::builder().method(method);
         for (k, v) in headers {
@@ -212,6 +215,17 @@ impl Client {
                     .map_err(|e| ClientError::Http(e.to_string()))?
             }
         };
+        Ok(resp)
+    }
+
+    async fn request_inner(
+        &self,
+        method: &str,
+        addr: SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, ClientError> {
+        let resp = self.open(method, addr, path, headers).await?;
         let status = resp.status().as_u16();
         let version = resp.version();
         let headers = resp.headers().clone();

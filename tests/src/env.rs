@@ -338,3 +338,117 @@ impl PgSchema {
             .unwrap();
     }
 }
+
+impl Env {
+    /// Appends `n` entries to the gateway's inquiry log directly (before
+    /// the gateway is started): 256 appenders at once, so the writer's
+    /// group commit writes them in big transactions. One chain, checkpoints
+    /// every 1 000 entries. Returns the audit public key.
+    pub async fn fill_log(&self, n: u64) -> Vec<u8> {
+        fill_log_at(&self.config_path, n).await
+    }
+}
+
+/// [`Env::fill_log`] for the gateway config at `config` (usable from
+/// another process than the test's own).
+pub async fn fill_log_at(config: &Path, n: u64) -> Vec<u8> {
+    let mut cfg = gateway::config::Config::load(config)
+        .unwrap()
+        .audit_config()
+        .unwrap();
+    cfg.checkpoint_every = 1000;
+    let log = audit::AuditLog::open(&cfg).await.unwrap();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..256 {
+        let log = log.clone();
+        let next = next.clone();
+        set.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                log.append(filler_entry(i)).await.unwrap();
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    let key = log.public_key();
+    log.shutdown().await.unwrap();
+    key
+}
+
+/// A plausible data-plane entry, number `i`.
+pub fn filler_entry(i: u64) -> audit::NewEntry {
+    audit::NewEntry {
+        time_ms: 1_780_000_000_000 + i as i64,
+        inquiry_id: format!("fill-{i:012}"),
+        plane: "data".into(),
+        officer_id: "HN-AMR-0001".into(),
+        officer_name: "Li Na".into(),
+        unit: "Hunan Administration for Market Regulation".into(),
+        cert_fingerprint: "ab".repeat(32),
+        purpose: Some("administrative_inspection".into()),
+        case: Some("HN-2026-00123".into()),
+        consent_id: None,
+        method: "GET".into(),
+        path: format!("/v1/subjects/{LEGAL_PERSON}"),
+        subject_id: Some(LEGAL_PERSON.into()),
+        subject_type: Some("legal_person".into()),
+        items_requested: vec!["basic".into()],
+        decision: audit::Decision::Allow,
+        reason: "ok".into(),
+        rule: "role:market_inspector".into(),
+        statutory_basis: None,
+        status: 200,
+        records_returned: 1,
+        records_suppressed: Default::default(),
+        removed_keys: vec![],
+        masked_keys: vec!["phone".into()],
+        objection_labeled: 0,
+        upstream_status: Some(200),
+        latency_ms: 3,
+    }
+}
+
+/// This process's memory as `/proc/self/status` shows it, in KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rss {
+    /// `VmRSS`: resident now.
+    pub now: u64,
+    /// `VmHWM`: the peak of `now`.
+    pub peak: u64,
+    /// `RssAnon`: the resident heap and stacks (what a process's own
+    /// buffers cost).
+    pub anon: u64,
+    /// `RssFile`: resident file-backed pages (e.g. a memory-mapped SQLite
+    /// file; the kernel's page cache, reclaimable).
+    pub file: u64,
+}
+
+/// This process's memory now (see [`Rss`]).
+pub fn rss_kib() -> Rss {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap()
+    };
+    Rss {
+        now: field("VmRSS:"),
+        peak: field("VmHWM:"),
+        anon: field("RssAnon:"),
+        file: field("RssFile:"),
+    }
+}
+
+/// Resets this process's peak RSS (`VmHWM`) to its current RSS; false
+/// where the kernel does not allow it.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}

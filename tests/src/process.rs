@@ -50,6 +50,16 @@ impl Proc {
 
     /// `exe GLOBAL_ARGS... serve --config config`.
     pub async fn serve_with(exe: &str, global_args: &[&str], config: &Path) -> Proc {
+        Self::serve_args(exe, global_args, &[], config).await
+    }
+
+    /// `exe GLOBAL_ARGS... serve --config config SERVE_ARGS...`.
+    pub async fn serve_args(
+        exe: &str,
+        global_args: &[&str],
+        serve_args: &[&str],
+        config: &Path,
+    ) -> Proc {
         let stderr_path = config.with_extension("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut child = Command::new(exe)
@@ -57,6 +67,7 @@ impl Proc {
             .arg("serve")
             .arg("--config")
             .arg(config)
+            .args(serve_args)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .kill_on_drop(true)

@@ -1213,3 +1213,265 @@ fn audit_verify_cannot_run_without_a_store_or_key() {
         run.describe()
     );
 }
+
+// ------------------------------------------------------- crl refresh (15)
+
+/// Revoked serials, `next_update` and CRL number of the PKI's `ca.crl`.
+fn crl_facts(pki: &Path) -> (Vec<Vec<u8>>, time::OffsetDateTime, String) {
+    let pem = std::fs::read(pki.join("ca.crl")).unwrap();
+    let der = rustls_pemfile::crls(&mut pem.as_slice())
+        .next()
+        .unwrap()
+        .unwrap();
+    let (_, crl) = x509_parser::parse_x509_crl(der.as_ref()).unwrap();
+    let serials = crl
+        .iter_revoked_certificates()
+        .map(|r| r.raw_serial().to_vec())
+        .collect();
+    let next = crl.next_update().unwrap().to_datetime();
+    let number = crl.crl_number().unwrap().to_string();
+    (serials, next, number)
+}
+
+/// `certs issue` of one officer into `dir/NAME`; the certificate path.
+fn issue(pki: &Path, dir: &Path, id: &str, name: &str) -> PathBuf {
+    let out = dir.join(name);
+    let run = credgate(&[
+        "certs",
+        "issue",
+        "--dir",
+        p(pki),
+        "--officer-id",
+        id,
+        "--name",
+        name,
+        "--unit",
+        "Hunan AMR",
+        "--days",
+        "30",
+        "--out",
+        p(&out),
+    ]);
+    assert_ok(&run);
+    dir.join(format!("{name}.pem"))
+}
+
+#[test]
+fn certs_crl_refresh_resigns_the_same_serials_with_a_later_next_update() {
+    let (tmp, pki, _config) = setup();
+    for (id, name) in [("HN-AMR-0001", "li-na"), ("HN-AMR-0002", "zhao-lei")] {
+        let cert = issue(&pki, tmp.path(), id, name);
+        assert_ok(&credgate(&[
+            "certs",
+            "revoke",
+            "--dir",
+            p(&pki),
+            "--cert",
+            p(&cert),
+        ]));
+    }
+    let (serials, next, number) = crl_facts(&pki);
+    assert_eq!(serials.len(), 2);
+    assert_eq!(number, "3", "init wrote 1, each revocation added 1");
+
+    let run = credgate(&["certs", "crl", "refresh", "--dir", p(&pki), "--days", "90"]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("ca.crl"), "{}", run.describe());
+    assert!(
+        run.stdout.contains("2 revoked serials"),
+        "{}",
+        run.describe()
+    );
+    assert!(run.stdout.contains("CRL number 4"), "{}", run.describe());
+    assert!(run.stdout.contains("next_update"), "{}", run.describe());
+    let (after, later, number) = crl_facts(&pki);
+    assert_eq!(after, serials, "revoked serials unchanged");
+    assert_eq!(number, "4");
+    assert!(later > next, "{later} vs {next}");
+    let days = (later - time::OffsetDateTime::now_utc()).whole_days();
+    assert!((89..=90).contains(&days), "{days}");
+    // openssl agrees it is the CA's CRL.
+    let check = Command::new("openssl")
+        .args([
+            "crl",
+            "-in",
+            p(&pki.join("ca.crl")),
+            "-CAfile",
+            p(&pki.join("ca.pem")),
+            "-noout",
+        ])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+
+    // The default is 30 days.
+    assert_ok(&credgate(&["certs", "crl", "refresh", "--dir", p(&pki)]));
+    let (_, next, number) = crl_facts(&pki);
+    assert_eq!(number, "5");
+    let days = (next - time::OffsetDateTime::now_utc()).whole_days();
+    assert!((29..=30).contains(&days), "{days}");
+
+    // Bad input: one line, exit 1; no PKI: one line, exit 2.
+    for days in ["0", "3651"] {
+        let run = credgate(&["certs", "crl", "refresh", "--dir", p(&pki), "--days", days]);
+        assert_eq!(run.code, Some(1), "{}", run.describe());
+        assert_clean_failure(&run);
+        assert!(
+            run.stderr.starts_with("credgate: error: `--days`"),
+            "{}",
+            run.describe()
+        );
+    }
+    let missing = tmp.path().join("missing");
+    let run = credgate(&["certs", "crl", "refresh", "--dir", p(&missing)]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert_clean_failure(&run);
+    assert!(
+        run.stderr.starts_with("credgate: error: "),
+        "{}",
+        run.describe()
+    );
+    // A CRL another CA signed is refused, and left alone.
+    let other = tmp.path().join("other");
+    assert_ok(&credgate(&["certs", "init", "--dir", p(&other)]));
+    std::fs::copy(other.join("ca.crl"), pki.join("ca.crl")).unwrap();
+    let before = std::fs::read(pki.join("ca.crl")).unwrap();
+    let run = credgate(&["certs", "crl", "refresh", "--dir", p(&pki)]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert_clean_failure(&run);
+    assert!(run.stderr.contains("ca.crl"), "{}", run.describe());
+    assert_eq!(std::fs::read(pki.join("ca.crl")).unwrap(), before);
+}
+
+/// The admin plane's `credgate_crl_next_update_seconds`.
+async fn crl_gauge(client: &tests::client::Client, admin: std::net::SocketAddr) -> i64 {
+    let metrics = client.get(admin, "/metrics", &[]).await.unwrap();
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix("credgate_crl_next_update_seconds "))
+        .unwrap_or_else(|| panic!("no CRL gauge in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_gateway_takes_a_refreshed_crl_on_reload_and_warns_as_it_nears() {
+    use tests::client::Proto;
+    let env = tests::env::Env::new().await;
+    let (revoked, _) = env.officer("HN-AMR-0002");
+    certs::pki::revoke(&env.pki, &revoked).unwrap();
+    let (serials, _, _) = crl_facts(&env.pki);
+    let mut gw = tests::process::Proc::serve(BIN, &env.config_path).await;
+    let admin = gw.admin.unwrap();
+    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
+    let day = 86_400;
+    let left = crl_gauge(&auditor, admin).await;
+    assert!((29 * day..=30 * day).contains(&left), "{left}");
+    assert!(!gw.stderr().contains("next_update is less than 7 days away"));
+
+    // Re-signed for 3 days only: taken on SIGHUP, shown, warned about.
+    let run = credgate(&[
+        "certs",
+        "crl",
+        "refresh",
+        "--dir",
+        p(&env.pki),
+        "--days",
+        "3",
+    ]);
+    assert_ok(&run);
+    assert_eq!(crl_facts(&env.pki).0, serials);
+    gw.signal("HUP");
+    let taken =
+        tests::env::eventually(10, || async { crl_gauge(&auditor, admin).await <= 3 * day }).await;
+    assert!(taken, "the refreshed CRL was not loaded");
+    let left = crl_gauge(&auditor, admin).await;
+    assert!((2 * day..=3 * day).contains(&left), "{left}");
+    let warned = tests::env::eventually(5, || async {
+        gw.stderr().contains("next_update is less than 7 days away")
+    })
+    .await;
+    assert!(warned, "no warning: {}", gw.stderr());
+
+    // The refreshed CRL works as the old one did: the revoked officer is
+    // refused at the handshake, the others get in.
+    let refused = env
+        .client(Some("HN-AMR-0002"), Proto::Http1)
+        .get(gw.data, "/healthz", &[])
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let admitted = env
+        .client(Some("HN-AMR-0001"), Proto::Http1)
+        .get(admin, "/healthz", &[])
+        .await
+        .unwrap();
+    assert_eq!(admitted.status, 200);
+
+    // Refreshed again for 30 days: the gauge goes back up.
+    assert_ok(&credgate(&[
+        "certs",
+        "crl",
+        "refresh",
+        "--dir",
+        p(&env.pki),
+    ]));
+    gw.signal("HUP");
+    let back =
+        tests::env::eventually(10, || async { crl_gauge(&auditor, admin).await > 29 * day }).await;
+    assert!(back);
+    gw.signal("TERM");
+    assert_eq!(gw.wait().await, Some(0), "{}", gw.stderr());
+}
+
+// ---------------------------------------------------- danger_fixed_clock
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_danger_fixed_clock_without_its_flag() {
+    let (tmp, _pki, config) = setup();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen(
+            "[admin]",
+            "danger_fixed_clock = \"2026-11-22T00:00:00Z\"\n\n[admin]",
+            1,
+        ),
+    )
+    .unwrap();
+    let run = credgate(&["serve", "--config", p(&config)]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert_clean_failure(&run);
+    assert!(
+        run.stderr.starts_with("credgate: error: "),
+        "{}",
+        run.describe()
+    );
+    for named in ["danger_fixed_clock", "--danger-fixed-clock", "gateway.toml"] {
+        assert!(run.stderr.contains(named), "{named}: {}", run.describe());
+    }
+    assert!(
+        !tmp.path().join("audit.db").exists(),
+        "refused before it ran"
+    );
+
+    // With the flag it serves, after a loud warning.
+    let mut gw =
+        tests::process::Proc::serve_args(BIN, &[], &["--danger-fixed-clock"], &config).await;
+    let stderr = gw.stderr();
+    assert!(
+        stderr.starts_with("credgate: DANGER: --danger-fixed-clock"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2026-11-22T00:00:00Z"), "{stderr}");
+    gw.signal("TERM");
+    assert_eq!(gw.wait().await, Some(0), "{}", gw.stderr());
+
+    // Without the key, the flag changes nothing (and says so).
+    std::fs::write(&config, text).unwrap();
+    let mut gw =
+        tests::process::Proc::serve_args(BIN, &[], &["--danger-fixed-clock"], &config).await;
+    assert!(!gw.stderr().contains("DANGER"), "{}", gw.stderr());
+    gw.signal("TERM");
+    assert_eq!(gw.wait().await, Some(0), "{}", gw.stderr());
+}

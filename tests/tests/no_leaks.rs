@@ -236,9 +236,10 @@ async fn no_redacted_value_or_consent_token_reaches_any_log() {
     // `env` runs the binary with RUST_LOG set for it alone (it execs, so the
     // child's pid stays the gateway's and signals reach it).
     let exe = EXE.to_string();
-    let mut p = Proc::serve_with(
+    let mut p = Proc::serve_args(
         "env",
         &["RUST_LOG=debug", &exe, "--log-format", "json"],
+        &["--danger-fixed-clock"],
         &env.config_path,
     )
     .await;

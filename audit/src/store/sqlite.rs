@@ -242,9 +242,14 @@ impl SqliteStore {
                 base.clone()
                     .create_if_missing(false)
                     .row_buffer_size(1024)
-                    // Readers go through the memory map: a small page cache
-                    // each keeps four of them from holding 64 MiB apiece.
-                    .pragma("cache_size", "-2000"),
+                    // Readers read through a small page cache (four of them
+                    // must not hold 64 MiB apiece) and do not map the file:
+                    // each connection's map counts in the process's RSS on
+                    // its own, so walks of a big log (exports, verify) would
+                    // show as up to 4 x 256 MiB resident (issue 15). The
+                    // kernel's page cache still holds the file.
+                    .pragma("cache_size", "-2000")
+                    .pragma("mmap_size", "0"),
             )
             .await
             .map_err(open_err)?;

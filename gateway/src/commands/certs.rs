@@ -1,4 +1,4 @@
-//! `credgate certs init | issue | revoke`: the development PKI.
+//! `credgate certs init | issue | revoke | crl refresh`: the development PKI.
 //!
 //! Thin wrappers over `certs::pki` that print the paths written. The PKI
 //! itself (what is generated, key types, file names) is owned by `certs`.
@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 use certs::pki;
 
-use crate::cli::{CertsCommand, CmdResult};
+use crate::cli::{CertsCommand, CmdResult, CrlCommand};
+
+/// Longest `certs crl refresh --days`.
+const MAX_CRL_DAYS: u32 = 3650;
 
 /// Refused `certs` arguments (before anything is written).
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +23,9 @@ pub enum CertsCmdError {
     /// An empty `--officer-id`, `--name` or `--unit`.
     #[error("`{0}` must not be empty")]
     Empty(&'static str),
+    /// `certs crl refresh --days` out of range.
+    #[error("`--days` must be between 1 and {MAX_CRL_DAYS}, not {0}")]
+    CrlDays(u32),
 }
 
 /// Run one `credgate certs` subcommand.
@@ -90,6 +96,35 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
                     crl.display()
                 ),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        CertsCommand::Crl(CrlCommand::Refresh { dir, days }) => {
+            if !(1..=MAX_CRL_DAYS).contains(&days) {
+                eprintln!("credgate: error: {}", CertsCmdError::CrlDays(days));
+                return Ok(ExitCode::from(1));
+            }
+            let done = pki::refresh_crl(&dir, days)?;
+            let show = |t: time::OffsetDateTime| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_else(|_| t.to_string())
+            };
+            println!(
+                "credgate: CRL re-signed: {} ({} revoked serial{}, unchanged; CRL number {})",
+                done.path.display(),
+                done.revoked,
+                if done.revoked == 1 { "" } else { "s" },
+                done.number
+            );
+            println!("  this_update {}", show(done.this_update));
+            match done.previous_next_update {
+                Some(before) => println!(
+                    "  next_update {} (was {})",
+                    show(done.next_update),
+                    show(before)
+                ),
+                None => println!("  next_update {}", show(done.next_update)),
+            }
+            println!("  a running gateway picks it up on SIGHUP or when it notices the change");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,6 +1,12 @@
-//! `credgate serve --config FILE`: load the config (errors before binding),
-//! start the gateway, print the listening addresses, reload on SIGHUP, drain
-//! and exit 0 on SIGTERM or Ctrl-C.
+//! `credgate serve --config FILE [--danger-fixed-clock]`: load the config
+//! (errors before binding), start the gateway, print the listening
+//! addresses, reload on SIGHUP, drain and exit 0 on SIGTERM or Ctrl-C.
+//!
+//! A config with the test-only `[server] danger_fixed_clock` is refused
+//! (exit 1) unless `--danger-fixed-clock` is given; with it, a loud warning
+//! goes to stderr before anything else (a plain `credgate: DANGER: ...`
+//! line, or a JSON warning with `--log-format json`, so that every stderr
+//! line stays JSON).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -10,10 +16,57 @@ use crate::cli::{CmdResult, LogFormat};
 use crate::config::Config;
 use crate::server;
 
+/// A config `serve` refuses to run as it is.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeCmdError {
+    /// `[server] danger_fixed_clock` without `--danger-fixed-clock`.
+    #[error(
+        "`{}` sets `[server] danger_fixed_clock` (test only: decisions and log times would stand still at {at}); refusing to serve without `--danger-fixed-clock`",
+        .config.display()
+    )]
+    DangerFixedClock {
+        /// The config file.
+        config: std::path::PathBuf,
+        /// The fixed instant.
+        at: String,
+    },
+}
+
 /// Run the gateway until SIGTERM / Ctrl-C.
-pub fn run(config: &Path, log: LogFormat) -> CmdResult {
-    let config = Config::load(config)?;
-    crate::telemetry::init(log);
+pub fn run(path: &Path, allow_fixed_clock: bool, log: LogFormat) -> CmdResult {
+    let config = Config::load(path)?;
+    if let Some(at) = config.server.danger_fixed_clock {
+        let at = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| at.to_string());
+        if !allow_fixed_clock {
+            let e = ServeCmdError::DangerFixedClock {
+                config: path.to_path_buf(),
+                at,
+            };
+            eprintln!("credgate: error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        crate::telemetry::init(log);
+        let warning = format!(
+            "DANGER: --danger-fixed-clock: serving with a FIXED CLOCK at {at} (`[server] danger_fixed_clock`): every decision, consent and validity check and every log time uses that instant, not real time. For tests only; never in a deployment."
+        );
+        match log {
+            // A plain line a person cannot miss; with JSON logs, a JSON
+            // line like every other line on stderr.
+            LogFormat::Text => eprintln!("credgate: {warning}"),
+            LogFormat::Json => tracing::warn!("{warning}"),
+        }
+    } else {
+        crate::telemetry::init(log);
+        if allow_fixed_clock {
+            tracing::warn!(
+                "--danger-fixed-clock given but the config sets no `[server] danger_fixed_clock`: the real clock is used"
+            );
+        }
+    }
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

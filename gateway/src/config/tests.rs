@@ -389,3 +389,26 @@ fn min_free_bytes_is_a_byte_count_with_a_default_floor() {
         }
     }
 }
+
+#[test]
+fn admin_max_concurrent_exports_defaults_to_2_and_is_at_least_1() {
+    let dir = folder();
+    let c = Config::load(&write(dir.path(), GOOD)).unwrap();
+    assert_eq!(c.admin_max_concurrent_exports, 2);
+    let text = GOOD.replace(
+        "listen = \"127.0.0.1:9443\"",
+        "listen = \"127.0.0.1:9443\"\nmax_concurrent_exports = 5",
+    );
+    let c = Config::load(&write(dir.path(), &text)).unwrap();
+    assert_eq!(c.admin_max_concurrent_exports, 5);
+    for bad in ["0", "-1", "2000"] {
+        let text = GOOD.replace(
+            "listen = \"127.0.0.1:9443\"",
+            &format!("listen = \"127.0.0.1:9443\"\nmax_concurrent_exports = {bad}"),
+        );
+        let err = Config::load(&write(dir.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[admin] max_concurrent_exports"), "{err}");
+    }
+}

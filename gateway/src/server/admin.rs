@@ -3,6 +3,15 @@
 //! admin request is itself logged (plane `admin`) before it is answered.
 //! Everything but the health probes needs a compliance identity (`policy::decide_admin`); a data
 //! identity gets 403 `role_forbidden`.
+//!
+//! `/audit/export` and `/audit/verify` take one of the `[admin]
+//! max_concurrent_exports` permits ([`super::Shared::exports`]) first; none
+//! free is a logged 429 `rate_limited` with `Retry-After: 1`. A
+//! verification holds its permit while it walks the store (in pages); an
+//! export is streamed ([`crate::audit_api::export_stream`]) and its permit
+//! is held by the task producing it, until the stream ends or the client
+//! goes away. The export's log entry is committed before its first byte is
+//! released, like every other answer's.
 
 use std::sync::Arc;
 
@@ -12,16 +21,37 @@ use http_body_util::Full;
 use policy::Reason;
 use tracing::Instrument;
 
+use super::body::Body;
 use super::error::{close_if_needed, failure_response, Failure};
 use super::journal::{self, Draft};
 use super::{ConnInfo, Shared};
 
+/// The body of an admin answer.
+enum AnswerBody {
+    /// Built in memory (small, or bounded by a `limit`).
+    Full(Vec<u8>),
+    /// A streamed export.
+    Export(crate::audit_api::ExportStream),
+}
+
 /// A successful admin answer before it is released.
 struct Answer {
     content_type: &'static str,
-    body: Vec<u8>,
+    body: AnswerBody,
     status: u16,
     retry_after: Option<u64>,
+}
+
+impl Answer {
+    /// A 200 with a body built in memory.
+    fn ok(content_type: &'static str, body: Vec<u8>) -> Answer {
+        Answer {
+            content_type,
+            body: AnswerBody::Full(body),
+            status: 200,
+            retry_after: None,
+        }
+    }
 }
 
 /// Answer one admin-plane request.
@@ -29,7 +59,7 @@ pub async fn handle<B: hyper::body::Body>(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
     req: Request<B>,
-) -> Response<Full<Bytes>> {
+) -> Response<Body> {
     let inquiry_id = journal::new_inquiry_id(&shared.rng);
     let span = tracing::info_span!("inquiry", id = %inquiry_id, plane = "admin");
     async move {
@@ -60,10 +90,13 @@ pub async fn handle<B: hyper::body::Body>(
         let response = match (committed, outcome) {
             (Err(_), _) => {
                 shared.metrics.request("admin", "error", 503);
-                return failure_response(&Failure::AuditUnavailable, &inquiry_id);
+                return failure_response(&Failure::AuditUnavailable, &inquiry_id).map(Body::from);
             }
             (Ok(()), Ok(a)) => {
-                let mut resp = Response::new(Full::new(Bytes::from(a.body)));
+                let mut resp = Response::new(match a.body {
+                    AnswerBody::Full(bytes) => Body::Full(Full::new(Bytes::from(bytes))),
+                    AnswerBody::Export(stream) => Body::Export(stream),
+                });
                 *resp.status_mut() = http::StatusCode::from_u16(a.status)
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
                 let h = resp.headers_mut();
@@ -83,7 +116,7 @@ pub async fn handle<B: hyper::body::Body>(
             (Ok(()), Err(f)) => {
                 let mut resp = failure_response(&f, &inquiry_id);
                 close_if_needed(&mut resp, &f, http1);
-                resp
+                resp.map(Body::from)
             }
         };
         shared.metrics.request("admin", label, status);
@@ -112,24 +145,12 @@ async fn run<B: hyper::body::Body>(
     }
     let path = req.uri().path();
     match path {
-        "/healthz" => {
-            return Ok(Answer {
-                content_type: "text/plain; charset=utf-8",
-                body: b"ok\n".to_vec(),
-                status: 200,
-                retry_after: None,
-            })
-        }
+        "/healthz" => return Ok(Answer::ok("text/plain; charset=utf-8", b"ok\n".to_vec())),
         "/readyz" => {
             // The policy is loaded (start refuses to run without one) and the
             // audit writer is alive when this request's own entry commits,
             // which happens before this answer is released.
-            return Ok(Answer {
-                content_type: "text/plain; charset=utf-8",
-                body: b"ready\n".to_vec(),
-                status: 200,
-                retry_after: None,
-            });
+            return Ok(Answer::ok("text/plain; charset=utf-8", b"ready\n".to_vec()));
         }
         _ => {}
     }
@@ -142,35 +163,69 @@ async fn run<B: hyper::body::Body>(
         }
     }
     if path == "/metrics" {
-        return Ok(Answer {
-            content_type: "text/plain; version=0.0.4",
-            body: shared
+        return Ok(Answer::ok(
+            "text/plain; version=0.0.4",
+            shared
                 .metrics
                 .render(shared.audit.store_free_bytes())
                 .into_bytes(),
-            status: 200,
-            retry_after: None,
-        });
+        ));
     }
     if !path.starts_with("/audit/") {
         return Err(Failure::NotFound);
     }
+    // Exports and verifications read the whole log: a bounded number at
+    // once, the rest are told to come back.
+    let permit = if matches!(path, "/audit/export" | "/audit/verify") {
+        match shared.exports.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                draft.rule = Some("[admin] max_concurrent_exports reached".into());
+                return Err(Failure::RateLimited {
+                    retry_after_secs: 1,
+                });
+            }
+        }
+    } else {
+        None
+    };
+    let reader = shared.audit.reader();
     if path == "/audit/export" {
         // A live export reaches everything committed so far: bracket it
         // with a checkpoint now rather than leave out the last second.
         if let Err(e) = shared.audit.checkpoint().await {
             tracing::warn!(error = %e, "checkpoint before an export failed");
         }
+        return match crate::audit_api::export_stream(
+            reader,
+            shared.audit_public_key.clone(),
+            req.uri().query(),
+            permit,
+        )
+        .await
+        {
+            Ok(started) => {
+                if let Some(subject) = started.subject_id {
+                    draft.subject_id = Some(subject);
+                }
+                Ok(Answer {
+                    content_type: "application/x-ndjson",
+                    body: AnswerBody::Export(started.body),
+                    status: 200,
+                    retry_after: None,
+                })
+            }
+            Err(answer) => Ok(Answer {
+                content_type: answer.content_type,
+                body: AnswerBody::Full(answer.body),
+                status: answer.status,
+                retry_after: answer.retry_after,
+            }),
+        };
     }
-    let reader = shared.audit.reader();
-    let answer = crate::audit_api::handle(
-        &reader,
-        &shared.audit_public_key,
-        path,
-        req.uri().query(),
-        shared.config.server.limits.max_export_bytes,
-    )
-    .await;
+    let answer =
+        crate::audit_api::handle(&reader, &shared.audit_public_key, path, req.uri().query()).await;
+    drop(permit);
     if let Some(subject) = answer.subject_id {
         draft.subject_id = Some(subject);
     }
@@ -179,7 +234,7 @@ async fn run<B: hyper::body::Body>(
     }
     Ok(Answer {
         content_type: answer.content_type,
-        body: answer.body,
+        body: AnswerBody::Full(answer.body),
         status: answer.status,
         retry_after: answer.retry_after,
     })

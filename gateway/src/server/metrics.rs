@@ -1,5 +1,8 @@
 //! Process metrics in Prometheus text format: requests by plane, decision and
-//! status, and the inquiry-log commit latency as a histogram.
+//! status, the inquiry-log commit latency as a histogram, witness progress,
+//! and `credgate_crl_next_update_seconds`: the seconds until the earliest
+//! `next_update` of the loaded CRLs (negative once past; set at start and
+//! at every TLS reload, read against the real clock when rendered).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +23,7 @@ struct Inner {
     store_down: bool,
     witness_cosigned: BTreeMap<String, u64>,
     witness_conflicts: BTreeMap<String, u64>,
+    crl_next_update: Option<time::OffsetDateTime>,
 }
 
 /// Counters shared by both planes.
@@ -92,8 +96,18 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// The earliest `next_update` of the CRLs now loaded.
+    pub fn crl_next_update(&self, at: Option<time::OffsetDateTime>) {
+        self.lock().crl_next_update = at;
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self, store_free_bytes: Option<u64>) -> String {
+        self.render_at(time::OffsetDateTime::now_utc(), store_free_bytes)
+    }
+
+    /// [`Metrics::render`] with `now` as the real time.
+    pub fn render_at(&self, now: time::OffsetDateTime, store_free_bytes: Option<u64>) -> String {
         let g = self.lock();
         let mut out = String::new();
         out.push_str(
@@ -139,6 +153,15 @@ impl Metrics {
             out.push_str("# HELP credgate_audit_store_free_bytes Bytes free on the file system under the SQLite store ([audit] min_free_bytes is the floor).\n");
             out.push_str("# TYPE credgate_audit_store_free_bytes gauge\n");
             let _ = writeln!(out, "credgate_audit_store_free_bytes {free}");
+        }
+        if let Some(at) = g.crl_next_update {
+            out.push_str("# HELP credgate_crl_next_update_seconds Seconds until the earliest next_update of the loaded CRLs (negative once past; re-sign with `credgate certs crl refresh`).\n");
+            out.push_str("# TYPE credgate_crl_next_update_seconds gauge\n");
+            let _ = writeln!(
+                out,
+                "credgate_crl_next_update_seconds {}",
+                (at - now).whole_seconds()
+            );
         }
         if !g.witness_cosigned.is_empty() {
             out.push_str("# HELP credgate_witness_cosigned_size Tree size of the latest checkpoint each witness cosigned.\n");
@@ -202,5 +225,24 @@ mod tests {
         m.commit(Duration::from_millis(3), true);
         assert!(m.render(None).contains("credgate_audit_store_up 1"));
         assert!(!m.render(None).contains("credgate_audit_store_free_bytes"));
+        assert!(!text.contains("credgate_crl_next_update_seconds"), "no CRL");
+    }
+
+    #[test]
+    fn the_crl_gauge_counts_down_and_goes_negative() {
+        let m = Metrics::default();
+        let now = time::macros::datetime!(2026-12-04 12:00 UTC);
+        m.crl_next_update(Some(now + time::Duration::days(2)));
+        let text = m.render_at(now, None);
+        assert!(text.contains("# TYPE credgate_crl_next_update_seconds gauge"));
+        assert!(
+            text.contains("credgate_crl_next_update_seconds 172800\n"),
+            "{text}"
+        );
+        let text = m.render_at(now + time::Duration::days(3), None);
+        assert!(
+            text.contains("credgate_crl_next_update_seconds -86400\n"),
+            "{text}"
+        );
     }
 }

@@ -16,6 +16,7 @@
 //! ## Layout
 //! - [`service`]: the data-plane request path;
 //! - [`admin`]: health, metrics and the inquiry-log API;
+//! - [`body`]: the response body (whole, or a streamed export);
 //! - [`upstream`]: the pooled upstream client;
 //! - [`error`]: the one mapping from failures to HTTP;
 //! - [`hygiene`]: request checks against hostile clients (framing,
@@ -27,6 +28,7 @@
 //! - [`clock`]: the one source of "now" (system, or manual in tests).
 
 pub mod admin;
+pub mod body;
 pub mod clock;
 pub mod error;
 pub mod hygiene;
@@ -168,6 +170,9 @@ pub struct Shared {
     pub rng: ring::rand::SystemRandom,
     /// Where "now" comes from (the system clock outside tests).
     pub clock: Clock,
+    /// Admin-plane exports and verifications running at once: `[admin]
+    /// max_concurrent_exports` permits; none free is 429 `rate_limited`.
+    pub exports: Arc<Semaphore>,
     /// Serialises reloads (SIGHUP and the file watcher).
     reload_lock: Mutex<()>,
 }
@@ -192,6 +197,7 @@ impl Shared {
     pub fn reload_tls(&self) -> Result<(), ServeError> {
         let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
         self.tls.reload(&self.config.server)?;
+        self.metrics.crl_next_update(self.tls.crl_next_update());
         tracing::info!("tls material reloaded");
         Ok(())
     }
@@ -312,13 +318,17 @@ async fn dispatch(
     conn: Arc<ConnInfo>,
     plane: Plane,
     req: http::Request<Incoming>,
-) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+) -> http::Response<body::Body> {
     if let Some(failure) = certificate_failure(&shared, &conn) {
         conn.doomed.store(true, Ordering::SeqCst);
-        return refuse_certificate(&shared, &conn, plane, &req, &failure).await;
+        return refuse_certificate(&shared, &conn, plane, &req, &failure)
+            .await
+            .map(body::Body::from);
     }
     match plane {
-        Plane::Data => service::handle(shared, conn, req).await,
+        Plane::Data => service::handle(shared, conn, req)
+            .await
+            .map(body::Body::from),
         Plane::Admin => admin::handle(shared, conn, req).await,
     }
 }
@@ -433,11 +443,9 @@ async fn guarded<F>(
     plane: Plane,
     head: RequestHead,
     handler: F,
-) -> http::Response<http_body_util::Full<bytes::Bytes>>
+) -> http::Response<body::Body>
 where
-    F: std::future::Future<Output = http::Response<http_body_util::Full<bytes::Bytes>>>
-        + Send
-        + 'static,
+    F: std::future::Future<Output = http::Response<body::Body>> + Send + 'static,
 {
     match tokio::spawn(handler).await {
         Ok(resp) => resp,
@@ -455,7 +463,9 @@ where
                 );
                 "request handler was cancelled"
             };
-            answer_failure(&shared, &conn, plane, head, rule, &error::Failure::Internal).await
+            answer_failure(&shared, &conn, plane, head, rule, &error::Failure::Internal)
+                .await
+                .map(body::Body::from)
         }
     }
 }
@@ -576,9 +586,11 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         metrics: metrics::Metrics::default(),
         rng: ring::rand::SystemRandom::new(),
         clock,
+        exports: Arc::new(Semaphore::new(config.admin_max_concurrent_exports)),
         reload_lock: Mutex::new(()),
         config,
     });
+    shared.metrics.crl_next_update(shared.tls.crl_next_update());
     let local = |l: &TcpListener, fallback: SocketAddr| l.local_addr().unwrap_or(fallback);
     let data_addr = local(&data_listener, shared.config.server.listen);
     let admin_addr = admin_listener
@@ -1061,7 +1073,7 @@ file = "policy.toml"
             if std::hint::black_box(true) {
                 panic!("handler bug");
             }
-            error::failure_response(&error::Failure::NotFound, "")
+            error::failure_response(&error::Failure::NotFound, "").map(body::Body::from)
         };
         let resp = guarded(shared.clone(), officer_conn(), Plane::Data, head, boom).await;
         assert_eq!(resp.status(), 500);
@@ -1085,7 +1097,9 @@ file = "policy.toml"
         assert_eq!(entry.path, "/v1/subjects/x");
         assert_eq!(entry.rule, "request handler panicked");
 
-        let fine = async { error::failure_response(&error::Failure::NotFound, "abc") };
+        let fine = async {
+            error::failure_response(&error::Failure::NotFound, "abc").map(body::Body::from)
+        };
         let head = RequestHead {
             method: "GET".into(),
             path: "/".into(),
