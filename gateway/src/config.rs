@@ -38,6 +38,14 @@
 //! returns. The free space is the `credgate_audit_store_free_bytes` metric.
 //! PostgreSQL owns its own disk: the key does not apply there.
 
+//! ## The refusal budget (`[server]`)
+//!
+//! `refusal_rate` (default `"20/second"`, the syntax of a role's `rate`) and
+//! `refusal_burst` (default 100): refused requests per client certificate
+//! that are logged one entry each; past them a refusal is answered 429
+//! `rate_limited` and counted into one summary entry per certificate per
+//! second (`server::refusals`).
+//!
 //! ## Test only: `danger_fixed_clock` (`[server]`)
 //!
 //! `danger_fixed_clock = "2026-11-22T00:00:00Z"` (RFC 3339) makes the
@@ -66,6 +74,14 @@ use toml::Spanned;
 /// `[audit] min_free_bytes` by default: 64 MiB, room for ~30 000 entries
 /// and a WAL checkpoint after the gateway starts refusing.
 pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Default `[server] refusal_rate`: 20 refusals per second per certificate.
+pub const DEFAULT_REFUSAL_RATE: policy::Rate = policy::Rate {
+    count: 20,
+    per: Duration::from_secs(1),
+};
+/// Default `[server] refusal_burst`.
+pub const DEFAULT_REFUSAL_BURST: u32 = 100;
 
 /// Default `[admin] max_concurrent_exports`.
 pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 2;
@@ -172,6 +188,10 @@ pub struct ServerConfig {
     /// Test only: decide and log at this fixed instant instead of the
     /// system clock (see the module docs). `None` in any deployment.
     pub danger_fixed_clock: Option<time::OffsetDateTime>,
+    /// `refusal_rate`: refused requests per certificate logged one by one.
+    pub refusal_rate: policy::Rate,
+    /// `refusal_burst`: refusals at once before the rate applies.
+    pub refusal_burst: u32,
 }
 
 /// `[upstream]`, typed.
@@ -291,6 +311,8 @@ struct RawServer {
     crl: Vec<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     danger_fixed_clock: Option<Spanned<String>>,
+    refusal_rate: Option<Spanned<String>>,
+    refusal_burst: Option<Spanned<i64>>,
     max_connections: Option<Spanned<i64>>,
     request_timeout_ms: Option<Spanned<i64>>,
     header_read_timeout_ms: Option<Spanned<i64>>,
@@ -542,6 +564,26 @@ impl Config {
                 8 * 3600
             }),
         };
+        let refusal_rate = match &s.refusal_rate {
+            None => DEFAULT_REFUSAL_RATE,
+            Some(r) => policy::Rate::parse(r.get_ref()).unwrap_or_else(|| {
+                c.push(
+                    r.span().start,
+                    format!(
+                        "[server] refusal_rate `{}` must be `N/second`, `N/minute`, `N/hour` or `N/day` with N ≥ 1",
+                        r.get_ref()
+                    ),
+                );
+                DEFAULT_REFUSAL_RATE
+            }),
+        };
+        let refusal_burst = u32::try_from(c.positive(
+            "[server] refusal_burst",
+            &s.refusal_burst,
+            u64::from(DEFAULT_REFUSAL_BURST),
+            1_000_000,
+        ))
+        .unwrap_or(DEFAULT_REFUSAL_BURST);
         let danger_fixed_clock = s.danger_fixed_clock.as_ref().and_then(|t| {
             let parsed = time::OffsetDateTime::parse(
                 t.get_ref(),
@@ -885,6 +927,8 @@ impl Config {
                 utc_offset_seconds,
                 limits,
                 danger_fixed_clock,
+                refusal_rate,
+                refusal_burst,
             },
             identity,
             admin_listen,

@@ -379,6 +379,8 @@ mod tests {
             utc_offset_seconds: 8 * 3600,
             limits: Limits::default(),
             danger_fixed_clock: None,
+            refusal_rate: crate::config::DEFAULT_REFUSAL_RATE,
+            refusal_burst: crate::config::DEFAULT_REFUSAL_BURST,
         }
     }
 

@@ -92,7 +92,17 @@ pub async fn handle<B: hyper::body::Body>(
                 shared.metrics.request("admin", "error", 503);
                 return failure_response(&Failure::AuditUnavailable, &inquiry_id).map(Body::from);
             }
-            (Ok(()), Ok(a)) => {
+            (Ok(journal::Logged::Summarised { retry_after_secs }), outcome) => {
+                // Past the certificate's refusal budget: 429, summarised.
+                let limited = Failure::RateLimited { retry_after_secs };
+                let mut resp = failure_response(&limited, &inquiry_id);
+                if let Err(f) = &outcome {
+                    close_if_needed(&mut resp, f, http1);
+                }
+                shared.metrics.request("admin", label, 429);
+                return resp.map(Body::from);
+            }
+            (Ok(journal::Logged::Entry), Ok(a)) => {
                 let mut resp = Response::new(match a.body {
                     AnswerBody::Full(bytes) => Body::Full(Full::new(Bytes::from(bytes))),
                     AnswerBody::Export(stream) => Body::Export(stream),
@@ -113,7 +123,7 @@ pub async fn handle<B: hyper::body::Body>(
                 }
                 resp
             }
-            (Ok(()), Err(f)) => {
+            (Ok(journal::Logged::Entry), Err(f)) => {
                 let mut resp = failure_response(&f, &inquiry_id);
                 close_if_needed(&mut resp, &f, http1);
                 resp.map(Body::from)

@@ -136,8 +136,26 @@ pub fn loggable(bytes: Option<&[u8]>) -> Option<String> {
     Some(clean(&short))
 }
 
+/// What became of a request's entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Logged {
+    /// Committed: the answer may be released.
+    Entry,
+    /// A refusal past its certificate's refusal budget: no entry of its
+    /// own, counted into the certificate's next summary entry. The client
+    /// gets 429 `rate_limited` with this `Retry-After` instead of the
+    /// refusal.
+    Summarised {
+        /// Seconds until the budget has room again.
+        retry_after_secs: u64,
+    },
+}
+
 /// Append the entry and wait until it is durable. `Err` means the client
-/// must get 503 `audit_unavailable` and no data.
+/// must get 503 `audit_unavailable` and no data. A refusal (`deny`) first
+/// spends its certificate's refusal budget; past it, the entry is not
+/// appended but summarised ([`Logged::Summarised`]).
 pub async fn commit(
     shared: &Shared,
     identity: &Identity,
@@ -145,8 +163,20 @@ pub async fn commit(
     decision: audit::Decision,
     reason: &str,
     status: u16,
-) -> Result<(), audit::AuditError> {
+) -> Result<Logged, audit::AuditError> {
     let time_ms = i64::try_from(draft.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    if decision == audit::Decision::Deny {
+        if let Err(retry_after_secs) = shared
+            .refusals
+            .admit(&identity.fingerprint, std::time::Instant::now())
+        {
+            shared
+                .refusals
+                .summarise(identity, draft.plane, &clean(&draft.inquiry_id), time_ms);
+            shared.metrics.refusal_summarised();
+            return Ok(Logged::Summarised { retry_after_secs });
+        }
+    }
     let latency_ms = u64::try_from(draft.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let text = |t: Option<String>| t.as_deref().map(clean);
     let entry = audit::NewEntry {
@@ -194,7 +224,7 @@ pub async fn commit(
         .metrics
         .commit(append_started.elapsed(), result.is_ok());
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(Logged::Entry),
         Err(e) => {
             tracing::error!(error = %e, "inquiry log append failed; answering 503");
             Err(e)
@@ -227,6 +257,77 @@ pub fn new_inquiry_id(rng: &ring::rand::SystemRandom) -> String {
         bytes[8..].copy_from_slice(&n.to_be_bytes());
     }
     hex::encode(bytes)
+}
+
+/// Commits the pending refusal summaries every second until `stop` (the
+/// shutdown flushes the last ones with [`flush_refusals`] after draining).
+pub async fn summarise_refusals(
+    shared: std::sync::Arc<Shared>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                flush_refusals(&shared).await;
+                shared.refusals.shrink(std::time::Instant::now());
+            }
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+}
+
+/// Commits one summary entry per certificate with refusals past its budget
+/// since the last flush; a summary that cannot be committed is kept for the
+/// next flush (nothing counted is dropped).
+pub async fn flush_refusals(shared: &Shared) {
+    for pending in shared.refusals.take() {
+        let entry = summary_entry(&pending, new_inquiry_id(&shared.rng));
+        match shared.audit.append(entry).await {
+            Ok(_) => shared.metrics.refusal_summary(),
+            Err(e) => {
+                tracing::error!(error = %e, refusals = pending.count, "refusal summary not logged; kept for the next second");
+                shared.refusals.restore(pending);
+            }
+        }
+    }
+}
+
+/// The summary entry of a certificate's refusals past its budget.
+fn summary_entry(p: &super::refusals::Pending, inquiry_id: String) -> audit::NewEntry {
+    audit::NewEntry {
+        time_ms: p.last_ms,
+        inquiry_id,
+        plane: p.plane.to_owned(),
+        officer_id: clean(&p.identity.officer_id),
+        officer_name: clean(&p.identity.name),
+        unit: clean(&p.identity.unit),
+        cert_fingerprint: clean(&p.identity.fingerprint),
+        purpose: None,
+        case: None,
+        consent_id: None,
+        method: String::new(),
+        path: String::new(),
+        subject_id: None,
+        subject_type: None,
+        items_requested: Vec::new(),
+        decision: audit::Decision::Deny,
+        reason: "refusals_summarised".to_owned(),
+        rule: p.rule(),
+        statutory_basis: None,
+        status: 429,
+        records_returned: 0,
+        records_suppressed: std::collections::BTreeMap::new(),
+        removed_keys: Vec::new(),
+        masked_keys: Vec::new(),
+        objection_labeled: 0,
+        upstream_status: None,
+        latency_ms: 0,
+    }
 }
 
 #[cfg(test)]

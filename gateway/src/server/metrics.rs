@@ -30,6 +30,10 @@ struct Inner {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// Refusals past the refusal budget, accounted in summaries.
+    refusals_summarised: std::sync::atomic::AtomicU64,
+    /// Summary entries committed.
+    refusal_summaries: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -44,6 +48,18 @@ impl Metrics {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
+    }
+
+    /// One refusal past its certificate's budget (no entry of its own).
+    pub fn refusal_summarised(&self) {
+        self.refusals_summarised
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// One summary entry committed.
+    pub fn refusal_summary(&self) {
+        self.refusal_summaries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Count one answered request.
@@ -145,6 +161,22 @@ impl Metrics {
             out,
             "credgate_audit_commit_failures_total {}",
             g.commit_failures
+        );
+        out.push_str("# HELP credgate_refusals_summarised_total Refused requests past their certificate's refusal budget, answered 429 and accounted in summary entries.\n");
+        out.push_str("# TYPE credgate_refusals_summarised_total counter\n");
+        let _ = writeln!(
+            out,
+            "credgate_refusals_summarised_total {}",
+            self.refusals_summarised
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
+        out.push_str("# HELP credgate_refusal_summaries_total Summary entries (reason refusals_summarised) committed.\n");
+        out.push_str("# TYPE credgate_refusal_summaries_total counter\n");
+        let _ = writeln!(
+            out,
+            "credgate_refusal_summaries_total {}",
+            self.refusal_summaries
+                .load(std::sync::atomic::Ordering::Relaxed)
         );
         out.push_str("# HELP credgate_audit_store_up Whether the latest inquiry log append committed (0: the gateway answers 503 audit_unavailable).\n");
         out.push_str("# TYPE credgate_audit_store_up gauge\n");

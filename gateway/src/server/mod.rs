@@ -35,6 +35,7 @@ pub mod hygiene;
 pub mod journal;
 pub mod limiter;
 pub mod metrics;
+pub mod refusals;
 pub mod reload;
 pub mod service;
 pub mod upstream;
@@ -173,6 +174,8 @@ pub struct Shared {
     /// Admin-plane exports and verifications running at once: `[admin]
     /// max_concurrent_exports` permits; none free is 429 `rate_limited`.
     pub exports: Arc<Semaphore>,
+    /// The refusal budget per certificate and its pending summaries.
+    pub refusals: refusals::RefusalBudget,
     /// Serialises reloads (SIGHUP and the file watcher).
     reload_lock: Mutex<()>,
 }
@@ -398,9 +401,13 @@ async fn answer_failure(
     )
     .await;
     let mut resp = match committed {
-        Ok(()) => {
+        Ok(journal::Logged::Entry) => {
             shared.metrics.request(plane.name(), label, status);
             error::failure_response(failure, &id)
+        }
+        Ok(journal::Logged::Summarised { retry_after_secs }) => {
+            shared.metrics.request(plane.name(), label, 429);
+            error::failure_response(&error::Failure::RateLimited { retry_after_secs }, &id)
         }
         Err(_) => {
             shared.metrics.request(plane.name(), "error", 503);
@@ -505,6 +512,8 @@ pub struct Running {
     tasks: Vec<JoinHandle<()>>,
     /// Submits checkpoints to the witnesses; ends after the final one.
     witness_feed: Option<JoinHandle<()>>,
+    /// Commits the refusal summaries each second; flushes at shutdown.
+    summaries: JoinHandle<()>,
     drain_tx: mpsc::Sender<()>,
     drain_rx: mpsc::Receiver<()>,
 }
@@ -587,6 +596,11 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         rng: ring::rand::SystemRandom::new(),
         clock,
         exports: Arc::new(Semaphore::new(config.admin_max_concurrent_exports)),
+        refusals: refusals::RefusalBudget::new(
+            config.server.refusal_rate.count,
+            config.server.refusal_rate.per,
+            config.server.refusal_burst,
+        ),
         reload_lock: Mutex::new(()),
         config,
     });
@@ -615,7 +629,11 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
             drain_tx.clone(),
         )));
     }
-    tasks.push(tokio::spawn(reload::watch_files(shared.clone(), stop_rx)));
+    tasks.push(tokio::spawn(reload::watch_files(
+        shared.clone(),
+        stop_rx.clone(),
+    )));
+    let summaries = tokio::spawn(journal::summarise_refusals(shared.clone(), stop_rx));
     let witness_feed = witness_feed::WitnessFeed::new(shared.clone(), witnesses)
         .map(|feed| tokio::spawn(feed.run()));
     tracing::info!(%data_addr, ?admin_addr, "credgate serving");
@@ -626,6 +644,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         stop,
         tasks,
         witness_feed,
+        summaries,
         drain_tx,
         drain_rx,
     })
@@ -675,6 +694,7 @@ impl Running {
             stop,
             tasks,
             witness_feed,
+            summaries,
             drain_tx,
             mut drain_rx,
             ..
@@ -687,6 +707,10 @@ impl Running {
         let drained = tokio::time::timeout(DRAIN_BOUND, drain_rx.recv())
             .await
             .is_ok();
+        // The last summaries of refusals past the budget, before the final
+        // checkpoint (the task flushes once more when told to stop).
+        let _ = summaries.await;
+        journal::flush_refusals(&shared).await;
         let closed = shared.audit.shutdown().await.map_err(ServeError::Audit);
         if let Some(feed) = witness_feed {
             // The final checkpoint goes to the witnesses too (bounded).

@@ -57,8 +57,18 @@ pub async fn handle<B: hyper::body::Body>(
                 shared.metrics.request("data", "error", 503);
                 return failure_response(&Failure::AuditUnavailable, &inquiry_id);
             }
-            (Ok(()), Ok(body)) => json_response(200, &inquiry_id, body),
-            (Ok(()), Err(f)) => {
+            (Ok(journal::Logged::Summarised { retry_after_secs }), outcome) => {
+                // Past the certificate's refusal budget: 429, summarised.
+                let limited = Failure::RateLimited { retry_after_secs };
+                let mut resp = failure_response(&limited, &inquiry_id);
+                if let Err(f) = &outcome {
+                    close_if_needed(&mut resp, f, http1);
+                }
+                shared.metrics.request("data", label, 429);
+                return resp;
+            }
+            (Ok(journal::Logged::Entry), Ok(body)) => json_response(200, &inquiry_id, body),
+            (Ok(journal::Logged::Entry), Err(f)) => {
                 let mut resp = failure_response(&f, &inquiry_id);
                 close_if_needed(&mut resp, &f, http1);
                 resp

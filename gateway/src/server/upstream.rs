@@ -303,6 +303,15 @@ fn exchange_failure(e: &(dyn std::error::Error + 'static)) -> UpstreamError {
             }
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            // The upstream's TLS refused us (e.g. it wants a client
+            // certificate we do not have): with TLS 1.3 that alert arrives
+            // with the first read, not at the handshake.
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return UpstreamError::Unavailable("the upstream's tls refused the connection");
+            }
             if matches!(
                 io.kind(),
                 std::io::ErrorKind::ConnectionReset

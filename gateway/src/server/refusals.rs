@@ -1,0 +1,249 @@
+//! The refusal budget: the log cannot be flooded by refused requests.
+//!
+//! Every refusal (an entry with `decision = "deny"`) spends a token of its
+//! client certificate's bucket (`[server] refusal_rate`, default 20 per
+//! second, burst `refusal_burst`, default 100). Within the budget a refusal
+//! is logged as always, one entry each. Past it, the request is answered
+//! `429 rate_limited` with `Retry-After` and gets no entry of its own: it is
+//! counted into a pending summary of its certificate, and a background task
+//! commits at most one **summary entry** per certificate per second
+//! (`reason = "refusals_summarised"`, the count and the first and last
+//! inquiry ids in `rule`). Every attempt is accounted for; the log grows at
+//! most by the budget plus one entry per certificate per second.
+//!
+//! Owns: the per-certificate buckets (bounded: idle, full buckets are
+//! dropped each second) and the pending summaries (one per certificate with
+//! refusals in the last second). Never: decides what is a refusal (the
+//! caller's decision says so), or holds a request's content beyond the
+//! certificate's identity fields and two inquiry ids.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use policy::Identity;
+
+/// One certificate's token bucket.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// Refusals of one certificate not yet in a summary entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Whose refusals.
+    pub identity: Identity,
+    /// `data` or `admin`: the plane of the first one.
+    pub plane: &'static str,
+    /// How many.
+    pub count: u64,
+    /// Inquiry id of the first and of the last.
+    pub first: String,
+    /// See `first`.
+    pub last: String,
+    /// When the last one was refused (Unix ms).
+    pub last_ms: i64,
+}
+
+impl Pending {
+    /// The summary entry's rule text: parseable, no request content.
+    pub fn rule(&self) -> String {
+        format!(
+            "refusal budget exceeded: {} refused requests answered 429, inquiry ids {}..{}",
+            self.count, self.first, self.last
+        )
+    }
+}
+
+/// The budget and the pending summaries of every certificate.
+#[derive(Debug)]
+pub struct RefusalBudget {
+    rate_per_sec: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    pending: Mutex<HashMap<String, Pending>>,
+}
+
+impl RefusalBudget {
+    /// `count` refusals per `per`, at most `burst` at once.
+    pub fn new(count: u32, per: Duration, burst: u32) -> RefusalBudget {
+        let secs = per.as_secs_f64().max(f64::MIN_POSITIVE);
+        RefusalBudget {
+            rate_per_sec: f64::from(count) / secs,
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::default(),
+            pending: Mutex::default(),
+        }
+    }
+
+    /// Spends a token of `fingerprint`'s bucket: `Ok` if the refusal may be
+    /// logged on its own, `Err(seconds)` until the next token otherwise.
+    pub fn admit(&self, fingerprint: &str, now: Instant) -> Result<(), u64> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry(fingerprint.to_owned()).or_insert(Bucket {
+            tokens: self.burst,
+            last: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * self.rate_per_sec).min(self.burst);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = (1.0 - bucket.tokens) / self.rate_per_sec.max(f64::MIN_POSITIVE);
+            Err(wait.ceil().clamp(1.0, 86_400.0) as u64)
+        }
+    }
+
+    /// Counts a refusal past the budget into its certificate's summary.
+    pub fn summarise(
+        &self,
+        identity: &Identity,
+        plane: &'static str,
+        inquiry_id: &str,
+        at_ms: i64,
+    ) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending
+            .entry(identity.fingerprint.clone())
+            .and_modify(|p| {
+                p.count = p.count.saturating_add(1);
+                inquiry_id.clone_into(&mut p.last);
+                p.last_ms = at_ms;
+            })
+            .or_insert_with(|| Pending {
+                identity: identity.clone(),
+                plane,
+                count: 1,
+                first: inquiry_id.to_owned(),
+                last: inquiry_id.to_owned(),
+                last_ms: at_ms,
+            });
+    }
+
+    /// Takes every pending summary (one per certificate).
+    pub fn take(&self) -> Vec<Pending> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.drain().map(|(_, p)| p).collect()
+    }
+
+    /// Puts back a summary that could not be committed, merged with what
+    /// arrived meanwhile (its refusals came first).
+    pub fn restore(&self, earlier: Pending) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        match pending.get_mut(&earlier.identity.fingerprint) {
+            Some(later) => {
+                later.count = later.count.saturating_add(earlier.count);
+                later.first = earlier.first;
+            }
+            None => {
+                pending.insert(earlier.identity.fingerprint.clone(), earlier);
+            }
+        }
+    }
+
+    /// Drops buckets that are full again (their certificate refused nothing
+    /// for a burst's worth of time): memory stays bounded by the
+    /// certificates refused recently.
+    pub fn shrink(&self, now: Instant) {
+        let full_after = self.burst / self.rate_per_sec.max(f64::MIN_POSITIVE);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.retain(|_, b| now.saturating_duration_since(b.last).as_secs_f64() < full_after);
+    }
+
+    /// Certificates with a bucket (for tests and metrics).
+    pub fn tracked(&self) -> usize {
+        self.buckets.lock().map_or(0, |b| b.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(fp: &str) -> Identity {
+        Identity {
+            officer_id: "HN-1".into(),
+            name: "n".into(),
+            unit: "u".into(),
+            fingerprint: fp.into(),
+        }
+    }
+
+    #[test]
+    fn burst_then_rate_per_certificate() {
+        let b = RefusalBudget::new(5, Duration::from_secs(1), 10);
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            assert!(b.admit("a", t0).is_ok());
+        }
+        assert_eq!(b.admit("a", t0), Err(1));
+        // another certificate has its own bucket
+        assert!(b.admit("b", t0).is_ok());
+        // 5 per second: one token every 200 ms
+        assert!(b.admit("a", t0 + Duration::from_millis(150)).is_err());
+        assert!(b.admit("a", t0 + Duration::from_millis(210)).is_ok());
+        assert!(b.admit("a", t0 + Duration::from_millis(220)).is_err());
+        // refills to the burst, not beyond
+        let later = t0 + Duration::from_secs(60);
+        for _ in 0..10 {
+            assert!(b.admit("a", later).is_ok());
+        }
+        assert!(b.admit("a", later).is_err());
+    }
+
+    #[test]
+    fn a_slow_rate_asks_to_retry_after_its_refill() {
+        let b = RefusalBudget::new(1, Duration::from_secs(60), 1);
+        let t0 = Instant::now();
+        assert!(b.admit("a", t0).is_ok());
+        assert_eq!(b.admit("a", t0), Err(60));
+    }
+
+    #[test]
+    fn summaries_count_every_refusal_with_first_and_last_ids() {
+        let b = RefusalBudget::new(1, Duration::from_secs(1), 1);
+        b.summarise(&who("a"), "data", "id-1", 1);
+        b.summarise(&who("a"), "data", "id-2", 2);
+        b.summarise(&who("b"), "admin", "id-3", 3);
+        b.summarise(&who("a"), "data", "id-4", 4);
+        let mut got = b.take();
+        got.sort_by(|x, y| x.identity.fingerprint.cmp(&y.identity.fingerprint));
+        assert_eq!(got.len(), 2, "one summary per certificate");
+        assert_eq!(
+            (got[0].count, got[0].first.as_str(), got[0].last.as_str()),
+            (3, "id-1", "id-4")
+        );
+        assert_eq!(
+            got[0].rule(),
+            "refusal budget exceeded: 3 refused requests answered 429, inquiry ids id-1..id-4"
+        );
+        assert_eq!((got[1].count, got[1].plane), (1, "admin"));
+        assert!(b.take().is_empty());
+        // a summary that could not be committed comes back, merged
+        b.summarise(&who("a"), "data", "id-5", 5);
+        b.restore(got.remove(0));
+        let again = b.take();
+        assert_eq!(
+            (
+                again[0].count,
+                again[0].first.as_str(),
+                again[0].last.as_str()
+            ),
+            (4, "id-1", "id-5")
+        );
+    }
+
+    #[test]
+    fn full_idle_buckets_are_dropped() {
+        let b = RefusalBudget::new(10, Duration::from_secs(1), 10);
+        let t0 = Instant::now();
+        let _ = b.admit("a", t0);
+        let _ = b.admit("b", t0 + Duration::from_secs(5));
+        b.shrink(t0 + Duration::from_millis(5500));
+        assert_eq!(b.tracked(), 1);
+    }
+}
