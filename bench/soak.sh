@@ -103,6 +103,7 @@ inquiry_period_days = 1095
 [items.court_enforcement]
 category = "untrustworthy"
 inquiry_period_days = 1825
+statutory_basis = "Civil Procedure Law enforcement provisions"
 [items.commendation]
 category = "positive"
 [purposes]
