@@ -169,6 +169,7 @@ pub fn build_filter(
         from_ms,
         to_ms,
         decision,
+        plane: None,
         limit: None,
     })
 }
