@@ -16,6 +16,8 @@
 //! ## Layout
 //! - [`service`]: the data-plane request path;
 //! - [`admin`]: health, metrics and the inquiry-log API;
+//! - [`alerts`]: misuse alerts (evaluated off the request path) and
+//!   officer suspensions;
 //! - [`upstream`]: the pooled upstream client;
 //! - [`error`]: the one mapping from failures to HTTP;
 //! - [`hygiene`]: request checks against hostile clients (framing,
@@ -27,6 +29,7 @@
 //! - [`clock`]: the one source of "now" (system, or manual in tests).
 
 pub mod admin;
+pub mod alerts;
 pub mod clock;
 pub mod error;
 pub mod hygiene;
@@ -168,6 +171,8 @@ pub struct Shared {
     pub rng: ring::rand::SystemRandom,
     /// Where "now" comes from (the system clock outside tests).
     pub clock: Clock,
+    /// Misuse alerts: the event hand-off and the suspended officers.
+    pub alerts: alerts::Alerts,
     /// Serialises reloads (SIGHUP and the file watcher).
     reload_lock: Mutex<()>,
 }
@@ -495,6 +500,8 @@ pub struct Running {
     tasks: Vec<JoinHandle<()>>,
     /// Submits checkpoints to the witnesses; ends after the final one.
     witness_feed: Option<JoinHandle<()>>,
+    /// Evaluates misuse alerts; stopped once requests have drained.
+    alert_task: JoinHandle<()>,
     drain_tx: mpsc::Sender<()>,
     drain_rx: mpsc::Receiver<()>,
 }
@@ -566,7 +573,9 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         .await
         .map_err(ServeError::Audit)?;
     let audit_public_key = audit.public_key();
+    let (alerts, alert_rx) = alerts::Alerts::new(alerts::QUEUE);
     let shared = Arc::new(Shared {
+        alerts,
         policy: ArcSwap::from_pointee(policy),
         tls,
         audit,
@@ -604,6 +613,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         )));
     }
     tasks.push(tokio::spawn(reload::watch_files(shared.clone(), stop_rx)));
+    let alert_task = tokio::spawn(alerts::AlertTask::new(shared.clone(), alert_rx).run());
     let witness_feed = witness_feed::WitnessFeed::new(shared.clone(), witnesses)
         .map(|feed| tokio::spawn(feed.run()));
     tracing::info!(%data_addr, ?admin_addr, "credgate serving");
@@ -614,6 +624,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         stop,
         tasks,
         witness_feed,
+        alert_task,
         drain_tx,
         drain_rx,
     })
@@ -663,6 +674,7 @@ impl Running {
             stop,
             tasks,
             witness_feed,
+            alert_task,
             drain_tx,
             mut drain_rx,
             ..
@@ -675,6 +687,10 @@ impl Running {
         let drained = tokio::time::timeout(DRAIN_BOUND, drain_rx.recv())
             .await
             .is_ok();
+        // Alerts of the last requests that were not written yet are found
+        // by the next start's rebuild.
+        alert_task.abort();
+        let _ = alert_task.await;
         let closed = shared.audit.shutdown().await.map_err(ServeError::Audit);
         if let Some(feed) = witness_feed {
             // The final checkpoint goes to the witnesses too (bounded).
