@@ -116,7 +116,7 @@ impl Alerts {
 
 /// The event of one committed entry, if the alerts count it: data plane,
 /// an officer named.
-pub(crate) fn event_of(e: &audit::NewEntry) -> Option<AlertEvent> {
+pub fn event_of(e: &audit::NewEntry) -> Option<AlertEvent> {
     if e.plane != "data" || e.officer_id.is_empty() {
         return None;
     }
@@ -202,12 +202,19 @@ impl AlertTask {
         }
     }
 
-    /// Rebuild, then evaluate until the gateway drops the queue.
-    pub(crate) async fn run(mut self) {
+    /// Take the policy's rules and rebuild windows and suspensions from the
+    /// log. Awaited before the listeners accept: no request is served on
+    /// state the log does not support yet, and no entry is counted twice
+    /// (once read back, once from the queue).
+    pub(crate) async fn prepare(&mut self) {
         self.follow_policy();
         if let Err(e) = self.rebuild().await {
             tracing::error!(error = %e, "misuse alerts: state not rebuilt from the log; windows start empty");
         }
+    }
+
+    /// Evaluate until the gateway drops the queue (or aborts the task).
+    pub(crate) async fn run(mut self) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -594,6 +594,9 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         .as_ref()
         .zip(shared.config.admin_listen)
         .map(|(l, a)| local(l, a));
+    let mut alert_task = alerts::AlertTask::new(shared.clone(), alert_rx);
+    alert_task.prepare().await;
+    let alert_task = tokio::spawn(alert_task.run());
     let (stop, stop_rx) = watch::channel(false);
     let (drain_tx, drain_rx) = mpsc::channel(1);
     let mut tasks = vec![tokio::spawn(accept_loop(
@@ -613,7 +616,6 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         )));
     }
     tasks.push(tokio::spawn(reload::watch_files(shared.clone(), stop_rx)));
-    let alert_task = tokio::spawn(alerts::AlertTask::new(shared.clone(), alert_rx).run());
     let witness_feed = witness_feed::WitnessFeed::new(shared.clone(), witnesses)
         .map(|feed| tokio::spawn(feed.run()));
     tracing::info!(%data_addr, ?admin_addr, "credgate serving");
