@@ -4,8 +4,9 @@
 //! This module owns:
 //! - [`Alerts`], shared with the request path: the hand-off of one
 //!   [`AlertEvent`] per committed data-plane entry (`try_send` on a bounded
-//!   queue; a full queue counts `credgate_alert_events_dropped_total` and
-//!   never blocks a request) and the map of suspended officers the data
+//!   queue, drained by the task every 10 ms so a send never wakes it; a
+//!   full queue counts `credgate_alert_events_dropped_total` and never
+//!   blocks a request) and the map of suspended officers the data
 //!   plane reads with one lookup ([`Alerts::suspended`]);
 //! - the alert task ([`AlertTask`]): evaluates the events with
 //!   [`policy::alerts::Evaluator`]; writes each firing as an entry on the
@@ -41,6 +42,9 @@ use super::Shared;
 
 /// Events the alert task may lag behind by before new ones are dropped.
 pub const QUEUE: usize = 8192;
+
+/// How often the alert task takes the events queued since it last looked.
+const DRAIN: Duration = Duration::from_millis(10);
 
 /// How often the alert task expires, follows reloads and polls the store.
 const TICK: Duration = Duration::from_secs(1);
@@ -214,16 +218,27 @@ impl AlertTask {
     }
 
     /// Evaluate until the gateway drops the queue (or aborts the task).
+    ///
+    /// The queue is drained every [`DRAIN`] rather than awaited: a task
+    /// parked on `recv` would make every request's `try_send` pay for
+    /// waking it; this way a send is only a push (an alert fires at most
+    /// [`DRAIN`] later).
     pub(crate) async fn run(mut self) {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut drain = tokio::time::interval(DRAIN);
+        drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_tick = tokio::time::Instant::now();
         loop {
-            tokio::select! {
-                ev = self.rx.recv() => match ev {
-                    Some(ev) => self.event(&ev).await,
-                    None => break,
-                },
-                _ = tick.tick() => self.tick().await,
+            drain.tick().await;
+            loop {
+                match self.rx.try_recv() {
+                    Ok(ev) => self.event(&ev).await,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                }
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = tokio::time::Instant::now();
+                self.tick().await;
             }
         }
     }
