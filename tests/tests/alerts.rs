@@ -501,3 +501,39 @@ suspend_for = "4h"
     expect_alerts(&env, 1).await;
     gw.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_come_and_go_with_a_policy_reload() {
+    let env = Env::new().await;
+    let (gw, _clock) = gateway(&env, "", FRIDAY_10).await;
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let refused = [("Inquiry-Purpose", "gossip"), ("Inquiry-Case", "x")];
+    for n in 0..3 {
+        assert_eq!(ask(&c, &gw, &legal(n), &refused).await.status, 403);
+    }
+    expect_alerts(&env, 0).await;
+    env.write_policy(&format!(
+        "{}\n[[alerts]]\nname = \"probing\"\nkind = \"refusals\"\nthreshold = 2\nwindow = \"10m\"\n",
+        Env::conformance_policy()
+    ));
+    gw.reload_async().await.unwrap();
+    // Refusals from before the rules existed were not counted.
+    assert_eq!(ask(&c, &gw, &legal(1), &refused).await.status, 403);
+    expect_alerts(&env, 0).await;
+    assert_eq!(ask(&c, &gw, &legal(2), &refused).await.status, 403);
+    expect_alerts(&env, 1).await;
+    // A bad rule is refused with its line; the running rules stay.
+    env.write_policy(&format!(
+        "{}\n[[alerts]]\nname = \"probing\"\nkind = \"refusals\"\nthreshold = 0\nwindow = \"10m\"\n",
+        Env::conformance_policy()
+    ));
+    let err = gw.reload_async().await.unwrap_err().to_string();
+    assert!(
+        err.contains("alert `probing`: `threshold` must be"),
+        "{err}"
+    );
+    assert_eq!(ask(&c, &gw, &legal(1), &refused).await.status, 403);
+    assert_eq!(ask(&c, &gw, &legal(2), &refused).await.status, 403);
+    expect_alerts(&env, 2).await;
+    gw.shutdown().await.unwrap();
+}
