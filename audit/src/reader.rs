@@ -71,6 +71,8 @@ pub struct Filter {
     pub to_ms: Option<i64>,
     /// Decision.
     pub decision: Option<Decision>,
+    /// Plane (`data`, `admin`, `alert`), exact.
+    pub plane: Option<String>,
     /// At most this many entries (the earliest ones).
     pub limit: Option<u64>,
 }

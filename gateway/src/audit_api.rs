@@ -6,6 +6,7 @@
 //! | path | answer |
 //! |---|---|
 //! | `/audit/entries?officer=&subject=&from=&to=&decision=&limit=` | `{"entries": [...], "truncated": bool}` in time order, at most `limit` (default 1000, max 10000); `truncated` means more match — page on with `from` |
+//! | `/audit/alerts?from=&to=&rule=` | `{"alerts": [...]}`: the misuse alert firings (plane `alert`, reason `alert`) in time order, each parsed back into `rule`, `kind`, `officer`, `subject`, `count`, `window`, `first_inquiry`, `last_inquiry`, `action`, `suspended_until` ([`alert_json`]) |
 //! | `/audit/verify` | the verify report as JSON (`"result": "intact"` or `"tampered"`) |
 //! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline, streamed ([`export_stream`]) |
 //! | `/audit/checkpoints/latest?chain=ID` | the chain's latest checkpoint: a C2SP signed note (`text/plain`) with any witness cosignature lines |
@@ -185,6 +186,7 @@ pub fn build_filter(
         from_ms,
         to_ms,
         decision,
+        plane: None,
         limit: None,
     })
 }
@@ -306,6 +308,70 @@ pub fn entry_json(entry: &audit::Entry) -> Value {
     value
 }
 
+/// The misuse alert firings matching `from`, `to` (as [`build_filter`]) and
+/// `rule` (a rule name, exact), oldest first.
+pub async fn query_alerts(
+    reader: &audit::Reader,
+    from: Option<&str>,
+    to: Option<&str>,
+    rule: Option<&str>,
+) -> Result<Result<Vec<Value>, audit::AuditError>, QueryError> {
+    let mut filter = build_filter(None, None, from, to, None)?;
+    filter.plane = Some("alert".into());
+    Ok(reader.query(&filter).await.map(|found| {
+        found
+            .iter()
+            .filter_map(alert_json)
+            .filter(|a| rule.is_none_or(|r| a["rule"] == r))
+            .collect()
+    }))
+}
+
+/// One misuse alert entry as JSON, its `rule` text parsed back; `None` for
+/// alert-plane entries that are not firings (lifts, witness conflicts).
+pub fn alert_json(e: &audit::Entry) -> Option<Value> {
+    if e.entry.reason != "alert" {
+        return None;
+    }
+    let r = policy::alerts::AlertRecord::parse(&e.entry.rule)?;
+    Some(json!({
+        "time": format_ms(e.entry.time_ms),
+        "inquiry_id": e.entry.inquiry_id,
+        "rule": r.rule,
+        "kind": r.kind.as_str(),
+        "officer": e.entry.officer_id,
+        "unit": e.entry.unit,
+        "subject": e.entry.subject_id,
+        "count": r.count,
+        "window": r.window,
+        "first_inquiry": r.first_inquiry,
+        "last_inquiry": r.last_inquiry,
+        "action": if r.suspend_until_ms.is_some() { "suspend" } else { "alert" },
+        "suspended_until": r.suspend_until_ms.map(format_ms),
+        "chain_id": e.chain_id,
+        "seq": e.seq,
+    }))
+}
+
+/// `GET /audit/alerts?from=&to=&rule=`
+async fn alerts(reader: &audit::Reader, query: Option<&str>) -> AuditApiResponse {
+    let pairs = match query_pairs(query, &["from", "to", "rule"]) {
+        Ok(p) => p,
+        Err(e) => return invalid(&e),
+    };
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, v)| *n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    match query_alerts(reader, get("from"), get("to"), get("rule")).await {
+        Err(e) => invalid(&e),
+        Ok(Err(e)) => unavailable(&e),
+        Ok(Ok(list)) => ok_json(&json!({ "alerts": list })),
+    }
+}
+
 /// Serve one `GET /audit/...` request but `/audit/export` (see
 /// [`export_stream`]; here it is 404). `public_key` is the raw 32-byte
 /// Ed25519 key checkpoints are verified with.
@@ -317,6 +383,7 @@ pub async fn handle(
 ) -> AuditApiResponse {
     match path {
         "/audit/entries" => entries(reader, query).await,
+        "/audit/alerts" => alerts(reader, query).await,
         "/audit/verify" => verify(reader, public_key).await,
         "/audit/checkpoints/latest" => latest_checkpoint(reader, query).await,
         "/audit/proof" => proof(reader, query).await,

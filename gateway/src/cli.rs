@@ -337,6 +337,34 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The misuse alerts that fired, one line each.
+    Alerts {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+        /// From (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// To (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this alert rule (its name).
+        #[arg(long)]
+        rule: Option<String>,
+    },
+    /// Lift an officer's suspension by a misuse alert (logged, with the
+    /// reason); running gateways notice it within about a second.
+    Lift {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+        /// The suspended officer's id.
+        #[arg(long, value_parser = printable_text)]
+        officer: String,
+        /// Why the suspension is lifted (recorded in the log).
+        #[arg(long, value_parser = printable_text)]
+        reason: String,
+    },
     /// Every inquiry about one subject: time, unit, purpose, decision.
     SubjectReport {
         /// gateway.toml
@@ -350,6 +378,20 @@ pub enum AuditCommand {
         #[arg(long)]
         proofs: Option<PathBuf>,
     },
+}
+
+/// Non-empty text without control characters (officer ids, reasons).
+fn printable_text(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if text.chars().any(policy::inquiry::is_hidden_char) {
+        return Err("must not contain control or invisible characters".into());
+    }
+    if text.len() > 256 {
+        return Err("must be at most 256 bytes".into());
+    }
+    Ok(text.to_owned())
 }
 
 /// Parse the command line and run it.

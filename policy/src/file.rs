@@ -17,6 +17,7 @@ use std::ops::Range;
 
 use time::Date;
 
+use crate::alerts::{self, AlertRule};
 use crate::consent::parse_public_key;
 use crate::diag::{from_toml_error, Diagnostic, PolicyErrors};
 use crate::model::{Category, ItemRule, Mask, RecordFields, Rules, SubjectType};
@@ -152,6 +153,7 @@ pub struct Policy {
     pub(crate) consent_public_key: Option<Vec<u8>>,
     pub(crate) consent_max_days: u32,
     pub(crate) utc_offset_seconds: i32,
+    pub(crate) alerts: Vec<AlertRule>,
 }
 
 impl Policy {
@@ -254,6 +256,11 @@ impl Policy {
     pub fn utc_offset_seconds(&self) -> i32 {
         self.utc_offset_seconds
     }
+
+    /// The misuse alert rules (`[[alerts]]`), in file order.
+    pub fn alerts(&self) -> &[AlertRule] {
+        &self.alerts
+    }
 }
 
 // ---------------------------------------------------------------- raw model
@@ -298,6 +305,21 @@ struct RawPolicy {
     roles: Vec<Spanned<RawRole>>,
     officers: Vec<Spanned<RawOfficer>>,
     record_fields: Option<RawRecordFields>,
+    alerts: Vec<Spanned<RawAlert>>,
+}
+
+#[derive(Debug)]
+struct RawAlert {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    threshold: Option<Spanned<i64>>,
+    window: Option<Spanned<String>>,
+    action: Option<Spanned<String>>,
+    suspend_for: Option<Spanned<String>>,
+    hours: Option<Spanned<String>>,
+    days: Option<Spanned<String>>,
+    /// Keys present with a value of the wrong type (already reported).
+    mistyped: BTreeSet<&'static str>,
 }
 
 #[derive(Debug)]
@@ -368,6 +390,18 @@ const TOP_KEYS: &[&str] = &[
     "roles",
     "officers",
     "record_fields",
+    "alerts",
+];
+const ALERT_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "threshold",
+    "window",
+    "action",
+    "suspend_for",
+    "hours",
+    "days",
+    "description",
 ];
 const ITEM_KEYS: &[&str] = &[
     "category",
@@ -698,6 +732,12 @@ impl Reader<'_> {
                 raw.officers.push(Spanned::new(t.at..t.at, officer));
             }
         }
+        for t in self.table_array(&root, "alerts", "an `[[alerts]]` entry") {
+            self.check_keys(&t, ALERT_KEYS);
+            if let Some(alert) = self.alert(&t) {
+                raw.alerts.push(Spanned::new(t.at..t.at, alert));
+            }
+        }
         if let Some(t) = self.table(&root, "record_fields", "`record_fields`".to_owned()) {
             self.check_keys(&t, RECORD_FIELDS_KEYS);
             raw.record_fields = Some(RawRecordFields {
@@ -746,6 +786,42 @@ impl Reader<'_> {
             beyond_inquiry_period,
             statutory_basis,
             rate,
+            mistyped,
+        })
+    }
+
+    fn alert(&mut self, t: &Tbl<'_>) -> Option<RawAlert> {
+        let mut mistyped = BTreeSet::new();
+        let name = self.string(t, "name");
+        let kind = self.string(t, "kind");
+        let threshold = self.integer(t, "threshold");
+        if threshold.is_none() && t.table.contains_key("threshold") {
+            mistyped.insert("threshold");
+        }
+        let mut text = |me: &mut Self, key: &'static str| {
+            let v = me.string(t, key);
+            if v.is_none() && t.table.contains_key(key) {
+                mistyped.insert(key);
+            }
+            v
+        };
+        let window = text(self, "window");
+        let action = text(self, "action");
+        let suspend_for = text(self, "suspend_for");
+        let hours = text(self, "hours");
+        let days = text(self, "days");
+        let _ = self.string(t, "description");
+        let name = self.required(t, "name", name);
+        let kind = self.required(t, "kind", kind);
+        Some(RawAlert {
+            name: name?,
+            kind: kind?,
+            threshold,
+            window,
+            action,
+            suspend_for,
+            hours,
+            days,
             mistyped,
         })
     }
@@ -811,6 +887,7 @@ impl Validator<'_> {
         let record_fields = self.record_fields(raw.record_fields);
         let roles = self.roles(&raw.roles, &items, &purposes, &mask);
         let officers = self.officers(&raw.officers, &roles);
+        let alerts = self.alerts(&raw.alerts);
 
         let consent_public_key = match &settings.consent_public_key {
             Some(bytes) => match parse_public_key(bytes) {
@@ -841,7 +918,198 @@ impl Validator<'_> {
             consent_public_key,
             consent_max_days: settings.consent_max_days,
             utc_offset_seconds: settings.utc_offset_seconds,
+            alerts,
         }
+    }
+
+    fn alerts(&mut self, raw: &[Spanned<RawAlert>]) -> Vec<AlertRule> {
+        let mut out: Vec<AlertRule> = Vec::new();
+        let mut names = BTreeSet::new();
+        for spanned in raw {
+            let a = spanned.get_ref();
+            let name = a.name.get_ref().clone();
+            let name_ok = !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
+            let fresh = names.insert(name.clone());
+            if !name_ok {
+                self.err(
+                    &a.name,
+                    format!("alert name `{name}` must be `a-z0-9_-`, at most 64 characters"),
+                );
+            } else if !fresh {
+                self.err(&a.name, format!("duplicate alert name `{name}`"));
+            }
+            let Some(kind) = alerts::AlertKind::parse(a.kind.get_ref()) else {
+                self.err(
+                    &a.kind,
+                    format!("alert `{name}`: unknown kind `{}` (expected distinct_subjects, refusals, off_hours or subject_units)", a.kind.get_ref()),
+                );
+                continue;
+            };
+            let mut ok = name_ok && fresh;
+            let off_hours = kind == alerts::AlertKind::OffHours;
+            let threshold = match &a.threshold {
+                Some(t) => {
+                    match u32::try_from(*t.get_ref()) {
+                        Ok(n) if n >= 1 => Some(n),
+                        _ => {
+                            self.err(t, format!("alert `{name}`: `threshold` must be a whole number from 1 to {}", u32::MAX));
+                            None
+                        }
+                    }
+                }
+                // `off_hours`: every inquiry outside the working time.
+                None if off_hours => Some(1),
+                None => {
+                    if !a.mistyped.contains("threshold") {
+                        self.err(
+                            &a.kind,
+                            format!("alert `{name}`: kind `{kind}` needs a `threshold`"),
+                        );
+                    }
+                    None
+                }
+            };
+            let duration = |me: &mut Self, v: &Spanned<String>, key: &str| {
+                match alerts::parse_duration(v.get_ref()) {
+                    Some(d) if d <= alerts::MAX_SPAN => Some(d),
+                    Some(_) => {
+                        me.err(
+                            v,
+                            format!(
+                                "alert `{name}`: `{key}` = `{}` is longer than 30d",
+                                v.get_ref()
+                            ),
+                        );
+                        None
+                    }
+                    None => {
+                        me.err(v, format!("alert `{name}`: bad `{key}` `{}` (expected N followed by s, m, h or d, such as 30s, 10m, 1h, 7d, with N ≥ 1)", v.get_ref()));
+                        None
+                    }
+                }
+            };
+            let window = match &a.window {
+                Some(w) => duration(self, w, "window"),
+                None if off_hours => Some(Duration::from_secs(3600)),
+                None => {
+                    if !a.mistyped.contains("window") {
+                        self.err(
+                            &a.kind,
+                            format!("alert `{name}`: kind `{kind}` needs a `window`"),
+                        );
+                    }
+                    None
+                }
+            };
+            let suspend_for = a
+                .suspend_for
+                .as_ref()
+                .map(|s| (s, duration(self, s, "suspend_for")));
+            let action = match a.action.as_ref().map(|s| (s, s.get_ref().as_str())) {
+                None | Some((_, "alert")) => {
+                    if let Some((s, _)) = &suspend_for {
+                        self.err(*s, format!("alert `{name}`: `suspend_for` is only meaningful with `action = \"suspend\"`"));
+                        ok = false;
+                    }
+                    Some(alerts::AlertAction::Alert)
+                }
+                Some((s, "suspend")) => {
+                    if kind.per_subject() {
+                        self.err(s, format!("alert `{name}`: kind `{kind}` counts per subject and cannot suspend an officer"));
+                        None
+                    } else {
+                        match suspend_for {
+                            Some((_, Some(d))) => Some(alerts::AlertAction::Suspend(d)),
+                            Some((_, None)) => None,
+                            None => {
+                                if !a.mistyped.contains("suspend_for") {
+                                    self.err(s, format!("alert `{name}`: `action = \"suspend\"` needs `suspend_for`"));
+                                }
+                                None
+                            }
+                        }
+                    }
+                }
+                Some((s, other)) => {
+                    self.err(
+                        s,
+                        format!(
+                            "alert `{name}`: unknown action `{other}` (expected alert or suspend)"
+                        ),
+                    );
+                    None
+                }
+            };
+            let mut working = None;
+            if off_hours {
+                let hours = match &a.hours {
+                    Some(h) => match alerts::WorkingTime::parse_hours(h.get_ref()) {
+                        Some(p) => Some(p),
+                        None => {
+                            self.err(h, format!("alert `{name}`: bad `hours` `{}` (expected HH:MM-HH:MM, such as 08:00-20:00)", h.get_ref()));
+                            None
+                        }
+                    },
+                    None => {
+                        if !a.mistyped.contains("hours") {
+                            self.err(
+                                &a.kind,
+                                format!("alert `{name}`: kind `off_hours` needs `hours`"),
+                            );
+                        }
+                        None
+                    }
+                };
+                let days = match &a.days {
+                    Some(d) => match alerts::WorkingTime::parse_days(d.get_ref()) {
+                        Some(p) => Some(p),
+                        None => {
+                            self.err(d, format!("alert `{name}`: bad `days` `{}` (expected day names mon..sun as ranges or lists, such as mon-fri or sat,sun)", d.get_ref()));
+                            None
+                        }
+                    },
+                    None => Some([true; 7]),
+                };
+                if let (Some((start_min, end_min)), Some(days)) = (hours, days) {
+                    working = Some(alerts::WorkingTime {
+                        start_min,
+                        end_min,
+                        days,
+                    });
+                } else {
+                    ok = false;
+                }
+            } else {
+                for (v, key) in [(&a.hours, "hours"), (&a.days, "days")] {
+                    if let Some(v) = v {
+                        self.err(
+                            v,
+                            format!(
+                                "alert `{name}`: `{key}` is only meaningful with kind `off_hours`"
+                            ),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            if let (true, Some(threshold), Some(window), Some(action)) =
+                (ok, threshold, window, action)
+            {
+                out.push(AlertRule {
+                    name,
+                    kind,
+                    threshold,
+                    window,
+                    action,
+                    working,
+                });
+            }
+        }
+        out
     }
 
     fn items(&mut self, raw: &BTreeMap<String, Spanned<RawItem>>) -> BTreeMap<String, ItemRule> {

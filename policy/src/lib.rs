@@ -13,6 +13,8 @@
 //! - [`file`](mod@file): `policy.toml` → validated [`Policy`]; [`diag`]: file:line:col
 //!   diagnostics (reused by the gateway's config loader).
 //! - [`inquiry`]: the data-plane request parser.
+//! - [`alerts`]: `[[alerts]]` misuse rules and their sliding-window
+//!   [`alerts::Evaluator`].
 //! - [`keyname`]: the one normalisation under which JSON keys and configured
 //!   field names are compared ([`keyname::normalise`]).
 //! - [`decide`](mod@decide): [`decide()`], [`decide_fetched_record`],
@@ -28,6 +30,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod consent;
 pub mod decide;
 pub mod diag;
@@ -37,6 +40,7 @@ pub mod keyname;
 pub mod model;
 pub mod subject;
 
+pub use alerts::{AlertAction, AlertKind, AlertRule};
 pub use decide::{
     check_fetched_item, check_fetched_subject, decide, decide_admin, decide_fetched_record, explain,
 };

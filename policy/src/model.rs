@@ -219,6 +219,8 @@ pub enum Reason {
     ConsentInvalid,
     /// 403: compliance identity on the data plane or data identity on admin.
     RoleForbidden,
+    /// 403: a misuse alert with `action = "suspend"` suspended the officer.
+    OfficerSuspended,
 }
 
 impl Reason {
@@ -234,6 +236,7 @@ impl Reason {
             Reason::ConsentRequired => "consent_required",
             Reason::ConsentInvalid => "consent_invalid",
             Reason::RoleForbidden => "role_forbidden",
+            Reason::OfficerSuspended => "officer_suspended",
         }
     }
 

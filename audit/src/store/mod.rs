@@ -712,6 +712,9 @@ macro_rules! impl_common_store {
                 if let Some(d) = f.decision {
                     qb.push(" AND decision = ").push_bind(d.as_str());
                 }
+                if let Some(p) = &f.plane {
+                    qb.push(" AND plane = ").push_bind(p.as_str());
+                }
                 qb.push(" ORDER BY time_ms, chain_id, seq");
                 if let Some(l) = f.limit {
                     qb.push(" LIMIT ").push_bind($crate::store::big(l));

@@ -1,5 +1,8 @@
-//! `credgate audit verify | query | export | subject-report`: the compliance
-//! officer's view of the inquiry log from the command line.
+//! `credgate audit verify | query | export | subject-report | alerts | lift`:
+//! the compliance officer's view of the inquiry log from the command line.
+//! `lift` is the one command that writes: a logged lift entry (plane
+//! `alert`, reason `lift`) on a chain of its own, which running gateways
+//! poll for.
 //!
 //! Each command reads `gateway.toml` for the store URL and the audit signing
 //! key (the verify key is its Ed25519 public half), opens an `audit::Reader`
@@ -150,6 +153,59 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             );
             Ok(ExitCode::SUCCESS)
         }
+        AuditCommand::Alerts {
+            config,
+            from,
+            to,
+            rule,
+        } => {
+            let (config, _) = load(&config)?;
+            let found = runtime()?.block_on(async {
+                let reader = audit::Reader::connect(&config.audit_store_url)
+                    .await
+                    .map_err(AlertsCmdError::Store)?;
+                crate::audit_api::query_alerts(
+                    &reader,
+                    from.as_deref(),
+                    to.as_deref(),
+                    rule.as_deref(),
+                )
+                .await
+                .map_err(AlertsCmdError::Query)?
+                .map_err(AlertsCmdError::Store)
+            })?;
+            let mut out = std::io::stdout().lock();
+            for a in &found {
+                writeln!(out, "{}", alert_line(a))?;
+            }
+            if found.is_empty() {
+                eprintln!("credgate: no alerts");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Lift {
+            config,
+            officer,
+            reason,
+        } => {
+            let (config, _) = load(&config)?;
+            let audit_cfg = config
+                .audit_config()
+                .map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?;
+            let id = crate::server::journal::new_inquiry_id(&ring::rand::SystemRandom::new());
+            let entry = lift_entry(&officer, &reason, id.clone());
+            runtime()?.block_on(async {
+                let log = audit::AuditLog::open(&audit_cfg).await?;
+                let appended = log.append(entry).await;
+                let closed = log.shutdown().await;
+                appended?;
+                closed
+            })?;
+            println!(
+                "credgate: lifted officer {officer} (logged as inquiry {id}); running gateways serve the officer again within about a second"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         AuditCommand::SubjectReport {
             config,
             subject,
@@ -182,6 +238,73 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Why `audit alerts` could not list.
+#[derive(Debug, thiserror::Error)]
+enum AlertsCmdError {
+    #[error(transparent)]
+    Query(crate::audit_api::QueryError),
+    #[error(transparent)]
+    Store(audit::AuditError),
+}
+
+/// One line of `audit alerts`.
+fn alert_line(a: &serde_json::Value) -> String {
+    let s = |k: &str| a[k].as_str().unwrap_or("-").to_owned();
+    let action = match a["suspended_until"].as_str() {
+        Some(until) => format!("suspend until {until}"),
+        None => "alert".to_owned(),
+    };
+    format!(
+        "{}  {}  {}  officer={} subject={} count={} window={} inquiries={}..{} action={action}",
+        s("time"),
+        s("rule"),
+        s("kind"),
+        s("officer"),
+        s("subject"),
+        a["count"],
+        s("window"),
+        s("first_inquiry"),
+        s("last_inquiry"),
+    )
+}
+
+/// The logged lift of an officer's suspension.
+fn lift_entry(officer: &str, reason: &str, inquiry_id: String) -> audit::NewEntry {
+    use crate::server::journal::clean;
+    let time_ms = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX);
+    let operator = std::env::var("USER").unwrap_or_default();
+    audit::NewEntry {
+        time_ms,
+        inquiry_id,
+        plane: "alert".into(),
+        officer_id: clean(officer),
+        officer_name: "credgate audit lift".into(),
+        unit: clean(&operator),
+        cert_fingerprint: String::new(),
+        purpose: None,
+        case: None,
+        consent_id: None,
+        method: "LIFT".into(),
+        path: "/alerts/lift".into(),
+        subject_id: None,
+        subject_type: None,
+        items_requested: Vec::new(),
+        decision: audit::Decision::Allow,
+        reason: "lift".into(),
+        rule: clean(&policy::alerts::lift_text(officer, reason)),
+        statutory_basis: None,
+        status: 200,
+        records_returned: 0,
+        records_suppressed: Default::default(),
+        removed_keys: Vec::new(),
+        masked_keys: Vec::new(),
+        objection_labeled: 0,
+        upstream_status: None,
+        latency_ms: 0,
     }
 }
 

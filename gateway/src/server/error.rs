@@ -142,6 +142,9 @@ impl Failure {
             Failure::Denied(Reason::ConsentRequired) => "the subject's consent is required",
             Failure::Denied(Reason::ConsentInvalid) => "the consent token is not valid",
             Failure::Denied(Reason::RoleForbidden) => "this identity may not use this plane",
+            Failure::Denied(Reason::OfficerSuspended) => {
+                "the officer is suspended by a misuse alert"
+            }
             Failure::NotFound => "no such resource",
             Failure::MethodNotAllowed => "only GET is supported",
             Failure::Malformed(rule) => rule,

@@ -1,7 +1,8 @@
 //! Turning one answered request into its inquiry-log entry and committing it
 //! before the response is released: the draft collects what the request path
 //! learned (identity, inquiry, decision, redaction report, upstream status),
-//! [`commit`] appends it and waits for durability.
+//! [`commit`] appends it and waits for durability, then hands a data-plane
+//! entry to the misuse alerts ([`super::alerts`]) without waiting.
 //!
 //! Whatever a client, a certificate or the upstream can put into an entry's
 //! text goes through [`clean`] on the way in: control characters (C0, DEL,
@@ -212,6 +213,12 @@ pub async fn commit(
         upstream_status: draft.upstream_status,
         latency_ms,
     };
+    // Only data-plane entries are counted, and only while rules exist.
+    let event = if shared.policy.load().alerts().is_empty() {
+        None
+    } else {
+        super::alerts::event_of(&entry)
+    };
     let append_started = Instant::now();
     let result =
         match tokio::time::timeout(shared.audit.append_bound(), shared.audit.append(entry)).await {
@@ -224,7 +231,15 @@ pub async fn commit(
         .metrics
         .commit(append_started.elapsed(), result.is_ok());
     match result {
-        Ok(_) => Ok(Logged::Entry),
+        Ok(_) => {
+            if let Some(event) = event {
+                if !shared.alerts.offer(event) {
+                    shared.metrics.alert_event_dropped();
+                    tracing::warn!("misuse alert queue full: an inquiry was not evaluated");
+                }
+            }
+            Ok(Logged::Entry)
+        }
         Err(e) => {
             tracing::error!(error = %e, "inquiry log append failed; answering 503");
             Err(e)

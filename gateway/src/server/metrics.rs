@@ -24,6 +24,10 @@ struct Inner {
     witness_cosigned: BTreeMap<String, u64>,
     witness_conflicts: BTreeMap<String, u64>,
     crl_next_update: Option<time::OffsetDateTime>,
+    /// Misuse alert firings by rule.
+    alerts: BTreeMap<String, u64>,
+    /// Events the alert task could not take (its queue was full).
+    alert_events_dropped: u64,
 }
 
 /// Counters shared by both planes.
@@ -117,6 +121,21 @@ impl Metrics {
         self.lock().crl_next_update = at;
     }
 
+    /// A misuse alert rule fired.
+    pub fn alert(&self, rule: &str) {
+        *self.lock().alerts.entry(rule.to_owned()).or_default() += 1;
+    }
+
+    /// Names an alert rule so its series shows (at 0) before it fires.
+    pub fn alert_rule(&self, rule: &str) {
+        self.lock().alerts.entry(rule.to_owned()).or_default();
+    }
+
+    /// An inquiry was not handed to the alert task (queue full).
+    pub fn alert_event_dropped(&self) {
+        self.lock().alert_events_dropped += 1;
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self, store_free_bytes: Option<u64>) -> String {
         self.render_at(time::OffsetDateTime::now_utc(), store_free_bytes)
@@ -195,6 +214,18 @@ impl Metrics {
                 (at - now).whole_seconds()
             );
         }
+        out.push_str("# HELP credgate_alerts_total Misuse alert firings, by rule.\n");
+        out.push_str("# TYPE credgate_alerts_total counter\n");
+        for (rule, n) in &g.alerts {
+            let _ = writeln!(out, "credgate_alerts_total{{rule=\"{}\"}} {n}", label(rule));
+        }
+        out.push_str("# HELP credgate_alert_events_dropped_total Committed inquiries not evaluated by the misuse alerts because the alert queue was full.\n");
+        out.push_str("# TYPE credgate_alert_events_dropped_total counter\n");
+        let _ = writeln!(
+            out,
+            "credgate_alert_events_dropped_total {}",
+            g.alert_events_dropped
+        );
         if !g.witness_cosigned.is_empty() {
             out.push_str("# HELP credgate_witness_cosigned_size Tree size of the latest checkpoint each witness cosigned.\n");
             out.push_str("# TYPE credgate_witness_cosigned_size gauge\n");

@@ -17,6 +17,8 @@
 //! - [`service`]: the data-plane request path;
 //! - [`admin`]: health, metrics and the inquiry-log API;
 //! - [`body`]: the response body (whole, or a streamed export);
+//! - [`alerts`]: misuse alerts (evaluated off the request path) and
+//!   officer suspensions;
 //! - [`upstream`]: the pooled upstream client;
 //! - [`error`]: the one mapping from failures to HTTP;
 //! - [`hygiene`]: request checks against hostile clients (framing,
@@ -28,6 +30,7 @@
 //! - [`clock`]: the one source of "now" (system, or manual in tests).
 
 pub mod admin;
+pub mod alerts;
 pub mod body;
 pub mod clock;
 pub mod error;
@@ -176,6 +179,8 @@ pub struct Shared {
     pub exports: Arc<Semaphore>,
     /// The refusal budget per certificate and its pending summaries.
     pub refusals: refusals::RefusalBudget,
+    /// Misuse alerts: the event hand-off and the suspended officers.
+    pub alerts: alerts::Alerts,
     /// Serialises reloads (SIGHUP and the file watcher).
     reload_lock: Mutex<()>,
 }
@@ -514,6 +519,8 @@ pub struct Running {
     witness_feed: Option<JoinHandle<()>>,
     /// Commits the refusal summaries each second; flushes at shutdown.
     summaries: JoinHandle<()>,
+    /// Evaluates misuse alerts; stopped once requests have drained.
+    alert_task: JoinHandle<()>,
     drain_tx: mpsc::Sender<()>,
     drain_rx: mpsc::Receiver<()>,
 }
@@ -585,7 +592,9 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         .await
         .map_err(ServeError::Audit)?;
     let audit_public_key = audit.public_key();
+    let (alerts, alert_rx) = alerts::Alerts::new(alerts::QUEUE);
     let shared = Arc::new(Shared {
+        alerts,
         policy: ArcSwap::from_pointee(policy),
         tls,
         audit,
@@ -611,6 +620,9 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         .as_ref()
         .zip(shared.config.admin_listen)
         .map(|(l, a)| local(l, a));
+    let mut alert_task = alerts::AlertTask::new(shared.clone(), alert_rx);
+    alert_task.prepare().await;
+    let alert_task = tokio::spawn(alert_task.run());
     let (stop, stop_rx) = watch::channel(false);
     let (drain_tx, drain_rx) = mpsc::channel(1);
     let mut tasks = vec![tokio::spawn(accept_loop(
@@ -645,6 +657,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         tasks,
         witness_feed,
         summaries,
+        alert_task,
         drain_tx,
         drain_rx,
     })
@@ -695,6 +708,7 @@ impl Running {
             tasks,
             witness_feed,
             summaries,
+            alert_task,
             drain_tx,
             mut drain_rx,
             ..
@@ -711,6 +725,10 @@ impl Running {
         // checkpoint (the task flushes once more when told to stop).
         let _ = summaries.await;
         journal::flush_refusals(&shared).await;
+        // Alerts of the last requests that were not written yet are found
+        // by the next start's rebuild.
+        alert_task.abort();
+        let _ = alert_task.await;
         let closed = shared.audit.shutdown().await.map_err(ServeError::Audit);
         if let Some(feed) = witness_feed {
             // The final checkpoint goes to the witnesses too (bounded).

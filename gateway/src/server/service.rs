@@ -1,5 +1,6 @@
 //! The data plane, one straight line per request:
-//! identity (from the connection) → inquiry id → GET only → parse → decide →
+//! identity (from the connection) → inquiry id → GET only → parse →
+//! suspended by a misuse alert? (one map lookup) → decide →
 //! rate limit → forward (rebuilt query, gateway-built headers only) →
 //! redact → inquiry-log commit → response. Every request, allowed or not,
 //! gets exactly one log entry, committed before anything is sent.
@@ -120,6 +121,18 @@ async fn run<B: hyper::body::Body>(
         Err(_) => return Err(Failure::Denied(Reason::InvalidRequest)),
     };
     describe_route(&inquiry.route, draft);
+
+    // A misuse alert's suspension: one map lookup.
+    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    if let Some(s) = shared.alerts.suspended(&conn.identity.officer_id, now_ms) {
+        let rule = format!(
+            "alert {}: officer suspended until {}",
+            s.rule,
+            crate::audit_api::format_ms(s.until_ms)
+        );
+        draft.rule = Some(rule.clone());
+        return Err(Failure::Refused(Reason::OfficerSuspended, rule));
+    }
 
     let policy = shared.policy.load_full();
     let allow = match policy::decide(&conn.identity, &inquiry, &policy, now) {

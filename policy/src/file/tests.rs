@@ -568,3 +568,155 @@ fn separation_of_duties() {
     let p = Policy::parse(&text, "p.toml", &Settings::default()).unwrap();
     assert_eq!(p.officer_count(), 2);
 }
+
+const ALERTS: &str = r#"
+[[alerts]]
+name = "bulk-lookup"
+kind = "distinct_subjects"
+threshold = 200
+window = "1h"
+action = "suspend"
+suspend_for = "4h"
+
+[[alerts]]
+name = "probing"
+kind = "refusals"
+threshold = 20
+window = "10m"
+
+[[alerts]]
+name = "night-work"
+kind = "off_hours"
+hours = "08:00-20:00"
+days = "mon-fri"
+
+[[alerts]]
+name = "hotspot"
+kind = "subject_units"
+threshold = 5
+window = "24h"
+"#;
+
+#[test]
+fn the_specs_alert_rules_load() {
+    use crate::alerts::{AlertAction, AlertKind};
+    let p = Policy::parse(
+        &format!("{CONFORMANCE}{ALERTS}"),
+        "p.toml",
+        &Settings::default(),
+    )
+    .unwrap();
+    let a = p.alerts();
+    assert_eq!(a.len(), 4);
+    assert_eq!(a[0].name, "bulk-lookup");
+    assert_eq!(a[0].kind, AlertKind::DistinctSubjects);
+    assert_eq!(a[0].threshold, 200);
+    assert_eq!(a[0].window, Duration::from_secs(3600));
+    assert_eq!(
+        a[0].action,
+        AlertAction::Suspend(Duration::from_secs(4 * 3600))
+    );
+    assert_eq!(a[1].action, AlertAction::Alert);
+    assert_eq!(a[1].window, Duration::from_secs(600));
+    // off_hours: every inquiry outside the working time fires.
+    assert_eq!(a[2].kind, AlertKind::OffHours);
+    assert_eq!(a[2].threshold, 1);
+    let w = a[2].working.unwrap();
+    assert_eq!((w.start_min, w.end_min), (480, 1200));
+    assert_eq!(w.days, [true, true, true, true, true, false, false]);
+    assert_eq!(a[3].kind, AlertKind::SubjectUnits);
+    // No `[[alerts]]`: none.
+    assert!(Policy::parse(CONFORMANCE, "p.toml", &Settings::default())
+        .unwrap()
+        .alerts()
+        .is_empty());
+}
+
+#[test]
+fn bad_alert_rules_are_reported_with_their_lines() {
+    let text = format!(
+        "{BASE}
+[[alerts]]
+name = \"a\"
+kind = \"gossip\"
+
+[[alerts]]
+name = \"b\"
+kind = \"refusals\"
+window = \"10m\"
+
+[[alerts]]
+name = \"c\"
+kind = \"refusals\"
+threshold = 0
+window = \"10 minutes\"
+
+[[alerts]]
+name = \"d\"
+kind = \"distinct_subjects\"
+threshold = 5
+window = \"1h\"
+action = \"suspend\"
+
+[[alerts]]
+name = \"e\"
+kind = \"off_hours\"
+hours = \"8-20\"
+days = \"weekdays\"
+
+[[alerts]]
+name = \"e\"
+kind = \"subject_units\"
+threshold = 5
+window = \"24h\"
+action = \"suspend\"
+suspend_for = \"4h\"
+hours = \"08:00-20:00\"
+
+[[alerts]]
+name = \"Bad Name\"
+kind = \"refusals\"
+threshold = \"many\"
+window = \"60d\"
+colour = \"red\"
+action = \"ban\"
+"
+    );
+    let e = errors(&text);
+    assert_eq!(line_of(&e, "alert `a`: unknown kind `gossip`"), 10);
+    assert_eq!(
+        line_of(&e, "alert `b`: kind `refusals` needs a `threshold`"),
+        14
+    );
+    assert_eq!(line_of(&e, "alert `c`: `threshold` must be"), 20);
+    assert_eq!(line_of(&e, "alert `c`: bad `window` `10 minutes`"), 21);
+    assert_eq!(
+        line_of(&e, "alert `d`: `action = \"suspend\"` needs `suspend_for`"),
+        28
+    );
+    assert_eq!(line_of(&e, "alert `e`: bad `hours` `8-20`"), 33);
+    assert_eq!(line_of(&e, "alert `e`: bad `days` `weekdays`"), 34);
+    assert_eq!(line_of(&e, "duplicate alert name `e`"), 37);
+    assert_eq!(line_of(&e, "cannot suspend an officer"), 41);
+    assert_eq!(
+        line_of(&e, "`hours` is only meaningful with kind `off_hours`"),
+        43
+    );
+    assert_eq!(line_of(&e, "alert name `Bad Name` must be"), 46);
+    assert_eq!(
+        line_of(
+            &e,
+            "`threshold` in an `[[alerts]]` entry must be an integer"
+        ),
+        48
+    );
+    assert_eq!(line_of(&e, "`window` = `60d` is longer than 30d"), 49);
+    assert_eq!(line_of(&e, "unknown key `colour`"), 50);
+    assert_eq!(line_of(&e, "unknown action `ban`"), 51);
+    let e = errors(&format!(
+        "{BASE}\n[[alerts]]\nname = \"x\"\nkind = \"refusals\"\nthreshold = 1\nwindow = \"1h\"\nsuspend_for = \"1h\"\n"
+    ));
+    assert_eq!(line_of(&e, "`suspend_for` is only meaningful"), 13);
+    let e = errors(&format!("{BASE}\n[[alerts]]\nkind = \"refusals\"\n"));
+    assert_eq!(line_of(&e, "an `[[alerts]]` entry needs `name`"), 8);
+}

@@ -1,0 +1,528 @@
+//! Misuse alerts that act (`[[alerts]]` in `policy.toml`), off the request
+//! path.
+//!
+//! This module owns:
+//! - [`Alerts`], shared with the request path: the hand-off of one
+//!   [`AlertEvent`] per committed data-plane entry (`try_send` on a bounded
+//!   queue, drained by the task every 10 ms so a send never wakes it; a
+//!   full queue counts `credgate_alert_events_dropped_total` and never
+//!   blocks a request) and the map of suspended officers the data
+//!   plane reads with one lookup ([`Alerts::suspended`]);
+//! - the alert task ([`AlertTask`]): evaluates the events with
+//!   [`policy::alerts::Evaluator`]; writes each firing as an entry on the
+//!   chain (plane `alert`, reason `alert`, path `/alerts/<rule>`, `rule`
+//!   the text of [`policy::alerts::Firing::rule_text`]); counts
+//!   `credgate_alerts_total{rule}`; records suspensions; every second
+//!   expires windows and suspensions, follows policy reloads and polls the
+//!   store for alert-plane entries it did not write — lifts
+//!   (`credgate audit lift`, reason `lift`) drop a suspension and restart
+//!   the officer's windows; firings of other gateways sharing the store
+//!   suspend here too and restart the same window;
+//! - the rebuild at start: entries since now − the longest window replay
+//!   into the evaluator, alert and lift entries since now − the longest
+//!   `suspend_for` restore suspensions, and a firing the replay finds that
+//!   the log lacks (the gateway stopped between the inquiry's commit and
+//!   the alert's) is written then.
+//!
+//! What it must never do: make a request wait for alert evaluation or the
+//! store (the request path only does a map lookup and a `try_send`), or
+//! take an alert entry's word for a suspension without parsing it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use policy::alerts::{
+    parse_lift, AlertAction, AlertEvent, AlertRecord, Evaluator, EventDecision, Firing,
+};
+use tokio::sync::mpsc;
+
+use super::journal;
+use super::Shared;
+
+/// Events the alert task may lag behind by before new ones are dropped.
+pub const QUEUE: usize = 8192;
+
+/// How often the alert task takes the events queued since it last looked.
+const DRAIN: Duration = Duration::from_millis(10);
+
+/// How often the alert task expires, follows reloads and polls the store.
+const TICK: Duration = Duration::from_secs(1);
+
+/// How far back (ms) the poll for lifts and other gateways' alerts reads.
+const POLL_BACK_MS: i64 = 60_000;
+
+/// An officer's active suspension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    /// End, UTC unix milliseconds (exclusive).
+    pub until_ms: i64,
+    /// The alert rule that suspended the officer.
+    pub rule: String,
+}
+
+/// What the request path shares with the alert task.
+#[derive(Debug)]
+pub struct Alerts {
+    tx: mpsc::Sender<AlertEvent>,
+    suspended: RwLock<HashMap<String, Suspension>>,
+}
+
+impl Alerts {
+    /// The shared half and the alert task's queue.
+    pub fn new(capacity: usize) -> (Alerts, mpsc::Receiver<AlertEvent>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (
+            Alerts {
+                tx,
+                suspended: RwLock::new(HashMap::new()),
+            },
+            rx,
+        )
+    }
+
+    /// The officer's suspension, if one is active at `now_ms`: one map
+    /// lookup under a read lock.
+    pub fn suspended(&self, officer: &str, now_ms: i64) -> Option<Suspension> {
+        let map = self.suspended.read().unwrap_or_else(|p| p.into_inner());
+        map.get(officer).filter(|s| s.until_ms > now_ms).cloned()
+    }
+
+    /// Hand a committed inquiry to the alert task without waiting. False
+    /// when the queue is full or the task is gone (the caller counts it).
+    pub fn offer(&self, event: AlertEvent) -> bool {
+        self.tx.try_send(event).is_ok()
+    }
+
+    /// Suspend `officer` (a later end wins).
+    pub fn suspend(&self, officer: &str, s: Suspension) {
+        let mut map = self.suspended.write().unwrap_or_else(|p| p.into_inner());
+        match map.get(officer) {
+            Some(old) if old.until_ms >= s.until_ms => {}
+            _ => {
+                map.insert(officer.to_owned(), s);
+            }
+        }
+    }
+
+    /// Lift `officer`'s suspension; true if there was one.
+    pub fn lift(&self, officer: &str) -> bool {
+        let mut map = self.suspended.write().unwrap_or_else(|p| p.into_inner());
+        map.remove(officer).is_some()
+    }
+
+    /// Forget suspensions that ended at `now_ms`.
+    fn expire(&self, now_ms: i64) {
+        let mut map = self.suspended.write().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, s| s.until_ms > now_ms);
+    }
+}
+
+/// The event of one committed entry, if the alerts count it: data plane,
+/// an officer named.
+pub fn event_of(e: &audit::NewEntry) -> Option<AlertEvent> {
+    if e.plane != "data" || e.officer_id.is_empty() {
+        return None;
+    }
+    Some(AlertEvent {
+        officer: e.officer_id.clone(),
+        unit: e.unit.clone(),
+        subject: e.subject_id.clone(),
+        decision: match e.decision {
+            audit::Decision::Allow => EventDecision::Allow,
+            audit::Decision::Deny => EventDecision::Deny,
+            audit::Decision::Error => EventDecision::Error,
+        },
+        time_ms: e.time_ms,
+        inquiry_id: e.inquiry_id.clone(),
+    })
+}
+
+/// UTC unix milliseconds of an instant.
+fn ms(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The alert entry of a firing.
+pub(crate) fn alert_entry(f: &Firing, inquiry_id: String, time_ms: i64) -> audit::NewEntry {
+    let subject_type = f
+        .subject
+        .as_deref()
+        .and_then(|s| policy::subject::classify(s).ok())
+        .map(|t| t.as_str().to_owned());
+    audit::NewEntry {
+        time_ms,
+        inquiry_id,
+        plane: "alert".into(),
+        officer_id: journal::clean(&f.officer),
+        officer_name: "credgate alerts".into(),
+        unit: journal::clean(&f.unit),
+        cert_fingerprint: String::new(),
+        purpose: None,
+        case: None,
+        consent_id: None,
+        method: "ALERT".into(),
+        path: journal::clean(&format!("/alerts/{}", f.rule)),
+        subject_id: f.subject.as_deref().map(journal::clean),
+        subject_type,
+        items_requested: Vec::new(),
+        decision: audit::Decision::Error,
+        reason: "alert".into(),
+        rule: journal::clean(&f.rule_text()),
+        statutory_basis: None,
+        status: if f.suspend_until_ms.is_some() {
+            403
+        } else {
+            200
+        },
+        records_returned: 0,
+        records_suppressed: Default::default(),
+        removed_keys: Vec::new(),
+        masked_keys: Vec::new(),
+        objection_labeled: 0,
+        upstream_status: None,
+        latency_ms: 0,
+    }
+}
+
+/// The alert task (see the module docs).
+pub(crate) struct AlertTask {
+    shared: Arc<Shared>,
+    rx: mpsc::Receiver<AlertEvent>,
+    evaluator: Evaluator,
+    policy: Option<Arc<policy::Policy>>,
+    /// Alert-plane entries already applied (inquiry id → time).
+    seen: HashMap<String, i64>,
+}
+
+impl AlertTask {
+    pub(crate) fn new(shared: Arc<Shared>, rx: mpsc::Receiver<AlertEvent>) -> AlertTask {
+        AlertTask {
+            shared,
+            rx,
+            evaluator: Evaluator::default(),
+            policy: None,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Take the policy's rules and rebuild windows and suspensions from the
+    /// log. Awaited before the listeners accept: no request is served on
+    /// state the log does not support yet, and no entry is counted twice
+    /// (once read back, once from the queue).
+    pub(crate) async fn prepare(&mut self) {
+        self.follow_policy();
+        if let Err(e) = self.rebuild().await {
+            tracing::error!(error = %e, "misuse alerts: state not rebuilt from the log; windows start empty");
+        }
+    }
+
+    /// Evaluate until the gateway drops the queue (or aborts the task).
+    ///
+    /// The queue is drained every [`DRAIN`] rather than awaited: a task
+    /// parked on `recv` would make every request's `try_send` pay for
+    /// waking it; this way a send is only a push (an alert fires at most
+    /// [`DRAIN`] later).
+    pub(crate) async fn run(mut self) {
+        let mut drain = tokio::time::interval(DRAIN);
+        drain.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_tick = tokio::time::Instant::now();
+        loop {
+            drain.tick().await;
+            loop {
+                match self.rx.try_recv() {
+                    Ok(ev) => self.event(&ev).await,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                }
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = tokio::time::Instant::now();
+                self.tick().await;
+            }
+        }
+    }
+
+    /// Take the current policy's rules if it changed (a reload).
+    fn follow_policy(&mut self) {
+        let current = self.shared.policy.load_full();
+        if self
+            .policy
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, &current))
+        {
+            return;
+        }
+        for r in current.alerts() {
+            self.shared.metrics.alert_rule(&r.name);
+        }
+        self.evaluator
+            .set_rules(current.alerts().to_vec(), current.utc_offset_seconds());
+        self.policy = Some(current);
+    }
+
+    fn now_ms(&self) -> i64 {
+        ms(self.shared.clock.now())
+    }
+
+    async fn event(&mut self, ev: &AlertEvent) {
+        self.follow_policy();
+        for firing in self.evaluator.observe(ev) {
+            self.fire(&firing, false).await;
+        }
+    }
+
+    /// Log, count and act on one firing.
+    async fn fire(&mut self, f: &Firing, late: bool) {
+        let id = journal::new_inquiry_id(&self.shared.rng);
+        let now = self.now_ms();
+        self.seen.insert(id.clone(), now);
+        let entry = alert_entry(f, id, now);
+        // Suspended first: the officer's next inquiry is refused even while
+        // the alert entry is still being written.
+        if let Some(until_ms) = f.suspend_until_ms.filter(|u| *u > now) {
+            self.shared.alerts.suspend(
+                &f.officer,
+                Suspension {
+                    until_ms,
+                    rule: f.rule.clone(),
+                },
+            );
+        }
+        tracing::warn!(rule = %f.rule, officer = %f.officer, subject = ?f.subject, count = f.count, late, "MISUSE ALERT: {}", entry.rule);
+        let appended = tokio::time::timeout(
+            self.shared.audit.append_bound(),
+            self.shared.audit.append(entry),
+        )
+        .await;
+        match appended {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(rule = %f.rule, error = %e, "misuse alert not logged"),
+            Err(_) => {
+                tracing::error!(rule = %f.rule, "misuse alert not logged: the store did not answer in time")
+            }
+        }
+        self.shared.metrics.alert(&f.rule);
+    }
+
+    async fn tick(&mut self) {
+        self.follow_policy();
+        let now = self.now_ms();
+        self.evaluator.sweep(now);
+        self.shared.alerts.expire(now);
+        if let Err(e) = self.poll(now).await {
+            tracing::warn!(error = %e, "misuse alerts: cannot read lifts from the log");
+        }
+    }
+
+    /// Apply alert-plane entries not seen yet: lifts, and firings of other
+    /// gateways sharing the store.
+    async fn poll(&mut self, now: i64) -> Result<(), audit::AuditError> {
+        // A lift's time is its writer's clock; read back from the earlier
+        // of the gateway clock and the system clock.
+        let system = ms(time::OffsetDateTime::now_utc());
+        let from = now.min(system).saturating_sub(POLL_BACK_MS);
+        let found = self
+            .shared
+            .audit
+            .reader()
+            .query(&audit::Filter {
+                plane: Some("alert".into()),
+                from_ms: Some(from),
+                ..audit::Filter::default()
+            })
+            .await?;
+        let own = self.shared.audit.chain_id().to_owned();
+        for e in found {
+            if self.seen.contains_key(&e.entry.inquiry_id) {
+                continue;
+            }
+            self.seen
+                .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
+            if e.chain_id == own && e.entry.reason == "alert" {
+                continue;
+            }
+            self.apply_logged(&e.entry, now);
+        }
+        self.seen
+            .retain(|_, t| *t >= from.saturating_sub(POLL_BACK_MS));
+        Ok(())
+    }
+
+    /// Apply one logged alert or lift entry to the suspensions and windows.
+    fn apply_logged(&mut self, e: &audit::NewEntry, now: i64) {
+        match e.reason.as_str() {
+            "lift" => {
+                if let Some((officer, why)) = parse_lift(&e.rule) {
+                    let had = self.shared.alerts.lift(officer);
+                    self.evaluator.lift(officer);
+                    tracing::warn!(
+                        officer,
+                        reason = why,
+                        was_suspended = had,
+                        "misuse alerts: officer lifted"
+                    );
+                }
+            }
+            "alert" => {
+                let Some(rec) = AlertRecord::parse(&e.rule) else {
+                    return;
+                };
+                let key = if rec.kind.per_subject() {
+                    e.subject_id.clone().unwrap_or_default()
+                } else {
+                    e.officer_id.clone()
+                };
+                self.evaluator.restart(&rec.rule, &key);
+                if let Some(until_ms) = rec.suspend_until_ms.filter(|u| *u > now) {
+                    self.shared.alerts.suspend(
+                        &e.officer_id,
+                        Suspension {
+                            until_ms,
+                            rule: rec.rule,
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Replay the log (see the module docs).
+    async fn rebuild(&mut self) -> Result<(), audit::AuditError> {
+        let now = self.now_ms();
+        let rules = self.evaluator.rules().to_vec();
+        let longest_suspend = rules
+            .iter()
+            .filter_map(|r| match r.action {
+                AlertAction::Suspend(d) => Some(d),
+                AlertAction::Alert => None,
+            })
+            .max()
+            .unwrap_or_default();
+        let window = self.evaluator.longest_window();
+        let ms_of = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let data_from = now.saturating_sub(ms_of(window));
+        let alert_from = now.saturating_sub(ms_of(longest_suspend)).min(data_from);
+        let reader = self.shared.audit.reader();
+        let mut entries = Vec::new();
+        if !rules.is_empty() {
+            entries = reader
+                .query(&audit::Filter {
+                    plane: Some("data".into()),
+                    from_ms: Some(data_from),
+                    ..audit::Filter::default()
+                })
+                .await?;
+        }
+        let alerts = reader
+            .query(&audit::Filter {
+                plane: Some("alert".into()),
+                from_ms: Some(alert_from),
+                ..audit::Filter::default()
+            })
+            .await?;
+        let logged: HashSet<(String, String)> = alerts
+            .iter()
+            .filter(|e| e.entry.reason == "alert")
+            .filter_map(|e| AlertRecord::parse(&e.entry.rule))
+            .map(|r| (r.rule, r.last_inquiry))
+            .collect();
+        let replayed_data = entries.len();
+        entries.extend(alerts);
+        entries.sort_by(|a, b| {
+            (a.entry.time_ms, &a.chain_id, a.seq).cmp(&(b.entry.time_ms, &b.chain_id, b.seq))
+        });
+        let mut reproduced: HashSet<(String, String)> = HashSet::new();
+        let mut missing = Vec::new();
+        for e in &entries {
+            if e.entry.plane == "data" {
+                let Some(ev) = event_of(&e.entry) else {
+                    continue;
+                };
+                for f in self.evaluator.observe(&ev) {
+                    let key = (f.rule.clone(), f.last_inquiry.clone());
+                    if !logged.contains(&key) {
+                        missing.push(f);
+                    }
+                    reproduced.insert(key);
+                }
+                continue;
+            }
+            self.seen
+                .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
+            if e.entry.reason == "alert" {
+                // A firing the replay reproduced already restarted its
+                // window: only its suspension applies.
+                if let Some(r) = AlertRecord::parse(&e.entry.rule)
+                    .filter(|r| reproduced.contains(&(r.rule.clone(), r.last_inquiry.clone())))
+                {
+                    if let Some(until_ms) = r.suspend_until_ms.filter(|u| *u > now) {
+                        self.shared.alerts.suspend(
+                            &e.entry.officer_id,
+                            Suspension {
+                                until_ms,
+                                rule: r.rule,
+                            },
+                        );
+                    }
+                    continue;
+                }
+            }
+            self.apply_logged(&e.entry, now);
+        }
+        tracing::info!(
+            replayed = replayed_data,
+            windows = self.evaluator.tracked(),
+            late = missing.len(),
+            "misuse alerts: state rebuilt from the log"
+        );
+        for f in missing {
+            self.fire(&f, true).await;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suspensions_end_on_time_and_a_later_end_wins() {
+        let (a, _rx) = Alerts::new(4);
+        let s = |until_ms| Suspension {
+            until_ms,
+            rule: "r".into(),
+        };
+        a.suspend("A", s(100));
+        assert_eq!(a.suspended("A", 99).map(|s| s.until_ms), Some(100));
+        assert_eq!(a.suspended("A", 100), None);
+        assert_eq!(a.suspended("B", 0), None);
+        a.suspend("A", s(50));
+        assert_eq!(a.suspended("A", 0).map(|s| s.until_ms), Some(100));
+        a.suspend("A", s(200));
+        assert_eq!(a.suspended("A", 150).map(|s| s.until_ms), Some(200));
+        assert!(a.lift("A"));
+        assert!(!a.lift("A"));
+        a.suspend("A", s(10));
+        a.expire(10);
+        assert!(a.suspended.read().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_full_queue_refuses_without_waiting() {
+        let (a, mut rx) = Alerts::new(1);
+        let ev = AlertEvent {
+            officer: "A".into(),
+            unit: String::new(),
+            subject: None,
+            decision: EventDecision::Deny,
+            time_ms: 0,
+            inquiry_id: "i".into(),
+        };
+        assert!(a.offer(ev.clone()));
+        assert!(!a.offer(ev.clone()));
+        assert_eq!(rx.try_recv().ok(), Some(ev));
+    }
+}
