@@ -2,8 +2,7 @@
 //!
 //! [`decide`] answers one data-plane [`Inquiry`] under a [`Policy`] at a
 //! given instant; [`decide_fetched_record`] decides `GET /v1/records/{id}`
-//! again, per role, once the upstream has named the record's subject
-//! ([`check_fetched_subject`] is its superseded union-scope predecessor);
+//! again, per role, once the upstream has named the record's subject;
 //! [`decide_admin`] guards the compliance plane. Deny by default: every
 //! path that does not end in an explicit grant is a [`Deny`] with a reason
 //! code and a short rule (never data). No I/O, no clock reads.
@@ -390,8 +389,8 @@ fn decide_inner(
 /// for a natural person, the token must name this subject, and its items
 /// narrow the role's; consent fields, unmasked keys and the inquiry-period
 /// exemption come from the contributing roles only. The caller re-applies
-/// redaction with the returned scope (and still checks the record's item
-/// against it, see [`check_fetched_item`]).
+/// redaction with the returned scope (a record whose item the scope does
+/// not grant is suppressed there).
 ///
 /// Any other route is refused with `invalid_request` (fail closed: the
 /// subject of those routes is known before the fetch, use [`decide()`]).
@@ -435,64 +434,6 @@ pub fn decide_fetched_record(
             allow.scope.asked_subject = None;
             Decision::Allow(allow)
         }
-    }
-}
-
-/// Superseded by [`decide_fetched_record`], which re-decides per role once
-/// the subject is known; kept so existing callers compile until they switch.
-/// It checks the pre-fetch union scope only, so it cannot tell which role
-/// covers which subject type.
-///
-/// Finish a `GET /v1/records/{id}` decision once the upstream names the
-/// record's subject: the subject type must be granted, a consent token must
-/// name this subject, and a natural person needs consent where the scope says so.
-pub fn check_fetched_subject(scope: &Scope, subject_id: &str) -> Result<(), Deny> {
-    let st = classify(subject_id).map_err(|_| {
-        deny(
-            Reason::SubjectTypeNotGranted,
-            "the record's subject id is not a valid GB 11643 / GB 32100 identifier",
-        )
-    })?;
-    if !scope.subject_types.contains(&st) {
-        return Err(deny(
-            Reason::SubjectTypeNotGranted,
-            format!(
-                "the record's subject is a {}, which no granting role covers",
-                st.as_str()
-            ),
-        ));
-    }
-    if let Some(cs) = &scope.consent_subject {
-        if cs != subject_id {
-            return Err(deny(
-                Reason::ConsentInvalid,
-                "consent: token names another subject than the record's",
-            ));
-        }
-    }
-    if st == SubjectType::NaturalPerson
-        && scope.natural_person_needs_consent
-        && scope.consent_subject.is_none()
-    {
-        return Err(deny(
-            Reason::ConsentRequired,
-            "credit service roles need the subject's consent token for a natural person",
-        ));
-    }
-    Ok(())
-}
-
-/// Finish a `GET /v1/records/{id}` decision once the upstream names the
-/// record's item: it must be one the scope grants (role ∩ consent), else
-/// `item_not_granted`.
-pub fn check_fetched_item(scope: &Scope, item: &str) -> Result<(), Deny> {
-    if scope.items.contains(item) {
-        Ok(())
-    } else {
-        Err(deny(
-            Reason::ItemNotGranted,
-            "the record's item is not granted to this inquiry (roles and consent)",
-        ))
     }
 }
 

@@ -18,7 +18,6 @@
 //! - [`keyname`]: the one normalisation under which JSON keys and configured
 //!   field names are compared ([`keyname::normalise`]).
 //! - [`decide`](mod@decide): [`decide()`], [`decide_fetched_record`],
-//!   [`check_fetched_item`], [`check_fetched_subject`] (superseded),
 //!   [`decide_admin`], [`explain`].
 //!
 //! ## What this crate must never do
@@ -41,9 +40,7 @@ pub mod model;
 pub mod subject;
 
 pub use alerts::{AlertAction, AlertKind, AlertRule};
-pub use decide::{
-    check_fetched_item, check_fetched_subject, decide, decide_admin, decide_fetched_record, explain,
-};
+pub use decide::{decide, decide_admin, decide_fetched_record, explain};
 pub use diag::{Diagnostic, PolicyErrors};
 pub use file::{Officer, Policy, Rate, Role, RoleKind, Settings};
 pub use model::*;

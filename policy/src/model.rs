@@ -190,9 +190,9 @@ pub struct Scope {
     /// by the value detectors: it repeats what the officer sent.
     pub asked_subject: Option<String>,
     /// True when any contributing role is a `credit_service` role, so a
-    /// natural person's data needs a consent token (fail closed for the
-    /// superseded `check_fetched_subject`; `decide_fetched_record` decides
-    /// `/v1/records/{id}` per role once the upstream names the subject).
+    /// natural person's data needs a consent token (`decide_fetched_record`
+    /// decides `/v1/records/{id}` per role once the upstream names the
+    /// subject).
     pub natural_person_needs_consent: bool,
     /// Policy-wide field and item rules.
     pub rules: Arc<Rules>,

@@ -1,4 +1,4 @@
-//! Unit tests for `decide`, `decide_fetched_record`, `check_fetched_subject`,
+//! Unit tests for `decide`, `decide_fetched_record`,
 //! `decide_admin` and `explain`.
 
 use super::*;
@@ -601,45 +601,31 @@ fn deny_rules_never_contain_the_token() {
 fn record_route_and_fetched_subject() {
     let p = policy();
     // credit service without a token: legal persons fine, natural persons need consent
-    let a = allow(decide(&who("CS"), &record("credit_service", None), &p, NOW));
+    let q = record("credit_service", None);
+    let a = allow(decide(&who("CS"), &q, &p, NOW));
     assert!(a.scope.natural_person_needs_consent);
-    assert!(check_fetched_subject(&a.scope, LEGAL).is_ok());
-    assert_eq!(
-        check_fetched_subject(&a.scope, NATURAL).unwrap_err().reason,
-        Reason::ConsentRequired
-    );
+    let fetched = |who_: &str, q: &Inquiry, subject: &str| {
+        decide_fetched_record(&who(who_), q, subject, &p, NOW)
+    };
+    assert_eq!(code(fetched("CS", &q, LEGAL)), "allow");
+    assert_eq!(code(fetched("CS", &q, NATURAL)), "consent_required");
     // with a token: only that subject, and items narrowed to the token
-    let a = allow(decide(
-        &who("CS"),
-        &record("credit_service", Some(good_token())),
-        &p,
-        NOW,
-    ));
+    let q = record("credit_service", Some(good_token()));
+    let a = allow(decide(&who("CS"), &q, &p, NOW));
     assert_eq!(a.scope.items, set(&["basic", "commendation"]));
-    assert!(check_fetched_subject(&a.scope, NATURAL).is_ok());
-    assert_eq!(
-        check_fetched_subject(&a.scope, OTHER_NATURAL)
-            .unwrap_err()
-            .reason,
-        Reason::ConsentInvalid
-    );
+    assert_eq!(code(fetched("CS", &q, NATURAL)), "allow");
+    assert_eq!(code(fetched("CS", &q, OTHER_NATURAL)), "consent_invalid");
     // state organ: subject type re-checked
-    let a = allow(decide(
-        &who("INS"),
-        &record("administrative_inspection", None),
-        &p,
-        NOW,
-    ));
-    assert!(check_fetched_subject(&a.scope, LEGAL).is_ok());
+    let q = record("administrative_inspection", None);
+    allow(decide(&who("INS"), &q, &p, NOW));
+    assert_eq!(code(fetched("INS", &q, LEGAL)), "allow");
     assert_eq!(
-        check_fetched_subject(&a.scope, NATURAL).unwrap_err().reason,
-        Reason::SubjectTypeNotGranted
+        code(fetched("INS", &q, NATURAL)),
+        "subject_type_not_granted"
     );
     assert_eq!(
-        check_fetched_subject(&a.scope, "garbage")
-            .unwrap_err()
-            .reason,
-        Reason::SubjectTypeNotGranted
+        code(fetched("INS", &q, "garbage")),
+        "subject_type_not_granted"
     );
     // record route still checks officer and purpose
     assert_eq!(
@@ -825,14 +811,10 @@ fn fetched_record_of_natural_person_uses_only_roles_covering_it() {
     ));
     assert_eq!(a.scope.items, set(&["court_enforcement"]));
     assert_eq!(a.roles, vec!["court_liaison".to_owned()]);
-    // so a natural person's administrative_penalty record is refused
-    assert_eq!(
-        check_fetched_item(&a.scope, "administrative_penalty")
-            .unwrap_err()
-            .reason,
-        Reason::ItemNotGranted
-    );
-    assert!(check_fetched_item(&a.scope, "court_enforcement").is_ok());
+    // so a natural person's administrative_penalty record is not in the
+    // scope the redactor serves it with (it is suppressed as not granted)
+    assert!(!a.scope.items.contains("administrative_penalty"));
+    assert!(a.scope.items.contains("court_enforcement"));
     // and the inspector's lack of basis no longer blocks court_liaison's
     assert_eq!(
         a.scope.beyond_inquiry_period.as_deref(),
@@ -865,13 +847,6 @@ fn fetched_record_mixed_credit_service_and_state_organ_needs_consent() {
         NOW,
     ));
     assert!(pre.scope.natural_person_needs_consent);
-    // the superseded check is fail-closed too
-    assert_eq!(
-        check_fetched_subject(&pre.scope, NATURAL)
-            .unwrap_err()
-            .reason,
-        Reason::ConsentRequired
-    );
     let d = deny_of(decide_fetched_record(
         &who("MIX"),
         &record("credit_service", None),
@@ -938,7 +913,7 @@ fn fetched_record_consent_must_name_the_records_subject() {
     let a = allow(decide_fetched_record(&who("CS"), &q, NATURAL, &p, NOW));
     assert_eq!(a.scope.items, set(&["basic", "commendation"]));
     assert_eq!(a.scope.consent_fields, set(&["income"]));
-    assert!(check_fetched_item(&a.scope, "administrative_penalty").is_err());
+    assert!(!a.scope.items.contains("administrative_penalty"));
     // an expired token stays refused after the fetch
     let old = token(NATURAL, "CS", &["basic"], &[], "2026-11-21T00:00:00Z");
     assert_eq!(
