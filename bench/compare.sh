@@ -5,6 +5,8 @@
 #   direct        the fixed-body upstream over plain HTTP (the ceiling)
 #   nginx         nginx as an mTLS reverse proxy (ssl_verify_client on,
 #                 upstream keepalive, access log on)
+#   haproxy       HAProxy (Debian) as an mTLS reverse proxy (verify
+#                 required, server connection reuse, HTTP log to a file)
 #   credgate-sql  credgate with the SQLite inquiry log
 #   credgate-pg   credgate with the PostgreSQL inquiry log (skipped with a
 #                 note when PostgreSQL is unreachable)
@@ -106,6 +108,10 @@ fi
 if ! command -v nginx >/dev/null; then
     log "installing nginx from Debian (the system service is not started)"
     apt-get install -y nginx >&2 || { apt-get update >&2 && apt-get install -y nginx >&2; }
+fi
+if ! command -v haproxy >/dev/null; then
+    log "installing haproxy from Debian (the system service is not started)"
+    apt-get install -y haproxy >&2 || { apt-get update >&2 && apt-get install -y haproxy >&2; }
 fi
 
 # ---------------------------------------------------------------- PKI + data
@@ -218,6 +224,38 @@ nginx -e "$WORK/nginx/logs/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.con
 NGX_PID=$!
 PIDS+=("$NGX_PID")
 
+# ---------------------------------------------------------------- haproxy
+# mTLS like nginx: server certificate and key in one PEM, the officer CA
+# required; keep-alive to the upstream (`http-reuse always`); one HTTP log
+# line per request (HAProxy logs to syslog or stdout: stdout, to a file).
+HAP_PORT=$(free_port)
+mkdir -p "$WORK/haproxy"
+cat "$WORK/pki/server.pem" "$WORK/pki/server.key" >"$WORK/haproxy/server.pem"
+cat >"$WORK/haproxy/haproxy.cfg" <<EOF
+global
+    log stdout format raw local0
+    nbthread 2
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 30s
+frontend mtls
+    bind 127.0.0.1:$HAP_PORT ssl crt $WORK/haproxy/server.pem ca-file $CA verify required alpn http/1.1
+    http-request set-header Inquiry-Officer %{+Q}[ssl_c_s_dn]
+    default_backend credit
+backend credit
+    http-reuse always
+    server up 127.0.0.1:$UP_PORT maxconn 256
+EOF
+haproxy -c -q -f "$WORK/haproxy/haproxy.cfg" || die "haproxy config rejected"
+haproxy -f "$WORK/haproxy/haproxy.cfg" -db >"$WORK/haproxy/log" 2>&1 &
+HAP_PID=$!
+PIDS+=("$HAP_PID")
+
 # ---------------------------------------------------------------- credgate
 cat >"$WORK/policy.toml" <<'EOF'
 # Bench policy: the conformance catalogue, one inspector with a rate limit
@@ -311,10 +349,12 @@ URL[direct]="http://127.0.0.1:$UP_PORT"
 PROXY_PID[direct]=$UP_PID
 URL[nginx]="https://127.0.0.1:$NGX_PORT"
 PROXY_PID[nginx]=$NGX_PID
+URL[haproxy]="https://127.0.0.1:$HAP_PORT"
+PROXY_PID[haproxy]=$HAP_PID
 start_credgate credgate-sql "sqlite://credgate-sql/inquiries.db"
 URL[credgate-sql]="https://127.0.0.1:$CG_PORT"
 PROXY_PID[credgate-sql]=$CG_PID
-TARGETS=(direct nginx credgate-sql)
+TARGETS=(direct nginx haproxy credgate-sql)
 PG_NOTE=""
 PG_SCHEMA=""
 if psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
@@ -466,7 +506,7 @@ def other(r):
 def cpu(r, i):
     c = r["cpu"][i] if len(r["cpu"]) > i else None
     return "-" if not c or c["us_per_request"] is None else "%.0f" % c["us_per_request"]
-targets = [t for t in ["direct", "nginx", "credgate-sql", "credgate-pg"] if any(r["target"] == t for r in rows)]
+targets = [t for t in ["direct", "nginx", "haproxy", "credgate-sql", "credgate-pg"] if any(r["target"] == t for r in rows)]
 print()
 print("| body | measure | target | req/s | p50 ms | p99 ms | vs nginx (req/s) | vs direct (req/s) | p99 vs nginx | proxy CPU µs/req | proxy cores | other load (cores) | non-2xx+errors |")
 print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
