@@ -203,6 +203,18 @@ file = "policy.toml"
         PathBuf::from(self.store_url().strip_prefix("sqlite://").unwrap())
     }
 
+    /// The raw Ed25519 public key of the audit signing key (what
+    /// `audit::Reader::verify` checks checkpoints with).
+    pub fn audit_public_key(&self) -> Vec<u8> {
+        use ring::signature::KeyPair;
+        let key = std::fs::read(self.pki.join("audit-signing.pk8")).unwrap();
+        ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&key)
+            .unwrap()
+            .public_key()
+            .as_ref()
+            .to_vec()
+    }
+
     /// Every entry in the inquiry log.
     pub async fn entries(&self) -> Vec<audit::Entry> {
         let reader = audit::Reader::connect(&self.store_url()).await.unwrap();

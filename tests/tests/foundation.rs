@@ -357,16 +357,7 @@ async fn sigterm_answers_the_in_flight_request_then_exits_zero() {
     let (code, out, err) = run(EXE, &["audit", "verify", "--config", cfg]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     let reader = audit::Reader::connect(&env.store_url()).await.unwrap();
-    let key = std::fs::read(env.pki.join("audit-signing.pk8")).unwrap();
-    let public_key = {
-        use ring::signature::KeyPair;
-        ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&key)
-            .unwrap()
-            .public_key()
-            .as_ref()
-            .to_vec()
-    };
-    match reader.verify(&public_key).await.unwrap() {
+    match reader.verify(&env.audit_public_key()).await.unwrap() {
         audit::VerifyReport::Intact {
             entries,
             checkpoints,

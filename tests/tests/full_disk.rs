@@ -130,19 +130,34 @@ async fn readyz(client: &Client, gw: &gateway::server::Running) -> u16 {
         .status
 }
 
+/// Asks until an inquiry is answered 200 (every 100 ms, at most 10 s, else
+/// fails with `why`); its inquiry id.
+async fn until_served(client: &Client, gw: &gateway::server::Running, why: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let (status, _, id, _) = inquire(client, gw).await;
+        if status == 200 {
+            return id;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{why}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `n` inquiries, each answered 503 `audit_unavailable` within the bound.
+async fn assert_refused(client: &Client, gw: &gateway::server::Running, n: usize) {
+    for _ in 0..n {
+        let (status, code, _, took) = inquire(client, gw).await;
+        assert_eq!(status, 503);
+        assert_eq!(code.as_deref(), Some("audit_unavailable"));
+        assert!(took < ANSWER_BOUND, "{took:?}");
+    }
+}
+
 /// The log verifies intact and holds every id in `answered`.
 async fn assert_intact_with(env: &Env, answered: &[String]) {
     let reader = audit::Reader::connect(&env.store_url()).await.unwrap();
-    let key = std::fs::read(env.pki.join("audit-signing.pk8")).unwrap();
-    let public_key = {
-        use ring::signature::KeyPair;
-        ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&key)
-            .unwrap()
-            .public_key()
-            .as_ref()
-            .to_vec()
-    };
-    let report = reader.verify(&public_key).await.unwrap();
+    let report = reader.verify(&env.audit_public_key()).await.unwrap();
     assert!(
         matches!(report, audit::VerifyReport::Intact { .. }),
         "{report:?}"
@@ -209,19 +224,7 @@ async fn a_full_disk_gives_503_then_recovers_when_space_returns() {
 
     // Space returns: served again without a restart.
     std::fs::remove_file(filler).unwrap();
-    let started = Instant::now();
-    loop {
-        let (status, _, id, _) = inquire(&client, &gw).await;
-        if status == 200 {
-            answered.push(id);
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "not recovered 10 s after space returned"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    answered.push(until_served(&client, &gw, "not recovered 10 s after space returned").await);
     for _ in 0..10 {
         let (status, _, id, _) = inquire(&client, &gw).await;
         assert_eq!(status, 200);
@@ -272,12 +275,7 @@ async fn below_min_free_bytes_the_gateway_refuses_before_the_disk_is_full() {
 
     // Leave 4 MiB: under the 8 MiB floor, far from full.
     let filler = fs.fill("filler", fs.free() - 4 * 1024 * 1024);
-    for _ in 0..5 {
-        let (status, code, _, took) = inquire(&client, &gw).await;
-        assert_eq!(status, 503);
-        assert_eq!(code.as_deref(), Some("audit_unavailable"));
-        assert!(took < ANSWER_BOUND, "{took:?}");
-    }
+    assert_refused(&client, &gw, 5).await;
     assert_ne!(readyz(&auditor, &gw).await, 200);
     assert!(
         fs.free() > 3 * 1024 * 1024,
@@ -415,12 +413,7 @@ async fn a_disk_gone_read_only_gives_503_and_the_log_stays_intact() {
     }
 
     fs.fail_read_only();
-    for _ in 0..5 {
-        let (status, code, _, took) = inquire(&client, &gw).await;
-        assert_eq!(status, 503);
-        assert_eq!(code.as_deref(), Some("audit_unavailable"));
-        assert!(took < ANSWER_BOUND, "{took:?}");
-    }
+    assert_refused(&client, &gw, 5).await;
     assert_ne!(readyz(&auditor, &gw).await, 200);
     // The final checkpoint cannot be written: shutdown says so.
     let _ = gw.shutdown().await;
@@ -464,28 +457,18 @@ async fn a_frozen_disk_gives_503_within_the_store_timeout_not_a_hang() {
 
     // Writes now block in the kernel instead of failing.
     run("fsfreeze", &["-f"], &fs.dir);
-    for _ in 0..3 {
-        let (status, code, _, took) = inquire(&client, &gw).await;
-        assert_eq!(status, 503);
-        assert_eq!(code.as_deref(), Some("audit_unavailable"));
-        assert!(took < ANSWER_BOUND, "{took:?}");
-    }
+    assert_refused(&client, &gw, 3).await;
     assert_ne!(readyz(&auditor, &gw).await, 200);
 
     run("fsfreeze", &["-u"], &fs.dir);
-    let started = Instant::now();
-    loop {
-        let (status, _, id, _) = inquire(&client, &gw).await;
-        if status == 200 {
-            answered.push(id);
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "not recovered 10 s after the file system thawed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    answered.push(
+        until_served(
+            &client,
+            &gw,
+            "not recovered 10 s after the file system thawed",
+        )
+        .await,
+    );
     gw.shutdown().await.unwrap();
     assert_intact_with(&env, &answered).await;
     drop(fs);

@@ -82,10 +82,20 @@ impl RefusalBudget {
     /// logged on its own, `Err(seconds)` until the next token otherwise.
     pub fn admit(&self, fingerprint: &str, now: Instant) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let bucket = buckets.entry(fingerprint.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            last: now,
-        });
+        // Look up by &str first: a flood from a known certificate allocates
+        // nothing; a new certificate's key is copied once.
+        if !buckets.contains_key(fingerprint) {
+            buckets.insert(
+                fingerprint.to_owned(),
+                Bucket {
+                    tokens: self.burst,
+                    last: now,
+                },
+            );
+        }
+        let Some(bucket) = buckets.get_mut(fingerprint) else {
+            return Ok(());
+        };
         let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * self.rate_per_sec).min(self.burst);
         bucket.last = now;
@@ -154,8 +164,9 @@ impl RefusalBudget {
         buckets.retain(|_, b| now.saturating_duration_since(b.last).as_secs_f64() < full_after);
     }
 
-    /// Certificates with a bucket (for tests and metrics).
-    pub fn tracked(&self) -> usize {
+    /// Certificates with a bucket.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
         self.buckets.lock().map_or(0, |b| b.len())
     }
 }

@@ -75,7 +75,7 @@ impl WireEvent {
 }
 
 /// The RFC 9113 §7 name of an HTTP/2 error code.
-pub fn error_name(code: u32) -> String {
+fn error_name(code: u32) -> String {
     let name = match code {
         0x0 => "NO_ERROR",
         0x1 => "PROTOCOL_ERROR",
