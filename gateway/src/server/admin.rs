@@ -93,14 +93,15 @@ pub async fn handle<B: hyper::body::Body>(
                 return failure_response(&Failure::AuditUnavailable, &inquiry_id).map(Body::from);
             }
             (Ok(journal::Logged::Summarised { retry_after_secs }), outcome) => {
-                // Past the certificate's refusal budget: 429, summarised.
-                let limited = Failure::RateLimited { retry_after_secs };
-                let mut resp = failure_response(&limited, &inquiry_id);
-                if let Err(f) = &outcome {
-                    close_if_needed(&mut resp, f, http1);
-                }
                 shared.metrics.request("admin", label, 429);
-                return resp.map(Body::from);
+                let refused = outcome.as_ref().err();
+                return super::error::over_budget_response(
+                    retry_after_secs,
+                    refused,
+                    &inquiry_id,
+                    http1,
+                )
+                .map(Body::from);
             }
             (Ok(journal::Logged::Entry), Ok(a)) => {
                 let mut resp = Response::new(match a.body {

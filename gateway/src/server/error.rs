@@ -256,6 +256,22 @@ pub fn close_if_needed(resp: &mut Response<Full<Bytes>>, f: &Failure, http1: boo
     }
 }
 
+/// The answer to a refusal past its certificate's refusal budget: 429
+/// `rate_limited` with `Retry-After`, closing the HTTP/1 connection where
+/// the refusal it replaces (`refused`) would have.
+pub fn over_budget_response(
+    retry_after_secs: u64,
+    refused: Option<&Failure>,
+    inquiry_id: &str,
+    http1: bool,
+) -> Response<Full<Bytes>> {
+    let mut resp = failure_response(&Failure::RateLimited { retry_after_secs }, inquiry_id);
+    if let Some(f) = refused {
+        close_if_needed(&mut resp, f, http1);
+    }
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,9 @@ use policy::{Decision, Inquiry, Reason, Route, Scope};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-use super::error::{close_if_needed, failure_response, json_response, Failure};
+use super::error::{
+    close_if_needed, failure_response, json_response, over_budget_response, Failure,
+};
 use super::journal::{self, Draft};
 use super::upstream::UpstreamError;
 use super::{ConnInfo, Shared};
@@ -59,14 +61,13 @@ pub async fn handle<B: hyper::body::Body>(
                 return failure_response(&Failure::AuditUnavailable, &inquiry_id);
             }
             (Ok(journal::Logged::Summarised { retry_after_secs }), outcome) => {
-                // Past the certificate's refusal budget: 429, summarised.
-                let limited = Failure::RateLimited { retry_after_secs };
-                let mut resp = failure_response(&limited, &inquiry_id);
-                if let Err(f) = &outcome {
-                    close_if_needed(&mut resp, f, http1);
-                }
                 shared.metrics.request("data", label, 429);
-                return resp;
+                return over_budget_response(
+                    retry_after_secs,
+                    outcome.as_ref().err(),
+                    &inquiry_id,
+                    http1,
+                );
             }
             (Ok(journal::Logged::Entry), Ok(body)) => json_response(200, &inquiry_id, body),
             (Ok(journal::Logged::Entry), Err(f)) => {
