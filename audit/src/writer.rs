@@ -287,6 +287,17 @@ impl AuditLog {
         rx.await.unwrap_or(Ok(()))
     }
 
+    /// Shuts the writer down (as [`AuditLog::shutdown`]), then closes every
+    /// connection to the store, readers included, and waits until they are
+    /// closed: afterwards no file of the store is held open by this process
+    /// (an operator may unmount, move or check it). Readers taken from this
+    /// log fail from then on. The result is the shutdown's.
+    pub async fn close(&self) -> Result<(), AuditError> {
+        let result = self.shutdown().await;
+        self.inner.store.close().await;
+        result
+    }
+
     /// Signs a checkpoint over everything committed so far, unless one
     /// already covers it (a live export or proof that should not wait for
     /// the next interval).

@@ -311,6 +311,15 @@ fn root_or_skip() -> bool {
     root
 }
 
+/// Files under `dir` this process holds open.
+fn open_files_under(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| target.starts_with(dir))
+        .collect()
+}
+
 fn run(cmd: &str, args: &[&str], dir: &Path) {
     let status = Command::new(cmd)
         .args(args)
@@ -381,7 +390,22 @@ impl LoopExt4 {
             .arg(&self.dir)
             .stderr(std::process::Stdio::null())
             .status();
-        let _ = Command::new("umount").arg(&self.dir).status();
+        // The gateway closed every connection to its store before its
+        // shutdown returned; the kernel may take a moment to let go of the
+        // loop device all the same.
+        let started = Instant::now();
+        loop {
+            let status = Command::new("umount").arg(&self.dir).status().unwrap();
+            if status.success() {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "umount {}: still busy 5 s after the gateway shut down",
+                self.dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
@@ -417,6 +441,9 @@ async fn a_disk_gone_read_only_gives_503_and_the_log_stays_intact() {
     assert_ne!(readyz(&auditor, &gw).await, 200);
     // The final checkpoint cannot be written: shutdown says so.
     let _ = gw.shutdown().await;
+
+    // Shutdown let go of every file of the store, failed as it did.
+    assert_eq!(open_files_under(&fs.dir), Vec::<PathBuf>::new());
 
     // The operator repairs the disk and mounts it again: everything
     // answered is there, and a new gateway serves on the same log.

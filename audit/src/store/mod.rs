@@ -566,6 +566,14 @@ impl AnyStore {
             AnyStore::Postgres(s) => s.write.close().await,
         }
     }
+    /// Closes every connection (writer and readers) and waits until they
+    /// are: no file of the store stays open afterwards.
+    pub(crate) async fn close(&self) {
+        match self {
+            AnyStore::Sqlite(s) => s.close().await,
+            AnyStore::Postgres(s) => s.close().await,
+        }
+    }
     /// Claims a chain that no live process writes (PostgreSQL: its advisory
     /// lock is free), or None if a live writer holds it. SQLite always
     /// grants the claim: one gateway process writes one file.

@@ -29,6 +29,11 @@ pub(crate) struct PgStore {
 }
 
 impl PgStore {
+    pub(super) async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
     pub(crate) async fn connect(url: &str, opts: StoreOptions) -> Result<PgStore, AuditError> {
         let display_url = redact_url(url);
         let base = PgConnectOptions::from_str(url)

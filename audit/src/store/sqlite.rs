@@ -299,6 +299,11 @@ impl SqliteStore {
 
     /// Closes the write connection, stops the WAL folder (waiting for a
     /// checkpoint it is running), then folds and truncates the WAL.
+    pub(super) async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
     pub(super) async fn close_writer(&self) {
         self.write.close().await;
         if let Some(fold) = &self.fold {

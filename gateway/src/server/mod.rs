@@ -731,11 +731,15 @@ impl Running {
         let _ = alert_task.await;
         let closed = shared.audit.shutdown().await.map_err(ServeError::Audit);
         if let Some(feed) = witness_feed {
-            // The final checkpoint goes to the witnesses too (bounded).
+            // The final checkpoint goes to the witnesses too (bounded; the
+            // feed reads its consistency proof from the store).
             if tokio::time::timeout(WITNESS_BOUND, feed).await.is_err() {
                 tracing::warn!("witnesses did not answer the final checkpoint in time");
             }
         }
+        // Every connection to the store closed before shutdown returns: the
+        // operator may unmount, move or check the store right after.
+        let _ = shared.audit.close().await;
         if !drained {
             return Err(ServeError::DrainTimeout(DRAIN_BOUND));
         }
