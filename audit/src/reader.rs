@@ -359,6 +359,12 @@ impl Reader {
         })
     }
 
+    /// Closes this reader's connections to the store (and those of its
+    /// clones) and waits until they are closed.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     /// Entries matching `f`, ordered by time, then chain, then seq.
     pub async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
         self.store.query(f).await

@@ -337,6 +337,20 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Every whole (UTC) month before `--before` as a verified bracketed
+    /// export of its own in DIR, with SHA256SUMS (exit 0 all verified, 1 a
+    /// month did not, 2 could not run). Deletes nothing.
+    Archive {
+        /// gateway.toml
+        #[arg(long)]
+        config: PathBuf,
+        /// The first month NOT archived (YYYY-MM); at most the current one.
+        #[arg(long, value_parser = crate::commands::archive::before_month)]
+        before: crate::commands::archive::Month,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The misuse alerts that fired, one line each.
     Alerts {
         /// gateway.toml

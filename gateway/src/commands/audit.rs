@@ -1,4 +1,5 @@
-//! `credgate audit verify | query | export | subject-report | alerts | lift`:
+//! `credgate audit verify | query | export | subject-report | alerts | lift`
+//! (`archive` is in [`crate::commands::archive`]):
 //! the compliance officer's view of the inquiry log from the command line.
 //! `lift` is the one command that writes: a logged lift entry (plane
 //! `alert`, reason `lift`) on a chain of its own, which running gateways
@@ -152,6 +153,14 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
                 hex::encode(&public_key)
             );
             Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Archive {
+            config,
+            before,
+            out,
+        } => {
+            let (config, public_key) = load(&config)?;
+            crate::commands::archive::run(&config, &public_key, before, &out)
         }
         AuditCommand::Alerts {
             config,
@@ -641,7 +650,7 @@ fn export_header_key(file: &Path) -> Result<Vec<u8>, AuditCmdError> {
 
 /// `audit export`: write to `OUT.partial`, then rename, so a failed export
 /// never leaves a truncated file under the final name.
-fn export(
+pub(super) fn export(
     config: &Config,
     public_key: &[u8],
     filter: &audit::Filter,

@@ -1,5 +1,6 @@
 //! One module per CLI subcommand family.
 
+pub mod archive;
 pub mod audit;
 pub mod certs;
 pub mod consent;
