@@ -4,8 +4,21 @@
 //! serialised across processes with a transaction-scoped advisory lock.
 //! Accepts any `postgres://` URL sqlx understands, including
 //! `?options=-csearch_path%3D...` to place the tables in a schema.
+//!
+//! `entries` is partitioned by month (UTC calendar months of `time_ms`,
+//! partitions named `entries_yYYYYmMM`, plus `entries_default` for a row
+//! no month partition takes), so a month an operator has archived
+//! (`credgate audit archive`) can be detached and moved to cold storage by
+//! PostgreSQL's own tools. The writer creates the partition of every month
+//! a batch touches, and the next [`MONTHS_AHEAD`], before it inserts; a
+//! store created before partitioning is converted once, at open. The
+//! primary key is `(chain_id, seq, time_ms)` (a partitioned table's unique
+//! keys must hold its partition key); a second row with the same
+//! `(chain_id, seq)` is what `audit verify` reports as tampering.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -20,12 +33,89 @@ use crate::error::{redact_url, AuditError};
 /// Advisory lock key taken while creating the schema.
 const MIGRATION_LOCK: i64 = 0x6372_6564_6761_7465; // "credgate"
 
+/// Month partitions created ahead of the newest entry's month.
+const MONTHS_AHEAD: i64 = 2;
+
 /// PostgreSQL store: one write connection and a small reader pool.
 #[derive(Debug, Clone)]
 pub(crate) struct PgStore {
     pub(super) write: PgPool,
     read: PgPool,
     display_url: String,
+    /// Months (see [`month_of_ms`]) whose partition this process knows
+    /// exists.
+    partitions: Arc<Mutex<BTreeSet<i64>>>,
+}
+
+/// Months since year 0 (`year * 12 + month - 1`) of a UTC instant.
+pub(crate) fn month_of_ms(ms: i64) -> i64 {
+    let (y, m, _) = civil_from_days(ms.div_euclid(86_400_000));
+    y * 12 + (m - 1)
+}
+
+/// First millisecond (UTC) of a month counted as in [`month_of_ms`].
+pub(crate) fn month_start_ms(month: i64) -> i64 {
+    let (y, m) = (month.div_euclid(12), month.rem_euclid(12) + 1);
+    days_from_civil(y, m, 1) * 86_400_000
+}
+
+/// Partition name of a month: `entries_y2026m12`.
+fn partition_name(month: i64) -> String {
+    format!(
+        "entries_y{:04}m{:02}",
+        month.div_euclid(12),
+        month.rem_euclid(12) + 1
+    )
+}
+
+/// (year, month 1-12, day 1-31) of a day count since 1970-01-01 (the
+/// proleptic Gregorian calendar; H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Days since 1970-01-01 of a civil date (inverse of [`civil_from_days`]).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The `entries` DDL with the table partitioned by `time_ms`.
+fn partitioned(stmt: &str) -> String {
+    if !stmt.contains("CREATE TABLE IF NOT EXISTS entries (") {
+        return stmt.to_owned();
+    }
+    stmt.replace(
+        "PRIMARY KEY (chain_id, seq)\n    )",
+        "PRIMARY KEY (chain_id, seq, time_ms)\n    ) PARTITION BY RANGE (time_ms)",
+    )
+}
+
+/// `CREATE TABLE` of one month's partition (or the default one).
+fn create_partition(month: Option<i64>) -> String {
+    match month {
+        Some(m) => format!(
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF entries FOR VALUES FROM ({}) TO ({})",
+            partition_name(m),
+            month_start_ms(m),
+            month_start_ms(m + 1)
+        ),
+        None => "CREATE TABLE IF NOT EXISTS entries_default PARTITION OF entries DEFAULT".into(),
+    }
 }
 
 impl PgStore {
@@ -78,7 +168,148 @@ impl PgStore {
             write,
             read,
             display_url,
+            partitions: Arc::new(Mutex::new(BTreeSet::new())),
         })
+    }
+
+    /// Makes sure the partition of every month in `months` (and the
+    /// [`MONTHS_AHEAD`] after the last) exists, in a transaction of its own
+    /// serialised with other processes. A partition that cannot be created
+    /// is only a warning: its rows go to `entries_default` (still in the
+    /// log, only not movable by month).
+    async fn ensure_partitions(&self, months: &BTreeSet<i64>) {
+        let missing: Vec<i64> = {
+            let known = match self.partitions.lock() {
+                Ok(k) => k,
+                Err(p) => p.into_inner(),
+            };
+            let last = months.iter().next_back().copied();
+            months
+                .iter()
+                .copied()
+                .chain(last.into_iter().flat_map(|l| l + 1..=l + MONTHS_AHEAD))
+                .filter(|m| !known.contains(m))
+                .collect()
+        };
+        if missing.is_empty() {
+            return;
+        }
+        match self.create_partitions(&missing).await {
+            Ok(()) => {
+                let mut known = match self.partitions.lock() {
+                    Ok(k) => k,
+                    Err(p) => p.into_inner(),
+                };
+                known.extend(missing);
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot create the month partitions of the inquiry log; rows go to entries_default"
+            ),
+        }
+    }
+
+    async fn create_partitions(&self, months: &[i64]) -> Result<(), sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        for m in months {
+            // A month whose rows went to the default partition cannot get
+            // its own partition any more (PostgreSQL refuses): leave it.
+            let in_default: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM entries_default WHERE time_ms >= $1 AND time_ms < $2)",
+            )
+            .bind(month_start_ms(*m))
+            .bind(month_start_ms(m + 1))
+            .fetch_one(&mut *tx)
+            .await?;
+            if !in_default {
+                sqlx::query(&create_partition(Some(*m)))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await
+    }
+
+    /// Converts an `entries` table created before partitioning (inside the
+    /// migration's transaction): the rows are copied into a partitioned
+    /// table of the same columns, month by month, and the old table is
+    /// dropped; indexes are created again by the DDL that follows.
+    async fn partition_existing(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    ) -> Result<(), String> {
+        let e = |e: sqlx::Error| e.to_string();
+        sqlx::query("ALTER TABLE entries RENAME TO entries_unpartitioned")
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+        let pk: Option<String> = sqlx::query_scalar(
+            "SELECT conname::text FROM pg_constraint \
+             WHERE conrelid = to_regclass('entries_unpartitioned') AND contype = 'p'",
+        )
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(e)?;
+        if let Some(pk) = pk {
+            sqlx::query(&format!(
+                "ALTER TABLE entries_unpartitioned RENAME CONSTRAINT \"{}\" TO entries_unpartitioned_pkey",
+                pk.replace('"', "")
+            ))
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+        }
+        let entries_ddl = DDL
+            .iter()
+            .find(|s| s.contains("CREATE TABLE IF NOT EXISTS entries ("))
+            .map(|s| partitioned(s))
+            .ok_or("no entries DDL")?;
+        sqlx::query(&entries_ddl)
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+        sqlx::query(&create_partition(None))
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+        // Months with rows only (a log with a wild clock value must not
+        // make thousands of empty partitions).
+        let days: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT (time_ms / 86400000)::bigint FROM entries_unpartitioned",
+        )
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(e)?;
+        let months: BTreeSet<i64> = days
+            .into_iter()
+            .map(|day| month_of_ms(day * 86_400_000))
+            .collect();
+        for m in months {
+            sqlx::query(&create_partition(Some(m)))
+                .execute(&mut **tx)
+                .await
+                .map_err(e)?;
+        }
+        let cols = format!("{}, tree_nodes", super::ENTRY_COLUMNS);
+        let copied = sqlx::query(&format!(
+            "INSERT INTO entries ({cols}) SELECT {cols} FROM entries_unpartitioned"
+        ))
+        .execute(&mut **tx)
+        .await
+        .map_err(e)?
+        .rows_affected();
+        sqlx::query("DROP TABLE entries_unpartitioned")
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+        tracing::info!(
+            rows = copied,
+            "inquiry log entries table partitioned by month"
+        );
+        Ok(())
     }
 
     async fn migrate_impl(&self) -> Result<(), String> {
@@ -88,8 +319,16 @@ impl PgStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| e.to_string())?;
+        // 'r' an ordinary table (a store from before partitioning), 'p'
+        // partitioned, None a new store.
+        let kind: Option<String> = sqlx::query_scalar(
+            "SELECT relkind::text FROM pg_class WHERE oid = to_regclass('entries')",
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
         for stmt in DDL {
-            sqlx::query(stmt)
+            sqlx::query(&partitioned(stmt))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -131,6 +370,19 @@ impl PgStore {
             }
             Some(_) => {}
         }
+        if kind.as_deref() == Some("r") {
+            Self::partition_existing(&mut tx).await?;
+            for stmt in DDL {
+                sqlx::query(stmt)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        sqlx::query(&create_partition(None))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())
     }
 }
@@ -163,6 +415,11 @@ impl PgStore {
         notes: &[NoteRow],
     ) -> Result<(), CommitError> {
         let unavailable = |e: sqlx::Error| CommitError::Unavailable(e.to_string());
+        let months: BTreeSet<i64> = entries
+            .iter()
+            .map(|e| month_of_ms(e.entry.time_ms))
+            .collect();
+        self.ensure_partitions(&months).await;
         let mut tx = self.write.begin().await.map_err(unavailable)?;
         // A statement refused for its data is a rejection; the commit
         // itself failing leaves the outcome unknown.
@@ -191,3 +448,37 @@ impl PgStore {
 }
 
 impl_common_store!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_round_trip_over_the_calendar() {
+        // 2026-12-01T00:00:00Z, 2027-01-01, 2024-02-29 (leap), 1969-12-31.
+        assert_eq!(month_of_ms(1_796_083_200_000), 2026 * 12 + 11);
+        assert_eq!(month_of_ms(1_796_083_199_999), 2026 * 12 + 10);
+        assert_eq!(month_start_ms(2026 * 12 + 11), 1_796_083_200_000);
+        assert_eq!(month_start_ms(2027 * 12), 1_798_761_600_000);
+        assert_eq!(month_of_ms(1_709_164_800_000), 2024 * 12 + 1);
+        assert_eq!(month_of_ms(-1), 1969 * 12 + 11);
+        assert_eq!(month_start_ms(1970 * 12), 0);
+        for day in (-800_000i64..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), day);
+            let ms = day * 86_400_000 + 1234;
+            let month = month_of_ms(ms);
+            assert!(month_start_ms(month) <= ms && ms < month_start_ms(month + 1));
+        }
+        assert_eq!(partition_name(2026 * 12 + 11), "entries_y2026m12");
+    }
+
+    #[test]
+    fn only_the_entries_table_is_partitioned() {
+        let ddl: Vec<String> = DDL.iter().map(|s| partitioned(s)).collect();
+        let entries: Vec<&String> = ddl.iter().filter(|s| s.contains("PARTITION BY")).collect();
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].contains("CREATE TABLE IF NOT EXISTS entries ("));
+        assert!(entries[0].contains("PRIMARY KEY (chain_id, seq, time_ms)"));
+    }
+}

@@ -1,0 +1,186 @@
+//! Issue 17: the PostgreSQL `entries` table is partitioned by (UTC) month,
+//! so an archived month can be moved to cold storage with PostgreSQL's own
+//! tools; a store created before partitioning is converted at open and
+//! keeps verifying.
+
+mod common;
+
+use audit::{generate_signing_key, AuditLog, Reader, VerifyReport};
+use common::{simple, Raw, TestStore};
+
+/// 2026-01-01, 2026-02-01 and 2026-03-01 (UTC) in milliseconds.
+const JAN: i64 = 1_767_225_600_000;
+const FEB: i64 = 1_769_904_000_000;
+const MAR: i64 = 1_772_323_200_000;
+
+/// Partitions of `entries` and their row counts, by name.
+async fn partitions(raw: &mut Raw) -> Vec<(String, i64)> {
+    let Raw::Postgres(c) = raw else {
+        unreachable!("PostgreSQL only")
+    };
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = to_regclass('entries') ORDER BY 1",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for n in names {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {n}"))
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+        out.push((n, rows));
+    }
+    out
+}
+
+/// Appends `per_month` entries in each of January, February and March 2026.
+async fn three_months(store: &TestStore, key: &[u8], per_month: u64) -> AuditLog {
+    let log = AuditLog::open(&store.config(key, 5)).await.unwrap();
+    let mut i = 1;
+    for start in [JAN, FEB, MAR] {
+        for k in 0..per_month {
+            let mut e = simple(i);
+            e.time_ms = start + i64::try_from(k).unwrap() * 60_000;
+            log.append(e).await.unwrap();
+            i += 1;
+        }
+    }
+    log
+}
+
+fn intact_entries(report: VerifyReport) -> u64 {
+    match report {
+        VerifyReport::Intact { entries, .. } => entries,
+        other => panic!("not intact: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_go_to_one_partition_per_month() {
+    let Some(store) = TestStore::postgres().await else {
+        return;
+    };
+    let key = generate_signing_key().unwrap();
+    let log = three_months(&store, &key, 4).await;
+    log.shutdown().await.unwrap();
+    let mut raw = store.raw().await;
+    assert_eq!(
+        raw.scalar_string("SELECT relkind::text FROM pg_class WHERE oid = to_regclass('entries')")
+            .await,
+        "p"
+    );
+    let parts = partitions(&mut raw).await;
+    let count = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    assert_eq!(count("entries_y2026m01"), Some(4), "{parts:?}");
+    assert_eq!(count("entries_y2026m02"), Some(4), "{parts:?}");
+    assert_eq!(count("entries_y2026m03"), Some(4), "{parts:?}");
+    // Months ahead of the newest entry exist already (empty), and the
+    // default partition holds nothing.
+    assert_eq!(count("entries_y2026m04"), Some(0), "{parts:?}");
+    assert_eq!(count("entries_y2026m05"), Some(0), "{parts:?}");
+    assert_eq!(count("entries_default"), Some(0), "{parts:?}");
+
+    let reader = Reader::connect(&store.url).await.unwrap();
+    assert_eq!(
+        intact_entries(reader.verify(&log.public_key()).await.unwrap()),
+        12
+    );
+
+    // A month detached from the table (rather than moved to a cold
+    // tablespace, which keeps it attached) is no longer in the live log:
+    // verify says so (a gap) rather than pretending the log is whole.
+    raw.exec("ALTER TABLE entries DETACH PARTITION entries_y2026m02")
+        .await;
+    let report = reader.verify(&log.public_key()).await.unwrap();
+    assert!(!report.is_intact(), "{report:?}");
+    raw.exec(&format!(
+        "ALTER TABLE entries ATTACH PARTITION entries_y2026m02 FOR VALUES FROM ({FEB}) TO ({MAR})"
+    ))
+    .await;
+    assert_eq!(
+        intact_entries(reader.verify(&log.public_key()).await.unwrap()),
+        12
+    );
+    // A duplicated (chain, seq) — the primary key holds time_ms too — is
+    // tampering all the same.
+    raw.exec(&format!(
+        "INSERT INTO entries (chain_id, seq, prev_hash, hash, time_ms, inquiry_id, plane, \
+         officer_id, officer_name, unit, cert_fingerprint, purpose, inquiry_case, consent_id, \
+         method, path, subject_id, subject_type, items_requested, decision, reason, rule, \
+         statutory_basis, status, records_returned, records_suppressed, removed_keys, \
+         masked_keys, objection_labeled, upstream_status, latency_ms, tree_nodes) \
+         SELECT chain_id, seq, prev_hash, hash, time_ms + 1, inquiry_id, plane, officer_id, \
+         officer_name, unit, cert_fingerprint, purpose, inquiry_case, consent_id, method, path, \
+         subject_id, subject_type, items_requested, decision, reason, rule, statutory_basis, \
+         status, records_returned, records_suppressed, removed_keys, masked_keys, \
+         objection_labeled, upstream_status, latency_ms, tree_nodes FROM entries \
+         WHERE seq = 3 AND time_ms < {FEB}"
+    ))
+    .await;
+    let report = reader.verify(&log.public_key()).await.unwrap();
+    assert!(!report.is_intact(), "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_before_partitioning_is_converted_and_keeps_verifying() {
+    let Some(store) = TestStore::postgres().await else {
+        return;
+    };
+    let key = generate_signing_key().unwrap();
+    let log = three_months(&store, &key, 6).await;
+    log.shutdown().await.unwrap();
+    let public_key = log.public_key();
+    drop(log);
+    // Turn it back into the ordinary table earlier releases created (same
+    // columns, primary key and indexes).
+    let mut raw = store.raw().await;
+    raw.exec(
+        "CREATE TABLE entries_plain AS SELECT * FROM entries;
+         DROP TABLE entries;
+         ALTER TABLE entries_plain RENAME TO entries;
+         ALTER TABLE entries ADD PRIMARY KEY (chain_id, seq);
+         CREATE INDEX entries_by_officer ON entries (officer_id, time_ms);
+         CREATE INDEX entries_by_subject ON entries (subject_id, time_ms);
+         CREATE INDEX entries_by_decision ON entries (decision, time_ms);
+         CREATE INDEX entries_by_time ON entries (time_ms);
+         CREATE INDEX entries_by_inquiry ON entries (inquiry_id);",
+    )
+    .await;
+    assert_eq!(
+        raw.scalar_string("SELECT relkind::text FROM pg_class WHERE oid = to_regclass('entries')")
+            .await,
+        "r"
+    );
+
+    // The next writer converts it, then appends on a chain of its own.
+    let log = AuditLog::open(&store.config(&key, 5)).await.unwrap();
+    let mut e = simple(100);
+    e.time_ms = MAR + 86_400_000;
+    log.append(e).await.unwrap();
+    log.shutdown().await.unwrap();
+    assert_eq!(
+        raw.scalar_string("SELECT relkind::text FROM pg_class WHERE oid = to_regclass('entries')")
+            .await,
+        "p"
+    );
+    let parts = partitions(&mut raw).await;
+    let count = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    assert_eq!(count("entries_y2026m01"), Some(6), "{parts:?}");
+    assert_eq!(count("entries_y2026m02"), Some(6), "{parts:?}");
+    assert_eq!(count("entries_y2026m03"), Some(7), "{parts:?}");
+    let indexes = raw
+        .scalar_i64(
+            "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'entries' \
+             AND indexname LIKE 'entries_by_%'",
+        )
+        .await;
+    assert_eq!(indexes, 5, "every search index on the partitioned table");
+    let reader = Reader::connect(&store.url).await.unwrap();
+    assert_eq!(
+        intact_entries(reader.verify(&public_key).await.unwrap()),
+        19
+    );
+}
