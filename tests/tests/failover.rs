@@ -158,10 +158,16 @@ async fn postgres_gone_for_seconds_gives_503_then_serves_again_without_restart()
     tokio::time::sleep(Duration::from_secs(2)).await;
     relay.down();
     let gap = Instant::now();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
+    let admin = gw.admin_addr().unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Not ready while the store is gone: a load balancer takes it out.
+    let ready_in_gap = auditor.get(admin, "/readyz", &[]).await.unwrap().status;
+    tokio::time::sleep(gap + Duration::from_secs(3) - Instant::now()).await;
     relay.up();
     let back = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
+    let ready_after = auditor.get(admin, "/readyz", &[]).await.unwrap().status;
     stop.store(true, Ordering::SeqCst);
     for t in tasks {
         t.await.unwrap();
@@ -208,6 +214,11 @@ async fn postgres_gone_for_seconds_gives_503_then_serves_again_without_restart()
         "not serving 2 s after PostgreSQL returned: {by_status:?}"
     );
     assert!(seen.iter().any(|(at, s, ..)| *at < gap && *s == 200));
+    assert_ne!(ready_in_gap, 200, "/readyz ready while PostgreSQL was gone");
+    assert_eq!(
+        ready_after, 200,
+        "/readyz not ready after PostgreSQL returned"
+    );
 
     gw.shutdown().await.unwrap();
     // Every inquiry answered 200 is in the store, and the log verifies.
