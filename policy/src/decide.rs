@@ -511,7 +511,6 @@ pub fn explain(decision: &Decision) -> String {
         }
         Decision::Deny(d) => {
             let _ = writeln!(out, "decision: deny");
-            let _ = writeln!(out, "status: {}", d.reason.status());
             let _ = writeln!(out, "code: {}", d.reason.code());
             let _ = writeln!(out, "rule: {}", d.rule);
         }

@@ -198,7 +198,9 @@ pub struct Scope {
     pub rules: Arc<Rules>,
 }
 
-/// Why an inquiry was refused. `code()` is the stable error code.
+/// Why an inquiry was refused. `code()` is the stable error code; the HTTP
+/// status each reason is answered with is the gateway's business
+/// (`gateway::server::error`), not this crate's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// 400: malformed subject id, missing/oversized purpose or case, bad query.
@@ -237,14 +239,6 @@ impl Reason {
             Reason::ConsentInvalid => "consent_invalid",
             Reason::RoleForbidden => "role_forbidden",
             Reason::OfficerSuspended => "officer_suspended",
-        }
-    }
-
-    /// HTTP status for this refusal.
-    pub fn status(self) -> u16 {
-        match self {
-            Reason::InvalidRequest => 400,
-            _ => 403,
         }
     }
 }

@@ -90,7 +90,6 @@ fn refusal_cases_get_their_codes() {
         let got = match run(&case, &policy) {
             Err(code) => code.to_owned(),
             Ok(Decision::Deny(d)) => {
-                assert_eq!(u64::from(d.reason.status()), status, "{}", case.name);
                 assert!(!d.rule.is_empty(), "{}: deny without a rule", case.name);
                 d.reason.code().to_owned()
             }

@@ -112,16 +112,6 @@ impl Suppression {
             Suppression::NotGranted => "not_granted",
         }
     }
-
-    /// Error code and HTTP status when a single-record fetch is refused.
-    pub fn refusal(self) -> (u16, &'static str) {
-        match self {
-            Suppression::Expired => (451, "inquiry_period_expired"),
-            Suppression::Restored => (451, "credit_restored"),
-            Suppression::Withheld => (451, "withheld_by_subject"),
-            Suppression::NotGranted => (403, "item_not_granted"),
-        }
-    }
 }
 
 /// What `apply` did. Key names and counts — never values.
@@ -176,8 +166,8 @@ impl Report {
     /// be refused, when no record is left and at least one was suppressed.
     ///
     /// With several suppressed records the first reason in check order wins
-    /// (not granted, restored, expired, withheld). Map it with
-    /// [`Suppression::refusal`].
+    /// (not granted, restored, expired, withheld). The gateway maps it to
+    /// its answer (status and error code).
     pub fn single_record_refusal(&self) -> Option<Suppression> {
         if self.records_returned != 0 {
             return None;

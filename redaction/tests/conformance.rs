@@ -159,12 +159,8 @@ fn check_single_record_refusal(name: &str, reason: Suppression) {
     assert_eq!(body["records"], serde_json::json!([]), "{name}");
     assert_eq!(report.records_suppressed.get(&reason), Some(&1), "{name}");
     assert_eq!(report.single_record_refusal(), Some(reason), "{name}");
-    let (status, code) = reason.refusal();
-    assert_eq!(
-        u64::from(status),
-        case["expect"]["status"].as_u64().unwrap()
-    );
-    assert_eq!(code, case["expect"]["code"].as_str().unwrap());
+    // The status and error code the case expects are the gateway's mapping
+    // of `reason` (checked in gateway::server::error and end to end).
 }
 
 #[test]

@@ -167,7 +167,17 @@ fn explain(
         }
     };
     let decision = policy::decide(&identity, &inquiry, &policy, OffsetDateTime::now_utc());
-    print!("{}", policy::explain(&decision));
+    let mut text = policy::explain(&decision);
+    if let policy::Decision::Deny(d) = &decision {
+        // The pure explanation knows no HTTP; the answer's status is ours.
+        let status = crate::server::error::Failure::Denied(d.reason).status();
+        text = text.replacen(
+            "decision: deny\n",
+            &format!("decision: deny\nstatus: {status}\n"),
+            1,
+        );
+    }
+    print!("{text}");
     if !known {
         eprintln!("credgate: officer `{officer}` is not in the policy");
     }

@@ -6,6 +6,35 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use policy::Reason;
+use redaction::Suppression;
+
+/// The HTTP status of a policy refusal: 400 for a malformed request, 403
+/// for everything the officer is not allowed.
+fn reason_status(r: Reason) -> u16 {
+    match r {
+        Reason::InvalidRequest => 400,
+        Reason::UnknownOfficer
+        | Reason::OfficerNotValid
+        | Reason::PurposeNotGranted
+        | Reason::ItemNotGranted
+        | Reason::SubjectTypeNotGranted
+        | Reason::ConsentRequired
+        | Reason::ConsentInvalid
+        | Reason::RoleForbidden
+        | Reason::OfficerSuspended => 403,
+    }
+}
+
+/// Status and stable code of a single record that may not be served
+/// (Hunan Art. 35/36, Beijing Art. 36: 451; an item not granted: 403).
+fn suppression_answer(s: Suppression) -> (u16, &'static str) {
+    match s {
+        Suppression::Expired => (451, "inquiry_period_expired"),
+        Suppression::Restored => (451, "credit_restored"),
+        Suppression::Withheld => (451, "withheld_by_subject"),
+        Suppression::NotGranted => (403, "item_not_granted"),
+    }
+}
 
 /// Who caused a failure (for process logs and metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,14 +78,9 @@ pub enum Failure {
         /// Seconds until the next request would be admitted.
         retry_after_secs: u64,
     },
-    /// A single record that may not be served (451 / 403), as
-    /// `redaction::Suppression::refusal` names it.
-    Suppressed {
-        /// HTTP status.
-        status: u16,
-        /// Stable code.
-        code: &'static str,
-    },
+    /// A single record that may not be served (451, or 403 for an item
+    /// not granted), for the reason the redactor found.
+    Suppressed(Suppression),
     /// Upstream answered something that is not the JSON it must be (502).
     UpstreamInvalid,
     /// Upstream too slow (504).
@@ -81,7 +105,7 @@ impl Failure {
     /// HTTP status.
     pub fn status(&self) -> u16 {
         match self {
-            Failure::Denied(r) | Failure::Refused(r, _) => r.status(),
+            Failure::Denied(r) | Failure::Refused(r, _) => reason_status(*r),
             Failure::Invalid(_) => 400,
             Failure::NotFound => 404,
             Failure::MethodNotAllowed => 405,
@@ -90,7 +114,7 @@ impl Failure {
             Failure::UriTooLong => 414,
             Failure::HeadersTooLarge => 431,
             Failure::RateLimited { .. } => 429,
-            Failure::Suppressed { status, .. } => *status,
+            Failure::Suppressed(s) => suppression_answer(*s).0,
             Failure::UpstreamInvalid => 502,
             Failure::UpstreamTimeout => 504,
             Failure::UpstreamUnavailable => 502,
@@ -112,7 +136,7 @@ impl Failure {
             }
             Failure::PayloadTooLarge => "payload_too_large",
             Failure::RateLimited { .. } => "rate_limited",
-            Failure::Suppressed { code, .. } => code,
+            Failure::Suppressed(s) => suppression_answer(*s).1,
             Failure::UpstreamInvalid => "upstream_invalid_response",
             Failure::UpstreamTimeout => "upstream_timeout",
             Failure::UpstreamUnavailable => "upstream_unavailable",
@@ -152,7 +176,7 @@ impl Failure {
             Failure::UriTooLong => "the request target is too long",
             Failure::HeadersTooLarge => "the request has too many header fields",
             Failure::RateLimited { .. } => "too many inquiries; retry later",
-            Failure::Suppressed { .. } => "this record may not be served",
+            Failure::Suppressed(_) => "this record may not be served",
             Failure::UpstreamInvalid => "the credit database answered with an invalid response",
             Failure::UpstreamTimeout => "the credit database did not answer in time",
             Failure::UpstreamUnavailable => {
@@ -313,6 +337,36 @@ mod tests {
             (Failure::AuditUnavailable, 503, "audit_unavailable"),
             (Failure::UpstreamTimeout, 504, "upstream_timeout"),
             (Failure::UpstreamUnavailable, 502, "upstream_unavailable"),
+            (
+                Failure::Suppressed(Suppression::Expired),
+                451,
+                "inquiry_period_expired",
+            ),
+            (
+                Failure::Suppressed(Suppression::Restored),
+                451,
+                "credit_restored",
+            ),
+            (
+                Failure::Suppressed(Suppression::Withheld),
+                451,
+                "withheld_by_subject",
+            ),
+            (
+                Failure::Suppressed(Suppression::NotGranted),
+                403,
+                "item_not_granted",
+            ),
+            (
+                Failure::Denied(Reason::OfficerSuspended),
+                403,
+                "officer_suspended",
+            ),
+            (
+                Failure::Refused(Reason::PurposeNotGranted, "r".into()),
+                403,
+                "purpose_not_granted",
+            ),
         ];
         for (f, status, code) in cases {
             assert_eq!(f.status(), status, "{f:?}");
@@ -322,6 +376,54 @@ mod tests {
             assert_eq!(resp.headers()["inquiry-id"], "abc");
             assert_eq!(resp.headers()["cache-control"], "no-store");
         }
+    }
+
+    /// The status each policy reason and each single-record refusal is
+    /// answered with, as the shared conformance cases expect it.
+    #[test]
+    fn conformance_cases_get_their_status_from_this_mapping() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/cases");
+        let by_code: std::collections::BTreeMap<&str, u16> = [
+            Reason::InvalidRequest,
+            Reason::UnknownOfficer,
+            Reason::OfficerNotValid,
+            Reason::PurposeNotGranted,
+            Reason::ItemNotGranted,
+            Reason::SubjectTypeNotGranted,
+            Reason::ConsentRequired,
+            Reason::ConsentInvalid,
+            Reason::RoleForbidden,
+            Reason::OfficerSuspended,
+        ]
+        .into_iter()
+        .map(|r| (r.code(), reason_status(r)))
+        .chain(
+            [
+                Suppression::Expired,
+                Suppression::Restored,
+                Suppression::Withheld,
+            ]
+            .into_iter()
+            .map(|s| (suppression_answer(s).1, suppression_answer(s).0)),
+        )
+        .collect();
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let case: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let Some(code) = case["expect"]["code"].as_str() else {
+                continue;
+            };
+            if let Some(status) = by_code.get(code) {
+                assert_eq!(
+                    u64::from(*status),
+                    case["expect"]["status"].as_u64().unwrap(),
+                    "{code}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 12, "only {checked} cases checked");
     }
 
     #[test]

@@ -252,8 +252,7 @@ async fn run<B: hyper::body::Body>(
         return Err(Failure::UpstreamInvalid);
     }
     if let Some(reason) = report.single_record_refusal() {
-        let (status, code) = reason.refusal();
-        return Err(Failure::Suppressed { status, code });
+        return Err(Failure::Suppressed(reason));
     }
     Ok(body)
 }
