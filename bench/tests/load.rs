@@ -2,6 +2,10 @@
 //! 127.0.0.1: plain and mTLS, keep-alive and handshake-per-request, closed
 //! and open loop, and the failures it must count rather than hide.
 
+// A failed set-up step is a failed test (clippy does not count these
+// helpers as test code).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use audit::{AuditConfig, Decision, NewEntry};
 use sqlx::Connection;
 
 /// Where a test's log lives.
-pub struct TestStore {
+pub(crate) struct TestStore {
     pub url: String,
     pub kind: Kind,
     _dir: Option<tempfile::TempDir>,
@@ -18,19 +18,19 @@ pub struct TestStore {
 
 /// Which backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Sqlite,
     Postgres,
 }
 
 /// A raw connection for tampering and locking.
-pub enum Raw {
+pub(crate) enum Raw {
     Sqlite(sqlx::SqliteConnection),
     Postgres(sqlx::PgConnection),
 }
 
 impl Raw {
-    pub async fn exec(&mut self, sql: &str) {
+    pub(crate) async fn exec(&mut self, sql: &str) {
         match self {
             Raw::Sqlite(c) => {
                 sqlx::raw_sql(sql).execute(c).await.unwrap();
@@ -41,7 +41,7 @@ impl Raw {
         }
     }
 
-    pub async fn scalar_string(&mut self, sql: &str) -> String {
+    pub(crate) async fn scalar_string(&mut self, sql: &str) -> String {
         match self {
             Raw::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
             Raw::Postgres(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
@@ -49,7 +49,7 @@ impl Raw {
     }
 
     /// A query's single integer (e.g. a `COUNT(*)`).
-    pub async fn scalar_i64(&mut self, sql: &str) -> i64 {
+    pub(crate) async fn scalar_i64(&mut self, sql: &str) -> i64 {
         match self {
             Raw::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
             Raw::Postgres(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
@@ -57,7 +57,7 @@ impl Raw {
     }
 
     /// The checkpoint notes of a chain as `(size, kind)`, by size then kind.
-    pub async fn notes(&mut self, chain_id: &str) -> Vec<(i64, String)> {
+    pub(crate) async fn notes(&mut self, chain_id: &str) -> Vec<(i64, String)> {
         let sql = format!(
             "SELECT size, kind FROM notes WHERE chain_id = '{chain_id}' ORDER BY size, kind"
         );
@@ -68,7 +68,7 @@ impl Raw {
     }
 
     /// The signed note text of a chain's checkpoint of this size and kind.
-    pub async fn note(&mut self, chain_id: &str, size: u64, kind: &str) -> String {
+    pub(crate) async fn note(&mut self, chain_id: &str, size: u64, kind: &str) -> String {
         self.scalar_string(&format!(
             "SELECT note FROM notes WHERE chain_id = '{chain_id}' AND size = {size} \
              AND kind = '{kind}'"
@@ -85,7 +85,7 @@ fn random_suffix() -> String {
 }
 
 impl TestStore {
-    pub fn sqlite() -> TestStore {
+    pub(crate) fn sqlite() -> TestStore {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/nested/dir/log.db", dir.path().display());
         TestStore {
@@ -99,7 +99,7 @@ impl TestStore {
     /// A fresh schema on the test PostgreSQL, or None (with a loud notice)
     /// when `CREDGATE_TEST_POSTGRES_URL` is unset outside CI. In CI a missing
     /// URL fails the test.
-    pub async fn postgres() -> Option<TestStore> {
+    pub(crate) async fn postgres() -> Option<TestStore> {
         let base = match std::env::var("CREDGATE_TEST_POSTGRES_URL") {
             Ok(u) if !u.is_empty() => u,
             _ => {
@@ -135,7 +135,7 @@ impl TestStore {
 
     /// A SQLite store holding a copy of `fixture` (a store file written by
     /// an earlier release): tests may alter the copy, never the fixture.
-    pub fn sqlite_copy_of(fixture: &std::path::Path) -> TestStore {
+    pub(crate) fn sqlite_copy_of(fixture: &std::path::Path) -> TestStore {
         let store = TestStore::sqlite();
         let path = std::path::PathBuf::from(store.url.strip_prefix("sqlite://").unwrap());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -143,7 +143,7 @@ impl TestStore {
         store
     }
 
-    pub async fn raw(&self) -> Raw {
+    pub(crate) async fn raw(&self) -> Raw {
         match self.kind {
             Kind::Sqlite => {
                 let path = self.url.strip_prefix("sqlite://").unwrap();
@@ -156,7 +156,7 @@ impl TestStore {
         }
     }
 
-    pub fn config(&self, key: &[u8], checkpoint_every: u64) -> AuditConfig {
+    pub(crate) fn config(&self, key: &[u8], checkpoint_every: u64) -> AuditConfig {
         AuditConfig {
             store_url: self.url.clone(),
             signing_key_pkcs8: key.to_vec(),
@@ -194,7 +194,7 @@ impl Drop for TestStore {
 }
 
 /// A sample entry; `i` makes it unique.
-pub fn entry(
+pub(crate) fn entry(
     i: u64,
     officer: &str,
     subject: Option<&str>,
@@ -249,7 +249,7 @@ pub fn entry(
 }
 
 /// A plain allowed entry at time `1_780_000_000_000 + i`.
-pub fn simple(i: u64) -> NewEntry {
+pub(crate) fn simple(i: u64) -> NewEntry {
     entry(
         i,
         "HN-AMR-0001",

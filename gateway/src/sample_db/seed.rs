@@ -61,27 +61,27 @@ pub(super) struct Generated {
 /// Fixture ids promised by [`super::well_known`].
 pub(super) mod fixture {
     /// Legal person with records of every kind.
-    pub const LEGAL_PERSON: &str = "91430104MA4PQ7RK38";
+    pub(crate) const LEGAL_PERSON: &str = "91430104MA4PQ7RK38";
     /// Its legal representative, also a natural person in the data set.
-    pub const LEGAL_REPRESENTATIVE: &str = "430102197909213711";
+    pub(crate) const LEGAL_REPRESENTATIVE: &str = "430102197909213711";
     /// Natural person with consent-required fields (id ends in `X`).
-    pub const NATURAL_PERSON: &str = "43010419880315452X";
+    pub(crate) const NATURAL_PERSON: &str = "43010419880315452X";
     /// Administrative penalty under objection, inside its inquiry period.
-    pub const OBJECTION_PENDING: &str = "r-0000001";
+    pub(crate) const OBJECTION_PENDING: &str = "r-0000001";
     /// Administrative penalty whose inquiry period has ended.
-    pub const EXPIRED: &str = "r-0000002";
+    pub(crate) const EXPIRED: &str = "r-0000002";
     /// Administrative penalty kept servable by a later `punishment_ends`.
-    pub const EXTENDED: &str = "r-0000003";
+    pub(crate) const EXTENDED: &str = "r-0000003";
     /// Court enforcement whose credit was restored.
-    pub const RESTORED: &str = "r-0000004";
+    pub(crate) const RESTORED: &str = "r-0000004";
     /// Court enforcement, live.
-    pub const ENFORCEMENT: &str = "r-0000005";
+    pub(crate) const ENFORCEMENT: &str = "r-0000005";
     /// Commendation, shown.
-    pub const COMMENDATION: &str = "r-0000006";
+    pub(crate) const COMMENDATION: &str = "r-0000006";
     /// Commendation withheld by the subject.
-    pub const WITHHELD: &str = "r-0000007";
+    pub(crate) const WITHHELD: &str = "r-0000007";
     /// Basic registration record.
-    pub const BASIC: &str = "r-0000008";
+    pub(crate) const BASIC: &str = "r-0000008";
 }
 
 /// Fallback for empty-list picks (the lists are constants and never empty).

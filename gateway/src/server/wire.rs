@@ -43,7 +43,7 @@ const MAX_PENDING_EVENTS: usize = 512;
 
 /// A rejection seen on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WireEvent {
+pub(super) enum WireEvent {
     /// The server reset an HTTP/2 stream it never answered.
     StreamReset {
         /// The stream.
@@ -60,7 +60,7 @@ pub enum WireEvent {
 
 impl WireEvent {
     /// The rule text of its log entry.
-    pub fn rule(&self) -> String {
+    pub(super) fn rule(&self) -> String {
         match self {
             WireEvent::StreamReset { stream, code } => format!(
                 "HTTP/2 stream {stream} refused by the gateway before any handler: {}",
@@ -98,7 +98,7 @@ fn error_name(code: u32) -> String {
 
 /// What a [`Watched`] stream saw, shared with the connection task.
 #[derive(Debug, Default)]
-pub struct WireLog {
+pub(super) struct WireLog {
     read: AtomicU64,
     events: Mutex<Pending>,
     /// Woken when an event is added.
@@ -113,13 +113,13 @@ struct Pending {
 
 impl WireLog {
     /// Bytes read from the client so far (after TLS).
-    pub fn bytes_read(&self) -> u64 {
+    pub(super) fn bytes_read(&self) -> u64 {
         self.read.load(Ordering::Relaxed)
     }
 
     /// Takes the events not yet logged, and how many were dropped past
     /// [`MAX_PENDING_EVENTS`].
-    pub fn take(&self) -> (Vec<WireEvent>, u64) {
+    pub(super) fn take(&self) -> (Vec<WireEvent>, u64) {
         let mut p = self.events.lock().unwrap_or_else(|p| p.into_inner());
         let dropped = std::mem::take(&mut p.dropped);
         (std::mem::take(&mut p.events), dropped)
@@ -239,7 +239,7 @@ impl FrameReader {
 
 /// A connection's stream, watched (see the module docs).
 #[derive(Debug)]
-pub struct Watched<S> {
+pub(super) struct Watched<S> {
     inner: S,
     log: Arc<WireLog>,
     /// The first bytes read, until they tell HTTP/2 from HTTP/1.
@@ -251,7 +251,7 @@ pub struct Watched<S> {
 
 impl<S> Watched<S> {
     /// Watches `inner`, reporting to `log`.
-    pub fn new(inner: S, log: Arc<WireLog>) -> Watched<S> {
+    pub(super) fn new(inner: S, log: Arc<WireLog>) -> Watched<S> {
         Watched {
             inner,
             log,

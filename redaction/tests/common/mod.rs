@@ -9,13 +9,13 @@ use std::sync::Arc;
 use policy::{Category, ItemRule, Mask, RecordFields, Rules, Scope};
 
 /// A set of owned strings.
-pub fn set(names: &[&str]) -> BTreeSet<String> {
+pub(crate) fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|n| (*n).to_owned()).collect()
 }
 
 /// `conformance/policy.toml` as compiled rules: items with categories and
 /// periods, field lists, masks, default record fields, +08:00.
-pub fn rules() -> Rules {
+pub(crate) fn rules() -> Rules {
     let item = |category, days| ItemRule {
         category,
         inquiry_period_days: days,
@@ -74,7 +74,7 @@ pub fn rules() -> Rules {
 }
 
 /// A scope on `rules` granting `items` and `consent_fields`, nothing else.
-pub fn scope(rules: Rules, items: &[&str], consent_fields: &[&str]) -> Scope {
+pub(crate) fn scope(rules: Rules, items: &[&str], consent_fields: &[&str]) -> Scope {
     Scope {
         items: set(items),
         subject_types: BTreeSet::new(),
@@ -89,7 +89,7 @@ pub fn scope(rules: Rules, items: &[&str], consent_fields: &[&str]) -> Scope {
 }
 
 /// HN-AMR-0001 (market_inspector): its role's items, no consent fields.
-pub fn inspector() -> Scope {
+pub(crate) fn inspector() -> Scope {
     scope(
         rules(),
         &["basic", "administrative_penalty", "court_enforcement"],
@@ -99,7 +99,7 @@ pub fn inspector() -> Scope {
 
 /// CS-RATE-0007 (credit_rating_agency) with the case-11 consent token:
 /// items role ∩ token, consent fields from the token.
-pub fn rating_agency_with_consent() -> Scope {
+pub(crate) fn rating_agency_with_consent() -> Scope {
     scope(
         rules(),
         &["basic", "administrative_penalty", "commendation"],
