@@ -191,32 +191,10 @@ pub fn build_filter(
     })
 }
 
-/// Decode one `application/x-www-form-urlencoded` component: `+` is a space,
-/// `%XX` a byte; the result must be UTF-8. `None` on a bad escape.
+/// Decode one `application/x-www-form-urlencoded` component (see
+/// [`crate::percent::decode`]): `None` on a bad escape or non-UTF-8 text.
 pub fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16))?;
-                let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16))?;
-                // Two hex digits: at most 0xff, fits a byte.
-                out.push(u8::try_from(hi * 16 + lo).ok()?);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::percent::decode(text)
 }
 
 /// Split a query string into decoded `(name, value)` pairs, refusing names

@@ -33,6 +33,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod percent;
 pub mod sample_db;
 pub mod server;
 pub mod telemetry;

@@ -141,16 +141,20 @@ fn route(path: &str) -> Option<Route<'_>> {
     }
 }
 
-/// The `items` filter of a query string: `None` when absent.
-fn items_filter(query: Option<&str>) -> Option<Vec<String>> {
-    let query = query?;
+/// The `items` filter of a query string: `Ok(None)` when absent, `Err`
+/// when a value is badly percent-encoded.
+fn items_filter(query: Option<&str>) -> Result<Option<Vec<String>>, ()> {
+    let Some(query) = query else {
+        return Ok(None);
+    };
     let mut found = None;
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         if key == "items" {
             let list: &mut Vec<String> = found.get_or_insert_with(Vec::new);
             list.extend(
-                percent_decode(value)
+                crate::percent::decode(value)
+                    .ok_or(())?
                     .split(',')
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
@@ -158,34 +162,7 @@ fn items_filter(query: Option<&str>) -> Option<Vec<String>> {
             );
         }
     }
-    found
-}
-
-/// Decode `%XX` escapes and `+`; invalid escapes are kept literally.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(v) = hex {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-                out.push(b);
-            }
-            b'+' => out.push(b' '),
-            _ => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Ok(found)
 }
 
 async fn handle(pool: &SqlitePool, req: &Request<Incoming>) -> Response<Full<Bytes>> {
@@ -197,9 +174,16 @@ async fn handle(pool: &SqlitePool, req: &Request<Incoming>) -> Response<Full<Byt
     };
     let result = match route {
         Route::Subject(id) => subject(pool, id).await,
-        Route::SubjectRecords(id) => {
-            subject_records(pool, id, items_filter(req.uri().query()).as_deref()).await
-        }
+        Route::SubjectRecords(id) => match items_filter(req.uri().query()) {
+            Ok(items) => subject_records(pool, id, items.as_deref()).await,
+            Err(()) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "the items parameter is not percent-encoded correctly",
+                )
+            }
+        },
         Route::Record(id) => record(pool, id).await,
     };
     match result {
@@ -330,18 +314,21 @@ mod tests {
 
     #[test]
     fn items_filter_parses_lists() {
-        assert_eq!(items_filter(None), None);
-        assert_eq!(items_filter(Some("other=1")), None);
+        assert_eq!(items_filter(None), Ok(None));
+        assert_eq!(items_filter(Some("other=1")), Ok(None));
         assert_eq!(
             items_filter(Some("items=a,b&x=1")),
-            Some(vec!["a".to_string(), "b".to_string()])
+            Ok(Some(vec!["a".to_string(), "b".to_string()]))
         );
         assert_eq!(
             items_filter(Some("items=a%2Cb")),
-            Some(vec!["a".to_string(), "b".to_string()])
+            Ok(Some(vec!["a".to_string(), "b".to_string()]))
         );
-        assert_eq!(items_filter(Some("items=")), Some(vec![]));
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%E6%B9%98"), "湘");
+        assert_eq!(items_filter(Some("items=")), Ok(Some(vec![])));
+        assert_eq!(
+            items_filter(Some("items=%E6%B9%98")),
+            Ok(Some(vec!["湘".to_string()]))
+        );
+        assert_eq!(items_filter(Some("items=%zz")), Err(()));
     }
 }
