@@ -407,6 +407,33 @@ async fn suspension_refuses_until_lifted_or_over() {
         lift.rule,
         "lift officer HN-AMR-0001: bulk checks ordered by case HN-2026-00123"
     );
+    // Lifted already (and never suspended, for another officer): nothing to
+    // lift, exit 1, no second lift entry.
+    for officer in ["HN-AMR-0001", "CS-RATE-0007"] {
+        let (code, _, err) = run(
+            BIN,
+            &[
+                "audit",
+                "lift",
+                "--config",
+                config,
+                "--officer",
+                officer,
+                "--reason",
+                "again",
+            ],
+        )
+        .await;
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("is not suspended"), "{err}");
+    }
+    let lifts = env
+        .entries()
+        .await
+        .into_iter()
+        .filter(|e| e.entry.reason == "lift")
+        .count();
+    assert_eq!(lifts, 1);
     let (code, _, err) = run(
         BIN,
         &[

@@ -201,9 +201,19 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             let audit_cfg = config
                 .audit_config()
                 .map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?;
+            let rt = runtime()?;
+            // A suspension whose time is over may still be lifted (that
+            // restarts the officer's alert windows); the clock of the
+            // gateways, not this machine's, decides whether it is in force.
+            if rt.block_on(suspended_until(&config, &officer))?.is_none() {
+                eprintln!(
+                    "credgate: error: officer `{officer}` is not suspended by a misuse alert: nothing to lift (no lift written)"
+                );
+                return Ok(ExitCode::from(1));
+            }
             let id = crate::server::journal::new_inquiry_id(&ring::rand::SystemRandom::new());
             let entry = lift_entry(&officer, &reason, id.clone());
-            runtime()?.block_on(async {
+            rt.block_on(async {
                 let log = audit::AuditLog::open(&audit_cfg).await?;
                 let appended = log.append(entry).await;
                 let closed = log.shutdown().await;
@@ -281,6 +291,36 @@ fn alert_line(a: &serde_json::Value) -> String {
 }
 
 /// The logged lift of an officer's suspension.
+/// When the officer's latest suspension by a misuse alert ends (UTC ms), as
+/// the log says: suspending alert entries after the last lift. `None` when
+/// there is none.
+async fn suspended_until(config: &Config, officer: &str) -> Result<Option<i64>, audit::AuditError> {
+    let reader = audit::Reader::connect(&config.audit_store_url).await?;
+    let entries = reader
+        .query(&audit::Filter {
+            officer: Some(officer.to_owned()),
+            plane: Some("alert".into()),
+            ..audit::Filter::default()
+        })
+        .await;
+    reader.close().await;
+    let mut until: Option<i64> = None;
+    for e in entries? {
+        match e.entry.reason.as_str() {
+            "alert" => {
+                let suspends = policy::alerts::AlertRecord::parse(&e.entry.rule)
+                    .and_then(|r| r.suspend_until_ms);
+                if let Some(u) = suspends {
+                    until = Some(until.map_or(u, |t| t.max(u)));
+                }
+            }
+            "lift" => until = None,
+            _ => {}
+        }
+    }
+    Ok(until)
+}
+
 fn lift_entry(officer: &str, reason: &str, inquiry_id: String) -> audit::NewEntry {
     use crate::server::journal::clean;
     let time_ms = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
