@@ -65,6 +65,17 @@ fn entries_in(file: &Path) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// `credgate audit archive --before BEFORE --out OUT`: (exit, stdout, stderr).
+async fn archive(config: &str, before: &str, out: &str) -> (Option<i32>, String, String) {
+    run(
+        EXE,
+        &[
+            "audit", "archive", "--config", config, "--before", before, "--out", out,
+        ],
+    )
+    .await
+}
+
 async fn archive_months(env: &Env) {
     let months = fill_three_months(env).await;
     let config = env.config_path.to_str().unwrap();
@@ -73,24 +84,12 @@ async fn archive_months(env: &Env) {
 
     // A month that is not over cannot be archived: invalid input, exit 1,
     // nothing written.
-    let (code, _, stderr) = run(
-        EXE,
-        &[
-            "audit", "archive", "--config", config, "--before", "2999-01", "--out", out_s,
-        ],
-    )
-    .await;
+    let (code, _, stderr) = archive(config, "2999-01", out_s).await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("not over yet"), "{stderr}");
     assert!(!out.exists());
 
-    let (code, stdout, stderr) = run(
-        EXE,
-        &[
-            "audit", "archive", "--config", config, "--before", "2026-03", "--out", out_s,
-        ],
-    )
-    .await;
+    let (code, stdout, stderr) = archive(config, "2026-03", out_s).await;
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("2 month(s) archived"), "{stdout}");
     let jan = out.join("credgate-audit-2026-01.jsonl");
@@ -149,13 +148,7 @@ async fn archive_months(env: &Env) {
 
     // Run again one month further: January and February are kept (checked
     // again, not rewritten), March is added.
-    let (code, stdout, stderr) = run(
-        EXE,
-        &[
-            "audit", "archive", "--config", config, "--before", "2026-04", "--out", out_s,
-        ],
-    )
-    .await;
+    let (code, stdout, stderr) = archive(config, "2026-04", out_s).await;
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("1 month(s) archived, 2 kept"), "{stdout}");
     let mar = out.join("credgate-audit-2026-03.jsonl");
@@ -183,13 +176,7 @@ async fn archive_months(env: &Env) {
     );
     assert_ne!(text, edited);
     std::fs::write(&feb, edited).unwrap();
-    let (code, stdout, _) = run(
-        EXE,
-        &[
-            "audit", "archive", "--config", config, "--before", "2026-04", "--out", out_s,
-        ],
-    )
-    .await;
+    let (code, stdout, _) = archive(config, "2026-04", out_s).await;
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("2026-02: NOT archived"), "{stdout}");
 }
