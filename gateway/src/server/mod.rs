@@ -34,6 +34,7 @@ pub mod alerts;
 pub mod body;
 pub mod clock;
 pub mod error;
+pub mod harness;
 pub mod hygiene;
 pub mod journal;
 pub mod limiter;
@@ -236,6 +237,40 @@ pub struct ConnInfo {
     last_active: Mutex<Instant>,
 }
 
+impl ConnInfo {
+    /// The connection facts of a client certificate (DER): the officer per
+    /// `[identity]` (or, when it names none, an empty identity that every
+    /// plane refuses), and what is re-checked on every request.
+    fn of_certificate(shared: &Shared, der: &[u8], peer: Option<SocketAddr>) -> ConnInfo {
+        let (identity, identity_ok) =
+            match certs::identity::identity_from_der(der, &shared.config.identity) {
+                Ok(id) => (id, true),
+                Err(e) => {
+                    tracing::warn!(?peer, error = %e, "client certificate names no officer");
+                    (
+                        policy::Identity {
+                            officer_id: String::new(),
+                            name: String::new(),
+                            unit: String::new(),
+                            fingerprint: crate::tls::fingerprint(der),
+                        },
+                        false,
+                    )
+                }
+            };
+        ConnInfo {
+            identity,
+            identity_ok,
+            leaf: crate::tls::leaf_facts(der),
+            doomed: AtomicBool::new(false),
+            inflight: AtomicUsize::new(0),
+            wire: Arc::default(),
+            head_mark: std::sync::atomic::AtomicU64::new(0),
+            last_active: Mutex::new(Instant::now()),
+        }
+    }
+}
+
 /// The status hyper answered a request it could not parse with, if the
 /// connection ended that way.
 fn unparsed_status(err: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<u16> {
@@ -321,11 +356,11 @@ fn certificate_failure(shared: &Shared, conn: &ConnInfo) -> Option<error::Failur
 }
 
 /// One request: the certificate re-check, then the plane's handler.
-async fn dispatch(
+async fn dispatch<B: hyper::body::Body>(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
     plane: Plane,
-    req: http::Request<Incoming>,
+    req: http::Request<B>,
 ) -> http::Response<body::Body> {
     if let Some(failure) = certificate_failure(&shared, &conn) {
         conn.doomed.store(true, Ordering::SeqCst);
@@ -425,11 +460,11 @@ async fn answer_failure(
 
 /// The logged 403 for a request on a connection whose certificate was
 /// revoked or expired since the handshake.
-async fn refuse_certificate(
+async fn refuse_certificate<B>(
     shared: &Shared,
     conn: &ConnInfo,
     plane: Plane,
-    req: &http::Request<Incoming>,
+    req: &http::Request<B>,
     failure: &error::Failure,
 ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
     tracing::warn!(
@@ -547,21 +582,8 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
             "DANGER: serving with a manual clock; decisions and log times do not follow real time"
         );
     }
-    let policy = config.load_policy()?;
-    let tls = TlsHandle::load(&config.server)?;
-    let audit_cfg = config.audit_config()?;
-    let request_timeout = config
-        .server
-        .limits
-        .request_timeout
-        .min(config.upstream.timeout);
-    let upstream = upstream::Upstream::new(&config.upstream, request_timeout)?;
-    if let Some(file) = config.audit_store_url.strip_prefix("sqlite://") {
-        let file = file.split('?').next().unwrap_or(file);
-        if let Some(parent) = std::path::Path::new(file).parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-    }
+    // Listeners first: a port that is taken fails before the store is
+    // touched (no chain is started for nothing).
     let data_listener = TcpListener::bind(config.server.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -576,44 +598,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
                 .map_err(|source| ServeError::Bind { addr, source })?,
         ),
     };
-    let mut witnesses = Vec::with_capacity(config.witnesses.len());
-    for w in &config.witnesses {
-        let bad = |why: String| ServeError::Witness {
-            name: w.name.clone(),
-            why,
-        };
-        let pem = std::fs::read(&w.ca)
-            .map_err(|e| bad(format!("cannot read `{}`: {e}", w.ca.display())))?;
-        let client = crate::witness::client::WitnessClient::new(&w.name, &w.url, &w.key, &pem)
-            .map_err(|e| bad(e.to_string()))?;
-        witnesses.push(client);
-    }
-    let audit = audit::AuditLog::open(&audit_cfg)
-        .await
-        .map_err(ServeError::Audit)?;
-    let audit_public_key = audit.public_key();
-    let (alerts, alert_rx) = alerts::Alerts::new(alerts::QUEUE);
-    let shared = Arc::new(Shared {
-        alerts,
-        policy: ArcSwap::from_pointee(policy),
-        tls,
-        audit,
-        audit_public_key,
-        upstream,
-        limiter: limiter::Limiter::default(),
-        metrics: metrics::Metrics::default(),
-        rng: ring::rand::SystemRandom::new(),
-        clock,
-        exports: Arc::new(Semaphore::new(config.admin_max_concurrent_exports)),
-        refusals: refusals::RefusalBudget::new(
-            config.server.refusal_rate.count,
-            config.server.refusal_rate.per,
-            config.server.refusal_burst,
-        ),
-        reload_lock: Mutex::new(()),
-        config,
-    });
-    shared.metrics.crl_next_update(shared.tls.crl_next_update());
+    let (shared, alert_rx, witnesses) = open_shared(config, clock).await?;
     let local = |l: &TcpListener, fallback: SocketAddr| l.local_addr().unwrap_or(fallback);
     let data_addr = local(&data_listener, shared.config.server.listen);
     let admin_addr = admin_listener
@@ -745,6 +730,77 @@ impl Running {
         }
         closed
     }
+}
+
+/// Everything a gateway serves with but its listeners: policy, TLS
+/// material, upstream client, witnesses and the inquiry log opened (a new
+/// chain started); the alert task's queue and the witness clients for the
+/// caller to start.
+async fn open_shared(
+    config: Config,
+    clock: Clock,
+) -> Result<
+    (
+        Arc<Shared>,
+        mpsc::Receiver<policy::alerts::AlertEvent>,
+        Vec<crate::witness::client::WitnessClient>,
+    ),
+    ServeError,
+> {
+    let policy = config.load_policy()?;
+    let tls = TlsHandle::load(&config.server)?;
+    let audit_cfg = config.audit_config()?;
+    let request_timeout = config
+        .server
+        .limits
+        .request_timeout
+        .min(config.upstream.timeout);
+    let upstream = upstream::Upstream::new(&config.upstream, request_timeout)?;
+    if let Some(file) = config.audit_store_url.strip_prefix("sqlite://") {
+        let file = file.split('?').next().unwrap_or(file);
+        if let Some(parent) = std::path::Path::new(file).parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+    }
+    let mut witnesses = Vec::with_capacity(config.witnesses.len());
+    for w in &config.witnesses {
+        let bad = |why: String| ServeError::Witness {
+            name: w.name.clone(),
+            why,
+        };
+        let pem = std::fs::read(&w.ca)
+            .map_err(|e| bad(format!("cannot read `{}`: {e}", w.ca.display())))?;
+        let client = crate::witness::client::WitnessClient::new(&w.name, &w.url, &w.key, &pem)
+            .map_err(|e| bad(e.to_string()))?;
+        witnesses.push(client);
+    }
+    let audit = audit::AuditLog::open(&audit_cfg)
+        .await
+        .map_err(ServeError::Audit)?;
+    let audit_public_key = audit.public_key();
+    let (alerts, alert_rx) = alerts::Alerts::new(alerts::QUEUE);
+    let shared = Arc::new(Shared {
+        alerts,
+        policy: ArcSwap::from_pointee(policy),
+        tls,
+        audit,
+        audit_public_key,
+        upstream,
+        limiter: limiter::Limiter::default(),
+        metrics: metrics::Metrics::default(),
+        rng: ring::rand::SystemRandom::new(),
+        clock,
+        exports: Arc::new(Semaphore::new(config.admin_max_concurrent_exports)),
+        refusals: refusals::RefusalBudget::new(
+            config.server.refusal_rate.count,
+            config.server.refusal_rate.per,
+            config.server.refusal_burst,
+        ),
+        reload_lock: Mutex::new(()),
+        config,
+    });
+    shared.metrics.crl_next_update(shared.tls.crl_next_update());
+    Ok((shared, alert_rx, witnesses))
 }
 
 /// How long shutdown waits for the witnesses to cosign the final checkpoint.
@@ -888,32 +944,7 @@ async fn serve_connection(
             .and_then(|c| c.first())
             .map(|c| c.as_ref().to_vec())
             .unwrap_or_default();
-        let (identity, identity_ok) =
-            match certs::identity::identity_from_der(&der, &shared.config.identity) {
-                Ok(id) => (id, true),
-                Err(e) => {
-                    tracing::warn!(%peer, error = %e, "client certificate names no officer");
-                    (
-                        policy::Identity {
-                            officer_id: String::new(),
-                            name: String::new(),
-                            unit: String::new(),
-                            fingerprint: crate::tls::fingerprint(&der),
-                        },
-                        false,
-                    )
-                }
-            };
-        Arc::new(ConnInfo {
-            identity,
-            identity_ok,
-            leaf: crate::tls::leaf_facts(&der),
-            doomed: AtomicBool::new(false),
-            inflight: AtomicUsize::new(0),
-            wire: Arc::default(),
-            head_mark: std::sync::atomic::AtomicU64::new(0),
-            last_active: Mutex::new(Instant::now()),
-        })
+        Arc::new(ConnInfo::of_certificate(&shared, &der, Some(peer)))
     };
     let svc_shared = shared.clone();
     let svc_conn = conn_info.clone();
