@@ -167,7 +167,7 @@ pub fn daily_stacked(chart: &DailyStacked, title: &str, no_data: &str) -> Markup
         }
     }
     html! {
-        svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img"
+        svg class="chart" role="img"
             viewBox={ "0 0 " (WIDTH) " " (height) } width=(WIDTH) height=(height)
             aria-labelledby="chart-title" {
             title id="chart-title" { (title) }
