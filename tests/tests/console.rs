@@ -248,20 +248,34 @@ async fn every_page_answers_the_compliance_officer_and_is_logged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_filters_pages_and_exports_safely() {
-    let env = Env::new().await;
+    search_case(&Env::new().await).await;
+}
+
+/// The same on PostgreSQL (its SQL for the new filters, the keyset and
+/// the overview's counts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_filters_pages_and_exports_safely_on_postgres() {
+    let Some(pg) = tests::env::PgSchema::create("console").await else {
+        return;
+    };
+    search_case(&Env::with_store(Some(&pg.url)).await).await;
+    pg.drop_now().await;
+}
+
+async fn search_case(env: &Env) {
     for n in 0..5 {
-        answer(&env, &legal(n));
+        answer(env, &legal(n));
     }
     let gw = env.start().await;
     let mut mine = Vec::new();
     for i in 0..55u32 {
-        let (s, id) = ask(&env, &gw, "HN-AMR-0001", &legal(i % 5), &INSPECTOR_HEADERS).await;
+        let (s, id) = ask(env, &gw, "HN-AMR-0001", &legal(i % 5), &INSPECTOR_HEADERS).await;
         assert_eq!(s, 200);
         mine.push(id);
     }
     let gossip = [("Inquiry-Purpose", "gossip"), ("Inquiry-Case", "HN-9")];
     for _ in 0..50 {
-        let (s, id) = ask(&env, &gw, "HN-AMR-0001", &legal(1), &gossip).await;
+        let (s, id) = ask(env, &gw, "HN-AMR-0001", &legal(1), &gossip).await;
         assert_eq!(s, 403);
         mine.push(id);
     }
@@ -269,21 +283,21 @@ async fn search_filters_pages_and_exports_safely() {
         ("Inquiry-Purpose", "administrative_inspection"),
         ("Inquiry-Case", "<script>alert(1)</script>"),
     ];
-    let (s, id) = ask(&env, &gw, "HN-AMR-0001", &legal(2), &script).await;
+    let (s, id) = ask(env, &gw, "HN-AMR-0001", &legal(2), &script).await;
     assert_eq!(s, 200);
     mine.push(id);
     let formula = [
         ("Inquiry-Purpose", "administrative_inspection"),
         ("Inquiry-Case", "=HYPERLINK(\"http://evil\",\"x\")"),
     ];
-    let (s, id) = ask(&env, &gw, "HN-AMR-0001", &legal(3), &formula).await;
+    let (s, id) = ask(env, &gw, "HN-AMR-0001", &legal(3), &formula).await;
     assert_eq!(s, 200);
     mine.push(id);
     let rater = [
         ("Inquiry-Purpose", "administrative_inspection"),
         ("Inquiry-Case", "CR-1"),
     ];
-    let (s, rater_id) = ask(&env, &gw, "CS-RATE-0007", &legal(4), &rater).await;
+    let (s, rater_id) = ask(env, &gw, "CS-RATE-0007", &legal(4), &rater).await;
     assert_eq!(s, 403);
 
     let cmp = env.client(Some("CMP-0001"), Proto::Http1);
@@ -406,6 +420,17 @@ async fn search_filters_pages_and_exports_safely() {
         exported.matches("\"case\":\"HN-9\"").count(),
         50,
         "the export takes the same filter"
+    );
+    let (r, body) = view(&cmp, &gw, "/console/?lang=en").await;
+    assert_page(&r, &body, 200, "/console/");
+    assert!(body.contains("<rect class=\"s0\""), "today's bar is drawn");
+    assert!(
+        body.contains("Hunan Administration for Market Regulation"),
+        "in the legend"
+    );
+    assert!(
+        body.contains("purpose_not_granted</code></a></td><td class=\"num\">51<"),
+        "{body}"
     );
     // The formula is neutralised, quoting is doubled.
     let r = cmp

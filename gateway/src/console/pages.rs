@@ -130,7 +130,7 @@ fn layout(lang: Lang, title: &str, here: &str, keep: &[(&str, String)], body: Ma
                     a href=(link(other, here, keep)) lang=(t.other_language_tag) hreflang=(t.other_language_tag) { (t.other_language) }
                 }
                 main { (body) }
-                footer { p { (t.logged_note) " " (t.time_zone) ": " } }
+                footer { p { (t.logged_note) } }
             }
         }
     }
