@@ -52,6 +52,6 @@ pub mod writer;
 pub use checkpoint::{generate_signing_key, Checkpoint, CheckpointKind};
 pub use entry::{Decision, Entry, NewEntry, Receipt};
 pub use error::AuditError;
-pub use reader::{verify_export, Filter, Reader};
+pub use reader::{verify_export, ChainStatus, Cursor, Filter, Reader};
 pub use verify::VerifyReport;
 pub use writer::{AuditConfig, AuditLog, Published};

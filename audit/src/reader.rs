@@ -73,8 +73,85 @@ pub struct Filter {
     pub decision: Option<Decision>,
     /// Plane (`data`, `admin`, `alert`), exact.
     pub plane: Option<String>,
-    /// At most this many entries (the earliest ones).
+    /// At most this many entries (the earliest ones; the newest ones with
+    /// `newest_first`).
     pub limit: Option<u64>,
+    /// Unit (the officer's organisation), exact.
+    pub unit: Option<String>,
+    /// Declared purpose code, exact.
+    pub purpose: Option<String>,
+    /// Declared case or file number, exact.
+    pub case: Option<String>,
+    /// Reason code (`ok`, `purpose_not_granted`, `alert` ...), exact.
+    pub reason: Option<String>,
+    /// Keyset paging: only entries after this position in the order
+    /// (before it with `newest_first`). The store seeks to it through an
+    /// index; no rows are skipped by counting.
+    pub after: Option<Cursor>,
+    /// Newest first (time, chain, seq descending) instead of oldest first.
+    pub newest_first: bool,
+}
+
+/// A position in the search order: the (time, chain, seq) of the last
+/// entry of a page, from which the next page continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// The entry's `time_ms`.
+    pub time_ms: i64,
+    /// Its chain.
+    pub chain_id: String,
+    /// Its seq.
+    pub seq: u64,
+}
+
+impl Cursor {
+    /// The position of `e`.
+    pub fn of(e: &Entry) -> Cursor {
+        Cursor {
+            time_ms: e.entry.time_ms,
+            chain_id: e.chain_id.clone(),
+            seq: e.seq,
+        }
+    }
+
+    /// As text for a URL: `TIME.CHAIN.SEQ`.
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", self.time_ms, self.chain_id, self.seq)
+    }
+
+    /// Parses [`Cursor::encode`]'s text; `None` if it is not one.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let mut parts = text.split('.');
+        let time_ms = parts.next()?.parse::<i64>().ok()?;
+        let chain_id = parts.next()?;
+        let seq = parts.next()?.parse::<u64>().ok()?;
+        if parts.next().is_some()
+            || chain_id.is_empty()
+            || chain_id.len() > 64
+            || !chain_id.bytes().all(|b| b.is_ascii_alphanumeric())
+            || i64::try_from(seq).is_err()
+        {
+            return None;
+        }
+        Some(Cursor {
+            time_ms,
+            chain_id: chain_id.to_owned(),
+            seq,
+        })
+    }
+}
+
+/// One chain's state as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainStatus {
+    /// The chain id.
+    pub chain_id: String,
+    /// Entries in the chain (its highest seq).
+    pub entries: u64,
+    /// The latest checkpoint note, if any: `(size, signed at (UTC ms), note)`.
+    pub latest: Option<(u64, i64, String)>,
+    /// Witness cosignature lines stored for that checkpoint, by witness.
+    pub cosignatures: Vec<(String, String)>,
 }
 
 /// Read access to a log (no writer). Cheap to clone.
@@ -368,6 +445,45 @@ impl Reader {
     /// Entries matching `f`, ordered by time, then chain, then seq.
     pub async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
         self.store.query(f).await
+    }
+
+    /// The entry with this inquiry id, if any.
+    pub async fn find_inquiry(&self, inquiry_id: &str) -> Result<Option<Entry>, AuditError> {
+        self.store.find_inquiry(inquiry_id).await
+    }
+
+    /// One chain's length, latest checkpoint and its stored cosignatures.
+    pub async fn chain_status(&self, chain_id: &str) -> Result<ChainStatus, AuditError> {
+        let entries = self.store.last_seq(chain_id).await?;
+        let latest = self.store.latest_note(chain_id).await?;
+        let cosignatures = match &latest {
+            Some((n, _)) => self.cosignatures(chain_id, n.size).await?,
+            None => Vec::new(),
+        };
+        Ok(ChainStatus {
+            chain_id: chain_id.to_owned(),
+            entries,
+            latest: latest.map(|(n, lines)| (n.size, n.time_ms, add_cosignatures(&n.note, &lines))),
+            cosignatures,
+        })
+    }
+
+    /// Entries of `plane` per day and unit from `start_ms` for `days` days
+    /// (day `i` is `[start_ms + i·86 400 000, +86 400 000)`), counted in the
+    /// database: `(day, unit, count)`, by day then unit.
+    pub async fn daily_counts(
+        &self,
+        plane: &str,
+        start_ms: i64,
+        days: u32,
+    ) -> Result<Vec<(u32, String, u64)>, AuditError> {
+        self.store.daily_counts(plane, start_ms, days).await
+    }
+
+    /// Refused entries (`decision = deny`) at or after `from_ms` per
+    /// reason code, most frequent first.
+    pub async fn refusal_counts(&self, from_ms: i64) -> Result<Vec<(String, u64)>, AuditError> {
+        self.store.refusal_counts(from_ms).await
     }
 
     /// Every inquiry about one subject, oldest first.

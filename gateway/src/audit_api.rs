@@ -5,10 +5,10 @@
 //!
 //! | path | answer |
 //! |---|---|
-//! | `/audit/entries?officer=&subject=&from=&to=&decision=&limit=` | `{"entries": [...], "truncated": bool}` in time order, at most `limit` (default 1000, max 10000); `truncated` means more match — page on with `from` |
+//! | `/audit/entries?officer=&subject=&from=&to=&decision=&unit=&purpose=&case=&reason=&limit=&format=` | `{"entries": [...], "truncated": bool}` in time order, at most `limit` (default 1000, max 10000); `truncated` means more match — page on with `from`; `format=csv`: the same entries as CSV ([`csv_entries`], formula-safe) |
 //! | `/audit/alerts?from=&to=&rule=` | `{"alerts": [...]}`: the misuse alert firings (plane `alert`, reason `alert`) in time order, each parsed back into `rule`, `kind`, `officer`, `subject`, `count`, `window`, `first_inquiry`, `last_inquiry`, `action`, `suspended_until` ([`alert_json`]) |
 //! | `/audit/verify` | the verify report as JSON (`"result": "intact"` or `"tampered"`) |
-//! | `/audit/export?officer=&subject=&from=&to=&decision=` | JSON Lines (`application/x-ndjson`), verifiable offline, streamed ([`export_stream`]) |
+//! | `/audit/export?officer=&subject=&from=&to=&decision=&unit=&purpose=&case=&reason=` | JSON Lines (`application/x-ndjson`), verifiable offline, streamed ([`export_stream`]) |
 //! | `/audit/checkpoints/latest?chain=ID` | the chain's latest checkpoint: a C2SP signed note (`text/plain`) with any witness cosignature lines |
 //! | `/audit/proof?inquiry=ID` | the inquiry's inclusion proof bundle (JSON, see `audit::reader::ProofBundle`); 409 `proof_pending` with `Retry-After` while no checkpoint covers it yet |
 //! | `/audit/proof/consistency?chain=ID&from=N&to=M` | `{"chain_id", "from", "to", "proof": [base64...]}`, an RFC 9162 consistency proof |
@@ -91,6 +91,9 @@ pub enum QueryError {
     /// An empty officer id.
     #[error("empty officer id")]
     EmptyOfficer,
+    /// Not `json` or `csv`.
+    #[error("invalid format `{0}` (expected json or csv)")]
+    Format(String),
     /// A parameter this endpoint does not take.
     #[error("unknown query parameter `{0}`")]
     UnknownParameter(String),
@@ -186,8 +189,7 @@ pub fn build_filter(
         from_ms,
         to_ms,
         decision,
-        plane: None,
-        limit: None,
+        ..audit::Filter::default()
     })
 }
 
@@ -199,7 +201,7 @@ pub fn percent_decode(text: &str) -> Option<String> {
 
 /// Split a query string into decoded `(name, value)` pairs, refusing names
 /// not in `allowed` and duplicates. Empty pieces (`a=1&&b=2`) are skipped.
-fn query_pairs(
+pub(crate) fn query_pairs(
     query: Option<&str>,
     allowed: &[&'static str],
 ) -> Result<Vec<(&'static str, String)>, QueryError> {
@@ -220,16 +222,36 @@ fn query_pairs(
     Ok(pairs)
 }
 
+/// The filter parameters `/audit/entries` and `/audit/export` take.
+const FILTER_PARAMS: [&str; 9] = [
+    "officer", "subject", "from", "to", "decision", "unit", "purpose", "case", "reason",
+];
+/// `/audit/entries`' parameters: the filter, `limit` and `format`.
+const ENTRIES_PARAMS: [&str; 11] = [
+    "officer", "subject", "from", "to", "decision", "unit", "purpose", "case", "reason", "limit",
+    "format",
+];
+
 /// Parse the filter parameters of `/audit/entries` (with `limit`) or
 /// `/audit/export` (without). Empty values count as absent.
 pub fn parse_filter_query(
     query: Option<&str>,
     with_limit: bool,
 ) -> Result<audit::Filter, QueryError> {
-    const FILTER: [&str; 5] = ["officer", "subject", "from", "to", "decision"];
-    const WITH_LIMIT: [&str; 6] = ["officer", "subject", "from", "to", "decision", "limit"];
-    let allowed: &[&'static str] = if with_limit { &WITH_LIMIT } else { &FILTER };
+    let allowed: &[&'static str] = if with_limit {
+        &ENTRIES_PARAMS[..10]
+    } else {
+        &FILTER_PARAMS
+    };
     let pairs = query_pairs(query, allowed)?;
+    filter_from_pairs(&pairs, with_limit)
+}
+
+/// [`parse_filter_query`] on pairs already split.
+fn filter_from_pairs(
+    pairs: &[(&'static str, String)],
+    with_limit: bool,
+) -> Result<audit::Filter, QueryError> {
     let get = |name: &str| {
         pairs
             .iter()
@@ -243,6 +265,10 @@ pub fn parse_filter_query(
         get("to"),
         get("decision"),
     )?;
+    filter.unit = get("unit").map(str::to_owned);
+    filter.purpose = get("purpose").map(str::to_owned);
+    filter.case = get("case").map(str::to_owned);
+    filter.reason = get("reason").map(str::to_owned);
     if with_limit {
         let limit = match get("limit") {
             None => DEFAULT_LIMIT,
@@ -492,13 +518,33 @@ async fn consistency(reader: &audit::Reader, query: Option<&str>) -> AuditApiRes
     }
 }
 
-/// `GET /audit/entries`
+/// `GET /audit/entries` (`format=csv`: the same entries as CSV, see
+/// [`csv_entries`]).
 async fn entries(reader: &audit::Reader, query: Option<&str>) -> AuditApiResponse {
-    let filter = match parse_filter_query(query, true) {
+    let parsed = query_pairs(query, &ENTRIES_PARAMS).and_then(|pairs| {
+        let csv = match pairs
+            .iter()
+            .find(|(n, _)| *n == "format")
+            .map(|(_, v)| v.as_str())
+        {
+            None | Some("" | "json") => false,
+            Some("csv") => true,
+            Some(other) => return Err(QueryError::Format(other.to_owned())),
+        };
+        Ok((filter_from_pairs(&pairs, true)?, csv))
+    });
+    let (filter, csv) = match parsed {
         Ok(f) => f,
         Err(e) => return invalid(&e),
     };
     match reader.query(&filter).await {
+        Ok(found) if csv => AuditApiResponse {
+            status: 200,
+            content_type: "text/csv; charset=utf-8",
+            body: csv_entries(&found),
+            subject_id: filter.subject,
+            retry_after: None,
+        },
         Ok(found) => {
             let truncated = filter
                 .limit
@@ -510,6 +556,97 @@ async fn entries(reader: &audit::Reader, query: Option<&str>) -> AuditApiRespons
         }
         Err(e) => unavailable(&e),
     }
+}
+
+/// The columns of `/audit/entries?format=csv`.
+pub const CSV_COLUMNS: [&str; 20] = [
+    "time",
+    "inquiry_id",
+    "chain_id",
+    "seq",
+    "plane",
+    "officer_id",
+    "officer_name",
+    "unit",
+    "purpose",
+    "case",
+    "method",
+    "path",
+    "subject_id",
+    "subject_type",
+    "decision",
+    "reason",
+    "status",
+    "records_returned",
+    "rule",
+    "hash",
+];
+
+/// Entries as CSV (RFC 4180, CRLF line ends, a header line): every field
+/// quoted, `"` doubled, and a field a spreadsheet would take for a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or CR) prefixed with `'`.
+pub fn csv_entries(found: &[audit::Entry]) -> Vec<u8> {
+    let mut out = String::new();
+    let line = |out: &mut String, fields: &[&str]| {
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            csv_field(out, f);
+        }
+        out.push_str("\r\n");
+    };
+    line(&mut out, &CSV_COLUMNS);
+    for e in found {
+        let n = &e.entry;
+        let (time, seq, status, returned) = (
+            format_ms(n.time_ms),
+            e.seq.to_string(),
+            n.status.to_string(),
+            n.records_returned.to_string(),
+        );
+        line(
+            &mut out,
+            &[
+                &time,
+                &n.inquiry_id,
+                &e.chain_id,
+                &seq,
+                &n.plane,
+                &n.officer_id,
+                &n.officer_name,
+                &n.unit,
+                n.purpose.as_deref().unwrap_or(""),
+                n.case.as_deref().unwrap_or(""),
+                &n.method,
+                &n.path,
+                n.subject_id.as_deref().unwrap_or(""),
+                n.subject_type.as_deref().unwrap_or(""),
+                n.decision.as_str(),
+                &n.reason,
+                &status,
+                &returned,
+                &n.rule,
+                &e.hash,
+            ],
+        );
+    }
+    out.into_bytes()
+}
+
+/// One CSV field, quoted, formula-neutralised (see [`csv_entries`]).
+fn csv_field(out: &mut String, text: &str) {
+    out.push('"');
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        out.push('\'');
+    }
+    for c in text.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
 }
 
 /// `GET /audit/verify`

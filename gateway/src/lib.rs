@@ -32,6 +32,7 @@ pub mod audit_api;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod percent;
 pub mod sample_db;

@@ -169,6 +169,12 @@ pub(crate) const DDL: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS entries_by_subject ON entries (subject_id, time_ms)",
     "CREATE INDEX IF NOT EXISTS entries_by_decision ON entries (decision, time_ms)",
     "CREATE INDEX IF NOT EXISTS entries_by_time ON entries (time_ms)",
+    // The console's search filters (issue 16): each served by an index
+    // that also orders by time, for keyset paging.
+    "CREATE INDEX IF NOT EXISTS entries_by_unit ON entries (unit, time_ms)",
+    "CREATE INDEX IF NOT EXISTS entries_by_purpose ON entries (purpose, time_ms)",
+    "CREATE INDEX IF NOT EXISTS entries_by_case ON entries (inquiry_case, time_ms)",
+    "CREATE INDEX IF NOT EXISTS entries_by_reason ON entries (reason, time_ms)",
     "CREATE TABLE IF NOT EXISTS checkpoints (
         chain_id TEXT NOT NULL,
         seq BIGINT NOT NULL,
@@ -442,6 +448,15 @@ pub(crate) trait Store {
     /// Per chain, the lowest and highest seq of the entries matching a
     /// filter (for export ranges), computed in the database.
     async fn matching_ranges(&self, f: &Filter) -> Result<Vec<(String, i64, i64)>, AuditError>;
+    /// Entries of a plane per day and unit (see `Reader::daily_counts`).
+    async fn daily_counts(
+        &self,
+        plane: &str,
+        start_ms: i64,
+        days: u32,
+    ) -> Result<Vec<(u32, String, u64)>, AuditError>;
+    /// Refused entries since `from_ms` per reason, most frequent first.
+    async fn refusal_counts(&self, from_ms: i64) -> Result<Vec<(String, u64)>, AuditError>;
 }
 
 /// Connection settings common to both stores.
@@ -659,6 +674,20 @@ impl AnyStore {
     ) -> Result<Vec<(String, i64, i64)>, AuditError> {
         dispatch!(self, s => s.matching_ranges(f).await)
     }
+    pub(crate) async fn daily_counts(
+        &self,
+        plane: &str,
+        start_ms: i64,
+        days: u32,
+    ) -> Result<Vec<(u32, String, u64)>, AuditError> {
+        dispatch!(self, s => s.daily_counts(plane, start_ms, days).await)
+    }
+    pub(crate) async fn refusal_counts(
+        &self,
+        from_ms: i64,
+    ) -> Result<Vec<(String, u64)>, AuditError> {
+        dispatch!(self, s => s.refusal_counts(from_ms).await)
+    }
 }
 
 /// Implements [`Store`] for a sqlx backend; the SQL is shared, the
@@ -723,7 +752,35 @@ macro_rules! impl_common_store {
                 if let Some(p) = &f.plane {
                     qb.push(" AND plane = ").push_bind(p.as_str());
                 }
-                qb.push(" ORDER BY time_ms, chain_id, seq");
+                if let Some(u) = &f.unit {
+                    qb.push(" AND unit = ").push_bind(u.as_str());
+                }
+                if let Some(p) = &f.purpose {
+                    qb.push(" AND purpose = ").push_bind(p.as_str());
+                }
+                if let Some(c) = &f.case {
+                    qb.push(" AND inquiry_case = ").push_bind(c.as_str());
+                }
+                if let Some(r) = &f.reason {
+                    qb.push(" AND reason = ").push_bind(r.as_str());
+                }
+                // Keyset paging: seek past the cursor. The plain bound on
+                // time_ms lets every (column, time_ms) index range-scan;
+                // the rest breaks ties within one millisecond.
+                if let Some(c) = &f.after {
+                    let (cmp, bound) = if f.newest_first { ("<", " AND time_ms <= ") } else { (">", " AND time_ms >= ") };
+                    let seq = $crate::store::big(c.seq);
+                    qb.push(bound).push_bind(c.time_ms);
+                    qb.push(format!(" AND (time_ms {cmp} ")).push_bind(c.time_ms);
+                    qb.push(format!(" OR chain_id {cmp} ")).push_bind(c.chain_id.as_str());
+                    qb.push(" OR (chain_id = ").push_bind(c.chain_id.as_str());
+                    qb.push(format!(" AND seq {cmp} ")).push_bind(seq).push("))");
+                }
+                if f.newest_first {
+                    qb.push(" ORDER BY time_ms DESC, chain_id DESC, seq DESC");
+                } else {
+                    qb.push(" ORDER BY time_ms, chain_id, seq");
+                }
                 if let Some(l) = f.limit {
                     qb.push(" LIMIT ").push_bind($crate::store::big(l));
                 }
@@ -1182,6 +1239,53 @@ macro_rules! impl_common_store {
                     .fetch_all(&self.read)
                     .await
                     .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
+            }
+
+            async fn daily_counts(
+                &self,
+                plane: &str,
+                start_ms: i64,
+                days: u32,
+            ) -> Result<Vec<(u32, String, u64)>, $crate::error::AuditError> {
+                let end_ms = start_ms.saturating_add(i64::from(days).saturating_mul(86_400_000));
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT (time_ms - ");
+                qb.push_bind(start_ms)
+                    .push(") / 86400000 AS day, unit, COUNT(*) FROM entries WHERE plane = ")
+                    .push_bind(plane)
+                    .push(" AND time_ms >= ")
+                    .push_bind(start_ms)
+                    .push(" AND time_ms < ")
+                    .push_bind(end_ms)
+                    .push(" GROUP BY 1, unit ORDER BY 1, unit");
+                let rows: Vec<(i64, String, i64)> = qb
+                    .build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(d, u, n)| Some((u32::try_from(d).ok()?, u, u64::try_from(n).ok()?)))
+                    .collect())
+            }
+
+            async fn refusal_counts(
+                &self,
+                from_ms: i64,
+            ) -> Result<Vec<(String, u64)>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT reason, COUNT(*) FROM entries WHERE decision = 'deny' AND time_ms >= ",
+                );
+                qb.push_bind(from_ms)
+                    .push(" GROUP BY reason ORDER BY 2 DESC, reason");
+                let rows: Vec<(String, i64)> = qb
+                    .build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(r, n)| Some((r, u64::try_from(n).ok()?)))
+                    .collect())
             }
         }
     };

@@ -1,5 +1,8 @@
-//! The admin plane (compliance): `/healthz`, `/readyz`, `/metrics`, and the
-//! inquiry-log API under `/audit/` (served by [`crate::audit_api`]). Every
+//! The admin plane (compliance): `/healthz`, `/readyz`, `/metrics`, the
+//! inquiry-log API under `/audit/` (served by [`crate::audit_api`]) and
+//! the compliance console under `/console/` (HTML, served by
+//! [`crate::console`]; an identity without a compliance role gets its 403
+//! page, logged like any refusal). Every
 //! admin request is itself logged (plane `admin`) before it is answered.
 //! Everything but the health probes needs a compliance identity (`policy::decide_admin`); a data
 //! identity gets 403 `role_forbidden`.
@@ -40,6 +43,11 @@ struct Answer {
     body: AnswerBody,
     status: u16,
     retry_after: Option<u64>,
+    /// The reason code its log entry records, when the status alone does
+    /// not say it (console pages: `role_forbidden`, `not_found` ...).
+    reason: Option<&'static str>,
+    /// A console answer: sent with the console's security headers.
+    console: bool,
 }
 
 impl Answer {
@@ -50,6 +58,20 @@ impl Answer {
             body: AnswerBody::Full(body),
             status: 200,
             retry_after: None,
+            reason: None,
+            console: false,
+        }
+    }
+
+    /// A console page.
+    fn page(p: crate::console::Page) -> Answer {
+        Answer {
+            content_type: p.content_type,
+            body: AnswerBody::Full(p.body),
+            status: p.status,
+            retry_after: None,
+            reason: Some(p.reason),
+            console: true,
         }
     }
 }
@@ -76,6 +98,18 @@ pub async fn handle<B: hyper::body::Body>(
         let http1 = req.version() < http::Version::HTTP_2;
         let outcome = run(&shared, &conn, &req, &mut draft).await;
         let (decision, reason, status) = match &outcome {
+            Ok(Answer {
+                reason: Some(reason),
+                status,
+                ..
+            }) => {
+                let decision = match status {
+                    0..400 => audit::Decision::Allow,
+                    400..500 => audit::Decision::Deny,
+                    _ => audit::Decision::Error,
+                };
+                (decision, *reason, *status)
+            }
             Ok(a) if a.status < 400 => (audit::Decision::Allow, "ok", a.status),
             Ok(a) if a.status == 409 => (audit::Decision::Deny, "proof_pending", a.status),
             // The log API's own refusals: 400 `invalid_request` (a bad
@@ -122,6 +156,21 @@ pub async fn handle<B: hyper::body::Body>(
                 if let Some(secs) = a.retry_after {
                     h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
+                if a.console {
+                    h.insert(
+                        header::CONTENT_SECURITY_POLICY,
+                        HeaderValue::from_static(crate::console::CSP),
+                    );
+                    h.insert(
+                        header::X_CONTENT_TYPE_OPTIONS,
+                        HeaderValue::from_static("nosniff"),
+                    );
+                    h.insert(
+                        header::REFERRER_POLICY,
+                        HeaderValue::from_static("no-referrer"),
+                    );
+                    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+                }
                 resp
             }
             (Ok(journal::Logged::Entry), Err(f)) => {
@@ -148,13 +197,26 @@ async fn run<B: hyper::body::Body>(
         draft.rule = Some(v.rule().into());
         return Err(v.failure());
     }
+    let path = req.uri().path();
+    let console = crate::console::is_console(path);
     if !conn.identity_ok {
+        if console {
+            draft.rule = Some("certificate does not name an officer".into());
+            return Ok(Answer::page(crate::console::forbidden(
+                req.uri().query(),
+                Reason::UnknownOfficer.code(),
+            )));
+        }
         return Err(Failure::Denied(Reason::UnknownOfficer));
     }
     if req.method() != Method::GET {
         return Err(Failure::MethodNotAllowed);
     }
-    let path = req.uri().path();
+    if path == crate::console::STYLESHEET_PATH {
+        // Public text, needed by the 403 page too: served before the role
+        // check (still logged, like every admin request).
+        return Ok(Answer::page(crate::console::stylesheet()));
+    }
     match path {
         "/healthz" => return Ok(Answer::ok("text/plain; charset=utf-8", b"ok\n".to_vec())),
         "/readyz" => {
@@ -170,8 +232,17 @@ async fn run<B: hyper::body::Body>(
         Ok(roles) => draft.rule = Some(format!("roles {}", roles.join(","))),
         Err(d) => {
             draft.rule = Some(d.rule.clone());
+            if console {
+                return Ok(Answer::page(crate::console::forbidden(
+                    req.uri().query(),
+                    d.reason.code(),
+                )));
+            }
             return Err(Failure::Refused(d.reason, d.rule));
         }
+    }
+    if console {
+        return console_page(shared, conn, req, draft).await;
     }
     if path == "/metrics" {
         return Ok(Answer::ok(
@@ -224,6 +295,8 @@ async fn run<B: hyper::body::Body>(
                     body: AnswerBody::Export(started.body),
                     status: 200,
                     retry_after: None,
+                    reason: None,
+                    console: false,
                 })
             }
             Err(answer) => Ok(Answer {
@@ -231,6 +304,8 @@ async fn run<B: hyper::body::Body>(
                 body: AnswerBody::Full(answer.body),
                 status: answer.status,
                 retry_after: answer.retry_after,
+                reason: None,
+                console: false,
             }),
         };
     }
@@ -248,5 +323,57 @@ async fn run<B: hyper::body::Body>(
         body: AnswerBody::Full(answer.body),
         status: answer.status,
         retry_after: answer.retry_after,
+        reason: None,
+        console: false,
     })
+}
+
+/// A console page for a compliance identity (see [`crate::console`]).
+/// `/console/verify` walks the whole store: it takes an export permit
+/// like `/audit/verify`.
+async fn console_page<B: hyper::body::Body>(
+    shared: &Shared,
+    conn: &ConnInfo,
+    req: &Request<B>,
+    draft: &mut Draft,
+) -> Result<Answer, Failure> {
+    let path = req.uri().path();
+    let permit = if path == "/console/verify" {
+        match shared.exports.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                draft.rule = Some("[admin] max_concurrent_exports reached".into());
+                return Err(Failure::RateLimited {
+                    retry_after_secs: 1,
+                });
+            }
+        }
+    } else {
+        None
+    };
+    let reader = shared.audit.reader();
+    let witnesses: Vec<audit::note::Verifier> = shared
+        .config
+        .witnesses
+        .iter()
+        .filter_map(|w| audit::note::Verifier::parse(&w.key).ok())
+        .collect();
+    let now_ms = i64::try_from(draft.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let ctx = crate::console::Context {
+        reader: &reader,
+        public_key: &shared.audit_public_key,
+        witnesses: &witnesses,
+        now_ms,
+        utc_offset_seconds: shared.config.server.utc_offset_seconds,
+        chain_id: shared.audit.chain_id(),
+        viewer: &conn.identity.officer_id,
+        suspensions: shared.alerts.active(now_ms),
+        state: &shared.console,
+    };
+    let page = crate::console::handle(&ctx, path, req.uri().query()).await;
+    drop(permit);
+    if let Some(subject) = &page.subject_id {
+        draft.subject_id = Some(subject.clone());
+    }
+    Ok(Answer::page(page))
 }

@@ -111,6 +111,19 @@ impl Alerts {
         map.remove(officer).is_some()
     }
 
+    /// Every suspension active at `now_ms`: `(officer, until_ms, rule)`,
+    /// by officer (the compliance console lists them).
+    pub fn active(&self, now_ms: i64) -> Vec<(String, i64, String)> {
+        let map = self.suspended.read().unwrap_or_else(|p| p.into_inner());
+        let mut list: Vec<(String, i64, String)> = map
+            .iter()
+            .filter(|(_, s)| s.until_ms > now_ms)
+            .map(|(o, s)| (o.clone(), s.until_ms, s.rule.clone()))
+            .collect();
+        list.sort();
+        list
+    }
+
     /// Forget suspensions that ended at `now_ms`.
     fn expire(&self, now_ms: i64) {
         let mut map = self.suspended.write().unwrap_or_else(|p| p.into_inner());

@@ -182,6 +182,8 @@ pub struct Shared {
     pub refusals: refusals::RefusalBudget,
     /// Misuse alerts: the event hand-off and the suspended officers.
     pub alerts: alerts::Alerts,
+    /// The compliance console's kept state (its last verification).
+    pub console: crate::console::ConsoleState,
     /// Serialises reloads (SIGHUP and the file watcher).
     reload_lock: Mutex<()>,
 }
@@ -781,6 +783,7 @@ async fn open_shared(
     let (alerts, alert_rx) = alerts::Alerts::new(alerts::QUEUE);
     let shared = Arc::new(Shared {
         alerts,
+        console: crate::console::ConsoleState::default(),
         policy: ArcSwap::from_pointee(policy),
         tls,
         audit,
