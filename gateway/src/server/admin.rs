@@ -25,7 +25,7 @@ use policy::Reason;
 use tracing::Instrument;
 
 use super::body::Body;
-use super::error::{close_if_needed, failure_response, Failure};
+use super::error::Failure;
 use super::journal::{self, Draft};
 use super::{ConnInfo, Shared};
 
@@ -118,26 +118,14 @@ pub async fn handle<B: hyper::body::Body>(
             Ok(a) => (audit::Decision::Error, "audit_unavailable", a.status),
             Err(f) => (f.audit_decision(), f.code(), f.status()),
         };
-        let label = journal::decision_label(&decision);
-        let committed =
-            journal::commit(&shared, &conn.identity, draft, decision, reason, status).await;
-        let response = match (committed, outcome) {
-            (Err(_), _) => {
-                shared.metrics.request("admin", "error", 503);
-                return failure_response(&Failure::AuditUnavailable, &inquiry_id).map(Body::from);
-            }
-            (Ok(journal::Logged::Summarised { retry_after_secs }), outcome) => {
-                shared.metrics.request("admin", label, 429);
-                let refused = outcome.as_ref().err();
-                return super::error::over_budget_response(
-                    retry_after_secs,
-                    refused,
-                    &inquiry_id,
-                    http1,
-                )
-                .map(Body::from);
-            }
-            (Ok(journal::Logged::Entry), Ok(a)) => {
+        let response = journal::log_then_respond(
+            &shared,
+            &conn.identity,
+            draft,
+            http1,
+            (decision, reason, status),
+            outcome,
+            |a: Answer| {
                 let mut resp = Response::new(match a.body {
                     AnswerBody::Full(bytes) => Body::Full(Full::new(Bytes::from(bytes))),
                     AnswerBody::Export(stream) => Body::Export(stream),
@@ -172,15 +160,14 @@ pub async fn handle<B: hyper::body::Body>(
                     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
                 }
                 resp
-            }
-            (Ok(journal::Logged::Entry), Err(f)) => {
-                let mut resp = failure_response(&f, &inquiry_id);
-                close_if_needed(&mut resp, &f, http1);
-                resp.map(Body::from)
-            }
-        };
-        shared.metrics.request("admin", label, status);
-        tracing::info!(status, reason, "admin request answered");
+            },
+        )
+        .await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            reason,
+            "admin request answered"
+        );
         response
     }
     .instrument(span)

@@ -157,6 +157,66 @@ pub enum Logged {
 /// must get 503 `audit_unavailable` and no data. A refusal (`deny`) first
 /// spends its certificate's refusal budget; past it, the entry is not
 /// appended but summarised ([`Logged::Summarised`]).
+/// The one "commit the entry, then answer" step of every request, on both
+/// planes and for the refusals the gateway writes itself: the entry of
+/// `draft` is committed with `decision`, `reason` and `status`, and only
+/// then is the answer built —
+/// - the entry could not be committed: 503 `audit_unavailable`, nothing
+///   else leaves (closing the connection where the refusal would have);
+/// - a refusal past its certificate's refusal budget (summarised, no entry
+///   of its own): 429 with `Retry-After`, closing the connection where the
+///   refusal would have;
+/// - committed: `answer(value)` for a served request, the failure's own
+///   answer (closing where it must) for a refused or failed one.
+///
+/// The request is counted in the metrics with the status that left.
+#[allow(clippy::too_many_arguments)]
+pub async fn log_then_respond<T, R>(
+    shared: &Shared,
+    identity: &Identity,
+    draft: Draft,
+    http1: bool,
+    logged_as: (audit::Decision, &str, u16),
+    outcome: Result<T, super::error::Failure>,
+    answer: impl FnOnce(T) -> http::Response<R>,
+) -> http::Response<R>
+where
+    R: From<http_body_util::Full<bytes::Bytes>>,
+{
+    use super::error::{close_if_needed, failure_response, over_budget_response, Failure};
+    let (decision, reason, status) = logged_as;
+    let plane = draft.plane;
+    let inquiry_id = draft.inquiry_id.clone();
+    let label = decision_label(&decision);
+    let committed = commit(shared, identity, draft, decision, reason, status).await;
+    let (resp, sent) = match (committed, outcome) {
+        (Err(_), outcome) => {
+            shared.metrics.request(plane, "error", 503);
+            let mut resp = failure_response(&Failure::AuditUnavailable, &inquiry_id);
+            if let Err(f) = &outcome {
+                // A request refused for its framing still closes.
+                close_if_needed(&mut resp, f, http1);
+            }
+            return resp.map(R::from);
+        }
+        (Ok(Logged::Summarised { retry_after_secs }), outcome) => {
+            let refused = outcome.as_ref().err();
+            let resp = over_budget_response(retry_after_secs, refused, &inquiry_id, http1);
+            (resp.map(R::from), 429)
+        }
+        (Ok(Logged::Entry), Ok(value)) => (answer(value), status),
+        (Ok(Logged::Entry), Err(f)) => {
+            let mut resp = failure_response(&f, &inquiry_id);
+            close_if_needed(&mut resp, &f, http1);
+            (resp.map(R::from), status)
+        }
+    };
+    shared.metrics.request(plane, label, sent);
+    resp
+}
+
+/// Commits the entry of `draft` (see [`log_then_respond`], which every
+/// request goes through).
 pub async fn commit(
     shared: &Shared,
     identity: &Identity,

@@ -430,34 +430,17 @@ async fn answer_failure(
         shared.clock.now(),
     );
     draft.rule = Some(rule.to_string());
-    let status = failure.status();
-    let decision = failure.audit_decision();
-    let label = journal::decision_label(&decision);
-    let committed = journal::commit(
+    let logged_as = (failure.audit_decision(), failure.code(), failure.status());
+    journal::log_then_respond(
         shared,
         &conn.identity,
         draft,
-        decision,
-        failure.code(),
-        status,
+        http1,
+        logged_as,
+        Err::<std::convert::Infallible, _>(failure.clone()),
+        |never| match never {},
     )
-    .await;
-    let mut resp = match committed {
-        Ok(journal::Logged::Entry) => {
-            shared.metrics.request(plane.name(), label, status);
-            error::failure_response(failure, &id)
-        }
-        Ok(journal::Logged::Summarised { retry_after_secs }) => {
-            shared.metrics.request(plane.name(), label, 429);
-            error::failure_response(&error::Failure::RateLimited { retry_after_secs }, &id)
-        }
-        Err(_) => {
-            shared.metrics.request(plane.name(), "error", 503);
-            error::failure_response(&error::Failure::AuditUnavailable, &id)
-        }
-    };
-    error::close_if_needed(&mut resp, failure, http1);
-    resp
+    .await
 }
 
 /// The logged 403 for a request on a connection whose certificate was

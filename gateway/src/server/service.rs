@@ -15,9 +15,7 @@ use policy::{Decision, Inquiry, Reason, Route, Scope};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-use super::error::{
-    close_if_needed, failure_response, json_response, over_budget_response, Failure,
-};
+use super::error::{json_response, Failure};
 use super::journal::{self, Draft};
 use super::upstream::UpstreamError;
 use super::{ConnInfo, Shared};
@@ -52,32 +50,21 @@ pub async fn handle<B: hyper::body::Body>(
             Ok(_) => (audit::Decision::Allow, "ok", 200),
             Err(f) => (f.audit_decision(), f.code(), f.status()),
         };
-        let label = journal::decision_label(&decision);
-        let committed =
-            journal::commit(&shared, &conn.identity, draft, decision, reason, status).await;
-        let response = match (committed, outcome) {
-            (Err(_), _) => {
-                shared.metrics.request("data", "error", 503);
-                return failure_response(&Failure::AuditUnavailable, &inquiry_id);
-            }
-            (Ok(journal::Logged::Summarised { retry_after_secs }), outcome) => {
-                shared.metrics.request("data", label, 429);
-                return over_budget_response(
-                    retry_after_secs,
-                    outcome.as_ref().err(),
-                    &inquiry_id,
-                    http1,
-                );
-            }
-            (Ok(journal::Logged::Entry), Ok(body)) => json_response(200, &inquiry_id, body),
-            (Ok(journal::Logged::Entry), Err(f)) => {
-                let mut resp = failure_response(&f, &inquiry_id);
-                close_if_needed(&mut resp, &f, http1);
-                resp
-            }
-        };
-        shared.metrics.request("data", label, status);
-        tracing::info!(status, reason, "inquiry answered");
+        let response = journal::log_then_respond(
+            &shared,
+            &conn.identity,
+            draft,
+            http1,
+            (decision, reason, status),
+            outcome,
+            |body| json_response(200, &inquiry_id, body),
+        )
+        .await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            reason,
+            "inquiry answered"
+        );
         response
     }
     .instrument(span)
