@@ -240,3 +240,66 @@ async fn postgres_gone_for_seconds_gives_503_then_serves_again_without_restart()
     reader.close().await;
     pg.drop_now().await;
 }
+
+/// A failover can hand a live gateway's chain to another process: while
+/// the first gateway is cut off, a gateway starting up finds the chain's
+/// lock free, verifies the chain and seals it. When the first one
+/// reconnects it must not write another entry on the sealed chain (that
+/// is what `audit verify` reports as tampering): its appends fail as
+/// unavailable from then on, and the log stays intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_sealed_by_another_process_during_a_failover_is_not_written_again() {
+    let Some(pg) = PgSchema::create("takeover").await else {
+        return;
+    };
+    let relay = Relay::start(target_of(&pg.url)).await;
+    let env = Env::with_store(Some(&via(&pg.url, relay.addr))).await;
+    let mut cfg = env.config().audit_config().unwrap();
+    cfg.checkpoint_every = 2;
+    cfg.store_timeout_ms = 500;
+    let first = audit::AuditLog::open(&cfg).await.unwrap();
+    for i in 0..3 {
+        first.append(tests::env::filler_entry(i)).await.unwrap();
+    }
+    let first_chain = first.chain_id().to_owned();
+
+    // The first gateway loses PostgreSQL; its session (and lock) ends.
+    relay.down();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Another gateway starts on the database directly: it seals the chain
+    // nobody holds.
+    let mut direct = cfg.clone();
+    direct.store_url = pg.url.clone();
+    let second = audit::AuditLog::open(&direct).await.unwrap();
+    let reader = audit::Reader::connect(&pg.url).await.unwrap();
+    let sealed: i64 = {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE chain_id = $1 AND kind = 'sealed'")
+            .bind(&first_chain)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    };
+    assert_eq!(sealed, 1, "the second gateway did not seal the first chain");
+
+    // The first gateway's connection comes back: it must not append.
+    relay.up();
+    let mut refused = 0;
+    for i in 3..6 {
+        match first.append(tests::env::filler_entry(i)).await {
+            Ok(r) => panic!("appended seq {} on a chain another process sealed", r.seq),
+            Err(e) => {
+                assert!(matches!(e, audit::AuditError::Unavailable(_)), "{e:?}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 3);
+    let _ = first.close().await;
+    second.close().await.unwrap();
+    let report = reader.verify(&env.audit_public_key()).await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    reader.close().await;
+    pg.drop_now().await;
+}

@@ -460,16 +460,16 @@ pub(crate) trait Store {
 }
 
 /// Connection settings common to both stores.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct StoreOptions {
     /// Lock / busy / statement timeout for writes.
     pub(crate) timeout: Duration,
     /// Whether to create the database file if missing (SQLite).
     pub(crate) create: bool,
-    /// Lock key of the chain this process writes (see [`chain_lock_key`]):
-    /// PostgreSQL's write connection holds it as a session advisory lock,
-    /// so other processes can tell the chain is live.
-    pub(crate) owner: Option<i64>,
+    /// The chain this process writes: PostgreSQL's write connection holds
+    /// its lock ([`chain_lock_key`]) as a session advisory lock, so other
+    /// processes can tell the chain is live.
+    pub(crate) owner: Option<String>,
     /// SQLite writer: refuse a batch (unavailable) when the file system
     /// under the store has less than this many bytes free (0: no floor).
     pub(crate) min_free_bytes: u64,

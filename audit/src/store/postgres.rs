@@ -18,6 +18,7 @@
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -45,6 +46,9 @@ pub(crate) struct PgStore {
     /// Months (see [`month_of_ms`]) whose partition this process knows
     /// exists.
     partitions: Arc<Mutex<BTreeSet<i64>>>,
+    /// Set when a reconnect found this process's chain taken over by
+    /// another process: no batch is committed any more.
+    lost: Arc<AtomicBool>,
 }
 
 /// Months since year 0 (`year * 12 + month - 1`) of a UTC instant.
@@ -139,21 +143,56 @@ impl PgStore {
         let mut write = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(acquire);
-        if let Some(key) = opts.owner {
+        let lost = Arc::new(AtomicBool::new(false));
+        if let Some(chain_id) = opts.owner.clone() {
             // The write connection holds the chain's advisory lock for the
             // life of the session (retaken on a reconnect) and is never
             // retired while idle, so other processes see the chain is live.
+            //
+            // A reconnect (the server restarted, a failover) finds the lock
+            // free again. If another process took it meanwhile — it saw no
+            // live writer and is verifying or sealing this chain — or has
+            // already closed the chain, this process must not write another
+            // entry on it: the chain is lost for good (every later batch is
+            // unavailable; a restart starts a new chain).
+            let key = super::chain_lock_key(&chain_id);
+            let lost = lost.clone();
             write = write
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .after_connect(move |conn, _meta| {
+                    let lost = lost.clone();
+                    let chain_id = chain_id.clone();
                     Box::pin(async move {
-                        sqlx::query("SELECT pg_try_advisory_lock($1)")
+                        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                             .bind(key)
-                            .execute(conn)
+                            .fetch_one(&mut *conn)
                             .await?;
-                        Ok(())
+                        let closed: bool = sqlx::query_scalar(
+                            "SELECT EXISTS (SELECT 1 FROM notes WHERE chain_id = $1 \
+                             AND kind IN ('sealed', 'final'))",
+                        )
+                        .bind(&chain_id)
+                        .fetch_one(&mut *conn)
+                        .await
+                        // Before the schema exists (the first connect) no
+                        // chain can be closed.
+                        .unwrap_or(false);
+                        if got && !closed {
+                            return Ok(());
+                        }
+                        if !lost.swap(true, Ordering::SeqCst) {
+                            tracing::error!(
+                                chain_id = %chain_id,
+                                "this gateway's inquiry log chain was taken over by another process \
+                                 while the store was unreachable; no further entry is written on it \
+                                 (restart the gateway to start a new chain)"
+                            );
+                        }
+                        Err(sqlx::Error::Protocol(
+                            "the inquiry log chain was taken over by another process".into(),
+                        ))
                     })
                 });
         }
@@ -169,6 +208,7 @@ impl PgStore {
             read,
             display_url,
             partitions: Arc::new(Mutex::new(BTreeSet::new())),
+            lost,
         })
     }
 
@@ -415,6 +455,11 @@ impl PgStore {
         notes: &[NoteRow],
     ) -> Result<(), CommitError> {
         let unavailable = |e: sqlx::Error| CommitError::Unavailable(e.to_string());
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(CommitError::Unavailable(
+                "this process's inquiry log chain was taken over by another process: restart to start a new chain".into(),
+            ));
+        }
         let months: BTreeSet<i64> = entries
             .iter()
             .map(|e| month_of_ms(e.entry.time_ms))
