@@ -205,10 +205,74 @@ pub fn apply(
     scope: &Scope,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, Report), RedactionError> {
-    let mut doc = tree::parse(body).map_err(|_| RedactionError::NotJson)?;
-    let Node::Object(root) = *doc.node(doc.root()) else {
+    parse(body)?.apply(scope, now)
+}
+
+/// An upstream body parsed once: what it says about its subject can be read
+/// before the scope to redact it under is decided (the record route learns
+/// the subject only from the answer), then [`Parsed::apply`] redacts the
+/// same parse.
+pub struct Parsed<'a> {
+    body: &'a [u8],
+    doc: tree::Doc<'a>,
+}
+
+impl std::fmt::Debug for Parsed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the body's values.
+        f.debug_struct("Parsed")
+            .field("bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// Parses an upstream body (it must be a JSON object).
+pub fn parse(body: &[u8]) -> Result<Parsed<'_>, RedactionError> {
+    let doc = tree::parse(body).map_err(|_| RedactionError::NotJson)?;
+    let Node::Object(_) = *doc.node(doc.root()) else {
         return Err(RedactionError::Shape("body is not a JSON object"));
     };
+    Ok(Parsed { body, doc })
+}
+
+impl Parsed<'_> {
+    /// The top-level `subject.id` when it is a string (as
+    /// [`Report::subject_id`] would report it).
+    pub fn subject_id(&self) -> Option<String> {
+        let doc = &self.doc;
+        let Node::Object(root) = *doc.node(doc.root()) else {
+            return None;
+        };
+        let subject = match doc.node(doc.get(root, "subject")?) {
+            Node::Object(span) => *span,
+            _ => return None,
+        };
+        doc.get(subject, "id")
+            .and_then(|id| doc.node(id).as_str())
+            .map(str::to_owned)
+    }
+
+    /// Redacts the parsed body under `scope` (see [`apply`]).
+    pub fn apply(
+        self,
+        scope: &Scope,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<u8>, Report), RedactionError> {
+        let Parsed { body, mut doc } = self;
+        let Node::Object(root) = *doc.node(doc.root()) else {
+            return Err(RedactionError::Shape("body is not a JSON object"));
+        };
+        redact_doc(body, &mut doc, root, scope, now)
+    }
+}
+
+fn redact_doc(
+    body: &[u8],
+    doc: &mut tree::Doc<'_>,
+    root: tree::Span,
+    scope: &Scope,
+    now: OffsetDateTime,
+) -> Result<(Vec<u8>, Report), RedactionError> {
     let mut report = Report::default();
     let mut asked_id = None;
     let subject = doc.get(root, "subject").and_then(|id| match doc.node(id) {
@@ -230,7 +294,7 @@ pub fn apply(
         }
     }
     let judge = records::Judge::new(scope, now);
-    let listed = records::filter(&mut doc, root, &judge, &mut report)?;
+    let listed = records::filter(doc, root, &judge, &mut report)?;
     if let (Some(subject), false) = (subject, grants_basic(scope)) {
         for index in subject.indices() {
             let Some((key, id)) = doc.entry(index) else {
@@ -242,9 +306,9 @@ pub fn apply(
             }
         }
     }
-    keys::KeyRules::new(scope).redact(&mut doc, &judge, &listed, asked_id, &mut report)?;
-    report.records_returned = records::count(&doc, root, &scope.rules.record_fields);
-    let out = tree::to_vec(&doc, body.len())
+    keys::KeyRules::new(scope).redact(doc, &judge, &listed, asked_id, &mut report)?;
+    report.records_returned = records::count(doc, root, &scope.rules.record_fields);
+    let out = tree::to_vec(doc, body.len())
         .map_err(|_| RedactionError::Shape("body could not be serialised"))?;
     Ok((out, report))
 }

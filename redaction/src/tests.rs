@@ -56,6 +56,35 @@ fn subject_id_and_type_are_reported() {
 }
 
 #[test]
+fn a_body_parsed_once_names_its_subject_then_redacts_as_apply_does() {
+    let bodies = [
+        json!({"subject": {"id": "S-1", "type": "legal_person", "religion": "x"},
+               "records": [{"id": "r", "item": "administrative_penalty", "decided_on": "2025-01-01"}]}),
+        json!({"subject": {"id": 5}}),
+        json!({"subject": "S-2"}),
+        json!({"records": []}),
+        json!({"subject": {"id": "S-3", "note": "{\"religion\": \"y\"}"}}),
+    ];
+    for body in bodies {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let parsed = parse(&bytes).unwrap();
+        let (_, report) = apply(&bytes, &inspector(), NOW).unwrap();
+        assert_eq!(parsed.subject_id(), report.subject_id, "{body}");
+        assert!(!format!("{parsed:?}").contains("religion"));
+        assert_eq!(
+            parsed.apply(&inspector(), NOW).unwrap(),
+            apply(&bytes, &inspector(), NOW).unwrap(),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        parse(b"[1]").unwrap_err(),
+        RedactionError::Shape("body is not a JSON object")
+    );
+    assert_eq!(parse(b"{").unwrap_err(), RedactionError::NotJson);
+}
+
+#[test]
 fn body_without_records_counts_zero() {
     let (out, report) = run(&json!({"subject": {"name": "n", "religion": "r"}}));
     assert_eq!(out, json!({"subject": {"name": "n"}}));

@@ -199,11 +199,11 @@ async fn run<B: hyper::body::Body>(
         return Ok(body);
     };
 
-    // `/v1/records/{id}`: the subject is known only now. Decide again for
-    // that subject (per-role subject types, consent naming this subject,
-    // items = role ∩ token) and redact under that scope.
-    let (_, first) = redact(&upstream.body, scope, now)?;
-    let Some(subject_id) = first.subject_id else {
+    // `/v1/records/{id}`: the subject is known only now. Decide for that
+    // subject (per-role subject types, consent naming this subject, items =
+    // role ∩ token) and redact the same parse under that scope.
+    let parsed = redaction::parse(&upstream.body).map_err(rejected)?;
+    let Some(subject_id) = parsed.subject_id() else {
         tracing::warn!("upstream record names no subject");
         return Err(Failure::UpstreamInvalid);
     };
@@ -225,7 +225,7 @@ async fn run<B: hyper::body::Body>(
     draft.rule = Some(format!("roles {}", fetched.roles.join(",")));
     draft.consent_id = fetched.consent_id.clone();
     draft.statutory_basis = fetched.statutory_basis.clone();
-    let (body, report) = redact(&upstream.body, &fetched.scope, now)?;
+    let (body, report) = parsed.apply(&fetched.scope, now).map_err(rejected)?;
     record_report(draft, &report);
     let seen = report
         .records_suppressed
@@ -263,15 +263,19 @@ pub(crate) fn answers_about(requested: &str, answered: Option<&str>, body: &[u8]
 }
 
 /// `redaction::apply`, with a body it cannot transform as a 502.
+/// An upstream body the redactor refused: 502, its kind (never its
+/// content) in the process log.
+fn rejected(e: redaction::RedactionError) -> Failure {
+    tracing::warn!(error = %e, "upstream body rejected");
+    Failure::UpstreamInvalid
+}
+
 fn redact(
     body: &[u8],
     scope: &Scope,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, redaction::Report), Failure> {
-    redaction::apply(body, scope, now).map_err(|e| {
-        tracing::warn!(error = %e, "upstream body rejected");
-        Failure::UpstreamInvalid
-    })
+    redaction::apply(body, scope, now).map_err(rejected)
 }
 
 /// What the redactor did, for the log (names and counts only). Records
