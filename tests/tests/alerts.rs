@@ -564,3 +564,57 @@ async fn rules_come_and_go_with_a_policy_reload() {
     expect_alerts(&env, 2).await;
     gw.shutdown().await.unwrap();
 }
+
+/// The state is rebuilt at start page by page (4 096 entries a page): a
+/// window whose count crosses the threshold only in its last page still
+/// fires. 4 500 inquiries about one subject, then 199 about other ones,
+/// all within the hour, written while no gateway ran: the restart's replay
+/// sees 200 distinct subjects and writes the firing it finds missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_is_rebuilt_across_pages_of_the_log() {
+    let env = Env::new().await;
+    let rules = r#"
+[[alerts]]
+name = "bulk-lookup"
+kind = "distinct_subjects"
+threshold = 200
+window = "1h"
+"#;
+    env.write_policy(&format!("{}\n{rules}", Env::conformance_policy()));
+    let start_ms = FRIDAY_10.unix_timestamp() * 1000;
+    {
+        let cfg = env.config().audit_config().unwrap();
+        let log = audit::AuditLog::open(&cfg).await.unwrap();
+        let subject = |n: u32| {
+            // Valid codes, distinct for n in 0..200.
+            let first17 = format!("91430100MA4L{:05}", n);
+            let check = policy::gb32100_check_char(&first17).unwrap();
+            format!("{first17}{check}")
+        };
+        for i in 0..4_699u32 {
+            let mut e = tests::env::filler_entry(u64::from(i));
+            e.time_ms = start_ms + i64::from(i) * 100;
+            e.subject_id = Some(if i < 4_500 {
+                subject(0)
+            } else {
+                subject(i - 4_499)
+            });
+            e.path = format!("/v1/subjects/{}", e.subject_id.as_deref().unwrap());
+            log.append(e).await.unwrap();
+        }
+        log.close().await.unwrap();
+    }
+    assert!(alert_entries(&env).await.is_empty());
+    // Started 10 minutes after the first of them: all in the window.
+    let clock = gateway::server::Clock::manual(FRIDAY_10 + time::Duration::minutes(10));
+    let gw = env.start_with_clock(clock).await;
+    let found = expect_alerts(&env, 1).await;
+    assert!(
+        found[0]
+            .rule
+            .starts_with("bulk-lookup: distinct_subjects 200 within 1h, inquiries fill-000000000000..fill-000000004698"),
+        "{}",
+        found[0].rule
+    );
+    gw.shutdown().await.unwrap();
+}

@@ -401,6 +401,49 @@ impl AlertTask {
         }
     }
 
+    /// One data entry of the replay: its event observed; a firing it
+    /// reproduces that the log does not hold is missing (written late).
+    fn replay_data(&mut self, e: &audit::Entry, replay: &mut Replay) {
+        let Some(ev) = event_of(&e.entry) else {
+            return;
+        };
+        for f in self.evaluator.observe(&ev) {
+            let key = (f.rule.clone(), f.last_inquiry.clone());
+            if !replay.logged.contains(&key) {
+                replay.missing.push(f);
+            }
+            replay.reproduced.insert(key);
+        }
+    }
+
+    /// One alert or lift entry of the replay.
+    fn replay_alert(&mut self, e: &audit::Entry, replay: &mut Replay) {
+        let now = replay.now;
+        self.seen
+            .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
+        if e.entry.reason == "alert" {
+            // A firing the replay reproduced already restarted its
+            // window: only its suspension applies.
+            if let Some(r) = AlertRecord::parse(&e.entry.rule).filter(|r| {
+                replay
+                    .reproduced
+                    .contains(&(r.rule.clone(), r.last_inquiry.clone()))
+            }) {
+                if let Some(until_ms) = r.suspend_until_ms.filter(|u| *u > now) {
+                    self.shared.alerts.suspend(
+                        &e.entry.officer_id,
+                        Suspension {
+                            until_ms,
+                            rule: r.rule,
+                        },
+                    );
+                }
+                return;
+            }
+        }
+        self.apply_logged(&e.entry, now);
+    }
+
     /// Replay the log (see the module docs).
     async fn rebuild(&mut self) -> Result<(), audit::AuditError> {
         let now = self.now_ms();
@@ -418,16 +461,7 @@ impl AlertTask {
         let data_from = now.saturating_sub(ms_of(window));
         let alert_from = now.saturating_sub(ms_of(longest_suspend)).min(data_from);
         let reader = self.shared.audit.reader();
-        let mut entries = Vec::new();
-        if !rules.is_empty() {
-            entries = reader
-                .query(&audit::Filter {
-                    plane: Some("data".into()),
-                    from_ms: Some(data_from),
-                    ..audit::Filter::default()
-                })
-                .await?;
-        }
+        // Alert and lift entries are few: all of them at once.
         let alerts = reader
             .query(&audit::Filter {
                 plane: Some("alert".into()),
@@ -435,55 +469,51 @@ impl AlertTask {
                 ..audit::Filter::default()
             })
             .await?;
-        let logged: HashSet<(String, String)> = alerts
-            .iter()
-            .filter(|e| e.entry.reason == "alert")
-            .filter_map(|e| AlertRecord::parse(&e.entry.rule))
-            .map(|r| (r.rule, r.last_inquiry))
-            .collect();
-        let replayed_data = entries.len();
-        entries.extend(alerts);
-        entries.sort_by(|a, b| {
-            (a.entry.time_ms, &a.chain_id, a.seq).cmp(&(b.entry.time_ms, &b.chain_id, b.seq))
-        });
-        let mut reproduced: HashSet<(String, String)> = HashSet::new();
-        let mut missing = Vec::new();
-        for e in &entries {
-            if e.entry.plane == "data" {
-                let Some(ev) = event_of(&e.entry) else {
-                    continue;
-                };
-                for f in self.evaluator.observe(&ev) {
-                    let key = (f.rule.clone(), f.last_inquiry.clone());
-                    if !logged.contains(&key) {
-                        missing.push(f);
-                    }
-                    reproduced.insert(key);
+        let mut replay = Replay {
+            logged: alerts
+                .iter()
+                .filter(|e| e.entry.reason == "alert")
+                .filter_map(|e| AlertRecord::parse(&e.entry.rule))
+                .map(|r| (r.rule, r.last_inquiry))
+                .collect(),
+            reproduced: HashSet::new(),
+            missing: Vec::new(),
+            now,
+        };
+        let order = |e: &audit::Entry| (e.entry.time_ms, e.chain_id.clone(), e.seq);
+        let mut alerts = alerts.into_iter().peekable();
+        // Data entries of the window page by page (keyset, in log order),
+        // merged with the alert entries: memory stays one page however busy
+        // the window was.
+        let mut replayed_data = 0usize;
+        let mut after = None;
+        while !rules.is_empty() {
+            let page = reader
+                .query(&audit::Filter {
+                    plane: Some("data".into()),
+                    from_ms: Some(data_from),
+                    limit: Some(REPLAY_PAGE),
+                    after: after.take(),
+                    ..audit::Filter::default()
+                })
+                .await?;
+            let full = page.len() as u64 == REPLAY_PAGE;
+            for e in &page {
+                while let Some(a) = alerts.next_if(|a| order(a) < order(e)) {
+                    self.replay_alert(&a, &mut replay);
                 }
-                continue;
+                self.replay_data(e, &mut replay);
+                replayed_data += 1;
             }
-            self.seen
-                .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
-            if e.entry.reason == "alert" {
-                // A firing the replay reproduced already restarted its
-                // window: only its suspension applies.
-                if let Some(r) = AlertRecord::parse(&e.entry.rule)
-                    .filter(|r| reproduced.contains(&(r.rule.clone(), r.last_inquiry.clone())))
-                {
-                    if let Some(until_ms) = r.suspend_until_ms.filter(|u| *u > now) {
-                        self.shared.alerts.suspend(
-                            &e.entry.officer_id,
-                            Suspension {
-                                until_ms,
-                                rule: r.rule,
-                            },
-                        );
-                    }
-                    continue;
-                }
+            match page.last() {
+                Some(last) if full => after = Some(audit::reader::Cursor::of(last)),
+                _ => break,
             }
-            self.apply_logged(&e.entry, now);
         }
+        for a in alerts {
+            self.replay_alert(&a, &mut replay);
+        }
+        let missing = replay.missing;
         tracing::info!(
             replayed = replayed_data,
             windows = self.evaluator.tracked(),
@@ -495,6 +525,20 @@ impl AlertTask {
         }
         Ok(())
     }
+}
+
+/// Data entries read per page while the state is rebuilt at start.
+const REPLAY_PAGE: u64 = 4096;
+
+/// What a rebuild carries between entries.
+struct Replay {
+    /// (rule, last inquiry) of every firing the log holds.
+    logged: HashSet<(String, String)>,
+    /// Firings the replay reproduced.
+    reproduced: HashSet<(String, String)>,
+    /// Firings the replay reproduced that the log does not hold.
+    missing: Vec<Firing>,
+    now: i64,
 }
 
 #[cfg(test)]
