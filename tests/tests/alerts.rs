@@ -67,6 +67,24 @@ async fn ask(
         .unwrap()
 }
 
+/// `credgate audit lift`: (exit, stdout, stderr).
+async fn lift_cli(config: &str, officer: &str, reason: &str) -> (Option<i32>, String, String) {
+    run(
+        BIN,
+        &[
+            "audit",
+            "lift",
+            "--config",
+            config,
+            "--officer",
+            officer,
+            "--reason",
+            reason,
+        ],
+    )
+    .await
+}
+
 async fn alert_entries(env: &Env) -> Vec<audit::NewEntry> {
     env.entries()
         .await
@@ -374,18 +392,10 @@ async fn suspension_refuses_until_lifted_or_over() {
 
     // A compliance officer lifts it; the gateway notices within a second.
     let config = env.config_path.to_str().unwrap();
-    let (code, out, err) = run(
-        BIN,
-        &[
-            "audit",
-            "lift",
-            "--config",
-            config,
-            "--officer",
-            "HN-AMR-0001",
-            "--reason",
-            "bulk checks ordered by case HN-2026-00123",
-        ],
+    let (code, out, err) = lift_cli(
+        config,
+        "HN-AMR-0001",
+        "bulk checks ordered by case HN-2026-00123",
     )
     .await;
     assert_eq!(code, Some(0), "{out}{err}");
@@ -410,20 +420,7 @@ async fn suspension_refuses_until_lifted_or_over() {
     // Lifted already (and never suspended, for another officer): nothing to
     // lift, exit 1, no second lift entry.
     for officer in ["HN-AMR-0001", "CS-RATE-0007"] {
-        let (code, _, err) = run(
-            BIN,
-            &[
-                "audit",
-                "lift",
-                "--config",
-                config,
-                "--officer",
-                officer,
-                "--reason",
-                "again",
-            ],
-        )
-        .await;
+        let (code, _, err) = lift_cli(config, officer, "again").await;
         assert_eq!(code, Some(1), "{err}");
         assert!(err.contains("is not suspended"), "{err}");
     }
@@ -434,20 +431,7 @@ async fn suspension_refuses_until_lifted_or_over() {
         .filter(|e| e.entry.reason == "lift")
         .count();
     assert_eq!(lifts, 1);
-    let (code, _, err) = run(
-        BIN,
-        &[
-            "audit",
-            "lift",
-            "--config",
-            config,
-            "--officer",
-            "HN-AMR-0001",
-            "--reason",
-            " ",
-        ],
-    )
-    .await;
+    let (code, _, err) = lift_cli(config, "HN-AMR-0001", " ").await;
     assert_eq!(code, Some(1), "{err}");
 
     // Counted anew from the lift (the inquiry served above is the first):
