@@ -286,7 +286,6 @@ pub struct WitnessConfig {
 // ---------------------------------------------------------------- raw model
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     server: RawServer,
     #[serde(default)]
@@ -301,7 +300,6 @@ struct RawConfig {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Spanned<String>,
     cert: Spanned<String>,
@@ -326,7 +324,6 @@ struct RawServer {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawIdentity {
     officer_id: Option<Spanned<String>>,
     name: Option<Spanned<String>>,
@@ -334,14 +331,12 @@ struct RawIdentity {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawAdmin {
     listen: Spanned<String>,
     max_concurrent_exports: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawUpstream {
     url: Spanned<String>,
     timeout_ms: Option<Spanned<i64>>,
@@ -353,7 +348,6 @@ struct RawUpstream {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawAudit {
     store: Spanned<String>,
     signing_key: Spanned<String>,
@@ -367,7 +361,6 @@ struct RawAudit {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawWitness {
     name: Spanned<String>,
     url: Spanned<String>,
@@ -376,16 +369,104 @@ struct RawWitness {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConsent {
     authority_key: Spanned<String>,
     max_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawPolicy {
     file: Spanned<String>,
+}
+
+/// One step of a path into the TOML document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyStep {
+    Key(String),
+    Index(usize),
+}
+
+/// The steps of a key path serde_ignored reports (outermost first).
+fn key_steps(path: &serde_ignored::Path<'_>) -> Vec<KeyStep> {
+    use serde_ignored::Path;
+    let mut steps = Vec::new();
+    let mut at = Some(path);
+    while let Some(p) = at {
+        at = match p {
+            Path::Root => None,
+            Path::Seq { parent, index } => {
+                steps.push(KeyStep::Index(*index));
+                Some(*parent)
+            }
+            Path::Map { parent, key } => {
+                steps.push(KeyStep::Key(key.clone()));
+                Some(*parent)
+            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => Some(*parent),
+        };
+    }
+    steps.reverse();
+    steps
+}
+
+/// `unknown key `lisen` in [server]` (or `at the top level`, or in the
+/// second `[[audit.witnesses]]` entry).
+fn unknown_key_message(steps: &[KeyStep]) -> String {
+    let name = match steps.last() {
+        Some(KeyStep::Key(k)) => k.clone(),
+        Some(KeyStep::Index(i)) => format!("#{i}"),
+        None => String::new(),
+    };
+    let mut table = String::new();
+    let mut entry = None;
+    for step in steps.iter().take(steps.len().saturating_sub(1)) {
+        match step {
+            KeyStep::Key(k) => {
+                if !table.is_empty() {
+                    table.push('.');
+                }
+                table.push_str(k);
+            }
+            KeyStep::Index(i) => entry = Some(*i),
+        }
+    }
+    match (table.is_empty(), entry) {
+        (true, _) => format!("unknown key `{name}` at the top level"),
+        (false, Some(i)) => format!("unknown key `{name}` in [[{table}]] entry {}", i + 1),
+        (false, None) => format!("unknown key `{name}` in [{table}]"),
+    }
+}
+
+/// Where the key at `steps` is written in the document.
+fn key_offset(doc: &toml_edit::ImDocument<&str>, steps: &[KeyStep]) -> Option<usize> {
+    find_key(doc.as_table(), steps)
+}
+
+/// [`key_offset`] below one table: the deepest step found (a key whose
+/// table cannot be walked further is reported at the key itself).
+fn find_key(table: &dyn toml_edit::TableLike, steps: &[KeyStep]) -> Option<usize> {
+    let (KeyStep::Key(k), rest) = steps.split_first()? else {
+        return None;
+    };
+    let here = table.key(k).and_then(toml_edit::Key::span).map(|s| s.start);
+    if rest.is_empty() {
+        return here;
+    }
+    let item = table.get(k)?;
+    let deeper = match (rest.first(), item) {
+        (Some(KeyStep::Index(i)), toml_edit::Item::ArrayOfTables(a)) => {
+            a.get(*i).and_then(|t| find_key(t, &rest[1..]))
+        }
+        (Some(KeyStep::Index(i)), toml_edit::Item::Value(toml_edit::Value::Array(a))) => a
+            .get(*i)
+            .and_then(toml_edit::Value::as_inline_table)
+            .and_then(|t| find_key(t, &rest[1..])),
+        (Some(KeyStep::Key(_)), _) => item.as_table_like().and_then(|t| find_key(t, rest)),
+        _ => None,
+    };
+    deeper.or(here)
 }
 
 /// Collects diagnostics while converting the raw model.
@@ -528,7 +609,14 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        let raw: RawConfig = match toml::from_str(text) {
+        // Unknown keys are collected (not refused one at a time) so that
+        // every one of them is reported with the other problems.
+        let mut unknown: Vec<Vec<KeyStep>> = Vec::new();
+        let parsed: Result<RawConfig, _> =
+            serde_ignored::deserialize(toml::Deserializer::new(text), |p| {
+                unknown.push(key_steps(&p));
+            });
+        let raw = match parsed {
             Ok(raw) => raw,
             Err(e) => {
                 let file = path.display().to_string();
@@ -543,6 +631,13 @@ impl Config {
             text,
             diags: Vec::new(),
         };
+        if !unknown.is_empty() {
+            let doc = toml_edit::ImDocument::parse(text).ok();
+            for steps in &unknown {
+                let offset = doc.as_ref().and_then(|d| key_offset(d, steps)).unwrap_or(0);
+                c.push(offset, unknown_key_message(steps));
+            }
+        }
 
         // [server]
         let s = &raw.server;

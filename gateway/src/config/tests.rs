@@ -108,6 +108,33 @@ fn unknown_key_is_an_error_with_file_and_line() {
 }
 
 #[test]
+fn every_unknown_key_is_reported_at_once_with_its_place() {
+    let dir = folder();
+    let text = GOOD
+        .replace("timeout_ms = 5000", "timeout_ms = 5000\ntimeuot = 1")
+        .replace("[server]", "verbose = true\n\n[server]\nlisen = \"x\"")
+        .replace(
+            "checkpoint_every = 1000",
+            "checkpoint_every = 1000\n\n[[audit.witnesses]]\nname = \"w\"\nurl = \"https://w\"\nkey = \"k\"\nca = \"ca.pem\"\nnmae = \"typo\"",
+        )
+        .replace("max_days = 365", "max_days = 0");
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let line_of = |prefix: &str| text.lines().position(|l| l.starts_with(prefix)).unwrap() + 1;
+    for (key, place) in [
+        ("verbose", "unknown key `verbose` at the top level"),
+        ("lisen", "unknown key `lisen` in [server]"),
+        ("timeuot", "unknown key `timeuot` in [upstream]"),
+        ("nmae", "unknown key `nmae` in [[audit.witnesses]] entry 1"),
+    ] {
+        let want = format!("{}:{}:1: {place}", path.display(), line_of(key));
+        assert!(err.lines().any(|l| l == want), "no `{want}` in:\n{err}");
+    }
+    // ... together with the other problems of the same file.
+    assert!(err.contains("max_days"), "{err}");
+}
+
+#[test]
 fn every_problem_is_reported_on_its_own_line() {
     let dir = folder();
     let text = GOOD
