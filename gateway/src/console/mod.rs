@@ -666,3 +666,6 @@ async fn verify(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, ConsoleEr
     *ctx.state.verified.lock().unwrap_or_else(|p| p.into_inner()) = Some(done.clone());
     Ok(pages::verify(ctx, lang, &done))
 }
+
+#[cfg(test)]
+mod tests;
