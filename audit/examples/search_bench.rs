@@ -217,6 +217,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ms(*times.last().unwrap_or(&Duration::ZERO))
         );
     }
+    // The overview's aggregates over the last 30 days of the data.
+    let start = START_MS + SPAN_MS - 30 * 86_400_000;
+    let t = Instant::now();
+    let days = reader.daily_counts("data", start, 30).await?;
+    let daily = t.elapsed();
+    let t = Instant::now();
+    let refusals = reader.refusal_counts(start).await?;
+    println!(
+        "overview: inquiries per day and unit over 30 days {:.1} ms ({} rows), refusals by reason {:.1} ms ({} rows)",
+        daily.as_secs_f64() * 1000.0,
+        days.len(),
+        t.elapsed().as_secs_f64() * 1000.0,
+        refusals.len()
+    );
     log.shutdown().await?;
     Ok(())
 }

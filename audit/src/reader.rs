@@ -436,7 +436,8 @@ impl Reader {
         })
     }
 
-    /// Entries matching `f`, ordered by time, then chain, then seq.
+    /// Entries matching `f`, ordered by time, then chain, then seq
+    /// (descending with `f.newest_first`), from after `f.after` if set.
     pub async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
         self.store.query(f).await
     }
