@@ -436,8 +436,7 @@ impl Reader {
         })
     }
 
-    /// Entries matching `f`, ordered by time, then chain, then seq
-    /// (descending with `f.newest_first`), from after `f.after` if set.
+    /// Entries matching `f`, ordered by time, then chain, then seq.
     pub async fn query(&self, f: &Filter) -> Result<Vec<Entry>, AuditError> {
         self.store.query(f).await
     }
