@@ -1153,6 +1153,49 @@ mod tests {
         }
     }
 
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_neutralised() {
+        let mut out = String::new();
+        for (text, want) in [
+            ("plain", "\"plain\""),
+            ("=1+2", "\"'=1+2\""),
+            ("+1", "\"'+1\""),
+            ("-1", "\"'-1\""),
+            ("@SUM(A1)", "\"'@SUM(A1)\""),
+            ("\tx", "\"'\tx\""),
+            ("a \"b\", c\nd", "\"a \"\"b\"\", c\nd\""),
+            ("", "\"\""),
+        ] {
+            out.clear();
+            csv_field(&mut out, text);
+            assert_eq!(out, want, "{text:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn entries_as_csv_take_the_same_filter() {
+        let (_tmp, reader, key, _) = store().await;
+        let resp = handle_big(
+            &reader,
+            &key,
+            "/audit/entries",
+            Some("officer=HN-AMR-0001&unit=Hunan+AMR&format=csv"),
+        )
+        .await;
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.content_type, "text/csv; charset=utf-8");
+        let text = String::from_utf8(resp.body).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 4, "a header and 3 rows: {text}");
+        assert!(lines[0].starts_with("\"time\",\"inquiry_id\""));
+        for bad in ["format=xml", "unit=x&unit=y"] {
+            let resp = handle_big(&reader, &key, "/audit/entries", Some(bad)).await;
+            assert_eq!(resp.status, 400, "{bad}");
+        }
+        let resp = handle_big(&reader, &key, "/audit/entries", Some("reason=nope")).await;
+        assert_eq!(body_json(&resp)["entries"].as_array().unwrap().len(), 0);
+    }
+
     #[tokio::test]
     async fn verify_reports_intact_and_a_wrong_key() {
         let (_tmp, reader, key, _) = store().await;

@@ -18,7 +18,8 @@
 //! `CREDGATE_DEMO_PORTS=auto` every port is ephemeral (for tests and
 //! machines where the defaults are taken).
 //!
-//! Output on stdout: the addresses, then one example per block, each a
+//! Output on stdout: the addresses (and the compliance console's URL with
+//! how to import the compliance officer's PKCS#12), then one example per block, each a
 //! `# [tag] explanation` line followed by the command on one line. Tags, in
 //! order: `allowed`, `refused`, `expired`, `consent`, `compliance`,
 //! `verify`. Then `Press Ctrl-C to stop.` Process logs go to stderr.
@@ -543,6 +544,15 @@ fn instructions(i: &Instructions<'_>) -> String {
     );
     let _ = writeln!(t, "  files        {}", i.dir.display());
     let _ = writeln!(t, "  config       {}", i.config.display());
+    let _ = writeln!(
+        t,
+        "  console      {admin}/console/   (compliance console in a browser: import {} \
+         (PKCS#12, password `{}`) as your certificate and trust {} as an authority; \
+         Chromium/Firefox: Settings > Privacy and security > Manage certificates)",
+        i.certs.join("CMP-0001.p12").display(),
+        certs::pki::P12_PASSWORD,
+        i.certs.join("ca.pem").display(),
+    );
     let _ = writeln!(t);
     let _ = writeln!(
         t,

@@ -189,6 +189,24 @@ async fn cosigned_then_cut(env: Env) {
         "{metrics}"
     );
     assert!(metrics.contains("credgate_witness_conflicts_total{witness=\"w1\"} 0"));
+    // The console's overview shows the latest checkpoint's cosignature by
+    // w1 (the name the gateway knows the witness under), verified with its
+    // key. Each view is an entry, so the latest checkpoint moves on: look
+    // again after the next checkpoint has had time to be cosigned.
+    let mut shown = false;
+    for _ in 0..10 {
+        let page = auditor
+            .get(admin(&running), "/console/?lang=en", &[])
+            .await
+            .unwrap();
+        let body = String::from_utf8(page.body.to_vec()).unwrap();
+        if body.contains("w1: <span class=\"ok\">cosignature verified</span>") {
+            shown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    }
+    assert!(shown, "the console shows w1's verified cosignature");
     running.shutdown().await.unwrap();
 
     // The final checkpoint went to the witness before the gateway stopped.

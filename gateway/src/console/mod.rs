@@ -108,8 +108,9 @@ pub struct Context<'a> {
     pub reader: &'a audit::Reader,
     /// The raw audit public key (checkpoint signatures, proofs).
     pub public_key: &'a [u8],
-    /// The configured witnesses' verifier keys (cosignatures).
-    pub witnesses: &'a [audit::note::Verifier],
+    /// The configured witnesses: the name the gateway knows each under
+    /// (as cosignatures are stored) and its verifier key.
+    pub witnesses: &'a [(String, audit::note::Verifier)],
     /// Now (UTC ms).
     pub now_ms: i64,
     /// The platform's time zone, seconds east of UTC.
@@ -464,7 +465,13 @@ async fn overview(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, Console
             .cosignatures
             .iter()
             .map(|(w, _line)| {
-                let verified = match (&status.latest, ctx.witnesses.iter().find(|v| v.name == *w)) {
+                let verified = match (
+                    &status.latest,
+                    ctx.witnesses
+                        .iter()
+                        .find(|(name, _)| name == w)
+                        .map(|(_, v)| v),
+                ) {
                     (Some((_, _, note)), Some(v)) => audit::note::Note::parse(note)
                         .is_ok_and(|n| n.verify(std::slice::from_ref(v)).is_ok()),
                     _ => false,
@@ -573,11 +580,11 @@ fn check_proof(
     let witnesses = ctx
         .witnesses
         .iter()
-        .filter(|w| {
+        .filter(|(_, v)| {
             note.as_ref()
-                .is_some_and(|n| n.verify(std::slice::from_ref(*w)).is_ok())
+                .is_some_and(|n| n.verify(std::slice::from_ref(v)).is_ok())
         })
-        .map(|w| w.name.clone())
+        .map(|(name, _)| name.clone())
         .collect();
     Ok(pages::ProofChecked {
         tree_size: report.tree_size,
@@ -666,3 +673,6 @@ async fn verify(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, ConsoleEr
     *ctx.state.verified.lock().unwrap_or_else(|p| p.into_inner()) = Some(done.clone());
     Ok(pages::verify(ctx, lang, &done))
 }
+
+#[cfg(test)]
+mod tests;

@@ -339,11 +339,15 @@ async fn console_page<B: hyper::body::Body>(
         None
     };
     let reader = shared.audit.reader();
-    let witnesses: Vec<audit::note::Verifier> = shared
+    let witnesses: Vec<(String, audit::note::Verifier)> = shared
         .config
         .witnesses
         .iter()
-        .filter_map(|w| audit::note::Verifier::parse(&w.key).ok())
+        .filter_map(|w| {
+            audit::note::Verifier::parse(&w.key)
+                .ok()
+                .map(|v| (w.name.clone(), v))
+        })
         .collect();
     let now_ms = i64::try_from(draft.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let ctx = crate::console::Context {
