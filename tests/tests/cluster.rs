@@ -440,3 +440,154 @@ async fn three_gateways_one_killed_the_others_serve_and_the_log_stays_verifiable
     assert!(!out.contains("open"), "{out}");
     pg.drop_now().await;
 }
+
+/// Starts `n` gateways on the env's config (each its own copy).
+async fn start_gateways(env: &Env, n: usize, label: &str) -> Vec<Proc> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        out.push(Proc::serve(EXE, &config_for(env, &format!("{label}{i}"))).await);
+    }
+    out
+}
+
+async fn stop_gateways(gateways: Vec<Proc>) {
+    for mut p in gateways {
+        p.signal("TERM");
+        assert_eq!(p.wait().await, Some(0), "{}", p.stderr());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_limited_to_30_a_minute_gets_30_across_three_gateways_not_90() {
+    let Some(pg) = PgSchema::create("cluster_rate").await else {
+        return;
+    };
+    let env = Env::with_store(Some(&pg.url)).await;
+    env.write_policy(
+        &Env::conformance_policy().replace("rate = \"120/minute\"", "rate = \"30/minute\""),
+    );
+    env.upstream.json(
+        &format!("/v1/subjects/{LEGAL_PERSON}"),
+        200,
+        &json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "长沙星辰建材有限公司"}}),
+    );
+    let gateways = start_gateways(&env, 3, "rate").await;
+    let inspector = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    let (mut allowed, mut limited) = (0, 0);
+    // 90 inquiries, spread evenly, three at a time (one per gateway).
+    for _ in 0..30 {
+        let (a, b, c) = tokio::join!(
+            inspector.get(gateways[0].data, &path, &INSPECTOR_HEADERS),
+            inspector.get(gateways[1].data, &path, &INSPECTOR_HEADERS),
+            inspector.get(gateways[2].data, &path, &INSPECTOR_HEADERS),
+        );
+        for r in [a, b, c] {
+            let r = r.unwrap();
+            match r.status {
+                200 => allowed += 1,
+                429 => {
+                    assert_eq!(r.code().as_deref(), Some("rate_limited"));
+                    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+                    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+                    limited += 1;
+                }
+                other => panic!("unexpected {other}: {:?}", r.body),
+            }
+        }
+    }
+    eprintln!("30/minute over three gateways: {allowed} allowed, {limited} limited");
+    // The bucket holds 30 and refills one every 2 s while the test runs.
+    assert!(
+        (30..=33).contains(&allowed),
+        "{allowed} allowed of 90 (each process alone would allow up to 90)"
+    );
+    assert_eq!(allowed + limited, 90);
+
+    // PostgreSQL not answering for the buckets: closed (503), not open.
+    let mut lock = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE credgate_buckets IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let other = env.client(Some("CS-RATE-0007"), Proto::Http1);
+    let r = other
+        .get(
+            gateways[1].data,
+            &format!("/v1/subjects/{LEGAL_PERSON}"),
+            &[
+                ("Inquiry-Purpose", "credit_service"),
+                ("Inquiry-Case", "C-9"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    assert_eq!(r.code().as_deref(), Some("audit_unavailable"));
+    sqlx::raw_sql("ROLLBACK").execute(&mut lock).await.unwrap();
+    let r = other
+        .get(
+            gateways[1].data,
+            &format!("/v1/subjects/{LEGAL_PERSON}"),
+            &[
+                ("Inquiry-Purpose", "credit_service"),
+                ("Inquiry-Case", "C-9"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    stop_gateways(gateways).await;
+    pg.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refusal_budget_holds_across_two_gateways() {
+    let Some(pg) = PgSchema::create("cluster_budget").await else {
+        return;
+    };
+    let env = Env::with_store(Some(&pg.url)).await;
+    // 10 refusals logged one by one per hour-long budget, whichever gateway.
+    env.write_config("refusal_rate = \"1/hour\"\nrefusal_burst = 10");
+    let gateways = start_gateways(&env, 2, "budget").await;
+    let nobody = env.client(Some("ZZ-NOBODY-9"), Proto::Http1);
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    let (mut logged, mut summarised) = (0, 0);
+    for i in 0..40 {
+        let r = nobody
+            .get(gateways[i % 2].data, &path, &INSPECTOR_HEADERS)
+            .await
+            .unwrap();
+        match r.status {
+            403 => logged += 1,
+            429 => summarised += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    eprintln!("refusal budget 10 over two gateways: {logged} logged, {summarised} summarised");
+    assert_eq!(logged, 10, "each gateway alone would log 10");
+    assert_eq!(summarised, 30);
+    stop_gateways(gateways).await;
+    // Every refusal is accounted for: 10 entries + summaries counting 30.
+    let entries = env.entries().await;
+    let own = entries
+        .iter()
+        .filter(|e| e.entry.officer_id == "ZZ-NOBODY-9" && e.entry.reason != "refusals_summarised")
+        .count();
+    let counted: u64 = entries
+        .iter()
+        .filter(|e| e.entry.reason == "refusals_summarised")
+        .filter_map(|e| {
+            e.entry
+                .rule
+                .split("exceeded: ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert_eq!((own, counted), (10, 30));
+    pg.drop_now().await;
+}
