@@ -591,3 +591,84 @@ async fn the_refusal_budget_holds_across_two_gateways() {
     assert_eq!((own, counted), (10, 30));
     pg.drop_now().await;
 }
+
+/// The `n`th valid unified social credit code (GB 32100).
+fn legal(n: u32) -> String {
+    let first17 = format!("91430100MA4L0XX{:02}", n % 100);
+    let check = policy::gb32100_check_char(&first17).unwrap();
+    format!("{first17}{check}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_lookup_spread_over_two_gateways_fires_once_and_suspends_on_both() {
+    let Some(pg) = PgSchema::create("cluster_alerts").await else {
+        return;
+    };
+    let env = Env::with_store(Some(&pg.url)).await;
+    env.write_policy(&format!(
+        "{}\n{}",
+        Env::conformance_policy(),
+        r#"
+[[alerts]]
+name = "bulk-lookup"
+kind = "distinct_subjects"
+threshold = 6
+window = "1h"
+action = "suspend"
+suspend_for = "1h"
+"#
+    ));
+    for n in 0..6 {
+        let id = legal(n);
+        env.upstream.json(
+            &format!("/v1/subjects/{id}"),
+            200,
+            &json!({"subject": {"id": id, "type": "legal_person"}}),
+        );
+    }
+    let gateways = start_gateways(&env, 2, "alerts").await;
+    let inspector = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    // Three distinct subjects through each gateway: neither alone reaches 6.
+    for n in 0..6u32 {
+        let r = inspector
+            .get(
+                gateways[(n % 2) as usize].data,
+                &format!("/v1/subjects/{}", legal(n)),
+                &INSPECTOR_HEADERS,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let alerts = || async {
+        env.entries()
+            .await
+            .into_iter()
+            .filter(|e| e.entry.plane == "alert" && e.entry.reason == "alert")
+            .collect::<Vec<_>>()
+    };
+    let fired = tests::env::eventually(15, || async { !alerts().await.is_empty() }).await;
+    assert!(fired, "no alert for 6 subjects spread over two gateways");
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    for g in &gateways {
+        let suspended = tests::env::eventually(10, || async {
+            let r = inspector
+                .get(g.data, &path, &INSPECTOR_HEADERS)
+                .await
+                .unwrap();
+            r.status == 403 && r.code().as_deref() == Some("officer_suspended")
+        })
+        .await;
+        assert!(suspended, "the officer is not suspended on {}", g.data);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let found = alerts().await;
+    assert_eq!(found.len(), 1, "one firing for the cluster: {found:?}");
+    assert!(
+        found[0].entry.rule.contains("bulk-lookup"),
+        "{}",
+        found[0].entry.rule
+    );
+    stop_gateways(gateways).await;
+    pg.drop_now().await;
+}

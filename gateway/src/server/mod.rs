@@ -638,6 +638,9 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         .zip(shared.config.admin_listen)
         .map(|(l, a)| local(l, a));
     let mut alert_task = alerts::AlertTask::new(shared.clone(), alert_rx);
+    if shared.buckets.is_some() {
+        alert_task = alert_task.clustered(&audit_cfg.store_url);
+    }
     alert_task.prepare().await;
     let alert_task = tokio::spawn(alert_task.run());
     let (stop, stop_rx) = watch::channel(false);
