@@ -1003,6 +1003,19 @@ async fn crash_then_reopen_seals_the_old_chain(store: &TestStore) {
         ],
         "sealed over its whole tail, after verifying it"
     );
+    if store.kind == Kind::Postgres {
+        // The old writer reconnects, finds its chain sealed by another
+        // process, and refuses to append after the seal (fail closed):
+        // the log stays intact (issue 17).
+        for _ in 0..2 {
+            let e = crashed.append(simple(16)).await.unwrap_err();
+            assert!(e.is_unavailable(), "{e}");
+        }
+        assert!(next.reader().verify(&pk).await.unwrap().is_intact());
+        next.shutdown().await.unwrap();
+        std::mem::forget(crashed);
+        return;
+    }
     // The seal closed the old chain: anything it still appends is flagged.
     let r = match crashed.append(simple(16)).await {
         Ok(r) => r,

@@ -672,3 +672,72 @@ suspend_for = "1h"
     stop_gateways(gateways).await;
     pg.drop_now().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_session_dropped_then_a_gateway_starts_the_live_chain_is_not_sealed_under_its_writer()
+{
+    let Some(pg) = PgSchema::create("cluster_sessions").await else {
+        return;
+    };
+    let env = Env::with_store(Some(&pg.url)).await;
+    env.upstream.json(
+        &format!("/v1/subjects/{LEGAL_PERSON}"),
+        200,
+        &json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person"}}),
+    );
+    let first = Proc::serve(EXE, &config_for(&env, "s0")).await;
+    let inspector = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    let r = inspector
+        .get(first.data, &path, &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    // What a PostgreSQL restart does to the gateway: every session ends,
+    // and with them the advisory locks that mark its chain live.
+    let mut admin = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    sqlx::raw_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    // A gateway starting now finds the first one's chain open.
+    let second = Proc::serve(EXE, &config_for(&env, "s1")).await;
+    // The first gateway recovers (no restart) or refuses; it never writes
+    // after a checkpoint that closed its chain.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = inspector
+            .get(first.data, &path, &INSPECTOR_HEADERS)
+            .await
+            .unwrap();
+        statuses.push(r.status);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = inspector
+        .get(second.data, &path, &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    eprintln!("first gateway after the sessions ended: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    let cfg = config_for(&env, "verify");
+    let (code, out, err) = run(EXE, &["audit", "verify", "--config", cfg.to_str().unwrap()]).await;
+    assert_eq!(
+        code,
+        Some(0),
+        "audit verify:\n{out}\n{err}\nfirst:\n{}\nsecond:\n{}",
+        first.stderr(),
+        second.stderr()
+    );
+    stop_gateways(vec![second]).await;
+    let mut first = first;
+    first.signal("TERM");
+    let _ = first.wait().await;
+    pg.drop_now().await;
+}

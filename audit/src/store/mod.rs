@@ -445,7 +445,7 @@ pub(crate) trait Store {
 }
 
 /// Connection settings common to both stores.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct StoreOptions {
     /// Lock / busy / statement timeout for writes.
     pub(crate) timeout: Duration,
@@ -454,10 +454,19 @@ pub(crate) struct StoreOptions {
     /// Lock key of the chain this process writes (see [`chain_lock_key`]):
     /// PostgreSQL's write connection holds it as a session advisory lock,
     /// so other processes can tell the chain is live.
-    pub(crate) owner: Option<i64>,
+    pub(crate) owner: Option<Owner>,
     /// SQLite writer: refuse a batch (unavailable) when the file system
     /// under the store has less than this many bytes free (0: no floor).
     pub(crate) min_free_bytes: u64,
+}
+
+/// The chain a writer owns: its id and advisory lock key.
+#[derive(Debug, Clone)]
+pub(crate) struct Owner {
+    /// [`chain_lock_key`] of `chain_id`.
+    pub(crate) key: i64,
+    /// The chain.
+    pub(crate) chain_id: std::sync::Arc<str>,
 }
 
 /// The advisory lock key of a chain (FNV-1a 64 of its id).

@@ -49,20 +49,52 @@ impl PgStore {
         let mut write = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(acquire);
-        if let Some(key) = opts.owner {
+        if let Some(owner) = opts.owner.clone() {
             // The write connection holds the chain's advisory lock for the
             // life of the session (retaken on a reconnect) and is never
             // retired while idle, so other processes see the chain is live.
+            //
+            // A reconnect (the server restarted, a failover) finds the lock
+            // gone with the old session: another process starting meanwhile
+            // may have claimed the chain and sealed it. The connection is
+            // then refused — while someone else holds the lock, or for good
+            // once the chain is closed — so the writer fails closed (503)
+            // instead of appending after a checkpoint that closed its chain.
             write = write
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .after_connect(move |conn, _meta| {
+                    let owner = owner.clone();
                     Box::pin(async move {
-                        sqlx::query("SELECT pg_try_advisory_lock($1)")
-                            .bind(key)
-                            .execute(conn)
+                        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                            .bind(owner.key)
+                            .fetch_one(&mut *conn)
                             .await?;
+                        if !got {
+                            return Err(sqlx::Error::Protocol(
+                                "another process holds this chain's lock".into(),
+                            ));
+                        }
+                        // No table yet: a fresh store, nothing closed.
+                        let exists: bool =
+                            sqlx::query_scalar("SELECT to_regclass('notes') IS NOT NULL")
+                                .fetch_one(&mut *conn)
+                                .await?;
+                        let closed: bool = exists
+                            && sqlx::query_scalar(
+                                "SELECT EXISTS (SELECT 1 FROM notes \
+                                 WHERE chain_id = $1 AND kind IN ('sealed', 'final'))",
+                            )
+                            .bind(owner.chain_id.as_ref())
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        if closed {
+                            tracing::error!(chain_id = %owner.chain_id, "this gateway's inquiry log chain was sealed by another process while the store was unreachable: appends refused; restart the gateway to start a new chain");
+                            return Err(sqlx::Error::Protocol(
+                                "this chain was closed by another process".into(),
+                            ));
+                        }
                         Ok(())
                     })
                 });

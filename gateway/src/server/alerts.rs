@@ -26,7 +26,7 @@
 //!
 //! - on a PostgreSQL store shared by several gateways (issue 17), the
 //!   **alert leader**: the one gateway holding the session advisory lock
-//!   [`LEADER_LOCK`] ([`Leadership`]) evaluates the data-plane entries of
+//!   [`LEADER_LOCK`] (per schema; [`Leadership`]) evaluates the data-plane entries of
 //!   *every* chain, read from the store each second (the last
 //!   [`POLL_DATA_BACK_MS`], deduplicated by inquiry id), so
 //!   `distinct_subjects`, `refusals` and `subject_units` windows see the
@@ -69,8 +69,11 @@ const POLL_BACK_MS: i64 = 60_000;
 /// upstream answered, within the upstream timeout).
 const POLL_DATA_BACK_MS: i64 = 15_000;
 
-/// Advisory lock key of the alert leader ("cgalerts").
-pub const LEADER_LOCK: i64 = 0x6367_616c_6572_7473;
+/// The alert leader's advisory lock: advisory locks are per database, so
+/// its key is derived from the schema the store's tables live in (two
+/// clusters in two schemas of one database each have their leader).
+pub const LEADER_LOCK: &str =
+    "SELECT pg_try_advisory_lock(hashtextextended('credgate-alert-leader/' || current_schema(), 0))";
 
 /// On a PostgreSQL store: this gateway's claim on the alert leadership, a
 /// session advisory lock on a connection of its own.
@@ -109,9 +112,7 @@ impl Leadership {
         } else {
             let got = tokio::time::timeout(
                 BOUND,
-                sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
-                    .bind(LEADER_LOCK)
-                    .fetch_one(&mut *conn),
+                sqlx::query_scalar::<_, bool>(LEADER_LOCK).fetch_one(&mut *conn),
             )
             .await;
             match got {
