@@ -741,3 +741,86 @@ async fn every_session_dropped_then_a_gateway_starts_the_live_chain_is_not_seale
     let _ = first.wait().await;
     pg.drop_now().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_session_dropped_three_times_the_gateways_recover_without_a_restart() {
+    let Some(pg) = PgSchema::create("cluster_drop").await else {
+        return;
+    };
+    let env = Env::with_store(Some(&pg.url)).await;
+    env.write_config("refusal_rate = \"100000/second\"\nrefusal_burst = 100000");
+    unlimited_policy(&env);
+    env.upstream.json(
+        &format!("/v1/subjects/{LEGAL_PERSON}"),
+        200,
+        &json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person"}}),
+    );
+    let gateways = start_gateways(&env, 2, "drop").await;
+    let inspector = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    let mut answered = Vec::new();
+    let mut unavailable = 0;
+    let mut admin = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    for round in 0..3 {
+        // What a PostgreSQL restart or failover does to the gateways: every
+        // session ends (locks, prepared statements and all).
+        sqlx::raw_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        let mut recovered = false;
+        for _ in 0..40 {
+            let mut ok = 0;
+            for g in &gateways {
+                let r = inspector
+                    .get(g.data, &path, &INSPECTOR_HEADERS)
+                    .await
+                    .unwrap();
+                match r.status {
+                    200 => {
+                        ok += 1;
+                        answered.push(r.header("inquiry-id").unwrap().to_string());
+                    }
+                    503 => {
+                        assert_eq!(r.code().as_deref(), Some("audit_unavailable"));
+                        unavailable += 1;
+                    }
+                    other => panic!("round {round}: {other} {:?}", r.body),
+                }
+            }
+            if ok == gateways.len() {
+                recovered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert!(
+            recovered,
+            "round {round}: the gateways did not recover without a restart"
+        );
+    }
+    eprintln!(
+        "sessions dropped 3 times: {} answered, {unavailable} answered 503",
+        answered.len()
+    );
+    let cfg = config_for(&env, "verify");
+    let (code, out, err) = run(EXE, &["audit", "verify", "--config", cfg.to_str().unwrap()]).await;
+    assert_eq!(code, Some(0), "audit verify:\n{out}\n{err}");
+    let logged: BTreeSet<String> = env
+        .entries()
+        .await
+        .into_iter()
+        .map(|e| e.entry.inquiry_id)
+        .collect();
+    for id in &answered {
+        assert!(
+            logged.contains(id),
+            "answered inquiry {id} is not in the log"
+        );
+    }
+    stop_gateways(gateways).await;
+    pg.drop_now().await;
+}
