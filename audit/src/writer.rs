@@ -190,7 +190,10 @@ impl AuditLog {
         let opts = StoreOptions {
             timeout: Duration::from_millis(cfg.store_timeout_ms.max(1)),
             create: true,
-            owner: Some(chain_id.clone()),
+            owner: Some(crate::store::Owner {
+                key: crate::store::chain_lock_key(&chain_id),
+                chain_id: chain_id.as_str().into(),
+            }),
             min_free_bytes: cfg.min_free_bytes,
         };
         let store = AnyStore::connect(&cfg.store_url, opts).await?;

@@ -466,13 +466,22 @@ pub(crate) struct StoreOptions {
     pub(crate) timeout: Duration,
     /// Whether to create the database file if missing (SQLite).
     pub(crate) create: bool,
-    /// The chain this process writes: PostgreSQL's write connection holds
-    /// its lock ([`chain_lock_key`]) as a session advisory lock, so other
-    /// processes can tell the chain is live.
-    pub(crate) owner: Option<String>,
+    /// Lock key of the chain this process writes (see [`chain_lock_key`]):
+    /// PostgreSQL's write connection holds it as a session advisory lock,
+    /// so other processes can tell the chain is live.
+    pub(crate) owner: Option<Owner>,
     /// SQLite writer: refuse a batch (unavailable) when the file system
     /// under the store has less than this many bytes free (0: no floor).
     pub(crate) min_free_bytes: u64,
+}
+
+/// The chain a writer owns: its id and advisory lock key.
+#[derive(Debug, Clone)]
+pub(crate) struct Owner {
+    /// [`chain_lock_key`] of `chain_id`.
+    pub(crate) key: i64,
+    /// The chain.
+    pub(crate) chain_id: std::sync::Arc<str>,
 }
 
 /// The advisory lock key of a chain (FNV-1a 64 of its id).

@@ -18,7 +18,6 @@
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -46,9 +45,6 @@ pub(crate) struct PgStore {
     /// Months (see [`month_of_ms`]) whose partition this process knows
     /// exists.
     partitions: Arc<Mutex<BTreeSet<i64>>>,
-    /// Set when a reconnect found this process's chain taken over by
-    /// another process: no batch is committed any more.
-    lost: Arc<AtomicBool>,
 }
 
 /// Months since year 0 (`year * 12 + month - 1`) of a UTC instant.
@@ -143,56 +139,53 @@ impl PgStore {
         let mut write = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(acquire);
-        let lost = Arc::new(AtomicBool::new(false));
-        if let Some(chain_id) = opts.owner.clone() {
+        if let Some(owner) = opts.owner.clone() {
             // The write connection holds the chain's advisory lock for the
             // life of the session (retaken on a reconnect) and is never
             // retired while idle, so other processes see the chain is live.
             //
             // A reconnect (the server restarted, a failover) finds the lock
-            // free again. If another process took it meanwhile — it saw no
-            // live writer and is verifying or sealing this chain — or has
-            // already closed the chain, this process must not write another
-            // entry on it: the chain is lost for good (every later batch is
-            // unavailable; a restart starts a new chain).
-            let key = super::chain_lock_key(&chain_id);
-            let lost = lost.clone();
+            // gone with the old session: another process starting meanwhile
+            // may have claimed the chain and sealed it. The connection is
+            // then refused — while someone else holds the lock, or for good
+            // once the chain is closed — so the writer fails closed (503)
+            // instead of appending after a checkpoint that closed its chain.
             write = write
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .after_connect(move |conn, _meta| {
-                    let lost = lost.clone();
-                    let chain_id = chain_id.clone();
+                    let owner = owner.clone();
                     Box::pin(async move {
                         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                            .bind(key)
+                            .bind(owner.key)
                             .fetch_one(&mut *conn)
                             .await?;
-                        let closed: bool = sqlx::query_scalar(
-                            "SELECT EXISTS (SELECT 1 FROM notes WHERE chain_id = $1 \
-                             AND kind IN ('sealed', 'final'))",
-                        )
-                        .bind(&chain_id)
-                        .fetch_one(&mut *conn)
-                        .await
-                        // Before the schema exists (the first connect) no
-                        // chain can be closed.
-                        .unwrap_or(false);
-                        if got && !closed {
-                            return Ok(());
+                        if !got {
+                            return Err(sqlx::Error::Protocol(
+                                "another process holds this chain's lock".into(),
+                            ));
                         }
-                        if !lost.swap(true, Ordering::SeqCst) {
-                            tracing::error!(
-                                chain_id = %chain_id,
-                                "this gateway's inquiry log chain was taken over by another process \
-                                 while the store was unreachable; no further entry is written on it \
-                                 (restart the gateway to start a new chain)"
-                            );
+                        // No table yet: a fresh store, nothing closed.
+                        let exists: bool =
+                            sqlx::query_scalar("SELECT to_regclass('notes') IS NOT NULL")
+                                .fetch_one(&mut *conn)
+                                .await?;
+                        let closed: bool = exists
+                            && sqlx::query_scalar(
+                                "SELECT EXISTS (SELECT 1 FROM notes \
+                                 WHERE chain_id = $1 AND kind IN ('sealed', 'final'))",
+                            )
+                            .bind(owner.chain_id.as_ref())
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        if closed {
+                            tracing::error!(chain_id = %owner.chain_id, "this gateway's inquiry log chain was sealed by another process while the store was unreachable: appends refused; restart the gateway to start a new chain");
+                            return Err(sqlx::Error::Protocol(
+                                "this chain was closed by another process".into(),
+                            ));
                         }
-                        Err(sqlx::Error::Protocol(
-                            "the inquiry log chain was taken over by another process".into(),
-                        ))
+                        Ok(())
                     })
                 });
         }
@@ -208,7 +201,6 @@ impl PgStore {
             read,
             display_url,
             partitions: Arc::new(Mutex::new(BTreeSet::new())),
-            lost,
         })
     }
 
@@ -455,11 +447,6 @@ impl PgStore {
         notes: &[NoteRow],
     ) -> Result<(), CommitError> {
         let unavailable = |e: sqlx::Error| CommitError::Unavailable(e.to_string());
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(CommitError::Unavailable(
-                "this process's inquiry log chain was taken over by another process: restart to start a new chain".into(),
-            ));
-        }
         let months: BTreeSet<i64> = entries
             .iter()
             .map(|e| month_of_ms(e.entry.time_ms))

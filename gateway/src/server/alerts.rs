@@ -24,6 +24,18 @@
 //!   the log lacks (the gateway stopped between the inquiry's commit and
 //!   the alert's) is written then.
 //!
+//! - on a PostgreSQL store shared by several gateways (issue 17), the
+//!   **alert leader**: the one gateway holding the session advisory lock
+//!   [`LEADER_LOCK`] (per schema; [`Leadership`]) evaluates the data-plane entries of
+//!   *every* chain, read from the store each second (the last
+//!   [`POLL_DATA_BACK_MS`], deduplicated by inquiry id), so
+//!   `distinct_subjects`, `refusals` and `subject_units` windows see the
+//!   whole cluster and each firing is written once. The others do not
+//!   evaluate; they apply the leader's alert entries (suspensions) like
+//!   any other gateway's. A gateway that becomes leader (the leader died:
+//!   its session and lock went with it) rebuilds its windows from the log
+//!   first.
+//!
 //! What it must never do: make a request wait for alert evaluation or the
 //! store (the request path only does a map lookup and a `try_send`), or
 //! take an alert entry's word for a suspension without parsing it.
@@ -51,6 +63,74 @@ const TICK: Duration = Duration::from_secs(1);
 
 /// How far back (ms) the poll for lifts and other gateways' alerts reads.
 const POLL_BACK_MS: i64 = 60_000;
+
+/// How far back (ms) the alert leader reads data-plane entries each second
+/// (an entry's time is when its request arrived; it commits after the
+/// upstream answered, within the upstream timeout).
+const POLL_DATA_BACK_MS: i64 = 15_000;
+
+/// The alert leader's advisory lock: advisory locks are per database, so
+/// its key is derived from the schema the store's tables live in (two
+/// clusters in two schemas of one database each have their leader).
+pub const LEADER_LOCK: &str =
+    "SELECT pg_try_advisory_lock(hashtextextended('credgate-alert-leader/' || current_schema(), 0))";
+
+/// On a PostgreSQL store: this gateway's claim on the alert leadership, a
+/// session advisory lock on a connection of its own.
+pub(crate) struct Leadership {
+    url: String,
+    conn: Option<sqlx::PgConnection>,
+    leading: bool,
+}
+
+impl Leadership {
+    pub(crate) fn new(url: &str) -> Leadership {
+        Leadership {
+            url: url.to_owned(),
+            conn: None,
+            leading: false,
+        }
+    }
+
+    /// Whether this gateway leads now: keeps the lock while its session
+    /// lives, or tries to take it. Any failure is "not leading".
+    async fn check(&mut self) -> bool {
+        use sqlx::Connection;
+        const BOUND: Duration = Duration::from_secs(2);
+        if self.conn.is_none() {
+            self.leading = false;
+            match tokio::time::timeout(BOUND, sqlx::PgConnection::connect(&self.url)).await {
+                Ok(Ok(c)) => self.conn = Some(c),
+                _ => return false,
+            }
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
+        let alive = if self.leading {
+            matches!(tokio::time::timeout(BOUND, conn.ping()).await, Ok(Ok(())))
+        } else {
+            let got = tokio::time::timeout(
+                BOUND,
+                sqlx::query_scalar::<_, bool>(LEADER_LOCK).fetch_one(&mut *conn),
+            )
+            .await;
+            match got {
+                Ok(Ok(got)) => {
+                    self.leading = got;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !alive {
+            // The session (and any lock it held) is gone or in doubt.
+            self.conn = None;
+            self.leading = false;
+        }
+        self.leading
+    }
+}
 
 /// An officer's active suspension.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +286,11 @@ pub(crate) struct AlertTask {
     policy: Option<Arc<policy::Policy>>,
     /// Alert-plane entries already applied (inquiry id → time).
     seen: HashMap<String, i64>,
+    /// On a shared PostgreSQL store: the alert leadership (see the module
+    /// docs); None: this gateway evaluates its own queue.
+    leader: Option<Leadership>,
+    /// Data-plane entries the leader already evaluated (inquiry id → time).
+    data_seen: HashMap<String, i64>,
 }
 
 impl AlertTask {
@@ -216,7 +301,16 @@ impl AlertTask {
             evaluator: Evaluator::default(),
             policy: None,
             seen: HashMap::new(),
+            leader: None,
+            data_seen: HashMap::new(),
         }
+    }
+
+    /// Evaluate as one of several gateways on the PostgreSQL store at
+    /// `url` (see the module docs).
+    pub(crate) fn clustered(mut self, url: &str) -> AlertTask {
+        self.leader = Some(Leadership::new(url));
+        self
     }
 
     /// Take the policy's rules and rebuild windows and suspensions from the
@@ -225,7 +319,11 @@ impl AlertTask {
     /// (once read back, once from the queue).
     pub(crate) async fn prepare(&mut self) {
         self.follow_policy();
-        if let Err(e) = self.rebuild().await {
+        let replay = match self.leader.as_mut() {
+            Some(l) => l.check().await,
+            None => true,
+        };
+        if let Err(e) = self.rebuild(replay).await {
             tracing::error!(error = %e, "misuse alerts: state not rebuilt from the log; windows start empty");
         }
     }
@@ -279,6 +377,10 @@ impl AlertTask {
     }
 
     async fn event(&mut self, ev: &AlertEvent) {
+        if self.leader.is_some() {
+            // Clustered: the leader reads every chain's entries from the store.
+            return;
+        }
         self.follow_policy();
         for firing in self.evaluator.observe(ev) {
             self.fire(&firing, false).await;
@@ -326,6 +428,68 @@ impl AlertTask {
         if let Err(e) = self.poll(now).await {
             tracing::warn!(error = %e, "misuse alerts: cannot read lifts from the log");
         }
+        let Some(leader) = self.leader.as_mut() else {
+            return;
+        };
+        let was = leader.leading;
+        if !leader.check().await {
+            if was {
+                tracing::warn!("misuse alerts: no longer the cluster's alert leader");
+            }
+            return;
+        }
+        let result = if was {
+            self.poll_data(now).await
+        } else {
+            tracing::info!("misuse alerts: this gateway is the cluster's alert leader");
+            // Start from the log, not from what this gateway saw meanwhile.
+            self.evaluator = Evaluator::default();
+            self.policy = None;
+            self.data_seen.clear();
+            self.follow_policy();
+            self.rebuild(true).await
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "misuse alerts: cannot read the cluster's inquiries");
+        }
+    }
+
+    /// The leader: evaluate every chain's data-plane entries not seen yet.
+    async fn poll_data(&mut self, now: i64) -> Result<(), audit::AuditError> {
+        if self.evaluator.rules().is_empty() {
+            return Ok(());
+        }
+        let system = ms(time::OffsetDateTime::now_utc());
+        let from = now.min(system).saturating_sub(POLL_DATA_BACK_MS);
+        let mut found = self
+            .shared
+            .audit
+            .reader()
+            .query(&audit::Filter {
+                plane: Some("data".into()),
+                from_ms: Some(from),
+                ..audit::Filter::default()
+            })
+            .await?;
+        found.sort_by(|a, b| {
+            (a.entry.time_ms, &a.chain_id, a.seq).cmp(&(b.entry.time_ms, &b.chain_id, b.seq))
+        });
+        for e in found {
+            if self.data_seen.contains_key(&e.entry.inquiry_id) {
+                continue;
+            }
+            self.data_seen
+                .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
+            let Some(ev) = event_of(&e.entry) else {
+                continue;
+            };
+            for firing in self.evaluator.observe(&ev) {
+                self.fire(&firing, false).await;
+            }
+        }
+        self.data_seen
+            .retain(|_, t| *t >= from.saturating_sub(POLL_DATA_BACK_MS));
+        Ok(())
     }
 
     /// Apply alert-plane entries not seen yet: lifts, and firings of other
@@ -404,6 +568,10 @@ impl AlertTask {
     /// One data entry of the replay: its event observed; a firing it
     /// reproduces that the log does not hold is missing (written late).
     fn replay_data(&mut self, e: &audit::Entry, replay: &mut Replay) {
+        if self.leader.is_some() {
+            self.data_seen
+                .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
+        }
         let Some(ev) = event_of(&e.entry) else {
             return;
         };
@@ -445,7 +613,7 @@ impl AlertTask {
     }
 
     /// Replay the log (see the module docs).
-    async fn rebuild(&mut self) -> Result<(), audit::AuditError> {
+    async fn rebuild(&mut self, replay_data: bool) -> Result<(), audit::AuditError> {
         let now = self.now_ms();
         let rules = self.evaluator.rules().to_vec();
         let longest_suspend = rules
@@ -487,7 +655,7 @@ impl AlertTask {
         // the window was.
         let mut replayed_data = 0usize;
         let mut after = None;
-        while !rules.is_empty() {
+        while replay_data && !rules.is_empty() {
             let page = reader
                 .query(&audit::Filter {
                     plane: Some("data".into()),

@@ -40,6 +40,9 @@ impl Harness {
     pub async fn open(config: Config, clock: Clock) -> Result<Harness, ServeError> {
         let (shared, alert_rx, _witnesses) = open_shared(config, clock).await?;
         let mut task = alerts::AlertTask::new(shared.clone(), alert_rx);
+        if shared.buckets.is_some() {
+            task = task.clustered(&shared.config.audit_store_url);
+        }
         task.prepare().await;
         let alert_task = tokio::spawn(task.run());
         Ok(Harness { shared, alert_task })

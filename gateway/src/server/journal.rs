@@ -227,10 +227,25 @@ pub async fn commit(
 ) -> Result<Logged, audit::AuditError> {
     let time_ms = i64::try_from(draft.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     if decision == audit::Decision::Deny {
-        if let Err(retry_after_secs) = shared
-            .refusals
-            .admit(&identity.fingerprint, std::time::Instant::now())
-        {
+        let admitted = match &shared.buckets {
+            // A PostgreSQL store: the budget is the cluster's. Unreachable
+            // is unavailable, as the commit would be.
+            Some(b) => {
+                let rate = super::shared_buckets::BucketRate::new(
+                    shared.config.server.refusal_rate.count,
+                    shared.config.server.refusal_rate.per,
+                    shared.config.server.refusal_burst,
+                );
+                let key = super::shared_buckets::refusal_key(&identity.fingerprint);
+                b.take(&key, rate)
+                    .await
+                    .map_err(|e| audit::AuditError::Unavailable(e.to_string()))?
+            }
+            None => shared
+                .refusals
+                .admit(&identity.fingerprint, std::time::Instant::now()),
+        };
+        if let Err(retry_after_secs) = admitted {
             shared
                 .refusals
                 .summarise(identity, draft.plane, &clean(&draft.inquiry_id), time_ms);
@@ -347,6 +362,9 @@ pub async fn summarise_refusals(
             _ = tick.tick() => {
                 flush_refusals(&shared).await;
                 shared.refusals.shrink(std::time::Instant::now());
+                if let Some(b) = &shared.buckets {
+                    b.sweep().await;
+                }
             }
             _ = stop.changed() => break,
         }

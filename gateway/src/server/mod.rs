@@ -24,7 +24,9 @@
 //! - [`hygiene`]: request checks against hostile clients (framing,
 //!   smuggling, path games, size limits) before routing;
 //! - [`journal`]: building and committing each request's log entry;
-//! - [`limiter`]: per-role, per-officer rate limits;
+//! - [`limiter`]: per-role, per-officer rate limits (in process);
+//! - [`shared_buckets`]: the same limits and the refusal budget across
+//!   every gateway on one PostgreSQL store;
 //! - [`metrics`]: Prometheus counters;
 //! - [`reload`]: SIGHUP / file-change reload;
 //! - [`clock`]: the one source of "now" (system, or manual in tests).
@@ -42,6 +44,7 @@ pub mod metrics;
 pub mod refusals;
 pub mod reload;
 pub mod service;
+pub mod shared_buckets;
 pub mod upstream;
 mod wire;
 mod witness_feed;
@@ -167,8 +170,11 @@ pub struct Shared {
     pub audit_public_key: Vec<u8>,
     /// The upstream client.
     pub upstream: upstream::Upstream,
-    /// Rate limiters.
+    /// Rate limiters (in process: a SQLite store, one gateway).
     pub limiter: limiter::Limiter,
+    /// On a PostgreSQL store: the rate limits and refusal budget shared by
+    /// every gateway on it (instead of `limiter` and `refusals`' buckets).
+    pub buckets: Option<shared_buckets::SharedBuckets>,
     /// Counters.
     pub metrics: metrics::Metrics,
     /// Randomness for inquiry ids.
@@ -591,6 +597,9 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         .zip(shared.config.admin_listen)
         .map(|(l, a)| local(l, a));
     let mut alert_task = alerts::AlertTask::new(shared.clone(), alert_rx);
+    if shared.buckets.is_some() {
+        alert_task = alert_task.clustered(&shared.config.audit_store_url);
+    }
     alert_task.prepare().await;
     let alert_task = tokio::spawn(alert_task.run());
     let (stop, stop_rx) = watch::channel(false);
@@ -710,6 +719,9 @@ impl Running {
         // Every connection to the store closed before shutdown returns: the
         // operator may unmount, move or check the store right after.
         let _ = shared.audit.close().await;
+        if let Some(b) = &shared.buckets {
+            b.close().await;
+        }
         if !drained {
             return Err(ServeError::DrainTimeout(DRAIN_BOUND));
         }
@@ -763,6 +775,16 @@ async fn open_shared(
         .await
         .map_err(ServeError::Audit)?;
     let audit_public_key = audit.public_key();
+    let buckets = if is_postgres(&audit_cfg.store_url) {
+        let timeout = Duration::from_millis(audit_cfg.store_timeout_ms.max(1));
+        Some(
+            shared_buckets::SharedBuckets::connect(&audit_cfg.store_url, timeout)
+                .await
+                .map_err(|e| ServeError::Audit(audit::AuditError::Unavailable(e.to_string())))?,
+        )
+    } else {
+        None
+    };
     let (alerts, alert_rx) = alerts::Alerts::new(alerts::QUEUE);
     let shared = Arc::new(Shared {
         alerts,
@@ -773,6 +795,7 @@ async fn open_shared(
         audit_public_key,
         upstream,
         limiter: limiter::Limiter::default(),
+        buckets,
         metrics: metrics::Metrics::default(),
         rng: ring::rand::SystemRandom::new(),
         clock,
@@ -787,6 +810,11 @@ async fn open_shared(
     });
     shared.metrics.crl_next_update(shared.tls.crl_next_update());
     Ok((shared, alert_rx, witnesses))
+}
+
+/// Whether the store URL names PostgreSQL (the cluster-wide limits apply).
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// How long shutdown waits for the witnesses to cosign the final checkpoint.

@@ -136,11 +136,22 @@ async fn run<B: hyper::body::Body>(
 
     for role in &allow.roles {
         if let Some(rate) = policy.rate(role) {
-            if let Err(retry_after_secs) =
-                shared
-                    .limiter
-                    .check(role, rate.count, rate.per, &conn.identity.officer_id)
-            {
+            let officer = &conn.identity.officer_id;
+            let checked = match &shared.buckets {
+                // A PostgreSQL store: the officer's rate across the cluster;
+                // the store unreachable fails closed, as the log does.
+                Some(b) => {
+                    let bucket =
+                        super::shared_buckets::BucketRate::new(rate.count, rate.per, rate.count);
+                    let key = super::shared_buckets::rate_key(role, officer);
+                    b.take(&key, bucket).await.map_err(|e| {
+                        tracing::error!(error = %e, "shared rate limit not checked; answering 503");
+                        Failure::AuditUnavailable
+                    })?
+                }
+                None => shared.limiter.check(role, rate.count, rate.per, officer),
+            };
+            if let Err(retry_after_secs) = checked {
                 return Err(Failure::RateLimited { retry_after_secs });
             }
         }
