@@ -354,7 +354,19 @@ async fn the_console_in_headless_chromium() {
     b.check_basics("search").await;
     b.type_into("#f-officer", "HN-AMR-0001").await;
     b.click("form.filters button[type=submit]").await;
-    let url = b.cmd("GET", "/url", None).await;
+    // The click returns before the form's navigation is done on a loaded
+    // machine: wait for the new page (at most 10 s).
+    let mut url = b.cmd("GET", "/url", None).await;
+    let asked = std::time::Instant::now();
+    while !url
+        .as_str()
+        .unwrap_or_default()
+        .contains("officer=HN-AMR-0001")
+        && asked.elapsed() < std::time::Duration::from_secs(10)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        url = b.cmd("GET", "/url", None).await;
+    }
     assert!(
         url.as_str().unwrap().contains("officer=HN-AMR-0001"),
         "{url}"
@@ -384,11 +396,11 @@ async fn the_console_in_headless_chromium() {
         .contains("Hunan Administration for Market Regulation"));
     b.screenshot("subject-zh").await;
     b.click("a[hreflang=en]").await;
-    assert!(
-        b.title().await.starts_with("Right-to-know report"),
-        "{}",
-        b.title().await
-    );
+    let english = eventually(10, || async {
+        b.title().await.starts_with("Right-to-know report")
+    })
+    .await;
+    assert!(english, "{}", b.title().await);
     assert_eq!(b.script("return document.documentElement.lang").await, "en");
     b.screenshot("subject-en").await;
     b.check_basics("subject").await;
