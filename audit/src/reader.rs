@@ -480,6 +480,12 @@ impl Reader {
         self.store.daily_counts(plane, start_ms, days).await
     }
 
+    /// Entries of every plane and chain with `from_ms <= time_ms < to_ms`,
+    /// counted in the database.
+    pub async fn count_between(&self, from_ms: i64, to_ms: i64) -> Result<u64, AuditError> {
+        self.store.count_between(from_ms, to_ms).await
+    }
+
     /// Refused entries (`decision = deny`) at or after `from_ms` per
     /// reason code, most frequent first.
     pub async fn refusal_counts(&self, from_ms: i64) -> Result<Vec<(String, u64)>, AuditError> {

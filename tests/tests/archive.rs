@@ -179,6 +179,60 @@ async fn archive_months(env: &Env) {
     let (code, stdout, _) = archive(config, "2026-04", out_s).await;
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("2026-02: NOT archived"), "{stdout}");
+    // SHA256SUMS still vouches for the file as archived, not as edited.
+    let check = std::process::Command::new("sha256sum")
+        .arg("-c")
+        .arg("SHA256SUMS")
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(
+        !check.status.success(),
+        "SHA256SUMS now vouches for the edited file"
+    );
+
+    // An edit that still verifies and still holds every entry (a space in
+    // the header line) is caught by its digest.
+    std::fs::write(&feb, &text).unwrap();
+    let jan_text = std::fs::read_to_string(&jan).unwrap();
+    let spaced = jan_text.replacen("{\"type\":\"header\"", "{ \"type\":\"header\"", 1);
+    assert_ne!(jan_text, spaced);
+    std::fs::write(&jan, spaced).unwrap();
+    let (code, stdout, _) = archive(config, "2026-04", out_s).await;
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("2026-01: NOT archived"), "{stdout}");
+    assert!(stdout.contains("SHA-256"), "{stdout}");
+}
+
+/// A month whose last entries no signed checkpoint covers yet (a chain a
+/// crash left open) verifies intact as an export but is not whole: it is
+/// not archived (exit 1, no file), and the month is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_not_wholly_under_signed_checkpoints_is_not_archived() {
+    let env = Env::new().await;
+    let mut cfg = gateway::config::Config::load(&env.config_path)
+        .unwrap()
+        .audit_config()
+        .unwrap();
+    cfg.checkpoint_every = 7;
+    cfg.checkpoint_interval_ms = 3_600_000;
+    let log = audit::AuditLog::open(&cfg).await.unwrap();
+    for i in 0..20u64 {
+        let mut e = filler_entry(i);
+        e.time_ms = JAN + i64::try_from(i).unwrap() * 60_000;
+        log.append(e).await.unwrap();
+    }
+    // A crash: no final checkpoint; entries 15..20 are under none.
+    std::mem::forget(log);
+    let config = env.config_path.to_str().unwrap();
+    let out = env.tmp.path().join("archive");
+    let (code, stdout, stderr) = archive(config, "2026-02", out.to_str().unwrap()).await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("2026-01: NOT archived") && stdout.contains("14 of the month's 20"),
+        "{stdout}"
+    );
+    assert!(!out.join("credgate-audit-2026-01.jsonl").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -457,6 +457,8 @@ pub(crate) trait Store {
     ) -> Result<Vec<(u32, String, u64)>, AuditError>;
     /// Refused entries since `from_ms` per reason, most frequent first.
     async fn refusal_counts(&self, from_ms: i64) -> Result<Vec<(String, u64)>, AuditError>;
+    /// Entries (every plane, every chain) with `from_ms <= time_ms < to_ms`.
+    async fn count_between(&self, from_ms: i64, to_ms: i64) -> Result<u64, AuditError>;
 }
 
 /// Connection settings common to both stores.
@@ -696,6 +698,9 @@ impl AnyStore {
         from_ms: i64,
     ) -> Result<Vec<(String, u64)>, AuditError> {
         dispatch!(self, s => s.refusal_counts(from_ms).await)
+    }
+    pub(crate) async fn count_between(&self, from_ms: i64, to_ms: i64) -> Result<u64, AuditError> {
+        dispatch!(self, s => s.count_between(from_ms, to_ms).await)
     }
 }
 
@@ -1295,6 +1300,23 @@ macro_rules! impl_common_store {
                     .into_iter()
                     .filter_map(|(r, n)| Some((r, u64::try_from(n).ok()?)))
                     .collect())
+            }
+
+            async fn count_between(
+                &self,
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<u64, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT COUNT(*) FROM entries WHERE time_ms >= ",
+                );
+                qb.push_bind(from_ms).push(" AND time_ms < ").push_bind(to_ms);
+                let (n,): (i64,) = qb
+                    .build_query_as()
+                    .fetch_one(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                Ok(u64::try_from(n).unwrap_or(0))
             }
         }
     };

@@ -11,10 +11,18 @@
 //! it, so it may hold a few entries of the neighbouring months: that is what
 //! makes every entry of the month provably in the log.
 //!
+//! A month is archived only when its file verifies against the key *and*
+//! holds every entry the store has for that month (a bracketed export
+//! leaves out entries no signed checkpoint covers yet); the last month is
+//! taken only once it has been over for two checkpoint intervals and a
+//! minute.
+//!
 //! Archiving never deletes anything (the gateway has no delete path). A
 //! month whose file already exists is not rewritten: the file is verified
-//! again and kept. Exit 0 when every month verified, 1 when one did not
-//! (its file is removed and the tampering named), 2 when it could not run.
+//! again, checked against the digest `SHA256SUMS` recorded for it, and
+//! kept; a recorded digest is never replaced. Exit 0 when every month is
+//! archived, 1 when one is not (a newly written file that is not whole is
+//! removed; the month and the reason are named), 2 when it could not run.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -93,6 +101,10 @@ pub fn before_month(text: &str) -> Result<Month, String> {
     Ok(asked)
 }
 
+/// Besides two checkpoint intervals, how long after a month ends before it
+/// is archived (clock differences between gateways and this machine).
+const SETTLE_MARGIN_MS: i64 = 60_000;
+
 fn now_ms() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp() * 1000
 }
@@ -118,6 +130,24 @@ pub fn run(config: &Config, public_key: &[u8], before: Month, out: &Path) -> Cmd
         println!("credgate: the log holds no entry; nothing to archive");
         return Ok(ExitCode::SUCCESS);
     };
+    // The month before `--before` must have been over for a while: entries
+    // committed in its last seconds are covered by a signed checkpoint only
+    // at the next checkpoint (at most `checkpoint_interval_ms` later).
+    let settle_ms = i64::try_from(config.checkpoint_interval_ms)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(2)
+        .saturating_add(SETTLE_MARGIN_MS);
+    if before
+        .start_ms()
+        .is_some_and(|b| now_ms() < b.saturating_add(settle_ms))
+    {
+        return Err(format!(
+            "the month before {before} ended less than {} s ago: its last entries may not be under a signed checkpoint yet; run the archive again a little later",
+            settle_ms / 1000
+        )
+        .into());
+    }
+    let recorded = read_sums(out);
     let mut month = first;
     let mut sums: Vec<(String, String)> = Vec::new();
     let mut failed = 0u32;
@@ -134,7 +164,16 @@ pub fn run(config: &Config, public_key: &[u8], before: Month, out: &Path) -> Cmd
             to_ms: Some(to - 1),
             ..audit::Filter::default()
         };
-        let outcome = archive_month(config, public_key, &filter, &path)?;
+        let mut outcome = archive_month(config, public_key, &filter, &path, (from, to))?;
+        // A kept file must still be the one archived.
+        if let (Outcome::Kept, Some(want)) = (&outcome, recorded.get(&name)) {
+            if &sha256_file(&path)? != want {
+                outcome = Outcome::Tampered(
+                    "the file's SHA-256 is not the one SHA256SUMS recorded for it".into(),
+                );
+            }
+        }
+        let ok = matches!(outcome, Outcome::Written(_) | Outcome::Kept);
         match outcome {
             Outcome::Written(n) => {
                 written_months += 1;
@@ -155,7 +194,9 @@ pub fn run(config: &Config, public_key: &[u8], before: Month, out: &Path) -> Cmd
                 println!("{month}: NOT archived, the export does not verify: {why}");
             }
         }
-        if path.exists() {
+        // Only a verified file is recorded, and a recorded line is never
+        // replaced (SHA256SUMS keeps vouching for what was archived).
+        if ok && path.exists() && !recorded.contains_key(&name) {
             sums.push((sha256_file(&path)?, name));
         }
         month = next;
@@ -196,6 +237,7 @@ fn archive_month(
     public_key: &[u8],
     filter: &audit::Filter,
     path: &Path,
+    (from, to): (i64, i64),
 ) -> Result<Outcome, Box<dyn std::error::Error + Send + Sync>> {
     let existed = path.exists();
     let written = if existed {
@@ -209,10 +251,25 @@ fn archive_month(
         why,
     })?;
     match audit::verify_export(BufReader::new(file), public_key)? {
-        audit::VerifyReport::Intact { .. } => Ok(match written {
-            Some(n) => Outcome::Written(n),
-            None => Outcome::Kept,
-        }),
+        audit::VerifyReport::Intact { .. } => {
+            // Intact is not whole: a bracketed export leaves out entries no
+            // signed checkpoint covers yet. Every entry of the month must be
+            // in the file.
+            let in_file = entries_between(path, from, to)?;
+            let in_store = store_count(config, from, to)?;
+            if in_file < in_store {
+                if !existed {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Ok(Outcome::Tampered(format!(
+                    "the file holds {in_file} of the month's {in_store} entries (the rest are not under a signed checkpoint yet, or missing from it)"
+                )));
+            }
+            Ok(match written {
+                Some(n) => Outcome::Written(n),
+                None => Outcome::Kept,
+            })
+        }
         audit::VerifyReport::Tampered {
             chain_id,
             first_bad_seq,
@@ -226,6 +283,62 @@ fn archive_month(
             )))
         }
     }
+}
+
+/// Entries of an export file with `from <= time_ms < to`.
+fn entries_between(
+    path: &Path,
+    from: i64,
+    to: i64,
+) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::BufRead;
+    let file = File::open(path).map_err(|why| super::audit::AuditCmdError::File {
+        action: "open",
+        path: path.to_path_buf(),
+        why,
+    })?;
+    let mut n = 0u64;
+    for line in BufReader::new(file).lines() {
+        let line = line?;
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if v["type"] == "entry" {
+            if let Some(t) = v["entry"]["time_ms"].as_i64() {
+                if (from..to).contains(&t) {
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Entries the store holds with `from <= time_ms < to`.
+fn store_count(
+    config: &Config,
+    from: i64,
+    to: i64,
+) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(async {
+        let reader = audit::Reader::connect(&config.audit_store_url).await?;
+        let n = reader.count_between(from, to).await;
+        reader.close().await;
+        n
+    })?)
+}
+
+/// The lines of an existing `SHA256SUMS`: file name → digest.
+fn read_sums(out: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_to_string(out.join("SHA256SUMS"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once("  "))
+        .map(|(sum, name)| (name.to_owned(), sum.to_owned()))
+        .collect()
 }
 
 fn sha256_file(path: &Path) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
