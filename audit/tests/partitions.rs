@@ -190,3 +190,57 @@ async fn a_store_from_before_partitioning_is_converted_and_keeps_verifying() {
         19
     );
 }
+
+/// Creating a month's partition needs a short exclusive lock on `entries`;
+/// a long reader (an export, an archive) delays it, and while it waits,
+/// other writers queue behind it. The writer gives up after 50 ms (and
+/// tries again 10 s later), so an insert into an existing month by another
+/// gateway is held back at most about that long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_month_under_a_long_reader_does_not_stall_other_writers() {
+    let Some(store) = TestStore::postgres().await else {
+        return;
+    };
+    // 2030-06-01: far beyond the months made at open.
+    const LATER: i64 = 1_906_588_800_000;
+    let key = generate_signing_key().unwrap();
+    let one = AuditLog::open(&store.config(&key, 5)).await.unwrap();
+    let two = AuditLog::open(&store.config(&key, 5)).await.unwrap();
+    for (i, log) in [(1, &one), (2, &two)] {
+        let mut e = simple(i);
+        e.time_ms = JAN;
+        log.append(e).await.unwrap();
+    }
+    let mut raw = store.raw().await;
+    raw.exec("BEGIN; SELECT count(*) FROM entries;").await;
+    let new_month = async {
+        let mut e = simple(3);
+        e.time_ms = LATER;
+        one.append(e).await
+    };
+    let existing_month = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let started = std::time::Instant::now();
+        let mut e = simple(4);
+        e.time_ms = JAN + 1;
+        let r = two.append(e).await;
+        (r, started.elapsed())
+    };
+    let (a, (b, took)) = tokio::join!(new_month, existing_month);
+    raw.exec("COMMIT").await;
+    // Both entries are in the log (the new month's in the default
+    // partition for now), and the other writer was not held for long.
+    a.unwrap();
+    b.unwrap();
+    assert!(
+        took < std::time::Duration::from_millis(200),
+        "an insert into an existing month waited {took:?}"
+    );
+    one.shutdown().await.unwrap();
+    two.shutdown().await.unwrap();
+    let reader = Reader::connect(&store.url).await.unwrap();
+    assert_eq!(
+        intact_entries(reader.verify(&one.public_key()).await.unwrap()),
+        4
+    );
+}

@@ -35,6 +35,11 @@ const MIGRATION_LOCK: i64 = 0x6372_6564_6761_7465; // "credgate"
 
 /// Month partitions created ahead of the newest entry's month.
 const MONTHS_AHEAD: i64 = 2;
+/// Month partitions made at open, from the current month on: the writer
+/// then rarely creates one while it commits.
+const MONTHS_AT_OPEN: i64 = 12;
+/// How long batches stop trying to create a partition after a failure.
+const PARTITION_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// PostgreSQL store: one write connection and a small reader pool.
 #[derive(Debug, Clone)]
@@ -45,6 +50,8 @@ pub(crate) struct PgStore {
     /// Months (see [`month_of_ms`]) whose partition this process knows
     /// exists.
     partitions: Arc<Mutex<BTreeSet<i64>>>,
+    /// When batches may try to create partitions again after a failure.
+    partition_retry: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 /// Months since year 0 (`year * 12 + month - 1`) of a UTC instant.
@@ -132,6 +139,12 @@ impl PgStore {
         let write_opts = base.clone().options([
             ("lock_timeout", format!("{ms}")),
             ("statement_timeout", format!("{ms}")),
+            // A connection cut without a reset (a dropped route, a failed
+            // primary) is noticed by the server within about a minute, so
+            // the session's chain lock does not outlive it for hours.
+            ("tcp_keepalives_idle", "30".to_owned()),
+            ("tcp_keepalives_interval", "10".to_owned()),
+            ("tcp_keepalives_count", "3".to_owned()),
         ]);
         let acquire = opts.timeout.max(std::time::Duration::from_secs(1));
         let open_err =
@@ -201,6 +214,7 @@ impl PgStore {
             read,
             display_url,
             partitions: Arc::new(Mutex::new(BTreeSet::new())),
+            partition_retry: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -226,23 +240,50 @@ impl PgStore {
         if missing.is_empty() {
             return;
         }
-        match self.create_partitions(&missing).await {
+        // After a failure, a batch does not try again for a while: creating
+        // a partition needs a short exclusive lock on `entries`, which a
+        // long reader (an export, an archive) delays; while it waits, other
+        // writers queue behind it.
+        {
+            let retry = match self.partition_retry.lock() {
+                Ok(r) => r,
+                Err(p) => p.into_inner(),
+            };
+            if retry.is_some_and(|at| std::time::Instant::now() < at) {
+                return;
+            }
+        }
+        let result = self.create_partitions(&missing).await;
+        let mut retry = match self.partition_retry.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        match result {
             Ok(()) => {
+                *retry = None;
                 let mut known = match self.partitions.lock() {
                     Ok(k) => k,
                     Err(p) => p.into_inner(),
                 };
                 known.extend(missing);
             }
-            Err(e) => tracing::warn!(
-                error = %e,
-                "cannot create the month partitions of the inquiry log; rows go to entries_default"
-            ),
+            Err(e) => {
+                *retry = Some(std::time::Instant::now() + PARTITION_RETRY);
+                tracing::warn!(
+                    error = %e,
+                    "cannot create the month partitions of the inquiry log yet (tried again in 10 s); rows of a month without one go to entries_default"
+                );
+            }
         }
     }
 
     async fn create_partitions(&self, months: &[i64]) -> Result<(), sqlx::Error> {
         let mut tx = self.write.begin().await?;
+        // Never hold the writers of other gateways queued behind this DDL
+        // for long: give up quickly, a later batch tries again.
+        sqlx::query("SET LOCAL lock_timeout = '50ms'")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(MIGRATION_LOCK)
             .execute(&mut *tx)
@@ -415,7 +456,66 @@ impl PgStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| e.to_string())?;
+        self.partitions_ahead(&mut tx).await;
         tx.commit().await.map_err(|e| e.to_string())
+    }
+
+    /// Inside the migration: the partitions of this month and the next
+    /// [`MONTHS_AT_OPEN`] (those missing; each waits at most 1 s for its
+    /// lock and is skipped, with a warning, when it cannot be made: a batch
+    /// tries again later). The months found or made are remembered.
+    async fn partitions_ahead(&self, tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let first = month_of_ms(now_ms);
+        let mut made = Vec::new();
+        for m in first..=first + MONTHS_AT_OPEN {
+            let exists: Result<bool, sqlx::Error> =
+                sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(partition_name(m))
+                    .fetch_one(&mut **tx)
+                    .await;
+            match exists {
+                Ok(true) => {
+                    made.push(m);
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list the inquiry log's month partitions");
+                    return;
+                }
+            }
+            let attempt = async {
+                sqlx::query("SAVEPOINT credgate_partition")
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("SET LOCAL lock_timeout = '1s'")
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(&create_partition(Some(m)))
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("RELEASE SAVEPOINT credgate_partition")
+                    .execute(&mut **tx)
+                    .await
+            };
+            match attempt.await {
+                Ok(_) => made.push(m),
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK TO SAVEPOINT credgate_partition")
+                        .execute(&mut **tx)
+                        .await;
+                    tracing::warn!(error = %e, month = %partition_name(m), "month partition not created at open; a batch tries again later");
+                }
+            }
+        }
+        let mut known = match self.partitions.lock() {
+            Ok(k) => k,
+            Err(p) => p.into_inner(),
+        };
+        known.extend(made);
     }
 }
 

@@ -290,7 +290,6 @@ fn alert_line(a: &serde_json::Value) -> String {
     )
 }
 
-/// The logged lift of an officer's suspension.
 /// When the officer's latest suspension by a misuse alert ends (UTC ms), as
 /// the log says: suspending alert entries after the last lift. `None` when
 /// there is none.
@@ -321,6 +320,7 @@ async fn suspended_until(config: &Config, officer: &str) -> Result<Option<i64>, 
     Ok(until)
 }
 
+/// The logged lift of an officer's suspension.
 fn lift_entry(officer: &str, reason: &str, inquiry_id: String) -> audit::NewEntry {
     use crate::server::journal::clean;
     let time_ms = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)

@@ -273,7 +273,6 @@ pub(crate) fn answers_about(requested: &str, answered: Option<&str>, body: &[u8]
         .is_none_or(|subject| !subject.contains_key("id"))
 }
 
-/// `redaction::apply`, with a body it cannot transform as a 502.
 /// An upstream body the redactor refused: 502, its kind (never its
 /// content) in the process log.
 fn rejected(e: redaction::RedactionError) -> Failure {
@@ -281,6 +280,7 @@ fn rejected(e: redaction::RedactionError) -> Failure {
     Failure::UpstreamInvalid
 }
 
+/// `redaction::apply`, with a body it cannot transform as a 502.
 fn redact(
     body: &[u8],
     scope: &Scope,
