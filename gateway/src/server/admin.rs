@@ -246,15 +246,7 @@ async fn run<B: hyper::body::Body>(
     // Exports and verifications read the whole log: a bounded number at
     // once, the rest are told to come back.
     let permit = if matches!(path, "/audit/export" | "/audit/verify") {
-        match shared.exports.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                draft.rule = Some("[admin] max_concurrent_exports reached".into());
-                return Err(Failure::RateLimited {
-                    retry_after_secs: 1,
-                });
-            }
-        }
+        Some(export_permit(shared, draft)?)
     } else {
         None
     };
@@ -326,15 +318,7 @@ async fn console_page<B: hyper::body::Body>(
 ) -> Result<Answer, Failure> {
     let path = req.uri().path();
     let permit = if path == "/console/verify" {
-        match shared.exports.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                draft.rule = Some("[admin] max_concurrent_exports reached".into());
-                return Err(Failure::RateLimited {
-                    retry_after_secs: 1,
-                });
-            }
-        }
+        Some(export_permit(shared, draft)?)
     } else {
         None
     };
@@ -367,4 +351,19 @@ async fn console_page<B: hyper::body::Body>(
         draft.subject_id = Some(subject.clone());
     }
     Ok(Answer::page(page))
+}
+
+/// One of the `[admin] max_concurrent_exports` slots for a request that
+/// reads the whole log (export, verify), held until its answer is done;
+/// none free: 429 with `Retry-After: 1`.
+fn export_permit(
+    shared: &Shared,
+    draft: &mut Draft,
+) -> Result<tokio::sync::OwnedSemaphorePermit, Failure> {
+    shared.exports.clone().try_acquire_owned().map_err(|_| {
+        draft.rule = Some("[admin] max_concurrent_exports reached".into());
+        Failure::RateLimited {
+            retry_after_secs: 1,
+        }
+    })
 }
