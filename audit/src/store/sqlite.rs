@@ -300,6 +300,11 @@ impl SqliteStore {
     /// Closes the write connection, stops the WAL folder (waiting for a
     /// checkpoint it is running), then folds and truncates the WAL.
     pub(super) async fn close(&self) {
+        // The WAL folder has a connection of its own: stopped here too, in
+        // case the writer ended without closing it (stopping twice is fine).
+        if let Some(fold) = &self.fold {
+            fold.stop().await;
+        }
         self.write.close().await;
         self.read.close().await;
     }
