@@ -122,6 +122,7 @@ pub async fn handle<B: hyper::body::Body>(
             &shared,
             &conn.identity,
             draft,
+            &inquiry_id,
             http1,
             (decision, reason, status),
             outcome,

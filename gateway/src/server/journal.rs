@@ -169,12 +169,14 @@ pub enum Logged {
 /// - committed: `answer(value)` for a served request, the failure's own
 ///   answer (closing where it must) for a refused or failed one.
 ///
-/// The request is counted in the metrics with the status that left.
+/// `inquiry_id` is the draft's (the caller holds it already). The request
+/// is counted in the metrics with the status that left.
 #[allow(clippy::too_many_arguments)]
 pub async fn log_then_respond<T, R>(
     shared: &Shared,
     identity: &Identity,
     draft: Draft,
+    inquiry_id: &str,
     http1: bool,
     logged_as: (audit::Decision, &str, u16),
     outcome: Result<T, super::error::Failure>,
@@ -186,13 +188,12 @@ where
     use super::error::{close_if_needed, failure_response, over_budget_response, Failure};
     let (decision, reason, status) = logged_as;
     let plane = draft.plane;
-    let inquiry_id = draft.inquiry_id.clone();
     let label = decision_label(&decision);
     let committed = commit(shared, identity, draft, decision, reason, status).await;
     let (resp, sent) = match (committed, outcome) {
         (Err(_), outcome) => {
             shared.metrics.request(plane, "error", 503);
-            let mut resp = failure_response(&Failure::AuditUnavailable, &inquiry_id);
+            let mut resp = failure_response(&Failure::AuditUnavailable, inquiry_id);
             if let Err(f) = &outcome {
                 // A request refused for its framing still closes.
                 close_if_needed(&mut resp, f, http1);
@@ -201,12 +202,12 @@ where
         }
         (Ok(Logged::Summarised { retry_after_secs }), outcome) => {
             let refused = outcome.as_ref().err();
-            let resp = over_budget_response(retry_after_secs, refused, &inquiry_id, http1);
+            let resp = over_budget_response(retry_after_secs, refused, inquiry_id, http1);
             (resp.map(R::from), 429)
         }
         (Ok(Logged::Entry), Ok(value)) => (answer(value), status),
         (Ok(Logged::Entry), Err(f)) => {
-            let mut resp = failure_response(&f, &inquiry_id);
+            let mut resp = failure_response(&f, inquiry_id);
             close_if_needed(&mut resp, &f, http1);
             (resp.map(R::from), status)
         }

@@ -441,6 +441,7 @@ async fn answer_failure(
         shared,
         &conn.identity,
         draft,
+        &id,
         http1,
         logged_as,
         Err::<std::convert::Infallible, _>(failure.clone()),

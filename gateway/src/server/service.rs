@@ -54,6 +54,7 @@ pub async fn handle<B: hyper::body::Body>(
             &shared,
             &conn.identity,
             draft,
+            &inquiry_id,
             http1,
             (decision, reason, status),
             outcome,
