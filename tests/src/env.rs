@@ -336,8 +336,29 @@ impl PgSchema {
             .await
             .unwrap();
         let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        // The application name marks this test's sessions, so a test that
+        // ends sessions (a PostgreSQL restart, simulated) ends only its own
+        // and not those of tests running beside it in the same database.
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}&application_name={schema}");
         Some(PgSchema { url, base, schema })
+    }
+
+    /// Ends every PostgreSQL session opened with this schema's URL, as a
+    /// server restart would, and leaves other tests' sessions alone.
+    /// Returns how many sessions were ended.
+    pub async fn terminate_sessions(&self) -> i64 {
+        use sqlx::Connection;
+        let mut pg = sqlx::PgConnection::connect(&self.base).await.unwrap();
+        let ended: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND pid <> pg_backend_pid()) AS ended",
+        )
+        .bind(&self.schema)
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
+        let _ = pg.close().await;
+        ended
     }
 
     /// Drops the schema and everything in it.

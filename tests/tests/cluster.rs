@@ -695,14 +695,8 @@ async fn every_session_dropped_then_a_gateway_starts_the_live_chain_is_not_seale
     assert_eq!(r.status, 200);
     // What a PostgreSQL restart does to the gateway: every session ends,
     // and with them the advisory locks that mark its chain live.
-    let mut admin = sqlx::PgConnection::connect(&pg.url).await.unwrap();
-    sqlx::raw_sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    let ended = pg.terminate_sessions().await;
+    assert!(ended > 0, "no session of the gateway was ended");
     // A gateway starting now finds the first one's chain open.
     let second = Proc::serve(EXE, &config_for(&env, "s1")).await;
     // The first gateway recovers (no restart) or refuses; it never writes
@@ -760,17 +754,14 @@ async fn every_session_dropped_three_times_the_gateways_recover_without_a_restar
     let path = format!("/v1/subjects/{LEGAL_PERSON}");
     let mut answered = Vec::new();
     let mut unavailable = 0;
-    let mut admin = sqlx::PgConnection::connect(&pg.url).await.unwrap();
     for round in 0..3 {
         // What a PostgreSQL restart or failover does to the gateways: every
         // session ends (locks, prepared statements and all).
-        sqlx::raw_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        )
-        .execute(&mut admin)
-        .await
-        .unwrap();
+        let ended = pg.terminate_sessions().await;
+        assert!(
+            ended > 0,
+            "round {round}: no session of the gateways was ended"
+        );
         let mut recovered = false;
         for _ in 0..40 {
             let mut ok = 0;
