@@ -83,7 +83,7 @@ pub async fn handle<B: hyper::body::Body>(
     req: Request<B>,
 ) -> Response<Body> {
     let inquiry_id = journal::new_inquiry_id(&shared.rng);
-    let span = tracing::info_span!("inquiry", id = %inquiry_id, plane = "admin");
+    let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = "admin");
     async move {
         let mut draft = Draft::new(
             "admin",
@@ -164,11 +164,7 @@ pub async fn handle<B: hyper::body::Body>(
             },
         )
         .await;
-        tracing::info!(
-            status = response.status().as_u16(),
-            reason,
-            "admin request answered"
-        );
+        journal::trace_answer(&inquiry_id, "admin", response.status().as_u16(), reason);
         response
     }
     .instrument(span)

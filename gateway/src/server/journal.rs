@@ -323,6 +323,18 @@ pub async fn commit(
     }
 }
 
+/// The process log's line for an answered request. A served one (2xx) is
+/// a `debug` event — the inquiry log already records it, and at the
+/// default level this costs nothing; anything else is an `info` line with
+/// the inquiry id, so the warnings before it can be matched to the entry.
+pub fn trace_answer(inquiry_id: &str, plane: &'static str, status: u16, reason: &str) {
+    if (200..300).contains(&status) {
+        tracing::debug!(status, reason, "inquiry answered");
+    } else {
+        tracing::info!(inquiry_id, plane, status, reason, "inquiry answered");
+    }
+}
+
 /// `allow` / `deny` / `error` as the metrics label.
 pub fn decision_label(d: &audit::Decision) -> &'static str {
     d.as_str()

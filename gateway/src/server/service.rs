@@ -27,7 +27,10 @@ pub async fn handle<B: hyper::body::Body>(
     req: Request<B>,
 ) -> Response<Full<Bytes>> {
     let inquiry_id = journal::new_inquiry_id(&shared.rng);
-    let span = tracing::info_span!("inquiry", id = %inquiry_id, plane = "data");
+    // The inquiry log is the access log: at the default level a served
+    // inquiry costs the process log nothing (a disabled span and event);
+    // a refused or failed one gets one line naming its inquiry id.
+    let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = "data");
     async move {
         let mut draft = Draft::new(
             "data",
@@ -61,11 +64,7 @@ pub async fn handle<B: hyper::body::Body>(
             |body| json_response(200, &inquiry_id, body),
         )
         .await;
-        tracing::info!(
-            status = response.status().as_u16(),
-            reason,
-            "inquiry answered"
-        );
+        journal::trace_answer(&inquiry_id, "data", response.status().as_u16(), reason);
         response
     }
     .instrument(span)
@@ -168,12 +167,12 @@ async fn run<B: hyper::body::Body>(
         Ok(r) => r,
         Err(UpstreamError::Timeout) => return Err(Failure::UpstreamTimeout),
         Err(e @ UpstreamError::Unavailable(_)) => {
-            tracing::warn!(error = %e, "upstream unavailable");
+            tracing::warn!(inquiry_id = %draft.inquiry_id, error = %e, "upstream unavailable");
             return Err(Failure::UpstreamUnavailable);
         }
         Err(e) => {
             draft.upstream_status = e.upstream_status();
-            tracing::warn!(error = %e, "upstream exchange failed");
+            tracing::warn!(inquiry_id = %draft.inquiry_id, error = %e, "upstream exchange failed");
             return Err(Failure::UpstreamInvalid);
         }
     };
@@ -183,6 +182,7 @@ async fn run<B: hyper::body::Body>(
         404 => return Err(Failure::NotFound),
         other => {
             tracing::warn!(
+                inquiry_id = %draft.inquiry_id,
                 upstream_status = other,
                 "upstream answered an unexpected status"
             );
@@ -197,7 +197,7 @@ async fn run<B: hyper::body::Body>(
             if !answers_about(subject_id, report.subject_id.as_deref(), &upstream.body) {
                 // Never log what the upstream put there.
                 draft.rule = Some("upstream answered about another subject".into());
-                tracing::warn!("upstream answer names another subject than the one asked");
+                tracing::warn!(inquiry_id = %draft.inquiry_id, "upstream answer names another subject than the one asked");
                 return Err(Failure::UpstreamInvalid);
             }
         }
@@ -205,7 +205,7 @@ async fn run<B: hyper::body::Body>(
         record_report(draft, &report);
         if matches!(inquiry.route, Route::SubjectRecords { .. }) && !report.records_present {
             // Records under some other key would escape the lifecycle rules.
-            tracing::warn!("upstream records answer has no records array");
+            tracing::warn!(inquiry_id = %draft.inquiry_id, "upstream records answer has no records array");
             return Err(Failure::UpstreamInvalid);
         }
         return Ok(body);
@@ -216,12 +216,12 @@ async fn run<B: hyper::body::Body>(
     // role ∩ token) and redact the same parse under that scope.
     let parsed = redaction::parse(&upstream.body).map_err(rejected)?;
     let Some(subject_id) = parsed.subject_id() else {
-        tracing::warn!("upstream record names no subject");
+        tracing::warn!(inquiry_id = %draft.inquiry_id, "upstream record names no subject");
         return Err(Failure::UpstreamInvalid);
     };
     let Ok(subject_type) = policy::subject::classify(&subject_id) else {
         // Never log what the upstream put there: it is not an identifier.
-        tracing::warn!("upstream record names an invalid subject id");
+        tracing::warn!(inquiry_id = %draft.inquiry_id, "upstream record names an invalid subject id");
         return Err(Failure::UpstreamInvalid);
     };
     draft.subject_id = Some(subject_id.clone());
@@ -245,6 +245,7 @@ async fn run<B: hyper::body::Body>(
         .fold(report.records_returned, |n, m| n.saturating_add(*m));
     if !report.records_present || seen != 1 {
         tracing::warn!(
+            inquiry_id = %draft.inquiry_id,
             records = seen,
             "upstream answered a record fetch without exactly one record"
         );
