@@ -47,7 +47,7 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/credgate-bench.XXXXXX")
 OUT=${OUT:-$WORK/results.jsonl}
 BIN="$ROOT/target/release"
-# The sample database's well-known legal person (gateway/src/sample_db/seed.rs,
+# The sample database's well-known legal person (sample/src/db/seed.rs,
 # `fixture::LEGAL_PERSON`): records of every lifecycle kind, nested sensitive keys.
 SUBJECT=91430104MA4PQ7RK38
 OFFICER=HN-AMR-0001

@@ -1,24 +1,39 @@
 //! The `credgate` command line (clap). Each subcommand is a thin call into the
 //! module that owns it; errors end as one line on stderr and a non-zero exit.
+//!
+//! The demo and the sample credit database are not the gateway's: their
+//! subcommands come from another crate (`sample`) as an [`Extra`] the
+//! binary names when it calls [`main`]; they are listed after `serve`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Result of a subcommand: an exit code, or an error printed as one line.
 pub type CmdResult = Result<ExitCode, Box<dyn std::error::Error + Send + Sync>>;
 
+/// Subcommands another crate adds to `credgate` (the `sample` crate's
+/// `demo` and `sample-db`): parsed with the gateway's own, run with the
+/// same error format and exit codes.
+pub trait Extra: Subcommand + std::fmt::Debug {
+    /// Run the subcommand.
+    fn run(self, log: LogFormat) -> CmdResult;
+}
+
+/// The `--help` text's first line, as the binary has always printed it.
+const ABOUT: &str = "credgate: the mTLS gateway binary, listeners, upstream client, CLI, demo and sample credit database";
+
 /// credgate — privacy-preserving query gateway for social-credit information platforms.
 #[derive(Debug, Parser)]
-#[command(name = "credgate", version, about)]
-pub struct Cli {
+#[command(name = "credgate", version, about = ABOUT)]
+pub struct Cli<X: Extra> {
     /// Process log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// The command to run.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Command<X>,
 }
 
 /// Process log format.
@@ -32,7 +47,7 @@ pub enum LogFormat {
 
 /// Top-level subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum Command<X: Extra> {
     /// Run the gateway (data plane + admin plane).
     Serve {
         /// gateway.toml
@@ -43,14 +58,9 @@ pub enum Command {
         #[arg(long)]
         danger_fixed_clock: bool,
     },
-    /// See it work: dev certs, sample credit database, gateway, curl commands.
-    Demo {
-        /// Folder for the demo's certs, config and databases.
-        #[arg(long, default_value = "credgate-demo")]
-        dir: PathBuf,
-    },
-    /// Run the sample credit database (the upstream API over SQLite).
-    SampleDb(SampleDbArgs),
+    /// The subcommands of another crate (the demo and the sample database).
+    #[command(flatten)]
+    Extra(X),
     /// Development PKI.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -96,20 +106,6 @@ pub enum WitnessCommand {
         #[arg(long)]
         config: PathBuf,
     },
-}
-
-/// `credgate sample-db`
-#[derive(Debug, Args)]
-pub struct SampleDbArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: String,
-    /// SQLite database file (created and seeded if missing).
-    #[arg(long, default_value = "sample-credit.db")]
-    pub db: PathBuf,
-    /// Number of natural and of legal persons to seed.
-    #[arg(long, default_value_t = 2000)]
-    pub subjects: u32,
 }
 
 /// `credgate certs ...`
@@ -408,15 +404,15 @@ fn printable_text(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// Parse the command line and run it.
+/// Parse the command line (the gateway's subcommands and `X`'s) and run it.
 ///
 /// Errors follow one format (SPEC "Messages that say what is wrong"): each
 /// on its own line as `credgate: error: …` (`file:line:col:` first where
 /// there is a position), then `credgate: N error(s)` when there are several;
 /// exit code 1 for invalid input (command line, config, policy, key files),
 /// 2 when the command could not run (ports, stores, I/O).
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+pub fn main<X: Extra>() -> ExitCode {
+    let cli = match Cli::<X>::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
@@ -425,8 +421,7 @@ pub fn main() -> ExitCode {
             config,
             danger_fixed_clock,
         } => crate::commands::serve::run(&config, danger_fixed_clock, cli.log_format),
-        Command::Demo { dir } => crate::demo::run(&dir, cli.log_format),
-        Command::SampleDb(args) => crate::sample_db::run_cli(&args),
+        Command::Extra(cmd) => cmd.run(cli.log_format),
         Command::Certs(cmd) => crate::commands::certs::run(cmd),
         Command::Consent(cmd) => crate::commands::consent::run(cmd),
         Command::Policy(cmd) => crate::commands::policy::run(cmd),

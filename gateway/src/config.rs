@@ -68,6 +68,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use policy::diag::Diagnostic;
+use policy::toml_keys::{key_offset, key_steps, KeyStep};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -379,38 +380,6 @@ struct RawPolicy {
     file: Spanned<String>,
 }
 
-/// One step of a path into the TOML document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum KeyStep {
-    Key(String),
-    Index(usize),
-}
-
-/// The steps of a key path serde_ignored reports (outermost first).
-fn key_steps(path: &serde_ignored::Path<'_>) -> Vec<KeyStep> {
-    use serde_ignored::Path;
-    let mut steps = Vec::new();
-    let mut at = Some(path);
-    while let Some(p) = at {
-        at = match p {
-            Path::Root => None,
-            Path::Seq { parent, index } => {
-                steps.push(KeyStep::Index(*index));
-                Some(*parent)
-            }
-            Path::Map { parent, key } => {
-                steps.push(KeyStep::Key(key.clone()));
-                Some(*parent)
-            }
-            Path::Some { parent }
-            | Path::NewtypeStruct { parent }
-            | Path::NewtypeVariant { parent } => Some(*parent),
-        };
-    }
-    steps.reverse();
-    steps
-}
-
 /// `unknown key `lisen` in [server]` (or `at the top level`, or in the
 /// second `[[audit.witnesses]]` entry).
 fn unknown_key_message(steps: &[KeyStep]) -> String {
@@ -437,36 +406,6 @@ fn unknown_key_message(steps: &[KeyStep]) -> String {
         (false, Some(i)) => format!("unknown key `{name}` in [[{table}]] entry {}", i + 1),
         (false, None) => format!("unknown key `{name}` in [{table}]"),
     }
-}
-
-/// Where the key at `steps` is written in the document.
-fn key_offset(doc: &toml_edit::ImDocument<&str>, steps: &[KeyStep]) -> Option<usize> {
-    find_key(doc.as_table(), steps)
-}
-
-/// [`key_offset`] below one table: the deepest step found (a key whose
-/// table cannot be walked further is reported at the key itself).
-fn find_key(table: &dyn toml_edit::TableLike, steps: &[KeyStep]) -> Option<usize> {
-    let (KeyStep::Key(k), rest) = steps.split_first()? else {
-        return None;
-    };
-    let here = table.key(k).and_then(toml_edit::Key::span).map(|s| s.start);
-    if rest.is_empty() {
-        return here;
-    }
-    let item = table.get(k)?;
-    let deeper = match (rest.first(), item) {
-        (Some(KeyStep::Index(i)), toml_edit::Item::ArrayOfTables(a)) => {
-            a.get(*i).and_then(|t| find_key(t, &rest[1..]))
-        }
-        (Some(KeyStep::Index(i)), toml_edit::Item::Value(toml_edit::Value::Array(a))) => a
-            .get(*i)
-            .and_then(toml_edit::Value::as_inline_table)
-            .and_then(|t| find_key(t, &rest[1..])),
-        (Some(KeyStep::Key(_)), _) => item.as_table_like().and_then(|t| find_key(t, rest)),
-        _ => None,
-    };
-    deeper.or(here)
 }
 
 /// Collects diagnostics while converting the raw model.
@@ -634,7 +573,10 @@ impl Config {
         if !unknown.is_empty() {
             let doc = toml_edit::ImDocument::parse(text).ok();
             for steps in &unknown {
-                let offset = doc.as_ref().and_then(|d| key_offset(d, steps)).unwrap_or(0);
+                let offset = doc
+                    .as_ref()
+                    .and_then(|d| key_offset(d.as_table(), steps))
+                    .unwrap_or(0);
                 c.push(offset, unknown_key_message(steps));
             }
         }

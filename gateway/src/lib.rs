@@ -1,7 +1,9 @@
 //! # gateway — the credgate process
 //!
 //! Listeners (data plane + admin plane), the hyper service, the upstream
-//! client pool, reload, the CLI, the demo and the sample credit database.
+//! client pool, reload and the CLI. The `credgate` binary is the
+//! `credgate` crate's: this library's [`cli::main`] with the `sample`
+//! crate's demo and sample credit database added.
 //!
 //! ## Layout
 //! - [`config`]: `gateway.toml` → typed [`config::Config`] (all errors with
@@ -13,7 +15,6 @@
 //! - [`audit_api`]: the compliance officers' `/audit/*` endpoints;
 //! - [`telemetry`]: process logs;
 //! - [`cli`], [`commands`]: the `credgate` command line;
-//! - [`demo`], [`sample_db`]: the one-command demo and its sample upstream;
 //! - [`witness`]: an independent C2SP tlog-witness (`credgate witness
 //!   init | serve`) and the pinned client gateways use to reach one.
 //!
@@ -22,7 +23,9 @@
 //!
 //! ## What this crate must never do
 //! - hold policy or redaction logic of its own: it calls `policy::decide` and
-//!   `redaction::apply` and turns their answers into HTTP.
+//!   `redaction::apply` and turns their answers into HTTP;
+//! - depend on the demo or the sample database (`sample` depends on it,
+//!   never the other way).
 // No unwrap/expect outside tests (clippy.toml allows them in tests): every
 // failure a client, upstream, file or operator can cause is an error value.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -33,9 +36,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod console;
-pub mod demo;
 pub mod percent;
-pub mod sample_db;
 pub mod server;
 pub mod telemetry;
 pub mod tls;

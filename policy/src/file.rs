@@ -1,5 +1,6 @@
 //! `policy.toml`: the raw model (read with spans, every unknown key,
-//! mistyped value and missing key reported) and
+//! mistyped value and missing key reported; the keys each table may hold
+//! declared once, in `file/keys.rs`) and
 //! its conversion into a typed, validated [`Policy`].
 //!
 //! Validation collects every problem it can find in one pass (unknown
@@ -177,6 +178,7 @@ impl Policy {
             errors: Vec::new(),
         };
         let raw = reader.policy(doc.as_table());
+        reader.errors.extend(keys::unknown(&doc, file));
         let mut v = Validator {
             file,
             text,
@@ -267,10 +269,13 @@ impl Policy {
 //
 // The raw model is read from a `toml_edit` document (which keeps the span of
 // every key and value) rather than through serde: serde stops at the first
-// unknown key or mistyped value, and `policy check` must report every error of
-// every kind in one run. The reader reports unknown keys, mistyped values and
-// missing required keys, drops what it cannot use, and hands the rest to the
-// validator, which adds the semantic errors.
+// mistyped value, and `policy check` must report every error of every kind in
+// one run. The reader reports mistyped values and missing required keys,
+// drops what it cannot use, and hands the rest to the validator, which adds
+// the semantic errors. Unknown keys are [`keys`]'s: the keys of each table
+// are declared there once, as serde types, and serde_ignored reports the rest.
+
+mod keys;
 
 /// A value with the byte range of the text it was read from.
 #[derive(Debug, Clone)]
@@ -383,59 +388,6 @@ struct RawRecordFields {
     withheld_by_subject: Option<Spanned<String>>,
 }
 
-const TOP_KEYS: &[&str] = &[
-    "items",
-    "purposes",
-    "fields",
-    "roles",
-    "officers",
-    "record_fields",
-    "alerts",
-];
-const ALERT_KEYS: &[&str] = &[
-    "name",
-    "kind",
-    "threshold",
-    "window",
-    "action",
-    "suspend_for",
-    "hours",
-    "days",
-    "description",
-];
-const ITEM_KEYS: &[&str] = &[
-    "category",
-    "inquiry_period_days",
-    "statutory_basis",
-    "name",
-    "description",
-];
-const FIELDS_KEYS: &[&str] = &["prohibited", "consent_required", "mask"];
-const MASK_KEYS: &[&str] = &["keep_start", "keep_end"];
-const ROLE_KEYS: &[&str] = &[
-    "name",
-    "kind",
-    "items",
-    "purposes",
-    "subject_types",
-    "consent_fields",
-    "unmasked",
-    "beyond_inquiry_period",
-    "statutory_basis",
-    "rate",
-    "description",
-];
-const OFFICER_KEYS: &[&str] = &["id", "name", "unit", "roles", "valid_from", "valid_until"];
-const RECORD_FIELDS_KEYS: &[&str] = &[
-    "records",
-    "item",
-    "decided_on",
-    "punishment_ends",
-    "restored",
-    "objection",
-    "withheld_by_subject",
-];
-
 /// "a string", "an integer", ... for messages.
 fn with_article(type_name: &str) -> String {
     let article = if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
@@ -495,16 +447,6 @@ impl Reader<'_> {
                 with_article(item.type_name())
             ),
         );
-    }
-
-    /// Report every key of `t` not in `allowed`.
-    fn check_keys(&mut self, t: &Tbl<'_>, allowed: &[&str]) {
-        for (key, _) in t.table.iter() {
-            if !allowed.contains(&key) {
-                let at = t.key_pos(key);
-                self.err(at, format!("unknown key `{key}` in {}", t.place));
-            }
-        }
     }
 
     /// The table under `key` (a `[table]` or an inline table).
@@ -646,14 +588,12 @@ impl Reader<'_> {
             at: 0,
             place: "the policy".to_owned(),
         };
-        self.check_keys(&root, TOP_KEYS);
         let mut raw = RawPolicy::default();
         if let Some(items) = self.table(&root, "items", "`items`".to_owned()) {
             for (code, _) in items.table.iter() {
                 let Some(t) = self.table(&items, code, format!("`items.{code}`")) else {
                     continue;
                 };
-                self.check_keys(&t, ITEM_KEYS);
                 let category = self.string(&t, "category");
                 let inquiry_period_days = self.integer(&t, "inquiry_period_days");
                 let statutory_basis = self.string(&t, "statutory_basis").map(Spanned::into_inner);
@@ -685,7 +625,6 @@ impl Reader<'_> {
             }
         }
         if let Some(fields) = self.table(&root, "fields", "`fields`".to_owned()) {
-            self.check_keys(&fields, FIELDS_KEYS);
             raw.fields.prohibited = self
                 .strings(&fields, "prohibited")
                 .map(Spanned::into_inner)
@@ -699,7 +638,6 @@ impl Reader<'_> {
                     let Some(t) = self.table(&masks, name, format!("`fields.mask.{name}`")) else {
                         continue;
                     };
-                    self.check_keys(&t, MASK_KEYS);
                     let keep_start = self.integer(&t, "keep_start");
                     let keep_start = self.required(&t, "keep_start", keep_start);
                     let keep_end = self.integer(&t, "keep_end");
@@ -721,25 +659,21 @@ impl Reader<'_> {
             }
         }
         for t in self.table_array(&root, "roles", "a `[[roles]]` entry") {
-            self.check_keys(&t, ROLE_KEYS);
             if let Some(role) = self.role(&t) {
                 raw.roles.push(Spanned::new(t.at..t.at, role));
             }
         }
         for t in self.table_array(&root, "officers", "an `[[officers]]` entry") {
-            self.check_keys(&t, OFFICER_KEYS);
             if let Some(officer) = self.officer(&t) {
                 raw.officers.push(Spanned::new(t.at..t.at, officer));
             }
         }
         for t in self.table_array(&root, "alerts", "an `[[alerts]]` entry") {
-            self.check_keys(&t, ALERT_KEYS);
             if let Some(alert) = self.alert(&t) {
                 raw.alerts.push(Spanned::new(t.at..t.at, alert));
             }
         }
         if let Some(t) = self.table(&root, "record_fields", "`record_fields`".to_owned()) {
-            self.check_keys(&t, RECORD_FIELDS_KEYS);
             raw.record_fields = Some(RawRecordFields {
                 records: self.string(&t, "records"),
                 item: self.string(&t, "item"),

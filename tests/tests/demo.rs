@@ -185,7 +185,7 @@ async fn printed_commands_work_and_sigterm_exits_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
     let demo = Demo::start(&dir).await;
-    let wk = gateway::sample_db::well_known();
+    let wk = sample::db::well_known();
 
     // Allowed: the company's records, transformed by the gateway.
     let allowed = curl(demo.command("allowed")).await;

@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gateway::sample_db::{self, well_known};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use policy::SubjectType;
+use sample::db::{self as sample_db, well_known};
 use serde_json::Value;
 use sqlx::{Row, SqlitePool};
 use time::{Date, Duration as Days, OffsetDateTime, UtcOffset};

@@ -85,9 +85,9 @@ fn serve(path: &Path, log: LogFormat) -> CmdResult {
         }
         let listen = config.listen.clone();
         let witness = Arc::new(Witness::open(config).await?);
-        let listener = crate::sample_db::bind(&listen).await?;
+        let listener = super::bind(&listen).await?;
         let addr = listener.local_addr()?;
-        let stop = crate::sample_db::termination_signal();
+        let stop = super::termination_signal();
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "credgate: witness listening on https://{addr}")?;

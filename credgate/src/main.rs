@@ -1,4 +1,6 @@
-//! `credgate` binary: parse the CLI and call the library.
+//! `credgate` binary: the gateway's command line ([`gateway::cli::main`])
+//! with the `sample` crate's `demo` and `sample-db` added; parse it and call
+//! the libraries. Nothing else lives here.
 // No unwrap/expect outside tests (clippy.toml allows them in tests): every
 // failure a client, upstream, file or operator can cause is an error value.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -11,5 +13,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    gateway::cli::main()
+    gateway::cli::main::<sample::Command>()
 }

@@ -25,8 +25,8 @@
 //! `verify`. Then `Press Ctrl-C to stop.` Process logs go to stderr.
 //!
 //! The demo owns no gateway logic: it writes files, then calls
-//! [`crate::config::Config::load`] and [`crate::server::start`] exactly as
-//! `credgate serve` does, and [`crate::sample_db`] for the upstream.
+//! [`gateway::config::Config::load`] and [`gateway::server::start`] exactly
+//! as `credgate serve` does, and [`crate::db`] for the upstream.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -39,10 +39,11 @@ use certs::pki::{self, OfficerSpec};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::cli::{CmdResult, LogFormat};
-use crate::config::{Config, ConfigError};
-use crate::sample_db::{self, SampleDbError};
-use crate::server::ServeError;
+use gateway::cli::{CmdResult, LogFormat};
+use gateway::config::{Config, ConfigError};
+use gateway::server::ServeError;
+
+use crate::db::{self as sample_db, SampleDbError};
 
 /// Environment variable: `auto` makes every demo port ephemeral.
 pub const PORTS_ENV: &str = "CREDGATE_DEMO_PORTS";
@@ -144,7 +145,7 @@ const OFFICERS: [DemoOfficer; 3] = [
 
 /// Run the demo in `dir`.
 pub fn run(dir: &Path, log: LogFormat) -> CmdResult {
-    crate::telemetry::init(log);
+    gateway::telemetry::init(log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -245,13 +246,13 @@ async fn run_async(dir: &Path) -> Result<(), DemoError> {
         ),
     )?;
     let config = Config::load(&config_path).map_err(DemoError::Config)?;
-    let running = crate::server::start(config)
+    let running = gateway::server::start(config)
         .await
         .map_err(DemoError::Serve)?;
 
     // Signal handlers first: a SIGTERM right after the instructions appear
     // must still shut down cleanly (final checkpoint), not kill the process.
-    let stop = sample_db::termination_signal();
+    let stop = gateway::commands::termination_signal();
     let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
 
     // 4. Tell the user what to paste.
@@ -292,7 +293,7 @@ async fn run_async(dir: &Path) -> Result<(), DemoError> {
 
 /// Resolve on Ctrl-C or SIGTERM; reload policy and certs on SIGHUP.
 async fn wait_for_stop(
-    running: &crate::server::Running,
+    running: &gateway::server::Running,
     stop: impl std::future::Future<Output = ()>,
     hup: Option<tokio::signal::unix::Signal>,
 ) {

@@ -26,14 +26,15 @@ mod seed;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use thiserror::Error;
 
-use crate::cli::{CmdResult, SampleDbArgs};
+use gateway::cli::CmdResult;
+
+use crate::SampleDbArgs;
 
 pub use http::serve;
 
@@ -76,6 +77,15 @@ pub enum SampleDbError {
     /// The async runtime could not be started.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+}
+
+impl From<gateway::commands::BindError> for SampleDbError {
+    fn from(e: gateway::commands::BindError) -> Self {
+        SampleDbError::Bind {
+            addr: e.addr,
+            source: e.source,
+        }
+    }
 }
 
 /// Ids in every seeded database with known properties, for demos and tests.
@@ -333,35 +343,6 @@ fn push_placeholders(sql: &mut String, rows: usize, cols: usize) {
     }
 }
 
-/// Resolves on Ctrl-C or (on Unix) SIGTERM. If no signal handler can be
-/// installed, never resolves.
-///
-/// The SIGTERM handler is installed when this is *called* (inside a tokio
-/// runtime), not when the future is first polled: call it before telling
-/// anyone the process is ready, or an early SIGTERM kills the process
-/// without a clean shutdown.
-pub(crate) fn termination_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
-    #[cfg(unix)]
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    async move {
-        #[cfg(unix)]
-        if let Some(mut term) = term {
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => {
-                    if r.is_err() {
-                        term.recv().await;
-                    }
-                }
-                _ = term.recv() => {}
-            }
-            return;
-        }
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// `credgate sample-db`: seed if needed, print the address, serve until Ctrl-C.
 pub fn run_cli(args: &SampleDbArgs) -> CmdResult {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -377,7 +358,7 @@ pub fn run_cli(args: &SampleDbArgs) -> CmdResult {
                 addr: args.listen.clone(),
                 source,
             })?;
-        let stop = termination_signal();
+        let stop = gateway::commands::termination_signal();
         println!("credgate sample-db: listening on http://{addr}");
         serve(listener, pool.clone(), stop).await?;
         pool.close().await;
@@ -388,14 +369,7 @@ pub fn run_cli(args: &SampleDbArgs) -> CmdResult {
 
 /// Bind a TCP listener on `addr` (`host:port`; a socket address or a name).
 pub(crate) async fn bind(addr: &str) -> Result<tokio::net::TcpListener, SampleDbError> {
-    let bind_err = |source| SampleDbError::Bind {
-        addr: addr.to_string(),
-        source,
-    };
-    match std::net::SocketAddr::from_str(addr) {
-        Ok(sa) => tokio::net::TcpListener::bind(sa).await.map_err(bind_err),
-        Err(_) => tokio::net::TcpListener::bind(addr).await.map_err(bind_err),
-    }
+    Ok(gateway::commands::bind(addr).await?)
 }
 
 #[cfg(test)]

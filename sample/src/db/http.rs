@@ -153,7 +153,7 @@ fn items_filter(query: Option<&str>) -> Result<Option<Vec<String>>, ()> {
         if key == "items" {
             let list: &mut Vec<String> = found.get_or_insert_with(Vec::new);
             list.extend(
-                crate::percent::decode(value)
+                gateway::percent::decode(value)
                     .ok_or(())?
                     .split(',')
                     .map(str::trim)
