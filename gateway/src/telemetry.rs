@@ -1,5 +1,6 @@
 //! Process logs: `tracing` to stderr as text or JSON lines, filtered by
-//! `RUST_LOG` (default `info`). Request spans carry the inquiry id; no value
+//! `RUST_LOG` (default `info`). Every answered request is one line with its
+//! inquiry id (its span only at `debug`, see `server::journal::trace_answer`); no value
 //! from a request or response body is ever recorded.
 
 use std::io::IsTerminal;

@@ -238,6 +238,10 @@ const FORMAT_CHARS: &[(char, char)] = &[
 /// separators (U+2028, U+2029). They reorder, hide or split what a reader of
 /// the log sees.
 pub fn is_hidden_char(c: char) -> bool {
+    if c.is_ascii() {
+        // No format character or separator is ASCII.
+        return c.is_ascii_control();
+    }
     c.is_control()
         || c == '\u{2028}'
         || c == '\u{2029}'

@@ -30,6 +30,11 @@ pub const MAX_ENTRY_TEXT: usize = 512;
 /// `text` without control or format characters, cut to at most [`MAX_ENTRY_TEXT`]
 /// bytes on a character boundary.
 pub fn clean(text: &str) -> String {
+    // Most entry text (ids, paths, purposes, names of ASCII keys) is short
+    // printable ASCII: nothing to strip or cut.
+    if text.len() <= MAX_ENTRY_TEXT && text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len().min(MAX_ENTRY_TEXT));
     // Controls, format characters (bidi, zero-width) and line separators
     // would reorder, hide or split what a reader of the log sees.
@@ -323,16 +328,13 @@ pub async fn commit(
     }
 }
 
-/// The process log's line for an answered request. A served one (2xx) is
-/// a `debug` event — the inquiry log already records it, and at the
-/// default level this costs nothing; anything else is an `info` line with
-/// the inquiry id, so the warnings before it can be matched to the entry.
+/// The process log's line for an answered request: one event naming the
+/// inquiry id (SPEC: process logs carry it), without a span around the
+/// request — at the default level the request's `debug` span is disabled,
+/// so a served inquiry costs the process log this one line and nothing
+/// per poll. Warnings on the request path name the inquiry id themselves.
 pub fn trace_answer(inquiry_id: &str, plane: &'static str, status: u16, reason: &str) {
-    if (200..300).contains(&status) {
-        tracing::debug!(status, reason, "inquiry answered");
-    } else {
-        tracing::info!(inquiry_id, plane, status, reason, "inquiry answered");
-    }
+    tracing::info!(inquiry_id, plane, status, reason, "inquiry answered");
 }
 
 /// `allow` / `deny` / `error` as the metrics label.
@@ -456,6 +458,41 @@ mod tests {
         assert_eq!(cut.len(), MAX_ENTRY_TEXT / 3 * 3);
         assert!(cut.chars().all(|c| c == '湖'));
         assert_eq!(clean("short"), "short");
+    }
+
+    /// What `clean` keeps of ASCII text, by the general rule (controls
+    /// are hidden; no ASCII character is a format character or separator)
+    /// and without either shortcut.
+    fn clean_ascii_slow(text: &str) -> String {
+        let mut out = String::new();
+        for c in text.chars().filter(|c| !c.is_control()) {
+            if out.len() + c.len_utf8() > MAX_ENTRY_TEXT {
+                break;
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn the_ascii_shortcut_keeps_what_the_general_path_keeps() {
+        // Every ASCII byte alone, inside text, and at the length cap.
+        for b in 0u8..=127 {
+            let c = char::from(b);
+            for text in [
+                c.to_string(),
+                format!("HN-{c}-1"),
+                format!("{}{c}", "a".repeat(MAX_ENTRY_TEXT - 1)),
+                format!("{}{c}", "a".repeat(MAX_ENTRY_TEXT)),
+            ] {
+                assert_eq!(clean(&text), clean_ascii_slow(&text), "byte {b}");
+            }
+        }
+        // Controls are hidden, printable ASCII is not.
+        assert!(policy::inquiry::is_hidden_char('\u{7f}'));
+        assert!(policy::inquiry::is_hidden_char('\n'));
+        assert!(!policy::inquiry::is_hidden_char('~'));
+        assert!(policy::inquiry::is_hidden_char('\u{200b}'));
     }
 
     #[test]

@@ -27,9 +27,8 @@ pub async fn handle<B: hyper::body::Body>(
     req: Request<B>,
 ) -> Response<Full<Bytes>> {
     let inquiry_id = journal::new_inquiry_id(&shared.rng);
-    // The inquiry log is the access log: at the default level a served
-    // inquiry costs the process log nothing (a disabled span and event);
-    // a refused or failed one gets one line naming its inquiry id.
+    // A span only at `debug`: at the default level the request costs the
+    // process log one line (`journal::trace_answer`), not a span per poll.
     let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = "data");
     async move {
         let mut draft = Draft::new(
