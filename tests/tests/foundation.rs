@@ -495,6 +495,42 @@ async fn https_upstream_with_mutual_tls() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_upstream_that_never_finishes_its_handshake_is_unavailable_within_the_connect_timeout(
+) {
+    // Accepts TCP, then says nothing: the TLS handshake never completes.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            open.push(sock);
+        }
+    });
+    let env = Env::new().await;
+    env.write_config_full(
+        "",
+        &format!("https://localhost:{}", addr.port()),
+        "ca = \"pki/ca.pem\"\nconnect_timeout_ms = 300",
+    );
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let r = client
+            .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        // 502 (the connect timed out), not 504 after the 2 s exchange timeout.
+        assert_eq!(r.status, 502, "{:?}", r.body);
+        assert_eq!(r.code().as_deref(), Some("upstream_unavailable"));
+        assert!(took < std::time::Duration::from_millis(1500), "{took:?}");
+    }
+    gw.shutdown().await.unwrap();
+    held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_process_logs_carry_the_inquiry_id_and_no_redacted_value() {
     let env = Env::new().await;
     let records = format!("/v1/subjects/{LEGAL_PERSON}/records");

@@ -1,7 +1,7 @@
-//! The upstream credit database client. `http://` upstreams use one pooled
-//! hyper-util client; `https://` upstreams use rustls (ring provider, the
-//! configured CA, optionally the gateway's client certificate) over a small
-//! pool of HTTP/1.1 connections. Both have a connect timeout, a response
+//! The upstream credit database client: hyper-util's pooled HTTP/1.1
+//! client, for `https://` upstreams through hyper-rustls (ring provider, the
+//! configured CA, optionally the gateway's client certificate). Both have a
+//! connect timeout (TCP and, for HTTPS, the TLS handshake), a response
 //! timeout covering headers and body, and a byte cap on the body. Only the
 //! headers the gateway builds are sent; nothing the client sent is copied.
 //!
@@ -22,24 +22,27 @@
 //! Non-2xx answers are read (within the cap) but only their status is used by
 //! the caller, so their content type is not checked.
 
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
+use hyper::Uri;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use rustls_pki_types::ServerName;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::{UpstreamConfig, UpstreamTls};
 use crate::tls::TlsError;
 
-/// Idle upstream TLS connections kept for reuse.
-const MAX_IDLE_TLS: usize = 64;
+/// Idle upstream connections kept for reuse.
+const MAX_IDLE: usize = 64;
 
 /// Largest upstream response head (status line + header fields) accepted.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -98,18 +101,58 @@ pub struct UpstreamResponse {
 
 /// How requests reach the upstream.
 enum Transport {
-    /// Plain HTTP through hyper-util's pooled client.
+    /// Plain HTTP.
     Plain(Box<Client<HttpConnector, Empty<Bytes>>>),
-    /// HTTPS (optionally mTLS) over pooled HTTP/1.1 connections.
-    Tls(Box<TlsPool>),
+    /// HTTPS (optionally mTLS), the connect timeout covering the handshake.
+    Tls(Box<Client<Bounded<HttpsConnector<HttpConnector>>, Empty<Bytes>>>),
 }
 
-/// HTTP/1.1-over-TLS connections to one upstream.
-struct TlsPool {
-    connector: tokio_rustls::TlsConnector,
-    server_name: ServerName<'static>,
-    connect_timeout: Duration,
-    idle: Mutex<Vec<SendRequest<Empty<Bytes>>>>,
+/// The connect timeout elapsed (TCP connect, or the TLS handshake too).
+#[derive(Debug)]
+struct ConnectTimedOut;
+
+impl std::fmt::Display for ConnectTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connect timed out")
+    }
+}
+
+impl std::error::Error for ConnectTimedOut {}
+
+/// A connector whose whole connect — TCP and the TLS handshake — must end
+/// within a time (hyper-util's `HttpConnector` bounds only the TCP part).
+#[derive(Clone)]
+struct Bounded<C> {
+    inner: C,
+    timeout: Duration,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<C> tower_service::Service<Uri> for Bounded<C>
+where
+    C: tower_service::Service<Uri>,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connect = self.inner.call(uri);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connect).await {
+                Ok(r) => r.map_err(Into::into),
+                Err(_) => Err(Box::new(ConnectTimedOut) as BoxError),
+            }
+        })
+    }
 }
 
 /// Client for the configured upstream.
@@ -130,7 +173,7 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
-fn tls_connector(tls: &UpstreamTls) -> Result<tokio_rustls::TlsConnector, TlsError> {
+fn tls_config(tls: &UpstreamTls) -> Result<rustls::ClientConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for ca in crate::tls::pem_certs(&tls.ca)? {
@@ -143,7 +186,7 @@ fn tls_connector(tls: &UpstreamTls) -> Result<tokio_rustls::TlsConnector, TlsErr
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::Rustls(e.to_string()))?
         .with_root_certificates(roots);
-    let mut config = match &tls.identity {
+    let config = match &tls.identity {
         None => builder.with_no_client_auth(),
         Some((cert, key)) => builder
             .with_client_auth_cert(crate::tls::pem_certs(cert)?, crate::tls::pem_key(key)?)
@@ -152,8 +195,9 @@ fn tls_connector(tls: &UpstreamTls) -> Result<tokio_rustls::TlsConnector, TlsErr
                 key: key.clone(),
             })?,
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+    // No ALPN here: hyper-rustls sets `http/1.1` itself (and refuses a
+    // config that already names protocols).
+    Ok(config)
 }
 
 impl Upstream {
@@ -165,34 +209,30 @@ impl Upstream {
             .map(|a| a.as_str().to_string())
             .unwrap_or_default();
         let scheme = cfg.url.scheme_str().unwrap_or("http");
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(cfg.connect_timeout));
+        connector.set_nodelay(true);
+        let mut client = Client::builder(TokioExecutor::new());
+        client
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(MAX_IDLE)
+            .http1_max_buf_size(MAX_HEAD_BYTES)
+            .http1_max_headers(MAX_HEADERS);
         let transport = match &cfg.tls {
-            None => {
-                let mut connector = HttpConnector::new();
-                connector.set_connect_timeout(Some(cfg.connect_timeout));
-                connector.set_nodelay(true);
-                Transport::Plain(Box::new(
-                    Client::builder(TokioExecutor::new())
-                        .pool_timer(TokioTimer::new())
-                        .timer(TokioTimer::new())
-                        .pool_idle_timeout(Duration::from_secs(30))
-                        .pool_max_idle_per_host(MAX_IDLE_TLS)
-                        .http1_max_buf_size(MAX_HEAD_BYTES)
-                        .http1_max_headers(MAX_HEADERS)
-                        .build(connector),
-                ))
-            }
+            None => Transport::Plain(Box::new(client.build(connector))),
             Some(tls) => {
-                let name = cfg.url.host().unwrap_or_default();
-                let name = name.trim_start_matches('[').trim_end_matches(']');
-                let server_name = ServerName::try_from(name.to_string()).map_err(|_| {
-                    TlsError::Rustls(format!("`{name}` is not a valid upstream server name"))
-                })?;
-                Transport::Tls(Box::new(TlsPool {
-                    connector: tls_connector(tls)?,
-                    server_name,
-                    connect_timeout: cfg.connect_timeout,
-                    idle: Mutex::new(Vec::new()),
-                }))
+                connector.enforce_http(false);
+                let https = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls_config(tls)?)
+                    .https_only()
+                    .enable_http1()
+                    .wrap_connector(connector);
+                Transport::Tls(Box::new(client.build(Bounded {
+                    inner: https,
+                    timeout: cfg.connect_timeout,
+                })))
             }
         };
         Ok(Upstream {
@@ -228,10 +268,7 @@ impl Upstream {
         target: &str,
         headers: HeaderMap,
     ) -> Result<UpstreamResponse, UpstreamError> {
-        let uri = match &self.transport {
-            Transport::Plain(_) => format!("{}{}", self.scheme_authority, target),
-            Transport::Tls(_) => target.to_string(),
-        };
+        let uri = format!("{}{}", self.scheme_authority, target);
         let mut req = Request::get(uri)
             .body(Empty::<Bytes>::new())
             .map_err(|_| UpstreamError::Invalid("request could not be built"))?;
@@ -244,28 +281,18 @@ impl Upstream {
             http::header::ACCEPT_ENCODING,
             http::HeaderValue::from_static("identity"),
         );
-        match &self.transport {
-            Transport::Plain(client) => {
-                let resp = client.request(req).await.map_err(|e| {
-                    if e.is_connect() {
-                        UpstreamError::Unavailable("connection refused or unreachable")
-                    } else {
-                        exchange_failure(&e)
-                    }
-                })?;
-                self.collect(resp).await
+        let sent = match &self.transport {
+            Transport::Plain(client) => client.request(req).await,
+            Transport::Tls(client) => client.request(req).await,
+        };
+        let resp = sent.map_err(|e| {
+            if e.is_connect() {
+                connect_failure(&e)
+            } else {
+                exchange_failure(&e)
             }
-            Transport::Tls(pool) => {
-                let mut sender = pool.checkout(&self.host).await?;
-                let resp = sender
-                    .send_request(req)
-                    .await
-                    .map_err(|e| exchange_failure(&e))?;
-                let answer = self.collect(resp).await?;
-                pool.checkin(sender);
-                Ok(answer)
-            }
-        }
+        })?;
+        self.collect(resp).await
     }
 
     async fn collect(&self, resp: Response<Incoming>) -> Result<UpstreamResponse, UpstreamError> {
@@ -285,6 +312,33 @@ impl Upstream {
             .to_bytes();
         Ok(UpstreamResponse { status, body })
     }
+}
+
+/// Classifies a failed connect: the timeout, the upstream's TLS, or the
+/// address.
+fn connect_failure(e: &(dyn std::error::Error + 'static)) -> UpstreamError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<ConnectTimedOut>() {
+            return UpstreamError::Unavailable("connect timed out");
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return UpstreamError::Unavailable("connect timed out");
+            }
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return UpstreamError::Unavailable("tls handshake with the upstream failed");
+            }
+        }
+        if err.is::<rustls::Error>() {
+            return UpstreamError::Unavailable("tls handshake with the upstream failed");
+        }
+        source = err.source();
+    }
+    UpstreamError::Unavailable("connection refused or unreachable")
 }
 
 /// Classifies a failed exchange before any response head arrived: bytes
@@ -374,60 +428,6 @@ fn is_json_media_type(value: &str) -> bool {
     }
     let subtype = subtype.trim().to_ascii_lowercase();
     subtype == "json" || (subtype.len() > "+json".len() && subtype.ends_with("+json"))
-}
-
-impl TlsPool {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SendRequest<Empty<Bytes>>>> {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// An idle ready connection, or a new one.
-    async fn checkout(&self, addr: &str) -> Result<SendRequest<Empty<Bytes>>, UpstreamError> {
-        loop {
-            let Some(mut sender) = self.lock().pop() else {
-                break;
-            };
-            if sender.ready().await.is_ok() {
-                return Ok(sender);
-            }
-        }
-        let connect = async {
-            let tcp = tokio::net::TcpStream::connect(addr)
-                .await
-                .map_err(|_| UpstreamError::Unavailable("connection refused or unreachable"))?;
-            let _ = tcp.set_nodelay(true);
-            self.connector
-                .connect(self.server_name.clone(), tcp)
-                .await
-                .map_err(|_| UpstreamError::Unavailable("tls handshake with the upstream failed"))
-        };
-        let tls = tokio::time::timeout(self.connect_timeout, connect)
-            .await
-            .map_err(|_| UpstreamError::Unavailable("connect timed out"))??;
-        let (sender, conn) = hyper::client::conn::http1::Builder::new()
-            .max_buf_size(MAX_HEAD_BYTES)
-            .max_headers(MAX_HEADERS)
-            .handshake(TokioIo::new(tls))
-            .await
-            .map_err(|_| UpstreamError::Invalid("connection failed"))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "upstream connection ended");
-            }
-        });
-        Ok(sender)
-    }
-
-    /// Return a connection whose exchange completed, if it can be reused.
-    fn checkin(&self, sender: SendRequest<Empty<Bytes>>) {
-        if sender.is_closed() {
-            return;
-        }
-        let mut idle = self.lock();
-        if idle.len() < MAX_IDLE_TLS {
-            idle.push(sender);
-        }
-    }
 }
 
 #[cfg(test)]
