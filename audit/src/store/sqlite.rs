@@ -30,8 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::{
-    classify, impl_common_store, CommitError, JsonCols, NoteRow, StoreOptions, DDL, SCHEMA_VERSION,
-    V2_TO_V3,
+    classify, impl_common_store, upgrade_schema, CommitError, JsonCols, NoteRow, StoreOptions, DDL,
 };
 use crate::entry::Entry;
 use crate::error::AuditError;
@@ -347,39 +346,12 @@ impl SqliteStore {
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(|e| e.to_string())?;
-            match v {
-                None => {
-                    sqlx::query("INSERT INTO schema_version (version) VALUES (?)")
-                        .bind(SCHEMA_VERSION)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Some(v) if v > SCHEMA_VERSION => {
-                    return Err(format!(
-                        "schema version {v} is newer than supported version {SCHEMA_VERSION}"
-                    ))
-                }
-                Some(2) => {
-                    for stmt in V2_TO_V3 {
-                        sqlx::query(stmt)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                    sqlx::query("INSERT INTO schema_version (version) VALUES (?)")
-                        .bind(SCHEMA_VERSION)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Some(v) if v < SCHEMA_VERSION => {
-                    return Err(format!(
-                        "schema version {v} is older than supported version {SCHEMA_VERSION}: start a new log"
-                    ))
-                }
-                Some(_) => {}
-            }
+            upgrade_schema::<sqlx::Sqlite>(
+                &mut *conn,
+                v,
+                "INSERT INTO schema_version (version) VALUES (?)",
+            )
+            .await?;
             Ok(())
         }
         .await;
