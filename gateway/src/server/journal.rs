@@ -132,6 +132,26 @@ impl Draft {
             upstream_status: None,
         }
     }
+
+    /// A draft for `req`, which just arrived at `at` (the gateway clock):
+    /// its method, and its path with the query when there is one.
+    pub fn for_request<B>(
+        plane: &'static str,
+        inquiry_id: String,
+        req: &http::Request<B>,
+        at: OffsetDateTime,
+    ) -> Draft {
+        Draft::new(
+            plane,
+            inquiry_id,
+            req.method().as_str().to_string(),
+            req.uri().path_and_query().map_or_else(
+                || req.uri().path().to_string(),
+                |pq| pq.as_str().to_string(),
+            ),
+            at,
+        )
+    }
 }
 
 /// Header text for the log: valid UTF-8 only, at most 128 characters,

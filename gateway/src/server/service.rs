@@ -31,16 +31,7 @@ pub async fn handle<B: hyper::body::Body>(
     // process log one line (`journal::trace_answer`), not a span per poll.
     let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = "data");
     async move {
-        let mut draft = Draft::new(
-            "data",
-            inquiry_id.clone(),
-            req.method().as_str().to_string(),
-            req.uri().path_and_query().map_or_else(
-                || req.uri().path().to_string(),
-                |pq| pq.as_str().to_string(),
-            ),
-            shared.clock.now(),
-        );
+        let mut draft = Draft::for_request("data", inquiry_id.clone(), &req, shared.clock.now());
         let headers = req.headers();
         draft.purpose =
             journal::loggable(headers.get("inquiry-purpose").map(HeaderValue::as_bytes));
