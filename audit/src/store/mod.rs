@@ -35,22 +35,34 @@ pub(crate) const SCHEMA_VERSION: i64 = 3;
 /// store (`writer::migrate_legacy_chains`).
 pub(crate) const V2_TO_V3: &[&str] = &["ALTER TABLE entries ADD COLUMN tree_nodes TEXT"];
 
-/// Brings a store whose schema version is `found` (None: a new store) to
-/// [`SCHEMA_VERSION`] on `conn`, inside the caller's transaction, after
-/// [`DDL`]: records the version of a new store, upgrades a version-2 one,
-/// and refuses one newer or older than that. `record` is the INSERT of the
-/// version in the backend's placeholder syntax.
-pub(crate) async fn upgrade_schema<DB>(
+/// Creates what is missing of the schema on `conn` (`ddl`: [`DDL`] in the
+/// backend's dialect) and brings the store to [`SCHEMA_VERSION`], inside
+/// the caller's transaction: records the version of a new store, upgrades
+/// a version-2 one, and refuses one newer or older than that. `record` is
+/// the INSERT of the version in the backend's placeholder syntax.
+pub(crate) async fn migrate_schema<DB, S>(
     conn: &mut DB::Connection,
-    found: Option<i64>,
+    ddl: impl IntoIterator<Item = S>,
     record: &'static str,
 ) -> Result<(), String>
 where
     DB: sqlx::Database,
+    S: AsRef<str>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (Option<i64>,): sqlx::FromRow<'r, DB::Row>,
 {
+    for stmt in ddl {
+        sqlx::query::<DB>(stmt.as_ref())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
     let upgrade: &[&str] = match found {
         None => &[],
         Some(v) if v > SCHEMA_VERSION => {

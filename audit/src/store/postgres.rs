@@ -24,7 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use super::{
-    classify, impl_common_store, upgrade_schema, CommitError, JsonCols, NoteRow, StoreOptions, DDL,
+    classify, impl_common_store, migrate_schema, CommitError, JsonCols, NoteRow, StoreOptions, DDL,
 };
 use crate::entry::Entry;
 use crate::error::{redact_url, AuditError};
@@ -399,19 +399,9 @@ impl PgStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| e.to_string())?;
-        for stmt in DDL {
-            sqlx::query(&partitioned(stmt))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
-        upgrade_schema::<sqlx::Postgres>(
+        migrate_schema::<sqlx::Postgres, _>(
             &mut *tx,
-            v,
+            DDL.iter().map(|stmt| partitioned(stmt)),
             "INSERT INTO schema_version (version) VALUES ($1)",
         )
         .await?;

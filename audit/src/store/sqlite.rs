@@ -30,7 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::{
-    classify, impl_common_store, upgrade_schema, CommitError, JsonCols, NoteRow, StoreOptions, DDL,
+    classify, impl_common_store, migrate_schema, CommitError, JsonCols, NoteRow, StoreOptions, DDL,
 };
 use crate::entry::Entry;
 use crate::error::AuditError;
@@ -336,19 +336,9 @@ impl SqliteStore {
             .await
             .map_err(|e| e.to_string())?;
         let result: Result<(), String> = async {
-            for stmt in DDL {
-                sqlx::query(stmt)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(|e| e.to_string())?;
-            upgrade_schema::<sqlx::Sqlite>(
+            migrate_schema::<sqlx::Sqlite, _>(
                 &mut *conn,
-                v,
+                DDL,
                 "INSERT INTO schema_version (version) VALUES (?)",
             )
             .await?;
