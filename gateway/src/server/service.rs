@@ -113,16 +113,10 @@ async fn run<B: hyper::body::Body>(
     }
 
     let policy = shared.policy.load_full();
-    let allow = match policy::decide(&conn.identity, &inquiry, &policy, now) {
-        Decision::Deny(d) => {
-            draft.rule = Some(d.rule.clone());
-            return Err(Failure::Refused(d.reason, d.rule));
-        }
-        Decision::Allow(a) => a,
-    };
-    draft.rule = Some(format!("roles {}", allow.roles.join(",")));
-    draft.consent_id = allow.consent_id.clone();
-    draft.statutory_basis = allow.statutory_basis.clone();
+    let allow = admit(
+        draft,
+        policy::decide(&conn.identity, &inquiry, &policy, now),
+    )?;
 
     for role in &allow.roles {
         if let Some(rate) = policy.rate(role) {
@@ -216,17 +210,10 @@ async fn run<B: hyper::body::Body>(
     };
     draft.subject_id = Some(subject_id.clone());
     draft.subject_type = Some(subject_type.as_str().to_string());
-    let fetched =
-        match policy::decide_fetched_record(&conn.identity, &inquiry, &subject_id, &policy, now) {
-            Decision::Deny(d) => {
-                draft.rule = Some(d.rule.clone());
-                return Err(Failure::Refused(d.reason, d.rule));
-            }
-            Decision::Allow(a) => a,
-        };
-    draft.rule = Some(format!("roles {}", fetched.roles.join(",")));
-    draft.consent_id = fetched.consent_id.clone();
-    draft.statutory_basis = fetched.statutory_basis.clone();
+    let fetched = admit(
+        draft,
+        policy::decide_fetched_record(&conn.identity, &inquiry, &subject_id, &policy, now),
+    )?;
     let (body, report) = parsed.apply(&fetched.scope, now).map_err(rejected)?;
     record_report(draft, &report);
     let seen = report
@@ -357,6 +344,23 @@ fn upstream_headers(inquiry_id: &str, conn: &ConnInfo, inquiry: &Inquiry) -> Hea
     put("inquiry-purpose", &inquiry.purpose);
     put("inquiry-case", &inquiry.case);
     h
+}
+
+/// What a policy decision lets through, with its rule (the roles), consent
+/// and statutory basis noted in the draft; a refusal's rule is noted too.
+fn admit(draft: &mut Draft, decision: Decision) -> Result<Box<policy::Allow>, Failure> {
+    match decision {
+        Decision::Deny(d) => {
+            draft.rule = Some(d.rule.clone());
+            Err(Failure::Refused(d.reason, d.rule))
+        }
+        Decision::Allow(a) => {
+            draft.rule = Some(format!("roles {}", a.roles.join(",")));
+            draft.consent_id = a.consent_id.clone();
+            draft.statutory_basis = a.statutory_basis.clone();
+            Ok(a)
+        }
+    }
 }
 
 #[cfg(test)]
