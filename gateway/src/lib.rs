@@ -35,6 +35,7 @@ pub mod audit_api;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod conn;
 pub mod console;
 pub mod percent;
 pub mod server;

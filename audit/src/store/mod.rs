@@ -35,6 +35,64 @@ pub(crate) const SCHEMA_VERSION: i64 = 3;
 /// store (`writer::migrate_legacy_chains`).
 pub(crate) const V2_TO_V3: &[&str] = &["ALTER TABLE entries ADD COLUMN tree_nodes TEXT"];
 
+/// Creates what is missing of the schema on `conn` (`ddl`: [`DDL`] in the
+/// backend's dialect) and brings the store to [`SCHEMA_VERSION`], inside
+/// the caller's transaction: records the version of a new store, upgrades
+/// a version-2 one, and refuses one newer or older than that. `record` is
+/// the INSERT of the version in the backend's placeholder syntax.
+pub(crate) async fn migrate_schema<DB, S>(
+    conn: &mut DB::Connection,
+    ddl: impl IntoIterator<Item = S>,
+    record: &'static str,
+) -> Result<(), String>
+where
+    DB: sqlx::Database,
+    S: AsRef<str>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (Option<i64>,): sqlx::FromRow<'r, DB::Row>,
+{
+    for stmt in ddl {
+        sqlx::query::<DB>(stmt.as_ref())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let upgrade: &[&str] = match found {
+        None => &[],
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(format!(
+                "schema version {v} is newer than supported version {SCHEMA_VERSION}"
+            ))
+        }
+        Some(2) => V2_TO_V3,
+        Some(v) if v < SCHEMA_VERSION => {
+            return Err(format!(
+                "schema version {v} is older than supported version {SCHEMA_VERSION}: \
+                 start a new log"
+            ))
+        }
+        Some(_) => return Ok(()),
+    };
+    for stmt in upgrade {
+        sqlx::query::<DB>(stmt)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    sqlx::query::<DB>(record)
+        .bind(SCHEMA_VERSION)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Why a commit failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum CommitError {

@@ -24,8 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use super::{
-    classify, impl_common_store, CommitError, JsonCols, NoteRow, StoreOptions, DDL, SCHEMA_VERSION,
-    V2_TO_V3,
+    classify, impl_common_store, migrate_schema, CommitError, JsonCols, NoteRow, StoreOptions, DDL,
 };
 use crate::entry::Entry;
 use crate::error::{redact_url, AuditError};
@@ -400,49 +399,12 @@ impl PgStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| e.to_string())?;
-        for stmt in DDL {
-            sqlx::query(&partitioned(stmt))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
-        match v {
-            None => {
-                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
-                    .bind(SCHEMA_VERSION)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(format!(
-                    "schema version {v} is newer than supported version {SCHEMA_VERSION}"
-                ))
-            }
-            Some(2) => {
-                for stmt in V2_TO_V3 {
-                    sqlx::query(stmt)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
-                    .bind(SCHEMA_VERSION)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Some(v) if v < SCHEMA_VERSION => {
-                return Err(format!(
-                    "schema version {v} is older than supported version {SCHEMA_VERSION}: start a new log"
-                ))
-            }
-            Some(_) => {}
-        }
+        migrate_schema::<sqlx::Postgres, _>(
+            &mut *tx,
+            DDL.iter().map(|stmt| partitioned(stmt)),
+            "INSERT INTO schema_version (version) VALUES ($1)",
+        )
+        .await?;
         if kind.as_deref() == Some("r") {
             Self::partition_existing(&mut tx).await?;
             for stmt in DDL {

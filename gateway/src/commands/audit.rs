@@ -327,33 +327,20 @@ fn lift_entry(officer: &str, reason: &str, inquiry_id: String) -> audit::NewEntr
         .unwrap_or(i64::MAX);
     let operator = std::env::var("USER").unwrap_or_default();
     audit::NewEntry {
-        time_ms,
-        inquiry_id,
-        plane: "alert".into(),
         officer_id: clean(officer),
         officer_name: "credgate audit lift".into(),
         unit: clean(&operator),
-        cert_fingerprint: String::new(),
-        purpose: None,
-        case: None,
-        consent_id: None,
         method: "LIFT".into(),
         path: "/alerts/lift".into(),
-        subject_id: None,
-        subject_type: None,
-        items_requested: Vec::new(),
-        decision: audit::Decision::Allow,
-        reason: "lift".into(),
         rule: clean(&policy::alerts::lift_text(officer, reason)),
-        statutory_basis: None,
-        status: 200,
-        records_returned: 0,
-        records_suppressed: Default::default(),
-        removed_keys: Vec::new(),
-        masked_keys: Vec::new(),
-        objection_labeled: 0,
-        upstream_status: None,
-        latency_ms: 0,
+        ..crate::server::journal::own_entry(
+            time_ms,
+            inquiry_id,
+            "alert",
+            audit::Decision::Allow,
+            "lift",
+            200,
+        )
     }
 }
 

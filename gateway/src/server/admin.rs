@@ -85,16 +85,7 @@ pub async fn handle<B: hyper::body::Body>(
     let inquiry_id = journal::new_inquiry_id(&shared.rng);
     let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = "admin");
     async move {
-        let mut draft = Draft::new(
-            "admin",
-            inquiry_id.clone(),
-            req.method().as_str().to_string(),
-            req.uri().path_and_query().map_or_else(
-                || req.uri().path().to_string(),
-                |pq| pq.as_str().to_string(),
-            ),
-            shared.clock.now(),
-        );
+        let mut draft = Draft::for_request("admin", inquiry_id.clone(), &req, shared.clock.now());
         let http1 = req.version() < http::Version::HTTP_2;
         let outcome = run(&shared, &conn, &req, &mut draft).await;
         let (decision, reason, status) = match &outcome {

@@ -244,37 +244,26 @@ pub(crate) fn alert_entry(f: &Firing, inquiry_id: String, time_ms: i64) -> audit
         .and_then(|s| policy::subject::classify(s).ok())
         .map(|t| t.as_str().to_owned());
     audit::NewEntry {
-        time_ms,
-        inquiry_id,
-        plane: "alert".into(),
         officer_id: journal::clean(&f.officer),
         officer_name: "credgate alerts".into(),
         unit: journal::clean(&f.unit),
-        cert_fingerprint: String::new(),
-        purpose: None,
-        case: None,
-        consent_id: None,
         method: "ALERT".into(),
         path: journal::clean(&format!("/alerts/{}", f.rule)),
         subject_id: f.subject.as_deref().map(journal::clean),
         subject_type,
-        items_requested: Vec::new(),
-        decision: audit::Decision::Error,
-        reason: "alert".into(),
         rule: journal::clean(&f.rule_text()),
-        statutory_basis: None,
-        status: if f.suspend_until_ms.is_some() {
-            403
-        } else {
-            200
-        },
-        records_returned: 0,
-        records_suppressed: Default::default(),
-        removed_keys: Vec::new(),
-        masked_keys: Vec::new(),
-        objection_labeled: 0,
-        upstream_status: None,
-        latency_ms: 0,
+        ..journal::own_entry(
+            time_ms,
+            inquiry_id,
+            "alert",
+            audit::Decision::Error,
+            "alert",
+            if f.suspend_until_ms.is_some() {
+                403
+            } else {
+                200
+            },
+        )
     }
 }
 

@@ -132,6 +132,26 @@ impl Draft {
             upstream_status: None,
         }
     }
+
+    /// A draft for `req`, which just arrived at `at` (the gateway clock):
+    /// its method, and its path with the query when there is one.
+    pub fn for_request<B>(
+        plane: &'static str,
+        inquiry_id: String,
+        req: &http::Request<B>,
+        at: OffsetDateTime,
+    ) -> Draft {
+        Draft::new(
+            plane,
+            inquiry_id,
+            req.method().as_str().to_string(),
+            req.uri().path_and_query().map_or_else(
+                || req.uri().path().to_string(),
+                |pq| pq.as_str().to_string(),
+            ),
+            at,
+        )
+    }
 }
 
 /// Header text for the log: valid UTF-8 only, at most 128 characters,
@@ -405,16 +425,26 @@ pub async fn flush_refusals(shared: &Shared) {
     }
 }
 
-/// The summary entry of a certificate's refusals past its budget.
-fn summary_entry(p: &super::refusals::Pending, inquiry_id: String) -> audit::NewEntry {
+/// An entry the gateway writes of its own accord (refusal summaries,
+/// alerts, suspension lifts, witness conflicts) rather than for a request:
+/// no officer, no declaration, nothing asked for or served, no latency.
+/// The base (`..`) of those entries, which fill in who, what and why.
+pub(crate) fn own_entry(
+    time_ms: i64,
+    inquiry_id: String,
+    plane: &str,
+    decision: audit::Decision,
+    reason: &str,
+    status: u16,
+) -> audit::NewEntry {
     audit::NewEntry {
-        time_ms: p.last_ms,
+        time_ms,
         inquiry_id,
-        plane: p.plane.to_owned(),
-        officer_id: clean(&p.identity.officer_id),
-        officer_name: clean(&p.identity.name),
-        unit: clean(&p.identity.unit),
-        cert_fingerprint: clean(&p.identity.fingerprint),
+        plane: plane.to_owned(),
+        officer_id: String::new(),
+        officer_name: String::new(),
+        unit: String::new(),
+        cert_fingerprint: String::new(),
         purpose: None,
         case: None,
         consent_id: None,
@@ -423,18 +453,37 @@ fn summary_entry(p: &super::refusals::Pending, inquiry_id: String) -> audit::New
         subject_id: None,
         subject_type: None,
         items_requested: Vec::new(),
-        decision: audit::Decision::Deny,
-        reason: "refusals_summarised".to_owned(),
-        rule: p.rule(),
+        decision,
+        reason: reason.to_owned(),
+        rule: String::new(),
         statutory_basis: None,
-        status: 429,
+        status,
         records_returned: 0,
-        records_suppressed: std::collections::BTreeMap::new(),
+        records_suppressed: BTreeMap::new(),
         removed_keys: Vec::new(),
         masked_keys: Vec::new(),
         objection_labeled: 0,
         upstream_status: None,
         latency_ms: 0,
+    }
+}
+
+/// The summary entry of a certificate's refusals past its budget.
+fn summary_entry(p: &super::refusals::Pending, inquiry_id: String) -> audit::NewEntry {
+    audit::NewEntry {
+        officer_id: clean(&p.identity.officer_id),
+        officer_name: clean(&p.identity.name),
+        unit: clean(&p.identity.unit),
+        cert_fingerprint: clean(&p.identity.fingerprint),
+        rule: p.rule(),
+        ..own_entry(
+            p.last_ms,
+            inquiry_id,
+            p.plane,
+            audit::Decision::Deny,
+            "refusals_summarised",
+            429,
+        )
     }
 }
 

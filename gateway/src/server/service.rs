@@ -31,16 +31,7 @@ pub async fn handle<B: hyper::body::Body>(
     // process log one line (`journal::trace_answer`), not a span per poll.
     let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = "data");
     async move {
-        let mut draft = Draft::new(
-            "data",
-            inquiry_id.clone(),
-            req.method().as_str().to_string(),
-            req.uri().path_and_query().map_or_else(
-                || req.uri().path().to_string(),
-                |pq| pq.as_str().to_string(),
-            ),
-            shared.clock.now(),
-        );
+        let mut draft = Draft::for_request("data", inquiry_id.clone(), &req, shared.clock.now());
         let headers = req.headers();
         draft.purpose =
             journal::loggable(headers.get("inquiry-purpose").map(HeaderValue::as_bytes));
@@ -122,16 +113,10 @@ async fn run<B: hyper::body::Body>(
     }
 
     let policy = shared.policy.load_full();
-    let allow = match policy::decide(&conn.identity, &inquiry, &policy, now) {
-        Decision::Deny(d) => {
-            draft.rule = Some(d.rule.clone());
-            return Err(Failure::Refused(d.reason, d.rule));
-        }
-        Decision::Allow(a) => a,
-    };
-    draft.rule = Some(format!("roles {}", allow.roles.join(",")));
-    draft.consent_id = allow.consent_id.clone();
-    draft.statutory_basis = allow.statutory_basis.clone();
+    let allow = admit(
+        draft,
+        policy::decide(&conn.identity, &inquiry, &policy, now),
+    )?;
 
     for role in &allow.roles {
         if let Some(rate) = policy.rate(role) {
@@ -225,17 +210,10 @@ async fn run<B: hyper::body::Body>(
     };
     draft.subject_id = Some(subject_id.clone());
     draft.subject_type = Some(subject_type.as_str().to_string());
-    let fetched =
-        match policy::decide_fetched_record(&conn.identity, &inquiry, &subject_id, &policy, now) {
-            Decision::Deny(d) => {
-                draft.rule = Some(d.rule.clone());
-                return Err(Failure::Refused(d.reason, d.rule));
-            }
-            Decision::Allow(a) => a,
-        };
-    draft.rule = Some(format!("roles {}", fetched.roles.join(",")));
-    draft.consent_id = fetched.consent_id.clone();
-    draft.statutory_basis = fetched.statutory_basis.clone();
+    let fetched = admit(
+        draft,
+        policy::decide_fetched_record(&conn.identity, &inquiry, &subject_id, &policy, now),
+    )?;
     let (body, report) = parsed.apply(&fetched.scope, now).map_err(rejected)?;
     record_report(draft, &report);
     let seen = report
@@ -366,6 +344,23 @@ fn upstream_headers(inquiry_id: &str, conn: &ConnInfo, inquiry: &Inquiry) -> Hea
     put("inquiry-purpose", &inquiry.purpose);
     put("inquiry-case", &inquiry.case);
     h
+}
+
+/// What a policy decision lets through, with its rule (the roles), consent
+/// and statutory basis noted in the draft; a refusal's rule is noted too.
+fn admit(draft: &mut Draft, decision: Decision) -> Result<Box<policy::Allow>, Failure> {
+    match decision {
+        Decision::Deny(d) => {
+            draft.rule = Some(d.rule.clone());
+            Err(Failure::Refused(d.reason, d.rule))
+        }
+        Decision::Allow(a) => {
+            draft.rule = Some(format!("roles {}", a.roles.join(",")));
+            draft.consent_id = a.consent_id.clone();
+            draft.statutory_basis = a.statutory_basis.clone();
+            Ok(a)
+        }
+    }
 }
 
 #[cfg(test)]

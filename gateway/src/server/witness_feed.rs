@@ -208,32 +208,18 @@ fn conflict_entry(witness: &str, chain: &str, size: u64, why: &str) -> audit::Ne
     let mut id = [0u8; 16];
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id);
     audit::NewEntry {
-        time_ms: now,
-        inquiry_id: hex::encode(id),
-        plane: "alert".into(),
         officer_id: "credgate".into(),
         officer_name: "credgate witness feed".into(),
-        unit: String::new(),
-        cert_fingerprint: String::new(),
-        purpose: None,
-        case: None,
-        consent_id: None,
         method: "POST".into(),
         path: format!("/witness/{witness}/add-checkpoint?chain={chain}&size={size}"),
-        subject_id: None,
-        subject_type: None,
-        items_requested: Vec::new(),
-        decision: audit::Decision::Error,
-        reason: "witness_conflict".into(),
         rule: format!("witness:{witness}: {why}"),
-        statutory_basis: None,
-        status: 409,
-        records_returned: 0,
-        records_suppressed: BTreeMap::new(),
-        removed_keys: Vec::new(),
-        masked_keys: Vec::new(),
-        objection_labeled: 0,
-        upstream_status: None,
-        latency_ms: 0,
+        ..super::journal::own_entry(
+            now,
+            hex::encode(id),
+            "alert",
+            audit::Decision::Error,
+            "witness_conflict",
+            409,
+        )
     }
 }

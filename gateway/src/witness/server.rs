@@ -14,7 +14,6 @@
 //! Error bodies are one line of text (`error: …`) naming the problem, never
 //! echoing the request.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,12 +24,10 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
 
 use super::protocol;
 use super::service::{Refusal, Witness};
@@ -76,42 +73,20 @@ pub async fn serve(
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut conns = JoinSet::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                        tracing::warn!("witness: too many connections; closing a new one");
-                        continue;
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let acceptor = acceptor.clone();
-                    let witness = Arc::clone(&witness);
-                    let stop = stop_rx.clone();
-                    conns.spawn(async move {
-                        connection(stream, acceptor, witness, stop).await;
-                        drop(slot);
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "witness: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-        }
-        while conns.try_join_next().is_some() {}
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let drained =
-        tokio::time::timeout(DRAIN, async { while conns.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
-        conns.abort_all();
-    }
+    let connect = move |stream: tokio::net::TcpStream, stop| {
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!("witness: too many connections; closing a new one");
+            return None;
+        };
+        let _ = stream.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let witness = Arc::clone(&witness);
+        Some(async move {
+            connection(stream, acceptor, witness, stop).await;
+            drop(slot);
+        })
+    };
+    crate::conn::accept_until(listener, shutdown, DRAIN, "witness", connect).await;
 }
 
 /// One TLS connection carrying HTTP/1.1 requests.
@@ -119,7 +94,7 @@ async fn connection(
     stream: tokio::net::TcpStream,
     acceptor: tokio_rustls::TlsAcceptor,
     witness: Arc<Witness>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => tls,
@@ -129,36 +104,16 @@ async fn connection(
         }
         Err(_) => return,
     };
-    let svc = service_fn(move |req| {
-        let witness = Arc::clone(&witness);
-        async move { Ok::<_, Infallible>(handle(&witness, req).await) }
-    });
-    let conn = http1::Builder::new()
+    let mut builder = http1::Builder::new();
+    builder
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(tls), svc);
-    let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        res = conn.as_mut() => {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "witness: connection ended with an error");
-            }
-        }
-        () = stopped(&mut stop) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
-}
-
-/// Resolves once `stop` holds `true` (or its sender is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    while !*stop.borrow_and_update() {
-        if stop.changed().await.is_err() {
-            return;
-        }
-    }
+        .max_buf_size(64 * 1024);
+    let serve = move |req: Request<Incoming>| {
+        let witness = Arc::clone(&witness);
+        async move { handle(&witness, req).await }
+    };
+    crate::conn::serve_until_stopped(&builder, tls, serve, stop, "witness").await;
 }
 
 /// What a request gets, before it becomes an HTTP response.

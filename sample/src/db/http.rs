@@ -5,7 +5,6 @@
 //! request (headers, path, query) is echoed into a body, and nothing about the
 //! request is recorded.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,12 +14,10 @@ use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use sqlx::{Row, SqlitePool};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use super::SampleDbError;
 
@@ -47,34 +44,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SampleDbError> {
     let pool = Arc::new(pool);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut conns = JoinSet::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    // Best effort: a socket option failure does not stop serving.
-                    let _ = stream.set_nodelay(true);
-                    conns.spawn(connection(stream, Arc::clone(&pool), stop_rx.clone()));
-                }
-                Err(e) => {
-                    // Usually out of file descriptors: back off, keep serving.
-                    tracing::warn!(error = %e, "sample-db: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-        }
-        while conns.try_join_next().is_some() {}
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let drained =
-        tokio::time::timeout(DRAIN, async { while conns.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
-        conns.abort_all();
-    }
+    let connect = move |stream: tokio::net::TcpStream, stop| {
+        // Best effort: a socket option failure does not stop serving.
+        let _ = stream.set_nodelay(true);
+        Some(connection(stream, Arc::clone(&pool), stop))
+    };
+    gateway::conn::accept_until(listener, shutdown, DRAIN, "sample-db", connect).await;
     Ok(())
 }
 
@@ -82,37 +57,17 @@ pub async fn serve(
 async fn connection(
     stream: tokio::net::TcpStream,
     pool: Arc<SqlitePool>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let svc = service_fn(move |req| {
-        let pool = Arc::clone(&pool);
-        async move { Ok::<_, Infallible>(handle(&pool, &req).await) }
-    });
-    let conn = http1::Builder::new()
+    let mut builder = http1::Builder::new();
+    builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
-        .serve_connection(TokioIo::new(stream), svc);
-    let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        res = conn.as_mut() => {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "sample-db: connection ended with an error");
-            }
-        }
-        () = stopped(&mut stop) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
-}
-
-/// Resolves once `stop` holds `true` (or its sender is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    while !*stop.borrow_and_update() {
-        if stop.changed().await.is_err() {
-            return;
-        }
-    }
+        .header_read_timeout(Duration::from_secs(10));
+    let serve = move |req: Request<Incoming>| {
+        let pool = Arc::clone(&pool);
+        async move { handle(&pool, &req).await }
+    };
+    gateway::conn::serve_until_stopped(&builder, stream, serve, stop, "sample-db").await;
 }
 
 /// A parsed route of the upstream API.
@@ -293,42 +248,4 @@ fn error(status: StatusCode, code: &'static str, message: &'static str) -> Respo
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes() {
-        assert_eq!(route("/v1/subjects/A"), Some(Route::Subject("A")));
-        assert_eq!(
-            route("/v1/subjects/A/records"),
-            Some(Route::SubjectRecords("A"))
-        );
-        assert_eq!(route("/v1/records/r-1"), Some(Route::Record("r-1")));
-        assert_eq!(route("/v1/subjects/"), None);
-        assert_eq!(route("/v1/subjects/A/"), None);
-        assert_eq!(route("/v1/subjects/A/records/x"), None);
-        assert_eq!(route("/v1/records/r-1/x"), None);
-        assert_eq!(route("/v2/records/r-1"), None);
-        assert_eq!(route("/"), None);
-    }
-
-    #[test]
-    fn items_filter_parses_lists() {
-        assert_eq!(items_filter(None), Ok(None));
-        assert_eq!(items_filter(Some("other=1")), Ok(None));
-        assert_eq!(
-            items_filter(Some("items=a,b&x=1")),
-            Ok(Some(vec!["a".to_string(), "b".to_string()]))
-        );
-        assert_eq!(
-            items_filter(Some("items=a%2Cb")),
-            Ok(Some(vec!["a".to_string(), "b".to_string()]))
-        );
-        assert_eq!(items_filter(Some("items=")), Ok(Some(vec![])));
-        assert_eq!(
-            items_filter(Some("items=%E6%B9%98")),
-            Ok(Some(vec!["湘".to_string()]))
-        );
-        assert_eq!(items_filter(Some("items=%zz")), Err(()));
-    }
-}
+mod tests;

@@ -1,0 +1,455 @@
+use super::*;
+
+const LEGAL: &str = "91430100MA4L0XXX1N";
+const OTHER: &str = "91110000100000000R";
+
+#[test]
+fn percent_decoding() {
+    assert_eq!(percent_decode("a%20b+c").as_deref(), Some("a b c"));
+    assert_eq!(
+        percent_decode("%E4%B8%AD%e6%96%87").as_deref(),
+        Some("中文")
+    );
+    assert_eq!(
+        percent_decode("HN-AMR-0001").as_deref(),
+        Some("HN-AMR-0001")
+    );
+    assert_eq!(percent_decode("%zz"), None);
+    assert_eq!(percent_decode("%4"), None);
+    assert_eq!(percent_decode("%ff"), None, "not UTF-8");
+}
+
+#[test]
+fn time_bounds() {
+    assert_eq!(parse_time_bound("2026-03-01", false), Ok(1_772_323_200_000));
+    assert_eq!(
+        parse_time_bound("2026-03-01", true),
+        Ok(1_772_323_200_000 + 86_400_000 - 1)
+    );
+    assert_eq!(
+        parse_time_bound("2026-03-01T08:00:00+08:00", false),
+        Ok(1_772_323_200_000)
+    );
+    assert_eq!(
+        parse_time_bound("2026-03-01T00:00:00.250Z", true),
+        Ok(1_772_323_200_250),
+        "an exact instant is not widened"
+    );
+    for bad in ["yesterday", "2026-13-01", "2026-03-01 10:00", ""] {
+        assert!(parse_time_bound(bad, false).is_err(), "{bad}");
+    }
+    assert_eq!(format_ms(1_772_323_200_250), "2026-03-01T00:00:00.250Z");
+}
+
+#[test]
+fn filter_query_parsing() {
+    let f = parse_filter_query(
+        Some("officer=HN%2DAMR-0001&subject=91430100MA4L0XXX1N&from=2026-03-01&to=2026-03-02&decision=deny"),
+        true,
+    )
+    .unwrap();
+    assert_eq!(f.officer.as_deref(), Some("HN-AMR-0001"));
+    assert_eq!(f.subject.as_deref(), Some(LEGAL));
+    assert_eq!(f.from_ms, Some(1_772_323_200_000));
+    assert_eq!(f.to_ms, Some(1_772_323_200_000 + 2 * 86_400_000 - 1));
+    assert_eq!(f.decision, Some(audit::Decision::Deny));
+    assert_eq!(f.limit, Some(DEFAULT_LIMIT));
+
+    assert_eq!(
+        parse_filter_query(None, true).unwrap().limit,
+        Some(DEFAULT_LIMIT)
+    );
+    assert_eq!(
+        parse_filter_query(Some("limit=10000"), true).unwrap().limit,
+        Some(MAX_LIMIT)
+    );
+    assert_eq!(parse_filter_query(None, false).unwrap().limit, None);
+    let refused = [
+        (Some("limit=10001"), true),
+        (Some("limit=0"), true),
+        (Some("limit=ten"), true),
+        (Some("limit=5"), false),
+        (Some("officer=a&officer=b"), true),
+        (Some("colour=red"), true),
+        (Some("subject=123"), true),
+        (Some("decision=maybe"), true),
+        (Some("from=2026-03-02&to=2026-03-01"), true),
+        (Some("officer=%zz"), true),
+    ];
+    for (query, with_limit) in refused {
+        assert!(parse_filter_query(query, with_limit).is_err(), "{query:?}");
+    }
+}
+
+/// Ms of an RFC 3339 instant.
+fn ms(text: &str) -> i64 {
+    parse_time_bound(text, false).unwrap()
+}
+
+fn new_entry(
+    time: &str,
+    officer: &str,
+    subject: &str,
+    decision: audit::Decision,
+) -> audit::NewEntry {
+    audit::NewEntry {
+        time_ms: ms(time),
+        inquiry_id: format!("inq-{}", ms(time)),
+        plane: "data".into(),
+        officer_id: officer.into(),
+        officer_name: "Li Na".into(),
+        unit: "Hunan AMR".into(),
+        cert_fingerprint: "00".repeat(32),
+        purpose: Some("administrative_inspection".into()),
+        case: Some("HN-1".into()),
+        consent_id: None,
+        method: "GET".into(),
+        path: format!("/v1/subjects/{subject}"),
+        subject_id: Some(subject.into()),
+        subject_type: Some("legal_person".into()),
+        items_requested: vec![],
+        decision,
+        reason: "ok".into(),
+        rule: "test".into(),
+        statutory_basis: None,
+        status: 200,
+        records_returned: 0,
+        records_suppressed: Default::default(),
+        removed_keys: vec![],
+        masked_keys: vec![],
+        objection_labeled: 0,
+        upstream_status: Some(200),
+        latency_ms: 1,
+    }
+}
+
+/// A real SQLite log with four entries; returns (tempdir, reader, public key, store url).
+async fn store() -> (tempfile::TempDir, audit::Reader, Vec<u8>, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("audit.db").display());
+    let cfg = audit::AuditConfig {
+        store_url: url.clone(),
+        signing_key_pkcs8: pkcs8.as_ref().to_vec(),
+        checkpoint_every: 2,
+        ..Default::default()
+    };
+    let log = audit::AuditLog::open(&cfg).await.unwrap();
+    for e in [
+        new_entry(
+            "2026-03-01T09:00:00Z",
+            "HN-AMR-0001",
+            LEGAL,
+            audit::Decision::Allow,
+        ),
+        new_entry(
+            "2026-03-01T10:00:00Z",
+            "HN-AMR-0001",
+            OTHER,
+            audit::Decision::Deny,
+        ),
+        new_entry(
+            "2026-03-02T09:00:00Z",
+            "CS-RATE-0007",
+            LEGAL,
+            audit::Decision::Allow,
+        ),
+        new_entry(
+            "2026-03-03T09:00:00Z",
+            "HN-AMR-0001",
+            LEGAL,
+            audit::Decision::Allow,
+        ),
+    ] {
+        log.append(e).await.unwrap();
+    }
+    let public = log.public_key();
+    log.shutdown().await.unwrap();
+    let reader = audit::Reader::connect(&url).await.unwrap();
+    (tmp, reader, public, url)
+}
+
+/// [`handle`] (named for the export cap these tests once bypassed).
+async fn handle_big(
+    reader: &audit::Reader,
+    key: &[u8],
+    path: &str,
+    query: Option<&str>,
+) -> AuditApiResponse {
+    handle(reader, key, path, query).await
+}
+
+/// A streamed export read whole, or the refusal.
+async fn export_whole(
+    reader: &audit::Reader,
+    key: &[u8],
+    query: Option<&str>,
+) -> Result<(Vec<u8>, Option<String>), AuditApiResponse> {
+    let started = export_stream(reader.clone(), key.to_vec(), query, ()).await?;
+    let body = started.body.collect().await.unwrap();
+    Ok((body, started.subject_id))
+}
+
+fn body_json(resp: &AuditApiResponse) -> Value {
+    serde_json::from_slice(&resp.body).unwrap()
+}
+
+fn error_code(resp: &AuditApiResponse) -> String {
+    body_json(resp)["error"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn entries_are_filtered_and_limited() {
+    let (_tmp, reader, key, _) = store().await;
+    let count = |q: &'static str| {
+        let reader = reader.clone();
+        let key = key.clone();
+        async move {
+            let resp = handle_big(&reader, &key, "/audit/entries", Some(q)).await;
+            assert_eq!(resp.status, 200, "{q}");
+            assert_eq!(resp.content_type, "application/json");
+            body_json(&resp)["entries"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(count("").await, 4);
+    assert_eq!(count("officer=HN-AMR-0001").await, 3);
+    assert_eq!(count("decision=deny").await, 1);
+    assert_eq!(count("to=2026-03-01").await, 2);
+    assert_eq!(count("from=2026-03-02T00%3A00%3A00Z").await, 2);
+    assert_eq!(count("limit=1").await, 1);
+    let resp = handle_big(&reader, &key, "/audit/entries", Some("limit=4")).await;
+    assert_eq!(
+        body_json(&resp)["truncated"],
+        true,
+        "as many as the limit: maybe more"
+    );
+    let resp = handle_big(&reader, &key, "/audit/entries", Some("limit=5")).await;
+    assert_eq!(body_json(&resp)["truncated"], false);
+    let resp = handle_big(
+        &reader,
+        &key,
+        "/audit/entries",
+        Some(&format!("subject={LEGAL}")),
+    )
+    .await;
+    assert_eq!(body_json(&resp)["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(resp.subject_id.as_deref(), Some(LEGAL));
+    let first = &body_json(&resp)["entries"][0];
+    assert_eq!(first["time"], "2026-03-01T09:00:00.000Z");
+    assert_eq!(first["entry"]["officer_id"], "HN-AMR-0001");
+
+    for bad in ["subject=123", "limit=20000", "colour=red", "decision=maybe"] {
+        let resp = handle_big(&reader, &key, "/audit/entries", Some(bad)).await;
+        assert_eq!(resp.status, 400, "{bad}");
+        assert_eq!(error_code(&resp), "invalid_request");
+    }
+}
+
+#[test]
+fn csv_fields_are_quoted_and_formulas_neutralised() {
+    let mut out = String::new();
+    for (text, want) in [
+        ("plain", "\"plain\""),
+        ("=1+2", "\"'=1+2\""),
+        ("+1", "\"'+1\""),
+        ("-1", "\"'-1\""),
+        ("@SUM(A1)", "\"'@SUM(A1)\""),
+        ("\tx", "\"'\tx\""),
+        ("a \"b\", c\nd", "\"a \"\"b\"\", c\nd\""),
+        ("", "\"\""),
+    ] {
+        out.clear();
+        csv_field(&mut out, text);
+        assert_eq!(out, want, "{text:?}");
+    }
+}
+
+#[tokio::test]
+async fn entries_as_csv_take_the_same_filter() {
+    let (_tmp, reader, key, _) = store().await;
+    let resp = handle_big(
+        &reader,
+        &key,
+        "/audit/entries",
+        Some("officer=HN-AMR-0001&unit=Hunan+AMR&format=csv"),
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.content_type, "text/csv; charset=utf-8");
+    let text = String::from_utf8(resp.body).unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 4, "a header and 3 rows: {text}");
+    assert!(lines[0].starts_with("\"time\",\"inquiry_id\""));
+    for bad in ["format=xml", "unit=x&unit=y"] {
+        let resp = handle_big(&reader, &key, "/audit/entries", Some(bad)).await;
+        assert_eq!(resp.status, 400, "{bad}");
+    }
+    let resp = handle_big(&reader, &key, "/audit/entries", Some("reason=nope")).await;
+    assert_eq!(body_json(&resp)["entries"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn verify_reports_intact_and_a_wrong_key() {
+    let (_tmp, reader, key, _) = store().await;
+    let resp = handle_big(&reader, &key, "/audit/verify", None).await;
+    assert_eq!(resp.status, 200);
+    let report = body_json(&resp);
+    assert_eq!(report["result"], "intact");
+    assert_eq!(report["entries"], 4);
+
+    let rng = ring::rand::SystemRandom::new();
+    let other = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+    let other = ring::signature::Ed25519KeyPair::from_pkcs8(other.as_ref()).unwrap();
+    let other_key = ring::signature::KeyPair::public_key(&other)
+        .as_ref()
+        .to_vec();
+    let resp = handle_big(&reader, &other_key, "/audit/verify", None).await;
+    assert_eq!(body_json(&resp)["result"], "tampered");
+}
+
+#[tokio::test]
+async fn export_verifies_offline() {
+    let (_tmp, reader, key, _) = store().await;
+    let (body, subject) = export_whole(&reader, &key, None).await.unwrap();
+    assert_eq!(subject, None);
+    let report = audit::verify_export(std::io::Cursor::new(&body), &key).unwrap();
+    assert!(
+        matches!(report, audit::VerifyReport::Intact { entries: 4, .. }),
+        "{report:?}"
+    );
+    let resp = export_whole(&reader, &key, Some("limit=3"))
+        .await
+        .unwrap_err();
+    assert_eq!(resp.status, 400);
+    assert_eq!(
+        handle_big(&reader, &key, "/audit/export", None)
+            .await
+            .status,
+        404,
+        "exports are only served streamed"
+    );
+}
+
+/// The streamed export is the export `audit::Reader::export_with_key`
+/// writes (what the admin plane built in memory before issue 15), byte
+/// for byte, filtered or not; the permit is given back when the stream
+/// ends or its reader goes away.
+#[tokio::test]
+async fn the_streamed_export_is_the_in_memory_export() {
+    let (_tmp, reader, key, _) = store().await;
+    for query in [
+        None,
+        Some(format!("subject={LEGAL}&to=2026-03-01")),
+        Some("officer=CS-RATE-0007".to_string()),
+    ] {
+        let filter = parse_filter_query(query.as_deref(), false).unwrap();
+        let mut in_memory = Vec::new();
+        reader
+            .export_with_key(&filter, &key, &mut in_memory)
+            .await
+            .unwrap();
+        let (streamed, subject) = export_whole(&reader, &key, query.as_deref()).await.unwrap();
+        assert_eq!(streamed, in_memory, "{query:?}");
+        assert_eq!(subject, filter.subject);
+    }
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+    let permit = permits.clone().try_acquire_owned().unwrap();
+    let started = export_stream(reader.clone(), key.clone(), None, permit)
+        .await
+        .unwrap();
+    // (Held while the export streams: tests/tests/export_stream.rs,
+    // with an export larger than the queue.)
+    started.body.collect().await.unwrap();
+    let freed = tokio::time::timeout(std::time::Duration::from_secs(5), permits.acquire())
+        .await
+        .is_ok();
+    assert!(freed, "released when the stream ended");
+    let permit = permits.clone().try_acquire_owned().unwrap();
+    let started = export_stream(reader.clone(), key.clone(), None, permit)
+        .await
+        .unwrap();
+    drop(started);
+    let freed = tokio::time::timeout(std::time::Duration::from_secs(5), permits.acquire())
+        .await
+        .is_ok();
+    assert!(freed, "released when the client went away");
+}
+
+#[tokio::test]
+async fn subject_report_lists_who_looked() {
+    let (_tmp, reader, key, _) = store().await;
+    let path = format!("/audit/subjects/{LEGAL}");
+    let resp = handle_big(&reader, &key, &path, None).await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.subject_id.as_deref(), Some(LEGAL));
+    let report = body_json(&resp);
+    assert_eq!(report["subject"], LEGAL);
+    assert_eq!(report["subject_type"], "legal_person");
+    let rows = report["inquiries"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["unit"], "Hunan AMR");
+    assert_eq!(rows[0]["purpose"], "administrative_inspection");
+    assert_eq!(rows[0]["decision"], "allow");
+    assert_eq!(rows[1]["officer_id"], "CS-RATE-0007");
+
+    let resp = handle_big(&reader, &key, "/audit/subjects/91430100MA4L0XXX1A", None).await;
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.subject_id, None);
+    let resp = handle_big(&reader, &key, "/audit/elsewhere", None).await;
+    assert_eq!(resp.status, 404);
+    assert_eq!(error_code(&resp), "not_found");
+}
+
+#[tokio::test]
+async fn the_subject_report_is_limited_and_pages_on_with_from() {
+    let (_tmp, reader, key, _) = store().await;
+    let path = format!("/audit/subjects/{LEGAL}");
+    let resp = handle_big(&reader, &key, &path, Some("limit=2")).await;
+    assert_eq!(resp.status, 200);
+    let report = body_json(&resp);
+    assert_eq!(report["inquiries"].as_array().unwrap().len(), 2);
+    assert_eq!(report["truncated"], true);
+    let resp = handle_big(&reader, &key, &path, Some("from=2026-03-03&limit=2")).await;
+    let report = body_json(&resp);
+    let rows = report["inquiries"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["time"], "2026-03-03T09:00:00.000Z");
+    assert_eq!(report["truncated"], false);
+    let resp = handle_big(&reader, &key, &path, None).await;
+    assert_eq!(body_json(&resp)["truncated"], false);
+    for bad in ["limit=0", "limit=10001", "officer=x"] {
+        let resp = handle_big(&reader, &key, &path, Some(bad)).await;
+        assert_eq!(resp.status, 400, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn a_broken_store_is_503() {
+    let (_tmp, reader, key, url) = store().await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("DROP TABLE entries")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let resp = handle_big(&reader, &key, "/audit/entries", None).await;
+    assert_eq!(resp.status, 503);
+    let refused = export_whole(&reader, &key, None).await.unwrap_err();
+    assert_eq!(
+        refused.status, 503,
+        "an export that cannot start is refused"
+    );
+    assert_eq!(error_code(&refused), "audit_unavailable");
+    assert_eq!(error_code(&resp), "audit_unavailable");
+    assert!(
+        !String::from_utf8_lossy(&resp.body).contains("entries"),
+        "no store detail leaks"
+    );
+}
