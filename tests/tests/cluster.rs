@@ -154,18 +154,14 @@ fn count_before(out: &str, what: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_gateways_one_killed_the_others_serve_and_the_log_stays_verifiable() {
-    let Some(pg) = PgSchema::create("cluster").await else {
+    let Some((pg, env)) = unthrottled(
+        "cluster",
+        json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "长沙星辰建材有限公司"}}),
+    )
+    .await
+    else {
         return;
     };
-    let env = Env::with_store(Some(&pg.url)).await;
-    // Refusals are part of the mix: no summaries in the way.
-    env.write_config("refusal_rate = \"100000/second\"\nrefusal_burst = 100000");
-    unlimited_policy(&env);
-    env.upstream.json(
-        &format!("/v1/subjects/{LEGAL_PERSON}"),
-        200,
-        &json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "长沙星辰建材有限公司"}}),
-    );
     let configs: Vec<PathBuf> = ["a", "b", "c", "d"]
         .iter()
         .map(|n| config_for(&env, n))
@@ -439,6 +435,20 @@ async fn three_gateways_one_killed_the_others_serve_and_the_log_stays_verifiable
     let out = verify(&configs[1]).await;
     assert!(!out.contains("open"), "{out}");
     pg.drop_now().await;
+}
+
+/// A fresh schema and an environment on it for load that must meet no
+/// limit: refusals never summarised (they are part of the mix), no rate
+/// limit, and the upstream answering `subject` for the legal person.
+/// None where `PgSchema::create` skips.
+async fn unthrottled(label: &str, subject: serde_json::Value) -> Option<(PgSchema, Env)> {
+    let pg = PgSchema::create(label).await?;
+    let env = Env::with_store(Some(&pg.url)).await;
+    env.write_config("refusal_rate = \"100000/second\"\nrefusal_burst = 100000");
+    unlimited_policy(&env);
+    env.upstream
+        .json(&format!("/v1/subjects/{LEGAL_PERSON}"), 200, &subject);
+    Some((pg, env))
 }
 
 /// Starts `n` gateways on the env's config (each its own copy).
@@ -738,17 +748,14 @@ async fn every_session_dropped_then_a_gateway_starts_the_live_chain_is_not_seale
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_session_dropped_three_times_the_gateways_recover_without_a_restart() {
-    let Some(pg) = PgSchema::create("cluster_drop").await else {
+    let Some((pg, env)) = unthrottled(
+        "cluster_drop",
+        json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person"}}),
+    )
+    .await
+    else {
         return;
     };
-    let env = Env::with_store(Some(&pg.url)).await;
-    env.write_config("refusal_rate = \"100000/second\"\nrefusal_burst = 100000");
-    unlimited_policy(&env);
-    env.upstream.json(
-        &format!("/v1/subjects/{LEGAL_PERSON}"),
-        200,
-        &json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person"}}),
-    );
     let gateways = start_gateways(&env, 2, "drop").await;
     let inspector = env.client(Some("HN-AMR-0001"), Proto::Http1);
     let path = format!("/v1/subjects/{LEGAL_PERSON}");
