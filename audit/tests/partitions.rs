@@ -172,12 +172,12 @@ async fn a_store_from_before_partitioning_is_converted_and_keeps_verifying() {
     for index in [
         "entries_by_officer",
         "entries_by_subject",
-        "entries_by_decision",
+        "entries_refused_by_decision",
         "entries_by_time",
         "entries_by_unit",
         "entries_by_purpose",
         "entries_by_case",
-        "entries_by_reason",
+        "entries_refused_by_reason",
         "entries_by_inquiry",
     ] {
         let on_entries = raw

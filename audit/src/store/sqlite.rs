@@ -229,7 +229,11 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(opts.timeout.max(std::time::Duration::from_secs(1)))
-            .connect_with(base.clone())
+            // The batch INSERTs' shapes (`commit_batch`) and the rest.
+            .connect_with(
+                base.clone()
+                    .statement_cache_capacity(SQLITE_ONE_TRIP_ROWS + 64),
+            )
             .await
             .map_err(open_err)?;
         let read = SqlitePoolOptions::new()
@@ -352,29 +356,38 @@ impl SqliteStore {
     }
 }
 
-/// Rows per INSERT statement of a batch.
-const SQLITE_ROWS_PER_INSERT: usize = 512;
+/// Batches of up to this many rows commit in one round trip whose
+/// statement is prepared once per size and kept (at most this many shapes
+/// in the write connection's statement cache).
+const SQLITE_ONE_TRIP_ROWS: usize = 64;
 
 impl SqliteStore {
-    /// Inserts a batch in ONE round trip to SQLite's connection thread:
-    /// `BEGIN IMMEDIATE; INSERT OR ROLLBACK INTO entries VALUES (all rows);
-    /// INSERT INTO checkpoints ...; COMMIT` as one multi-statement query.
+    /// Commits a batch of entries and checkpoint notes in one transaction
+    /// (`BEGIN IMMEDIATE ... COMMIT`).
+    ///
+    /// Preparing the multi-row INSERT was a fifth of the writer thread's
+    /// time (SQLite parses and compiles 32 placeholders per row) when each
+    /// batch's statement was built afresh, so the statements are now
+    /// prepared once and kept, in a few shapes:
+    /// - up to [`SQLITE_ONE_TRIP_ROWS`] entries: ONE round trip to sqlx's
+    ///   SQLite connection thread, `BEGIN IMMEDIATE; INSERT OR ROLLBACK
+    ///   INTO entries VALUES (n rows); COMMIT` as one multi-statement query
+    ///   (a statement per size; with notes, about once a second, it holds
+    ///   their INSERT too and is not kept);
+    /// - more: `BEGIN IMMEDIATE`, then INSERTs of the shapes of
+    ///   [`super::insert_chunks`] (256 rows, then powers of two), then the
+    ///   notes and `COMMIT`: a round trip each, which costs less than
+    ///   preparing 64 rows does.
+    ///
+    /// Each round trip costs two thread hand-offs (~0.2-0.4 ms on a loaded
+    /// 2-core VM), which is why small batches, the common case, take one.
     ///
     /// `OR ROLLBACK`: a constraint failure rolls back the whole transaction
     /// (the batch fails as one, as it would anyway) instead of undoing just
     /// that statement, so SQLite keeps no statement journal — a copy of
     /// every page the multi-row INSERT touches, ~8 % of the writer thread.
     ///
-    /// Each round trip through sqlx's SQLite worker thread costs two thread
-    /// hand-offs (~0.2-0.4 ms on a loaded 2-core VM); a transaction with
-    /// its inserts as separate statements made a batch of 14 entries take 5
-    /// of them. The batch statement is not cached (`persistent(false)`): its
-    /// shape changes with the batch size, and preparing it costs little
-    /// next to a hand-off. A batch of up to 1 024 rows is split into INSERTs
-    /// of [`SQLITE_ROWS_PER_INSERT`] rows in that one query (32 columns each:
-    /// SQLite takes at most 32 766 bind parameters per statement).
-    ///
-    /// If any statement fails, the transaction is rolled back (a second
+    /// If any statement fails, the transaction is rolled back (a further
     /// round trip, only then) so the connection is clean for the next
     /// batch; a data error is [`CommitError::Rejected`], anything else
     /// [`CommitError::Unavailable`].
@@ -388,33 +401,32 @@ impl SqliteStore {
             guard.check()?;
         }
         let json: Vec<JsonCols> = entries.iter().map(|e| JsonCols::of(&e.entry)).collect();
-        let mut qb = sqlx::QueryBuilder::new("BEGIN IMMEDIATE; ");
-        // 512 rows × 32 columns per statement: SQLite allows 32 766 bind
-        // parameters in one.
-        for (i, chunk) in entries.chunks(SQLITE_ROWS_PER_INSERT).enumerate() {
-            let first = i * SQLITE_ROWS_PER_INSERT;
-            Self::push_entry_rows(
-                &mut qb,
-                "INSERT OR ROLLBACK",
-                chunk,
-                super::part(&json, first, chunk.len()),
-                super::part(nodes, first, chunk.len()),
-            );
-            qb.push("; ");
-        }
-        if !notes.is_empty() {
-            Self::push_note_rows(&mut qb, notes);
-            qb.push("; ");
-        }
-        qb.push("COMMIT");
         let mut conn = self
             .write
             .acquire()
             .await
             .map_err(|e| CommitError::Unavailable(e.to_string()))?;
-        let result = qb.build().persistent(false).execute(&mut *conn).await;
+        let result = if entries.len() <= SQLITE_ONE_TRIP_ROWS {
+            let mut qb = sqlx::QueryBuilder::new("BEGIN IMMEDIATE; ");
+            if !entries.is_empty() {
+                Self::push_entry_rows(&mut qb, "INSERT OR ROLLBACK", entries, &json, nodes);
+                qb.push("; ");
+            }
+            if !notes.is_empty() {
+                Self::push_note_rows(&mut qb, notes);
+                qb.push("; ");
+            }
+            qb.push("COMMIT");
+            qb.build()
+                .persistent(notes.is_empty())
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+        } else {
+            Self::commit_in_chunks(&mut conn, entries, &json, nodes, notes).await
+        };
         match result {
-            Ok(_) => Ok(()),
+            Ok(()) => Ok(()),
             Err(e) => {
                 // Whatever failed, leave no transaction open on the one
                 // write connection ("no transaction is active" is fine).
@@ -422,6 +434,42 @@ impl SqliteStore {
                 Err(classify(&e))
             }
         }
+    }
+
+    /// The transaction of a batch of more than [`SQLITE_ONE_TRIP_ROWS`]
+    /// entries, a statement of a kept shape per round trip.
+    async fn commit_in_chunks(
+        conn: &mut sqlx::SqliteConnection,
+        entries: &[Entry],
+        json: &[JsonCols],
+        nodes: &[String],
+        notes: &[NoteRow],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let mut first = 0usize;
+        for chunk in super::insert_chunks(entries) {
+            let mut qb = sqlx::QueryBuilder::new("");
+            Self::push_entry_rows(
+                &mut qb,
+                "INSERT OR ROLLBACK",
+                chunk,
+                super::part(json, first, chunk.len()),
+                super::part(nodes, first, chunk.len()),
+            );
+            first += chunk.len();
+            qb.build().execute(&mut *conn).await?;
+        }
+        let mut qb = sqlx::QueryBuilder::new("");
+        if !notes.is_empty() {
+            Self::push_note_rows(&mut qb, notes);
+            qb.push("; ");
+        }
+        qb.push("COMMIT");
+        qb.build()
+            .persistent(notes.is_empty())
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
     }
 }
 

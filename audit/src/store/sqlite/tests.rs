@@ -15,7 +15,13 @@ fn entry(seq: u64) -> Entry {
 /// returned guard).
 async fn fresh_store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let store = open_in(dir.path()).await;
+    (dir, store)
+}
+
+/// The store `t.db` in `dir`, created if missing, migrated.
+async fn open_in(dir: &std::path::Path) -> SqliteStore {
+    let url = format!("sqlite://{}/t.db", dir.display());
     let opts = StoreOptions {
         timeout: Duration::from_secs(2),
         create: true,
@@ -24,7 +30,7 @@ async fn fresh_store() -> (tempfile::TempDir, SqliteStore) {
     };
     let store = SqliteStore::connect(&url, opts).await.unwrap();
     store.migrate().await.unwrap();
-    (dir, store)
+    store
 }
 
 async fn count(store: &SqliteStore) -> i64 {
@@ -55,6 +61,57 @@ async fn a_rejected_batch_leaves_nothing_and_the_next_commits() {
     let big: Vec<Entry> = (3..3 + 1024).map(entry).collect();
     store.commit(&big, &[], &[]).await.unwrap();
     assert_eq!(count(&store).await, 2 + 1024);
+    store.close_writer().await;
+}
+
+/// Batches above the one-trip size go in several statements of kept
+/// shapes: a repeated key in the last of them still rolls back every row
+/// of the batch (and its notes), the connection stays usable, and the
+/// kept statements serve the next batches of every size.
+#[tokio::test]
+async fn a_large_batch_commits_or_fails_as_one_and_kept_statements_are_reused() {
+    let (_dir, store) = fresh_store().await;
+    let note = |size: u64| NoteRow {
+        chain_id: "c0".into(),
+        size,
+        kind: "periodic".into(),
+        time_ms: 1,
+        note: format!("note {size}"),
+    };
+    let notes_count = |store: &SqliteStore| {
+        let read = store.read.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM notes")
+                .fetch_one(&read)
+                .await
+                .unwrap()
+        }
+    };
+    // 300 rows (256 + 32 + 8 + 4), the last one repeating seq 1.
+    store.commit(&[entry(1)], &[], &[]).await.unwrap();
+    let mut bad: Vec<Entry> = (2..301).map(entry).collect();
+    bad.push(entry(1));
+    let err = store.commit(&bad, &[], &[note(300)]).await.unwrap_err();
+    assert!(matches!(err, CommitError::Rejected(_)), "{err:?}");
+    assert_eq!(count(&store).await, 1);
+    assert_eq!(notes_count(&store).await, 0);
+    // Every size up to 130 twice (the second time from kept statements),
+    // with a note now and then.
+    let mut seq = 2;
+    for round in 0..2 {
+        for n in 1..=130u64 {
+            let rows: Vec<Entry> = (seq..seq + n).map(entry).collect();
+            seq += n;
+            let notes = if n % 50 == 0 {
+                vec![note(seq + round)]
+            } else {
+                vec![]
+            };
+            store.commit(&rows, &[], &notes).await.unwrap();
+        }
+    }
+    assert_eq!(count(&store).await, seq as i64 - 1);
+    assert_eq!(notes_count(&store).await, 4);
     store.close_writer().await;
 }
 
@@ -152,14 +209,14 @@ async fn every_search_filter_has_an_index_in_time_order() {
             },
         ),
         (
-            "entries_by_reason",
+            "entries_refused_by_reason",
             Filter {
                 reason: some(),
                 ..Filter::default()
             },
         ),
         (
-            "entries_by_decision",
+            "entries_refused_by_decision",
             Filter {
                 decision: Some(crate::entry::Decision::Deny),
                 ..Filter::default()
@@ -199,6 +256,98 @@ async fn every_search_filter_has_an_index_in_time_order() {
             );
         }
     }
+    store.close_writer().await;
+}
+
+/// The decision and reason indexes hold refusals only; a search by either
+/// still finds exactly the matching entries, served ones included (those
+/// through the time index).
+#[tokio::test]
+async fn searches_by_decision_and_reason_find_served_and_refused_entries() {
+    use crate::entry::Decision;
+    use crate::reader::Filter;
+    let (_dir, store) = fresh_store().await;
+    let kinds = [
+        (Decision::Allow, "ok"),
+        (Decision::Deny, "purpose_not_allowed"),
+        (Decision::Error, "upstream_unavailable"),
+        (Decision::Deny, "ok"),
+    ];
+    let rows: Vec<Entry> = (1..=40)
+        .map(|i| {
+            let mut e = entry(i);
+            let (d, r) = kinds[(i % 4) as usize];
+            e.entry.decision = d;
+            e.entry.reason = r.into();
+            e
+        })
+        .collect();
+    store.commit(&rows, &[], &[]).await.unwrap();
+    let seqs = |want: &dyn Fn(&Entry) -> bool| -> Vec<u64> {
+        rows.iter().filter(|e| want(e)).map(|e| e.seq).collect()
+    };
+    for d in [Decision::Allow, Decision::Deny, Decision::Error] {
+        let got = store
+            .query(&Filter {
+                decision: Some(d),
+                ..Filter::default()
+            })
+            .await
+            .unwrap();
+        let got: Vec<u64> = got.iter().map(|e| e.seq).collect();
+        assert_eq!(got, seqs(&|e| e.entry.decision == d), "{d:?}");
+    }
+    for r in ["ok", "purpose_not_allowed", "upstream_unavailable", "none"] {
+        let got = store
+            .query(&Filter {
+                reason: Some(r.into()),
+                ..Filter::default()
+            })
+            .await
+            .unwrap();
+        let got: Vec<u64> = got.iter().map(|e| e.seq).collect();
+        assert_eq!(got, seqs(&|e| e.entry.reason == r), "{r}");
+    }
+    let refused = store.refusal_counts(0).await.unwrap();
+    assert_eq!(
+        refused,
+        vec![
+            ("ok".to_string(), 10),
+            ("purpose_not_allowed".to_string(), 10)
+        ]
+    );
+    store.close_writer().await;
+}
+
+/// A store made by an earlier build has full indexes on decision and
+/// reason (every served inquiry in them); opening it drops them and builds
+/// the partial ones, keeping every row.
+#[tokio::test]
+async fn opening_an_older_store_replaces_its_full_decision_and_reason_indexes() {
+    let (dir, store) = fresh_store().await;
+    store.commit(&[entry(1), entry(2)], &[], &[]).await.unwrap();
+    for stmt in [
+        "DROP INDEX entries_refused_by_decision",
+        "DROP INDEX entries_refused_by_reason",
+        "CREATE INDEX entries_by_decision ON entries (decision, time_ms)",
+        "CREATE INDEX entries_by_reason ON entries (reason, time_ms)",
+    ] {
+        sqlx::query(stmt).execute(&store.write).await.unwrap();
+    }
+    store.close().await;
+    let store = open_in(dir.path()).await;
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%decision' \
+         OR name LIKE '%reason' ORDER BY name",
+    )
+    .fetch_all(&store.read)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        ["entries_refused_by_decision", "entries_refused_by_reason"]
+    );
+    assert_eq!(count(&store).await, 2);
     store.close_writer().await;
 }
 
