@@ -335,7 +335,7 @@ async fn log_unparsed_request(
     let id = journal::new_inquiry_id(&shared.rng);
     let mut draft =
         journal::Draft::new(plane, id, String::new(), String::new(), shared.clock.now());
-    draft.rule = Some(rule.to_owned());
+    draft.entry.rule = rule.to_owned();
     let committed = journal::commit(
         shared,
         &conn.identity,
@@ -435,7 +435,7 @@ async fn answer_failure(
         head.path,
         shared.clock.now(),
     );
-    draft.rule = Some(rule.to_string());
+    draft.entry.rule = rule.to_string();
     let logged_as = (failure.audit_decision(), failure.code(), failure.status());
     journal::log_then_respond(
         shared,
