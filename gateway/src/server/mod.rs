@@ -23,7 +23,9 @@
 //! - [`error`]: the one mapping from failures to HTTP;
 //! - [`hygiene`]: request checks against hostile clients (framing,
 //!   smuggling, path games, size limits) before routing;
-//! - [`journal`]: building and committing each request's log entry;
+//! - [`journal`]: building and committing each request's log entry, and
+//!   the frame both planes answer a request in (`journal::answer`: id,
+//!   draft, hygiene check, the plane's path, commit, answer);
 //! - [`limiter`]: per-role, per-officer rate limits (in process);
 //! - [`shared_buckets`]: the same limits and the refusal budget across
 //!   every gateway on one PostgreSQL store;
