@@ -114,25 +114,19 @@ pub struct Checkpoint {
     pub signature: String,
 }
 
-/// The bytes a checkpoint signature covers.
-pub fn checkpoint_message(
-    chain_id: &str,
-    kind: CheckpointKind,
-    every: u64,
-    seq: u64,
-    hash: &[u8; 32],
-    time_ms: i64,
-) -> Vec<u8> {
+/// The bytes `cp`'s signature covers; `hash` is its `hash`, decoded.
+pub fn checkpoint_message(cp: &Checkpoint, hash: &[u8; 32]) -> Vec<u8> {
+    let chain_id = &cp.chain_id;
     let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + 4 + chain_id.len() + 1 + 8 + 8 + 32 + 8);
     m.extend_from_slice(CHECKPOINT_TAG);
     let len = u32::try_from(chain_id.len()).unwrap_or(u32::MAX);
     m.extend_from_slice(&len.to_be_bytes());
     m.extend_from_slice(chain_id.as_bytes());
-    m.push(kind.code());
-    m.extend_from_slice(&every.to_be_bytes());
-    m.extend_from_slice(&seq.to_be_bytes());
+    m.push(cp.kind.code());
+    m.extend_from_slice(&cp.every.to_be_bytes());
+    m.extend_from_slice(&cp.seq.to_be_bytes());
     m.extend_from_slice(hash);
-    m.extend_from_slice(&time_ms.to_be_bytes());
+    m.extend_from_slice(&cp.time_ms.to_be_bytes());
     m
 }
 
@@ -174,18 +168,18 @@ impl Signer {
         hash: &[u8; 32],
         time_ms: i64,
     ) -> Checkpoint {
-        let sig = self.key.sign(&checkpoint_message(
-            chain_id, kind, every, seq, hash, time_ms,
-        ));
-        Checkpoint {
+        let mut cp = Checkpoint {
             chain_id: chain_id.to_owned(),
             kind,
             every,
             seq,
             hash: hex::encode(hash),
             time_ms,
-            signature: hex::encode(sig.as_ref()),
-        }
+            signature: String::new(),
+        };
+        let sig = self.key.sign(&checkpoint_message(&cp, hash));
+        cp.signature = hex::encode(sig.as_ref());
+        cp
     }
 }
 
@@ -197,7 +191,7 @@ pub(crate) fn signature_valid(cp: &Checkpoint, public_key: &[u8]) -> bool {
     let Ok(sig) = hex::decode(&cp.signature) else {
         return false;
     };
-    let msg = checkpoint_message(&cp.chain_id, cp.kind, cp.every, cp.seq, &hash, cp.time_ms);
+    let msg = checkpoint_message(cp, &hash);
     UnparsedPublicKey::new(&signature::ED25519, public_key)
         .verify(&msg, &sig)
         .is_ok()

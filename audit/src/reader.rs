@@ -182,13 +182,8 @@ enum ExportLine {
         size: u64,
         hashes: Vec<String>,
     },
-    Entry {
-        chain_id: String,
-        seq: u64,
-        prev_hash: String,
-        hash: String,
-        entry: Box<NewEntry>,
-    },
+    /// An entry as committed: its fields follow the tag.
+    Entry(Box<Entry>),
 }
 
 /// An entry line, parsed without going through [`ExportLine`]: serde's
@@ -204,7 +199,7 @@ struct EntryLine {
     seq: u64,
     prev_hash: String,
     hash: String,
-    entry: Box<NewEntry>,
+    entry: NewEntry,
 }
 
 /// The only `type` an [`EntryLine`] accepts.
@@ -214,17 +209,27 @@ enum EntryTag {
     Entry,
 }
 
+/// A chain whose stored Merkle tree nodes (for its tree at `seq`) are
+/// missing.
+fn nodes_missing(chain_id: &str, seq: u64) -> AuditError {
+    AuditError::Corrupt {
+        chain_id: chain_id.to_owned(),
+        seq: crate::store::big(seq),
+        why: "stored tree nodes are missing".into(),
+    }
+}
+
 /// Parses one export line.
 fn parse_export_line(line: &str) -> Result<ExportLine, serde_json::Error> {
     if line.starts_with(r#"{"type":"entry","#) {
         let e: EntryLine = serde_json::from_str(line)?;
-        return Ok(ExportLine::Entry {
+        return Ok(ExportLine::Entry(Box::new(Entry {
             chain_id: e.chain_id,
             seq: e.seq,
             prev_hash: e.prev_hash,
             hash: e.hash,
             entry: e.entry,
-        });
+        })));
     }
     serde_json::from_str(line)
 }
@@ -719,10 +724,10 @@ impl Reader {
             .ok_or_else(|| corrupt("entry beyond its checkpoint"))?;
         let nodes = fetch_nodes(&self.store, &e.chain_id, &plan.nodes())
             .await?
-            .ok_or_else(|| corrupt("stored tree nodes are missing"))?;
+            .ok_or_else(|| nodes_missing(&e.chain_id, e.seq))?;
         let proof = plan
             .assemble(&nodes)
-            .ok_or_else(|| corrupt("stored tree nodes are missing"))?;
+            .ok_or_else(|| nodes_missing(&e.chain_id, e.seq))?;
         let mut bytes = Vec::new();
         canonical_bytes(&mut bytes, &e.chain_id, e.seq, &e.entry);
         let leaf = merkle::leaf_hash(&bytes);
@@ -757,16 +762,9 @@ impl Reader {
             .ok_or_else(|| AuditError::NotFound("from is larger than to".into()))?;
         let nodes = fetch_nodes(&self.store, chain_id, &plan.nodes())
             .await?
-            .ok_or_else(|| AuditError::Corrupt {
-                chain_id: chain_id.to_owned(),
-                seq: crate::store::big(to),
-                why: "stored tree nodes are missing".into(),
-            })?;
-        plan.assemble(&nodes).ok_or_else(|| AuditError::Corrupt {
-            chain_id: chain_id.to_owned(),
-            seq: crate::store::big(to),
-            why: "stored tree nodes are missing".into(),
-        })
+            .ok_or_else(|| nodes_missing(chain_id, to))?;
+        plan.assemble(&nodes)
+            .ok_or_else(|| nodes_missing(chain_id, to))
     }
 
     /// Writes a JSON Lines export (format in the module docs) of the entries
@@ -865,11 +863,7 @@ impl Reader {
             if start > 0 {
                 let tree = frontier(&self.store, &chain_id, start)
                     .await?
-                    .ok_or_else(|| AuditError::Corrupt {
-                        chain_id: chain_id.clone(),
-                        seq: crate::store::big(start),
-                        why: "stored tree nodes are missing".into(),
-                    })?;
+                    .ok_or_else(|| nodes_missing(&chain_id, start))?;
                 write_line(
                     &mut buf,
                     &ExportLine::Frontier {
@@ -891,16 +885,7 @@ impl Reader {
                         break 'pages;
                     }
                     after = s;
-                    write_line(
-                        &mut buf,
-                        &ExportLine::Entry {
-                            chain_id: e.chain_id,
-                            seq: e.seq,
-                            prev_hash: e.prev_hash,
-                            hash: e.hash,
-                            entry: Box::new(e.entry),
-                        },
-                    )?;
+                    write_line(&mut buf, &ExportLine::Entry(Box::new(e)))?;
                     written += 1;
                     if buf.len() >= chunk_bytes {
                         send(std::mem::take(&mut buf)).await?;
@@ -1011,20 +996,8 @@ impl LinkLine {
     /// Hashes a parsed entry line; anything else is returned as it is.
     fn of(scratch: &mut Vec<u8>, line: ExportLine) -> Parsed {
         match line {
-            ExportLine::Entry {
-                chain_id,
-                seq,
-                prev_hash,
-                hash,
-                entry,
-            } => {
-                let e = Entry {
-                    chain_id,
-                    seq,
-                    prev_hash,
-                    hash,
-                    entry: *entry,
-                };
+            ExportLine::Entry(e) => {
+                let e = *e;
                 let computed = parse_hash(&e.prev_hash)
                     .map(|prev| entry_hashes(scratch, &prev, &e.chain_id, e.seq, &e.entry));
                 Parsed::Link(LinkLine {
@@ -1358,7 +1331,7 @@ fn verify_parsed(
             }
             // The parsers hand every entry line over as a `Parsed::Link`;
             // were one to arrive unhashed, refuse rather than skip it.
-            ExportLine::Entry { .. } => {
+            ExportLine::Entry(_) => {
                 return Err(AuditError::ExportFormat {
                     line: line_no,
                     why: "entry line reached the checks unhashed".into(),

@@ -29,8 +29,11 @@ use crate::entry::{entry_hashes, parse_hash, Entry};
 use crate::merkle::{CompactTree, Hash};
 use crate::tree_head::{Checkpoint, Kind};
 
-/// Outcome of a verification.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Outcome of a verification. Serialises as the JSON the admin API's
+/// `/audit/verify` answers with: `{"result": "intact", "entries": …}` or
+/// `{"result": "tampered", "chain_id": …}`, fields in declaration order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", rename_all = "lowercase")]
 pub enum VerifyReport {
     /// Every chain verified.
     Intact {

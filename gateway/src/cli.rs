@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Result of a subcommand: an exit code, or an error printed as one line.
 pub type CmdResult = Result<ExitCode, Box<dyn std::error::Error + Send + Sync>>;
@@ -320,15 +320,9 @@ pub enum AuditCommand {
     },
     /// JSON Lines with chain fields and checkpoints, verifiable offline.
     Export {
-        /// gateway.toml
-        #[arg(long)]
-        config: PathBuf,
-        /// From (RFC 3339 or YYYY-MM-DD).
-        #[arg(long)]
-        from: Option<String>,
-        /// To (RFC 3339 or YYYY-MM-DD).
-        #[arg(long)]
-        to: Option<String>,
+        /// The log and the time range.
+        #[command(flatten)]
+        range: LogRange,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -349,15 +343,9 @@ pub enum AuditCommand {
     },
     /// The misuse alerts that fired, one line each.
     Alerts {
-        /// gateway.toml
-        #[arg(long)]
-        config: PathBuf,
-        /// From (RFC 3339 or YYYY-MM-DD).
-        #[arg(long)]
-        from: Option<String>,
-        /// To (RFC 3339 or YYYY-MM-DD).
-        #[arg(long)]
-        to: Option<String>,
+        /// The log and the time range.
+        #[command(flatten)]
+        range: LogRange,
         /// Only this alert rule (its name).
         #[arg(long)]
         rule: Option<String>,
@@ -388,6 +376,21 @@ pub enum AuditCommand {
         #[arg(long)]
         proofs: Option<PathBuf>,
     },
+}
+
+/// `--config FILE [--from T] [--to T]`: a log and a time range in it
+/// (`audit export`, `audit alerts`).
+#[derive(Debug, Args)]
+pub struct LogRange {
+    /// gateway.toml
+    #[arg(long)]
+    pub config: PathBuf,
+    /// From (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// To (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
 }
 
 /// Non-empty text without control characters (officer ids, reasons).

@@ -70,19 +70,35 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 /// Every PEM certificate in a file (at least one).
 pub fn pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let bytes = read(path)?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut BufReader::new(bytes.as_slice()))
+    every_pem(
+        path,
+        rustls_pemfile::certs(&mut BufReader::new(bytes.as_slice())),
+        "not a PEM certificate file",
+        "holds no PEM certificate",
+    )
+}
+
+/// Every item of one kind in a PEM file, as `items` parse them (at least
+/// one): a parse error is `not_pem`, none at all is `none`.
+fn every_pem<T>(
+    path: &Path,
+    items: impl Iterator<Item = std::io::Result<T>>,
+    not_pem: &'static str,
+    none: &'static str,
+) -> Result<Vec<T>, TlsError> {
+    let list: Vec<T> = items
         .collect::<Result<_, _>>()
         .map_err(|_| TlsError::Content {
             path: path.to_path_buf(),
-            what: "not a PEM certificate file",
+            what: not_pem,
         })?;
-    if certs.is_empty() {
+    if list.is_empty() {
         return Err(TlsError::Content {
             path: path.to_path_buf(),
-            what: "holds no PEM certificate",
+            what: none,
         });
     }
-    Ok(certs)
+    Ok(list)
 }
 
 /// The first PEM private key in a file.
@@ -100,19 +116,12 @@ pub fn pem_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 fn crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
     let bytes = read(path)?;
     if bytes.starts_with(b"-----") {
-        let list: Vec<_> = rustls_pemfile::crls(&mut BufReader::new(bytes.as_slice()))
-            .collect::<Result<_, _>>()
-            .map_err(|_| TlsError::Content {
-                path: path.to_path_buf(),
-                what: "not a PEM CRL file",
-            })?;
-        if list.is_empty() {
-            return Err(TlsError::Content {
-                path: path.to_path_buf(),
-                what: "holds no PEM X509 CRL",
-            });
-        }
-        Ok(list)
+        every_pem(
+            path,
+            rustls_pemfile::crls(&mut BufReader::new(bytes.as_slice())),
+            "not a PEM CRL file",
+            "holds no PEM X509 CRL",
+        )
     } else {
         Ok(vec![CertificateRevocationListDer::from(bytes)])
     }

@@ -505,33 +505,31 @@ impl Reader<'_> {
     }
 
     fn string(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<String>> {
-        let item = t.table.get(key)?;
-        match item.as_str() {
-            Some(s) => Some(Spanned::new(t.pos(key, item), s.to_owned())),
-            None => {
-                self.mistyped(t, key, item, "a string");
-                None
-            }
-        }
+        self.scalar(t, key, "a string", |item| item.as_str().map(str::to_owned))
     }
 
     fn integer(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<i64>> {
-        let item = t.table.get(key)?;
-        match item.as_integer() {
-            Some(i) => Some(Spanned::new(t.pos(key, item), i)),
-            None => {
-                self.mistyped(t, key, item, "an integer");
-                None
-            }
-        }
+        self.scalar(t, key, "an integer", toml_edit::Item::as_integer)
     }
 
     fn boolean(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<bool>> {
+        self.scalar(t, key, "a boolean", toml_edit::Item::as_bool)
+    }
+
+    /// The value under `key` as `read` takes it; another type is reported
+    /// as not `expected`.
+    fn scalar<T>(
+        &mut self,
+        t: &Tbl<'_>,
+        key: &str,
+        expected: &str,
+        read: impl FnOnce(&toml_edit::Item) -> Option<T>,
+    ) -> Option<Spanned<T>> {
         let item = t.table.get(key)?;
-        match item.as_bool() {
-            Some(b) => Some(Spanned::new(t.pos(key, item), b)),
+        match read(item) {
+            Some(v) => Some(Spanned::new(t.pos(key, item), v)),
             None => {
-                self.mistyped(t, key, item, "a boolean");
+                self.mistyped(t, key, item, expected);
                 None
             }
         }

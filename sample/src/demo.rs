@@ -555,38 +555,31 @@ fn instructions(i: &Instructions<'_>) -> String {
         i.certs.join("ca.pem").display(),
     );
     let _ = writeln!(t);
-    let _ = writeln!(
-        t,
-        "# [allowed] Li Na (HN-AMR-0001, market inspector) reads a company's credit records: \
-         expired and restored records are suppressed, religion and tax_paid removed, \
-         id numbers and phones masked, the objection labelled:"
-    );
-    let _ = writeln!(
-        t,
-        "{inspector} {inspection} {}",
-        sh(&format!("{data}/v1/subjects/{}/records", wk.legal_person))
-    );
-    let _ = writeln!(t);
-    let _ = writeln!(
-        t,
-        "# [refused] the same officer asks about a natural person: 403 subject_type_not_granted (the refusal is logged too):"
-    );
-    let _ = writeln!(
-        t,
-        "{inspector} {inspection} {}",
-        sh(&format!("{data}/v1/subjects/{}/records", wk.natural_person))
-    );
-    let _ = writeln!(t);
-    let _ = writeln!(
-        t,
-        "# [expired] a penalty past its inquiry period, fetched directly: 451 inquiry_period_expired:"
-    );
-    let _ = writeln!(
-        t,
-        "{inspector} {inspection} {}",
-        sh(&format!("{data}/v1/records/{}", wk.expired_record))
-    );
-    let _ = writeln!(t);
+    // Li Na's inquiries: what she is shown, refused and told is expired.
+    for (comment, path) in [
+        (
+            "# [allowed] Li Na (HN-AMR-0001, market inspector) reads a company's credit records: \
+             expired and restored records are suppressed, religion and tax_paid removed, \
+             id numbers and phones masked, the objection labelled:",
+            format!("/v1/subjects/{}/records", wk.legal_person),
+        ),
+        (
+            "# [refused] the same officer asks about a natural person: 403 subject_type_not_granted (the refusal is logged too):",
+            format!("/v1/subjects/{}/records", wk.natural_person),
+        ),
+        (
+            "# [expired] a penalty past its inquiry period, fetched directly: 451 inquiry_period_expired:",
+            format!("/v1/records/{}", wk.expired_record),
+        ),
+    ] {
+        let _ = writeln!(t, "{comment}");
+        let _ = writeln!(
+            t,
+            "{inspector} {inspection} {}",
+            sh(&format!("{data}{path}"))
+        );
+        let _ = writeln!(t);
+    }
     let _ = writeln!(
         t,
         "# [consent] Chen Jing (CS-RATE-0007, credit rating agency) with the subject's signed consent \

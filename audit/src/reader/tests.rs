@@ -4,13 +4,13 @@ use super::*;
 /// same way, whatever the key order; a wrong tag never takes it.
 #[test]
 fn entry_lines_parse_the_same_by_either_path() {
-    let line = ExportLine::Entry {
+    let line = ExportLine::Entry(Box::new(Entry {
         chain_id: "c".into(),
         seq: 3,
         prev_hash: "a".repeat(64),
         hash: "b".repeat(64),
-        entry: Box::new(crate::entry::tests::sample(3)),
-    };
+        entry: crate::entry::tests::sample(3),
+    }));
     let text = serde_json::to_string(&line).unwrap();
     assert!(text.starts_with(r#"{"type":"entry","#), "{text}");
     let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
@@ -113,13 +113,13 @@ async fn old_export(
                 after = s;
                 old_write_line(
                     out,
-                    &ExportLine::Entry {
+                    &ExportLine::Entry(Box::new(Entry {
                         chain_id: e.chain_id,
                         seq: e.seq,
                         prev_hash: e.prev_hash,
                         hash: e.hash,
-                        entry: Box::new(e.entry),
-                    },
+                        entry: e.entry,
+                    })),
                 )?;
                 written += 1;
             }

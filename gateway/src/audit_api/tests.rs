@@ -453,3 +453,27 @@ async fn a_broken_store_is_503() {
         "no store detail leaks"
     );
 }
+
+#[test]
+fn verify_reports_as_json_byte_for_byte() {
+    let intact = audit::VerifyReport::Intact {
+        entries: 1,
+        checkpoints: 2,
+        chains: 3,
+        open_chains: 4,
+        unsigned_entries: 5,
+    };
+    assert_eq!(
+        verify_json(&intact).to_string(),
+        r#"{"result":"intact","entries":1,"checkpoints":2,"chains":3,"open_chains":4,"unsigned_entries":5}"#
+    );
+    let tampered = audit::VerifyReport::Tampered {
+        chain_id: "c-1".into(),
+        first_bad_seq: 7,
+        why: "hash \"mismatch\"".into(),
+    };
+    assert_eq!(
+        verify_json(&tampered).to_string(),
+        r#"{"result":"tampered","chain_id":"c-1","first_bad_seq":7,"why":"hash \"mismatch\""}"#
+    );
+}

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::audit_api::{build_filter, entry_json, format_ms, parse_subject};
-use crate::cli::{AuditCommand, CmdResult, LogFormat, OutputFormat};
+use crate::cli::{AuditCommand, CmdResult, LogFormat, LogRange, OutputFormat};
 use crate::commands::policy::one_line;
 use crate::config::Config;
 
@@ -138,9 +138,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Export {
-            config,
-            from,
-            to,
+            range: LogRange { config, from, to },
             out,
         } => {
             let filter = build_filter(None, None, from.as_deref(), to.as_deref(), None)?;
@@ -163,9 +161,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             crate::commands::archive::run(&config, &public_key, before, &out)
         }
         AuditCommand::Alerts {
-            config,
-            from,
-            to,
+            range: LogRange { config, from, to },
             rule,
         } => {
             let (config, _) = load(&config)?;

@@ -82,7 +82,7 @@ pub fn day_label(ms: i64, offset_seconds: i32) -> String {
 }
 
 /// The zone as `UTC+08:00`.
-fn zone(offset_seconds: i32) -> String {
+pub(super) fn zone(offset_seconds: i32) -> String {
     let sign = if offset_seconds < 0 { '-' } else { '+' };
     let a = offset_seconds.unsigned_abs();
     format!("UTC{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
@@ -388,23 +388,29 @@ fn alert_table(ctx: &Context<'_>, lang: Lang, list: &[Value]) -> Markup {
     }
 }
 
+/// The head row of a table of entries: the time (in the console's zone),
+/// then `columns` in order; a `(name, true)` column holds numbers.
+pub(super) fn entry_head(utc_offset_seconds: i32, t: &Text, columns: &[(&str, bool)]) -> Markup {
+    html! {
+        thead { tr {
+            th scope="col" { (t.time) " (" (zone(utc_offset_seconds)) ")" }
+            @for &(name, numeric) in columns {
+                @if numeric { th scope="col" class="num" { (name) } } @else { th scope="col" { (name) } }
+            }
+        } }
+    }
+}
+
 /// A table of entries (search, officer page).
 fn entry_table(ctx: &Context<'_>, lang: Lang, found: &[audit::Entry]) -> Markup {
     let t = lang.text();
     html! {
         table {
-            thead { tr {
-                th scope="col" { (t.time) " (" (zone(ctx.utc_offset_seconds)) ")" }
-                th scope="col" { (t.officer) }
-                th scope="col" { (t.unit) }
-                th scope="col" { (t.subject) }
-                th scope="col" { (t.purpose) }
-                th scope="col" { (t.case) }
-                th scope="col" { (t.decision) }
-                th scope="col" { (t.reason) }
-                th scope="col" class="num" { (t.status) }
-                th scope="col" { (t.inquiry) }
-            } }
+            (entry_head(ctx.utc_offset_seconds, t, &[
+                (t.officer, false), (t.unit, false), (t.subject, false), (t.purpose, false),
+                (t.case, false), (t.decision, false), (t.reason, false), (t.status, true),
+                (t.inquiry, false),
+            ]))
             tbody {
                 @for e in found {
                     @let n = &e.entry;
@@ -636,14 +642,10 @@ pub fn subject(
             section {
                 @if found.is_empty() { p { (t.no_results) } } @else {
                     table {
-                        thead { tr {
-                            th scope="col" { (t.time) " (" (zone(ctx.utc_offset_seconds)) ")" }
-                            th scope="col" { (t.unit) }
-                            th scope="col" { (t.officer) }
-                            th scope="col" { (t.purpose) }
-                            th scope="col" { (t.decision) }
-                            th scope="col" { (t.inquiry) }
-                        } }
+                        (entry_head(ctx.utc_offset_seconds, t, &[
+                            (t.unit, false), (t.officer, false), (t.purpose, false),
+                            (t.decision, false), (t.inquiry, false),
+                        ]))
                         tbody {
                             @for e in found {
                                 @let n = &e.entry;

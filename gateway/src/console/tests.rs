@@ -158,3 +158,66 @@ fn the_stylesheet_has_a_print_part_and_both_tables_say_everything() {
         assert!(!dbg(t).contains(": \"\""), "an empty label: {}", dbg(t));
     }
 }
+
+/// The two tables of entries name their columns through `entry_head`; its
+/// markup is the head rows the pages spelled out before, byte for byte.
+#[test]
+fn entry_table_heads_are_the_rows_the_pages_wrote() {
+    use maud::html;
+    for lang in [Lang::ZhCn, Lang::En] {
+        let t = lang.text();
+        for offset in [0, 8 * 3600, -(5 * 3600 + 1800)] {
+            let zone = pages::zone(offset);
+            let search = html! {
+                thead { tr {
+                    th scope="col" { (t.time) " (" (zone) ")" }
+                    th scope="col" { (t.officer) }
+                    th scope="col" { (t.unit) }
+                    th scope="col" { (t.subject) }
+                    th scope="col" { (t.purpose) }
+                    th scope="col" { (t.case) }
+                    th scope="col" { (t.decision) }
+                    th scope="col" { (t.reason) }
+                    th scope="col" class="num" { (t.status) }
+                    th scope="col" { (t.inquiry) }
+                } }
+            };
+            let columns = [
+                (t.officer, false),
+                (t.unit, false),
+                (t.subject, false),
+                (t.purpose, false),
+                (t.case, false),
+                (t.decision, false),
+                (t.reason, false),
+                (t.status, true),
+                (t.inquiry, false),
+            ];
+            assert_eq!(
+                pages::entry_head(offset, t, &columns).into_string(),
+                search.into_string()
+            );
+            let subject = html! {
+                thead { tr {
+                    th scope="col" { (t.time) " (" (zone) ")" }
+                    th scope="col" { (t.unit) }
+                    th scope="col" { (t.officer) }
+                    th scope="col" { (t.purpose) }
+                    th scope="col" { (t.decision) }
+                    th scope="col" { (t.inquiry) }
+                } }
+            };
+            let columns = [
+                (t.unit, false),
+                (t.officer, false),
+                (t.purpose, false),
+                (t.decision, false),
+                (t.inquiry, false),
+            ];
+            assert_eq!(
+                pages::entry_head(offset, t, &columns).into_string(),
+                subject.into_string()
+            );
+        }
+    }
+}

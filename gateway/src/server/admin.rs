@@ -22,7 +22,6 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response};
 use http_body_util::Full;
 use policy::Reason;
-use tracing::Instrument;
 
 use super::body::Body;
 use super::error::Failure;
@@ -63,6 +62,19 @@ impl Answer {
         }
     }
 
+    /// An answer of the inquiry-log API (its subject, if any, is the
+    /// caller's to log).
+    fn api(a: crate::audit_api::AuditApiResponse) -> Answer {
+        Answer {
+            content_type: a.content_type,
+            body: AnswerBody::Full(a.body),
+            status: a.status,
+            retry_after: a.retry_after,
+            reason: None,
+            console: false,
+        }
+    }
+
     /// A console page.
     fn page(p: crate::console::Page) -> Answer {
         Answer {
@@ -82,18 +94,28 @@ pub async fn handle<B: hyper::body::Body>(
     conn: Arc<ConnInfo>,
     req: Request<B>,
 ) -> Response<Body> {
-    let inquiry_id = journal::new_inquiry_id(&shared.rng);
-    let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = "admin");
-    async move {
-        let mut draft = Draft::for_request("admin", inquiry_id.clone(), &req, shared.clock.now());
-        let http1 = req.version() < http::Version::HTTP_2;
-        let outcome = run(&shared, &conn, &req, &mut draft).await;
-        let (decision, reason, status) = match &outcome {
-            Ok(Answer {
+    journal::answer::<AdminPlane, B>(shared, conn, req).await
+}
+
+/// The admin plane's part of a request.
+struct AdminPlane;
+
+impl journal::PlaneHandler for AdminPlane {
+    const PLANE: &'static str = "admin";
+    type Answer = Answer;
+    type Body = Body;
+
+    async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Answer, Failure> {
+        run(cx).await
+    }
+
+    fn logged_as(answer: &Answer) -> (audit::Decision, &'static str, u16) {
+        match answer {
+            Answer {
                 reason: Some(reason),
                 status,
                 ..
-            }) => {
+            } => {
                 let decision = match status {
                     0..400 => audit::Decision::Allow,
                     400..500 => audit::Decision::Deny,
@@ -101,82 +123,65 @@ pub async fn handle<B: hyper::body::Body>(
                 };
                 (decision, *reason, *status)
             }
-            Ok(a) if a.status < 400 => (audit::Decision::Allow, "ok", a.status),
-            Ok(a) if a.status == 409 => (audit::Decision::Deny, "proof_pending", a.status),
+            a if a.status < 400 => (audit::Decision::Allow, "ok", a.status),
+            a if a.status == 409 => (audit::Decision::Deny, "proof_pending", a.status),
             // The log API's own refusals: 400 `invalid_request` (a bad
             // filter) and 503 `audit_unavailable` (the store failed).
-            Ok(a) if a.status < 500 => (audit::Decision::Deny, "invalid_request", a.status),
-            Ok(a) => (audit::Decision::Error, "audit_unavailable", a.status),
-            Err(f) => (f.audit_decision(), f.code(), f.status()),
-        };
-        let response = journal::log_then_respond(
-            &shared,
-            &conn.identity,
-            draft,
-            &inquiry_id,
-            http1,
-            (decision, reason, status),
-            outcome,
-            |a: Answer| {
-                let mut resp = Response::new(match a.body {
-                    AnswerBody::Full(bytes) => Body::Full(Full::new(Bytes::from(bytes))),
-                    AnswerBody::Export(stream) => Body::Export(stream),
-                });
-                *resp.status_mut() = http::StatusCode::from_u16(a.status)
-                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-                let h = resp.headers_mut();
-                h.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(a.content_type),
-                );
-                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                if let Ok(v) = HeaderValue::from_str(&inquiry_id) {
-                    h.insert("inquiry-id", v);
-                }
-                if let Some(secs) = a.retry_after {
-                    h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                }
-                if a.console {
-                    h.insert(
-                        header::CONTENT_SECURITY_POLICY,
-                        HeaderValue::from_static(crate::console::CSP),
-                    );
-                    h.insert(
-                        header::X_CONTENT_TYPE_OPTIONS,
-                        HeaderValue::from_static("nosniff"),
-                    );
-                    h.insert(
-                        header::REFERRER_POLICY,
-                        HeaderValue::from_static("no-referrer"),
-                    );
-                    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-                }
-                resp
-            },
-        )
-        .await;
-        journal::trace_answer(&inquiry_id, "admin", response.status().as_u16(), reason);
-        response
+            a if a.status < 500 => (audit::Decision::Deny, "invalid_request", a.status),
+            a => (audit::Decision::Error, "audit_unavailable", a.status),
+        }
     }
-    .instrument(span)
-    .await
+
+    fn respond(a: Answer, inquiry_id: &str) -> Response<Body> {
+        let mut resp = Response::new(match a.body {
+            AnswerBody::Full(bytes) => Body::Full(Full::new(Bytes::from(bytes))),
+            AnswerBody::Export(stream) => Body::Export(stream),
+        });
+        *resp.status_mut() =
+            http::StatusCode::from_u16(a.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(a.content_type),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Ok(v) = HeaderValue::from_str(inquiry_id) {
+            h.insert("inquiry-id", v);
+        }
+        if let Some(secs) = a.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if a.console {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(crate::console::CSP),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+        resp
+    }
 }
 
-async fn run<B: hyper::body::Body>(
-    shared: &Shared,
-    conn: &ConnInfo,
-    req: &Request<B>,
-    draft: &mut Draft,
-) -> Result<Answer, Failure> {
-    if let Err(v) = super::hygiene::check(req, &shared.config.server.limits) {
-        draft.rule = Some(v.rule().into());
-        return Err(v.failure());
-    }
+async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Answer, Failure> {
+    let journal::Ctx {
+        shared,
+        conn,
+        req,
+        draft,
+    } = cx;
     let path = req.uri().path();
     let console = crate::console::is_console(path);
     if !conn.identity_ok {
         if console {
-            draft.rule = Some("certificate does not name an officer".into());
+            draft.entry.rule = "certificate does not name an officer".into();
             return Ok(Answer::page(crate::console::forbidden(
                 req.uri().query(),
                 Reason::UnknownOfficer.code(),
@@ -204,9 +209,9 @@ async fn run<B: hyper::body::Body>(
     }
     let policy = shared.policy.load_full();
     match policy::decide_admin(&conn.identity, &policy, draft.at) {
-        Ok(roles) => draft.rule = Some(format!("roles {}", roles.join(","))),
+        Ok(roles) => draft.entry.rule = format!("roles {}", roles.join(",")),
         Err(d) => {
-            draft.rule = Some(d.rule.clone());
+            draft.entry.rule = d.rule.clone();
             if console {
                 return Ok(Answer::page(crate::console::forbidden(
                     req.uri().query(),
@@ -217,7 +222,7 @@ async fn run<B: hyper::body::Body>(
         }
     }
     if console {
-        return console_page(shared, conn, req, draft).await;
+        return console_page(shared, &conn.identity.officer_id, req.uri(), draft).await;
     }
     if path == "/metrics" {
         return Ok(Answer::ok(
@@ -255,7 +260,7 @@ async fn run<B: hyper::body::Body>(
         {
             Ok(started) => {
                 if let Some(subject) = started.subject_id {
-                    draft.subject_id = Some(subject);
+                    draft.entry.subject_id = Some(subject);
                 }
                 Ok(Answer {
                     content_type: "application/x-ndjson",
@@ -266,45 +271,31 @@ async fn run<B: hyper::body::Body>(
                     console: false,
                 })
             }
-            Err(answer) => Ok(Answer {
-                content_type: answer.content_type,
-                body: AnswerBody::Full(answer.body),
-                status: answer.status,
-                retry_after: answer.retry_after,
-                reason: None,
-                console: false,
-            }),
+            Err(answer) => Ok(Answer::api(answer)),
         };
     }
-    let answer =
+    let mut answer =
         crate::audit_api::handle(&reader, &shared.audit_public_key, path, req.uri().query()).await;
     drop(permit);
-    if let Some(subject) = answer.subject_id {
-        draft.subject_id = Some(subject);
+    if let Some(subject) = answer.subject_id.take() {
+        draft.entry.subject_id = Some(subject);
     }
     if answer.status == 404 {
         return Err(Failure::NotFound);
     }
-    Ok(Answer {
-        content_type: answer.content_type,
-        body: AnswerBody::Full(answer.body),
-        status: answer.status,
-        retry_after: answer.retry_after,
-        reason: None,
-        console: false,
-    })
+    Ok(Answer::api(answer))
 }
 
 /// A console page for a compliance identity (see [`crate::console`]).
 /// `/console/verify` walks the whole store: it takes an export permit
 /// like `/audit/verify`.
-async fn console_page<B: hyper::body::Body>(
+async fn console_page(
     shared: &Shared,
-    conn: &ConnInfo,
-    req: &Request<B>,
+    viewer: &str,
+    uri: &http::Uri,
     draft: &mut Draft,
 ) -> Result<Answer, Failure> {
-    let path = req.uri().path();
+    let path = uri.path();
     let permit = if path == "/console/verify" {
         Some(export_permit(shared, draft)?)
     } else {
@@ -329,14 +320,14 @@ async fn console_page<B: hyper::body::Body>(
         now_ms,
         utc_offset_seconds: shared.config.server.utc_offset_seconds,
         chain_id: shared.audit.chain_id(),
-        viewer: &conn.identity.officer_id,
+        viewer,
         suspensions: shared.alerts.active(now_ms),
         state: &shared.console,
     };
-    let page = crate::console::handle(&ctx, path, req.uri().query()).await;
+    let page = crate::console::handle(&ctx, path, uri.query()).await;
     drop(permit);
     if let Some(subject) = &page.subject_id {
-        draft.subject_id = Some(subject.clone());
+        draft.entry.subject_id = Some(subject.clone());
     }
     Ok(Answer::page(page))
 }
@@ -349,7 +340,7 @@ fn export_permit(
     draft: &mut Draft,
 ) -> Result<tokio::sync::OwnedSemaphorePermit, Failure> {
     shared.exports.clone().try_acquire_owned().map_err(|_| {
-        draft.rule = Some("[admin] max_concurrent_exports reached".into());
+        draft.entry.rule = "[admin] max_concurrent_exports reached".into();
         Failure::RateLimited {
             retry_after_secs: 1,
         }

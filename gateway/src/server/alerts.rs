@@ -450,16 +450,7 @@ impl AlertTask {
         }
         let system = ms(time::OffsetDateTime::now_utc());
         let from = now.min(system).saturating_sub(POLL_DATA_BACK_MS);
-        let mut found = self
-            .shared
-            .audit
-            .reader()
-            .query(&audit::Filter {
-                plane: Some("data".into()),
-                from_ms: Some(from),
-                ..audit::Filter::default()
-            })
-            .await?;
+        let mut found = self.plane_since("data", from).await?;
         found.sort_by(|a, b| {
             (a.entry.time_ms, &a.chain_id, a.seq).cmp(&(b.entry.time_ms, &b.chain_id, b.seq))
         });
@@ -481,6 +472,23 @@ impl AlertTask {
         Ok(())
     }
 
+    /// Every entry of `plane` from `from` (UTC ms) on.
+    async fn plane_since(
+        &self,
+        plane: &str,
+        from: i64,
+    ) -> Result<Vec<audit::Entry>, audit::AuditError> {
+        self.shared
+            .audit
+            .reader()
+            .query(&audit::Filter {
+                plane: Some(plane.into()),
+                from_ms: Some(from),
+                ..audit::Filter::default()
+            })
+            .await
+    }
+
     /// Apply alert-plane entries not seen yet: lifts, and firings of other
     /// gateways sharing the store.
     async fn poll(&mut self, now: i64) -> Result<(), audit::AuditError> {
@@ -488,16 +496,7 @@ impl AlertTask {
         // of the gateway clock and the system clock.
         let system = ms(time::OffsetDateTime::now_utc());
         let from = now.min(system).saturating_sub(POLL_BACK_MS);
-        let found = self
-            .shared
-            .audit
-            .reader()
-            .query(&audit::Filter {
-                plane: Some("alert".into()),
-                from_ms: Some(from),
-                ..audit::Filter::default()
-            })
-            .await?;
+        let found = self.plane_since("alert", from).await?;
         let own = self.shared.audit.chain_id().to_owned();
         for e in found {
             if self.seen.contains_key(&e.entry.inquiry_id) {
@@ -619,13 +618,7 @@ impl AlertTask {
         let alert_from = now.saturating_sub(ms_of(longest_suspend)).min(data_from);
         let reader = self.shared.audit.reader();
         // Alert and lift entries are few: all of them at once.
-        let alerts = reader
-            .query(&audit::Filter {
-                plane: Some("alert".into()),
-                from_ms: Some(alert_from),
-                ..audit::Filter::default()
-            })
-            .await?;
+        let alerts = self.plane_since("alert", alert_from).await?;
         let mut replay = Replay {
             logged: alerts
                 .iter()

@@ -62,42 +62,14 @@ pub struct Draft {
     pub at: OffsetDateTime,
     /// Monotonic start, for the latency field.
     pub started: Instant,
-    /// Inquiry id (also sent to client and upstream).
-    pub inquiry_id: String,
-    /// `data` or `admin`.
+    /// `data` or `admin` (also the metrics label).
     pub plane: &'static str,
-    /// HTTP method.
-    pub method: String,
-    /// Request path with query.
-    pub path: String,
-    /// Declared purpose (as sent, truncated).
-    pub purpose: Option<String>,
-    /// Declared case (as sent, truncated).
-    pub case: Option<String>,
-    /// Consent token id (never the token).
-    pub consent_id: Option<String>,
-    /// Subject asked about.
-    pub subject_id: Option<String>,
-    /// Its type.
-    pub subject_type: Option<String>,
-    /// Items asked for (or granted, for an allowed records inquiry).
-    pub items_requested: Vec<String>,
-    /// Rule that decided.
-    pub rule: Option<String>,
-    /// Statutory basis, when past-period records may be served.
-    pub statutory_basis: Option<String>,
-    /// Records returned.
-    pub records_returned: u32,
-    /// Records suppressed, by reason.
-    pub records_suppressed: BTreeMap<String, u32>,
-    /// Key names removed.
-    pub removed_keys: Vec<String>,
-    /// Key names masked.
-    pub masked_keys: Vec<String>,
-    /// Records labelled as under objection.
-    pub objection_labeled: u32,
-    /// Upstream HTTP status, if it was asked.
-    pub upstream_status: Option<u16>,
+    /// The entry as far as the request path knows it: inquiry id, method,
+    /// path with query, declaration, subject, items, rule (empty: none),
+    /// what was served. Text is kept as sent and cleaned by [`commit`],
+    /// which also fills in the time, identity, decision, reason, status and
+    /// latency.
+    pub entry: audit::NewEntry,
 }
 
 impl Draft {
@@ -112,24 +84,13 @@ impl Draft {
         Draft {
             at,
             started: Instant::now(),
-            inquiry_id,
             plane,
-            method,
-            path,
-            purpose: None,
-            case: None,
-            consent_id: None,
-            subject_id: None,
-            subject_type: None,
-            items_requested: Vec::new(),
-            rule: None,
-            statutory_basis: None,
-            records_returned: 0,
-            records_suppressed: BTreeMap::new(),
-            removed_keys: Vec::new(),
-            masked_keys: Vec::new(),
-            objection_labeled: 0,
-            upstream_status: None,
+            // Time, decision, reason and status are the commit's.
+            entry: audit::NewEntry {
+                method,
+                path,
+                ..own_entry(0, inquiry_id, plane, audit::Decision::Error, "", 0)
+            },
         }
     }
 
@@ -241,6 +202,102 @@ where
     resp
 }
 
+/// One plane's part of answering a request; [`answer`] is the rest, the
+/// same on both planes.
+pub(super) trait PlaneHandler {
+    /// `data` or `admin`: the entry's plane, the span's and the metrics'.
+    const PLANE: &'static str;
+    /// What a served request answers with.
+    type Answer;
+    /// The response body.
+    type Body: From<http_body_util::Full<bytes::Bytes>>;
+
+    /// Notes in `draft` what the plane logs of the request as sent, before
+    /// anything is checked (nothing, unless the plane says).
+    fn declare<B>(_req: &http::Request<B>, _draft: &mut Draft) {}
+
+    /// The request path after the hygiene check, up to (not including) the
+    /// log commit, noting in the draft what it learns.
+    async fn run<B: hyper::body::Body>(
+        cx: Ctx<'_, B>,
+    ) -> Result<Self::Answer, super::error::Failure>;
+
+    /// The decision, reason code and status the entry of a served request
+    /// records.
+    fn logged_as(answer: &Self::Answer) -> (audit::Decision, &'static str, u16);
+
+    /// The response of a served request, once its entry is committed.
+    fn respond(answer: Self::Answer, inquiry_id: &str) -> http::Response<Self::Body>;
+}
+
+/// What a plane's request path works with.
+pub(super) struct Ctx<'a, B> {
+    /// The gateway's state.
+    pub(super) shared: &'a Shared,
+    /// The connection (identity, protocol).
+    pub(super) conn: &'a super::ConnInfo,
+    /// The request (its body unread).
+    pub(super) req: &'a http::Request<B>,
+    /// The entry so far.
+    pub(super) draft: &'a mut Draft,
+}
+
+/// Answers one request on plane `P`: a fresh inquiry id and draft, the
+/// plane's declaration, the hygiene check, the plane's request path, the
+/// entry committed ([`log_then_respond`]), then the answer released and
+/// traced ([`trace_answer`]).
+pub(super) async fn answer<P: PlaneHandler, B: hyper::body::Body>(
+    shared: std::sync::Arc<Shared>,
+    conn: std::sync::Arc<super::ConnInfo>,
+    req: http::Request<B>,
+) -> http::Response<P::Body> {
+    use tracing::Instrument;
+    let inquiry_id = new_inquiry_id(&shared.rng);
+    // A span only at `debug`: at the default level the request costs the
+    // process log one line (`trace_answer`), not a span per poll.
+    let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = P::PLANE);
+    async move {
+        let mut draft = Draft::for_request(P::PLANE, inquiry_id.clone(), &req, shared.clock.now());
+        P::declare(&req, &mut draft);
+        let http1 = req.version() < http::Version::HTTP_2;
+        let outcome = match super::hygiene::check(&req, &shared.config.server.limits) {
+            Err(v) => {
+                draft.entry.rule = v.rule().into();
+                Err(v.failure())
+            }
+            Ok(()) => {
+                let cx = Ctx {
+                    shared: &shared,
+                    conn: &conn,
+                    req: &req,
+                    draft: &mut draft,
+                };
+                P::run(cx).await
+            }
+        };
+        let logged_as = match &outcome {
+            Ok(answer) => P::logged_as(answer),
+            Err(f) => (f.audit_decision(), f.code(), f.status()),
+        };
+        let reason = logged_as.1;
+        let response = log_then_respond(
+            &shared,
+            &conn.identity,
+            draft,
+            &inquiry_id,
+            http1,
+            logged_as,
+            outcome,
+            |answer| P::respond(answer, &inquiry_id),
+        )
+        .await;
+        trace_answer(&inquiry_id, P::PLANE, response.status().as_u16(), reason);
+        response
+    }
+    .instrument(span)
+    .await
+}
+
 /// Commits the entry of `draft` (see [`log_then_respond`], which every
 /// request goes through).
 pub async fn commit(
@@ -272,46 +329,50 @@ pub async fn commit(
                 .admit(&identity.fingerprint, std::time::Instant::now()),
         };
         if let Err(retry_after_secs) = admitted {
-            shared
-                .refusals
-                .summarise(identity, draft.plane, &clean(&draft.inquiry_id), time_ms);
+            shared.refusals.summarise(
+                identity,
+                draft.plane,
+                &clean(&draft.entry.inquiry_id),
+                time_ms,
+            );
             shared.metrics.refusal_summarised();
             return Ok(Logged::Summarised { retry_after_secs });
         }
     }
     let latency_ms = u64::try_from(draft.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let text = |t: Option<String>| t.as_deref().map(clean);
+    let d = draft.entry;
     let entry = audit::NewEntry {
         time_ms,
-        inquiry_id: clean(&draft.inquiry_id),
-        plane: draft.plane.to_string(),
+        inquiry_id: clean(&d.inquiry_id),
+        plane: d.plane,
         officer_id: clean(&identity.officer_id),
         officer_name: clean(&identity.name),
         unit: clean(&identity.unit),
         cert_fingerprint: clean(&identity.fingerprint),
-        purpose: text(draft.purpose),
-        case: text(draft.case),
-        consent_id: text(draft.consent_id),
-        method: clean(&draft.method),
-        path: clean(&draft.path),
-        subject_id: text(draft.subject_id),
-        subject_type: text(draft.subject_type),
-        items_requested: clean_all(draft.items_requested),
+        purpose: text(d.purpose),
+        case: text(d.case),
+        consent_id: text(d.consent_id),
+        method: clean(&d.method),
+        path: clean(&d.path),
+        subject_id: text(d.subject_id),
+        subject_type: text(d.subject_type),
+        items_requested: clean_all(d.items_requested),
         decision,
         reason: clean(reason),
-        rule: clean(draft.rule.as_deref().unwrap_or_default()),
-        statutory_basis: text(draft.statutory_basis),
+        rule: clean(&d.rule),
+        statutory_basis: text(d.statutory_basis),
         status,
-        records_returned: draft.records_returned,
-        records_suppressed: draft
+        records_returned: d.records_returned,
+        records_suppressed: d
             .records_suppressed
             .into_iter()
             .map(|(k, v)| (clean(&k), v))
             .collect(),
-        removed_keys: clean_all(draft.removed_keys),
-        masked_keys: clean_all(draft.masked_keys),
-        objection_labeled: draft.objection_labeled,
-        upstream_status: draft.upstream_status,
+        removed_keys: clean_all(d.removed_keys),
+        masked_keys: clean_all(d.masked_keys),
+        objection_labeled: d.objection_labeled,
+        upstream_status: d.upstream_status,
         latency_ms,
     };
     // Only data-plane entries are counted, and only while rules exist.
@@ -428,7 +489,8 @@ pub async fn flush_refusals(shared: &Shared) {
 /// An entry the gateway writes of its own accord (refusal summaries,
 /// alerts, suspension lifts, witness conflicts) rather than for a request:
 /// no officer, no declaration, nothing asked for or served, no latency.
-/// The base (`..`) of those entries, which fill in who, what and why.
+/// The base (`..`) of those entries, which fill in who, what and why, and
+/// of a request's [`Draft`] (its commit fills in the rest).
 pub(crate) fn own_entry(
     time_ms: i64,
     inquiry_id: String,

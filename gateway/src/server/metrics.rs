@@ -145,18 +145,24 @@ impl Metrics {
     pub fn render_at(&self, now: time::OffsetDateTime, store_free_bytes: Option<u64>) -> String {
         let g = self.lock();
         let mut out = String::new();
-        out.push_str(
-            "# HELP credgate_requests_total Requests answered, by plane, decision and status.\n",
+        head(
+            &mut out,
+            "credgate_requests_total",
+            "counter",
+            "Requests answered, by plane, decision and status.",
         );
-        out.push_str("# TYPE credgate_requests_total counter\n");
         for ((plane, decision, status), n) in &g.requests {
             let _ = writeln!(
                 out,
                 "credgate_requests_total{{plane=\"{plane}\",decision=\"{decision}\",status=\"{status}\"}} {n}"
             );
         }
-        out.push_str("# HELP credgate_audit_commit_seconds Time from append to durable commit of an inquiry log entry.\n");
-        out.push_str("# TYPE credgate_audit_commit_seconds histogram\n");
+        head(
+            &mut out,
+            "credgate_audit_commit_seconds",
+            "histogram",
+            "Time from append to durable commit of an inquiry log entry.",
+        );
         for (b, c) in BUCKETS.iter().zip(g.commit_buckets.iter()) {
             let _ = writeln!(
                 out,
@@ -174,79 +180,84 @@ impl Metrics {
             "credgate_audit_commit_seconds_count {}",
             g.commit_count
         );
-        out.push_str("# HELP credgate_audit_commit_failures_total Inquiry log appends that failed (answered 503).\n");
-        out.push_str("# TYPE credgate_audit_commit_failures_total counter\n");
-        let _ = writeln!(
-            out,
-            "credgate_audit_commit_failures_total {}",
-            g.commit_failures
+        single(
+            &mut out,
+            "credgate_audit_commit_failures_total",
+            "counter",
+            "Inquiry log appends that failed (answered 503).",
+            g.commit_failures,
         );
-        out.push_str("# HELP credgate_refusals_summarised_total Refused requests past their certificate's refusal budget, answered 429 and accounted in summary entries.\n");
-        out.push_str("# TYPE credgate_refusals_summarised_total counter\n");
-        let _ = writeln!(
-            out,
-            "credgate_refusals_summarised_total {}",
-            self.refusals_summarised
-                .load(std::sync::atomic::Ordering::Relaxed)
-        );
-        out.push_str("# HELP credgate_refusal_summaries_total Summary entries (reason refusals_summarised) committed.\n");
-        out.push_str("# TYPE credgate_refusal_summaries_total counter\n");
-        let _ = writeln!(
-            out,
-            "credgate_refusal_summaries_total {}",
+        single(&mut out, "credgate_refusals_summarised_total", "counter", "Refused requests past their certificate's refusal budget, answered 429 and accounted in summary entries.", self.refusals_summarised.load(std::sync::atomic::Ordering::Relaxed));
+        single(
+            &mut out,
+            "credgate_refusal_summaries_total",
+            "counter",
+            "Summary entries (reason refusals_summarised) committed.",
             self.refusal_summaries
-                .load(std::sync::atomic::Ordering::Relaxed)
+                .load(std::sync::atomic::Ordering::Relaxed),
         );
-        out.push_str("# HELP credgate_audit_store_up Whether the latest inquiry log append committed (0: the gateway answers 503 audit_unavailable).\n");
-        out.push_str("# TYPE credgate_audit_store_up gauge\n");
-        let _ = writeln!(out, "credgate_audit_store_up {}", u8::from(!g.store_down));
+        single(&mut out, "credgate_audit_store_up", "gauge", "Whether the latest inquiry log append committed (0: the gateway answers 503 audit_unavailable).", u8::from(!g.store_down));
         if let Some(free) = store_free_bytes {
-            out.push_str("# HELP credgate_audit_store_free_bytes Bytes free on the file system under the SQLite store ([audit] min_free_bytes is the floor).\n");
-            out.push_str("# TYPE credgate_audit_store_free_bytes gauge\n");
-            let _ = writeln!(out, "credgate_audit_store_free_bytes {free}");
+            single(&mut out, "credgate_audit_store_free_bytes", "gauge", "Bytes free on the file system under the SQLite store ([audit] min_free_bytes is the floor).", free);
         }
         if let Some(at) = g.crl_next_update {
-            out.push_str("# HELP credgate_crl_next_update_seconds Seconds until the earliest next_update of the loaded CRLs (negative once past; re-sign with `credgate certs crl refresh`).\n");
-            out.push_str("# TYPE credgate_crl_next_update_seconds gauge\n");
-            let _ = writeln!(
-                out,
-                "credgate_crl_next_update_seconds {}",
-                (at - now).whole_seconds()
-            );
+            single(&mut out, "credgate_crl_next_update_seconds", "gauge", "Seconds until the earliest next_update of the loaded CRLs (negative once past; re-sign with `credgate certs crl refresh`).", (at - now).whole_seconds());
         }
-        out.push_str("# HELP credgate_alerts_total Misuse alert firings, by rule.\n");
-        out.push_str("# TYPE credgate_alerts_total counter\n");
-        for (rule, n) in &g.alerts {
-            let _ = writeln!(out, "credgate_alerts_total{{rule=\"{}\"}} {n}", label(rule));
-        }
-        out.push_str("# HELP credgate_alert_events_dropped_total Committed inquiries not evaluated by the misuse alerts because the alert queue was full.\n");
-        out.push_str("# TYPE credgate_alert_events_dropped_total counter\n");
-        let _ = writeln!(
-            out,
-            "credgate_alert_events_dropped_total {}",
-            g.alert_events_dropped
+        labelled(
+            &mut out,
+            "credgate_alerts_total",
+            "counter",
+            "Misuse alert firings, by rule.",
+            "rule",
+            &g.alerts,
         );
+        single(&mut out, "credgate_alert_events_dropped_total", "counter", "Committed inquiries not evaluated by the misuse alerts because the alert queue was full.", g.alert_events_dropped);
         if !g.witness_cosigned.is_empty() {
-            out.push_str("# HELP credgate_witness_cosigned_size Tree size of the latest checkpoint each witness cosigned.\n");
-            out.push_str("# TYPE credgate_witness_cosigned_size gauge\n");
-            for (w, n) in &g.witness_cosigned {
-                let _ = writeln!(
-                    out,
-                    "credgate_witness_cosigned_size{{witness=\"{}\"}} {n}",
-                    label(w)
-                );
-            }
-            out.push_str("# HELP credgate_witness_conflicts_total Checkpoints a witness refused as inconsistent with one it cosigned.\n");
-            out.push_str("# TYPE credgate_witness_conflicts_total counter\n");
-            for (w, n) in &g.witness_conflicts {
-                let _ = writeln!(
-                    out,
-                    "credgate_witness_conflicts_total{{witness=\"{}\"}} {n}",
-                    label(w)
-                );
+            for (name, kind, help, samples) in [
+                (
+                    "credgate_witness_cosigned_size",
+                    "gauge",
+                    "Tree size of the latest checkpoint each witness cosigned.",
+                    &g.witness_cosigned,
+                ),
+                (
+                    "credgate_witness_conflicts_total",
+                    "counter",
+                    "Checkpoints a witness refused as inconsistent with one it cosigned.",
+                    &g.witness_conflicts,
+                ),
+            ] {
+                labelled(&mut out, name, kind, help, "witness", samples);
             }
         }
         out
+    }
+}
+
+/// The `# HELP` and `# TYPE` lines of metric `name`.
+fn head(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A metric with one sample and no labels.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    head(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// A metric with one sample per value of label `key` (escaped).
+fn labelled(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    key: &str,
+    samples: &BTreeMap<String, u64>,
+) {
+    head(out, name, kind, help);
+    for (value, n) in samples {
+        let _ = writeln!(out, "{name}{{{key}=\"{}\"}} {n}", label(value));
     }
 }
 

@@ -23,7 +23,9 @@
 //! - [`error`]: the one mapping from failures to HTTP;
 //! - [`hygiene`]: request checks against hostile clients (framing,
 //!   smuggling, path games, size limits) before routing;
-//! - [`journal`]: building and committing each request's log entry;
+//! - [`journal`]: building and committing each request's log entry, and
+//!   the frame both planes answer a request in (`journal::answer`: id,
+//!   draft, hygiene check, the plane's path, commit, answer);
 //! - [`limiter`]: per-role, per-officer rate limits (in process);
 //! - [`shared_buckets`]: the same limits and the refusal budget across
 //!   every gateway on one PostgreSQL store;
@@ -335,7 +337,7 @@ async fn log_unparsed_request(
     let id = journal::new_inquiry_id(&shared.rng);
     let mut draft =
         journal::Draft::new(plane, id, String::new(), String::new(), shared.clock.now());
-    draft.rule = Some(rule.to_owned());
+    draft.entry.rule = rule.to_owned();
     let committed = journal::commit(
         shared,
         &conn.identity,
@@ -435,7 +437,7 @@ async fn answer_failure(
         head.path,
         shared.clock.now(),
     );
-    draft.rule = Some(rule.to_string());
+    draft.entry.rule = rule.to_string();
     let logged_as = (failure.audit_decision(), failure.code(), failure.status());
     journal::log_then_respond(
         shared,

@@ -13,7 +13,6 @@ use http_body_util::Full;
 use policy::inquiry::{InquiryError, RawRequest};
 use policy::{Decision, Inquiry, Reason, Route, Scope};
 use time::OffsetDateTime;
-use tracing::Instrument;
 
 use super::error::{json_response, Failure};
 use super::journal::{self, Draft};
@@ -26,43 +25,42 @@ pub async fn handle<B: hyper::body::Body>(
     conn: Arc<ConnInfo>,
     req: Request<B>,
 ) -> Response<Full<Bytes>> {
-    let inquiry_id = journal::new_inquiry_id(&shared.rng);
-    // A span only at `debug`: at the default level the request costs the
-    // process log one line (`journal::trace_answer`), not a span per poll.
-    let span = tracing::debug_span!("inquiry", id = %inquiry_id, plane = "data");
-    async move {
-        let mut draft = Draft::for_request("data", inquiry_id.clone(), &req, shared.clock.now());
-        let headers = req.headers();
-        draft.purpose =
-            journal::loggable(headers.get("inquiry-purpose").map(HeaderValue::as_bytes));
-        draft.case = journal::loggable(headers.get("inquiry-case").map(HeaderValue::as_bytes));
-        let now = draft.at;
-        let http1 = req.version() < http::Version::HTTP_2;
-        let outcome = run(&shared, &conn, &req, now, &mut draft).await;
-        let (decision, reason, status) = match &outcome {
-            Ok(_) => (audit::Decision::Allow, "ok", 200),
-            Err(f) => (f.audit_decision(), f.code(), f.status()),
-        };
-        let response = journal::log_then_respond(
-            &shared,
-            &conn.identity,
-            draft,
-            &inquiry_id,
-            http1,
-            (decision, reason, status),
-            outcome,
-            |body| json_response(200, &inquiry_id, body),
-        )
-        .await;
-        journal::trace_answer(&inquiry_id, "data", response.status().as_u16(), reason);
-        response
-    }
-    .instrument(span)
-    .await
+    journal::answer::<DataPlane, B>(shared, conn, req).await
 }
 
-/// The request path up to (not including) the log commit. `Ok` is the body
-/// to release.
+/// The data plane's part of a request: `Ok` is the body to release.
+struct DataPlane;
+
+impl journal::PlaneHandler for DataPlane {
+    const PLANE: &'static str = "data";
+    type Answer = Vec<u8>;
+    type Body = Full<Bytes>;
+
+    /// The declared purpose and case, as sent.
+    fn declare<B>(req: &Request<B>, draft: &mut Draft) {
+        let headers = req.headers();
+        draft.entry.purpose =
+            journal::loggable(headers.get("inquiry-purpose").map(HeaderValue::as_bytes));
+        draft.entry.case =
+            journal::loggable(headers.get("inquiry-case").map(HeaderValue::as_bytes));
+    }
+
+    async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Vec<u8>, Failure> {
+        let now = cx.draft.at;
+        run(cx.shared, cx.conn, cx.req, now, cx.draft).await
+    }
+
+    fn logged_as(_: &Vec<u8>) -> (audit::Decision, &'static str, u16) {
+        (audit::Decision::Allow, "ok", 200)
+    }
+
+    fn respond(body: Vec<u8>, inquiry_id: &str) -> Response<Full<Bytes>> {
+        json_response(200, inquiry_id, body)
+    }
+}
+
+/// The request path after the hygiene check, up to (not including) the log
+/// commit. `Ok` is the body to release.
 async fn run<B: hyper::body::Body>(
     shared: &Shared,
     conn: &ConnInfo,
@@ -70,12 +68,8 @@ async fn run<B: hyper::body::Body>(
     now: OffsetDateTime,
     draft: &mut Draft,
 ) -> Result<Vec<u8>, Failure> {
-    if let Err(v) = super::hygiene::check(req, &shared.config.server.limits) {
-        draft.rule = Some(v.rule().into());
-        return Err(v.failure());
-    }
     if !conn.identity_ok {
-        draft.rule = Some("certificate names no officer".into());
+        draft.entry.rule = "certificate names no officer".into();
         return Err(Failure::Denied(Reason::UnknownOfficer));
     }
     if req.method() != Method::GET {
@@ -93,7 +87,7 @@ async fn run<B: hyper::body::Body>(
         Ok(i) => i,
         Err(InquiryError::NotFound) => return Err(Failure::NotFound),
         Err(InquiryError::Invalid(why)) => {
-            draft.rule = Some(why.clone());
+            draft.entry.rule = why.clone();
             return Err(Failure::Invalid(why));
         }
         Err(_) => return Err(Failure::Denied(Reason::InvalidRequest)),
@@ -108,7 +102,7 @@ async fn run<B: hyper::body::Body>(
             s.rule,
             crate::audit_api::format_ms(s.until_ms)
         );
-        draft.rule = Some(rule.clone());
+        draft.entry.rule = rule.clone();
         return Err(Failure::Refused(Reason::OfficerSuspended, rule));
     }
 
@@ -144,29 +138,29 @@ async fn run<B: hyper::body::Body>(
     let scope = &allow.scope;
     let target = upstream_target(&inquiry, scope);
     if let Route::SubjectRecords { .. } = inquiry.route {
-        draft.items_requested = scope.items.iter().cloned().collect();
+        draft.entry.items_requested = scope.items.iter().cloned().collect();
     }
-    let up_headers = upstream_headers(&draft.inquiry_id, conn, &inquiry);
+    let up_headers = upstream_headers(&draft.entry.inquiry_id, conn, &inquiry);
     let upstream = match shared.upstream.get(&target, up_headers).await {
         Ok(r) => r,
         Err(UpstreamError::Timeout) => return Err(Failure::UpstreamTimeout),
         Err(e @ UpstreamError::Unavailable(_)) => {
-            tracing::warn!(inquiry_id = %draft.inquiry_id, error = %e, "upstream unavailable");
+            tracing::warn!(inquiry_id = %draft.entry.inquiry_id, error = %e, "upstream unavailable");
             return Err(Failure::UpstreamUnavailable);
         }
         Err(e) => {
-            draft.upstream_status = e.upstream_status();
-            tracing::warn!(inquiry_id = %draft.inquiry_id, error = %e, "upstream exchange failed");
+            draft.entry.upstream_status = e.upstream_status();
+            tracing::warn!(inquiry_id = %draft.entry.inquiry_id, error = %e, "upstream exchange failed");
             return Err(Failure::UpstreamInvalid);
         }
     };
-    draft.upstream_status = Some(upstream.status);
+    draft.entry.upstream_status = Some(upstream.status);
     match upstream.status {
         200 => {}
         404 => return Err(Failure::NotFound),
         other => {
             tracing::warn!(
-                inquiry_id = %draft.inquiry_id,
+                inquiry_id = %draft.entry.inquiry_id,
                 upstream_status = other,
                 "upstream answered an unexpected status"
             );
@@ -180,8 +174,8 @@ async fn run<B: hyper::body::Body>(
         {
             if !answers_about(subject_id, report.subject_id.as_deref(), &upstream.body) {
                 // Never log what the upstream put there.
-                draft.rule = Some("upstream answered about another subject".into());
-                tracing::warn!(inquiry_id = %draft.inquiry_id, "upstream answer names another subject than the one asked");
+                draft.entry.rule = "upstream answered about another subject".into();
+                tracing::warn!(inquiry_id = %draft.entry.inquiry_id, "upstream answer names another subject than the one asked");
                 return Err(Failure::UpstreamInvalid);
             }
         }
@@ -189,7 +183,7 @@ async fn run<B: hyper::body::Body>(
         record_report(draft, &report);
         if matches!(inquiry.route, Route::SubjectRecords { .. }) && !report.records_present {
             // Records under some other key would escape the lifecycle rules.
-            tracing::warn!(inquiry_id = %draft.inquiry_id, "upstream records answer has no records array");
+            tracing::warn!(inquiry_id = %draft.entry.inquiry_id, "upstream records answer has no records array");
             return Err(Failure::UpstreamInvalid);
         }
         return Ok(body);
@@ -200,16 +194,16 @@ async fn run<B: hyper::body::Body>(
     // role ∩ token) and redact the same parse under that scope.
     let parsed = redaction::parse(&upstream.body).map_err(rejected)?;
     let Some(subject_id) = parsed.subject_id() else {
-        tracing::warn!(inquiry_id = %draft.inquiry_id, "upstream record names no subject");
+        tracing::warn!(inquiry_id = %draft.entry.inquiry_id, "upstream record names no subject");
         return Err(Failure::UpstreamInvalid);
     };
     let Ok(subject_type) = policy::subject::classify(&subject_id) else {
         // Never log what the upstream put there: it is not an identifier.
-        tracing::warn!(inquiry_id = %draft.inquiry_id, "upstream record names an invalid subject id");
+        tracing::warn!(inquiry_id = %draft.entry.inquiry_id, "upstream record names an invalid subject id");
         return Err(Failure::UpstreamInvalid);
     };
-    draft.subject_id = Some(subject_id.clone());
-    draft.subject_type = Some(subject_type.as_str().to_string());
+    draft.entry.subject_id = Some(subject_id.clone());
+    draft.entry.subject_type = Some(subject_type.as_str().to_string());
     let fetched = admit(
         draft,
         policy::decide_fetched_record(&conn.identity, &inquiry, &subject_id, &policy, now),
@@ -222,7 +216,7 @@ async fn run<B: hyper::body::Body>(
         .fold(report.records_returned, |n, m| n.saturating_add(*m));
     if !report.records_present || seen != 1 {
         tracing::warn!(
-            inquiry_id = %draft.inquiry_id,
+            inquiry_id = %draft.entry.inquiry_id,
             records = seen,
             "upstream answered a record fetch without exactly one record"
         );
@@ -274,17 +268,17 @@ fn redact(
 /// in the log entry: `masked_keys` holds key names, as the conformance
 /// cases expect, and a new entry field changes the hashed format.)
 fn record_report(draft: &mut Draft, report: &redaction::Report) {
-    draft.records_returned = report
+    draft.entry.records_returned = report
         .records_returned
         .saturating_add(report.records_returned_elsewhere);
-    draft.records_suppressed = report
+    draft.entry.records_suppressed = report
         .records_suppressed
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), *v))
         .collect();
-    draft.removed_keys = report.removed_keys.iter().cloned().collect();
-    draft.masked_keys = report.masked_keys.iter().cloned().collect();
-    draft.objection_labeled = report.objection_labeled;
+    draft.entry.removed_keys = report.removed_keys.iter().cloned().collect();
+    draft.entry.masked_keys = report.masked_keys.iter().cloned().collect();
+    draft.entry.objection_labeled = report.objection_labeled;
 }
 
 /// Subject and items of the parsed route, for the log.
@@ -294,17 +288,17 @@ fn describe_route(route: &Route, draft: &mut Draft) {
             subject_id,
             subject_type,
         } => {
-            draft.subject_id = Some(subject_id.clone());
-            draft.subject_type = Some(subject_type.as_str().to_string());
+            draft.entry.subject_id = Some(subject_id.clone());
+            draft.entry.subject_type = Some(subject_type.as_str().to_string());
         }
         Route::SubjectRecords {
             subject_id,
             subject_type,
             items,
         } => {
-            draft.subject_id = Some(subject_id.clone());
-            draft.subject_type = Some(subject_type.as_str().to_string());
-            draft.items_requested = items.clone().unwrap_or_default();
+            draft.entry.subject_id = Some(subject_id.clone());
+            draft.entry.subject_type = Some(subject_type.as_str().to_string());
+            draft.entry.items_requested = items.clone().unwrap_or_default();
         }
         Route::Record { .. } => {}
     }
@@ -351,13 +345,13 @@ fn upstream_headers(inquiry_id: &str, conn: &ConnInfo, inquiry: &Inquiry) -> Hea
 fn admit(draft: &mut Draft, decision: Decision) -> Result<Box<policy::Allow>, Failure> {
     match decision {
         Decision::Deny(d) => {
-            draft.rule = Some(d.rule.clone());
+            draft.entry.rule = d.rule.clone();
             Err(Failure::Refused(d.reason, d.rule))
         }
         Decision::Allow(a) => {
-            draft.rule = Some(format!("roles {}", a.roles.join(",")));
-            draft.consent_id = a.consent_id.clone();
-            draft.statutory_basis = a.statutory_basis.clone();
+            draft.entry.rule = format!("roles {}", a.roles.join(","));
+            draft.entry.consent_id = a.consent_id.clone();
+            draft.entry.statutory_basis = a.statutory_basis.clone();
             Ok(a)
         }
     }

@@ -490,6 +490,32 @@ impl Generator {
         }
     }
 
+    /// A generated record: the next record id, then [`record`].
+    fn numbered_record(
+        &mut self,
+        subject_id: &str,
+        item: &'static str,
+        decided: Date,
+        life: Lifecycle,
+        data: Map<String, Value>,
+    ) -> RecordRow {
+        let id = self.record_id();
+        record(id, subject_id, item, decided, &life, data)
+    }
+
+    /// A generated untrustworthy record: its lifecycle drawn at random
+    /// (before its id), then [`Self::numbered_record`].
+    fn untrustworthy(
+        &mut self,
+        subject_id: &str,
+        item: &'static str,
+        decided: Date,
+        data: Map<String, Value>,
+    ) -> RecordRow {
+        let life = self.untrustworthy_lifecycle(decided);
+        self.numbered_record(subject_id, item, decided, life, data)
+    }
+
     fn penalty(&mut self, subject_id: &str, area: &Area, rep: (&str, &str, &str)) -> RecordRow {
         let decided = self.days_ago(10..2500);
         let (body, violation, basis) = self.pick(names::VIOLATIONS);
@@ -525,16 +551,7 @@ impl Generator {
                         "contact": {"phone": rep.2}}]),
             );
         }
-        let life = self.untrustworthy_lifecycle(decided);
-        let id = self.record_id();
-        record(
-            id,
-            subject_id,
-            "administrative_penalty",
-            decided,
-            &life,
-            data,
-        )
+        self.untrustworthy(subject_id, "administrative_penalty", decided, data)
     }
 
     fn personal_penalty(&mut self, subject_id: &str, area: &Area) -> RecordRow {
@@ -552,16 +569,7 @@ impl Generator {
                 json!({"statement": {"illness": illness, "summary": "当事人陈述申辩"}}),
             );
         }
-        let life = self.untrustworthy_lifecycle(decided);
-        let id = self.record_id();
-        record(
-            id,
-            subject_id,
-            "administrative_penalty",
-            decided,
-            &life,
-            data,
-        )
+        self.untrustworthy(subject_id, "administrative_penalty", decided, data)
     }
 
     fn enforcement(
@@ -604,9 +612,7 @@ impl Generator {
         data.insert("amount".into(), json!(amount));
         data.insert("status".into(), json!(status));
         data.insert("debtor".into(), Value::Object(debtor_obj));
-        let life = self.untrustworthy_lifecycle(decided);
-        let id = self.record_id();
-        record(id, subject_id, "court_enforcement", decided, &life, data)
+        self.untrustworthy(subject_id, "court_enforcement", decided, data)
     }
 
     fn company_honour(&mut self, subject_id: &str, area: &Area) -> RecordRow {
@@ -618,8 +624,7 @@ impl Generator {
             "year": decided.year(),
         }));
         let life = Lifecycle::positive(self.chance(0.15));
-        let id = self.record_id();
-        record(id, subject_id, "commendation", decided, &life, data)
+        self.numbered_record(subject_id, "commendation", decided, life, data)
     }
 
     fn personal_honour(&mut self, subject_id: &str, area: &Area) -> RecordRow {
@@ -638,8 +643,7 @@ impl Generator {
             );
         }
         let life = Lifecycle::positive(self.chance(0.2));
-        let id = self.record_id();
-        record(id, subject_id, "commendation", decided, &life, data)
+        self.numbered_record(subject_id, "commendation", decided, life, data)
     }
 
     fn qualification(&mut self, subject_id: &str) -> RecordRow {
@@ -651,15 +655,7 @@ impl Generator {
             "issued_by": issuer,
             "certificate_no": format!("{:08}", number),
         }));
-        let id = self.record_id();
-        record(
-            id,
-            subject_id,
-            "basic",
-            decided,
-            &Lifecycle::default(),
-            data,
-        )
+        self.numbered_record(subject_id, "basic", decided, Lifecycle::default(), data)
     }
 
     fn registration_change(&mut self, subject_id: &str, area: &Area) -> RecordRow {
@@ -669,15 +665,7 @@ impl Generator {
             "change": change,
             "registered_by": format!("{}市场监督管理局", area.city),
         }));
-        let id = self.record_id();
-        record(
-            id,
-            subject_id,
-            "basic",
-            decided,
-            &Lifecycle::default(),
-            data,
-        )
+        self.numbered_record(subject_id, "basic", decided, Lifecycle::default(), data)
     }
 
     /// The hand-written subjects behind [`super::well_known`]: a legal
@@ -723,118 +711,65 @@ impl Generator {
                 objection,
                 withheld: None,
             };
-        let legal_records = vec![
-            record(
-                fixture::OBJECTION_PENDING.into(),
-                lp,
-                "administrative_penalty",
-                d(400),
-                &untrust(None, false, Some("pending")),
-                json_map(json!({
-                    "authority": "长沙市市场监督管理局",
-                    "document_no": "长罚决字〔2025〕318号",
-                    "violation": "销售不合格产品",
-                    "penalty": {"kind": "罚款", "fine": 50_000},
-                    "inspector_notes": {
-                        "summary": "抽检不合格，当事人提出异议",
-                        "medical_history": "检查员既往病史（不应出现在任何回复中）",
-                        "病史": "检查员病史（不应出现在任何回复中）",
-                        "witnesses": [{"name": "赵磊", "contact": {"phone": "13907310001", "id_number": "430103199001011234"}}]
-                    }
-                })),
-            ),
-            record(
-                fixture::EXPIRED.into(),
-                lp,
-                "administrative_penalty",
-                d(1500),
-                &untrust(None, false, None),
-                json_map(json!({
-                    "authority": "长沙市市场监督管理局",
-                    "violation": "未按规定报送企业年度报告",
-                    "penalty": {"kind": "罚款", "fine": 20_000}
-                })),
-            ),
-            record(
-                fixture::EXTENDED.into(),
-                lp,
-                "administrative_penalty",
-                d(2000),
-                &untrust(Some(d(-600)), false, None),
-                json_map(json!({
-                    "authority": "湖南省生态环境厅",
-                    "violation": "超标排放大气污染物",
-                    "penalty": {"kind": "责令停产整治", "months": 60}
-                })),
-            ),
-            record(
-                fixture::RESTORED.into(),
-                lp,
-                "court_enforcement",
-                d(300),
-                &untrust(None, true, None),
-                json_map(json!({
-                    "court": "长沙市中级人民法院",
-                    "case_no": "(2025)湘01执1024号",
-                    "amount": 120_000,
-                    "status": "已履行"
-                })),
-            ),
-            record(
-                fixture::ENFORCEMENT.into(),
-                lp,
-                "court_enforcement",
-                d(700),
-                &untrust(None, false, None),
-                json_map(json!({
-                    "court": "长沙市岳麓区人民法院",
-                    "case_no": "(2024)湘0104执2231号",
-                    "amount": 800_000,
-                    "status": "执行中",
-                    "debtor": {
-                        "name": "长沙星辰建材有限公司",
-                        "representative": {
-                            "name": "王强",
-                            "id_number": fixture::LEGAL_REPRESENTATIVE,
-                            "contact": {"phone": "13812345678"},
-                            "health": {"illness": "高血压"}
-                        },
-                        "real_estate": [{"city": "长沙市", "area_m2": 3200, "status": "已查封"}]
-                    }
-                })),
-            ),
-            record(
-                fixture::COMMENDATION.into(),
-                lp,
-                "commendation",
-                d(500),
-                &Lifecycle::positive(false),
-                json_map(
-                    json!({"title": "守合同重信用企业", "awarded_by": "长沙市市场监督管理局"}),
-                ),
-            ),
-            record(
-                fixture::WITHHELD.into(),
-                lp,
-                "commendation",
-                d(200),
-                &Lifecycle::positive(true),
-                json_map(
-                    json!({"title": "慈善捐赠表彰", "awarded_by": "长沙市民政局", "kind": "donation"}),
-                ),
-            ),
-            record(
-                fixture::BASIC.into(),
-                lp,
-                "basic",
-                d(900),
-                &Lifecycle::default(),
-                json_map(
-                    json!({"change": "注册资本变更", "before": 1_000_000, "after": 5_000_000,
-                                "registered_by": "长沙市岳麓区市场监督管理局"}),
-                ),
-            ),
-        ];
+        #[rustfmt::skip]
+        let legal_records = fixture_records(lp, d, [
+            (fixture::OBJECTION_PENDING, "administrative_penalty", 400, untrust(None, false, Some("pending")),
+             json!({
+                 "authority": "长沙市市场监督管理局",
+                 "document_no": "长罚决字〔2025〕318号",
+                 "violation": "销售不合格产品",
+                 "penalty": {"kind": "罚款", "fine": 50_000},
+                 "inspector_notes": {
+                     "summary": "抽检不合格，当事人提出异议",
+                     "medical_history": "检查员既往病史（不应出现在任何回复中）",
+                     "病史": "检查员病史（不应出现在任何回复中）",
+                     "witnesses": [{"name": "赵磊", "contact": {"phone": "13907310001", "id_number": "430103199001011234"}}]
+                 }
+             })),
+            (fixture::EXPIRED, "administrative_penalty", 1500, untrust(None, false, None),
+             json!({
+                 "authority": "长沙市市场监督管理局",
+                 "violation": "未按规定报送企业年度报告",
+                 "penalty": {"kind": "罚款", "fine": 20_000}
+             })),
+            (fixture::EXTENDED, "administrative_penalty", 2000, untrust(Some(d(-600)), false, None),
+             json!({
+                 "authority": "湖南省生态环境厅",
+                 "violation": "超标排放大气污染物",
+                 "penalty": {"kind": "责令停产整治", "months": 60}
+             })),
+            (fixture::RESTORED, "court_enforcement", 300, untrust(None, true, None),
+             json!({
+                 "court": "长沙市中级人民法院",
+                 "case_no": "(2025)湘01执1024号",
+                 "amount": 120_000,
+                 "status": "已履行"
+             })),
+            (fixture::ENFORCEMENT, "court_enforcement", 700, untrust(None, false, None),
+             json!({
+                 "court": "长沙市岳麓区人民法院",
+                 "case_no": "(2024)湘0104执2231号",
+                 "amount": 800_000,
+                 "status": "执行中",
+                 "debtor": {
+                     "name": "长沙星辰建材有限公司",
+                     "representative": {
+                         "name": "王强",
+                         "id_number": fixture::LEGAL_REPRESENTATIVE,
+                         "contact": {"phone": "13812345678"},
+                         "health": {"illness": "高血压"}
+                     },
+                     "real_estate": [{"city": "长沙市", "area_m2": 3200, "status": "已查封"}]
+                 }
+             })),
+            (fixture::COMMENDATION, "commendation", 500, Lifecycle::positive(false),
+             json!({"title": "守合同重信用企业", "awarded_by": "长沙市市场监督管理局"})),
+            (fixture::WITHHELD, "commendation", 200, Lifecycle::positive(true),
+             json!({"title": "慈善捐赠表彰", "awarded_by": "长沙市民政局", "kind": "donation"})),
+            (fixture::BASIC, "basic", 900, Lifecycle::default(),
+             json!({"change": "注册资本变更", "before": 1_000_000, "after": 5_000_000,
+                    "registered_by": "长沙市岳麓区市场监督管理局"})),
+        ]);
 
         let rep = json!({
             "id": fixture::LEGAL_REPRESENTATIVE,
@@ -888,50 +823,25 @@ impl Generator {
                 "手机号码": "13974125896"
             }
         });
-        let natural_records = vec![
-            record(
-                "r-0000009".into(),
-                np,
-                "administrative_penalty",
-                d(250),
-                &untrust(None, false, None),
-                json_map(json!({
-                    "authority": "长沙市公安局交通警察支队",
-                    "violation": "驾驶机动车超速50%以上",
-                    "penalty": {"kind": "罚款", "fine": 2000}
-                })),
-            ),
-            record(
-                "r-0000010".into(),
-                np,
-                "commendation",
-                d(450),
-                &Lifecycle::positive(true),
-                json_map(json!({"title": "优秀志愿者", "kind": "volunteer_service",
-                                "awarded_by": "长沙市精神文明建设委员会"})),
-            ),
-            record(
-                "r-0000011".into(),
-                np,
-                "commendation",
-                d(800),
-                &Lifecycle::positive(false),
-                json_map(json!({"title": "无偿献血奉献奖", "kind": "donation",
-                                "awarded_by": "湖南省卫生健康委员会",
-                                "details": {"donations": 12, "donor": {"blood_type": "A", "genetic_data": "HLA-A*02"}}})),
-            ),
-            record(
-                "r-0000012".into(),
-                np,
-                "basic",
-                d(2400),
-                &Lifecycle::default(),
-                json_map(
-                    json!({"certificate": "注册会计师", "issued_by": "中国注册会计师协会",
-                                "certificate_no": "43010088"}),
-                ),
-            ),
-        ];
+        #[rustfmt::skip]
+        let natural_records = fixture_records(np, d, [
+            ("r-0000009", "administrative_penalty", 250, untrust(None, false, None),
+             json!({
+                 "authority": "长沙市公安局交通警察支队",
+                 "violation": "驾驶机动车超速50%以上",
+                 "penalty": {"kind": "罚款", "fine": 2000}
+             })),
+            ("r-0000010", "commendation", 450, Lifecycle::positive(true),
+             json!({"title": "优秀志愿者", "kind": "volunteer_service",
+                    "awarded_by": "长沙市精神文明建设委员会"})),
+            ("r-0000011", "commendation", 800, Lifecycle::positive(false),
+             json!({"title": "无偿献血奉献奖", "kind": "donation",
+                    "awarded_by": "湖南省卫生健康委员会",
+                    "details": {"donations": 12, "donor": {"blood_type": "A", "genetic_data": "HLA-A*02"}}})),
+            ("r-0000012", "basic", 2400, Lifecycle::default(),
+             json!({"certificate": "注册会计师", "issued_by": "中国注册会计师协会",
+                    "certificate_no": "43010088"})),
+        ]);
         self.people.push((
             "王强".into(),
             fixture::LEGAL_REPRESENTATIVE.into(),
@@ -987,6 +897,27 @@ fn subject_row(id: &str, kind: &'static str, json: &Value) -> SubjectRow {
         kind,
         json: json.to_string(),
     }
+}
+
+/// The records of a fixture subject, a row each: id, item, decided (days
+/// before the anchor, through `day`), lifecycle, data.
+fn fixture_records<const N: usize>(
+    subject_id: &str,
+    day: impl Fn(i64) -> Date,
+    rows: [(&str, &'static str, i64, Lifecycle, Value); N],
+) -> Vec<RecordRow> {
+    rows.into_iter()
+        .map(|(id, item, days, life, data)| {
+            record(
+                id.into(),
+                subject_id,
+                item,
+                day(days),
+                &life,
+                json_map(data),
+            )
+        })
+        .collect()
 }
 
 /// Assemble one record in the spec's upstream format.
