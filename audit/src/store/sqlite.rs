@@ -412,16 +412,7 @@ impl SqliteStore {
                 Self::push_entry_rows(&mut qb, "INSERT OR ROLLBACK", entries, &json, nodes);
                 qb.push("; ");
             }
-            if !notes.is_empty() {
-                Self::push_note_rows(&mut qb, notes);
-                qb.push("; ");
-            }
-            qb.push("COMMIT");
-            qb.build()
-                .persistent(notes.is_empty())
-                .execute(&mut *conn)
-                .await
-                .map(|_| ())
+            Self::run_to_commit(&mut conn, qb, notes).await
         } else {
             Self::commit_in_chunks(&mut conn, entries, &json, nodes, notes).await
         };
@@ -459,7 +450,16 @@ impl SqliteStore {
             first += chunk.len();
             qb.build().execute(&mut *conn).await?;
         }
-        let mut qb = sqlx::QueryBuilder::new("");
+        Self::run_to_commit(conn, sqlx::QueryBuilder::new(""), notes).await
+    }
+
+    /// Ends `qb` with the INSERT of `notes` and `COMMIT`, and runs it: a
+    /// kept statement unless it holds notes (about once a second).
+    async fn run_to_commit<'q>(
+        conn: &mut sqlx::SqliteConnection,
+        mut qb: sqlx::QueryBuilder<'q, sqlx::Sqlite>,
+        notes: &'q [NoteRow],
+    ) -> Result<(), sqlx::Error> {
         if !notes.is_empty() {
             Self::push_note_rows(&mut qb, notes);
             qb.push("; ");
@@ -467,7 +467,7 @@ impl SqliteStore {
         qb.push("COMMIT");
         qb.build()
             .persistent(notes.is_empty())
-            .execute(&mut *conn)
+            .execute(conn)
             .await
             .map(|_| ())
     }
