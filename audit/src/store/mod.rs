@@ -779,6 +779,21 @@ impl AnyStore {
 macro_rules! impl_common_store {
     ($store:ty, $db:ty, $row:ty) => {
         impl $store {
+            /// Every row `qb` selects, read on a read connection; a failure
+            /// is a store error.
+            async fn read_all<T>(
+                &self,
+                mut qb: sqlx::QueryBuilder<'_, $db>,
+            ) -> Result<Vec<T>, $crate::error::AuditError>
+            where
+                T: for<'r> sqlx::FromRow<'r, $row> + Send + Unpin,
+            {
+                qb.build_query_as()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
+            }
+
             fn row_parts(row: &$row) -> Result<$crate::store::RowParts, sqlx::Error> {
                 use sqlx::Row;
                 Ok($crate::store::RowParts {
@@ -990,11 +1005,7 @@ macro_rules! impl_common_store {
                     "SELECT chain_id, size, kind, time_ms, note FROM notes WHERE chain_id = ",
                 );
                 qb.push_bind(chain_id).push(" ORDER BY size, kind");
-                let rows: Vec<(String, i64, String, i64, String)> = qb
-                    .build_query_as()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let rows: Vec<(String, i64, String, i64, String)> = self.read_all(qb).await?;
                 Ok(rows
                     .into_iter()
                     .map(|(chain_id, size, kind, time_ms, note)| $crate::store::NoteRow {
@@ -1024,11 +1035,7 @@ macro_rules! impl_common_store {
                            LEFT JOIN cosignatures c ON c.chain_id = ")
                     .push_bind(chain_id)
                     .push(" AND c.size = n.size ORDER BY c.witness");
-                let rows: Vec<(i64, String, i64, String, Option<String>)> = qb
-                    .build_query_as()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let rows: Vec<(i64, String, i64, String, Option<String>)> = self.read_all(qb).await?;
                 let Some((size, kind, time_ms, note, _)) = rows.first().cloned() else {
                     return Ok(None);
                 };
@@ -1062,11 +1069,7 @@ macro_rules! impl_common_store {
                     sep.push_bind($crate::store::big(*s));
                 }
                 qb.push(")");
-                let rows: Vec<(i64, Option<String>)> = qb
-                    .build_query_as()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let rows: Vec<(i64, Option<String>)> = self.read_all(qb).await?;
                 Ok(rows
                     .into_iter()
                     .filter_map(|(s, n)| u64::try_from(s).ok().map(|s| (s, n)))
@@ -1132,11 +1135,7 @@ macro_rules! impl_common_store {
                     .push(" AND size = ")
                     .push_bind($crate::store::big(size))
                     .push(" ORDER BY witness");
-                let rows: Vec<(String, i64, String, i64, String)> = qb
-                    .build_query_as()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let rows: Vec<(String, i64, String, i64, String)> = self.read_all(qb).await?;
                 Ok(rows
                     .into_iter()
                     .map(|(chain_id, size, witness, time_ms, line)| $crate::store::CosigRow {
@@ -1269,11 +1268,7 @@ macro_rules! impl_common_store {
                 );
                 qb.push_bind(chain_id).push(" ORDER BY seq, kind");
                 type CpRow = (String, i64, String, i64, String, String, i64);
-                let rows: Vec<CpRow> = qb
-                    .build_query_as()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let rows: Vec<CpRow> = self.read_all(qb).await?;
                 rows.into_iter()
                     .map(|(chain_id, seq, hash, time_ms, signature, kind, every)| {
                         let kind = kind.parse().map_err(|_| $crate::error::AuditError::Corrupt {
@@ -1328,10 +1323,7 @@ macro_rules! impl_common_store {
                 );
                 Self::push_filter(&mut qb, f);
                 qb.push(") AS matching GROUP BY chain_id ORDER BY chain_id");
-                qb.build_query_as()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
+                self.read_all(qb).await
             }
 
             async fn daily_counts(
@@ -1350,11 +1342,7 @@ macro_rules! impl_common_store {
                     .push(" AND time_ms < ")
                     .push_bind(end_ms)
                     .push(" GROUP BY 1, unit ORDER BY 1, unit");
-                let rows: Vec<(i64, String, i64)> = qb
-                    .build_query_as()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let rows: Vec<(i64, String, i64)> = self.read_all(qb).await?;
                 Ok(rows
                     .into_iter()
                     .filter_map(|(d, u, n)| Some((u32::try_from(d).ok()?, u, u64::try_from(n).ok()?)))
@@ -1371,11 +1359,7 @@ macro_rules! impl_common_store {
                 );
                 qb.push_bind(from_ms)
                     .push(" GROUP BY reason ORDER BY 2 DESC, reason");
-                let rows: Vec<(String, i64)> = qb
-                    .build_query_as()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let rows: Vec<(String, i64)> = self.read_all(qb).await?;
                 Ok(rows
                     .into_iter()
                     .filter_map(|(r, n)| Some((r, u64::try_from(n).ok()?)))
