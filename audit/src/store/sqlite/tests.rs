@@ -337,8 +337,8 @@ async fn opening_an_older_store_replaces_its_full_decision_and_reason_indexes() 
     store.close().await;
     let store = open_in(dir.path()).await;
     let indexes: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%decision' \
-         OR name LIKE '%reason' ORDER BY name",
+        "SELECT name FROM sqlite_master WHERE type = 'index' \
+         AND (name LIKE '%decision' OR name LIKE '%reason') ORDER BY name",
     )
     .fetch_all(&store.read)
     .await
