@@ -45,7 +45,7 @@ use crate::entry::{entry_hashes, parse_hash, Entry, NewEntry, Receipt, GENESIS_H
 use crate::error::AuditError;
 use crate::merkle::{empty_root, CompactTree, Hash};
 use crate::reader::Reader;
-use crate::store::{AnyStore, CommitError, NoteRow, StoreOptions};
+use crate::store::{AnyStore, Batch, CommitError, NoteRow, StoreOptions};
 use crate::tree_head::{origin_for, Checkpoint, CheckpointSigner, Kind, Link, LogKey};
 
 /// Most entries committed in one transaction.
@@ -206,7 +206,7 @@ impl AuditLog {
         let origin = origin_for(&cfg.origin, &chain_id);
         let genesis = signer.sign(&origin, 0, &empty_root(), Kind::Genesis, now_ms(), &links)?;
         store
-            .commit(&[], &[], &[note_row(&chain_id, &genesis)])
+            .commit(Batch::notes(&[note_row(&chain_id, &genesis)]))
             .await?;
         let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
         let (publish, published) = watch::channel(Some(Published {
@@ -621,7 +621,15 @@ impl Writer {
             }
         }
         let rows: Vec<NoteRow> = notes.iter().map(|c| note_row(&self.chain_id, c)).collect();
-        match self.store.commit(&entries, &nodes, &rows).await {
+        match self
+            .store
+            .commit(Batch {
+                entries: &entries,
+                nodes: &nodes,
+                notes: &rows,
+            })
+            .await
+        {
             Ok(()) => {
                 self.seq = seq;
                 self.head = prev;
@@ -684,7 +692,7 @@ impl Writer {
         let cp = self.sign(&self.tree, kind)?;
         match self
             .store
-            .commit(&[], &[], &[note_row(&self.chain_id, &cp)])
+            .commit(Batch::notes(&[note_row(&self.chain_id, &cp)]))
             .await
         {
             Ok(()) => {
@@ -800,7 +808,7 @@ async fn seal_open_chains(
             Ok(Ok((size, root))) => {
                 let cp = signer.sign(&origin, size, &root, Kind::Sealed, now_ms(), &[])?;
                 store
-                    .commit(&[], &[], &[note_row(&chain_id, &cp)])
+                    .commit(Batch::notes(&[note_row(&chain_id, &cp)]))
                     .await
                     .map_err(AuditError::from)
                     .map(|()| {
@@ -1008,11 +1016,10 @@ async fn migrate_legacy_chains(
             &[],
         )?;
         store
-            .commit(
-                &[],
-                &[],
-                &[note_row(&chain_id, &genesis), note_row(&chain_id, &sealed)],
-            )
+            .commit(Batch::notes(&[
+                note_row(&chain_id, &genesis),
+                note_row(&chain_id, &sealed),
+            ]))
             .await?;
         tracing::info!(chain_id = %chain_id, size = tree.size(), "migrated a chain written before schema 3");
     }

@@ -274,24 +274,83 @@ pub(crate) const DDL: &[&str] = &[
     )",
 ];
 
-/// A stored checkpoint note (see [`crate::tree_head`]), as its row holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NoteRow {
-    pub(crate) chain_id: String,
-    pub(crate) size: u64,
-    pub(crate) kind: String,
-    pub(crate) time_ms: i64,
-    pub(crate) note: String,
+/// What one transaction inserts: entries with their rows' Merkle nodes
+/// (`nodes[i]` for `entries[i]`, see [`crate::merkle`]) and checkpoint notes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Batch<'a> {
+    pub(crate) entries: &'a [Entry],
+    pub(crate) nodes: &'a [String],
+    pub(crate) notes: &'a [NoteRow],
 }
 
-/// A witness's cosignature line over one stored checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CosigRow {
-    pub(crate) chain_id: String,
-    pub(crate) size: u64,
-    pub(crate) witness: String,
-    pub(crate) time_ms: i64,
-    pub(crate) line: String,
+impl<'a> Batch<'a> {
+    /// Checkpoint notes alone.
+    pub(crate) fn notes(notes: &'a [NoteRow]) -> Self {
+        Batch {
+            notes,
+            ..Batch::default()
+        }
+    }
+}
+
+/// The columns `notes` and `cosignatures` share, in table order: chain,
+/// size, who or what signed (a note's kind, a cosignature's witness), time,
+/// the signed text (the note, the cosignature line).
+pub(crate) type SignedColumns = (String, i64, String, i64, String);
+
+/// A row of `notes` or `cosignatures`, read and written through
+/// [`SignedColumns`] (one query each for both tables).
+pub(crate) trait SignedRow: Sized {
+    /// The table.
+    const TABLE: &'static str;
+    /// Its five columns, in [`SignedColumns`] order.
+    const COLUMNS: &'static str;
+    /// The third column (who or what signed): rows sort by size, then it.
+    const BY: &'static str;
+    /// The row from its columns. A negative size only comes from an
+    /// altered row (it reads as `u64::MAX`; its signature then fails).
+    fn from_columns(c: SignedColumns) -> Self;
+    /// The row's columns, for binding.
+    fn columns(&self) -> (&str, u64, &str, i64, &str);
+}
+
+/// Declares a row type of a signed table and its [`SignedRow`].
+macro_rules! signed_row {
+    ($(#[$doc:meta])* $row:ident in $table:literal { $by:ident, $text:ident }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub(crate) struct $row {
+            pub(crate) chain_id: String,
+            pub(crate) size: u64,
+            pub(crate) $by: String,
+            pub(crate) time_ms: i64,
+            pub(crate) $text: String,
+        }
+
+        impl SignedRow for $row {
+            const TABLE: &'static str = $table;
+            const COLUMNS: &'static str =
+                concat!("chain_id, size, ", stringify!($by), ", time_ms, ", stringify!($text));
+            const BY: &'static str = stringify!($by);
+            fn from_columns((chain_id, size, $by, time_ms, $text): SignedColumns) -> Self {
+                let size = u64::try_from(size).unwrap_or(u64::MAX);
+                $row { chain_id, size, $by, time_ms, $text }
+            }
+            fn columns(&self) -> (&str, u64, &str, i64, &str) {
+                (&self.chain_id, self.size, &self.$by, self.time_ms, &self.$text)
+            }
+        }
+    };
+}
+
+signed_row! {
+    /// A stored checkpoint note (see [`crate::tree_head`]), as its row holds it.
+    NoteRow in "notes" { kind, note }
+}
+
+signed_row! {
+    /// A witness's cosignature line over one stored checkpoint.
+    CosigRow in "cosignatures" { witness, line }
 }
 
 /// A stored row that could not be turned back into an [`Entry`].
@@ -455,15 +514,8 @@ pub(crate) trait Store {
     async fn migrate(&self) -> Result<(), AuditError>;
     /// Checks that a log exists here (for readers).
     async fn check_exists(&self) -> Result<(), AuditError>;
-    /// Inserts entries (with their rows' Merkle nodes, `nodes[i]` for
-    /// `entries[i]`, see [`crate::merkle`]) and checkpoint notes in one
-    /// transaction.
-    async fn commit(
-        &self,
-        entries: &[Entry],
-        nodes: &[String],
-        notes: &[NoteRow],
-    ) -> Result<(), CommitError>;
+    /// Inserts a [`Batch`] in one transaction.
+    async fn commit(&self, batch: Batch<'_>) -> Result<(), CommitError>;
     /// Every checkpoint note of a chain, by size then kind.
     async fn notes(&self, chain_id: &str) -> Result<Vec<NoteRow>, AuditError>;
     /// A chain's latest checkpoint note (largest size; of two at one size,
@@ -632,13 +684,8 @@ impl AnyStore {
     pub(crate) async fn check_exists(&self) -> Result<(), AuditError> {
         dispatch!(self, s => s.check_exists().await)
     }
-    pub(crate) async fn commit(
-        &self,
-        e: &[Entry],
-        nodes: &[String],
-        notes: &[NoteRow],
-    ) -> Result<(), CommitError> {
-        let result = dispatch!(self, s => s.commit(e, nodes, notes).await);
+    pub(crate) async fn commit(&self, batch: Batch<'_>) -> Result<(), CommitError> {
+        let result = dispatch!(self, s => s.commit(batch).await);
         if let (Ok(()), AnyStore::Sqlite(s)) = (&result, self) {
             s.committed();
         }
@@ -943,20 +990,41 @@ macro_rules! impl_common_store {
                 });
             }
 
-            /// Appends an `INSERT INTO notes ... VALUES ...`.
-            fn push_note_rows<'q>(
+            /// Appends an `INSERT INTO notes|cosignatures (...) VALUES ...`.
+            fn push_signed_rows<'q, R: $crate::store::SignedRow>(
                 qb: &mut sqlx::QueryBuilder<'q, $db>,
-                notes: &'q [$crate::store::NoteRow],
+                rows: &'q [R],
             ) {
-                use $crate::store::big;
-                qb.push("INSERT INTO notes (chain_id, size, kind, time_ms, note) ");
-                qb.push_values(notes.iter(), |mut b, n| {
-                    b.push_bind(n.chain_id.as_str())
-                        .push_bind(big(n.size))
-                        .push_bind(n.kind.as_str())
-                        .push_bind(n.time_ms)
-                        .push_bind(n.note.as_str());
+                qb.push(format!("INSERT INTO {} ({}) ", R::TABLE, R::COLUMNS));
+                qb.push_values(rows.iter(), |mut b, r| {
+                    let (chain_id, size, by, time_ms, text) = r.columns();
+                    b.push_bind(chain_id)
+                        .push_bind($crate::store::big(size))
+                        .push_bind(by)
+                        .push_bind(time_ms)
+                        .push_bind(text);
                 });
+            }
+
+            /// The rows of a signed table for `chain_id` (of one size, if
+            /// given), by size then signer.
+            async fn read_signed<R: $crate::store::SignedRow>(
+                &self,
+                chain_id: &str,
+                size: Option<u64>,
+            ) -> Result<Vec<R>, $crate::error::AuditError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM {} WHERE chain_id = ",
+                    R::COLUMNS,
+                    R::TABLE
+                ));
+                qb.push_bind(chain_id);
+                if let Some(size) = size {
+                    qb.push(" AND size = ").push_bind($crate::store::big(size));
+                }
+                qb.push(format!(" ORDER BY size, {}", R::BY));
+                let rows: Vec<$crate::store::SignedColumns> = self.read_all(qb).await?;
+                Ok(rows.into_iter().map(R::from_columns).collect())
             }
         }
 
@@ -990,34 +1058,16 @@ macro_rules! impl_common_store {
 
             async fn commit(
                 &self,
-                entries: &[$crate::entry::Entry],
-                nodes: &[String],
-                notes: &[$crate::store::NoteRow],
+                batch: $crate::store::Batch<'_>,
             ) -> Result<(), $crate::store::CommitError> {
-                self.commit_batch(entries, nodes, notes).await
+                self.commit_batch(batch).await
             }
 
             async fn notes(
                 &self,
                 chain_id: &str,
             ) -> Result<Vec<$crate::store::NoteRow>, $crate::error::AuditError> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT chain_id, size, kind, time_ms, note FROM notes WHERE chain_id = ",
-                );
-                qb.push_bind(chain_id).push(" ORDER BY size, kind");
-                let rows: Vec<(String, i64, String, i64, String)> = self.read_all(qb).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(chain_id, size, kind, time_ms, note)| $crate::store::NoteRow {
-                        chain_id,
-                        // A negative size only comes from an altered row;
-                        // its signature then fails.
-                        size: u64::try_from(size).unwrap_or(u64::MAX),
-                        kind,
-                        time_ms,
-                        note,
-                    })
-                    .collect())
+                self.read_signed(chain_id, None).await
             }
 
             async fn latest_note(
@@ -1040,16 +1090,8 @@ macro_rules! impl_common_store {
                     return Ok(None);
                 };
                 let lines = rows.into_iter().filter_map(|r| r.4).collect();
-                Ok(Some((
-                    $crate::store::NoteRow {
-                        chain_id: chain_id.to_owned(),
-                        size: u64::try_from(size).unwrap_or(u64::MAX),
-                        kind,
-                        time_ms,
-                        note,
-                    },
-                    lines,
-                )))
+                let columns = (chain_id.to_owned(), size, kind, time_ms, note);
+                Ok(Some((<$crate::store::NoteRow as $crate::store::SignedRow>::from_columns(columns), lines)))
             }
 
             async fn tree_nodes(
@@ -1104,16 +1146,9 @@ macro_rules! impl_common_store {
                 &self,
                 c: &$crate::store::CosigRow,
             ) -> Result<(), $crate::error::AuditError> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO cosignatures (chain_id, size, witness, time_ms, line) VALUES (",
-                );
-                let mut sep = qb.separated(", ");
-                sep.push_bind(c.chain_id.as_str())
-                    .push_bind($crate::store::big(c.size))
-                    .push_bind(c.witness.as_str())
-                    .push_bind(c.time_ms)
-                    .push_bind(c.line.as_str());
-                qb.push(") ON CONFLICT DO NOTHING");
+                let mut qb = sqlx::QueryBuilder::<$db>::new("");
+                Self::push_signed_rows(&mut qb, std::slice::from_ref(c));
+                qb.push(" ON CONFLICT DO NOTHING");
                 // Not on the writer's connection: cosignatures of the final
                 // checkpoint arrive after the writer closed it.
                 qb.build()
@@ -1128,24 +1163,7 @@ macro_rules! impl_common_store {
                 chain_id: &str,
                 size: u64,
             ) -> Result<Vec<$crate::store::CosigRow>, $crate::error::AuditError> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT chain_id, size, witness, time_ms, line FROM cosignatures WHERE chain_id = ",
-                );
-                qb.push_bind(chain_id)
-                    .push(" AND size = ")
-                    .push_bind($crate::store::big(size))
-                    .push(" ORDER BY witness");
-                let rows: Vec<(String, i64, String, i64, String)> = self.read_all(qb).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(chain_id, size, witness, time_ms, line)| $crate::store::CosigRow {
-                        chain_id,
-                        size: u64::try_from(size).unwrap_or(u64::MAX),
-                        witness,
-                        time_ms,
-                        line,
-                    })
-                    .collect())
+                self.read_signed(chain_id, Some(size)).await
             }
 
             async fn set_tree_nodes(
@@ -1388,26 +1406,4 @@ macro_rules! impl_common_store {
 pub(crate) use impl_common_store;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn insert_chunks_cover_every_row_in_few_shapes() {
-        for n in [0usize, 1, 2, 3, 255, 256, 257, 700, 1024, 1023] {
-            let rows: Vec<usize> = (0..n).collect();
-            let chunks: Vec<&[usize]> = insert_chunks(&rows).collect();
-            let joined: Vec<usize> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
-            assert_eq!(joined, rows, "every row once, in order");
-            for c in &chunks {
-                assert!(
-                    c.len() == INSERT_CHUNK || c.len().is_power_of_two(),
-                    "{}",
-                    c.len()
-                );
-            }
-        }
-        let rows = vec![0u8; 700];
-        let sizes: Vec<usize> = insert_chunks(&rows).map(<[u8]>::len).collect();
-        assert_eq!(sizes, vec![256, 256, 128, 32, 16, 8, 4]);
-    }
-}
+mod tests;

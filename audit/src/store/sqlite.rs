@@ -30,7 +30,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::{
-    classify, impl_common_store, migrate_schema, CommitError, JsonCols, NoteRow, StoreOptions, DDL,
+    classify, impl_common_store, migrate_schema, Batch, CommitError, JsonCols, NoteRow,
+    StoreOptions, DDL,
 };
 use crate::entry::Entry;
 use crate::error::AuditError;
@@ -391,12 +392,8 @@ impl SqliteStore {
     /// round trip, only then) so the connection is clean for the next
     /// batch; a data error is [`CommitError::Rejected`], anything else
     /// [`CommitError::Unavailable`].
-    async fn commit_batch(
-        &self,
-        entries: &[Entry],
-        nodes: &[String],
-        notes: &[NoteRow],
-    ) -> Result<(), CommitError> {
+    async fn commit_batch(&self, batch: Batch<'_>) -> Result<(), CommitError> {
+        let (entries, nodes, notes) = (batch.entries, batch.nodes, batch.notes);
         if let Some(guard) = &self.guard {
             guard.check()?;
         }
@@ -461,7 +458,7 @@ impl SqliteStore {
         notes: &'q [NoteRow],
     ) -> Result<(), sqlx::Error> {
         if !notes.is_empty() {
-            Self::push_note_rows(&mut qb, notes);
+            Self::push_signed_rows(&mut qb, notes);
             qb.push("; ");
         }
         qb.push("COMMIT");

@@ -683,36 +683,26 @@ impl Running {
 
     /// Stop accepting, let in-flight requests finish (bounded), write the
     /// final checkpoint.
-    pub async fn shutdown(self) -> Result<(), ServeError> {
-        let Running {
-            shared,
-            stop,
-            tasks,
-            witness_feed,
-            summaries,
-            alert_task,
-            drain_tx,
-            mut drain_rx,
-            ..
-        } = self;
-        let _ = stop.send(true);
-        for t in tasks {
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        let shared = self.shared;
+        let _ = self.stop.send(true);
+        for t in self.tasks {
             let _ = t.await;
         }
-        drop(drain_tx);
-        let drained = tokio::time::timeout(DRAIN_BOUND, drain_rx.recv())
+        drop(self.drain_tx);
+        let drained = tokio::time::timeout(DRAIN_BOUND, self.drain_rx.recv())
             .await
             .is_ok();
         // The last summaries of refusals past the budget, before the final
         // checkpoint (the task flushes once more when told to stop).
-        let _ = summaries.await;
+        let _ = self.summaries.await;
         journal::flush_refusals(&shared).await;
         // Alerts of the last requests that were not written yet are found
         // by the next start's rebuild.
-        alert_task.abort();
-        let _ = alert_task.await;
+        self.alert_task.abort();
+        let _ = self.alert_task.await;
         let closed = shared.audit.shutdown().await.map_err(ServeError::Audit);
-        if let Some(feed) = witness_feed {
+        if let Some(feed) = self.witness_feed {
             // The final checkpoint goes to the witnesses too (bounded; the
             // feed reads its consistency proof from the store).
             if tokio::time::timeout(WITNESS_BOUND, feed).await.is_err() {
@@ -1061,146 +1051,4 @@ async fn serve_connection(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_stalled_handshake_is_shed_only_while_the_listener_is_crowded() {
-        let crowded = AtomicBool::new(true);
-        let started = Instant::now();
-        let stalled = std::future::pending::<std::io::Result<()>>();
-        let r = handshake(stalled, Duration::from_secs(10), &crowded).await;
-        assert!(matches!(r, Handshake::Shed));
-        let took = started.elapsed();
-        assert!(
-            took >= SHED_GRACE && took < Duration::from_secs(3),
-            "{took:?}"
-        );
-
-        crowded.store(false, Ordering::SeqCst);
-        let started = Instant::now();
-        let stalled = std::future::pending::<std::io::Result<()>>();
-        let r = handshake(stalled, Duration::from_millis(1500), &crowded).await;
-        assert!(matches!(r, Handshake::TimedOut));
-        assert!(started.elapsed() >= Duration::from_millis(1500));
-    }
-
-    #[tokio::test]
-    async fn a_finished_handshake_is_returned_even_when_crowded() {
-        let crowded = AtomicBool::new(true);
-        let r = handshake(async { Ok(7u8) }, Duration::from_secs(1), &crowded).await;
-        assert!(matches!(r, Handshake::Done(b) if *b == 7));
-        let refused = async { Err::<u8, _>(std::io::Error::other("bad certificate")) };
-        let r = handshake(refused, Duration::from_secs(1), &crowded).await;
-        assert!(matches!(r, Handshake::Refused(_)));
-    }
-
-    /// A gateway started in-process in a tempdir (dev PKI, conformance
-    /// policy, an upstream nobody answers on).
-    async fn gateway() -> (tempfile::TempDir, Running) {
-        let dir = tempfile::tempdir().unwrap();
-        certs::pki::init(&dir.path().join("pki")).unwrap();
-        std::fs::copy(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/policy.toml"),
-            dir.path().join("policy.toml"),
-        )
-        .unwrap();
-        let text = r#"[server]
-listen = "127.0.0.1:0"
-cert = "pki/server.pem"
-key = "pki/server.key"
-client_ca = "pki/ca.pem"
-crl = ["pki/ca.crl"]
-
-[identity]
-officer_id = "subject.serialNumber"
-name = "subject.CN"
-unit = "subject.O"
-
-[upstream]
-url = "http://127.0.0.1:9"
-timeout_ms = 1000
-
-[audit]
-store = "sqlite://audit/inquiries.db"
-signing_key = "pki/audit-signing.pk8"
-checkpoint_every = 10
-
-[policy]
-file = "policy.toml"
-"#;
-        let path = dir.path().join("gateway.toml");
-        std::fs::write(&path, text).unwrap();
-        let config = Config::load(&path).unwrap();
-        let running = start(config).await.unwrap();
-        (dir, running)
-    }
-
-    fn officer_conn() -> Arc<ConnInfo> {
-        Arc::new(ConnInfo {
-            identity: policy::Identity {
-                officer_id: "HN-AMR-0001".into(),
-                name: "Li Na".into(),
-                unit: "AMR".into(),
-                fingerprint: "00".into(),
-            },
-            identity_ok: true,
-            leaf: None,
-            doomed: AtomicBool::new(false),
-            inflight: AtomicUsize::new(0),
-            wire: Arc::default(),
-            head_mark: std::sync::atomic::AtomicU64::new(0),
-            last_active: Mutex::new(Instant::now()),
-        })
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_panicking_handler_gets_a_logged_500() {
-        let (_dir, running) = gateway().await;
-        let shared = running.shared.clone();
-        let head = RequestHead {
-            method: "GET".into(),
-            path: "/v1/subjects/x".into(),
-            http1: true,
-        };
-        let boom = async {
-            if std::hint::black_box(true) {
-                panic!("handler bug");
-            }
-            error::failure_response(&error::Failure::NotFound, "").map(body::Body::from)
-        };
-        let resp = guarded(shared.clone(), officer_conn(), Plane::Data, head, boom).await;
-        assert_eq!(resp.status(), 500);
-        let id = resp.headers()["inquiry-id"].to_str().unwrap().to_string();
-        let url = shared.config.audit_store_url.clone();
-        let entries = audit::Reader::connect(&url)
-            .await
-            .unwrap()
-            .query(&audit::Filter::default())
-            .await
-            .unwrap();
-        let entry = entries
-            .iter()
-            .map(|e| &e.entry)
-            .find(|e| e.inquiry_id == id)
-            .expect("no entry for the panicked request");
-        assert_eq!(entry.decision.as_str(), "error");
-        assert_eq!(entry.reason, "internal_error");
-        assert_eq!(entry.status, 500);
-        assert_eq!(entry.officer_id, "HN-AMR-0001");
-        assert_eq!(entry.path, "/v1/subjects/x");
-        assert_eq!(entry.rule, "request handler panicked");
-
-        let fine = async {
-            error::failure_response(&error::Failure::NotFound, "abc").map(body::Body::from)
-        };
-        let head = RequestHead {
-            method: "GET".into(),
-            path: "/".into(),
-            http1: false,
-        };
-        let resp = guarded(shared, officer_conn(), Plane::Data, head, fine).await;
-        assert_eq!(resp.status(), 404);
-        running.shutdown().await.unwrap();
-    }
-}
+mod tests;

@@ -1,5 +1,5 @@
-//! `witness.toml`: parsed into [`RawConfig`] (unknown keys are errors), then
-//! converted into a typed [`Config`], collecting every problem before failing.
+//! `witness.toml`: parsed into a [`Config`] (unknown keys are errors), then
+//! checked, collecting every problem before failing.
 //!
 //! Relative paths resolve against the folder of the config file. Nothing here
 //! reads the key files or binds a port; [`Config`] only says where things are.
@@ -8,12 +8,17 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use audit::note::{Verifier, ED25519};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// `witness.toml` as written, before checking.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// A witness configuration: `witness.toml` as written (unknown keys are
+/// errors), then checked by [`Config::from_toml`], which resolves the paths
+/// and reads the logs' keys.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub struct Config {
+    /// The file it was read from (for messages).
+    #[serde(skip)]
+    pub file: PathBuf,
     /// Signed-note key name of the cosigning key, e.g. `witness.local/w1`.
     pub name: String,
     /// `host:port` to listen on (HTTPS).
@@ -26,41 +31,23 @@ pub struct RawConfig {
     pub tls_key: PathBuf,
     /// SQLite file holding the latest cosigned checkpoint per origin.
     pub state: PathBuf,
-    /// The logs this witness cosigns for.
-    #[serde(default)]
-    pub logs: Vec<RawLog>,
+    /// The `[[logs]]` tables as written.
+    #[serde(default, rename = "logs")]
+    written_logs: Vec<RawLog>,
+    /// The logs this witness cosigns for, in file order.
+    #[serde(skip)]
+    pub logs: Vec<LogConfig>,
 }
 
 /// One `[[logs]]` table as written.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLog {
+struct RawLog {
     /// Every checkpoint origin starting with this belongs to the log (a
     /// credgate log has one origin per chain: `credgate.local/<chain id>`).
-    pub origin_prefix: String,
+    origin_prefix: String,
     /// The log's signed-note verifier key (type 0x01, Ed25519).
-    pub key: String,
-}
-
-/// A checked witness configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// The file it was read from (for messages).
-    pub file: PathBuf,
-    /// Key name of the cosigning key.
-    pub name: String,
-    /// `host:port` to listen on.
-    pub listen: String,
-    /// Cosigning key file (absolute or relative to the working directory).
-    pub key: PathBuf,
-    /// TLS certificate file.
-    pub cert: PathBuf,
-    /// TLS private key file.
-    pub tls_key: PathBuf,
-    /// SQLite state file.
-    pub state: PathBuf,
-    /// The logs it witnesses, in file order.
-    pub logs: Vec<LogConfig>,
+    key: String,
 }
 
 /// One witnessed log: which origins it owns and the key that signs them.
@@ -84,7 +71,7 @@ impl Config {
 
     /// Parses config text as if read from `path` (paths resolve against its folder).
     pub fn from_toml(path: &Path, text: &str) -> Result<Config, WitnessConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let written: Config = toml::from_str(text).map_err(|e| {
             let at = e
                 .span()
                 .map(|span| {
@@ -102,31 +89,31 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        Config::from_raw(path, &dir, raw)
+        written.check(path, &dir)
     }
 
-    /// Checks a [`RawConfig`]; relative paths resolve against `dir`.
-    pub fn from_raw(file: &Path, dir: &Path, raw: RawConfig) -> Result<Config, WitnessConfigError> {
+    /// Checks a config as written; relative paths resolve against `dir`.
+    fn check(mut self, file: &Path, dir: &Path) -> Result<Config, WitnessConfigError> {
         let mut errors = Vec::new();
         let f = file.display();
-        if let Err(e) = Verifier::new(&raw.name, audit::note::COSIGNATURE_V1, [0; 32]) {
-            errors.push(format!("`{f}`: `name` = `{}`: {e}", raw.name));
+        if let Err(e) = Verifier::new(&self.name, audit::note::COSIGNATURE_V1, [0; 32]) {
+            errors.push(format!("`{f}`: `name` = `{}`: {e}", self.name));
         }
-        if let Err(e) = parse_listen(&raw.listen) {
+        if let Err(e) = parse_listen(&self.listen) {
             errors.push(format!("`{f}`: `listen`: {e}"));
         }
         for (what, p) in [
-            ("key", &raw.key),
-            ("cert", &raw.cert),
-            ("tls_key", &raw.tls_key),
-            ("state", &raw.state),
+            ("key", &self.key),
+            ("cert", &self.cert),
+            ("tls_key", &self.tls_key),
+            ("state", &self.state),
         ] {
             if p.as_os_str().is_empty() {
                 errors.push(format!("`{f}`: `{what}` must not be empty"));
             }
         }
         let mut logs = Vec::new();
-        for (i, log) in raw.logs.iter().enumerate() {
+        for (i, log) in self.written_logs.iter().enumerate() {
             let at = format!("`{f}`: `logs[{i}]`");
             if log.origin_prefix.is_empty() {
                 errors.push(format!("{at}: `origin_prefix` must not be empty"));
@@ -147,16 +134,17 @@ impl Config {
         if !errors.is_empty() {
             return Err(WitnessConfigError::Invalid(errors));
         }
-        Ok(Config {
-            file: file.to_path_buf(),
-            name: raw.name,
-            listen: raw.listen,
-            key: dir.join(raw.key),
-            cert: dir.join(raw.cert),
-            tls_key: dir.join(raw.tls_key),
-            state: dir.join(raw.state),
-            logs,
-        })
+        self.file = file.to_path_buf();
+        for p in [
+            &mut self.key,
+            &mut self.cert,
+            &mut self.tls_key,
+            &mut self.state,
+        ] {
+            *p = dir.join(&*p);
+        }
+        self.logs = logs;
+        Ok(self)
     }
 
     /// The verifiers trusted for `origin`: the keys of every log whose

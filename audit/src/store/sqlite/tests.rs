@@ -1,5 +1,13 @@
 use super::*;
-use crate::store::Store;
+use crate::store::{Batch, Store};
+
+/// A batch of entries alone.
+fn entries(entries: &[Entry]) -> Batch<'_> {
+    Batch {
+        entries,
+        ..Batch::default()
+    }
+}
 
 fn entry(seq: u64) -> Entry {
     Entry {
@@ -46,10 +54,10 @@ async fn count(store: &SqliteStore) -> i64 {
 #[tokio::test]
 async fn a_rejected_batch_leaves_nothing_and_the_next_commits() {
     let (_dir, store) = fresh_store().await;
-    store.commit(&[entry(1), entry(2)], &[], &[]).await.unwrap();
+    store.commit(entries(&[entry(1), entry(2)])).await.unwrap();
     // seq 3 is new, seq 2 repeats the primary key: the whole batch fails.
     let err = store
-        .commit(&[entry(3), entry(2)], &[], &[])
+        .commit(entries(&[entry(3), entry(2)]))
         .await
         .unwrap_err();
     assert!(matches!(err, CommitError::Rejected(_)), "{err:?}");
@@ -59,7 +67,7 @@ async fn a_rejected_batch_leaves_nothing_and_the_next_commits() {
         "nothing of the rejected batch stays"
     );
     let big: Vec<Entry> = (3..3 + 1024).map(entry).collect();
-    store.commit(&big, &[], &[]).await.unwrap();
+    store.commit(entries(&big)).await.unwrap();
     assert_eq!(count(&store).await, 2 + 1024);
     store.close_writer().await;
 }
@@ -88,10 +96,17 @@ async fn a_large_batch_commits_or_fails_as_one_and_kept_statements_are_reused() 
         }
     };
     // 300 rows (256 + 32 + 8 + 4), the last one repeating seq 1.
-    store.commit(&[entry(1)], &[], &[]).await.unwrap();
+    store.commit(entries(&[entry(1)])).await.unwrap();
     let mut bad: Vec<Entry> = (2..301).map(entry).collect();
     bad.push(entry(1));
-    let err = store.commit(&bad, &[], &[note(300)]).await.unwrap_err();
+    let err = store
+        .commit(Batch {
+            entries: &bad,
+            notes: &[note(300)],
+            ..Batch::default()
+        })
+        .await
+        .unwrap_err();
     assert!(matches!(err, CommitError::Rejected(_)), "{err:?}");
     assert_eq!(count(&store).await, 1);
     assert_eq!(notes_count(&store).await, 0);
@@ -107,7 +122,14 @@ async fn a_large_batch_commits_or_fails_as_one_and_kept_statements_are_reused() 
             } else {
                 vec![]
             };
-            store.commit(&rows, &[], &notes).await.unwrap();
+            store
+                .commit(Batch {
+                    entries: &rows,
+                    notes: &notes,
+                    ..Batch::default()
+                })
+                .await
+                .unwrap();
         }
     }
     assert_eq!(count(&store).await, seq as i64 - 1);
@@ -121,7 +143,7 @@ async fn a_large_batch_commits_or_fails_as_one_and_kept_statements_are_reused() 
 async fn a_page_of_intact_rows_is_read_as_one_json_value() {
     let (_dir, store) = fresh_store().await;
     let rows: Vec<Entry> = (1..=5).map(entry).collect();
-    store.commit(&rows, &[], &[]).await.unwrap();
+    store.commit(entries(&rows)).await.unwrap();
     let page = store
         .entries_after_json("c0", 1, 3)
         .await
@@ -160,7 +182,7 @@ async fn every_search_filter_has_an_index_in_time_order() {
     use crate::reader::{Cursor, Filter};
     let (_dir, store) = fresh_store().await;
     let rows: Vec<Entry> = (1..=50).map(entry).collect();
-    store.commit(&rows, &[], &[]).await.unwrap();
+    store.commit(entries(&rows)).await.unwrap();
     let page = |f: Filter| Filter {
         newest_first: true,
         limit: Some(51),
@@ -282,7 +304,7 @@ async fn searches_by_decision_and_reason_find_served_and_refused_entries() {
             e
         })
         .collect();
-    store.commit(&rows, &[], &[]).await.unwrap();
+    store.commit(entries(&rows)).await.unwrap();
     let seqs = |want: &dyn Fn(&Entry) -> bool| -> Vec<u64> {
         rows.iter().filter(|e| want(e)).map(|e| e.seq).collect()
     };
@@ -325,7 +347,7 @@ async fn searches_by_decision_and_reason_find_served_and_refused_entries() {
 #[tokio::test]
 async fn opening_an_older_store_replaces_its_full_decision_and_reason_indexes() {
     let (dir, store) = fresh_store().await;
-    store.commit(&[entry(1), entry(2)], &[], &[]).await.unwrap();
+    store.commit(entries(&[entry(1), entry(2)])).await.unwrap();
     for stmt in [
         "DROP INDEX entries_refused_by_decision",
         "DROP INDEX entries_refused_by_reason",

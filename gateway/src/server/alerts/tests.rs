@@ -1,0 +1,39 @@
+use super::*;
+
+#[test]
+fn suspensions_end_on_time_and_a_later_end_wins() {
+    let (a, _rx) = Alerts::new(4);
+    let s = |until_ms| Suspension {
+        until_ms,
+        rule: "r".into(),
+    };
+    a.suspend("A", s(100));
+    assert_eq!(a.suspended("A", 99).map(|s| s.until_ms), Some(100));
+    assert_eq!(a.suspended("A", 100), None);
+    assert_eq!(a.suspended("B", 0), None);
+    a.suspend("A", s(50));
+    assert_eq!(a.suspended("A", 0).map(|s| s.until_ms), Some(100));
+    a.suspend("A", s(200));
+    assert_eq!(a.suspended("A", 150).map(|s| s.until_ms), Some(200));
+    assert!(a.lift("A"));
+    assert!(!a.lift("A"));
+    a.suspend("A", s(10));
+    a.expire(10);
+    assert!(a.suspended.read().unwrap().is_empty());
+}
+
+#[test]
+fn a_full_queue_refuses_without_waiting() {
+    let (a, mut rx) = Alerts::new(1);
+    let ev = AlertEvent {
+        officer: "A".into(),
+        unit: String::new(),
+        subject: None,
+        decision: EventDecision::Deny,
+        time_ms: 0,
+        inquiry_id: "i".into(),
+    };
+    assert!(a.offer(ev.clone()));
+    assert!(!a.offer(ev.clone()));
+    assert_eq!(rx.try_recv().ok(), Some(ev));
+}

@@ -1,0 +1,82 @@
+use super::*;
+
+#[test]
+fn spellings_of_one_name_normalise_alike() {
+    for spelling in [
+        "medical_history",
+        "MedicalHistory",
+        "medicalHistory",
+        "medical-history ",
+        " Medical.History",
+        "ｍｅｄｉｃａｌ＿ｈｉｓｔｏｒｙ",
+        "ＭＥＤＩＣＡＬ ＨＩＳＴＯＲＹ",
+        "medical\u{200b}history",
+        "medical\u{200d}his\u{feff}tory",
+        "medical\u{202e}history",
+        "MEDICAL_HISTORY\u{2028}",
+    ] {
+        assert_eq!(normalise(spelling), "medicalhistory", "{spelling:?}");
+    }
+}
+
+#[test]
+fn chinese_names_keep_their_characters() {
+    assert_eq!(normalise("宗教信仰"), "宗教信仰");
+    assert_eq!(normalise(" 病史\u{200b}"), "病史");
+    assert_eq!(normalise("身份证号_"), "身份证号");
+    assert!(matches!(normalise("手机号码"), Cow::Borrowed(_)));
+}
+
+#[test]
+fn full_case_folding_not_just_lowercase() {
+    // ß folds to ss, final sigma to sigma, KELVIN SIGN to k.
+    assert_eq!(normalise("STRASSE"), normalise("straße"));
+    assert_eq!(normalise("ΟΔΟΣ"), normalise("οδος"));
+    assert_eq!(normalise("\u{212a}ey"), "key");
+    // Compatibility forms: ligature, circled and superscript digits.
+    assert_eq!(normalise("ﬁngerprint"), "fingerprint");
+    assert_eq!(normalise("tax²"), "tax2");
+}
+
+#[test]
+fn different_names_stay_different() {
+    assert_ne!(normalise("religion"), normalise("region"));
+    assert_ne!(normalise("income"), normalise("incomes"));
+    assert_eq!(normalise("___"), "");
+}
+
+#[test]
+fn ascii_fast_path_borrows_normal_names() {
+    assert!(matches!(normalise("religion"), Cow::Borrowed(_)));
+    assert!(matches!(normalise("Religion"), Cow::Owned(_)));
+    let mut buffer = [0u8; 8];
+    assert_eq!(
+        normalise_ascii_into(b"Tax_Paid", &mut buffer),
+        Some(&b"taxpaid"[..])
+    );
+    assert_eq!(normalise_ascii_into(b"much_too_long", &mut buffer), None);
+    assert_eq!(normalise_ascii_into("税".as_bytes(), &mut buffer), None);
+}
+
+#[test]
+fn removed_marks_do_not_leave_marks_out_of_order() {
+    // U+FE70 is NFKC " \u{64b}": the space goes, and the two combining
+    // marks must end in canonical order (found by the proptest below).
+    let once = normalise("\u{1e000}\u{fe70}").into_owned();
+    assert_eq!(normalise(&once), once.as_str());
+}
+
+proptest::proptest! {
+    #[test]
+    fn normalise_is_idempotent(name in "\\PC{0,12}") {
+        let once = normalise(&name).into_owned();
+        proptest::prop_assert_eq!(normalise(&once), once.as_str());
+    }
+
+    #[test]
+    fn ascii_paths_agree(name in "[ -~]{0,40}") {
+        let mut buffer = [0u8; 64];
+        let fast = normalise_ascii_into(name.as_bytes(), &mut buffer).map(|b| b.to_vec());
+        proptest::prop_assert_eq!(fast, Some(normalise(&name).as_bytes().to_vec()));
+    }
+}
