@@ -28,8 +28,15 @@ use super::{
 };
 use crate::error::{redact_url, AuditError};
 
-/// Advisory lock key taken while creating the schema.
+/// Advisory lock key taken while creating the schema or a partition, mixed
+/// with the current schema's name ([`SCHEMA_LOCK`]): logs in different
+/// schemas of one database do not wait on each other (advisory locks are
+/// database-wide), gateways sharing one log do.
 const MIGRATION_LOCK: i64 = 0x6372_6564_6761_7465; // "credgate"
+
+/// Takes [`MIGRATION_LOCK`] for this schema until the transaction ends.
+const SCHEMA_LOCK: &str =
+    "SELECT pg_advisory_xact_lock($1 # hashtext(coalesce(current_schema(), ''))::bigint)";
 
 /// Month partitions created ahead of the newest entry's month.
 const MONTHS_AHEAD: i64 = 2;
@@ -282,7 +289,7 @@ impl PgStore {
         sqlx::query("SET LOCAL lock_timeout = '50ms'")
             .execute(&mut *tx)
             .await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        sqlx::query(SCHEMA_LOCK)
             .bind(MIGRATION_LOCK)
             .execute(&mut *tx)
             .await?;
@@ -385,7 +392,7 @@ impl PgStore {
 
     async fn migrate_impl(&self) -> Result<(), String> {
         let mut tx = self.read.begin().await.map_err(|e| e.to_string())?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        sqlx::query(SCHEMA_LOCK)
             .bind(MIGRATION_LOCK)
             .execute(&mut *tx)
             .await
