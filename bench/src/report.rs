@@ -156,19 +156,9 @@ impl Report {
             ms(l.p999),
             ms(l.max)
         );
-        let status: Vec<String> = self
-            .status
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
-        let _ = writeln!(s, "  status: {}", status.join(", "));
+        let _ = writeln!(s, "  status: {}", counts(&self.status));
         if !self.errors.is_empty() {
-            let errors: Vec<String> = self
-                .errors
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect();
-            let _ = writeln!(s, "  errors: {}", errors.join(", "));
+            let _ = writeln!(s, "  errors: {}", counts(&self.errors));
         }
         for c in self.cpu.iter().chain(std::iter::once(&self.loadgen_cpu)) {
             let who = if c.pid == std::process::id() {
@@ -194,6 +184,14 @@ impl Report {
         }
         s
     }
+}
+
+/// `key: count, key: count` in key order.
+fn counts<K: std::fmt::Display>(m: &BTreeMap<K, u64>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -437,12 +437,12 @@ pub fn revoke_outcome(dir: &Path, cert: &Path) -> Result<Revocation, PkiError> {
         x509_parser::parse_x509_certificate(&leaf_der).map_err(|_| PkiError::BadCertificate {
             path: cert.to_path_buf(),
         })?;
-    let issued_here = leaf.issuer().as_raw() == ca.subject_raw.as_slice()
-        && ca.verifies(
-            &leaf.signature_algorithm.algorithm,
-            leaf.tbs_certificate.as_ref(),
-            &leaf.signature_value.data,
-        );
+    let issued_here = ca.signed(
+        leaf.issuer(),
+        &leaf.signature_algorithm,
+        leaf.tbs_certificate.as_ref(),
+        &leaf.signature_value.data,
+    );
     if !issued_here {
         return Err(PkiError::NotIssuedByCa {
             cert: cert.to_path_buf(),
@@ -552,12 +552,12 @@ impl CurrentCrl {
             .and_then(Result::ok)
             .ok_or_else(bad_crl)?;
         let (_, crl) = x509_parser::parse_x509_crl(crl_der.as_ref()).map_err(|_| bad_crl())?;
-        let crl_signed_here = crl.issuer().as_raw() == ca.subject_raw.as_slice()
-            && ca.verifies(
-                &crl.signature_algorithm.algorithm,
-                crl.tbs_cert_list.as_ref(),
-                &crl.signature_value.data,
-            );
+        let crl_signed_here = ca.signed(
+            crl.issuer(),
+            &crl.signature_algorithm,
+            crl.tbs_cert_list.as_ref(),
+            &crl.signature_value.data,
+        );
         if !crl_signed_here {
             return Err(bad_crl());
         }
@@ -648,6 +648,18 @@ impl Ca {
             subject_raw,
             public_key,
         })
+    }
+
+    /// Whether a certificate or CRL with this issuer, signature algorithm,
+    /// signed part and signature was signed by this CA.
+    fn signed(
+        &self,
+        issuer: &x509_parser::x509::X509Name<'_>,
+        alg: &x509_parser::x509::AlgorithmIdentifier<'_>,
+        tbs: &[u8],
+        sig: &[u8],
+    ) -> bool {
+        issuer.as_raw() == self.subject_raw.as_slice() && self.verifies(&alg.algorithm, tbs, sig)
     }
 
     /// Whether `sig` over `message` verifies under the CA public key with

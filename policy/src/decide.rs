@@ -66,6 +66,11 @@ fn valid_officer<'p>(
     Ok(officer)
 }
 
+/// The roles of `roles` for which `f` holds, in order.
+fn keep<'p>(roles: &[&'p Role], f: impl Fn(&Role) -> bool) -> Vec<&'p Role> {
+    roles.iter().copied().filter(|r| f(r)).collect()
+}
+
 fn names(roles: &[&Role]) -> String {
     roles
         .iter()
@@ -183,11 +188,7 @@ fn decide_inner(
         ));
     }
 
-    let purpose_roles: Vec<&Role> = data_roles
-        .iter()
-        .copied()
-        .filter(|r| r.purposes.contains(&inquiry.purpose))
-        .collect();
+    let purpose_roles = keep(&data_roles, |r| r.purposes.contains(&inquiry.purpose));
     if purpose_roles.is_empty() {
         return Err(deny(
             Reason::PurposeNotGranted,
@@ -216,11 +217,7 @@ fn decide_inner(
 
     let passing: Vec<&Role> = match subject {
         Some((_, st)) => {
-            let p: Vec<&Role> = purpose_roles
-                .iter()
-                .copied()
-                .filter(|r| r.subject_types.contains(&st))
-                .collect();
+            let p = keep(&purpose_roles, |r| r.subject_types.contains(&st));
             if p.is_empty() {
                 return Err(deny(
                     Reason::SubjectTypeNotGranted,

@@ -531,31 +531,45 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The members of an array or object, after its opening byte and up
+    /// to and including `close`: none, or `item` (which reads one) then
+    /// more after each comma.
+    fn items(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<(), Fail>,
+    ) -> Result<(), Fail> {
+        self.skip_whitespace();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            item(self)?;
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(c) if c == close => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(Fail),
+            }
+        }
+    }
+
     /// An array starting at its `[`, at nesting level `depth`.
     fn array(&mut self, depth: usize) -> Result<Node<'a>, Fail> {
         if depth > MAX_DEPTH {
             return Err(Fail);
         }
         self.pos += 1;
-        self.skip_whitespace();
         let pending = self.ids.len();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-        } else {
-            loop {
-                let item = self.value(depth)?;
-                self.ids.push(item);
-                self.skip_whitespace();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b']') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(Fail),
-                }
-            }
-        }
+        self.items(b']', |p| {
+            let item = p.value(depth)?;
+            p.ids.push(item);
+            Ok(())
+        })?;
         let start = u32::try_from(self.doc.items.len()).map_err(|_| Fail)?;
         let len = u32::try_from(self.ids.len() - pending).map_err(|_| Fail)?;
         self.doc.items.extend(self.ids.drain(pending..));
@@ -568,34 +582,21 @@ impl<'a> Parser<'a> {
             return Err(Fail);
         }
         self.pos += 1;
-        self.skip_whitespace();
         let pending = self.ids.len();
         let pending_keys = self.keys.len();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-        } else {
-            loop {
-                self.skip_whitespace();
-                if self.peek() != Some(b'"') {
-                    return Err(Fail);
-                }
-                let key = self.string()?;
-                self.keys.push(key);
-                self.skip_whitespace();
-                self.expect(b':')?;
-                let value = self.value(depth)?;
-                self.ids.push(value);
-                self.skip_whitespace();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b'}') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(Fail),
-                }
+        self.items(b'}', |p| {
+            p.skip_whitespace();
+            if p.peek() != Some(b'"') {
+                return Err(Fail);
             }
-        }
+            let key = p.string()?;
+            p.keys.push(key);
+            p.skip_whitespace();
+            p.expect(b':')?;
+            let value = p.value(depth)?;
+            p.ids.push(value);
+            Ok(())
+        })?;
         let start = u32::try_from(self.doc.entries.len()).map_err(|_| Fail)?;
         let entries = self
             .keys

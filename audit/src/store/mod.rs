@@ -841,6 +841,33 @@ macro_rules! impl_common_store {
                     .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
             }
 
+            /// The raw rows `qb` selects, read on a read connection.
+            async fn read_rows(
+                &self,
+                mut qb: sqlx::QueryBuilder<'_, $db>,
+            ) -> Result<Vec<$row>, $crate::error::AuditError> {
+                qb.build()
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
+            }
+
+            /// The entries `qb` selects (its columns [`ENTRY_COLUMNS`]); the
+            /// first row that is not a valid entry fails the read.
+            async fn read_entries(
+                &self,
+                qb: sqlx::QueryBuilder<'_, $db>,
+            ) -> Result<Vec<$crate::entry::Entry>, $crate::error::AuditError> {
+                let rows = self.read_rows(qb).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let parts = Self::row_parts(row)
+                        .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                    out.push(parts.into_entry()?);
+                }
+                Ok(out)
+            }
+
             fn row_parts(row: &$row) -> Result<$crate::store::RowParts, sqlx::Error> {
                 use sqlx::Row;
                 Ok($crate::store::RowParts {
@@ -1127,19 +1154,7 @@ macro_rules! impl_common_store {
                     $crate::store::ENTRY_COLUMNS
                 ));
                 qb.push_bind(inquiry_id).push(" ORDER BY time_ms, chain_id, seq LIMIT 1");
-                let row = qb
-                    .build()
-                    .fetch_optional(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
-                match row {
-                    None => Ok(None),
-                    Some(row) => {
-                        let parts = Self::row_parts(&row)
-                            .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
-                        Ok(Some(parts.into_entry()?))
-                    }
-                }
+                Ok(self.read_entries(qb).await?.into_iter().next())
             }
 
             async fn add_cosignature(
@@ -1258,11 +1273,7 @@ macro_rules! impl_common_store {
                     .push_bind(after)
                     .push(" ORDER BY seq LIMIT ")
                     .push_bind(limit);
-                let rows = qb
-                    .build()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
+                let rows = self.read_rows(qb).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in &rows {
                     out.push(match Self::row_parts(row) {
@@ -1318,18 +1329,7 @@ macro_rules! impl_common_store {
                     $crate::store::ENTRY_COLUMNS
                 ));
                 Self::push_filter(&mut qb, f);
-                let rows = qb
-                    .build()
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
-                let mut out = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    let parts = Self::row_parts(row)
-                        .map_err(|e| $crate::error::AuditError::Store(e.to_string()))?;
-                    out.push(parts.into_entry()?);
-                }
-                Ok(out)
+                self.read_entries(qb).await
             }
 
             async fn matching_ranges(

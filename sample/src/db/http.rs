@@ -15,6 +15,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioTimer;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -159,12 +160,19 @@ async fn handle(pool: &SqlitePool, req: &Request<Incoming>) -> Response<Full<Byt
     }
 }
 
+/// The one row `sql` finds for `id`, if any.
+async fn row_by_id(
+    pool: &SqlitePool,
+    sql: &str,
+    id: &str,
+) -> Result<Option<SqliteRow>, sqlx::Error> {
+    sqlx::query(sql).bind(id).fetch_optional(pool).await
+}
+
 async fn subject(pool: &SqlitePool, id: &str) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query(SUBJECT_SQL)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = row_by_id(pool, SUBJECT_SQL, id).await? else {
+        return Ok(None);
+    };
     let subject: &str = row.try_get(0)?;
     let mut body = String::with_capacity(subject.len() + 16);
     body.push_str("{\"subject\":");
@@ -213,11 +221,9 @@ async fn subject_records(
 }
 
 async fn record(pool: &SqlitePool, id: &str) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query(RECORD_SQL)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = row_by_id(pool, RECORD_SQL, id).await? else {
+        return Ok(None);
+    };
     let subject: &str = row.try_get(0)?;
     let record: &str = row.try_get(1)?;
     let mut body = String::with_capacity(subject.len() + record.len() + 32);
