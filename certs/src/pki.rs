@@ -437,12 +437,8 @@ pub fn revoke_outcome(dir: &Path, cert: &Path) -> Result<Revocation, PkiError> {
         x509_parser::parse_x509_certificate(&leaf_der).map_err(|_| PkiError::BadCertificate {
             path: cert.to_path_buf(),
         })?;
-    let issued_here = ca.signed(
-        leaf.issuer(),
-        &leaf.signature_algorithm,
-        leaf.tbs_certificate.as_ref(),
-        &leaf.signature_value.data,
-    );
+    let (alg, sig) = (&leaf.signature_algorithm, &leaf.signature_value.data);
+    let issued_here = ca.signed(leaf.issuer(), alg, leaf.tbs_certificate.as_ref(), sig);
     if !issued_here {
         return Err(PkiError::NotIssuedByCa {
             cert: cert.to_path_buf(),
@@ -552,12 +548,8 @@ impl CurrentCrl {
             .and_then(Result::ok)
             .ok_or_else(bad_crl)?;
         let (_, crl) = x509_parser::parse_x509_crl(crl_der.as_ref()).map_err(|_| bad_crl())?;
-        let crl_signed_here = ca.signed(
-            crl.issuer(),
-            &crl.signature_algorithm,
-            crl.tbs_cert_list.as_ref(),
-            &crl.signature_value.data,
-        );
+        let (alg, sig) = (&crl.signature_algorithm, &crl.signature_value.data);
+        let crl_signed_here = ca.signed(crl.issuer(), alg, crl.tbs_cert_list.as_ref(), sig);
         if !crl_signed_here {
             return Err(bad_crl());
         }

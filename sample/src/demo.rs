@@ -372,110 +372,18 @@ fn policy_toml(today: time::Date) -> String {
     text
 }
 
-const POLICY_HEAD: &str = r#"# policy.toml written by `credgate demo` (rewritten on every run: edit a copy).
+/// The demo policy's catalogue, purposes, fields and roles (its officers
+/// are added with their dates).
+const POLICY_HEAD: &str = include_str!("demo/policy.toml");
 
-[items.basic]
-category = "basic"
-
-[items.administrative_penalty]
-category = "untrustworthy"
-inquiry_period_days = 1095
-
-[items.court_enforcement]
-category = "untrustworthy"
-inquiry_period_days = 1825
-statutory_basis = "Civil Procedure Law enforcement provisions"
-
-[items.commendation]
-category = "positive"
-
-[purposes]
-administrative_permit = "Administrative permitting"
-administrative_inspection = "Administrative inspection and spot checks"
-public_resource_trading = "Government procurement, bidding and public resource trading"
-recruitment = "Recruitment and promotion of public employees"
-credit_service = "Credit service with the subject's consent"
-
-# Field names in English and Chinese (the platform's databases use both).
-[fields]
-prohibited = ["religion", "religious_faith", "genetic_data", "fingerprint",
-              "blood_type", "illness", "medical_history",
-              "宗教", "宗教信仰", "基因", "基因信息", "指纹", "血型", "疾病", "病史",
-              "既往病史"]
-consent_required = ["income", "savings", "securities", "commercial_insurance",
-                    "real_estate", "tax_paid",
-                    "收入", "存款", "储蓄", "有价证券", "证券", "商业保险", "房产",
-                    "不动产", "纳税", "纳税额"]
-
-[fields.mask]
-id_number = { keep_start = 6, keep_end = 4 }
-phone = { keep_start = 3, keep_end = 2 }
-"身份证号" = { keep_start = 6, keep_end = 4 }
-"身份证号码" = { keep_start = 6, keep_end = 4 }
-"公民身份号码" = { keep_start = 6, keep_end = 4 }
-"手机号码" = { keep_start = 3, keep_end = 2 }
-"手机号" = { keep_start = 3, keep_end = 2 }
-
-[[roles]]
-name = "market_inspector"
-kind = "state_organ"
-items = ["basic", "administrative_penalty", "court_enforcement"]
-purposes = ["administrative_permit", "administrative_inspection"]
-subject_types = ["legal_person"]
-rate = "120/minute"
-
-[[roles]]
-name = "credit_rating_agency"
-kind = "credit_service"
-items = ["basic", "commendation", "administrative_penalty"]
-purposes = ["credit_service"]
-subject_types = ["natural_person", "legal_person"]
-consent_fields = true
-rate = "30/minute"
-
-[[roles]]
-name = "auditor"
-kind = "compliance"
-"#;
-
-/// The gateway config, in the spec's format, paths relative to the demo folder.
+/// The gateway config, in the spec's format, paths relative to the demo
+/// folder: `demo/gateway.toml` with its `{data}`, `{admin}` and `{upstream}`
+/// filled in.
 fn gateway_toml(data: &str, admin: &str, upstream: SocketAddr) -> String {
-    format!(
-        r#"# gateway.toml written by `credgate demo` (rewritten on every run: edit a copy
-# for `credgate serve --config`). Paths are relative to this file's folder.
-
-[server]
-listen = "{data}"
-cert = "certs/server.pem"
-key = "certs/server.key"
-client_ca = "certs/ca.pem"
-crl = ["certs/ca.crl"]
-
-[identity]
-officer_id = "subject.serialNumber"
-name = "subject.CN"
-unit = "subject.O"
-
-[admin]
-listen = "{admin}"
-
-[upstream]
-url = "http://{upstream}"
-timeout_ms = 5000
-
-[audit]
-store = "sqlite://audit/inquiries.db"
-signing_key = "certs/audit-signing.pk8"
-checkpoint_every = 1000
-
-[consent]
-authority_key = "certs/consent-authority.pub"
-max_days = 365
-
-[policy]
-file = "policy.toml"
-"#
-    )
+    include_str!("demo/gateway.toml")
+        .replace("{data}", data)
+        .replace("{admin}", admin)
+        .replace("{upstream}", &upstream.to_string())
 }
 
 /// What the printed instructions need.

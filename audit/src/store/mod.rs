@@ -830,14 +830,15 @@ macro_rules! impl_common_store {
             /// is a store error.
             async fn read_all<T>(
                 &self,
-                mut qb: sqlx::QueryBuilder<'_, $db>,
+                qb: sqlx::QueryBuilder<'_, $db>,
             ) -> Result<Vec<T>, $crate::error::AuditError>
             where
-                T: for<'r> sqlx::FromRow<'r, $row> + Send + Unpin,
+                T: for<'r> sqlx::FromRow<'r, $row>,
             {
-                qb.build_query_as()
-                    .fetch_all(&self.read)
-                    .await
+                let rows = self.read_rows(qb).await?;
+                rows.iter()
+                    .map(|row| T::from_row(row))
+                    .collect::<Result<Vec<T>, sqlx::Error>>()
                     .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
             }
 
