@@ -19,7 +19,9 @@
 #
 # Knobs (environment): DUR (s per run, 4), WARMUP (1), CONNS (32),
 # HS_CONNS (16), HALF_CONNS (128, open loop), ROUNDS (2), LOADGEN_THREADS (2), PG_URL, OUT, KEEP=1 (keep
-# the work dir), SKIP_BUILD=1, PROFILE=1 (perf profile of credgate-sql),
+# the work dir), SKIP_BUILD=1, CREDGATE_BIN_DIR (the credgate and
+# credgate-load to run, used as they are: nothing is built; unset, the
+# release build in target/release), PROFILE=1 (perf profile of credgate-sql),
 # ONLY="credgate-sql nginx" (measure only these targets), PHASES="peak half hs"
 # (which phases to run; the half phase needs credgate-sql in the run),
 # CHECKPOINT_INTERVAL_MS (when set, written as `checkpoint_interval_ms` into
@@ -27,109 +29,52 @@
 # signed checkpoints while entries arrive; unset, credgate's default of
 # 1000 ms applies — e.g. 86400000 leaves only the checkpoint every 1000
 # entries; builds before the verifiable log do not know the key).
+# The helpers (cleanup on exit, spawn, start_credgate, ...) are in lib.sh;
+# the bench policy in policy.toml, the gateway config in gateway.toml.in.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DUR=${DUR:-4}
-WARMUP=${WARMUP:-1}
-CONNS=${CONNS:-32}
-HS_CONNS=${HS_CONNS:-16}
-HALF_CONNS=${HALF_CONNS:-128}
-ROUNDS=${ROUNDS:-2}
-LOADGEN_THREADS=${LOADGEN_THREADS:-2}
-PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
-CHECKPOINT_INTERVAL_MS=${CHECKPOINT_INTERVAL_MS:-}
+knobs DUR=4 WARMUP=1 CONNS=32 HS_CONNS=16 HALF_CONNS=128 ROUNDS=2 LOADGEN_THREADS=2 \
+    PG_URL=postgres://postgres@127.0.0.1:5432/test CHECKPOINT_INTERVAL_MS=
 if [[ -n "$CHECKPOINT_INTERVAL_MS" ]]; then
     AUDIT_EXTRA="checkpoint_interval_ms = $CHECKPOINT_INTERVAL_MS"
 else
     AUDIT_EXTRA=""
 fi
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/credgate-bench.XXXXXX")
+bench_init credgate-bench
 OUT=${OUT:-$WORK/results.jsonl}
-BIN="$ROOT/target/release"
 # The sample database's well-known legal person (sample/src/db/seed.rs,
 # `fixture::LEGAL_PERSON`): records of every lifecycle kind, nested sensitive keys.
 SUBJECT=91430104MA4PQ7RK38
 OFFICER=HN-AMR-0001
 
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        # bounded wait: a process that ignores SIGTERM gets SIGKILL after 5 s
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
+# On exit, after the processes are stopped: the PostgreSQL schema goes too.
+cleanup_hook() {
     if [[ -n "${PG_SCHEMA:-}" ]]; then
         psql "$PG_URL" -qAtc "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
     fi
-    if [[ "${KEEP:-0}" == 1 ]]; then
-        echo "work dir kept: $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# A free TCP port on 127.0.0.1.
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_for PID FILE REGEX: wait (≤ 60 s) until FILE has a line matching
-# REGEX; fail at once, showing its stderr (FILE with .err), if PID exits.
-wait_for() {
-    local pid=$1 file=$2 re=$3
-    for _ in $(seq 600); do
-        if grep -qE "$re" "$file" 2>/dev/null; then return 0; fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            tail -5 "${file%.out}.err" >&2 2>/dev/null || true
-            die "process $pid exited before printing /$re/ to $file"
-        fi
-        sleep 0.1
-    done
-    die "timed out waiting for /$re/ in $file"
 }
 
 # ---------------------------------------------------------------- build
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building release binaries"
-    (cd "$ROOT" && cargo build --release --bin credgate --bin credgate-load) >&2
-fi
-[[ -x "$BIN/credgate" && -x "$BIN/credgate-load" ]] || die "release binaries missing in $BIN"
+ensure_binaries
 
-if ! command -v nginx >/dev/null; then
-    log "installing nginx from Debian (the system service is not started)"
-    apt-get install -y nginx >&2 || { apt-get update >&2 && apt-get install -y nginx >&2; }
-fi
-if ! command -v haproxy >/dev/null; then
-    log "installing haproxy from Debian (the system service is not started)"
-    apt-get install -y haproxy >&2 || { apt-get update >&2 && apt-get install -y haproxy >&2; }
-fi
+for prog in nginx haproxy; do
+    if ! command -v "$prog" >/dev/null; then
+        log "installing $prog from Debian (the system service is not started)"
+        apt-get install -y "$prog" >&2 || { apt-get update >&2 && apt-get install -y "$prog" >&2; }
+    fi
+done
 
 # ---------------------------------------------------------------- PKI + data
 log "dev PKI and officer certificate in $WORK"
-"$BIN/credgate" certs init --dir "$WORK/pki" >/dev/null
-"$BIN/credgate" certs issue --dir "$WORK/pki" --officer-id "$OFFICER" --name "Li Na" \
-    --unit "Hunan Administration for Market Regulation" --out "$WORK/pki/officer" >/dev/null
+pki_init
+issue "$OFFICER" "Li Na" "Hunan Administration for Market Regulation" officer
 CA="$WORK/pki/ca.pem"
 CERT="$WORK/pki/officer.pem"
 KEY="$WORK/pki/officer.key"
 
-log "sample credit database (seeding 200 + 200 subjects)"
-SDB_PORT=$(free_port)
-"$BIN/credgate" sample-db --listen "127.0.0.1:$SDB_PORT" --db "$WORK/sample.db" --subjects 200 \
-    >"$WORK/sample-db.out" 2>"$WORK/sample-db.err" &
-SDB_PID=$!
-PIDS+=("$SDB_PID")
-wait_for "$SDB_PID" "$WORK/sample-db.out" 'listening on'
+start_sample_db
 
 # Capture real answers once. Small: the records of the generated legal person
 # with the most records (~2 KB). Large: the fixture's real records (every
@@ -173,13 +118,11 @@ echo "/v1/subjects/$SUBJECT/records" >"$WORK/paths-large.txt"
 
 # ---------------------------------------------------------------- upstream
 UP_PORT=$(free_port)
-"$BIN/credgate-load" --serve "127.0.0.1:$UP_PORT" --serve-seconds 1200 --threads 1 \
+spawn upstream 'serving on' "$BIN/credgate-load" --serve "127.0.0.1:$UP_PORT" \
+    --serve-seconds 1200 --threads 1 \
     --route "/v1/subjects/$SMALL_SUBJECT/records=$WORK/small.json" \
-    --route "/v1/subjects/$SUBJECT/records=$WORK/large.json" \
-    >"$WORK/upstream.out" 2>"$WORK/upstream.err" &
-UP_PID=$!
-PIDS+=("$UP_PID")
-wait_for "$UP_PID" "$WORK/upstream.out" 'serving on'
+    --route "/v1/subjects/$SUBJECT/records=$WORK/large.json"
+UP_PID=$STARTED_PID
 
 # ---------------------------------------------------------------- nginx
 NGX_PORT=$(free_port)
@@ -257,92 +200,8 @@ HAP_PID=$!
 PIDS+=("$HAP_PID")
 
 # ---------------------------------------------------------------- credgate
-cat >"$WORK/policy.toml" <<'EOF'
-# Bench policy: the conformance catalogue, one inspector with a rate limit
-# far above what the machine can send (the limiter still runs).
-[items.basic]
-category = "basic"
-[items.administrative_penalty]
-category = "untrustworthy"
-inquiry_period_days = 1095
-[items.court_enforcement]
-category = "untrustworthy"
-inquiry_period_days = 1825
-statutory_basis = "Civil Procedure Law enforcement provisions"
-[items.commendation]
-category = "positive"
-[purposes]
-administrative_inspection = "Administrative inspection and spot checks"
-[fields]
-prohibited = ["religion", "religious_faith", "genetic_data", "fingerprint",
-              "blood_type", "illness", "medical_history"]
-consent_required = ["income", "savings", "securities", "commercial_insurance",
-                    "real_estate", "tax_paid"]
-[fields.mask]
-id_number = { keep_start = 6, keep_end = 4 }
-phone = { keep_start = 3, keep_end = 2 }
-[[roles]]
-name = "market_inspector"
-kind = "state_organ"
-items = ["basic", "administrative_penalty", "court_enforcement"]
-purposes = ["administrative_inspection"]
-subject_types = ["legal_person"]
-rate = "1000000/second"
-[[officers]]
-id = "HN-AMR-0001"
-name = "Li Na"
-unit = "Hunan Administration for Market Regulation"
-roles = ["market_inspector"]
-valid_from = "2020-01-01"
-valid_until = "2099-12-31"
-EOF
-
-# start_credgate NAME STORE: writes $WORK/NAME.toml, starts, sets CG_PORT/CG_PID.
-start_credgate() {
-    local name=$1 store=$2
-    local port admin
-    port=$(free_port)
-    admin=$(free_port)
-    mkdir -p "$WORK/$name"
-    cat >"$WORK/$name.toml" <<EOF
-[server]
-listen = "127.0.0.1:$port"
-cert = "pki/server.pem"
-key = "pki/server.key"
-client_ca = "pki/ca.pem"
-crl = ["pki/ca.crl"]
-
-[identity]
-officer_id = "subject.serialNumber"
-name = "subject.CN"
-unit = "subject.O"
-
-[admin]
-listen = "127.0.0.1:$admin"
-
-[upstream]
-url = "http://127.0.0.1:$UP_PORT"
-timeout_ms = 5000
-
-[audit]
-store = "$store"
-signing_key = "pki/audit-signing.pk8"
-checkpoint_every = 1000
-$AUDIT_EXTRA
-
-[consent]
-authority_key = "pki/consent-authority.pub"
-max_days = 365
-
-[policy]
-file = "policy.toml"
-EOF
-    "$BIN/credgate" serve --config "$WORK/$name.toml" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    CG_PID=$!
-    PIDS+=("$CG_PID")
-    wait_for "$CG_PID" "$WORK/$name.out" 'data plane listening on'
-    CG_PORT=$port
-}
+# The bench policy (bench/policy.toml); the gateways: start_credgate (lib.sh).
+cp "$BENCH/policy.toml" "$WORK/policy.toml"
 
 declare -A URL PROXY_PID
 URL[direct]="http://127.0.0.1:$UP_PORT"
@@ -351,7 +210,7 @@ URL[nginx]="https://127.0.0.1:$NGX_PORT"
 PROXY_PID[nginx]=$NGX_PID
 URL[haproxy]="https://127.0.0.1:$HAP_PORT"
 PROXY_PID[haproxy]=$HAP_PID
-start_credgate credgate-sql "sqlite://credgate-sql/inquiries.db"
+start_credgate credgate-sql "sqlite://credgate-sql/inquiries.db" "$UP_PORT" "$AUDIT_EXTRA"
 URL[credgate-sql]="https://127.0.0.1:$CG_PORT"
 PROXY_PID[credgate-sql]=$CG_PID
 TARGETS=(direct nginx haproxy credgate-sql)
@@ -362,7 +221,7 @@ if psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
     PG_SCHEMA="credgate_bench_$(date +%s)_$$"
     psql "$PG_URL" -qAtc "CREATE SCHEMA $PG_SCHEMA" >/dev/null
     [[ "$PG_URL" == *\?* ]] && sep='&' || sep='?'
-    start_credgate credgate-pg "$PG_URL${sep}options=-csearch_path%3D$PG_SCHEMA"
+    start_credgate credgate-pg "$PG_URL${sep}options=-csearch_path%3D$PG_SCHEMA" "$UP_PORT" "$AUDIT_EXTRA"
     URL[credgate-pg]="https://127.0.0.1:$CG_PORT"
     PROXY_PID[credgate-pg]=$CG_PID
     TARGETS+=(credgate-pg)

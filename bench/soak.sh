@@ -21,72 +21,29 @@
 #
 # Knobs: SOAK_SECS, RELOAD_EVERY (30), SAMPLE_EVERY (10), EXPORT_EVERY (60),
 # RATE_OK (300), RATE_DENY (30), RATE_HOSTILE (400), RATE_ADMIN (5),
-# SKIP_BUILD=1, KEEP=1.
+# SKIP_BUILD=1, KEEP=1, CREDGATE_BIN_DIR (the credgate and credgate-load to
+# run, used as they are: nothing is built; unset, the release build in
+# target/release).
+#
+# The helpers (cleanup on exit, spawn, start_credgate, ...) are in lib.sh;
+# the policy in soak-policy.toml, the gateway config in gateway.toml.in.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SOAK_SECS=${SOAK_SECS:-600}
-RELOAD_EVERY=${RELOAD_EVERY:-30}
-SAMPLE_EVERY=${SAMPLE_EVERY:-10}
-EXPORT_EVERY=${EXPORT_EVERY:-60}
-RATE_OK=${RATE_OK:-300}
-RATE_DENY=${RATE_DENY:-30}
-RATE_HOSTILE=${RATE_HOSTILE:-400}
-RATE_ADMIN=${RATE_ADMIN:-5}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/credgate-soak.XXXXXX")
-BIN="$ROOT/target/release"
-
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    if [[ "${KEEP:-0}" == 1 ]]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_for() {
-    local pid=$1 file=$2 re=$3
-    for _ in $(seq 600); do
-        if grep -qE "$re" "$file" 2>/dev/null; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || { tail -5 "${file%.out}.err" >&2 || true; die "process $pid exited"; }
-        sleep 0.1
-    done
-    die "timed out waiting for /$re/ in $file"
-}
-
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-    log "building release binaries"
-    (cd "$ROOT" && cargo build --release --bin credgate --bin credgate-load) >&2
-fi
-[[ -x "$BIN/credgate" && -x "$BIN/credgate-load" ]] || die "release binaries missing in $BIN"
+knobs SOAK_SECS=600 RELOAD_EVERY=30 SAMPLE_EVERY=10 EXPORT_EVERY=60 \
+    RATE_OK=300 RATE_DENY=30 RATE_HOSTILE=400 RATE_ADMIN=5
+bench_init credgate-soak
+ensure_binaries
 
 log "PKI and officers in $WORK"
-"$BIN/credgate" certs init --dir "$WORK/pki" >/dev/null
-issue() {
-    "$BIN/credgate" certs issue --dir "$WORK/pki" --officer-id "$1" --name "$2" \
-        --unit "$3" --out "$WORK/pki/$1" >/dev/null
-}
+pki_init
 issue HN-AMR-0001 "Li Na" "Hunan Administration for Market Regulation"
 issue HN-AMR-0002 "Zhao Lei" "Hunan Administration for Market Regulation"
 issue HN-AMR-0666 "Probe" "Hunan Administration for Market Regulation"
 issue CMP-0001 "Sun Mei" "Hunan Development and Reform Commission, Credit Office"
 
-log "sample credit database (200 + 200 subjects)"
-SDB_PORT=$(free_port)
-"$BIN/credgate" sample-db --listen "127.0.0.1:$SDB_PORT" --db "$WORK/sample.db" --subjects 200 \
-    >"$WORK/sample-db.out" 2>"$WORK/sample-db.err" &
-PIDS+=($!)
-wait_for "${PIDS[-1]}" "$WORK/sample-db.out" 'listening on'
+start_sample_db
 SUBJECT=$(python3 - "$WORK/sample.db" <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -94,107 +51,11 @@ print(db.execute("SELECT id FROM subjects WHERE type = 'legal_person' ORDER BY i
 EOF
 )
 
-cat >"$WORK/policy.toml" <<'EOF'
-[items.basic]
-category = "basic"
-[items.administrative_penalty]
-category = "untrustworthy"
-inquiry_period_days = 1095
-[items.court_enforcement]
-category = "untrustworthy"
-inquiry_period_days = 1825
-statutory_basis = "Civil Procedure Law enforcement provisions"
-[items.commendation]
-category = "positive"
-[purposes]
-administrative_inspection = "Administrative inspection and spot checks"
-recruitment = "Recruitment and promotion of public employees"
-[fields]
-prohibited = ["religion", "genetic_data", "fingerprint", "blood_type", "illness", "medical_history"]
-consent_required = ["income", "savings", "real_estate", "tax_paid"]
-[fields.mask]
-id_number = { keep_start = 6, keep_end = 4 }
-phone = { keep_start = 3, keep_end = 2 }
-[[roles]]
-name = "market_inspector"
-kind = "state_organ"
-items = ["basic", "administrative_penalty", "court_enforcement"]
-purposes = ["administrative_inspection"]
-subject_types = ["legal_person"]
-rate = "1000000/second"
-[[roles]]
-name = "recruiter"
-kind = "state_organ"
-items = ["basic"]
-purposes = ["recruitment"]
-subject_types = ["natural_person"]
-rate = "1000000/second"
-[[roles]]
-name = "auditor"
-kind = "compliance"
-[[officers]]
-id = "HN-AMR-0001"
-name = "Li Na"
-unit = "Hunan Administration for Market Regulation"
-roles = ["market_inspector"]
-valid_from = "2020-01-01"
-valid_until = "2099-12-31"
-[[officers]]
-id = "HN-AMR-0002"
-name = "Zhao Lei"
-unit = "Hunan Administration for Market Regulation"
-roles = ["recruiter"]
-valid_from = "2020-01-01"
-valid_until = "2099-12-31"
-[[officers]]
-id = "HN-AMR-0666"
-name = "Probe"
-unit = "Hunan Administration for Market Regulation"
-roles = ["market_inspector"]
-valid_from = "2020-01-01"
-valid_until = "2099-12-31"
-[[officers]]
-id = "CMP-0001"
-name = "Sun Mei"
-unit = "Hunan Development and Reform Commission, Credit Office"
-roles = ["auditor"]
-valid_from = "2020-01-01"
-valid_until = "2099-12-31"
-EOF
-
-PORT=$(free_port)
-ADMIN=$(free_port)
-cat >"$WORK/gateway.toml" <<EOF
-[server]
-listen = "127.0.0.1:$PORT"
-cert = "pki/server.pem"
-key = "pki/server.key"
-client_ca = "pki/ca.pem"
-crl = ["pki/ca.crl"]
-
-[identity]
-officer_id = "subject.serialNumber"
-name = "subject.CN"
-unit = "subject.O"
-
-[admin]
-listen = "127.0.0.1:$ADMIN"
-
-[upstream]
-url = "http://127.0.0.1:$SDB_PORT"
-timeout_ms = 5000
-
-[audit]
-store = "sqlite://audit/inquiries.db"
-signing_key = "pki/audit-signing.pk8"
-
-[policy]
-file = "policy.toml"
-EOF
-"$BIN/credgate" serve --config "$WORK/gateway.toml" >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
-GW=$!
-PIDS+=("$GW")
-wait_for "$GW" "$WORK/gateway.out" 'data plane listening on'
+cp "$BENCH/soak-policy.toml" "$WORK/policy.toml"
+start_credgate gateway "sqlite://audit/inquiries.db" "$SDB_PORT"
+GW=$CG_PID
+PORT=$CG_PORT
+ADMIN=$CG_ADMIN
 log "gateway pid $GW on :$PORT (admin :$ADMIN), subject $SUBJECT, soak ${SOAK_SECS}s"
 
 # load NAME OFFICER RATE URL PATH HEADER...
