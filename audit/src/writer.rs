@@ -755,32 +755,44 @@ async fn chain_checkpoints(
     }
 }
 
+/// The verified checkpoints of every chain in the store but `except`; a
+/// chain whose checkpoints do not verify is left out (and `audit verify`
+/// reports it).
+async fn verified_chains(
+    store: &AnyStore,
+    key: &LogKey,
+    except: Option<&str>,
+) -> Result<Vec<Vec<Checkpoint>>, AuditError> {
+    let mut out = Vec::new();
+    for chain_id in store.chains().await? {
+        if except == Some(chain_id.as_str()) {
+            continue;
+        }
+        if let Some(cps) = chain_checkpoints(store, key, &chain_id).await? {
+            out.push(cps);
+        }
+    }
+    Ok(out)
+}
+
 /// The latest checkpoint of every other chain in the store, for the new
-/// chain's genesis to link. A chain whose checkpoints do not verify is
-/// linked at its latest checkpoint that does not matter: it is left out
-/// (and `audit verify` reports it).
+/// chain's genesis to link (a chain whose checkpoints do not verify is not
+/// linked).
 async fn latest_checkpoints(
     store: &AnyStore,
     key: &LogKey,
     own: &str,
 ) -> Result<Vec<Link>, AuditError> {
-    let mut links = Vec::new();
-    for chain_id in store.chains().await? {
-        if chain_id == own {
-            continue;
-        }
-        let Some(cps) = chain_checkpoints(store, key, &chain_id).await? else {
-            continue;
-        };
-        if let Some(last) = cps.iter().max_by_key(|c| (c.size, c.kind)) {
-            links.push(Link {
-                origin: last.origin.clone(),
-                size: last.size,
-                root: last.root,
-            });
-        }
-    }
-    Ok(links)
+    let chains = verified_chains(store, key, Some(own)).await?;
+    Ok(chains
+        .iter()
+        .filter_map(|cps| cps.iter().max_by_key(|c| (c.size, c.kind)))
+        .map(|last| Link {
+            origin: last.origin.clone(),
+            size: last.size,
+            root: last.root,
+        })
+        .collect())
 }
 
 /// Verifies and seals every chain a crash left open (see the module docs).
@@ -834,16 +846,13 @@ async fn links_naming(
     key: &LogKey,
     origin: &str,
 ) -> Result<Vec<Link>, AuditError> {
-    let mut out = Vec::new();
-    for chain_id in store.chains().await? {
-        let Some(cps) = chain_checkpoints(store, key, &chain_id).await? else {
-            continue;
-        };
-        for cp in cps.iter().filter(|c| c.kind == Kind::Genesis) {
-            out.extend(cp.links.iter().filter(|l| l.origin == origin).cloned());
-        }
-    }
-    Ok(out)
+    let chains = verified_chains(store, key, None).await?;
+    Ok(chains
+        .iter()
+        .flatten()
+        .filter(|c| c.kind == Kind::Genesis)
+        .flat_map(|cp| cp.links.iter().filter(|l| l.origin == origin).cloned())
+        .collect())
 }
 
 /// Verifies a chain from its latest signed checkpoint to its last entry:
