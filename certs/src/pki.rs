@@ -808,18 +808,13 @@ pub(crate) fn officer_params(
     params
         .distinguished_name
         .push(DnType::CustomDnType(vec![2, 5, 4, 5]), id_value);
+    let ia5 = |s: &str, not_ascii: &str| Ia5String::try_from(s).map_err(|_| invalid(not_ascii));
     for uri in &options.san_uris {
-        let uri = uri
-            .clone()
-            .try_into()
-            .map_err(|_| invalid("a URI SAN is not ASCII"))?;
+        let uri = ia5(uri, "a URI SAN is not ASCII")?;
         params.subject_alt_names.push(SanType::URI(uri));
     }
     for email in &options.san_emails {
-        let email = email
-            .clone()
-            .try_into()
-            .map_err(|_| invalid("an email SAN is not ASCII"))?;
+        let email = ia5(email, "an email SAN is not ASCII")?;
         params.subject_alt_names.push(SanType::Rfc822Name(email));
     }
     params.is_ca = IsCa::ExplicitNoCa;
