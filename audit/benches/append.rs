@@ -31,7 +31,7 @@ use audit::merkle::CompactTree;
 use audit::tree_head::{Checkpoint, CheckpointSigner, Kind};
 use audit::verify::verify_chain;
 use audit::{
-    generate_signing_key, verify_export, AuditConfig, AuditLog, Decision, Entry, Filter, NewEntry,
+    generate_signing_key, verify_export, AuditConfig, AuditLog, Entry, Filter, NewEntry,
     VerifyReport,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -44,37 +44,18 @@ const VERIFY_N: u64 = 100_000;
 /// Entries in the store for the store and export verify benches.
 const STORE_N: u64 = 100_000;
 
+/// `audit::testing::sample` with the bench's own inquiry id, unit, case,
+/// path, suppression, masked keys and latency.
 fn sample(i: u64) -> NewEntry {
-    let mut suppressed = BTreeMap::new();
-    suppressed.insert("inquiry_period_expired".to_owned(), 1);
     NewEntry {
-        time_ms: 1_780_000_000_000 + i as i64,
         inquiry_id: format!("01J0000000000000000000{i:06}"),
-        plane: "data".into(),
-        officer_id: "HN-AMR-0001".into(),
-        officer_name: "Li Na".into(),
         unit: "Hunan Administration for Market Regulation".into(),
-        cert_fingerprint: "ab".repeat(32),
-        purpose: Some("administrative_permit".into()),
         case: Some("XZXK-2026-000123".into()),
-        consent_id: None,
-        method: "GET".into(),
         path: "/v1/subjects/91350100M000100Y43/records?items=basic".into(),
-        subject_id: Some("91350100M000100Y43".into()),
-        subject_type: Some("legal_person".into()),
-        items_requested: vec!["basic".into(), "administrative_penalty".into()],
-        decision: Decision::Allow,
-        reason: "ok".into(),
-        rule: "role:market_inspector".into(),
-        statutory_basis: None,
-        status: 200,
-        records_returned: 3,
-        records_suppressed: suppressed,
-        removed_keys: vec!["religion".into()],
+        records_suppressed: BTreeMap::from([("inquiry_period_expired".to_owned(), 1)]),
         masked_keys: vec!["id_number".into(), "phone".into()],
-        objection_labeled: 1,
-        upstream_status: Some(200),
         latency_ms: 7,
+        ..audit::testing::sample(i)
     }
 }
 

@@ -377,34 +377,26 @@ impl Raw {
     }
 }
 
+/// `audit::testing::sample` as officer 0 of unit 0 about subject 0 at
+/// `START_MS`: one item, one record, nothing suppressed, removed or masked.
 fn sample() -> NewEntry {
     NewEntry {
         time_ms: START_MS,
         inquiry_id: String::new(),
-        plane: "data".into(),
         officer_id: officer(0),
         officer_name: "Officer".into(),
         unit: "Unit 0".into(),
-        cert_fingerprint: "ab".repeat(32),
         purpose: Some("administrative_inspection".into()),
         case: Some("HN-2026-1".into()),
-        consent_id: None,
-        method: "GET".into(),
         path: format!("/v1/subjects/{}", subject(0)),
         subject_id: Some(subject(0)),
-        subject_type: Some("legal_person".into()),
         items_requested: vec!["basic".into()],
-        decision: audit::Decision::Allow,
-        reason: "ok".into(),
-        rule: "role:market_inspector".into(),
-        statutory_basis: None,
-        status: 200,
         records_returned: 1,
         records_suppressed: Default::default(),
         removed_keys: vec![],
         masked_keys: vec![],
         objection_labeled: 0,
-        upstream_status: Some(200),
         latency_ms: 3,
+        ..audit::testing::sample(0)
     }
 }

@@ -45,6 +45,8 @@ pub mod merkle;
 pub mod note;
 pub mod reader;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tree_head;
 pub mod verify;
 pub mod writer;

@@ -9,59 +9,34 @@
 //! (records arrays found by their normalised key).
 #![no_main]
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, LazyLock};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use policy::keyname::normalise;
-use policy::{Category, ItemRule, Mask, RecordFields, Rules, Scope};
+use policy::{Category, ItemRule, Rules, Scope};
+use redaction::testing::{self, set};
 use serde_json::Value;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
 
-const PROHIBITED: &[&str] = &[
-    "religion",
-    "religious_faith",
-    "genetic_data",
-    "fingerprint",
-    "blood_type",
-    "illness",
-    "medical_history",
-    "宗教",
-];
+/// The conformance policy's prohibited fields, and one under a Chinese name.
+static PROHIBITED: LazyLock<Vec<&str>> =
+    LazyLock::new(|| [testing::PROHIBITED, &["宗教"]].concat());
 const CONSENT: &[&str] = &["income", "savings", "tax_paid", "real_estate"];
 const CONSENTED: &[&str] = &["income"];
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|n| (*n).to_owned()).collect()
-}
 
 static SCOPE: LazyLock<Scope> = LazyLock::new(|| {
     let item = |category, days| ItemRule {
         category,
         inquiry_period_days: days,
     };
+    // The conformance policy's masks, record fields and offset.
     let rules = Rules {
-        prohibited: set(PROHIBITED),
+        prohibited: set(&PROHIBITED),
         consent_required: set(CONSENT),
-        mask: BTreeMap::from([
-            (
-                "id_number".to_owned(),
-                Mask {
-                    keep_start: 6,
-                    keep_end: 4,
-                },
-            ),
-            (
-                "phone".to_owned(),
-                Mask {
-                    keep_start: 3,
-                    keep_end: 2,
-                },
-            ),
-        ]),
         items: BTreeMap::from([
             ("basic".to_owned(), item(Category::Basic, None)),
             (
@@ -70,20 +45,16 @@ static SCOPE: LazyLock<Scope> = LazyLock::new(|| {
             ),
             ("commendation".to_owned(), item(Category::Positive, None)),
         ]),
-        record_fields: RecordFields::default(),
-        utc_offset_seconds: 8 * 3600,
+        ..testing::rules()
     };
     Scope {
-        items: set(&["basic", "administrative_penalty", "commendation"]),
-        subject_types: BTreeSet::new(),
-        consent_fields: set(CONSENTED),
-        unmasked: BTreeSet::new(),
-        beyond_inquiry_period: None,
-        consent_subject: None,
         // the conformance cases' legal person: its subject.id is left as asked
         asked_subject: Some("91430100MA4L0XXX1N".to_owned()),
-        natural_person_needs_consent: false,
-        rules: Arc::new(rules),
+        ..testing::scope_with(
+            rules,
+            &["basic", "administrative_penalty", "commendation"],
+            CONSENTED,
+        )
     }
 });
 
@@ -96,7 +67,7 @@ fn check(value: &Value, under_mask: bool) {
                 // digits only), as the redactor compares them.
                 let key = normalise(key);
                 let named = |names: &[&str]| names.iter().any(|n| normalise(n) == key);
-                assert!(!named(PROHIBITED), "prohibited key survived");
+                assert!(!named(&PROHIBITED), "prohibited key survived");
                 assert!(
                     !named(CONSENT) || named(CONSENTED),
                     "unconsented key survived"

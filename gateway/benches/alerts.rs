@@ -13,35 +13,27 @@ use policy::alerts::{AlertAction, AlertKind, AlertRule, Evaluator};
 
 const NOW: i64 = 1_796_349_600_000;
 
+/// `audit::testing::sample` as `officer`'s inquiry about `subject` at `NOW`:
+/// no items, no records, nothing suppressed, removed or masked.
 fn entry(officer: &str, subject: &str, inquiry_id: &str) -> audit::NewEntry {
     audit::NewEntry {
         time_ms: NOW,
         inquiry_id: inquiry_id.into(),
-        plane: "data".into(),
         officer_id: officer.into(),
-        officer_name: "Li Na".into(),
         unit: "Hunan Administration for Market Regulation".into(),
-        cert_fingerprint: "ab".repeat(32),
         purpose: Some("administrative_inspection".into()),
         case: Some("HN-2026-00123".into()),
-        consent_id: None,
-        method: "GET".into(),
         path: format!("/v1/subjects/{subject}"),
         subject_id: Some(subject.into()),
-        subject_type: Some("legal_person".into()),
         items_requested: Vec::new(),
-        decision: audit::Decision::Allow,
-        reason: "ok".into(),
         rule: "roles market_inspector".into(),
-        statutory_basis: None,
-        status: 200,
         records_returned: 0,
         records_suppressed: Default::default(),
         removed_keys: Vec::new(),
         masked_keys: Vec::new(),
         objection_labeled: 0,
-        upstream_status: Some(200),
         latency_ms: 3,
+        ..audit::testing::sample(0)
     }
 }
 

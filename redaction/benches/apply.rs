@@ -5,13 +5,11 @@
 //! figure: below 1 means `apply` costs less than serde_json's round trip
 //! alone (it was ~1.1 with `Value`, ~0.4 with the crate's document).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use redaction::testing;
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -105,12 +103,12 @@ fn body(target: usize) -> Vec<u8> {
 }
 
 /// The inspector's scope with the field names stored normalised, as
-/// `policy::Policy::load` stores them (`common`'s hand-built rules keep
+/// `policy::Policy::load` stores them (`testing`'s hand-built rules keep
 /// the spelled names, which `apply` would re-normalise, allocating, on
 /// every call: a cost no loaded policy has).
 fn loaded_inspector() -> policy::Scope {
     use policy::keyname::normalise;
-    let mut scope = common::inspector();
+    let mut scope = testing::inspector();
     let mut rules = (*scope.rules).clone();
     let norm = |set: &std::collections::BTreeSet<String>| {
         set.iter().map(|n| normalise(n).into_owned()).collect()
@@ -157,7 +155,7 @@ fn bench(c: &mut Criterion) {
 /// back to back in each round so both see the same machine load (the CPU is
 /// shared with other builds; absolute times drift, the ratio much less).
 fn interleaved_ratio(bytes: &[u8], rounds: usize) -> f64 {
-    let scope = common::inspector();
+    let scope = testing::inspector();
     let now = datetime!(2026-11-22 00:00 UTC);
     let baseline = || {
         let start = Instant::now();

@@ -76,6 +76,8 @@ mod detect;
 mod keys;
 mod mask;
 mod records;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(test)]
 mod testutil;
 mod tree;

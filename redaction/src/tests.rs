@@ -2,7 +2,7 @@ use serde_json::{json, Value};
 use time::macros::datetime;
 
 use super::*;
-use crate::testutil::{inspector, rules, scope_with};
+use crate::testing::{inspector, rules, scope_with};
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
 
@@ -132,7 +132,7 @@ fn key_rules_apply_inside_kept_records_after_lifecycle() {
     );
     assert_eq!(report.records_returned, 1);
     // The dropped record's keys were never walked.
-    assert_eq!(report.removed_keys, crate::testutil::set(&["illness"]));
+    assert_eq!(report.removed_keys, crate::testing::set(&["illness"]));
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn nesting_within_the_limit_is_walked_to_the_bottom() {
     let out = String::from_utf8(out).unwrap();
     assert!(!out.contains("Religion"));
     assert!(out.contains("\"keep\":2"));
-    assert_eq!(report.removed_keys, crate::testutil::set(&["Religion"]));
+    assert_eq!(report.removed_keys, crate::testing::set(&["Religion"]));
 }
 
 #[test]
@@ -217,9 +217,9 @@ fn escaped_keys_are_compared_decoded() {
     );
     assert_eq!(
         report.removed_keys,
-        crate::testutil::set(&["religion", "illness", "Income"])
+        crate::testing::set(&["religion", "illness", "Income"])
     );
-    assert_eq!(report.masked_keys, crate::testutil::set(&["Phone"]));
+    assert_eq!(report.masked_keys, crate::testing::set(&["Phone"]));
     // The records key itself, escaped, is still the records key.
     let body = br#"{"rec\u006frds":[{"id":"r","item":"commendation"}]}"#;
     let (out, report) = apply(body, &inspector(), NOW).unwrap();

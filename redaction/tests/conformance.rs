@@ -2,12 +2,10 @@
 //! scope `policy::decide` would build, compared to `expect.body` and
 //! `expect.audit`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use policy::Scope;
-use redaction::{apply, RedactionError, Report, Suppression};
+use redaction::{apply, testing, RedactionError, Report, Suppression};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -28,8 +26,8 @@ fn now(case: &Value) -> OffsetDateTime {
 /// with the subject a subject route asks for.
 fn scope_for(case: &Value) -> Scope {
     let mut scope = match case["officer"].as_str().unwrap() {
-        "HN-AMR-0001" => common::inspector(),
-        "CS-RATE-0007" => common::rating_agency_with_consent(),
+        "HN-AMR-0001" => testing::inspector(),
+        "CS-RATE-0007" => testing::rating_agency_with_consent(),
         other => panic!("no scope written for officer {other}"),
     };
     let path = case["request"]["path"].as_str().unwrap();

@@ -2,10 +2,8 @@
 //! class, each row a spelling an upstream might send, all through
 //! `redaction::apply` with the conformance policy.
 
-mod common;
-
 use policy::gb11643_check_char;
-use redaction::{apply, Detector, Report, Suppression};
+use redaction::{apply, testing, Detector, Report, Suppression};
 use serde_json::{json, Value};
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -19,7 +17,7 @@ fn run_with(scope: &policy::Scope, body: &Value) -> (Value, Report) {
 }
 
 fn run(body: &Value) -> (Value, Report) {
-    run_with(&common::inspector(), body)
+    run_with(&testing::inspector(), body)
 }
 
 /// A valid resident id (checksum computed) with the given first 17 digits.
@@ -65,7 +63,7 @@ fn prohibited_key_spellings_are_removed() {
 
 #[test]
 fn chinese_field_names_from_the_policy_are_honoured() {
-    let mut rules = common::rules();
+    let mut rules = testing::rules();
     for name in ["宗教信仰", "病史", "血型"] {
         rules.prohibited.insert(name.to_owned());
     }
@@ -77,7 +75,7 @@ fn chinese_field_names_from_the_policy_are_honoured() {
             keep_end: 2,
         },
     );
-    let scope = common::scope(rules, &["basic"], &[]);
+    let scope = testing::scope_with(rules, &["basic"], &[]);
     let body = json!({"subject": {
         "宗教信仰": "x", " 病史 ": "x", "血型\u{200b}": "x", "收入_": 1,
         "手机号码": "+86 138 1234 5678", "姓名": "王强"
@@ -207,8 +205,8 @@ fn ordinary_numbers_are_left_alone() {
 
 #[test]
 fn unmasked_scope_sees_detected_values() {
-    let mut scope = common::inspector();
-    scope.unmasked = common::set(&["phone"]);
+    let mut scope = testing::inspector();
+    scope.unmasked = testing::set(&["phone"]);
     let (out, report) = run_with(&scope, &json!({"remark": "tel 13812345678"}));
     assert_eq!(out, json!({"remark": "tel 13812345678"}));
     assert!(report.detected.is_empty());
@@ -240,7 +238,7 @@ fn lifecycle_flags_fail_closed() {
             Some(&1)
         );
 
-        let scope = common::rating_agency_with_consent();
+        let scope = testing::rating_agency_with_consent();
         let body = json!({"records": [
             {"id": "2", "item": "commendation", "decided_on": "2025-01-01", "Withheld_By_Subject": flag}
         ]});
@@ -323,7 +321,7 @@ fn records_elsewhere_obey_the_record_rules() {
 fn a_body_that_is_itself_a_record_is_refused() {
     let body = json!({"item": "basic", "decided_on": "2026-01-01"});
     let bytes = serde_json::to_vec(&body).unwrap();
-    assert!(apply(&bytes, &common::inspector(), NOW).is_err());
+    assert!(apply(&bytes, &testing::inspector(), NOW).is_err());
 }
 
 #[test]
@@ -341,16 +339,7 @@ mod properties {
 
     use super::*;
     use proptest::prelude::*;
-
-    const PROHIBITED: &[&str] = &[
-        "religion",
-        "religious_faith",
-        "genetic_data",
-        "fingerprint",
-        "blood_type",
-        "illness",
-        "medical_history",
-    ];
+    use redaction::testing::PROHIBITED;
 
     /// `name` respelled: each letter in either case or fullwidth, with
     /// separators and format characters between letters and around it.
@@ -487,7 +476,7 @@ mod properties {
             // Separated: a mobile glued to other digits is no mobile.
             let text = format!("{filler}{id}，{filler}13812345678；{filler}");
             let body = serde_json::to_vec(&json!({"remark": text})).unwrap();
-            let (bytes, _) = apply(&body, &common::inspector(), NOW).unwrap();
+            let (bytes, _) = apply(&body, &testing::inspector(), NOW).unwrap();
             let out: Value = serde_json::from_slice(&bytes).unwrap();
             let masked = out["remark"].as_str().unwrap();
             prop_assert_eq!(masked.chars().count(), text.chars().count());

@@ -5,13 +5,12 @@
 //! plain ones; and on bodies with a byte changed, `apply` accepts what
 //! serde_json accepts and whatever it returns is JSON.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use policy::keyname::normalise;
 use policy::{Mask, Scope};
 use proptest::prelude::*;
+use redaction::testing::{self, CONSENT_REQUIRED as CONSENT, PROHIBITED};
 use redaction::{apply, RedactionError};
 use serde_json::{Map, Value};
 use time::macros::datetime;
@@ -19,23 +18,6 @@ use time::OffsetDateTime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
 
-const PROHIBITED: &[&str] = &[
-    "religion",
-    "religious_faith",
-    "genetic_data",
-    "fingerprint",
-    "blood_type",
-    "illness",
-    "medical_history",
-];
-const CONSENT: &[&str] = &[
-    "income",
-    "savings",
-    "securities",
-    "commercial_insurance",
-    "real_estate",
-    "tax_paid",
-];
 const MASKED: &[&str] = &["id_number", "phone"];
 
 /// `name` with each ASCII letter upper- or lowercased at random.
@@ -240,7 +222,7 @@ proptest! {
 
     #[test]
     fn no_prohibited_key_survives(body in body()) {
-        let out = run(&body, &common::inspector());
+        let out = run(&body, &testing::inspector());
         let mut keys = Vec::new();
         all_keys(&out, &mut keys);
         for key in keys {
@@ -250,7 +232,7 @@ proptest! {
 
     #[test]
     fn consent_keys_survive_only_when_consented(body in body(), consented in consent_subset()) {
-        let scope = common::scope(common::rules(), &[], &consented);
+        let scope = testing::scope_with(testing::rules(), &[], &consented);
         let out = run(&body, &scope);
         let mut keys = Vec::new();
         all_keys(&out, &mut keys);
@@ -274,7 +256,7 @@ proptest! {
         let plain = serde_json::to_vec(&body).unwrap();
         let mut escaped = String::new();
         write_with_escaped_keys(&body, &mut escape.iter().copied().cycle(), &mut escaped);
-        let scope = common::inspector();
+        let scope = testing::inspector();
         let (from_plain, plain_report) = apply(&plain, &scope, NOW).unwrap();
         let (from_escaped, escaped_report) = apply(escaped.as_bytes(), &scope, NOW).unwrap();
         // Keys are decoded before any rule sees them and written decoded.
@@ -308,7 +290,7 @@ proptest! {
             }
             _ => bytes.insert(i, byte),
         }
-        let scope = common::inspector();
+        let scope = testing::inspector();
         let serde = serde_json::from_slice::<Value>(&bytes);
         match apply(&bytes, &scope, NOW) {
             Ok((out, _)) => {
@@ -336,10 +318,10 @@ proptest! {
         keep_start in 0usize..12,
         keep_end in 0usize..12,
     ) {
-        let mut rules = common::rules();
+        let mut rules = testing::rules();
         let mask = Mask { keep_start, keep_end };
         rules.mask.insert("secret".to_owned(), mask);
-        let scope = common::scope(rules, &[], &[]);
+        let scope = testing::scope_with(rules, &[], &[]);
         let body = serde_json::json!({"SECRET": [text, number]});
         let out = run(&body, &scope);
         for (original, masked) in [text.clone(), number.to_string()].iter().zip(out["SECRET"].as_array().unwrap()) {
@@ -383,7 +365,7 @@ proptest! {
             })
             .collect();
         let ids_in: Vec<String> = records.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
-        let mut scope = common::inspector();
+        let mut scope = testing::inspector();
         if beyond {
             scope.beyond_inquiry_period = Some("statute".to_owned());
         }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use policy::SubjectType;
+use redaction::testing::CONSENT_REQUIRED;
 use sample::db::{self as sample_db, well_known};
 use serde_json::Value;
 use sqlx::{Row, SqlitePool};
@@ -393,16 +394,9 @@ async fn well_known_records_have_the_promised_properties() {
 
     let (_, natural) = db.get(&format!("/v1/subjects/{}", wk.natural_person)).await;
     let s = &natural["subject"];
-    for key in [
-        "income",
-        "savings",
-        "securities",
-        "commercial_insurance",
-        "real_estate",
-        "tax_paid",
-        "religion",
-        "blood_type",
-    ] {
+    // every consent-required field of the conformance policy, and two
+    // prohibited ones
+    for key in CONSENT_REQUIRED.iter().chain(&["religion", "blood_type"]) {
         assert!(s.get(key).is_some(), "natural person lacks {key}");
     }
     assert!(s["health"]["illness"].is_string() && s["health"]["medical_history"].is_string());

@@ -86,6 +86,9 @@ fn ms(text: &str) -> i64 {
     parse_time_bound(text, false).unwrap()
 }
 
+/// `audit::testing::sample` as `officer`'s inquiry about `subject` at
+/// `time`, with `decision`: no items, no records, nothing suppressed,
+/// removed or masked.
 fn new_entry(
     time: &str,
     officer: &str,
@@ -95,31 +98,22 @@ fn new_entry(
     audit::NewEntry {
         time_ms: ms(time),
         inquiry_id: format!("inq-{}", ms(time)),
-        plane: "data".into(),
         officer_id: officer.into(),
-        officer_name: "Li Na".into(),
-        unit: "Hunan AMR".into(),
         cert_fingerprint: "00".repeat(32),
         purpose: Some("administrative_inspection".into()),
         case: Some("HN-1".into()),
-        consent_id: None,
-        method: "GET".into(),
         path: format!("/v1/subjects/{subject}"),
         subject_id: Some(subject.into()),
-        subject_type: Some("legal_person".into()),
         items_requested: vec![],
         decision,
-        reason: "ok".into(),
         rule: "test".into(),
-        statutory_basis: None,
-        status: 200,
         records_returned: 0,
         records_suppressed: Default::default(),
         removed_keys: vec![],
         masked_keys: vec![],
         objection_labeled: 0,
-        upstream_status: Some(200),
         latency_ms: 1,
+        ..audit::testing::sample(0)
     }
 }
 

@@ -1,13 +1,6 @@
 use super::*;
+use crate::testing::{ID_NUMBER_MASK as ID, PHONE_MASK as PHONE};
 
-const ID: Mask = Mask {
-    keep_start: 6,
-    keep_end: 4,
-};
-const PHONE: Mask = Mask {
-    keep_start: 3,
-    keep_end: 2,
-};
 const BOTH: Detectors = Detectors {
     resident_id: Some(ID),
     mobile: Some(PHONE),

@@ -1,7 +1,8 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::testutil::{from_value, inspector, rules, scope_with, set, to_value};
+use crate::testing::{inspector, rules, scope_with, set};
+use crate::testutil::{from_value, to_value};
 
 fn redact(scope: &Scope, value: Value) -> (Value, Report) {
     let mut doc = from_value(&value);

@@ -1,4 +1,5 @@
 use super::*;
+use crate::testing::{ID_NUMBER_MASK as ID, PHONE_MASK as PHONE};
 use crate::testutil::{from_value, to_value};
 use crate::tree::Doc;
 use serde_json::json;
@@ -8,15 +9,6 @@ fn mask_root(doc: &mut Doc<'_>, mask: Mask) -> bool {
     let root = doc.root();
     mask_leaf(doc.node_mut(root).unwrap(), mask)
 }
-
-const ID: Mask = Mask {
-    keep_start: 6,
-    keep_end: 4,
-};
-const PHONE: Mask = Mask {
-    keep_start: 3,
-    keep_end: 2,
-};
 
 #[test]
 fn id_number_keeps_six_and_four() {

@@ -2,7 +2,8 @@ use serde_json::{json, Value};
 use time::macros::{date, datetime};
 
 use super::*;
-use crate::testutil::{from_value, inspector, to_value};
+use crate::testing::inspector;
+use crate::testutil::{from_value, to_value};
 
 /// `filter` on `body` (an object) through a document; the result is
 /// written back to `body`.
@@ -226,9 +227,9 @@ fn boundary_with_earlier_punishment_ends() {
 
 #[test]
 fn boundary_in_another_zone() {
-    let mut rules = crate::testutil::rules();
+    let mut rules = crate::testing::rules();
     rules.utc_offset_seconds = -5 * 3600;
-    let scope = crate::testutil::scope_with(rules, &["administrative_penalty"], &[]);
+    let scope = crate::testing::scope_with(rules, &["administrative_penalty"], &[]);
     // Ends at 2026-12-31T00:00-05:00 = 2026-12-31T05:00Z.
     let at_plus_eight_end = datetime!(2026-12-30 16:00 UTC);
     let (ids, _) = run(&scope, json!([penalty("2024-01-01")]), at_plus_eight_end);
@@ -275,8 +276,8 @@ fn missing_decided_on_is_expired() {
 
 #[test]
 fn check_order_not_granted_restored_expired_withheld() {
-    let scope = crate::testutil::scope_with(
-        crate::testutil::rules(),
+    let scope = crate::testing::scope_with(
+        crate::testing::rules(),
         &["administrative_penalty", "commendation"],
         &[],
     );
@@ -306,7 +307,7 @@ fn check_order_not_granted_restored_expired_withheld() {
 
 #[test]
 fn item_granted_in_scope_but_unknown_to_catalogue_is_not_granted() {
-    let scope = crate::testutil::scope_with(crate::testutil::rules(), &["mystery"], &[]);
+    let scope = crate::testing::scope_with(crate::testing::rules(), &["mystery"], &[]);
     let (ids, report) = run(
         &scope,
         json!([{"id": "1", "item": "mystery"}]),
@@ -399,7 +400,7 @@ fn every_spelling_of_the_records_key_is_filtered() {
 
 #[test]
 fn configured_field_names_are_honoured_in_any_case() {
-    let mut rules = crate::testutil::rules();
+    let mut rules = crate::testing::rules();
     rules.record_fields = RecordFields {
         records: "Entries".to_owned(),
         item: "Kind".to_owned(),
@@ -409,8 +410,7 @@ fn configured_field_names_are_honoured_in_any_case() {
         objection: "dispute".to_owned(),
         withheld_by_subject: "hidden".to_owned(),
     };
-    let scope =
-        crate::testutil::scope_with(rules, &["administrative_penalty", "commendation"], &[]);
+    let scope = crate::testing::scope_with(rules, &["administrative_penalty", "commendation"], &[]);
     let mut body = json!({"ENTRIES": [
         {"id": "1", "KIND": "administrative_penalty", "决定日期": "2026-01-01", "DISPUTE": "pending"},
         {"id": "2", "kind": "administrative_penalty", "决定日期": "2001-01-01"},
