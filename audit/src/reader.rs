@@ -49,7 +49,7 @@ use base64::Engine as _;
 use crate::entry::{canonical_bytes, entry_hashes, parse_hash, Decision, Entry, NewEntry};
 use crate::error::AuditError;
 use crate::merkle::{self, CompactTree, Hash, NodeId};
-use crate::store::{AnyStore, BadRow, StoreOptions, PAGE};
+use crate::store::{AnyStore, BadRow, NoteRow, StoreOptions, PAGE};
 use crate::tree_head::{Checkpoint, LogKey};
 use crate::verify::{open_checkpoints, Tamper, TreeWalker, VerifyReport, Walked};
 
@@ -217,6 +217,60 @@ fn nodes_missing(chain_id: &str, seq: u64) -> AuditError {
         seq: crate::store::big(seq),
         why: "stored tree nodes are missing".into(),
     }
+}
+
+/// What an export carries of a chain whose matching entries are
+/// `lo..=hi`: the span of entries `start+1..=end` from the latest
+/// checkpoint before `lo` to the first at or after `hi` (or the latest there
+/// is), and its checkpoint lines (the genesis and every checkpoint in the
+/// span). `None`: the chain has nothing to export.
+fn export_plan(
+    chain_id: &str,
+    notes: Vec<NoteRow>,
+    lo: u64,
+    hi: u64,
+) -> Option<(u64, u64, Vec<ExportLine>)> {
+    let sizes = || notes.iter().map(|n| n.size);
+    let start = sizes().filter(|s| *s < lo).max().unwrap_or(0);
+    let end = sizes()
+        .filter(|s| *s >= hi)
+        .min()
+        .or_else(|| sizes().max())
+        .unwrap_or(0);
+    if end <= start {
+        return None;
+    }
+    let lines = notes
+        .into_iter()
+        .filter(|n| n.kind == "genesis" || (start..=end).contains(&n.size))
+        .map(|n| ExportLine::Checkpoint {
+            chain_id: chain_id.to_owned(),
+            size: n.size,
+            kind: n.kind,
+            note: n.note,
+        })
+        .collect();
+    Some((start, end, lines))
+}
+
+/// The frontier line an export starting after entry `start` of a chain
+/// carries (none from the start of the chain).
+async fn frontier_line(
+    store: &AnyStore,
+    chain_id: &str,
+    start: u64,
+) -> Result<Option<ExportLine>, AuditError> {
+    if start == 0 {
+        return Ok(None);
+    }
+    let tree = frontier(store, chain_id, start)
+        .await?
+        .ok_or_else(|| nodes_missing(chain_id, start))?;
+    Ok(Some(ExportLine::Frontier {
+        chain_id: chain_id.to_owned(),
+        size: start,
+        hashes: tree.peaks().iter().map(|h| B64.encode(h)).collect(),
+    }))
 }
 
 /// Parses one export line.
@@ -825,53 +879,17 @@ impl Reader {
                 u64::try_from(hi).unwrap_or(0),
             );
             let notes = self.store.notes(&chain_id).await?;
-            // From the latest checkpoint before the first matching entry to
-            // the first at or after the last one (or the latest there is).
-            let start = notes
-                .iter()
-                .map(|n| n.size)
-                .filter(|s| *s < lo)
-                .max()
-                .unwrap_or(0);
-            let end = notes
-                .iter()
-                .map(|n| n.size)
-                .filter(|s| *s >= hi)
-                .min()
-                .or_else(|| notes.iter().map(|n| n.size).max())
-                .unwrap_or(0);
-            if end <= start {
+            let Some((start, end, lines)) = export_plan(&chain_id, notes, lo, hi) else {
                 continue;
-            }
-            for n in &notes {
-                if n.kind == "genesis" || (start..=end).contains(&n.size) {
-                    write_line(
-                        &mut buf,
-                        &ExportLine::Checkpoint {
-                            chain_id: chain_id.clone(),
-                            size: n.size,
-                            kind: n.kind.clone(),
-                            note: n.note.clone(),
-                        },
-                    )?;
-                    if buf.len() >= chunk_bytes {
-                        send(std::mem::take(&mut buf)).await?;
-                    }
+            };
+            for line in lines {
+                write_line(&mut buf, &line)?;
+                if buf.len() >= chunk_bytes {
+                    send(std::mem::take(&mut buf)).await?;
                 }
             }
-            drop(notes);
-            if start > 0 {
-                let tree = frontier(&self.store, &chain_id, start)
-                    .await?
-                    .ok_or_else(|| nodes_missing(&chain_id, start))?;
-                write_line(
-                    &mut buf,
-                    &ExportLine::Frontier {
-                        chain_id: chain_id.clone(),
-                        size: start,
-                        hashes: tree.peaks().iter().map(|h| B64.encode(h)).collect(),
-                    },
-                )?;
+            if let Some(line) = frontier_line(&self.store, &chain_id, start).await? {
+                write_line(&mut buf, &line)?;
             }
             let mut after = crate::store::big(start);
             let end_i = crate::store::big(end);

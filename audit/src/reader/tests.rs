@@ -26,9 +26,10 @@ fn entry_lines_parse_the_same_by_either_path() {
     assert!(parse_export_line(&wrong).is_err());
 }
 
-/// The export as it was written before it was streamed (issue 15),
-/// kept verbatim as the reference the chunked export must match byte
-/// for byte.
+/// The export as it was written before it was streamed (issue 15): one
+/// writer, entries written as they are read, no chunks. The reference the
+/// chunked export must match byte for byte (both choose what to export
+/// with `export_plan`).
 async fn old_export(
     reader: &Reader,
     f: &Filter,
@@ -51,53 +52,14 @@ async fn old_export(
             u64::try_from(hi).unwrap_or(0),
         );
         let notes = reader.store.notes(&chain_id).await?;
-        // From the latest checkpoint before the first matching entry to
-        // the first at or after the last one (or the latest there is).
-        let start = notes
-            .iter()
-            .map(|n| n.size)
-            .filter(|s| *s < lo)
-            .max()
-            .unwrap_or(0);
-        let end = notes
-            .iter()
-            .map(|n| n.size)
-            .filter(|s| *s >= hi)
-            .min()
-            .or_else(|| notes.iter().map(|n| n.size).max())
-            .unwrap_or(0);
-        if end <= start {
+        let Some((start, end, lines)) = export_plan(&chain_id, notes, lo, hi) else {
             continue;
+        };
+        for line in &lines {
+            old_write_line(out, line)?;
         }
-        for n in &notes {
-            if n.kind == "genesis" || (start..=end).contains(&n.size) {
-                old_write_line(
-                    out,
-                    &ExportLine::Checkpoint {
-                        chain_id: chain_id.clone(),
-                        size: n.size,
-                        kind: n.kind.clone(),
-                        note: n.note.clone(),
-                    },
-                )?;
-            }
-        }
-        if start > 0 {
-            let tree = frontier(&reader.store, &chain_id, start)
-                .await?
-                .ok_or_else(|| AuditError::Corrupt {
-                    chain_id: chain_id.clone(),
-                    seq: crate::store::big(start),
-                    why: "stored tree nodes are missing".into(),
-                })?;
-            old_write_line(
-                out,
-                &ExportLine::Frontier {
-                    chain_id: chain_id.clone(),
-                    size: start,
-                    hashes: tree.peaks().iter().map(|h| B64.encode(h)).collect(),
-                },
-            )?;
+        if let Some(line) = frontier_line(&reader.store, &chain_id, start).await? {
+            old_write_line(out, &line)?;
         }
         let mut after = crate::store::big(start);
         let end_i = crate::store::big(end);
