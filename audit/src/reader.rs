@@ -219,6 +219,15 @@ fn nodes_missing(chain_id: &str, seq: u64) -> AuditError {
     }
 }
 
+/// An export's first line.
+fn header_line(public_key: &[u8]) -> ExportLine {
+    ExportLine::Header {
+        format: EXPORT_FORMAT.to_owned(),
+        version: EXPORT_VERSION,
+        public_key: hex::encode(public_key),
+    }
+}
+
 /// What an export carries of a chain whose matching entries are
 /// `lo..=hi`: the span of entries `start+1..=end` from the latest
 /// checkpoint before `lo` to the first at or after `hi` (or the latest there
@@ -864,14 +873,7 @@ impl Reader {
         let chunk_bytes = chunk_bytes.max(1);
         let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes.saturating_add(4096));
         let ranges = self.store.matching_ranges(f).await?;
-        write_line(
-            &mut buf,
-            &ExportLine::Header {
-                format: EXPORT_FORMAT.to_owned(),
-                version: EXPORT_VERSION,
-                public_key: hex::encode(public_key),
-            },
-        )?;
+        write_line(&mut buf, &header_line(public_key))?;
         let mut written = 0u64;
         for (chain_id, lo, hi) in ranges {
             let (lo, hi) = (

@@ -26,33 +26,22 @@ fn entry_lines_parse_the_same_by_either_path() {
     assert!(parse_export_line(&wrong).is_err());
 }
 
-/// The export as it was written before it was streamed (issue 15): one
-/// writer, entries written as they are read, no chunks. The reference the
-/// chunked export must match byte for byte (both choose what to export
-/// with `export_plan`).
+/// The export in its simplest form, the reference the chunked, paged
+/// export must match byte for byte: one writer, each chain's entries read
+/// in one query, no chunks (it chooses what to export with the same
+/// `export_plan`).
 async fn old_export(
     reader: &Reader,
     f: &Filter,
     public_key: &[u8],
     out: &mut (dyn Write + Send),
 ) -> Result<u64, AuditError> {
-    let ranges = reader.store.matching_ranges(f).await?;
-    old_write_line(
-        out,
-        &ExportLine::Header {
-            format: EXPORT_FORMAT.to_owned(),
-            version: EXPORT_VERSION,
-            public_key: hex::encode(public_key),
-        },
-    )?;
+    old_write_line(out, &header_line(public_key))?;
     let mut written = 0u64;
-    for (chain_id, lo, hi) in ranges {
-        let (lo, hi) = (
-            u64::try_from(lo).unwrap_or(0),
-            u64::try_from(hi).unwrap_or(0),
-        );
+    for (chain_id, lo, hi) in reader.store.matching_ranges(f).await? {
+        let span = (u64::try_from(lo).unwrap(), u64::try_from(hi).unwrap());
         let notes = reader.store.notes(&chain_id).await?;
-        let Some((start, end, lines)) = export_plan(&chain_id, notes, lo, hi) else {
+        let Some((start, end, lines)) = export_plan(&chain_id, notes, span.0, span.1) else {
             continue;
         };
         for line in &lines {
@@ -61,33 +50,14 @@ async fn old_export(
         if let Some(line) = frontier_line(&reader.store, &chain_id, start).await? {
             old_write_line(out, &line)?;
         }
-        let mut after = crate::store::big(start);
-        let end_i = crate::store::big(end);
-        'pages: loop {
-            let page = reader.store.entries_after(&chain_id, after, PAGE).await?;
-            let n = page.len();
-            for row in page {
-                let e = row?;
-                let s = crate::store::big(e.seq);
-                if s > end_i {
-                    break 'pages;
-                }
-                after = s;
-                old_write_line(
-                    out,
-                    &ExportLine::Entry(Box::new(Entry {
-                        chain_id: e.chain_id,
-                        seq: e.seq,
-                        prev_hash: e.prev_hash,
-                        hash: e.hash,
-                        entry: e.entry,
-                    })),
-                )?;
-                written += 1;
-            }
-            if i64::try_from(n).unwrap_or(i64::MAX) < PAGE || after >= end_i {
-                break;
-            }
+        let all = i64::try_from(end - start).unwrap();
+        let entries = reader
+            .store
+            .entries_after(&chain_id, crate::store::big(start), all)
+            .await?;
+        for e in entries {
+            old_write_line(out, &ExportLine::Entry(Box::new(e?)))?;
+            written += 1;
         }
     }
     out.flush()?;
