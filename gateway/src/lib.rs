@@ -39,6 +39,7 @@ pub mod conn;
 pub mod console;
 pub mod percent;
 pub mod server;
+pub mod sqlite_file;
 pub mod telemetry;
 pub mod tls;
 pub mod witness;

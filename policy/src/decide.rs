@@ -66,6 +66,14 @@ fn valid_officer<'p>(
     Ok(officer)
 }
 
+/// `role_forbidden`: the officer has no role of the kind the plane needs.
+fn no_role(officer: &Officer, kind: &str, because: &str) -> Deny {
+    deny(
+        Reason::RoleForbidden,
+        format!("officer {} has no {kind} role: {because}", officer.id),
+    )
+}
+
 /// The roles of `roles` for which `f` holds, in order.
 fn keep<'p>(roles: &[&'p Role], f: impl Fn(&Role) -> bool) -> Vec<&'p Role> {
     roles.iter().copied().filter(|r| f(r)).collect()
@@ -179,12 +187,10 @@ fn decide_inner(
         .collect();
     data_roles.sort_by(|a, b| a.name.cmp(&b.name));
     if data_roles.is_empty() {
-        return Err(deny(
-            Reason::RoleForbidden,
-            format!(
-                "officer {} has no data role: compliance roles may not query credit data",
-                officer.id
-            ),
+        return Err(no_role(
+            officer,
+            "data",
+            "compliance roles may not query credit data",
         ));
     }
 
@@ -453,12 +459,10 @@ pub fn decide_admin(
         .cloned()
         .collect();
     if roles.is_empty() {
-        return Err(deny(
-            Reason::RoleForbidden,
-            format!(
-                "officer {} has no compliance role: data roles may not read the inquiry log",
-                officer.id
-            ),
+        return Err(no_role(
+            officer,
+            "compliance",
+            "data roles may not read the inquiry log",
         ));
     }
     Ok(roles)

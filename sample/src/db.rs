@@ -26,9 +26,9 @@ mod seed;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use thiserror::Error;
 
@@ -177,23 +177,14 @@ const SEED_BATCH: usize = 100;
 /// legal persons, at least the well-known ones). An existing database is
 /// reused as is. A progress line goes to stderr while seeding.
 pub async fn open_or_seed(db: &Path, subjects: u32) -> Result<SqlitePool, SampleDbError> {
-    if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| SampleDbError::CreateDir {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-    }
+    let options = gateway::sqlite_file::options(db)
+        .map_err(|(path, source)| SampleDbError::CreateDir { path, source })?
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true);
     let open_err = |source| SampleDbError::Open {
         path: db.to_path_buf(),
         source,
     };
-    let options = SqliteConnectOptions::new()
-        .filename(db)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)

@@ -11,10 +11,9 @@
 //! interleave). A cosignature is handed out only after the commit returned.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use audit::note::Hash;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::SqliteSynchronous;
 use sqlx::{ConnectOptions as _, Connection as _, Row as _, SqliteConnection};
 use tokio::sync::Mutex;
 
@@ -135,22 +134,14 @@ impl State {
     /// Opens (creating if needed) the state file at `path`, in WAL mode with
     /// `synchronous = FULL`: a commit is on disk when it returns.
     pub async fn open(path: &Path) -> Result<State, StateError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StateError::CreateDir {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
+        let options = crate::sqlite_file::options(path)
+            .map_err(|(path, source)| StateError::CreateDir { path, source })?;
         let open_err = |source| StateError::Open {
             path: path.to_path_buf(),
             source,
         };
-        let mut conn = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
+        let mut conn = options
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5))
             .connect()
             .await
             .map_err(open_err)?;
