@@ -68,9 +68,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use policy::diag::Diagnostic;
-use policy::toml_keys::{key_offset, key_steps, KeyStep};
 use serde::Deserialize;
 use toml::Spanned;
+use toml_keys::{key_offset, key_steps, KeyStep};
 
 /// `[audit] min_free_bytes` by default: 64 MiB, room for ~30 000 entries
 /// and a WAL checkpoint after the gateway starts refusing.
@@ -1040,6 +1040,8 @@ fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
         message: format!("cannot be read: {e}"),
     })
 }
+
+mod toml_keys;
 
 #[cfg(test)]
 mod tests;

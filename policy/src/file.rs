@@ -9,6 +9,7 @@
 //! line and column. A [`Policy`] that exists is internally consistent:
 //! `decide` never has to handle a dangling reference.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -178,7 +179,6 @@ impl Policy {
             errors: Vec::new(),
         };
         let raw = reader.policy(doc.as_table());
-        reader.errors.extend(keys::unknown(&doc, file));
         let mut v = Validator {
             file,
             text,
@@ -272,10 +272,9 @@ impl Policy {
 // mistyped value, and `policy check` must report every error of every kind in
 // one run. The reader reports mistyped values and missing required keys,
 // drops what it cannot use, and hands the rest to the validator, which adds
-// the semantic errors. Unknown keys are [`keys`]'s: the keys of each table
-// are declared there once, as serde types, and serde_ignored reports the rest.
-
-mod keys;
+// the semantic errors. The keys the reader asks for are each table's known
+// keys, named once: any other key of a table it read is reported as unknown
+// (`Reader::done`).
 
 /// A value with the byte range of the text it was read from.
 #[derive(Debug, Clone)]
@@ -413,9 +412,27 @@ struct Tbl<'d> {
     at: usize,
     /// How messages name the table (`` `items.basic` ``, `a [[roles]] entry`).
     place: String,
+    /// The keys the reader asked for: the known keys of this table (every
+    /// other key is unknown, see [`Reader::done`]).
+    read: RefCell<BTreeSet<String>>,
 }
 
 impl<'d> Tbl<'d> {
+    fn new(table: &'d dyn toml_edit::TableLike, at: usize, place: String) -> Self {
+        Tbl {
+            table,
+            at,
+            place,
+            read: RefCell::default(),
+        }
+    }
+
+    /// The item under `key`, if any; `key` is known from now on.
+    fn get(&self, key: &str) -> Option<&'d toml_edit::Item> {
+        self.read.borrow_mut().insert(key.to_owned());
+        self.table.get(key)
+    }
+
     /// Offset of `key`'s value, or of the key, or of the table.
     fn pos(&self, key: &str, item: &toml_edit::Item) -> Range<usize> {
         item.span()
@@ -451,13 +468,9 @@ impl Reader<'_> {
 
     /// The table under `key` (a `[table]` or an inline table).
     fn table<'d>(&mut self, parent: &Tbl<'d>, key: &str, place: String) -> Option<Tbl<'d>> {
-        let item = parent.table.get(key)?;
+        let item = parent.get(key)?;
         match item.as_table_like() {
-            Some(table) => Some(Tbl {
-                table,
-                at: parent.key_pos(key),
-                place,
-            }),
+            Some(table) => Some(Tbl::new(table, parent.key_pos(key), place)),
             None => {
                 self.mistyped(parent, key, item, "a table");
                 None
@@ -467,28 +480,20 @@ impl Reader<'_> {
 
     /// The tables under `key` given as `[[key]]` or an array of inline tables.
     fn table_array<'d>(&mut self, parent: &Tbl<'d>, key: &str, place: &str) -> Vec<Tbl<'d>> {
-        let Some(item) = parent.table.get(key) else {
+        let Some(item) = parent.get(key) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         if let Some(aot) = item.as_array_of_tables() {
             for t in aot.iter() {
                 let at = t.span().map_or(parent.key_pos(key), |s| s.start);
-                out.push(Tbl {
-                    table: t,
-                    at,
-                    place: place.to_owned(),
-                });
+                out.push(Tbl::new(t, at, place.to_owned()));
             }
         } else if let Some(arr) = item.as_array() {
             for v in arr.iter() {
                 let at = v.span().map_or(parent.key_pos(key), |s| s.start);
                 match v.as_inline_table() {
-                    Some(t) => out.push(Tbl {
-                        table: t,
-                        at,
-                        place: place.to_owned(),
-                    }),
+                    Some(t) => out.push(Tbl::new(t, at, place.to_owned())),
                     None => self.err(
                         at,
                         format!(
@@ -525,7 +530,7 @@ impl Reader<'_> {
         expected: &str,
         read: impl FnOnce(&toml_edit::Item) -> Option<T>,
     ) -> Option<Spanned<T>> {
-        let item = t.table.get(key)?;
+        let item = t.get(key)?;
         match read(item) {
             Some(v) => Some(Spanned::new(t.pos(key, item), v)),
             None => {
@@ -537,7 +542,7 @@ impl Reader<'_> {
 
     /// An array of strings; a non-string element is reported and skipped.
     fn strings(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<Vec<Spanned<String>>>> {
-        let item = t.table.get(key)?;
+        let item = t.get(key)?;
         let Some(arr) = item.as_array() else {
             self.mistyped(t, key, item, "an array of strings");
             return None;
@@ -564,13 +569,24 @@ impl Reader<'_> {
     /// A calendar date: a string or a TOML local date (checked by the
     /// validator); any other type is kept as `None` for it to report.
     fn date(&mut self, t: &Tbl<'_>, key: &str) -> Option<Spanned<Option<String>>> {
-        let item = t.table.get(key)?;
+        let item = t.get(key)?;
         let text = match (item.as_str(), item.as_datetime()) {
             (Some(s), _) => Some(s.to_owned()),
             (None, Some(d)) if d.time.is_none() && d.offset.is_none() => Some(d.to_string()),
             _ => None,
         };
         Some(Spanned::new(t.pos(key, item), text))
+    }
+
+    /// Reports every key of `t` the reader did not ask for, at the key.
+    fn done(&mut self, t: &Tbl<'_>) {
+        let read = t.read.borrow();
+        for (key, _) in t.table.iter() {
+            if !read.contains(key) {
+                let message = format!("unknown key `{key}` in {}", t.place);
+                self.err(t.key_pos(key), message);
+            }
+        }
     }
 
     fn required<T>(&mut self, t: &Tbl<'_>, key: &str, v: Option<T>) -> Option<T> {
@@ -581,11 +597,7 @@ impl Reader<'_> {
     }
 
     fn policy(&mut self, root: &dyn toml_edit::TableLike) -> RawPolicy {
-        let root = Tbl {
-            table: root,
-            at: 0,
-            place: "the policy".to_owned(),
-        };
+        let root = Tbl::new(root, 0, "the policy".to_owned());
         let mut raw = RawPolicy::default();
         if let Some(items) = self.table(&root, "items", "`items`".to_owned()) {
             for (code, _) in items.table.iter() {
@@ -597,6 +609,7 @@ impl Reader<'_> {
                 let statutory_basis = self.string(&t, "statutory_basis").map(Spanned::into_inner);
                 let _ = self.string(&t, "name");
                 let _ = self.string(&t, "description");
+                self.done(&t);
                 if let Some(category) = self.required(&t, "category", category) {
                     let at = items.key_pos(code);
                     raw.items.insert(
@@ -614,6 +627,7 @@ impl Reader<'_> {
                     );
                 }
             }
+            self.done(&items);
         }
         if let Some(purposes) = self.table(&root, "purposes", "`purposes`".to_owned()) {
             for (code, _) in purposes.table.iter() {
@@ -640,6 +654,7 @@ impl Reader<'_> {
                     let keep_start = self.required(&t, "keep_start", keep_start);
                     let keep_end = self.integer(&t, "keep_end");
                     let keep_end = self.required(&t, "keep_end", keep_end);
+                    self.done(&t);
                     if let (Some(keep_start), Some(keep_end)) = (keep_start, keep_end) {
                         let at = masks.key_pos(name);
                         raw.fields.mask.insert(
@@ -654,20 +669,28 @@ impl Reader<'_> {
                         );
                     }
                 }
+                self.done(&masks);
             }
+            self.done(&fields);
         }
         for t in self.table_array(&root, "roles", "a `[[roles]]` entry") {
-            if let Some(role) = self.role(&t) {
+            let role = self.role(&t);
+            self.done(&t);
+            if let Some(role) = role {
                 raw.roles.push(Spanned::new(t.at..t.at, role));
             }
         }
         for t in self.table_array(&root, "officers", "an `[[officers]]` entry") {
-            if let Some(officer) = self.officer(&t) {
+            let officer = self.officer(&t);
+            self.done(&t);
+            if let Some(officer) = officer {
                 raw.officers.push(Spanned::new(t.at..t.at, officer));
             }
         }
         for t in self.table_array(&root, "alerts", "an `[[alerts]]` entry") {
-            if let Some(alert) = self.alert(&t) {
+            let alert = self.alert(&t);
+            self.done(&t);
+            if let Some(alert) = alert {
                 raw.alerts.push(Spanned::new(t.at..t.at, alert));
             }
         }
@@ -681,7 +704,9 @@ impl Reader<'_> {
                 objection: self.string(&t, "objection"),
                 withheld_by_subject: self.string(&t, "withheld_by_subject"),
             });
+            self.done(&t);
         }
+        self.done(&root);
         raw
     }
 

@@ -11,8 +11,7 @@
 //! - [`subject`]: GB 11643 / GB 32100 identifiers ([`classify`]).
 //! - [`consent`]: consent tokens (sign, verify, token id, key parsing).
 //! - [`file`](mod@file): `policy.toml` → validated [`Policy`]; [`diag`]: file:line:col
-//!   diagnostics and [`toml_keys`]: where an unknown key is (both reused by
-//!   the gateway's config loader).
+//!   diagnostics (reused by the gateway's config loader).
 //! - [`inquiry`]: the data-plane request parser.
 //! - [`alerts`]: `[[alerts]]` misuse rules and their sliding-window
 //!   [`alerts::Evaluator`].
@@ -39,7 +38,6 @@ pub mod inquiry;
 pub mod keyname;
 pub mod model;
 pub mod subject;
-pub mod toml_keys;
 
 pub use alerts::{AlertAction, AlertKind, AlertRule};
 pub use decide::{decide, decide_admin, decide_fetched_record, explain};

@@ -720,3 +720,50 @@ action = \"ban\"
     let e = errors(&format!("{BASE}\n[[alerts]]\nkind = \"refusals\"\n"));
     assert_eq!(line_of(&e, "an `[[alerts]]` entry needs `name`"), 8);
 }
+
+/// Every table the reader reads names its unknown keys, at the key, with
+/// the table as the messages name it; keys every table knows but the
+/// reader keeps no value of (`name`, `description`) are not unknown.
+#[test]
+fn unknown_keys_of_every_table() {
+    let text = r#"[items.basic]
+category = "basic"
+name = "Basic"
+description = "Registration data"
+
+[purposes]
+p = "P"
+
+[fields]
+prohibited = []
+forbidden = []
+
+[[alerts]]
+name = "a"
+kind = "volume"
+threshold = 5
+window = "1h"
+description = "many"
+treshold = 6
+
+[record_fields]
+records = "records"
+item_code = "x"
+"#;
+    let e = errors(text);
+    let unknown: Vec<&str> = e
+        .iter()
+        .filter(|d| d.message.starts_with("unknown key"))
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(unknown.len(), 3, "{e:#?}");
+    assert_eq!(line_of(&e, "unknown key `forbidden` in `fields`"), 11);
+    assert_eq!(
+        line_of(&e, "unknown key `treshold` in an `[[alerts]]` entry"),
+        19
+    );
+    assert_eq!(
+        line_of(&e, "unknown key `item_code` in `record_fields`"),
+        23
+    );
+}

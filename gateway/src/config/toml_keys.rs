@@ -1,11 +1,10 @@
 //! Where an unknown key of a TOML file is: the path `serde_ignored` reports,
 //! as steps, and the byte offset of the key in the `toml_edit` document.
-//! Shared by the policy loader and the gateway's config loader, which both
-//! report every unknown key at once, with its position.
+//! The config loader reports every unknown key at once, with its position.
 
 /// One step of a path into a TOML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyStep {
+pub(crate) enum KeyStep {
     /// A key of a table.
     Key(String),
     /// An entry of an array (of tables).
@@ -13,7 +12,7 @@ pub enum KeyStep {
 }
 
 /// The steps of a key path serde_ignored reports (outermost first).
-pub fn key_steps(path: &serde_ignored::Path<'_>) -> Vec<KeyStep> {
+pub(crate) fn key_steps(path: &serde_ignored::Path<'_>) -> Vec<KeyStep> {
     use serde_ignored::Path;
     let mut steps = Vec::new();
     let mut at = Some(path);
@@ -40,7 +39,7 @@ pub fn key_steps(path: &serde_ignored::Path<'_>) -> Vec<KeyStep> {
 /// Where the key at `steps` is written below `table` (a document's root):
 /// the deepest step found (a key whose table cannot be walked further is
 /// reported at the key itself).
-pub fn key_offset(table: &dyn toml_edit::TableLike, steps: &[KeyStep]) -> Option<usize> {
+pub(crate) fn key_offset(table: &dyn toml_edit::TableLike, steps: &[KeyStep]) -> Option<usize> {
     let (KeyStep::Key(k), rest) = steps.split_first()? else {
         return None;
     };
