@@ -579,6 +579,8 @@ impl Reader<'_> {
     }
 
     /// Reports every key of `t` the reader did not ask for, at the key.
+    /// (`[items]`, `[purposes]` and `[fields.mask]` need none: each of
+    /// their keys is a name the reader reads.)
     fn done(&mut self, t: &Tbl<'_>) {
         let read = t.read.borrow();
         for (key, _) in t.table.iter() {
@@ -627,7 +629,6 @@ impl Reader<'_> {
                     );
                 }
             }
-            self.done(&items);
         }
         if let Some(purposes) = self.table(&root, "purposes", "`purposes`".to_owned()) {
             for (code, _) in purposes.table.iter() {
@@ -669,7 +670,6 @@ impl Reader<'_> {
                         );
                     }
                 }
-                self.done(&masks);
             }
             self.done(&fields);
         }

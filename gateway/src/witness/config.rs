@@ -31,7 +31,7 @@ pub struct Config {
     pub tls_key: PathBuf,
     /// SQLite file holding the latest cosigned checkpoint per origin.
     pub state: PathBuf,
-    /// The `[[logs]]` tables as written.
+    /// The `[[logs]]` tables as written (moved into `logs` once checked).
     #[serde(default, rename = "logs")]
     written_logs: Vec<RawLog>,
     /// The logs this witness cosigns for, in file order.
@@ -113,7 +113,8 @@ impl Config {
             }
         }
         let mut logs = Vec::new();
-        for (i, log) in self.written_logs.iter().enumerate() {
+        let written = std::mem::take(&mut self.written_logs);
+        for (i, log) in written.into_iter().enumerate() {
             let at = format!("`{f}`: `logs[{i}]`");
             if log.origin_prefix.is_empty() {
                 errors.push(format!("{at}: `origin_prefix` must not be empty"));
@@ -125,7 +126,7 @@ impl Config {
             }
             match parse_log_key(&log.key) {
                 Ok(verifier) => logs.push(LogConfig {
-                    origin_prefix: log.origin_prefix.clone(),
+                    origin_prefix: log.origin_prefix,
                     verifier,
                 }),
                 Err(e) => errors.push(format!("{at}: `key`: {e}")),
