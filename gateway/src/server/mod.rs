@@ -10,10 +10,8 @@
 //! `certificate_revoked` / `certificate_expired` (`Connection: close` on
 //! HTTP/1) and the connection is shut down gracefully (GOAWAY on HTTP/2).
 //!
-//! A request's handler cannot be cancelled by its connection: a client that
-//! goes away mid-request leaves it running on a task of its own
-//! ([`detach`]); if it panics, the request still gets a committed `error` /
-//! `internal_error` entry before its 500.
+//! Each request's handler runs as its own task; if it panics, the request
+//! still gets a committed `error` / `internal_error` entry before its 500.
 //!
 //! ## Layout
 //! - [`service`]: the data-plane request path;
@@ -39,7 +37,6 @@ pub mod admin;
 pub mod alerts;
 pub mod body;
 pub mod clock;
-mod detach;
 pub mod error;
 pub mod harness;
 pub mod hygiene;
@@ -476,12 +473,11 @@ async fn refuse_certificate<B>(
     answer_failure(shared, conn, plane, RequestHead::of(req), rule, failure).await
 }
 
-/// Run a request's handler so that a client that goes away mid-request
-/// cannot cancel it (its log entry is still committed): polled in the
-/// connection's task, handed to a task of its own only if dropped unfinished
-/// ([`detach::Detach`]). If the handler panics, the request gets a committed
-/// `error` / `internal_error` entry and a 500 (the panic's message is not
-/// logged: it could quote a value).
+/// Run a request's handler as its own task (a client that goes away
+/// mid-request cannot cancel it, so its log entry is still committed). If
+/// the handler panics, the request gets a committed `error` /
+/// `internal_error` entry and a 500 (the panic's message is not logged: it
+/// could quote a value).
 async fn guarded<F>(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
@@ -492,23 +488,25 @@ async fn guarded<F>(
 where
     F: std::future::Future<Output = http::Response<body::Body>> + Send + 'static,
 {
-    match detach::Detach::new(handler).await {
+    match tokio::spawn(handler).await {
         Ok(resp) => resp,
-        Err(detach::Panicked) => {
-            tracing::error!(
-                plane = plane.name(),
-                "request handler panicked; answering 500"
-            );
-            answer_failure(
-                &shared,
-                &conn,
-                plane,
-                head,
-                "request handler panicked",
-                &error::Failure::Internal,
-            )
-            .await
-            .map(body::Body::from)
+        Err(e) => {
+            let rule = if e.is_panic() {
+                tracing::error!(
+                    plane = plane.name(),
+                    "request handler panicked; answering 500"
+                );
+                "request handler panicked"
+            } else {
+                tracing::error!(
+                    plane = plane.name(),
+                    "request handler was cancelled; answering 500"
+                );
+                "request handler was cancelled"
+            };
+            answer_failure(&shared, &conn, plane, head, rule, &error::Failure::Internal)
+                .await
+                .map(body::Body::from)
         }
     }
 }
@@ -975,8 +973,8 @@ async fn serve_connection(
             let head = RequestHead::of(&req);
             // Closed only if the semaphore were closed, which it never is.
             let permit = handlers.acquire_owned().await.ok();
-            // A client that goes away mid-request cannot cancel the
-            // handler (`guarded`): its log entry is still committed.
+            // The handler runs as its own task so a client that goes away
+            // mid-request cannot cancel it: its log entry is still committed.
             let handler = dispatch(shared.clone(), conn.clone(), plane, req);
             let handler = async move {
                 let resp = handler.await;
