@@ -14,7 +14,9 @@
 #   peak   keep-alive closed loop, best of ROUNDS rounds
 #   half   keep-alive open loop at half of credgate-sql's peak (p99 latency)
 #   hs     one handshake per request (full TLS handshake each time), once
-# and prints a table with ratios to nginx and to direct. Raw JSON lines go to
+# and prints a table with ratios to nginx and to direct, and CPU per
+# request of the proxy (and, for credgate-pg with a PostgreSQL server on
+# this machine, of that server: "store CPU"). Raw JSON lines go to
 # $OUT. Everything started here is stopped on exit. See BENCHMARKS.md.
 #
 # Knobs (environment): DUR (s per run, 4), WARMUP (1), CONNS (32),
@@ -225,6 +227,12 @@ if psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
     URL[credgate-pg]="https://127.0.0.1:$CG_PORT"
     PROXY_PID[credgate-pg]=$CG_PID
     TARGETS+=(credgate-pg)
+    # The PostgreSQL server's own CPU per inquiry, when it runs on this
+    # machine: its postmaster's process tree (every backend and background
+    # process) is watched beside credgate-pg (the "store CPU" column).
+    if [[ "$PG_URL" =~ @(127\.0\.0\.1|localhost)[:/] ]]; then
+        PG_PID=$(pgrep -o -x postgres || true)
+    fi
 else
     PG_NOTE="credgate-pg skipped: PostgreSQL at $PG_URL unreachable"
     log "$PG_NOTE"
@@ -251,6 +259,9 @@ load() {
         --pid "${PROXY_PID[$target]}" --label "$target")
     if [[ "${URL[$target]}" == https://* ]]; then
         args+=(--ca "$CA" --cert "$CERT" --key "$KEY" --pid "$UP_PID")
+    fi
+    if [[ "$target" == credgate-pg && -n "${PG_PID:-}" ]]; then
+        args+=(--pid "$PG_PID")
     fi
     local line
     line=$("$BIN/credgate-load" "${args[@]}" "$@") || die "credgate-load failed against $target"
@@ -367,8 +378,8 @@ def cpu(r, i):
     return "-" if not c or c["us_per_request"] is None else "%.0f" % c["us_per_request"]
 targets = [t for t in ["direct", "nginx", "haproxy", "credgate-sql", "credgate-pg"] if any(r["target"] == t for r in rows)]
 print()
-print("| body | measure | target | req/s | p50 ms | p99 ms | vs nginx (req/s) | vs direct (req/s) | p99 vs nginx | proxy CPU µs/req | proxy cores | other load (cores) | non-2xx+errors |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| body | measure | target | req/s | p50 ms | p99 ms | vs nginx (req/s) | vs direct (req/s) | p99 vs nginx | proxy CPU µs/req | store CPU µs/req | proxy cores | other load (cores) | non-2xx+errors |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 sizes = {"small": "~%s B" % small, "large": "~%s B" % large}
 phases = {"peak": "peak (keep-alive, closed loop)", "half": "open loop, half credgate-sql peak", "hs": "handshake per request"}
 for phase in ["peak", "half", "hs"]:
@@ -382,11 +393,13 @@ for phase in ["peak", "half", "hs"]:
             bad = r["requests"] - r["ok"] + sum(r["errors"].values())
             label = phases[phase] + (" @%.0f/s" % r["target_rate"] if r.get("target_rate") else "")
             cores = r["cpu"][0]["cores"] if r["cpu"] and r["cpu"][0]["cores"] is not None else None
-            print("| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
+            # store CPU: the PostgreSQL server's (watched third), credgate-pg only
+            store = cpu(r, 2) if t == "credgate-pg" else "-"
+            print("| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
                 sizes[size], label, t, r["rps"], ms(l["p50"]), ms(l["p99"]),
                 ratio(r["rps"], ref_n and ref_n["rps"]), ratio(r["rps"], ref_d and ref_d["rps"]),
                 ratio(l["p99"], ref_n and ref_n["latency_us"]["p99"]),
-                cpu(r, 0), "-" if cores is None else "%.2f" % cores, other(r), bad))
+                cpu(r, 0), store, "-" if cores is None else "%.2f" % cores, other(r), bad))
 sdb = pick("sample-db", "small", "peak")
 if sdb:
     print()
