@@ -230,7 +230,7 @@ if psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
     # The PostgreSQL server's own CPU per inquiry, when it runs on this
     # machine: its postmaster's process tree (every backend and background
     # process) is watched beside credgate-pg (the "store CPU" column).
-    if [[ "$PG_URL" =~ @(127\.0\.0\.1|localhost)[:/] ]]; then
+    if [[ "$PG_URL" =~ [@/](127\.0\.0\.1|localhost)([:/?]|$) ]]; then
         PG_PID=$(pgrep -o -x postgres || true)
     fi
 else
