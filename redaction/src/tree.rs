@@ -389,8 +389,11 @@ pub(crate) const MAX_DEPTH: usize = 127;
 pub(crate) fn parse(bytes: &[u8]) -> Result<Doc<'_>, ParseError> {
     // Validating the whole body once lets every string borrow a slice of it.
     // Invalid UTF-8 anywhere is an error for serde_json too: outside a
-    // string any byte above 0x7f is a syntax error.
-    let text = std::str::from_utf8(bytes).map_err(|e| ParseError {
+    // string any byte above 0x7f is a syntax error. simdutf8 accepts and
+    // refuses exactly what `std::str::from_utf8` does (and reports the same
+    // `valid_up_to`), several times faster on Chinese text, where std's
+    // check was a tenth of a 64 KB body's redaction.
+    let text = simdutf8::compat::from_utf8(bytes).map_err(|e| ParseError {
         offset: e.valid_up_to(),
     })?;
     let mut parser = Parser {

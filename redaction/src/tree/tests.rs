@@ -388,6 +388,26 @@ proptest! {
     }
 
     #[test]
+    fn invalid_utf8_fails_where_std_says(
+        prefix in "[a-z\u{4e00}-\u{4e10} ]{0,40}",
+        high in prop::collection::vec(0x80u8..=0xff, 1..4),
+        suffix in "[a-z\u{4e00}-\u{4e10}]{0,10}",
+    ) {
+        // High bytes inside a string: sometimes valid UTF-8 by chance.
+        let mut bytes = format!("{{\"k\":\"{prefix}").into_bytes();
+        bytes.extend(&high);
+        bytes.extend(suffix.as_bytes());
+        bytes.extend(b"\"}");
+        match (parse(&bytes), std::str::from_utf8(&bytes)) {
+            (Err(ours), Err(std)) => {
+                prop_assert_eq!(ours, ParseError { offset: std.valid_up_to() });
+            }
+            (Ok(_), Ok(_)) => {}
+            (ours, std) => prop_assert!(false, "tree {:?}, std {:?}", ours.map(|_| ()), std.map(|_| ())),
+        }
+    }
+
+    #[test]
     fn round_trip_matches_serde_json(value in arbitrary_value()) {
         let bytes = serde_json::to_vec(&value).unwrap();
         let out = round_trip(&bytes);
