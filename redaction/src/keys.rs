@@ -12,10 +12,11 @@ use std::collections::BTreeSet;
 
 use crate::detect::{Detector, Detectors};
 use crate::mask::mask_leaf;
+use crate::names::Names;
 use crate::records::Judge;
 use crate::tree::{self, Doc, Node, NodeId, Text};
 use crate::{RedactionError, Report};
-use policy::keyname::{is_normal_ascii, normalise, normalise_ascii_into};
+use policy::keyname::normalise;
 use policy::{Mask, Scope};
 
 /// What happens to a key and everything under it.
@@ -49,6 +50,8 @@ pub(crate) struct KeyRules<'a> {
     /// The masks of the value detectors (`id_number`, `phone`), unless the
     /// scope sees that field unmasked.
     pub(crate) detectors: Detectors,
+    /// The body's key names, normalised once each.
+    names: Names,
 }
 
 /// The word and bit of the ASCII Bloom filter for `name` (ASCII, any case):
@@ -73,10 +76,6 @@ fn by_length_then_bytes(name: &str, other: &[u8]) -> std::cmp::Ordering {
         .cmp(&other.len())
         .then_with(|| name.as_bytes().cmp(other))
 }
-
-/// ASCII keys whose normal form has up to this many bytes are normalised on
-/// the stack for lookup.
-const NORMAL_BUFFER: usize = 64;
 
 /// Whether `set` holds `name` (normalised), comparing every entry
 /// normalised so a grant spelled another way is still honoured.
@@ -160,35 +159,27 @@ impl<'a> KeyRules<'a> {
                 resident_id: detector("idnumber", 6, 4),
                 mobile: detector("phone", 3, 2),
             },
+            names: Names::default(),
         }
     }
 
     /// The action for a key as spelled in the body, compared normalised.
     pub(crate) fn lookup(&self, key: &str) -> Option<Action> {
-        let mut buffer = [0u8; NORMAL_BUFFER];
-        // Plain ASCII is normalised on the stack; anything else allocates.
-        let owned;
-        let normal: &[u8] = if is_normal_ascii(key.as_bytes()) {
-            key.as_bytes()
-        } else if let Some(normal) = normalise_ascii_into(key.as_bytes(), &mut buffer) {
-            normal
-        } else {
-            owned = normalise(key);
-            owned.as_bytes()
-        };
-        if normal.is_ascii() {
-            let (word, bit) = ascii_bit(normal);
-            if self.ascii_bits.get(word).is_none_or(|word| word & bit == 0) {
+        self.names.with_normal(key, |normal| {
+            if normal.is_ascii() {
+                let (word, bit) = ascii_bit(normal);
+                if self.ascii_bits.get(word).is_none_or(|word| word & bit == 0) {
+                    return None;
+                }
+            } else if !self.has_non_ascii {
                 return None;
             }
-        } else if !self.has_non_ascii {
-            return None;
-        }
-        let index = self
-            .table
-            .binary_search_by(|(name, _)| by_length_then_bytes(name, normal))
-            .ok()?;
-        self.table.get(index).map(|(_, action)| *action)
+            let index = self
+                .table
+                .binary_search_by(|(name, _)| by_length_then_bytes(name, normal))
+                .ok()?;
+            self.table.get(index).map(|(_, action)| *action)
+        })
     }
 
     /// Applies the rules to the whole of `doc`, in place, noting acted-on

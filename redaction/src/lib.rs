@@ -22,6 +22,8 @@
 //! - `detect`: the value detectors (GB 11643 resident ids with their
 //!   checksum, mainland mobile numbers) and their in-place masking;
 //! - `mask`: masking one leaf by character;
+//! - `names`: the normal form of the body's key names, each non-ASCII
+//!   spelling normalised once per body;
 //! - `tree`: the parsed body — an ordered JSON document in a few flat
 //!   vectors, borrowing unescaped strings from the input; its own parser and
 //!   writer accept and produce exactly what serde_json would (tested against
@@ -75,6 +77,7 @@
 mod detect;
 mod keys;
 mod mask;
+mod names;
 mod records;
 #[cfg(feature = "testing")]
 pub mod testing;

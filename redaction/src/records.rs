@@ -14,9 +14,10 @@ use std::borrow::Cow;
 use policy::{Category, RecordFields, Scope};
 use time::{Date, Duration, Month, OffsetDateTime};
 
+use crate::names::Names;
 use crate::tree::{Doc, Node, NodeId, Span, Text};
 use crate::{RedactionError, Report, Suppression};
-use policy::keyname::{is_normal_ascii, normalise, normalise_ascii_into};
+use policy::keyname::normalise;
 
 /// The label a record under objection gains.
 pub(crate) const OBJECTION_NOTICE_KEY: &str = "objection_notice";
@@ -285,6 +286,8 @@ enum Field {
 struct FieldNames<'f> {
     /// In match order; first match wins.
     names: [(Cow<'f, str>, Field); 6],
+    /// The body's key names, normalised once each.
+    normals: Names,
 }
 
 impl<'f> FieldNames<'f> {
@@ -298,32 +301,18 @@ impl<'f> FieldNames<'f> {
                 (normalise(&fields.withheld_by_subject), Field::Withheld),
                 (normalise(&fields.objection), Field::Objection),
             ],
+            normals: Names::default(),
         }
     }
 
-    /// Which field `key` names, compared normalised (on the stack for a
-    /// short ASCII key).
+    /// Which field `key` names, compared normalised.
     fn field(&self, key: &str) -> Option<Field> {
-        if is_normal_ascii(key.as_bytes()) {
-            return self
-                .names
+        self.normals.with_normal(key, |normal| {
+            self.names
                 .iter()
-                .find(|(name, _)| !name.is_empty() && **name == *key)
-                .map(|(_, field)| *field);
-        }
-        let mut buffer = [0u8; 64];
-        let owned;
-        let normal: &[u8] = match normalise_ascii_into(key.as_bytes(), &mut buffer) {
-            Some(normal) => normal,
-            None => {
-                owned = normalise(key);
-                owned.as_bytes()
-            }
-        };
-        self.names
-            .iter()
-            .find(|(name, _)| !name.is_empty() && name.as_bytes() == normal)
-            .map(|(_, field)| *field)
+                .find(|(name, _)| !name.is_empty() && name.as_bytes() == normal)
+                .map(|(_, field)| *field)
+        })
     }
 }
 
