@@ -22,10 +22,16 @@ use policy::keyname::normalise;
 /// the stack.
 const STACK_BYTES: usize = 64;
 
-/// At most this many non-ASCII (or long) spellings are kept per body; past
-/// it, further ones are normalised each time (a body crafted with endless
+/// At most this many non-ASCII spellings are kept per body; past it,
+/// further ones are normalised each time (a body crafted with endless
 /// distinct names costs what it did before, and no more memory).
 const KEPT_MAX: usize = 256;
+
+/// Only spellings of up to this many bytes are kept: key names are short,
+/// and a normal form can be many times its spelling (NFKC expands some
+/// characters to 18), so with both bounds what is kept stays under
+/// ~200 KB whatever the body.
+const KEPT_KEY_BYTES: usize = 64;
 
 /// Normal forms of one body's key names.
 #[derive(Debug, Default)]
@@ -48,7 +54,7 @@ impl Names {
         let normal = normalise(key);
         let result = f(normal.as_bytes());
         if let Ok(mut kept) = self.kept.try_borrow_mut() {
-            if kept.len() < KEPT_MAX {
+            if kept.len() < KEPT_MAX && key.len() <= KEPT_KEY_BYTES {
                 kept.insert(key.into(), normal.into());
             }
         }
@@ -123,6 +129,16 @@ mod tests {
         assert_eq!(names.kept.borrow().len(), KEPT_MAX);
         // Past the cap, names are still normalised right.
         assert_eq!(normal_of(&names, "病史9999"), normalise("病史9999"));
+    }
+
+    #[test]
+    fn long_spellings_are_not_kept() {
+        let names = Names::default();
+        let long = "\u{fdfa}".repeat(30);
+        assert!(long.len() > KEPT_KEY_BYTES);
+        assert_eq!(normal_of(&names, &long), normalise(&long));
+        assert_eq!(normal_of(&names, "病史"), normalise("病史"));
+        assert_eq!(names.kept.borrow().len(), 1);
     }
 
     proptest! {
