@@ -30,7 +30,7 @@ const KEPT_MAX: usize = 256;
 /// Only spellings of up to this many bytes are kept: key names are short,
 /// and a normal form can be many times its spelling (NFKC expands some
 /// characters to 18), so with both bounds what is kept stays under
-/// ~200 KB whatever the body.
+/// a few hundred KB whatever the body (64 bytes x 256, each at most ~12x).
 const KEPT_KEY_BYTES: usize = 64;
 
 /// Normal forms of one body's key names.
