@@ -7,8 +7,8 @@
 //! same few keys thousands of times; a Chinese key (`病史`) costs a full
 //! NFKC + case fold + NFKC round per occurrence (~0.4 µs, a tenth of a
 //! 64 KB body's redaction with a few dozen such keys), so its normal form is
-//! kept for the rest of the body. An ASCII key is normalised on the stack
-//! in one pass, as before.
+//! kept for the rest of the body. An ASCII key is normalised on the stack,
+//! as before.
 //!
 //! Never changes what a name normalises to: a kept form is exactly what
 //! `normalise` returned for that spelling.
@@ -16,7 +16,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use policy::keyname::normalise;
+use policy::keyname::{is_normal_ascii, normalise, normalise_ascii_into};
 
 /// ASCII keys whose normal form has up to this many bytes are normalised on
 /// the stack.
@@ -62,30 +62,15 @@ impl Names {
     }
 }
 
-/// The normal form of ASCII `key` in one pass: `key` itself when it is
-/// normal already (lowercase letters and digits only), else its letters
-/// and digits lowercased into `buffer`. `None` for a key that is not ASCII
-/// or whose normal form does not fit `buffer`.
+/// The normal form of ASCII `key`: `key` itself when it is normal already,
+/// else normalised into `buffer` (policy's own ASCII normalisation). `None`
+/// for a key that is not ASCII or whose normal form does not fit `buffer`.
 fn ascii_normal<'a>(key: &'a [u8], buffer: &'a mut [u8; STACK_BYTES]) -> Option<&'a [u8]> {
-    let Some(first) = key
-        .iter()
-        .position(|b| !(b.is_ascii_lowercase() || b.is_ascii_digit()))
-    else {
-        return Some(key);
-    };
-    let (normal, rest) = key.split_at(first);
-    let mut len = normal.len();
-    buffer.get_mut(..len)?.copy_from_slice(normal);
-    for &b in rest {
-        if !b.is_ascii() {
-            return None;
-        }
-        if b.is_ascii_alphanumeric() {
-            *buffer.get_mut(len)? = b.to_ascii_lowercase();
-            len += 1;
-        }
+    if is_normal_ascii(key) {
+        Some(key)
+    } else {
+        normalise_ascii_into(key, buffer)
     }
-    buffer.get(..len)
 }
 
 #[cfg(test)]
