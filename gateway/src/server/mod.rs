@@ -504,9 +504,17 @@ where
                 );
                 "request handler was cancelled"
             };
-            answer_failure(&shared, &conn, plane, head, rule, &error::Failure::Internal)
-                .await
-                .map(body::Body::from)
+            // Boxed: a cold path, kept out of every request's future.
+            Box::pin(answer_failure(
+                &shared,
+                &conn,
+                plane,
+                head,
+                rule,
+                &error::Failure::Internal,
+            ))
+            .await
+            .map(body::Body::from)
         }
     }
 }
@@ -975,7 +983,11 @@ async fn serve_connection(
             let permit = handlers.acquire_owned().await.ok();
             // The handler runs as its own task so a client that goes away
             // mid-request cannot cancel it: its log entry is still committed.
-            let handler = dispatch(shared.clone(), conn.clone(), plane, req);
+            // Boxed: the handler's future is ~12 KB, and unboxed it was
+            // copied whole at each move (into this future, into hyper's
+            // dispatcher, into the spawned task's cell): ~6 % of an
+            // inquiry's CPU was that `memcpy` (issue 18, BENCHMARKS.md).
+            let handler = Box::pin(dispatch(shared.clone(), conn.clone(), plane, req));
             let handler = async move {
                 let resp = handler.await;
                 drop(permit);
