@@ -366,7 +366,21 @@ fn certificate_failure(shared: &Shared, conn: &ConnInfo) -> Option<error::Failur
 }
 
 /// One request: the certificate re-check, then the plane's handler.
-async fn dispatch<B: hyper::body::Body>(
+///
+/// Boxed: the handler's future is ~12 KB, and unboxed it was copied whole
+/// at each move (into the service future, into hyper's dispatcher, into the
+/// spawned task's cell): ~6 % of an inquiry's CPU was that `memcpy`
+/// (issue 18, BENCHMARKS.md).
+fn dispatch<B: hyper::body::Body>(
+    shared: Arc<Shared>,
+    conn: Arc<ConnInfo>,
+    plane: Plane,
+    req: http::Request<B>,
+) -> std::pin::Pin<Box<impl std::future::Future<Output = http::Response<body::Body>>>> {
+    Box::pin(dispatch_unboxed(shared, conn, plane, req))
+}
+
+async fn dispatch_unboxed<B: hyper::body::Body>(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
     plane: Plane,
@@ -983,11 +997,7 @@ async fn serve_connection(
             let permit = handlers.acquire_owned().await.ok();
             // The handler runs as its own task so a client that goes away
             // mid-request cannot cancel it: its log entry is still committed.
-            // Boxed: the handler's future is ~12 KB, and unboxed it was
-            // copied whole at each move (into this future, into hyper's
-            // dispatcher, into the spawned task's cell): ~6 % of an
-            // inquiry's CPU was that `memcpy` (issue 18, BENCHMARKS.md).
-            let handler = Box::pin(dispatch(shared.clone(), conn.clone(), plane, req));
+            let handler = dispatch(shared.clone(), conn.clone(), plane, req);
             let handler = async move {
                 let resp = handler.await;
                 drop(permit);
