@@ -25,7 +25,8 @@
 # credgate-load to run, used as they are: nothing is built; unset, the
 # release build in target/release), PROFILE=1 (perf profile of credgate-sql),
 # ONLY="credgate-sql nginx" (measure only these targets), PHASES="peak half hs"
-# (which phases to run; the half phase needs credgate-sql in the run),
+# (which phases to run; the half phase needs credgate-sql in the run, or
+# HALF_RATE_SMALL and HALF_RATE_LARGE to fix its rates),
 # CHECKPOINT_INTERVAL_MS (when set, written as `checkpoint_interval_ms` into
 # the generated gateway.toml's [audit] section: the longest time between two
 # signed checkpoints while entries arrive; unset, credgate's default of
@@ -319,6 +320,10 @@ rs = [r["rps"] for r in rs if r["target"] == "credgate-sql" and r["phase"] == "p
 print("%.0f" % max(1.0, max(rs) / 2))
 EOF
 )
+    # A fixed rate (HALF_RATE_SMALL, HALF_RATE_LARGE) for A/B runs whose
+    # builds peak differently: both sides then face the same load.
+    fixed=HALF_RATE_${size^^}
+    [[ -n "${!fixed:-}" ]] && half=${!fixed}
     log "open loop at $half req/s (half of credgate-sql's peak), $size body"
     for t in "${TARGETS[@]}"; do
         load "$t" "$size" half 1 --connections "$HALF_CONNS" --rate "$half"
