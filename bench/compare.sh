@@ -26,7 +26,8 @@
 # release build in target/release), PROFILE=1 (perf profile of credgate-sql),
 # ONLY="credgate-sql nginx" (measure only these targets), PHASES="peak half hs"
 # (which phases to run; the half phase needs credgate-sql in the run, or
-# HALF_RATE_SMALL and HALF_RATE_LARGE to fix its rates),
+# HALF_RATE_SMALL and HALF_RATE_LARGE to fix its rates), PIN=1 (every
+# proxy on CPU 0 alone, upstream and load generator on CPU 1),
 # CHECKPOINT_INTERVAL_MS (when set, written as `checkpoint_interval_ms` into
 # the generated gateway.toml's [audit] section: the longest time between two
 # signed checkpoints while entries arrive; unset, credgate's default of
@@ -239,6 +240,29 @@ else
     log "$PG_NOTE"
 fi
 
+# PIN=1: each proxy on CPU 0 alone, the upstream and the load generator on
+# CPU 1, so that every proxy is measured on the same one-core budget and
+# not against the load generator for a core (PostgreSQL's server is not
+# pinned). Needs taskset (util-linux).
+LOADGEN_PREFIX=()
+if [[ "${PIN:-0}" == 1 ]]; then
+    command -v taskset >/dev/null || die "PIN=1 needs taskset (util-linux)"
+    pin() {
+        local cpu=$1 pid=$2 child
+        taskset -a -p -c "$cpu" "$pid" >/dev/null
+        for child in $(pgrep -P "$pid" || true); do
+            taskset -a -p -c "$cpu" "$child" >/dev/null
+        done
+    }
+    for t in nginx haproxy credgate-sql credgate-pg; do
+        [[ -n "${PROXY_PID[$t]:-}" ]] && pin 0 "${PROXY_PID[$t]}"
+    done
+    pin 1 "$UP_PID"
+    pin 1 "$SDB_PID"
+    LOADGEN_PREFIX=(taskset -c 1)
+    log "pinned: proxies on CPU 0, upstream and load generator on CPU 1"
+fi
+
 if [[ -n "${ONLY:-}" ]]; then
     kept=()
     for t in "${TARGETS[@]}"; do
@@ -265,7 +289,7 @@ load() {
         args+=(--pid "$PG_PID")
     fi
     local line
-    line=$("$BIN/credgate-load" "${args[@]}" "$@") || die "credgate-load failed against $target"
+    line=$("${LOADGEN_PREFIX[@]}" "$BIN/credgate-load" "${args[@]}" "$@") || die "credgate-load failed against $target"
     printf '%s\n' "$line" | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
