@@ -337,17 +337,20 @@ done
 
 for size in small large; do
     [[ "$PHASES" == *" half "* ]] || break
-    half=$(python3 - "$OUT" "$size" <<'EOF'
+    # A fixed rate (HALF_RATE_SMALL, HALF_RATE_LARGE) for A/B runs whose
+    # builds peak differently: both sides then face the same load.
+    fixed=HALF_RATE_${size^^}
+    if [[ -n "${!fixed:-}" ]]; then
+        half=${!fixed}
+    else
+        half=$(python3 - "$OUT" "$size" <<'EOF'
 import json, sys
 rs = [json.loads(l) for l in open(sys.argv[1])]
 rs = [r["rps"] for r in rs if r["target"] == "credgate-sql" and r["phase"] == "peak" and r["size"] == sys.argv[2]]
 print("%.0f" % max(1.0, max(rs) / 2))
 EOF
 )
-    # A fixed rate (HALF_RATE_SMALL, HALF_RATE_LARGE) for A/B runs whose
-    # builds peak differently: both sides then face the same load.
-    fixed=HALF_RATE_${size^^}
-    [[ -n "${!fixed:-}" ]] && half=${!fixed}
+    fi
     log "open loop at $half req/s (half of credgate-sql's peak), $size body"
     for t in "${TARGETS[@]}"; do
         load "$t" "$size" half 1 --connections "$HALF_CONNS" --rate "$half"
