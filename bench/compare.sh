@@ -340,8 +340,10 @@ for size in small large; do
     # A fixed rate (HALF_RATE_SMALL, HALF_RATE_LARGE) for A/B runs whose
     # builds peak differently: both sides then face the same load.
     fixed=HALF_RATE_${size^^}
+    why="half of credgate-sql's peak"
     if [[ -n "${!fixed:-}" ]]; then
         half=${!fixed}
+        why="fixed by $fixed"
     else
         half=$(python3 - "$OUT" "$size" <<'EOF'
 import json, sys
@@ -351,7 +353,7 @@ print("%.0f" % max(1.0, max(rs) / 2))
 EOF
 )
     fi
-    log "open loop at $half req/s (half of credgate-sql's peak), $size body"
+    log "open loop at $half req/s ($why), $size body"
     for t in "${TARGETS[@]}"; do
         load "$t" "$size" half 1 --connections "$HALF_CONNS" --rate "$half"
     done
@@ -388,7 +390,7 @@ fi
 
 # ---------------------------------------------------------------- table
 python3 - "$OUT" "$SMALL_BYTES" "$LARGE_BYTES" "$PG_NOTE" <<'EOF'
-import json, sys
+import json, os, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 small, large, note = sys.argv[2], sys.argv[3], sys.argv[4]
 def pick(target, size, phase):
@@ -413,7 +415,7 @@ print()
 print("| body | measure | target | req/s | p50 ms | p99 ms | vs nginx (req/s) | vs direct (req/s) | p99 vs nginx | proxy CPU µs/req | store CPU µs/req | proxy cores | other load (cores) | non-2xx+errors |")
 print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 sizes = {"small": "~%s B" % small, "large": "~%s B" % large}
-phases = {"peak": "peak (keep-alive, closed loop)", "half": "open loop, half credgate-sql peak", "hs": "handshake per request"}
+phases = {"peak": "peak (keep-alive, closed loop)", "half": "open loop, half credgate-sql peak" if not (os.environ.get("HALF_RATE_SMALL") or os.environ.get("HALF_RATE_LARGE")) else "open loop, fixed rate", "hs": "handshake per request"}
 for phase in ["peak", "half", "hs"]:
     for size in ["small", "large"]:
         ref_n, ref_d = pick("nginx", size, phase), pick("direct", size, phase)
