@@ -71,20 +71,42 @@ pub fn is_normal_ascii(name: &[u8]) -> bool {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-/// Normalises ASCII `name` into `buffer`, without allocating; `None` when
-/// `name` is not ASCII or its normal form does not fit `buffer`.
-pub fn normalise_ascii_into<'b>(name: &[u8], buffer: &'b mut [u8]) -> Option<&'b [u8]> {
+/// The normal form of ASCII `name`, without allocating: `name` itself when
+/// it is normal already, else its normal form written into `buffer`.
+/// `None` when `name` is not ASCII, or when its normal form differs from it
+/// and does not fit `buffer`.
+///
+/// One pass: letters (lowercased) and digits are copied as they are
+/// checked, so a `snake_case` key is read once, not checked and then
+/// normalised (the redactor calls this for every key of a body, issue 18).
+pub fn normal_ascii<'b>(name: &'b [u8], buffer: &'b mut [u8]) -> Option<&'b [u8]> {
     let mut len = 0;
+    let mut changed = false;
     for &b in name {
-        if !b.is_ascii() {
-            return None;
+        let kept = match b {
+            b'a'..=b'z' | b'0'..=b'9' => b,
+            b'A'..=b'Z' => {
+                changed = true;
+                b.to_ascii_lowercase()
+            }
+            0..=0x7f => {
+                changed = true;
+                continue;
+            }
+            _ => return None,
+        };
+        // Past the buffer's end only a name that turns out normal (and is
+        // then returned itself) can still be served.
+        if let Some(slot) = buffer.get_mut(len) {
+            *slot = kept;
         }
-        if b.is_ascii_alphanumeric() {
-            *buffer.get_mut(len)? = b.to_ascii_lowercase();
-            len += 1;
-        }
+        len += 1;
     }
-    buffer.get(..len)
+    if changed {
+        buffer.get(..len)
+    } else {
+        Some(name)
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use policy::keyname::{is_normal_ascii, normalise, normalise_ascii_into};
+use policy::keyname::{normal_ascii, normalise};
 
 /// ASCII keys whose normal form has up to this many bytes are normalised on
 /// the stack.
@@ -43,7 +43,7 @@ impl Names {
     /// Calls `f` with the normal form of `key`.
     pub(crate) fn with_normal<R>(&self, key: &str, f: impl FnOnce(&[u8]) -> R) -> R {
         let mut buffer = [0u8; STACK_BYTES];
-        if let Some(normal) = ascii_normal(key.as_bytes(), &mut buffer) {
+        if let Some(normal) = normal_ascii(key.as_bytes(), &mut buffer) {
             return f(normal);
         }
         if let Ok(kept) = self.kept.try_borrow() {
@@ -59,49 +59,6 @@ impl Names {
             }
         }
         result
-    }
-}
-
-/// The normal form of ASCII `key`: `key` itself when it is normal already,
-/// else normalised into `buffer` (the same form as policy's ASCII
-/// normalisation). `None` for a key that is not ASCII or whose normal form
-/// does not fit `buffer`.
-///
-/// A key of up to [`STACK_BYTES`] bytes is read once: its letters
-/// (lowercased) and digits are copied as they are checked, where checking
-/// first and normalising after read a `snake_case` key twice (the two
-/// were ~8 % of a 66 KB answer's CPU, issue 18).
-fn ascii_normal<'a>(key: &'a [u8], buffer: &'a mut [u8; STACK_BYTES]) -> Option<&'a [u8]> {
-    if key.len() > STACK_BYTES {
-        return if is_normal_ascii(key) {
-            Some(key)
-        } else {
-            normalise_ascii_into(key, buffer)
-        };
-    }
-    let mut len = 0;
-    let mut changed = false;
-    for &b in key {
-        let kept = match b {
-            b'a'..=b'z' | b'0'..=b'9' => b,
-            b'A'..=b'Z' => {
-                changed = true;
-                b.to_ascii_lowercase()
-            }
-            0..=0x7f => {
-                changed = true;
-                continue;
-            }
-            _ => return None,
-        };
-        // `len` < `key.len()` <= STACK_BYTES: always a slot.
-        *buffer.get_mut(len)? = kept;
-        len += 1;
-    }
-    if changed {
-        buffer.get(..len)
-    } else {
-        Some(key)
     }
 }
 
