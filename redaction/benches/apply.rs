@@ -129,30 +129,8 @@ fn sized_body(label: &str, size: usize) -> Vec<u8> {
     }
 }
 
-/// The inspector's scope with the field names stored normalised, as
-/// `policy::Policy::load` stores them (`testing`'s hand-built rules keep
-/// the spelled names, which `apply` would re-normalise, allocating, on
-/// every call: a cost no loaded policy has).
-fn loaded_inspector() -> policy::Scope {
-    use policy::keyname::normalise;
-    let mut scope = testing::inspector();
-    let mut rules = (*scope.rules).clone();
-    let norm = |set: &std::collections::BTreeSet<String>| {
-        set.iter().map(|n| normalise(n).into_owned()).collect()
-    };
-    rules.prohibited = norm(&rules.prohibited);
-    rules.consent_required = norm(&rules.consent_required);
-    rules.mask = rules
-        .mask
-        .iter()
-        .map(|(n, m)| (normalise(n).into_owned(), *m))
-        .collect();
-    scope.rules = std::sync::Arc::new(rules);
-    scope
-}
-
 fn bench(c: &mut Criterion) {
-    let scope = loaded_inspector();
+    let scope = testing::loaded_inspector();
     let now = datetime!(2026-11-22 00:00 UTC);
     let mut group = c.benchmark_group("apply_vs_serde");
     group.warm_up_time(Duration::from_millis(500));

@@ -14,7 +14,7 @@ use crate::detect::{Detector, Detectors};
 use crate::mask::mask_leaf;
 use crate::names::Names;
 use crate::records::Judge;
-use crate::tree::{self, Doc, Node, NodeId, Text};
+use crate::tree::{self, Doc, Memo, Node, NodeId, Text};
 use crate::{RedactionError, Report};
 use policy::keyname::normalise;
 use policy::{Mask, Scope};
@@ -163,8 +163,29 @@ impl<'a> KeyRules<'a> {
         }
     }
 
-    /// The action for a key as spelled in the body, compared normalised.
-    pub(crate) fn lookup(&self, key: &str) -> Option<Action> {
+    /// The action for a key as spelled in the body, compared normalised;
+    /// derived once per document for a key with a [`Memo`] (its `rule`
+    /// cell: 1 for no rule, 2 + the table index of its rule).
+    pub(crate) fn lookup(&self, key: &str, memo: Option<&Memo>) -> Option<Action> {
+        let Some(memo) = memo else {
+            return self.find(key).map(|(_, action)| action);
+        };
+        match memo.rule.get() {
+            0 => {
+                let found = self.find(key);
+                let code = found.map_or(1, |(index, _)| {
+                    u32::try_from(index).map_or(0, |index| index.saturating_add(2))
+                });
+                memo.rule.set(code);
+                found.map(|(_, action)| action)
+            }
+            1 => None,
+            code => self.table.get(code as usize - 2).map(|(_, action)| *action),
+        }
+    }
+
+    /// The table index and action of the rule for `key`, if any.
+    fn find(&self, key: &str) -> Option<(usize, Action)> {
         self.names.with_normal(key, |normal| {
             if normal.is_ascii() {
                 let (word, bit) = ascii_bit(normal);
@@ -178,7 +199,7 @@ impl<'a> KeyRules<'a> {
                 .table
                 .binary_search_by(|(name, _)| by_length_then_bytes(name, normal))
                 .ok()?;
-            self.table.get(index).map(|(_, action)| *action)
+            self.table.get(index).map(|(_, action)| (index, *action))
         })
     }
 
@@ -298,7 +319,7 @@ impl Walker<'_, '_> {
                     let Some((key, child)) = doc.entry(index) else {
                         continue;
                     };
-                    match self.rules.lookup(key) {
+                    match self.rules.lookup(key, doc.entry_memo(index)) {
                         Some(Action::Remove) => {
                             note(&mut self.report.removed_keys, key);
                             doc.remove(child);

@@ -23,7 +23,9 @@
 //!   checksum, mainland mobile numbers) and their in-place masking;
 //! - `mask`: masking one leaf by character;
 //! - `names`: the normal form of the body's key names, each non-ASCII
-//!   spelling normalised once per body;
+//!   spelling normalised once per body (what a key's rule or record field
+//!   is, once derived, is kept in its name's memo in the document, see
+//!   `tree`);
 //! - `tree`: the parsed body — an ordered JSON document in a few flat
 //!   vectors, borrowing unescaped strings from the input; its own parser and
 //!   writer accept and produce exactly what serde_json would (tested against

@@ -15,7 +15,7 @@ use policy::{Category, RecordFields, Scope};
 use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::names::Names;
-use crate::tree::{Doc, Node, NodeId, Span, Text};
+use crate::tree::{Doc, Memo, Node, NodeId, Span, Text};
 use crate::{RedactionError, Report, Suppression};
 use policy::keyname::normalise;
 
@@ -237,9 +237,12 @@ impl<'r> Facts<'r> {
     /// One pass over the record's keys.
     fn read(doc: &'r Doc<'_>, record: Span, names: &FieldNames<'_>) -> Self {
         let mut facts = Facts::default();
-        for (key, value) in doc.entries(record) {
+        for index in record.indices() {
+            let Some((key, value)) = doc.entry(index) else {
+                continue;
+            };
             let value = doc.node(value);
-            match names.field(key) {
+            match names.field(key, doc.entry_memo(index)) {
                 Some(Field::Item) => {
                     facts.item = Some(value);
                     facts.item_count = facts.item_count.saturating_add(1);
@@ -305,13 +308,34 @@ impl<'f> FieldNames<'f> {
         }
     }
 
-    /// Which field `key` names, compared normalised.
-    fn field(&self, key: &str) -> Option<Field> {
+    /// Which field `key` names, compared normalised; derived once per
+    /// document for a key with a [`Memo`] (its `field` cell: 1 for none,
+    /// 2 + the index in `names`).
+    fn field(&self, key: &str, memo: Option<&Memo>) -> Option<Field> {
+        let Some(memo) = memo else {
+            return self.find(key).map(|(_, field)| field);
+        };
+        match memo.field.get() {
+            0 => {
+                let found = self.find(key);
+                // At most 6 names: the index fits.
+                memo.field
+                    .set(found.map_or(1, |(index, _)| index as u32 + 2));
+                found.map(|(_, field)| field)
+            }
+            1 => None,
+            code => self.names.get(code as usize - 2).map(|(_, field)| *field),
+        }
+    }
+
+    /// The index in `names` and the field `key` names, if any.
+    fn find(&self, key: &str) -> Option<(usize, Field)> {
         self.normals.with_normal(key, |normal| {
             self.names
                 .iter()
-                .find(|(name, _)| !name.is_empty() && name.as_bytes() == normal)
-                .map(|(_, field)| *field)
+                .enumerate()
+                .find(|(_, (name, _))| !name.is_empty() && name.as_bytes() == normal)
+                .map(|(index, (_, field))| (index, *field))
         })
     }
 }

@@ -120,3 +120,28 @@ pub fn rating_agency_with_consent() -> Scope {
         &["income", "real_estate"],
     )
 }
+
+/// [`inspector`] with the rule names stored normalised, as
+/// `policy::Policy::load` stores them ([`rules`] keeps the spelled names,
+/// which `apply` would normalise again on every call: a cost no loaded
+/// policy has). For benches and profiling.
+pub fn loaded_inspector() -> Scope {
+    use policy::keyname::normalise;
+    let mut scope = inspector();
+    let mut rules = (*scope.rules).clone();
+    let norm = |names: &BTreeSet<String>| {
+        names
+            .iter()
+            .map(|name| normalise(name).into_owned())
+            .collect()
+    };
+    rules.prohibited = norm(&rules.prohibited);
+    rules.consent_required = norm(&rules.consent_required);
+    rules.mask = rules
+        .mask
+        .iter()
+        .map(|(name, mask)| (normalise(name).into_owned(), *mask))
+        .collect();
+    scope.rules = Arc::new(rules);
+    scope
+}

@@ -401,6 +401,71 @@ proptest! {
     }
 }
 
+/// `record` with its keys respelled (case, `_` or `-`) by `how`.
+fn respell(record: Value, how: &[u8]) -> Value {
+    let Value::Object(map) = record else {
+        return record;
+    };
+    let mut out = Map::new();
+    for (i, (key, value)) in map.into_iter().enumerate() {
+        let spelled = match how.get(i).copied().unwrap_or(0) % 4 {
+            0 => key,
+            1 => key.to_uppercase(),
+            2 => key.replace('_', "-"),
+            _ => key
+                .split('_')
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect::<Vec<_>>()
+                .join("_"),
+        };
+        out.insert(spelled, value);
+    }
+    Value::Object(out)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// A body of at least 8 KB has its repeated key names interned and
+    /// their rules remembered per name: padding a body with whitespace
+    /// past that size must change nothing in what `apply` returns.
+    #[test]
+    fn a_body_redacts_alike_with_and_without_remembered_key_names(
+        records in prop::collection::vec((record(), prop::collection::vec(any::<u8>(), 8)), 0..24),
+        extra in body(),
+        before in any::<bool>(),
+    ) {
+        let records: Vec<Value> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, (mut r, how))| {
+                r["id"] = Value::from(format!("r-{i}"));
+                respell(r, &how)
+            })
+            .collect();
+        let mut body = extra;
+        body["records"] = Value::Array(records);
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let pad = vec![b' '; 9 * 1024];
+        let padded = if before {
+            [pad.as_slice(), bytes.as_slice()].concat()
+        } else {
+            [bytes.as_slice(), pad.as_slice()].concat()
+        };
+        for scope in [testing::inspector(), testing::rating_agency_with_consent()] {
+            let plain = apply(&bytes, &scope, NOW);
+            let remembered = apply(&padded, &scope, NOW);
+            match (plain, remembered) {
+                (Ok(plain), Ok(remembered)) => prop_assert_eq!(plain, remembered),
+                (Err(_), Err(_)) => {}
+                (plain, remembered) => prop_assert!(
+                    false, "{:?} against {:?}", plain.map(|_| ()), remembered.map(|_| ())
+                ),
+            }
+        }
+    }
+}
+
 fn record() -> impl Strategy<Value = Value> {
     (
         prop::sample::select(

@@ -143,16 +143,42 @@ fn mis_cased_rules_are_lowered() {
 fn lookup_skips_keys_outside_length_range() {
     let scope = inspector();
     let rules = KeyRules::new(&scope);
-    assert_eq!(rules.lookup("a"), None);
-    assert_eq!(rules.lookup(&"x".repeat(500)), None);
-    assert_eq!(rules.lookup("ILLNESS"), Some(Action::Remove));
+    assert_eq!(rules.lookup("a", None), None);
+    assert_eq!(rules.lookup(&"x".repeat(500), None), None);
+    assert_eq!(rules.lookup("ILLNESS", None), Some(Action::Remove));
     assert_eq!(
-        rules.lookup("Phone"),
+        rules.lookup("Phone", None),
         Some(Action::Mask(Mask {
             keep_start: 3,
             keep_end: 2
         }))
     );
+}
+
+#[test]
+fn a_memo_gives_what_the_lookup_derives_and_keeps_it() {
+    let scope = inspector();
+    let rules = KeyRules::new(&scope);
+    for key in [
+        "a",
+        "ILLNESS",
+        "Phone",
+        "Id_Number",
+        "religion",
+        "病史",
+        "x",
+    ] {
+        let memo = Memo::default();
+        let derived = rules.lookup(key, None);
+        assert_eq!(rules.lookup(key, Some(&memo)), derived, "{key}");
+        assert_ne!(memo.rule.get(), 0, "{key}: nothing kept");
+        // Answered from the memo now.
+        assert_eq!(rules.lookup(key, Some(&memo)), derived, "{key}");
+    }
+    // A memo is what it says, whatever key is asked about with it.
+    let memo = Memo::default();
+    assert_eq!(rules.lookup("religion", Some(&memo)), Some(Action::Remove));
+    assert_eq!(rules.lookup("anything", Some(&memo)), Some(Action::Remove));
 }
 
 #[test]
@@ -169,11 +195,11 @@ fn first_byte_filter_still_matches_every_casing() {
     let rules = KeyRules::new(&scope);
     // `_phone` is `phone` once normalised (it used to be another name).
     for key in ["Religion", "RELIGION", "tAX_PAID", "Id_Number", "_phone"] {
-        assert!(rules.lookup(key).is_some(), "{key}");
+        assert!(rules.lookup(key, None).is_some(), "{key}");
     }
     // Same length and first letter as a rule, different name.
-    assert_eq!(rules.lookup("Illnesz"), None);
-    assert_eq!(rules.lookup("dummy_key"), None);
+    assert_eq!(rules.lookup("Illnesz", None), None);
+    assert_eq!(rules.lookup("dummy_key", None), None);
 }
 
 #[test]
@@ -185,13 +211,19 @@ fn long_keys_match_long_rules_in_any_case() {
     r.prohibited.insert(longer.clone());
     let scope = scope_with(r, &[], &[]);
     let rules = KeyRules::new(&scope);
-    assert_eq!(rules.lookup(&long.to_uppercase()), Some(Action::Remove));
-    assert_eq!(rules.lookup(&longer.to_uppercase()), Some(Action::Remove));
-    assert_eq!(rules.lookup(&"B".repeat(199)), None);
-    assert_eq!(rules.lookup(&"a".repeat(64)), None);
+    assert_eq!(
+        rules.lookup(&long.to_uppercase(), None),
+        Some(Action::Remove)
+    );
+    assert_eq!(
+        rules.lookup(&longer.to_uppercase(), None),
+        Some(Action::Remove)
+    );
+    assert_eq!(rules.lookup(&"B".repeat(199), None), None);
+    assert_eq!(rules.lookup(&"a".repeat(64), None), None);
     // A 63-byte rule and a 64-byte key share a length bit, not a match.
-    assert_eq!(rules.lookup(&"A".repeat(63)), None);
-    assert_eq!(rules.lookup("Religion"), Some(Action::Remove));
+    assert_eq!(rules.lookup(&"A".repeat(63), None), None);
+    assert_eq!(rules.lookup("Religion", None), Some(Action::Remove));
 }
 
 #[test]
@@ -216,7 +248,7 @@ fn every_rule_name_is_found_in_every_casing() {
             })
             .collect();
         for key in [name.to_string(), upper, mixed] {
-            assert_eq!(rules.lookup(&key), Some(*action), "{key}");
+            assert_eq!(rules.lookup(&key, None), Some(*action), "{key}");
         }
     }
 }
@@ -229,7 +261,7 @@ fn empty_rules_match_nothing() {
     r.mask.clear();
     let scope = scope_with(r, &[], &[]);
     let rules = KeyRules::new(&scope);
-    assert_eq!(rules.lookup(""), None);
-    assert_eq!(rules.lookup("religion"), None);
-    assert_eq!(rules.lookup("宗教"), None);
+    assert_eq!(rules.lookup("", None), None);
+    assert_eq!(rules.lookup("religion", None), None);
+    assert_eq!(rules.lookup("宗教", None), None);
 }

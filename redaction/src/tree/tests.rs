@@ -34,7 +34,7 @@ fn unescaped_strings_borrow_and_escaped_ones_are_decoded() {
     let raw: Vec<(&Text<'_>, &Node<'_>)> = root_object(&doc)
         .indices()
         .map(|index| {
-            let (key, value) = &doc.entries[index];
+            let (key, value, _) = &doc.entries[index];
             (key, doc.node(*value))
         })
         .collect();
@@ -418,5 +418,150 @@ proptest! {
     #[test]
     fn duplicate_keys_match_serde_json(text in object_text_with_repeats()) {
         prop_assert_eq!(round_trip(text.as_bytes()), serde_round_trip(text.as_bytes()));
+    }
+}
+
+/// `text` padded with whitespace to at least [`INTERN_FROM_BYTES`], before
+/// (so the last keys sit near the end of the input) or after it.
+fn padded(text: &str, before: bool) -> Vec<u8> {
+    let pad = " ".repeat(INTERN_FROM_BYTES);
+    if before {
+        format!("{pad}{text}").into_bytes()
+    } else {
+        format!("{text}{pad}").into_bytes()
+    }
+}
+
+/// Every entry of `doc` that has a memo, as (slot, key).
+fn slotted(doc: &Doc<'_>) -> Vec<(u32, String)> {
+    doc.entries
+        .iter()
+        .filter(|(_, _, slot)| *slot != NO_SLOT)
+        .map(|(key, _, slot)| (*slot, key.as_str().to_owned()))
+        .collect()
+}
+
+/// Whether two entries share a memo only when they share a key name, and
+/// every slot names a memo.
+fn slots_are_sound(doc: &Doc<'_>) -> Result<(), TestCaseError> {
+    let mut names: std::collections::BTreeMap<u32, String> = Default::default();
+    for (slot, key) in slotted(doc) {
+        prop_assert!((slot as usize) < doc.memos.len());
+        let first = names.entry(slot).or_insert_with(|| key.clone());
+        prop_assert_eq!(&*first, &key, "slot {} shared by two names", slot);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_large_body_interns_its_repeated_keys_and_a_small_one_does_not() {
+    let text = r#"{"records":[{"item":1,"decided_on":2},{"item":3,"decided_on":4}]}"#;
+    let small = parse(text.as_bytes()).unwrap();
+    assert!(slotted(&small).is_empty());
+    assert!(small.memos.is_empty());
+    for before in [false, true] {
+        let bytes = padded(text, before);
+        let large = parse(&bytes).unwrap();
+        let slots = slotted(&large);
+        // records, item, decided_on: three names, five keys.
+        assert_eq!(slots.len(), 5, "{slots:?}");
+        assert_eq!(large.memos.len(), 3);
+        let item: Vec<u32> = slots
+            .iter()
+            .filter(|(_, k)| k == "item")
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(item.len(), 2);
+        assert_eq!(item[0], item[1]);
+    }
+}
+
+#[test]
+fn escaped_long_and_added_keys_have_no_memo() {
+    let long = "k".repeat(MAX_INTERNED_BYTES + 1);
+    let text = format!(r#"{{"a\u0062":1,"{long}":2,"ab":3}}"#);
+    let bytes = padded(&text, false);
+    let mut doc = parse(&bytes).unwrap();
+    // The escaped `ab` is merged with the plain one (the last value at the
+    // first key's position): the first key, escaped, has no memo.
+    assert_eq!(slotted(&doc), vec![]);
+    assert!(doc.insert(doc.root(), "added", Node::Null));
+    assert_eq!(slotted(&doc), vec![]);
+    let span = root_object(&doc);
+    for index in span.indices() {
+        assert!(doc.entry_memo(index).is_none());
+    }
+    assert_eq!(root_keys(&doc), vec!["ab", long.as_str(), "added"]);
+}
+
+#[test]
+fn past_the_interning_cap_keys_go_without_memo_and_parse_alike() {
+    let keys: Vec<String> = (0..MAX_INTERNED + 500).map(|i| format!("key{i}")).collect();
+    let body: Vec<String> = keys.iter().map(|k| format!("\"{k}\":1")).collect();
+    // Every name twice: in one object, then again in a second one.
+    let text = format!("[{{{0}}},{{{0}}}]", body.join(","));
+    let doc = parse(text.as_bytes()).unwrap();
+    assert_eq!(doc.memos.len(), MAX_INTERNED);
+    slots_are_sound(&doc).unwrap();
+    // Known names keep finding their memo once the table is full.
+    let second = &doc.entries[keys.len()..];
+    let found = second
+        .iter()
+        .filter(|(_, _, slot)| *slot != NO_SLOT)
+        .count();
+    assert!(found >= MAX_INTERNED * 9 / 10, "{found}");
+    assert_eq!(
+        round_trip(text.as_bytes()),
+        serde_round_trip(text.as_bytes())
+    );
+}
+
+/// Key names that stress the interner's probe: a shared 16-byte head with
+/// tails of every length up to past [`MAX_INTERNED_BYTES`], names around 8
+/// and 16 bytes, bytes the head's zero padding could confuse, escapes.
+fn tricky_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "abcdefghijklmnop[a-c]{0,52}",
+        "[ab]{7,9}",
+        "[ab]{15,17}",
+        "[a \u{7f}é]{0,20}",
+        "(\\\\u0061){1,3}[ab]{0,3}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn interned_slots_are_shared_only_by_equal_names(
+        objects in prop::collection::vec(prop::collection::vec(tricky_key(), 0..12), 1..12),
+        before in any::<bool>(),
+    ) {
+        let text = format!(
+            "[{}]",
+            objects
+                .iter()
+                .map(|keys| {
+                    let entries: Vec<String> =
+                        keys.iter().enumerate().map(|(i, k)| format!("\"{k}\":{i}")).collect();
+                    format!("{{{}}}", entries.join(","))
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let bytes = padded(&text, before);
+        let doc = parse(&bytes).unwrap();
+        slots_are_sound(&doc)?;
+        // Most plain keys short enough got a memo (a few dozen names are
+        // far from the cap; one may rarely fall past the probe limit).
+        let eligible: Vec<u32> = doc
+            .entries
+            .iter()
+            .filter(|(key, _, _)| key.is_plain() && key.len() <= MAX_INTERNED_BYTES)
+            .map(|(_, _, slot)| *slot)
+            .collect();
+        let with_memo = eligible.iter().filter(|slot| **slot != NO_SLOT).count();
+        prop_assert!(2 * with_memo >= eligible.len(), "{} of {}", with_memo, eligible.len());
+        agrees_with_serde(&bytes)?;
     }
 }
