@@ -171,16 +171,24 @@ impl<'a> KeyRules<'a> {
             return self.find(key).map(|(_, action)| action);
         };
         match memo.rule.get() {
-            0 => {
-                let found = self.find(key);
-                let code = found.map_or(1, |(index, _)| {
-                    u32::try_from(index).map_or(0, |index| index.saturating_add(2))
-                });
-                memo.rule.set(code);
-                found.map(|(_, action)| action)
-            }
             1 => None,
-            code => self.table.get(code as usize - 2).map(|(_, action)| *action),
+            code => match (code as usize)
+                .checked_sub(2)
+                .and_then(|index| self.table.get(index))
+            {
+                Some((_, action)) => Some(*action),
+                // Not derived yet (0), or a value no lookup stores: derive
+                // (never read an unknown value as "no rule").
+                None => {
+                    let found = self.find(key);
+                    // An index past u32 (never: rules are few) stays 0.
+                    let code = found.map_or(Some(1), |(index, _)| {
+                        u32::try_from(index).ok()?.checked_add(2)
+                    });
+                    memo.rule.set(code.unwrap_or(0));
+                    found.map(|(_, action)| action)
+                }
+            },
         }
     }
 

@@ -316,15 +316,21 @@ impl<'f> FieldNames<'f> {
             return self.find(key).map(|(_, field)| field);
         };
         match memo.field.get() {
-            0 => {
-                let found = self.find(key);
-                // At most 6 names: the index fits.
-                memo.field
-                    .set(found.map_or(1, |(index, _)| index as u32 + 2));
-                found.map(|(_, field)| field)
-            }
             1 => None,
-            code => self.names.get(code as usize - 2).map(|(_, field)| *field),
+            code => match (code as usize)
+                .checked_sub(2)
+                .and_then(|index| self.names.get(index))
+            {
+                Some((_, field)) => Some(*field),
+                // Not derived yet (0), or a value no lookup stores: derive.
+                None => {
+                    let found = self.find(key);
+                    // Six names: the index fits.
+                    let code = found.map_or(1, |(index, _)| index as u32 + 2);
+                    memo.field.set(code);
+                    found.map(|(_, field)| field)
+                }
+            },
         }
     }
 

@@ -25,9 +25,9 @@
 //! gone values, so no other module sees one, and nothing under a gone node is
 //! reachable any more.
 //!
-//! In a body of 8 KB or more the parser interns the key names (a table by
-//! their first 16 bytes and length) and gives each distinct name a
-//! [`Memo`], where the passes keep what they derived from the name (its key
+//! In a body of 8 KB or more the parser interns the plain key names of up
+//! to 64 bytes (a table by their first 16 bytes and length; at most 4 096
+//! per body) and gives each such name a [`Memo`], where the passes keep what they derived from the name (its key
 //! rule, its record field): a 66 KB answer spells 60 names 2 511 times, and
 //! comparing every occurrence with the rules, normalised, cost more than
 //! interning it (−12 % of a 64 KB body's `apply`). The memo is a cache:
@@ -109,8 +109,13 @@ const NO_NODE: &Node<'static> = &Node::Gone;
 /// `nodes`; a node reachable from `root` is the child of exactly one
 /// reachable container; the keys of one object's live entries are unique
 /// (bytewise, decoded); nesting is at most [`MAX_DEPTH`] deep (parsing
-/// refuses deeper, and nothing here nests).
-#[derive(Debug, Clone)]
+/// refuses deeper, and nothing here nests); an entry's memo slot is
+/// [`NO_SLOT`] or below `memos.len()`, and entries sharing a slot have
+/// equal keys.
+///
+/// Not `Clone`: its memos hold what one scope's passes derived, and must
+/// not reach another scope's.
+#[derive(Debug)]
 pub(crate) struct Doc<'a> {
     /// Every value (parsed children before their container), reachable or
     /// not.
@@ -119,7 +124,7 @@ pub(crate) struct Doc<'a> {
     items: Vec<NodeId>,
     /// The entries of every object, each object's contiguous.
     entries: Vec<Entry<'a>>,
-    /// One per distinct key name the parser interned ([`Memo`]).
+    /// One per key name the parser interned ([`Memo`]).
     memos: Vec<Memo>,
     /// The top-level value.
     root: NodeId,
@@ -131,13 +136,16 @@ pub(crate) struct Doc<'a> {
 /// (normalised) cost more than parsing it.
 ///
 /// Each cell belongs to one pass, which alone gives its values a meaning
-/// (`0`: not derived yet); a pass must use one set of rules per document.
-/// The parser gives the keys it interned ([`MAX_INTERNED`] distinct
-/// spellings of at most [`MAX_INTERNED_BYTES`] bytes, without escapes) a
-/// memo; other keys (and keys added later) have none, and are derived at
-/// every occurrence, as before. Which key has a memo never changes what a
-/// pass derives, only how often.
-#[derive(Debug, Clone, Default)]
+/// (`0`: not derived yet); a pass must use one set of rules per document
+/// (a document is redacted once, under one scope). The parser gives the
+/// keys it interned (plain keys, without escapes, of at most
+/// [`MAX_INTERNED_BYTES`] bytes; at most [`MAX_INTERNED`] memos) a memo;
+/// other keys (and keys added later) have none, and are derived at every
+/// occurrence, as before. A name usually has one memo, sometimes two (a
+/// name the table lost when it grew gets a second one); a memo never
+/// serves two names. Which key has a memo never changes what a pass
+/// derives, only how often.
+#[derive(Debug, Default)]
 pub(crate) struct Memo {
     /// The key rules' (`keys`).
     pub(crate) rule: Cell<u32>,
@@ -145,7 +153,7 @@ pub(crate) struct Memo {
     pub(crate) field: Cell<u32>,
 }
 
-/// Distinct key names interned per document, at most.
+/// Memos (interned key names) per document, at most.
 pub(crate) const MAX_INTERNED: usize = 4096;
 
 /// Bodies shorter than this intern no keys: a small body spells few keys

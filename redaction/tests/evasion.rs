@@ -133,6 +133,42 @@ fn json_inside_a_string_is_redacted_as_json() {
 }
 
 #[test]
+fn json_inside_a_long_string_is_redacted_as_json_row_by_row() {
+    // Over 8 KB of JSON in a string: parsed as a document of its own, whose
+    // repeated key names the parser interns (each name's rule derived once
+    // for that document). Every row must come out alike, under each scope.
+    let row = |i: usize| {
+        json!({"religion": "x", "Phone": "13812345678", "RELIGION": "y",
+               "name": format!("n{i}"), "income": 1, "real_estate": {"id_number": "abc"}})
+    };
+    let rows: Vec<Value> = (0..120).map(row).collect();
+    let inner = serde_json::to_string(&json!({"rows": rows})).unwrap();
+    assert!(inner.len() > 8 * 1024, "{}", inner.len());
+    let body = json!({"remark": inner, "religion": "z"});
+    for (scope, consented) in [
+        (testing::inspector(), false),
+        (testing::rating_agency_with_consent(), true),
+    ] {
+        let (out, report) = run_with(&scope, &body);
+        assert!(out.get("religion").is_none());
+        let inner: Value = serde_json::from_str(out["remark"].as_str().unwrap()).unwrap();
+        let rows = inner["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 120);
+        for (i, row) in rows.iter().enumerate() {
+            let mut expected = json!({"Phone": "138******78", "name": format!("n{i}")});
+            if consented {
+                expected["income"] = json!(1);
+                // A mask key keeps 6 + 4 characters: a 3-character value is all mask.
+                expected["real_estate"] = json!({"id_number": "***"});
+            }
+            assert_eq!(row, &expected, "row {i}");
+        }
+        assert!(report.removed_keys.contains("religion"));
+        assert!(report.masked_keys.contains("Phone"));
+    }
+}
+
+#[test]
 fn json_string_that_cannot_be_redacted_is_removed() {
     // A record of an ungranted item as the whole embedded document.
     let record = r#"{"item":"commendation","decided_on":"2025-01-01","title":"t"}"#;

@@ -516,6 +516,42 @@ fn past_the_interning_cap_keys_go_without_memo_and_parse_alike() {
     );
 }
 
+#[test]
+fn names_differing_only_in_their_last_byte_never_share_a_memo() {
+    let stem: String = ('a'..='z')
+        .chain('A'..='Z')
+        .chain('0'..='9')
+        .cycle()
+        .take(64)
+        .collect();
+    for len in 1..=MAX_INTERNED_BYTES {
+        let x = format!("{}x", &stem[..len - 1]);
+        let y = format!("{}y", &stem[..len - 1]);
+        let text = format!(r#"[{{"{x}":1,"{y}":2}},{{"{y}":3}},{{"{x}":4}}]"#);
+        // Keys first in the input (read as two words) and last (within 16
+        // bytes of its end: the probe copies them).
+        for before in [false, true] {
+            let bytes = padded(&text, before);
+            let doc = parse(&bytes).unwrap();
+            slots_are_sound(&doc).unwrap();
+            let slots = slotted(&doc);
+            assert_eq!(slots.len(), 4, "length {len}");
+            let of = |key: &str| -> Vec<u32> {
+                slots
+                    .iter()
+                    .filter(|(_, k)| k == key)
+                    .map(|(s, _)| *s)
+                    .collect()
+            };
+            let (xs, ys) = (of(&x), of(&y));
+            assert_eq!(xs.len(), 2);
+            assert_eq!(xs[0], xs[1], "length {len}");
+            assert_eq!(ys[0], ys[1], "length {len}");
+            assert_ne!(xs[0], ys[0], "length {len}");
+        }
+    }
+}
+
 /// Key names that stress the interner's probe: a shared 16-byte head with
 /// tails of every length up to past [`MAX_INTERNED_BYTES`], names around 8
 /// and 16 bytes, bytes the head's zero padding could confuse, escapes.
