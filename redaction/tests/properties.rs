@@ -446,8 +446,9 @@ proptest! {
         let mut body = extra;
         body["records"] = Value::Array(records);
         let bytes = serde_json::to_vec(&body).unwrap();
-        // Unpadded, no memos: the comparison is memo against none.
-        prop_assert!(bytes.len() < 8 * 1024, "{} bytes", bytes.len());
+        // Unpadded, no memos: the comparison is memo against none (a rare
+        // generated body past 8 KB would compare memo with memo: skipped).
+        prop_assume!(bytes.len() < 8 * 1024);
         let pad = vec![b' '; 9 * 1024];
         let padded = if before {
             [pad.as_slice(), bytes.as_slice()].concat()
