@@ -26,7 +26,7 @@
 //! reachable any more.
 //!
 //! In a body of 8 KB or more the parser interns the plain key names of up
-//! to 64 bytes (a table by their first 16 bytes and length; at most 4 096
+//! to 64 bytes (a table by their first 16 bytes and length; at most 1 024
 //! per body) and gives each such name a [`Memo`], where the passes keep what they derived from the name (its key
 //! rule, its record field): a 66 KB answer spells 60 names 2 511 times, and
 //! comparing every occurrence with the rules, normalised, cost more than
@@ -153,8 +153,11 @@ pub(crate) struct Memo {
     pub(crate) field: Cell<u32>,
 }
 
-/// Memos (interned key names) per document, at most.
-pub(crate) const MAX_INTERNED: usize = 4096;
+/// Memos (interned key names) per document, at most. A body of records
+/// spells a few dozen names; the cap bounds what the interner adds to a
+/// document whatever the body: a table of at most 2 048 entries of 32
+/// bytes plus 24 bytes per memo, ~88 KB.
+pub(crate) const MAX_INTERNED: usize = 1024;
 
 /// Bodies shorter than this intern no keys: a small body spells few keys
 /// more than once, and setting up the table cost more than it saved
