@@ -14,7 +14,7 @@ use crate::detect::{Detector, Detectors};
 use crate::mask::mask_leaf;
 use crate::names::Names;
 use crate::records::Judge;
-use crate::tree::{self, Doc, Memo, Node, NodeId, Text};
+use crate::tree::{self, Doc, Memo, Node, NodeId, Remembered, Text};
 use crate::{RedactionError, Report};
 use policy::keyname::normalise;
 use policy::{Mask, Scope};
@@ -164,32 +164,13 @@ impl<'a> KeyRules<'a> {
     }
 
     /// The action for a key as spelled in the body, compared normalised;
-    /// derived once per document for a key with a [`Memo`] (its `rule`
-    /// cell: 1 for no rule, 2 + the table index of its rule).
+    /// derived once per document for a key with a [`Memo`].
     pub(crate) fn lookup(&self, key: &str, memo: Option<&Memo>) -> Option<Action> {
-        let Some(memo) = memo else {
-            return self.find(key).map(|(_, action)| action);
-        };
-        match memo.rule.get() {
-            1 => None,
-            code => match (code as usize)
-                .checked_sub(2)
-                .and_then(|index| self.table.get(index))
-            {
-                Some((_, action)) => Some(*action),
-                // Not derived yet (0), or a value no lookup stores: derive
-                // (never read an unknown value as "no rule").
-                None => {
-                    let found = self.find(key);
-                    // An index past u32 (never: rules are few) stays 0.
-                    let code = found.map_or(Some(1), |(index, _)| {
-                        u32::try_from(index).ok()?.checked_add(2)
-                    });
-                    memo.rule.set(code.unwrap_or(0));
-                    found.map(|(_, action)| action)
-                }
-            },
-        }
+        Remembered::get_or_find(
+            memo.map(|memo| &memo.rule),
+            |index| self.table.get(index).map(|(_, action)| *action),
+            || self.find(key),
+        )
     }
 
     /// The table index and action of the rule for `key`, if any.

@@ -15,7 +15,7 @@ use policy::{Category, RecordFields, Scope};
 use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::names::Names;
-use crate::tree::{Doc, Memo, Node, NodeId, Span, Text};
+use crate::tree::{Doc, Memo, Node, NodeId, Remembered, Span, Text};
 use crate::{RedactionError, Report, Suppression};
 use policy::keyname::normalise;
 
@@ -309,29 +309,13 @@ impl<'f> FieldNames<'f> {
     }
 
     /// Which field `key` names, compared normalised; derived once per
-    /// document for a key with a [`Memo`] (its `field` cell: 1 for none,
-    /// 2 + the index in `names`).
+    /// document for a key with a [`Memo`].
     fn field(&self, key: &str, memo: Option<&Memo>) -> Option<Field> {
-        let Some(memo) = memo else {
-            return self.find(key).map(|(_, field)| field);
-        };
-        match memo.field.get() {
-            1 => None,
-            code => match (code as usize)
-                .checked_sub(2)
-                .and_then(|index| self.names.get(index))
-            {
-                Some((_, field)) => Some(*field),
-                // Not derived yet (0), or a value no lookup stores: derive.
-                None => {
-                    let found = self.find(key);
-                    // Six names: the index fits.
-                    let code = found.map_or(1, |(index, _)| index as u32 + 2);
-                    memo.field.set(code);
-                    found.map(|(_, field)| field)
-                }
-            },
-        }
+        Remembered::get_or_find(
+            memo.map(|memo| &memo.field),
+            |index| self.names.get(index).map(|(_, field)| *field),
+            || self.find(key),
+        )
     }
 
     /// The index in `names` and the field `key` names, if any.

@@ -135,9 +135,10 @@ pub(crate) struct Doc<'a> {
 /// keys thousands of times, and comparing each occurrence with the rules
 /// (normalised) cost more than parsing it.
 ///
-/// Each cell belongs to one pass, which alone gives its values a meaning
-/// (`0`: not derived yet); a pass must use one set of rules per document
-/// (a document is redacted once, under one scope). The parser gives the
+/// Each cell belongs to one pass, which keeps there the index of what it
+/// found in its own table ([`Remembered::get_or_find`]); a pass must use
+/// one set of rules per document (a document is redacted once, under one
+/// scope). The parser gives the
 /// keys it interned (plain keys, without escapes, of at most
 /// [`MAX_INTERNED_BYTES`] bytes; at most [`MAX_INTERNED`] memos) a memo;
 /// other keys (and keys added later) have none, and are derived at every
@@ -148,9 +149,52 @@ pub(crate) struct Doc<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
     /// The key rules' (`keys`).
-    pub(crate) rule: Cell<u32>,
+    pub(crate) rule: Remembered,
     /// The record rules' (`records`).
-    pub(crate) field: Cell<u32>,
+    pub(crate) field: Remembered,
+}
+
+/// One pass's cell of a [`Memo`]: `0` not derived yet, `1` derived and
+/// nothing found, `2 + i` found at index `i` of the pass's table.
+#[derive(Debug, Default)]
+pub(crate) struct Remembered(Cell<u32>);
+
+impl Remembered {
+    /// What `find` derives for the name, derived once: `find` gives the
+    /// index in the pass's table and the item there, `at` reads the table
+    /// by index. A kept index `at` does not resolve is derived again
+    /// (never read as "nothing found"), and without a cell every call
+    /// derives.
+    pub(crate) fn get_or_find<T>(
+        cell: Option<&Remembered>,
+        at: impl FnOnce(usize) -> Option<T>,
+        find: impl FnOnce() -> Option<(usize, T)>,
+    ) -> Option<T> {
+        let Some(Remembered(cell)) = cell else {
+            return find().map(|(_, item)| item);
+        };
+        match cell.get() {
+            1 => None,
+            code => match (code as usize).checked_sub(2).and_then(at) {
+                Some(item) => Some(item),
+                None => {
+                    let found = find();
+                    // An index past u32 (never: tables are small) stays 0.
+                    let code = found.as_ref().map_or(Some(1), |(index, _)| {
+                        u32::try_from(*index).ok()?.checked_add(2)
+                    });
+                    cell.set(code.unwrap_or(0));
+                    found.map(|(_, item)| item)
+                }
+            },
+        }
+    }
+
+    /// Whether a pass has derived the name (for tests).
+    #[cfg(test)]
+    pub(crate) fn is_derived(&self) -> bool {
+        self.0.get() != 0
+    }
 }
 
 /// Memos (interned key names) per document, at most. A body of records

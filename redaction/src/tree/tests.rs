@@ -601,3 +601,39 @@ proptest! {
         agrees_with_serde(&bytes)?;
     }
 }
+
+#[test]
+fn a_remembered_cell_derives_once_and_never_reads_an_unknown_index_as_nothing() {
+    let table = ["zero", "one"];
+    let calls = std::cell::Cell::new(0);
+    let get = |cell: Option<&Remembered>, found: Option<usize>| {
+        Remembered::get_or_find(
+            cell,
+            |index| table.get(index).copied(),
+            || {
+                calls.set(calls.get() + 1);
+                found.map(|index| (index, table[index]))
+            },
+        )
+    };
+    let cell = Remembered::default();
+    assert_eq!(get(Some(&cell), Some(1)), Some("one"));
+    assert_eq!(
+        get(Some(&cell), None),
+        Some("one"),
+        "kept, not derived again"
+    );
+    assert_eq!(calls.get(), 1);
+    let none = Remembered::default();
+    assert_eq!(get(Some(&none), None), None);
+    assert_eq!(get(Some(&none), Some(0)), None, "nothing found is kept too");
+    assert_eq!(calls.get(), 2);
+    // An index the table does not hold is derived again.
+    let stale = Remembered(Cell::new(2 + 7));
+    assert_eq!(get(Some(&stale), Some(0)), Some("zero"));
+    assert_eq!(calls.get(), 3);
+    // Without a cell, every call derives.
+    assert_eq!(get(None, Some(1)), Some("one"));
+    assert_eq!(get(None, Some(1)), Some("one"));
+    assert_eq!(calls.get(), 5);
+}
