@@ -58,6 +58,10 @@ pub enum AuditError {
         /// What was wrong.
         why: String,
     },
+    /// A thread parsing an export's lines failed (a bug, not the file's
+    /// content).
+    #[error("export parser failed")]
+    ExportParser,
     /// The export was made with another signing key than the one given.
     #[error("export was signed with another key than the one given")]
     KeyMismatch,

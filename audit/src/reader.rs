@@ -1120,15 +1120,7 @@ impl<R: BufRead> Iterator for ParsedLines<R> {
             if self.done {
                 return None;
             }
-            let failed = || {
-                (
-                    0,
-                    Err(AuditError::ExportFormat {
-                        line: 0,
-                        why: "export parser failed".into(),
-                    }),
-                )
-            };
+            let failed = || (0, Err(AuditError::ExportParser));
             while !self.eof && self.sent - self.taken < PARSERS * PARSE_AHEAD {
                 let batch = self.read_batch();
                 if batch.is_empty() {
@@ -1209,10 +1201,7 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
         if joined {
             report
         } else {
-            Err(AuditError::ExportFormat {
-                line: 0,
-                why: "export parser failed".into(),
-            })
+            Err(AuditError::ExportParser)
         }
     })
 }

@@ -1022,6 +1022,55 @@ fn audit_commands_against_a_real_log() {
         "{}",
         run.describe()
     );
+
+    // A file damaged so that it no longer reads as an export is tampering
+    // (exit 1), not a verifier that could not run (exit 2): cut mid-line,
+    // cut to nothing, header removed, header naming another key, a byte
+    // that is not UTF-8, or not an export at all.
+    let header_end = text.find('\n').expect("header line") + 1;
+    let mut swapped: serde_json::Value = serde_json::from_str(&text[..header_end]).unwrap();
+    swapped["public_key"] = serde_json::Value::String("11".repeat(32));
+    let mut not_utf8 = text.clone().into_bytes();
+    not_utf8[header_end + 10] = 0xff;
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("cut mid-line", text.as_bytes()[..text.len() - 40].to_vec()),
+        ("cut to nothing", Vec::new()),
+        ("header removed", text[header_end..].as_bytes().to_vec()),
+        (
+            "header naming another key",
+            format!("{swapped}\n{}", &text[header_end..]).into_bytes(),
+        ),
+        ("not UTF-8", not_utf8),
+        ("not an export", b"hello\n".to_vec()),
+    ];
+    for (what, bytes) in damaged {
+        let path = tmp.path().join("damaged.jsonl");
+        std::fs::write(&path, bytes).unwrap();
+        let run = credgate(&[
+            "audit",
+            "verify",
+            "--export",
+            p(&path),
+            "--config",
+            p(&config),
+        ]);
+        assert_eq!(run.code, Some(1), "{what}: {}", run.describe());
+        assert!(
+            run.stdout.contains("tampering found"),
+            "{what}: {}",
+            run.describe()
+        );
+    }
+    // A file that cannot be read at all could not be verified (exit 2).
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--export",
+        p(&tmp.path().join("no-such-export.jsonl")),
+        "--config",
+        p(&config),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
 }
 
 #[test]
@@ -1111,6 +1160,24 @@ fn proof_commands_write_and_check_bundles_offline() {
         &other,
     ]);
     assert_eq!(run.code, Some(1), "{}", run.describe());
+    // The log's own key given as a witness key would "verify" the
+    // checkpoint's own signature as a cosignature: refused, exit 2.
+    let run = credgate(&[
+        "audit",
+        "verify-proof",
+        p(&bundles[0]),
+        "--public-key",
+        &vkey,
+        "--witness-key",
+        &vkey,
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stderr.contains("not a witness key"),
+        "{}",
+        run.describe()
+    );
+    assert!(!run.stdout.contains("cosigned by"), "{}", run.describe());
     // Could not run: exit 2, no backtrace.
     let missing = tmp.path().join("nope.json");
     let run = credgate(&["audit", "verify-proof", p(&missing), "--public-key", &vkey]);

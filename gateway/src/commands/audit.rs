@@ -423,6 +423,15 @@ fn verify_proof(
     for w in witness_keys {
         let v = audit::note::Verifier::parse(w.trim())
             .map_err(|e| format!("`--witness-key {w}`: {e}"))?;
+        // The log's own key (type 0x01) would "verify" the checkpoint's
+        // own signature line and report a cosignature nobody made.
+        if v.kind != audit::note::COSIGNATURE_V1 {
+            return Err(format!(
+                "`--witness-key {w}`: not a witness key (a cosignature/v1 key, type 0x04, \
+                 as `credgate witness init` prints it)"
+            )
+            .into());
+        }
         witnesses.push(v);
     }
     let text = std::fs::read_to_string(file).map_err(|why| AuditCmdError::File {
@@ -491,7 +500,22 @@ fn verify(
                 path: file.to_path_buf(),
                 why,
             })?);
-            audit::verify_export(reader, &public_key)?
+            match audit::verify_export(reader, &public_key) {
+                Ok(report) => report,
+                // A file that does not read as an export made with this
+                // key (cut mid-line, header gone or swapped, lines that are
+                // not export lines) is a file that fails verification, not
+                // a verifier that could not run.
+                Err(e) if export_damaged(&e) => {
+                    let why = match &e {
+                        audit::AuditError::Io(_) => "not UTF-8 text".to_string(),
+                        e => e.to_string(),
+                    };
+                    println!("tampering found: `{}`: {why}", file.display());
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         (Some(c), None) => {
             let (config, public_key) = load(c)?;
@@ -544,6 +568,19 @@ fn verify(
             );
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+/// Whether an export failed to verify because of what the file holds (a
+/// line that is not an export line, a header gone or naming another key,
+/// bytes that are not UTF-8): exit 1, tampering. A read that failed, or
+/// the verifier's own failure, is not the file's fault (exit 2).
+fn export_damaged(e: &audit::AuditError) -> bool {
+    match e {
+        audit::AuditError::ExportFormat { .. } => true,
+        audit::AuditError::KeyMismatch => true,
+        audit::AuditError::Io(io) => io.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
     }
 }
 
