@@ -383,6 +383,15 @@ async fn each_plane_refuses_the_other_planes_identities() {
         .await
         .unwrap();
     assert_eq!(r.status, 400);
+    // The log API's own error bodies carry the inquiry id too, as every
+    // error body does.
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["error"]["code"], "invalid_request", "{body}");
+    assert_eq!(
+        body["error"]["inquiry_id"].as_str(),
+        r.header("inquiry-id"),
+        "{body}"
+    );
     let e = env.entry(r.header("inquiry-id").unwrap()).await;
     assert_eq!(
         (e.decision, e.reason.as_str()),

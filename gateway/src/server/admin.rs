@@ -134,6 +134,9 @@ impl journal::PlaneHandler for AdminPlane {
 
     fn respond(a: Answer, inquiry_id: &str) -> Response<Body> {
         let mut resp = Response::new(match a.body {
+            AnswerBody::Full(bytes) if a.status >= 400 && a.content_type == "application/json" => {
+                Body::Full(Full::new(Bytes::from(with_inquiry_id(bytes, inquiry_id))))
+            }
             AnswerBody::Full(bytes) => Body::Full(Full::new(Bytes::from(bytes))),
             AnswerBody::Export(stream) => Body::Export(stream),
         });
@@ -168,6 +171,23 @@ impl journal::PlaneHandler for AdminPlane {
         }
         resp
     }
+}
+
+/// A JSON error body of the log API (`{"error": {"code", "message"}}`,
+/// built where the inquiry id is not known) with the inquiry id added, as
+/// every error body carries it (SPEC: data plane, errors). A body of
+/// another shape is left as it is.
+fn with_inquiry_id(body: Vec<u8>, inquiry_id: &str) -> Vec<u8> {
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    match v.get_mut("error").and_then(|e| e.as_object_mut()) {
+        Some(error) if !error.contains_key("inquiry_id") => {
+            error.insert("inquiry_id".into(), inquiry_id.into());
+        }
+        _ => return body,
+    }
+    serde_json::to_vec(&v).unwrap_or(body)
 }
 
 async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Answer, Failure> {
