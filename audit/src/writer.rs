@@ -81,6 +81,13 @@ pub struct AuditConfig {
     /// free, so the log stops before the disk is full; 0: no floor. (On
     /// PostgreSQL the server owns its disk: ignored.)
     pub min_free_bytes: u64,
+    /// Whether opening verifies and seals the chains a crash left open
+    /// (the gateway: yes). A command that appends one entry while gateways
+    /// may be running (`credgate audit lift`) says no: on SQLite nothing
+    /// tells a live writer's chain from a crashed one, and sealing a live
+    /// chain would make every later entry of it read as tampering. The
+    /// next gateway to start seals what a crash left open.
+    pub seal_open_chains: bool,
 }
 
 impl Default for AuditConfig {
@@ -95,6 +102,7 @@ impl Default for AuditConfig {
             origin: "credgate.local/<chain_id>".to_owned(),
             key_name: "credgate-audit".to_owned(),
             min_free_bytes: 0,
+            seal_open_chains: true,
         }
     }
 }
@@ -108,6 +116,7 @@ impl std::fmt::Debug for AuditConfig {
             .field("queue_capacity", &self.queue_capacity)
             .field("store_timeout_ms", &self.store_timeout_ms)
             .field("min_free_bytes", &self.min_free_bytes)
+            .field("seal_open_chains", &self.seal_open_chains)
             .field("checkpoint_interval_ms", &self.checkpoint_interval_ms)
             .field("origin", &self.origin)
             .field("key_name", &self.key_name)
@@ -201,7 +210,9 @@ impl AuditLog {
         let verifier = signer.verifier();
         let key = LogKey::raw(&verifier.public_key)?;
         migrate_legacy_chains(&store, &signer, &key, &cfg.origin).await?;
-        seal_open_chains(&store, &signer, &key, &chain_id).await?;
+        if cfg.seal_open_chains {
+            seal_open_chains(&store, &signer, &key, &chain_id).await?;
+        }
         let links = latest_checkpoints(&store, &key, &chain_id).await?;
         let origin = origin_for(&cfg.origin, &chain_id);
         let genesis = signer.sign(&origin, 0, &empty_root(), Kind::Genesis, now_ms(), &links)?;

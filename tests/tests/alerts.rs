@@ -456,7 +456,15 @@ async fn suspension_refuses_until_lifted_or_over() {
         ask(&c, &gw, &legal(1), &INSPECTOR_HEADERS).await.status,
         200
     );
+    // The lift was written by another process while this gateway was
+    // writing its chain: it must not have sealed that live chain (every
+    // later entry of a sealed chain reads as tampering).
+    let (code, out, err) = run(BIN, &["audit", "verify", "--config", config]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("intact"), "{out}{err}");
     gw.shutdown().await.unwrap();
+    let (code, out, err) = run(BIN, &["audit", "verify", "--config", config]).await;
+    assert_eq!(code, Some(0), "after shutdown: {out}{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

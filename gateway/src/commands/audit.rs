@@ -194,9 +194,14 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             reason,
         } => {
             let (config, _) = load(&config)?;
-            let audit_cfg = config
-                .audit_config()
-                .map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?;
+            let audit_cfg = audit::AuditConfig {
+                // Gateways may be writing their chains right now: sealing
+                // theirs would turn their next entries into "tampering".
+                seal_open_chains: false,
+                ..config
+                    .audit_config()
+                    .map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?
+            };
             let rt = runtime()?;
             // A suspension whose time is over may still be lifted (that
             // restarts the officer's alert windows); the clock of the
