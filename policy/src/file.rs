@@ -967,13 +967,13 @@ impl Validator<'_> {
                 .as_ref()
                 .map(|s| (s, duration(self, s, "suspend_for")));
             let action = match a.action.as_ref().map(|s| (s, s.get_ref().as_str())) {
-                None | Some((_, "alert")) => {
-                    if let Some((s, _)) = &suspend_for {
-                        self.err(*s, format!("alert `{name}`: `suspend_for` is only meaningful with `action = \"suspend\"`"));
-                        ok = false;
-                    }
-                    Some(alerts::AlertAction::Alert)
-                }
+                // `suspend_for` beside `action = "alert"` is accepted and
+                // has no effect (SPEC's own example writes it so, to show
+                // the key); it must still be a valid duration (above).
+                None | Some((_, "alert")) => match &suspend_for {
+                    Some((_, None)) => None,
+                    _ => Some(alerts::AlertAction::Alert),
+                },
                 Some((s, "suspend")) => {
                     if kind.per_subject() {
                         self.err(s, format!("alert `{name}`: kind `{kind}` counts per subject and cannot suspend an officer"));

@@ -632,6 +632,52 @@ fn the_specs_alert_rules_load() {
         .is_empty());
 }
 
+/// The SPEC's `[[alerts]]` example, verbatim (comments included): its
+/// first rule writes `suspend_for` beside `action = "alert"`, which loads
+/// as an alert (the duration has no effect without `action = "suspend"`).
+const SPEC_ALERTS: &str = r#"
+[[alerts]]
+name = "bulk-lookup"
+kind = "distinct_subjects"   # per officer: distinct subjects within window
+threshold = 200
+window = "1h"
+action = "alert"             # or "suspend"
+suspend_for = "4h"           # with action = "suspend"
+
+[[alerts]]
+name = "probing"
+kind = "refusals"            # per officer: refused inquiries within window
+threshold = 20
+window = "10m"
+
+[[alerts]]
+name = "night-work"
+kind = "off_hours"           # any inquiry outside these hours (platform time zone)
+hours = "08:00-20:00"
+days = "mon-fri"
+
+[[alerts]]
+name = "hotspot"
+kind = "subject_units"       # per subject: distinct units within window
+threshold = 5
+window = "24h"
+"#;
+
+#[test]
+fn the_specs_alert_example_loads_verbatim() {
+    use crate::alerts::AlertAction;
+    let p = Policy::parse(
+        &format!("{CONFORMANCE}{SPEC_ALERTS}"),
+        "p.toml",
+        &Settings::default(),
+    )
+    .unwrap();
+    let a = p.alerts();
+    assert_eq!(a.len(), 4);
+    assert_eq!(a[0].action, AlertAction::Alert);
+    assert_eq!(a[0].threshold, 200);
+}
+
 #[test]
 fn bad_alert_rules_are_reported_with_their_lines() {
     let text = format!(
@@ -713,10 +759,12 @@ action = \"ban\"
     assert_eq!(line_of(&e, "`window` = `60d` is longer than 30d"), 49);
     assert_eq!(line_of(&e, "unknown key `colour`"), 50);
     assert_eq!(line_of(&e, "unknown action `ban`"), 51);
+    // `suspend_for` beside `action = "alert"` has no effect, but must
+    // still be a duration.
     let e = errors(&format!(
-        "{BASE}\n[[alerts]]\nname = \"x\"\nkind = \"refusals\"\nthreshold = 1\nwindow = \"1h\"\nsuspend_for = \"1h\"\n"
+        "{BASE}\n[[alerts]]\nname = \"x\"\nkind = \"refusals\"\nthreshold = 1\nwindow = \"1h\"\naction = \"alert\"\nsuspend_for = \"soon\"\n"
     ));
-    assert_eq!(line_of(&e, "`suspend_for` is only meaningful"), 13);
+    assert_eq!(line_of(&e, "suspend_for"), 14);
     let e = errors(&format!("{BASE}\n[[alerts]]\nkind = \"refusals\"\n"));
     assert_eq!(line_of(&e, "an `[[alerts]]` entry needs `name`"), 8);
 }
