@@ -199,10 +199,14 @@ fn decide_inner(
         return Err(deny(
             Reason::PurposeNotGranted,
             format!(
-                "no role of officer {} grants purpose `{}` (roles: {})",
-                officer.id,
+                "purpose \"{}\" is not granted to {} (officer {})",
                 inquiry.purpose,
-                names(&data_roles)
+                data_roles
+                    .iter()
+                    .map(|r| format!("role \"{}\"", r.name))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                officer.id,
             ),
         ));
     }

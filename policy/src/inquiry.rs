@@ -89,7 +89,7 @@ fn parse_query(
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         if key != "items" {
-            return Err(invalid("unknown query parameter"));
+            return Err(InquiryError::Invalid(unknown_parameter(key)));
         }
         if !takes_items {
             return Err(invalid("`items` is not accepted on this route"));
@@ -168,8 +168,30 @@ fn parse_route(path: &str, query: Option<&str>) -> Result<Route, InquiryError> {
     }
 }
 
+/// The refusal of a query parameter this route does not take, naming it
+/// when the name is a plain short word (letters, digits, `_`, `-`; at most
+/// 32 characters; no run of 6 digits, so an identity number or phone
+/// number sent as a parameter name is never repeated into the log).
+fn unknown_parameter(key: &str) -> String {
+    let plain = !key.is_empty()
+        && key.len() <= 32
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !key
+            .as_bytes()
+            .split(|b| !b.is_ascii_digit())
+            .any(|run| run.len() >= 6);
+    if plain {
+        format!("unknown query parameter `{key}` (only `items` is accepted)")
+    } else {
+        "unknown query parameter (its name is not shown: not a plain word; only `items` is accepted)"
+            .to_owned()
+    }
+}
+
 fn parse_purpose(purpose: Option<&[u8]>) -> Result<String, InquiryError> {
-    let bytes = purpose.ok_or_else(|| invalid("missing `Inquiry-Purpose` header"))?;
+    let bytes = purpose.ok_or_else(|| invalid("missing header Inquiry-Purpose"))?;
     let text = std::str::from_utf8(bytes).map_err(|_| invalid("`Inquiry-Purpose` is not UTF-8"))?;
     let text = text.trim();
     if text.is_empty() {
@@ -187,7 +209,7 @@ fn parse_purpose(purpose: Option<&[u8]>) -> Result<String, InquiryError> {
 }
 
 fn parse_case(case: Option<&[u8]>) -> Result<String, InquiryError> {
-    let bytes = case.ok_or_else(|| invalid("missing `Inquiry-Case` header"))?;
+    let bytes = case.ok_or_else(|| invalid("missing header Inquiry-Case"))?;
     let text = std::str::from_utf8(bytes).map_err(|_| invalid("`Inquiry-Case` is not UTF-8"))?;
     // Checked before trimming: `trim` would drop a trailing U+2028 but keep
     // a zero-width space, and neither may reach the log.

@@ -2,7 +2,7 @@
 //! `decide_admin` and `explain`.
 
 use super::*;
-use crate::consent::{sign, ConsentPayload};
+use crate::consent::{ConsentPayload, sign};
 use crate::file::Settings;
 use time::macros::datetime;
 
@@ -300,6 +300,13 @@ fn purpose_not_granted_names_roles() {
         Decision::Deny(d) => {
             assert_eq!(d.reason, Reason::PurposeNotGranted);
             assert!(d.rule.contains("inspector"), "{}", d.rule);
+            // In the SPEC's words: purpose "x" is not granted to role "y".
+            assert!(
+                d.rule
+                    .starts_with("purpose \"recruitment\" is not granted to role \""),
+                "{}",
+                d.rule
+            );
         }
         other => panic!("{other:?}"),
     }

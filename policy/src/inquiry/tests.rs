@@ -269,3 +269,42 @@ fn split_target_splits() {
     assert_eq!(split_target("/a?b=c"), ("/a", Some("b=c")));
     assert_eq!(split_target("/a"), ("/a", None));
 }
+
+/// A refusal names the header or parameter at fault, in the SPEC's words
+/// (`missing header Inquiry-Purpose`), and never repeats a parameter name
+/// that could be a sensitive value.
+#[test]
+fn refusals_name_the_header_or_parameter_at_fault() {
+    let message = |r: &RawRequest<'_>| match parse(r) {
+        Err(InquiryError::Invalid(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let path = format!("/v1/subjects/{LEGAL}");
+    let mut r = req(&path);
+    r.purpose = None;
+    assert_eq!(message(&r), "missing header Inquiry-Purpose");
+    let mut r = req(&path);
+    r.case = None;
+    assert_eq!(message(&r), "missing header Inquiry-Case");
+
+    let records = format!("/v1/subjects/{NATURAL}/records");
+    for (query, named) in [
+        ("colour=red", Some("colour")),
+        ("items=basic&page-size=2", Some("page-size")),
+        // an identity number or a phone number as the name: not repeated
+        ("430102198506123011=1", None),
+        ("x13812345678", None),
+        ("a%20b=1", None),
+    ] {
+        let mut r = req(&records);
+        r.query = Some(query);
+        let m = message(&r);
+        match named {
+            Some(name) => assert!(m.contains(&format!("`{name}`")), "{query}: {m}"),
+            None => {
+                assert!(!m.contains("1234"), "{query}: {m}");
+                assert!(!m.contains("1985"), "{query}: {m}");
+            }
+        }
+    }
+}

@@ -14,7 +14,7 @@ fn every_failure_has_the_spec_status_and_code() {
             "role_forbidden",
         ),
         (
-            Failure::Invalid("missing `Inquiry-Case` header".into()),
+            Failure::Invalid("missing header Inquiry-Case".into()),
             400,
             "invalid_request",
         ),
