@@ -2,7 +2,7 @@
 //! `decide_admin` and `explain`.
 
 use super::*;
-use crate::consent::{ConsentPayload, sign};
+use crate::consent::{sign, ConsentPayload};
 use crate::file::Settings;
 use time::macros::datetime;
 
