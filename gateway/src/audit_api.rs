@@ -304,12 +304,41 @@ fn subject_query(query: Option<&str>) -> Result<audit::Filter, QueryError> {
 }
 
 /// One log entry as JSON: every stored field plus a readable `time`.
+///
+/// The entry's fields are under `entry` (as stored and hashed) and also at
+/// the top level beside `chain_id`, `seq`, `prev_hash`, `hash` and `time`,
+/// so a reader finds `reason` or `officer_id` where the SPEC's list of
+/// entry fields suggests. A refusal summary (`reason =
+/// "refusals_summarised"`) also gets `count`, `first_inquiry` and
+/// `last_inquiry` read back from its rule.
 pub fn entry_json(entry: &audit::Entry) -> Value {
     let mut value = serde_json::to_value(entry).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
         map.insert("time".into(), Value::String(format_ms(entry.entry.time_ms)));
+        if let Some(Value::Object(fields)) = map.get("entry").cloned() {
+            for (k, v) in fields {
+                map.entry(k).or_insert(v);
+            }
+        }
+        if entry.entry.reason == "refusals_summarised" {
+            if let Some((count, first, last)) = refusal_summary(&entry.entry.rule) {
+                map.insert("count".into(), count.into());
+                map.insert("first_inquiry".into(), first.into());
+                map.insert("last_inquiry".into(), last.into());
+            }
+        }
     }
     value
+}
+
+/// A refusal summary's rule (`refusal budget exceeded: N refused requests
+/// answered 429, inquiry ids FIRST..LAST`) read back.
+pub(crate) fn refusal_summary(rule: &str) -> Option<(u64, &str, &str)> {
+    let rest = rule.strip_prefix("refusal budget exceeded: ")?;
+    let (count, rest) = rest.split_once(' ')?;
+    let (_, ids) = rest.rsplit_once("inquiry ids ")?;
+    let (first, last) = ids.split_once("..")?;
+    Some((count.parse().ok()?, first, last))
 }
 
 /// The misuse alert firings matching `from`, `to` (as [`build_filter`]) and

@@ -471,3 +471,41 @@ fn verify_reports_as_json_byte_for_byte() {
         r#"{"result":"tampered","chain_id":"c-1","first_bad_seq":7,"why":"hash \"mismatch\""}"#
     );
 }
+
+/// `/audit/entries` and `audit query --format json`: the entry's fields at
+/// the top level as well as under `entry`; a refusal summary's count and
+/// first and last inquiry ids as fields.
+#[test]
+fn entry_json_has_the_fields_at_the_top_and_reads_summaries_back() {
+    let mut e = new_entry(
+        "2026-03-01T10:00:00Z",
+        "HN-AMR-0001",
+        "91430100MA4L0XXX1N",
+        audit::Decision::Deny,
+    );
+    e.reason = "refusals_summarised".into();
+    e.rule = "refusal budget exceeded: 97 refused requests answered 429, inquiry ids aa..bb".into();
+    let entry = audit::Entry {
+        chain_id: "c1".into(),
+        seq: 3,
+        prev_hash: "00".repeat(32),
+        hash: "11".repeat(32),
+        entry: e,
+    };
+    let v = entry_json(&entry);
+    assert_eq!(v["seq"], 3);
+    assert_eq!(v["chain_id"], "c1");
+    assert_eq!(v["reason"], "refusals_summarised");
+    assert_eq!(v["decision"], "deny");
+    assert_eq!(v["officer_id"], "HN-AMR-0001");
+    assert_eq!(v["entry"]["reason"], "refusals_summarised");
+    assert_eq!(v["count"], 97);
+    assert_eq!(v["first_inquiry"], "aa");
+    assert_eq!(v["last_inquiry"], "bb");
+    // Other entries get no summary fields.
+    let mut plain = entry;
+    plain.entry.reason = "ok".into();
+    let v = entry_json(&plain);
+    assert!(v.get("count").is_none(), "{v}");
+    assert_eq!(v["reason"], "ok");
+}

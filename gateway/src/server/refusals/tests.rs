@@ -82,3 +82,21 @@ fn full_idle_buckets_are_dropped() {
     b.shrink(t0 + Duration::from_millis(5500));
     assert_eq!(b.tracked(), 1);
 }
+
+/// The summary's rule text is what the log API reads `count`,
+/// `first_inquiry` and `last_inquiry` back from.
+#[test]
+fn the_summary_rule_reads_back() {
+    let p = Pending {
+        identity: who("ab"),
+        plane: "data",
+        count: 97,
+        first: "0190aa".into(),
+        last: "0190bb".into(),
+        last_ms: 0,
+    };
+    assert_eq!(
+        crate::audit_api::refusal_summary(&p.rule()),
+        Some((97, "0190aa", "0190bb"))
+    );
+}
