@@ -4,12 +4,15 @@
 //! Field names reach the gateway from databases nobody here controls, in any
 //! spelling. A key and a configured name match when their [`normalise`]d
 //! forms are equal: Unicode NFKC, full case folding, NFKC again (folding can
-//! denormalise), then every character that is not a letter or a digit
-//! (`char::is_alphanumeric`: spaces, `_`, `-`, `.`, zero-width and other
-//! format characters, punctuation, combining marks left after composition)
-//! is dropped. `medical_history`, `MedicalHistory`, `medical-history `,
-//! fullwidth `ｍｅｄｉｃａｌ＿ｈｉｓｔｏｒｙ` and `medical\u{200b}history` are
-//! one name; so are `身份证号` and ` 身份证号 `.
+//! denormalise), then every character that is not a letter or a digit is
+//! dropped: spaces, `_`, `-`, `.`, zero-width and other format characters,
+//! punctuation, and every combining mark (General_Category M: Mn, Mc, Me)
+//! left after composition — `char::is_alphanumeric` alone would keep the
+//! marks Unicode counts as Alphabetic (U+0363, U+05B0, U+1DD3, ...), and
+//! `religio\u{363}n` would not be `religion`. `medical_history`,
+//! `MedicalHistory`, `medical-history `, fullwidth `ｍｅｄｉｃａｌ＿ｈｉｓｔｏｒｙ`
+//! and `medical\u{200b}history` are one name; so are `身份证号` and
+//! ` 身份证号 `.
 //!
 //! The policy loader stores configured names normalised (once per load);
 //! the redactor normalises each key of a body once. Plain ASCII takes a fast
@@ -21,6 +24,7 @@
 use std::borrow::Cow;
 
 use caseless::default_case_fold_str;
+use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 /// `name` in the form keys and configured names are compared in; borrowed
@@ -62,7 +66,15 @@ pub fn normalise(name: &str) -> Cow<'_, str> {
 fn normalise_once(name: &str) -> String {
     let composed: String = name.nfkc().collect();
     let folded = default_case_fold_str(&composed);
-    folded.nfkc().filter(|c| c.is_alphanumeric()).collect()
+    folded.nfkc().filter(|c| is_letter_or_digit(*c)).collect()
+}
+
+/// Whether `c` is kept in a normal name: alphanumeric and not a combining
+/// mark (`is_alphanumeric` alone keeps the marks Unicode counts as
+/// Alphabetic, such as U+0363 or U+05B0). Every ASCII letter and digit is
+/// kept, so the ASCII paths above agree with this one.
+fn is_letter_or_digit(c: char) -> bool {
+    c.is_alphanumeric() && !is_combining_mark(c)
 }
 
 /// Whether ASCII `name` is already normal: lowercase letters and digits only.

@@ -296,3 +296,22 @@ fn nesting_at_the_limit_is_accepted_one_deeper_is_not() {
         Err(RedactionError::NotJson)
     );
 }
+
+#[test]
+fn keys_with_combining_marks_are_removed_in_large_bodies_too() {
+    // Past 8 KB the parser interns key names and their rules are kept per
+    // name (`tree::Memo`): the marked spellings must still be found, every
+    // time.
+    let rows: Vec<Value> = (0..200)
+        .map(|i| {
+            json!({"n": i, "religio\u{0363}n": "SECRET", "relig\u{05b0}ion": "SECRET",
+                   "Blood\u{1dd3}Type": "SECRET", "keep": "k"})
+        })
+        .collect();
+    let body = json!({"rows": rows});
+    assert!(serde_json::to_vec(&body).unwrap().len() > 8 * 1024);
+    let (out, report) = run(&body);
+    assert!(!out.to_string().contains("SECRET"));
+    assert_eq!(out["rows"][199], json!({"n": 199, "keep": "k"}));
+    assert!(report.removed_keys.contains("Blood\u{1dd3}Type"));
+}

@@ -51,6 +51,13 @@ fn prohibited_key_spellings_are_removed() {
         "medical-history",
         "blood.type",
         "genetic data",
+        // combining marks (no letters, even those Unicode calls Alphabetic)
+        "religio\u{0363}n",
+        "relig\u{05b0}ion",
+        "fingerprint\u{1dd3}",
+        "\u{0903}illness",
+        "medical\u{20dd}_history",
+        "ＢＬＯＯＤ\u{0363}ＴＹＰＥ",
         // escaped in the JSON text is covered by properties.rs
     ];
     for key in spellings {
@@ -378,11 +385,16 @@ mod properties {
     use redaction::testing::PROHIBITED;
 
     /// `name` respelled: each letter in either case or fullwidth, with
-    /// separators and format characters between letters and around it.
+    /// separators, format characters and combining marks between letters
+    /// and around it.
     fn respelled() -> impl Strategy<Value = String> {
+        // Combining marks too (Mn, Mc, Me), of those that compose with no
+        // Latin letter: a mark that does (U+0301 after `o`) makes another
+        // letter, and so another name, under NFKC.
         const SEPARATORS: &[&str] = &[
             "", "", "", " ", "_", "-", ".", "\u{200b}", "\u{200c}", "\u{200d}", "\u{feff}",
-            "\u{00ad}", "\u{202e}", "\u{2028}", "\t",
+            "\u{00ad}", "\u{202e}", "\u{2028}", "\t", "\u{0363}", "\u{036f}", "\u{05b0}",
+            "\u{05c2}", "\u{1dd3}", "\u{0903}", "\u{093e}", "\u{20dd}", "\u{0488}",
         ];
         (
             prop::sample::select(PROHIBITED),

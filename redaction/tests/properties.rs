@@ -34,7 +34,24 @@ fn random_case(names: &'static [&'static str]) -> impl Strategy<Value = String> 
         })
 }
 
-/// Keys: plain names (Latin and Chinese) and rule names in random case.
+/// `name` in random case with a combining mark (Mn, Mc or Me; none that
+/// composes with a Latin letter) inserted at a random place.
+fn marked(names: &'static [&'static str]) -> impl Strategy<Value = String> {
+    const MARKS: &[char] = &['\u{0363}', '\u{05b0}', '\u{1dd3}', '\u{0903}', '\u{20dd}'];
+    (
+        random_case(names),
+        any::<prop::sample::Index>(),
+        prop::sample::select(MARKS),
+    )
+        .prop_map(|(name, at, mark)| {
+            let mut chars: Vec<char> = name.chars().collect();
+            chars.insert(at.index(chars.len() + 1), mark);
+            chars.into_iter().collect()
+        })
+}
+
+/// Keys: plain names (Latin and Chinese) and rule names in random case,
+/// some with a combining mark.
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => "[a-z_]{1,8}".prop_filter("records is the records key", |k| normalise(k) != "records"),
@@ -42,6 +59,9 @@ fn key() -> impl Strategy<Value = String> {
         2 => random_case(PROHIBITED),
         1 => random_case(CONSENT),
         1 => random_case(MASKED),
+        1 => marked(PROHIBITED),
+        1 => marked(CONSENT),
+        1 => marked(MASKED),
     ]
 }
 
@@ -110,6 +130,20 @@ fn all_keys(value: &Value, out: &mut Vec<String>) {
             }
         }
         Value::Array(items) => items.iter().for_each(|v| all_keys(v, out)),
+        _ => {}
+    }
+}
+
+/// Every key of `value`, as spelled.
+fn raw_keys(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                raw_keys(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| raw_keys(v, out)),
         _ => {}
     }
 }
@@ -227,6 +261,22 @@ proptest! {
         all_keys(&out, &mut keys);
         for key in keys {
             prop_assert!(!listed(PROHIBITED, &key), "{key} survived");
+        }
+        // Judged without `normalise` too: the generated keys are ASCII
+        // letters and `_` (and marks), or Chinese, so a key whose ASCII
+        // letters, lowercased, spell a prohibited name is one.
+        let mut raw = Vec::new();
+        raw_keys(&out, &mut raw);
+        for key in raw {
+            let letters: String = key
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            prop_assert!(
+                !PROHIBITED.iter().any(|name| name.replace('_', "") == letters),
+                "{key:?} survived"
+            );
         }
     }
 

@@ -39,6 +39,32 @@ fn full_case_folding_not_just_lowercase() {
 }
 
 #[test]
+fn combining_marks_are_no_letters() {
+    // Combining marks of each kind: Mn U+0363, U+05B0, U+1DD3 and Mc
+    // U+0903 are Alphabetic (`char::is_alphanumeric` keeps them); Me U+20DD,
+    // U+0488. None composes with a Latin letter, so NFKC leaves them.
+    for spelling in [
+        "religio\u{0363}n",
+        "relig\u{05b0}ion",
+        "\u{1dd3}religion",
+        "religion\u{0903}",
+        "re\u{20dd}ligion",
+        "reli\u{0488}gion",
+        "ＲＥＬＩＧＩＯ\u{0363}Ｎ",
+        "re\u{0363}\u{05b0}\u{1dd3}ligion",
+        "\u{0363}religion\u{05b0}",
+    ] {
+        assert_eq!(normalise(spelling), "religion", "{spelling:?}");
+    }
+    assert_eq!(normalise("病\u{0363}史"), "病史");
+    assert_eq!(normalise("\u{0363}\u{05b0}"), "");
+    // A mark NFKC composes with its letter makes another letter: a
+    // different name, as the contract's order (NFKC first) says.
+    assert_eq!(normalise("religio\u{0301}n"), "religión");
+    assert_ne!(normalise("religio\u{0301}n"), "religion");
+}
+
+#[test]
 fn different_names_stay_different() {
     assert_ne!(normalise("religion"), normalise("region"));
     assert_ne!(normalise("income"), normalise("incomes"));

@@ -265,3 +265,47 @@ fn empty_rules_match_nothing() {
     assert_eq!(rules.lookup("religion", None), None);
     assert_eq!(rules.lookup("宗教", None), None);
 }
+
+#[test]
+fn combining_marks_in_a_key_do_not_hide_it() {
+    // Marks Unicode counts as Alphabetic (kept by `char::is_alphanumeric`)
+    // and enclosing ones, inside, before or after a rule's name.
+    let scope = inspector();
+    let rules = KeyRules::new(&scope);
+    let spellings = [
+        "religio\u{0363}n",
+        "relig\u{05b0}ion",
+        "\u{1dd3}Religion",
+        "RELIGION\u{0903}",
+        "ｒｅｌｉｇｉｏ\u{0363}ｎ",
+        "blood\u{0363}_type",
+        "Medical\u{05b0}History\u{20dd}",
+        "id_nu\u{0363}mber",
+        "pho\u{1dd3}ne",
+        "in\u{0363}come",
+    ];
+    for key in spellings {
+        let derived = rules.lookup(key, None);
+        assert!(derived.is_some(), "{key:?} has no rule");
+        // The memo path derives the same.
+        let memo = Memo::default();
+        assert_eq!(rules.lookup(key, Some(&memo)), derived, "{key:?}");
+    }
+    let (out, report) = redact(
+        &scope,
+        json!({
+            "religio\u{0363}n": "x",
+            "a": [{"relig\u{05b0}ion": "x", "keep": 1}],
+            "pho\u{1dd3}ne": "13912345678",
+            "in\u{0363}come": 1
+        }),
+    );
+    assert_eq!(
+        out,
+        json!({"a": [{"keep": 1}], "pho\u{1dd3}ne": "139******78"})
+    );
+    assert!(report.removed_keys.contains("religio\u{0363}n"));
+    assert!(report.masked_keys.contains("pho\u{1dd3}ne"));
+    // A mark that composes with its letter makes another name.
+    assert_eq!(rules.lookup("religio\u{0301}n", None), None);
+}
