@@ -417,8 +417,19 @@ fn printable_text(text: &str) -> Result<String, String> {
 pub fn main<X: Extra>() -> ExitCode {
     let cli = match Cli::<X>::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return usage_error(&e),
+        Err(e) => return usage_error::<X>(&e),
     };
+    // `audit verify`, `verify-proof` and `archive` have exit codes of their
+    // own (1 is "tampering found" / "invalid" / "a month did not verify"):
+    // an error that stops them is "could not run", exit 2.
+    let own_exit_codes = matches!(
+        cli.command,
+        Command::Audit(
+            AuditCommand::Verify { .. }
+                | AuditCommand::VerifyProof { .. }
+                | AuditCommand::Archive { .. }
+        )
+    );
     let result = match cli.command {
         Command::Serve {
             config,
@@ -435,7 +446,7 @@ pub fn main<X: Extra>() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             print_errors(&e.to_string());
-            if is_invalid_input(e.as_ref()) {
+            if !own_exit_codes && is_invalid_input(e.as_ref()) {
                 ExitCode::from(1)
             } else {
                 ExitCode::from(2)
@@ -445,25 +456,110 @@ pub fn main<X: Extra>() -> ExitCode {
 }
 
 /// A command line clap refused: `--help` and `--version` print and exit 0;
-/// anything else is invalid input, printed in the one error format.
-fn usage_error(e: &clap::Error) -> ExitCode {
+/// anything else is invalid input (exit 1), printed as ONE
+/// `credgate: error: …` line: clap's details (the missing arguments, the
+/// possible values, a tip) folded into it, its usage block left out, and
+/// the `--help` of the subcommand that was given named instead.
+fn usage_error<X: Extra>(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
-    let text = e.render().to_string();
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    if let Some(first) = lines.next() {
-        eprintln!(
-            "credgate: error: {}",
-            first.strip_prefix("error: ").unwrap_or(first)
-        );
-    }
-    for line in lines {
-        eprintln!("{line}");
-    }
+    let root = <Cli<X> as clap::CommandFactory>::command();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let (path, subcommands) = invoked(&root, &args);
+    eprintln!("credgate: error: {}", usage_message(e, &path, &subcommands));
     ExitCode::from(1)
+}
+
+/// The one-line message for a refused command line; `path` is the
+/// subcommand given (`credgate witness init`), `subcommands` its own.
+fn usage_message(e: &clap::Error, path: &str, subcommands: &[String]) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let see = format!("(see `{path} --help`)");
+    match e.kind() {
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            if !subcommands.is_empty() =>
+        {
+            return format!(
+                "missing subcommand: one of {} {see}",
+                subcommands.join(", ")
+            );
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            return format!("missing arguments {see}");
+        }
+        ErrorKind::MissingRequiredArgument => {
+            if let Some(ContextValue::Strings(missing)) = e.get(ContextKind::InvalidArg) {
+                if !missing.is_empty() {
+                    return format!("missing required argument(s): {} {see}", missing.join(", "));
+                }
+            }
+        }
+        _ => {}
+    }
+    // Anything else: clap's first line, and the detail lines before its
+    // usage block (possible values, tips), joined into one.
+    let text = e.render().to_string();
+    let mut parts: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line).to_owned());
+    }
+    if parts.is_empty() {
+        parts.push("invalid command line".to_owned());
+    }
+    format!("{} {see}", parts.join("; "))
+}
+
+/// The subcommand the command line names (`credgate audit query`, or just
+/// `credgate`) and the names of that subcommand's own subcommands. Walks
+/// the words that name subcommands, skipping options (and the value of an
+/// option that takes one, e.g. `--log-format json`); stops at the first
+/// word that names none.
+fn invoked(root: &clap::Command, args: &[std::ffi::OsString]) -> (String, Vec<String>) {
+    let mut cmd = root;
+    let mut path = root.get_name().to_owned();
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let Some(word) = word.to_str() else { break };
+        if word == "--" {
+            break;
+        }
+        if let Some(long) = word.strip_prefix("--") {
+            let takes_value = cmd
+                .get_arguments()
+                .chain(root.get_arguments())
+                .any(|a| a.get_long() == Some(long) && a.get_action().takes_values());
+            if takes_value {
+                words.next();
+            }
+            continue;
+        }
+        if word.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(word) {
+            Some(sub) => {
+                path.push(' ');
+                path.push_str(sub.get_name());
+                cmd = sub;
+            }
+            None => break,
+        }
+    }
+    let subcommands = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    (path, subcommands)
 }
 
 /// Prints an error display, one `credgate: error:` line per line of it, and
@@ -478,11 +574,52 @@ pub fn print_errors(text: &str) {
     }
 }
 
-/// Whether an error is the operator's input being wrong (config, policy,
-/// key files) rather than the command failing to run.
+/// An error that is the operator's input being wrong (exit 1): a command
+/// wraps in it what it knows to be the input's fault, when the error's own
+/// type cannot say (a PKI file that is not what it must be, a config that
+/// is not valid). Shows as the wrapped error.
+#[derive(Debug)]
+pub struct InvalidInput(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl InvalidInput {
+    /// Wrap an error (or a message) as the input's fault.
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        InvalidInput(e.into())
+    }
+}
+
+impl std::fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for InvalidInput {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Whether an error is the operator's input being wrong (arguments, config,
+/// policy, key files) rather than the command failing to run (a file that
+/// cannot be read, a store that is not there, a port, I/O).
 fn is_invalid_input(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut source = Some(e);
     while let Some(err) = source {
+        if err.downcast_ref::<InvalidInput>().is_some()
+            || err.downcast_ref::<crate::audit_api::QueryError>().is_some()
+            || err
+                .downcast_ref::<crate::commands::certs::CertsCmdError>()
+                .is_some()
+        {
+            return true;
+        }
+        if let Some(c) = err.downcast_ref::<crate::commands::consent::ConsentCmdError>() {
+            return c.is_invalid_input();
+        }
+        if let Some(a) = err.downcast_ref::<crate::commands::audit::AuditCmdError>() {
+            return a.is_invalid_input();
+        }
         let config = err
             .downcast_ref::<crate::config::ConfigError>()
             .or_else(|| match err.downcast_ref::<crate::server::ServeError>() {

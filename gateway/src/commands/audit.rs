@@ -8,7 +8,9 @@
 //! Each command reads `gateway.toml` for the store URL and the audit signing
 //! key (the verify key is its Ed25519 public half), opens an `audit::Reader`
 //! on a small current-thread tokio runtime and prints. `verify` exits 0
-//! intact, 1 tampering found, 2 could not run; the others 0 or 2.
+//! intact, 1 tampering found, 2 could not run (`verify-proof` likewise);
+//! the others 0, 1 for invalid input (arguments, a config that is not
+//! valid), 2 when they could not run (config unreadable, no store).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -16,17 +18,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::audit_api::{build_filter, entry_json, format_ms, parse_subject};
-use crate::cli::{AuditCommand, CmdResult, LogFormat, LogRange, OutputFormat};
+use crate::cli::{AuditCommand, CmdResult, InvalidInput, LogFormat, LogRange, OutputFormat};
 use crate::commands::policy::one_line;
 use crate::config::Config;
 
-/// Why an audit command could not run (exit 2).
+/// Why an audit command stopped: exit 2 (could not run), or 1 where
+/// [`AuditCmdError::is_invalid_input`] says so (`verify`, `verify-proof`
+/// and `archive` exit 2 on every error).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditCmdError {
-    /// The config could not be loaded.
+    /// The config could not be loaded (read).
     #[error("{0}")]
     Config(String),
+    /// The config (or a key file it names) is not valid.
+    #[error("{0}")]
+    InvalidConfig(String),
     /// The signing key is not an Ed25519 PKCS#8 key.
     #[error("the audit signing key configured in `{0}` is not an Ed25519 PKCS#8 key")]
     SigningKey(PathBuf),
@@ -56,6 +63,21 @@ pub enum AuditCmdError {
     Runtime(std::io::Error),
 }
 
+impl AuditCmdError {
+    /// Whether the operator's input is at fault (exit 1 for the commands
+    /// without exit codes of their own): a config or key that is not
+    /// valid, a `--public-key` that is not one.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            AuditCmdError::InvalidConfig(_)
+                | AuditCmdError::SigningKey(_)
+                | AuditCmdError::BadPublicKey
+                | AuditCmdError::UntrustedExport { .. }
+        )
+    }
+}
+
 /// Run one `credgate audit` subcommand.
 pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
     match cmd {
@@ -77,7 +99,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
                 .try_into()
                 .map_err(|_| AuditCmdError::BadPublicKey)?;
             let v = audit::note::Verifier::new(&config.audit_key_name, audit::note::ED25519, key)
-                .map_err(|e| AuditCmdError::Config(format!("[audit] key_name: {e}")))?;
+                .map_err(|e| AuditCmdError::InvalidConfig(format!("[audit] key_name: {e}")))?;
             println!("{}", v.to_vkey());
             Ok(ExitCode::SUCCESS)
         }
@@ -87,10 +109,16 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             out,
         } => {
             let (config, _) = load(&config)?;
-            let bundle = runtime()?.block_on(async {
-                let reader = audit::Reader::connect(&config.audit_store_url).await?;
-                proof_with_retry(&reader, &inquiry).await
-            })?;
+            let bundle = runtime()?
+                .block_on(async {
+                    let reader = audit::Reader::connect(&config.audit_store_url).await?;
+                    proof_with_retry(&reader, &inquiry).await
+                })
+                .map_err(|e| match e {
+                    // No such inquiry in the log: the `--inquiry` given is wrong.
+                    e @ audit::AuditError::NotFound(_) => InvalidInput::new(e).into(),
+                    e => Box::<dyn std::error::Error + Send + Sync>::from(e),
+                })?;
             write_bundle(&out, &bundle)?;
             println!(
                 "credgate: wrote the inclusion proof of inquiry {inquiry} (entry {} of chain {}, tree size {}) to `{}`",
@@ -164,6 +192,10 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             range: LogRange { config, from, to },
             rule,
         } => {
+            // The range is checked again by `query_alerts`; checked here
+            // first so a bad `--from` is reported as such (exit 1) before
+            // the store is looked for.
+            build_filter(None, None, from.as_deref(), to.as_deref(), None)?;
             let (config, _) = load(&config)?;
             let found = runtime()?.block_on(async {
                 let reader = audit::Reader::connect(&config.audit_store_url)
@@ -198,9 +230,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
                 // Gateways may be writing their chains right now: sealing
                 // theirs would turn their next entries into "tampering".
                 seal_open_chains: false,
-                ..config
-                    .audit_config()
-                    .map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?
+                ..config.audit_config().map_err(config_error)?
             };
             let rt = runtime()?;
             // A suspension whose time is over may still be lifted (that
@@ -347,10 +377,8 @@ fn lift_entry(officer: &str, reason: &str, inquiry_id: String) -> audit::NewEntr
 
 /// Load the config and derive the audit public key from its signing key.
 fn load(path: &Path) -> Result<(Config, Vec<u8>), AuditCmdError> {
-    let config = Config::load(path).map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?;
-    let audit = config
-        .audit_config()
-        .map_err(|e| AuditCmdError::Config(one_line(&e.to_string())))?;
+    let config = Config::load(path).map_err(config_error)?;
+    let audit = config.audit_config().map_err(config_error)?;
     let pair =
         ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&audit.signing_key_pkcs8)
             .map_err(|_| AuditCmdError::SigningKey(path.to_path_buf()))?;
@@ -358,6 +386,16 @@ fn load(path: &Path) -> Result<(Config, Vec<u8>), AuditCmdError> {
         .as_ref()
         .to_vec();
     Ok((config, public))
+}
+
+/// A config error as one line: a config file that cannot be read is a
+/// command that could not run; anything else is the config not valid.
+fn config_error(e: crate::config::ConfigError) -> AuditCmdError {
+    let text = one_line(&e.to_string());
+    match e {
+        crate::config::ConfigError::Read { .. } => AuditCmdError::Config(text),
+        _ => AuditCmdError::InvalidConfig(text),
+    }
 }
 
 /// The audit public key of a loaded config.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use certs::pki;
 
-use crate::cli::{CertsCommand, CmdResult, CrlCommand};
+use crate::cli::{CertsCommand, CmdResult, CrlCommand, InvalidInput};
 
 /// Longest `certs crl refresh --days`.
 const MAX_CRL_DAYS: u32 = 3650;
@@ -23,16 +23,31 @@ pub enum CertsCmdError {
     /// An empty `--officer-id`, `--name` or `--unit`.
     #[error("`{0}` must not be empty")]
     Empty(&'static str),
+    /// `certs issue --days` so large the end date is not a date.
+    #[error("`--days {0}` lies too far in the future")]
+    TooFar(u32),
     /// `certs crl refresh --days` out of range.
     #[error("`--days` must be between 1 and {MAX_CRL_DAYS}, not {0}")]
     CrlDays(u32),
+}
+
+/// A `certs::pki` error as the command's: the PKI folder or a file given
+/// holding the wrong thing, or an output that exists already, is the
+/// operator's input (exit 1); a file that cannot be read or written, or a
+/// key that cannot be generated, is a command that could not run (exit 2).
+fn pki_error(e: pki::PkiError) -> Box<dyn std::error::Error + Send + Sync> {
+    use pki::PkiError;
+    match e {
+        PkiError::Read { .. } | PkiError::Write { .. } | PkiError::Generate { .. } => e.into(),
+        e => InvalidInput::new(e).into(),
+    }
 }
 
 /// Run one `credgate certs` subcommand.
 pub fn run(cmd: CertsCommand) -> CmdResult {
     match cmd {
         CertsCommand::Init { dir } => {
-            pki::init(&dir)?;
+            pki::init(&dir).map_err(pki_error)?;
             println!("credgate: dev PKI created in `{}`:", dir.display());
             for name in pki::INIT_FILES {
                 print_written(&dir.join(name));
@@ -59,14 +74,16 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
                     return Err(CertsCmdError::Empty(flag).into());
                 }
             }
-            let spec = pki::OfficerSpec::for_days(
-                &officer_id,
-                &name,
-                &unit,
-                days,
-                time::OffsetDateTime::now_utc(),
-            );
-            let issued = pki::issue(&dir, &spec, &out)?;
+            let now = time::OffsetDateTime::now_utc();
+            // X.509 times end with the year 9999.
+            let last = time::Date::from_calendar_date(9999, time::Month::December, 31)
+                .map(|d| d.midnight().assume_utc());
+            match (now.checked_add(time::Duration::days(i64::from(days))), last) {
+                (Some(end), Ok(last)) if end <= last => {}
+                _ => return Err(CertsCmdError::TooFar(days).into()),
+            }
+            let spec = pki::OfficerSpec::for_days(&officer_id, &name, &unit, days, now);
+            let issued = pki::issue(&dir, &spec, &out).map_err(pki_error)?;
             println!("credgate: certificate for officer `{officer_id}` issued, valid {days} days:");
             for path in [&issued.cert, &issued.key, &issued.p12] {
                 print_written(path);
@@ -79,7 +96,7 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
         }
         CertsCommand::Revoke { dir, cert } => {
             let crl: PathBuf = dir.join(pki::CRL);
-            match pki::revoke_outcome(&dir, &cert)? {
+            match pki::revoke_outcome(&dir, &cert).map_err(pki_error)? {
                 pki::Revocation::Added => {
                     println!(
                         "credgate: `{}` revoked; CRL updated: {}",
@@ -103,7 +120,7 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
                 eprintln!("credgate: error: {}", CertsCmdError::CrlDays(days));
                 return Ok(ExitCode::from(1));
             }
-            let done = pki::refresh_crl(&dir, days)?;
+            let done = pki::refresh_crl(&dir, days).map_err(pki_error)?;
             let show = |t: time::OffsetDateTime| {
                 t.format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_else(|_| t.to_string())

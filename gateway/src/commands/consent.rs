@@ -55,6 +55,15 @@ pub enum ConsentCmdError {
     },
 }
 
+impl ConsentCmdError {
+    /// Whether the arguments are at fault (exit 1): everything but a key
+    /// file that could not be read (exit 2). A key file that reads but
+    /// cannot sign is the PKI folder given being wrong: exit 1.
+    pub fn is_invalid_input(&self) -> bool {
+        !matches!(self, ConsentCmdError::Key { .. })
+    }
+}
+
 /// Run one `credgate consent` subcommand.
 pub fn run(cmd: ConsentCommand) -> CmdResult {
     match cmd {

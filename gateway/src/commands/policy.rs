@@ -3,7 +3,8 @@
 //!
 //! Exit codes: `check` 0 valid, 1 errors found (every one printed with
 //! file:line), 2 the config file cannot be read at all; `explain` 0 allow,
-//! 1 deny (including requests the gateway would refuse as malformed).
+//! 1 deny (including requests the gateway would refuse as malformed) or a
+//! config or policy that is not valid, 2 the config cannot be read.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -133,8 +134,8 @@ fn explain(
     consent: Option<&str>,
     case: &str,
 ) -> CmdResult {
-    let config = Config::load(config_path).map_err(|e| one_line(&e.to_string()))?;
-    let policy = config.load_policy().map_err(|e| one_line(&e.to_string()))?;
+    let config = Config::load(config_path).map_err(config_error)?;
+    let policy = config.load_policy().map_err(config_error)?;
     let (name, unit, known) = match policy.officer(officer) {
         Some(o) => (o.name.clone(), o.unit.clone(), true),
         None => (String::new(), String::new(), false),
@@ -185,6 +186,17 @@ fn explain(
         policy::Decision::Allow(_) => ExitCode::SUCCESS,
         policy::Decision::Deny(_) => ExitCode::from(1),
     })
+}
+
+/// A config error as one line: a config file that cannot be read is a
+/// command that could not run (exit 2); anything else is the config or
+/// policy not valid (exit 1).
+fn config_error(e: ConfigError) -> Box<dyn std::error::Error + Send + Sync> {
+    let text = one_line(&e.to_string());
+    match e {
+        ConfigError::Read { .. } => text.into(),
+        _ => crate::cli::InvalidInput::new(text).into(),
+    }
 }
 
 /// Fold a multi-line error display into one line (the CLI's error contract).
