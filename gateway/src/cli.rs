@@ -470,6 +470,11 @@ fn usage_error<X: Extra>(e: &clap::Error) -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let (path, subcommands) = invoked(&root, &args);
     eprintln!("credgate: error: {}", usage_message(e, &path, &subcommands));
+    // `audit verify` and `audit verify-proof` answer 1 for tampering or an
+    // invalid proof: a command line they cannot run with is 2 there.
+    if path.ends_with(" audit verify") || path.ends_with(" audit verify-proof") {
+        return ExitCode::from(2);
+    }
     ExitCode::from(1)
 }
 

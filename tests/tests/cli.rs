@@ -1080,11 +1080,29 @@ fn usage_errors_are_one_line_exit_1() {
             ],
             "must not be empty (see `credgate audit lift --help`)",
         ),
+    ];
+    // `audit verify` and `verify-proof` keep 1 for tampering / an invalid
+    // proof: a command line they cannot run with is 2 ("could not run").
+    for (args, says) in [
         (
             vec!["audit", "verify", "--config", "x", "--public-key", "aa"],
             "cannot be used with",
         ),
-    ];
+        (
+            vec!["audit", "verify-proof"],
+            "missing required argument(s)",
+        ),
+    ] {
+        let run = credgate(&args);
+        assert_error_line(&run, 2);
+        assert_eq!(
+            run.stderr.lines().count(),
+            1,
+            "{args:?}: {}",
+            run.describe()
+        );
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.describe());
+    }
     for (args, says) in cases {
         let run = credgate(&args);
         let what = format!("credgate {}", args.join(" "));
