@@ -567,9 +567,19 @@ fn verify(
             let report = rt.block_on(reader.verify(&public_key))?;
             if report.is_intact() {
                 for name in require_witness {
-                    if let Err(why) =
-                        rt.block_on(check_witness(&config, &reader, &public_key, name))?
-                    {
+                    // A running gateway signs a checkpoint every second and
+                    // has it cosigned off the request path: between reading
+                    // the store and asking the witness, either may have
+                    // moved on. A failure is therefore checked once more,
+                    // after both had time to settle, with fresh reads.
+                    let mut verdict =
+                        rt.block_on(check_witness(&config, &reader, &public_key, name))?;
+                    if verdict.is_err() {
+                        std::thread::sleep(std::time::Duration::from_secs(3));
+                        verdict =
+                            rt.block_on(check_witness(&config, &reader, &public_key, name))?;
+                    }
+                    if let Err(why) = verdict {
                         println!("not vouched for by witness {name}: {why}");
                         return Ok(ExitCode::from(1));
                     }
