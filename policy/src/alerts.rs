@@ -171,6 +171,9 @@ pub struct AlertRule {
     pub threshold: u32,
     /// The sliding window.
     pub window: Duration,
+    /// The window as the policy spells it (`24h` stays `24h`, not `1d`):
+    /// what alert entries and listings show.
+    pub window_text: String,
     /// Log only, or suspend.
     pub action: AlertAction,
     /// `off_hours` only: the working time.
@@ -252,6 +255,8 @@ pub struct Firing {
     pub count: u32,
     /// The rule's window.
     pub window: Duration,
+    /// The rule's window as the policy spells it.
+    pub window_text: String,
     /// Oldest inquiry inside the window.
     pub first_inquiry: String,
     /// The inquiry that made it fire.
@@ -284,7 +289,7 @@ impl Firing {
             self.rule,
             self.kind.as_str(),
             self.count,
-            format_duration(self.window),
+            self.window_text,
             self.first_inquiry,
             self.last_inquiry,
         )
@@ -487,6 +492,7 @@ impl Evaluator {
                 subject: rule.kind.per_subject().then(|| key.to_owned()),
                 count: u32::try_from(count).unwrap_or(u32::MAX),
                 window: rule.window,
+                window_text: rule.window_text.clone(),
                 first_inquiry,
                 last_inquiry: e.inquiry_id.clone(),
                 time_ms: e.time_ms,

@@ -1056,11 +1056,19 @@ impl Validator<'_> {
             if let (true, Some(threshold), Some(window), Some(action)) =
                 (ok, threshold, window, action)
             {
+                // A spelling `parse_duration` read is one word: kept as
+                // written, so listings show the policy's own `24h`.
+                let window_text = a
+                    .window
+                    .as_ref()
+                    .map(|w| w.get_ref().trim().to_owned())
+                    .unwrap_or_else(|| alerts::format_duration(window));
                 out.push(AlertRule {
                     name,
                     kind,
                     threshold,
                     window,
+                    window_text,
                     action,
                     working,
                 });

@@ -12,6 +12,7 @@ fn rule(name: &str, kind: AlertKind, threshold: u32, window: &str) -> AlertRule 
         kind,
         threshold,
         window: parse_duration(window).unwrap(),
+        window_text: window.to_owned(),
         action: AlertAction::Alert,
         working: None,
     }
@@ -257,6 +258,18 @@ fn suspension_lift_and_rule_text() {
         back.suspend_until_ms,
         Some((MON_10 + 2 + 4 * H) / 1000 * 1000)
     );
+    // The window as the policy spelled it: `24h` is not shown as `1d`.
+    let mut e = Evaluator::new(
+        vec![rule("hotspot", AlertKind::DistinctSubjects, 1, "24h")],
+        0,
+    );
+    let f = e.observe(&allow("A", "s1", MON_10, "i1"));
+    assert!(
+        f[0].rule_text().contains(" within 24h,"),
+        "{}",
+        f[0].rule_text()
+    );
+    assert_eq!(AlertRecord::parse(&f[0].rule_text()).unwrap().window, "24h");
     assert_eq!(AlertRecord::parse("witness:w: conflict"), None);
     assert_eq!(
         parse_lift(&lift_text("HN-1", "checked: fine")),

@@ -676,6 +676,9 @@ fn the_specs_alert_example_loads_verbatim() {
     assert_eq!(a.len(), 4);
     assert_eq!(a[0].action, AlertAction::Alert);
     assert_eq!(a[0].threshold, 200);
+    // Windows keep the policy's spelling for listings: `24h`, not `1d`.
+    assert_eq!(a[3].window_text, "24h");
+    assert_eq!(a[3].window, Duration::from_secs(86_400));
 }
 
 #[test]
