@@ -8,11 +8,17 @@
 //!   glued to other digits) every 18-character window whose checksum holds
 //!   and whose birth date (characters 7–14) is a real date in 1900–2099 is
 //!   one too. A number whose checksum fails is left alone;
-//! - a mainland mobile number: a maximal run of exactly 11 ASCII digits
-//!   starting `1[3-9]` (not part of a longer digit run).
+//! - a mainland mobile number: 11 digits starting `1[3-9]`, ASCII or
+//!   fullwidth (`１３８…`), written as a maximal run of exactly those 11
+//!   digits, or glued to the country code (`8613812345678`,
+//!   `+8613812345678`, `008613812345678`), or grouped 3-4-4 with one space
+//!   or one hyphen between groups (`138 1234 5678`, `+86-138-1234-5678`);
+//!   never digits inside a longer run of other digits. Only the 11 digits
+//!   are masked (a country code and separators stay).
 //!
-//! Matches are ASCII, so masking them by character keeps the text valid
-//! UTF-8. Nothing here keeps or returns a matched value.
+//! Masking is by character (kept digits keep their form, others become
+//! `*`), so the text stays valid UTF-8 and as many characters long.
+//! Nothing here keeps or returns a matched value.
 
 use policy::gb11643_check_char;
 use policy::Mask;
@@ -49,8 +55,11 @@ pub(crate) struct Detectors {
     pub(crate) mobile: Option<Mask>,
 }
 
-/// Shortest digit run any detector can match.
-const SHORTEST: usize = 11;
+/// Shortest run of ASCII digits a resident id can be (17 and an `X`).
+const ID_SHORTEST: usize = 17;
+
+/// Digits in a mainland mobile number.
+const MOBILE_DIGITS: usize = 11;
 
 impl Detectors {
     /// `text` with every detected value masked, and the counts by detector
@@ -60,46 +69,39 @@ impl Detectors {
             return None;
         }
         let bytes = text.as_bytes();
-        if !has_digit_run(bytes, SHORTEST - 1) {
-            return None;
-        }
         // Matches as byte ranges, in order, not overlapping.
         let mut found: Vec<(usize, usize, Detector)> = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            if !bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            let run = i - start;
-            if run + 1 < SHORTEST {
-                continue;
-            }
-            // A check character `X` ends the run for the id detector.
-            let x_end = matches!(bytes.get(i), Some(b'X' | b'x'));
-            let digits = text.get(start..i).unwrap_or_default();
-            if self.resident_id.is_some() {
-                let before = found.len();
-                resident_ids(digits, x_end, start, &mut found);
-                if found.len() > before {
-                    if x_end && found.last().is_some_and(|m| m.1 == i + 1) {
-                        i += 1;
-                    }
+        if self.resident_id.is_some() && has_digit_run(bytes, ID_SHORTEST) {
+            let mut i = 0;
+            while i < bytes.len() {
+                if !bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
                     continue;
                 }
+                let start = i;
+                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+                // A check character `X` ends the run for the id detector.
+                let x_end = matches!(bytes.get(i), Some(b'X' | b'x'));
+                let digits = text.get(start..i).unwrap_or_default();
+                resident_ids(digits, x_end, start, &mut found);
             }
-            if self.mobile.is_some()
-                && run == 11
-                && !x_end
-                && digits.starts_with('1')
-                && matches!(digits.as_bytes().get(1), Some(b'3'..=b'9'))
-            {
-                found.push((start, i, Detector::Mobile));
+        }
+        if self.mobile.is_some() && may_hold_mobile(bytes) {
+            let ids = std::mem::take(&mut found);
+            let mut ids = ids.into_iter().peekable();
+            for (start, end) in mobiles(text) {
+                // Ids first (none overlaps a mobile: an id is a run of 17
+                // or more ASCII digits, a mobile's runs are shorter).
+                while let Some(id) = ids.next_if(|id| id.0 < end) {
+                    found.push(id);
+                }
+                if found.last().is_none_or(|last| last.1 <= start) {
+                    found.push((start, end, Detector::Mobile));
+                }
             }
+            found.extend(ids);
         }
         if found.is_empty() {
             return None;
@@ -108,28 +110,248 @@ impl Detectors {
         let mut out = String::with_capacity(text.len());
         let mut copied = 0;
         for (start, end, detector) in found {
-            let mask = match detector {
-                Detector::ResidentId => {
-                    ids += 1;
-                    self.resident_id
-                }
-                Detector::Mobile => {
-                    mobiles += 1;
-                    self.mobile
-                }
-            };
-            let (Some(mask), Some(before), Some(value)) =
-                (mask, text.get(copied..start), text.get(start..end))
+            let (Some(before), Some(value)) = (text.get(copied..start), text.get(start..end))
             else {
                 continue;
             };
+            let masked = match (detector, self.resident_id, self.mobile) {
+                (Detector::ResidentId, Some(mask), _) => {
+                    ids += 1;
+                    mask_str(value, mask)
+                }
+                (Detector::Mobile, _, Some(mask)) => {
+                    mobiles += 1;
+                    mask_digits(value, mask)
+                }
+                _ => continue,
+            };
             out.push_str(before);
-            out.push_str(&mask_str(value, mask));
+            out.push_str(&masked);
             copied = end;
         }
         out.push_str(text.get(copied..).unwrap_or_default());
         Some((out, ids, mobiles))
     }
+}
+
+/// Whether `bytes` may hold a mobile number in any form [`mobiles`]
+/// finds. A run of 11 ASCII digits is found skipping through the text;
+/// every other form still has 11 digits, ASCII or fullwidth (`EF BC 9x`),
+/// and without a fullwidth one it is ASCII 3-4-4 with two separators.
+/// Nearly all text (dates, amounts, document numbers, prose) is ruled out
+/// by counts the compiler vectorises (a byte-by-byte scan would cost
+/// ~1 ns per byte of every string leaf).
+fn may_hold_mobile(bytes: &[u8]) -> bool {
+    if has_digit_run(bytes, MOBILE_DIGITS) {
+        return true;
+    }
+    let ascii = count_bytes(bytes, u8::is_ascii_digit);
+    // Each fullwidth digit starts with 0xEF (so do `，`, `：`, `（`, ...).
+    let mut wide = count_bytes(bytes, |b| *b == 0xEF);
+    if ascii + wide < MOBILE_DIGITS {
+        return false;
+    }
+    if wide > 0 {
+        wide = bytes
+            .windows(3)
+            .filter(|w| matches!(w, [0xEF, 0xBC, 0x90..=0x99]))
+            .count();
+        if ascii + wide < MOBILE_DIGITS {
+            return false;
+        }
+        if wide > 0 {
+            return true;
+        }
+    }
+    count_bytes(bytes, |b| matches!(b, b' ' | b'-')) >= 2 && has_grouped_ascii(bytes)
+}
+
+/// How many bytes of `bytes` are `wanted` (a loop the compiler vectorises).
+fn count_bytes(bytes: &[u8], wanted: impl Fn(&u8) -> bool) -> usize {
+    // Byte lanes: at most 255 per chunk, so a lane's count cannot wrap.
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            usize::from(
+                chunk
+                    .iter()
+                    .fold(0u8, |n, b| n.wrapping_add(u8::from(wanted(b)))),
+            )
+        })
+        .sum()
+}
+
+/// Whether `bytes` holds ASCII `ddd?dddd?dddd`, `?` a space or a hyphen.
+fn has_grouped_ascii(bytes: &[u8]) -> bool {
+    let separator = |b: &u8| matches!(b, b' ' | b'-');
+    bytes.windows(12).any(|w| {
+        w.get(3).is_some_and(separator)
+            && w.get(8).is_some_and(separator)
+            && w.iter()
+                .enumerate()
+                .all(|(i, b)| i == 3 || i == 8 || b.is_ascii_digit())
+    })
+}
+
+/// The digit at byte `at` of `bytes`, as the mobile detector reads digits
+/// (values are not NFKC-folded before detection): its value and width, for
+/// an ASCII digit or a fullwidth one (U+FF10-U+FF19, `EF BC 90`-`EF BC 99`).
+fn digit_at(bytes: &[u8], at: usize) -> Option<(u8, usize)> {
+    match bytes.get(at..)? {
+        [b @ b'0'..=b'9', ..] => Some((b - b'0', 1)),
+        [0xEF, 0xBC, b @ 0x90..=0x99, ..] => Some((b - 0x90, 3)),
+        _ => None,
+    }
+}
+
+/// Whether `c` is a digit as [`digit_at`] reads them.
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('\u{ff10}'..='\u{ff19}').contains(&c)
+}
+
+/// A maximal run of digits ([`digit_at`]) in a text.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// Byte range in the text.
+    start: usize,
+    end: usize,
+    /// How many digits.
+    len: usize,
+    /// The first six digits' values (10 past the run's end).
+    head: [u8; 6],
+}
+
+impl Run {
+    /// How many digits of a country code (`86`, `0086`) lead this run when
+    /// the rest of it is `rest` digits: `Some(0)` when the run is just the
+    /// `rest`.
+    fn country_code(&self, rest: usize) -> Option<usize> {
+        match self.len.checked_sub(rest)? {
+            0 => Some(0),
+            2 if self.head.starts_with(&[8, 6]) => Some(2),
+            4 if self.head.starts_with(&[0, 0, 8, 6]) => Some(4),
+            _ => None,
+        }
+    }
+
+    /// Whether the digits from the `at`-th on start `1[3-9]`.
+    fn mobile_prefix_at(&self, at: usize) -> bool {
+        self.head.get(at) == Some(&1) && self.head.get(at + 1).is_some_and(|d| (3..=9).contains(d))
+    }
+}
+
+/// The maximal digit runs of a text, in order.
+struct DigitRuns<'t> {
+    bytes: &'t [u8],
+    at: usize,
+}
+
+impl Iterator for DigitRuns<'_> {
+    type Item = Run;
+
+    fn next(&mut self) -> Option<Run> {
+        // A digit starts at a character's first byte, never inside one.
+        while digit_at(self.bytes, self.at).is_none() {
+            self.bytes.get(self.at)?;
+            self.at += 1;
+        }
+        let mut run = Run {
+            start: self.at,
+            end: self.at,
+            len: 0,
+            head: [10; 6],
+        };
+        while let Some((digit, width)) = digit_at(self.bytes, self.at) {
+            if let Some(slot) = run.head.get_mut(run.len) {
+                *slot = digit;
+            }
+            run.len += 1;
+            self.at += width;
+        }
+        run.end = self.at;
+        Some(run)
+    }
+}
+
+/// The mainland mobile numbers in `text`, as byte ranges from the
+/// number's first digit to its last, in order, not overlapping. Digits are
+/// ASCII or fullwidth; the 11 digits start `1[3-9]`, and the last is not
+/// followed by an `X`/`x` (as for a plain run, always). Forms:
+/// - a maximal run of exactly the 11 digits (a country code before it
+///   with a space or hyphen between is then text before a match);
+/// - a maximal run of `86` or `0086` and the 11 digits (`+` before it is
+///   text): only those 11 are the number;
+/// - 3-4-4: maximal runs of 3, 4 and 4 digits with one space or one
+///   hyphen between each two (the first may carry a glued `86`/`0086`):
+///   `138 1234 5678`, `+86-138-1234-5678`.
+///
+/// Digits inside a longer run (a 12-digit number, `8612812345678`) are
+/// never one. The forms cannot overlap: a first group has 3, 5 or 7
+/// digits, the others 4, a whole number 11, 13 or 15.
+fn mobiles(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let x_after = |run: &Run| matches!(bytes.get(run.end), Some(b'X' | b'x'));
+    let separated = |a: &Run, b: &Run| matches!(text.get(a.end..b.start), Some(" " | "-"));
+    // Where the `at`-th digit of `run` starts.
+    let digit_start = |run: &Run, at: usize| {
+        let mut start = run.start;
+        for _ in 0..at {
+            start += digit_at(bytes, start).map_or(1, |(_, width)| width);
+        }
+        start
+    };
+    let mut found = Vec::new();
+    let (mut first, mut second): (Option<Run>, Option<Run>) = (None, None);
+    for run in (DigitRuns { bytes, at: 0 }) {
+        // One run: the 11 digits, maybe with a glued country code.
+        if let Some(code) = run.country_code(MOBILE_DIGITS) {
+            if run.mobile_prefix_at(code) && !x_after(&run) {
+                found.push((digit_start(&run, code), run.end));
+            }
+        }
+        // 3-4-4, ending with this run; the first group maybe with a glued
+        // country code.
+        if let (Some(head), Some(middle)) = (&first, &second) {
+            if let Some(code) = head.country_code(3) {
+                if head.mobile_prefix_at(code)
+                    && middle.len == 4
+                    && run.len == 4
+                    && separated(head, middle)
+                    && separated(middle, &run)
+                    && !x_after(&run)
+                {
+                    found.push((digit_start(head, code), run.end));
+                }
+            }
+        }
+        first = second;
+        second = Some(run);
+    }
+    found
+}
+
+/// `value` (a mobile number as written, maybe with separators) with its
+/// digits masked as one 11-character value under `mask`; separators stay.
+/// Kept digits keep their form (ASCII or fullwidth), starred ones become
+/// `*`: the text stays valid UTF-8, and as many characters long.
+fn mask_digits(value: &str, mask: Mask) -> String {
+    if value.len() == MOBILE_DIGITS {
+        // 11 bytes for 11 digits: ASCII and nothing between them.
+        return mask_str(value, mask);
+    }
+    let digits: String = value.chars().filter(|c| is_digit(*c)).collect();
+    let masked = mask_str(&digits, mask);
+    let mut masked = masked.chars();
+    value
+        .chars()
+        .map(|c| {
+            if is_digit(c) {
+                masked.next().unwrap_or('*')
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// How many resident ids and mobile numbers the detectors find in `text`,

@@ -218,6 +218,34 @@ fn ids_and_phones_in_free_text_are_masked() {
 }
 
 #[test]
+fn mobiles_with_country_code_separators_or_fullwidth_digits_are_masked() {
+    for (text, masked) in [
+        ("+8613812345678", "+86138******78"),
+        ("008613812345678", "0086138******78"),
+        ("8613812345678", "86138******78"),
+        ("+86 138 1234 5678", "+86 138 **** **78"),
+        ("+86-138-1234-5678", "+86-138-****-**78"),
+        ("138 1234 5678", "138 **** **78"),
+        ("138-1234-5678", "138-****-**78"),
+        ("１３８１２３４５６７８", "１３８******７８"),
+        (
+            "联系电话：+86 159-0000-1111。",
+            "联系电话：+86 159-****-**11。",
+        ),
+    ] {
+        let (out, report) = run(&json!({"remark": text, "list": [text]}));
+        assert_eq!(out, json!({"remark": masked, "list": [masked]}), "{text}");
+        assert_eq!(detected(&report, Detector::Mobile), 2, "{text}");
+    }
+    // Not mobiles: 12 digits, 12x after the country code, a 5-digit group.
+    for text in ["138123456789", "+8612812345678", "138 1234 56789"] {
+        let (out, report) = run(&json!({"remark": text}));
+        assert_eq!(out, json!({"remark": text}));
+        assert!(report.detected.is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn subject_id_itself_is_scanned_but_reported_as_sent() {
     let a = id("43010219850612301");
     let (out, report) = run(&json!({"subject": {"id": a, "type": "natural_person"}}));
@@ -436,6 +464,16 @@ mod properties {
         prop::collection::vec((any::<bool>(), "[a-h]{1,5}"), 0..12)
     }
 
+    /// Every string leaf of `value`.
+    fn string_leaves(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| string_leaves(v, out)),
+            Value::Object(map) => map.values().for_each(|v| string_leaves(v, out)),
+            _ => {}
+        }
+    }
+
     /// A valid resident id: region, a real birth date, sequence, check.
     fn resident_id() -> impl Strategy<Value = String> {
         (
@@ -504,9 +542,14 @@ mod properties {
         fn digit_strings_that_are_no_id_or_mobile_are_unchanged(
             (digits, x) in ("[0-9]{1,30}", prop::sample::select(&["", "X", " "][..]))
                 .prop_filter("no id, no mobile", |(d, x)| {
-                    let mobile = d.len() == 11
-                        && d.starts_with('1')
-                        && matches!(d.as_bytes()[1], b'3'..=b'9');
+                    // 11 digits starting 1[3-9], alone or after 86 / 0086.
+                    let mobile = ["", "86", "0086"].iter().any(|code| {
+                        d.strip_prefix(code).is_some_and(|n| {
+                            n.len() == 11
+                                && n.starts_with('1')
+                                && matches!(n.as_bytes()[1], b'3'..=b'9')
+                        })
+                    });
                     !(mobile || any_window_checks(&format!("{d}{}", x.trim())))
                 }),
         ) {
@@ -514,6 +557,68 @@ mod properties {
             let (out, report) = run(&json!({"remark": text}));
             prop_assert_eq!(out, json!({"remark": text}));
             prop_assert!(report.detected.is_empty());
+        }
+
+        #[test]
+        fn a_mobile_in_any_written_form_never_survives(
+            second in 3u8..10,
+            rest in "[0-9]{9}",
+            code in prop::sample::select(&["", "86", "0086", "+86", "+0086"][..]),
+            after_code in prop::sample::select(&["", " ", "-"][..]),
+            grouped in prop::sample::select(&["", " ", "-"][..]),
+            wide in any::<bool>(),
+            before in "[长沙a-z：:，, ]{0,6}",
+            // No `x` right after: an `X`/`x` after the digits keeps a
+            // number from being a mobile (as it always has).
+            after in "[长沙a-wyz：:，, 。]{0,6}",
+            path in path(),
+        ) {
+            let number = format!("1{second}{rest}");
+            let (head, tail) = number.split_at(3);
+            let (middle, last) = tail.split_at(4);
+            // `separator` between the groups, or none (then no separator
+            // after the country code either, when it is glued).
+            let written = if grouped.is_empty() {
+                number.clone()
+            } else {
+                format!("{head}{grouped}{middle}{grouped}{last}")
+            };
+            let mut text = format!("{code}{after_code}{written}");
+            if wide {
+                // Fullwidth digits: U+FF10 is `０`.
+                text = text
+                    .chars()
+                    .map(|c| match c.to_digit(10) {
+                        Some(d) => char::from_u32(0xFF10 + d).unwrap(),
+                        None => c,
+                    })
+                    .collect();
+            }
+            let text = format!("{before}{text}{after}");
+            let body = json!({"wrap": nest(json!({"remark": text}), &path)});
+            let (out, report) = run(&body);
+            // The digits left in the string leaves (only the remark has
+            // any), fullwidth ones read as ASCII: the country code, the
+            // number's first 3 and last 2.
+            let mut leaves = Vec::new();
+            string_leaves(&out, &mut leaves);
+            let left: String = leaves
+                .concat()
+                .chars()
+                .filter_map(|c| {
+                    c.to_digit(10)
+                        .or_else(|| u32::from(c).checked_sub(0xFF10).filter(|d| *d < 10))
+                })
+                .map(|d| char::from_digit(d, 10).unwrap())
+                .collect();
+            let code_digits: String = code.chars().filter(char::is_ascii_digit).collect();
+            prop_assert_eq!(left, format!("{code_digits}{head}{}", &last[2..]), "{} -> {}", text, out);
+            prop_assert_eq!(report.detected.get(&Detector::Mobile).copied(), Some(1));
+            let masked = out.to_string();
+            prop_assert_eq!(
+                masked.chars().count(),
+                json!({"wrap": nest(json!({"remark": text}), &path)}).to_string().chars().count()
+            );
         }
 
         #[test]

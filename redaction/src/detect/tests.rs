@@ -103,3 +103,131 @@ fn digit_run_search_agrees_with_a_plain_scan() {
         }
     }
 }
+
+#[test]
+fn mobiles_with_a_country_code_or_separators_are_masked() {
+    for (text, masked) in [
+        // Glued to the country code: only the 11 digits are the number.
+        ("+8613812345678", "+86138******78"),
+        ("008613812345678", "0086138******78"),
+        ("+008613812345678", "+0086138******78"),
+        ("8613812345678", "86138******78"),
+        ("tel:8619912345678。", "tel:86199******78。"),
+        // The country code apart, by one space or hyphen.
+        ("+86 13812345678", "+86 138******78"),
+        ("0086-13812345678", "0086-138******78"),
+        // 3-4-4, one space or one hyphen between groups.
+        ("+86 138 1234 5678", "+86 138 **** **78"),
+        ("+86-138-1234-5678", "+86-138-****-**78"),
+        ("0086 138-1234-5678", "0086 138-****-**78"),
+        ("138 1234 5678", "138 **** **78"),
+        ("138-1234-5678", "138-****-**78"),
+        ("电话：159-0000-1111，", "电话：159-****-**11，"),
+        ("+86138 1234 5678", "+86138 **** **78"),
+        // Fullwidth digits (values are not NFKC-folded).
+        ("１３８１２３４５６７８", "１３８******７８"),
+        ("＋８６１３８１２３４５６７８", "＋８６１３８******７８"),
+        ("１３８ １２３４ ５６７８", "１３８ **** **７８"),
+        ("１３８-1234-5678", "１３８-****-**78"),
+    ] {
+        let (out, ids, mobiles) = BOTH.mask(text).unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(out, masked, "{text}");
+        assert_eq!((ids, mobiles), (0, 1), "{text}");
+        assert_eq!(out.chars().count(), text.chars().count(), "{text}");
+    }
+}
+
+#[test]
+fn several_grouped_mobiles_in_one_text_are_each_masked() {
+    let (out, _, mobiles) = BOTH
+        .mask("138 1234 5678 139-1234-5678 +8615012345678")
+        .unwrap();
+    assert_eq!(out, "138 **** **78 139-****-**78 +86150******78");
+    assert_eq!(mobiles, 3);
+}
+
+#[test]
+fn numbers_that_only_look_like_mobiles_are_left_alone() {
+    for text in [
+        "138123456789",             // 12 digits
+        "+8612812345678",           // 12x is no mobile prefix
+        "8612812345678",            // likewise
+        "+86138123456789",          // 12 digits after 86
+        "8713812345678",            // 87 is no country code
+        "9913812345678",            // nor 99
+        "00861381234567",           // 10 digits after 0086
+        "0008613812345678",         // 000 86...: a 16-digit run
+        "138 1234 56789",           // last group of 5
+        "138 12345 678",            // 3-5-3
+        "1381 234 5678",            // 4-3-4
+        "138  1234  5678",          // two spaces
+        "138--1234--5678",          // two hyphens
+        "138_1234_5678",            // not a space or hyphen
+        "128 1234 5678",            // 12x
+        "0138 1234 5678",           // first group of 4
+        "１２８１２３４５６７８",   // fullwidth, 12x
+        "１３８１２３４５６７８９", // fullwidth, 12 digits
+        "13812345678x",             // an `X` after, as before
+        "138 1234 5678X",
+    ] {
+        assert_eq!(BOTH.mask(text), None, "{text}");
+    }
+}
+
+#[test]
+fn ids_and_new_mobile_forms_together() {
+    let valid = id("43010219850612301");
+    let text = format!("{valid} +86 138 1234 5678 {valid}");
+    let (out, ids, mobiles) = BOTH.mask(&text).unwrap();
+    assert_eq!((ids, mobiles), (2, 1));
+    let id_masked = format!("430102********{}", &valid[14..]);
+    assert_eq!(out, format!("{id_masked} +86 138 **** **78 {id_masked}"));
+    // The mobile detector off: ids only.
+    let ids_only = Detectors {
+        resident_id: Some(ID),
+        mobile: None,
+    };
+    let (out, ids, mobiles) = ids_only.mask(&text).unwrap();
+    assert_eq!((ids, mobiles), (2, 0));
+    assert_eq!(out, format!("{id_masked} +86 138 1234 5678 {id_masked}"));
+    // The id detector off: the mobile only.
+    let mobiles_only = Detectors {
+        resident_id: None,
+        mobile: Some(PHONE),
+    };
+    let (out, ids, mobiles) = mobiles_only.mask(&text).unwrap();
+    assert_eq!((ids, mobiles), (0, 1));
+    assert_eq!(out, format!("{valid} +86 138 **** **78 {valid}"));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+    /// The cheap checks that let text skip the mobile scan never skip text
+    /// the scan finds a mobile in.
+    #[test]
+    fn the_quick_check_never_skips_a_mobile(
+        text in concat!(
+            "[0-9０-９ +\\-xX长，。]{0,40}",
+            "|([0-9]{1,5}[ \\-]){0,4}[0-9]{1,5}",
+            "|[a长 ]{0,3}(\\+86|0086|86)?[ \\-]?1[3-9][0-9]{9}[a长 ]{0,3}",
+            "|[a长 ]{0,3}(\\+86|0086|86)?[ \\-]?1[3-9][0-9][ \\-][0-9]{4}[ \\-][0-9]{4}[a长 ]{0,3}",
+            "|[a长 ]{0,3}(８６)?１[３-９][0-9０-９][ \\-]?[0-9０-９]{4}[ \\-]?[0-9０-９]{4}[a长 ]{0,3}",
+        )
+    ) {
+        let found = !mobiles(&text).is_empty();
+        proptest::prop_assert!(!found || may_hold_mobile(text.as_bytes()), "{text:?}");
+    }
+}
+
+#[test]
+fn the_quick_check_counts_only_real_fullwidth_digits() {
+    // Eleven fullwidth commas (EF BC 8C) are no digits.
+    assert!(!may_hold_mobile("，".repeat(11).as_bytes()));
+    // Ten ASCII digits and one fullwidth one may be a mobile.
+    assert!(may_hold_mobile("１3812345678".as_bytes()));
+    // A 300-byte text: the byte lanes' chunks add up.
+    let long = format!("{}138 1234 5678", "长".repeat(100));
+    assert!(may_hold_mobile(long.as_bytes()));
+    assert_eq!(BOTH.mask(&long).map(|m| m.2), Some(1));
+}
