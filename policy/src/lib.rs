@@ -40,6 +40,13 @@ pub mod model;
 pub mod subject;
 
 pub use alerts::{AlertAction, AlertKind, AlertRule};
+
+/// A sample `policy.toml` without officers: the SPEC's item catalogue,
+/// purposes, prohibited, consent-only and masked field lists in English
+/// and Chinese (宗教信仰, 病史, 血型, 指纹, 基因, 收入, 存款, 房产, 纳税,
+/// 身份证号, 手机号码, …), masks and roles. `credgate demo` adds its
+/// officers to it; `credgate certs init` writes it beside the PKI.
+pub const SAMPLE_POLICY: &str = include_str!("sample.toml");
 pub use decide::{decide, decide_admin, decide_fetched_record, explain};
 pub use diag::{Diagnostic, PolicyErrors};
 pub use file::{Officer, Policy, Rate, Role, RoleKind, Settings};

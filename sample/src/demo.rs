@@ -361,7 +361,10 @@ fn policy_toml(today: time::Date) -> String {
     let until = today
         .checked_add(time::Duration::days(365))
         .unwrap_or(today);
-    let mut text = String::from(POLICY_HEAD);
+    let mut text = format!(
+        "# policy.toml written by `credgate demo` (rewritten on every run: edit a copy).\n{}",
+        policy::SAMPLE_POLICY
+    );
     for o in &OFFICERS {
         let _ = write!(
             text,
@@ -371,10 +374,6 @@ fn policy_toml(today: time::Date) -> String {
     }
     text
 }
-
-/// The demo policy's catalogue, purposes, fields and roles (its officers
-/// are added with their dates).
-const POLICY_HEAD: &str = include_str!("demo/policy.toml");
 
 /// The gateway config, in the spec's format, paths relative to the demo
 /// folder: `demo/gateway.toml` with its `{data}`, `{admin}` and `{upstream}`

@@ -234,6 +234,35 @@ fn certs_init_issue_revoke_round_trip() {
             run.describe()
         );
     }
+    // The sample policy beside it: valid, with the Chinese names beside
+    // the English ones for prohibited, consent-only and masked fields.
+    assert!(run.stdout.contains("policy.toml"), "{}", run.describe());
+    let sample = std::fs::read_to_string(pki.join("policy.toml")).unwrap();
+    for name in [
+        "宗教信仰",
+        "病史",
+        "血型",
+        "指纹",
+        "基因",
+        "收入",
+        "存款",
+        "房产",
+        "纳税",
+        "身份证号",
+        "手机号码",
+        "religion",
+        "medical_history",
+        "income",
+        "id_number",
+        "phone",
+    ] {
+        assert!(
+            sample.contains(name),
+            "{name} missing from the sample policy"
+        );
+    }
+    policy::Policy::parse(&sample, "policy.toml", &policy::Settings::default())
+        .expect("the sample policy loads");
 
     let prefix = tmp.path().join("li-na");
     let run = credgate(&[

@@ -52,6 +52,7 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
             for name in pki::INIT_FILES {
                 print_written(&dir.join(name));
             }
+            write_sample_policy(&dir)?;
             Ok(ExitCode::SUCCESS)
         }
         CertsCommand::Issue {
@@ -145,6 +146,32 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The sample policy `certs init` writes beside the PKI (never over a file
+/// already there): the SPEC's catalogue and field lists with their Chinese
+/// names, and no officer yet.
+pub const SAMPLE_POLICY_FILE: &str = "policy.toml";
+
+fn write_sample_policy(dir: &Path) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let path = dir.join(SAMPLE_POLICY_FILE);
+    if path.exists() {
+        println!(
+            "  kept {} (a sample policy is not written over it)",
+            path.display()
+        );
+        return Ok(());
+    }
+    let text = format!(
+        "# Sample policy written by `credgate certs init`: edit it, then add one\n\
+         # [[officers]] table per certificate issued with `credgate certs issue`\n\
+         # (id = its --officer-id, name, unit, roles, valid_from, valid_until).\n\
+         # `credgate policy check --config gateway.toml` checks it.\n{}",
+        policy::SAMPLE_POLICY
+    );
+    std::fs::write(&path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    print_written(&path);
+    Ok(())
 }
 
 /// Print one written file (only if it is really there).
