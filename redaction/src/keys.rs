@@ -203,14 +203,14 @@ impl<'a> KeyRules<'a> {
         doc: &mut Doc<'_>,
         judge: &Judge<'_>,
         listed: &[NodeId],
-        asked_id: Option<NodeId>,
+        asked_ids: &[NodeId],
         report: &mut Report,
     ) -> Result<(), RedactionError> {
         let mut walker = Walker {
             rules: self,
             judge,
             listed,
-            asked_id,
+            asked_ids,
             report,
             embedded: 0,
             failed: None,
@@ -230,9 +230,10 @@ struct Walker<'w, 'a> {
     judge: &'w Judge<'w>,
     /// Top-level records arrays whose items are judged already.
     listed: &'w [NodeId],
-    /// The answer's `subject.id` leaf when it is the id the officer asked
-    /// for: the detectors leave it alone (it repeats the request).
-    asked_id: Option<NodeId>,
+    /// The answer's `subject.id` leaves (any spelling) that are the id the
+    /// officer asked for: the detectors leave them alone (they repeat the
+    /// request).
+    asked_ids: &'w [NodeId],
     report: &'w mut Report,
     /// How many JSON-in-string levels this walk is inside.
     embedded: u8,
@@ -343,7 +344,7 @@ impl Walker<'_, '_> {
                     _ => false,
                 }
             }
-            Node::Str(_) if self.embedded == 0 && self.asked_id == Some(id) => false,
+            Node::Str(_) if self.embedded == 0 && self.asked_ids.contains(&id) => false,
             Node::Str(text) => {
                 let text = text.as_str();
                 let mut replaced = None;
@@ -406,7 +407,7 @@ impl Walker<'_, '_> {
             rules: self.rules,
             judge: self.judge,
             listed: &[],
-            asked_id: None,
+            asked_ids: &[],
             report: &mut *self.report,
             embedded: self.embedded.saturating_add(1),
             failed: None,

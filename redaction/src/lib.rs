@@ -51,6 +51,12 @@
 //!   the checksum one time in eleven); JSON held in a string is followed at
 //!   most 4 strings deep, a deeper one is removed. The redacted JSON is
 //!   written back compact, and the detectors run over that text too.
+//! - `subject` and its `id` / `type` are read in any spelling (keys
+//!   normalised as the field rules compare them). Every id is reported
+//!   ([`Report::subject_ids`]); the body names one subject only when all
+//!   are strings that agree, ASCII case aside. A `subject` that is neither
+//!   an object nor `null` is reported as an id that cannot be read (the
+//!   gateway refuses it on the subject routes).
 //! - An untrustworthy item without `inquiry_period_days` has a period of 0
 //!   days (only `punishment_ends` can keep its records).
 //! - A mask key under another mask key masks its leaves with its own mask;
@@ -139,10 +145,21 @@ pub struct Report {
     pub embedded_json_removed: u32,
     /// Records that gained `objection_notice`.
     pub objection_labeled: u32,
-    /// `subject.id` of the body, if present and a string.
+    /// `subject.id` of the body (keys compared normalised: `Subject`,
+    /// `ID`, ...), when the body names exactly one subject: every id found
+    /// ([`Report::subject_ids`]) is a string, and they are equal ASCII case
+    /// aside (the first is reported). `None` otherwise.
     pub subject_id: Option<String>,
-    /// `subject.type` of the body, if present and a string.
+    /// `subject.type` of the body (keys compared normalised), the first
+    /// that is a string.
     pub subject_type: Option<String>,
+    /// Every `id` of every top-level `subject` object, keys compared
+    /// normalised (`{"Subject": {"ID": ..}}`, two spellings of either give
+    /// two ids), in order: the string, or `None` for an id that is not a
+    /// string, and for a `subject` that is neither an object nor `null`.
+    /// Empty when the body names no subject. The gateway compares each with
+    /// the subject asked.
+    pub subject_ids: Vec<Option<String>>,
     /// Records found outside the records array (objects anywhere carrying
     /// the `item` and `decided_on` fields), kept or suppressed; they are
     /// also counted in `records_suppressed` when dropped.
@@ -195,11 +212,13 @@ impl Report {
 /// Parse once, transform in place, serialise once:
 /// 1. the body must be a JSON object ([`RedactionError::NotJson`],
 ///    [`RedactionError::Shape`]);
-/// 2. `subject.id` / `subject.type` are noted for the report;
+/// 2. `subject.id` / `subject.type` are noted for the report (keys compared
+///    normalised; every spelling of the id in [`Report::subject_ids`]);
 /// 3. records (`body[record_fields.records]`, an array of objects) that may
 ///    not be served are dropped, records under objection labelled;
-/// 4. without a granted item of category `basic`, the `subject` object is
-///    cut down to its `id` and `type` (basic information is an item too);
+/// 4. without a granted item of category `basic`, the `subject` object (any
+///    spelling) is cut down to its `id` and `type` (basic information is an
+///    item too);
 /// 5. one walk over the whole body: records elsewhere (objects carrying
 ///    `item` and `decided_on`) judged like those of step 3, key rules
 ///    (prohibited, consent-required, mask; names compared normalised), value
@@ -243,20 +262,15 @@ pub fn parse(body: &[u8]) -> Result<Parsed<'_>, RedactionError> {
 }
 
 impl Parsed<'_> {
-    /// The top-level `subject.id` when it is a string (as
-    /// [`Report::subject_id`] would report it).
+    /// The top-level `subject.id` (keys compared normalised) when the body
+    /// names exactly one subject, as [`Report::subject_id`] would report it:
+    /// `None` when two spellings disagree or an id is not a string.
     pub fn subject_id(&self) -> Option<String> {
         let doc = &self.doc;
         let Node::Object(root) = *doc.node(doc.root()) else {
             return None;
         };
-        let subject = match doc.node(doc.get(root, "subject")?) {
-            Node::Object(span) => *span,
-            _ => return None,
-        };
-        doc.get(subject, "id")
-            .and_then(|id| doc.node(id).as_str())
-            .map(str::to_owned)
+        SubjectFacts::of(doc, root).id()
     }
 
     /// Redacts the parsed body under `scope` (see [`apply`]).
@@ -281,43 +295,92 @@ fn redact_doc(
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, Report), RedactionError> {
     let mut report = Report::default();
-    let mut asked_id = None;
-    let subject = doc.get(root, "subject").and_then(|id| match doc.node(id) {
-        Node::Object(span) => Some(*span),
-        _ => None,
-    });
-    if let Some(subject) = subject {
-        let text = |key| {
-            doc.get(subject, key)
-                .and_then(|id| doc.node(id).as_str())
-                .map(str::to_owned)
-        };
-        report.subject_id = text("id");
-        report.subject_type = text("type");
-        if let (Some(asked), Some(id)) = (&scope.asked_subject, &report.subject_id) {
-            if asked.eq_ignore_ascii_case(id) {
-                asked_id = doc.get(subject, "id");
-            }
-        }
-    }
+    let subject = SubjectFacts::of(doc, root);
+    report.subject_id = subject.id();
+    report.subject_type = subject.types.first().cloned();
+    report.subject_ids = subject.ids.iter().map(|(_, id)| id.clone()).collect();
+    // The id leaves that repeat the id asked for.
+    let asked_ids: Vec<tree::NodeId> = subject
+        .ids
+        .iter()
+        .filter_map(|(leaf, id)| match (leaf, id, &scope.asked_subject) {
+            (Some(leaf), Some(id), Some(asked)) if asked.eq_ignore_ascii_case(id) => Some(*leaf),
+            _ => None,
+        })
+        .collect();
     let judge = records::Judge::new(scope, now);
     let listed = records::filter(doc, root, &judge, &mut report)?;
-    if let (Some(subject), false) = (subject, grants_basic(scope)) {
-        for index in subject.indices() {
-            let Some((key, id)) = doc.entry(index) else {
-                continue;
-            };
-            if key != "id" && key != "type" {
-                report.removed_keys.insert(key.to_owned());
-                doc.remove(id);
+    if !grants_basic(scope) {
+        for object in &subject.objects {
+            for index in object.indices() {
+                let Some((key, id)) = doc.entry(index) else {
+                    continue;
+                };
+                if !matches!(policy::keyname::normalise(key).as_ref(), "id" | "type") {
+                    report.removed_keys.insert(key.to_owned());
+                    doc.remove(id);
+                }
             }
         }
     }
-    keys::KeyRules::new(scope).redact(doc, &judge, &listed, asked_id, &mut report)?;
+    keys::KeyRules::new(scope).redact(doc, &judge, &listed, &asked_ids, &mut report)?;
     report.records_returned = records::count(doc, root, &scope.rules.record_fields);
     let out = tree::to_vec(doc, body.len())
         .map_err(|_| RedactionError::Shape("body could not be serialised"))?;
     Ok((out, report))
+}
+
+/// What a body says about its subject, read before any pass changes it.
+/// Keys are compared normalised ([`policy::keyname::normalise`]), as the
+/// field rules compare them: an upstream spelling `Subject` or `ID` names
+/// the subject all the same, and two spellings are two claims.
+#[derive(Debug, Default)]
+struct SubjectFacts {
+    /// The objects under top-level keys that normalise to `subject`.
+    objects: Vec<tree::Span>,
+    /// Every value under a key that normalises to `id` in those objects:
+    /// its leaf and its text (`None` when not a string); and `(None,
+    /// None)` for a `subject` that is neither an object nor `null` (it
+    /// names someone, in a form that cannot be checked).
+    ids: Vec<(Option<tree::NodeId>, Option<String>)>,
+    /// The string values under keys that normalise to `type` there.
+    types: Vec<String>,
+}
+
+impl SubjectFacts {
+    fn of(doc: &tree::Doc<'_>, root: tree::Span) -> Self {
+        let mut facts = SubjectFacts::default();
+        for (key, value) in doc.entries(root) {
+            if policy::keyname::normalise(key) != "subject" {
+                continue;
+            }
+            match doc.node(value) {
+                Node::Object(object) => {
+                    facts.objects.push(*object);
+                    for (key, value) in doc.entries(*object) {
+                        let text = doc.node(value).as_str().map(str::to_owned);
+                        match policy::keyname::normalise(key).as_ref() {
+                            "id" => facts.ids.push((Some(value), text)),
+                            "type" => facts.types.extend(text),
+                            _ => {}
+                        }
+                    }
+                }
+                Node::Null => {}
+                _ => facts.ids.push((None, None)),
+            }
+        }
+        facts
+    }
+
+    /// The subject's id when the body names exactly one: at least one id,
+    /// every id a string, all equal ASCII case aside (the first).
+    fn id(&self) -> Option<String> {
+        let mut ids = self.ids.iter().map(|(_, id)| id.as_deref());
+        let first = ids.next()??;
+        ids.all(|id| id.is_some_and(|id| id.eq_ignore_ascii_case(first)))
+            .then(|| first.to_owned())
+    }
 }
 
 /// Whether the scope grants an item of category `basic`.

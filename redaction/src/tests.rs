@@ -315,3 +315,107 @@ fn keys_with_combining_marks_are_removed_in_large_bodies_too() {
     assert_eq!(out["rows"][199], json!({"n": 199, "keep": "k"}));
     assert!(report.removed_keys.contains("Blood\u{1dd3}Type"));
 }
+
+#[test]
+fn subject_and_id_are_read_in_any_spelling() {
+    for body in [
+        json!({"subject": {"ID": "S-1", "type": "legal_person"}}),
+        json!({"Subject": {"id": "S-1", "Type": "legal_person"}}),
+        json!({"SUBJECT ": {"I_D": "S-1", "TYPE": "legal_person"}}),
+        json!({"ｓｕｂｊｅｃｔ": {"ｉｄ": "S-1", "type": "legal_person"}}),
+        json!({"sub\u{200b}ject": {"id\u{0363}": "S-1", "type": "legal_person"}}),
+    ] {
+        let (_, report) = run(&body);
+        assert_eq!(report.subject_ids, vec![Some("S-1".to_owned())], "{body}");
+        assert_eq!(report.subject_id.as_deref(), Some("S-1"), "{body}");
+        assert_eq!(report.subject_type.as_deref(), Some("legal_person"));
+        let bytes = serde_json::to_vec(&body).unwrap();
+        assert_eq!(parse(&bytes).unwrap().subject_id().as_deref(), Some("S-1"));
+    }
+}
+
+#[test]
+fn every_spelling_of_the_subject_id_is_reported_and_disagreement_names_no_one() {
+    let cases = [
+        (
+            json!({"subject": {"id": "S-1", "ID": "S-2"}}),
+            vec![Some("S-1"), Some("S-2")],
+        ),
+        (
+            json!({"subject": {"id": "S-1"}, "Subject": {"Id": "S-2"}}),
+            vec![Some("S-1"), Some("S-2")],
+        ),
+        (
+            json!({"subject": {"id": "S-1", "Id": 7}}),
+            vec![Some("S-1"), None],
+        ),
+        (json!({"subject": "S-2"}), vec![None]),
+        (
+            json!({"Subject": ["S-2"], "subject": {"id": "S-1"}}),
+            vec![None, Some("S-1")],
+        ),
+    ];
+    for (body, ids) in cases {
+        let (_, report) = run(&body);
+        let ids: Vec<Option<String>> = ids.into_iter().map(|id| id.map(str::to_owned)).collect();
+        assert_eq!(report.subject_ids, ids, "{body}");
+        // Two claims that differ name no one subject.
+        assert_eq!(report.subject_id, None, "{body}");
+        let bytes = serde_json::to_vec(&body).unwrap();
+        assert_eq!(parse(&bytes).unwrap().subject_id(), None, "{body}");
+    }
+    // Spellings that agree (ASCII case aside) name the one subject.
+    let (_, report) =
+        run(&json!({"subject": {"id": "s-1", "ID": "S-1"}, "Subject": {"id": "S-1"}}));
+    assert_eq!(report.subject_id.as_deref(), Some("s-1"));
+    assert_eq!(report.subject_ids.len(), 3);
+    // No subject, or a null one, names no one.
+    for body in [
+        json!({"records": []}),
+        json!({"subject": null}),
+        json!({"subject": {"name": "n"}}),
+    ] {
+        let (_, report) = run(&body);
+        assert!(report.subject_ids.is_empty(), "{body}");
+        assert_eq!(report.subject_id, None);
+    }
+}
+
+#[test]
+fn without_basic_any_spelling_of_subject_is_cut_to_id_and_type() {
+    let scope = scope_with(rules(), &["administrative_penalty"], &[]);
+    for key in [
+        "subject",
+        "Subject",
+        "SUBJECT",
+        "ｓｕｂｊｅｃｔ",
+        "sub_ject",
+    ] {
+        let body = json!({key: {"ID": "S-1", "Type": "legal_person", "name": "SECRET",
+                                "address": {"city": "SECRET"}}});
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let (out, report) = apply(&bytes, &scope, NOW).unwrap();
+        let out: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            out,
+            json!({key: {"ID": "S-1", "Type": "legal_person"}}),
+            "{key}"
+        );
+        assert!(report.removed_keys.contains("name"), "{key}");
+    }
+}
+
+#[test]
+fn the_asked_id_is_left_alone_in_any_spelling() {
+    // A natural person's id repeats the request on the subject route: the
+    // detectors leave it, whatever the key's spelling; another id is masked.
+    let asked = "11010519491231002X";
+    let mut scope = inspector();
+    scope.asked_subject = Some(asked.to_owned());
+    let body = json!({"Subject": {"ID": asked, "note": asked}});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let (out, _) = apply(&bytes, &scope, NOW).unwrap();
+    let out: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(out["Subject"]["ID"], json!(asked));
+    assert_eq!(out["Subject"]["note"], json!("110105********002X"));
+}

@@ -94,6 +94,82 @@ async fn an_answer_about_another_subject_is_502() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_about_another_subject_is_502_in_any_spelling_of_subject_and_id() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let other = "91110000100000000Q";
+    // `subject` / `id` as the field rules compare keys (NFKC, case folded,
+    // letters and digits only).
+    let spelled = |subject: &str, id: &str, value: &str| {
+        json!({subject: {id: value, "type": "legal_person", "name": MARKER},
+               "records": [{"id": "r-1", "item": "basic", "decided_on": "2025-01-01",
+                            "data": {"note": MARKER}}]})
+    };
+    let mut wrong = Vec::new();
+    for (subject, id) in [
+        ("subject", "ID"),
+        ("subject", "Id"),
+        ("Subject", "id"),
+        ("SUBJECT", "ID"),
+        ("subject_", "i-d"),
+        ("ｓｕｂｊｅｃｔ", "ｉｄ"),
+        ("sub\u{200b}ject", "id\u{0363}"),
+    ] {
+        wrong.push(spelled(subject, id, other));
+    }
+    // Two spellings that disagree: the one asked and another.
+    wrong.push(
+        json!({"subject": {"id": LEGAL_PERSON, "ID": other, "name": MARKER},
+                      "records": []}),
+    );
+    wrong.push(
+        json!({"subject": {"id": LEGAL_PERSON}, "Subject": {"id": other, "name": MARKER},
+                      "records": []}),
+    );
+    wrong.push(json!({"Subject": {"Id": other, "name": MARKER},
+                      "subject": {"id": LEGAL_PERSON}, "records": []}));
+    // A subject that is no object names someone who cannot be checked.
+    wrong.push(json!({"subject": other, "records": [], "name": MARKER}));
+    let mut entries = 0;
+    for path in [subject_path(), records_path()] {
+        for answer in &wrong {
+            env.upstream.json(&path, 200, answer);
+            let r = client
+                .get(gw.data_addr(), &path, &INSPECTOR_HEADERS)
+                .await
+                .unwrap();
+            entries += 1;
+            assert_eq!(r.status, 502, "{path} {answer}: {:?}", r.body);
+            assert_eq!(r.code().as_deref(), Some("upstream_invalid_response"));
+            let text = String::from_utf8_lossy(&r.body);
+            assert!(!text.contains(MARKER), "{text}");
+            let entry = env.entry(r.header("inquiry-id").unwrap()).await;
+            assert_eq!(entry.reason, "upstream_invalid_response");
+            assert_eq!(entry.subject_id.as_deref(), Some(LEGAL_PERSON));
+            assert_eq!(entry.records_returned, 0);
+        }
+        // The subject asked, spelled so, either case: answered.
+        for answer in [
+            spelled("Subject", "ID", LEGAL_PERSON),
+            spelled("subject", "Id", &LEGAL_PERSON.to_lowercase()),
+            json!({"subject": {"id": LEGAL_PERSON, "ID": LEGAL_PERSON.to_lowercase()},
+                   "records": []}),
+        ] {
+            env.upstream.json(&path, 200, &answer);
+            let r = client
+                .get(gw.data_addr(), &path, &INSPECTOR_HEADERS)
+                .await
+                .unwrap();
+            entries += 1;
+            assert_eq!(r.status, 200, "{path} {answer}: {:?}", r.body);
+        }
+    }
+    assert_eq!(env.entries().await.len(), entries);
+    gw.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn format_characters_in_inquiry_case_are_refused() {
     let env = Env::new().await;
     env.upstream

@@ -172,7 +172,7 @@ async fn run<B: hyper::body::Body>(
         if let Route::Subject { subject_id, .. } | Route::SubjectRecords { subject_id, .. } =
             &inquiry.route
         {
-            if !answers_about(subject_id, report.subject_id.as_deref(), &upstream.body) {
+            if !answers_about(subject_id, &report.subject_ids) {
                 // Never log what the upstream put there.
                 draft.entry.rule = "upstream answered about another subject".into();
                 tracing::warn!(inquiry_id = %draft.entry.inquiry_id, "upstream answer names another subject than the one asked");
@@ -228,22 +228,19 @@ async fn run<B: hyper::body::Body>(
     Ok(body)
 }
 
-/// Does the upstream's answer concern the subject that was asked? Its
-/// `subject.id` (read by the redactor before any masking) must equal the
-/// requested id, ASCII case aside (a resident id may end in `X` or `x`). An
-/// answer without a `subject.id` names no one and passes; a `subject.id`
-/// that is not a string (which the redactor does not report) never matches.
-pub(crate) fn answers_about(requested: &str, answered: Option<&str>, body: &[u8]) -> bool {
-    if let Some(id) = answered {
-        return id.eq_ignore_ascii_case(requested);
-    }
-    // Rare path: no string id. Look again for an id of another type.
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return false;
-    };
-    doc.get("subject")
-        .and_then(serde_json::Value::as_object)
-        .is_none_or(|subject| !subject.contains_key("id"))
+/// Does the upstream's answer concern the subject that was asked? Every
+/// `subject.id` it holds (`answered`: read by the redactor before any
+/// masking, keys compared normalised as the field rules compare them, so
+/// `Subject` / `ID` count, and two spellings are two ids) must equal the
+/// requested id, ASCII case aside (a resident id may end in `X` or `x`).
+/// One that differs, or is not a string (`None`, also for a `subject` that
+/// is neither an object nor null), fails; so do two spellings that
+/// disagree. An answer without a `subject.id` names no one and passes.
+pub(crate) fn answers_about(requested: &str, answered: &[Option<String>]) -> bool {
+    answered.iter().all(|id| {
+        id.as_deref()
+            .is_some_and(|id| id.eq_ignore_ascii_case(requested))
+    })
 }
 
 /// An upstream body the redactor refused: 502, its kind (never its

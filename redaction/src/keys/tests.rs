@@ -10,7 +10,7 @@ fn redact(scope: &Scope, value: Value) -> (Value, Report) {
     let now = time::macros::datetime!(2026-11-22 00:00 UTC);
     let judge = Judge::new(scope, now);
     KeyRules::new(scope)
-        .redact(&mut doc, &judge, &[], None, &mut report)
+        .redact(&mut doc, &judge, &[], &[], &mut report)
         .unwrap();
     (to_value(&doc), report)
 }

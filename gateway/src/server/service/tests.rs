@@ -35,14 +35,24 @@ fn inquiry(route: Route) -> Inquiry {
     }
 }
 
+/// What the redactor reports as the ids of `body`'s subject.
+fn ids_of(body: &str) -> Vec<Option<String>> {
+    let scope = scope(&["basic"]);
+    let now = time::OffsetDateTime::UNIX_EPOCH;
+    redaction::apply(body.as_bytes(), &scope, now)
+        .unwrap()
+        .1
+        .subject_ids
+}
+
 #[test]
 fn answer_must_concern_the_requested_subject() {
     let asked = "11010519491231002X";
     let body = |id: &str| format!(r#"{{"subject":{{"id":{id},"type":"natural_person"}}}}"#);
     // same id, either case of the check character
     for same in ["11010519491231002X", "11010519491231002x"] {
-        let b = body(&format!("\"{same}\""));
-        assert!(answers_about(asked, Some(same), b.as_bytes()), "{same}");
+        let ids = ids_of(&body(&format!("\"{same}\"")));
+        assert!(answers_about(asked, &ids), "{same}");
     }
     // another subject, or the same digits dressed differently
     for other in [
@@ -52,11 +62,8 @@ fn answer_must_concern_the_requested_subject() {
         "91430100MA4L0XXX1N",
         "",
     ] {
-        let b = body(&format!("\"{other}\""));
-        assert!(
-            !answers_about(asked, Some(other), b.as_bytes()),
-            "{other:?}"
-        );
+        let ids = ids_of(&body(&format!("\"{other}\"")));
+        assert!(!answers_about(asked, &ids), "{other:?}");
     }
     // an id of another type never matches; no id names no one
     for typed in [
@@ -65,17 +72,66 @@ fn answer_must_concern_the_requested_subject() {
         "[\"11010519491231002X\"]",
         "{}",
     ] {
-        assert!(
-            !answers_about(asked, None, body(typed).as_bytes()),
-            "{typed}"
-        );
+        assert!(!answers_about(asked, &ids_of(&body(typed))), "{typed}");
     }
     assert!(answers_about(
         asked,
-        None,
-        br#"{"subject":{"name":"x"},"records":[]}"#
+        &ids_of(r#"{"subject":{"name":"x"},"records":[]}"#)
     ));
-    assert!(answers_about(asked, None, br#"{"records":[]}"#));
+    assert!(answers_about(asked, &ids_of(r#"{"records":[]}"#)));
+    assert!(answers_about(asked, &ids_of(r#"{"subject":null}"#)));
+}
+
+#[test]
+fn any_spelling_of_subject_and_id_is_checked() {
+    let asked = "91430100MA4L0XXX1N";
+    let other = "91110000100000000Q";
+    // `subject` and `id` spelled as the field rules compare keys.
+    for (subject, id) in [
+        ("subject", "ID"),
+        ("subject", "Id"),
+        ("Subject", "id"),
+        ("SUBJECT", "ID"),
+        ("subject ", "i_d"),
+        ("ｓｕｂｊｅｃｔ", "ｉｄ"),
+        ("sub\u{200b}ject", "id\u{0363}"),
+    ] {
+        let answer = |id_value: &str| {
+            format!(r#"{{"{subject}":{{"{id}":"{id_value}","type":"legal_person"}}}}"#)
+        };
+        assert!(
+            !answers_about(asked, &ids_of(&answer(other))),
+            "{subject:?}/{id:?}"
+        );
+        assert!(
+            answers_about(asked, &ids_of(&answer(&asked.to_lowercase()))),
+            "{subject:?}/{id:?}"
+        );
+    }
+    // Two spellings that disagree fail, whichever is the one asked about.
+    for body in [
+        format!(r#"{{"subject":{{"id":"{asked}","ID":"{other}"}}}}"#),
+        format!(r#"{{"subject":{{"ID":"{other}","id":"{asked}"}}}}"#),
+        format!(r#"{{"subject":{{"id":"{asked}"}},"Subject":{{"id":"{other}"}}}}"#),
+        format!(r#"{{"Subject":{{"id":"{other}"}},"subject":{{"id":"{asked}"}}}}"#),
+        format!(r#"{{"subject":{{"id":"{asked}"}},"Subject":{{"Id":null}}}}"#),
+    ] {
+        assert!(!answers_about(asked, &ids_of(&body)), "{body}");
+    }
+    // Two spellings of the same id (case aside) agree.
+    let agreeing = format!(
+        r#"{{"subject":{{"id":"{asked}","ID":"{}"}},"Subject":{{"id":"{asked}"}}}}"#,
+        asked.to_lowercase()
+    );
+    assert!(answers_about(asked, &ids_of(&agreeing)));
+    // A subject that is no object names someone unreadably.
+    for body in [
+        format!(r#"{{"subject":"{other}"}}"#),
+        format!(r#"{{"Subject":["{asked}"]}}"#),
+        r#"{"subject":5}"#.to_owned(),
+    ] {
+        assert!(!answers_about(asked, &ids_of(&body)), "{body}");
+    }
 }
 
 #[test]
