@@ -332,9 +332,14 @@ window = "24h"
     let found = expect_alerts(&env, 1).await;
     assert_eq!(found[0].subject_id.as_deref(), Some(LEGAL_PERSON));
     assert_eq!(found[0].officer_id, "CS-RATE-0007");
-    assert!(found[0]
-        .rule
-        .starts_with("hotspot: subject_units 2 within 1d"));
+    // The window as the policy spells it (`24h`, not `1d`).
+    assert!(
+        found[0]
+            .rule
+            .starts_with("hotspot: subject_units 2 within 24h"),
+        "{}",
+        found[0].rule
+    );
     gw.shutdown().await.unwrap();
 }
 
