@@ -470,9 +470,13 @@ fn usage_error<X: Extra>(e: &clap::Error) -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let (path, subcommands) = invoked(&root, &args);
     eprintln!("credgate: error: {}", usage_message(e, &path, &subcommands));
-    // `audit verify` and `audit verify-proof` answer 1 for tampering or an
-    // invalid proof: a command line they cannot run with is 2 there.
-    if path.ends_with(" audit verify") || path.ends_with(" audit verify-proof") {
+    // `audit verify`, `audit verify-proof` and `audit archive` answer 1 for
+    // tampering, an invalid proof or a month that did not verify: a
+    // command line they cannot run with is 2 there.
+    if [" audit verify", " audit verify-proof", " audit archive"]
+        .iter()
+        .any(|c| path.ends_with(c))
+    {
         return ExitCode::from(2);
     }
     ExitCode::from(1)

@@ -170,18 +170,16 @@ fn parse_route(path: &str, query: Option<&str>) -> Result<Route, InquiryError> {
 
 /// The refusal of a query parameter this route does not take, naming it
 /// when the name is a plain short word (letters, digits, `_`, `-`; at most
-/// 32 characters; no run of 6 digits, so an identity number or phone
-/// number sent as a parameter name is never repeated into the log).
+/// 32 characters; at most 3 digits in all, so an identity number or phone
+/// number sent as a parameter name, grouped or not, is never repeated into
+/// the log).
 fn unknown_parameter(key: &str) -> String {
     let plain = !key.is_empty()
         && key.len() <= 32
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        && !key
-            .as_bytes()
-            .split(|b| !b.is_ascii_digit())
-            .any(|run| run.len() >= 6);
+        && key.bytes().filter(u8::is_ascii_digit).count() <= 3;
     if plain {
         format!("unknown query parameter `{key}` (only `items` is accepted)")
     } else {

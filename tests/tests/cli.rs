@@ -263,6 +263,17 @@ fn certs_init_issue_revoke_round_trip() {
     }
     policy::Policy::parse(&sample, "policy.toml", &policy::Settings::default())
         .expect("the sample policy loads");
+    // A policy.toml already there is kept as it is.
+    let other = tmp.path().join("other-pki");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("policy.toml"), "# mine\n").unwrap();
+    let run = credgate(&["certs", "init", "--dir", p(&other)]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("kept"), "{}", run.describe());
+    assert_eq!(
+        std::fs::read_to_string(other.join("policy.toml")).unwrap(),
+        "# mine\n"
+    );
 
     let prefix = tmp.path().join("li-na");
     let run = credgate(&[
@@ -1110,8 +1121,9 @@ fn usage_errors_are_one_line_exit_1() {
             "must not be empty (see `credgate audit lift --help`)",
         ),
     ];
-    // `audit verify` and `verify-proof` keep 1 for tampering / an invalid
-    // proof: a command line they cannot run with is 2 ("could not run").
+    // `audit verify`, `verify-proof` and `archive` keep 1 for tampering /
+    // an invalid proof / a month that did not verify: a command line they
+    // cannot run with is 2 ("could not run").
     for (args, says) in [
         (
             vec!["audit", "verify", "--config", "x", "--public-key", "aa"],
@@ -1121,6 +1133,7 @@ fn usage_errors_are_one_line_exit_1() {
             vec!["audit", "verify-proof"],
             "missing required argument(s)",
         ),
+        (vec!["audit", "archive"], "missing required argument(s)"),
     ] {
         let run = credgate(&args);
         assert_error_line(&run, 2);

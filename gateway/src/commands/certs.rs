@@ -52,7 +52,7 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
             for name in pki::INIT_FILES {
                 print_written(&dir.join(name));
             }
-            write_sample_policy(&dir)?;
+            write_sample_policy(&dir);
             Ok(ExitCode::SUCCESS)
         }
         CertsCommand::Issue {
@@ -153,15 +153,9 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
 /// names, and no officer yet.
 pub const SAMPLE_POLICY_FILE: &str = "policy.toml";
 
-fn write_sample_policy(dir: &Path) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+fn write_sample_policy(dir: &Path) {
+    use std::io::Write;
     let path = dir.join(SAMPLE_POLICY_FILE);
-    if path.exists() {
-        println!(
-            "  kept {} (a sample policy is not written over it)",
-            path.display()
-        );
-        return Ok(());
-    }
     let text = format!(
         "# Sample policy written by `credgate certs init`: edit it, then add one\n\
          # [[officers]] table per certificate issued with `credgate certs issue`\n\
@@ -169,9 +163,31 @@ fn write_sample_policy(dir: &Path) -> Result<(), Box<dyn std::error::Error + Sen
          # `credgate policy check --config gateway.toml` checks it.\n{}",
         policy::SAMPLE_POLICY
     );
-    std::fs::write(&path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-    print_written(&path);
-    Ok(())
+    // `create_new`: never over a file, nor through a symlink, already there.
+    let written = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            println!(
+                "  kept {} (a sample policy is not written over it)",
+                path.display()
+            );
+            return;
+        }
+        Err(e) => Err(e),
+        Ok(mut f) => f.write_all(text.as_bytes()).and_then(|()| f.sync_all()),
+    };
+    match written {
+        Ok(()) => print_written(&path),
+        // The PKI is made: a sample policy that could not be written is
+        // worth a warning, not a failed `certs init` nobody can re-run.
+        Err(e) => eprintln!(
+            "credgate: warning: sample policy not written to `{}`: {e}",
+            path.display()
+        ),
+    }
 }
 
 /// Print one written file (only if it is really there).

@@ -43,7 +43,11 @@ pub fn run(cmd: WitnessCommand, log: LogFormat) -> CmdResult {
                         println!("  wrote {}", f.display());
                     }
                     if spec.log_keys.is_empty() {
-                        println!("  no log key given: add [[logs]] to witness.toml before serving");
+                        println!(
+                            "  no log key given: until witness.toml has a [[logs]] table with the log's key \
+                             (`credgate audit key --config gateway.toml` prints it; or run init again \
+                             with --log-key), every checkpoint is refused with 403"
+                        );
                     }
                     println!("  gateways pin `{}`", dir.join(init::CERT_FILE).display());
                     println!("witness verifier key:");

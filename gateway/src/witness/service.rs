@@ -31,7 +31,10 @@ pub enum Refusal {
     #[error("malformed request: {0}")]
     Malformed(#[from] BodyError),
     /// No configured log owns the origin (403).
-    #[error("unknown origin: no configured log has a prefix of this origin")]
+    #[error(
+        "unknown origin: no configured log has a prefix of this origin (the witness's operator \
+         adds the log's key, printed by `credgate audit key`, as [[logs]] in witness.toml)"
+    )]
     UnknownOrigin,
     /// No signature from the log's key verifies (403).
     #[error("checkpoint is not signed by a trusted key of this log: {0}")]
