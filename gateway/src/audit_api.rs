@@ -360,9 +360,31 @@ pub async fn query_alerts(
     }))
 }
 
-/// One misuse alert entry as JSON, its `rule` text parsed back; `None` for
-/// alert-plane entries that are not firings (lifts, witness conflicts).
+/// One misuse alert entry as JSON, its `rule` text parsed back; a witness
+/// conflict (SPEC: "a conflict is also an alert entry") as an alert of
+/// kind `witness_conflict` whose `message` says what the witness refused;
+/// `None` for other alert-plane entries (lifts).
 pub fn alert_json(e: &audit::Entry) -> Option<Value> {
+    if e.entry.plane == "alert" && e.entry.reason == "witness_conflict" {
+        return Some(json!({
+            "time": format_ms(e.entry.time_ms),
+            "inquiry_id": e.entry.inquiry_id,
+            "rule": "witness_conflict",
+            "kind": "witness_conflict",
+            "officer": e.entry.officer_id,
+            "unit": e.entry.unit,
+            "subject": Value::Null,
+            "count": 1,
+            "window": Value::Null,
+            "first_inquiry": e.entry.inquiry_id,
+            "last_inquiry": e.entry.inquiry_id,
+            "action": "alert",
+            "suspended_until": Value::Null,
+            "message": e.entry.rule,
+            "chain_id": e.chain_id,
+            "seq": e.seq,
+        }));
+    }
     if e.entry.reason != "alert" {
         return None;
     }

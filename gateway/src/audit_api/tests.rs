@@ -509,3 +509,33 @@ fn entry_json_has_the_fields_at_the_top_and_reads_summaries_back() {
     assert!(v.get("count").is_none(), "{v}");
     assert_eq!(v["reason"], "ok");
 }
+
+/// A witness conflict is an alert entry (SPEC): `/audit/alerts`, `audit
+/// alerts` and the console list it beside the rule firings; a lift is not.
+#[test]
+fn witness_conflicts_are_listed_as_alerts() {
+    let mut e = new_entry(
+        "2026-03-01T10:00:00Z",
+        "credgate",
+        "91430100MA4L0XXX1N",
+        audit::Decision::Error,
+    );
+    e.plane = "alert".into();
+    e.reason = "witness_conflict".into();
+    e.rule = "witness:w1: the witness holds size 12, beyond this chain's 10".into();
+    let entry = audit::Entry {
+        chain_id: "c1".into(),
+        seq: 7,
+        prev_hash: "00".repeat(32),
+        hash: "11".repeat(32),
+        entry: e,
+    };
+    let a = alert_json(&entry).expect("listed");
+    assert_eq!(a["kind"], "witness_conflict");
+    assert_eq!(a["rule"], "witness_conflict");
+    assert!(a["message"].as_str().unwrap().contains("w1"), "{a}");
+    assert_eq!(a["seq"], 7);
+    let mut lift = entry;
+    lift.entry.reason = "lift".into();
+    assert!(alert_json(&lift).is_none());
+}
