@@ -275,8 +275,8 @@ impl Iterator for DigitRuns<'_> {
 
 /// The mainland mobile numbers in `text`, as byte ranges from the
 /// number's first digit to its last, in order, not overlapping. Digits are
-/// ASCII or fullwidth; the 11 digits start `1[3-9]`, and the last is not
-/// followed by an `X`/`x` (as for a plain run, always). Forms:
+/// ASCII or fullwidth; the 11 digits start `1[3-9]` (an `X`/`x` after
+/// them changes nothing: 11 digits cannot be an identity number). Forms:
 /// - a maximal run of exactly the 11 digits (a country code before it
 ///   with a space or hyphen between is then text before a match);
 /// - a maximal run of `86` or `0086` and the 11 digits (`+` before it is
@@ -290,7 +290,6 @@ impl Iterator for DigitRuns<'_> {
 /// digits, the others 4, a whole number 11, 13 or 15.
 fn mobiles(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let x_after = |run: &Run| matches!(bytes.get(run.end), Some(b'X' | b'x'));
     let separated = |a: &Run, b: &Run| matches!(text.get(a.end..b.start), Some(" " | "-"));
     // Where the `at`-th digit of `run` starts.
     let digit_start = |run: &Run, at: usize| {
@@ -305,7 +304,7 @@ fn mobiles(text: &str) -> Vec<(usize, usize)> {
     for run in (DigitRuns { bytes, at: 0 }) {
         // One run: the 11 digits, maybe with a glued country code.
         if let Some(code) = run.country_code(MOBILE_DIGITS) {
-            if run.mobile_prefix_at(code) && !x_after(&run) {
+            if run.mobile_prefix_at(code) {
                 found.push((digit_start(&run, code), run.end));
             }
         }
@@ -318,7 +317,6 @@ fn mobiles(text: &str) -> Vec<(usize, usize)> {
                     && run.len == 4
                     && separated(head, middle)
                     && separated(middle, &run)
-                    && !x_after(&run)
                 {
                     found.push((digit_start(head, code), run.end));
                 }

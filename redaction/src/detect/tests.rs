@@ -167,11 +167,32 @@ fn numbers_that_only_look_like_mobiles_are_left_alone() {
         "0138 1234 5678",           // first group of 4
         "１２８１２３４５６７８",   // fullwidth, 12x
         "１３８１２３４５６７８９", // fullwidth, 12 digits
-        "13812345678x",             // an `X` after, as before
-        "138 1234 5678X",
     ] {
         assert_eq!(BOTH.mask(text), None, "{text}");
     }
+}
+
+#[test]
+fn an_x_after_a_mobile_does_not_save_it() {
+    // Eleven digits cannot be an id (17 and a check character), so an
+    // `X`/`x` after them is only text after a mobile.
+    for (text, masked) in [
+        ("13812345678x", "138******78x"),
+        ("13812345678X", "138******78X"),
+        ("138-1234-5678X", "138-****-**78X"),
+        ("138 1234 5678x", "138 **** **78x"),
+        ("+8613812345678X", "+86138******78X"),
+        ("１３８１２３４５６７８Ｘ", "１３８******７８Ｘ"),
+        ("tel 13812345678xx", "tel 138******78xx"),
+    ] {
+        let (out, ids, mobiles) = BOTH.mask(text).unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(out, masked, "{text}");
+        assert_eq!((ids, mobiles), (0, 1), "{text}");
+    }
+    // A 17-digit run and an `X` is still an id, not a mobile.
+    let (out, ids, mobiles) = BOTH.mask("11010519491231002X").unwrap();
+    assert_eq!((ids, mobiles), (1, 0));
+    assert_eq!(out, "110105********002X");
 }
 
 #[test]
