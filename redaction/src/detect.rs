@@ -11,10 +11,14 @@
 //! - a mainland mobile number: 11 digits starting `1[3-9]`, ASCII or
 //!   fullwidth (`１３８…`), written as a maximal run of exactly those 11
 //!   digits, or glued to the country code (`8613812345678`,
-//!   `+8613812345678`, `008613812345678`), or grouped 3-4-4 with one space
-//!   or one hyphen between groups (`138 1234 5678`, `+86-138-1234-5678`);
-//!   never digits inside a longer run of other digits. Only the 11 digits
-//!   are masked (a country code and separators stay).
+//!   `+8613812345678`, `008613812345678`), or grouped 3-4-4 or 3-8 with one
+//!   separator between groups (space, `-`, `.`, U+00A0, U+3000, U+FF0D,
+//!   U+2010-U+2015, U+FF0E: `138 1234 5678`, `+86-138-1234-5678`,
+//!   `１３８－１２３４－５６７８`, `138 12345678`), or with the first group
+//!   in parentheses and at most one separator after them (`(138)1234-5678`,
+//!   `（138） 12345678`); never digits inside a longer run of other
+//!   digits. Only the 11 digits are masked (a country code, parentheses and
+//!   separators stay).
 //!
 //! Masking is by character (kept digits keep their form, others become
 //! `*`), so the text stays valid UTF-8 and as many characters long.
@@ -88,7 +92,7 @@ impl Detectors {
                 resident_ids(digits, x_end, start, &mut found);
             }
         }
-        if self.mobile.is_some() && may_hold_mobile(bytes) {
+        if self.mobile.is_some() && may_hold_mobile(text) {
             let ids = std::mem::take(&mut found);
             let mut ids = ids.into_iter().peekable();
             for (start, end) in mobiles(text) {
@@ -134,14 +138,16 @@ impl Detectors {
     }
 }
 
-/// Whether `bytes` may hold a mobile number in any form [`mobiles`]
+/// Whether `text` may hold a mobile number in any form [`mobiles`]
 /// finds. A run of 11 ASCII digits is found skipping through the text;
 /// every other form still has 11 digits, ASCII or fullwidth (`EF BC 9x`),
-/// and without a fullwidth one it is ASCII 3-4-4 with two separators.
+/// and without a fullwidth one it is ASCII digits in groups, the last of
+/// them after a link ([`has_grouped_ascii`]).
 /// Nearly all text (dates, amounts, document numbers, prose) is ruled out
 /// by counts the compiler vectorises (a byte-by-byte scan would cost
 /// ~1 ns per byte of every string leaf).
-fn may_hold_mobile(bytes: &[u8]) -> bool {
+fn may_hold_mobile(text: &str) -> bool {
+    let bytes = text.as_bytes();
     if has_digit_run(bytes, MOBILE_DIGITS) {
         return true;
     }
@@ -163,7 +169,7 @@ fn may_hold_mobile(bytes: &[u8]) -> bool {
             return true;
         }
     }
-    count_bytes(bytes, |b| matches!(b, b' ' | b'-')) >= 2 && has_grouped_ascii(bytes)
+    has_grouped_ascii(text)
 }
 
 /// How many bytes of `bytes` are `wanted` (a loop the compiler vectorises).
@@ -181,16 +187,91 @@ fn count_bytes(bytes: &[u8], wanted: impl Fn(&u8) -> bool) -> usize {
         .sum()
 }
 
-/// Whether `bytes` holds ASCII `ddd?dddd?dddd`, `?` a space or a hyphen.
-fn has_grouped_ascii(bytes: &[u8]) -> bool {
-    let separator = |b: &u8| matches!(b, b' ' | b'-');
-    bytes.windows(12).any(|w| {
-        w.get(3).is_some_and(separator)
-            && w.get(8).is_some_and(separator)
-            && w.iter()
-                .enumerate()
-                .all(|(i, b)| i == 3 || i == 8 || b.is_ascii_digit())
-    })
+/// Whether `text` (whose digits are all ASCII) may hold a grouped
+/// mobile ([`mobiles`]): every one ends with a run of 4 or 8 digits right
+/// after a link (one separator, or `)`/`）` and at most one separator)
+/// that follows a digit. Runs shorter than 4 are skipped as
+/// [`has_digit_run`] skips them (about one look per 4 bytes of text
+/// without digits); only a run of 4 or more has its link looked at.
+fn has_grouped_ascii(text: &str) -> bool {
+    const LAST_GROUP: usize = 4;
+    let bytes = text.as_bytes();
+    // Where a run of `LAST_GROUP` digits would end.
+    let mut end = LAST_GROUP - 1;
+    while let Some(b) = bytes.get(end) {
+        if !b.is_ascii_digit() {
+            end += LAST_GROUP;
+            continue;
+        }
+        let mut first = end;
+        while first > 0 && bytes.get(first - 1).is_some_and(u8::is_ascii_digit) {
+            first -= 1;
+        }
+        if end + 1 - first < LAST_GROUP {
+            // `first - 1` is no digit: the next run of 4 starts at `first`
+            // at the earliest.
+            end = first + LAST_GROUP - 1;
+            continue;
+        }
+        if linked_after_digit(text, first) {
+            return true;
+        }
+        let mut past = end + 1;
+        while bytes.get(past).is_some_and(u8::is_ascii_digit) {
+            past += 1;
+        }
+        // `past` is no digit: the next run starts after it.
+        end = past + LAST_GROUP;
+    }
+    false
+}
+
+/// Whether the text before byte `at` of `text` ends with a digit and a
+/// link between groups: one separator, `)`/`）`, or `)`/`）` and one
+/// separator.
+fn linked_after_digit(text: &str, at: usize) -> bool {
+    let Some(before) = text.get(..at) else {
+        return false;
+    };
+    let mut chars = before.chars();
+    let mut link = 0;
+    let mut c = chars.next_back();
+    if c.is_some_and(is_separator) {
+        link += 1;
+        c = chars.next_back();
+    }
+    if c.is_some_and(is_close_paren) {
+        link += 1;
+        c = chars.next_back();
+    }
+    link > 0 && c.is_some_and(is_digit)
+}
+
+/// Whether `c` may stand (once) between two groups of a mobile's digits:
+/// a space, `-`, `.`, a no-break space (U+00A0), an ideographic space
+/// (U+3000), a fullwidth hyphen-minus (U+FF0D), a hyphen or dash
+/// (U+2010-U+2015) or a fullwidth full stop (U+FF0E).
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '-' | '.' | '\u{a0}' | '\u{3000}' | '\u{ff0d}' | '\u{2010}'..='\u{2015}' | '\u{ff0e}'
+    )
+}
+
+/// Whether `c` opens a parenthesis, ASCII or fullwidth.
+fn is_open_paren(c: char) -> bool {
+    matches!(c, '(' | '\u{ff08}')
+}
+
+/// Whether `c` closes a parenthesis, ASCII or fullwidth.
+fn is_close_paren(c: char) -> bool {
+    matches!(c, ')' | '\u{ff09}')
+}
+
+/// Whether `text` is exactly one separator ([`is_separator`]).
+fn one_separator(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(is_separator) && chars.next().is_none()
 }
 
 /// The digit at byte `at` of `bytes`, as the mobile detector reads digits
@@ -278,19 +359,48 @@ impl Iterator for DigitRuns<'_> {
 /// ASCII or fullwidth; the 11 digits start `1[3-9]` (an `X`/`x` after
 /// them changes nothing: 11 digits cannot be an identity number). Forms:
 /// - a maximal run of exactly the 11 digits (a country code before it
-///   with a space or hyphen between is then text before a match);
+///   with a separator between is then text before a match);
 /// - a maximal run of `86` or `0086` and the 11 digits (`+` before it is
 ///   text): only those 11 are the number;
-/// - 3-4-4: maximal runs of 3, 4 and 4 digits with one space or one
-///   hyphen between each two (the first may carry a glued `86`/`0086`):
-///   `138 1234 5678`, `+86-138-1234-5678`.
+/// - grouped: maximal runs of 3, 4 and 4 digits, or of 3 and 8, with one
+///   separator ([`is_separator`]) between each two, the first group maybe
+///   carrying a glued `86`/`0086`: `138 1234 5678`, `+86-138-1234-5678`,
+///   `138.1234.5678`, `138 12345678`;
+/// - likewise with the first group (3 digits alone) in parentheses, ASCII
+///   or fullwidth, and one separator or none after them:
+///   `(138)1234-5678`, `(138) 1234 5678`, `（138）12345678`.
 ///
 /// Digits inside a longer run (a 12-digit number, `8612812345678`) are
 /// never one. The forms cannot overlap: a first group has 3, 5 or 7
-/// digits, the others 4, a whole number 11, 13 or 15.
+/// digits, a middle one 4, a last one 4 or 8, a whole number 11, 13 or 15.
 fn mobiles(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let separated = |a: &Run, b: &Run| matches!(text.get(a.end..b.start), Some(" " | "-"));
+    let separated = |a: &Run, b: &Run| text.get(a.end..b.start).is_some_and(one_separator);
+    // The first group `head` and the next: one separator between; or
+    // `head` (no country code) in parentheses, then one separator or none.
+    let linked = |head: &Run, code: usize, next: &Run| {
+        if separated(head, next) {
+            return true;
+        }
+        let opened = text
+            .get(..head.start)
+            .and_then(|before| before.chars().next_back())
+            .is_some_and(is_open_paren);
+        let Some(between) = text.get(head.end..next.start) else {
+            return false;
+        };
+        let mut after = between.chars();
+        code == 0
+            && opened
+            && after.next().is_some_and(is_close_paren)
+            && (after.as_str().is_empty() || one_separator(after.as_str()))
+    };
+    // How many digits of a country code lead `head` when it can be a
+    // first group (3 digits starting `1[3-9]`, maybe after `86`/`0086`).
+    let first_group = |head: &Run| {
+        head.country_code(3)
+            .filter(|code| head.mobile_prefix_at(*code))
+    };
     // Where the `at`-th digit of `run` starts.
     let digit_start = |run: &Run, at: usize| {
         let mut start = run.start;
@@ -308,14 +418,20 @@ fn mobiles(text: &str) -> Vec<(usize, usize)> {
                 found.push((digit_start(&run, code), run.end));
             }
         }
-        // 3-4-4, ending with this run; the first group maybe with a glued
-        // country code.
+        // 3-8, ending with this run.
+        if let Some(head) = second.as_ref().filter(|_| run.len == 8) {
+            if let Some(code) = first_group(head) {
+                if linked(head, code, &run) {
+                    found.push((digit_start(head, code), run.end));
+                }
+            }
+        }
+        // 3-4-4, ending with this run.
         if let (Some(head), Some(middle)) = (&first, &second) {
-            if let Some(code) = head.country_code(3) {
-                if head.mobile_prefix_at(code)
-                    && middle.len == 4
+            if let Some(code) = first_group(head) {
+                if middle.len == 4
                     && run.len == 4
-                    && separated(head, middle)
+                    && linked(head, code, middle)
                     && separated(middle, &run)
                 {
                     found.push((digit_start(head, code), run.end));

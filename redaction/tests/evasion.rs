@@ -232,6 +232,14 @@ fn mobiles_with_country_code_separators_or_fullwidth_digits_are_masked() {
             "联系电话：+86 159-0000-1111。",
             "联系电话：+86 159-****-**11。",
         ),
+        ("１３８－１２３４－５６７８", "１３８－****－**７８"),
+        ("１３８　１２３４　５６７８", "１３８　****　**７８"),
+        ("138\u{a0}1234\u{a0}5678", "138\u{a0}****\u{a0}**78"),
+        ("138.1234.5678", "138.****.**78"),
+        ("138 12345678", "138 ******78"),
+        ("(138)1234-5678", "(138)****-**78"),
+        ("(138) 1234 5678", "(138) **** **78"),
+        ("（138）12345678", "（138）******78"),
     ] {
         let (out, report) = run(&json!({"remark": text, "list": [text]}));
         assert_eq!(out, json!({"remark": masked, "list": [masked]}), "{text}");
@@ -505,6 +513,13 @@ mod properties {
         })
     }
 
+    /// What may stand between a mobile's groups: nothing, or one of the
+    /// listed separators.
+    const SEPARATORS: &[&str] = &[
+        "", "", " ", "-", ".", "\u{a0}", "\u{3000}", "\u{ff0d}", "\u{2010}", "\u{2011}",
+        "\u{2012}", "\u{2013}", "\u{2014}", "\u{2015}", "\u{ff0e}",
+    ];
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -565,7 +580,10 @@ mod properties {
             rest in "[0-9]{9}",
             code in prop::sample::select(&["", "86", "0086", "+86", "+0086"][..]),
             after_code in prop::sample::select(&["", " ", "-"][..]),
-            grouped in prop::sample::select(&["", " ", "-"][..]),
+            grouped in prop::sample::select(SEPARATORS),
+            grouped2 in prop::sample::select(SEPARATORS),
+            // 3-4-4, 3-8, or the first group in `(…)` / `（…）`.
+            shape in 0u8..4,
             wide in any::<bool>(),
             before in "[长沙a-z：:，, ]{0,6}",
             // `x`/`X` right after too: 11 digits cannot be an id, so the
@@ -576,12 +594,16 @@ mod properties {
             let number = format!("1{second}{rest}");
             let (head, tail) = number.split_at(3);
             let (middle, last) = tail.split_at(4);
-            // `separator` between the groups, or none (then no separator
-            // after the country code either, when it is glued).
-            let written = if grouped.is_empty() {
-                number.clone()
-            } else {
-                format!("{head}{grouped}{middle}{grouped}{last}")
+            // Separators between the groups (one each, of any listed kind),
+            // or none: the 11 digits as one run.
+            let other = if grouped2.is_empty() { grouped } else { grouped2 };
+            let written = match shape {
+                // After `)`, one separator or none; then 4-4 or 8.
+                2 => format!("({head}){grouped}{middle}{grouped2}{last}"),
+                3 => format!("（{head}）{grouped}{middle}{grouped2}{last}"),
+                _ if grouped.is_empty() => number.clone(),
+                0 => format!("{head}{grouped}{middle}{other}{last}"),
+                _ => format!("{head}{grouped}{middle}{last}"),
             };
             let mut text = format!("{code}{after_code}{written}");
             if wide {

@@ -137,6 +137,85 @@ fn mobiles_with_a_country_code_or_separators_are_masked() {
     }
 }
 
+/// Mobiles written with the listed separators, 3-8, or a first group in
+/// parentheses, and how they are masked.
+const LISTED_FORMS: &[(&str, &str)] = &[
+    // Fullwidth hyphen-minus, ideographic space, no-break space, `.`.
+    ("１３８－１２３４－５６７８", "１３８－****－**７８"),
+    ("１３８　１２３４　５６７８", "１３８　****　**７８"),
+    ("138\u{a0}1234\u{a0}5678", "138\u{a0}****\u{a0}**78"),
+    ("138.1234.5678", "138.****.**78"),
+    ("138．1234．5678", "138．****．**78"),
+    ("138\u{2010}1234\u{2011}5678", "138\u{2010}****\u{2011}**78"),
+    ("138\u{2012}1234\u{2013}5678", "138\u{2012}****\u{2013}**78"),
+    ("138\u{2014}1234\u{2015}5678", "138\u{2014}****\u{2015}**78"),
+    // Mixed separators, and after a country code.
+    ("138 1234.5678", "138 ****.**78"),
+    (
+        "+86\u{3000}138\u{3000}1234\u{3000}5678",
+        "+86\u{3000}138\u{3000}****\u{3000}**78",
+    ),
+    ("+86.138.1234.5678", "+86.138.****.**78"),
+    // 3-8.
+    ("138 12345678", "138 ******78"),
+    ("138-12345678", "138-******78"),
+    ("138\u{a0}12345678", "138\u{a0}******78"),
+    ("+86 138 12345678", "+86 138 ******78"),
+    ("+86138 12345678", "+86138 ******78"),
+    ("１３８－１２３４５６７８", "１３８－******７８"),
+    // A first group in parentheses, then at most one separator.
+    ("(138)1234-5678", "(138)****-**78"),
+    ("(138) 1234 5678", "(138) **** **78"),
+    ("(138)12345678", "(138)******78"),
+    ("(138)\u{a0}12345678", "(138)\u{a0}******78"),
+    ("（138）1234 5678", "（138）**** **78"),
+    ("（１３８）　１２３４　５６７８", "（１３８）　****　**７８"),
+    ("+86 (138) 1234-5678", "+86 (138) ****-**78"),
+    ("电话(138)1234.5678。", "电话(138)****.**78。"),
+];
+
+#[test]
+fn mobiles_with_any_listed_separator_or_grouping_are_masked() {
+    for &(text, masked) in LISTED_FORMS {
+        let (out, ids, mobiles) = BOTH.mask(text).unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(out, masked, "{text}");
+        assert_eq!((ids, mobiles), (0, 1), "{text}");
+        assert_eq!(out.chars().count(), text.chars().count(), "{text}");
+    }
+}
+
+#[test]
+fn the_quick_check_lets_every_listed_form_through() {
+    for &(text, _) in LISTED_FORMS {
+        assert!(may_hold_mobile(text), "{text}");
+        // Also after other text of every kind.
+        let long = format!("{}，{text}", "长a 1-".repeat(70));
+        assert!(may_hold_mobile(&long), "{text}");
+    }
+}
+
+#[test]
+fn grouped_forms_outside_the_list_are_left_alone() {
+    for text in [
+        "138..1234.5678",              // two separators
+        "138 .1234 5678",              // two separators
+        "138\u{a0}\u{a0}12345678",     // two separators
+        "138\u{2016}1234\u{2016}5678", // not a listed separator
+        "138\u{2009}1234\u{2009}5678", // nor a thin space
+        "138 1234567",                 // 3-7
+        "138 123456789",               // 3-9
+        "1381 2345678",                // 4-7
+        "(138)  1234 5678",            // two separators after `)`
+        "(138) -12345678",             // likewise
+        "(138))1234 5678",             // two `)`
+        "(86138)1234 5678",            // a country code inside
+        "(1381)234 5678",              // four digits inside
+        "(128) 1234 5678",             // 12x
+    ] {
+        assert_eq!(BOTH.mask(text), None, "{text}");
+    }
+}
+
 #[test]
 fn several_grouped_mobiles_in_one_text_are_each_masked() {
     let (out, _, mobiles) = BOTH
@@ -228,27 +307,39 @@ proptest::proptest! {
     /// the scan finds a mobile in.
     #[test]
     fn the_quick_check_never_skips_a_mobile(
+        // Separators: ` -.`, U+00A0, U+3000, U+FF0D, U+2010-U+2015, U+FF0E.
         text in concat!(
-            "[0-9０-９ +\\-xX长，。]{0,40}",
-            "|([0-9]{1,5}[ \\-]){0,4}[0-9]{1,5}",
-            "|[a长 ]{0,3}(\\+86|0086|86)?[ \\-]?1[3-9][0-9]{9}[a长 ]{0,3}",
-            "|[a长 ]{0,3}(\\+86|0086|86)?[ \\-]?1[3-9][0-9][ \\-][0-9]{4}[ \\-][0-9]{4}[a长 ]{0,3}",
+            "[0-9０-９ +\\-.xX长，。()（）\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}]{0,40}",
+            "|([(（]?[0-9]{1,8}[)）]?[ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}]?){0,4}[0-9]{1,8}",
+            "|[a长 ]{0,3}(\\+86|0086|86)?[ \\-]?1[3-9][0-9]{9}[xXa长 ]{0,3}",
+            "|[a长 ]{0,3}(\\+86|0086|86)?[ \\-]?1[3-9][0-9][ \\-][0-9]{4}[ \\-][0-9]{4}[xXa长 ]{0,3}",
             "|[a长 ]{0,3}(８６)?１[３-９][0-9０-９][ \\-]?[0-9０-９]{4}[ \\-]?[0-9０-９]{4}[a长 ]{0,3}",
+            // Every listed separator, 3-4-4 or 3-8, ASCII digits.
+            "|[a长 ]{0,3}(\\+86|0086|86)?[ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}]?1[3-9][0-9]",
+            "([ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}][0-9]{4}",
+            "[ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}][0-9]{4}",
+            "|[ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}][0-9]{8})[xXa长，。 ]{0,3}",
+            // A first group in parentheses, then 4-4 or 8.
+            "|[a长 ]{0,3}(\\+86 ?)?[(（]1[3-9][0-9][)）][ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}]?",
+            "([0-9]{4}[ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}][0-9]{4}|[0-9]{8})[xXa长，。 ]{0,3}",
+            // Fullwidth digits with the listed separators and parentheses.
+            "|[(（]?１[３-９][0-9０-９][)）]?[ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}]?",
+            "[0-9０-９]{4}[ \\-.\u{a0}\u{3000}\u{ff0d}\u{2010}-\u{2015}\u{ff0e}]?[0-9０-９]{4}",
         )
     ) {
         let found = !mobiles(&text).is_empty();
-        proptest::prop_assert!(!found || may_hold_mobile(text.as_bytes()), "{text:?}");
+        proptest::prop_assert!(!found || may_hold_mobile(&text), "{text:?}");
     }
 }
 
 #[test]
 fn the_quick_check_counts_only_real_fullwidth_digits() {
     // Eleven fullwidth commas (EF BC 8C) are no digits.
-    assert!(!may_hold_mobile("，".repeat(11).as_bytes()));
+    assert!(!may_hold_mobile(&"，".repeat(11)));
     // Ten ASCII digits and one fullwidth one may be a mobile.
-    assert!(may_hold_mobile("１3812345678".as_bytes()));
+    assert!(may_hold_mobile("１3812345678"));
     // A 300-byte text: the byte lanes' chunks add up.
     let long = format!("{}138 1234 5678", "长".repeat(100));
-    assert!(may_hold_mobile(long.as_bytes()));
+    assert!(may_hold_mobile(&long));
     assert_eq!(BOTH.mask(&long).map(|m| m.2), Some(1));
 }
