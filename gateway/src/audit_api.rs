@@ -120,8 +120,25 @@ pub fn parse_time_bound(text: &str, end_of_day: bool) -> Result<i64, QueryError>
         };
         return unix_ms(at).ok_or_else(bad);
     }
-    let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| bad())?;
+    let at = OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .or_else(|| OffsetDateTime::parse(&plus_offset(text)?, &Rfc3339).ok())
+        .ok_or_else(bad)?;
     unix_ms(at).ok_or_else(bad)
+}
+
+/// `2026-12-05T00:00:00 08:00` → `2026-12-05T00:00:00+08:00`: an offset's
+/// `+` left unencoded in a query string arrives as a space (form
+/// decoding), as from `curl '…?from=2026-12-05T00:00:00+08:00'`.
+fn plus_offset(text: &str) -> Option<String> {
+    let cut = text.len().checked_sub(6)?;
+    let (head, offset) = (text.get(..cut)?, text.get(cut..)?);
+    let hh_mm = offset.strip_prefix(' ')?;
+    let b = hh_mm.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    (b.len() == 5 && digits(0..2) && b.get(2) == Some(&b':') && digits(3..5))
+        .then(|| format!("{head}+{hh_mm}"))
 }
 
 /// UTC unix milliseconds of an instant, if it fits an `i64`.

@@ -35,7 +35,20 @@ fn time_bounds() {
         Ok(1_772_323_200_250),
         "an exact instant is not widened"
     );
-    for bad in ["yesterday", "2026-13-01", "2026-03-01 10:00", ""] {
+    // `+08:00` sent unencoded in a query string arrives as ` 08:00`.
+    assert_eq!(
+        parse_time_bound("2026-03-01T08:00:00 08:00", false),
+        Ok(1_772_323_200_000)
+    );
+    for bad in [
+        "yesterday",
+        "2026-13-01",
+        "2026-03-01 10:00",
+        "",
+        "2026-03-01T08:00:00 8:00",
+        "2026-03-01T08:00:00 ab:cd",
+        " 08:00",
+    ] {
         assert!(parse_time_bound(bad, false).is_err(), "{bad}");
     }
     assert_eq!(format_ms(1_772_323_200_250), "2026-03-01T00:00:00.250Z");
