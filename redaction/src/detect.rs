@@ -2,12 +2,14 @@
 //! into any string leaf, whatever its key.
 //!
 //! Owns finding and masking them in place:
-//! - a GB 11643 resident identity number: 17 ASCII digits and a check
-//!   character (digit or `X`/`x`) that the checksum confirms; a maximal run
-//!   of exactly that shape is one. Inside a longer run of digits (an id
-//!   glued to other digits) every 18-character window whose checksum holds
-//!   and whose birth date (characters 7–14) is a real date in 1900–2099 is
-//!   one too. A number whose checksum fails is left alone;
+//! - a GB 11643 resident identity number: 17 digits and a check character
+//!   (digit or `X`/`x`) that the checksum confirms, each digit ASCII or
+//!   fullwidth (`１１０１０５…`, mixed too) and the `X` maybe fullwidth
+//!   (`Ｘ`/`ｘ`); a maximal run of exactly that shape is one. Inside a
+//!   longer run of digits (an id glued to other digits) every
+//!   18-character window whose checksum holds and whose birth date
+//!   (characters 7–14) is a real date in 1900–2099 is one too. A number
+//!   whose checksum fails is left alone;
 //! - a mainland mobile number: 11 digits starting `1[3-9]`, ASCII or
 //!   fullwidth (`１３８…`), written as a maximal run of exactly those 11
 //!   digits, or glued to the country code (`8613812345678`,
@@ -23,6 +25,8 @@
 //! Masking is by character (kept digits keep their form, others become
 //! `*`), so the text stays valid UTF-8 and as many characters long.
 //! Nothing here keeps or returns a matched value.
+
+use std::cell::OnceCell;
 
 use policy::gb11643_check_char;
 use policy::Mask;
@@ -59,7 +63,7 @@ pub(crate) struct Detectors {
     pub(crate) mobile: Option<Mask>,
 }
 
-/// Shortest run of ASCII digits a resident id can be (17 and an `X`).
+/// Shortest run of digits a resident id can be (17 and an `X`).
 const ID_SHORTEST: usize = 17;
 
 /// Digits in a mainland mobile number.
@@ -73,31 +77,23 @@ impl Detectors {
             return None;
         }
         let bytes = text.as_bytes();
+        let census = Census::new(bytes);
         // Matches as byte ranges, in order, not overlapping.
         let mut found: Vec<(usize, usize, Detector)> = Vec::new();
-        if self.resident_id.is_some() && has_digit_run(bytes, ID_SHORTEST) {
-            let mut i = 0;
-            while i < bytes.len() {
-                if !bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                    continue;
+        if self.resident_id.is_some() && may_hold_id(bytes, &census) {
+            for run in (DigitRuns { bytes, at: 0 }) {
+                if run.len >= ID_SHORTEST {
+                    resident_ids(text, &run, &mut found);
                 }
-                let start = i;
-                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-                // A check character `X` ends the run for the id detector.
-                let x_end = matches!(bytes.get(i), Some(b'X' | b'x'));
-                let digits = text.get(start..i).unwrap_or_default();
-                resident_ids(digits, x_end, start, &mut found);
             }
         }
-        if self.mobile.is_some() && may_hold_mobile(text) {
+        if self.mobile.is_some() && may_hold_mobile(text, &census) {
             let ids = std::mem::take(&mut found);
             let mut ids = ids.into_iter().peekable();
             for (start, end) in mobiles(text) {
-                // Ids first (none overlaps a mobile: an id is a run of 17
-                // or more ASCII digits, a mobile's runs are shorter).
+                // Ids first (none overlaps a mobile: an id lies in a run of
+                // 17 or more digits and the check character after it, a
+                // mobile's runs are shorter and hold no letter).
                 while let Some(id) = ids.next_if(|id| id.0 < end) {
                     found.push(id);
                 }
@@ -146,30 +142,63 @@ impl Detectors {
 /// Nearly all text (dates, amounts, document numbers, prose) is ruled out
 /// by counts the compiler vectorises (a byte-by-byte scan would cost
 /// ~1 ns per byte of every string leaf).
-fn may_hold_mobile(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    if has_digit_run(bytes, MOBILE_DIGITS) {
+fn may_hold_mobile(text: &str, census: &Census<'_>) -> bool {
+    if has_digit_run(text.as_bytes(), MOBILE_DIGITS) {
         return true;
     }
-    let ascii = count_bytes(bytes, u8::is_ascii_digit);
-    // Each fullwidth digit starts with 0xEF (so do `，`, `：`, `（`, ...).
-    let mut wide = count_bytes(bytes, |b| *b == 0xEF);
-    if ascii + wide < MOBILE_DIGITS {
-        return false;
+    match census.digits() {
+        None => false,
+        Some((_, wide)) => wide > 0 || has_grouped_ascii(text),
     }
-    if wide > 0 {
-        wide = bytes
-            .windows(3)
-            .filter(|w| matches!(w, [0xEF, 0xBC, 0x90..=0x99]))
-            .count();
-        if ascii + wide < MOBILE_DIGITS {
-            return false;
-        }
-        if wide > 0 {
-            return true;
+}
+
+/// Whether `bytes` may hold a resident id ([`resident_ids`]): one in
+/// ASCII digits is a run of 17 or more found skipping through the text
+/// (its check character may be fullwidth); one with a fullwidth digit
+/// needs that digit and 16 more.
+fn may_hold_id(bytes: &[u8], census: &Census<'_>) -> bool {
+    has_digit_run(bytes, ID_SHORTEST)
+        || census
+            .digits()
+            .is_some_and(|(ascii, wide)| wide > 0 && ascii + wide >= ID_SHORTEST)
+}
+
+/// How many digits one text holds, ASCII and fullwidth, counted when a
+/// quick check first asks (at most once per text).
+struct Census<'t> {
+    bytes: &'t [u8],
+    counts: OnceCell<Option<(usize, usize)>>,
+}
+
+impl<'t> Census<'t> {
+    fn new(bytes: &'t [u8]) -> Self {
+        Census {
+            bytes,
+            counts: OnceCell::new(),
         }
     }
-    has_grouped_ascii(text)
+
+    /// The ASCII and the fullwidth digits; `None` when there are fewer
+    /// than 11 in all (no mobile, no id).
+    fn digits(&self) -> Option<(usize, usize)> {
+        *self.counts.get_or_init(|| {
+            let bytes = self.bytes;
+            let ascii = count_bytes(bytes, u8::is_ascii_digit);
+            // Each fullwidth digit starts with 0xEF (so do `，`, `：`,
+            // `（`, ...).
+            let mut wide = count_bytes(bytes, |b| *b == 0xEF);
+            if ascii + wide < MOBILE_DIGITS {
+                return None;
+            }
+            if wide > 0 {
+                wide = bytes
+                    .windows(3)
+                    .filter(|w| matches!(w, [0xEF, 0xBC, 0x90..=0x99]))
+                    .count();
+            }
+            (ascii + wide >= MOBILE_DIGITS).then_some((ascii, wide))
+        })
+    }
 }
 
 /// How many bytes of `bytes` are `wanted` (a loop the compiler vectorises).
@@ -520,54 +549,78 @@ fn has_digit_run(bytes: &[u8], min: usize) -> bool {
     false
 }
 
-/// Resident ids in the digit run `digits` (at byte `offset` of its text;
-/// `x_end`: an `X`/`x` follows it), pushed to `found` in order.
-fn resident_ids(
-    digits: &str,
-    x_end: bool,
-    offset: usize,
-    found: &mut Vec<(usize, usize, Detector)>,
-) {
-    let run = digits.len();
-    let checks = |first17: &str, check: u8| {
-        gb11643_check_char(first17).is_some_and(|c| c.eq_ignore_ascii_case(&char::from(check)))
+/// Resident ids in the digit run `run` of `text` (17 or more digits, ASCII
+/// or fullwidth, and maybe a check character `X`/`x`/`Ｘ`/`ｘ` right after
+/// it), pushed to `found` in order.
+fn resident_ids(text: &str, run: &Run, found: &mut Vec<(usize, usize, Detector)>) {
+    let bytes = text.as_bytes();
+    let len = run.len;
+    // Where each digit starts, when some is fullwidth; an ASCII run's
+    // digits are its bytes.
+    let ascii = run.end - run.start == len;
+    let mut starts = Vec::new();
+    if !ascii {
+        let mut at = run.start;
+        while let Some((_, width)) = digit_at(bytes, at).filter(|_| at < run.end) {
+            starts.push(at);
+            at += width;
+        }
+    }
+    let start_of = |i: usize| -> usize {
+        if i >= len {
+            run.end
+        } else if ascii {
+            run.start + i
+        } else {
+            starts.get(i).copied().unwrap_or(run.end)
+        }
+    };
+    let digit = |i: usize| digit_at(bytes, start_of(i)).map(|(d, _)| b'0' + d);
+    // A check character `X` right after the run, and its width in bytes.
+    let x_width = text
+        .get(run.end..)
+        .and_then(|after| after.chars().next())
+        .filter(|c| matches!(c, 'X' | 'x' | '\u{ff38}' | '\u{ff58}'))
+        .map(char::len_utf8);
+    // The 17 digits from the `from`-th as ASCII, and whether the check
+    // character after them holds.
+    let id_at = |from: usize| -> Option<[u8; 17]> {
+        let mut first17 = [0u8; 17];
+        for (i, slot) in first17.iter_mut().enumerate() {
+            *slot = digit(from + i)?;
+        }
+        let check = match from + 17 {
+            i if i < len => digit(i)?,
+            i if i == len && x_width.is_some() => b'X',
+            _ => return None,
+        };
+        let expected = gb11643_check_char(std::str::from_utf8(&first17).ok()?)?;
+        (u8::try_from(expected).ok() == Some(check)).then_some(first17)
+    };
+    // Where the id from the `from`-th digit ends (after its check character).
+    let end_of = |from: usize| match from + 18 {
+        i if i <= len => start_of(i),
+        _ => run.end + x_width.unwrap_or(0),
     };
     // The whole run is one id: the checksum decides.
-    if run == 18 && !x_end {
-        let (first17, check) = digits.split_at(17);
-        if check.bytes().next().is_some_and(|c| checks(first17, c)) {
-            found.push((offset, offset + 18, Detector::ResidentId));
+    if (len == 18 && x_width.is_none()) || (len == 17 && x_width.is_some()) {
+        if id_at(0).is_some() {
+            found.push((run.start, end_of(0), Detector::ResidentId));
         }
-        return;
-    }
-    if run == 17 && x_end {
-        if checks(digits, b'X') {
-            found.push((offset, offset + 18, Detector::ResidentId));
-        }
-        return;
-    }
-    if run < 17 {
         return;
     }
     // An id glued to other digits: windows whose checksum holds and whose
     // birth date is a real date.
-    let bytes = digits.as_bytes();
-    let mut start = 0;
-    while start + 17 <= run {
-        let first17 = digits.get(start..start + 17).unwrap_or_default();
-        let check = match bytes.get(start + 17) {
-            Some(&c) => Some(c),
-            None if x_end => Some(b'X'),
-            None => None,
-        };
-        if let Some(check) = check {
-            if checks(first17, check) && plausible_birth_date(first17) {
-                found.push((offset + start, offset + start + 18, Detector::ResidentId));
-                start += 18;
-                continue;
-            }
+    let mut from = 0;
+    while from + 17 <= len {
+        let plausible = id_at(from)
+            .is_some_and(|first17| std::str::from_utf8(&first17).is_ok_and(plausible_birth_date));
+        if plausible {
+            found.push((start_of(from), end_of(from), Detector::ResidentId));
+            from += 18;
+        } else {
+            from += 1;
         }
-        start += 1;
     }
 }
 

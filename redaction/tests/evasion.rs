@@ -25,6 +25,16 @@ fn id(first17: &str) -> String {
     format!("{first17}{}", gb11643_check_char(first17).unwrap())
 }
 
+/// `text` with its ASCII digits and `X`/`x` written fullwidth.
+fn wide(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '0'..='9' | 'X' | 'x' => char::from_u32(u32::from(c) + 0xFEE0).unwrap(),
+            c => c,
+        })
+        .collect()
+}
+
 fn detected(report: &Report, detector: Detector) -> u32 {
     report.detected.get(&detector).copied().unwrap_or(0)
 }
@@ -203,6 +213,13 @@ fn ids_and_phones_in_free_text_are_masked() {
         ("call 15900001111 or 19912345678".to_owned(), 0, 2),
         // Glued to other digits: still found.
         (format!("NO.{a}0001"), 1, 0),
+        // Fullwidth digits and check character.
+        (
+            "身份证号：１１０１０５１９４９１２３１００２Ｘ".to_owned(),
+            1,
+            0,
+        ),
+        (format!("{}{}", &a[..9], wide(&a[9..])), 1, 0),
     ];
     for (text, ids, mobiles) in rows {
         let (out, report) = run(&json!({"remark": text}));
@@ -210,6 +227,8 @@ fn ids_and_phones_in_free_text_are_masked() {
         assert_eq!(masked.chars().count(), text.chars().count(), "{text}");
         for value in [&a, &b] {
             assert!(!masked.contains(value.as_str()), "{text} -> {masked}");
+            assert!(!masked.contains(&wide(value)), "{text} -> {masked}");
+            assert!(!masked.contains(&wide(&value[9..])), "{text} -> {masked}");
         }
         assert!(!masked.contains("13812345678") && !masked.contains("15900001111"));
         assert_eq!(detected(&report, Detector::ResidentId), ids, "{text}");
@@ -542,8 +561,22 @@ mod properties {
             after in "\\PC{0,16}",
             digits_before in "[0-9]{0,3}",
             digits_after in "[0-9]{0,3}",
+            // Which of the id's characters are written fullwidth (values
+            // are not NFKC-folded: the detector reads both forms).
+            wide in prop::collection::vec(any::<bool>(), 18),
             path in path(),
         ) {
+            let id: String = id
+                .chars()
+                .zip(&wide)
+                .map(|(c, wide)| match c {
+                    // `０` is U+FF10, `Ｘ` U+FF38, `ｘ` U+FF58.
+                    '0'..='9' | 'X' | 'x' if *wide => {
+                        char::from_u32(u32::from(c) + 0xFEE0).unwrap()
+                    }
+                    c => c,
+                })
+                .collect();
             let text = format!("{before}{digits_before}{id}{digits_after}{after}");
             let body = json!({"wrap": nest(json!({"remark": text}), &path)});
             let (out, report) = run(&body);

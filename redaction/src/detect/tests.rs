@@ -6,6 +6,11 @@ const BOTH: Detectors = Detectors {
     mobile: Some(PHONE),
 };
 
+/// Whether the mobile detector's quick check lets `text` through.
+fn quick_check(text: &str) -> bool {
+    may_hold_mobile(text, &Census::new(text.as_bytes()))
+}
+
 /// A valid id with the given first 17 digits.
 fn id(first17: &str) -> String {
     format!("{first17}{}", gb11643_check_char(first17).unwrap())
@@ -31,6 +36,100 @@ fn check_character_x_either_case() {
         assert_eq!(ids, 1);
         assert_eq!(&out[..6], "110105");
         assert!(!out.contains("19491231"));
+    }
+}
+
+/// `text` with its ASCII digits and `X`/`x` written fullwidth.
+fn fullwidth(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '0'..='9' | 'X' | 'x' => char::from_u32(u32::from(c) + 0xFEE0).unwrap(),
+            c => c,
+        })
+        .collect()
+}
+
+#[test]
+fn ids_written_with_fullwidth_digits_are_masked() {
+    let valid = id("43010219850612301");
+    let wide = fullwidth(&valid);
+    for (text, masked) in [
+        // Fullwidth throughout, the check character fullwidth `Ｘ`/`ｘ`.
+        (
+            "１１０１０５１９４９１２３１００２Ｘ".to_owned(),
+            "１１０１０５********００２Ｘ".to_owned(),
+        ),
+        (
+            "１１０１０５１９４９１２３１００２ｘ".to_owned(),
+            "１１０１０５********００２ｘ".to_owned(),
+        ),
+        // Fullwidth digits, ASCII check character, and the other way.
+        (
+            "１１０１０５１９４９１２３１００２X".to_owned(),
+            "１１０１０５********００２X".to_owned(),
+        ),
+        (
+            "11010519491231002Ｘ".to_owned(),
+            "110105********002Ｘ".to_owned(),
+        ),
+        (
+            wide.clone(),
+            format!(
+                "{}********{}",
+                &fullwidth(&valid[..6]),
+                fullwidth(&valid[14..])
+            ),
+        ),
+        // Mixed in one number.
+        (
+            format!("{}{}", &valid[..9], fullwidth(&valid[9..])),
+            format!("{}********{}", &valid[..6], fullwidth(&valid[14..])),
+        ),
+        (
+            format!("身份证：{wide}。"),
+            format!(
+                "身份证：{}********{}。",
+                fullwidth(&valid[..6]),
+                fullwidth(&valid[14..])
+            ),
+        ),
+    ] {
+        let (out, ids, mobiles) = BOTH.mask(&text).unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(out, masked, "{text}");
+        assert_eq!((ids, mobiles), (1, 0), "{text}");
+        assert_eq!(out.chars().count(), text.chars().count(), "{text}");
+    }
+    // Glued to other digits (fullwidth or ASCII): found by its window.
+    for text in [
+        format!("９９{wide}７"),
+        format!("99{wide}7"),
+        format!("NO.{wide}0001"),
+    ] {
+        let (out, ids, _) = BOTH.mask(&text).unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(ids, 1, "{text}");
+        assert!(!out.contains(&wide), "{text}");
+        assert_eq!(out.chars().count(), text.chars().count(), "{text}");
+    }
+    // With the id detector off, left alone.
+    let mobiles_only = Detectors {
+        resident_id: None,
+        mobile: Some(PHONE),
+    };
+    assert_eq!(mobiles_only.mask(&wide), None);
+}
+
+#[test]
+fn fullwidth_ids_whose_checksum_fails_are_left_alone() {
+    let valid = id("43010219850612301");
+    let last = valid.as_bytes()[17];
+    let wrong = if last == b'0' { '1' } else { '0' };
+    for text in [
+        fullwidth(&format!("{}{wrong}", &valid[..17])),
+        fullwidth("11010519491231002１"),
+        "１１０１０５１９４９１２３１００２Ｙ".to_owned(),
+        fullwidth("1101051949123100X"), // 16 digits and X
+    ] {
+        assert_eq!(BOTH.mask(&text), None, "{text}");
     }
 }
 
@@ -187,10 +286,10 @@ fn mobiles_with_any_listed_separator_or_grouping_are_masked() {
 #[test]
 fn the_quick_check_lets_every_listed_form_through() {
     for &(text, _) in LISTED_FORMS {
-        assert!(may_hold_mobile(text), "{text}");
+        assert!(quick_check(text), "{text}");
         // Also after other text of every kind.
         let long = format!("{}，{text}", "长a 1-".repeat(70));
-        assert!(may_hold_mobile(&long), "{text}");
+        assert!(quick_check(&long), "{text}");
     }
 }
 
@@ -328,18 +427,76 @@ proptest::proptest! {
         )
     ) {
         let found = !mobiles(&text).is_empty();
-        proptest::prop_assert!(!found || may_hold_mobile(&text), "{text:?}");
+        proptest::prop_assert!(!found || quick_check(&text), "{text:?}");
+    }
+}
+
+/// How many ids the id detector finds in `text` without its quick check.
+fn ids_without_quick_check(text: &str) -> usize {
+    let mut found = Vec::new();
+    for run in (DigitRuns {
+        bytes: text.as_bytes(),
+        at: 0,
+    }) {
+        if run.len >= ID_SHORTEST {
+            resident_ids(text, &run, &mut found);
+        }
+    }
+    found.len()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+    /// The id detector's quick check never skips text holding an id, in
+    /// ASCII, fullwidth or mixed digits.
+    #[test]
+    fn the_id_quick_check_never_skips_an_id(
+        first17 in "[1-8][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}",
+        // Which characters are fullwidth: none, all, one (`pick`), any.
+        mode in 0u8..4,
+        pick in 0usize..18,
+        random in proptest::collection::vec(proptest::prelude::any::<bool>(), 18),
+        before in "[0-9０-９长，a ]{0,4}",
+        after in "[0-9０-９长，a ]{0,4}",
+        lower in proptest::prelude::any::<bool>(),
+    ) {
+        let mut valid = id(&first17);
+        if lower {
+            valid = valid.to_lowercase();
+        }
+        let written: String = valid
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                let wide = match mode {
+                    0 => false,
+                    1 => true,
+                    2 => i == pick,
+                    _ => random.get(i).copied().unwrap_or(false),
+                };
+                if wide { fullwidth(&c.to_string()) } else { c.to_string() }
+            })
+            .collect();
+        let text = format!("{before}{written}{after}");
+        let found = ids_without_quick_check(&text);
+        proptest::prop_assert!(found == 0 || may_hold_id(text.as_bytes(), &Census::new(text.as_bytes())), "{text:?}");
+        // Separated from other digits, it is found and masked.
+        let text = format!("长{written}，");
+        let (out, ids, _) = BOTH.mask(&text).unwrap();
+        proptest::prop_assert_eq!(ids, 1);
+        proptest::prop_assert_eq!(out.chars().count(), text.chars().count());
     }
 }
 
 #[test]
 fn the_quick_check_counts_only_real_fullwidth_digits() {
     // Eleven fullwidth commas (EF BC 8C) are no digits.
-    assert!(!may_hold_mobile(&"，".repeat(11)));
+    assert!(!quick_check(&"，".repeat(11)));
     // Ten ASCII digits and one fullwidth one may be a mobile.
-    assert!(may_hold_mobile("１3812345678"));
+    assert!(quick_check("１3812345678"));
     // A 300-byte text: the byte lanes' chunks add up.
     let long = format!("{}138 1234 5678", "长".repeat(100));
-    assert!(may_hold_mobile(&long));
+    assert!(quick_check(&long));
     assert_eq!(BOTH.mask(&long).map(|m| m.2), Some(1));
 }
