@@ -70,7 +70,7 @@ use std::time::Duration;
 use policy::diag::Diagnostic;
 use serde::Deserialize;
 use toml::Spanned;
-use toml_keys::{key_offset, key_steps, KeyStep};
+use toml_keys::{key_offset, KeyStep};
 
 /// `[audit] min_free_bytes` by default: 64 MiB, room for ~30 000 entries
 /// and a WAL checkpoint after the gateway starts refusing.
@@ -412,14 +412,22 @@ fn unknown_key_message(steps: &[KeyStep]) -> String {
 struct Collector<'a> {
     file: String,
     dir: &'a Path,
+    /// The original text (diagnostics are positioned in it).
     text: &'a str,
+    /// From the spans of the text the model was read from (placeholders
+    /// added past a missing key) to positions of `text`.
+    map: &'a recover::OffsetMap,
     diags: Vec<Diagnostic>,
 }
 
 impl Collector<'_> {
+    /// A diagnostic at `offset` of the text the model was read from; one
+    /// inside a placeholder is about no key of the file and is dropped.
     fn push(&mut self, offset: usize, message: String) {
-        self.diags
-            .push(Diagnostic::at(&self.file, self.text, offset, message));
+        if let Some(offset) = self.map.to_original(offset) {
+            self.diags
+                .push(Diagnostic::at(&self.file, self.text, offset, message));
+        }
     }
 
     fn resolve(&self, p: &str) -> PathBuf {
@@ -549,30 +557,24 @@ impl Config {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         // Unknown keys are collected (not refused one at a time) so that
-        // every one of them is reported with the other problems.
-        let mut unknown: Vec<Vec<KeyStep>> = Vec::new();
-        let parsed: Result<RawConfig, _> =
-            serde_ignored::deserialize(toml::Deserializer::new(text), |p| {
-                unknown.push(key_steps(&p));
-            });
-        let raw = match parsed {
-            Ok(raw) => raw,
-            Err(e) => {
-                let file = path.display().to_string();
-                return Err(ConfigError::Invalid(vec![policy::diag::from_toml_error(
-                    &file, text, &e,
-                )]));
-            }
+        // every one of them is reported with the other problems; past a
+        // value of the wrong type or a missing key, the file is read on
+        // (`recover`) so that its other errors are reported too.
+        let file = path.display().to_string();
+        let read = recover::deserialize::<RawConfig>(&file, text);
+        let Some(raw) = read.raw else {
+            return Err(ConfigError::Invalid(read.diags));
         };
         let mut c = Collector {
-            file: path.display().to_string(),
+            file,
             dir: &dir,
             text,
+            map: &read.map,
             diags: Vec::new(),
         };
-        if !unknown.is_empty() {
-            let doc = toml_edit::ImDocument::parse(text).ok();
-            for steps in &unknown {
+        if !read.unknown.is_empty() {
+            let doc = toml_edit::ImDocument::parse(read.text.as_str()).ok();
+            for steps in &read.unknown {
                 let offset = doc
                     .as_ref()
                     .and_then(|d| key_offset(d.as_table(), steps))
@@ -940,8 +942,17 @@ impl Config {
         // [policy]
         let policy_file = c.readable("policy file", &raw.policy.file);
 
-        if !c.diags.is_empty() {
-            return Err(ConfigError::Invalid(c.diags));
+        let mut diags = read.diags;
+        if diags.is_empty() {
+            diags = c.diags;
+        } else {
+            diags.extend(c.diags);
+            diags.sort_by_key(|d| (d.line, d.column));
+        }
+        // A document read past an error (keys removed, placeholders added)
+        // never becomes a Config.
+        if !diags.is_empty() || read.edited {
+            return Err(ConfigError::Invalid(diags));
         }
         let (Some(listen), Some(url)) = (listen, url) else {
             // INVARIANT: both are Some when no diagnostic was pushed.
@@ -1041,6 +1052,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
     })
 }
 
+mod recover;
 mod toml_keys;
 
 #[cfg(test)]

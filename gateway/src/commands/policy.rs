@@ -180,12 +180,14 @@ fn explain(
     }
     print!("{text}");
     if !known {
+        // An `--officer` the policy does not know is invalid input.
         eprintln!("credgate: officer `{officer}` is not in the policy");
+        return Ok(ExitCode::from(1));
     }
-    Ok(match decision {
-        policy::Decision::Allow(_) => ExitCode::SUCCESS,
-        policy::Decision::Deny(_) => ExitCode::from(1),
-    })
+    // The command ran and printed the policy's decision, allow or deny:
+    // exit 0 (1 is for invalid input: an unknown officer, a malformed
+    // request).
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A config error as one line: a config file that cannot be read is a

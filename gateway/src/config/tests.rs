@@ -439,3 +439,253 @@ fn admin_max_concurrent_exports_defaults_to_2_and_is_at_least_1() {
         assert!(err.contains("[admin] max_concurrent_exports"), "{err}");
     }
 }
+
+/// The 1-based line of the first line of `text` that starts with `prefix`.
+fn line_of(text: &str, prefix: &str) -> usize {
+    text.lines().position(|l| l.starts_with(prefix)).unwrap() + 1
+}
+
+#[test]
+fn values_of_the_wrong_type_do_not_hide_the_other_errors() {
+    let dir = folder();
+    let text = GOOD
+        .replace("timeout_ms = 5000", "timeout_ms = \"5s\"")
+        .replace("checkpoint_every = 1000", "checkpoint_every = \"x\"")
+        .replace("crl = [", "lisen = \"x\"\ncrl = [")
+        .replace("certs/server.key", "certs/missing.key");
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let file = path.display();
+    let want = [
+        format!(
+            "{file}:{}:7: server key `{}` cannot be read: No such file or directory (os error 2)",
+            line_of(&text, "key = "),
+            dir.path().join("certs/missing.key").display()
+        ),
+        format!(
+            "{file}:{}:1: unknown key `lisen` in [server]",
+            line_of(&text, "lisen")
+        ),
+        format!(
+            "{file}:{}:14: invalid type: string \"5s\", expected i64",
+            line_of(&text, "timeout_ms")
+        ),
+        format!(
+            "{file}:{}:20: invalid type: string \"x\", expected i64",
+            line_of(&text, "checkpoint_every")
+        ),
+    ];
+    assert_eq!(err.lines().collect::<Vec<_>>(), want, "{err}");
+}
+
+#[test]
+fn a_missing_key_and_a_value_of_the_wrong_type_are_both_reported() {
+    let dir = folder();
+    let text = GOOD
+        .replace("url = \"http://127.0.0.1:8080\"\n", "")
+        .replace("max_days = 365", "max_days = \"a year\"");
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let file = path.display();
+    let want = [
+        format!(
+            "{file}:{}:1: missing field `url`",
+            line_of(&text, "[upstream]")
+        ),
+        format!(
+            "{file}:{}:12: invalid type: string \"a year\", expected i64",
+            line_of(&text, "max_days")
+        ),
+    ];
+    assert_eq!(err.lines().collect::<Vec<_>>(), want, "{err}");
+}
+
+#[test]
+fn one_serde_error_is_reported_alone_as_before() {
+    let dir = folder();
+    let text = GOOD.replace("checkpoint_every = 1000", "checkpoint_every = \"x\"");
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}:{}:20: invalid type: string \"x\", expected i64",
+            path.display(),
+            line_of(&text, "checkpoint_every")
+        )
+    );
+    // A syntax error stops the reading: it alone is reported, as before.
+    let text = GOOD
+        .replace("checkpoint_every = 1000", "checkpoint_every = ")
+        .replace("max_days = 365", "max_days = 0");
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let syntax = toml::from_str::<toml::Table>(&text).unwrap_err();
+    let want = policy::diag::from_toml_error(&path.display().to_string(), &text, &syntax);
+    assert_eq!(err, want.to_string());
+    assert!(
+        err.starts_with(&format!(
+            "{}:{}:",
+            path.display(),
+            line_of(&text, "checkpoint_every")
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn each_missing_required_key_is_one_error_and_its_placeholder_says_nothing() {
+    let dir = folder();
+    // Every required key of every table, and every required table.
+    let keys = [
+        ("[server]", "listen = \"127.0.0.1:8443\""),
+        ("[server]", "cert = "),
+        ("[server]", "key = "),
+        ("[server]", "client_ca = "),
+        ("[admin]", "listen = "),
+        ("[upstream]", "url = "),
+        ("[audit]", "store = "),
+        ("[audit]", "signing_key = "),
+        ("[consent]", "authority_key = "),
+        ("[policy]", "file = "),
+    ];
+    for (table, key) in keys {
+        let start = GOOD.find(table).unwrap();
+        let at = start + GOOD[start..].find(key).unwrap();
+        let end = at + GOOD[at..].find('\n').unwrap() + 1;
+        let text = format!("{}{}", &GOOD[..at], &GOOD[end..]);
+        let path = write(dir.path(), &text);
+        let err = Config::load(&path).unwrap_err().to_string();
+        let name = key.split(' ').next().unwrap();
+        assert_eq!(
+            err,
+            format!(
+                "{}:{}:1: missing field `{name}`",
+                path.display(),
+                line_of(&text, table)
+            ),
+            "{table} {name}"
+        );
+    }
+    // The https-only keys of [upstream] do not complain about a missing url.
+    let text = GOOD.replace(
+        "url = \"http://127.0.0.1:8080\"",
+        "ca = \"certs/ca.pem\"\nmax_body_bytes = 0",
+    );
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.contains("missing field `url`"), "{err}");
+    assert!(err.contains("max_body_bytes"), "{err}");
+    let good = GOOD.replace("max_days = 365", "max_days = -1");
+    for table in ["server", "upstream", "audit", "policy"] {
+        let start = good.find(&format!("[{table}]")).unwrap();
+        let end = good[start + 1..]
+            .find("\n[")
+            .map_or(good.len(), |i| start + 2 + i);
+        let text = format!("{}{}", &good[..start], &good[end..]);
+        let path = write(dir.path(), &text);
+        let err = Config::load(&path).unwrap_err().to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "[{table}]: {err}");
+        assert_eq!(
+            lines[0],
+            format!("{}:1:1: missing field `{table}`", path.display())
+        );
+        assert!(lines[1].contains("[consent] max_days"), "{err}");
+    }
+}
+
+#[test]
+fn reading_on_stops_cleanly_where_it_cannot_go_further() {
+    let dir = folder();
+    // The entry of an inline array loses its name: it cannot be given one
+    // back, so the reading stops with the errors found so far.
+    let text = GOOD.replace(
+        "checkpoint_every = 1000",
+        "checkpoint_every = 1000\nwitnesses = [{ name = 1, url = \"https://w\", key = \"k\", ca = \"certs/ca.pem\" }]\nmin_free_bytes = \"x\"",
+    );
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert_eq!(
+        err.lines().next(),
+        Some(
+            format!(
+                "{}:{}:23: invalid type: integer `1`, expected a string",
+                path.display(),
+                line_of(&text, "witnesses")
+            )
+            .as_str()
+        ),
+        "{err}"
+    );
+    // A value of the wrong type in an inline table: the other keys still.
+    let text = format!(
+        "admin = {{ max_concurrent_exports = \"two\", listen = \"localhost\" }}\n{}",
+        GOOD.replace("[admin]\nlisten = \"127.0.0.1:9443\"\n", "")
+            .replace("max_days = 365", "max_days = 0")
+    );
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].ends_with(":1:36: invalid type: string \"two\", expected i64"),
+        "{err}"
+    );
+    assert!(
+        lines[1]
+            .ends_with(":1:52: [admin] listen `localhost` is not an address of the form IP:PORT"),
+        "{err}"
+    );
+    assert!(lines[2].contains("max_days"), "{err}");
+}
+
+#[test]
+fn a_required_value_of_the_wrong_type_is_one_error_not_two() {
+    let dir = folder();
+    std::fs::write(dir.path().join("certs/witness.pem"), b"x").unwrap();
+    let vkey = audit::note::Verifier::new("witness.local/w1", audit::note::COSIGNATURE_V1, [7; 32])
+        .unwrap()
+        .to_vkey();
+    let text = GOOD
+        .replace(
+            "checkpoint_every = 1000",
+            &format!("checkpoint_every = 1000\n\n[[audit.witnesses]]\nname = 1\nurl = \"https://w\"\nkey = \"{vkey}\"\nca = \"certs/witness.pem\""),
+        )
+        .replace("listen = \"127.0.0.1:8443\"", "listen = 8443")
+        .replace("max_days = 365", "max_days = 0");
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let file = path.display();
+    let want = [
+        format!(
+            "{file}:{}:10: invalid type: integer `8443`, expected a string",
+            line_of(&text, "listen = 8443")
+        ),
+        format!(
+            "{file}:{}:8: invalid type: integer `1`, expected a string",
+            line_of(&text, "name = 1")
+        ),
+        format!(
+            "{file}:{}:12: [consent] max_days must be between 1 and 3650, not `0`",
+            line_of(&text, "max_days")
+        ),
+    ];
+    assert_eq!(err.lines().collect::<Vec<_>>(), want, "{err}");
+    // A whole table of the wrong type: one error, then the rest.
+    let text = format!(
+        "policy = 3\n{}",
+        GOOD.replace("[policy]\nfile = \"policy.toml\"\n", "")
+            .replace("max_days = 365", "max_days = 0")
+    );
+    let path = write(dir.path(), &text);
+    let err = Config::load(&path).unwrap_err().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].ends_with(":1:10: invalid type: integer `3`, expected struct RawPolicy"),
+        "{err}"
+    );
+    assert!(lines[1].contains("max_days"), "{err}");
+}
