@@ -52,9 +52,12 @@ pub struct ConsentPayload {
     pub subject: String,
     /// Officer id allowed to use the token.
     pub grantee: String,
-    /// Information items covered.
+    /// Information items covered (absent: none).
+    #[serde(default)]
     pub items: Vec<String>,
-    /// Consent-required field names covered (matched case-insensitively).
+    /// Consent-required field names covered (matched case-insensitively;
+    /// absent: none — a token for items only).
+    #[serde(default)]
     pub fields: Vec<String>,
     /// Expiry, RFC 3339.
     pub not_after: String,

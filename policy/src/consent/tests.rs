@@ -104,3 +104,28 @@ fn errors_never_echo_token() {
     let e = verify("secret-token-text.xx", PUB).unwrap_err();
     assert!(!e.to_string().contains("secret"));
 }
+
+/// The SPEC's payload shape with `fields` (or `items`) left out — a token
+/// for items only, signed by hand — verifies, with nothing for what is
+/// absent.
+#[test]
+fn a_payload_without_fields_or_items_verifies() {
+    let key = Ed25519KeyPair::from_pkcs8_maybe_unchecked(PK8).unwrap();
+    for json in [
+        r#"{"subject":"430102198506123011","grantee":"CS-RATE-0007","items":["basic"],"not_after":"2027-06-30T00:00:00Z"}"#,
+        r#"{"subject":"430102198506123011","grantee":"CS-RATE-0007","fields":["income"],"not_after":"2027-06-30T00:00:00Z"}"#,
+    ] {
+        let sig = key.sign(json.as_bytes());
+        let token = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(json),
+            URL_SAFE_NO_PAD.encode(sig.as_ref())
+        );
+        let v = verify(&token, PUB).unwrap();
+        assert_eq!(v.payload.subject, "430102198506123011");
+        assert!(
+            v.payload.items.is_empty() || v.payload.fields.is_empty(),
+            "{json}"
+        );
+    }
+}
