@@ -71,6 +71,35 @@ fn is_record_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
+/// One query part percent-decoded (`%2C` → `,`), ASCII only; `None` for a
+/// `%` without two hex digits, a `+` (form encoding's space: no item code
+/// or parameter name has one) or a decoded byte outside ASCII.
+fn percent_decode(part: &str) -> Option<String> {
+    let bytes = part.as_bytes();
+    let mut out = String::with_capacity(part.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let byte = match b {
+            b'%' => {
+                let hex = |j: usize| bytes.get(j).and_then(|h| (*h as char).to_digit(16));
+                let value = hex(i + 1)? * 16 + hex(i + 2)?;
+                i += 3;
+                u8::try_from(value).ok()?
+            }
+            b'+' => return None,
+            b => {
+                i += 1;
+                b
+            }
+        };
+        if !byte.is_ascii() {
+            return None;
+        }
+        out.push(char::from(byte));
+    }
+    Some(out)
+}
+
 /// Parse the `items=` list of a records route.
 fn parse_query(
     query: Option<&str>,
@@ -82,12 +111,19 @@ fn parse_query(
     if query.is_empty() {
         return Ok(None);
     }
-    if query.contains('%') || query.contains('+') {
-        return Err(invalid("query must not be percent-encoded"));
-    }
     let mut items: Option<Vec<String>> = None;
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // Query builders encode the comma (`items=basic%2Ccommendation`):
+        // each part is percent-decoded once; what it decodes to must still
+        // be a name and a list of item codes, so nothing encoded can add a
+        // parameter, a separator the codes do not allow, or a second layer.
+        let (Some(key), Some(value)) = (percent_decode(key), percent_decode(value)) else {
+            return Err(invalid(
+                "query is not valid percent-encoding (`%` must be followed by two hex digits; `+` is not accepted)",
+            ));
+        };
+        let (key, value) = (key.as_str(), value.as_str());
         if key != "items" {
             return Err(InquiryError::Invalid(unknown_parameter(key)));
         }
