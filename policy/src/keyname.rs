@@ -3,16 +3,19 @@
 //!
 //! Field names reach the gateway from databases nobody here controls, in any
 //! spelling. A key and a configured name match when their [`normalise`]d
-//! forms are equal: Unicode NFKC, full case folding, NFKC again (folding can
-//! denormalise), then every character that is not a letter or a digit is
-//! dropped: spaces, `_`, `-`, `.`, zero-width and other format characters,
-//! punctuation, and every combining mark (General_Category M: Mn, Mc, Me)
-//! left after composition — `char::is_alphanumeric` alone would keep the
-//! marks Unicode counts as Alphabetic (U+0363, U+05B0, U+1DD3, ...), and
-//! `religio\u{363}n` would not be `religion`. `medical_history`,
-//! `MedicalHistory`, `medical-history `, fullwidth `ｍｅｄｉｃａｌ＿ｈｉｓｔｏｒｙ`
-//! and `medical\u{200b}history` are one name; so are `身份证号` and
-//! ` 身份证号 `.
+//! forms are equal: Unicode NFKC, full case folding, NFKD (folding can
+//! denormalise, and decomposing takes every mark off its letter), then
+//! every character that is not a letter or a digit is dropped — spaces,
+//! `_`, `-`, `.`, zero-width and other format characters, punctuation, and
+//! every combining mark (General_Category M: Mn, Mc, Me;
+//! `char::is_alphanumeric` alone would keep the marks Unicode counts as
+//! Alphabetic, U+0363, U+05B0, U+1DD3, ...) — and NFC puts back together
+//! what is left (Hangul syllables). So marks never tell names apart:
+//! `religio\u{363}n`, `religio\u{301}n` and `religión` are `religion`
+//! (towards redacting more: names that differ only in accents match).
+//! `medical_history`, `MedicalHistory`, `medical-history `, fullwidth
+//! `ｍｅｄｉｃａｌ＿ｈｉｓｔｏｒｙ` and `medical\u{200b}history` are one name; so
+//! are `身份证号` and ` 身份证号 `.
 //!
 //! The policy loader stores configured names normalised (once per load);
 //! the redactor normalises each key of a body once. Plain ASCII takes a fast
@@ -44,10 +47,10 @@ pub fn normalise(name: &str) -> Cow<'_, str> {
         );
     }
     let mut out = normalise_once(name);
-    // Removing characters can leave combining marks out of canonical order
-    // (and NFKC of the rest may differ again): repeat to a fixed point, so
-    // that normalising a normal name changes nothing. Two rounds settle
-    // every input seen; the bound keeps it total.
+    // NFC of what is left may compose it into something a second round
+    // reads differently (a case fold of a composed letter, say): repeat to
+    // a fixed point, so that normalising a normal name changes nothing.
+    // Two rounds settle every input seen; the bound keeps it total.
     for _ in 0..4 {
         let again = normalise_once(&out);
         if again == out {
@@ -62,17 +65,20 @@ pub fn normalise(name: &str) -> Cow<'_, str> {
     }
 }
 
-/// NFKC, full case folding, NFKC, letters and digits only: one round.
+/// NFKC, full case folding, NFKD, letters and digits only (no marks),
+/// NFC: one round.
 fn normalise_once(name: &str) -> String {
     let composed: String = name.nfkc().collect();
     let folded = default_case_fold_str(&composed);
-    folded.nfkc().filter(|c| is_letter_or_digit(*c)).collect()
+    let bare: String = folded.nfkd().filter(|c| is_letter_or_digit(*c)).collect();
+    bare.nfc().collect()
 }
 
 /// Whether `c` is kept in a normal name: alphanumeric and not a combining
 /// mark (`is_alphanumeric` alone keeps the marks Unicode counts as
 /// Alphabetic, such as U+0363 or U+05B0). Every ASCII letter and digit is
-/// kept, so the ASCII paths above agree with this one.
+/// kept, and ASCII has no marks and no decomposition, so the ASCII paths
+/// above agree with this one.
 fn is_letter_or_digit(c: char) -> bool {
     c.is_alphanumeric() && !is_combining_mark(c)
 }

@@ -1,7 +1,7 @@
 //! Key rules: removal of prohibited and unconsented keys, masking of
 //! sensitive keys, at any depth, compared normalised
-//! ([`policy::keyname::normalise`]: NFKC, full case folding, letters and
-//! digits only).
+//! ([`policy::keyname::normalise`]: NFKC, full case folding, NFKD, letters
+//! and digits only, no marks, NFC).
 //!
 //! Owns the [`KeyRules`] table (the scope's effective action per normalised
 //! key name) and the single recursive walk that applies it to a parsed body in

@@ -305,7 +305,8 @@ fn keys_with_combining_marks_are_removed_in_large_bodies_too() {
     let rows: Vec<Value> = (0..200)
         .map(|i| {
             json!({"n": i, "religio\u{0363}n": "SECRET", "relig\u{05b0}ion": "SECRET",
-                   "Blood\u{1dd3}Type": "SECRET", "keep": "k"})
+                   "Blood\u{1dd3}Type": "SECRET", "religión": "SECRET",
+                   "me\u{0301}dical_history": "SECRET", "keep": "k"})
         })
         .collect();
     let body = json!({"rows": rows});

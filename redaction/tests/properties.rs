@@ -34,10 +34,14 @@ fn random_case(names: &'static [&'static str]) -> impl Strategy<Value = String> 
         })
 }
 
-/// `name` in random case with a combining mark (Mn, Mc or Me; none that
-/// composes with a Latin letter) inserted at a random place.
+/// `name` in random case with a combining mark (Mn, Mc or Me; some compose
+/// with a Latin letter under NFKC, as U+0301 after `e` is `é`) inserted at
+/// a random place.
 fn marked(names: &'static [&'static str]) -> impl Strategy<Value = String> {
-    const MARKS: &[char] = &['\u{0363}', '\u{05b0}', '\u{1dd3}', '\u{0903}', '\u{20dd}'];
+    const MARKS: &[char] = &[
+        '\u{0363}', '\u{05b0}', '\u{1dd3}', '\u{0903}', '\u{20dd}', '\u{0301}', '\u{0308}',
+        '\u{030c}',
+    ];
     (
         random_case(names),
         any::<prop::sample::Index>(),

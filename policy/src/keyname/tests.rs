@@ -58,10 +58,34 @@ fn combining_marks_are_no_letters() {
     }
     assert_eq!(normalise("病\u{0363}史"), "病史");
     assert_eq!(normalise("\u{0363}\u{05b0}"), "");
-    // A mark NFKC composes with its letter makes another letter: a
-    // different name, as the contract's order (NFKC first) says.
-    assert_eq!(normalise("religio\u{0301}n"), "religión");
-    assert_ne!(normalise("religio\u{0301}n"), "religion");
+}
+
+#[test]
+fn marks_that_compose_with_their_letter_are_dropped_too() {
+    // NFKC composes o + U+0301 into ó; decomposing after the case fold
+    // takes the mark off again, so accents never tell names apart.
+    for spelling in [
+        "religio\u{0301}n",
+        "religión",
+        "RELIGIÓN",
+        "Re\u{0301}ligi\u{0308}on",
+        "ŕéĺíǵíóń",
+        "ｒｅｌｉｇｉｏ\u{0301}ｎ",
+        "religio\u{0301}\u{0363}n",
+        "religio\u{0323}\u{0302}n",
+    ] {
+        assert_eq!(normalise(spelling), "religion", "{spelling:?}");
+    }
+    assert_eq!(normalise("médical_history"), "medicalhistory");
+    assert_eq!(normalise("Straße"), "strasse");
+    // Hangul syllables decompose into jamo (letters, not marks) and compose
+    // again: Korean names keep their characters.
+    assert_eq!(normalise("종교"), "종교");
+    assert!(matches!(normalise("종교"), Cow::Borrowed(_)));
+    assert_eq!(normalise("종교_정보"), "종교정보");
+    // Letters that are no letter and a mark stay what they are.
+    assert_eq!(normalise("øl"), "øl");
+    assert_eq!(normalise("łódź"), "łodz");
 }
 
 #[test]
@@ -110,6 +134,19 @@ proptest::proptest! {
     fn normalise_is_idempotent(name in "\\PC{0,12}") {
         let once = normalise(&name).into_owned();
         proptest::prop_assert_eq!(normalise(&once), once.as_str());
+    }
+
+    /// Letters with marks of every kind around them, Hangul syllables and
+    /// jamo, compatibility forms: the result is idempotent, holds no mark
+    /// and is NFC.
+    #[test]
+    fn marked_names_normalise_to_mark_free_nfc(
+        name in "[a-zA-Zα-ωΑ-Ωά-ώ가-힣ᄀ-ᇿ\u{300}-\u{36f}\u{1dc0}-\u{1dff}\u{0591}-\u{05c7}\u{0900}-\u{097f}\u{fe70}-\u{feff}ﬀ-ﬆ]{0,12}"
+    ) {
+        let once = normalise(&name).into_owned();
+        proptest::prop_assert_eq!(normalise(&once), once.as_str());
+        proptest::prop_assert!(!once.chars().any(is_combining_mark), "{:?}", once);
+        proptest::prop_assert!(unicode_normalization::is_nfc(&once), "{:?}", once);
     }
 
     #[test]

@@ -306,6 +306,32 @@ fn combining_marks_in_a_key_do_not_hide_it() {
     );
     assert!(report.removed_keys.contains("religio\u{0363}n"));
     assert!(report.masked_keys.contains("pho\u{1dd3}ne"));
-    // A mark that composes with its letter makes another name.
-    assert_eq!(rules.lookup("religio\u{0301}n", None), None);
+}
+
+#[test]
+fn accented_spellings_of_a_rule_name_have_its_rule() {
+    // Marks that NFKC composes with their letter (ó, é, ï) are dropped
+    // after decomposition: the accented name is the rule's name.
+    let scope = inspector();
+    let rules = KeyRules::new(&scope);
+    for (key, plain) in [
+        ("religio\u{0301}n", "religion"),
+        ("religión", "religion"),
+        ("RELIGIÓN", "religion"),
+        ("médical_history", "medical_history"),
+        ("Phoné", "phone"),
+        ("ïncome", "income"),
+    ] {
+        let derived = rules.lookup(key, None);
+        assert!(derived.is_some(), "{key:?} has no rule");
+        assert_eq!(derived, rules.lookup(plain, None), "{key:?}");
+        let memo = Memo::default();
+        assert_eq!(rules.lookup(key, Some(&memo)), derived, "{key:?}");
+    }
+    let (out, report) = redact(
+        &scope,
+        json!({"religión": "x", "a": [{"religio\u{0301}n": "x", "keep": 1}], "Phoné": "13912345678"}),
+    );
+    assert_eq!(out, json!({"a": [{"keep": 1}], "Phoné": "139******78"}));
+    assert!(report.removed_keys.contains("religión"));
 }
