@@ -102,6 +102,10 @@ async fn prohibited_keys_in_any_spelling_are_removed() {
         "İllness",
         "TaxPaid",
         "tax paid",
+        // accents: marks are dropped after decomposition
+        "Religión",
+        "religio\u{0301}n",
+        "MÉDICAL_HISTORY",
     ];
     for (i, key) in spellings.iter().enumerate() {
         let secret = format!("SECRET-SPELLING-{i}");
@@ -209,6 +213,32 @@ async fn ids_and_mobiles_in_free_text_are_masked_wherever_they_are() {
     );
     let r = ask(&env, &gw, &subject_path(), &[]).await;
     assert_eq!(r.json()["subject"]["remarks"], plain);
+    // Other ways of writing them: any listed separator, 3-8, a first group
+    // in parentheses, an X after a mobile, fullwidth ids.
+    for (text, masked) in [
+        ("手机１３８－１２３４－５６７８", "手机１３８－****－**７８"),
+        ("tel 138\u{a0}1234\u{a0}5678", "tel 138\u{a0}****\u{a0}**78"),
+        ("tel 138.1234.5678", "tel 138.****.**78"),
+        ("tel 138 12345678", "tel 138 ******78"),
+        ("tel (138) 1234 5678", "tel (138) **** **78"),
+        ("tel 13812345678x", "tel 138******78x"),
+        (
+            "身份证号４３０１０２１９８５０６１２３０１１",
+            "身份证号４３０１０２********３０１１",
+        ),
+        (
+            "１１０１０５１９４９１２３１００２Ｘ",
+            "１１０１０５********００２Ｘ",
+        ),
+    ] {
+        env.upstream.json(
+            &subject_path(),
+            200,
+            &subject_with(json!({"remarks": text})),
+        );
+        let r = ask(&env, &gw, &subject_path(), &[text]).await;
+        assert_eq!(r.json()["subject"]["remarks"], masked, "{text}");
+    }
     gw.shutdown().await.unwrap();
 }
 
