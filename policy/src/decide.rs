@@ -172,13 +172,23 @@ pub fn decide(
     }
 }
 
-fn decide_inner(
+/// The officer-level checks of [`decide`] alone, in its order and with its
+/// refusals: officer known, valid today, holding a data role. The gateway
+/// runs them before it reads a data-plane request's path and headers, so
+/// an unknown, expired or compliance identity is refused as such (403)
+/// whatever it sent; [`decide`] repeats them on the same policy.
+pub fn check_officer(
     identity: &Identity,
-    inquiry: &Inquiry,
     policy: &Policy,
     now: OffsetDateTime,
-) -> Result<Allow, Deny> {
+) -> Result<(), Deny> {
     let officer = valid_officer(identity, policy, now)?;
+    data_roles(officer, policy).map(|_| ())
+}
+
+/// The officer's data (non-compliance) roles by name, or `role_forbidden`
+/// when there is none.
+fn data_roles<'p>(officer: &Officer, policy: &'p Policy) -> Result<Vec<&'p Role>, Deny> {
     let mut data_roles: Vec<&Role> = officer
         .roles
         .iter()
@@ -193,6 +203,17 @@ fn decide_inner(
             "compliance roles may not query credit data",
         ));
     }
+    Ok(data_roles)
+}
+
+fn decide_inner(
+    identity: &Identity,
+    inquiry: &Inquiry,
+    policy: &Policy,
+    now: OffsetDateTime,
+) -> Result<Allow, Deny> {
+    let officer = valid_officer(identity, policy, now)?;
+    let data_roles = data_roles(officer, policy)?;
 
     let purpose_roles = keep(&data_roles, |r| r.purposes.contains(&inquiry.purpose));
     if purpose_roles.is_empty() {

@@ -153,6 +153,24 @@ fn parse_query(
     Ok(items)
 }
 
+/// The subject a data-plane path names (a subject route with a valid id),
+/// read from the path alone: the log records whom a request was about even
+/// when its headers or query are then refused.
+pub fn route_subject(path: &str) -> Option<(String, crate::SubjectType)> {
+    match parse_route(path, None) {
+        Ok(Route::Subject {
+            subject_id,
+            subject_type,
+        })
+        | Ok(Route::SubjectRecords {
+            subject_id,
+            subject_type,
+            ..
+        }) => Some((subject_id, subject_type)),
+        _ => None,
+    }
+}
+
 fn parse_route(path: &str, query: Option<&str>) -> Result<Route, InquiryError> {
     let Some(rest) = path.strip_prefix("/v1/") else {
         return Err(InquiryError::NotFound);

@@ -47,7 +47,7 @@ pub use alerts::{AlertAction, AlertKind, AlertRule};
 /// 身份证号, 手机号码, …), masks and roles. `credgate demo` adds its
 /// officers to it; `credgate certs init` writes it beside the PKI.
 pub const SAMPLE_POLICY: &str = include_str!("sample.toml");
-pub use decide::{decide, decide_admin, decide_fetched_record, explain};
+pub use decide::{check_officer, decide, decide_admin, decide_fetched_record, explain};
 pub use diag::{Diagnostic, PolicyErrors};
 pub use file::{Officer, Policy, Rate, Role, RoleKind, Settings};
 pub use model::*;

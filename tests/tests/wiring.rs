@@ -368,6 +368,27 @@ async fn each_plane_refuses_the_other_planes_identities() {
         .unwrap();
     assert_eq!(r.status, 403);
     assert_eq!(r.code().as_deref(), Some("role_forbidden"));
+    // Who asks is settled before what is asked: without the inquiry
+    // headers (a compliance officer has no purpose to send) still 403, and
+    // the log names the subject asked about.
+    let r = auditor
+        .get(gw.data_addr(), &subject_path(), &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert_eq!(r.code().as_deref(), Some("role_forbidden"));
+    let e = env.entry(r.header("inquiry-id").unwrap()).await;
+    assert_eq!(e.subject_id.as_deref(), Some(LEGAL_PERSON));
+    // A data officer's request refused for its headers names the subject
+    // in the log too (a subject's report lists every attempt about them).
+    let r = inspector
+        .get(gw.data_addr(), &subject_path(), &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    let e = env.entry(r.header("inquiry-id").unwrap()).await;
+    assert_eq!(e.subject_id.as_deref(), Some(LEGAL_PERSON));
+    assert_eq!(e.subject_type.as_deref(), Some("legal_person"));
 
     let admin = gw.admin_addr().unwrap();
     for path in ["/audit/entries", "/audit/verify", "/metrics"] {
@@ -407,7 +428,8 @@ async fn each_plane_refuses_the_other_planes_identities() {
     assert_eq!(r.status, 200);
     let text = String::from_utf8_lossy(&r.body);
     assert!(
-        text.contains("credgate_requests_total{plane=\"data\",decision=\"deny\",status=\"403\"} 1"),
+        // the two refusals of the compliance identity above
+        text.contains("credgate_requests_total{plane=\"data\",decision=\"deny\",status=\"403\"} 2"),
         "{text}"
     );
     assert!(

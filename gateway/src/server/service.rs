@@ -75,6 +75,19 @@ async fn run<B: hyper::body::Body>(
     if req.method() != Method::GET {
         return Err(Failure::MethodNotAllowed);
     }
+    // Whom it is about, from the path alone: logged even if the headers or
+    // query are refused below.
+    if let Some((subject_id, subject_type)) = policy::inquiry::route_subject(req.uri().path()) {
+        draft.entry.subject_id = Some(subject_id);
+        draft.entry.subject_type = Some(subject_type.as_str().to_string());
+    }
+    // Who asks is settled before what is asked: an unknown, expired or
+    // compliance identity gets its 403 whatever headers it sent.
+    let policy = shared.policy.load_full();
+    if let Err(d) = policy::check_officer(&conn.identity, &policy, now) {
+        draft.entry.rule = d.rule.clone();
+        return Err(Failure::Refused(d.reason, d.rule));
+    }
     let headers = req.headers();
     let raw = RawRequest {
         path: req.uri().path(),
@@ -106,7 +119,6 @@ async fn run<B: hyper::body::Body>(
         return Err(Failure::Refused(Reason::OfficerSuspended, rule));
     }
 
-    let policy = shared.policy.load_full();
     let allow = admit(
         draft,
         policy::decide(&conn.identity, &inquiry, &policy, now),

@@ -288,6 +288,28 @@ fn compliance_only_officer_is_role_forbidden() {
     assert_eq!(code(d), "role_forbidden");
 }
 
+/// `check_officer` gives what `decide` gives for the officer-level
+/// refusals, and nothing for an officer who may ask.
+#[test]
+fn check_officer_refuses_as_decide_does() {
+    let q = records(LEGAL, None, "administrative_inspection", None);
+    for (id, want) in [
+        ("AUD", Some("role_forbidden")),
+        ("NOBODY", Some("unknown_officer")),
+        ("INS", None),
+        ("MIX", None),
+    ] {
+        let checked = check_officer(&who(id), &policy(), NOW).err();
+        assert_eq!(checked.as_ref().map(|d| d.reason.code()), want, "{id}");
+        if let Some(d) = checked {
+            match decide(&who(id), &q, &policy(), NOW) {
+                Decision::Deny(full) => assert_eq!((full.reason, full.rule), (d.reason, d.rule)),
+                other => panic!("{id}: {other:?}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn purpose_not_granted_names_roles() {
     let d = decide(

@@ -348,3 +348,25 @@ fn a_percent_encoded_items_list_is_decoded_once() {
         );
     }
 }
+
+/// The subject a path names, from the path alone (logged even when the
+/// headers or query are refused); nothing for other or malformed paths.
+#[test]
+fn route_subject_reads_the_path_alone() {
+    assert_eq!(
+        route_subject(&format!("/v1/subjects/{LEGAL}")),
+        Some((LEGAL.to_string(), SubjectType::LegalPerson))
+    );
+    assert_eq!(
+        route_subject(&format!("/v1/subjects/{NATURAL}/records")),
+        Some((NATURAL.to_string(), SubjectType::NaturalPerson))
+    );
+    for other in [
+        "/v1/records/r-1",
+        "/v1/subjects/91430100MA4L0XXX1A",
+        "/v1/subjects/",
+        "/v2/subjects/91430100MA4L0XXX1N",
+    ] {
+        assert_eq!(route_subject(other), None, "{other}");
+    }
+}
