@@ -841,6 +841,11 @@ impl Config {
             String::new()
         };
         let audit_signing_key = c.readable("audit signing key", &a.signing_key);
+        if audit_signing_key.is_file() {
+            if let Err(e) = read_signing_key(&audit_signing_key) {
+                c.push(a.signing_key.span().start, format!("audit signing key {e}"));
+            }
+        }
         let checkpoint_every = c.positive(
             "[audit] checkpoint_every",
             &a.checkpoint_every,
@@ -1031,7 +1036,7 @@ impl Config {
 
     /// The audit log's configuration (reads the signing key now).
     pub fn audit_config(&self) -> Result<audit::AuditConfig, ConfigError> {
-        let signing_key_pkcs8 = read_file(&self.audit_signing_key)?;
+        let signing_key_pkcs8 = read_signing_key(&self.audit_signing_key)?;
         Ok(audit::AuditConfig {
             store_url: self.audit_store_url.clone(),
             signing_key_pkcs8,
@@ -1043,6 +1048,30 @@ impl Config {
             ..Default::default()
         })
     }
+}
+
+/// The audit signing key as PKCS#8 DER: the file as `certs init` writes it
+/// (DER), or PEM (`-----BEGIN PRIVATE KEY-----`, as `openssl genpkey
+/// -algorithm ed25519` writes it). Anything that is not an Ed25519 key is
+/// an error naming the file, so `policy check` and `serve` agree.
+fn read_signing_key(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let bytes = read_file(path)?;
+    let bad = |why: &str| ConfigError::File {
+        path: path.to_path_buf(),
+        message: format!("is not an Ed25519 PKCS#8 private key (DER or PEM): {why}"),
+    };
+    let der = if bytes.starts_with(b"-----BEGIN") {
+        match rustls_pemfile::private_key(&mut std::io::BufReader::new(bytes.as_slice())) {
+            Ok(Some(rustls::pki_types::PrivateKeyDer::Pkcs8(k))) => k.secret_pkcs8_der().to_vec(),
+            Ok(Some(_)) => return Err(bad("a PEM key of another format than PKCS#8")),
+            Ok(None) | Err(_) => return Err(bad("no PEM private key in it")),
+        }
+    } else {
+        bytes
+    };
+    ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+        .map_err(|_| bad("not an Ed25519 key"))?;
+    Ok(der)
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {

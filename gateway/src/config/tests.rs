@@ -2,7 +2,8 @@ use std::path::Path;
 
 use super::*;
 
-/// A folder with every file a config names (contents irrelevant to `load`).
+/// A folder with every file a config names (contents irrelevant to `load`,
+/// except the audit signing key, which `load` checks is an Ed25519 key).
 fn folder() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("certs")).unwrap();
@@ -11,13 +12,45 @@ fn folder() -> tempfile::TempDir {
         "certs/server.key",
         "certs/ca.pem",
         "certs/ca.crl",
-        "certs/audit-signing.pk8",
         "certs/consent-authority.pub",
         "policy.toml",
     ] {
         std::fs::write(dir.path().join(f), b"x").unwrap();
     }
+    std::fs::write(dir.path().join("certs/audit-signing.pk8"), audit_key()).unwrap();
     dir
+}
+
+/// A fresh Ed25519 PKCS#8 key (DER).
+fn audit_key() -> Vec<u8> {
+    audit::generate_signing_key().unwrap()
+}
+
+/// The audit signing key may be DER (as `certs init` writes it) or PEM
+/// (as `openssl genpkey -algorithm ed25519` writes it); anything else is
+/// reported by `load` (so `policy check` and `serve` agree).
+#[test]
+fn the_audit_signing_key_is_der_or_pem_and_checked_at_load() {
+    use base64::Engine as _;
+    let dir = folder();
+    let der = audit_key();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n");
+    std::fs::write(dir.path().join("certs/audit-signing.pk8"), pem).unwrap();
+    let c = Config::load(&write(dir.path(), GOOD)).unwrap();
+    assert_eq!(c.audit_config().unwrap().signing_key_pkcs8, der);
+
+    for bad in [
+        &b"x"[..],
+        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    ] {
+        std::fs::write(dir.path().join("certs/audit-signing.pk8"), bad).unwrap();
+        let e = Config::load(&write(dir.path(), GOOD))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not an Ed25519 PKCS#8 private key"), "{e}");
+        assert!(e.contains("gateway.toml:"), "{e}");
+    }
 }
 
 const GOOD: &str = r#"
