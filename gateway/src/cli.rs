@@ -470,10 +470,11 @@ fn usage_error<X: Extra>(e: &clap::Error) -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let (path, subcommands) = invoked(&root, &args);
     eprintln!("credgate: error: {}", usage_message(e, &path, &subcommands));
-    // `audit verify`, `audit verify-proof` and `audit archive` answer 1 for
-    // tampering, an invalid proof or a month that did not verify: a
-    // command line they cannot run with is 2 there.
-    if [" audit verify", " audit verify-proof", " audit archive"]
+    // `audit verify` and `audit verify-proof` answer 1 for tampering or an
+    // invalid proof: a command line they cannot run with is 2 there.
+    // (`audit archive` keeps 1 for invalid input, e.g. a `--before` month
+    // that is not over yet.)
+    if [" audit verify", " audit verify-proof"]
         .iter()
         .any(|c| path.ends_with(c))
     {

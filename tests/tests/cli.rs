@@ -1174,9 +1174,8 @@ fn usage_errors_are_one_line_exit_1() {
             "must not be empty (see `credgate audit lift --help`)",
         ),
     ];
-    // `audit verify`, `verify-proof` and `archive` keep 1 for tampering /
-    // an invalid proof / a month that did not verify: a command line they
-    // cannot run with is 2 ("could not run").
+    // `audit verify` and `verify-proof` keep 1 for tampering / an invalid
+    // proof: a command line they cannot run with is 2 ("could not run").
     for (args, says) in [
         (
             vec!["audit", "verify", "--config", "x", "--public-key", "aa"],
@@ -1186,7 +1185,6 @@ fn usage_errors_are_one_line_exit_1() {
             vec!["audit", "verify-proof"],
             "missing required argument(s)",
         ),
-        (vec!["audit", "archive"], "missing required argument(s)"),
     ] {
         let run = credgate(&args);
         assert_error_line(&run, 2);
