@@ -46,6 +46,9 @@ pub fn normalise(name: &str) -> Cow<'_, str> {
                 .collect(),
         );
     }
+    if name.chars().all(is_plain_normal) {
+        return Cow::Borrowed(name);
+    }
     let mut out = normalise_once(name);
     // NFC of what is left may compose it into something a second round
     // reads differently (a case fold of a composed letter, say): repeat to
@@ -72,6 +75,20 @@ fn normalise_once(name: &str) -> String {
     let folded = default_case_fold_str(&composed);
     let bare: String = folded.nfkd().filter(|c| is_letter_or_digit(*c)).collect();
     bare.nfc().collect()
+}
+
+/// Characters a normal name may hold that no step changes: lowercase
+/// ASCII letters and digits, and the CJK Unified Ideographs (U+4E00-U+9FFF,
+/// extension A U+3400-U+4DBF: letters without case, marks or any
+/// decomposition, unlike the compatibility ideographs). A name made only of
+/// them — every Chinese field name — is normal as it is, which spares the
+/// redactor the four Unicode passes for each configured Chinese name on
+/// every answer.
+fn is_plain_normal(c: char) -> bool {
+    c.is_ascii_lowercase()
+        || c.is_ascii_digit()
+        || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+        || ('\u{3400}'..='\u{4DBF}').contains(&c)
 }
 
 /// Whether `c` is kept in a normal name: alphanumeric and not a combining

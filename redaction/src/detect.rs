@@ -77,6 +77,11 @@ impl Detectors {
             return None;
         }
         let bytes = text.as_bytes();
+        // Every form of either holds at least 11 digits, each at least one
+        // byte: most string leaves (names, dates, codes) are shorter.
+        if bytes.len() < MOBILE_DIGITS {
+            return None;
+        }
         let census = Census::new(bytes);
         // Matches as byte ranges, in order, not overlapping.
         let mut found: Vec<(usize, usize, Detector)> = Vec::new();

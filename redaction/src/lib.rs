@@ -316,7 +316,7 @@ fn redact_doc(
                 let Some((key, id)) = doc.entry(index) else {
                     continue;
                 };
-                if !matches!(policy::keyname::normalise(key).as_ref(), "id" | "type") {
+                if !(normal_is(key, "id") || normal_is(key, "type")) {
                     report.removed_keys.insert(key.to_owned());
                     doc.remove(id);
                 }
@@ -351,18 +351,18 @@ impl SubjectFacts {
     fn of(doc: &tree::Doc<'_>, root: tree::Span) -> Self {
         let mut facts = SubjectFacts::default();
         for (key, value) in doc.entries(root) {
-            if policy::keyname::normalise(key) != "subject" {
+            if !normal_is(key, "subject") {
                 continue;
             }
             match doc.node(value) {
                 Node::Object(object) => {
                     facts.objects.push(*object);
                     for (key, value) in doc.entries(*object) {
-                        let text = doc.node(value).as_str().map(str::to_owned);
-                        match policy::keyname::normalise(key).as_ref() {
-                            "id" => facts.ids.push((Some(value), text)),
-                            "type" => facts.types.extend(text),
-                            _ => {}
+                        let text = || doc.node(value).as_str().map(str::to_owned);
+                        if normal_is(key, "id") {
+                            facts.ids.push((Some(value), text()));
+                        } else if normal_is(key, "type") {
+                            facts.types.extend(text());
                         }
                     }
                 }
@@ -380,6 +380,19 @@ impl SubjectFacts {
         let first = ids.next()??;
         ids.all(|id| id.is_some_and(|id| id.eq_ignore_ascii_case(first)))
             .then(|| first.to_owned())
+    }
+}
+
+/// Whether `key` normalises to `want` (a short lowercase ASCII name),
+/// without allocating for an ASCII key: the subject's keys are compared on
+/// every answer.
+fn normal_is(key: &str, want: &str) -> bool {
+    let mut buffer = [0u8; 16];
+    match policy::keyname::normal_ascii(key.as_bytes(), &mut buffer) {
+        Some(normal) => normal == want.as_bytes(),
+        // ASCII whose normal form is longer than the buffer cannot be
+        // `want`; anything else takes the full normalisation.
+        None => !key.is_ascii() && policy::keyname::normalise(key) == want,
     }
 }
 

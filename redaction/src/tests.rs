@@ -420,3 +420,37 @@ fn the_asked_id_is_left_alone_in_any_spelling() {
     assert_eq!(out["Subject"]["ID"], json!(asked));
     assert_eq!(out["Subject"]["note"], json!("110105********002X"));
 }
+
+/// `normal_is` (the subject's keys, compared without allocating) agrees
+/// with the full normalisation for ASCII, long ASCII and non-ASCII keys.
+#[test]
+fn normal_is_agrees_with_normalise() {
+    for key in [
+        "subject",
+        "Subject",
+        "SUB_JECT",
+        "s-u-b-j-e-c-t",
+        "subjects",
+        "id",
+        "ID",
+        "i_d",
+        "identifier",
+        "type",
+        "Type ",
+        "ｓｕｂｊｅｃｔ",
+        "ＩＤ",
+        "sub\u{200b}ject",
+        "subje\u{0301}ct",
+        "s_______________u_b_j_e_c_t___________",
+        "",
+        "主体",
+    ] {
+        for want in ["subject", "id", "type"] {
+            assert_eq!(
+                normal_is(key, want),
+                policy::keyname::normalise(key) == want,
+                "{key:?} vs {want}"
+            );
+        }
+    }
+}

@@ -159,3 +159,27 @@ proptest::proptest! {
         proptest::prop_assert_eq!(fast, expected);
     }
 }
+
+/// The CJK fast path agrees with the full pipeline: every character it
+/// lets through unchanged is one the pipeline leaves unchanged too.
+#[test]
+fn cjk_names_are_normal_as_they_are() {
+    for name in [
+        "宗教信仰",
+        "身份证号码",
+        "手机号码",
+        "病史",
+        "a1宗教",
+        "㐀䶿一鿿",
+    ] {
+        assert_eq!(normalise(name), name, "{name}");
+        assert_eq!(normalise_once(name), name, "{name}");
+    }
+    // Every ideograph of both blocks, one at a time, through the pipeline.
+    for c in ('\u{4E00}'..='\u{9FFF}').chain('\u{3400}'..='\u{4DBF}') {
+        let s = c.to_string();
+        assert_eq!(normalise_once(&s), s, "U+{:04X}", u32::from(c));
+    }
+    // A compatibility ideograph is not in the fast path: NFKC maps it.
+    assert_eq!(normalise("\u{F900}"), "\u{8C48}");
+}
