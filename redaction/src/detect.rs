@@ -452,9 +452,13 @@ fn mobiles(text: &str) -> Vec<(usize, usize)> {
                 found.push((digit_start(&run, code), run.end));
             }
         }
-        // 3-8, ending with this run.
+        // 3-8, ending with this run. Not across a full stop: `131.23456789`
+        // is a decimal (a longitude), not a number someone grouped.
         if let Some(head) = second.as_ref().filter(|_| run.len == 8) {
-            if let Some(code) = first_group(head) {
+            let decimal = text
+                .get(head.end..run.start)
+                .is_some_and(|between| matches!(between, "." | "\u{ff0e}"));
+            if let Some(code) = first_group(head).filter(|_| !decimal) {
                 if linked(head, code, &run) {
                     found.push((digit_start(head, code), run.end));
                 }

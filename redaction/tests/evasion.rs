@@ -644,6 +644,9 @@ mod properties {
                 3 => format!("（{head}）{grouped}{middle}{grouped2}{last}"),
                 _ if grouped.is_empty() => number.clone(),
                 0 => format!("{head}{grouped}{middle}{other}{last}"),
+                // 3-8 across a full stop reads as a decimal (`131.23456789`)
+                // and is left alone by design: a space there instead.
+                _ if matches!(grouped, "." | "\u{ff0e}") => format!("{head} {middle}{last}"),
                 _ => format!("{head}{grouped}{middle}{last}"),
             };
             let mut text = format!("{code}{after_code}{written}");

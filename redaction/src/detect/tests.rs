@@ -262,6 +262,9 @@ const LISTED_FORMS: &[(&str, &str)] = &[
     ("+86 138 12345678", "+86 138 ******78"),
     ("+86138 12345678", "+86138 ******78"),
     ("１３８－１２３４５６７８", "１３８－******７８"),
+    // 3-4-4 across full stops is still a grouped number (no decimal has
+    // two points).
+    ("138.1234.5678", "138.****.**78"),
     // A first group in parentheses, then at most one separator.
     ("(138)1234-5678", "(138)****-**78"),
     ("(138) 1234 5678", "(138) **** **78"),
@@ -296,20 +299,23 @@ fn the_quick_check_lets_every_listed_form_through() {
 #[test]
 fn grouped_forms_outside_the_list_are_left_alone() {
     for text in [
-        "138..1234.5678",              // two separators
-        "138 .1234 5678",              // two separators
-        "138\u{a0}\u{a0}12345678",     // two separators
-        "138\u{2016}1234\u{2016}5678", // not a listed separator
-        "138\u{2009}1234\u{2009}5678", // nor a thin space
-        "138 1234567",                 // 3-7
-        "138 123456789",               // 3-9
-        "1381 2345678",                // 4-7
-        "(138)  1234 5678",            // two separators after `)`
-        "(138) -12345678",             // likewise
-        "(138))1234 5678",             // two `)`
-        "(86138)1234 5678",            // a country code inside
-        "(1381)234 5678",              // four digits inside
-        "(128) 1234 5678",             // 12x
+        "138..1234.5678",               // two separators
+        "138 .1234 5678",               // two separators
+        "138\u{a0}\u{a0}12345678",      // two separators
+        "138\u{2016}1234\u{2016}5678",  // not a listed separator
+        "138\u{2009}1234\u{2009}5678",  // nor a thin space
+        "138 1234567",                  // 3-7
+        "138 123456789",                // 3-9
+        "1381 2345678",                 // 4-7
+        "(138)  1234 5678",             // two separators after `)`
+        "(138) -12345678",              // likewise
+        "(138))1234 5678",              // two `)`
+        "(86138)1234 5678",             // a country code inside
+        "(1381)234 5678",               // four digits inside
+        "(128) 1234 5678",              // 12x
+        "131.23456789",                 // 3-8 across a full stop: a decimal
+        "東經１３１．２３４５６７８９", // a fullwidth decimal, 9 places
+        "113.12345678",                 // a longitude
     ] {
         assert_eq!(BOTH.mask(text), None, "{text}");
     }
