@@ -485,6 +485,18 @@ fn verify_reports_as_json_byte_for_byte() {
     );
 }
 
+/// `e` as chain `c1` stores it at `seq` (hashes not computed: for the
+/// JSON views, which show them as they are).
+fn stored(e: audit::NewEntry, seq: u64) -> audit::Entry {
+    audit::Entry {
+        chain_id: "c1".into(),
+        seq,
+        prev_hash: "00".repeat(32),
+        hash: "11".repeat(32),
+        entry: e,
+    }
+}
+
 /// `/audit/entries` and `audit query --format json`: the entry's fields at
 /// the top level as well as under `entry`; a refusal summary's count and
 /// first and last inquiry ids as fields.
@@ -498,13 +510,7 @@ fn entry_json_has_the_fields_at_the_top_and_reads_summaries_back() {
     );
     e.reason = "refusals_summarised".into();
     e.rule = "refusal budget exceeded: 97 refused requests answered 429, inquiry ids aa..bb".into();
-    let entry = audit::Entry {
-        chain_id: "c1".into(),
-        seq: 3,
-        prev_hash: "00".repeat(32),
-        hash: "11".repeat(32),
-        entry: e,
-    };
+    let entry = stored(e, 3);
     let v = entry_json(&entry);
     assert_eq!(v["seq"], 3);
     assert_eq!(v["chain_id"], "c1");
@@ -536,13 +542,7 @@ fn witness_conflicts_are_listed_as_alerts() {
     e.plane = "alert".into();
     e.reason = "witness_conflict".into();
     e.rule = "witness:w1: the witness holds size 12, beyond this chain's 10".into();
-    let entry = audit::Entry {
-        chain_id: "c1".into(),
-        seq: 7,
-        prev_hash: "00".repeat(32),
-        hash: "11".repeat(32),
-        entry: e,
-    };
+    let entry = stored(e, 7);
     let a = alert_json(&entry).expect("listed");
     assert_eq!(a["kind"], "witness_conflict");
     assert_eq!(a["rule"], "witness_conflict");

@@ -307,14 +307,10 @@ fn header_table(table: &toml_edit::Table, span: &Range<usize>, path: &mut Vec<Ke
             Item::Table(t) => {
                 (!t.is_dotted() && t.span().as_ref() == Some(span)) || header_table(t, span, path)
             }
-            Item::ArrayOfTables(a) => a.iter().enumerate().any(|(i, t)| {
-                path.push(KeyStep::Index(i));
-                let found = t.span().as_ref() == Some(span) || header_table(t, span, path);
-                if !found {
-                    path.pop();
-                }
-                found
-            }),
+            Item::ArrayOfTables(a) => find_indexed(a.iter(), path, |t, path| {
+                (t.span().as_ref() == Some(span) || header_table(t, span, path)).then_some(())
+            })
+            .is_some(),
             Item::None | Item::Value(_) => false,
         };
         if found {
@@ -359,24 +355,12 @@ fn value_key(
                 // array of them) first.
                 let deeper = match v {
                     Value::InlineTable(t) => {
-                        let place = if t.is_dotted() {
-                            Place::Dotted {
-                                start: start_of_pair?,
-                                inline,
-                            }
-                        } else {
-                            Place::Inline
-                        };
+                        let place =
+                            nested_place(t.is_dotted(), start_of_pair, inline, Place::Inline)?;
                         value_key(text, t, at, &place, path)
                     }
-                    Value::Array(a) => a.iter().enumerate().find_map(|(i, e)| {
-                        let t = e.as_inline_table()?;
-                        path.push(KeyStep::Index(i));
-                        let r = value_key(text, t, at, &Place::Inline, path);
-                        if r.is_none() {
-                            path.pop();
-                        }
-                        r
+                    Value::Array(a) => find_indexed(a.iter(), path, |e, path| {
+                        value_key(text, e.as_inline_table()?, at, &Place::Inline, path)
                     }),
                     _ => None,
                 };
@@ -390,27 +374,51 @@ fn value_key(
             }
             Item::Value(_) | Item::None => None,
             Item::Table(t) => {
-                let place = if t.is_dotted() {
-                    Place::Dotted {
-                        start: start_of_pair?,
-                        inline,
-                    }
-                } else {
-                    Place::Standard
-                };
+                let place = nested_place(t.is_dotted(), start_of_pair, inline, Place::Standard)?;
                 value_key(text, t, at, &place, path)
             }
-            Item::ArrayOfTables(a) => a.iter().enumerate().find_map(|(i, t)| {
-                path.push(KeyStep::Index(i));
-                let r = value_key(text, t, at, &Place::Standard, path);
-                if r.is_none() {
-                    path.pop();
-                }
-                r
+            Item::ArrayOfTables(a) => find_indexed(a.iter(), path, |t, path| {
+                value_key(text, t, at, &Place::Standard, path)
             }),
         };
         if found.is_some() {
             return found;
+        }
+        path.pop();
+    }
+    None
+}
+
+/// Where a nested table's own key-values are written: under its dotted
+/// key (which starts at `start_of_pair`; `None` when that is unknown) if
+/// it is dotted, else `otherwise`.
+fn nested_place(
+    dotted: bool,
+    start_of_pair: Option<usize>,
+    inline: bool,
+    otherwise: Place,
+) -> Option<Place> {
+    Some(if dotted {
+        Place::Dotted {
+            start: start_of_pair?,
+            inline,
+        }
+    } else {
+        otherwise
+    })
+}
+
+/// `find` on each item with its index pushed onto `path`: the index stays
+/// for the item `find` answers for, and is popped for the others.
+fn find_indexed<'a, T: 'a, R>(
+    items: impl Iterator<Item = &'a T>,
+    path: &mut Vec<KeyStep>,
+    mut find: impl FnMut(&'a T, &mut Vec<KeyStep>) -> Option<R>,
+) -> Option<R> {
+    for (i, item) in items.enumerate() {
+        path.push(KeyStep::Index(i));
+        if let Some(found) = find(item, path) {
+            return Some(found);
         }
         path.pop();
     }
