@@ -183,7 +183,27 @@ pub fn check_officer(
     now: OffsetDateTime,
 ) -> Result<(), Deny> {
     let officer = valid_officer(identity, policy, now)?;
-    data_roles(officer, policy).map(|_| ())
+    // As `data_roles` decides, without collecting them (this runs on every
+    // data-plane request, before `decide` collects them).
+    let any_data_role = officer
+        .roles
+        .iter()
+        .filter_map(|name| policy.role(name))
+        .any(|r| r.kind != RoleKind::Compliance);
+    if any_data_role {
+        Ok(())
+    } else {
+        Err(no_data_role(officer))
+    }
+}
+
+/// `role_forbidden` for an officer who holds compliance roles only.
+fn no_data_role(officer: &Officer) -> Deny {
+    no_role(
+        officer,
+        "data",
+        "compliance roles may not query credit data",
+    )
 }
 
 /// The officer's data (non-compliance) roles by name, or `role_forbidden`
@@ -197,11 +217,7 @@ fn data_roles<'p>(officer: &Officer, policy: &'p Policy) -> Result<Vec<&'p Role>
         .collect();
     data_roles.sort_by(|a, b| a.name.cmp(&b.name));
     if data_roles.is_empty() {
-        return Err(no_role(
-            officer,
-            "data",
-            "compliance roles may not query credit data",
-        ));
+        return Err(no_data_role(officer));
     }
     Ok(data_roles)
 }

@@ -75,16 +75,11 @@ async fn run<B: hyper::body::Body>(
     if req.method() != Method::GET {
         return Err(Failure::MethodNotAllowed);
     }
-    // Whom it is about, from the path alone: logged even if the headers or
-    // query are refused below.
-    if let Some((subject_id, subject_type)) = policy::inquiry::route_subject(req.uri().path()) {
-        draft.entry.subject_id = Some(subject_id);
-        draft.entry.subject_type = Some(subject_type.as_str().to_string());
-    }
     // Who asks is settled before what is asked: an unknown, expired or
     // compliance identity gets its 403 whatever headers it sent.
     let policy = shared.policy.load_full();
     if let Err(d) = policy::check_officer(&conn.identity, &policy, now) {
+        note_subject(req.uri().path(), draft);
         draft.entry.rule = d.rule.clone();
         return Err(Failure::Refused(d.reason, d.rule));
     }
@@ -100,10 +95,14 @@ async fn run<B: hyper::body::Body>(
         Ok(i) => i,
         Err(InquiryError::NotFound) => return Err(Failure::NotFound),
         Err(InquiryError::Invalid(why)) => {
+            note_subject(req.uri().path(), draft);
             draft.entry.rule = why.clone();
             return Err(Failure::Invalid(why));
         }
-        Err(_) => return Err(Failure::Denied(Reason::InvalidRequest)),
+        Err(_) => {
+            note_subject(req.uri().path(), draft);
+            return Err(Failure::Denied(Reason::InvalidRequest));
+        }
     };
     describe_route(&inquiry.route, draft);
 
@@ -291,6 +290,17 @@ fn record_report(draft: &mut Draft, report: &redaction::Report) {
 }
 
 /// Subject and items of the parsed route, for the log.
+/// Whom a request refused before its route was parsed was about, read from
+/// the path alone, so its log entry names the subject (a subject's report
+/// lists every attempt about them). An accepted request is described from
+/// its parsed route instead ([`describe_route`]): the path is read once.
+fn note_subject(path: &str, draft: &mut Draft) {
+    if let Some((subject_id, subject_type)) = policy::inquiry::route_subject(path) {
+        draft.entry.subject_id = Some(subject_id);
+        draft.entry.subject_type = Some(subject_type.as_str().to_string());
+    }
+}
+
 fn describe_route(route: &Route, draft: &mut Draft) {
     match route {
         Route::Subject {
