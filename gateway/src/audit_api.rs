@@ -377,17 +377,21 @@ pub async fn query_alerts(
     }))
 }
 
+/// The reason of the alert entry a witness conflict is logged as (the
+/// gateway's witness feed writes it; the alert listings read it).
+pub const WITNESS_CONFLICT: &str = "witness_conflict";
+
 /// One misuse alert entry as JSON, its `rule` text parsed back; a witness
 /// conflict (SPEC: "a conflict is also an alert entry") as an alert of
 /// kind `witness_conflict` whose `message` says what the witness refused;
 /// `None` for other alert-plane entries (lifts).
 pub fn alert_json(e: &audit::Entry) -> Option<Value> {
-    if e.entry.plane == "alert" && e.entry.reason == "witness_conflict" {
+    if e.entry.plane == "alert" && e.entry.reason == WITNESS_CONFLICT {
         return Some(json!({
             "time": format_ms(e.entry.time_ms),
             "inquiry_id": e.entry.inquiry_id,
-            "rule": "witness_conflict",
-            "kind": "witness_conflict",
+            "rule": WITNESS_CONFLICT,
+            "kind": WITNESS_CONFLICT,
             "officer": e.entry.officer_id,
             "unit": e.entry.unit,
             "subject": Value::Null,

@@ -218,7 +218,7 @@ fn conflict_entry(witness: &str, chain: &str, size: u64, why: &str) -> audit::Ne
             hex::encode(id),
             "alert",
             audit::Decision::Error,
-            "witness_conflict",
+            crate::audit_api::WITNESS_CONFLICT,
             409,
         )
     }
