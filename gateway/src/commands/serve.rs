@@ -69,10 +69,23 @@ pub fn run(path: &Path, allow_fixed_clock: bool, log: LogFormat) -> CmdResult {
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .global_queue_interval(GLOBAL_QUEUE_INTERVAL)
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(serve(config))
 }
+
+/// How many tasks a busy worker runs between looks at the runtime's global
+/// queue (tokio's default adapts it to ~200 µs of task polls).
+///
+/// Every inquiry waits for its batch's commit, and the commit's end is
+/// signalled from sqlx's SQLite thread, outside the runtime: the audit
+/// writer's task is then queued globally, and until a worker looks there
+/// the batch's answers stay unreleased and the next batch unstarted. A/B
+/// against tokio's default (BENCHMARKS, "The runtime's global queue every 8
+/// tasks"): small answer at peak +5.3 % req/s and −6.3 % CPU per inquiry
+/// (median of 12 alternating pairs, better in 10), large answer unchanged.
+const GLOBAL_QUEUE_INTERVAL: u32 = 8;
 
 async fn serve(config: Config) -> CmdResult {
     use tokio::signal::unix::{signal, SignalKind};
