@@ -1145,15 +1145,27 @@ fn chain_lock_key(chain_id: &str) -> i64 {
 /// Terminates the PostgreSQL session holding a chain's writer lock.
 async fn kill_writer_session(store: &TestStore, chain_id: &str) {
     let bits = chain_lock_key(chain_id) as u64;
-    let sql = format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+    let holders = format!(
+        "FROM pg_locks WHERE locktype = 'advisory' \
          AND classid::bigint = {} AND objid::bigint = {} AND objsubid = 1",
         bits >> 32,
         bits & 0xffff_ffff
     );
-    store.raw().await.exec(&sql).await;
-    // Let the server end the session.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut raw = store.raw().await;
+    raw.exec(&format!("SELECT pg_terminate_backend(pid) {holders}"))
+        .await;
+    // `pg_terminate_backend` only signals the backend: wait until it has
+    // ended and its lock is free (a fixed pause was too short on a loaded
+    // machine, and the next writer then found the chain still locked).
+    let count = format!("SELECT COUNT(*) {holders}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while raw.scalar_i64(&count).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the killed writer's session still holds its chain's lock after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn a_second_writer_seals_only_chains_nobody_writes(store: &TestStore) {
