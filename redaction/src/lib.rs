@@ -297,8 +297,6 @@ fn redact_doc(
     let mut report = Report::default();
     let subject = SubjectFacts::of(doc, root);
     report.subject_id = subject.id();
-    report.subject_type = subject.types.first().cloned();
-    report.subject_ids = subject.ids.iter().map(|(_, id)| id.clone()).collect();
     // The id leaves that repeat the id asked for.
     let asked_ids: Vec<tree::NodeId> = subject
         .ids
@@ -308,10 +306,17 @@ fn redact_doc(
             _ => None,
         })
         .collect();
+    let SubjectFacts {
+        objects: subject_objects,
+        ids,
+        types,
+    } = subject;
+    report.subject_type = types.into_iter().next();
+    report.subject_ids = ids.into_iter().map(|(_, id)| id).collect();
     let judge = records::Judge::new(scope, now);
     let listed = records::filter(doc, root, &judge, &mut report)?;
     if !grants_basic(scope) {
-        for object in &subject.objects {
+        for object in &subject_objects {
             for index in object.indices() {
                 let Some((key, id)) = doc.entry(index) else {
                     continue;

@@ -289,7 +289,6 @@ fn record_report(draft: &mut Draft, report: &redaction::Report) {
     draft.entry.objection_labeled = report.objection_labeled;
 }
 
-/// Subject and items of the parsed route, for the log.
 /// Whom a request refused before its route was parsed was about, read from
 /// the path alone, so its log entry names the subject (a subject's report
 /// lists every attempt about them). An accepted request is described from
@@ -301,6 +300,7 @@ fn note_subject(path: &str, draft: &mut Draft) {
     }
 }
 
+/// Subject and items of the parsed route, for the log.
 fn describe_route(route: &Route, draft: &mut Draft) {
     match route {
         Route::Subject {
