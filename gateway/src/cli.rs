@@ -247,7 +247,11 @@ pub enum AuditCommand {
         #[arg(long)]
         export: Option<PathBuf>,
         /// The trusted audit public key (64 hex characters) for `--export`
-        /// without `--config`; `audit export` prints it.
+        /// without `--config`; `audit export` prints it. Without either,
+        /// the export is checked against the keys pinned for this user by
+        /// `serve` and the `audit` commands given `--config` (the file
+        /// `$CREDGATE_TRUSTED_KEYS`, else
+        /// `~/.local/state/credgate/trusted-audit-keys`).
         #[arg(long, requires = "export", conflicts_with = "config")]
         public_key: Option<String>,
         /// Also require witness NAME (`[[audit.witnesses]]`) to vouch for

@@ -42,4 +42,5 @@ pub mod server;
 pub mod sqlite_file;
 pub mod telemetry;
 pub mod tls;
+pub mod trusted_keys;
 pub mod witness;

@@ -63,6 +63,12 @@ impl Proc {
         let stderr_path = config.with_extension("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut child = Command::new(exe)
+            // The audit key is pinned beside the config, not in the home of
+            // whoever runs the tests (`gateway::trusted_keys`).
+            .env(
+                "CREDGATE_TRUSTED_KEYS",
+                config.with_file_name("trusted-audit-keys"),
+            )
             .args(global_args)
             .arg("serve")
             .arg("--config")

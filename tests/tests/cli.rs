@@ -101,9 +101,24 @@ impl Run {
 }
 
 fn credgate(args: &[&str]) -> Run {
+    credgate_pins(args, &shared_pins())
+}
+
+/// The pin file (`gateway::trusted_keys`) the commands of this binary's
+/// tests share, so that none writes into the home of whoever runs them.
+fn shared_pins() -> PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
+        .join("trusted-audit-keys")
+}
+
+/// `credgate args...` with `pins` as the file of pinned audit keys.
+fn credgate_pins(args: &[&str], pins: &Path) -> Run {
     let out = Command::new(BIN)
         .args(args)
         .env("RUST_BACKTRACE", "1")
+        .env("CREDGATE_TRUSTED_KEYS", pins)
         .output()
         .expect("run credgate-under-test");
     Run {
@@ -1476,11 +1491,75 @@ fn audit_commands_against_a_real_log() {
         p(&config),
     ]);
     assert_ok(&run);
-    // without a trusted key, an export is not vouched for (a forger could
-    // re-sign it and name their own key in the header)
-    let run = credgate(&["audit", "verify", "--export", p(&export)]);
+    // Without `--config` or `--public-key`, an export is checked against
+    // the audit keys pinned for this user, never against the key its own
+    // header names (a forger could re-sign it and name their own key).
+    // Nothing pinned: it could not be verified.
+    let fresh = tmp.path().join("fresh-home/trusted-audit-keys");
+    let alone =
+        |file: &Path, pins: &Path| credgate_pins(&["audit", "verify", "--export", p(file)], pins);
+    let run = alone(&export, &fresh);
     assert_eq!(run.code, Some(2), "{}", run.describe());
     assert!(run.stderr.contains("trusted key"), "{}", run.describe());
+    // `audit export --config` pinned the key: the export verifies alone.
+    let run = alone(&export, &shared_pins());
+    assert_ok(&run);
+    assert!(
+        run.stdout.starts_with("intact: 5 entries"),
+        "{}",
+        run.describe()
+    );
+    // Any command given the config pins it (here `audit key`), once.
+    assert_ok(&credgate_pins(
+        &["audit", "key", "--config", p(&config)],
+        &fresh,
+    ));
+    assert_ok(&credgate_pins(
+        &["audit", "verify", "--config", p(&config)],
+        &fresh,
+    ));
+    let pinned = std::fs::read_to_string(&fresh).unwrap();
+    assert_eq!(pinned.lines().count(), 1, "{pinned}");
+    assert_ok(&alone(&export, &fresh));
+    // Edited after signing, or re-signed under another key: tampering.
+    let text = std::fs::read_to_string(&export).unwrap();
+    let edited = tmp.path().join("edited.jsonl");
+    std::fs::write(&edited, text.replacen("recruitment", "credit_review", 1)).unwrap();
+    let run = alone(&edited, &fresh);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(
+        run.stdout.contains("first bad sequence number 2"),
+        "{}",
+        run.describe()
+    );
+    // Another gateway's export (its own key, never pinned in `fresh`):
+    // what a forger who re-signed this one under a key of their own makes.
+    let (other_tmp, other_pki, other_config) = setup();
+    fill_log(other_tmp.path(), &other_pki);
+    let foreign = other_tmp.path().join("foreign.jsonl");
+    let other_pins = other_tmp.path().join("trusted-audit-keys");
+    let run = credgate_pins(
+        &[
+            "audit",
+            "export",
+            "--config",
+            p(&other_config),
+            "--out",
+            p(&foreign),
+        ],
+        &other_pins,
+    );
+    assert_ok(&run);
+    assert_ok(&alone(&foreign, &other_pins));
+    let run = alone(&foreign, &fresh);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(
+        run.stdout.contains("not one of the audit keys pinned"),
+        "{}",
+        run.describe()
+    );
+    // Its header alone does not pin anything.
+    assert_eq!(std::fs::read_to_string(&fresh).unwrap(), pinned);
     // the key `audit export` printed pins it
     let key = export_run
         .stdout
@@ -2049,4 +2128,40 @@ async fn serve_refuses_danger_fixed_clock_without_its_flag() {
     assert!(!gw.stderr().contains("DANGER"), "{}", gw.stderr());
     gw.signal("TERM");
     assert_eq!(gw.wait().await, Some(0), "{}", gw.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_downloaded_from_a_running_gateway_verifies_with_the_key_serve_pinned() {
+    use tests::client::Proto;
+    let env = tests::env::Env::new().await;
+    let gw = tests::process::Proc::serve(BIN, &env.config_path).await;
+    let pins = env.config_path.with_file_name("trusted-audit-keys");
+    let officer = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
+    // An inquiry (refused or served, it is logged), then the export.
+    let _ = officer
+        .get(gw.data, "/v1/subjects/110101199003074477", &[])
+        .await
+        .unwrap();
+    // The export is bracketed by signed checkpoints: wait for one to
+    // cover the inquiry (at least every second while entries arrive).
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let resp = auditor
+        .get(gw.admin.unwrap(), "/audit/export", &[])
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    let file = env.config_path.with_file_name("downloaded.jsonl");
+    std::fs::write(&file, &resp.body).unwrap();
+    let verify = |pins: &Path| credgate_pins(&["audit", "verify", "--export", p(&file)], pins);
+    let pinned = std::fs::read_to_string(&pins).unwrap_or_default();
+    assert_eq!(pinned.lines().count(), 1, "serve pins its key: {pinned}");
+    let run = verify(&pins);
+    assert_ok(&run);
+    assert!(run.stdout.starts_with("intact: "), "{}", run.describe());
+    // Where serve never ran, nothing vouches for it.
+    let elsewhere = env
+        .config_path
+        .with_file_name("elsewhere/trusted-audit-keys");
+    assert_eq!(verify(&elsewhere).code, Some(2));
 }

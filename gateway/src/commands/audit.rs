@@ -48,7 +48,7 @@ pub enum AuditCmdError {
         why: std::io::Error,
     },
     /// An export file was given without a trusted key to check it against.
-    #[error("cannot verify `{file}` without a trusted key: pass `--config` or `--public-key` (the export's own header names {named}, which a forger could replace)")]
+    #[error("cannot verify `{file}` without a trusted key: pass `--config` or `--public-key` (the export's own header names {named}, which a forger could replace; no audit key is pinned on this machine for this user, see `credgate audit verify --help`)")]
     UntrustedExport {
         /// The export file.
         file: PathBuf,
@@ -385,6 +385,8 @@ fn load(path: &Path) -> Result<(Config, Vec<u8>), AuditCmdError> {
     let public = ring::signature::KeyPair::public_key(&pair)
         .as_ref()
         .to_vec();
+    // So that `audit verify --export` on this machine knows the key.
+    crate::trusted_keys::pin_quietly(&public, path);
     Ok((config, public))
 }
 
@@ -511,8 +513,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, AuditCmdError> {
 }
 
 /// `audit verify`: the store (with `--config`) or an export file, which is
-/// checked only against a trusted key (`--config` or `--public-key`), never
-/// against the key its own header names.
+/// checked only against a trusted key (`--config`, `--public-key`, or with
+/// neither the key its header names if this user pinned it,
+/// [`crate::trusted_keys`]), never against an unpinned header key.
 fn verify(
     config: Option<&Path>,
     export: Option<&Path>,
@@ -527,16 +530,24 @@ fn verify(
                     Ok(key) if key.len() == 32 => key,
                     _ => return Err(AuditCmdError::BadPublicKey.into()),
                 },
-                (None, None) => {
-                    let named = export_header_key(file)
-                        .map(|k| format!("`{}`", hex::encode(k)))
-                        .unwrap_or_else(|_| "no key".to_string());
-                    return Err(AuditCmdError::UntrustedExport {
-                        file: file.to_path_buf(),
-                        named,
+                (None, None) => match trusted_header_key(file)? {
+                    Pinned::Key(key) => key,
+                    Pinned::Other { named, pins } => {
+                        println!(
+                            "tampering found: `{}`: it is signed by key {named}, which is not one of the audit keys pinned in `{}`; if it is genuine, verify it with --public-key",
+                            file.display(),
+                            pins.display()
+                        );
+                        return Ok(ExitCode::from(1));
                     }
-                    .into());
-                }
+                    Pinned::Nothing { named } => {
+                        return Err(AuditCmdError::UntrustedExport {
+                            file: file.to_path_buf(),
+                            named,
+                        }
+                        .into());
+                    }
+                },
             };
             let reader = BufReader::new(File::open(file).map_err(|why| AuditCmdError::File {
                 action: "open",
@@ -740,6 +751,53 @@ async fn check_witness(
 }
 
 /// The public key named in an export's header line (shown, never trusted).
+/// What `audit verify --export` without a key trusts: the key the export's
+/// header names, only when this user pinned it ([`crate::trusted_keys`]).
+enum Pinned {
+    /// The header names a pinned key.
+    Key(Vec<u8>),
+    /// Keys are pinned, and the header names none of them (or no key).
+    Other {
+        /// What the header names.
+        named: String,
+        /// The pin file.
+        pins: PathBuf,
+    },
+    /// Nothing is pinned here: no trusted key to check against.
+    Nothing {
+        /// What the header names.
+        named: String,
+    },
+}
+
+fn trusted_header_key(file: &Path) -> Result<Pinned, AuditCmdError> {
+    let header = match export_header_key(file) {
+        // An unreadable file could not be verified at all (exit 2).
+        Err(e @ AuditCmdError::File { .. }) => return Err(e),
+        Err(_) => None,
+        Ok(key) => Some(key),
+    };
+    let named = header
+        .as_ref()
+        .map(|k| format!("`{}`", hex::encode(k)))
+        .unwrap_or_else(|| "no key".to_string());
+    let Some(pins) = crate::trusted_keys::path() else {
+        return Ok(Pinned::Nothing { named });
+    };
+    let pinned = crate::trusted_keys::read(&pins).map_err(|why| AuditCmdError::File {
+        action: "read",
+        path: pins.clone(),
+        why,
+    })?;
+    if pinned.is_empty() {
+        return Ok(Pinned::Nothing { named });
+    }
+    match header {
+        Some(key) if pinned.iter().any(|k| k.as_slice() == key.as_slice()) => Ok(Pinned::Key(key)),
+        _ => Ok(Pinned::Other { named, pins }),
+    }
+}
+
 fn export_header_key(file: &Path) -> Result<Vec<u8>, AuditCmdError> {
     let mut first = String::new();
     File::open(file)
