@@ -58,6 +58,7 @@ fn cases() -> Vec<Case> {
     let body = subject_json();
     let half = body.get(..body.len() / 2).unwrap().to_vec();
     let long_len = (body.len() + 500).to_string();
+    let html = format!("<html>{MARKER}</html>").into_bytes();
     vec![
         Case {
             name: "garbage bytes instead of HTTP",
@@ -178,10 +179,10 @@ fn cases() -> Vec<Case> {
             upstream_status: Some(200),
         },
         Case {
-            name: "no content type at all",
+            name: "no content type, and a body that is not JSON",
             script: vec![Step::Send(cat(&[
-                &head("200 OK", &[("Content-Length", &body.len().to_string())]),
-                &body,
+                &head("200 OK", &[("Content-Length", &html.len().to_string())]),
+                &html,
             ]))],
             status: 502,
             code: "upstream_invalid_response",
@@ -351,7 +352,8 @@ async fn the_same_behind_tls_through_the_https_connection_pool() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_suffix_types_are_accepted_and_errors_from_the_upstream_stay_errors() {
+async fn json_suffix_types_and_unlabelled_json_are_accepted_and_errors_from_the_upstream_stay_errors(
+) {
     let env = Env::new().await;
     let hostile = HostileUpstream::start().await;
     env.write_config_full("", &hostile.url(), "");
@@ -385,6 +387,35 @@ async fn json_suffix_types_are_accepted_and_errors_from_the_upstream_stay_errors
         .unwrap();
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.json()["subject"]["name"], Value::from(MARKER));
+
+    // No Content-Type at all (a minimal server): a JSON body is taken and
+    // redacted like any other (a prohibited key removed), under the
+    // gateway's own label.
+    let labelled = format!(
+        r#"{{"subject":{{"id":"{LEGAL_PERSON}","type":"legal_person","name":"{MARKER}","Religion":"x"}}}}"#
+    );
+    hostile.script(vec![Step::Send(cat(&[
+        &head(
+            "200 OK",
+            &[
+                ("Content-Length", &labelled.len().to_string()),
+                ("Connection", "close"),
+            ],
+        ),
+        labelled.as_bytes(),
+    ]))]);
+    let r = client
+        .get(gw.data_addr(), &subject_path(), &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    let v = r.json();
+    assert_eq!(v["subject"]["name"], Value::from(MARKER));
+    assert_eq!(v["subject"].as_object().unwrap().len(), 3, "{v}");
 
     // A 503 HTML error page from the upstream: 502, its status logged, no
     // byte of the page released.

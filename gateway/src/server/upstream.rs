@@ -11,10 +11,13 @@
 //! declared end, is over `[upstream] max_body_bytes`, or arrives after the
 //! timeout is refused as a whole — no byte of it is kept. A success (2xx)
 //! answer must also be one the gateway can read as JSON:
-//! - `Content-Type` is one `application/json` or `application/*+json` type
-//!   (parameters such as `charset` are ignored); anything else, none, or two
-//!   is refused even when the body happens to parse as JSON, because an
-//!   upstream that labels JSON as HTML is misconfigured or compromised;
+//! - `Content-Type`, when present, is one `application/json` or
+//!   `application/*+json` type (parameters such as `charset` are ignored);
+//!   anything else, or two, is refused even when the body happens to parse
+//!   as JSON, because an upstream that labels JSON as HTML is misconfigured
+//!   or compromised. An answer with no `Content-Type` at all (a minimal
+//!   server that does not label its bodies) is taken if its body parses as
+//!   JSON, like every answer must — garbage without a label is still 502;
 //! - the gateway asks for `Accept-Encoding: identity`, so any
 //!   `Content-Encoding` other than `identity` (e.g. `gzip`), or a
 //!   `Transfer-Encoding` other than `chunked`, is refused rather than decoded.
@@ -383,15 +386,13 @@ fn exchange_failure(e: &(dyn std::error::Error + 'static)) -> UpstreamError {
 
 /// Whether the head of a 2xx answer promises an unencoded JSON body.
 fn acceptable_success(headers: &HeaderMap) -> Result<(), &'static str> {
-    // Exactly one Content-Type: with two, which one a reader believes is
-    // anybody's guess.
+    // At most one Content-Type: with two, which one a reader believes is
+    // anybody's guess. None leaves the body to prove itself JSON.
     let mut content_types = headers.get_all(http::header::CONTENT_TYPE).iter();
-    let content_type = match (content_types.next(), content_types.next()) {
-        (Some(v), None) => v.to_str().ok(),
-        _ => None,
-    };
-    if !content_type.is_some_and(is_json_media_type) {
-        return Err("its content type is not JSON");
+    match (content_types.next(), content_types.next()) {
+        (None, _) => {}
+        (Some(v), None) if v.to_str().is_ok_and(is_json_media_type) => {}
+        _ => return Err("its content type is not JSON"),
     }
     for value in headers.get_all(http::header::CONTENT_ENCODING) {
         let Ok(text) = value.to_str() else {

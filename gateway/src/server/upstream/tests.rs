@@ -50,7 +50,10 @@ fn a_success_needs_json_and_no_encoding() {
         ])),
         Ok(())
     );
-    assert!(acceptable_success(&head(&[])).is_err());
+    // No label at all: the body must then parse as JSON (checked later).
+    assert_eq!(acceptable_success(&head(&[])), Ok(()));
+    assert!(acceptable_success(&head(&[("content-type", "")])).is_err());
+    assert!(acceptable_success(&head(&[("content-type", "text/plain")])).is_err());
     assert!(acceptable_success(&head(&[
         ("content-type", "application/json"),
         ("content-type", "text/html"),
