@@ -409,10 +409,7 @@ async fn json_suffix_types_and_unlabelled_json_are_accepted_and_errors_from_the_
         .await
         .unwrap();
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/json")
-    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
     let v = r.json();
     assert_eq!(v["subject"]["name"], Value::from(MARKER));
     assert_eq!(v["subject"].as_object().unwrap().len(), 3, "{v}");
