@@ -62,6 +62,9 @@ pub enum AuditError {
     /// content).
     #[error("export parser failed")]
     ExportParser,
+    /// An export was asked of a reader that has no signing key to seal it.
+    #[error("an export needs the audit signing key to sign its end line")]
+    ExportUnsigned,
     /// The export was made with another signing key than the one given.
     #[error("export was signed with another key than the one given")]
     KeyMismatch,

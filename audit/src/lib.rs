@@ -40,6 +40,7 @@
 pub mod checkpoint;
 pub mod entry;
 mod error;
+pub mod export_seal;
 pub mod legacy;
 pub mod merkle;
 pub mod note;
@@ -54,6 +55,7 @@ pub mod writer;
 pub use checkpoint::{generate_signing_key, Checkpoint, CheckpointKind};
 pub use entry::{Decision, Entry, NewEntry, Receipt};
 pub use error::AuditError;
+pub use export_seal::ExportKey;
 pub use reader::{verify_export, ChainStatus, Cursor, Filter, Reader};
 pub use verify::VerifyReport;
 pub use writer::{AuditConfig, AuditLog, Published};

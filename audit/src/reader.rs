@@ -1,9 +1,9 @@
 //! Reading the log: search, subject report, verification against the store,
 //! proofs, and JSON Lines export (plus its offline verifier).
 //!
-//! ## Export format (JSON Lines, version 3)
+//! ## Export format (JSON Lines, version 4)
 //!
-//! 1. a header: `{"type":"header","format":"credgate-audit-export","version":3,"public_key":HEX}`;
+//! 1. a header: `{"type":"header","format":"credgate-audit-export","version":4,"public_key":HEX}`;
 //! 2. per chain segment: its checkpoint lines
 //!    `{"type":"checkpoint","chain_id":..,"size":..,"kind":..,"note":"<signed note>"}`,
 //!    a frontier line `{"type":"frontier","chain_id":..,"size":N,"hashes":[base64..]}`
@@ -11,7 +11,11 @@
 //!    the perfect subtrees the tree of its first `N` entries consists of,
 //!    see [`crate::merkle::peak_ids`]), then its entry lines
 //!    `{"type":"entry","chain_id":..,"seq":..,"prev_hash":..,"hash":..,"entry":{..}}`
-//!    in seq order.
+//!    in seq order;
+//! 3. the end line `{"type":"end","entries":N,"sha256":HEX,"signature":BASE64}`,
+//!    which seals every line before it with the audit key
+//!    ([`crate::export_seal`]): a file cut anywhere, or with a chain's
+//!    segment taken out whole, fails however well what is left verifies.
 //!
 //! **Bracketed.** A segment always runs from one signed checkpoint to
 //! another: from the latest checkpoint at or before the first matching
@@ -46,8 +50,11 @@ use serde::{Deserialize, Serialize};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
+use std::sync::Arc;
+
 use crate::entry::{canonical_bytes, entry_hashes, parse_hash, Decision, Entry, NewEntry};
 use crate::error::AuditError;
+use crate::export_seal::{ExportKey, LinesDigest};
 use crate::merkle::{self, CompactTree, Hash, NodeId};
 use crate::store::{AnyStore, BadRow, NoteRow, StoreOptions, PAGE};
 use crate::tree_head::{Checkpoint, LogKey};
@@ -56,7 +63,7 @@ use crate::verify::{open_checkpoints, Tamper, TreeWalker, VerifyReport, Walked};
 /// Export format name in the header line.
 const EXPORT_FORMAT: &str = "credgate-audit-export";
 /// Export format version in the header line.
-const EXPORT_VERSION: u32 = 3;
+const EXPORT_VERSION: u32 = 4;
 
 /// What to search for. All set fields must match; `None` matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -158,8 +165,8 @@ pub struct ChainStatus {
 #[derive(Debug, Clone)]
 pub struct Reader {
     store: AnyStore,
-    /// Raw public key named in export headers, when known.
-    public_key: Option<Vec<u8>>,
+    /// The audit key exports are signed with, when known.
+    export_key: Option<Arc<ExportKey>>,
 }
 
 /// One line of an export file.
@@ -184,6 +191,13 @@ enum ExportLine {
     },
     /// An entry as committed: its fields follow the tag.
     Entry(Box<Entry>),
+    /// The last line: what seals the lines before it
+    /// ([`crate::export_seal`]).
+    End {
+        entries: u64,
+        sha256: String,
+        signature: String,
+    },
 }
 
 /// An entry line, parsed without going through [`ExportLine`]: serde's
@@ -475,16 +489,16 @@ pub(crate) async fn frontier(
 }
 
 impl Reader {
-    pub(crate) fn from_store(store: AnyStore, public_key: Option<Vec<u8>>) -> Reader {
-        Reader { store, public_key }
+    pub(crate) fn from_store(store: AnyStore, export_key: Option<Arc<ExportKey>>) -> Reader {
+        Reader { store, export_key }
     }
 
-    /// Names the audit public key (raw 32 bytes) that [`Reader::export`]
-    /// writes into the export header. A reader made by `AuditLog::reader`
-    /// already knows it.
-    pub fn with_public_key(mut self, public_key: Vec<u8>) -> Reader {
-        self.public_key = Some(public_key);
-        self
+    /// Gives the reader the audit signing key (Ed25519 PKCS#8) that
+    /// [`Reader::export`] names in the header and seals the export with. A
+    /// reader made by `AuditLog::reader` already has it.
+    pub fn with_signing_key(mut self, pkcs8: &[u8]) -> Result<Reader, AuditError> {
+        self.export_key = Some(Arc::new(ExportKey::from_pkcs8(pkcs8)?));
+        Ok(self)
     }
 
     /// Opens an existing log for reading (the CLI's path). Fails with
@@ -500,7 +514,7 @@ impl Reader {
         store.check_exists().await?;
         Ok(Reader {
             store,
-            public_key: None,
+            export_key: None,
         })
     }
 
@@ -831,16 +845,17 @@ impl Reader {
     }
 
     /// Writes a JSON Lines export (format in the module docs) of the entries
-    /// matching `f`, bracketed by signed checkpoints, with `public_key` in
-    /// the header. Returns the number of entry lines written.
-    pub async fn export_with_key(
+    /// matching `f`, bracketed by signed checkpoints, with the reader's key
+    /// (see [`Reader::with_signing_key`]; without one there is no export)
+    /// named in the header and sealing the end line. Returns the number of
+    /// entry lines written.
+    pub async fn export(
         &self,
         f: &Filter,
-        public_key: &[u8],
         out: &mut (dyn Write + Send),
     ) -> Result<u64, AuditError> {
         let written = self
-            .export_chunks(f, public_key, PAGE, EXPORT_CHUNK, |chunk| {
+            .export_chunks(f, PAGE, EXPORT_CHUNK, |chunk| {
                 let wrote = out.write_all(&chunk).map_err(AuditError::Io);
                 std::future::ready(wrote)
             })
@@ -849,18 +864,17 @@ impl Reader {
         Ok(written)
     }
 
-    /// The export of [`Reader::export_with_key`], handed to `send` in
+    /// The export of [`Reader::export`], handed to `send` in
     /// chunks of whole lines of about `chunk_bytes` (the last one smaller),
     /// reading the store `page` entries at a time: memory stays bounded by
     /// a page, a chunk and one chain's checkpoint notes, whatever the size
     /// of the log. The bytes are exactly those of
-    /// [`Reader::export_with_key`]. An error from `send` (e.g. the reader
+    /// [`Reader::export`]. An error from `send` (e.g. the reader
     /// went away) stops the export and is returned. Returns the number of
     /// entry lines sent.
     pub async fn export_chunks<S, Fut>(
         &self,
         f: &Filter,
-        public_key: &[u8],
         page: i64,
         chunk_bytes: usize,
         mut send: S,
@@ -869,11 +883,14 @@ impl Reader {
         S: FnMut(Vec<u8>) -> Fut + Send,
         Fut: std::future::Future<Output = Result<(), AuditError>> + Send,
     {
+        let key = self.export_key.clone().ok_or(AuditError::ExportUnsigned)?;
         let page = page.max(1);
         let chunk_bytes = chunk_bytes.max(1);
         let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes.saturating_add(4096));
         let ranges = self.store.matching_ranges(f).await?;
-        write_line(&mut buf, &header_line(public_key))?;
+        // Every byte before the end line, as sent.
+        let mut digest = LinesDigest::new();
+        write_line(&mut buf, &header_line(key.public_key()))?;
         let mut written = 0u64;
         for (chain_id, lo, hi) in ranges {
             let (lo, hi) = (
@@ -887,6 +904,7 @@ impl Reader {
             for line in lines {
                 write_line(&mut buf, &line)?;
                 if buf.len() >= chunk_bytes {
+                    digest.bytes(&buf);
                     send(std::mem::take(&mut buf)).await?;
                 }
             }
@@ -908,6 +926,7 @@ impl Reader {
                     write_line(&mut buf, &ExportLine::Entry(Box::new(e)))?;
                     written += 1;
                     if buf.len() >= chunk_bytes {
+                        digest.bytes(&buf);
                         send(std::mem::take(&mut buf)).await?;
                     }
                 }
@@ -916,22 +935,18 @@ impl Reader {
                 }
             }
         }
-        if !buf.is_empty() {
-            send(buf).await?;
-        }
+        digest.bytes(&buf);
+        let digest = digest.finish();
+        write_line(
+            &mut buf,
+            &ExportLine::End {
+                entries: written,
+                sha256: hex::encode(digest),
+                signature: key.sign_end(&digest, written),
+            },
+        )?;
+        send(buf).await?;
         Ok(written)
-    }
-
-    /// [`Reader::export_with_key`] with this reader's public key (see
-    /// [`Reader::with_public_key`]); without one the header names no key
-    /// (empty) and `verify_export` then relies on checkpoint signatures only.
-    pub async fn export(
-        &self,
-        f: &Filter,
-        out: &mut (dyn Write + Send),
-    ) -> Result<u64, AuditError> {
-        let key = self.public_key.clone().unwrap_or_default();
-        self.export_with_key(f, &key, out).await
     }
 }
 
@@ -980,7 +995,7 @@ fn write_line(out: &mut Vec<u8>, line: &ExportLine) -> Result<(), AuditError> {
     Ok(())
 }
 
-/// Bytes [`Reader::export_with_key`] collects before it writes them out.
+/// Bytes [`Reader::export`] collects before it writes them out.
 const EXPORT_CHUNK: usize = 64 * 1024;
 
 /// Lines per hand-off to a parsing thread.
@@ -998,7 +1013,12 @@ enum Parsed {
     /// An entry line, hashed on the parsing thread.
     Link(LinkLine),
     /// The input ended here (nothing was cut off by an error or a panic).
-    End,
+    End {
+        /// The SHA-256 of every non-blank line before the last one (what
+        /// the end line seals), and the last one's number.
+        before_last: [u8; 32],
+        last_line: u64,
+    },
 }
 
 /// An entry line as the chain check needs it: the entry itself was hashed
@@ -1081,6 +1101,10 @@ struct ParsedLines<R> {
     taken: usize,
     current: std::vec::IntoIter<ParsedLine>,
     line_no: u64,
+    /// Every non-blank line read so far, and every one but the last.
+    digest: LinesDigest,
+    before_last: LinesDigest,
+    last_line: u64,
     read_error: Option<std::io::Error>,
     eof: bool,
     done: bool,
@@ -1100,6 +1124,9 @@ impl<R: BufRead> ParsedLines<R> {
                 Some(Ok(line)) => {
                     self.line_no += 1;
                     if !line.trim().is_empty() {
+                        self.before_last = self.digest.clone();
+                        self.digest.line(&line);
+                        self.last_line = self.line_no;
                         batch.push((self.line_no, line));
                     }
                 }
@@ -1146,7 +1173,13 @@ impl<R: BufRead> Iterator for ParsedLines<R> {
             self.done = true;
             return Some(match self.read_error.take() {
                 Some(e) => (self.line_no, Err(AuditError::Io(e))),
-                None => (self.line_no, Ok(Parsed::End)),
+                None => (
+                    self.line_no,
+                    Ok(Parsed::End {
+                        before_last: self.before_last.clone().finish(),
+                        last_line: self.last_line,
+                    }),
+                ),
             });
         }
     }
@@ -1186,6 +1219,9 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
             taken: 0,
             current: Vec::new().into_iter(),
             line_no: 0,
+            digest: LinesDigest::new(),
+            before_last: LinesDigest::new(),
+            last_line: 0,
             read_error: None,
             eof: false,
             done: false,
@@ -1247,7 +1283,9 @@ fn verify_parsed(
     let mut header_seen = false;
     let mut chains: BTreeMap<String, ExportChain> = BTreeMap::new();
     let mut line_no = 0u64;
-    let mut ended = false;
+    let mut ended = None;
+    // The end line, with its line number.
+    let mut end: Option<(u64, u64, String, String)> = None;
     let missing_header = |line: u64| AuditError::ExportFormat {
         line,
         why: "missing header line".into(),
@@ -1256,8 +1294,11 @@ fn verify_parsed(
         line_no = n;
         let parsed = match parsed? {
             Parsed::Line(line) => line,
-            Parsed::End => {
-                ended = true;
+            Parsed::End {
+                before_last,
+                last_line,
+            } => {
+                ended = Some((before_last, last_line));
                 break;
             }
             Parsed::Link(_) if !header_seen => return Err(missing_header(line_no)),
@@ -1297,6 +1338,19 @@ fn verify_parsed(
                 header_seen = true;
             }
             _ if !header_seen => return Err(missing_header(line_no)),
+            ExportLine::End {
+                entries,
+                sha256,
+                signature,
+            } => {
+                if end.is_some() {
+                    return Err(AuditError::ExportFormat {
+                        line: line_no,
+                        why: "a second end line".into(),
+                    });
+                }
+                end = Some((line_no, entries, sha256, signature));
+            }
             ExportLine::Checkpoint {
                 chain_id,
                 size,
@@ -1348,13 +1402,13 @@ fn verify_parsed(
             }
         }
     }
-    if !ended {
+    let Some((before_last, last_line)) = ended else {
         // The parser stopped without an error or the end: it panicked.
         return Err(AuditError::ExportFormat {
             line: line_no,
             why: "export reader stopped early".into(),
         });
-    }
+    };
     if !header_seen {
         return Err(AuditError::ExportFormat {
             line: line_no,
@@ -1389,6 +1443,38 @@ fn verify_parsed(
             Err(t) => return Ok(tampered(&chain_id, t)),
         }
     }
+    // The end line seals the whole file: without it, or with any line
+    // before it changed, added or taken out, the file is not the export
+    // that was signed — however well its remaining chains verify (which
+    // are checked first, as they say which entry is at fault).
+    let sealed_entries = match end {
+        None => {
+            return Ok(unsealed(format!(
+                "the file has no end line: cut after line {last_line}"
+            )))
+        }
+        Some((at, ..)) if at != last_line => {
+            return Ok(unsealed(format!("lines after the end line (line {at})")))
+        }
+        Some((_, entries, sha256, signature)) => {
+            if sha256 != hex::encode(before_last) {
+                return Ok(unsealed(
+                    "the lines before the end line are not the ones exported (a line changed, added or taken out)".into(),
+                ));
+            }
+            if !crate::export_seal::end_valid(public_key, &before_last, entries, &signature) {
+                return Ok(unsealed(
+                    "the end line's signature is not the audit key's".into(),
+                ));
+            }
+            entries
+        }
+    };
+    if entries != sealed_entries {
+        return Ok(unsealed(format!(
+            "the end line counts {sealed_entries} entries, the file holds {entries}"
+        )));
+    }
     Ok(VerifyReport::Intact {
         entries,
         checkpoints,
@@ -1396,6 +1482,20 @@ fn verify_parsed(
         open_chains: 0,
         unsigned_entries: 0,
     })
+}
+
+/// The chain a [`VerifyReport::Tampered`] names when the export file as a
+/// whole is not the one sealed (its `first_bad_seq` is then 0).
+pub const WHOLE_FILE: &str = "(export file)";
+
+/// An export whose end line does not seal it: tampering with the file as
+/// a whole, reported on no chain in particular.
+fn unsealed(why: String) -> VerifyReport {
+    VerifyReport::Tampered {
+        chain_id: WHOLE_FILE.into(),
+        first_bad_seq: 0,
+        why,
+    }
 }
 
 #[cfg(test)]

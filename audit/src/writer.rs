@@ -141,6 +141,8 @@ struct Inner {
     chain_id: String,
     origin: String,
     public_key: Vec<u8>,
+    /// The same key, for sealing exports.
+    export_key: Arc<crate::export_seal::ExportKey>,
     vkey: String,
     store: AnyStore,
     published: watch::Receiver<Option<Published>>,
@@ -195,6 +197,9 @@ impl AuditLog {
     /// inside a tokio runtime.
     pub async fn open(cfg: &AuditConfig) -> Result<AuditLog, AuditError> {
         let signer = CheckpointSigner::new(&cfg.key_name, &cfg.signing_key_pkcs8)?;
+        let export_key = Arc::new(crate::export_seal::ExportKey::from_pkcs8(
+            &cfg.signing_key_pkcs8,
+        )?);
         let chain_id = new_chain_id()?;
         let opts = StoreOptions {
             timeout: Duration::from_millis(cfg.store_timeout_ms.max(1)),
@@ -251,6 +256,7 @@ impl AuditLog {
                 chain_id,
                 origin,
                 public_key: verifier.public_key.to_vec(),
+                export_key,
                 vkey: verifier.to_vkey(),
                 store,
                 published,
@@ -326,12 +332,17 @@ impl AuditLog {
             .map_err(|_| AuditError::Unavailable("audit writer stopped".into()))?
     }
 
-    /// A reader on the same store, knowing this log's public key.
+    /// A reader on the same store, with this log's key to seal exports.
     pub fn reader(&self) -> Reader {
         Reader::from_store(
             self.inner.store.clone(),
-            Some(self.inner.public_key.clone()),
+            Some(self.inner.export_key.clone()),
         )
+    }
+
+    /// This log's key as exports need it.
+    pub fn export_key(&self) -> Arc<crate::export_seal::ExportKey> {
+        self.inner.export_key.clone()
     }
 
     /// This process's chain id (32 hex characters).

@@ -388,8 +388,8 @@ async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore)
     let text = String::from_utf8(buf.clone()).unwrap();
     assert_eq!(
         text.lines().count(),
-        1 + 4 + 25,
-        "header, 4 checkpoints (genesis, 10, 20, final), 25 entries"
+        1 + 4 + 25 + 1,
+        "header, 4 checkpoints (genesis, 10, 20, final), 25 entries, the end line"
     );
     assert_eq!(
         verify_export(&buf[..], &pk).unwrap(),
@@ -405,22 +405,20 @@ async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore)
         l.contains(&format!("\"size\":{size},")) && l.contains("\"type\":\"checkpoint\"")
     };
     // The periodic checkpoint at 10 dropped from the file: the checkpoints
-    // at 20 and 25 still cover every entry (there is no cadence rule).
+    // at 20 and 25 still cover every entry (there is no cadence rule), but
+    // the file is no longer the one the end line seals.
     let no_cp10: String = text
         .lines()
         .filter(|l| !checkpoint_line(l, 10))
         .collect::<Vec<_>>()
         .join("\n");
-    assert_eq!(
-        verify_export(no_cp10.as_bytes(), &pk).unwrap(),
-        VerifyReport::Intact {
-            entries: 25,
-            checkpoints: 3,
-            chains: 1,
-            open_chains: 0,
-            unsigned_entries: 0
+    match verify_export(no_cp10.as_bytes(), &pk).unwrap() {
+        VerifyReport::Tampered { chain_id, why, .. } => {
+            assert_eq!(chain_id, audit::reader::WHOLE_FILE, "{why}");
+            assert!(why.contains("not the ones exported"), "{why}");
         }
-    );
+        other => panic!("expected tampering, got {other:?}"),
+    }
     // The checkpoints at 20 and 25 dropped: entries 11..=25 are vouched
     // for by nothing in the file.
     let no_cp20_25: String = text
@@ -515,25 +513,27 @@ async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore)
         }
     );
 
-    // A CLI reader (no writer) exports too; its header names no key.
+    // A CLI reader (no writer) exports only with the signing key, which
+    // seals the file; the export is the writer's, byte for byte.
     let reader = Reader::connect(&store.url).await.unwrap();
     let mut cli: Vec<u8> = Vec::new();
-    assert_eq!(
-        reader.export(&Filter::default(), &mut cli).await.unwrap(),
-        25
-    );
     assert!(matches!(
-        verify_export(&cli[..], &pk).unwrap(),
-        VerifyReport::Intact { entries: 25, .. }
+        reader.export(&Filter::default(), &mut cli).await,
+        Err(AuditError::ExportUnsigned)
     ));
     let mut keyed: Vec<u8> = Vec::new();
     reader
         .clone()
-        .with_public_key(pk.clone())
+        .with_signing_key(&key)
+        .unwrap()
         .export(&Filter::default(), &mut keyed)
         .await
         .unwrap();
     assert_eq!(keyed, buf);
+    assert!(matches!(
+        verify_export(&keyed[..], &pk).unwrap(),
+        VerifyReport::Intact { entries: 25, .. }
+    ));
 
     // Garbage is a format error, not a verdict.
     assert!(matches!(
@@ -1346,8 +1346,8 @@ async fn long_exports_verify_across_parse_batches() {
         .unwrap();
     let text = String::from_utf8(buf).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    // header, genesis, 20 periodic, final, 2 000 entries
-    assert_eq!(lines.len(), 1 + 1 + 20 + 1 + 2000);
+    // header, genesis, 20 periodic, final, 2 000 entries, end
+    assert_eq!(lines.len(), 1 + 1 + 20 + 1 + 2000 + 1);
     assert!(matches!(
         verify_export(text.as_bytes(), &pk).unwrap(),
         VerifyReport::Intact { entries: 2000, .. }

@@ -409,7 +409,11 @@ async fn forged_cut_and_trimmed_exports_are_refused(store: &TestStore) {
     };
     let mut forged: Vec<String> = full
         .iter()
-        .filter(|l| !l.contains(r#""type":"entry""#) && !l.contains(r#""type":"checkpoint""#))
+        .filter(|l| {
+            !l.contains(r#""type":"entry""#)
+                && !l.contains(r#""type":"checkpoint""#)
+                && !l.contains(r#""type":"end""#)
+        })
         .cloned()
         .collect();
     forged.extend(full.iter().filter(|l| is_checkpoint(l, 0)).cloned());
@@ -446,21 +450,30 @@ async fn forged_cut_and_trimmed_exports_are_refused(store: &TestStore) {
         .collect();
     let why = assert_tampered(verify_lines(&cut, &pk), chain, 16);
     assert!(why.contains("truncated"), "{why}");
-    // Cut exactly at a checkpoint, the checkpoint line after it removed: that
-    // is no forgery but the export of entries 1..=20, line for line.
+    // Cut exactly at a checkpoint, the checkpoint line after it removed:
+    // every entry left is covered, line for line what the export of
+    // entries 1..=20 holds — but that export has an end line of its own,
+    // and the full export's end line does not seal the cut file.
     let cut: Vec<String> = full
         .iter()
         .filter(|l| !(21..=25).any(|s| is_entry(l, s)) && !is_checkpoint(l, 25))
         .cloned()
         .collect();
-    assert_eq!(verify_lines(&cut, &pk), intact(20, 3, 1, 0, 0));
+    match verify_lines(&cut, &pk) {
+        VerifyReport::Tampered { chain_id, why, .. } => {
+            assert_eq!(chain_id, audit::reader::WHOLE_FILE, "{why}")
+        }
+        other => panic!("expected tampering, got {other:?}"),
+    }
     let mut upto20 = Vec::new();
     let f = Filter {
         to_ms: Some(1_780_000_000_000 + 20),
         ..Filter::default()
     };
     log.reader().export(&f, &mut upto20).await.unwrap();
-    assert_eq!(lines_of(&String::from_utf8(upto20).unwrap()), cut);
+    let upto20 = lines_of(&String::from_utf8(upto20).unwrap());
+    assert_eq!(upto20[..upto20.len() - 1], cut[..cut.len() - 1]);
+    assert_eq!(verify_lines(&upto20, &pk), intact(20, 3, 1, 0, 0));
 
     // Front-trimmed: the first entry lines removed.
     let trimmed: Vec<String> = full
@@ -990,7 +1003,8 @@ async fn sqlite_v2_store_migrates_verifies_and_proves() {
     let reader = Reader::connect(&store.url)
         .await
         .unwrap()
-        .with_public_key(pk.clone());
+        .with_signing_key(&key)
+        .unwrap();
     assert_eq!(
         reader.export(&Filter::default(), &mut buf).await.unwrap(),
         11

@@ -26,7 +26,7 @@
 //! the response body ([`ExportStream`]) takes them from there. Memory per
 //! export is a page, a few chunks and one chain's checkpoint notes,
 //! whatever the size of the log, and the bytes are those
-//! `audit::Reader::export_with_key` writes. A client that stops reading for
+//! `audit::Reader::export` writes. A client that stops reading for
 //! [`EXPORT_STALL`] or goes away ends the task. The admin plane runs at
 //! most `[admin] max_concurrent_exports` exports and verifications at once
 //! (the rest get 429 `rate_limited`); the permit it hands in is held by the
@@ -805,7 +805,6 @@ pub struct StartedExport {
 /// rather than a cut 200. A bad filter is 400 `invalid_request`.
 pub async fn export_stream<P: Send + 'static>(
     reader: audit::Reader,
-    public_key: Vec<u8>,
     query: Option<&str>,
     permit: P,
 ) -> Result<StartedExport, AuditApiResponse> {
@@ -816,7 +815,7 @@ pub async fn export_stream<P: Send + 'static>(
         let _permit = permit;
         let sender = tx.clone();
         let result = reader
-            .export_chunks(&filter, &public_key, EXPORT_PAGE, EXPORT_CHUNK, |chunk| {
+            .export_chunks(&filter, EXPORT_PAGE, EXPORT_CHUNK, |chunk| {
                 let tx = sender.clone();
                 async move {
                     tx.send_timeout(Ok(bytes::Bytes::from(chunk)), EXPORT_STALL)

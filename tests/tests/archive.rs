@@ -191,13 +191,25 @@ async fn archive_months(env: &Env) {
         "SHA256SUMS now vouches for the edited file"
     );
 
-    // An edit that still verifies and still holds every entry (a space in
-    // the header line) is caught by its digest.
+    // An edit that leaves every entry and checkpoint as it was (a space in
+    // the header line) is caught too: the export's end line seals every
+    // byte of the lines before it (and SHA256SUMS would catch it next).
     std::fs::write(&feb, &text).unwrap();
     let jan_text = std::fs::read_to_string(&jan).unwrap();
     let spaced = jan_text.replacen("{\"type\":\"header\"", "{ \"type\":\"header\"", 1);
     assert_ne!(jan_text, spaced);
     std::fs::write(&jan, spaced).unwrap();
+    let (code, stdout, _) = archive(config, "2026-04", out_s).await;
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("2026-01: NOT archived"), "{stdout}");
+    assert!(
+        stdout.contains("the file: the lines before the end line are not the ones exported"),
+        "{stdout}"
+    );
+    // One that still verifies (a blank line added: lines are what is
+    // sealed) is caught by the file's digest.
+    let blank = jan_text.replacen('\n', "\n\n", 1);
+    std::fs::write(&jan, blank).unwrap();
     let (code, stdout, _) = archive(config, "2026-04", out_s).await;
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("2026-01: NOT archived"), "{stdout}");

@@ -1621,6 +1621,14 @@ fn audit_commands_against_a_real_log() {
     let damaged: Vec<(&str, Vec<u8>)> = vec![
         ("cut mid-line", text.as_bytes()[..text.len() - 40].to_vec()),
         ("cut to nothing", Vec::new()),
+        (
+            "cut after the header",
+            text.as_bytes()[..header_end].to_vec(),
+        ),
+        (
+            "cut before the end line",
+            text.as_bytes()[..text.trim_end().rfind('\n').unwrap() + 1].to_vec(),
+        ),
         ("header removed", text.as_bytes()[header_end..].to_vec()),
         (
             "header naming another key",

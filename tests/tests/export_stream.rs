@@ -122,12 +122,14 @@ async fn the_streamed_export_is_byte_identical_to_the_readers_export() {
         .unwrap();
     assert_eq!(resp.status, 200);
     let filter = gateway::audit_api::parse_filter_query(Some(query), false).unwrap();
-    let reader = audit::Reader::connect(&env.store_url()).await.unwrap();
-    let mut expected = Vec::new();
-    let n = reader
-        .export_with_key(&filter, &key, &mut expected)
+    let signing_key = std::fs::read(env.pki.join("audit-signing.pk8")).unwrap();
+    let reader = audit::Reader::connect(&env.store_url())
         .await
+        .unwrap()
+        .with_signing_key(&signing_key)
         .unwrap();
+    let mut expected = Vec::new();
+    let n = reader.export(&filter, &mut expected).await.unwrap();
     assert!(n > 1000, "{n}");
     assert!(resp.body.len() > 2 * gateway::audit_api::EXPORT_CHUNK);
     assert!(resp.body[..] == expected[..], "streamed bytes differ");

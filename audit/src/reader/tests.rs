@@ -33,10 +33,10 @@ fn entry_lines_parse_the_same_by_either_path() {
 async fn old_export(
     reader: &Reader,
     f: &Filter,
-    public_key: &[u8],
-    out: &mut (dyn Write + Send),
+    key: &ExportKey,
+    out: &mut Vec<u8>,
 ) -> Result<u64, AuditError> {
-    old_write_line(out, &header_line(public_key))?;
+    old_write_line(out, &header_line(key.public_key()))?;
     let mut written = 0u64;
     for (chain_id, lo, hi) in reader.store.matching_ranges(f).await? {
         let span = (u64::try_from(lo).unwrap(), u64::try_from(hi).unwrap());
@@ -60,11 +60,22 @@ async fn old_export(
             written += 1;
         }
     }
-    out.flush()?;
+    let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, out)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    old_write_line(
+        out,
+        &ExportLine::End {
+            entries: written,
+            sha256: hex::encode(digest),
+            signature: key.sign_end(&digest, written),
+        },
+    )?;
     Ok(written)
 }
 
-fn old_write_line(out: &mut (dyn Write + Send), line: &ExportLine) -> Result<(), AuditError> {
+fn old_write_line(out: &mut Vec<u8>, line: &ExportLine) -> Result<(), AuditError> {
     serde_json::to_writer(&mut *out, line).map_err(|e| AuditError::Io(e.into()))?;
     out.write_all(b"\n")?;
     Ok(())
@@ -75,9 +86,10 @@ fn old_write_line(out: &mut (dyn Write + Send), line: &ExportLine) -> Result<(),
 async fn three_chains() -> (tempfile::TempDir, Reader, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/log.db", dir.path().display());
+    let pkcs8 = crate::generate_signing_key().unwrap();
     let cfg = crate::AuditConfig {
         store_url: url.clone(),
-        signing_key_pkcs8: crate::generate_signing_key().unwrap(),
+        signing_key_pkcs8: pkcs8.clone(),
         checkpoint_every: 3,
         ..Default::default()
     };
@@ -104,7 +116,11 @@ async fn three_chains() -> (tempfile::TempDir, Reader, Vec<u8>) {
             log.shutdown().await.unwrap();
         }
     }
-    let reader = Reader::connect(&url).await.unwrap();
+    let reader = Reader::connect(&url)
+        .await
+        .unwrap()
+        .with_signing_key(&pkcs8)
+        .unwrap();
     (dir, reader, key)
 }
 
@@ -134,15 +150,16 @@ async fn chunked_export_is_byte_identical_to_the_in_memory_one() {
     ];
     for f in &filters {
         let mut old = Vec::new();
-        let old_n = old_export(&reader, f, &key, &mut old).await.unwrap();
+        let export_key = reader.export_key.clone().unwrap();
+        let old_n = old_export(&reader, f, &export_key, &mut old).await.unwrap();
         let mut now = Vec::new();
-        let n = reader.export_with_key(f, &key, &mut now).await.unwrap();
+        let n = reader.export(f, &mut now).await.unwrap();
         assert_eq!(n, old_n, "{f:?}");
         assert_eq!(now, old, "{f:?}");
         for (page, chunk) in [(1, 1), (2, 100), (7, 4096), (PAGE, 1 << 20)] {
             let mut chunks: Vec<Vec<u8>> = Vec::new();
             let n = reader
-                .export_chunks(f, &key, page, chunk, |c| {
+                .export_chunks(f, page, chunk, |c| {
                     chunks.push(c);
                     std::future::ready(Ok(()))
                 })
@@ -156,10 +173,7 @@ async fn chunked_export_is_byte_identical_to_the_in_memory_one() {
         assert!(matches!(report, VerifyReport::Intact { .. }), "{report:?}");
     }
     let mut full = Vec::new();
-    reader
-        .export_with_key(&Filter::default(), &key, &mut full)
-        .await
-        .unwrap();
+    reader.export(&Filter::default(), &mut full).await.unwrap();
     let report = verify_export(std::io::Cursor::new(&full), &key).unwrap();
     assert!(
         matches!(
@@ -177,10 +191,10 @@ async fn chunked_export_is_byte_identical_to_the_in_memory_one() {
 /// A failing sink stops the export with its error.
 #[tokio::test]
 async fn a_failing_sink_stops_the_export() {
-    let (_dir, reader, key) = three_chains().await;
+    let (_dir, reader, _key) = three_chains().await;
     let mut calls = 0;
     let r = reader
-        .export_chunks(&Filter::default(), &key, 4, 64, |_| {
+        .export_chunks(&Filter::default(), 4, 64, |_| {
             calls += 1;
             std::future::ready(if calls < 3 {
                 Ok(())
@@ -191,4 +205,118 @@ async fn a_failing_sink_stops_the_export() {
         .await;
     assert!(matches!(r, Err(AuditError::Io(_))), "{r:?}");
     assert_eq!(calls, 3);
+}
+
+/// The end line seals the file: cut after any line, with one chain's
+/// lines taken out whole, with a line after the end, or with the end's
+/// count or signature changed, an export fails — though every chain left
+/// in it would verify on its own.
+#[tokio::test]
+async fn an_export_cut_anywhere_or_missing_a_chain_fails_its_seal() {
+    let (_dir, reader, key) = three_chains().await;
+    let mut full = Vec::new();
+    reader.export(&Filter::default(), &mut full).await.unwrap();
+    let text = String::from_utf8(full).unwrap();
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let verify = |lines: &[String]| {
+        let mut file = lines.join("\n");
+        file.push('\n');
+        verify_export(std::io::Cursor::new(file), &key).unwrap()
+    };
+    let is_unsealed = |r: &VerifyReport| matches!(r, VerifyReport::Tampered { chain_id, first_bad_seq: 0, .. } if chain_id == WHOLE_FILE);
+    assert!(matches!(
+        verify(&lines),
+        VerifyReport::Intact {
+            entries: 38,
+            chains: 3,
+            ..
+        }
+    ));
+    // Blank lines and CRLF line ends change nothing.
+    let mut spaced = lines.clone();
+    spaced.insert(3, String::new());
+    assert!(matches!(verify(&spaced), VerifyReport::Intact { .. }));
+    let crlf: Vec<String> = lines.iter().map(|l| format!("{l}\r")).collect();
+    assert!(matches!(verify(&crlf), VerifyReport::Intact { .. }));
+    for cut in 1..lines.len() {
+        // Mid-chain, the chain check names the first entry no checkpoint
+        // covers; at a chain's boundary only the seal can tell.
+        let r = verify(&lines[..cut]);
+        assert!(
+            matches!(r, VerifyReport::Tampered { .. }),
+            "cut after line {cut}: {r:?}"
+        );
+        let entry = |l: &str| l.starts_with("{\"type\":\"entry\"");
+        if cut == 1 || (entry(&lines[cut - 1]) && !entry(&lines[cut])) {
+            assert!(is_unsealed(&r), "cut after line {cut}: {r:?}");
+        }
+    }
+    let chain_of = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line).unwrap()["chain_id"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let chains: std::collections::BTreeSet<String> =
+        lines.iter().filter_map(|l| chain_of(l)).collect();
+    assert_eq!(chains.len(), 3);
+    for gone in &chains {
+        let kept: Vec<String> = lines
+            .iter()
+            .filter(|l| chain_of(l).as_ref() != Some(gone))
+            .cloned()
+            .collect();
+        let r = verify(&kept);
+        assert!(is_unsealed(&r), "chain {gone} taken out: {r:?}");
+    }
+    let mut after = lines.clone();
+    after.push(lines[1].clone());
+    let r = verify(&after);
+    assert!(
+        matches!(r, VerifyReport::Tampered { .. }),
+        "a line after the end: {r:?}"
+    );
+    let mut after_end = lines.clone();
+    after_end.push(
+        lines
+            .last()
+            .unwrap()
+            .replacen("\"entries\":38", "\"entries\":0", 1),
+    );
+    assert!(verify_export(std::io::Cursor::new(after_end.join("\n")), &key).is_err());
+    let end = lines.last().unwrap().clone();
+    let mut recounted = lines.clone();
+    *recounted.last_mut().unwrap() = end.replacen("\"entries\":38", "\"entries\":37", 1);
+    assert_ne!(recounted, lines);
+    assert!(is_unsealed(&verify(&recounted)), "another count");
+    // Re-sealed by another key after a chain was taken out: still not
+    // the audit key's.
+    let other = ExportKey::from_pkcs8(&crate::generate_signing_key().unwrap()).unwrap();
+    let mut kept: Vec<String> = lines[..lines.len() - 1]
+        .iter()
+        .filter(|l| chain_of(l).as_ref() != chains.iter().next())
+        .cloned()
+        .collect();
+    let mut digest = LinesDigest::new();
+    for l in &kept {
+        digest.line(l);
+    }
+    let digest = digest.finish();
+    let n = kept
+        .iter()
+        .filter(|l| l.starts_with("{\"type\":\"entry\""))
+        .count() as u64;
+    kept.push(
+        serde_json::to_string(&ExportLine::End {
+            entries: n,
+            sha256: hex::encode(digest),
+            signature: other.sign_end(&digest, n),
+        })
+        .unwrap(),
+    );
+    let r = verify(&kept);
+    assert!(is_unsealed(&r), "re-sealed by another key: {r:?}");
+    // Two end lines: not an export.
+    let mut twice = lines.clone();
+    twice.insert(1, end);
+    assert!(verify_export(std::io::Cursor::new(twice.join("\n")), &key).is_err());
 }

@@ -173,7 +173,11 @@ async fn store() -> (tempfile::TempDir, audit::Reader, Vec<u8>, String) {
     }
     let public = log.public_key();
     log.shutdown().await.unwrap();
-    let reader = audit::Reader::connect(&url).await.unwrap();
+    let reader = audit::Reader::connect(&url)
+        .await
+        .unwrap()
+        .with_signing_key(pkcs8.as_ref())
+        .unwrap();
     (tmp, reader, public, url)
 }
 
@@ -190,10 +194,9 @@ async fn handle_big(
 /// A streamed export read whole, or the refusal.
 async fn export_whole(
     reader: &audit::Reader,
-    key: &[u8],
     query: Option<&str>,
 ) -> Result<(Vec<u8>, Option<String>), AuditApiResponse> {
-    let started = export_stream(reader.clone(), key.to_vec(), query, ()).await?;
+    let started = export_stream(reader.clone(), query, ()).await?;
     let body = started.body.collect().await.unwrap();
     Ok((body, started.subject_id))
 }
@@ -321,16 +324,14 @@ async fn verify_reports_intact_and_a_wrong_key() {
 #[tokio::test]
 async fn export_verifies_offline() {
     let (_tmp, reader, key, _) = store().await;
-    let (body, subject) = export_whole(&reader, &key, None).await.unwrap();
+    let (body, subject) = export_whole(&reader, None).await.unwrap();
     assert_eq!(subject, None);
     let report = audit::verify_export(std::io::Cursor::new(&body), &key).unwrap();
     assert!(
         matches!(report, audit::VerifyReport::Intact { entries: 4, .. }),
         "{report:?}"
     );
-    let resp = export_whole(&reader, &key, Some("limit=3"))
-        .await
-        .unwrap_err();
+    let resp = export_whole(&reader, Some("limit=3")).await.unwrap_err();
     assert_eq!(resp.status, 400);
     assert_eq!(
         handle_big(&reader, &key, "/audit/export", None)
@@ -341,13 +342,13 @@ async fn export_verifies_offline() {
     );
 }
 
-/// The streamed export is the export `audit::Reader::export_with_key`
+/// The streamed export is the export `audit::Reader::export`
 /// writes (what the admin plane built in memory before issue 15), byte
 /// for byte, filtered or not; the permit is given back when the stream
 /// ends or its reader goes away.
 #[tokio::test]
 async fn the_streamed_export_is_the_in_memory_export() {
-    let (_tmp, reader, key, _) = store().await;
+    let (_tmp, reader, _key, _) = store().await;
     for query in [
         None,
         Some(format!("subject={LEGAL}&to=2026-03-01")),
@@ -355,19 +356,14 @@ async fn the_streamed_export_is_the_in_memory_export() {
     ] {
         let filter = parse_filter_query(query.as_deref(), false).unwrap();
         let mut in_memory = Vec::new();
-        reader
-            .export_with_key(&filter, &key, &mut in_memory)
-            .await
-            .unwrap();
-        let (streamed, subject) = export_whole(&reader, &key, query.as_deref()).await.unwrap();
+        reader.export(&filter, &mut in_memory).await.unwrap();
+        let (streamed, subject) = export_whole(&reader, query.as_deref()).await.unwrap();
         assert_eq!(streamed, in_memory, "{query:?}");
         assert_eq!(subject, filter.subject);
     }
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
     let permit = permits.clone().try_acquire_owned().unwrap();
-    let started = export_stream(reader.clone(), key.clone(), None, permit)
-        .await
-        .unwrap();
+    let started = export_stream(reader.clone(), None, permit).await.unwrap();
     // (Held while the export streams: tests/tests/export_stream.rs,
     // with an export larger than the queue.)
     started.body.collect().await.unwrap();
@@ -376,9 +372,7 @@ async fn the_streamed_export_is_the_in_memory_export() {
         .is_ok();
     assert!(freed, "released when the stream ended");
     let permit = permits.clone().try_acquire_owned().unwrap();
-    let started = export_stream(reader.clone(), key.clone(), None, permit)
-        .await
-        .unwrap();
+    let started = export_stream(reader.clone(), None, permit).await.unwrap();
     drop(started);
     let freed = tokio::time::timeout(std::time::Duration::from_secs(5), permits.acquire())
         .await
@@ -448,7 +442,7 @@ async fn a_broken_store_is_503() {
     }
     let resp = handle_big(&reader, &key, "/audit/entries", None).await;
     assert_eq!(resp.status, 503);
-    let refused = export_whole(&reader, &key, None).await.unwrap_err();
+    let refused = export_whole(&reader, None).await.unwrap_err();
     assert_eq!(
         refused.status, 503,
         "an export that cannot start is refused"

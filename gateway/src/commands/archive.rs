@@ -243,7 +243,7 @@ fn archive_month(
     let written = if existed {
         None
     } else {
-        Some(super::audit::export(config, public_key, filter, path)?)
+        Some(super::audit::export(config, filter, path)?)
     };
     let file = File::open(path).map_err(|why| super::audit::AuditCmdError::File {
         action: "open",
@@ -278,9 +278,13 @@ fn archive_month(
             if !existed {
                 let _ = std::fs::remove_file(path);
             }
-            Ok(Outcome::Tampered(format!(
-                "chain {chain_id}, sequence number {first_bad_seq}: {why}"
-            )))
+            Ok(Outcome::Tampered(
+                if chain_id == audit::reader::WHOLE_FILE {
+                    format!("the file: {why}")
+                } else {
+                    format!("chain {chain_id}, sequence number {first_bad_seq}: {why}")
+                },
+            ))
         }
     }
 }

@@ -171,7 +171,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
         } => {
             let filter = build_filter(None, None, from.as_deref(), to.as_deref(), None)?;
             let (config, public_key) = load(&config)?;
-            let written = export(&config, &public_key, &filter, &out)?;
+            let written = export(&config, &filter, &out)?;
             println!(
                 "credgate: wrote {written} entries to `{}`; verify it offline with credgate audit verify --export {} --public-key {}",
                 out.display(),
@@ -622,6 +622,13 @@ fn verify(
             );
             Ok(ExitCode::SUCCESS)
         }
+        audit::VerifyReport::Tampered { chain_id, why, .. }
+            if chain_id == audit::reader::WHOLE_FILE =>
+        {
+            let file = export.map(|f| f.display().to_string()).unwrap_or_default();
+            println!("tampering found: `{file}`: {why}");
+            Ok(ExitCode::from(1))
+        }
         audit::VerifyReport::Tampered {
             chain_id,
             first_bad_seq,
@@ -823,10 +830,14 @@ fn export_header_key(file: &Path) -> Result<Vec<u8>, AuditCmdError> {
 /// never leaves a truncated file under the final name.
 pub(super) fn export(
     config: &Config,
-    public_key: &[u8],
     filter: &audit::Filter,
     out: &Path,
 ) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    // The signing key seals the file's end line.
+    let signing_key = config
+        .audit_config()
+        .map_err(config_error)?
+        .signing_key_pkcs8;
     let mut partial = out.as_os_str().to_os_string();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
@@ -837,10 +848,10 @@ pub(super) fn export(
     })?;
     let mut writer = BufWriter::new(file);
     let result = runtime()?.block_on(async {
-        let reader = audit::Reader::connect(&config.audit_store_url).await?;
-        reader
-            .export_with_key(filter, public_key, &mut writer)
-            .await
+        let reader = audit::Reader::connect(&config.audit_store_url)
+            .await?
+            .with_signing_key(&signing_key)?;
+        reader.export(filter, &mut writer).await
     });
     let written = match result {
         Ok(n) => n,

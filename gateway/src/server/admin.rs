@@ -270,14 +270,7 @@ async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Answer, Fa
         if let Err(e) = shared.audit.checkpoint().await {
             tracing::warn!(error = %e, "checkpoint before an export failed");
         }
-        return match crate::audit_api::export_stream(
-            reader,
-            shared.audit_public_key.clone(),
-            req.uri().query(),
-            permit,
-        )
-        .await
-        {
+        return match crate::audit_api::export_stream(reader, req.uri().query(), permit).await {
             Ok(started) => {
                 if let Some(subject) = started.subject_id {
                     draft.entry.subject_id = Some(subject);
