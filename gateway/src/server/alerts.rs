@@ -212,9 +212,12 @@ impl Alerts {
 }
 
 /// The event of one committed entry, if the alerts count it: data plane,
-/// an officer named.
+/// an officer named, and an inquiry's own entry — not the summary of a
+/// certificate's refusals past its budget (`refusals_summarised`), which
+/// the running gateway never counts, so that the rebuild at start counts
+/// exactly what it counted.
 pub fn event_of(e: &audit::NewEntry) -> Option<AlertEvent> {
-    if e.plane != "data" || e.officer_id.is_empty() {
+    if e.plane != "data" || e.officer_id.is_empty() || e.reason == "refusals_summarised" {
         return None;
     }
     Some(AlertEvent {

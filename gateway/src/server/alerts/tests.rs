@@ -37,3 +37,36 @@ fn a_full_queue_refuses_without_waiting() {
     assert!(!a.offer(ev.clone()));
     assert_eq!(rx.try_recv().ok(), Some(ev));
 }
+
+/// The rebuild at start counts what the running gateway counted: an
+/// inquiry's own data-plane entry, never a refusals summary (written past
+/// a certificate's refusal budget, with no event of its own), nor an
+/// admin-plane or officer-less entry.
+#[test]
+fn only_an_inquirys_own_data_plane_entry_is_an_event() {
+    let refused = audit::NewEntry {
+        plane: "data".into(),
+        officer_id: "HN-AMR-0009".into(),
+        decision: audit::Decision::Deny,
+        reason: "officer_expired".into(),
+        ..audit::testing::sample(0)
+    };
+    let ev = event_of(&refused).expect("a refusal counts");
+    assert_eq!(ev.decision, EventDecision::Deny);
+    assert_eq!(ev.officer, "HN-AMR-0009");
+    let summary = audit::NewEntry {
+        reason: "refusals_summarised".into(),
+        ..refused.clone()
+    };
+    assert_eq!(event_of(&summary), None);
+    let admin = audit::NewEntry {
+        plane: "admin".into(),
+        ..refused.clone()
+    };
+    assert_eq!(event_of(&admin), None);
+    let nobody = audit::NewEntry {
+        officer_id: String::new(),
+        ..refused
+    };
+    assert_eq!(event_of(&nobody), None);
+}
