@@ -249,14 +249,19 @@ fn note(set: &mut BTreeSet<String>, key: &str) {
     }
 }
 
-/// Whether `text` might hold a JSON object or array (parsing decides).
+/// Whether `text` might hold a JSON object or array, or a JSON string
+/// (which may hold one in turn: JSON encoded twice), maybe after a byte
+/// order mark (parsing decides).
 fn may_hold_json(text: &str) -> bool {
     matches!(
-        text.trim_start_matches([' ', '\t', '\n', '\r'])
-            .as_bytes()
-            .first(),
-        Some(b'{' | b'[')
+        json_start(text).as_bytes().first(),
+        Some(b'{' | b'[' | b'"')
     )
+}
+
+/// `text` without a leading byte order mark and JSON whitespace.
+fn json_start(text: &str) -> &str {
+    text.trim_start_matches(['\u{feff}', ' ', '\t', '\n', '\r'])
 }
 
 /// What became of a string that might hold JSON.
@@ -393,14 +398,31 @@ impl Walker<'_, '_> {
     /// Redacts `text` as JSON when it is a JSON object or array: record
     /// rules, key rules, detectors, recursively.
     fn embedded(&mut self, text: &str) -> Embedded {
-        let Ok(mut inner) = tree::parse(text.as_bytes()) else {
+        let Ok(mut inner) = tree::parse(json_start(text).as_bytes()) else {
             return Embedded::NotJson;
         };
-        if !matches!(inner.node(inner.root()), Node::Object(_) | Node::Array(_)) {
-            return Embedded::NotJson;
-        }
+        let held = match inner.node(inner.root()) {
+            Node::Object(_) | Node::Array(_) => None,
+            // JSON encoded twice: a JSON string whose text holds JSON.
+            Node::Str(again) if may_hold_json(again) => Some(again.as_str().to_owned()),
+            _ => return Embedded::NotJson,
+        };
         if self.embedded >= MAX_EMBEDDED {
             return Embedded::Remove;
+        }
+        if let Some(again) = held {
+            self.embedded = self.embedded.saturating_add(1);
+            let inside = self.embedded(&again);
+            self.embedded = self.embedded.saturating_sub(1);
+            return match inside {
+                Embedded::NotJson => Embedded::NotJson,
+                Embedded::Remove => Embedded::Remove,
+                // Encoded again as the JSON string it was.
+                Embedded::Redacted(json) => match serde_json::to_string(&json) {
+                    Ok(encoded) => Embedded::Redacted(encoded),
+                    Err(_) => Embedded::Remove,
+                },
+            };
         }
         let root = inner.root();
         let mut walker = Walker {

@@ -144,8 +144,27 @@ fn json_inside_a_string_is_redacted_as_json() {
             json!(serde_json::to_string(&json!({"inner": r#"{"religion":1,"a":2}"#})).unwrap()),
             json!(r#"{"inner":"{\"a\":2}"}"#),
         ),
+        // JSON encoded twice (a JSON string holding JSON), and three times:
+        // redacted, and encoded again as it was.
+        (
+            json!(serde_json::to_string(r#"{"medical_history":"S63","a":1}"#).unwrap()),
+            json!(serde_json::to_string(r#"{"a":1}"#).unwrap()),
+        ),
+        (
+            json!(serde_json::to_string(
+                &serde_json::to_string(r#"[{"Religion":"x","b":2}]"#).unwrap()
+            )
+            .unwrap()),
+            json!(serde_json::to_string(&serde_json::to_string(r#"[{"b":2}]"#).unwrap()).unwrap()),
+        ),
+        // After a byte order mark.
+        (
+            json!("\u{feff}{\"religion\":1,\"a\":2}"),
+            json!(r#"{"a":2}"#),
+        ),
         // Not JSON: left alone.
         (json!("{not json"), json!("{not json")),
+        (json!("\"{not json\""), json!("\"{not json\"")),
         (json!("[1, 2"), json!("[1, 2")),
         (json!("\"quoted\""), json!("\"quoted\"")),
     ];
