@@ -22,6 +22,13 @@
 //!   digits. Only the 11 digits are masked (a country code, parentheses and
 //!   separators stay).
 //!
+//! - either written in groups: a resident id as 6, 8 and 4 digits (or 3
+//!   and the check character) with one separator between groups
+//!   (`430102 19850612 3011`), its birth date real;
+//! - either with invisible characters inside (zero-width spaces, soft
+//!   hyphens, bidi controls, …): they are read through, as a reader of
+//!   the text sees through them, and stay where they are.
+//!
 //! Masking is by character (kept digits keep their form, others become
 //! `*`), so the text stays valid UTF-8 and as many characters long.
 //! Nothing here keeps or returns a matched value.
@@ -72,27 +79,72 @@ const MOBILE_DIGITS: usize = 11;
 impl Detectors {
     /// `text` with every detected value masked, and the counts by detector
     /// (resident ids, mobiles); `None` when nothing was masked.
+    ///
+    /// Invisible characters ([`is_invisible`]: zero-width spaces and
+    /// joiners, soft hyphens, bidi controls, variation selectors, …) are
+    /// read through, as a person reading the text would: a number split
+    /// by them is found, and they stay where they were (only the number's
+    /// characters are masked).
     pub(crate) fn mask(&self, text: &str) -> Option<(String, u32, u32)> {
         if self.resident_id.is_none() && self.mobile.is_none() {
             return None;
         }
+        if text.len() < MOBILE_DIGITS {
+            return None;
+        }
+        let census = Census::new(text.as_bytes());
+        // Invisible characters are no digits: only a text with enough
+        // digits for a number is looked at for them.
+        let visible = census.digits().and_then(|_| without_invisible(text));
+        let Some(visible) = visible else {
+            return self.mask_visible(text, &census);
+        };
+        let (masked, ids, mobiles) =
+            self.mask_visible(&visible, &Census::new(visible.as_bytes()))?;
+        // Masking keeps the number of characters: put the invisible ones
+        // back between the visible text's masked characters.
+        let mut masked = masked.chars();
+        let out = text
+            .chars()
+            .map(|c| {
+                if is_invisible(c) {
+                    c
+                } else {
+                    masked.next().unwrap_or('*')
+                }
+            })
+            .collect();
+        Some((out, ids, mobiles))
+    }
+
+    /// [`Detectors::mask`] of a text without invisible characters, and
+    /// its digit census.
+    fn mask_visible(&self, text: &str, census: &Census<'_>) -> Option<(String, u32, u32)> {
         let bytes = text.as_bytes();
         // Every form of either holds at least 11 digits, each at least one
         // byte: most string leaves (names, dates, codes) are shorter.
         if bytes.len() < MOBILE_DIGITS {
             return None;
         }
-        let census = Census::new(bytes);
         // Matches as byte ranges, in order, not overlapping.
         let mut found: Vec<(usize, usize, Detector)> = Vec::new();
-        if self.resident_id.is_some() && may_hold_id(bytes, &census) {
+        if self.resident_id.is_some() && may_hold_id(bytes, census) {
             for run in (DigitRuns { bytes, at: 0 }) {
                 if run.len >= ID_SHORTEST {
                     resident_ids(text, &run, &mut found);
                 }
             }
         }
-        if self.mobile.is_some() && may_hold_mobile(text, &census) {
+        if self.resident_id.is_some() && may_hold_grouped_id(bytes, census) {
+            let before = found.len();
+            grouped_ids(text, &mut found);
+            if found.len() > before {
+                // Grouped ids lie in runs shorter than any whole id: none
+                // overlaps another; order them among the rest.
+                found.sort_by_key(|f| f.0);
+            }
+        }
+        if self.mobile.is_some() && may_hold_mobile(text, census) {
             let ids = std::mem::take(&mut found);
             let mut ids = ids.into_iter().peekable();
             for (start, end) in mobiles(text) {
@@ -120,6 +172,10 @@ impl Detectors {
                 continue;
             };
             let masked = match (detector, self.resident_id, self.mobile) {
+                (Detector::ResidentId, Some(mask), _) if value.chars().any(is_separator) => {
+                    ids += 1;
+                    mask_id_chars(value, mask)
+                }
                 (Detector::ResidentId, Some(mask), _) => {
                     ids += 1;
                     mask_str(value, mask)
@@ -155,6 +211,131 @@ fn may_hold_mobile(text: &str, census: &Census<'_>) -> bool {
         None => false,
         Some((_, wide)) => wide > 0 || has_grouped_ascii(text),
     }
+}
+
+/// `text` without its invisible characters ([`is_invisible`]), or `None`
+/// when it has none. Each one's UTF-8 starts with one of a few bytes, none
+/// of which starts a CJK character: most non-ASCII text is ruled out by
+/// that byte scan alone.
+fn without_invisible(text: &str) -> Option<String> {
+    let may = !text.is_ascii()
+        && text
+            .as_bytes()
+            .iter()
+            .any(|b| matches!(b, 0xC2 | 0xCD | 0xD8 | 0xE1 | 0xE2 | 0xEF | 0xF0 | 0xF3));
+    if !may || !text.chars().any(is_invisible) {
+        return None;
+    }
+    Some(text.chars().filter(|c| !is_invisible(*c)).collect())
+}
+
+/// Characters that show nothing (Unicode format characters and the like):
+/// soft hyphen, combining grapheme joiner, Arabic letter mark, Mongolian
+/// free variation selectors and vowel separator, zero-width space, joiners
+/// and marks (U+200B-U+200F), bidi embeddings and isolates, word joiner and
+/// invisible operators (U+2060-U+206F), variation selectors, the zero-width
+/// no-break space (U+FEFF), musical formatting marks and tag characters.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e007f}'
+    )
+}
+
+/// Whether `bytes` may hold a grouped resident id ([`grouped_ids`]): its
+/// date group is 8 digits (ASCII or fullwidth), and there are 17 digits or
+/// more in all.
+fn may_hold_grouped_id(bytes: &[u8], census: &Census<'_>) -> bool {
+    census.digits().is_some_and(|(ascii, wide)| {
+        ascii + wide >= ID_SHORTEST && (wide > 0 || has_digit_run(bytes, 8))
+    })
+}
+
+/// Resident ids written in the groups people write them in: 6 digits
+/// (the region), 8 (the birth date), 4 (or 3 and the check character),
+/// each a maximal run of digits, with one separator ([`is_separator`])
+/// between each two: `430102 19850612 3011`, `430102-19850612-301X`. The
+/// checksum must hold and the birth date be a real date in 1900–2099.
+/// Pushed to `found` as byte ranges (first digit to check character).
+fn grouped_ids(text: &str, found: &mut Vec<(usize, usize, Detector)>) {
+    let bytes = text.as_bytes();
+    let separated = |a: &Run, b: &Run| text.get(a.end..b.start).is_some_and(one_separator);
+    let digits = |run: &Run, out: &mut String| {
+        let mut at = run.start;
+        while let Some((d, width)) = digit_at(bytes, at).filter(|_| at < run.end) {
+            out.push(char::from(b'0' + d));
+            at += width;
+        }
+    };
+    let (mut first, mut second): (Option<Run>, Option<Run>) = (None, None);
+    for run in (DigitRuns { bytes, at: 0 }) {
+        if let (Some(region), Some(born)) = (&first, &second) {
+            let x_width = text
+                .get(run.end..)
+                .and_then(|after| after.chars().next())
+                .filter(|c| matches!(c, 'X' | 'x' | '\u{ff38}' | '\u{ff58}'))
+                .map(char::len_utf8);
+            let last_fits = run.len == 4 || (run.len == 3 && x_width.is_some());
+            if region.len == 6
+                && born.len == 8
+                && last_fits
+                && separated(region, born)
+                && separated(born, &run)
+            {
+                let mut all = String::with_capacity(18);
+                for r in [region, born, &run] {
+                    digits(r, &mut all);
+                }
+                let check = match run.len {
+                    4 => all.pop(),
+                    _ => Some('X'),
+                };
+                let holds = check.is_some()
+                    && gb11643_check_char(&all) == check
+                    && plausible_birth_date(&all);
+                if holds {
+                    let end = run.end
+                        + if run.len == 3 {
+                            x_width.unwrap_or(0)
+                        } else {
+                            0
+                        };
+                    found.push((region.start, end, Detector::ResidentId));
+                }
+            }
+        }
+        first = second;
+        second = Some(run);
+    }
+}
+
+/// `value` (a resident id as written in groups) with its 18 characters
+/// masked as one value under `mask`; separators stay.
+fn mask_id_chars(value: &str, mask: Mask) -> String {
+    let is_id_char = |c: char| is_digit(c) || matches!(c, 'X' | 'x' | '\u{ff38}' | '\u{ff58}');
+    let chars: String = value.chars().filter(|c| is_id_char(*c)).collect();
+    let masked = mask_str(&chars, mask);
+    let mut masked = masked.chars();
+    value
+        .chars()
+        .map(|c| {
+            if is_id_char(c) {
+                masked.next().unwrap_or('*')
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Whether `bytes` may hold a resident id ([`resident_ids`]): one in

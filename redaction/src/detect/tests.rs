@@ -506,3 +506,119 @@ fn the_quick_check_counts_only_real_fullwidth_digits() {
     assert!(quick_check(&long));
     assert_eq!(BOTH.mask(&long).map(|m| m.2), Some(1));
 }
+
+#[test]
+fn ids_written_in_groups_are_masked_and_keep_their_separators() {
+    let valid = id("43010219850612301");
+    let (region, born, last) = (&valid[..6], &valid[6..14], &valid[14..]);
+    for sep in [" ", "-", "\u{3000}", "\u{a0}", "\u{ff0d}"] {
+        let text = format!("身份证 {region}{sep}{born}{sep}{last} 号");
+        let (out, ids, mobiles) = BOTH.mask(&text).unwrap();
+        assert_eq!(
+            out,
+            format!("身份证 {region}{sep}********{sep}{last} 号"),
+            "{sep:?}"
+        );
+        assert_eq!((ids, mobiles), (1, 0));
+        assert_eq!(out.chars().count(), text.chars().count());
+    }
+    // With the check character X, and in fullwidth digits.
+    let with_x = id("11010519491231002");
+    assert!(with_x.ends_with('X'));
+    let text = format!("{} {} {}", &with_x[..6], &with_x[6..14], &with_x[14..]);
+    let (out, ids, _) = BOTH.mask(&text).unwrap();
+    assert_eq!(out, "110105 ******** 002X");
+    assert_eq!(ids, 1);
+    let wide = fullwidth(&format!("{region} {born} {last}"));
+    let (out, ids, _) = BOTH.mask(&wide).unwrap();
+    assert_eq!(ids, 1);
+    assert_eq!(out.chars().filter(|c| *c == '*').count(), 8, "{out}");
+}
+
+#[test]
+fn grouped_numbers_that_are_no_id_are_left_alone() {
+    let valid = id("43010219850612301");
+    let (region, born, last) = (&valid[..6], &valid[6..14], &valid[14..]);
+    let wrong_check = format!("{region} {born} {}", {
+        let mut l = last.to_string();
+        let c = l.pop().unwrap();
+        l.push(if c == '0' { '1' } else { '0' });
+        l
+    });
+    for text in [
+        wrong_check,
+        // Not a date: month 13 (checksum recomputed).
+        {
+            let v = id("43010219851312301");
+            format!("{} {} {}", &v[..6], &v[6..14], &v[14..])
+        },
+        // Two separators, or none of the listed ones, or other group sizes.
+        format!("{region}  {born} {last}"),
+        format!("{region}/{born}/{last}"),
+        format!("{region}1 {born} {}", &last[1..]),
+        format!("{region} {born} {last}5"),
+    ] {
+        assert_eq!(BOTH.mask(&text), None, "{text}");
+    }
+}
+
+#[test]
+fn invisible_characters_inside_a_number_do_not_hide_it() {
+    let valid = id("43010219850612301");
+    for mark in [
+        "\u{200b}", "\u{200d}", "\u{ad}", "\u{2060}", "\u{feff}", "\u{202e}",
+    ] {
+        let split = format!("证{}{mark}{}", &valid[..10], &valid[10..]);
+        let (out, ids, _) = BOTH.mask(&split).unwrap();
+        assert_eq!(ids, 1, "{mark:?}");
+        // The mark stays where it was; only the id's characters change.
+        assert_eq!(
+            out,
+            format!("证430102****{mark}****{}", &valid[14..]),
+            "{mark:?}"
+        );
+        let phone = format!("tel 138{mark}1234{mark}5678");
+        let (out, _, mobiles) = BOTH.mask(&phone).unwrap();
+        assert_eq!(mobiles, 1, "{mark:?}");
+        assert_eq!(out, format!("tel 138{mark}****{mark}**78"));
+        assert_eq!(out.chars().count(), phone.chars().count());
+    }
+    // Invisible characters alone change nothing.
+    assert_eq!(BOTH.mask("no\u{200b}number\u{200b}here at all"), None);
+    assert_eq!(BOTH.mask("12345\u{200b}678"), None);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// A valid id with invisible characters put anywhere inside it, or
+    /// written in its three groups, is still found and masked, and the
+    /// text keeps its length.
+    #[test]
+    fn an_id_split_by_invisible_characters_or_grouped_is_found(
+        first17 in "[1-8][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}",
+        marks in proptest::collection::vec(
+            (0usize..18, proptest::sample::select(vec!['\u{200b}', '\u{200c}', '\u{ad}', '\u{2060}', '\u{feff}', '\u{fe0f}'])),
+            1..4,
+        ),
+        sep in proptest::sample::select(vec![" ", "-", "\u{3000}"]),
+    ) {
+        let valid = id(&first17);
+        let mut split: Vec<char> = valid.chars().collect();
+        let mut marks = marks;
+        marks.sort_by_key(|m| std::cmp::Reverse(m.0));
+        for (at, mark) in marks {
+            split.insert(at.min(split.len()), mark);
+        }
+        let split: String = split.into_iter().collect();
+        let text = format!("号码{split}。");
+        let (out, ids, _) = BOTH.mask(&text).unwrap();
+        proptest::prop_assert_eq!(ids, 1, "{:?}", text);
+        proptest::prop_assert_eq!(out.chars().count(), text.chars().count());
+        proptest::prop_assert!(!out.contains(&valid[6..14]), "{:?}", out);
+        let grouped = format!("号码{}{sep}{}{sep}{}。", &valid[..6], &valid[6..14], &valid[14..]);
+        let (out, ids, _) = BOTH.mask(&grouped).unwrap();
+        proptest::prop_assert_eq!(ids, 1, "{:?}", grouped);
+        proptest::prop_assert!(!out.contains(&valid[6..14]), "{:?}", out);
+    }
+}
