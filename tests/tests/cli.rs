@@ -1655,6 +1655,21 @@ fn audit_commands_against_a_real_log() {
             run.describe()
         );
     }
+    // A folder given as the export: could not run, and says it read.
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--export",
+        p(tmp.path()),
+        "--config",
+        p(&config),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stderr.starts_with("credgate: error: cannot read `"),
+        "{}",
+        run.describe()
+    );
     // A file that cannot be read at all could not be verified (exit 2).
     let run = credgate(&[
         "audit",
@@ -2172,4 +2187,49 @@ async fn an_export_downloaded_from_a_running_gateway_verifies_with_the_key_serve
         .config_path
         .with_file_name("elsewhere/trusted-audit-keys");
     assert_eq!(verify(&elsewhere).code, Some(2));
+}
+
+/// A config with several errors: every command that reads it prints each
+/// as a `credgate: error:` line of its own, then the count, as `policy
+/// check` does (the audit commands once folded them into one line).
+#[test]
+fn every_command_prints_each_config_error_and_the_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("gateway.toml");
+    // A policy file given as the gateway's config: 4 missing sections and
+    // 5 unknown top-level keys.
+    std::fs::copy(tests::conformance("policy.toml"), &config).unwrap();
+    let c = p(&config);
+    for args in [
+        vec!["policy", "check", "--config", c],
+        vec!["audit", "verify", "--config", c],
+        vec!["audit", "query", "--config", c],
+        vec!["audit", "export", "--config", c, "--out", "x.jsonl"],
+        vec![
+            "audit",
+            "subject-report",
+            "--config",
+            c,
+            "--subject",
+            "91430100MA4L0XXX1N",
+        ],
+    ] {
+        let run = credgate(&args);
+        assert_ne!(run.code, Some(0), "{args:?}: {}", run.describe());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(
+            lines.last().copied(),
+            Some("credgate: 9 error(s)"),
+            "{args:?}: {}",
+            run.describe()
+        );
+        assert_eq!(lines.len(), 10, "{args:?}: {}", run.describe());
+        assert!(
+            lines[..9]
+                .iter()
+                .all(|l| l.starts_with("credgate: error: ") && !l.contains("; ")),
+            "{args:?}: {}",
+            run.describe()
+        );
+    }
 }

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use crate::audit_api::{build_filter, entry_json, format_ms, parse_subject};
 use crate::cli::{AuditCommand, CmdResult, InvalidInput, LogFormat, LogRange, OutputFormat};
-use crate::commands::policy::one_line;
+use crate::commands::policy::error_lines;
 use crate::config::Config;
 
 /// Why an audit command stopped: exit 2 (could not run), or 1 where
@@ -390,10 +390,10 @@ fn load(path: &Path) -> Result<(Config, Vec<u8>), AuditCmdError> {
     Ok((config, public))
 }
 
-/// A config error as one line: a config file that cannot be read is a
+/// A config error, a line per problem: a config file that cannot be read is a
 /// command that could not run; anything else is the config not valid.
 fn config_error(e: crate::config::ConfigError) -> AuditCmdError {
-    let text = one_line(&e.to_string());
+    let text = error_lines(&e.to_string());
     match e {
         crate::config::ConfigError::Read { .. } => AuditCmdError::Config(text),
         _ => AuditCmdError::InvalidConfig(text),
@@ -567,6 +567,15 @@ fn verify(
                     };
                     println!("tampering found: `{}`: {why}", file.display());
                     return Ok(ExitCode::from(1));
+                }
+                // A file that cannot be read (a folder, an I/O error).
+                Err(audit::AuditError::Io(why)) => {
+                    return Err(AuditCmdError::File {
+                        action: "read",
+                        path: file.to_path_buf(),
+                        why,
+                    }
+                    .into())
                 }
                 Err(e) => return Err(e.into()),
             }

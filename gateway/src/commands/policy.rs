@@ -190,24 +190,26 @@ fn explain(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A config error as one line: a config file that cannot be read is a
+/// A config error, a line per problem: a config file that cannot be read is a
 /// command that could not run (exit 2); anything else is the config or
 /// policy not valid (exit 1).
 fn config_error(e: ConfigError) -> Box<dyn std::error::Error + Send + Sync> {
-    let text = one_line(&e.to_string());
+    let text = error_lines(&e.to_string());
     match e {
         ConfigError::Read { .. } => text.into(),
         _ => crate::cli::InvalidInput::new(text).into(),
     }
 }
 
-/// Fold a multi-line error display into one line (the CLI's error contract).
-pub(crate) fn one_line(text: &str) -> String {
+/// A multi-line error display as its non-empty lines, trimmed: each is
+/// printed as a `credgate: error: …` line of its own, with the count after
+/// several ([`crate::cli::print_errors`], the CLI's error contract).
+pub(crate) fn error_lines(text: &str) -> String {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 use super::*;
 
 #[test]
-fn one_line_joins_every_error() {
+fn error_lines_keeps_every_error_on_a_line_of_its_own() {
     assert_eq!(
-        one_line("a.toml:1:1: x\n\nb.toml:2:3: y\n"),
-        "a.toml:1:1: x; b.toml:2:3: y"
+        error_lines("a.toml:1:1: x\n\n  b.toml:2:3: y \n"),
+        "a.toml:1:1: x\nb.toml:2:3: y"
     );
 }
