@@ -576,8 +576,11 @@ impl Reader {
 
     /// Every inquiry about one subject, oldest first.
     pub async fn subject_report(&self, subject_id: &str) -> Result<Vec<Entry>, AuditError> {
+        // Inquiries are data-plane entries: not a compliance officer's
+        // read of the log, nor an alert that names the subject.
         let f = Filter {
             subject: Some(subject_id.to_owned()),
+            plane: Some("data".into()),
             ..Filter::default()
         };
         self.store.query(&f).await

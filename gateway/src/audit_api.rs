@@ -873,6 +873,10 @@ async fn subject(reader: &audit::Reader, id: &str, query: Option<&str>) -> Audit
         Err(e) => return invalid(&e),
     };
     filter.subject = Some(id.to_string());
+    // Inquiries about the subject: the data plane's entries, as the
+    // console's subject page and `audit subject-report` list them (not a
+    // compliance officer's read of the log, nor an alert naming it).
+    filter.plane = Some("data".into());
     match reader.query(&filter).await {
         Ok(found) => {
             let truncated = filter

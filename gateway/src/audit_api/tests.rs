@@ -546,3 +546,55 @@ fn witness_conflicts_are_listed_as_alerts() {
     lift.entry.reason = "lift".into();
     assert!(alert_json(&lift).is_none());
 }
+
+/// The subject's report lists inquiries — the data plane's entries about
+/// them — as the console's subject page does: a compliance officer's read
+/// of the log that names the subject, or an alert naming it, is no
+/// inquiry about them (`/audit/subjects/{id}` and `audit subject-report`
+/// listed both).
+#[tokio::test]
+async fn the_subject_report_lists_data_plane_inquiries_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("audit.db").display());
+    let log = audit::AuditLog::open(&audit::AuditConfig {
+        store_url: url.clone(),
+        signing_key_pkcs8: audit::generate_signing_key().unwrap(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let inquiry = new_entry(
+        "2026-03-01T09:00:00Z",
+        "HN-AMR-0001",
+        LEGAL,
+        audit::Decision::Allow,
+    );
+    assert_eq!(inquiry.plane, "data");
+    log.append(inquiry).await.unwrap();
+    for (plane, time) in [
+        ("admin", "2026-03-01T10:00:00Z"),
+        ("alert", "2026-03-01T11:00:00Z"),
+    ] {
+        let mut e = new_entry(time, "CMP-0001", LEGAL, audit::Decision::Allow);
+        e.plane = plane.into();
+        log.append(e).await.unwrap();
+    }
+    let reader = log.reader();
+    let resp = handle_big(&reader, &[], &format!("/audit/subjects/{LEGAL}"), None).await;
+    let rows = body_json(&resp)["inquiries"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["officer_id"], "HN-AMR-0001");
+    let listed = reader.subject_report(LEGAL).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].entry.plane, "data");
+    // The log itself still holds all three.
+    let all = reader
+        .query(&audit::Filter {
+            subject: Some(LEGAL.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    log.shutdown().await.unwrap();
+}
