@@ -142,5 +142,12 @@ pub fn assert_case_answer(
         .and_then(Value::as_str)
     {
         assert!(!logged.contains(token), "{name}: consent token logged");
+        // Which token it was is logged by its id, refused or not (an
+        // expired one, one naming another subject, a tampered one).
+        assert_eq!(
+            entry.consent_id.as_deref(),
+            Some(policy::consent::token_id(token).as_str()),
+            "{name}: consent id"
+        );
     }
 }

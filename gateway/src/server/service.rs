@@ -105,6 +105,10 @@ async fn run<B: hyper::body::Body>(
         }
     };
     describe_route(&inquiry.route, draft);
+    // The consent token the request carried, by its log-safe id: a refusal
+    // (an expired token, one naming another subject or grantee, a bad
+    // signature) records which token it was.
+    draft.entry.consent_id = inquiry.consent.as_deref().map(policy::consent::token_id);
 
     // A misuse alert's suspension: one map lookup.
     let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
@@ -369,7 +373,9 @@ fn admit(draft: &mut Draft, decision: Decision) -> Result<Box<policy::Allow>, Fa
         }
         Decision::Allow(a) => {
             draft.entry.rule = format!("roles {}", a.roles.join(","));
-            draft.entry.consent_id = a.consent_id.clone();
+            if a.consent_id.is_some() {
+                draft.entry.consent_id = a.consent_id.clone();
+            }
             draft.entry.statutory_basis = a.statutory_basis.clone();
             Ok(a)
         }
