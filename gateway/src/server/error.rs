@@ -174,9 +174,24 @@ impl Failure {
             Failure::Malformed(rule) => rule,
             Failure::PayloadTooLarge => "requests may not carry a body",
             Failure::UriTooLong => "the request target is too long",
-            Failure::HeadersTooLarge => "the request has too many header fields",
-            Failure::RateLimited { .. } => "too many inquiries; retry later",
-            Failure::Suppressed(_) => "this record may not be served",
+            Failure::HeadersTooLarge => {
+                "the request head is over `[server] max_header_bytes` or has more header fields than `max_headers`"
+            }
+            Failure::RateLimited { .. } => {
+                "over the inquiry rate of the officer's role (`rate` in the policy's role); retry after `Retry-After` seconds"
+            }
+            Failure::Suppressed(Suppression::Expired) => {
+                "the record's inquiry period is over (the item's `inquiry_period_days` from `decided_on`, or `punishment_ends`): it may no longer be served"
+            }
+            Failure::Suppressed(Suppression::Restored) => {
+                "the subject's credit was restored for this record (`restored`): it may no longer be served"
+            }
+            Failure::Suppressed(Suppression::Withheld) => {
+                "the subject withheld this record (`withheld_by_subject`): it may not be served"
+            }
+            Failure::Suppressed(Suppression::NotGranted) => {
+                "the record's item is not granted to the officer's roles"
+            }
             Failure::UpstreamInvalid => "the credit database answered with an invalid response",
             Failure::UpstreamTimeout => "the credit database did not answer in time",
             Failure::UpstreamUnavailable => {

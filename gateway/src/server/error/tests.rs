@@ -163,3 +163,40 @@ fn upstream_and_gateway_faults_are_logged_as_errors() {
         audit::Decision::Deny
     );
 }
+
+/// A refusal's message names the rule or the limit at fault (SPEC,
+/// "Messages that say what is wrong"), not just that something was.
+#[test]
+fn refusal_messages_name_the_rule_or_limit() {
+    for (f, names) in [
+        (
+            Failure::Suppressed(Suppression::Expired),
+            "inquiry_period_days",
+        ),
+        (Failure::Suppressed(Suppression::Restored), "`restored`"),
+        (
+            Failure::Suppressed(Suppression::Withheld),
+            "`withheld_by_subject`",
+        ),
+        (
+            Failure::Suppressed(Suppression::NotGranted),
+            "item is not granted",
+        ),
+        (Failure::HeadersTooLarge, "max_header_bytes"),
+        (Failure::HeadersTooLarge, "max_headers"),
+        (
+            Failure::RateLimited {
+                retry_after_secs: 1,
+            },
+            "rate",
+        ),
+        (
+            Failure::RateLimited {
+                retry_after_secs: 1,
+            },
+            "Retry-After",
+        ),
+    ] {
+        assert!(f.message().contains(names), "{f:?}: {}", f.message());
+    }
+}
