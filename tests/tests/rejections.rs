@@ -246,3 +246,62 @@ async fn head_over_http2_is_logged() {
     let entries = logged(&env).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
 }
+
+/// An inquiry header given twice is refused (400, naming it) before the
+/// upstream is asked, over HTTP/1 and HTTP/2: the gateway once took the
+/// first `Inquiry-Purpose` of two and dropped a second `Inquiry-Case`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inquiry_header_given_twice_is_refused_and_named() {
+    let env = Env::new().await;
+    env.upstream.json(
+        &subject(),
+        200,
+        &serde_json::json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person"}}),
+    );
+    let gw = env.start().await;
+    for proto in [Proto::Http1, Proto::Http2] {
+        let client = env.client(Some("HN-AMR-0001"), proto);
+        for (name, headers) in [
+            (
+                "Inquiry-Purpose",
+                vec![
+                    ("Inquiry-Purpose", "administrative_inspection"),
+                    ("Inquiry-Purpose", "recruitment"),
+                    ("Inquiry-Case", "HN-1"),
+                ],
+            ),
+            (
+                "Inquiry-Case",
+                vec![
+                    ("Inquiry-Purpose", "administrative_inspection"),
+                    ("Inquiry-Case", "A"),
+                    ("Inquiry-Case", "B"),
+                ],
+            ),
+        ] {
+            let r = client
+                .get(gw.data_addr(), &subject(), &headers)
+                .await
+                .unwrap();
+            assert_eq!(r.status, 400, "{name} {proto:?}: {:?}", r.body);
+            assert_eq!(r.code().as_deref(), Some("invalid_request"));
+            let text = String::from_utf8_lossy(&r.body).to_string();
+            assert!(
+                text.contains(&format!("`{name}` is given more than once")),
+                "{text}"
+            );
+        }
+        // Once each: served.
+        let ok = client
+            .get(gw.data_addr(), &subject(), &INSPECTOR_HEADERS)
+            .await
+            .unwrap();
+        assert_eq!(ok.status, 200, "{proto:?}");
+    }
+    assert_eq!(
+        env.upstream.seen().len(),
+        2,
+        "only the well-formed requests were sent on"
+    );
+    gw.shutdown().await.unwrap();
+}

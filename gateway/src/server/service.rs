@@ -84,6 +84,16 @@ async fn run<B: hyper::body::Body>(
         return Err(Failure::Refused(d.reason, d.rule));
     }
     let headers = req.headers();
+    // Each inquiry header once: with two, which one the gateway, the
+    // upstream or a reader of the log believes is anybody's guess.
+    for name in ["Inquiry-Purpose", "Inquiry-Case", "Subject-Consent"] {
+        if headers.get_all(name).iter().nth(1).is_some() {
+            note_subject(req.uri().path(), draft);
+            let why = format!("`{name}` is given more than once");
+            draft.entry.rule = why.clone();
+            return Err(Failure::Invalid(why));
+        }
+    }
     let raw = RawRequest {
         path: req.uri().path(),
         query: req.uri().query(),
