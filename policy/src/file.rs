@@ -899,37 +899,6 @@ impl Validator<'_> {
             } else if !fresh {
                 self.err(&a.name, format!("duplicate alert name `{name}`"));
             }
-            let Some(kind) = alerts::AlertKind::parse(a.kind.get_ref()) else {
-                self.err(
-                    &a.kind,
-                    format!("alert `{name}`: unknown kind `{}` (expected distinct_subjects, refusals, off_hours or subject_units)", a.kind.get_ref()),
-                );
-                continue;
-            };
-            let mut ok = name_ok && fresh;
-            let off_hours = kind == alerts::AlertKind::OffHours;
-            let threshold = match &a.threshold {
-                Some(t) => {
-                    match u32::try_from(*t.get_ref()) {
-                        Ok(n) if n >= 1 => Some(n),
-                        _ => {
-                            self.err(t, format!("alert `{name}`: `threshold` must be a whole number from 1 to {}", u32::MAX));
-                            None
-                        }
-                    }
-                }
-                // `off_hours`: every inquiry outside the working time.
-                None if off_hours => Some(1),
-                None => {
-                    if !a.mistyped.contains("threshold") {
-                        self.err(
-                            &a.kind,
-                            format!("alert `{name}`: kind `{kind}` needs a `threshold`"),
-                        );
-                    }
-                    None
-                }
-            };
             let duration = |me: &mut Self, v: &Spanned<String>, key: &str| {
                 match alerts::parse_duration(v.get_ref()) {
                     Some(d) if d <= alerts::MAX_SPAN => Some(d),
@@ -947,6 +916,86 @@ impl Validator<'_> {
                         me.err(v, format!("alert `{name}`: bad `{key}` `{}` (expected N followed by s, m, h or d, such as 30s, 10m, 1h, 7d, with N ≥ 1)", v.get_ref()));
                         None
                     }
+                }
+            };
+            let threshold_value =
+                |me: &mut Self, t: &Spanned<i64>| match u32::try_from(*t.get_ref()) {
+                    Ok(n) if n >= 1 => Some(n),
+                    _ => {
+                        me.err(
+                            t,
+                            format!(
+                                "alert `{name}`: `threshold` must be a whole number from 1 to {}",
+                                u32::MAX
+                            ),
+                        );
+                        None
+                    }
+                };
+            let hours_value = |me: &mut Self, h: &Spanned<String>| {
+                let parsed = alerts::WorkingTime::parse_hours(h.get_ref());
+                if parsed.is_none() {
+                    me.err(h, format!("alert `{name}`: bad `hours` `{}` (expected HH:MM-HH:MM, such as 08:00-20:00)", h.get_ref()));
+                }
+                parsed
+            };
+            let days_value = |me: &mut Self, d: &Spanned<String>| {
+                let parsed = alerts::WorkingTime::parse_days(d.get_ref());
+                if parsed.is_none() {
+                    me.err(d, format!("alert `{name}`: bad `days` `{}` (expected day names mon..sun as ranges or lists, such as mon-fri or sat,sun)", d.get_ref()));
+                }
+                parsed
+            };
+            let Some(kind) = alerts::AlertKind::parse(a.kind.get_ref()) else {
+                self.err(
+                    &a.kind,
+                    format!("alert `{name}`: unknown kind `{}` (expected distinct_subjects, refusals, off_hours or subject_units)", a.kind.get_ref()),
+                );
+                // Every other value is still checked: one run names every
+                // error.
+                if let Some(t) = &a.threshold {
+                    threshold_value(self, t);
+                }
+                for (v, key) in [(&a.window, "window"), (&a.suspend_for, "suspend_for")] {
+                    if let Some(v) = v {
+                        duration(self, v, key);
+                    }
+                }
+                if let Some(h) = &a.hours {
+                    hours_value(self, h);
+                }
+                if let Some(d) = &a.days {
+                    days_value(self, d);
+                }
+                if let Some(act) = a
+                    .action
+                    .as_ref()
+                    .filter(|s| !matches!(s.get_ref().as_str(), "alert" | "suspend"))
+                {
+                    self.err(
+                        act,
+                        format!(
+                            "alert `{name}`: unknown action `{}` (expected alert or suspend)",
+                            act.get_ref()
+                        ),
+                    );
+                }
+                continue;
+            };
+            let mut ok = name_ok && fresh;
+            let off_hours = kind == alerts::AlertKind::OffHours;
+            let threshold = match &a.threshold {
+                Some(t) => threshold_value(self, t),
+                // `off_hours`: every inquiry outside the working time.
+                None if off_hours => Some(1),
+                None => {
+                    if !a.mistyped.contains("threshold") {
+                        self.err(
+                            &a.kind,
+                            format!("alert `{name}`: kind `{kind}` needs a `threshold`"),
+                        );
+                    }
+                    None
                 }
             };
             let window = match &a.window {
@@ -1004,13 +1053,7 @@ impl Validator<'_> {
             let mut working = None;
             if off_hours {
                 let hours = match &a.hours {
-                    Some(h) => match alerts::WorkingTime::parse_hours(h.get_ref()) {
-                        Some(p) => Some(p),
-                        None => {
-                            self.err(h, format!("alert `{name}`: bad `hours` `{}` (expected HH:MM-HH:MM, such as 08:00-20:00)", h.get_ref()));
-                            None
-                        }
-                    },
+                    Some(h) => hours_value(self, h),
                     None => {
                         if !a.mistyped.contains("hours") {
                             self.err(
@@ -1022,13 +1065,7 @@ impl Validator<'_> {
                     }
                 };
                 let days = match &a.days {
-                    Some(d) => match alerts::WorkingTime::parse_days(d.get_ref()) {
-                        Some(p) => Some(p),
-                        None => {
-                            self.err(d, format!("alert `{name}`: bad `days` `{}` (expected day names mon..sun as ranges or lists, such as mon-fri or sat,sun)", d.get_ref()));
-                            None
-                        }
-                    },
+                    Some(d) => days_value(self, d),
                     None => Some([true; 7]),
                 };
                 if let (Some((start_min, end_min)), Some(days)) = (hours, days) {
@@ -1051,6 +1088,13 @@ impl Validator<'_> {
                         );
                         ok = false;
                     }
+                }
+                // ... and a value that could not be one is named too.
+                if let Some(h) = &a.hours {
+                    hours_value(self, h);
+                }
+                if let Some(d) = &a.days {
+                    days_value(self, d);
                 }
             }
             if let (true, Some(threshold), Some(window), Some(action)) =

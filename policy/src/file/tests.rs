@@ -770,6 +770,26 @@ action = \"ban\"
     assert_eq!(line_of(&e, "suspend_for"), 14);
     let e = errors(&format!("{BASE}\n[[alerts]]\nkind = \"refusals\"\n"));
     assert_eq!(line_of(&e, "an `[[alerts]]` entry needs `name`"), 8);
+    // An unknown kind hides no other error of the entry; nor does `hours`
+    // on another kind hide that its value could not be hours.
+    let e = errors(&format!(
+        "{BASE}\n[[alerts]]\nname = \"u\"\nkind = \"gossip\"\nthreshold = 0\nwindow = \"1y\"\nsuspend_for = \"never\"\nhours = \"25:00-26:00\"\ndays = \"someday\"\naction = \"ban\"\n\n[[alerts]]\nname = \"v\"\nkind = \"refusals\"\nthreshold = 3\nwindow = \"1h\"\nhours = \"25:00-26:00\"\n"
+    ));
+    assert_eq!(line_of(&e, "alert `u`: unknown kind `gossip`"), 10);
+    assert_eq!(line_of(&e, "alert `u`: `threshold` must be"), 11);
+    assert_eq!(line_of(&e, "alert `u`: bad `window` `1y`"), 12);
+    assert_eq!(line_of(&e, "alert `u`: bad `suspend_for` `never`"), 13);
+    assert_eq!(line_of(&e, "alert `u`: bad `hours` `25:00-26:00`"), 14);
+    assert_eq!(line_of(&e, "alert `u`: bad `days` `someday`"), 15);
+    assert_eq!(line_of(&e, "alert `u`: unknown action `ban`"), 16);
+    assert_eq!(
+        line_of(
+            &e,
+            "alert `v`: `hours` is only meaningful with kind `off_hours`"
+        ),
+        23
+    );
+    assert_eq!(line_of(&e, "alert `v`: bad `hours` `25:00-26:00`"), 23);
 }
 
 /// Every table the reader reads names its unknown keys, at the key, with
