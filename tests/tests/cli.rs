@@ -1849,6 +1849,37 @@ fn audit_verify_finds_tampering_in_a_copy_of_the_store() {
         assert_eq!(done.rows_affected(), 1);
         conn.close().await.unwrap();
     });
+    let subject: String = rt.block_on(async {
+        use sqlx::{Connection, Row};
+        let url = format!("sqlite://{}", p(&copy.join("audit.db")));
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let row = sqlx::query("SELECT subject_id FROM entries WHERE seq = 3")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        row.get(0)
+    });
+
+    // The subject's report with proofs: no report printed when a line of
+    // it cannot be proved, and the error says tampering.
+    let proofs = copy.join("proofs");
+    let run = credgate(&[
+        "audit",
+        "subject-report",
+        "--config",
+        p(&copy_config),
+        "--subject",
+        &subject,
+        "--proofs",
+        p(&proofs),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(run.stdout.is_empty(), "{}", run.describe());
+    assert!(
+        run.stderr.contains("tampering found, no report printed"),
+        "{}",
+        run.describe()
+    );
 
     let run = credgate(&["audit", "verify", "--config", p(&copy_config)]);
     assert_eq!(run.code, Some(1), "{}", run.describe());

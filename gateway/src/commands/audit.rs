@@ -266,6 +266,18 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             let rt = runtime()?;
             let reader = rt.block_on(audit::Reader::connect(&config.audit_store_url))?;
             let found = rt.block_on(reader.subject_report(&subject))?;
+            // Every proof first: a report is printed only when each of its
+            // lines can be proved (or no proofs were asked for).
+            let mut bundles = Vec::new();
+            if proofs.is_some() {
+                for e in &found {
+                    let inquiry = &e.entry.inquiry_id;
+                    let bundle = rt
+                        .block_on(proof_with_retry(&reader, inquiry))
+                        .map_err(|e| proof_error(inquiry, e))?;
+                    bundles.push((bundle_file_name(inquiry), bundle));
+                }
+            }
             let mut out = std::io::stdout().lock();
             print_subject_report(&mut out, &subject, &found)?;
             if let Some(dir) = proofs {
@@ -274,9 +286,8 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
                     path: dir.clone(),
                     why,
                 })?;
-                for e in &found {
-                    let bundle = rt.block_on(proof_with_retry(&reader, &e.entry.inquiry_id))?;
-                    write_bundle(&dir.join(bundle_file_name(&e.entry.inquiry_id)), &bundle)?;
+                for (name, bundle) in &bundles {
+                    write_bundle(&dir.join(name), bundle)?;
                 }
                 writeln!(
                     out,
@@ -420,6 +431,24 @@ async fn proof_with_retry(
         }
     }
     reader.inclusion_proof(inquiry).await
+}
+
+/// Why an inquiry of a subject report could not be proved, saying what to
+/// do: a chain no checkpoint covers yet is sealed by the next gateway that
+/// opens the store; a stored entry that does not reproduce its signed root
+/// is the log not verifying.
+fn proof_error(inquiry: &str, e: audit::AuditError) -> Box<dyn std::error::Error + Send + Sync> {
+    match e {
+        audit::AuditError::ProofPending => format!(
+            "inquiry {inquiry}: no signed checkpoint covers it yet (its gateway stopped before signing one): start `credgate serve` on this store, which seals the chain, then run this again"
+        )
+        .into(),
+        audit::AuditError::Corrupt { .. } => format!(
+            "inquiry {inquiry}: tampering found, no report printed: {e} (run `credgate audit verify` for the whole log)"
+        )
+        .into(),
+        other => other.into(),
+    }
 }
 
 /// A file name for an inquiry's bundle: the id with anything but letters,
