@@ -418,6 +418,13 @@ async fn suspension_refuses_until_lifted_or_over() {
         .unwrap();
     assert_eq!(lift.plane, "alert");
     assert_eq!(lift.officer_id, "HN-AMR-0001");
+    // Who lifted it, as the machine knows them: the process's user id.
+    let uid = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").unwrap().uid()
+    };
+    assert!(lift.unit.starts_with("operator "), "{}", lift.unit);
+    assert!(lift.unit.contains(&format!("uid {uid}")), "{}", lift.unit);
     assert_eq!(
         lift.rule,
         "lift officer HN-AMR-0001: bulk checks ordered by case HN-2026-00123"

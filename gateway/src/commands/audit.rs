@@ -362,16 +362,34 @@ async fn suspended_until(config: &Config, officer: &str) -> Result<Option<i64>, 
     Ok(until)
 }
 
+/// Who ran a command that writes to the log (a lift), as the machine
+/// knows them: the login name (`$USER`, `$LOGNAME`) and the process's user
+/// id, read from the kernel (the variable alone is anybody's to set).
+fn operator() -> String {
+    let name = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()));
+    let uid = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    };
+    match (name, uid) {
+        (Some(n), Some(u)) => format!("operator {n} (uid {u})"),
+        (None, Some(u)) => format!("operator uid {u}"),
+        (Some(n), None) => format!("operator {n}"),
+        (None, None) => "operator unknown".into(),
+    }
+}
+
 /// The logged lift of an officer's suspension.
 fn lift_entry(officer: &str, reason: &str, inquiry_id: String) -> audit::NewEntry {
     use crate::server::journal::clean;
     let time_ms = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
         .unwrap_or(i64::MAX);
-    let operator = std::env::var("USER").unwrap_or_default();
     audit::NewEntry {
         officer_id: clean(officer),
         officer_name: "credgate audit lift".into(),
-        unit: clean(&operator),
+        unit: clean(&operator()),
         method: "LIFT".into(),
         path: "/alerts/lift".into(),
         rule: clean(&policy::alerts::lift_text(officer, reason)),
