@@ -569,6 +569,47 @@ async fn rules_come_and_go_with_a_policy_reload() {
     gw.shutdown().await.unwrap();
 }
 
+/// A rule added by a reload acts from then on, whichever gateway evaluates
+/// it later: the rebuild at the next start (or a cluster's new alert
+/// leader) counts the log's window, but writes late only the firings of
+/// the log's last seconds (the crash gap), never the ones no gateway fired
+/// because the rule did not exist yet. (It wrote one alert entry per
+/// threshold's worth of the window's refusals, backdated.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_added_by_a_reload_fires_no_backdated_alerts_at_the_next_start() {
+    let env = Env::new().await;
+    let (gw, clock) = gateway(&env, "", FRIDAY_10).await;
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let refused = [("Inquiry-Purpose", "gossip"), ("Inquiry-Case", "x")];
+    // Nine refusals a minute apart, no rule yet.
+    for n in 0..9 {
+        clock.set(FRIDAY_10 + time::Duration::minutes(n));
+        assert_eq!(ask(&c, &gw, &legal(n as u32), &refused).await.status, 403);
+    }
+    env.write_policy(&format!(
+        "{}\n[[alerts]]\nname = \"probing\"\nkind = \"refusals\"\nthreshold = 3\nwindow = \"10m\"\n",
+        Env::conformance_policy()
+    ));
+    gw.reload_async().await.unwrap();
+    // One more, 30 s later: the new rule's window holds it alone.
+    clock.set(FRIDAY_10 + time::Duration::seconds(8 * 60 + 30));
+    assert_eq!(ask(&c, &gw, &legal(9), &refused).await.status, 403);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(alert_entries(&env).await.is_empty());
+    gw.shutdown().await.unwrap();
+
+    let clock = gateway::server::Clock::manual(FRIDAY_10 + time::Duration::minutes(9));
+    let gw = env.start_with_clock(clock).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let found = alert_entries(&env).await;
+    assert!(
+        found.is_empty(),
+        "backdated: {:?}",
+        found.iter().map(|e| &e.rule).collect::<Vec<_>>()
+    );
+    gw.shutdown().await.unwrap();
+}
+
 /// The state is rebuilt at start page by page (4 096 entries a page): a
 /// window whose count crosses the threshold only in its last page still
 /// fires. 4 500 inquiries about one subject, then 199 about other ones,

@@ -22,7 +22,10 @@
 //!   into the evaluator, alert and lift entries since now − the longest
 //!   `suspend_for` restore suspensions, and a firing the replay finds that
 //!   the log lacks (the gateway stopped between the inquiry's commit and
-//!   the alert's) is written then.
+//!   the alert's) is written then — if its inquiry is among the log's last
+//!   [`LATE_SPAN_MS`]: one further back is a firing no gateway made because
+//!   its rule did not exist yet (added by a reload, or while the gateways
+//!   were down), and rules never act on what was logged before them.
 //!
 //! - on a PostgreSQL store shared by several gateways (issue 17), the
 //!   **alert leader**: the one gateway holding the session advisory lock
@@ -559,6 +562,7 @@ impl AlertTask {
     /// One data entry of the replay: its event observed; a firing it
     /// reproduces that the log does not hold is missing (written late).
     fn replay_data(&mut self, e: &audit::Entry, replay: &mut Replay) {
+        replay.tail_ms = replay.tail_ms.max(e.entry.time_ms);
         if self.leader.is_some() {
             self.data_seen
                 .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
@@ -631,6 +635,7 @@ impl AlertTask {
                 .collect(),
             reproduced: HashSet::new(),
             missing: Vec::new(),
+            tail_ms: i64::MIN,
             now,
         };
         let order = |e: &audit::Entry| (e.entry.time_ms, e.chain_id.clone(), e.seq);
@@ -666,11 +671,23 @@ impl AlertTask {
         for a in alerts {
             self.replay_alert(&a, &mut replay);
         }
-        let missing = replay.missing;
+        // Late firings are the crash gap's: an inquiry committed, its
+        // gateway gone before the alert's entry. Its inquiry is at the log's
+        // end (the dead gateway wrote nothing after it; a cluster's leader
+        // is replaced within seconds). A firing further back that the log
+        // lacks is one no gateway fired — a rule added since (by a reload
+        // or while the gateways were down) — and rules act from when they
+        // are adopted, never on what was logged before.
+        let tail = replay.tail_ms;
+        let (missing, backdated): (Vec<Firing>, Vec<Firing>) = replay
+            .missing
+            .into_iter()
+            .partition(|f| f.time_ms >= tail.saturating_sub(LATE_SPAN_MS));
         tracing::info!(
             replayed = replayed_data,
             windows = self.evaluator.tracked(),
             late = missing.len(),
+            not_backdated = backdated.len(),
             "misuse alerts: state rebuilt from the log"
         );
         for f in missing {
@@ -691,8 +708,15 @@ struct Replay {
     reproduced: HashSet<(String, String)>,
     /// Firings the replay reproduced that the log does not hold.
     missing: Vec<Firing>,
+    /// Time of the newest data entry replayed.
+    tail_ms: i64,
     now: i64,
 }
+
+/// How far before the newest replayed inquiry a firing the log lacks is
+/// still written late (the crash gap: an inquiry committed, its gateway
+/// gone before the alert's entry; see [`AlertTask::rebuild`]).
+const LATE_SPAN_MS: i64 = 10_000;
 
 #[cfg(test)]
 mod tests;
