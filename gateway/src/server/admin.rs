@@ -356,6 +356,7 @@ fn export_permit(
         draft.entry.rule = "[admin] max_concurrent_exports reached".into();
         Failure::RateLimited {
             retry_after_secs: 1,
+            limit: super::error::RateLimit::Exports,
         }
     })
 }

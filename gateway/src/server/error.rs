@@ -36,6 +36,18 @@ fn suppression_answer(s: Suppression) -> (u16, &'static str) {
     }
 }
 
+/// Which rate a 429 is about: its message names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// The inquiry rate of the officer's role (`rate` in the policy).
+    Role,
+    /// The certificate's refusal budget (`[server] refusal_rate`, `refusal_burst`).
+    RefusalBudget,
+    /// The admin plane's concurrent exports and verifications
+    /// (`[admin] max_concurrent_exports`).
+    Exports,
+}
+
 /// Who caused a failure (for process logs and metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -73,10 +85,12 @@ pub enum Failure {
     UriTooLong,
     /// More header fields than `max_headers` (431).
     HeadersTooLarge,
-    /// Over the role's rate (429) with a `Retry-After` in seconds.
+    /// Over a rate (429) with a `Retry-After` in seconds.
     RateLimited {
         /// Seconds until the next request would be admitted.
         retry_after_secs: u64,
+        /// Which rate.
+        limit: RateLimit,
     },
     /// A single record that may not be served (451, or 403 for an item
     /// not granted), for the reason the redactor found.
@@ -177,8 +191,23 @@ impl Failure {
             Failure::HeadersTooLarge => {
                 "the request head is over `[server] max_header_bytes` or has more header fields than `max_headers`"
             }
-            Failure::RateLimited { .. } => {
+            Failure::RateLimited {
+                limit: RateLimit::Role,
+                ..
+            } => {
                 "over the inquiry rate of the officer's role (`rate` in the policy's role); retry after `Retry-After` seconds"
+            }
+            Failure::RateLimited {
+                limit: RateLimit::RefusalBudget,
+                ..
+            } => {
+                "this certificate's requests are refused faster than its refusal budget (`[server] refusal_rate`, `refusal_burst`) allows; refused requests are now answered 429 and summarised in the log; retry after `Retry-After` seconds"
+            }
+            Failure::RateLimited {
+                limit: RateLimit::Exports,
+                ..
+            } => {
+                "as many exports and verifications run as `[admin] max_concurrent_exports` allows; retry after `Retry-After` seconds"
             }
             Failure::Suppressed(Suppression::Expired) => {
                 "the record's inquiry period is over (the item's `inquiry_period_days` from `decided_on`, or `punishment_ends`): it may no longer be served"
@@ -273,7 +302,10 @@ pub fn json_response(status: u16, inquiry_id: &str, body: Vec<u8>) -> Response<F
 /// The response for a failure: status, JSON body, `Retry-After` when rate limited.
 pub fn failure_response(f: &Failure, inquiry_id: &str) -> Response<Full<Bytes>> {
     let mut resp = json_response(f.status(), inquiry_id, error_body(f, inquiry_id));
-    if let Failure::RateLimited { retry_after_secs } = f {
+    if let Failure::RateLimited {
+        retry_after_secs, ..
+    } = f
+    {
         if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -304,7 +336,13 @@ pub fn over_budget_response(
     inquiry_id: &str,
     http1: bool,
 ) -> Response<Full<Bytes>> {
-    let mut resp = failure_response(&Failure::RateLimited { retry_after_secs }, inquiry_id);
+    let mut resp = failure_response(
+        &Failure::RateLimited {
+            retry_after_secs,
+            limit: RateLimit::RefusalBudget,
+        },
+        inquiry_id,
+    );
     if let Some(f) = refused {
         close_if_needed(&mut resp, f, http1);
     }

@@ -155,7 +155,10 @@ async fn run<B: hyper::body::Body>(
                 None => shared.limiter.check(role, rate.count, rate.per, officer),
             };
             if let Err(retry_after_secs) = checked {
-                return Err(Failure::RateLimited { retry_after_secs });
+                return Err(Failure::RateLimited {
+                    retry_after_secs,
+                    limit: super::error::RateLimit::Role,
+                });
             }
         }
     }

@@ -27,6 +27,7 @@ fn every_failure_has_the_spec_status_and_code() {
         (
             Failure::RateLimited {
                 retry_after_secs: 3,
+                limit: RateLimit::Role,
             },
             429,
             "rate_limited",
@@ -131,6 +132,7 @@ fn rate_limited_response_carries_retry_after() {
     let resp = failure_response(
         &Failure::RateLimited {
             retry_after_secs: 7,
+            limit: RateLimit::Role,
         },
         "x",
     );
@@ -184,19 +186,26 @@ fn refusal_messages_name_the_rule_or_limit() {
         ),
         (Failure::HeadersTooLarge, "max_header_bytes"),
         (Failure::HeadersTooLarge, "max_headers"),
-        (
-            Failure::RateLimited {
-                retry_after_secs: 1,
-            },
-            "rate",
-        ),
-        (
-            Failure::RateLimited {
-                retry_after_secs: 1,
-            },
-            "Retry-After",
-        ),
     ] {
         assert!(f.message().contains(names), "{f:?}: {}", f.message());
+    }
+    // A 429 names the rate it is about: the role's, the certificate's
+    // refusal budget, or the admin plane's export cap.
+    for (limit, names, not) in [
+        (RateLimit::Role, "`rate` in the policy's role", "refusal"),
+        (RateLimit::RefusalBudget, "refusal_rate", "policy's role"),
+        (
+            RateLimit::Exports,
+            "max_concurrent_exports",
+            "policy's role",
+        ),
+    ] {
+        let f = Failure::RateLimited {
+            retry_after_secs: 1,
+            limit,
+        };
+        let m = f.message();
+        assert!(m.contains(names) && m.contains("Retry-After"), "{m}");
+        assert!(!m.contains(not), "{m}");
     }
 }
