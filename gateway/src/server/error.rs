@@ -104,6 +104,10 @@ pub enum Failure {
     UpstreamUnavailable,
     /// The inquiry log could not commit (503): no data released.
     AuditUnavailable,
+    /// The cluster's shared rate limit could not be checked in the store
+    /// (503 `audit_unavailable`, as the store it needs: fail closed). The
+    /// inquiry's own entry may still be committed.
+    RateStoreUnavailable,
     /// The connection's client certificate was revoked after the handshake
     /// (a reloaded CRL names it): 403 `certificate_revoked`, and the
     /// connection is closed.
@@ -132,7 +136,7 @@ impl Failure {
             Failure::UpstreamInvalid => 502,
             Failure::UpstreamTimeout => 504,
             Failure::UpstreamUnavailable => 502,
-            Failure::AuditUnavailable => 503,
+            Failure::AuditUnavailable | Failure::RateStoreUnavailable => 503,
             Failure::CertificateRevoked | Failure::CertificateExpired => 403,
             Failure::Internal => 500,
         }
@@ -154,7 +158,7 @@ impl Failure {
             Failure::UpstreamInvalid => "upstream_invalid_response",
             Failure::UpstreamTimeout => "upstream_timeout",
             Failure::UpstreamUnavailable => "upstream_unavailable",
-            Failure::AuditUnavailable => "audit_unavailable",
+            Failure::AuditUnavailable | Failure::RateStoreUnavailable => "audit_unavailable",
             Failure::CertificateRevoked => "certificate_revoked",
             Failure::CertificateExpired => "certificate_expired",
             Failure::Internal => "internal_error",
@@ -226,6 +230,9 @@ impl Failure {
             Failure::UpstreamUnavailable => {
                 "the credit database refused or dropped the connection before answering"
             }
+            Failure::RateStoreUnavailable => {
+                "the officer's rate across the cluster could not be checked in the inquiry log's store; no data was released"
+            }
             Failure::AuditUnavailable => {
                 "the inquiry log could not record this inquiry; no data was released"
             }
@@ -258,7 +265,9 @@ impl Failure {
             Failure::UpstreamInvalid | Failure::UpstreamTimeout | Failure::UpstreamUnavailable => {
                 Fault::Upstream
             }
-            Failure::AuditUnavailable | Failure::Internal => Fault::Gateway,
+            Failure::AuditUnavailable | Failure::RateStoreUnavailable | Failure::Internal => {
+                Fault::Gateway
+            }
             _ => Fault::Client,
         }
     }

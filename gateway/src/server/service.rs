@@ -149,7 +149,7 @@ async fn run<B: hyper::body::Body>(
                     let key = super::shared_buckets::rate_key(role, officer);
                     b.take(&key, bucket).await.map_err(|e| {
                         tracing::error!(error = %e, "shared rate limit not checked; answering 503");
-                        Failure::AuditUnavailable
+                        Failure::RateStoreUnavailable
                     })?
                 }
                 None => shared.limiter.check(role, rate.count, rate.per, officer),

@@ -36,6 +36,7 @@ fn every_failure_has_the_spec_status_and_code() {
         (Failure::CertificateExpired, 403, "certificate_expired"),
         (Failure::UpstreamInvalid, 502, "upstream_invalid_response"),
         (Failure::AuditUnavailable, 503, "audit_unavailable"),
+        (Failure::RateStoreUnavailable, 503, "audit_unavailable"),
         (Failure::UpstreamTimeout, 504, "upstream_timeout"),
         (Failure::UpstreamUnavailable, 502, "upstream_unavailable"),
         (
@@ -183,6 +184,10 @@ fn refusal_messages_name_the_rule_or_limit() {
         (
             Failure::Suppressed(Suppression::NotGranted),
             "item is not granted",
+        ),
+        (
+            Failure::RateStoreUnavailable,
+            "rate across the cluster could not be checked",
         ),
         (Failure::HeadersTooLarge, "max_header_bytes"),
         (Failure::HeadersTooLarge, "max_headers"),
