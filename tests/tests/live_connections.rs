@@ -184,3 +184,46 @@ async fn a_certificate_past_its_not_after_is_refused_on_an_open_connection() {
     assert_eq!(e.decision.as_str(), "deny");
     gw.shutdown().await.unwrap();
 }
+
+/// The real binary's process log names the inquiry id of a refusal on a
+/// live connection (the SPEC: process logs carry the inquiry id); the
+/// refusal's line once named only the officer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_on_a_live_connection_is_in_the_process_log_with_its_inquiry_id() {
+    let env = Env::new().await;
+    env.upstream.json(
+        &subject_path(),
+        200,
+        &json!({"subject": {"id": LEGAL_PERSON}}),
+    );
+    let gw =
+        tests::process::Proc::serve(env!("CARGO_BIN_EXE_credgate-under-test"), &env.config_path)
+            .await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let mut h1 = H1::open(&client, gw.data).await;
+    assert_eq!(h1.get().await.status, 200);
+    let (cert, _) = env.officer("HN-AMR-0001");
+    certs::pki::revoke(&env.pki, &cert).unwrap();
+    gw.signal("HUP");
+    // The reload is off the runtime: ask until the revocation is in force.
+    let mut answer = h1.get().await;
+    for _ in 0..50 {
+        if answer.status == 403 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        answer = h1.get().await;
+    }
+    assert_eq!(answer.code.as_deref(), Some("certificate_revoked"));
+    let logged = tests::env::eventually(5, || {
+        let found = gw.stderr().contains(&answer.inquiry_id);
+        async move { found }
+    })
+    .await;
+    assert!(
+        logged,
+        "no process-log line names {}: {}",
+        answer.inquiry_id,
+        gw.stderr()
+    );
+}

@@ -452,6 +452,16 @@ async fn answer_failure(
         shared.clock.now(),
     );
     draft.entry.rule = rule.to_string();
+    // These are rare (a certificate revoked or expired on a live
+    // connection, a handler that failed): each gets its line, with the
+    // inquiry id the client was given.
+    tracing::warn!(
+        inquiry_id = %id,
+        officer = %conn.identity.officer_id,
+        code = failure.code(),
+        status = failure.status(),
+        "request refused by the gateway itself: {rule}"
+    );
     let logged_as = (failure.audit_decision(), failure.code(), failure.status());
     journal::log_then_respond(
         shared,
@@ -475,11 +485,6 @@ async fn refuse_certificate<B>(
     req: &http::Request<B>,
     failure: &error::Failure,
 ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
-    tracing::warn!(
-        officer = %conn.identity.officer_id,
-        code = failure.code(),
-        "request refused on a live connection: client certificate no longer valid"
-    );
     let rule = match failure {
         error::Failure::CertificateExpired => "client certificate expired after the handshake",
         _ => "client certificate revoked after the handshake",
