@@ -138,8 +138,12 @@ impl PgStore {
 
     pub(crate) async fn connect(url: &str, opts: StoreOptions) -> Result<PgStore, AuditError> {
         let display_url = redact_url(url);
+        // The server's notices ("relation … already exists, skipping" at
+        // every start's idempotent DDL) are not the operator's business;
+        // warnings and errors still come through.
         let base = PgConnectOptions::from_str(url)
-            .map_err(|_| AuditError::InvalidStoreUrl(display_url.clone()))?;
+            .map_err(|_| AuditError::InvalidStoreUrl(display_url.clone()))?
+            .options([("client_min_messages", "warning")]);
         let ms = opts.timeout.as_millis().max(1);
         let write_opts = base.clone().options([
             ("lock_timeout", format!("{ms}")),

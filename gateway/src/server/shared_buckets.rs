@@ -138,6 +138,7 @@ impl SharedBuckets {
             .options([
                 ("lock_timeout", format!("{ms}")),
                 ("statement_timeout", format!("{ms}")),
+                ("client_min_messages", "warning".to_owned()),
             ]);
         let pool = PgPoolOptions::new()
             .max_connections(4)
