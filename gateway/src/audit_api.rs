@@ -168,8 +168,8 @@ pub fn parse_decision(text: &str) -> Result<audit::Decision, QueryError> {
 
 /// Validate a subject id with `policy::subject::classify`.
 pub fn parse_subject(text: &str) -> Result<String, QueryError> {
-    match policy::subject::classify(text) {
-        Ok(_) => Ok(text.to_string()),
+    match policy::subject::canonical(text) {
+        Ok((id, _)) => Ok(id),
         Err(e) => Err(QueryError::Subject {
             id: text.to_string(),
             why: e.to_string(),
@@ -859,8 +859,8 @@ pub async fn export_stream<P: Send + 'static>(
 
 /// `GET /audit/subjects/{id}`
 async fn subject(reader: &audit::Reader, id: &str, query: Option<&str>) -> AuditApiResponse {
-    let subject_type = match policy::subject::classify(id) {
-        Ok(t) => t,
+    let (id, subject_type) = match policy::subject::canonical(id) {
+        Ok(c) => c,
         Err(e) => {
             return invalid(&QueryError::Subject {
                 id: id.to_string(),

@@ -9,7 +9,7 @@
 use thiserror::Error;
 
 use crate::model::{Inquiry, Route};
-use crate::subject::classify;
+use crate::subject::canonical;
 
 /// Longest purpose code accepted.
 pub const MAX_PURPOSE_LEN: usize = 64;
@@ -191,18 +191,18 @@ fn parse_route(path: &str, query: Option<&str>) -> Result<Route, InquiryError> {
     }
     match segments.as_slice() {
         ["subjects", id] => {
-            let subject_type = classify(id).map_err(|e| invalid(e.to_string()))?;
+            let (subject_id, subject_type) = canonical(id).map_err(|e| invalid(e.to_string()))?;
             parse_query(query, false)?;
             Ok(Route::Subject {
-                subject_id: (*id).to_owned(),
+                subject_id,
                 subject_type,
             })
         }
         ["subjects", id, "records"] => {
-            let subject_type = classify(id).map_err(|e| invalid(e.to_string()))?;
+            let (subject_id, subject_type) = canonical(id).map_err(|e| invalid(e.to_string()))?;
             let items = parse_query(query, true)?;
             Ok(Route::SubjectRecords {
-                subject_id: (*id).to_owned(),
+                subject_id,
                 subject_type,
                 items,
             })

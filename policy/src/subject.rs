@@ -110,6 +110,17 @@ fn plausible_birth_date(yyyymmdd: &[u8]) -> bool {
 /// check character: a GB 11643 resident identity number (17 digits, a
 /// plausible birth date, check `0-9` or uppercase `X`) is a natural person; a
 /// GB 32100 unified social credit code is a legal person.
+/// The id as the gateway handles it everywhere (upstream path, log, consent
+/// comparison, searches), and its type: letters upper-cased first, so a
+/// resident id's check character written `x` and a credit code written in
+/// lower case are the ids GB 11643 and GB 32100 spell in capitals.
+pub fn canonical(id: &str) -> Result<(String, SubjectType), SubjectIdError> {
+    let upper = id.to_ascii_uppercase();
+    let subject_type = classify(&upper)?;
+    Ok((upper, subject_type))
+}
+
+/// The type of a subject id as written (capitals only: see [`canonical`]).
 pub fn classify(id: &str) -> Result<SubjectType, SubjectIdError> {
     let bytes = id.as_bytes();
     if bytes.len() != 18 {

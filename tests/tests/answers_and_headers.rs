@@ -292,3 +292,35 @@ async fn refusals_say_what_is_wrong() {
     assert!(message.contains("dot segment"), "{message}");
     gw.shutdown().await.unwrap();
 }
+
+/// A subject id asked in lower case (a resident id's check character `x`,
+/// a credit code's letters) is the id in capitals: asked of the upstream,
+/// logged and answered as such; it was refused 400 as malformed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_id_in_lower_case_is_asked_and_logged_in_capitals() {
+    let env = Env::new().await;
+    let canonical = format!("/v1/subjects/{LEGAL_PERSON}");
+    env.upstream.json(
+        &canonical,
+        200,
+        &json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "n"}}),
+    );
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let lower = format!("/v1/subjects/{}", LEGAL_PERSON.to_lowercase());
+    assert_ne!(lower, canonical);
+    let r = client
+        .get(gw.data_addr(), &lower, &INSPECTOR_HEADERS)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.json()["subject"]["id"], json!(LEGAL_PERSON));
+    let seen = env.upstream.seen();
+    assert_eq!(
+        seen.last().map(|s| s.target.as_str()),
+        Some(canonical.as_str())
+    );
+    let entry = env.entry(r.header("inquiry-id").unwrap()).await;
+    assert_eq!(entry.subject_id.as_deref(), Some(LEGAL_PERSON));
+    gw.shutdown().await.unwrap();
+}

@@ -96,10 +96,12 @@ fn issue(
     fields: &[String],
     days: u32,
 ) -> Result<String, ConsentCmdError> {
-    policy::subject::classify(subject).map_err(|e| ConsentCmdError::Subject {
-        id: subject.to_string(),
-        why: e.to_string(),
-    })?;
+    let (subject, _) =
+        policy::subject::canonical(subject).map_err(|e| ConsentCmdError::Subject {
+            id: subject.to_string(),
+            why: e.to_string(),
+        })?;
+    let subject = subject.as_str();
     let grantee = grantee.trim();
     if grantee.is_empty() {
         return Err(ConsentCmdError::EmptyGrantee);

@@ -627,8 +627,9 @@ async fn officer(ctx: &Context<'_>, lang: Lang, id: &str) -> Result<maud::Markup
 }
 
 async fn subject(ctx: &Context<'_>, lang: Lang, id: &str) -> Result<Rendered, ConsoleError> {
-    let subject_type =
-        policy::subject::classify(id).map_err(|_| bad("subject", Problem::Invalid))?;
+    let (id, subject_type) =
+        policy::subject::canonical(id).map_err(|_| bad("subject", Problem::Invalid))?;
+    let id = id.as_str();
     let mut found = ctx
         .reader
         .query(&audit::Filter {

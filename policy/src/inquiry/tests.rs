@@ -53,6 +53,28 @@ fn three_routes_parse() {
     );
 }
 
+/// A subject id in lower case (a resident id's check character `x`, a
+/// credit code's letters) is the id in capitals: that is what goes on
+/// (upstream path, log, consent comparison).
+#[test]
+fn a_subject_id_in_lower_case_is_taken_in_capitals() {
+    let with_x = "11010519491231002x";
+    let i = parse(&req(&format!("/v1/subjects/{with_x}/records"))).unwrap();
+    assert!(matches!(
+        i.route,
+        Route::SubjectRecords { ref subject_id, subject_type: SubjectType::NaturalPerson, .. }
+            if subject_id == "11010519491231002X"
+    ));
+    let i = parse(&req(&format!("/v1/subjects/{}", LEGAL.to_lowercase()))).unwrap();
+    assert_eq!(
+        i.route,
+        Route::Subject {
+            subject_id: LEGAL.into(),
+            subject_type: SubjectType::LegalPerson
+        }
+    );
+}
+
 #[test]
 fn records_without_items_means_all() {
     let path = format!("/v1/subjects/{LEGAL}/records");

@@ -25,8 +25,21 @@ fn natural_person_vectors() {
 }
 
 #[test]
-fn lowercase_x_is_rejected() {
+fn lowercase_x_is_rejected_as_written_and_canonical_in_capitals() {
     assert!(classify("11010519491231002x").is_err());
+    assert_eq!(
+        canonical("11010519491231002x"),
+        Ok(("11010519491231002X".to_owned(), SubjectType::NaturalPerson))
+    );
+    assert_eq!(
+        canonical("91430100ma4l0xxx1n"),
+        Ok(("91430100MA4L0XXX1N".to_owned(), SubjectType::LegalPerson))
+    );
+    // Capitals do not mend a wrong check character.
+    assert_eq!(
+        canonical("430102198506123012"),
+        Err(SubjectIdError::CheckChar)
+    );
 }
 
 #[test]
