@@ -64,6 +64,9 @@ use crate::verify::{open_checkpoints, Tamper, TreeWalker, VerifyReport, Walked};
 const EXPORT_FORMAT: &str = "credgate-audit-export";
 /// Export format version in the header line.
 const EXPORT_VERSION: u32 = 4;
+/// The version before exports were sealed, still read by
+/// [`verify_export_any_version`].
+const UNSEALED_VERSION: u32 = 3;
 
 /// What to search for. All set fields must match; `None` matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1200,6 +1203,27 @@ impl<R: BufRead> Iterator for ParsedLines<R> {
 /// it: freeing its ~30 strings on another thread made the allocator's
 /// cross-thread frees a quarter of the work.
 pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyReport, AuditError> {
+    verify_export_as(reader, public_key, false).map(|(report, _)| report)
+}
+
+/// [`verify_export`] that also reads a version 3 export (made before
+/// exports were sealed, [`crate::export_seal`]): its chains are checked as
+/// before, and the second value says whether the file was sealed. An
+/// unsealed file cannot show a cut at a chain's boundary or a chain taken
+/// out whole, so only a caller that vouches for the file's bytes another
+/// way (an archive's SHA256SUMS) may take it for whole.
+pub fn verify_export_any_version(
+    reader: impl BufRead,
+    public_key: &[u8],
+) -> Result<(VerifyReport, bool), AuditError> {
+    verify_export_as(reader, public_key, true)
+}
+
+fn verify_export_as(
+    reader: impl BufRead,
+    public_key: &[u8],
+    unsealed_ok: bool,
+) -> Result<(VerifyReport, bool), AuditError> {
     if public_key.len() != 32 {
         return Err(AuditError::InvalidPublicKey(public_key.len()));
     }
@@ -1231,14 +1255,15 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
         };
         // Returning drops `lines` and with it the channels, which stops the
         // parsers.
-        let report = verify_parsed(lines, public_key);
+        let mut sealed = true;
+        let report = verify_parsed(lines, public_key, unsealed_ok, &mut sealed);
         // Joined here so that a panic in a parser is an error, not ours.
         let mut joined = true;
         for p in parsers {
             joined &= p.join().is_ok();
         }
         if joined {
-            report
+            report.map(|r| (r, sealed))
         } else {
             Err(AuditError::ExportParser)
         }
@@ -1278,9 +1303,13 @@ impl ExportChain {
 }
 
 /// The checks of [`verify_export`], over parsed lines.
+/// `sealed` is set false for a version 3 file (read only with
+/// `unsealed_ok`).
 fn verify_parsed(
     lines: impl Iterator<Item = ParsedLine>,
     public_key: &[u8],
+    unsealed_ok: bool,
+    sealed: &mut bool,
 ) -> Result<VerifyReport, AuditError> {
     let key = LogKey::raw(public_key)?;
     let mut header_seen = false;
@@ -1328,7 +1357,8 @@ fn verify_parsed(
                         why: "header must be the first line, once".into(),
                     });
                 }
-                if format != EXPORT_FORMAT || version != EXPORT_VERSION {
+                let legacy = unsealed_ok && version == UNSEALED_VERSION;
+                if format != EXPORT_FORMAT || (version != EXPORT_VERSION && !legacy) {
                     return Err(AuditError::ExportFormat {
                         line: line_no,
                         why: format!("unsupported format `{format}` version {version}"),
@@ -1338,6 +1368,7 @@ fn verify_parsed(
                 {
                     return Err(AuditError::KeyMismatch);
                 }
+                *sealed = !legacy;
                 header_seen = true;
             }
             _ if !header_seen => return Err(missing_header(line_no)),
@@ -1451,6 +1482,14 @@ fn verify_parsed(
     // that was signed — however well its remaining chains verify (which
     // are checked first, as they say which entry is at fault).
     let sealed_entries = match end {
+        // A version 3 file has no end line: its chains are all it shows.
+        None if !*sealed => entries,
+        Some(_) if !*sealed => {
+            return Err(AuditError::ExportFormat {
+                line: last_line,
+                why: "an end line in a version 3 export".into(),
+            })
+        }
         None => {
             return Ok(unsealed(format!(
                 "the file has no end line: cut after line {last_line}"

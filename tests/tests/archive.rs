@@ -206,6 +206,13 @@ async fn archive_months(env: &Env) {
         stdout.contains("the file: the lines before the end line are not the ones exported"),
         "{stdout}"
     );
+    // A file that is no export at all: that month is not archived (exit
+    // 1), the run goes on.
+    std::fs::write(&jan, "hello\n").unwrap();
+    let (code, stdout, stderr) = archive(config, "2026-04", out_s).await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("2026-01: NOT archived"), "{stdout}");
+    assert!(stdout.contains("2026-02:"), "{stdout}");
     // One that still verifies (a blank line added: lines are what is
     // sealed) is caught by the file's digest.
     let blank = jan_text.replacen('\n', "\n\n", 1);

@@ -1655,6 +1655,33 @@ fn audit_commands_against_a_real_log() {
             run.describe()
         );
     }
+    // A version 3 export (before exports were sealed): its chains verify,
+    // but the command cannot vouch for the file whole (exit 2, saying why).
+    let mut v3: Vec<&str> = text.lines().collect();
+    v3.pop();
+    let v3_header = v3[0].replacen("\"version\":4", "\"version\":3", 1);
+    v3[0] = &v3_header;
+    let v3_path = tmp.path().join("v3.jsonl");
+    std::fs::write(&v3_path, v3.join("\n") + "\n").unwrap();
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--export",
+        p(&v3_path),
+        "--config",
+        p(&config),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stderr.contains("is a version 3 export"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("5 entries verify"),
+        "{}",
+        run.describe()
+    );
     // A folder given as the export: could not run, and says it read.
     let run = credgate(&[
         "audit",

@@ -320,3 +320,51 @@ async fn an_export_cut_anywhere_or_missing_a_chain_fails_its_seal() {
     twice.insert(1, end);
     assert!(verify_export(std::io::Cursor::new(twice.join("\n")), &key).is_err());
 }
+
+/// A version 3 export (before exports were sealed: no end line) is refused
+/// by `verify_export` and read by `verify_export_any_version`, which checks
+/// its chains and says it is not sealed — and so cannot see a chain taken
+/// out whole.
+#[tokio::test]
+async fn a_version_3_export_is_read_as_unsealed() {
+    let (_dir, reader, key) = three_chains().await;
+    let mut full = Vec::new();
+    reader.export(&Filter::default(), &mut full).await.unwrap();
+    let text = String::from_utf8(full).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.pop(); // the end line
+    lines[0] = lines[0].replacen("\"version\":4", "\"version\":3", 1);
+    let v3 = lines.join("\n") + "\n";
+    assert!(matches!(
+        verify_export(std::io::Cursor::new(&v3), &key),
+        Err(AuditError::ExportFormat { line: 1, .. })
+    ));
+    let (report, sealed) = verify_export_any_version(std::io::Cursor::new(&v3), &key).unwrap();
+    assert!(!sealed);
+    assert!(
+        matches!(
+            report,
+            VerifyReport::Intact {
+                entries: 38,
+                chains: 3,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    // Its chains are still checked entry by entry.
+    let edited = v3.replacen("CS-RATE-0007", "CS-RATE-0008", 1);
+    assert_ne!(edited, v3);
+    let (report, _) = verify_export_any_version(std::io::Cursor::new(&edited), &key).unwrap();
+    assert!(
+        matches!(report, VerifyReport::Tampered { .. }),
+        "{report:?}"
+    );
+    // A version 4 file read the same way is sealed.
+    let (report, sealed) = verify_export_any_version(std::io::Cursor::new(&text), &key).unwrap();
+    assert!(sealed && report.is_intact());
+    // An end line in a version 3 file is not one.
+    let mut with_end = lines.clone();
+    with_end.push(text.lines().last().unwrap().to_owned());
+    assert!(verify_export_any_version(std::io::Cursor::new(with_end.join("\n")), &key).is_err());
+}

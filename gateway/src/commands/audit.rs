@@ -601,8 +601,19 @@ fn verify(
                 path: file.to_path_buf(),
                 why,
             })?);
-            match audit::verify_export(reader, &public_key) {
-                Ok(report) => report,
+            match audit::verify_export_any_version(reader, &public_key) {
+                Ok((report, true)) => report,
+                // A version 3 export (before exports were sealed): its
+                // chains are checked, but nothing in it can show a cut at a
+                // chain's boundary; this command cannot vouch for it whole.
+                Ok((audit::VerifyReport::Intact { entries, chains, .. }, false)) => {
+                    return Err(format!(
+                        "`{}` is a version 3 export (made before exports were sealed): its {chains} chains and {entries} entries verify, but a file cut at a chain's boundary or missing a whole chain would too; compare its SHA-256 with the one recorded when it was made (an archive's SHA256SUMS), or export again from the store",
+                        file.display()
+                    )
+                    .into())
+                }
+                Ok((report, false)) => report,
                 // A file that does not read as an export made with this
                 // key (cut mid-line, header gone or swapped, lines that are
                 // not export lines) is a file that fails verification, not
@@ -702,7 +713,7 @@ fn verify(
 /// line that is not an export line, a header gone or naming another key,
 /// bytes that are not UTF-8): exit 1, tampering. A read that failed, or
 /// the verifier's own failure, is not the file's fault (exit 2).
-fn export_damaged(e: &audit::AuditError) -> bool {
+pub(super) fn export_damaged(e: &audit::AuditError) -> bool {
     match e {
         audit::AuditError::ExportFormat { .. } => true,
         audit::AuditError::KeyMismatch => true,
