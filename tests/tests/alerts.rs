@@ -572,7 +572,7 @@ async fn rules_come_and_go_with_a_policy_reload() {
 /// A rule added by a reload acts from then on, whichever gateway evaluates
 /// it later: the rebuild at the next start (or a cluster's new alert
 /// leader) counts the log's window, but writes late only the firings of
-/// the log's last seconds (the crash gap), never the ones no gateway fired
+/// the log's last two minutes (the crash gap), never the ones no gateway fired
 /// because the rule did not exist yet. (It wrote one alert entry per
 /// threshold's worth of the window's refusals, backdated.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -591,14 +591,17 @@ async fn a_rule_added_by_a_reload_fires_no_backdated_alerts_at_the_next_start() 
         Env::conformance_policy()
     ));
     gw.reload_async().await.unwrap();
-    // One more, 30 s later: the new rule's window holds it alone.
-    clock.set(FRIDAY_10 + time::Duration::seconds(8 * 60 + 30));
+    // One more, 3 minutes later: the new rule's window holds it alone.
+    clock.set(FRIDAY_10 + time::Duration::minutes(11));
     assert_eq!(ask(&c, &gw, &legal(9), &refused).await.status, 403);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(alert_entries(&env).await.is_empty());
     gw.shutdown().await.unwrap();
 
-    let clock = gateway::server::Clock::manual(FRIDAY_10 + time::Duration::minutes(9));
+    // The replay (window: minutes 2 to 12) reproduces firings at the 3rd
+    // and 6th refusal it sees, minutes 4 and 7: further back than the log's
+    // last two minutes, so they were no crash's loss.
+    let clock = gateway::server::Clock::manual(FRIDAY_10 + time::Duration::minutes(12));
     let gw = env.start_with_clock(clock).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let found = alert_entries(&env).await;

@@ -23,7 +23,7 @@
 //!   `suspend_for` restore suspensions, and a firing the replay finds that
 //!   the log lacks (the gateway stopped between the inquiry's commit and
 //!   the alert's) is written then — if its inquiry is among the log's last
-//!   [`LATE_SPAN_MS`]: one further back is a firing no gateway made because
+//!   [`LATE_SPAN_MS`] (two minutes): one further back is a firing no gateway made because
 //!   its rule did not exist yet (added by a reload, or while the gateways
 //!   were down), and rules never act on what was logged before them.
 //!
@@ -102,7 +102,22 @@ impl Leadership {
         const BOUND: Duration = Duration::from_secs(2);
         if self.conn.is_none() {
             self.leading = false;
-            match tokio::time::timeout(BOUND, sqlx::PgConnection::connect(&self.url)).await {
+            // The lock lives as long as this session: with TCP keepalives
+            // (as the write connection has) the server notices a leader
+            // whose host died or was cut off within about a minute, not the
+            // operating system's two hours, and another gateway leads.
+            let Ok(opts) =
+                <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&self.url)
+            else {
+                return false;
+            };
+            let opts = opts.options([
+                ("tcp_keepalives_idle", "30"),
+                ("tcp_keepalives_interval", "10"),
+                ("tcp_keepalives_count", "3"),
+                ("client_min_messages", "warning"),
+            ]);
+            match tokio::time::timeout(BOUND, sqlx::PgConnection::connect_with(&opts)).await {
                 Ok(Ok(c)) => self.conn = Some(c),
                 _ => return false,
             }
@@ -716,7 +731,12 @@ struct Replay {
 /// How far before the newest replayed inquiry a firing the log lacks is
 /// still written late (the crash gap: an inquiry committed, its gateway
 /// gone before the alert's entry; see [`AlertTask::rebuild`]).
-const LATE_SPAN_MS: i64 = 10_000;
+///
+/// Two minutes: an entry's time is its request's arrival and it commits
+/// after the upstream answers (up to `request_timeout_ms`, 30 s by
+/// default), and a cluster's leader whose host died is replaced once the
+/// server drops its session (keepalives: about a minute).
+const LATE_SPAN_MS: i64 = 120_000;
 
 #[cfg(test)]
 mod tests;
