@@ -26,8 +26,10 @@
 //!   and the check character) with one separator between groups
 //!   (`430102 19850612 3011`), its birth date real;
 //! - either with invisible characters inside (zero-width spaces, soft
-//!   hyphens, bidi controls, …): they are read through, as a reader of
-//!   the text sees through them, and stay where they are.
+//!   hyphens, bidi controls, …): a text is scanned with them skipped, then
+//!   as written (so two numbers one separates are two), and they stay
+//!   where they are. Digits a bidi override shows in another order are
+//!   scanned in their stored order.
 //!
 //! Masking is by character (kept digits keep their form, others become
 //! `*`), so the text stays valid UTF-8 and as many characters long.
@@ -82,9 +84,9 @@ impl Detectors {
     ///
     /// Invisible characters ([`is_invisible`]: zero-width spaces and
     /// joiners, soft hyphens, bidi controls, variation selectors, …) are
-    /// read through, as a person reading the text would: a number split
-    /// by them is found, and they stay where they were (only the number's
-    /// characters are masked).
+    /// skipped in a first scan, so a number split by them is found, and
+    /// they stay where they were (only the number's characters are
+    /// masked); a second scan reads the text as written.
     pub(crate) fn mask(&self, text: &str) -> Option<(String, u32, u32)> {
         if self.resident_id.is_none() && self.mobile.is_none() {
             return None;
@@ -95,26 +97,39 @@ impl Detectors {
         let census = Census::new(text.as_bytes());
         // Invisible characters are no digits: only a text with enough
         // digits for a number is looked at for them.
-        let visible = census.digits().and_then(|_| without_invisible(text));
-        let Some(visible) = visible else {
+        census.digits()?;
+        let Some(visible) = without_invisible(text) else {
             return self.mask_visible(text, &census);
         };
-        let (masked, ids, mobiles) =
-            self.mask_visible(&visible, &Census::new(visible.as_bytes()))?;
-        // Masking keeps the number of characters: put the invisible ones
-        // back between the visible text's masked characters.
-        let mut masked = masked.chars();
-        let out = text
-            .chars()
-            .map(|c| {
-                if is_invisible(c) {
-                    c
-                } else {
-                    masked.next().unwrap_or('*')
+        // Read through them first: numbers they split are found (and the
+        // invisible ones put back between the masked characters, masking
+        // keeping the number of characters) ...
+        let (base, ids, mobiles) =
+            match self.mask_visible(&visible, &Census::new(visible.as_bytes())) {
+                Some((masked, ids, mobiles)) => {
+                    let mut masked = masked.chars();
+                    let out: String = text
+                        .chars()
+                        .map(|c| {
+                            if is_invisible(c) {
+                                c
+                            } else {
+                                masked.next().unwrap_or('*')
+                            }
+                        })
+                        .collect();
+                    (out, ids, mobiles)
                 }
-            })
-            .collect();
-        Some((out, ids, mobiles))
+                None => (text.to_owned(), 0, 0),
+            };
+        // ... then as written, on what that left: numbers they separate
+        // (`13812345678\u{200b}13912345678` is two, which read through
+        // would run into one 22-digit run).
+        match self.mask_visible(&base, &Census::new(base.as_bytes())) {
+            Some((out, ids2, mobiles2)) => Some((out, ids + ids2, mobiles + mobiles2)),
+            None if ids + mobiles > 0 => Some((base, ids, mobiles)),
+            None => None,
+        }
     }
 
     /// [`Detectors::mask`] of a text without invisible characters, and

@@ -405,6 +405,18 @@ impl Walker<'_, '_> {
             Node::Object(_) | Node::Array(_) => None,
             // JSON encoded twice: a JSON string whose text holds JSON.
             Node::Str(again) if may_hold_json(again) => Some(again.as_str().to_owned()),
+            // A plain value encoded twice (`"\"138123\\u00345678\""`):
+            // the detectors read it decoded, as a client decoding twice
+            // would.
+            Node::Str(again) => {
+                return match self.detect(again.as_str()) {
+                    Some(masked) => match serde_json::to_string(&masked) {
+                        Ok(encoded) => Embedded::Redacted(encoded),
+                        Err(_) => Embedded::Remove,
+                    },
+                    None => Embedded::NotJson,
+                }
+            }
             _ => return Embedded::NotJson,
         };
         if self.embedded >= MAX_EMBEDDED {

@@ -157,6 +157,8 @@ fn json_inside_a_string_is_redacted_as_json() {
             .unwrap()),
             json!(serde_json::to_string(&serde_json::to_string(r#"[{"b":2}]"#).unwrap()).unwrap()),
         ),
+        // A plain value encoded twice, an escape inside: read decoded.
+        (json!("\"138123\\u00345678\""), json!("\"138******78\"")),
         // After a byte order mark.
         (
             json!("\u{feff}{\"religion\":1,\"a\":2}"),

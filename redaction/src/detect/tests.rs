@@ -583,6 +583,15 @@ fn invisible_characters_inside_a_number_do_not_hide_it() {
         assert_eq!(out, format!("tel 138{mark}****{mark}**78"));
         assert_eq!(out.chars().count(), phone.chars().count());
     }
+    // Numbers an invisible character separates stay two numbers, each
+    // masked (read through, they would run into one 22-digit run).
+    let two = "13812345678\u{200b}13912345678";
+    let (out, _, mobiles) = BOTH.mask(two).unwrap();
+    assert_eq!(mobiles, 2, "{out}");
+    assert_eq!(out, "138******78\u{200b}139******78");
+    let id_then_phone = format!("{valid}\u{200b}13812345678");
+    let (out, ids, mobiles) = BOTH.mask(&id_then_phone).unwrap();
+    assert_eq!((ids, mobiles), (1, 1), "{out}");
     // Invisible characters alone change nothing.
     assert_eq!(BOTH.mask("no\u{200b}number\u{200b}here at all"), None);
     assert_eq!(BOTH.mask("12345\u{200b}678"), None);
