@@ -47,21 +47,41 @@ fn path_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf
 /// The keys pinned in `file` (a missing file pins none; lines that are not
 /// a key are skipped).
 pub fn read(file: &Path) -> std::io::Result<Vec<[u8; 32]>> {
+    Ok(read_pins(file)?.into_iter().map(|(key, _)| key).collect())
+}
+
+/// The keys pinned in `file`, each with what its line says of where it
+/// came from. A file others than its owner may write is refused: anyone
+/// who can add a line to it can vouch for any export.
+pub fn read_pins(file: &Path) -> std::io::Result<Vec<([u8; 32], String)>> {
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file)?.permissions().mode();
+        if mode & 0o022 != 0 {
+            return Err(std::io::Error::other(format!(
+                "it may be written by others than its owner (mode {:o}): no key in it is trusted; `chmod go-w` it",
+                mode & 0o777
+            )));
+        }
+    }
     Ok(text.lines().filter_map(parse_line).collect())
 }
 
-/// The key a line pins, if it pins one.
-fn parse_line(line: &str) -> Option<[u8; 32]> {
-    let first = line.split_whitespace().next()?;
+/// The key a line pins, if it pins one, and the rest of the line.
+fn parse_line(line: &str) -> Option<([u8; 32], String)> {
+    let line = line.trim();
+    let (first, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     if first.starts_with('#') {
         return None;
     }
-    hex::decode(first).ok()?.try_into().ok()
+    let key = hex::decode(first).ok()?.try_into().ok()?;
+    Some((key, rest.trim().to_owned()))
 }
 
 /// Records `key` in `file` unless it is there already; `from` says where it

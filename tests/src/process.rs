@@ -26,7 +26,15 @@ pub struct Proc {
 pub async fn run(exe: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let out = tokio::time::timeout(
         Duration::from_secs(30),
-        Command::new(exe).args(args).output(),
+        Command::new(exe)
+            .args(args)
+            // Audit keys are pinned in a file of this test process, not in
+            // the home of whoever runs the tests (`gateway::trusted_keys`).
+            .env(
+                "CREDGATE_TRUSTED_KEYS",
+                std::env::temp_dir().join(format!("credgate-test-pins-{}", std::process::id())),
+            )
+            .output(),
     )
     .await
     .expect("command did not finish in 30 s")

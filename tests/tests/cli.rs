@@ -1501,11 +1501,18 @@ fn audit_commands_against_a_real_log() {
     let run = alone(&export, &fresh);
     assert_eq!(run.code, Some(2), "{}", run.describe());
     assert!(run.stderr.contains("trusted key"), "{}", run.describe());
-    // `audit export --config` pinned the key: the export verifies alone.
+    // `audit export --config` pinned the key: the export verifies alone,
+    // and says which pinned key vouched and where it came from.
     let run = alone(&export, &shared_pins());
     assert_ok(&run);
     assert!(
         run.stdout.starts_with("intact: 5 entries"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("pinned in this user's trusted keys")
+            && run.stdout.contains(p(&config)),
         "{}",
         run.describe()
     );
@@ -1558,6 +1565,13 @@ fn audit_commands_against_a_real_log() {
         "{}",
         run.describe()
     );
+    // A header that is not UTF-8, with keys pinned: tampering, as with a key.
+    let mut garbled = std::fs::read(&export).unwrap();
+    garbled[3] = 0xff;
+    let garbled_path = tmp.path().join("garbled.jsonl");
+    std::fs::write(&garbled_path, garbled).unwrap();
+    let run = alone(&garbled_path, &fresh);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
     // Its header alone does not pin anything.
     assert_eq!(std::fs::read_to_string(&fresh).unwrap(), pinned);
     // the key `audit export` printed pins it

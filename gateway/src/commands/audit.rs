@@ -569,6 +569,7 @@ fn verify(
     public_key: Option<&str>,
     require_witness: &[String],
 ) -> CmdResult {
+    let mut vouched_by: Option<String> = None;
     let report = match (config, export) {
         (config, Some(file)) => {
             let public_key = match (config, public_key) {
@@ -578,7 +579,16 @@ fn verify(
                     _ => return Err(AuditCmdError::BadPublicKey.into()),
                 },
                 (None, None) => match trusted_header_key(file)? {
-                    Pinned::Key(key) => key,
+                    Pinned::Key(key, from) => {
+                        // Said after the verdict: which trusted key vouched,
+                        // and why it is trusted.
+                        vouched_by = Some(format!(
+                            "checked against the audit key {} pinned in this user's trusted keys ({})",
+                            hex::encode(&key),
+                            if from.is_empty() { "no origin noted" } else { from.as_str() }
+                        ));
+                        key
+                    }
                     Pinned::Other { named, pins } => {
                         println!(
                             "tampering found: `{}`: it is signed by key {named}, which is not one of the audit keys pinned in `{}`; if it is genuine, verify it with --public-key",
@@ -687,6 +697,9 @@ fn verify(
             println!(
                 "intact: {entries} entries, {checkpoints} signed checkpoints, {chains} chains{open}"
             );
+            if let Some(line) = vouched_by {
+                println!("{line}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         audit::VerifyReport::Tampered { chain_id, why, .. }
@@ -828,8 +841,9 @@ async fn check_witness(
 /// What `audit verify --export` without a key trusts: the key the export's
 /// header names, only when this user pinned it ([`crate::trusted_keys`]).
 enum Pinned {
-    /// The header names a pinned key.
-    Key(Vec<u8>),
+    /// The header names a pinned key; what its pin line says of where it
+    /// came from.
+    Key(Vec<u8>, String),
     /// Keys are pinned, and the header names none of them (or no key).
     Other {
         /// What the header names.
@@ -858,8 +872,8 @@ fn trusted_header_key(file: &Path) -> Result<Pinned, AuditCmdError> {
     let Some(pins) = crate::trusted_keys::path() else {
         return Ok(Pinned::Nothing { named });
     };
-    let pinned = crate::trusted_keys::read(&pins).map_err(|why| AuditCmdError::File {
-        action: "read",
+    let pinned = crate::trusted_keys::read_pins(&pins).map_err(|why| AuditCmdError::File {
+        action: "trust",
         path: pins.clone(),
         why,
     })?;
@@ -867,20 +881,31 @@ fn trusted_header_key(file: &Path) -> Result<Pinned, AuditCmdError> {
         return Ok(Pinned::Nothing { named });
     }
     match header {
-        Some(key) if pinned.iter().any(|k| k.as_slice() == key.as_slice()) => Ok(Pinned::Key(key)),
-        _ => Ok(Pinned::Other { named, pins }),
+        Some(key) => match pinned
+            .into_iter()
+            .find(|(k, _)| k.as_slice() == key.as_slice())
+        {
+            Some((_, from)) => Ok(Pinned::Key(key, from)),
+            None => Ok(Pinned::Other { named, pins }),
+        },
+        None => Ok(Pinned::Other { named, pins }),
     }
 }
 
 fn export_header_key(file: &Path) -> Result<Vec<u8>, AuditCmdError> {
-    let mut first = String::new();
+    use std::io::Read;
+    // The header line only (bounded: a file without a newline is read no
+    // further than a header could be long); bytes that are not UTF-8 are a
+    // header that names no key, not a file that cannot be read.
+    let mut first = Vec::new();
     File::open(file)
-        .and_then(|f| BufReader::new(f).read_line(&mut first))
+        .and_then(|f| BufReader::new(f.take(64 * 1024)).read_until(b'\n', &mut first))
         .map_err(|why| AuditCmdError::File {
             action: "read",
             path: file.to_path_buf(),
             why,
         })?;
+    let first = String::from_utf8(first).map_err(|_| AuditCmdError::BadPublicKey)?;
     let bad = || AuditCmdError::BadPublicKey;
     let header: serde_json::Value = serde_json::from_str(&first).map_err(|_| bad())?;
     let hex_key = header

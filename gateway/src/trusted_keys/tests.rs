@@ -70,3 +70,25 @@ fn the_pin_file_is_the_variable_then_xdg_state_then_home() {
     );
     assert_eq!(path_from(env(&[])), None);
 }
+
+#[test]
+fn a_pin_file_others_may_write_is_not_trusted_and_each_pin_says_where_it_came_from() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys");
+    assert!(pin(&file, &[5u8; 32], Path::new("/etc/credgate/gateway.toml")).unwrap());
+    let pins = read_pins(&file).unwrap();
+    assert_eq!(pins.len(), 1);
+    assert!(
+        pins[0].1.starts_with("/etc/credgate/gateway.toml "),
+        "{:?}",
+        pins[0].1
+    );
+    for mode in [0o620, 0o602, 0o666] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let e = read_pins(&file).unwrap_err().to_string();
+        assert!(e.contains("no key in it is trusted"), "{mode:o}: {e}");
+    }
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(read(&file).unwrap(), vec![[5u8; 32]]);
+}
