@@ -56,6 +56,8 @@ pub use checkpoint::{generate_signing_key, Checkpoint, CheckpointKind};
 pub use entry::{Decision, Entry, NewEntry, Receipt};
 pub use error::AuditError;
 pub use export_seal::ExportKey;
-pub use reader::{verify_export, verify_export_any_version, ChainStatus, Cursor, Filter, Reader};
+pub use reader::{
+    verify_export, verify_export_any_version, ChainStatus, Cursor, ExportFacts, Filter, Reader,
+};
 pub use verify::VerifyReport;
 pub use writer::{AuditConfig, AuditLog, Published};

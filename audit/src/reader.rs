@@ -180,6 +180,10 @@ enum ExportLine {
         format: String,
         version: u32,
         public_key: String,
+        /// What was asked for (the filter, in words): sealed with the rest
+        /// of the file, so a selection cannot pass for the whole log.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        selection: Option<String>,
     },
     Checkpoint {
         chain_id: String,
@@ -237,11 +241,44 @@ fn nodes_missing(chain_id: &str, seq: u64) -> AuditError {
 }
 
 /// An export's first line.
-fn header_line(public_key: &[u8]) -> ExportLine {
+fn header_line(public_key: &[u8], f: &Filter) -> ExportLine {
     ExportLine::Header {
         format: EXPORT_FORMAT.to_owned(),
         version: EXPORT_VERSION,
         public_key: hex::encode(public_key),
+        selection: Some(selection(f)),
+    }
+}
+
+/// An export's filter in words (`whole log`, or `officer=…, from=… ms`):
+/// what `verify_export` reports the file to be.
+fn selection(f: &Filter) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut text = |name: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            parts.push(format!("{name}={v}"));
+        }
+    };
+    text("officer", &f.officer);
+    text("subject", &f.subject);
+    text("unit", &f.unit);
+    text("purpose", &f.purpose);
+    text("case", &f.case);
+    text("reason", &f.reason);
+    text("plane", &f.plane);
+    if let Some(d) = f.decision {
+        parts.push(format!("decision={}", d.as_str()));
+    }
+    if let Some(ms) = f.from_ms {
+        parts.push(format!("from_ms={ms}"));
+    }
+    if let Some(ms) = f.to_ms {
+        parts.push(format!("to_ms={ms}"));
+    }
+    if parts.is_empty() {
+        "whole log".to_owned()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -896,7 +933,7 @@ impl Reader {
         let ranges = self.store.matching_ranges(f).await?;
         // Every byte before the end line, as sent.
         let mut digest = LinesDigest::new();
-        write_line(&mut buf, &header_line(key.public_key()))?;
+        write_line(&mut buf, &header_line(key.public_key(), f))?;
         let mut written = 0u64;
         for (chain_id, lo, hi) in ranges {
             let (lo, hi) = (
@@ -1206,6 +1243,18 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
     verify_export_as(reader, public_key, false).map(|(report, _)| report)
 }
 
+/// What an export says of itself, beside its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportFacts {
+    /// Whether it ends with the signed end line (version 4); a version 3
+    /// file does not.
+    pub sealed: bool,
+    /// The selection its header names (`whole log`, or the filter in
+    /// words); sealed with the file. `None` from files made before it was
+    /// written.
+    pub selection: Option<String>,
+}
+
 /// [`verify_export`] that also reads a version 3 export (made before
 /// exports were sealed, [`crate::export_seal`]): its chains are checked as
 /// before, and the second value says whether the file was sealed. An
@@ -1215,7 +1264,7 @@ pub fn verify_export(reader: impl BufRead, public_key: &[u8]) -> Result<VerifyRe
 pub fn verify_export_any_version(
     reader: impl BufRead,
     public_key: &[u8],
-) -> Result<(VerifyReport, bool), AuditError> {
+) -> Result<(VerifyReport, ExportFacts), AuditError> {
     verify_export_as(reader, public_key, true)
 }
 
@@ -1223,7 +1272,7 @@ fn verify_export_as(
     reader: impl BufRead,
     public_key: &[u8],
     unsealed_ok: bool,
-) -> Result<(VerifyReport, bool), AuditError> {
+) -> Result<(VerifyReport, ExportFacts), AuditError> {
     if public_key.len() != 32 {
         return Err(AuditError::InvalidPublicKey(public_key.len()));
     }
@@ -1256,14 +1305,15 @@ fn verify_export_as(
         // Returning drops `lines` and with it the channels, which stops the
         // parsers.
         let mut sealed = true;
-        let report = verify_parsed(lines, public_key, unsealed_ok, &mut sealed);
+        let mut selection = None;
+        let report = verify_parsed(lines, public_key, unsealed_ok, &mut sealed, &mut selection);
         // Joined here so that a panic in a parser is an error, not ours.
         let mut joined = true;
         for p in parsers {
             joined &= p.join().is_ok();
         }
         if joined {
-            report.map(|r| (r, sealed))
+            report.map(|r| (r, ExportFacts { sealed, selection }))
         } else {
             Err(AuditError::ExportParser)
         }
@@ -1310,6 +1360,7 @@ fn verify_parsed(
     public_key: &[u8],
     unsealed_ok: bool,
     sealed: &mut bool,
+    selected: &mut Option<String>,
 ) -> Result<VerifyReport, AuditError> {
     let key = LogKey::raw(public_key)?;
     let mut header_seen = false;
@@ -1350,6 +1401,7 @@ fn verify_parsed(
                 format,
                 version,
                 public_key: key_hex,
+                selection: what,
             } => {
                 if header_seen || line_no != 1 {
                     return Err(AuditError::ExportFormat {
@@ -1369,6 +1421,7 @@ fn verify_parsed(
                     return Err(AuditError::KeyMismatch);
                 }
                 *sealed = !legacy;
+                *selected = what;
                 header_seen = true;
             }
             _ if !header_seen => return Err(missing_header(line_no)),

@@ -452,8 +452,9 @@ async fn forged_cut_and_trimmed_exports_are_refused(store: &TestStore) {
     assert!(why.contains("truncated"), "{why}");
     // Cut exactly at a checkpoint, the checkpoint line after it removed:
     // every entry left is covered, line for line what the export of
-    // entries 1..=20 holds — but that export has an end line of its own,
-    // and the full export's end line does not seal the cut file.
+    // entries 1..=20 holds — but that export has a header naming its
+    // selection and an end line of its own, and the full export's end line
+    // does not seal the cut file.
     let cut: Vec<String> = full
         .iter()
         .filter(|l| !(21..=25).any(|s| is_entry(l, s)) && !is_checkpoint(l, 25))
@@ -472,7 +473,9 @@ async fn forged_cut_and_trimmed_exports_are_refused(store: &TestStore) {
     };
     log.reader().export(&f, &mut upto20).await.unwrap();
     let upto20 = lines_of(&String::from_utf8(upto20).unwrap());
-    assert_eq!(upto20[..upto20.len() - 1], cut[..cut.len() - 1]);
+    // Line for line but the header (which names the selection) and the end.
+    assert_eq!(upto20[1..upto20.len() - 1], cut[1..cut.len() - 1]);
+    assert!(upto20[0].contains("\"selection\":\"to_ms="), "{}", upto20[0]);
     assert_eq!(verify_lines(&upto20, &pk), intact(20, 3, 1, 0, 0));
 
     // Front-trimmed: the first entry lines removed.

@@ -1516,6 +1516,48 @@ fn audit_commands_against_a_real_log() {
         "{}",
         run.describe()
     );
+    // What the file holds is sealed with it: a selection cannot pass for
+    // the whole log by editing its header.
+    assert!(
+        run.stdout.contains("the export holds: whole log"),
+        "{}",
+        run.describe()
+    );
+    let export_text = std::fs::read_to_string(&export).unwrap();
+    assert!(export_text
+        .lines()
+        .next()
+        .unwrap()
+        .contains("\"selection\":\"whole log\""));
+    let relabelled = tmp.path().join("relabelled.jsonl");
+    std::fs::write(
+        &relabelled,
+        export_text.replacen(
+            "\"selection\":\"whole log\"",
+            "\"selection\":\"officer=HN-AMR-0001\"",
+            1,
+        ),
+    )
+    .unwrap();
+    assert_eq!(alone(&relabelled, &shared_pins()).code, Some(1));
+    let part = tmp.path().join("part.jsonl");
+    assert_ok(&credgate(&[
+        "audit",
+        "export",
+        "--config",
+        p(&config),
+        "--from",
+        "2026-03-02",
+        "--out",
+        p(&part),
+    ]));
+    let run = alone(&part, &shared_pins());
+    assert_ok(&run);
+    assert!(
+        run.stdout.contains("the export holds: from_ms="),
+        "{}",
+        run.describe()
+    );
     // Any command given the config pins it (here `audit key`), once.
     assert_ok(&credgate_pins(
         &["audit", "key", "--config", p(&config)],

@@ -36,7 +36,7 @@ async fn old_export(
     key: &ExportKey,
     out: &mut Vec<u8>,
 ) -> Result<u64, AuditError> {
-    old_write_line(out, &header_line(key.public_key()))?;
+    old_write_line(out, &header_line(key.public_key(), f))?;
     let mut written = 0u64;
     for (chain_id, lo, hi) in reader.store.matching_ranges(f).await? {
         let span = (u64::try_from(lo).unwrap(), u64::try_from(hi).unwrap());
@@ -339,8 +339,8 @@ async fn a_version_3_export_is_read_as_unsealed() {
         verify_export(std::io::Cursor::new(&v3), &key),
         Err(AuditError::ExportFormat { line: 1, .. })
     ));
-    let (report, sealed) = verify_export_any_version(std::io::Cursor::new(&v3), &key).unwrap();
-    assert!(!sealed);
+    let (report, facts) = verify_export_any_version(std::io::Cursor::new(&v3), &key).unwrap();
+    assert!(!facts.sealed);
     assert!(
         matches!(
             report,
@@ -361,8 +361,9 @@ async fn a_version_3_export_is_read_as_unsealed() {
         "{report:?}"
     );
     // A version 4 file read the same way is sealed.
-    let (report, sealed) = verify_export_any_version(std::io::Cursor::new(&text), &key).unwrap();
-    assert!(sealed && report.is_intact());
+    let (report, facts) = verify_export_any_version(std::io::Cursor::new(&text), &key).unwrap();
+    assert!(facts.sealed && report.is_intact());
+    assert_eq!(facts.selection.as_deref(), Some("whole log"));
     // An end line in a version 3 file is not one.
     let mut with_end = lines.clone();
     with_end.push(text.lines().last().unwrap().to_owned());

@@ -570,6 +570,7 @@ fn verify(
     require_witness: &[String],
 ) -> CmdResult {
     let mut vouched_by: Option<String> = None;
+    let mut selection: Option<String> = None;
     let report = match (config, export) {
         (config, Some(file)) => {
             let public_key = match (config, public_key) {
@@ -612,18 +613,25 @@ fn verify(
                 why,
             })?);
             match audit::verify_export_any_version(reader, &public_key) {
-                Ok((report, true)) => report,
+                Ok((report, facts)) if facts.sealed => {
+                    // What the file is, as sealed with it: the whole log, or
+                    // a selection that must not pass for it.
+                    if let Some(what) = facts.selection {
+                        selection = Some(what);
+                    }
+                    report
+                }
                 // A version 3 export (before exports were sealed): its
                 // chains are checked, but nothing in it can show a cut at a
                 // chain's boundary; this command cannot vouch for it whole.
-                Ok((audit::VerifyReport::Intact { entries, chains, .. }, false)) => {
+                Ok((audit::VerifyReport::Intact { entries, chains, .. }, _)) => {
                     return Err(format!(
                         "`{}` is a version 3 export (made before exports were sealed): its {chains} chains and {entries} entries verify, but a file cut at a chain's boundary or missing a whole chain would too; compare its SHA-256 with the one recorded when it was made (an archive's SHA256SUMS), or export again from the store",
                         file.display()
                     )
                     .into())
                 }
-                Ok((report, false)) => report,
+                Ok((report, _)) => report,
                 // A file that does not read as an export made with this
                 // key (cut mid-line, header gone or swapped, lines that are
                 // not export lines) is a file that fails verification, not
@@ -697,6 +705,9 @@ fn verify(
             println!(
                 "intact: {entries} entries, {checkpoints} signed checkpoints, {chains} chains{open}"
             );
+            if let Some(what) = selection {
+                println!("the export holds: {what} (as sealed with the file)");
+            }
             if let Some(line) = vouched_by {
                 println!("{line}");
             }
