@@ -475,7 +475,11 @@ async fn forged_cut_and_trimmed_exports_are_refused(store: &TestStore) {
     let upto20 = lines_of(&String::from_utf8(upto20).unwrap());
     // Line for line but the header (which names the selection) and the end.
     assert_eq!(upto20[1..upto20.len() - 1], cut[1..cut.len() - 1]);
-    assert!(upto20[0].contains("\"selection\":\"to_ms="), "{}", upto20[0]);
+    assert!(
+        upto20[0].contains("\"selection\":\"to_ms="),
+        "{}",
+        upto20[0]
+    );
     assert_eq!(verify_lines(&upto20, &pk), intact(20, 3, 1, 0, 0));
 
     // Front-trimmed: the first entry lines removed.
