@@ -86,20 +86,31 @@ async fn run<B: hyper::body::Body>(
     let headers = req.headers();
     // Each inquiry header once: with two, which one the gateway, the
     // upstream or a reader of the log believes is anybody's guess.
-    for name in ["Inquiry-Purpose", "Inquiry-Case", "Subject-Consent"] {
-        if headers.get_all(name).iter().nth(1).is_some() {
+    let once = |name: &str| {
+        let mut all = headers.get_all(name).iter();
+        let first = all.next().map(HeaderValue::as_bytes);
+        match all.next() {
+            None => Ok(first),
+            Some(_) => Err(format!("`{name}` is given more than once")),
+        }
+    };
+    let raw = match (
+        once("Inquiry-Purpose"),
+        once("Inquiry-Case"),
+        once("Subject-Consent"),
+    ) {
+        (Ok(purpose), Ok(case), Ok(consent)) => RawRequest {
+            path: req.uri().path(),
+            query: req.uri().query(),
+            purpose,
+            case,
+            consent,
+        },
+        (Err(why), ..) | (_, Err(why), _) | (.., Err(why)) => {
             note_subject(req.uri().path(), draft);
-            let why = format!("`{name}` is given more than once");
             draft.entry.rule = why.clone();
             return Err(Failure::Invalid(why));
         }
-    }
-    let raw = RawRequest {
-        path: req.uri().path(),
-        query: req.uri().query(),
-        purpose: headers.get("inquiry-purpose").map(HeaderValue::as_bytes),
-        case: headers.get("inquiry-case").map(HeaderValue::as_bytes),
-        consent: headers.get("subject-consent").map(HeaderValue::as_bytes),
     };
     let inquiry = match policy::inquiry::parse(&raw) {
         Ok(i) => i,
@@ -115,10 +126,6 @@ async fn run<B: hyper::body::Body>(
         }
     };
     describe_route(&inquiry.route, draft);
-    // The consent token the request carried, by its log-safe id: a refusal
-    // (an expired token, one naming another subject or grantee, a bad
-    // signature) records which token it was.
-    draft.entry.consent_id = inquiry.consent.as_deref().map(policy::consent::token_id);
 
     // A misuse alert's suspension: one map lookup.
     let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
@@ -134,6 +141,7 @@ async fn run<B: hyper::body::Body>(
 
     let allow = admit(
         draft,
+        inquiry.consent.as_deref(),
         policy::decide(&conn.identity, &inquiry, &policy, now),
     )?;
 
@@ -234,6 +242,7 @@ async fn run<B: hyper::body::Body>(
     draft.entry.subject_type = Some(subject_type.as_str().to_string());
     let fetched = admit(
         draft,
+        inquiry.consent.as_deref(),
         policy::decide_fetched_record(&conn.identity, &inquiry, &subject_id, &policy, now),
     )?;
     let (body, report) = parsed.apply(&fetched.scope, now).map_err(rejected)?;
@@ -377,18 +386,24 @@ fn upstream_headers(inquiry_id: &str, conn: &ConnInfo, inquiry: &Inquiry) -> Hea
 }
 
 /// What a policy decision lets through, with its rule (the roles), consent
-/// and statutory basis noted in the draft; a refusal's rule is noted too.
-fn admit(draft: &mut Draft, decision: Decision) -> Result<Box<policy::Allow>, Failure> {
+/// and statutory basis noted in the draft; a refusal's rule is noted too,
+/// with the id of the consent token the request carried (an expired one,
+/// one naming another subject or grantee, a bad signature: which token it
+/// was; an allowed inquiry's comes from the decision, which verified it).
+fn admit(
+    draft: &mut Draft,
+    consent: Option<&str>,
+    decision: Decision,
+) -> Result<Box<policy::Allow>, Failure> {
     match decision {
         Decision::Deny(d) => {
             draft.entry.rule = d.rule.clone();
+            draft.entry.consent_id = consent.map(policy::consent::token_id);
             Err(Failure::Refused(d.reason, d.rule))
         }
         Decision::Allow(a) => {
             draft.entry.rule = format!("roles {}", a.roles.join(","));
-            if a.consent_id.is_some() {
-                draft.entry.consent_id = a.consent_id.clone();
-            }
+            draft.entry.consent_id = a.consent_id.clone();
             draft.entry.statutory_basis = a.statutory_basis.clone();
             Ok(a)
         }
