@@ -106,20 +106,11 @@ impl Detectors {
         // keeping the number of characters) ...
         let (base, ids, mobiles) =
             match self.mask_visible(&visible, &Census::new(visible.as_bytes())) {
-                Some((masked, ids, mobiles)) => {
-                    let mut masked = masked.chars();
-                    let out: String = text
-                        .chars()
-                        .map(|c| {
-                            if is_invisible(c) {
-                                c
-                            } else {
-                                masked.next().unwrap_or('*')
-                            }
-                        })
-                        .collect();
-                    (out, ids, mobiles)
-                }
+                Some((masked, ids, mobiles)) => (
+                    interleave(text, &masked, |c| !is_invisible(c)),
+                    ids,
+                    mobiles,
+                ),
                 None => (text.to_owned(), 0, 0),
             };
         // ... then as written, on what that left: numbers they separate
@@ -295,11 +286,7 @@ fn grouped_ids(text: &str, found: &mut Vec<(usize, usize, Detector)>) {
     let (mut first, mut second): (Option<Run>, Option<Run>) = (None, None);
     for run in (DigitRuns { bytes, at: 0 }) {
         if let (Some(region), Some(born)) = (&first, &second) {
-            let x_width = text
-                .get(run.end..)
-                .and_then(|after| after.chars().next())
-                .filter(|c| matches!(c, 'X' | 'x' | '\u{ff38}' | '\u{ff58}'))
-                .map(char::len_utf8);
+            let x_width = check_x_at(text, run.end);
             let last_fits = run.len == 4 || (run.len == 3 && x_width.is_some());
             if region.len == 6
                 && born.len == 8
@@ -337,20 +324,41 @@ fn grouped_ids(text: &str, found: &mut Vec<(usize, usize, Detector)>) {
 /// `value` (a resident id as written in groups) with its 18 characters
 /// masked as one value under `mask`; separators stay.
 fn mask_id_chars(value: &str, mask: Mask) -> String {
-    let is_id_char = |c: char| is_digit(c) || matches!(c, 'X' | 'x' | '\u{ff38}' | '\u{ff58}');
+    let is_id_char = |c: char| is_digit(c) || is_check_x(c);
     let chars: String = value.chars().filter(|c| is_id_char(*c)).collect();
-    let masked = mask_str(&chars, mask);
-    let mut masked = masked.chars();
+    interleave(value, &mask_str(&chars, mask), is_id_char)
+}
+
+/// `value` with its characters that are `taken` replaced, in order, by the
+/// characters of `replacement` (as many as were taken: masking keeps the
+/// number of characters); the others stay where they are.
+fn interleave(value: &str, replacement: &str, taken: impl Fn(char) -> bool) -> String {
+    let mut replacement = replacement.chars();
     value
         .chars()
         .map(|c| {
-            if is_id_char(c) {
-                masked.next().unwrap_or('*')
+            if taken(c) {
+                replacement.next().unwrap_or('*')
             } else {
                 c
             }
         })
         .collect()
+}
+
+/// Whether `c` is a resident id's check character `X`, either case, ASCII
+/// or fullwidth.
+fn is_check_x(c: char) -> bool {
+    matches!(c, 'X' | 'x' | '\u{ff38}' | '\u{ff58}')
+}
+
+/// The width in bytes of a check character `X` ([`is_check_x`]) right at
+/// byte `at` of `text`, if one is there.
+fn check_x_at(text: &str, at: usize) -> Option<usize> {
+    text.get(at..)
+        .and_then(|after| after.chars().next())
+        .filter(|c| is_check_x(*c))
+        .map(char::len_utf8)
 }
 
 /// Whether `bytes` may hold a resident id ([`resident_ids`]): one in
@@ -688,18 +696,7 @@ fn mask_digits(value: &str, mask: Mask) -> String {
         return mask_str(value, mask);
     }
     let digits: String = value.chars().filter(|c| is_digit(*c)).collect();
-    let masked = mask_str(&digits, mask);
-    let mut masked = masked.chars();
-    value
-        .chars()
-        .map(|c| {
-            if is_digit(c) {
-                masked.next().unwrap_or('*')
-            } else {
-                c
-            }
-        })
-        .collect()
+    interleave(value, &mask_str(&digits, mask), is_digit)
 }
 
 /// How many resident ids and mobile numbers the detectors find in `text`,
@@ -782,11 +779,7 @@ fn resident_ids(text: &str, run: &Run, found: &mut Vec<(usize, usize, Detector)>
     };
     let digit = |i: usize| digit_at(bytes, start_of(i)).map(|(d, _)| b'0' + d);
     // A check character `X` right after the run, and its width in bytes.
-    let x_width = text
-        .get(run.end..)
-        .and_then(|after| after.chars().next())
-        .filter(|c| matches!(c, 'X' | 'x' | '\u{ff38}' | '\u{ff58}'))
-        .map(char::len_utf8);
+    let x_width = check_x_at(text, run.end);
     // The 17 digits from the `from`-th as ASCII, and whether the check
     // character after them holds.
     let id_at = |from: usize| -> Option<[u8; 17]> {
