@@ -1304,16 +1304,18 @@ fn verify_export_as(
         };
         // Returning drops `lines` and with it the channels, which stops the
         // parsers.
-        let mut sealed = true;
-        let mut selection = None;
-        let report = verify_parsed(lines, public_key, unsealed_ok, &mut sealed, &mut selection);
+        let mut facts = ExportFacts {
+            sealed: true,
+            selection: None,
+        };
+        let report = verify_parsed(lines, public_key, unsealed_ok, &mut facts);
         // Joined here so that a panic in a parser is an error, not ours.
         let mut joined = true;
         for p in parsers {
             joined &= p.join().is_ok();
         }
         if joined {
-            report.map(|r| (r, ExportFacts { sealed, selection }))
+            report.map(|r| (r, facts))
         } else {
             Err(AuditError::ExportParser)
         }
@@ -1353,14 +1355,13 @@ impl ExportChain {
 }
 
 /// The checks of [`verify_export`], over parsed lines.
-/// `sealed` is set false for a version 3 file (read only with
-/// `unsealed_ok`).
+/// `facts` gets what the header says (a version 3 file, read only with
+/// `unsealed_ok`, is not sealed).
 fn verify_parsed(
     lines: impl Iterator<Item = ParsedLine>,
     public_key: &[u8],
     unsealed_ok: bool,
-    sealed: &mut bool,
-    selected: &mut Option<String>,
+    facts: &mut ExportFacts,
 ) -> Result<VerifyReport, AuditError> {
     let key = LogKey::raw(public_key)?;
     let mut header_seen = false;
@@ -1420,8 +1421,8 @@ fn verify_parsed(
                 {
                     return Err(AuditError::KeyMismatch);
                 }
-                *sealed = !legacy;
-                *selected = what;
+                facts.sealed = !legacy;
+                facts.selection = what;
                 header_seen = true;
             }
             _ if !header_seen => return Err(missing_header(line_no)),
@@ -1536,8 +1537,8 @@ fn verify_parsed(
     // are checked first, as they say which entry is at fault).
     let sealed_entries = match end {
         // A version 3 file has no end line: its chains are all it shows.
-        None if !*sealed => entries,
-        Some(_) if !*sealed => {
+        None if !facts.sealed => entries,
+        Some(_) if !facts.sealed => {
             return Err(AuditError::ExportFormat {
                 line: last_line,
                 why: "an end line in a version 3 export".into(),

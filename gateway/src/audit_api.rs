@@ -337,7 +337,7 @@ pub fn entry_json(entry: &audit::Entry) -> Value {
                 map.entry(k).or_insert(v);
             }
         }
-        if entry.entry.reason == "refusals_summarised" {
+        if entry.entry.reason == crate::server::refusals::SUMMARY_REASON {
             if let Some((count, first, last)) = refusal_summary(&entry.entry.rule) {
                 map.insert("count".into(), count.into());
                 map.insert("first_inquiry".into(), first.into());

@@ -114,6 +114,15 @@ pub fn pin(file: &Path, key: &[u8], from: &Path) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// [`pin_quietly`] the public half of an audit signing key (Ed25519
+/// PKCS#8); a key that is not one pins nothing (whoever loads it reports
+/// that).
+pub fn pin_signing_key_quietly(pkcs8: &[u8], from: &Path) {
+    if let Ok(pair) = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8) {
+        pin_quietly(ring::signature::KeyPair::public_key(&pair).as_ref(), from);
+    }
+}
+
 /// [`pin`] at [`path`], best effort: a failure is reported at debug level
 /// and otherwise ignored (pinning must never stop a command).
 pub fn pin_quietly(key: &[u8], from: &Path) {

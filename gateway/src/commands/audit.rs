@@ -616,9 +616,7 @@ fn verify(
                 Ok((report, facts)) if facts.sealed => {
                     // What the file is, as sealed with it: the whole log, or
                     // a selection that must not pass for it.
-                    if let Some(what) = facts.selection {
-                        selection = Some(what);
-                    }
+                    selection = facts.selection;
                     report
                 }
                 // A version 3 export (before exports were sealed): its

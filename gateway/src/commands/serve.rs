@@ -70,12 +70,7 @@ pub fn run(path: &Path, allow_fixed_clock: bool, log: LogFormat) -> CmdResult {
     // So that `audit verify --export` on this machine knows the audit key
     // (a config that does not load fails below, with its error).
     if let Ok(audit) = config.audit_config() {
-        if let Ok(pair) =
-            ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&audit.signing_key_pkcs8)
-        {
-            let public = ring::signature::KeyPair::public_key(&pair);
-            crate::trusted_keys::pin_quietly(public.as_ref(), path);
-        }
+        crate::trusted_keys::pin_signing_key_quietly(&audit.signing_key_pkcs8, path);
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -23,9 +23,10 @@
 //!   `suspend_for` restore suspensions, and a firing the replay finds that
 //!   the log lacks (the gateway stopped between the inquiry's commit and
 //!   the alert's) is written then — if its inquiry is among the log's last
-//!   [`LATE_SPAN_MS`] (two minutes): one further back is a firing no gateway made because
-//!   its rule did not exist yet (added by a reload, or while the gateways
-//!   were down), and rules never act on what was logged before them.
+//!   [`LATE_SPAN_MS`] (two minutes): one further back is a firing no
+//!   gateway made because its rule did not exist yet (added by a reload, or
+//!   while the gateways were down), and rules never act on what was logged
+//!   before them.
 //!
 //! - on a PostgreSQL store shared by several gateways (issue 17), the
 //!   **alert leader**: the one gateway holding the session advisory lock
@@ -235,7 +236,7 @@ impl Alerts {
 /// the running gateway never counts, so that the rebuild at start counts
 /// exactly what it counted.
 pub fn event_of(e: &audit::NewEntry) -> Option<AlertEvent> {
-    if e.plane != "data" || e.officer_id.is_empty() || e.reason == "refusals_summarised" {
+    if e.plane != "data" || e.officer_id.is_empty() || e.reason == super::refusals::SUMMARY_REASON {
         return None;
     }
     Some(AlertEvent {
@@ -687,12 +688,13 @@ impl AlertTask {
             self.replay_alert(&a, &mut replay);
         }
         // Late firings are the crash gap's: an inquiry committed, its
-        // gateway gone before the alert's entry. Its inquiry is at the log's
-        // end (the dead gateway wrote nothing after it; a cluster's leader
-        // is replaced within seconds). A firing further back that the log
-        // lacks is one no gateway fired — a rule added since (by a reload
-        // or while the gateways were down) — and rules act from when they
-        // are adopted, never on what was logged before.
+        // gateway gone before the alert's entry. Its inquiry is near the
+        // log's end (the dead gateway wrote nothing after it; a cluster's
+        // leader is replaced within about a minute): [`LATE_SPAN_MS`]. A
+        // firing further back that the log lacks is one no gateway fired —
+        // a rule added since (by a reload or while the gateways were down)
+        // — and rules act from when they are adopted, never on what was
+        // logged before.
         let tail = replay.tail_ms;
         let (missing, backdated): (Vec<Firing>, Vec<Firing>) = replay
             .missing
@@ -702,7 +704,7 @@ impl AlertTask {
             replayed = replayed_data,
             windows = self.evaluator.tracked(),
             late = missing.len(),
-            not_backdated = backdated.len(),
+            backdated_not_written = backdated.len(),
             "misuse alerts: state rebuilt from the log"
         );
         for f in missing {

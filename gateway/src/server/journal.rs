@@ -543,7 +543,7 @@ fn summary_entry(p: &super::refusals::Pending, inquiry_id: String) -> audit::New
             inquiry_id,
             p.plane,
             audit::Decision::Deny,
-            "refusals_summarised",
+            super::refusals::SUMMARY_REASON,
             429,
         )
     }

@@ -30,6 +30,9 @@ struct Bucket {
     last: Instant,
 }
 
+/// The `reason` of a summary entry.
+pub const SUMMARY_REASON: &str = "refusals_summarised";
+
 /// Refusals of one certificate not yet in a summary entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
