@@ -574,6 +574,12 @@ impl Reader {
         self.store.find_inquiry(inquiry_id).await
     }
 
+    /// Whether a chain ended with a clean shutdown: its newest checkpoint
+    /// is `final` (not sealed after a crash, not a running gateway's).
+    pub async fn ended_cleanly(&self, chain_id: &str) -> Result<bool, AuditError> {
+        self.store.ended_cleanly(chain_id).await
+    }
+
     /// One chain's length, latest checkpoint and its stored cosignatures.
     pub async fn chain_status(&self, chain_id: &str) -> Result<ChainStatus, AuditError> {
         let entries = self.store.last_seq(chain_id).await?;

@@ -613,6 +613,71 @@ async fn a_rule_added_by_a_reload_fires_no_backdated_alerts_at_the_next_start() 
     gw.shutdown().await.unwrap();
 }
 
+/// The outside probe of 2026-12-06: three refusals, then a `suspend` rule
+/// added by a reload (the officer is not suspended: the rule counts from
+/// its adoption), then a restart within two minutes. The rebuild counted
+/// the three refusals, found a firing the log lacked and wrote it late,
+/// suspending the officer — a firing no gateway made. A clean shutdown
+/// evaluated everything it committed: nothing is written late for its
+/// chain. Likewise a lifted officer stays lifted across the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_a_clean_shutdown_fires_nothing_the_running_gateway_did_not() {
+    let env = Env::new().await;
+    let (gw, clock) = gateway(&env, "", FRIDAY_10).await;
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let refused = [("Inquiry-Purpose", "gossip"), ("Inquiry-Case", "x")];
+    for n in 0..3 {
+        assert_eq!(ask(&c, &gw, &legal(n), &refused).await.status, 403);
+    }
+    let probing = "\n[[alerts]]\nname = \"probing\"\nkind = \"refusals\"\nthreshold = 3\nwindow = \"10m\"\naction = \"suspend\"\nsuspend_for = \"1h\"\n";
+    env.write_policy(&format!("{}{probing}", Env::conformance_policy()));
+    gw.reload_async().await.unwrap();
+    clock.set(FRIDAY_10 + time::Duration::seconds(20));
+    assert_eq!(
+        ask(&c, &gw, &legal(5), &INSPECTOR_HEADERS).await.status,
+        200
+    );
+    gw.shutdown().await.unwrap();
+
+    let clock = gateway::server::Clock::manual(FRIDAY_10 + time::Duration::seconds(30));
+    let gw = env.start_with_clock(clock.clone()).await;
+    let r = ask(&c, &gw, &legal(6), &INSPECTOR_HEADERS).await;
+    assert_eq!(r.status, 200, "{:?}", r.code());
+    expect_alerts(&env, 0).await;
+
+    // Now the rule fires live (three refusals after its adoption), the
+    // officer is lifted, and a restart keeps the lift.
+    for n in 0..3 {
+        assert_eq!(ask(&c, &gw, &legal(n), &refused).await.status, 403);
+    }
+    expect_alerts(&env, 1).await;
+    assert_eq!(
+        ask(&c, &gw, &legal(7), &INSPECTOR_HEADERS)
+            .await
+            .code()
+            .as_deref(),
+        Some("officer_suspended")
+    );
+    let (code, _, err) = lift_cli(
+        env.config_path.to_str().unwrap(),
+        "HN-AMR-0001",
+        "probe test",
+    )
+    .await;
+    assert_eq!(code, Some(0), "{err}");
+    let lifted = tests::env::eventually(10, || async {
+        ask(&c, &gw, &legal(8), &INSPECTOR_HEADERS).await.status == 200
+    })
+    .await;
+    assert!(lifted, "the lift did not reach the gateway");
+    gw.shutdown().await.unwrap();
+    let gw = env.start_with_clock(clock).await;
+    let r = ask(&c, &gw, &legal(9), &INSPECTOR_HEADERS).await;
+    assert_eq!(r.status, 200, "{:?}", r.code());
+    expect_alerts(&env, 1).await;
+    gw.shutdown().await.unwrap();
+}
+
 /// The state is rebuilt at start page by page (4 096 entries a page): a
 /// window whose count crosses the threshold only in its last page still
 /// fires. 4 500 inquiries about one subject, then 199 about other ones,
@@ -651,6 +716,21 @@ window = "1h"
             log.append(e).await.unwrap();
         }
         log.close().await.unwrap();
+    }
+    // As if its gateway was killed before evaluating them: no final
+    // checkpoint (a clean shutdown evaluates everything it committed, and
+    // the rebuild writes late firings only for a crash's chain).
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&env.store_url())
+            .await
+            .unwrap();
+        let done = sqlx::query("DELETE FROM notes WHERE kind = 'final'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        conn.close().await.unwrap();
     }
     assert!(alert_entries(&env).await.is_empty());
     // Started 10 minutes after the first of them: all in the window.

@@ -555,6 +555,9 @@ pub(crate) trait Store {
     async fn chains(&self) -> Result<Vec<String>, AuditError>;
     /// Chain ids with a checkpoint note but no final or sealed one.
     async fn open_chains(&self) -> Result<Vec<String>, AuditError>;
+    /// Whether a chain's newest checkpoint is a `final` one: its gateway
+    /// shut down cleanly (not a crash, not still running).
+    async fn ended_cleanly(&self, chain_id: &str) -> Result<bool, AuditError>;
     /// Up to `limit` rows of a chain with `seq > after`, by seq.
     async fn entries_after(
         &self,
@@ -737,6 +740,9 @@ impl AnyStore {
     }
     pub(crate) async fn open_chains(&self) -> Result<Vec<String>, AuditError> {
         dispatch!(self, s => s.open_chains().await)
+    }
+    pub(crate) async fn ended_cleanly(&self, chain_id: &str) -> Result<bool, AuditError> {
+        dispatch!(self, s => s.ended_cleanly(chain_id).await)
     }
     pub(crate) async fn entries_after(
         &self,
@@ -1257,6 +1263,20 @@ macro_rules! impl_common_store {
                 .fetch_all(&self.write)
                 .await
                 .map_err(|e| $crate::error::AuditError::Store(e.to_string()))
+            }
+
+            async fn ended_cleanly(&self, chain_id: &str) -> Result<bool, $crate::error::AuditError> {
+                // The notes of the chain's largest size (the primary key's
+                // prefix): a `final` among them is a clean shutdown.
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT kind FROM notes WHERE chain_id = ",
+                );
+                qb.push_bind(chain_id)
+                    .push(" AND size = (SELECT MAX(size) FROM notes WHERE chain_id = ")
+                    .push_bind(chain_id)
+                    .push(")");
+                let kinds: Vec<(String,)> = self.read_all(qb).await?;
+                Ok(kinds.iter().any(|(k,)| k == "final"))
             }
 
             async fn entries_after(

@@ -22,11 +22,12 @@
 //!   into the evaluator, alert and lift entries since now − the longest
 //!   `suspend_for` restore suspensions, and a firing the replay finds that
 //!   the log lacks (the gateway stopped between the inquiry's commit and
-//!   the alert's) is written then — if its inquiry is among the log's last
-//!   [`LATE_SPAN_MS`] (two minutes): one further back is a firing no
-//!   gateway made because its rule did not exist yet (added by a reload, or
-//!   while the gateways were down), and rules never act on what was logged
-//!   before them.
+//!   the alert's) is written then — if its inquiry is on a chain that did
+//!   not end with a clean shutdown (no `final` checkpoint: a crash, or a
+//!   cluster peer still running) and among the log's last [`LATE_SPAN_MS`]
+//!   (two minutes). Any other is a firing no gateway made because its rule
+//!   did not exist yet (added by a reload, or while the gateways were
+//!   down), and rules never act on what was logged before them.
 //!
 //! - on a PostgreSQL store shared by several gateways (issue 17), the
 //!   **alert leader**: the one gateway holding the session advisory lock
@@ -234,9 +235,17 @@ impl Alerts {
 /// an officer named, and an inquiry's own entry — not the summary of a
 /// certificate's refusals past its budget (`refusals_summarised`), which
 /// the running gateway never counts, so that the rebuild at start counts
-/// exactly what it counted.
+/// exactly what it counted — and not a refusal *because* the officer is
+/// suspended: counted, a suspended officer's every attempt would fire the
+/// `refusals` (or `off_hours`) rule again and push the suspension's end
+/// out for as long as they kept trying, where the contract says it lasts
+/// until `suspend_for` ends.
 pub fn event_of(e: &audit::NewEntry) -> Option<AlertEvent> {
-    if e.plane != "data" || e.officer_id.is_empty() || e.reason == super::refusals::SUMMARY_REASON {
+    if e.plane != "data"
+        || e.officer_id.is_empty()
+        || e.reason == super::refusals::SUMMARY_REASON
+        || e.reason == policy::Reason::OfficerSuspended.code()
+    {
         return None;
     }
     Some(AlertEvent {
@@ -589,7 +598,7 @@ impl AlertTask {
         for f in self.evaluator.observe(&ev) {
             let key = (f.rule.clone(), f.last_inquiry.clone());
             if !replay.logged.contains(&key) {
-                replay.missing.push(f);
+                replay.missing.push((f, e.chain_id.clone()));
             }
             replay.reproduced.insert(key);
         }
@@ -688,23 +697,39 @@ impl AlertTask {
             self.replay_alert(&a, &mut replay);
         }
         // Late firings are the crash gap's: an inquiry committed, its
-        // gateway gone before the alert's entry. Its inquiry is near the
-        // log's end (the dead gateway wrote nothing after it; a cluster's
-        // leader is replaced within about a minute): [`LATE_SPAN_MS`]. A
-        // firing further back that the log lacks is one no gateway fired —
-        // a rule added since (by a reload or while the gateways were down)
-        // — and rules act from when they are adopted, never on what was
-        // logged before.
+        // gateway gone before the alert's entry. So the inquiry is on a
+        // chain that did not end with a clean shutdown (a gateway stopped
+        // by a signal evaluates everything it committed, then signs a
+        // `final` checkpoint), and near the log's end (the dead gateway
+        // wrote nothing after it; a cluster's leader is replaced within
+        // about a minute): [`LATE_SPAN_MS`]. Any other firing the log lacks
+        // is one no gateway fired — its rule was added since (by a reload
+        // or while the gateways were down) — and rules act from when they
+        // are adopted, never on what was logged before.
         let tail = replay.tail_ms;
-        let (missing, backdated): (Vec<Firing>, Vec<Firing>) = replay
-            .missing
-            .into_iter()
-            .partition(|f| f.time_ms >= tail.saturating_sub(LATE_SPAN_MS));
+        let mut clean: HashMap<String, bool> = HashMap::new();
+        let mut missing = Vec::new();
+        let mut backdated = 0usize;
+        for (f, chain_id) in replay.missing {
+            let ended_cleanly = match clean.get(&chain_id) {
+                Some(c) => *c,
+                None => {
+                    let c = reader.ended_cleanly(&chain_id).await?;
+                    clean.insert(chain_id, c);
+                    c
+                }
+            };
+            if !ended_cleanly && f.time_ms >= tail.saturating_sub(LATE_SPAN_MS) {
+                missing.push(f);
+            } else {
+                backdated += 1;
+            }
+        }
         tracing::info!(
             replayed = replayed_data,
             windows = self.evaluator.tracked(),
             late = missing.len(),
-            backdated_not_written = backdated.len(),
+            backdated_not_written = backdated,
             "misuse alerts: state rebuilt from the log"
         );
         for f in missing {
@@ -723,8 +748,9 @@ struct Replay {
     logged: HashSet<(String, String)>,
     /// Firings the replay reproduced.
     reproduced: HashSet<(String, String)>,
-    /// Firings the replay reproduced that the log does not hold.
-    missing: Vec<Firing>,
+    /// Firings the replay reproduced that the log does not hold, with the
+    /// chain of the inquiry that made each fire.
+    missing: Vec<(Firing, String)>,
     /// Time of the newest data entry replayed.
     tail_ms: i64,
     now: i64,
