@@ -101,25 +101,58 @@ impl AuditError {
 }
 
 /// Removes a password from a store URL so that it can appear in messages.
-pub(crate) fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, tail) = match rest.find('/') {
+    // The query (libpq and sqlx take `?password=…` as well as userinfo).
+    let (before_query, query) = match rest.find(['?', '#']) {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    match authority.rsplit_once('@') {
+    let (authority, path) = match before_query.find('/') {
+        Some(i) => before_query.split_at(i),
+        None => (before_query, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
             if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}{tail}")
+                format!("{user}:***@{host}")
             } else {
-                format!("{scheme}://{user}@{host}{tail}")
+                format!("{user}@{host}")
             }
         }
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}{}", redact_query(query))
+}
+
+/// `query` (with its leading `?`, or empty) with the value of every
+/// parameter whose name speaks of a secret replaced by `***`.
+fn redact_query(query: &str) -> String {
+    let Some(params) = query.strip_prefix('?') else {
+        return query.to_owned();
+    };
+    let (params, fragment) = match params.split_once('#') {
+        Some((p, f)) => (p, format!("#{f}")),
+        None => (params, String::new()),
+    };
+    let redacted: Vec<String> = params
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_name(name) => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("?{}{fragment}", redacted.join("&"))
+}
+
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "passwd", "pwd", "secret", "token"]
+        .iter()
+        .any(|s| name.contains(s))
 }
 
 #[cfg(test)]

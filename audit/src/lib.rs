@@ -54,7 +54,7 @@ pub mod writer;
 
 pub use checkpoint::{generate_signing_key, Checkpoint, CheckpointKind};
 pub use entry::{Decision, Entry, NewEntry, Receipt};
-pub use error::AuditError;
+pub use error::{redact_url, AuditError};
 pub use export_seal::ExportKey;
 pub use reader::{
     verify_export, verify_export_any_version, ChainStatus, Cursor, ExportFacts, Filter, Reader,

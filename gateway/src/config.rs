@@ -832,6 +832,19 @@ impl Config {
             }
             url
         } else if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+            // Checked here so that `policy check` and every command say so
+            // with the line, not only the first to connect.
+            if let Err(e) = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(store)
+            {
+                c.push(
+                    a.store.span().start,
+                    format!(
+                        "[audit] store `{}` is not a valid PostgreSQL URL ({})",
+                        audit::redact_url(store),
+                        url_problem(&e)
+                    ),
+                );
+            }
             store.clone()
         } else {
             c.push(
@@ -1086,3 +1099,13 @@ mod toml_keys;
 
 #[cfg(test)]
 mod tests;
+
+/// What is wrong with a PostgreSQL URL, without repeating any of it (the
+/// parser's message may quote a password).
+fn url_problem(e: &sqlx::Error) -> &'static str {
+    match e {
+        sqlx::Error::Configuration(inner) if inner.to_string().contains("port") => "a bad port",
+        sqlx::Error::Configuration(_) => "it does not parse as a URL",
+        _ => "it does not parse",
+    }
+}

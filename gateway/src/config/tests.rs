@@ -126,6 +126,26 @@ fn postgres_store_url_is_passed_unchanged() {
     assert_eq!(c.audit_store_url, "postgres://credgate@db.example/audit");
 }
 
+/// An outside probe: `policy check` called `postgres://u:…@[::1` valid,
+/// `audit verify` then could not run. Checked at load, with its line, the
+/// password not repeated.
+#[test]
+fn a_postgres_store_url_that_does_not_parse_is_an_error_with_its_line() {
+    let dir = folder();
+    for bad in [
+        "postgres://u:hunter2@[::1",
+        "postgres://u:hunter2@h:99999999/d",
+    ] {
+        let text = GOOD.replace("sqlite://audit/inquiries.db", bad);
+        let err = Config::load(&write(dir.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a valid PostgreSQL URL"), "{err}");
+        assert!(err.contains("gateway.toml:"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}
+
 #[test]
 fn unknown_key_is_an_error_with_file_and_line() {
     let dir = folder();
