@@ -65,11 +65,19 @@ pub fn line_col(text: &str, byte_offset: usize) -> (usize, usize) {
 }
 
 /// Turn a `toml` parse/deserialise error into a diagnostic at its span (or
-/// 1:1 when the error has none). The message is `toml`'s own first line,
-/// lowercased at its start.
+/// 1:1 when the error has none). The message is `toml`'s own, lowercased
+/// at its start, its lines joined by `; ` (`invalid table header; expected
+/// `.`, `]``): one error is one line, however `toml` words it.
 pub fn from_toml_error(file: &str, text: &str, err: &toml::de::Error) -> Diagnostic {
     let offset = err.span().map_or(0, |s| s.start);
-    let raw = err.message().trim();
+    let joined: Vec<&str> = err
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let joined = joined.join("; ");
+    let raw = joined.as_str();
     let mut message = String::with_capacity(raw.len());
     let mut chars = raw.chars();
     if let Some(first) = chars.next() {

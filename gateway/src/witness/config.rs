@@ -72,17 +72,9 @@ impl Config {
     /// Parses config text as if read from `path` (paths resolve against its folder).
     pub fn from_toml(path: &Path, text: &str) -> Result<Config, WitnessConfigError> {
         let written: Config = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|span| {
-                    let before = text.get(..span.start).unwrap_or_default();
-                    let line = before.matches('\n').count() + 1;
-                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                    format!("{line}:{column}: ")
-                })
-                .unwrap_or_default();
-            let message = e.message().trim_end().replace('\n', " ");
-            WitnessConfigError::Invalid(vec![format!("`{}`:{at}{message}", path.display())])
+            let file = path.display().to_string();
+            let d = policy::diag::from_toml_error(&file, text, &e);
+            WitnessConfigError::Invalid(vec![d.to_string()])
         })?;
         let dir = path
             .parent()
@@ -97,10 +89,10 @@ impl Config {
         let mut errors = Vec::new();
         let f = file.display();
         if let Err(e) = Verifier::new(&self.name, audit::note::COSIGNATURE_V1, [0; 32]) {
-            errors.push(format!("`{f}`: `name` = `{}`: {e}", self.name));
+            errors.push(format!("{f}: `name` = `{}`: {e}", self.name));
         }
         if let Err(e) = parse_listen(&self.listen) {
-            errors.push(format!("`{f}`: `listen`: {e}"));
+            errors.push(format!("{f}: `listen`: {e}"));
         }
         for (what, p) in [
             ("key", &self.key),
@@ -109,13 +101,13 @@ impl Config {
             ("state", &self.state),
         ] {
             if p.as_os_str().is_empty() {
-                errors.push(format!("`{f}`: `{what}` must not be empty"));
+                errors.push(format!("{f}: `{what}` must not be empty"));
             }
         }
         let mut logs = Vec::new();
         let written = std::mem::take(&mut self.written_logs);
         for (i, log) in written.into_iter().enumerate() {
-            let at = format!("`{f}`: `logs[{i}]`");
+            let at = format!("{f}: `logs[{i}]`");
             if log.origin_prefix.is_empty() {
                 errors.push(format!("{at}: `origin_prefix` must not be empty"));
             }

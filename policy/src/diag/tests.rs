@@ -27,3 +27,17 @@ fn toml_error_has_position() {
     assert_eq!(d.line, 2);
     assert!(!d.message.is_empty());
 }
+
+/// An outside probe: `[items.x` (a table header cut off) printed two
+/// `credgate: error:` lines and counted `2 error(s)`: `toml`'s message has
+/// two lines. One error is one line.
+#[test]
+fn a_toml_syntax_error_is_one_diagnostic_on_one_line() {
+    let text = "a = 1\n[items.x\ncategory = \"basic\"\n";
+    let err = toml::from_str::<toml::Table>(text).unwrap_err();
+    let d = from_toml_error("p.toml", text, &err);
+    let shown = d.to_string();
+    assert!(!shown.contains('\n'), "{shown:?}");
+    assert!(shown.starts_with("p.toml:2:"), "{shown}");
+    assert!(shown.contains("invalid table header; expected"), "{shown}");
+}

@@ -71,7 +71,7 @@ fn unknown_keys_are_errors() {
     assert!(err.contains("surprise"), "{err}");
     // One line, with the position of the offending key.
     assert!(
-        err.contains("witness.toml`:7:1: ") && !err.contains('\n'),
+        err.contains("witness.toml:7:1: ") && !err.contains('\n'),
         "{err}"
     );
 }
