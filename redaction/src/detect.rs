@@ -1,47 +1,68 @@
 //! Value detectors: resident identity numbers and mobile numbers written
-//! into any string leaf, whatever its key.
+//! into any string leaf (and any key), whatever its key.
 //!
-//! Owns finding and masking them in place:
-//! - a GB 11643 resident identity number: 17 digits and a check character
-//!   (digit or `X`/`x`) that the checksum confirms, each digit ASCII or
-//!   fullwidth (`１１０１０５…`, mixed too) and the `X` maybe fullwidth
-//!   (`Ｘ`/`ｘ`); a maximal run of exactly that shape is one. Inside a
-//!   longer run of digits (an id glued to other digits) every
-//!   18-character window whose checksum holds and whose birth date
-//!   (characters 7–14) is a real date in 1900–2099 is one too. A number
-//!   whose checksum fails is left alone;
-//! - a mainland mobile number: 11 digits starting `1[3-9]`, ASCII or
-//!   fullwidth (`１３８…`), written as a maximal run of exactly those 11
-//!   digits, or glued to the country code (`8613812345678`,
-//!   `+8613812345678`, `008613812345678`), or grouped 3-4-4 or 3-8 with one
-//!   separator between groups (space, `-`, `.`, U+00A0, U+3000, U+FF0D,
-//!   U+2010-U+2015, U+FF0E: `138 1234 5678`, `+86-138-1234-5678`,
-//!   `１３８－１２３４－５６７８`, `138 12345678`), or with the first group
-//!   in parentheses and at most one separator after them (`(138)1234-5678`,
-//!   `（138） 12345678`); never digits inside a longer run of other
-//!   digits. Only the 11 digits are masked (a country code, parentheses and
-//!   separators stay).
+//! Owns finding and masking them in place. A text is read as *numbers*:
+//! a number is one or more *groups* of digits, the groups joined by short
+//! runs of separators. Then an id or a mobile is a sequence of consecutive
+//! **whole** groups of one number:
+//! - a GB 11643 resident identity number: whole groups holding 18 digits
+//!   whose check digit holds, or 17 digits and the check character `X`
+//!   right after them (or after a separator run), the check character
+//!   confirming them. Written as one group the checksum decides; written
+//!   in several groups its birth date (characters 7–14) must also be a
+//!   real date in 1900–2099;
+//! - a mainland mobile number: whole groups holding 11 digits starting
+//!   `1[3-9]`, the first group maybe carrying a glued prefix: country code
+//!   `86` / `0086`, or a trunk `0` (`013812345678`: Chinese writing puts a
+//!   long-distance `0` before a mobile too). Only the 11 digits are the
+//!   number (prefixes, separators and brackets stay). Two groups across
+//!   one full stop (`131.23456789`) may be a decimal: masked all the same
+//!   (a full stop hid mobiles otherwise: `138.12345678`).
 //!
-//! - either written in groups: a resident id as 6, 8 and 4 digits (or 3
-//!   and the check character) with one separator between groups
-//!   (`430102 19850612 3011`), its birth date real;
-//! - either with invisible characters inside (zero-width spaces, soft
-//!   hyphens, bidi controls, …): a text is scanned with them skipped, then
-//!   as written (so two numbers one separates are two), and they stay
-//!   where they are. Digits a bidi override shows in another order are
-//!   scanned in their stored order.
+//! Group alignment keeps two numbers written side by side two numbers
+//! (`13812345678, 13987654321`, `138/1234/5678,139/8765/4321`) and never
+//! takes a random window of a long digit string, with two exceptions for
+//! one group longer than any number:
+//! - a group that splits exactly into ids and mobiles (with their
+//!   prefixes) is those: two mobiles back to back (22 digits), an id
+//!   followed by a mobile (29);
+//! - otherwise every 18-character window of a group of 19 digits or more
+//!   whose checksum holds and whose birth date is real is an id (an id
+//!   glued to other digits); and what is left between (or around) those
+//!   ids, when exactly a mobile with its prefix, is a mobile.
+//!
+//! A digit is any Unicode decimal digit (general category `Nd`: ASCII,
+//! fullwidth, Arabic-Indic, Devanagari, Thai, mathematical `𝟏`, …) and any
+//! other character Unicode gives a digit value (superscripts, subscripts,
+//! circled `①`, …: what NFKC turns into one digit, and dingbat digits),
+//! each read with its value. The check character `X` is `X`/`x` and
+//! anything NFKC turns into one (fullwidth `Ｘ`, Roman numeral ten `Ⅹ`,
+//! circled, mathematical). A separator is Unicode whitespace (tab, line
+//! feed, no-break and ideographic spaces, …), any dash, and `.` `/` `\`
+//! `_` `(` `)` `[` `]` `,` `:` `;` `|`, `·`, `・`, `、`, `。`, `•`, `−`,
+//! fullwidth and small forms of those, and CJK brackets; a run of at most
+//! [`SEP_CAP`] of them joins two groups. Characters that show nothing
+//! ([`is_skippable`]: default-ignorable code points, controls, combining
+//! marks, the Braille blank, interlinear annotation characters) are read
+//! through: a text is scanned with them invisible (a digit, a mark, a digit
+//! is one group), then, when it has any between digits, with each one
+//! splitting a group (so `13812345678<U+200B>13912345678`, read through a
+//! 22-digit group, is two mobiles either way, and an id split in the
+//! middle is two whole groups). They stay where they are. Digits a bidi
+//! override shows in another order are scanned in their stored order.
+//!
+//! Grouped numbers cost false positives (a list of small amounts `13, 2024,
+//! 5678` is a mobile): the detectors fail closed.
 //!
 //! Masking is by character (kept digits keep their form, others become
 //! `*`), so the text stays valid UTF-8 and as many characters long.
 //! Nothing here keeps or returns a matched value.
 
-use std::cell::OnceCell;
+mod unicode;
 
 use policy::gb11643_check_char;
 use policy::Mask;
 use time::{Date, Month};
-
-use crate::mask::mask_str;
 
 /// Which detector matched (the [`crate::Report`] counts them by name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -72,128 +93,80 @@ pub(crate) struct Detectors {
     pub(crate) mobile: Option<Mask>,
 }
 
-/// Shortest run of digits a resident id can be (17 and an `X`).
-const ID_SHORTEST: usize = 17;
-
 /// Digits in a mainland mobile number.
 const MOBILE_DIGITS: usize = 11;
+
+/// Characters in a resident id.
+const ID_CHARS: usize = 18;
+
+/// The longest run of separators that still joins two groups of one
+/// number (`138 - 1234 - 5678`).
+pub(crate) const SEP_CAP: usize = 3;
 
 impl Detectors {
     /// `text` with every detected value masked, and the counts by detector
     /// (resident ids, mobiles); `None` when nothing was masked.
-    ///
-    /// Invisible characters ([`is_invisible`]: zero-width spaces and
-    /// joiners, soft hyphens, bidi controls, variation selectors, …) are
-    /// skipped in a first scan, so a number split by them is found, and
-    /// they stay where they were (only the number's characters are
-    /// masked); a second scan reads the text as written.
     pub(crate) fn mask(&self, text: &str) -> Option<(String, u32, u32)> {
         if self.resident_id.is_none() && self.mobile.is_none() {
             return None;
         }
-        if text.len() < MOBILE_DIGITS {
+        if !may_hold_number(text.as_bytes()) {
             return None;
         }
-        let census = Census::new(text.as_bytes());
-        // Invisible characters are no digits: only a text with enough
-        // digits for a number is looked at for them.
-        census.digits()?;
-        let Some(visible) = without_invisible(text) else {
-            return self.mask_visible(text, &census);
-        };
-        // Read through them first: numbers they split are found (and the
-        // invisible ones put back between the masked characters, masking
-        // keeping the number of characters) ...
-        let (base, ids, mobiles) =
-            match self.mask_visible(&visible, &Census::new(visible.as_bytes())) {
-                Some((masked, ids, mobiles)) => (
-                    interleave(text, &masked, |c| !is_invisible(c)),
-                    ids,
-                    mobiles,
-                ),
-                None => (text.to_owned(), 0, 0),
-            };
-        // ... then as written, on what that left: numbers they separate
-        // (`13812345678\u{200b}13912345678` is two, which read through
-        // would run into one 22-digit run).
-        match self.mask_visible(&base, &Census::new(base.as_bytes())) {
-            Some((out, ids2, mobiles2)) => Some((out, ids + ids2, mobiles + mobiles2)),
-            None if ids + mobiles > 0 => Some((base, ids, mobiles)),
-            None => None,
-        }
-    }
-
-    /// [`Detectors::mask`] of a text without invisible characters, and
-    /// its digit census.
-    fn mask_visible(&self, text: &str, census: &Census<'_>) -> Option<(String, u32, u32)> {
-        let bytes = text.as_bytes();
-        // Every form of either holds at least 11 digits, each at least one
-        // byte: most string leaves (names, dates, codes) are shorter.
-        if bytes.len() < MOBILE_DIGITS {
-            return None;
-        }
-        // Matches as byte ranges, in order, not overlapping.
-        let mut found: Vec<(usize, usize, Detector)> = Vec::new();
-        if self.resident_id.is_some() && may_hold_id(bytes, census) {
-            for run in (DigitRuns { bytes, at: 0 }) {
-                if run.len >= ID_SHORTEST {
-                    resident_ids(text, &run, &mut found);
+        let mut found = Vec::new();
+        let skipped_inside = scan(text, false, &mut found);
+        if skipped_inside {
+            // Again with every invisible character between digits splitting
+            // its group; what this finds that overlaps nothing found yet is
+            // added.
+            let mut more = Vec::new();
+            scan(text, true, &mut more);
+            for candidate in more {
+                let overlaps = found
+                    .iter()
+                    .any(|f: &Found| f.first() < candidate.last() && candidate.first() < f.last());
+                if !overlaps {
+                    found.push(candidate);
                 }
             }
         }
-        if self.resident_id.is_some() && may_hold_grouped_id(bytes, census) {
-            let before = found.len();
-            grouped_ids(text, &mut found);
-            if found.len() > before {
-                // Grouped ids lie in runs shorter than any whole id: none
-                // overlaps another; order them among the rest.
-                found.sort_by_key(|f| f.0);
-            }
-        }
-        if self.mobile.is_some() && may_hold_mobile(text, census) {
-            let ids = std::mem::take(&mut found);
-            let mut ids = ids.into_iter().peekable();
-            for (start, end) in mobiles(text) {
-                // Ids first (none overlaps a mobile: an id lies in a run of
-                // 17 or more digits and the check character after it, a
-                // mobile's runs are shorter and hold no letter).
-                while let Some(id) = ids.next_if(|id| id.0 < end) {
-                    found.push(id);
-                }
-                if found.last().is_none_or(|last| last.1 <= start) {
-                    found.push((start, end, Detector::Mobile));
-                }
-            }
-            found.extend(ids);
-        }
-        if found.is_empty() {
-            return None;
-        }
+        // Ids and mobiles are both looked for (so an id is never read as a
+        // mobile); the masks decide which are masked.
         let (mut ids, mut mobiles) = (0u32, 0u32);
-        let mut out = String::with_capacity(text.len());
-        let mut copied = 0;
-        for (start, end, detector) in found {
-            let (Some(before), Some(value)) = (text.get(copied..start), text.get(start..end))
-            else {
+        let mut starred: Vec<(usize, usize)> = Vec::new();
+        for value in &found {
+            let mask = match value.detector {
+                Detector::ResidentId => self.resident_id,
+                Detector::Mobile => self.mobile,
+            };
+            let Some(mask) = mask else {
                 continue;
             };
-            let masked = match (detector, self.resident_id, self.mobile) {
-                (Detector::ResidentId, Some(mask), _) if value.chars().any(is_separator) => {
-                    ids += 1;
-                    mask_id_chars(value, mask)
-                }
-                (Detector::ResidentId, Some(mask), _) => {
-                    ids += 1;
-                    mask_str(value, mask)
-                }
-                (Detector::Mobile, _, Some(mask)) => {
-                    mobiles += 1;
-                    mask_digits(value, mask)
-                }
-                _ => continue,
+            match value.detector {
+                Detector::ResidentId => ids += 1,
+                Detector::Mobile => mobiles += 1,
+            }
+            let total = value.chars.len();
+            let keep = mask.keep_start.saturating_add(mask.keep_end);
+            let hidden = if total <= keep {
+                value.chars.get(..)
+            } else {
+                value.chars.get(mask.keep_start..total - mask.keep_end)
             };
-            out.push_str(before);
-            out.push_str(&masked);
+            starred.extend(hidden.unwrap_or_default().iter().copied());
+        }
+        if ids + mobiles == 0 {
+            return None;
+        }
+        starred.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        for (start, end) in starred {
+            if start < copied {
+                continue;
+            }
+            out.push_str(text.get(copied..start).unwrap_or_default());
+            out.push('*');
             copied = end;
         }
         out.push_str(text.get(copied..).unwrap_or_default());
@@ -201,213 +174,44 @@ impl Detectors {
     }
 }
 
-/// Whether `text` may hold a mobile number in any form [`mobiles`]
-/// finds. A run of 11 ASCII digits is found skipping through the text;
-/// every other form still has 11 digits, ASCII or fullwidth (`EF BC 9x`),
-/// and without a fullwidth one it is ASCII digits in groups, the last of
-/// them after a link ([`has_grouped_ascii`]).
-/// Nearly all text (dates, amounts, document numbers, prose) is ruled out
-/// by counts the compiler vectorises (a byte-by-byte scan would cost
-/// ~1 ns per byte of every string leaf).
-fn may_hold_mobile(text: &str, census: &Census<'_>) -> bool {
-    if has_digit_run(text.as_bytes(), MOBILE_DIGITS) {
+/// One id or mobile found: its characters as byte ranges, in order (18 for
+/// an id, 11 for a mobile).
+#[derive(Debug, Clone)]
+struct Found {
+    detector: Detector,
+    chars: Vec<(usize, usize)>,
+}
+
+impl Found {
+    fn first(&self) -> usize {
+        self.chars.first().map_or(0, |c| c.0)
+    }
+
+    fn last(&self) -> usize {
+        self.chars.last().map_or(0, |c| c.1)
+    }
+}
+
+/// Whether `bytes` may hold 11 digits: counts ASCII digits and the first
+/// bytes of the characters that can be digits or the check character
+/// (C2 CB D9 DB DF E0 E1 E2 EA EF F0, from the tables; never E3-E9, where
+/// CJK text lies), in loops the compiler vectorises. Most string leaves
+/// (names, dates, codes, Chinese prose) are ruled out here.
+fn may_hold_number(bytes: &[u8]) -> bool {
+    if bytes.len() < MOBILE_DIGITS {
+        return false;
+    }
+    let ascii = count_bytes(bytes, u8::is_ascii_digit);
+    if ascii >= MOBILE_DIGITS {
         return true;
     }
-    match census.digits() {
-        None => false,
-        Some((_, wide)) => wide > 0 || has_grouped_ascii(text),
-    }
-}
-
-/// `text` without its invisible characters ([`is_invisible`]), or `None`
-/// when it has none. Each one's UTF-8 starts with one of a few bytes, none
-/// of which starts a CJK character: most non-ASCII text is ruled out by
-/// that byte scan alone.
-fn without_invisible(text: &str) -> Option<String> {
-    let may = !text.is_ascii()
-        && text
-            .as_bytes()
-            .iter()
-            .any(|b| matches!(b, 0xC2 | 0xCD | 0xD8 | 0xE1 | 0xE2 | 0xEF | 0xF0 | 0xF3));
-    if !may || !text.chars().any(is_invisible) {
-        return None;
-    }
-    Some(text.chars().filter(|c| !is_invisible(*c)).collect())
-}
-
-/// Characters that show nothing (Unicode format characters and the like):
-/// soft hyphen, combining grapheme joiner, Arabic letter mark, Mongolian
-/// free variation selectors and vowel separator, zero-width space, joiners
-/// and marks (U+200B-U+200F), bidi embeddings and isolates, word joiner and
-/// invisible operators (U+2060-U+206F), variation selectors, the zero-width
-/// no-break space (U+FEFF), musical formatting marks and tag characters.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{ad}'
-            | '\u{34f}'
-            | '\u{61c}'
-            | '\u{180b}'..='\u{180f}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}'
-            | '\u{fe00}'..='\u{fe0f}'
-            | '\u{feff}'
-            | '\u{1d173}'..='\u{1d17a}'
-            | '\u{e0000}'..='\u{e007f}'
-    )
-}
-
-/// Whether `bytes` may hold a grouped resident id ([`grouped_ids`]): its
-/// date group is 8 digits (ASCII or fullwidth), and there are 17 digits or
-/// more in all.
-fn may_hold_grouped_id(bytes: &[u8], census: &Census<'_>) -> bool {
-    census.digits().is_some_and(|(ascii, wide)| {
-        ascii + wide >= ID_SHORTEST && (wide > 0 || has_digit_run(bytes, 8))
-    })
-}
-
-/// Resident ids written in the groups people write them in: 6 digits
-/// (the region), 8 (the birth date), 4 (or 3 and the check character),
-/// each a maximal run of digits, with one separator ([`is_separator`])
-/// between each two: `430102 19850612 3011`, `430102-19850612-301X`. The
-/// checksum must hold and the birth date be a real date in 1900–2099.
-/// Pushed to `found` as byte ranges (first digit to check character).
-fn grouped_ids(text: &str, found: &mut Vec<(usize, usize, Detector)>) {
-    let bytes = text.as_bytes();
-    let separated = |a: &Run, b: &Run| text.get(a.end..b.start).is_some_and(one_separator);
-    let digits = |run: &Run, out: &mut String| {
-        let mut at = run.start;
-        while let Some((d, width)) = digit_at(bytes, at).filter(|_| at < run.end) {
-            out.push(char::from(b'0' + d));
-            at += width;
-        }
-    };
-    let (mut first, mut second): (Option<Run>, Option<Run>) = (None, None);
-    for run in (DigitRuns { bytes, at: 0 }) {
-        if let (Some(region), Some(born)) = (&first, &second) {
-            let x_width = check_x_at(text, run.end);
-            let last_fits = run.len == 4 || (run.len == 3 && x_width.is_some());
-            if region.len == 6
-                && born.len == 8
-                && last_fits
-                && separated(region, born)
-                && separated(born, &run)
-            {
-                let mut all = String::with_capacity(18);
-                for r in [region, born, &run] {
-                    digits(r, &mut all);
-                }
-                let check = match run.len {
-                    4 => all.pop(),
-                    _ => Some('X'),
-                };
-                let holds = check.is_some()
-                    && gb11643_check_char(&all) == check
-                    && plausible_birth_date(&all);
-                if holds {
-                    let end = run.end
-                        + if run.len == 3 {
-                            x_width.unwrap_or(0)
-                        } else {
-                            0
-                        };
-                    found.push((region.start, end, Detector::ResidentId));
-                }
-            }
-        }
-        first = second;
-        second = Some(run);
-    }
-}
-
-/// `value` (a resident id as written in groups) with its 18 characters
-/// masked as one value under `mask`; separators stay.
-fn mask_id_chars(value: &str, mask: Mask) -> String {
-    let is_id_char = |c: char| is_digit(c) || is_check_x(c);
-    let chars: String = value.chars().filter(|c| is_id_char(*c)).collect();
-    interleave(value, &mask_str(&chars, mask), is_id_char)
-}
-
-/// `value` with its characters that are `taken` replaced, in order, by the
-/// characters of `replacement` (as many as were taken: masking keeps the
-/// number of characters); the others stay where they are.
-fn interleave(value: &str, replacement: &str, taken: impl Fn(char) -> bool) -> String {
-    let mut replacement = replacement.chars();
-    value
-        .chars()
-        .map(|c| {
-            if taken(c) {
-                replacement.next().unwrap_or('*')
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// Whether `c` is a resident id's check character `X`, either case, ASCII
-/// or fullwidth.
-fn is_check_x(c: char) -> bool {
-    matches!(c, 'X' | 'x' | '\u{ff38}' | '\u{ff58}')
-}
-
-/// The width in bytes of a check character `X` ([`is_check_x`]) right at
-/// byte `at` of `text`, if one is there.
-fn check_x_at(text: &str, at: usize) -> Option<usize> {
-    text.get(at..)
-        .and_then(|after| after.chars().next())
-        .filter(|c| is_check_x(*c))
-        .map(char::len_utf8)
-}
-
-/// Whether `bytes` may hold a resident id ([`resident_ids`]): one in
-/// ASCII digits is a run of 17 or more found skipping through the text
-/// (its check character may be fullwidth); one with a fullwidth digit
-/// needs that digit and 16 more.
-fn may_hold_id(bytes: &[u8], census: &Census<'_>) -> bool {
-    has_digit_run(bytes, ID_SHORTEST)
-        || census
-            .digits()
-            .is_some_and(|(ascii, wide)| wide > 0 && ascii + wide >= ID_SHORTEST)
-}
-
-/// How many digits one text holds, ASCII and fullwidth, counted when a
-/// quick check first asks (at most once per text).
-struct Census<'t> {
-    bytes: &'t [u8],
-    counts: OnceCell<Option<(usize, usize)>>,
-}
-
-impl<'t> Census<'t> {
-    fn new(bytes: &'t [u8]) -> Self {
-        Census {
-            bytes,
-            counts: OnceCell::new(),
-        }
-    }
-
-    /// The ASCII and the fullwidth digits; `None` when there are fewer
-    /// than 11 in all (no mobile, no id).
-    fn digits(&self) -> Option<(usize, usize)> {
-        *self.counts.get_or_init(|| {
-            let bytes = self.bytes;
-            let ascii = count_bytes(bytes, u8::is_ascii_digit);
-            // Each fullwidth digit starts with 0xEF (so do `，`, `：`,
-            // `（`, ...).
-            let mut wide = count_bytes(bytes, |b| *b == 0xEF);
-            if ascii + wide < MOBILE_DIGITS {
-                return None;
-            }
-            if wide > 0 {
-                wide = bytes
-                    .windows(3)
-                    .filter(|w| matches!(w, [0xEF, 0xBC, 0x90..=0x99]))
-                    .count();
-            }
-            (ascii + wide >= MOBILE_DIGITS).then_some((ascii, wide))
-        })
-    }
+    let other = count_bytes(bytes, |b| {
+        matches!(
+            b,
+            0xC2 | 0xCB | 0xD9 | 0xDB | 0xDF | 0xE0 | 0xE1 | 0xE2 | 0xEA | 0xEF | 0xF0
+        )
+    });
+    ascii + other >= MOBILE_DIGITS
 }
 
 /// How many bytes of `bytes` are `wanted` (a loop the compiler vectorises).
@@ -425,278 +229,600 @@ fn count_bytes(bytes: &[u8], wanted: impl Fn(&u8) -> bool) -> usize {
         .sum()
 }
 
-/// Whether `text` (whose digits are all ASCII) may hold a grouped
-/// mobile ([`mobiles`]): every one ends with a run of 4 or 8 digits right
-/// after a link (one separator, or `)`/`）` and at most one separator)
-/// that follows a digit. Runs shorter than 4 are skipped as
-/// [`has_digit_run`] skips them (about one look per 4 bytes of text
-/// without digits); only a run of 4 or more has its link looked at.
-fn has_grouped_ascii(text: &str) -> bool {
-    const LAST_GROUP: usize = 4;
-    let bytes = text.as_bytes();
-    // Where a run of `LAST_GROUP` digits would end.
-    let mut end = LAST_GROUP - 1;
-    while let Some(b) = bytes.get(end) {
-        if !b.is_ascii_digit() {
-            end += LAST_GROUP;
-            continue;
-        }
-        let mut first = end;
-        while first > 0 && bytes.get(first - 1).is_some_and(u8::is_ascii_digit) {
-            first -= 1;
-        }
-        if end + 1 - first < LAST_GROUP {
-            // `first - 1` is no digit: the next run of 4 starts at `first`
-            // at the earliest.
-            end = first + LAST_GROUP - 1;
-            continue;
-        }
-        if linked_after_digit(text, first) {
-            return true;
-        }
-        let mut past = end + 1;
-        while bytes.get(past).is_some_and(u8::is_ascii_digit) {
-            past += 1;
-        }
-        // `past` is no digit: the next run starts after it.
-        end = past + LAST_GROUP;
-    }
-    false
+/// What one character is to the detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// A digit and its value.
+    Digit(u8),
+    /// A check character `X`.
+    CheckX,
+    /// Shows nothing: read through.
+    Skip,
+    /// May join two groups of digits.
+    Sep,
+    /// Ends a number.
+    Other,
 }
 
-/// Whether the text before byte `at` of `text` ends with a digit and a
-/// link between groups: one separator, `)`/`）`, or `)`/`）` and one
-/// separator.
-fn linked_after_digit(text: &str, at: usize) -> bool {
-    let Some(before) = text.get(..at) else {
-        return false;
+/// The class of `c` ([`Class`]).
+fn classify(c: char) -> Class {
+    if c.is_ascii() {
+        return match c {
+            '0'..='9' => Class::Digit(c as u8 - b'0'),
+            'X' | 'x' => Class::CheckX,
+            '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' => Class::Sep,
+            '\0'..='\u{1f}' | '\u{7f}' => Class::Skip,
+            '-' | '.' | '/' | '\\' | '_' | '(' | ')' | '[' | ']' | ',' | ':' | ';' | '|' => {
+                Class::Sep
+            }
+            _ => Class::Other,
+        };
+    }
+    let code = u32::from(c);
+    // CJK ideographs and Hangul syllables: none is any of the others.
+    if (0x3400..=0x9FFF).contains(&code) || (0xAC00..=0xD7A3).contains(&code) {
+        return Class::Other;
+    }
+    if let Some(value) = digit_value(c) {
+        return Class::Digit(value);
+    }
+    if unicode::X_FORMS.binary_search(&code).is_ok() {
+        return Class::CheckX;
+    }
+    // Before separators: U+0085 (next line), U+2028 and U+2029 are white
+    // space too, but read through (they do not count toward a separator
+    // run).
+    if is_skippable(c) {
+        return Class::Skip;
+    }
+    if is_separator(c) {
+        return Class::Sep;
+    }
+    Class::Other
+}
+
+/// The value of `c` as a digit: a decimal digit of any script (general
+/// category `Nd`, [`unicode::ND_ZEROS`]) or another character with a digit
+/// value ([`unicode::OTHER_DIGITS`]).
+pub(crate) fn digit_value(c: char) -> Option<u8> {
+    let code = u32::from(c);
+    if c.is_ascii() {
+        return c.is_ascii_digit().then(|| code as u8 - b'0');
+    }
+    let zeros = &unicode::ND_ZEROS;
+    let below = match zeros.binary_search(&code) {
+        Ok(_) => return Some(0),
+        Err(0) => None,
+        Err(at) => zeros.get(at - 1),
     };
-    let mut chars = before.chars();
-    let mut link = 0;
-    let mut c = chars.next_back();
-    if c.is_some_and(is_separator) {
-        link += 1;
-        c = chars.next_back();
+    if let Some(offset) = below.map(|zero| code - zero).filter(|offset| *offset < 10) {
+        return u8::try_from(offset).ok();
     }
-    if c.is_some_and(is_close_paren) {
-        link += 1;
-        c = chars.next_back();
-    }
-    link > 0 && c.is_some_and(is_digit)
+    unicode::OTHER_DIGITS
+        .binary_search_by_key(&code, |(digit, _)| *digit)
+        .ok()
+        .and_then(|at| unicode::OTHER_DIGITS.get(at))
+        .map(|(_, value)| *value)
 }
 
-/// Whether `c` may stand (once) between two groups of a mobile's digits:
-/// a space, `-`, `.`, a no-break space (U+00A0), an ideographic space
-/// (U+3000), a fullwidth hyphen-minus (U+FF0D), a hyphen or dash
-/// (U+2010-U+2015) or a fullwidth full stop (U+FF0E).
-fn is_separator(c: char) -> bool {
+/// Whether `c` is a Default_Ignorable_Code_Point (Unicode's
+/// DerivedCoreProperties: characters that render as nothing unless a
+/// font shows them; Hangul fillers and Khmer inherent vowels among them
+/// although Unicode calls those letters).
+pub(crate) fn is_default_ignorable(c: char) -> bool {
     matches!(
         c,
-        ' ' | '-' | '.' | '\u{a0}' | '\u{3000}' | '\u{ff0d}' | '\u{2010}'..='\u{2015}' | '\u{ff0e}'
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
     )
 }
 
-/// Whether `c` opens a parenthesis, ASCII or fullwidth.
-fn is_open_paren(c: char) -> bool {
-    matches!(c, '(' | '\u{ff08}')
+/// Whether `c` shows nothing between two digits and is read through:
+/// default-ignorable code points ([`is_default_ignorable`]), interlinear
+/// annotation characters (U+FFF9-U+FFFB), the Braille blank (U+2800),
+/// the line and paragraph separators (U+2028, U+2029), controls (`Cc`,
+/// NUL and U+0085 included; ASCII tab, line feed, vertical tab, form feed
+/// and carriage return are separators instead, see [`classify`]), and
+/// combining marks (`Mn`, `Mc`, `Me`: an accent or a keycap on a digit).
+fn is_skippable(c: char) -> bool {
+    is_default_ignorable(c)
+        || matches!(
+            c,
+            '\u{fff9}'..='\u{fffb}' | '\u{2800}' | '\u{2028}' | '\u{2029}'
+        )
+        || c.is_control()
+        || is_mark(c)
 }
 
-/// Whether `c` closes a parenthesis, ASCII or fullwidth.
-fn is_close_paren(c: char) -> bool {
-    matches!(c, ')' | '\u{ff09}')
+/// Whether `c` is a combining mark ([`unicode::MARKS`]).
+fn is_mark(c: char) -> bool {
+    let code = u32::from(c);
+    // No mark below U+0300.
+    code >= 0x300
+        && match unicode::MARKS.binary_search_by_key(&code, |(start, _)| *start) {
+            Ok(_) => true,
+            Err(0) => false,
+            Err(at) => unicode::MARKS
+                .get(at - 1)
+                .is_some_and(|(_, end)| code <= *end),
+        }
 }
 
-/// Whether `text` is exactly one separator ([`is_separator`]).
-fn one_separator(text: &str) -> bool {
-    let mut chars = text.chars();
-    chars.next().is_some_and(is_separator) && chars.next().is_none()
+/// Whether `c` (not ASCII) may join two groups of digits: white space, a
+/// dash ([`unicode::DASHES`]), or punctuation people write between digit
+/// groups.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || unicode::DASHES.binary_search(&u32::from(c)).is_ok()
+        || matches!(
+            c,
+            '\u{b7}'          // · middle dot
+                | '\u{2022}'  // • bullet
+                | '\u{2027}'  // ‧ hyphenation point
+                | '\u{2044}'  // ⁄ fraction slash
+                | '\u{2212}'  // − minus sign
+                | '\u{2215}'  // ∕ division slash
+                | '\u{30fb}'  // ・ katakana middle dot
+                | '\u{ff65}'  // ･ halfwidth katakana middle dot
+                | '\u{3001}'  // 、
+                | '\u{3002}'  // 。
+                | '\u{3008}'..='\u{3011}' // 〈〉《》「」『』【】
+                | '\u{3014}'..='\u{301b}' // 〔〕〖〗〘〙〚〛
+                | '\u{fe50}'..='\u{fe52}' // small , 、 .
+                | '\u{fe54}'..='\u{fe55}' // small ; :
+                | '\u{fe59}'..='\u{fe5e}' // small brackets
+                | '\u{ff08}'  // （
+                | '\u{ff09}'  // ）
+                | '\u{ff0c}'  // ，
+                | '\u{ff0e}'  // ．
+                | '\u{ff0f}'  // ／
+                | '\u{ff1a}'  // ：
+                | '\u{ff1b}'  // ；
+                | '\u{ff3b}'  // ［
+                | '\u{ff3c}'  // ＼
+                | '\u{ff3d}'  // ］
+                | '\u{ff3f}'  // ＿
+                | '\u{ff5c}'  // ｜
+                | '\u{ff61}'  // ｡
+                | '\u{ff64}'  // ､
+        )
 }
 
-/// The digit at byte `at` of `bytes`, as the mobile detector reads digits
-/// (values are not NFKC-folded before detection): its value and width, for
-/// an ASCII digit or a fullwidth one (U+FF10-U+FF19, `EF BC 90`-`EF BC 99`).
-fn digit_at(bytes: &[u8], at: usize) -> Option<(u8, usize)> {
-    match bytes.get(at..)? {
-        [b @ b'0'..=b'9', ..] => Some((b - b'0', 1)),
-        [0xEF, 0xBC, b @ 0x90..=0x99, ..] => Some((b - 0x90, 3)),
-        _ => None,
-    }
-}
-
-/// Whether `c` is a digit as [`digit_at`] reads them.
-fn is_digit(c: char) -> bool {
-    c.is_ascii_digit() || ('\u{ff10}'..='\u{ff19}').contains(&c)
-}
-
-/// A maximal run of digits ([`digit_at`]) in a text.
+/// One digit (or a check character, value 10) of a number.
 #[derive(Debug, Clone, Copy)]
-struct Run {
-    /// Byte range in the text.
+struct Digit {
     start: usize,
     end: usize,
-    /// How many digits.
-    len: usize,
-    /// The first six digits' values (10 past the run's end).
-    head: [u8; 6],
+    value: u8,
 }
 
-impl Run {
-    /// How many digits of a country code (`86`, `0086`) lead this run when
-    /// the rest of it is `rest` digits: `Some(0)` when the run is just the
-    /// `rest`.
-    fn country_code(&self, rest: usize) -> Option<usize> {
-        match self.len.checked_sub(rest)? {
-            0 => Some(0),
-            2 if self.head.starts_with(&[8, 6]) => Some(2),
-            4 if self.head.starts_with(&[0, 0, 8, 6]) => Some(4),
-            _ => None,
-        }
-    }
+/// The value a check character `X` is held as.
+const X_VALUE: u8 = 10;
 
-    /// Whether the digits from the `at`-th on start `1[3-9]`.
-    fn mobile_prefix_at(&self, at: usize) -> bool {
-        self.head.get(at) == Some(&1) && self.head.get(at + 1).is_some_and(|d| (3..=9).contains(d))
+/// A group of a number: its digits' indices.
+#[derive(Debug, Clone)]
+struct Group {
+    from: usize,
+    to: usize,
+}
+
+impl Group {
+    fn len(&self) -> usize {
+        self.to - self.from
     }
 }
 
-/// The maximal digit runs of a text, in order.
-struct DigitRuns<'t> {
-    bytes: &'t [u8],
-    at: usize,
+/// A number being read: its digits, groups and the check character after
+/// it.
+#[derive(Debug, Default)]
+struct Number {
+    digits: Vec<Digit>,
+    groups: Vec<Group>,
+    /// A check character right after the last group (or after a
+    /// separator run): the number ends there.
+    x: Option<Digit>,
+    /// Separators since the last digit.
+    seps: usize,
+    /// An invisible character since the last digit (a group boundary when
+    /// scanning with them splitting).
+    split: bool,
 }
 
-impl Iterator for DigitRuns<'_> {
-    type Item = Run;
-
-    fn next(&mut self) -> Option<Run> {
-        // A digit starts at a character's first byte, never inside one.
-        while digit_at(self.bytes, self.at).is_none() {
-            self.bytes.get(self.at)?;
-            self.at += 1;
-        }
-        let mut run = Run {
-            start: self.at,
-            end: self.at,
-            len: 0,
-            head: [10; 6],
-        };
-        while let Some((digit, width)) = digit_at(self.bytes, self.at) {
-            if let Some(slot) = run.head.get_mut(run.len) {
-                *slot = digit;
+/// Finds the ids and mobiles of `text`, pushing them to `found`; with
+/// `split_at_skip`, an invisible character between digits splits a group.
+/// Returns whether an invisible character stood between two digits of a
+/// number.
+fn scan(text: &str, split_at_skip: bool, found: &mut Vec<Found>) -> bool {
+    let mut number = Number::default();
+    let mut skipped_inside = false;
+    for (at, c) in text.char_indices() {
+        let end = at + c.len_utf8();
+        match classify(c) {
+            Class::Digit(value) => {
+                if !number.digits.is_empty() && number.split {
+                    skipped_inside = true;
+                }
+                let new_group =
+                    number.groups.is_empty() || number.seps > 0 || (split_at_skip && number.split);
+                let index = number.digits.len();
+                if new_group {
+                    number.groups.push(Group {
+                        from: index,
+                        to: index,
+                    });
+                }
+                number.digits.push(Digit {
+                    start: at,
+                    end,
+                    value,
+                });
+                if let Some(group) = number.groups.last_mut() {
+                    group.to = index + 1;
+                }
+                number.seps = 0;
+                number.split = false;
             }
-            run.len += 1;
-            self.at += width;
+            Class::CheckX => {
+                if !number.digits.is_empty() {
+                    number.x = Some(Digit {
+                        start: at,
+                        end,
+                        value: X_VALUE,
+                    });
+                }
+                finish(&mut number, found);
+            }
+            Class::Skip => {
+                if !number.digits.is_empty() {
+                    number.split = true;
+                }
+            }
+            Class::Sep => {
+                if !number.digits.is_empty() {
+                    number.seps += 1;
+                    if number.seps > SEP_CAP {
+                        finish(&mut number, found);
+                    }
+                }
+            }
+            Class::Other => finish(&mut number, found),
         }
-        run.end = self.at;
-        Some(run)
     }
+    finish(&mut number, found);
+    skipped_inside
 }
 
-/// The mainland mobile numbers in `text`, as byte ranges from the
-/// number's first digit to its last, in order, not overlapping. Digits are
-/// ASCII or fullwidth; the 11 digits start `1[3-9]` (an `X`/`x` after
-/// them changes nothing: 11 digits cannot be an identity number). Forms:
-/// - a maximal run of exactly the 11 digits (a country code before it
-///   with a separator between is then text before a match);
-/// - a maximal run of `86` or `0086` and the 11 digits (`+` before it is
-///   text): only those 11 are the number;
-/// - grouped: maximal runs of 3, 4 and 4 digits, or of 3 and 8, with one
-///   separator ([`is_separator`]) between each two, the first group maybe
-///   carrying a glued `86`/`0086`: `138 1234 5678`, `+86-138-1234-5678`,
-///   `138.1234.5678`, `138 12345678`;
-/// - likewise with the first group (3 digits alone) in parentheses, ASCII
-///   or fullwidth, and one separator or none after them:
-///   `(138)1234-5678`, `(138) 1234 5678`, `（138）12345678`.
-///
-/// Digits inside a longer run (a 12-digit number, `8612812345678`) are
-/// never one. The forms cannot overlap: a first group has 3, 5 or 7
-/// digits, a middle one 4, a last one 4 or 8, a whole number 11, 13 or 15.
-fn mobiles(text: &str) -> Vec<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let separated = |a: &Run, b: &Run| text.get(a.end..b.start).is_some_and(one_separator);
-    // The first group `head` and the next: one separator between; or
-    // `head` (no country code) in parentheses, then one separator or none.
-    let linked = |head: &Run, code: usize, next: &Run| {
-        if separated(head, next) {
-            return true;
+/// Looks for ids and mobiles in `number` and starts a new one.
+fn finish(number: &mut Number, found: &mut Vec<Found>) {
+    if number.digits.len() >= MOBILE_DIGITS {
+        Matcher {
+            digits: &number.digits,
+            groups: &number.groups,
+            x: number.x,
         }
-        let opened = text
-            .get(..head.start)
-            .and_then(|before| before.chars().next_back())
-            .is_some_and(is_open_paren);
-        let Some(between) = text.get(head.end..next.start) else {
+        .find(found);
+    }
+    number.digits.clear();
+    number.groups.clear();
+    number.x = None;
+    number.seps = 0;
+    number.split = false;
+}
+
+/// A prefix a mobile may carry glued to its first group: its digits.
+const PREFIXES: [&[u8]; 4] = [&[], &[0], &[8, 6], &[0, 0, 8, 6]];
+
+/// The ids and mobiles of one number.
+struct Matcher<'n> {
+    digits: &'n [Digit],
+    groups: &'n [Group],
+    x: Option<Digit>,
+}
+
+impl Matcher<'_> {
+    fn value(&self, at: usize) -> Option<u8> {
+        self.digits.get(at).map(|d| d.value)
+    }
+
+    fn span(&self, from: usize, to: usize) -> Vec<(usize, usize)> {
+        self.digits
+            .get(from..to)
+            .unwrap_or_default()
+            .iter()
+            .map(|d| (d.start, d.end))
+            .collect()
+    }
+
+    /// Whether the 17 digits from `from` and the check character `check`
+    /// (a value, [`X_VALUE`] for `X`) make an id; with `date`, its birth
+    /// date must be real too.
+    fn id_holds(&self, from: usize, check: u8, date: bool) -> bool {
+        let mut first17 = [0u8; 17];
+        for (i, slot) in first17.iter_mut().enumerate() {
+            match self.value(from + i) {
+                Some(value) if value < 10 => *slot = b'0' + value,
+                _ => return false,
+            }
+        }
+        let Ok(first17) = std::str::from_utf8(&first17) else {
             return false;
         };
-        let mut after = between.chars();
-        code == 0
-            && opened
-            && after.next().is_some_and(is_close_paren)
-            && (after.as_str().is_empty() || one_separator(after.as_str()))
-    };
-    // How many digits of a country code lead `head` when it can be a
-    // first group (3 digits starting `1[3-9]`, maybe after `86`/`0086`).
-    let first_group = |head: &Run| {
-        head.country_code(3)
-            .filter(|code| head.mobile_prefix_at(*code))
-    };
-    // Where the `at`-th digit of `run` starts.
-    let digit_start = |run: &Run, at: usize| {
-        let mut start = run.start;
-        for _ in 0..at {
-            start += digit_at(bytes, start).map_or(1, |(_, width)| width);
-        }
-        start
-    };
-    let mut found = Vec::new();
-    let (mut first, mut second): (Option<Run>, Option<Run>) = (None, None);
-    for run in (DigitRuns { bytes, at: 0 }) {
-        // One run: the 11 digits, maybe with a glued country code.
-        if let Some(code) = run.country_code(MOBILE_DIGITS) {
-            if run.mobile_prefix_at(code) {
-                found.push((digit_start(&run, code), run.end));
-            }
-        }
-        // 3-8, ending with this run. Not across a full stop: `131.23456789`
-        // is a decimal (a longitude), not a number someone grouped.
-        if let Some(head) = second.as_ref().filter(|_| run.len == 8) {
-            let decimal = text
-                .get(head.end..run.start)
-                .is_some_and(|between| matches!(between, "." | "\u{ff0e}"));
-            if let Some(code) = first_group(head).filter(|_| !decimal) {
-                if linked(head, code, &run) {
-                    found.push((digit_start(head, code), run.end));
-                }
-            }
-        }
-        // 3-4-4, ending with this run.
-        if let (Some(head), Some(middle)) = (&first, &second) {
-            if let Some(code) = first_group(head) {
-                if middle.len == 4
-                    && run.len == 4
-                    && linked(head, code, middle)
-                    && separated(middle, &run)
-                {
-                    found.push((digit_start(head, code), run.end));
-                }
-            }
-        }
-        first = second;
-        second = Some(run);
+        let want = match check {
+            X_VALUE => 'X',
+            digit => char::from(b'0' + digit),
+        };
+        gb11643_check_char(first17) == Some(want) && (!date || plausible_birth_date(first17))
     }
-    found
+
+    /// Whether the 11 digits from `from` start `1[3-9]`.
+    fn mobile_at(&self, from: usize) -> bool {
+        self.value(from) == Some(1) && self.value(from + 1).is_some_and(|d| (3..=9).contains(&d))
+    }
+
+    /// The length of the prefix (`PREFIXES`) at `from` before a mobile that
+    /// ends at `to`, if the digits between are one.
+    fn mobile_with_prefix(&self, from: usize, to: usize) -> Option<usize> {
+        let len = to.checked_sub(from)?;
+        PREFIXES.iter().find_map(|prefix| {
+            let holds = len == MOBILE_DIGITS + prefix.len()
+                && prefix
+                    .iter()
+                    .enumerate()
+                    .all(|(i, d)| self.value(from + i) == Some(*d))
+                && self.mobile_at(from + prefix.len());
+            holds.then_some(prefix.len())
+        })
+    }
+
+    fn find(&self, found: &mut Vec<Found>) {
+        let last = self.groups.len().saturating_sub(1);
+        let mut used = vec![false; self.groups.len()];
+        // One group longer than any number: split exactly into numbers, or
+        // ids glued to other digits.
+        for (index, group) in self.groups.iter().enumerate() {
+            let x = self.x.filter(|_| index == last);
+            if group.len() > ID_CHARS || (group.len() == ID_CHARS && x.is_some()) {
+                let before = found.len();
+                if !self.tile(group, x, found) {
+                    self.windows(group, x, found);
+                }
+                used[index] = found.len() > before;
+            }
+        }
+        // Whole groups.
+        let mut first = 0;
+        while first < self.groups.len() {
+            match self.whole_groups(first, &used) {
+                Some((value, past)) => {
+                    found.push(value);
+                    first = past;
+                }
+                None => first += 1,
+            }
+        }
+    }
+
+    /// The id or mobile made of whole groups from the `first`-th, and the
+    /// index of the group after it. An id wins over a mobile starting at
+    /// the same group.
+    fn whole_groups(&self, first: usize, used: &[bool]) -> Option<(Found, usize)> {
+        let group = |i: usize| {
+            self.groups
+                .get(i)
+                .filter(|_| !used.get(i).copied().unwrap_or(true))
+        };
+        let start = group(first)?.from;
+        let mut mobile = None;
+        let mut index = first;
+        while let Some(g) = group(index) {
+            let digits = g.to - start;
+            let several = index > first;
+            if digits == ID_CHARS && self.id_holds(start, self.value(start + 17)?, several) {
+                return Some((
+                    Found {
+                        detector: Detector::ResidentId,
+                        chars: self.span(start, g.to),
+                    },
+                    index + 1,
+                ));
+            }
+            if digits == ID_CHARS - 1 && index + 1 == self.groups.len() {
+                if let Some(x) = self.x {
+                    if self.id_holds(start, X_VALUE, several) {
+                        let mut chars = self.span(start, g.to);
+                        chars.push((x.start, x.end));
+                        return Some((
+                            Found {
+                                detector: Detector::ResidentId,
+                                chars,
+                            },
+                            index + 1,
+                        ));
+                    }
+                }
+            }
+            if mobile.is_none() {
+                if let Some(prefix) = self.mobile_with_prefix(start, g.to) {
+                    // A prefix is glued to the first group (alone, it is a
+                    // group before the number, found from the next).
+                    let glued =
+                        prefix == 0 || self.groups.get(first).is_some_and(|f| f.len() > prefix);
+                    if glued {
+                        mobile = Some((
+                            Found {
+                                detector: Detector::Mobile,
+                                chars: self.span(start + prefix, g.to),
+                            },
+                            index + 1,
+                        ));
+                    }
+                }
+            }
+            if digits >= ID_CHARS {
+                break;
+            }
+            index += 1;
+        }
+        mobile
+    }
+
+    /// Splits `group` exactly into ids and mobiles (with their prefixes),
+    /// the last maybe an id ending with `x`; pushes them and returns
+    /// whether it could.
+    fn tile(&self, group: &Group, x: Option<Digit>, found: &mut Vec<Found>) -> bool {
+        let (from, to) = (group.from, group.to);
+        let len = to - from;
+        // `back[p]`: how a split reaches `p` digits into the group: the
+        // previous point, the value found (its digits' range), whether it
+        // ended with `x`.
+        let mut back: Vec<Option<(usize, Detector, usize, usize)>> = vec![None; len + 1];
+        let mut reach = vec![false; len + 1];
+        let mut x_end = None;
+        if let Some(first) = reach.first_mut() {
+            *first = true;
+        }
+        for p in 0..len {
+            if !reach.get(p).copied().unwrap_or(false) {
+                continue;
+            }
+            let at = from + p;
+            let mut mark = |q: usize, step: (usize, Detector, usize, usize)| {
+                if let (Some(r), Some(b)) = (reach.get_mut(q), back.get_mut(q)) {
+                    if !*r {
+                        *r = true;
+                        *b = Some(step);
+                    }
+                }
+            };
+            if p + ID_CHARS <= len {
+                if let Some(check) = self.value(at + 17) {
+                    if self.id_holds(at, check, true) {
+                        mark(p + ID_CHARS, (p, Detector::ResidentId, at, at + ID_CHARS));
+                    }
+                }
+            }
+            if p + ID_CHARS - 1 == len && x.is_some() && self.id_holds(at, X_VALUE, true) {
+                x_end = Some(p);
+            }
+            for prefix in PREFIXES {
+                let q = p + prefix.len() + MOBILE_DIGITS;
+                if q <= len
+                    && self.mobile_with_prefix(at, at + prefix.len() + MOBILE_DIGITS)
+                        == Some(prefix.len())
+                {
+                    mark(q, (p, Detector::Mobile, at + prefix.len(), from + q));
+                }
+            }
+        }
+        let mut values = Vec::new();
+        let mut p = if reach.get(len).copied().unwrap_or(false) {
+            len
+        } else if let (Some(start), Some(x)) = (x_end, x) {
+            let mut chars = self.span(from + start, to);
+            chars.push((x.start, x.end));
+            values.push(Found {
+                detector: Detector::ResidentId,
+                chars,
+            });
+            start
+        } else {
+            return false;
+        };
+        while p > 0 {
+            let Some(Some((previous, detector, start, end))) = back.get(p).copied() else {
+                return false;
+            };
+            values.push(Found {
+                detector,
+                chars: self.span(start, end),
+            });
+            p = previous;
+        }
+        values.reverse();
+        found.extend(values);
+        true
+    }
+
+    /// Ids glued to other digits in `group`: every window whose checksum
+    /// holds and whose birth date is real; then what is left around them,
+    /// when exactly a mobile with its prefix.
+    fn windows(&self, group: &Group, x: Option<Digit>, found: &mut Vec<Found>) {
+        let (from, to) = (group.from, group.to);
+        let mut ids: Vec<(usize, usize)> = Vec::new();
+        let mut at = from;
+        while at + 17 <= to {
+            let check = if at + 17 < to {
+                self.value(at + 17)
+            } else {
+                x.map(|_| X_VALUE)
+            };
+            if check.is_some_and(|check| self.id_holds(at, check, true)) {
+                let mut chars = self.span(at, (at + ID_CHARS).min(to));
+                if at + 17 == to {
+                    if let Some(x) = x {
+                        chars.push((x.start, x.end));
+                    }
+                }
+                found.push(Found {
+                    detector: Detector::ResidentId,
+                    chars,
+                });
+                ids.push((at, (at + ID_CHARS).min(to)));
+                at += ID_CHARS;
+            } else {
+                at += 1;
+            }
+        }
+        if ids.is_empty() {
+            return;
+        }
+        let mut rest = Vec::new();
+        let mut start = from;
+        for (id_from, id_to) in ids.iter().copied().chain([(to, to)]) {
+            if let Some(prefix) = self.mobile_with_prefix(start, id_from) {
+                rest.push(Found {
+                    detector: Detector::Mobile,
+                    chars: self.span(start + prefix, id_from),
+                });
+            }
+            start = id_to;
+        }
+        found.extend(rest);
+    }
 }
 
-/// `value` (a mobile number as written, maybe with separators) with its
-/// digits masked as one 11-character value under `mask`; separators stay.
-/// Kept digits keep their form (ASCII or fullwidth), starred ones become
-/// `*`: the text stays valid UTF-8, and as many characters long.
-fn mask_digits(value: &str, mask: Mask) -> String {
-    if value.len() == MOBILE_DIGITS {
-        // 11 bytes for 11 digits: ASCII and nothing between them.
-        return mask_str(value, mask);
-    }
-    let digits: String = value.chars().filter(|c| is_digit(*c)).collect();
-    interleave(value, &mask_str(&digits, mask), is_digit)
+/// Whether characters 7–14 of an id (`first17`) are a date in 1900–2099.
+fn plausible_birth_date(first17: &str) -> bool {
+    let Some(date) = first17.get(6..14) else {
+        return false;
+    };
+    let number = |range: std::ops::Range<usize>| date.get(range)?.parse::<u16>().ok();
+    let (Some(year), Some(month), Some(day)) = (number(0..4), number(4..6), number(6..8)) else {
+        return false;
+    };
+    (1900..=2099).contains(&year)
+        && u8::try_from(month)
+            .ok()
+            .and_then(|m| Month::try_from(m).ok())
+            .zip(u8::try_from(day).ok())
+            .is_some_and(|(month, day)| {
+                Date::from_calendar_date(i32::from(year), month, day).is_ok()
+            })
 }
 
 /// How many resident ids and mobile numbers the detectors find in `text`,
@@ -721,124 +847,6 @@ pub fn count(text: &str) -> std::collections::BTreeMap<Detector, u32> {
         }
     }
     counts
-}
-
-/// Whether `bytes` holds a run of at least `min` ASCII digits. Looks at
-/// the byte where such a run would end and skips `min` bytes past a
-/// non-digit, so text without a long run (nearly all of it) costs about
-/// one look per `min` bytes.
-fn has_digit_run(bytes: &[u8], min: usize) -> bool {
-    let Some(mut end) = min.checked_sub(1) else {
-        return true;
-    };
-    while let Some(b) = bytes.get(end) {
-        if !b.is_ascii_digit() {
-            end += min;
-            continue;
-        }
-        // Walk back from `end` while digits, at most to the run's start.
-        let start = end + 1 - min;
-        let mut first = end;
-        while first > start && bytes.get(first - 1).is_some_and(u8::is_ascii_digit) {
-            first -= 1;
-        }
-        if first == start {
-            return true;
-        }
-        // `first - 1` is no digit: no run of `min` can include it.
-        end = first - 1 + min;
-    }
-    false
-}
-
-/// Resident ids in the digit run `run` of `text` (17 or more digits, ASCII
-/// or fullwidth, and maybe a check character `X`/`x`/`Ｘ`/`ｘ` right after
-/// it), pushed to `found` in order.
-fn resident_ids(text: &str, run: &Run, found: &mut Vec<(usize, usize, Detector)>) {
-    let bytes = text.as_bytes();
-    let len = run.len;
-    // Where each digit starts, when some is fullwidth; an ASCII run's
-    // digits are its bytes.
-    let ascii = run.end - run.start == len;
-    let mut starts = Vec::new();
-    if !ascii {
-        let mut at = run.start;
-        while let Some((_, width)) = digit_at(bytes, at).filter(|_| at < run.end) {
-            starts.push(at);
-            at += width;
-        }
-    }
-    let start_of = |i: usize| -> usize {
-        if i >= len {
-            run.end
-        } else if ascii {
-            run.start + i
-        } else {
-            starts.get(i).copied().unwrap_or(run.end)
-        }
-    };
-    let digit = |i: usize| digit_at(bytes, start_of(i)).map(|(d, _)| b'0' + d);
-    // A check character `X` right after the run, and its width in bytes.
-    let x_width = check_x_at(text, run.end);
-    // The 17 digits from the `from`-th as ASCII, and whether the check
-    // character after them holds.
-    let id_at = |from: usize| -> Option<[u8; 17]> {
-        let mut first17 = [0u8; 17];
-        for (i, slot) in first17.iter_mut().enumerate() {
-            *slot = digit(from + i)?;
-        }
-        let check = match from + 17 {
-            i if i < len => digit(i)?,
-            i if i == len && x_width.is_some() => b'X',
-            _ => return None,
-        };
-        let expected = gb11643_check_char(std::str::from_utf8(&first17).ok()?)?;
-        (u8::try_from(expected).ok() == Some(check)).then_some(first17)
-    };
-    // Where the id from the `from`-th digit ends (after its check character).
-    let end_of = |from: usize| match from + 18 {
-        i if i <= len => start_of(i),
-        _ => run.end + x_width.unwrap_or(0),
-    };
-    // The whole run is one id: the checksum decides.
-    if (len == 18 && x_width.is_none()) || (len == 17 && x_width.is_some()) {
-        if id_at(0).is_some() {
-            found.push((run.start, end_of(0), Detector::ResidentId));
-        }
-        return;
-    }
-    // An id glued to other digits: windows whose checksum holds and whose
-    // birth date is a real date.
-    let mut from = 0;
-    while from + 17 <= len {
-        let plausible = id_at(from)
-            .is_some_and(|first17| std::str::from_utf8(&first17).is_ok_and(plausible_birth_date));
-        if plausible {
-            found.push((start_of(from), end_of(from), Detector::ResidentId));
-            from += 18;
-        } else {
-            from += 1;
-        }
-    }
-}
-
-/// Whether characters 7–14 of an id (`first17`) are a date in 1900–2099.
-fn plausible_birth_date(first17: &str) -> bool {
-    let Some(date) = first17.get(6..14) else {
-        return false;
-    };
-    let number = |range: std::ops::Range<usize>| date.get(range)?.parse::<u16>().ok();
-    let (Some(year), Some(month), Some(day)) = (number(0..4), number(4..6), number(6..8)) else {
-        return false;
-    };
-    (1900..=2099).contains(&year)
-        && u8::try_from(month)
-            .ok()
-            .and_then(|m| Month::try_from(m).ok())
-            .zip(u8::try_from(day).ok())
-            .is_some_and(|(month, day)| {
-                Date::from_calendar_date(i32::from(year), month, day).is_ok()
-            })
 }
 
 #[cfg(test)]
