@@ -125,9 +125,12 @@ async fn a_witness_cosigns_every_checkpoint_and_catches_a_cut_log_postgres() {
     pg.drop_now().await;
 }
 
-async fn cosigned_then_cut(env: Env) {
+/// A witness `witness.local/w1` for the env's log, running, and the
+/// env's config naming it `w1`; with a client to ask it, the log's and the
+/// witness's verifier keys.
+async fn witnessed(env: &Env) -> (RunningWitness, WitnessClient, String, String) {
     let wdir = env.tmp.path().join("witness");
-    let vkey = audit_vkey(&env);
+    let vkey = audit_vkey(env);
     let done = init::init(
         &wdir,
         &InitSpec {
@@ -155,7 +158,84 @@ async fn cosigned_then_cut(env: Env) {
     std::fs::write(&env.config_path, text).unwrap();
     let pem = std::fs::read(wdir.join(init::CERT_FILE)).unwrap();
     let client = WitnessClient::new("w1", &url, &done.vkey, &pem).unwrap();
+    (w, client, vkey, done.vkey)
+}
 
+/// `audit verify --require-witness w1` on the env's config: (exit, out+err).
+async fn require_witness(env: &Env) -> (Option<i32>, String) {
+    let config = env.config_path.to_str().unwrap();
+    let (code, out, err) = run(
+        BIN,
+        &[
+            "audit",
+            "verify",
+            "--config",
+            config,
+            "--require-witness",
+            "w1",
+        ],
+    )
+    .await;
+    (code, format!("{out}{err}"))
+}
+
+/// An outside probe: `credgate audit lift` writes its own chain, which no
+/// gateway submits (each submits its own), so `--require-witness` failed
+/// (exit 1, as for tampering) on an honest log until the next gateway
+/// start. The command submits its chain itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lift_is_cosigned_by_the_witnesses_without_a_gateway() {
+    let env = Env::new().await;
+    let (w, client, _, _) = witnessed(&env).await;
+    env.write_policy(&format!(
+        "{}\n[[alerts]]\nname = \"probing\"\nkind = \"refusals\"\nthreshold = 1\nwindow = \"10m\"\naction = \"suspend\"\nsuspend_for = \"1h\"\n",
+        Env::conformance_policy()
+    ));
+    let running = env.start().await;
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let refused = [("Inquiry-Purpose", "gossip"), ("Inquiry-Case", "x")];
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    let r = c.get(data(&running), &path, &refused).await.unwrap();
+    assert_eq!(r.status, 403);
+    let suspended = eventually(10, || async {
+        let r = c
+            .get(data(&running), &path, &INSPECTOR_HEADERS)
+            .await
+            .unwrap();
+        r.code().as_deref() == Some("officer_suspended")
+    })
+    .await;
+    assert!(suspended, "the officer was not suspended");
+    running.shutdown().await.unwrap();
+    let (code, out) = require_witness(&env).await;
+    assert_eq!(code, Some(0), "{out}");
+
+    let config = env.config_path.to_str().unwrap();
+    let (code, out, err) = run(
+        BIN,
+        &[
+            "audit",
+            "lift",
+            "--config",
+            config,
+            "--officer",
+            "HN-AMR-0001",
+            "--reason",
+            "test",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let (code, out) = require_witness(&env).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("witness w1: every chain"), "{out}");
+    drop(client);
+    w.stop().await;
+}
+
+async fn cosigned_then_cut(env: Env) {
+    let (w, client, vkey, witness_vkey) = witnessed(&env).await;
     // 1. Serving: 25 inquiries (checkpoint_every = 10) get cosigned.
     let running = env.start().await;
     inquire(&env, &running, 25).await;
@@ -253,7 +333,7 @@ async fn cosigned_then_cut(env: Env) {
             "--public-key",
             &vkey,
             "--witness-key",
-            &done.vkey,
+            &witness_vkey,
         ],
     )
     .await;

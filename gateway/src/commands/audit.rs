@@ -244,13 +244,21 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             }
             let id = crate::server::journal::new_inquiry_id(&ring::rand::SystemRandom::new());
             let entry = lift_entry(&officer, &reason, id.clone());
-            rt.block_on(async {
+            let warnings = rt.block_on(async {
                 let log = audit::AuditLog::open(&audit_cfg).await?;
                 let appended = log.append(entry).await;
                 let closed = log.shutdown().await;
                 appended?;
-                closed
+                closed?;
+                // The lift's chain, like every chain, goes to the witnesses
+                // (a gateway submits only its own): without this, `verify
+                // --require-witness` failed on an honest log until the
+                // next gateway start.
+                Ok::<_, audit::AuditError>(witness_own_chain(&config, &log).await)
             })?;
+            for w in &warnings {
+                eprintln!("credgate: warning: {w}");
+            }
             println!(
                 "credgate: lifted officer {officer} (logged as inquiry {id}); running gateways serve the officer again within about a second"
             );
@@ -382,6 +390,75 @@ fn operator() -> String {
 }
 
 /// The logged lift of an officer's suspension.
+/// Submits the latest checkpoint of the chain `log` wrote (from size 0: a
+/// command's chain is new) to every witness of `config` and stores each
+/// cosignature. What did not work is returned as warnings: the command's
+/// entry is committed either way, and the next gateway start submits every
+/// chain not yet cosigned.
+async fn witness_own_chain(config: &Config, log: &audit::AuditLog) -> Vec<String> {
+    let chain = log.chain_id().to_owned();
+    let reader = log.reader();
+    let mut warnings = Vec::new();
+    if config.witnesses.is_empty() {
+        return warnings;
+    }
+    let (size, note) = match reader.latest_checkpoint(&chain).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return vec![format!(
+                "chain {chain} has no checkpoint to submit to the witnesses"
+            )]
+        }
+        Err(e) => return vec![format!("cannot read chain {chain}'s checkpoint: {e}")],
+    };
+    let proof = match reader.consistency_proof(&chain, 0, size).await {
+        Ok(p) => p,
+        Err(e) => return vec![format!("no consistency proof for chain {chain}: {e}")],
+    };
+    for w in &config.witnesses {
+        let later = "the next gateway start submits it";
+        let client = match std::fs::read(&w.ca)
+            .map_err(|e| format!("cannot read `{}`: {e}", w.ca.display()))
+            .and_then(|pem| {
+                crate::witness::client::WitnessClient::new(&w.name, &w.url, &w.key, &pem)
+                    .map_err(|e| e.to_string())
+            }) {
+            Ok(c) => c,
+            Err(e) => {
+                warnings.push(format!("witness {}: {e}; {later}", w.name));
+                continue;
+            }
+        };
+        match client.add_checkpoint(0, &proof, &note).await {
+            Ok(crate::witness::client::AddOutcome::Cosigned { line, .. }) => {
+                if let Err(e) = log.add_cosignature(&chain, size, &w.name, &line).await {
+                    warnings.push(format!(
+                        "witness {} cosigned chain {chain}, but the cosignature was not stored: {e}",
+                        w.name
+                    ));
+                }
+            }
+            Ok(crate::witness::client::AddOutcome::Conflict { size: theirs }) => {
+                warnings.push(format!(
+                    "witness {} did not cosign chain {chain}: it holds size {theirs} of it",
+                    w.name
+                ))
+            }
+            Ok(crate::witness::client::AddOutcome::Refused { status, .. }) => {
+                warnings.push(format!(
+                    "witness {} refused chain {chain}'s checkpoint (HTTP {status}); {later}",
+                    w.name
+                ))
+            }
+            Err(e) => warnings.push(format!(
+                "witness {} did not cosign chain {chain}: {e}; {later}",
+                w.name
+            )),
+        }
+    }
+    warnings
+}
+
 fn lift_entry(officer: &str, reason: &str, inquiry_id: String) -> audit::NewEntry {
     use crate::server::journal::clean;
     let time_ms = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
