@@ -23,13 +23,13 @@
 //! (`13812345678, 13987654321`, `138/1234/5678,139/8765/4321`) and never
 //! takes a random window of a long digit string, with two exceptions for
 //! one group longer than any number:
-//! - a group that splits exactly into ids and mobiles (with their
-//!   prefixes) is those: two mobiles back to back (22 digits), an id
-//!   followed by a mobile (29);
-//! - otherwise every 18-character window of a group of 19 digits or more
-//!   whose checksum holds and whose birth date is real is an id (an id
-//!   glued to other digits); and what is left between (or around) those
-//!   ids, when exactly a mobile with its prefix, is a mobile.
+//! - every 18-character window of a group of 19 digits or more whose
+//!   checksum holds and whose birth date is real is an id (an id glued to
+//!   other digits); and what is left between (or around) those ids, when
+//!   exactly a mobile with its prefix, is a mobile (an id followed by a
+//!   mobile, 29 digits);
+//! - without such an id, a group that splits exactly into mobiles (with
+//!   their prefixes) is those: two mobiles back to back (22 digits).
 //!
 //! A digit is any Unicode decimal digit (general category `Nd`: ASCII,
 //! fullwidth, Arabic-Indic, Devanagari, Thai, mathematical `𝟏`, …) and any
@@ -598,8 +598,10 @@ impl Matcher<'_> {
             let x = self.x.filter(|_| index == last);
             if group.len() > ID_CHARS || (group.len() == ID_CHARS && x.is_some()) {
                 let before = found.len();
-                if !self.tile(group, x, found) {
-                    self.windows(group, x, found);
+                // Ids glued to digits first (a split into mobiles could
+                // cut an id: `130` + id + `0`), then an exact split.
+                if !self.windows(group, x, found) {
+                    self.tile(group, x, found);
                 }
                 used[index] = found.len() > before;
             }
@@ -761,7 +763,7 @@ impl Matcher<'_> {
     /// Ids glued to other digits in `group`: every window whose checksum
     /// holds and whose birth date is real; then what is left around them,
     /// when exactly a mobile with its prefix.
-    fn windows(&self, group: &Group, x: Option<Digit>, found: &mut Vec<Found>) {
+    fn windows(&self, group: &Group, x: Option<Digit>, found: &mut Vec<Found>) -> bool {
         let (from, to) = (group.from, group.to);
         let mut ids: Vec<(usize, usize)> = Vec::new();
         let mut at = from;
@@ -789,7 +791,7 @@ impl Matcher<'_> {
             }
         }
         if ids.is_empty() {
-            return;
+            return false;
         }
         let mut rest = Vec::new();
         let mut start = from;
@@ -803,6 +805,7 @@ impl Matcher<'_> {
             start = id_to;
         }
         found.extend(rest);
+        true
     }
 }
 
