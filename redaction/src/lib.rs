@@ -15,7 +15,10 @@
 //!   `decided_on`;
 //! - `keys`: the one walk over the body — records found outside the records
 //!   array judged, key rules at any depth compared normalised
-//!   ([`policy::keyname`]: NFKC, full case folding, letters and digits only)
+//!   ([`policy::keyname`]: NFKC, full case folding, letters and digits only;
+//!   and, stricter than the SPEC's wording, a body key's default-ignorable
+//!   code points dropped too: Hangul fillers such as U+3164 are letters to
+//!   Unicode but invisible, so `relig\u{3164}ion` is `religion`)
 //!   removing prohibited and unconsented keys and masking sensitive ones,
 //!   value detectors on every string leaf, JSON held in a string redacted
 //!   as JSON;
@@ -397,7 +400,7 @@ fn normal_is(key: &str, want: &str) -> bool {
         Some(normal) => normal == want.as_bytes(),
         // ASCII whose normal form is longer than the buffer cannot be
         // `want`; anything else takes the full normalisation.
-        None => !key.is_ascii() && policy::keyname::normalise(key) == want,
+        None => !key.is_ascii() && names::normal_key(key) == want,
     }
 }
 

@@ -27,7 +27,7 @@ pub(crate) const OBJECTION_NOTICE: &str = "under objection review";
 /// Whether `key` names `field`: equal once both are normalised
 /// ([`policy::keyname::normalise`]).
 pub(crate) fn key_matches(key: &str, field: &str) -> bool {
-    normalise(key) == normalise(field)
+    crate::names::normal_key(key) == normalise(field)
 }
 
 /// Drops the records of the top-level records array(s) that may not be

@@ -454,3 +454,39 @@ fn normal_is_agrees_with_normalise() {
         }
     }
 }
+
+/// Letters Unicode calls letters but that show nothing (Hangul fillers,
+/// Khmer inherent vowels) and other default-ignorable code points are
+/// dropped from body keys: they no longer sidestep the field rules.
+#[test]
+fn invisible_letters_in_keys_do_not_sidestep_the_rules() {
+    for key in [
+        "relig\u{3164}ion",
+        "religion\u{3164}",
+        "re\u{115f}ligion",
+        "re\u{1160}ligion",
+        "relig\u{ffa0}ion",
+        "relig\u{17b5}ion",
+    ] {
+        let (out, report) = run(&json!({"subject": {"id": "S-1"}, key: "Buddhist"}));
+        assert_eq!(out, json!({"subject": {"id": "S-1"}}), "{key:?}");
+        assert!(report.removed_keys.contains(key), "{key:?}");
+    }
+    let (out, report) = run(&json!({
+        "id\u{3164}number": "ABCDEFGHIJKLMNOP",
+        "phone\u{ffa0}": "0731-84561234",
+    }));
+    assert_ne!(out["id\u{3164}number"], json!("ABCDEFGHIJKLMNOP"));
+    assert_ne!(out["phone\u{ffa0}"], json!("0731-84561234"));
+    assert_eq!(report.masked_keys.len(), 2);
+    // A Chinese name, as the demo policy lists them.
+    let mut scope = inspector();
+    let mut rules = (*scope.rules).clone();
+    rules
+        .prohibited
+        .insert(policy::keyname::normalise("宗教信仰").into_owned());
+    scope.rules = rules.into();
+    let body = serde_json::to_vec(&json!({"宗教\u{3164}信仰": "佛教", "a": 1})).unwrap();
+    let (out, _) = apply(&body, &scope, NOW).unwrap();
+    assert_eq!(out, br#"{"a":1}"#);
+}
