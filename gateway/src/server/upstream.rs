@@ -158,6 +158,11 @@ where
     }
 }
 
+/// How long an idle upstream connection is kept: below the keep-alive
+/// timeouts servers commonly use (5 s and up), so the gateway lets a
+/// connection go before the upstream does rather than racing it.
+const POOL_IDLE: Duration = Duration::from_secs(4);
+
 /// Client for the configured upstream.
 pub struct Upstream {
     transport: Transport,
@@ -219,7 +224,7 @@ impl Upstream {
         client
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(POOL_IDLE)
             .pool_max_idle_per_host(MAX_IDLE)
             .http1_max_buf_size(MAX_HEAD_BYTES)
             .http1_max_headers(MAX_HEADERS);
@@ -284,18 +289,36 @@ impl Upstream {
             http::header::ACCEPT_ENCODING,
             http::HeaderValue::from_static("identity"),
         );
+        // A pooled connection the upstream closed while it sat idle (its
+        // keep-alive timeout) fails the request that takes it before any
+        // answer: the request is a GET, so it is sent once more — on a new
+        // connection unless another idle one is left.
+        let retry = req.headers().clone();
+        let resp = match self.send(req).await {
+            Err(e) if e == CLOSED_BEFORE_ANSWER || e == RESET_BEFORE_ANSWER => {
+                let mut again = Request::get(format!("{}{}", self.scheme_authority, target))
+                    .body(Empty::<Bytes>::new())
+                    .map_err(|_| UpstreamError::Invalid("request could not be built"))?;
+                *again.headers_mut() = retry;
+                self.send(again).await?
+            }
+            other => other?,
+        };
+        self.collect(resp).await
+    }
+
+    async fn send(&self, req: Request<Empty<Bytes>>) -> Result<Response<Incoming>, UpstreamError> {
         let sent = match &self.transport {
             Transport::Plain(client) => client.request(req).await,
             Transport::Tls(client) => client.request(req).await,
         };
-        let resp = sent.map_err(|e| {
+        sent.map_err(|e| {
             if e.is_connect() {
                 connect_failure(&e)
             } else {
                 exchange_failure(&e)
             }
-        })?;
-        self.collect(resp).await
+        })
     }
 
     async fn collect(&self, resp: Response<Incoming>) -> Result<UpstreamResponse, UpstreamError> {
@@ -344,6 +367,13 @@ fn connect_failure(e: &(dyn std::error::Error + 'static)) -> UpstreamError {
     UpstreamError::Unavailable("connection refused or unreachable")
 }
 
+/// Exchanges that failed because the connection closed or was reset
+/// before any answer: sent once more (see `Upstream::exchange`).
+const CLOSED_BEFORE_ANSWER: UpstreamError =
+    UpstreamError::Unavailable("the connection closed before an answer");
+const RESET_BEFORE_ANSWER: UpstreamError =
+    UpstreamError::Unavailable("the connection was reset before an answer");
+
 /// Classifies a failed exchange before any response head arrived: bytes
 /// that are not an HTTP response are an invalid answer; a connection
 /// closed or reset with nothing parseable is an upstream that did not
@@ -356,7 +386,7 @@ fn exchange_failure(e: &(dyn std::error::Error + 'static)) -> UpstreamError {
                 return UpstreamError::Invalid("the answer is not an HTTP response");
             }
             if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
-                return UpstreamError::Unavailable("the connection closed before an answer");
+                return CLOSED_BEFORE_ANSWER;
             }
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
@@ -376,7 +406,7 @@ fn exchange_failure(e: &(dyn std::error::Error + 'static)) -> UpstreamError {
                     | std::io::ErrorKind::BrokenPipe
                     | std::io::ErrorKind::UnexpectedEof
             ) {
-                return UpstreamError::Unavailable("the connection was reset before an answer");
+                return RESET_BEFORE_ANSWER;
             }
         }
         source = err.source();
