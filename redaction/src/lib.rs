@@ -68,8 +68,11 @@
 //!   arrays/objects at most) is [`RedactionError::NotJson`], as is anything
 //!   else serde_json refuses; so the recursive walks are bounded.
 //! - A key spelled twice in one object (after decoding escapes): the last
-//!   value counts, at the first key's position — as `serde_json::Value`
-//!   reads it, and what the client gets is that one entry. Keys are always
+//!   value is written, at the first key's position — as `serde_json::Value`
+//!   reads it, and what the client gets is that one entry; but the record
+//!   rules read every value (the hidden ones too), so `"restored":true,
+//!   "restored":false` is restored, the earliest `decided_on` decides, a
+//!   raised `objection` counts and two `item` values mean not granted. Keys are always
 //!   compared decoded: `"rel\u0069gion"` is `religion`.
 //! - Numbers come out as serde_json writes them: an integer within 64 bits
 //!   unchanged, a float parsed exactly (`float_roundtrip`) and written in

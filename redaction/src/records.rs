@@ -7,7 +7,8 @@
 //!
 //! Field names come from [`policy::RecordFields`] and are compared
 //! normalised ([`policy::keyname::normalise`]). Where a record spells a lifecycle field more than once
-//! (`restored` and `Restored`), the reading that serves less wins.
+//! (`restored` and `Restored`, or `restored` twice: the values a duplicate
+//! key hides count too), the reading that serves less wins.
 
 use std::borrow::Cow;
 
@@ -237,12 +238,15 @@ impl<'r> Facts<'r> {
     /// One pass over the record's keys.
     fn read(doc: &'r Doc<'_>, record: Span, names: &FieldNames<'_>) -> Self {
         let mut facts = Facts::default();
-        for index in record.indices() {
-            let Some((key, value)) = doc.entry(index) else {
-                continue;
-            };
+        // Every value of a key spelled twice counts (the hidden ones too):
+        // `"restored":true,"restored":false` is restored.
+        let entries = record
+            .indices()
+            .filter_map(|index| Some((doc.entry(index)?, doc.entry_memo(index))))
+            .chain(doc.shadowed(record).map(|entry| (entry, None)));
+        for ((key, value), memo) in entries {
             let value = doc.node(value);
-            match names.field(key, doc.entry_memo(index)) {
+            match names.field(key, memo) {
                 Some(Field::Item) => {
                     facts.item = Some(value);
                     facts.item_count = facts.item_count.saturating_add(1);

@@ -235,11 +235,16 @@ fn duplicate_keys_last_value_at_first_position() {
     let (out, report) = apply(body, &inspector(), NOW).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        r#"{"a":1,"phone":"138******78","subject":{"id":"S-2"},"records":[{"id":"k","item":"basic"}]}"#
+        r#"{"a":1,"phone":"138******78","subject":{"id":"S-2"},"records":[]}"#
     );
     assert_eq!(report.subject_id.as_deref(), Some("S-2"));
-    assert_eq!(report.records_returned, 1);
-    assert!(report.records_suppressed.is_empty());
+    // The record rules read every value of a duplicated key (fail closed):
+    // two `item` values, even equal, mean not granted.
+    assert_eq!(report.records_returned, 0);
+    assert_eq!(
+        report.records_suppressed.get(&Suppression::NotGranted),
+        Some(&1)
+    );
 }
 
 #[test]
@@ -489,4 +494,83 @@ fn invisible_letters_in_keys_do_not_sidestep_the_rules() {
     let body = serde_json::to_vec(&json!({"宗教\u{3164}信仰": "佛教", "a": 1})).unwrap();
     let (out, _) = apply(&body, &scope, NOW).unwrap();
     assert_eq!(out, br#"{"a":1}"#);
+}
+
+/// A lifecycle field spelled twice with the same key: every value counts
+/// (the one serde_json's last-wins reading hides too), failing closed.
+#[test]
+fn duplicate_lifecycle_keys_fail_closed() {
+    let inspector = inspector();
+    let agency = crate::testing::rating_agency_with_consent();
+    let record =
+        |fields: &str| format!(r#"{{"subject":{{"id":"S"}},"records":[{{"id":"r-1",{fields}}}]}}"#);
+    for (scope, fields, reason) in [
+        (
+            &inspector,
+            r#""item":"administrative_penalty","decided_on":"2025-06-01","restored":true,"restored":false"#,
+            Some(Suppression::Restored),
+        ),
+        (
+            &inspector,
+            r#""item":"administrative_penalty","restored":false,"decided_on":"2015-01-01","decided_on":"2025-06-01""#,
+            Some(Suppression::Expired),
+        ),
+        (
+            &inspector,
+            r#""item":"administrative_penalty","decided_on":"2025-06-01","decided_on":"2015-01-01""#,
+            Some(Suppression::Expired),
+        ),
+        (
+            &inspector,
+            r#""item":"commendation","item":"administrative_penalty","decided_on":"2025-06-01""#,
+            Some(Suppression::NotGranted),
+        ),
+        (
+            &agency,
+            r#""item":"commendation","decided_on":"2025-06-01","withheld_by_subject":true,"withheld_by_subject":false"#,
+            Some(Suppression::Withheld),
+        ),
+        // Control: one value each, served.
+        (
+            &inspector,
+            r#""item":"administrative_penalty","decided_on":"2025-06-01","restored":false"#,
+            None,
+        ),
+    ] {
+        let body = record(fields);
+        let (out, report) = apply(body.as_bytes(), scope, NOW).unwrap();
+        let out: Value = serde_json::from_slice(&out).unwrap();
+        match reason {
+            Some(reason) => {
+                assert_eq!(out["records"], json!([]), "{fields}");
+                assert_eq!(report.records_suppressed.get(&reason), Some(&1), "{fields}");
+            }
+            None => assert_eq!(report.records_returned, 1, "{fields}"),
+        }
+    }
+    // Objection pending then none: labelled.
+    let body = record(
+        r#""item":"administrative_penalty","decided_on":"2025-06-01","objection":"pending","objection":"none""#,
+    );
+    let (out, report) = apply(body.as_bytes(), &inspector, NOW).unwrap();
+    assert_eq!(report.objection_labeled, 1);
+    let out: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        out["records"][0]["objection_notice"],
+        json!("under objection review")
+    );
+    // A prohibited or masked key spelled twice: removed / masked, neither
+    // value written.
+    let body =
+        br#"{"a":{"religion":"B1","religion":"B2","phone":"13812345678","phone":"13987654321"}}"#;
+    let (out, _) = apply(body, &inspector, NOW).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        !out.contains("B1") && !out.contains("B2") && !out.contains("religion"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("12345678") && !out.contains("98765432"),
+        "{out}"
+    );
 }

@@ -40,6 +40,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::ops::{Deref, Range};
 
 use serde_json::Number;
@@ -126,6 +127,10 @@ pub(crate) struct Doc<'a> {
     entries: Vec<Entry<'a>>,
     /// One per key name the parser interned ([`Memo`]).
     memos: Vec<Memo>,
+    /// The values of keys spelled more than once in one object that the
+    /// last value hides, by the object's first entry position: never
+    /// written, but the record rules read them ([`Doc::shadowed`]).
+    shadowed: BTreeMap<u32, Vec<(Text<'a>, NodeId)>>,
     /// The top-level value.
     root: NodeId,
 }
@@ -282,6 +287,18 @@ impl<'a> Doc<'a> {
         span.indices().filter_map(|index| self.entry(index))
     }
 
+    /// The entries of an object that a later spelling of the same key
+    /// hides (duplicate keys: the last value is the object's, as
+    /// serde_json reads it; the record rules read these too, to fail
+    /// closed). Never written.
+    pub(crate) fn shadowed(&self, object: Span) -> impl Iterator<Item = (&str, NodeId)> + '_ {
+        self.shadowed
+            .get(&object.start)
+            .into_iter()
+            .flatten()
+            .map(|(key, id)| (key.as_str(), *id))
+    }
+
     /// The value under `key` (exact, case-sensitive) in an object.
     pub(crate) fn get(&self, object: Span, key: &str) -> Option<NodeId> {
         self.entries(object)
@@ -314,6 +331,9 @@ impl<'a> Doc<'a> {
             }
         }
         self.entries.push((Text::from_static(key), value, NO_SLOT));
+        if let Some(shadowed) = self.shadowed.remove(&span.start) {
+            self.shadowed.insert(new_start, shadowed);
+        }
         let span = Span {
             start: new_start,
             len: new_len,
@@ -343,6 +363,7 @@ impl<'a> Doc<'a> {
             items: Vec::new(),
             entries: Vec::new(),
             memos: Vec::new(),
+            shadowed: BTreeMap::new(),
             root: NodeId(0),
         });
         let root = build(&mut builder);
@@ -373,13 +394,16 @@ impl<'a> Builder<'a> {
 
     /// An object of `entries` (duplicate keys merged as in parsing).
     pub(crate) fn object(&mut self, entries: Vec<(Text<'a>, NodeId)>) -> NodeId {
-        let entries = merge_duplicate_keys(
+        let (entries, shadowed) = merge_duplicate_keys(
             entries
                 .into_iter()
                 .map(|(key, id)| (key, id, NO_SLOT))
                 .collect(),
         );
         let start = u32::try_from(self.0.entries.len()).unwrap();
+        if !shadowed.is_empty() {
+            self.0.shadowed.insert(start, shadowed);
+        }
         let len = u32::try_from(entries.len()).unwrap();
         self.0.entries.extend(entries);
         self.0.push(Node::Object(Span { start, len })).unwrap()
@@ -474,10 +498,11 @@ fn has_duplicate_keys(entries: &[Entry<'_>]) -> bool {
 }
 
 /// `entries` with equal keys merged: the first key's position, the last
-/// value (as `serde_json::Map` does). O(n log n).
-fn merge_duplicate_keys(entries: Vec<Entry<'_>>) -> Vec<Entry<'_>> {
+/// value (as `serde_json::Map` does). O(n log n). The values the merge
+/// hides are returned too ([`Doc::shadowed`]).
+fn merge_duplicate_keys<'a>(entries: Vec<Entry<'a>>) -> (Vec<Entry<'a>>, Vec<(Text<'a>, NodeId)>) {
     if !has_duplicate_keys(&entries) {
-        return entries;
+        return (entries, Vec::new());
     }
     let mut order: Vec<usize> = (0..entries.len()).collect();
     // Stable: equal keys stay in input order, so a group runs first..last.
@@ -490,11 +515,20 @@ fn merge_duplicate_keys(entries: Vec<Entry<'_>>) -> Vec<Entry<'_>> {
         }
     }
     let values: Vec<NodeId> = entries.iter().map(|(_, id, _)| *id).collect();
-    entries
+    let mut shadowed = Vec::new();
+    for group in order.chunk_by(|&a, &b| entries[a].0 == entries[b].0) {
+        for &hidden in group.iter().take(group.len().saturating_sub(1)) {
+            if let (Some(entry), Some(id)) = (entries.get(hidden), values.get(hidden)) {
+                shadowed.push((entry.0.clone(), *id));
+            }
+        }
+    }
+    let merged = entries
         .into_iter()
         .zip(source)
         .filter_map(|((key, _, slot), source)| Some((key, *values.get(source?)?, slot)))
-        .collect()
+        .collect();
+    (merged, shadowed)
 }
 
 /// Gives each distinct plain key name of a document one [`Memo`]: an
@@ -671,6 +705,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Doc<'_>, ParseError> {
             items: Vec::new(),
             entries: Vec::with_capacity(bytes.len() / 32),
             memos: Vec::new(),
+            shadowed: BTreeMap::new(),
             root: NodeId(0),
         },
         ids: Vec::new(),
@@ -882,8 +917,10 @@ impl<'a> Parser<'a> {
         self.doc.entries.extend(self.entries.drain(pending..));
         let new = self.doc.entries.get(start as usize..).unwrap_or_default();
         if has_duplicate_keys(new) {
-            let merged = merge_duplicate_keys(self.doc.entries.split_off(start as usize));
+            let (merged, shadowed) =
+                merge_duplicate_keys(self.doc.entries.split_off(start as usize));
             self.doc.entries.extend(merged);
+            self.doc.shadowed.insert(start, shadowed);
         }
         let len = u32::try_from(self.doc.entries.len() - start as usize).map_err(|_| Fail)?;
         Ok(Node::Object(Span { start, len }))
