@@ -314,7 +314,28 @@ impl Walker<'_, '_> {
                     let Some((key, child)) = doc.entry(index) else {
                         continue;
                     };
-                    match self.rules.lookup(key, doc.entry_memo(index)) {
+                    let action = self.rules.lookup(key, doc.entry_memo(index));
+                    // A key holding an id or a mobile (only a key without
+                    // a rule can be one) is masked as a value would be;
+                    // when the masked key is taken in this object, the
+                    // member goes (fail closed). Reported by its masked
+                    // spelling.
+                    let masked_key = match action {
+                        None => self.detect(key),
+                        Some(_) => None,
+                    };
+                    if let Some(masked) = masked_key {
+                        if !doc.rename(span, index, masked.clone()) {
+                            doc.remove(child);
+                            note(&mut self.report.removed_keys, &masked);
+                            continue;
+                        }
+                        note(&mut self.report.masked_keys, &masked);
+                    }
+                    let Some((key, child)) = doc.entry(index) else {
+                        continue;
+                    };
+                    match action {
                         Some(Action::Remove) => {
                             note(&mut self.report.removed_keys, key);
                             doc.remove(child);

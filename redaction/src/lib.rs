@@ -50,8 +50,13 @@
 //! - The top-level object carrying `item` and `decided_on` is refused
 //!   ([`RedactionError::Shape`]); inside a string holding JSON, such a
 //!   top-level record that may not be served removes the string.
-//! - Detectors read string leaves only (an 18-digit JSON integer passes
-//!   the checksum one time in eleven); JSON held in a string is followed at
+//! - Detectors read string leaves and object keys (an 18-digit JSON
+//!   integer passes the checksum one time in eleven, so numbers are not
+//!   read). A key holding an id or a mobile is masked in place (reported
+//!   in [`Report::detected`] and, by its masked spelling, in
+//!   [`Report::masked_keys`]); when the masked key is already a key of
+//!   that object, the member is removed (reported in
+//!   [`Report::removed_keys`]); JSON held in a string is followed at
 //!   most 4 strings deep, a deeper one is removed. The redacted JSON is
 //!   written back compact, and the detectors run over that text too.
 //! - `subject` and its `id` / `type` are read in any spelling (keys

@@ -574,3 +574,43 @@ fn duplicate_lifecycle_keys_fail_closed() {
         "{out}"
     );
 }
+
+/// A key holding an id or a mobile is masked as a value would be; a
+/// masked key that collides with another key of the object drops its
+/// member (fail closed).
+#[test]
+fn ids_and_mobiles_used_as_keys_are_masked() {
+    let (out, report) = run(&json!({"subject": {
+        "430102198506123011": "x",
+        "13812345678": {"name": "Zhang"},
+        "ids": {"k 430102198506123011 k": 1},
+        "4 3 0 1 0 2 1 9 8 5 0 6 1 2 3 0 1 1": 2,
+    }}));
+    assert_eq!(
+        out,
+        json!({"subject": {
+            "430102********3011": "x",
+            "138******78": {"name": "Zhang"},
+            "ids": {"k 430102********3011 k": 1},
+            "4 3 0 1 0 2 * * * * * * * * 3 0 1 1": 2,
+        }})
+    );
+    assert_eq!(report.detected.get(&Detector::ResidentId), Some(&3));
+    assert_eq!(report.detected.get(&Detector::Mobile), Some(&1));
+    assert!(report.masked_keys.contains("138******78"));
+    assert!(!format!("{report:?}").contains("19850612"));
+    // Collision: the member whose masked key is taken goes.
+    let body = br#"{"a":{"430102********3011":"kept","430102198506123011":"secret"}}"#;
+    let (out, report) = apply(body, &inspector(), NOW).unwrap();
+    assert_eq!(out, br#"{"a":{"430102********3011":"kept"}}"#);
+    assert!(report.removed_keys.contains("430102********3011"));
+    // Inside JSON held in a string too.
+    let (out, _) = run(&json!({"remark": "{\"13812345678\":1}"}));
+    assert_eq!(out, json!({"remark": "{\"138******78\":1}"}));
+    // A scope that sees ids unmasked leaves id keys alone.
+    let mut scope = inspector();
+    scope.unmasked = crate::testing::set(&["id_number"]);
+    let body = br#"{"a":{"430102198506123011":1}}"#;
+    let (out, _) = apply(body, &scope, NOW).unwrap();
+    assert_eq!(out, body.to_vec());
+}

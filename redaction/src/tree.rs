@@ -287,6 +287,29 @@ impl<'a> Doc<'a> {
         span.indices().filter_map(|index| self.entry(index))
     }
 
+    /// Renames the key of the object entry at `index` of `object` to
+    /// `key`. Returns `false`, changing nothing, when another live entry of
+    /// the object already has that key (the caller decides what goes).
+    pub(crate) fn rename(&mut self, object: Span, index: usize, key: String) -> bool {
+        let taken = object
+            .indices()
+            .filter(|other| *other != index)
+            .filter_map(|other| self.entry(other))
+            .any(|(other, _)| other == key);
+        if taken {
+            return false;
+        }
+        match self.entries.get_mut(index) {
+            Some(entry) => {
+                entry.0 = Text::owned(key);
+                // The memo belongs to the old name.
+                entry.2 = NO_SLOT;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The entries of an object that a later spelling of the same key
     /// hides (duplicate keys: the last value is the object's, as
     /// serde_json reads it; the record rules read these too, to fail
