@@ -222,6 +222,27 @@ fn data_roles<'p>(officer: &Officer, policy: &'p Policy) -> Result<Vec<&'p Role>
     Ok(data_roles)
 }
 
+/// A value the client sent, as a refusal's message shows it: quoted when
+/// the policy knows it or it is a plain word (ASCII letters, `_`, `-`; at
+/// most 40), else described without repeating it. The message is answered
+/// and kept in the inquiry log: a personal identifier a client typed into
+/// a header (`Inquiry-Purpose: p13812345678`) must reach neither.
+fn as_sent(value: &str, known: bool) -> String {
+    let plain = !value.is_empty()
+        && value.len() <= 40
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-');
+    if known || plain {
+        format!("\"{value}\"")
+    } else {
+        format!(
+            "(not repeated: {} characters that are not a name in the policy)",
+            value.chars().count()
+        )
+    }
+}
+
 fn decide_inner(
     identity: &Identity,
     inquiry: &Inquiry,
@@ -236,8 +257,13 @@ fn decide_inner(
         return Err(deny(
             Reason::PurposeNotGranted,
             format!(
-                "purpose \"{}\" is not granted to {} (officer {})",
-                inquiry.purpose,
+                "purpose {} is not granted to {} (officer {})",
+                as_sent(
+                    &inquiry.purpose,
+                    policy
+                        .roles()
+                        .any(|r| r.purposes.contains(&inquiry.purpose))
+                ),
                 data_roles
                     .iter()
                     .map(|r| format!("role \"{}\"", r.name))
@@ -287,7 +313,10 @@ fn decide_inner(
             if !policy.rules().items.contains_key(item) {
                 return Err(deny(
                     Reason::InvalidRequest,
-                    format!("item `{item}` is not in the policy's item catalogue"),
+                    format!(
+                        "item {} is not in the policy's item catalogue",
+                        as_sent(item, false)
+                    ),
                 ));
             }
             if !granted.contains(item) {

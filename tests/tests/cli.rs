@@ -1015,7 +1015,7 @@ fn invalid_arguments_exit_1_with_one_error_line() {
                 "--subject",
                 "123",
             ],
-            "invalid subject id `123`",
+            "invalid subject id: ",
         ),
         (
             vec![

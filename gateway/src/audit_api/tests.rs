@@ -598,3 +598,15 @@ async fn the_subject_report_lists_data_plane_inquiries_only() {
     assert_eq!(all.len(), 3);
     log.shutdown().await.unwrap();
 }
+
+/// An outside probe: `/audit/subjects/430102198506123012` (a resident id
+/// with a wrong check digit) repeated the whole id in its 400, which is
+/// also kept in the inquiry log. The data plane never did.
+#[test]
+fn an_invalid_subject_id_is_not_repeated_in_the_error() {
+    for bad in ["430102198506123012", "13812345678", "9143010MA4L0XX0"] {
+        let err = parse_subject(bad).unwrap_err().to_string();
+        assert!(err.starts_with("invalid subject id: "), "{err}");
+        assert!(!err.contains(bad), "{err}");
+    }
+}

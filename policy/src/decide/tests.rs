@@ -1078,3 +1078,21 @@ fn subject_route_needs_a_basic_item() {
         "allow"
     );
 }
+
+/// An outside probe: `Inquiry-Purpose: p13812345678` and an item
+/// `x430102198506123011` were repeated in the refusal's message (answered,
+/// and kept in the inquiry log). Values the policy does not know are shown
+/// only when they are plain words.
+#[test]
+fn refusal_messages_do_not_repeat_a_value_that_could_be_an_identifier() {
+    assert_eq!(as_sent("gossip", false), "\"gossip\"");
+    assert_eq!(as_sent("credit_service", true), "\"credit_service\"");
+    for hidden in ["p13812345678", "x430102198506123011", "a b", "宗教", ""] {
+        let shown = as_sent(hidden, false);
+        assert!(shown.starts_with("(not repeated: "), "{hidden}: {shown}");
+        if !hidden.is_empty() {
+            assert!(!shown.contains(hidden), "{shown}");
+        }
+    }
+    assert!(as_sent(&"a".repeat(41), false).starts_with("(not repeated"));
+}
