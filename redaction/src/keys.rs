@@ -264,6 +264,79 @@ fn json_start(text: &str) -> &str {
     text.trim_start_matches(['\u{feff}', ' ', '\t', '\n', '\r'])
 }
 
+/// Longest member name [`quoted_names`] reads, in bytes.
+const QUOTED_NAME_MAX: usize = 256;
+
+/// The names `text` writes as JSON member names: for each `:`, the text
+/// between the two `"` before it (whitespace between the last `"` and the
+/// `:` allowed; each quote maybe escaped with backslashes), decoded
+/// ([`decode_name`]).
+fn quoted_names(text: &str) -> impl Iterator<Item = String> + '_ {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b':')
+        .filter_map(move |(colon, _)| {
+            let before = text.get(..colon)?;
+            let before = before.trim_end();
+            let inner = before.strip_suffix('"')?.trim_end_matches('\\');
+            let from = inner.len().saturating_sub(QUOTED_NAME_MAX);
+            let window = inner.get(from..).or_else(|| {
+                // Not a character boundary: take a little less.
+                (from..inner.len()).find_map(|at| inner.get(at..))
+            })?;
+            let open = window.rfind('"')?;
+            let raw = window.get(open + 1..)?;
+            Some(decode_name(raw))
+        })
+}
+
+/// A member name as written between quotes, JSON escapes decoded
+/// (`\u0069`, `\n`, ...; surrogate pairs joined, a lone surrogate
+/// dropped), backslashes that escape nothing dropped (a name encoded twice
+/// or more reads as the name).
+fn decode_name(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    let mut high: Option<u32> = None;
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            high = None;
+            out.push(c);
+            continue;
+        }
+        while chars.peek() == Some(&'\\') {
+            chars.next();
+        }
+        match chars.next() {
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let Ok(unit) = u32::from_str_radix(&hex, 16) else {
+                    continue;
+                };
+                match (high.take(), unit) {
+                    (_, 0xD800..=0xDBFF) => high = Some(unit),
+                    (Some(h), 0xDC00..=0xDFFF) => {
+                        let code = 0x10000 + ((h - 0xD800) << 10) + (unit - 0xDC00);
+                        out.extend(char::from_u32(code));
+                    }
+                    (None, 0xDC00..=0xDFFF) => {}
+                    (_, unit) => out.extend(char::from_u32(unit)),
+                }
+            }
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
 /// What became of a string that might hold JSON.
 enum Embedded {
     /// Not a JSON object or array: an ordinary string.
@@ -386,6 +459,20 @@ impl Walker<'_, '_> {
                         }
                     }
                 }
+                // Text that is no JSON this walk could redact (trailing
+                // text, JSON Lines, a lone surrogate escape, too deep, an
+                // invisible prefix, ...) but quotes a field name the rules
+                // remove or mask, followed by `:`, goes whole: it may be
+                // JSON another reader reads.
+                if replaced.is_none() {
+                    if let Some(name) = self.quoted_ruled_name(text) {
+                        note(&mut self.report.removed_keys, &name);
+                        self.report.embedded_json_removed =
+                            self.report.embedded_json_removed.saturating_add(1);
+                        doc.remove(id);
+                        return false;
+                    }
+                }
                 let scanned = replaced.as_deref().unwrap_or(text);
                 if let Some(masked) = self.detect(scanned) {
                     replaced = Some(masked);
@@ -401,6 +488,19 @@ impl Walker<'_, '_> {
                 false
             }
         }
+    }
+
+    /// The first name in `text` written as a JSON member name (`"name"`,
+    /// then whitespace, then `:`; the quotes maybe escaped, as in JSON
+    /// encoded again, and JSON escapes in the name decoded) that a key
+    /// rule removes or masks under this scope.
+    fn quoted_ruled_name(&self, text: &str) -> Option<String> {
+        let bytes = text.as_bytes();
+        // Most strings hold no `"` (and no `:`): one pass each.
+        if !bytes.contains(&b'"') || !bytes.contains(&b':') {
+            return None;
+        }
+        quoted_names(text).find(|name| self.rules.lookup(name, None).is_some())
     }
 
     /// `text` with detected ids and mobiles masked (counted in the report),

@@ -57,7 +57,15 @@
 //!   [`Report::masked_keys`]); when the masked key is already a key of
 //!   that object, the member is removed (reported in
 //!   [`Report::removed_keys`]); JSON held in a string is followed at
-//!   most 4 strings deep, a deeper one is removed. The redacted JSON is
+//!   most 4 strings deep, a deeper one is removed. A string that does not
+//!   parse as JSON here (trailing text, JSON Lines, a lone surrogate
+//!   escape, `1e999`, nesting past the limit, an invisible prefix, a
+//!   control character) but writes a quoted name followed by `:`
+//!   (`"name"\s*:`, quotes maybe escaped, JSON escapes in the name
+//!   decoded) that a key rule removes or masks for this scope, is removed
+//!   whole (counted in [`Report::embedded_json_removed`], the name in
+//!   [`Report::removed_keys`]): another reader may read it as JSON. Other
+//!   text stays free text (still scanned by the detectors). The redacted JSON is
 //!   written back compact, and the detectors run over that text too.
 //! - `subject` and its `id` / `type` are read in any spelling (keys
 //!   normalised as the field rules compare them). Every id is reported

@@ -614,3 +614,82 @@ fn ids_and_mobiles_used_as_keys_are_masked() {
     let (out, _) = apply(body, &scope, NOW).unwrap();
     assert_eq!(out, body.to_vec());
 }
+
+/// Text that looks like JSON but does not parse here, quoting a field the
+/// rules remove or mask, is removed whole; other text stays.
+#[test]
+fn unparsable_json_naming_a_ruled_field_is_removed() {
+    let deep = format!(
+        "{}{{\"religion\":\"Buddhist\"}}{}",
+        "[".repeat(127),
+        "]".repeat(127)
+    );
+    let deep_objects = format!(
+        "{}{{\"religion\":1}}{}",
+        "{\"a\":".repeat(200),
+        "}".repeat(200)
+    );
+    for remark in [
+        r#"{"religion":"Buddhist","a":"\ud800"}"#.to_owned(),
+        r#"{"religion":"Buddhist","a":1e999}"#.to_owned(),
+        deep,
+        deep_objects,
+        r#"{"religion":"Buddhist"} x"#.to_owned(),
+        "{\"a\":1}\n{\"religion\":\"Buddhist\"}".to_owned(),
+        r#"{"a":1}{"religion":"Buddhist"}"#.to_owned(),
+        "\u{a0}{\"religion\":\"Buddhist\"}".to_owned(),
+        "\u{200b}{\"religion\":\"Buddhist\"}".to_owned(),
+        "\u{b}{\"religion\":\"Buddhist\"}".to_owned(),
+        "{\"religion\":\"Buddhist\"}\u{0}".to_owned(),
+        "{\"religion\":\"Budd\u{1}hist\"}".to_owned(),
+        r#"{"rel\u0069gion" : "Buddhist"} x"#.to_owned(),
+        r#"{"Religious_Faith"	:"Buddhist"} x"#.to_owned(),
+        // Encoded twice, broken inside.
+        r#""{\"religion\":\"Buddhist\"} x""#.to_owned(),
+        r#"{\"religion\":\"Buddhist\"} x"#.to_owned(),
+        // A masked or unconsented field.
+        r#"{"id_number":"ABCDEFGHIJKLMNOP"} x"#.to_owned(),
+        r#"{"income":"100"} x"#.to_owned(),
+    ] {
+        let (out, report) = run(&json!({"r": {"remark": remark, "n": 1}}));
+        assert_eq!(out, json!({"r": {"n": 1}}), "{remark:?}");
+        assert_eq!(report.embedded_json_removed, 1, "{remark:?}");
+    }
+    // Ordinary remarks, and JSON-like text quoting no ruled field, stay.
+    for remark in [
+        "religion: Buddhist (free text names no JSON member)",
+        "He said \"hello\": fine",
+        r#"{"a":1} x"#,
+        "{\"note\":\"x\"}\n{\"b\":2}",
+        "time 12:30, \"religion\" is not discussed",
+    ] {
+        let (out, report) = run(&json!({"remark": remark}));
+        assert_eq!(out, json!({"remark": remark}), "{remark:?}");
+        assert_eq!(report.embedded_json_removed, 0, "{remark:?}");
+    }
+    // A consent-only field the scope may see does not remove the text.
+    let agency = crate::testing::rating_agency_with_consent();
+    let body = serde_json::to_vec(&json!({"remark": "{\"income\":\"100\"} x"})).unwrap();
+    let (out, _) = apply(&body, &agency, NOW).unwrap();
+    assert_eq!(out, body);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A prohibited name quoted as a JSON member anywhere in a string,
+    /// whatever surrounds it, never survives: the string is redacted as
+    /// JSON or removed.
+    #[test]
+    fn a_quoted_prohibited_member_never_survives(
+        before in "\\PC{0,8}",
+        name in proptest::sample::select(vec!["religion", "Religion", "blood-type", "ILLNESS", "medical_history"]),
+        ws in "[ \t\n]{0,2}",
+        after in "\\PC{0,8}",
+    ) {
+        let remark = format!("{before}{{\"{name}\"{ws}:\"SECRET\"}}{after}");
+        let (out, _) = run(&json!({"remark": remark}));
+        let text = serde_json::to_string(&out).unwrap();
+        proptest::prop_assert!(!text.contains("SECRET"), "{:?} -> {}", remark, text);
+    }
+}
