@@ -454,3 +454,38 @@ async fn search_case(env: &Env) {
     }
     gw.shutdown().await.unwrap();
 }
+
+/// An outside probe: an officer id holding `/` (as `san.uri:` mappings
+/// make) was linked as `/console/officers/HN%2FAMR%2F0009`, which the
+/// path check refuses (encoded separator): no URL reached the page. Such
+/// ids are linked as `/console/officers?id=…`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_id_holding_a_slash_has_a_reachable_page() {
+    let env = Env::new().await;
+    env.write_config("");
+    {
+        let cfg = env.config().audit_config().unwrap();
+        let log = audit::AuditLog::open(&cfg).await.unwrap();
+        let mut e = tests::env::filler_entry(1);
+        e.officer_id = "HN/AMR/0009".into();
+        log.append(e).await.unwrap();
+        log.close().await.unwrap();
+    }
+    let gw = env.start().await;
+    let c = env.client(Some("CMP-0001"), Proto::Http1);
+    let (r, body) = view(&c, &gw, "/console/entries?lang=en").await;
+    assert_page(&r, &body, 200, "search");
+    let want = "href=\"/console/officers?id=HN%2FAMR%2F0009&amp;lang=en\"";
+    assert!(body.contains(want), "{body}");
+    let (r, body) = view(&c, &gw, "/console/officers?id=HN%2FAMR%2F0009&lang=en").await;
+    assert_page(&r, &body, 200, "officer");
+    assert!(body.contains("HN/AMR/0009"), "{body}");
+    // Its entry is listed there.
+    assert_eq!(linked_ids(&body).len(), 1, "{body}");
+    // A missing or empty id is a bad parameter, not a page.
+    for bad in ["/console/officers", "/console/officers?id="] {
+        let (r, body) = view(&c, &gw, bad).await;
+        assert_page(&r, &body, 400, bad);
+    }
+    gw.shutdown().await.unwrap();
+}

@@ -354,6 +354,14 @@ async fn route(
             let lang = lang_param(&p)?;
             alerts(ctx, lang, &p).await.map(Rendered::from)
         }
+        "/console/officers" => {
+            // The form for ids holding a `/` (see `pages::officer_target`).
+            let p = Params::parse(query, &["id"])?;
+            let lang = lang_param(&p)?;
+            let id = p.get("id").unwrap_or_default();
+            check_id("id", id)?;
+            officer(ctx, lang, id).await.map(Rendered::from)
+        }
         "/console/verify" => {
             let p = Params::parse(query, &[])?;
             let lang = lang_param(&p)?;
@@ -388,14 +396,21 @@ fn segment(path: &str, prefix: &str) -> Result<Option<String>, ConsoleError> {
         .unwrap_or("id");
     let id =
         percent_decode(&raw.replace('+', "%2B")).ok_or_else(|| bad(name, Problem::Encoding))?;
-    if id.is_empty()
-        || id.contains('/')
-        || id.chars().count() > 128
-        || id.chars().any(policy::inquiry::is_hidden_char)
+    if id.contains('/') {
+        return Err(bad(name, Problem::Invalid));
+    }
+    check_id(name, &id)?;
+    Ok(Some(id))
+}
+
+/// An id from a path segment or a parameter: at most 128 printable
+/// characters.
+fn check_id(name: &str, id: &str) -> Result<(), ConsoleError> {
+    if id.is_empty() || id.chars().count() > 128 || id.chars().any(policy::inquiry::is_hidden_char)
     {
         return Err(bad(name, Problem::Invalid));
     }
-    Ok(Some(id))
+    Ok(())
 }
 
 /// The search page's parameters.

@@ -312,7 +312,7 @@ fn suspensions(ctx: &Context<'_>, lang: Lang) -> Markup {
                 tbody {
                     @for (officer, until, rule) in &ctx.suspensions {
                         tr {
-                            td { a href=(link(lang, &officer_path(officer), &[])) { (officer) } }
+                            td { a href=(officer_link(lang, officer)) { (officer) } }
                             td { (rule) }
                             td { (local_time(*until, ctx.utc_offset_seconds)) }
                         }
@@ -323,8 +323,23 @@ fn suspensions(ctx: &Context<'_>, lang: Lang) -> Markup {
     }
 }
 
-fn officer_path(id: &str) -> String {
-    format!("/console/officers/{}", super::encode_component(id))
+/// An officer page's path and query: `/console/officers/{id}`, or
+/// `/console/officers?id=…` for an id holding a `/` (a `san.uri:` mapping
+/// makes such ids; an encoded `/` in a path is refused before routing).
+fn officer_target(id: &str) -> (String, Vec<(&'static str, String)>) {
+    if id.contains('/') {
+        ("/console/officers".to_owned(), vec![("id", id.to_owned())])
+    } else {
+        (
+            format!("/console/officers/{}", super::encode_component(id)),
+            Vec::new(),
+        )
+    }
+}
+
+fn officer_link(lang: Lang, id: &str) -> String {
+    let (path, params) = officer_target(id);
+    link(lang, &path, &params)
 }
 
 fn entry_path(id: &str) -> String {
@@ -362,7 +377,7 @@ fn alert_table(ctx: &Context<'_>, lang: Lang, list: &[Value]) -> Markup {
                             td { code { (json_text(&a["kind"])) } }
                             td {
                                 @if let Some(o) = a["officer"].as_str().filter(|o| !o.is_empty()) {
-                                    a href=(link(lang, &officer_path(o), &[])) { (o) }
+                                    a href=(officer_link(lang, o)) { (o) }
                                 }
                             }
                             td {
@@ -416,7 +431,7 @@ fn entry_table(ctx: &Context<'_>, lang: Lang, found: &[audit::Entry]) -> Markup 
                     @let n = &e.entry;
                     tr {
                         td { (local_time(n.time_ms, ctx.utc_offset_seconds)) }
-                        td { @if !n.officer_id.is_empty() { a href=(link(lang, &officer_path(&n.officer_id), &[])) { (n.officer_id) } } " " span class="muted" { (n.officer_name) } }
+                        td { @if !n.officer_id.is_empty() { a href=(officer_link(lang, &n.officer_id)) { (n.officer_id) } } " " span class="muted" { (n.officer_name) } }
                         td { (n.unit) }
                         td class="mono" { @if let Some(s) = &n.subject_id { a href=(link(lang, &subject_path(s), &[])) { (s) } } }
                         td { (n.purpose.as_deref().unwrap_or("")) }
@@ -579,7 +594,7 @@ pub fn officer(
     alerts: &[Value],
 ) -> Markup {
     let t = lang.text();
-    let path = officer_path(id);
+    let (path, keep) = officer_target(id);
     let (name, unit) = found
         .first()
         .map(|e| (e.entry.officer_name.as_str(), e.entry.unit.as_str()))
@@ -588,7 +603,7 @@ pub fn officer(
         lang,
         t.officer_title,
         &path,
-        &[],
+        &keep,
         html! {
             h1 { (t.officer_title) " " (id) }
             section {
