@@ -87,10 +87,11 @@
 //!   "restored":false` is restored, the earliest `decided_on` decides, a
 //!   raised `objection` counts and two `item` values mean not granted. Keys are always
 //!   compared decoded: `"rel\u0069gion"` is `religion`.
-//! - Numbers come out as serde_json writes them: an integer within 64 bits
-//!   unchanged, a float parsed exactly (`float_roundtrip`) and written in
-//!   its shortest form (`1e300` → `1e+300`, `-0` → `-0.0`); integers beyond
-//!   64 bits become floats (serde_json without `arbitrary_precision`).
+//! - Numbers come out exactly as the upstream wrote them (`-0`, `1E2`,
+//!   `1e-400`, `123456789012345678901234567890`: never through `f64`); a
+//!   masked number is masked in that text. A number beyond `f64` range
+//!   (`1e400`) is refused as serde_json refuses it
+//!   ([`RedactionError::NotJson`]).
 //!
 //! ## What this crate must never do
 //! - log, print or return a removed or masked *value* (the [`Report`] holds

@@ -35,7 +35,7 @@ pub(crate) fn mask_leaf(value: &mut Node<'_>, mask: Mask) -> bool {
     let masked = match value {
         Node::Str(text) => mask_str(text, mask),
         Node::Int(text) => mask_str(text, mask),
-        Node::Number(number) => mask_str(&number.to_string(), mask),
+        Node::Number(text) => mask_str(text, mask),
         Node::Null | Node::True | Node::False | Node::Array(_) | Node::Object(_) | Node::Gone => {
             return false
         }

@@ -14,7 +14,7 @@ fn build(builder: &mut Builder<'static>, value: &serde_json::Value) -> NodeId {
         Value::Null => builder.leaf(Node::Null),
         Value::Bool(true) => builder.leaf(Node::True),
         Value::Bool(false) => builder.leaf(Node::False),
-        Value::Number(number) => builder.leaf(Node::Number(number.clone())),
+        Value::Number(number) => builder.leaf(Node::Number(number.to_string().into())),
         Value::String(text) => builder.leaf(Node::Str(Text::owned(text.clone()))),
         Value::Array(items) => {
             let items = items.iter().map(|item| build(builder, item)).collect();
@@ -43,7 +43,7 @@ pub(crate) fn node_value(doc: &Doc<'_>, id: NodeId) -> serde_json::Value {
         Node::True => Value::Bool(true),
         Node::False => Value::Bool(false),
         Node::Int(text) => Value::Number(text.parse().unwrap()),
-        Node::Number(number) => Value::Number(number.clone()),
+        Node::Number(text) => serde_json::from_str(text).unwrap(),
         Node::Str(text) => Value::String(text.as_str().to_owned()),
         Node::Array(span) => {
             Value::Array(doc.items(*span).map(|item| node_value(doc, item)).collect())

@@ -2,17 +2,17 @@
 //!
 //! Owns reading and writing JSON for the crate, with serde_json's behaviour
 //! as the contract (tests compare the two on generated and mutated input):
-//! - parsing accepts exactly what `serde_json::from_slice` accepts — RFC 8259
+//! - parsing accepts what `serde_json::from_slice` accepts — RFC 8259
 //!   with UTF-8 validated, escapes and surrogate pairs checked, nothing but
 //!   whitespace after the value, and at most [`MAX_DEPTH`] nested arrays and
 //!   objects (serde_json's recursion limit), so every walk of the document is
-//!   bounded;
-//! - numbers convert as serde_json converts them (`float_roundtrip`: exact
-//!   floats; integers beyond 64 bits become floats; beyond `f64` is an
-//!   error); an integer within 64 bits keeps its input text, which is what
-//!   serde_json writes for it, others are written by serde_json's formatter;
+//!   bounded; numbers beyond `f64` range (`1e999`) are refused as
+//!   serde_json refuses them;
+//! - every number keeps its input text, checked against the JSON grammar
+//!   and written back exactly as written (`-0`, `1E2`, `1e-400`,
+//!   `123456789012345678901234567890`), never through `f64`;
 //! - writing produces the bytes `serde_json::to_vec` would for the same
-//!   value (same string escaping, compact).
+//!   value, numbers aside (same string escaping, compact).
 //!
 //! The document is a handful of vectors instead of one allocation per array,
 //! object and string: values live in [`Doc`]'s node list, and an array or
@@ -43,8 +43,6 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ops::{Deref, Range};
 
-use serde_json::Number;
-
 /// One JSON value; containers refer to their children in the [`Doc`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Node<'a> {
@@ -58,9 +56,12 @@ pub(crate) enum Node<'a> {
     /// text — which is also how serde_json writes it (no leading zeros, no
     /// `+`, no `-0`).
     Int(&'a str),
-    /// Any other number, as serde_json reads it (`float_roundtrip`: exact
-    /// floats; integers beyond 64 bits become floats).
-    Number(Number),
+    /// Any other number (a fraction, an exponent, `-0`, an integer beyond
+    /// 64 bits), as its input text: written back exactly as the upstream
+    /// wrote it, never through `f64` (which would turn
+    /// `123456789012345678901234567890` into `1.2345678901234568e+29`).
+    /// The parser checked it against the JSON grammar.
+    Number(Cow<'a, str>),
     /// A string, decoded.
     Str(Text<'a>),
     /// An array: item ids in [`Doc`].
@@ -1129,9 +1130,18 @@ impl<'a> Parser<'a> {
                 return Ok(Node::Int(self.slice(start, self.pos)?));
             }
         }
-        let value: f64 = self.slice(start, self.pos)?.parse().map_err(|_| Fail)?;
-        // Infinite (out of range) fails, as in serde_json.
-        Number::from_f64(value).map(Node::Number).ok_or(Fail)
+        // Kept as written (`1e-400`, `-0`, `1E2`, big integers): the
+        // grammar was checked above. Its value is computed only to refuse
+        // one beyond `f64` range (`1e400`), as serde_json does (the
+        // gateway's clients, its tests and the fuzz target read the answer
+        // with serde_json); it was computed for every such number before.
+        let text = self.slice(start, self.pos)?;
+        let value: f64 = text.parse().map_err(|_| Fail)?;
+        if value.is_finite() {
+            Ok(Node::Number(Cow::Borrowed(text)))
+        } else {
+            Err(Fail)
+        }
     }
 }
 
@@ -1154,7 +1164,7 @@ fn write(doc: &Doc<'_>, id: NodeId, out: &mut Vec<u8>) -> Result<(), serde_json:
         Node::True => out.extend_from_slice(b"true"),
         Node::False => out.extend_from_slice(b"false"),
         Node::Int(text) => out.extend_from_slice(text.as_bytes()),
-        Node::Number(number) => serde_json::to_writer(&mut *out, number)?,
+        Node::Number(text) => out.extend_from_slice(text.as_bytes()),
         Node::Str(text) => write_text(text, out),
         Node::Array(span) => {
             out.push(b'[');
