@@ -136,6 +136,8 @@ impl Cursor {
         let chain_id = parts.next()?;
         let seq = parts.next()?.parse::<u64>().ok()?;
         if parts.next().is_some()
+            || time_ms < 0
+            || seq == 0
             || chain_id.is_empty()
             || chain_id.len() > 64
             || !chain_id.bytes().all(|b| b.is_ascii_alphanumeric())

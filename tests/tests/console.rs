@@ -489,3 +489,51 @@ async fn an_officer_id_holding_a_slash_has_a_reachable_page() {
     }
     gw.shutdown().await.unwrap();
 }
+
+/// An outside probe: a hand-made page position (`page=1.x.1`) showed "no
+/// entries match" while entries did match; one no entry can have
+/// (`-1.x.1`) gave the same. The first is an empty page past a position,
+/// said so; the second is a bad parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_position_past_every_entry_says_so() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let c = env.client(Some("CMP-0001"), Proto::Http1);
+    let (r, body) = view(&c, &gw, "/console/entries?page=1.abc.1&lang=en").await;
+    assert_page(&r, &body, 200, "past");
+    assert!(
+        body.contains("No more matching entries past this page position"),
+        "{body}"
+    );
+    let (r, body) = view(&c, &gw, "/console/entries?page=-1.abc.1&lang=en").await;
+    assert_page(&r, &body, 400, "negative");
+    gw.shutdown().await.unwrap();
+}
+
+/// An outside probe: HEAD on a console page was 405 (HTTP asks
+/// general-purpose servers to support it). The head of the GET answer,
+/// without its body; still logged; the API stays GET only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_on_a_console_page_is_the_get_answer_without_a_body() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let before = env.entries().await.len();
+    for proto in [Proto::Http2, Proto::Http1] {
+        let c = env.client(Some("CMP-0001"), proto);
+        let r = c
+            .request("HEAD", admin(&gw), "/console/?lang=en", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{proto:?}: {e:?}"));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+        assert!(r.body.is_empty(), "{:?}", r.body);
+        let r = c
+            .request("HEAD", admin(&gw), "/audit/entries", &[])
+            .await
+            .unwrap();
+        assert_eq!(r.status, 405);
+    }
+    let logged = eventually(10, || async { env.entries().await.len() >= before + 4 }).await;
+    assert!(logged, "every HEAD is an entry");
+    gw.shutdown().await.unwrap();
+}

@@ -505,7 +505,9 @@ pub fn search(
             }
             section aria-labelledby="results" {
                 h2 id="results" { (t.search_title) }
-                @if found.is_empty() { p { (t.no_results) } } @else { (entry_table(ctx, lang, found)) }
+                @if found.is_empty() {
+                    @if p.get("page").is_some() { p { (t.no_results_past_page) } } @else { p { (t.no_results) } }
+                } @else { (entry_table(ctx, lang, found)) }
                 div class="pager" {
                     @if p.get("page").is_some() { a href=(link(lang, "/console/entries", &filters)) { (t.first_page) } }
                     @if next.is_some() { a rel="next" href=(link(lang, "/console/entries", &next_params)) { (t.next_page) } }

@@ -132,6 +132,9 @@ fn cursors_round_trip_and_refuse_junk() {
         "1.a-b.3",
         "1.abc.3.4",
         "1.abc.18446744073709551615",
+        // No entry sits there (an outside probe's forged cursors).
+        "-1.abc.1",
+        "1.abc.0",
     ] {
         assert_eq!(audit::Cursor::decode(junk), None, "{junk}");
     }

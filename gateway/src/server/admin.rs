@@ -209,7 +209,9 @@ async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Answer, Fa
         }
         return Err(Failure::Denied(Reason::UnknownOfficer));
     }
-    if req.method() != Method::GET {
+    // HEAD as well on the console's pages (a browser or a link checker
+    // asks; hyper sends the head without the body). The API stays GET.
+    if req.method() != Method::GET && !(console && req.method() == Method::HEAD) {
         return Err(Failure::MethodNotAllowed);
     }
     if path == crate::console::STYLESHEET_PATH {

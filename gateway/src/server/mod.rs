@@ -386,17 +386,26 @@ async fn dispatch_unboxed<B: hyper::body::Body>(
     plane: Plane,
     req: http::Request<B>,
 ) -> http::Response<body::Body> {
-    if let Some(failure) = certificate_failure(&shared, &conn) {
+    // A HEAD answer has no body: HTTP/1 drops it itself, HTTP/2 would send
+    // it (and a client then fails reading a body it may not get).
+    let head = req.method() == http::Method::HEAD;
+    let answer = if let Some(failure) = certificate_failure(&shared, &conn) {
         conn.doomed.store(true, Ordering::SeqCst);
-        return refuse_certificate(&shared, &conn, plane, &req, &failure)
+        refuse_certificate(&shared, &conn, plane, &req, &failure)
             .await
-            .map(body::Body::from);
-    }
-    match plane {
-        Plane::Data => service::handle(shared, conn, req)
-            .await
-            .map(body::Body::from),
-        Plane::Admin => admin::handle(shared, conn, req).await,
+            .map(body::Body::from)
+    } else {
+        match plane {
+            Plane::Data => service::handle(shared, conn, req)
+                .await
+                .map(body::Body::from),
+            Plane::Admin => admin::handle(shared, conn, req).await,
+        }
+    };
+    if head {
+        answer.map(|_| body::Body::from(http_body_util::Full::new(bytes::Bytes::new())))
+    } else {
+        answer
     }
 }
 
