@@ -497,7 +497,20 @@ impl Evaluator {
                 last_inquiry: e.inquiry_id.clone(),
                 time_ms: e.time_ms,
                 suspend_until_ms: match rule.action {
-                    AlertAction::Suspend(d) => Some(e.time_ms.saturating_add(millis(d))),
+                    // Whole seconds, rounded up: the entry's text (RFC 3339
+                    // to the second) then says exactly when it ends, and a
+                    // restart that reads it back agrees with the gateway
+                    // that fired (an outside probe saw `…11.652Z` in the
+                    // refusal, `…11.000Z` everywhere else).
+                    AlertAction::Suspend(d) => {
+                        let until = e.time_ms.saturating_add(millis(d));
+                        Some(
+                            until
+                                .saturating_add(999)
+                                .div_euclid(1000)
+                                .saturating_mul(1000),
+                        )
+                    }
                     AlertAction::Alert => None,
                 },
             });

@@ -238,11 +238,13 @@ fn suspension_lift_and_rule_text() {
     e.lift("A");
     assert!(e.observe(&allow("A", "s2", MON_10 + 1, "i2")).is_empty());
     let f = e.observe(&allow("A", "s3", MON_10 + 2, "i3"));
-    assert_eq!(f[0].suspend_until_ms, Some(MON_10 + 2 + 4 * H));
+    // 4 h after the firing inquiry (2 ms past the minute), rounded up to a
+    // whole second: the text says exactly when it ends.
+    assert_eq!(f[0].suspend_until_ms, Some(MON_10 + 4 * H + 1000));
     let text = f[0].rule_text();
     assert_eq!(
         text,
-        "bulk-lookup: distinct_subjects 2 within 1h, inquiries i2..i3, action suspend until 2026-12-07T06:00:00Z"
+        "bulk-lookup: distinct_subjects 2 within 1h, inquiries i2..i3, action suspend until 2026-12-07T06:00:01Z"
     );
     let back = AlertRecord::parse(&text).unwrap();
     assert_eq!(back.rule, "bulk-lookup");
@@ -253,11 +255,8 @@ fn suspension_lift_and_rule_text() {
         (back.first_inquiry.as_str(), back.last_inquiry.as_str()),
         ("i2", "i3")
     );
-    // Whole seconds in the text.
-    assert_eq!(
-        back.suspend_until_ms,
-        Some((MON_10 + 2 + 4 * H) / 1000 * 1000)
-    );
+    // Read back, the same instant the gateway that fired holds.
+    assert_eq!(back.suspend_until_ms, f[0].suspend_until_ms);
     // The window as the policy spelled it: `24h` is not shown as `1d`.
     let mut e = Evaluator::new(
         vec![rule("hotspot", AlertKind::DistinctSubjects, 1, "24h")],
