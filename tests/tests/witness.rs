@@ -390,6 +390,27 @@ async fn cosigned_then_cut(env: Env) {
     assert_eq!(alerts.len(), 1, "one alert entry for the conflict");
     assert!(alerts[0].entry.path.contains(&chain));
     running.shutdown().await.unwrap();
+    // `audit alerts` says which witness refused which chain, and why.
+    let (code, out, err) = run(
+        BIN,
+        &[
+            "audit",
+            "alerts",
+            "--config",
+            config,
+            "--rule",
+            "witness_conflict",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "witness_conflict  witness:w1: chain {chain} at size "
+        )),
+        "{out}"
+    );
+    assert!(out.contains("the witness"), "{out}");
 
     // The witness still holds the uncut size, and verify against it fails.
     let held = client.latest(&origin).await.unwrap().unwrap();

@@ -322,6 +322,11 @@ enum AlertsCmdError {
 /// One line of `audit alerts`.
 fn alert_line(a: &serde_json::Value) -> String {
     let s = |k: &str| a[k].as_str().unwrap_or("-").to_owned();
+    if s("kind") == crate::audit_api::WITNESS_CONFLICT {
+        // What the witness refused, which chain and sizes (an outside
+        // probe: the line said none of it).
+        return format!("{}  {}  {}", s("time"), s("kind"), s("message"));
+    }
     let action = match a["suspended_until"].as_str() {
         Some(until) => format!("suspend until {until}"),
         None => "alert".to_owned(),

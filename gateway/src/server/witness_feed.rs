@@ -126,7 +126,7 @@ impl WitnessFeed {
                     &name,
                     chain,
                     size,
-                    &format!("the witness cosigned size {old}, beyond this chain's {size}"),
+                    &format!("the witness cosigned size {old}, beyond the store's {size}"),
                 )
                 .await;
                 return;
@@ -212,7 +212,9 @@ fn conflict_entry(witness: &str, chain: &str, size: u64, why: &str) -> audit::Ne
         officer_name: "credgate witness feed".into(),
         method: "POST".into(),
         path: format!("/witness/{witness}/add-checkpoint?chain={chain}&size={size}"),
-        rule: format!("witness:{witness}: {why}"),
+        // Which chain: the entry itself sits on the writing gateway's own
+        // chain, which is seldom the one the witness refused.
+        rule: format!("witness:{witness}: chain {chain} at size {size}: {why}"),
         ..super::journal::own_entry(
             now,
             hex::encode(id),
