@@ -211,7 +211,32 @@ fn may_hold_number(bytes: &[u8]) -> bool {
             0xC2 | 0xCB | 0xD9 | 0xDB | 0xDF | 0xE0 | 0xE1 | 0xE2 | 0xEA | 0xEF | 0xF0
         )
     });
-    ascii + other >= MOBILE_DIGITS
+    if ascii + other < MOBILE_DIGITS {
+        return false;
+    }
+    // Chinese text has many such first bytes that are no digits:
+    // fullwidth punctuation (`，` `（` `：`, EF BC 8x/9A-9F) and quotation
+    // marks, dashes and ellipses (E2 80 xx). Counted again without those.
+    let likely = bytes
+        .windows(3)
+        .filter(|w| match w {
+            [0xEF, 0xBC, 0x90..=0x99 | 0xB8] | [0xEF, 0xBD, 0x98] => true,
+            [0xEF, ..] | [0xE2, 0x80, _] => false,
+            [first, ..] => matches!(
+                first,
+                0xC2 | 0xCB | 0xD9 | 0xDB | 0xDF | 0xE0 | 0xE1 | 0xE2 | 0xEA | 0xF0
+            ),
+            [] => false,
+        })
+        .count();
+    // A candidate in the last two bytes is no 3-byte window's first.
+    let tail = bytes.len().saturating_sub(2);
+    let last = bytes.get(tail..).map_or(0, |t| {
+        t.iter()
+            .filter(|b| **b == 0xC2 || (0xCB..=0xDF).contains(*b))
+            .count()
+    });
+    ascii + likely + last >= MOBILE_DIGITS
 }
 
 /// How many bytes of `bytes` are `wanted` (a loop the compiler vectorises).

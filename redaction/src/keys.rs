@@ -393,9 +393,17 @@ impl Walker<'_, '_> {
                     // when the masked key is taken in this object, the
                     // member goes (fail closed). Reported by its masked
                     // spelling.
+                    let memo = doc.entry_memo(index);
                     let masked_key = match action {
-                        None => self.detect(key),
-                        Some(_) => None,
+                        // A name found holding none is not scanned again.
+                        None if !memo.is_some_and(|memo| memo.no_number.get()) => {
+                            let masked = self.detect(key);
+                            if let (None, Some(memo)) = (&masked, memo) {
+                                memo.no_number.set(true);
+                            }
+                            masked
+                        }
+                        _ => None,
                     };
                     if let Some(masked) = masked_key {
                         if !doc.rename(span, index, masked.clone()) {

@@ -14,7 +14,10 @@ fn build(builder: &mut Builder<'static>, value: &serde_json::Value) -> NodeId {
         Value::Null => builder.leaf(Node::Null),
         Value::Bool(true) => builder.leaf(Node::True),
         Value::Bool(false) => builder.leaf(Node::False),
-        Value::Number(number) => builder.leaf(Node::Number(number.to_string().into())),
+        // Tests only: the text lives as long as the test process.
+        Value::Number(number) => {
+            builder.leaf(Node::Number(Box::leak(number.to_string().into_boxed_str())))
+        }
         Value::String(text) => builder.leaf(Node::Str(Text::owned(text.clone()))),
         Value::Array(items) => {
             let items = items.iter().map(|item| build(builder, item)).collect();

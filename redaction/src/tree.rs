@@ -60,8 +60,10 @@ pub(crate) enum Node<'a> {
     /// 64 bits), as its input text: written back exactly as the upstream
     /// wrote it, never through `f64` (which would turn
     /// `123456789012345678901234567890` into `1.2345678901234568e+29`).
-    /// The parser checked it against the JSON grammar.
-    Number(Cow<'a, str>),
+    /// The parser checked it against the JSON grammar. A borrowed slice,
+    /// as [`Node::Int`] (an owned text would make every node larger, and
+    /// parsing slower).
+    Number(&'a str),
     /// A string, decoded.
     Str(Text<'a>),
     /// An array: item ids in [`Doc`].
@@ -158,6 +160,9 @@ pub(crate) struct Memo {
     pub(crate) rule: Remembered,
     /// The record rules' (`records`).
     pub(crate) field: Remembered,
+    /// Set once the value detectors found no id or mobile in the name
+    /// (`keys`: a key is scanned like a value).
+    pub(crate) no_number: Cell<bool>,
 }
 
 /// One pass's cell of a [`Memo`]: `0` not derived yet, `1` derived and
@@ -1138,7 +1143,7 @@ impl<'a> Parser<'a> {
         let text = self.slice(start, self.pos)?;
         let value: f64 = text.parse().map_err(|_| Fail)?;
         if value.is_finite() {
-            Ok(Node::Number(Cow::Borrowed(text)))
+            Ok(Node::Number(text))
         } else {
             Err(Fail)
         }
