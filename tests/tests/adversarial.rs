@@ -157,13 +157,52 @@ async fn malformed_and_ambiguous_requests_get_exact_statuses_and_one_entry_each(
             414,
         ),
         ("more than max_headers fields", head("GET", &s, &many), 431),
+        // Refused by hyper's parser before any handler runs (an outside
+        // probe: a bare 400 with no body and no inquiry id).
+        (
+            "transfer-encoding identity",
+            head("GET", &s, "Transfer-Encoding: identity\r\n"),
+            400,
+        ),
+        (
+            "a target without its leading slash",
+            head("GET", s.trim_start_matches('/'), ""),
+            400,
+        ),
+        (
+            "version HTTP/2.0 on an HTTP/1 connection",
+            format!("GET {s} HTTP/2.0\r\nHost: localhost\r\n\r\n"),
+            400,
+        ),
+        (
+            "a space before a header's colon",
+            head("GET", &s, "Inquiry-Note : x\r\n"),
+            400,
+        ),
     ];
     let mut expected = Vec::new();
+    let mut answered_ids = Vec::new();
     for (name, request, status) in &cases {
         let got = raw::exchange(&client, gw.data_addr(), request.as_bytes(), BOUND).await;
         assert_eq!(got.status(), Some(*status), "{name}: {}", got.text());
         assert!(got.closed, "{name}: the connection stayed open");
         assert_eq!(got.responses(), 1, "{name}: {}", got.text());
+        // Every refusal is the JSON error with its inquiry id, whoever
+        // refused it (the gateway's checks or hyper's parser).
+        let id = got
+            .header("inquiry-id")
+            .unwrap_or_else(|| panic!("{name}: no inquiry-id: {}", got.text()));
+        assert!(
+            got.text().contains(&format!("\"inquiry_id\":\"{id}\"")),
+            "{name}: {}",
+            got.text()
+        );
+        assert_eq!(
+            got.header("content-type").as_deref(),
+            Some("application/json"),
+            "{name}"
+        );
+        answered_ids.push(id);
         if *status == 405 {
             assert_eq!(got.header("allow").as_deref(), Some("GET"), "{name}");
         }
@@ -176,6 +215,12 @@ async fn malformed_and_ambiguous_requests_get_exact_statuses_and_one_entry_each(
     assert_eq!(logged_statuses(&env, cases.len()).await, expected);
     // Refusals made by the gateway name the rule and keep method and path.
     let entries = env.entries().await;
+    for id in &answered_ids {
+        assert!(
+            entries.iter().any(|e| &e.entry.inquiry_id == id),
+            "the inquiry id {id} a client was sent is not in the log"
+        );
+    }
     let smuggle = entries
         .iter()
         .find(|e| e.entry.rule.contains("transfer-encoding"))

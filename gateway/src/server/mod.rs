@@ -334,7 +334,11 @@ async fn log_unparsed_request(
         Plane::Data => "data",
         Plane::Admin => "admin",
     };
-    let id = journal::new_inquiry_id(&shared.rng);
+    // The id the client was sent in place of hyper's bare refusal, if any.
+    let id = conn
+        .wire
+        .take_unparsed_id()
+        .unwrap_or_else(|| journal::new_inquiry_id(&shared.rng));
     let mut draft =
         journal::Draft::new(plane, id, String::new(), String::new(), shared.clock.now());
     draft.entry.rule = rule.to_owned();

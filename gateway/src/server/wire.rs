@@ -11,8 +11,17 @@
 //! connection task to log. A stream the server answered (it wrote its
 //! `HEADERS`) is not reported again: its handler logged it.
 //!
+//! On HTTP/1 it replaces hyper's own answer to a request head hyper could
+//! not parse (a bare `400`/`414`/`431` with `content-length: 0`: no JSON
+//! body, no `Inquiry-Id`) with the gateway's JSON error and a fresh
+//! inquiry id, which the connection task's entry for that request then
+//! carries ([`WireLog::take_unparsed_id`]). hyper offers no hook for that
+//! answer; the bytes it writes are recognised by their status line and a
+//! complete head without an `inquiry-id` field, which every answer the
+//! gateway writes itself has.
+//!
 //! It never looks at payloads other than those two frames' error codes and
-//! never holds request bytes.
+//! the heads of hyper's own refusals, and never holds request bytes.
 
 use std::collections::VecDeque;
 use std::io;
@@ -103,6 +112,9 @@ pub(super) struct WireLog {
     events: Mutex<Pending>,
     /// Woken when an event is added.
     pub notify: Notify,
+    /// The inquiry id sent in place of hyper's refusal of an unparsable
+    /// request, for its entry.
+    unparsed_id: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -123,6 +135,15 @@ impl WireLog {
         let mut p = self.events.lock().unwrap_or_else(|p| p.into_inner());
         let dropped = std::mem::take(&mut p.dropped);
         (std::mem::take(&mut p.events), dropped)
+    }
+
+    /// The inquiry id the client was sent for its unparsable request, if
+    /// this stream answered one.
+    pub(super) fn take_unparsed_id(&self) -> Option<String> {
+        self.unparsed_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     fn push(&self, e: WireEvent) {
@@ -247,6 +268,48 @@ pub(super) struct Watched<S> {
     /// `Some` once the client spoke HTTP/2.
     frames: Option<FrameReader>,
     decided: bool,
+    /// The gateway's answer in place of hyper's refusal, and how much of
+    /// it is written; drained before anything else is written or flushed.
+    replacement: Vec<u8>,
+    replaced: usize,
+}
+
+/// The status of hyper's own refusal of an unparsable HTTP/1 request, if
+/// `buf` starts with one: a `400`, `414` or `431` status line and a complete
+/// head (within `buf`) without an `inquiry-id` field; with the head's
+/// length.
+fn hypers_refusal(buf: &[u8]) -> Option<(u16, usize)> {
+    let status = match buf.get(..13)? {
+        b"HTTP/1.1 400 " | b"HTTP/1.0 400 " => 400,
+        b"HTTP/1.1 414 " | b"HTTP/1.0 414 " => 414,
+        b"HTTP/1.1 431 " | b"HTTP/1.0 431 " => 431,
+        _ => return None,
+    };
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = buf.get(..end)?.to_ascii_lowercase();
+    let has = |field: &[u8]| head.windows(field.len()).any(|w| w == field);
+    (!has(b"\ninquiry-id:") && has(b"\ncontent-length: 0\r\n")).then_some((status, end))
+}
+
+/// The gateway's JSON answer for an unparsable request of `status`.
+fn json_refusal(status: u16, inquiry_id: &str) -> Vec<u8> {
+    let failure = match status {
+        414 => super::error::Failure::UriTooLong,
+        431 => super::error::Failure::HeadersTooLarge,
+        _ => super::error::Failure::Malformed("request could not be parsed"),
+    };
+    let body = super::error::error_body(&failure, inquiry_id);
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Bad Request");
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncache-control: no-store\r\ninquiry-id: {inquiry_id}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
 }
 
 impl<S> Watched<S> {
@@ -258,9 +321,51 @@ impl<S> Watched<S> {
             start: Vec::new(),
             frames: None,
             decided: false,
+            replacement: Vec::new(),
+            replaced: 0,
         }
     }
 
+    /// If `buf` starts with hyper's refusal of an unparsable request (on
+    /// HTTP/1), queues the gateway's answer instead and returns how many
+    /// of `buf`'s bytes it stands for.
+    fn replace_refusal(&mut self, buf: &[u8]) -> Option<usize> {
+        if self.frames.is_some() || !self.replacement.is_empty() {
+            return None;
+        }
+        let (status, len) = hypers_refusal(buf)?;
+        let id = super::journal::new_inquiry_id(&ring::rand::SystemRandom::new());
+        self.replacement = json_refusal(status, &id);
+        self.replaced = 0;
+        *self
+            .log
+            .unparsed_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(id);
+        Some(len)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Watched<S> {
+    /// Writes what is left of a queued replacement.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some(rest) = self
+            .replacement
+            .get(self.replaced..)
+            .filter(|r| !r.is_empty())
+        {
+            match Pin::new(&mut self.inner).poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => self.replaced += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S> Watched<S> {
     fn saw_read(&mut self, bytes: &[u8]) {
         self.log
             .read
@@ -307,6 +412,15 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Err(e)) = self.drain(cx) {
+            return Poll::Ready(Err(e));
+        }
+        if let Some(n) = self.replace_refusal(buf) {
+            return match self.drain(cx) {
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                _ => Poll::Ready(Ok(n)),
+            };
+        }
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = r {
             let this = &mut *self;
@@ -322,6 +436,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Err(e)) = self.drain(cx) {
+            return Poll::Ready(Err(e));
+        }
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
+            if let Some(n) = self.replace_refusal(first) {
+                return match self.drain(cx) {
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    _ => Poll::Ready(Ok(n)),
+                };
+            }
+        }
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = r {
             let this = &mut *self;
@@ -345,11 +470,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        match self.drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut self.inner).poll_flush(cx),
+            other => other,
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        match self.drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut self.inner).poll_shutdown(cx),
+            other => other,
+        }
     }
 }
 

@@ -59,3 +59,28 @@ fn the_preface_decides_http2() {
     assert!(w.frames.is_none() && w.decided);
     assert_eq!(log.bytes_read(), H2_PREFACE.len() as u64 + 16);
 }
+
+#[test]
+fn only_hypers_own_refusals_are_replaced() {
+    let hyper_400 = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: Sun, 06 Dec 2026 05:11:01 GMT\r\n\r\n";
+    assert_eq!(hypers_refusal(hyper_400), Some((400, hyper_400.len())));
+    let hyper_431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
+    assert_eq!(hypers_refusal(hyper_431).map(|r| r.0), Some(431));
+    // The gateway's own answers carry an inquiry id (or a body), and a
+    // head cut off in this write is not judged.
+    for not_hypers in [
+        &b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ninquiry-id: 01ab\r\ncontent-length: 0\r\n\r\n"[..],
+        b"HTTP/1.1 400 Bad Request\r\ncontent-length: 12\r\n\r\n{\"error\":{}}",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+        b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n",
+        b"HTTP/1.1 400 Bad Request\r\ncontent-length: 00\r\n\r\n",
+    ] {
+        assert_eq!(hypers_refusal(not_hypers), None, "{}", String::from_utf8_lossy(not_hypers));
+    }
+    let ours = json_refusal(400, "01ab");
+    let text = String::from_utf8(ours).unwrap();
+    assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+    assert!(text.contains("\r\ninquiry-id: 01ab\r\n"), "{text}");
+    assert!(text.ends_with("\"inquiry_id\":\"01ab\"}}"), "{text}");
+    assert_eq!(hypers_refusal(text.as_bytes()), None);
+}
