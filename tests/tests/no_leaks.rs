@@ -212,11 +212,35 @@ async fn sqlite_text(file: &std::path::Path) -> String {
 fn assert_absent(haystack: &str, needles: &BTreeSet<String>, place: &str) {
     for needle in needles {
         assert!(
-            !haystack.contains(needle.as_str()),
+            !contains_value(haystack, needle),
             "a value the gateway must never record appears in {place}: `{}`",
             needle.chars().take(24).collect::<String>()
         );
     }
+}
+
+/// Whether `needle` occurs in `haystack`; a number only as a whole number
+/// (not inside a longer run of digits: a timestamp's digits such as
+/// `1796349150000` hold `150000`, an income, by chance — the test failed
+/// once that way).
+fn contains_value(haystack: &str, needle: &str) -> bool {
+    if !needle.bytes().all(|b| b.is_ascii_digit()) {
+        return haystack.contains(needle);
+    }
+    haystack.match_indices(needle).any(|(at, _)| {
+        let before = haystack[..at].bytes().next_back();
+        let after = haystack[at + needle.len()..].bytes().next();
+        !before.is_some_and(|b| b.is_ascii_digit()) && !after.is_some_and(|b| b.is_ascii_digit())
+    })
+}
+
+#[test]
+fn a_number_counts_only_as_a_whole_number() {
+    assert!(contains_value("income 150000 yuan", "150000"));
+    assert!(contains_value("150000", "150000"));
+    assert!(!contains_value("t=1796349150000123", "150000"));
+    assert!(contains_value("x1500001 and 150000", "150000"));
+    assert!(contains_value("hypertension", "hypertension"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
