@@ -1643,6 +1643,19 @@ fn audit_commands_against_a_real_log() {
         &wrong,
     ]);
     assert_ne!(run.code, Some(0), "{}", run.describe());
+    // The signed-note verifier key `audit key` prints works too, as it
+    // does for `verify-proof` (an outside probe: hex only here).
+    let vkey = credgate(&["audit", "key", "--config", p(&config)]);
+    assert_ok(&vkey);
+    let run = credgate(&[
+        "audit",
+        "verify",
+        "--export",
+        p(&export),
+        "--public-key",
+        vkey.stdout.trim(),
+    ]);
+    assert_ok(&run);
 
     // a tampered export is caught
     let text = std::fs::read_to_string(&export).unwrap();
@@ -2346,4 +2359,29 @@ fn every_command_prints_each_config_error_and_the_count() {
             run.describe()
         );
     }
+}
+
+/// An outside probe: `audit archive` created its `--out` folder before it
+/// found it could not read the store, and left it behind.
+#[test]
+fn an_archive_that_cannot_read_the_store_leaves_no_folder() {
+    let (tmp, _pki, config) = setup();
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("sqlite://audit.db", "postgres://postgres@127.0.0.1:1/none");
+    let unreachable = tmp.path().join("unreachable.toml");
+    std::fs::write(&unreachable, text).unwrap();
+    let out = tmp.path().join("archive-out");
+    let run = credgate(&[
+        "audit",
+        "archive",
+        "--config",
+        p(&unreachable),
+        "--before",
+        "2026-01",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(!out.exists(), "{}", run.describe());
 }

@@ -121,11 +121,7 @@ enum Outcome {
 
 /// Runs `audit archive`.
 pub fn run(config: &Config, public_key: &[u8], before: Month, out: &Path) -> CmdResult {
-    std::fs::create_dir_all(out).map_err(|why| super::audit::AuditCmdError::File {
-        action: "create the folder",
-        path: out.to_path_buf(),
-        why,
-    })?;
+    // The store first: a run that cannot read it leaves no folder behind.
     let Some(first) = first_month(config)? else {
         println!("credgate: the log holds no entry; nothing to archive");
         return Ok(ExitCode::SUCCESS);
@@ -147,6 +143,11 @@ pub fn run(config: &Config, public_key: &[u8], before: Month, out: &Path) -> Cmd
         )
         .into());
     }
+    std::fs::create_dir_all(out).map_err(|why| super::audit::AuditCmdError::File {
+        action: "create the folder",
+        path: out.to_path_buf(),
+        why,
+    })?;
     let recorded = read_sums(out);
     let mut month = first;
     let mut sums: Vec<(String, String)> = Vec::new();

@@ -657,6 +657,13 @@ fn verify(
         (config, Some(file)) => {
             let public_key = match (config, public_key) {
                 (Some(c), _) => load(c)?.1,
+                // The signed-note verifier key (`name+hash+base64`, as
+                // `verify-proof` takes it and `audit key` prints it) or hex.
+                (None, Some(k)) if k.contains('+') => {
+                    audit::tree_head::LogKey::from_vkey(k.trim())?
+                        .public_key()
+                        .to_vec()
+                }
                 (None, Some(hex_key)) => match hex::decode(hex_key.trim()) {
                     Ok(key) if key.len() == 32 => key,
                     _ => return Err(AuditCmdError::BadPublicKey.into()),
