@@ -537,3 +537,46 @@ async fn head_on_a_console_page_is_the_get_answer_without_a_body() {
     assert!(logged, "every HEAD is an entry");
     gw.shutdown().await.unwrap();
 }
+
+/// An outside probe: error pages named the parameter but not what was
+/// wrong ("has an invalid value"), garbled the range ("Parameter from
+/// `from` lies after `to`") and answered an unknown page with "The log
+/// holds no such entry".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_pages_say_what_a_value_must_look_like() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let c = env.client(Some("CMP-0001"), Proto::Http1);
+    for (path, status, says) in [
+        (
+            "/console/entries?from=2026-13-01&lang=en",
+            400,
+            "Expected a date YYYY-MM-DD",
+        ),
+        (
+            "/console/entries?decision=maybe&lang=en",
+            400,
+            "Expected allow, deny or error.",
+        ),
+        (
+            "/console/alerts?to=2026-12-01&from=2026-12-31&lang=en",
+            400,
+            "<code>from</code> lies after `to`",
+        ),
+        (
+            "/console/nothing?lang=en",
+            404,
+            "The console has no such page.",
+        ),
+        (
+            "/console/entries/0123?lang=en",
+            404,
+            "The log holds no such entry.",
+        ),
+    ] {
+        let (r, body) = view(&c, &gw, path).await;
+        assert_page(&r, &body, status, path);
+        assert!(body.contains(says), "{path}: {body}");
+    }
+    gw.shutdown().await.unwrap();
+}

@@ -161,6 +161,14 @@ pub struct Text {
     pub bad_param: &'static str,
     pub not_found_title: &'static str,
     pub not_found_body: &'static str,
+    /// 404 for a path that is no console page.
+    pub no_such_page_body: &'static str,
+    /// What a bad value must look like, per parameter.
+    pub expected_time: &'static str,
+    pub expected_decision: &'static str,
+    pub expected_subject: &'static str,
+    pub expected_page: &'static str,
+    pub expected_lang: &'static str,
     pub unavailable_title: &'static str,
     pub unavailable_body: &'static str,
     pub logged_note: &'static str,
@@ -284,6 +292,12 @@ pub static ZH_CN: Text = Text {
     bad_param: "参数",
     not_found_title: "未找到",
     not_found_body: "日志中没有该记录。",
+    no_such_page_body: "合规控制台没有这个页面。",
+    expected_time: "应为日期 YYYY-MM-DD，或 RFC 3339 时间（如 2026-12-01T08:00:00+08:00）。",
+    expected_decision: "应为 allow、deny 或 error。",
+    expected_subject: "应为 18 位公民身份号码或统一社会信用代码。",
+    expected_page: "应为本控制台翻页链接给出的位置。",
+    expected_lang: "应为 zh-CN 或 en。",
     unavailable_title: "查询日志暂不可用",
     unavailable_body: "存储无法读取，请稍后重试。",
     logged_note: "本页面的每次查看都记入查询日志。",
@@ -295,7 +309,7 @@ pub static ZH_CN: Text = Text {
     problem_twice: "出现了不止一次",
     problem_encoding: "不是有效的百分号编码 UTF-8",
     problem_invalid: "取值无效",
-    problem_range: "起始时间晚于截止时间",
+    problem_range: "晚于 to（起始时间晚于截止时间）",
 };
 
 /// English.
@@ -407,6 +421,12 @@ pub static EN: Text = Text {
     bad_param: "Parameter",
     not_found_title: "Not found",
     not_found_body: "The log holds no such entry.",
+    no_such_page_body: "The console has no such page.",
+    expected_time: "Expected a date YYYY-MM-DD or an RFC 3339 time (such as 2026-12-01T08:00:00+08:00).",
+    expected_decision: "Expected allow, deny or error.",
+    expected_subject: "Expected an 18-character resident identity number or unified social credit code.",
+    expected_page: "Expected a page position as this console's paging links give it.",
+    expected_lang: "Expected zh-CN or en.",
     unavailable_title: "The inquiry log is unavailable",
     unavailable_body: "The store could not be read; try again shortly.",
     logged_note: "Every view of this page is recorded in the inquiry log.",
@@ -418,5 +438,5 @@ pub static EN: Text = Text {
     problem_twice: "is given more than once",
     problem_encoding: "is not valid percent-encoded UTF-8",
     problem_invalid: "has an invalid value",
-    problem_range: "`from` lies after `to`",
+    problem_range: "lies after `to`",
 };

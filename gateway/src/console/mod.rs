@@ -153,9 +153,12 @@ pub enum ConsoleError {
         /// What is wrong with it.
         problem: Problem,
     },
-    /// No such page or entry (404).
+    /// No such entry (404).
     #[error("not found")]
     NotFound,
+    /// No such page (404).
+    #[error("no such page")]
+    NoSuchPage,
     /// The store could not be read (503).
     #[error("the inquiry log could not be read: {0}")]
     Store(#[from] audit::AuditError),
@@ -308,7 +311,7 @@ pub async fn handle(ctx: &Context<'_>, path: &str, query: Option<&str>) -> Page 
         Err(e) => {
             let (status, reason) = match &e {
                 ConsoleError::Param { .. } => (400, "invalid_request"),
-                ConsoleError::NotFound => (404, "not_found"),
+                ConsoleError::NotFound | ConsoleError::NoSuchPage => (404, "not_found"),
                 ConsoleError::Store(err) => {
                     tracing::warn!(error = %err, "console: the inquiry log could not be read");
                     (503, "audit_unavailable")
@@ -377,7 +380,7 @@ async fn route(
             } else if let Some(id) = segment(path, "/console/subjects/")? {
                 subject(ctx, lang, &id).await
             } else {
-                Err(ConsoleError::NotFound)
+                Err(ConsoleError::NoSuchPage)
             }
         }
     }

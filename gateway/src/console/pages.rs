@@ -139,11 +139,27 @@ fn layout(lang: Lang, title: &str, here: &str, keep: &[(&str, String)], body: Ma
 /// A page with a status message (403, 400, 404, 503).
 pub fn message(lang: Lang, status: u16, error: Option<&ConsoleError>) -> Markup {
     let t = lang.text();
-    let (title, body) = match status {
-        403 => (t.forbidden_title, t.forbidden_body),
-        400 => (t.bad_request_title, ""),
-        404 => (t.not_found_title, t.not_found_body),
+    let (title, body) = match (status, error) {
+        (403, _) => (t.forbidden_title, t.forbidden_body),
+        (400, _) => (t.bad_request_title, ""),
+        (404, Some(ConsoleError::NoSuchPage)) => (t.not_found_title, t.no_such_page_body),
+        (404, _) => (t.not_found_title, t.not_found_body),
         _ => (t.unavailable_title, t.unavailable_body),
+    };
+    // What a value of the parameter must look like, where that helps.
+    let expected = match error {
+        Some(ConsoleError::Param {
+            name,
+            problem: Problem::Invalid,
+        }) => match name.as_str() {
+            "from" | "to" => Some(t.expected_time),
+            "decision" => Some(t.expected_decision),
+            "subject" | "subjects" => Some(t.expected_subject),
+            "page" => Some(t.expected_page),
+            "lang" => Some(t.expected_lang),
+            _ => None,
+        },
+        _ => None,
     };
     let detail = match error {
         Some(ConsoleError::Param { name, problem }) => Some((
@@ -168,6 +184,7 @@ pub fn message(lang: Lang, status: u16, error: Option<&ConsoleError>) -> Markup 
             div class="error" role="alert" {
                 @if let Some((name, problem)) = detail {
                     p { (t.bad_param) " " code { (name) } " " (problem) }
+                    @if let Some(hint) = expected { p { (hint) } }
                 } @else {
                     p { (body) }
                 }
