@@ -409,6 +409,19 @@ async fn suspension_refuses_until_lifted_or_over() {
     })
     .await;
     assert!(lifted, "still suspended after the lift");
+    // The officer's console page lists the lift: when, by whom, why (an
+    // outside probe: it showed only as a row of the search).
+    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
+    let page = auditor
+        .get(admin(&gw), "/console/officers/HN-AMR-0001?lang=en", &[])
+        .await
+        .unwrap();
+    let page = String::from_utf8(page.body.to_vec()).unwrap();
+    let lifts = page.split("Suspensions lifted").nth(1).unwrap_or_default();
+    assert!(
+        lifts.contains("bulk checks ordered by case HN-2026-00123") && lifts.contains("operator "),
+        "{page}"
+    );
     let lift = env
         .entries()
         .await

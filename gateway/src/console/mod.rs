@@ -636,12 +636,25 @@ async fn officer(ctx: &Context<'_>, lang: Lang, id: &str) -> Result<maud::Markup
         .iter()
         .filter_map(crate::audit_api::alert_json)
         .collect();
+    let lifts = ctx
+        .reader
+        .query(&audit::Filter {
+            officer: Some(id.to_owned()),
+            plane: Some("alert".into()),
+            reason: Some("lift".into()),
+            newest_first: true,
+            limit: Some(PAGE_SIZE as u64),
+            ..audit::Filter::default()
+        })
+        .await?;
     let suspension = ctx
         .suspensions
         .iter()
         .find(|(o, _, _)| o == id)
         .map(|(_, until, rule)| (*until, rule.clone()));
-    Ok(pages::officer(ctx, lang, id, &found, suspension, &alerts))
+    Ok(pages::officer(
+        ctx, lang, id, &found, suspension, &alerts, &lifts,
+    ))
 }
 
 async fn subject(ctx: &Context<'_>, lang: Lang, id: &str) -> Result<Rendered, ConsoleError> {

@@ -611,6 +611,7 @@ pub fn officer(
     found: &[audit::Entry],
     suspension: Option<(i64, String)>,
     alerts: &[Value],
+    lifts: &[audit::Entry],
 ) -> Markup {
     let t = lang.text();
     let (path, keep) = officer_target(id);
@@ -636,6 +637,25 @@ pub fn officer(
             section aria-labelledby="officer-alerts" {
                 h2 id="officer-alerts" { (t.alerts_about) }
                 (alert_table(ctx, lang, alerts))
+            }
+            // Who lifted a suspension, when and why (`credgate audit lift`).
+            section aria-labelledby="officer-lifts" {
+                h2 id="officer-lifts" { (t.lifts_title) }
+                @if lifts.is_empty() { p { (t.no_lifts) } } @else {
+                    table {
+                        thead { tr { th { (t.time) } th { (t.lifted_by) } th { (t.lift_reason) } th { (t.inquiry) } } }
+                        tbody {
+                            @for l in lifts {
+                                tr {
+                                    td { (local_time(l.entry.time_ms, ctx.utc_offset_seconds)) }
+                                    td { (l.entry.unit) }
+                                    td { (policy::alerts::parse_lift(&l.entry.rule).map_or("", |(_, why)| why)) }
+                                    td { a href=(link(lang, &entry_path(&l.entry.inquiry_id), &[])) { code { (l.entry.inquiry_id) } } }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             section aria-labelledby="officer-recent" {
                 h2 id="officer-recent" { (t.officer_recent) }
