@@ -55,6 +55,12 @@ pub enum IdentityError {
     /// identity; refused rather than guessing which value counts.
     #[error("client certificate has more than one `{0}`")]
     Ambiguous(String),
+    /// A key usage extension without `digitalSignature`: the key is not for
+    /// signing, and a TLS client authenticates by signing the handshake
+    /// (RFC 5280 §4.2.1.3, RFC 8446 §4.4.2.2). webpki checks the extended
+    /// key usage, not this.
+    #[error("client certificate's key usage does not allow digitalSignature")]
+    KeyUsage,
 }
 
 /// Spelling of the `san.uri:` prefix in mapping text.
@@ -136,6 +142,11 @@ pub fn identity_from_der(
         x509_parser::parse_x509_certificate(der).map_err(|_| IdentityError::BadCertificate)?;
     if !rest.is_empty() {
         return Err(IdentityError::BadCertificate);
+    }
+    match cert.key_usage() {
+        Ok(Some(ku)) if !ku.value.digital_signature() => return Err(IdentityError::KeyUsage),
+        Ok(_) => {}
+        Err(_) => return Err(IdentityError::BadCertificate),
     }
     let officer_id = match read_field(&cert, &mapping.officer_id)? {
         Some(id) if !id.trim().is_empty() => id,

@@ -51,3 +51,30 @@ fn fingerprint_is_lowercase_hex_sha256() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
+
+/// An outside probe: an officer certificate whose key usage lists only
+/// keyEncipherment was accepted for client authentication. Without the
+/// extension (any use) or with digitalSignature it names its officer.
+#[test]
+fn a_key_not_for_signing_names_no_officer() {
+    use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose};
+    let mapping = IdentityMapping::default();
+    let der = |usages: Vec<KeyUsagePurpose>| {
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, "Li Na");
+        params
+            .distinguished_name
+            .push(DnType::CustomDnType(vec![2, 5, 4, 5]), "HN-AMR-0001");
+        params.key_usages = usages;
+        // (rcgen writes no extension at all without one of these.)
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    };
+    let got = identity_from_der(&der(vec![KeyUsagePurpose::KeyEncipherment]), &mapping);
+    assert!(matches!(got, Err(IdentityError::KeyUsage)), "{got:?}");
+    for ok in [vec![], vec![KeyUsagePurpose::DigitalSignature]] {
+        let id = identity_from_der(&der(ok), &mapping).unwrap();
+        assert_eq!(id.officer_id, "HN-AMR-0001");
+    }
+}
