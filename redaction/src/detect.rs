@@ -51,8 +51,20 @@
 //! middle is two whole groups). They stay where they are. Digits a bidi
 //! override shows in another order are scanned in their stored order.
 //!
-//! Grouped numbers cost false positives (a list of small amounts `13, 2024,
-//! 5678` is a mobile): the detectors fail closed.
+//! Every group starts a candidate: a value found does not hide one that
+//! starts inside it and ends past it (`13800, 430102 19850612 3011` is a
+//! mobile and an id: both are masked); one wholly inside a value found is
+//! that value's digits. Overlapping values are counted once (one is
+//! counted when it overlaps none counted before it).
+//!
+//! A group of more than [`GROUP_CAP`] (256) digits is starred whole, every
+//! digit and check character of it, fail closed and uncounted: no value is
+//! read in it (nor kept digit by digit: memory stays bounded per byte). A
+//! number of many groups is searched every [`NUMBER_CHUNK`] digits, its
+//! last groups kept for values running on.
+//!
+//! Grouped numbers cost false positives (a list of small amounts `138,
+//! 1234, 5678` is a mobile): the detectors fail closed.
 //!
 //! Masking is by character (kept digits keep their form, others become
 //! `*`), so the text stays valid UTF-8 and as many characters long.
@@ -117,34 +129,46 @@ impl Detectors {
         let skipped_inside = scan(text, false, &mut found);
         if skipped_inside {
             // Again with every invisible character between digits splitting
-            // its group; what this finds that overlaps nothing found yet is
-            // added.
+            // its group; what this finds that overlaps nothing the first
+            // scan found is added (each looked up in the first scan's
+            // merged spans: n log n, not one comparison per pair).
+            let taken = merged_spans(&found);
             let mut more = Vec::new();
             scan(text, true, &mut more);
-            for candidate in more {
-                let overlaps = found
-                    .iter()
-                    .any(|f: &Found| f.first() < candidate.last() && candidate.first() < f.last());
-                if !overlaps {
-                    found.push(candidate);
-                }
-            }
+            found
+                .extend(more.into_iter().filter(|candidate| {
+                    !overlaps_any(&taken, candidate.first(), candidate.last())
+                }));
         }
         // Ids and mobiles are both looked for (so an id is never read as a
-        // mobile); the masks decide which are masked.
+        // mobile); the masks decide which are masked. Values may overlap
+        // (every group starts a candidate): all are masked, and one is
+        // counted only when it overlaps none counted before it.
+        found.sort_by_key(|value| (value.first(), value.last()));
         let (mut ids, mut mobiles) = (0u32, 0u32);
-        let mut starred: Vec<(usize, usize)> = Vec::new();
+        let mut counted_to = 0;
+        // Byte ranges to star: one character each, or (`true`) every digit
+        // and check character of the range (a group too long to read).
+        let mut starred: Vec<(usize, usize, bool)> = Vec::new();
         for value in &found {
-            let mask = match value.detector {
+            let Some(detector) = value.detector else {
+                // Some mask is set (checked above): fail closed.
+                starred.push((value.first(), value.last(), true));
+                continue;
+            };
+            let mask = match detector {
                 Detector::ResidentId => self.resident_id,
                 Detector::Mobile => self.mobile,
             };
             let Some(mask) = mask else {
                 continue;
             };
-            match value.detector {
-                Detector::ResidentId => ids += 1,
-                Detector::Mobile => mobiles += 1,
+            if value.first() >= counted_to {
+                match detector {
+                    Detector::ResidentId => ids = ids.saturating_add(1),
+                    Detector::Mobile => mobiles = mobiles.saturating_add(1),
+                }
+                counted_to = value.last();
             }
             let total = value.chars.len();
             let keep = mask.keep_start.saturating_add(mask.keep_end);
@@ -153,20 +177,35 @@ impl Detectors {
             } else {
                 value.chars.get(mask.keep_start..total - mask.keep_end)
             };
-            starred.extend(hidden.unwrap_or_default().iter().copied());
+            starred.extend(
+                hidden
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(start, end)| (*start, *end, false)),
+            );
         }
-        if ids + mobiles == 0 {
+        if starred.is_empty() {
             return None;
         }
         starred.sort_unstable();
         let mut out = String::with_capacity(text.len());
         let mut copied = 0;
-        for (start, end) in starred {
-            if start < copied {
+        for (start, end, whole) in starred {
+            if end <= copied || (start < copied && !whole) {
                 continue;
             }
-            out.push_str(text.get(copied..start).unwrap_or_default());
-            out.push('*');
+            let from = start.max(copied);
+            out.push_str(text.get(copied..from).unwrap_or_default());
+            if whole {
+                for c in text.get(from..end).unwrap_or_default().chars() {
+                    match classify(c) {
+                        Class::Digit(_) | Class::CheckX => out.push('*'),
+                        _ => out.push(c),
+                    }
+                }
+            } else {
+                out.push('*');
+            }
             copied = end;
         }
         out.push_str(text.get(copied..).unwrap_or_default());
@@ -175,11 +214,38 @@ impl Detectors {
 }
 
 /// One id or mobile found: its characters as byte ranges, in order (18 for
-/// an id, 11 for a mobile).
+/// an id, 11 for a mobile); or a group of more than [`GROUP_CAP`] digits
+/// (`detector` `None`): one byte range, every digit of it starred.
 #[derive(Debug, Clone)]
 struct Found {
-    detector: Detector,
+    detector: Option<Detector>,
     chars: Vec<(usize, usize)>,
+}
+
+/// The first scan's values as sorted, disjoint byte ranges (overlapping
+/// ones merged); groups starred whole are left out (the second scan may
+/// read values in one: counted, masked in it all the same).
+fn merged_spans(found: &[Found]) -> Vec<(usize, usize)> {
+    let mut spans: Vec<(usize, usize)> = found
+        .iter()
+        .filter(|f| f.detector.is_some())
+        .map(|f| (f.first(), f.last()))
+        .collect();
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (first, last) in spans {
+        match merged.last_mut() {
+            Some(previous) if first < previous.1 => previous.1 = previous.1.max(last),
+            _ => merged.push((first, last)),
+        }
+    }
+    merged
+}
+
+/// Whether `first..last` overlaps one of `spans` ([`merged_spans`]).
+fn overlaps_any(spans: &[(usize, usize)], first: usize, last: usize) -> bool {
+    let at = spans.partition_point(|span| span.1 <= first);
+    spans.get(at).is_some_and(|span| span.0 < last)
 }
 
 impl Found {
@@ -466,7 +532,24 @@ struct Number {
     /// An invisible character since the last digit (a group boundary when
     /// scanning with them splitting).
     split: bool,
+    /// A group grown past [`GROUP_CAP`] digits: its byte range so far (its
+    /// digits are not kept; the number holds nothing else).
+    long: Option<(usize, usize)>,
 }
+
+/// Digits of one group kept one by one; a longer group (no value is read
+/// in it: it would take a window or a split of it) is starred whole, fail
+/// closed, and bounds the memory a long run of digits costs.
+const GROUP_CAP: usize = 256;
+
+/// Digits a number keeps before the groups read so far are searched and
+/// dropped, but for the last few ([`TAIL`]).
+const NUMBER_CHUNK: usize = 256;
+
+/// A value running past the groups searched starts in a group with fewer
+/// than this many digits from it to the end (a value has at most 18, or
+/// 4 + 11 with a prefix): such groups are kept for the next search.
+const TAIL: usize = 22;
 
 /// Finds the ids and mobiles of `text`, pushing them to `found`; with
 /// `split_at_skip`, an invisible character between digits splits a group.
@@ -479,11 +562,33 @@ fn scan(text: &str, split_at_skip: bool, found: &mut Vec<Found>) -> bool {
         let end = at + c.len_utf8();
         match classify(c) {
             Class::Digit(value) => {
-                if !number.digits.is_empty() && number.split {
+                if number.started() && number.split {
                     skipped_inside = true;
                 }
-                let new_group =
-                    number.groups.is_empty() || number.seps > 0 || (split_at_skip && number.split);
+                let continuing = number.seps == 0 && !(split_at_skip && number.split);
+                if let Some(long) = number.long.as_mut() {
+                    if continuing {
+                        long.1 = end;
+                        number.split = false;
+                        continue;
+                    }
+                    // The long group ended: a new number starts.
+                    finish(&mut number, found);
+                }
+                let new_group = number.groups.is_empty() || !continuing;
+                if new_group && number.digits.len() >= NUMBER_CHUNK {
+                    flush(&mut number, found);
+                }
+                if !new_group && number.groups.last().is_some_and(|g| g.len() >= GROUP_CAP) {
+                    if let Some(group) = number.groups.pop() {
+                        let start = number.digits.get(group.from).map_or(at, |d| d.start);
+                        number.digits.truncate(group.from);
+                        // The groups before it are a number of their own.
+                        finish(&mut number, found);
+                        number.long = Some((start, end));
+                        continue;
+                    }
+                }
                 let index = number.digits.len();
                 if new_group {
                     number.groups.push(Group {
@@ -503,6 +608,9 @@ fn scan(text: &str, split_at_skip: bool, found: &mut Vec<Found>) -> bool {
                 number.split = false;
             }
             Class::CheckX => {
+                if let Some(long) = number.long.as_mut() {
+                    long.1 = end;
+                }
                 if !number.digits.is_empty() {
                     number.x = Some(Digit {
                         start: at,
@@ -513,12 +621,12 @@ fn scan(text: &str, split_at_skip: bool, found: &mut Vec<Found>) -> bool {
                 finish(&mut number, found);
             }
             Class::Skip => {
-                if !number.digits.is_empty() {
+                if number.started() {
                     number.split = true;
                 }
             }
             Class::Sep => {
-                if !number.digits.is_empty() {
+                if number.started() {
                     number.seps += 1;
                     if number.seps > SEP_CAP {
                         finish(&mut number, found);
@@ -532,8 +640,50 @@ fn scan(text: &str, split_at_skip: bool, found: &mut Vec<Found>) -> bool {
     skipped_inside
 }
 
+impl Number {
+    /// Whether a digit was read since the number started.
+    fn started(&self) -> bool {
+        !self.digits.is_empty() || self.long.is_some()
+    }
+}
+
+/// Looks for ids and mobiles in the groups of `number` read so far (no
+/// check character: the number goes on), then drops all but the last
+/// groups, those a value running on may start in ([`TAIL`]). A value in
+/// those is found again: masked twice, counted once.
+fn flush(number: &mut Number, found: &mut Vec<Found>) {
+    Matcher {
+        digits: &number.digits,
+        groups: &number.groups,
+        x: None,
+    }
+    .find(found);
+    let total = number.digits.len();
+    let keep_from = number
+        .groups
+        .iter()
+        .position(|group| total - group.from < TAIL)
+        .unwrap_or(number.groups.len());
+    let cut = number
+        .groups
+        .get(keep_from)
+        .map_or(total, |group| group.from);
+    number.groups.drain(..keep_from);
+    number.digits.drain(..cut);
+    for group in &mut number.groups {
+        group.from -= cut;
+        group.to -= cut;
+    }
+}
+
 /// Looks for ids and mobiles in `number` and starts a new one.
 fn finish(number: &mut Number, found: &mut Vec<Found>) {
+    if let Some(range) = number.long.take() {
+        found.push(Found {
+            detector: None,
+            chars: vec![range],
+        });
+    }
     if number.digits.len() >= MOBILE_DIGITS {
         Matcher {
             digits: &number.digits,
@@ -631,23 +781,25 @@ impl Matcher<'_> {
                 used[index] = found.len() > before;
             }
         }
-        // Whole groups.
-        let mut first = 0;
-        while first < self.groups.len() {
-            match self.whole_groups(first, &used) {
-                Some((value, past)) => {
+        // Whole groups, from every group: a value found does not hide one
+        // starting inside it and ending past it (`13800, 430102 19850612
+        // 3011` is a mobile and an id), both are masked; one lying wholly
+        // inside a value found (a mobile among an id's groups) is that
+        // value's digits, masked with it.
+        let mut covered_to = 0;
+        for first in 0..self.groups.len() {
+            if let Some(value) = self.whole_groups(first, &used) {
+                if value.last() > covered_to {
+                    covered_to = value.last();
                     found.push(value);
-                    first = past;
                 }
-                None => first += 1,
             }
         }
     }
 
-    /// The id or mobile made of whole groups from the `first`-th, and the
-    /// index of the group after it. An id wins over a mobile starting at
-    /// the same group.
-    fn whole_groups(&self, first: usize, used: &[bool]) -> Option<(Found, usize)> {
+    /// The id or mobile made of whole groups from the `first`-th. An id
+    /// wins over a mobile starting at the same group.
+    fn whole_groups(&self, first: usize, used: &[bool]) -> Option<Found> {
         let group = |i: usize| {
             self.groups
                 .get(i)
@@ -660,26 +812,20 @@ impl Matcher<'_> {
             let digits = g.to - start;
             let several = index > first;
             if digits == ID_CHARS && self.id_holds(start, self.value(start + 17)?, several) {
-                return Some((
-                    Found {
-                        detector: Detector::ResidentId,
-                        chars: self.span(start, g.to),
-                    },
-                    index + 1,
-                ));
+                return Some(Found {
+                    detector: Some(Detector::ResidentId),
+                    chars: self.span(start, g.to),
+                });
             }
             if digits == ID_CHARS - 1 && index + 1 == self.groups.len() {
                 if let Some(x) = self.x {
                     if self.id_holds(start, X_VALUE, several) {
                         let mut chars = self.span(start, g.to);
                         chars.push((x.start, x.end));
-                        return Some((
-                            Found {
-                                detector: Detector::ResidentId,
-                                chars,
-                            },
-                            index + 1,
-                        ));
+                        return Some(Found {
+                            detector: Some(Detector::ResidentId),
+                            chars,
+                        });
                     }
                 }
             }
@@ -690,13 +836,10 @@ impl Matcher<'_> {
                     let glued =
                         prefix == 0 || self.groups.get(first).is_some_and(|f| f.len() > prefix);
                     if glued {
-                        mobile = Some((
-                            Found {
-                                detector: Detector::Mobile,
-                                chars: self.span(start + prefix, g.to),
-                            },
-                            index + 1,
-                        ));
+                        mobile = Some(Found {
+                            detector: Some(Detector::Mobile),
+                            chars: self.span(start + prefix, g.to),
+                        });
                     }
                 }
             }
@@ -763,7 +906,7 @@ impl Matcher<'_> {
             let mut chars = self.span(from + start, to);
             chars.push((x.start, x.end));
             values.push(Found {
-                detector: Detector::ResidentId,
+                detector: Some(Detector::ResidentId),
                 chars,
             });
             start
@@ -775,7 +918,7 @@ impl Matcher<'_> {
                 return false;
             };
             values.push(Found {
-                detector,
+                detector: Some(detector),
                 chars: self.span(start, end),
             });
             p = previous;
@@ -806,7 +949,7 @@ impl Matcher<'_> {
                     }
                 }
                 found.push(Found {
-                    detector: Detector::ResidentId,
+                    detector: Some(Detector::ResidentId),
                     chars,
                 });
                 ids.push((at, (at + ID_CHARS).min(to)));
@@ -823,7 +966,7 @@ impl Matcher<'_> {
         for (id_from, id_to) in ids.iter().copied().chain([(to, to)]) {
             if let Some(prefix) = self.mobile_with_prefix(start, id_from) {
                 rest.push(Found {
-                    detector: Detector::Mobile,
+                    detector: Some(Detector::Mobile),
                     chars: self.span(start + prefix, id_from),
                 });
             }

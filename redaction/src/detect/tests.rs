@@ -839,3 +839,128 @@ proptest::proptest! {
         }
     }
 }
+
+// Review findings 1, 3 and 4 (quadratic merge, memory per digit, values
+// hidden by an overlapping candidate).
+
+#[test]
+fn a_value_overlapping_one_found_is_masked_too() {
+    for (text, masked, counts) in [
+        // A mobile `13800430102` across the first two groups used to hide
+        // the id starting at the second.
+        (
+            "13800, 430102 19850612 3011",
+            "138**, ****02 ******** 3011",
+            (0, 1),
+        ),
+        ("13 430102198 506123011", "13 4******** *****3011", (0, 1)),
+        // Two mobiles sharing groups: `1390 138 1234` and `138 1234 5678`.
+        ("1390 138 1234 5678", "139* *** **** **78", (0, 1)),
+    ] {
+        let (out, ids, mobiles) = BOTH.mask(text).unwrap();
+        assert_eq!(out, masked, "{text}");
+        // Counted once: a value overlapping one counted is not counted.
+        assert_eq!((ids, mobiles), counts, "{text}");
+    }
+    // A mobile lying wholly inside an id's groups is the id's digits.
+    let (out, ids, mobiles) = BOTH.mask("110105 19491231 002X").unwrap();
+    assert_eq!(out, "110105 ******** 002X");
+    assert_eq!((ids, mobiles), (1, 0));
+    // Side by side, each counted.
+    let (_, _, mobiles) = BOTH.mask("138 1234 5678 139 8765 4321").unwrap();
+    assert_eq!(mobiles, 2);
+}
+
+#[test]
+fn the_second_scan_merge_matches_a_pairwise_check() {
+    // Exhaustive over small intervals: `overlaps_any` on the merged spans
+    // says what a comparison with every span says.
+    let spans: Vec<Found> = [(2, 5), (4, 9), (12, 14), (14, 15), (20, 30)]
+        .iter()
+        .map(|range| Found {
+            detector: Some(Detector::Mobile),
+            chars: vec![*range],
+        })
+        .collect();
+    let merged = merged_spans(&spans);
+    assert_eq!(merged, vec![(2, 9), (12, 14), (14, 15), (20, 30)]);
+    for first in 0..32 {
+        for last in first + 1..33 {
+            let pairwise = spans.iter().any(|f| f.first() < last && first < f.last());
+            assert_eq!(
+                overlaps_any(&merged, first, last),
+                pairwise,
+                "{first}..{last}"
+            );
+        }
+    }
+}
+
+#[test]
+fn many_mobiles_joined_by_invisible_characters_are_each_masked() {
+    // 20 000 values from the second scan: quadratic before (one
+    // comparison per pair, seconds at 40 000); must simply finish.
+    let text = "13812345678\u{200b}".repeat(20_000);
+    let (out, _, mobiles) = BOTH.mask(&text).unwrap();
+    assert!(mobiles >= 1);
+    assert!(!out.contains("1234"));
+    assert_eq!(out.chars().count(), text.chars().count());
+}
+
+#[test]
+fn a_group_longer_than_the_cap_is_starred_whole() {
+    // No value can be read in it (no window id, no exact split): starred
+    // all the same, without a record per digit.
+    let long = "1".repeat(GROUP_CAP + 1);
+    let (out, ids, mobiles) = BOTH.mask(&format!("{long}-7 and 13812345678")).unwrap();
+    assert_eq!(
+        out,
+        format!("{}-7 and 138******78", "*".repeat(GROUP_CAP + 1))
+    );
+    assert_eq!((ids, mobiles), (0, 1));
+    // An id glued into such a group is gone with it, X included.
+    let glued = format!("{}{}", "0".repeat(GROUP_CAP), "11010519491231002X");
+    let (out, _, _) = BOTH.mask(&glued).unwrap();
+    assert_eq!(out, "*".repeat(glued.len()));
+    // At the cap, read as before.
+    let at_cap = format!("{}{}", "0".repeat(GROUP_CAP - 18), id("43010219850612301"));
+    let (out, ids, _) = BOTH.mask(&at_cap).unwrap();
+    assert_eq!(ids, 1);
+    assert!(out.starts_with(&"0".repeat(GROUP_CAP - 18)));
+    // Invisible characters inside do not split it (first scan), and in the
+    // second scan each piece is read: still all starred.
+    let split = format!("{}\u{200b}{}", "2".repeat(GROUP_CAP), "3".repeat(20));
+    let (out, _, _) = BOTH.mask(&split).unwrap();
+    assert!(!out.contains('2') && !out.contains('3'));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A grouped mobile or id anywhere in a long list of small numbers
+    /// (past the point where a number's groups are searched and dropped)
+    /// is masked, and the list around it is left alone.
+    #[test]
+    fn values_across_a_number_chunk_are_found(
+        before in 0usize..200,
+        after in 0usize..20,
+        is_id in proptest::bool::ANY,
+        sep in proptest::sample::select(vec![", ", "-", " ", "/"]),
+    ) {
+        let value = if is_id { "430102 19850612 3011" } else { "138 1234 5678" };
+        let mut text = String::new();
+        for _ in 0..before {
+            text.push_str("20");
+            text.push_str(sep);
+        }
+        text.push_str(value);
+        for _ in 0..after {
+            text.push_str(sep);
+            text.push_str("20");
+        }
+        let (out, ids, mobiles) = BOTH.mask(&text).unwrap();
+        proptest::prop_assert_eq!(ids + mobiles, 1);
+        let masked = if is_id { "430102 ******** 3011" } else { "138 **** **78" };
+        proptest::prop_assert_eq!(out, text.replace(value, masked));
+    }
+}
