@@ -8,7 +8,7 @@
 //! place. Key names that were acted on go into the [`Report`]; values never do.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::detect::{Detector, Detectors};
 use crate::mask::mask_leaf;
@@ -242,11 +242,52 @@ struct Walker<'w, 'a> {
     failed: Option<RedactionError>,
 }
 
-/// Adds `key` to `set` unless present (allocating only for a new name).
-fn note(set: &mut BTreeSet<String>, key: &str) {
-    if !set.contains(key) {
-        set.insert(key.to_owned());
+/// Distinct key names a [`Report`] name set holds; past them, only
+/// [`MORE_NAMES`] is added (a body of 80 000 masked keys made a log entry
+/// of megabytes).
+pub(crate) const MAX_NAMES: usize = 64;
+
+/// The name noted once a name set is full ([`MAX_NAMES`]).
+pub(crate) const MORE_NAMES: &str = "<more keys>";
+
+/// Longest name noted, in bytes: a longer one is cut (at a character
+/// boundary) and ends with `…`.
+pub(crate) const MAX_NAME_BYTES: usize = 128;
+
+/// The name a key masked for holding an id is reported under (never its
+/// text: the name and digits around the id may be personal).
+pub(crate) const KEY_ID: &str = "<key:id_number>";
+
+/// The name a key masked for holding a mobile is reported under.
+pub(crate) const KEY_PHONE: &str = "<key:phone>";
+
+/// The name a key masked for holding a group of digits too long to read
+/// is reported under.
+pub(crate) const KEY_DIGITS: &str = "<key:digits>";
+
+/// Adds `key` to `set` unless present (allocating only for a new name),
+/// cut to [`MAX_NAME_BYTES`]; a full set ([`MAX_NAMES`]) gets
+/// [`MORE_NAMES`] instead.
+pub(crate) fn note(set: &mut BTreeSet<String>, key: &str) {
+    let cut = if key.len() > MAX_NAME_BYTES {
+        let mut end = MAX_NAME_BYTES;
+        while !key.is_char_boundary(end) {
+            end -= 1;
+        }
+        Cow::Owned(format!("{}…", key.get(..end).unwrap_or_default()))
+    } else {
+        Cow::Borrowed(key)
+    };
+    if set.contains(&*cut) {
+        return;
     }
+    if set.len() >= MAX_NAMES {
+        if !set.contains(MORE_NAMES) {
+            set.insert(MORE_NAMES.to_owned());
+        }
+        return;
+    }
+    set.insert(cut.into_owned());
 }
 
 /// Whether `text` might hold a JSON object or array, or a JSON string
@@ -383,6 +424,10 @@ impl Walker<'_, '_> {
                     span = labelled;
                 }
                 let mut masked_any = false;
+                // The object's live keys and their entries, built when a
+                // first key is masked (one pass), kept up to date by the
+                // renames: a clash is one lookup, not a scan of the object.
+                let mut live_keys: Option<HashMap<String, usize>> = None;
                 for index in span.indices() {
                     let Some((key, child)) = doc.entry(index) else {
                         continue;
@@ -391,13 +436,13 @@ impl Walker<'_, '_> {
                     // A key holding an id or a mobile (only a key without
                     // a rule can be one) is masked as a value would be;
                     // when the masked key is taken in this object, the
-                    // member goes (fail closed). Reported by its masked
-                    // spelling.
+                    // member goes (fail closed). Reported under a fixed
+                    // name ([`KEY_ID`], [`KEY_PHONE`]), never its text.
                     let memo = doc.entry_memo(index);
                     let masked_key = match action {
                         // A name found holding none is not scanned again.
                         None if !memo.is_some_and(|memo| memo.no_number.get()) => {
-                            let masked = self.detect(key);
+                            let masked = self.detect_counted(key);
                             if let (None, Some(memo)) = (&masked, memo) {
                                 memo.no_number.set(true);
                             }
@@ -405,13 +450,33 @@ impl Walker<'_, '_> {
                         }
                         _ => None,
                     };
-                    if let Some(masked) = masked_key {
-                        if !doc.rename(span, index, masked.clone()) {
+                    if let Some((masked, ids, mobiles)) = masked_key {
+                        let reported = if ids > 0 {
+                            KEY_ID
+                        } else if mobiles > 0 {
+                            KEY_PHONE
+                        } else {
+                            KEY_DIGITS
+                        };
+                        let live = live_keys.get_or_insert_with(|| {
+                            span.indices()
+                                .filter_map(|other| {
+                                    doc.entry(other).map(|(name, _)| (name.to_owned(), other))
+                                })
+                                .collect()
+                        });
+                        let taken = live.get(&masked).is_some_and(|other| {
+                            *other != index
+                                && doc.entry(*other).is_some_and(|(name, _)| name == masked)
+                        });
+                        if taken {
                             doc.remove(child);
-                            note(&mut self.report.removed_keys, &masked);
+                            note(&mut self.report.removed_keys, reported);
                             continue;
                         }
-                        note(&mut self.report.masked_keys, &masked);
+                        doc.set_key(index, masked.clone());
+                        live.insert(masked, index);
+                        note(&mut self.report.masked_keys, reported);
                     }
                     let Some((key, child)) = doc.entry(index) else {
                         continue;
@@ -514,6 +579,11 @@ impl Walker<'_, '_> {
     /// `text` with detected ids and mobiles masked (counted in the report),
     /// or `None` when none was found.
     fn detect(&mut self, text: &str) -> Option<String> {
+        self.detect_counted(text).map(|(masked, _, _)| masked)
+    }
+
+    /// [`Walker::detect`], with how many ids and mobiles it masked.
+    fn detect_counted(&mut self, text: &str) -> Option<(String, u32, u32)> {
         let (masked, ids, mobiles) = self.rules.detectors.mask(text)?;
         for (detector, count) in [(Detector::ResidentId, ids), (Detector::Mobile, mobiles)] {
             if count > 0 {
@@ -521,7 +591,7 @@ impl Walker<'_, '_> {
                 *total = total.saturating_add(count);
             }
         }
-        Some(masked)
+        Some((masked, ids, mobiles))
     }
 
     /// Redacts `text` as JSON when it is a JSON object or array: record

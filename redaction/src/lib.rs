@@ -53,10 +53,12 @@
 //! - Detectors read string leaves and object keys (an 18-digit JSON
 //!   integer passes the checksum one time in eleven, so numbers are not
 //!   read). A key holding an id or a mobile is masked in place (reported
-//!   in [`Report::detected`] and, by its masked spelling, in
+//!   in [`Report::detected`] and, under the fixed name `<key:id_number>`
+//!   or `<key:phone>` — never its text, masked or not: the name and the
+//!   digits around the value may be personal — in
 //!   [`Report::masked_keys`]); when the masked key is already a key of
 //!   that object, the member is removed (reported in
-//!   [`Report::removed_keys`]); JSON held in a string is followed at
+//!   [`Report::removed_keys`] under the same fixed name); JSON held in a string is followed at
 //!   most 4 strings deep, a deeper one is removed. A string that does not
 //!   parse as JSON here (trailing text, JSON Lines, a lone surrogate
 //!   escape, `1e999`, nesting past the limit, an invisible prefix, a
@@ -154,9 +156,15 @@ pub struct Report {
     pub records_returned: u32,
     /// Records removed, by reason.
     pub records_suppressed: BTreeMap<Suppression, u32>,
-    /// Key names removed (as spelled in the body).
+    /// Key names removed (as spelled in the body; a key removed for
+    /// holding an id or a mobile by a fixed name, `<key:id_number>` /
+    /// `<key:phone>`). At most 64 distinct names, each cut to 128 bytes
+    /// (ending `…`); past 64, `<more keys>` is added instead.
     pub removed_keys: BTreeSet<String>,
-    /// Key names masked (as spelled in the body).
+    /// Key names masked (as spelled in the body; a key masked for holding
+    /// an id or a mobile by a fixed name, `<key:id_number>` /
+    /// `<key:phone>`, never its text). Capped as
+    /// [`Report::removed_keys`].
     pub masked_keys: BTreeSet<String>,
     /// Values the detectors masked in string leaves, by detector
     /// ([`Detector::as_str`]: `resident_id`, `mobile`) — counts only.
@@ -342,7 +350,7 @@ fn redact_doc(
                     continue;
                 };
                 if !(normal_is(key, "id") || normal_is(key, "type")) {
-                    report.removed_keys.insert(key.to_owned());
+                    keys::note(&mut report.removed_keys, key);
                     doc.remove(id);
                 }
             }

@@ -293,26 +293,14 @@ impl<'a> Doc<'a> {
         span.indices().filter_map(|index| self.entry(index))
     }
 
-    /// Renames the key of the object entry at `index` of `object` to
-    /// `key`. Returns `false`, changing nothing, when another live entry of
-    /// the object already has that key (the caller decides what goes).
-    pub(crate) fn rename(&mut self, object: Span, index: usize, key: String) -> bool {
-        let taken = object
-            .indices()
-            .filter(|other| *other != index)
-            .filter_map(|other| self.entry(other))
-            .any(|(other, _)| other == key);
-        if taken {
-            return false;
-        }
-        match self.entries.get_mut(index) {
-            Some(entry) => {
-                entry.0 = Text::owned(key);
-                // The memo belongs to the old name.
-                entry.2 = NO_SLOT;
-                true
-            }
-            None => false,
+    /// Sets the key of the object entry at `index` to `key`. The caller
+    /// makes sure no other live entry of the object has that key (the
+    /// key walk keeps the object's live keys in a map: one lookup each).
+    pub(crate) fn set_key(&mut self, index: usize, key: String) {
+        if let Some(entry) = self.entries.get_mut(index) {
+            entry.0 = Text::owned(key);
+            // The memo belongs to the old name.
+            entry.2 = NO_SLOT;
         }
     }
 
