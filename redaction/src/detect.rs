@@ -31,17 +31,26 @@
 //! - without such an id, a group that splits exactly into mobiles (with
 //!   their prefixes) is those: two mobiles back to back (22 digits).
 //!
-//! A digit is any Unicode decimal digit (general category `Nd`: ASCII,
-//! fullwidth, Arabic-Indic, Devanagari, Thai, mathematical `𝟏`, …) and any
-//! other character Unicode gives a digit value (superscripts, subscripts,
-//! circled `①`, …: what NFKC turns into one digit, and dingbat digits),
-//! each read with its value. The check character `X` is `X`/`x` and
-//! anything NFKC turns into one (fullwidth `Ｘ`, Roman numeral ten `Ⅹ`,
-//! circled, mathematical). A separator is Unicode whitespace (tab, line
-//! feed, no-break and ideographic spaces, …), any dash, and `.` `/` `\`
-//! `_` `(` `)` `[` `]` `,` `:` `;` `|`, `·`, `・`, `、`, `。`, `•`, `−`,
-//! fullwidth and small forms of those, and CJK brackets; a run of at most
-//! [`SEP_CAP`] of them joins two groups. Characters that show nothing
+//! A digit is any decimal digit of Unicode 14 (general category `Nd`:
+//! ASCII, fullwidth, Arabic-Indic, Devanagari, Thai, mathematical `𝟏`, …),
+//! any other character Unicode 14 gives a digit value (superscripts,
+//! subscripts, circled `①`, …: what NFKC turns into one digit, and dingbat
+//! digits), and a Chinese numeral written as a digit (`〇一二三四五六七八九`,
+//! `幺`, financial `零壹贰叁肆伍陆柒捌玖`, traditional `貳參陸`), each read
+//! with its value. Known limit: the tables come from Python's
+//! `unicodedata` (Unicode 14.0): digits added in Unicode 15 and 16 (e.g.
+//! Kawi, Nag Mundari, Garay, Sunuwar, Outlined Latin digits) are not read.
+//! The check character `X` is `X`/`x`, anything NFKC turns into one
+//! (fullwidth `Ｘ`, Roman numeral ten `Ⅹ`, circled, mathematical) and the
+//! look-alikes `×`, Cyrillic `Х`/`х`, Greek `Χ`/`χ`; after fewer than 17
+//! digits it is read as a separator instead (`138×1234×5678`). A separator
+//! is Unicode whitespace (tab, line feed, no-break and ideographic spaces,
+//! …), a dash, and any punctuation or symbol character (general
+//! categories `P*`, `S*`: `.` `/` `~` `～` `+` `*` `#` `=` `'` `"` `“` `”`
+//! `∶` `∙`, brackets, …); letters (`<br>`), ideographs and digits are not.
+//! A run of at most [`SEP_CAP`] separators joins two groups, white space
+//! counted once per run and not at all next to another separator
+//! (`138    1234`, `138 -- 1234`). Characters that show nothing
 //! ([`is_skippable`]: default-ignorable code points, controls, combining
 //! marks, the Braille blank, interlinear annotation characters) are read
 //! through: a text is scanned with them invisible (a digit, a mark, a digit
@@ -277,8 +286,18 @@ fn may_hold_number(bytes: &[u8]) -> bool {
             0xC2 | 0xCB | 0xD9 | 0xDB | 0xDF | 0xE0 | 0xE1 | 0xE2 | 0xEA | 0xEF | 0xF0
         )
     });
-    if ascii + other < MOBILE_DIGITS {
+    // Chinese numerals ([`chinese_digit`]) lie among CJK text: counted by
+    // their whole encoding, only when the rest is not enough.
+    let numerals = if ascii + other < MOBILE_DIGITS {
+        chinese_numerals(bytes)
+    } else {
+        0
+    };
+    if ascii + other + numerals < MOBILE_DIGITS {
         return false;
+    }
+    if numerals > 0 {
+        return true;
     }
     // Chinese text has many such first bytes that are no digits:
     // fullwidth punctuation (`，` `（` `：`, EF BC 8x/9A-9F) and quotation
@@ -303,6 +322,43 @@ fn may_hold_number(bytes: &[u8]) -> bool {
             .count()
     });
     ascii + likely + last >= MOBILE_DIGITS
+}
+
+/// How many Chinese numerals ([`chinese_digit`]) `bytes` holds (their
+/// UTF-8 encodings).
+fn chinese_numerals(bytes: &[u8]) -> usize {
+    bytes
+        .windows(3)
+        .filter(|w| {
+            matches!(
+                w,
+                [0xE3, 0x80, 0x87]
+                    | [0xE4, 0xB8, 0x80]
+                    | [0xE4, 0xB8, 0x83]
+                    | [0xE4, 0xB8, 0x89]
+                    | [0xE4, 0xB9, 0x9D]
+                    | [0xE4, 0xBA, 0x8C]
+                    | [0xE4, 0xBA, 0x94]
+                    | [0xE4, 0xBC, 0x8D]
+                    | [0xE5, 0x85, 0xAB]
+                    | [0xE5, 0x85, 0xAD]
+                    | [0xE5, 0x8F, 0x81]
+                    | [0xE5, 0x8F, 0x83]
+                    | [0xE5, 0x9B, 0x9B]
+                    | [0xE5, 0xA3, 0xB9]
+                    | [0xE5, 0xB9, 0xBA]
+                    | [0xE6, 0x8D, 0x8C]
+                    | [0xE6, 0x9F, 0x92]
+                    | [0xE7, 0x8E, 0x96]
+                    | [0xE8, 0x82, 0x86]
+                    | [0xE8, 0xB2, 0xB3]
+                    | [0xE8, 0xB4, 0xB0]
+                    | [0xE9, 0x99, 0x86]
+                    | [0xE9, 0x99, 0xB8]
+                    | [0xE9, 0x9B, 0xB6]
+            )
+        })
+        .count()
 }
 
 /// How many bytes of `bytes` are `wanted` (a loop the compiler vectorises).
@@ -343,11 +399,13 @@ fn classify(c: char) -> Class {
             'X' | 'x' => Class::CheckX,
             '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' => Class::Sep,
             '\0'..='\u{1f}' | '\u{7f}' => Class::Skip,
-            '-' | '.' | '/' | '\\' | '_' | '(' | ')' | '[' | ']' | ',' | ':' | ';' | '|' => {
-                Class::Sep
-            }
+            // Every ASCII punctuation character and symbol.
+            _ if c.is_ascii_punctuation() => Class::Sep,
             _ => Class::Other,
         };
+    }
+    if let Some(value) = chinese_digit(c) {
+        return Class::Digit(value);
     }
     let code = u32::from(c);
     // CJK ideographs and Hangul syllables: none is any of the others.
@@ -370,6 +428,26 @@ fn classify(c: char) -> Class {
         return Class::Sep;
     }
     Class::Other
+}
+
+/// The value of a Chinese numeral written as a digit (`一三八…`, `幺` for
+/// one as a mobile is read out, financial `零壹贰叁肆伍陆柒捌玖` and their
+/// traditional forms `貳參陸`): a number may be written in them, or mixed
+/// (`1三812345678`).
+fn chinese_digit(c: char) -> Option<u8> {
+    Some(match c {
+        '〇' | '零' => 0,
+        '一' | '壹' | '幺' => 1,
+        '二' | '贰' | '貳' => 2,
+        '三' | '叁' | '參' => 3,
+        '四' | '肆' => 4,
+        '五' | '伍' => 5,
+        '六' | '陆' | '陸' => 6,
+        '七' | '柒' => 7,
+        '八' | '捌' => 8,
+        '九' | '玖' => 9,
+        _ => return None,
+    })
 }
 
 /// The value of `c` as a digit: a decimal digit of any script (general
@@ -455,11 +533,20 @@ fn is_mark(c: char) -> bool {
 }
 
 /// Whether `c` (not ASCII) may join two groups of digits: white space, a
-/// dash ([`unicode::DASHES`]), or punctuation people write between digit
-/// groups.
+/// dash ([`unicode::DASHES`]), any punctuation or symbol
+/// ([`unicode::PUNCT_SYMBOLS`]: `～` `×` `∶` `“` `”` `∙`, …), or
+/// punctuation people write between digit groups.
 fn is_separator(c: char) -> bool {
+    let code = u32::from(c);
     c.is_whitespace()
-        || unicode::DASHES.binary_search(&u32::from(c)).is_ok()
+        || unicode::DASHES.binary_search(&code).is_ok()
+        || match unicode::PUNCT_SYMBOLS.binary_search_by_key(&code, |(start, _)| *start) {
+            Ok(_) => true,
+            Err(0) => false,
+            Err(at) => unicode::PUNCT_SYMBOLS
+                .get(at - 1)
+                .is_some_and(|(_, end)| code <= *end),
+        }
         || matches!(
             c,
             '\u{b7}'          // · middle dot
@@ -532,6 +619,9 @@ struct Number {
     /// An invisible character since the last digit (a group boundary when
     /// scanning with them splitting).
     split: bool,
+    /// The separators since the last digit are all white space (counted
+    /// as one).
+    ws_only: bool,
     /// A group grown past [`GROUP_CAP`] digits: its byte range so far (its
     /// digits are not kept; the number holds nothing else).
     long: Option<(usize, usize)>,
@@ -605,7 +695,22 @@ fn scan(text: &str, split_at_skip: bool, found: &mut Vec<Found>) -> bool {
                     group.to = index + 1;
                 }
                 number.seps = 0;
+                number.ws_only = false;
                 number.split = false;
+            }
+            // A check character ends an id: after fewer than 17 digits it is
+            // read as a separator (`138×1234×5678`, `138X1234X5678`).
+            Class::CheckX if number.long.is_none() && number.digits.len() < ID_CHARS - 1 => {
+                if number.started() {
+                    if number.ws_only {
+                        number.ws_only = false;
+                    } else {
+                        number.seps += 1;
+                    }
+                    if number.seps > SEP_CAP {
+                        finish(&mut number, found);
+                    }
+                }
             }
             Class::CheckX => {
                 if let Some(long) = number.long.as_mut() {
@@ -627,7 +732,19 @@ fn scan(text: &str, split_at_skip: bool, found: &mut Vec<Found>) -> bool {
             }
             Class::Sep => {
                 if number.started() {
-                    number.seps += 1;
+                    // A run of white space counts as one separator, and
+                    // none next to another separator (`138    1234`,
+                    // `138 -- 1234`).
+                    if c.is_whitespace() {
+                        if number.seps == 0 {
+                            number.seps = 1;
+                            number.ws_only = true;
+                        }
+                    } else if number.ws_only {
+                        number.ws_only = false;
+                    } else {
+                        number.seps += 1;
+                    }
                     if number.seps > SEP_CAP {
                         finish(&mut number, found);
                     }
@@ -696,6 +813,7 @@ fn finish(number: &mut Number, found: &mut Vec<Found>) {
     number.groups.clear();
     number.x = None;
     number.seps = 0;
+    number.ws_only = false;
     number.split = false;
 }
 

@@ -545,6 +545,18 @@ impl Walker<'_, '_> {
                         doc.remove(id);
                         return false;
                     }
+                    // Such text with JSON escapes (`\u0031\u0033…`) may
+                    // hold an id or a mobile another reader decodes: read
+                    // decoded, and gone whole when one is found.
+                    if may_hold_json(text) && text.contains('\\') {
+                        let decoded = decode_name(text);
+                        if decoded != text && self.detect(&decoded).is_some() {
+                            self.report.embedded_json_removed =
+                                self.report.embedded_json_removed.saturating_add(1);
+                            doc.remove(id);
+                            return false;
+                        }
+                    }
                 }
                 let scanned = replaced.as_deref().unwrap_or(text);
                 if let Some(masked) = self.detect(scanned) {

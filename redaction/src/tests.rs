@@ -777,3 +777,22 @@ fn report_name_sets_are_capped() {
         .iter()
         .all(|name| name.len() <= crate::keys::MAX_NAME_BYTES + '…'.len_utf8()));
 }
+
+#[test]
+fn escaped_digits_in_text_that_does_not_parse_are_read_decoded() {
+    // JSON-looking text that is no JSON (trailing text): its escapes are
+    // read decoded; an id or a mobile in them removes the string.
+    for text in [
+        "{\"note\":\"\\u0031\\u0033\\u0038\\u0031\\u0032\\u0033\\u0034\\u0035\\u0036\\u0037\\u0038\"} x",
+        "[\"\\u0034301021985061\\u00323011\"] trailing",
+        "{\"a\":\"138\\u00201234\\u00205678\"}}",
+    ] {
+        let (out, report) = run(&json!({"remark": text}));
+        assert_eq!(out, json!({}), "{text}");
+        assert_eq!(report.embedded_json_removed, 1, "{text}");
+    }
+    // Escapes with no value in them stay.
+    let text = "{\"note\":\"\\u0041 line\\n\"} x";
+    let (out, _) = run(&json!({"remark": text}));
+    assert_eq!(out, json!({"remark": text}));
+}

@@ -256,12 +256,12 @@ fn mobiles_with_any_listed_separator_or_grouping_are_masked() {
 #[test]
 fn grouped_forms_outside_the_classes_are_left_alone() {
     for text in [
-        "138\u{2016}1234\u{2016}5678", // not a separator
-        "138 1234567",                 // 3-7: 10 digits
-        "138 123456789",               // 3-9: 12 digits
-        "138    1234 5678",            // a run of four separators
-        "(128) 1234 5678",             // 12x
-        "113.12345678",                // a longitude
+        "138a1234a5678",     // a letter is no separator
+        "138 1234567",       // 3-7: 10 digits
+        "138 123456789",     // 3-9: 12 digits
+        "138 ----1234 5678", // a run of four separators
+        "(128) 1234 5678",   // 12x
+        "113.12345678",      // a longitude
     ] {
         assert_eq!(BOTH.mask(text), None, "{text}");
     }
@@ -963,4 +963,105 @@ proptest::proptest! {
         let masked = if is_id { "430102 ******** 3011" } else { "138 **** **78" };
         proptest::prop_assert_eq!(out, text.replace(value, masked));
     }
+}
+
+// Review finding 6: separators outside the old list, white space runs,
+// Chinese numerals, look-alikes of the check character.
+
+#[test]
+fn any_punctuation_or_symbol_joins_groups() {
+    for sep in [
+        "~",
+        "\u{ff5e}",
+        "+",
+        "*",
+        "#",
+        "=",
+        "'",
+        "\"",
+        "&",
+        "\u{2219}",
+        "\u{2024}",
+        "\u{2236}",
+        "\u{d7}",
+        "\u{2d7}",
+        "\u{2016}",
+        "\u{300c}",
+        "\u{201c}",
+        "\u{ffe5}",
+        " -- ",
+        " ~ ",
+        "    ",
+        "\t\t\t\t\t",
+        "\u{3000}\u{3000}\u{3000}\u{3000}",
+        "--",
+    ] {
+        let text = format!("138{sep}1234{sep}5678");
+        let (out, _, mobiles) = BOTH
+            .mask(&text)
+            .unwrap_or_else(|| panic!("missed {text:?}"));
+        assert_eq!(mobiles, 1, "{text:?}");
+        assert_eq!(out, format!("138{sep}****{sep}**78"), "{text:?}");
+    }
+    // Brackets of another pair and both quotes.
+    let (out, _, _) = BOTH.mask("138\u{201c}1234\u{201d}5678").unwrap();
+    assert_eq!(out, "138\u{201c}****\u{201d}**78");
+    // Still no letters (`<br>`), and no more than three separators that
+    // are not white space.
+    for text in [
+        "138<br>1234<br>5678",
+        "138 ----1234 5678",
+        "138~~~~1234~5678",
+    ] {
+        assert_eq!(BOTH.mask(text), None, "{text:?}");
+    }
+}
+
+#[test]
+fn chinese_numerals_are_digits() {
+    for (text, masked) in [
+        ("一三八一二三四五六七八", "一三八******七八"),
+        ("壹叁捌壹贰叁肆伍陆柒捌", "壹叁捌******柒捌"),
+        ("幺三八幺二三四五六七八", "幺三八******七八"),
+        ("1三812345678", "1三8******78"),
+        (
+            "电话：一三八 一二三四 五六七八。",
+            "电话：一三八 **** **七八。",
+        ),
+        (
+            "四三〇一〇二一九八五〇六一二三〇一一",
+            "四三〇一〇二********三〇一一",
+        ),
+    ] {
+        let (out, ids, mobiles) = BOTH.mask(text).unwrap_or_else(|| panic!("missed {text:?}"));
+        assert_eq!(out, masked, "{text:?}");
+        assert_eq!(ids + mobiles, 1, "{text:?}");
+        assert_eq!(out.chars().count(), text.chars().count());
+    }
+    // Prose with numerals stays.
+    for text in ["三个一", "第一二三四五六七八九十章", "〇〇"] {
+        assert_eq!(BOTH.mask(text), None, "{text:?}");
+    }
+}
+
+#[test]
+fn look_alikes_of_x_are_the_check_character() {
+    for x in [
+        "X", "x", "\u{d7}", "\u{425}", "\u{445}", "\u{3a7}", "\u{3c7}", "\u{ff38}",
+    ] {
+        for text in [
+            format!("11010519491231002{x}"),
+            format!("110105 19491231 002 {x}"),
+        ] {
+            let (out, ids, _) = BOTH
+                .mask(&text)
+                .unwrap_or_else(|| panic!("missed {text:?}"));
+            assert_eq!(ids, 1, "{text:?}");
+            assert!(!out.contains("19491231"), "{text:?}");
+            assert!(out.ends_with(x), "{text:?}");
+        }
+    }
+    // After fewer than 17 digits an X is a separator.
+    let (out, _, mobiles) = BOTH.mask("138\u{d7}1234\u{d7}5678").unwrap();
+    assert_eq!((out.as_str(), mobiles), ("138\u{d7}****\u{d7}**78", 1));
 }
