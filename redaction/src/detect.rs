@@ -73,7 +73,17 @@
 //! last groups kept for values running on.
 //!
 //! Grouped numbers cost false positives (a list of small amounts `138,
-//! 1234, 5678` is a mobile): the detectors fail closed.
+//! 1234, 5678` is a mobile): the detectors fail closed. One exemption,
+//! a conscious trade-off: a whole timestamp `YYYY-MM-DD[ T]hh:mm:ss`
+//! (maybe `.f`-`.fff`, `Z` or an offset; real date, time of day:
+//! [`timestamps`]) is no number — every millisecond timestamp of days
+//! 13–19 was a mobile (`15 13 45 12 123`). The price: a mobile whose
+//! digits 3–11 read as a time of day `hh mm ss fff` (about one in twelve)
+//! written inside such a timestamp (`2024-03-13 12:34:56.789` holds
+//! `13123456789`) is not masked. Thousands-separated amounts are not
+//! exempt: `13,800,000,000` and `138,123,456.78` are masked, since every
+//! mobile can be written so (`13,812,345,678`), and exempting them would
+//! let any mobile through.
 //!
 //! Masking is by character (kept digits keep their form, others become
 //! `*`), so the text stays valid UTF-8 and as many characters long.
@@ -135,7 +145,8 @@ impl Detectors {
             return None;
         }
         let mut found = Vec::new();
-        let skipped_inside = scan(text, false, &mut found);
+        let exempt = timestamps(text);
+        let skipped_inside = scan(text, false, &exempt, &mut found);
         if skipped_inside {
             // Again with every invisible character between digits splitting
             // its group; what this finds that overlaps nothing the first
@@ -143,7 +154,7 @@ impl Detectors {
             // merged spans: n log n, not one comparison per pair).
             let taken = merged_spans(&found);
             let mut more = Vec::new();
-            scan(text, true, &mut more);
+            scan(text, true, &exempt, &mut more);
             found
                 .extend(more.into_iter().filter(|candidate| {
                     !overlaps_any(&taken, candidate.first(), candidate.last())
@@ -641,16 +652,130 @@ const NUMBER_CHUNK: usize = 256;
 /// 4 + 11 with a prefix): such groups are kept for the next search.
 const TAIL: usize = 22;
 
+/// The byte ranges of `text` that are a whole timestamp
+/// `YYYY-MM-DD[ T]hh:mm:ss[.f{1,3}][Z|±hh[:]mm]` (ASCII digits) with a real
+/// date and a time of day: read as no number (`2024-03-15 13:45:12.123`
+/// held the day-to-milliseconds digits `15 13 45 12 123`, 11 of them
+/// starting `1[3-9]`). Whole: no digit, check character, invisible
+/// character or joining punctuation right before or after it. Sorted,
+/// disjoint; linear in `text`.
+fn timestamps(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut ranges = Vec::new();
+    if !bytes.contains(&b':') {
+        return ranges;
+    }
+    let mut at = 0;
+    while at + 19 <= bytes.len() {
+        match timestamp_at(text, at) {
+            Some(end) => {
+                ranges.push((at, end));
+                at = end;
+            }
+            None => at += 1,
+        }
+    }
+    ranges
+}
+
+/// Where a whole timestamp ([`timestamps`]) starting at byte `at` ends.
+fn timestamp_at(text: &str, at: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let digit = |i: usize| {
+        bytes
+            .get(i)
+            .filter(|b| b.is_ascii_digit())
+            .map(|b| u32::from(b - b'0'))
+    };
+    let number = |from: usize, len: usize| {
+        (from..from + len).try_fold(0u32, |n, i| Some(n * 10 + digit(i)?))
+    };
+    let byte = |i: usize| bytes.get(i).copied();
+    let year = number(at, 4)?;
+    let (month, day) = (number(at + 5, 2)?, number(at + 8, 2)?);
+    let (hour, minute, second) = (
+        number(at + 11, 2)?,
+        number(at + 14, 2)?,
+        number(at + 17, 2)?,
+    );
+    let shape = byte(at + 4) == Some(b'-')
+        && byte(at + 7) == Some(b'-')
+        && matches!(byte(at + 10), Some(b' ' | b'T'))
+        && byte(at + 13) == Some(b':')
+        && byte(at + 16) == Some(b':');
+    let real = hour < 24
+        && minute < 60
+        && second <= 60
+        && i32::try_from(year).is_ok_and(|year| {
+            u8::try_from(month)
+                .ok()
+                .and_then(|m| Month::try_from(m).ok())
+                .zip(u8::try_from(day).ok())
+                .is_some_and(|(month, day)| Date::from_calendar_date(year, month, day).is_ok())
+        });
+    if !shape || !real {
+        return None;
+    }
+    let mut end = at + 19;
+    if byte(end) == Some(b'.') {
+        let digits = (end + 1..end + 5)
+            .take_while(|i| digit(*i).is_some())
+            .count();
+        if !(1..=3).contains(&digits) {
+            return None;
+        }
+        end += 1 + digits;
+    }
+    match byte(end) {
+        Some(b'Z') => end += 1,
+        Some(b'+' | b'-') => {
+            let colon = usize::from(byte(end + 3) == Some(b':'));
+            number(end + 1, 2)?;
+            number(end + 3 + colon, 2)?;
+            end += 5 + colon;
+        }
+        _ => {}
+    }
+    let before = text.get(..at)?.chars().next_back();
+    let mut rest = text.get(end..)?.chars();
+    let after = rest.next();
+    // A full stop or comma ending a clause (`… 13:45:12.123, then`).
+    let after_ok = bounds(after) || (matches!(after, Some(',' | '.')) && bounds(rest.next()));
+    (bounds(before) && after_ok).then_some(end)
+}
+
+/// Whether `c` (the character next to a timestamp, `None` at an end)
+/// keeps the timestamp whole: not a digit, a check character, an
+/// invisible character, nor punctuation that joins digits.
+fn bounds(c: Option<char>) -> bool {
+    c.is_none_or(|c| {
+        !matches!(classify(c), Class::Digit(_) | Class::CheckX | Class::Skip)
+            && !matches!(c, '-' | '.' | '/' | ':' | '+' | '_' | ',' | '\\')
+    })
+}
+
 /// Finds the ids and mobiles of `text`, pushing them to `found`; with
 /// `split_at_skip`, an invisible character between digits splits a group.
 /// Returns whether an invisible character stood between two digits of a
 /// number.
-fn scan(text: &str, split_at_skip: bool, found: &mut Vec<Found>) -> bool {
+fn scan(
+    text: &str,
+    split_at_skip: bool,
+    exempt: &[(usize, usize)],
+    found: &mut Vec<Found>,
+) -> bool {
     let mut number = Number::default();
     let mut skipped_inside = false;
+    let mut exempt = exempt.iter().copied().peekable();
     for (at, c) in text.char_indices() {
         let end = at + c.len_utf8();
-        match classify(c) {
+        while exempt.next_if(|range| range.1 <= at).is_some() {}
+        let class = match exempt.peek() {
+            // A timestamp ([`timestamps`]) is no number.
+            Some(range) if range.0 <= at => Class::Other,
+            _ => classify(c),
+        };
+        match class {
             Class::Digit(value) => {
                 if number.started() && number.split {
                     skipped_inside = true;

@@ -1065,3 +1065,49 @@ fn look_alikes_of_x_are_the_check_character() {
     let (out, _, mobiles) = BOTH.mask("138\u{d7}1234\u{d7}5678").unwrap();
     assert_eq!((out.as_str(), mobiles), ("138\u{d7}****\u{d7}**78", 1));
 }
+
+// Review finding 7: whole timestamps are no numbers.
+
+#[test]
+fn whole_timestamps_are_not_numbers() {
+    for text in [
+        "2024-03-15 13:45:12.123",
+        "2024-03-15 13:45:12.1",
+        "2014-03-15T13:45:12.123+08:00",
+        "2014-03-15T13:45:12.123-0800",
+        "2024-03-15T13:45:12Z",
+        "日志 2024-03-19 19:59:59.999 完成",
+        "(2024-03-15 13:45:12.123)",
+        "at 2024-03-15 13:45:12.123, ok",
+        "at 2024-03-15 13:45:12.123.",
+        "2024-03-15 13:45:12.123 2024-03-16 14:45:12.123",
+        "2000-02-29 13:45:12.123",
+    ] {
+        assert_eq!(BOTH.mask(text), None, "{text}");
+    }
+    // Not a whole, real timestamp: read as before (a mobile 15134512123).
+    for text in [
+        "2024-03-15 13:45:12.123,5",
+        "12024-03-15 13:45:12.123",
+        "2024-03-15 13:45:12.1234",
+        "2024-13-15 13:45:12.123",
+        "2023-02-29 13:45:12.123x",
+        "2024-03-15 24:45:12.123",
+        "2024-03-15 13:60:12.123",
+        "2024-03-15  13:45:12.123",
+        "2024-03-15\u{200b} 13:45:12.123",
+    ] {
+        assert!(timestamps(text).is_empty(), "{text}");
+    }
+    assert!(BOTH.mask("2024-03-15 13:45:12.123,5").is_some());
+    // A mobile beside a timestamp is still one.
+    let (out, _, mobiles) = BOTH.mask("2024-03-15 13:45:12.123 13812345678").unwrap();
+    assert_eq!(
+        (out.as_str(), mobiles),
+        ("2024-03-15 13:45:12.123 138******78", 1)
+    );
+    // Amounts are not exempt (each is a mobile's digits).
+    for text in ["13,800,000,000", "138,123,456.78", "13,812,345,678"] {
+        assert!(BOTH.mask(text).is_some(), "{text}");
+    }
+}
