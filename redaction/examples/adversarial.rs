@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Cases: `mobzw` (mobiles joined by U+200B), `keys` (objects of keys
-//! `k<i> 13812345678`), `digits8m` (one 8 MB string of digits), `bodies`
+//! `k<i> 13812345678`), `digits8m` (one 8 MB string of digits),
+//! `mobiles8m` (8 MB of mobiles separated by spaces), `bodies`
 //! (mean µs per `apply` on ~2 KB / ~64 KB bodies). No case asserts a
 //! time: the numbers are read by a person.
 
@@ -119,6 +120,12 @@ fn main() -> Result<(), Error> {
     }
     if want("digits8m") {
         run("8 MB of digits", &remark(&"1".repeat(8 << 20))?)?;
+    }
+    if want("mobiles8m") {
+        run(
+            "8 MB of mobiles",
+            &remark(&"13812345678 ".repeat((8 << 20) / 12))?,
+        )?;
     }
     if want("bodies") {
         let scope = testing::loaded_inspector();
