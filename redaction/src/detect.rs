@@ -144,65 +144,52 @@ impl Detectors {
         if !may_hold_number(text.as_bytes()) {
             return None;
         }
-        let mut found = Vec::new();
         let exempt = timestamps(text);
-        let skipped_inside = scan(text, false, &exempt, &mut found);
+        let mut first = Out::new(self);
+        let skipped_inside = scan(text, false, &exempt, &mut first);
+        let mut found = first.values;
         if skipped_inside {
             // Again with every invisible character between digits splitting
             // its group; what this finds that overlaps nothing the first
             // scan found is added (each looked up in the first scan's
             // merged spans: n log n, not one comparison per pair).
             let taken = merged_spans(&found);
-            let mut more = Vec::new();
+            let mut more = Out::new(self);
             scan(text, true, &exempt, &mut more);
-            found
-                .extend(more.into_iter().filter(|candidate| {
-                    !overlaps_any(&taken, candidate.first(), candidate.last())
-                }));
+            found.extend(
+                more.values
+                    .into_iter()
+                    .filter(|candidate| !overlaps_any(&taken, candidate.first, candidate.last)),
+            );
         }
         // Ids and mobiles are both looked for (so an id is never read as a
         // mobile); the masks decide which are masked. Values may overlap
         // (every group starts a candidate): all are masked, and one is
         // counted only when it overlaps none counted before it.
-        found.sort_by_key(|value| (value.first(), value.last()));
+        found.sort_unstable_by_key(|value| (value.first, value.last));
         let (mut ids, mut mobiles) = (0u32, 0u32);
         let mut counted_to = 0;
-        // Byte ranges to star: one character each, or (`true`) every digit
-        // and check character of the range (a group too long to read).
-        let mut starred: Vec<(usize, usize, bool)> = Vec::new();
+        // Byte ranges whose digits (and check character ending one) are
+        // starred.
+        let mut starred: Vec<(usize, usize)> = Vec::new();
         for value in &found {
-            let Some(detector) = value.detector else {
-                // Some mask is set (checked above): fail closed.
-                starred.push((value.first(), value.last(), true));
+            let Some(hidden) = value.hidden else {
+                // Its detector's field is seen unmasked.
                 continue;
             };
-            let mask = match detector {
-                Detector::ResidentId => self.resident_id,
-                Detector::Mobile => self.mobile,
-            };
-            let Some(mask) = mask else {
-                continue;
-            };
-            if value.first() >= counted_to {
-                match detector {
-                    Detector::ResidentId => ids = ids.saturating_add(1),
-                    Detector::Mobile => mobiles = mobiles.saturating_add(1),
+            match value.detector {
+                Some(detector) if value.first >= counted_to => {
+                    match detector {
+                        Detector::ResidentId => ids = ids.saturating_add(1),
+                        Detector::Mobile => mobiles = mobiles.saturating_add(1),
+                    }
+                    counted_to = value.last;
                 }
-                counted_to = value.last();
+                // Overlaps one counted, or a group too long to read (some
+                // mask is set, checked above: fail closed, not counted).
+                _ => {}
             }
-            let total = value.chars.len();
-            let keep = mask.keep_start.saturating_add(mask.keep_end);
-            let hidden = if total <= keep {
-                value.chars.get(..)
-            } else {
-                value.chars.get(mask.keep_start..total - mask.keep_end)
-            };
-            starred.extend(
-                hidden
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|(start, end)| (*start, *end, false)),
-            );
+            starred.push(hidden);
         }
         if starred.is_empty() {
             return None;
@@ -210,21 +197,23 @@ impl Detectors {
         starred.sort_unstable();
         let mut out = String::with_capacity(text.len());
         let mut copied = 0;
-        for (start, end, whole) in starred {
-            if end <= copied || (start < copied && !whole) {
+        for (start, end) in starred {
+            if end <= copied {
                 continue;
             }
             let from = start.max(copied);
             out.push_str(text.get(copied..from).unwrap_or_default());
-            if whole {
-                for c in text.get(from..end).unwrap_or_default().chars() {
-                    match classify(c) {
-                        Class::Digit(_) | Class::CheckX => out.push('*'),
-                        _ => out.push(c),
-                    }
+            // Every digit in a value's hidden range is one of its digits
+            // (a number's digits are consecutive); a check character there
+            // is one only when it ends the range (`×` may also be a
+            // separator before it).
+            let range = text.get(from..end).unwrap_or_default();
+            for (at, c) in range.char_indices() {
+                match classify(c) {
+                    Class::Digit(_) => out.push('*'),
+                    Class::CheckX if at + c.len_utf8() == range.len() => out.push('*'),
+                    _ => out.push(c),
                 }
-            } else {
-                out.push('*');
             }
             copied = end;
         }
@@ -233,23 +222,86 @@ impl Detectors {
     }
 }
 
-/// One id or mobile found: its characters as byte ranges, in order (18 for
-/// an id, 11 for a mobile); or a group of more than [`GROUP_CAP`] digits
-/// (`detector` `None`): one byte range, every digit of it starred.
+/// One id or mobile found in a number: its characters as byte ranges, in
+/// order (18 for an id, 11 for a mobile); kept until the number is
+/// finished, then made a [`Value`].
 #[derive(Debug, Clone)]
 struct Found {
     detector: Option<Detector>,
     chars: Vec<(usize, usize)>,
 }
 
+/// A value found, as masking needs it (a few words, whatever its length):
+/// its bytes `first..last`, and the byte range its mask hides (`None` when
+/// its detector's field is seen unmasked). `detector` `None`: a group of
+/// more than [`GROUP_CAP`] digits, hidden whole.
+#[derive(Debug, Clone, Copy)]
+struct Value {
+    detector: Option<Detector>,
+    first: usize,
+    last: usize,
+    hidden: Option<(usize, usize)>,
+}
+
+/// Where a scan puts what it finds: the values, compacted with the masks
+/// as each number is finished ([`Out::settle`]).
+struct Out<'m> {
+    masks: &'m Detectors,
+    values: Vec<Value>,
+    /// The values of the number being finished, character by character.
+    scratch: Vec<Found>,
+}
+
+impl<'m> Out<'m> {
+    fn new(masks: &'m Detectors) -> Self {
+        Out {
+            masks,
+            values: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Moves the values in `scratch` to `values`, each hidden range taken
+    /// from its mask (all of it when the mask keeps as many characters as
+    /// it has).
+    fn settle(&mut self) {
+        let masks = self.masks;
+        self.values.extend(self.scratch.drain(..).map(|found| {
+            let mask = match found.detector {
+                Some(Detector::ResidentId) => masks.resident_id,
+                Some(Detector::Mobile) => masks.mobile,
+                None => None,
+            };
+            let total = found.chars.len();
+            let hidden = mask.and_then(|mask| {
+                let keep = mask.keep_start.saturating_add(mask.keep_end);
+                let (from, to) = if total <= keep {
+                    (0, total)
+                } else {
+                    (mask.keep_start, total - mask.keep_end)
+                };
+                let start = found.chars.get(from)?.0;
+                let end = found.chars.get(to.checked_sub(1)?)?.1;
+                Some((start, end))
+            });
+            Value {
+                detector: found.detector,
+                first: found.first(),
+                last: found.last(),
+                hidden,
+            }
+        }));
+    }
+}
+
 /// The first scan's values as sorted, disjoint byte ranges (overlapping
 /// ones merged); groups starred whole are left out (the second scan may
 /// read values in one: counted, masked in it all the same).
-fn merged_spans(found: &[Found]) -> Vec<(usize, usize)> {
+fn merged_spans(found: &[Value]) -> Vec<(usize, usize)> {
     let mut spans: Vec<(usize, usize)> = found
         .iter()
         .filter(|f| f.detector.is_some())
-        .map(|f| (f.first(), f.last()))
+        .map(|f| (f.first, f.last))
         .collect();
     spans.sort_unstable();
     let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
@@ -758,12 +810,7 @@ fn bounds(c: Option<char>) -> bool {
 /// `split_at_skip`, an invisible character between digits splits a group.
 /// Returns whether an invisible character stood between two digits of a
 /// number.
-fn scan(
-    text: &str,
-    split_at_skip: bool,
-    exempt: &[(usize, usize)],
-    found: &mut Vec<Found>,
-) -> bool {
+fn scan(text: &str, split_at_skip: bool, exempt: &[(usize, usize)], found: &mut Out<'_>) -> bool {
     let mut number = Number::default();
     let mut skipped_inside = false;
     let mut exempt = exempt.iter().copied().peekable();
@@ -893,13 +940,14 @@ impl Number {
 /// check character: the number goes on), then drops all but the last
 /// groups, those a value running on may start in ([`TAIL`]). A value in
 /// those is found again: masked twice, counted once.
-fn flush(number: &mut Number, found: &mut Vec<Found>) {
+fn flush(number: &mut Number, found: &mut Out<'_>) {
     Matcher {
         digits: &number.digits,
         groups: &number.groups,
         x: None,
     }
-    .find(found);
+    .find(&mut found.scratch);
+    found.settle();
     let total = number.digits.len();
     let keep_from = number
         .groups
@@ -919,11 +967,13 @@ fn flush(number: &mut Number, found: &mut Vec<Found>) {
 }
 
 /// Looks for ids and mobiles in `number` and starts a new one.
-fn finish(number: &mut Number, found: &mut Vec<Found>) {
-    if let Some(range) = number.long.take() {
-        found.push(Found {
+fn finish(number: &mut Number, found: &mut Out<'_>) {
+    if let Some((first, last)) = number.long.take() {
+        found.values.push(Value {
             detector: None,
-            chars: vec![range],
+            first,
+            last,
+            hidden: Some((first, last)),
         });
     }
     if number.digits.len() >= MOBILE_DIGITS {
@@ -932,7 +982,8 @@ fn finish(number: &mut Number, found: &mut Vec<Found>) {
             groups: &number.groups,
             x: number.x,
         }
-        .find(found);
+        .find(&mut found.scratch);
+        found.settle();
     }
     number.digits.clear();
     number.groups.clear();

@@ -875,18 +875,20 @@ fn a_value_overlapping_one_found_is_masked_too() {
 fn the_second_scan_merge_matches_a_pairwise_check() {
     // Exhaustive over small intervals: `overlaps_any` on the merged spans
     // says what a comparison with every span says.
-    let spans: Vec<Found> = [(2, 5), (4, 9), (12, 14), (14, 15), (20, 30)]
+    let spans: Vec<Value> = [(2, 5), (4, 9), (12, 14), (14, 15), (20, 30)]
         .iter()
-        .map(|range| Found {
+        .map(|&(first, last)| Value {
             detector: Some(Detector::Mobile),
-            chars: vec![*range],
+            first,
+            last,
+            hidden: Some((first, last)),
         })
         .collect();
     let merged = merged_spans(&spans);
     assert_eq!(merged, vec![(2, 9), (12, 14), (14, 15), (20, 30)]);
     for first in 0..32 {
         for last in first + 1..33 {
-            let pairwise = spans.iter().any(|f| f.first() < last && first < f.last());
+            let pairwise = spans.iter().any(|f| f.first < last && first < f.last);
             assert_eq!(
                 overlaps_any(&merged, first, last),
                 pairwise,
@@ -1109,5 +1111,35 @@ fn whole_timestamps_are_not_numbers() {
     // Amounts are not exempt (each is a mobile's digits).
     for text in ["13,800,000,000", "138,123,456.78", "13,812,345,678"] {
         assert!(BOTH.mask(text).is_some(), "{text}");
+    }
+}
+
+#[test]
+fn a_hidden_range_stars_only_the_values_characters() {
+    // Masked as one byte range per value (not a record per character):
+    // separators inside it stay, a `×` separating groups too, the check
+    // character ending it goes.
+    let all = Detectors {
+        resident_id: Some(Mask {
+            keep_start: 0,
+            keep_end: 0,
+        }),
+        mobile: Some(Mask {
+            keep_start: 0,
+            keep_end: 0,
+        }),
+    };
+    for (text, masked) in [
+        ("138\u{d7}1234\u{d7}5678", "***\u{d7}****\u{d7}****"),
+        ("110105 19491231 002X", "****** ******** ****"),
+        (
+            "110105\u{d7}19491231\u{d7}002\u{d7}",
+            "******\u{d7}********\u{d7}****",
+        ),
+        ("+86 138-1234\u{200b}-5678", "+86 ***-****\u{200b}-****"),
+        ("008613812345678", "0086***********"),
+    ] {
+        let (out, _, _) = all.mask(text).unwrap();
+        assert_eq!(out, masked, "{text}");
     }
 }
