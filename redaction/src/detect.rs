@@ -339,16 +339,26 @@ fn may_hold_number(bytes: &[u8]) -> bool {
     if bytes.len() < MOBILE_DIGITS {
         return false;
     }
-    let ascii = count_bytes(bytes, u8::is_ascii_digit);
+    // One pass, two byte-lane counts: ASCII digits, and the first bytes
+    // of the characters that can be digits or the check character.
+    let (ascii, other) = bytes
+        .chunks(255)
+        .map(|chunk| {
+            let (ascii, other) = chunk.iter().fold((0u8, 0u8), |(ascii, other), b| {
+                (
+                    ascii.wrapping_add(u8::from(b.is_ascii_digit())),
+                    other.wrapping_add(u8::from(matches!(
+                        b,
+                        0xC2 | 0xCB | 0xD9 | 0xDB | 0xDF | 0xE0 | 0xE1 | 0xE2 | 0xEA | 0xEF | 0xF0
+                    ))),
+                )
+            });
+            (usize::from(ascii), usize::from(other))
+        })
+        .fold((0, 0), |(a, o), (ascii, other)| (a + ascii, o + other));
     if ascii >= MOBILE_DIGITS {
         return true;
     }
-    let other = count_bytes(bytes, |b| {
-        matches!(
-            b,
-            0xC2 | 0xCB | 0xD9 | 0xDB | 0xDF | 0xE0 | 0xE1 | 0xE2 | 0xEA | 0xEF | 0xF0
-        )
-    });
     // Chinese numerals ([`chinese_digit`]) lie among CJK text: counted by
     // their whole encoding, only when the rest is not enough.
     let numerals = if ascii + other < MOBILE_DIGITS {
@@ -422,21 +432,6 @@ fn chinese_numerals(bytes: &[u8]) -> usize {
             )
         })
         .count()
-}
-
-/// How many bytes of `bytes` are `wanted` (a loop the compiler vectorises).
-fn count_bytes(bytes: &[u8], wanted: impl Fn(&u8) -> bool) -> usize {
-    // Byte lanes: at most 255 per chunk, so a lane's count cannot wrap.
-    bytes
-        .chunks(255)
-        .map(|chunk| {
-            usize::from(
-                chunk
-                    .iter()
-                    .fold(0u8, |n, b| n.wrapping_add(u8::from(wanted(b)))),
-            )
-        })
-        .sum()
 }
 
 /// What one character is to the detectors.

@@ -441,7 +441,10 @@ impl Walker<'_, '_> {
                     let memo = doc.entry_memo(index);
                     let masked_key = match action {
                         // A name found holding none is not scanned again.
-                        None if !memo.is_some_and(|memo| memo.no_number.get()) => {
+                        // A key shorter than 11 bytes holds no 11 digits.
+                        None if key.len() >= 11
+                            && !memo.is_some_and(|memo| memo.no_number.get()) =>
+                        {
                             let masked = self.detect_counted(key);
                             if let (None, Some(memo)) = (&masked, memo) {
                                 memo.no_number.set(true);
