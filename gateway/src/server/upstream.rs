@@ -265,7 +265,10 @@ impl Upstream {
         headers: HeaderMap,
     ) -> Result<UpstreamResponse, UpstreamError> {
         let target = format!("{}{}", self.prefix, path_and_query);
-        match tokio::time::timeout(self.timeout, self.exchange(&target, headers)).await {
+        // The retry (see `exchange`) must end before the answer's deadline,
+        // so that an upstream that refused twice is still 502, not 504.
+        let retry_by = tokio::time::Instant::now() + self.timeout.mul_f32(0.9);
+        match tokio::time::timeout(self.timeout, self.exchange(&target, headers, retry_by)).await {
             Ok(r) => r,
             Err(_) => Err(UpstreamError::Timeout),
         }
@@ -275,6 +278,7 @@ impl Upstream {
         &self,
         target: &str,
         headers: HeaderMap,
+        retry_by: tokio::time::Instant,
     ) -> Result<UpstreamResponse, UpstreamError> {
         let uri = format!("{}{}", self.scheme_authority, target);
         let mut req = Request::get(uri)
@@ -300,7 +304,11 @@ impl Upstream {
                     .body(Empty::<Bytes>::new())
                     .map_err(|_| UpstreamError::Invalid("request could not be built"))?;
                 *again.headers_mut() = retry;
-                self.send(again).await?
+                match tokio::time::timeout_at(retry_by, self.send(again)).await {
+                    Ok(answer) => answer?,
+                    // Out of time for a second try: the first failure stands.
+                    Err(_) => return Err(e),
+                }
             }
             other => other?,
         };
