@@ -759,3 +759,37 @@ window = "1h"
     );
     gw.shutdown().await.unwrap();
 }
+
+/// An outside probe: a suspended officer's requests refused before the
+/// suspension is looked at (a missing `Inquiry-Purpose`) still counted
+/// for `refusals`, fired it again and pushed the suspension's end out
+/// (four alerts in 20 s). A suspended officer's attempts count for no
+/// rule, live and in the rebuild at the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_officer_cannot_extend_the_suspension_by_trying() {
+    let env = Env::new().await;
+    let rules = "[[alerts]]\nname = \"probing\"\nkind = \"refusals\"\nthreshold = 2\nwindow = \"10m\"\naction = \"suspend\"\nsuspend_for = \"1h\"\n";
+    let (gw, clock) = gateway(&env, rules, FRIDAY_10).await;
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let refused = [("Inquiry-Purpose", "gossip"), ("Inquiry-Case", "x")];
+    for n in 0..2 {
+        assert_eq!(ask(&c, &gw, &legal(n), &refused).await.status, 403);
+    }
+    let first = expect_alerts(&env, 1).await;
+    // Malformed attempts while suspended, a few seconds apart.
+    let no_purpose = [("Inquiry-Case", "x")];
+    for n in 0..6 {
+        clock.set(FRIDAY_10 + time::Duration::seconds(10 * (n + 1)));
+        assert_eq!(ask(&c, &gw, &legal(2), &no_purpose).await.status, 400);
+    }
+    let found = expect_alerts(&env, 1).await;
+    assert_eq!(found[0].rule, first[0].rule);
+    gw.shutdown().await.unwrap();
+    // The rebuild skips them too.
+    let clock = gateway::server::Clock::manual(FRIDAY_10 + time::Duration::minutes(2));
+    let gw = env.start_with_clock(clock).await;
+    let r = ask(&c, &gw, &legal(3), &INSPECTOR_HEADERS).await;
+    assert_eq!(r.code().as_deref(), Some("officer_suspended"));
+    expect_alerts(&env, 1).await;
+    gw.shutdown().await.unwrap();
+}

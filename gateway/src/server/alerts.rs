@@ -402,6 +402,15 @@ impl AlertTask {
             return;
         }
         self.follow_policy();
+        if self
+            .shared
+            .alerts
+            .suspended(&ev.officer, ev.time_ms)
+            .is_some()
+        {
+            // See [`suspended_at`].
+            return;
+        }
         for firing in self.evaluator.observe(ev) {
             self.fire(&firing, false).await;
         }
@@ -494,6 +503,14 @@ impl AlertTask {
             let Some(ev) = event_of(&e.entry) else {
                 continue;
             };
+            if self
+                .shared
+                .alerts
+                .suspended(&ev.officer, ev.time_ms)
+                .is_some()
+            {
+                continue;
+            }
             for firing in self.evaluator.observe(&ev) {
                 self.fire(&firing, false).await;
             }
@@ -595,6 +612,9 @@ impl AlertTask {
         let Some(ev) = event_of(&e.entry) else {
             return;
         };
+        if suspended_at(&replay.suspended, &ev.officer, ev.time_ms) {
+            return;
+        }
         for f in self.evaluator.observe(&ev) {
             let key = (f.rule.clone(), f.last_inquiry.clone());
             if !replay.logged.contains(&key) {
@@ -609,6 +629,28 @@ impl AlertTask {
         let now = replay.now;
         self.seen
             .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
+        // The suspensions as they stood when each data entry was made,
+        // ended ones included, so that the replay skips what the running
+        // gateway skipped.
+        match e.entry.reason.as_str() {
+            "alert" => {
+                if let Some(until) =
+                    AlertRecord::parse(&e.entry.rule).and_then(|r| r.suspend_until_ms)
+                {
+                    let held = replay
+                        .suspended
+                        .entry(e.entry.officer_id.clone())
+                        .or_insert(until);
+                    *held = (*held).max(until);
+                }
+            }
+            "lift" => {
+                if let Some((officer, _)) = parse_lift(&e.entry.rule) {
+                    replay.suspended.remove(officer);
+                }
+            }
+            _ => {}
+        }
         if e.entry.reason == "alert" {
             // A firing the replay reproduced already restarted its
             // window: only its suspension applies.
@@ -662,6 +704,7 @@ impl AlertTask {
             missing: Vec::new(),
             tail_ms: i64::MIN,
             now,
+            suspended: HashMap::new(),
         };
         let order = |e: &audit::Entry| (e.entry.time_ms, e.chain_id.clone(), e.seq);
         let mut alerts = alerts.into_iter().peekable();
@@ -754,6 +797,22 @@ struct Replay {
     /// Time of the newest data entry replayed.
     tail_ms: i64,
     now: i64,
+    /// Officer → end of the suspension the log had put in force so far.
+    suspended: HashMap<String, i64>,
+}
+
+/// Whether `officer` was suspended at `time_ms` by `suspended`'s account.
+///
+/// A suspended officer's inquiries count for no rule — not only the
+/// `officer_suspended` refusals ([`event_of`]) but also the requests
+/// refused before the suspension is looked at (a missing header, an
+/// unparsable request): counted, they fired `refusals` again and pushed
+/// the suspension's end out for as long as the officer kept trying, where
+/// the contract says it lasts until `suspend_for` ends (an outside probe).
+/// The running gateway asks [`Alerts::suspended`]; the replay keeps its
+/// own account from the alert and lift entries in log order.
+fn suspended_at(suspended: &HashMap<String, i64>, officer: &str, time_ms: i64) -> bool {
+    suspended.get(officer).is_some_and(|until| *until > time_ms)
 }
 
 /// How far before the newest replayed inquiry a firing the log lacks is
