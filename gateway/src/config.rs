@@ -284,6 +284,17 @@ pub struct WitnessConfig {
     pub ca: PathBuf,
 }
 
+impl WitnessConfig {
+    /// A client for this witness (its pinned certificate read now); the
+    /// error says what is wrong in one line.
+    pub fn client(&self) -> Result<crate::witness::client::WitnessClient, String> {
+        let pem = std::fs::read(&self.ca)
+            .map_err(|e| format!("cannot read `{}`: {e}", self.ca.display()))?;
+        crate::witness::client::WitnessClient::new(&self.name, &self.url, &self.key, &pem)
+            .map_err(|e| e.to_string())
+    }
+}
+
 // ---------------------------------------------------------------- raw model
 
 #[derive(Deserialize)]

@@ -291,19 +291,8 @@ async fn cosigned_then_cut(env: Env) {
 
     // The final checkpoint went to the witness before the gateway stopped.
     let config = env.config_path.to_str().unwrap();
-    let (code, out, err) = run(
-        BIN,
-        &[
-            "audit",
-            "verify",
-            "--config",
-            config,
-            "--require-witness",
-            "w1",
-        ],
-    )
-    .await;
-    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out) = require_witness(&env).await;
+    assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("witness w1: every chain"), "{out}");
 
     // A proof bundle checks with the witness key.
@@ -415,19 +404,8 @@ async fn cosigned_then_cut(env: Env) {
     // The witness still holds the uncut size, and verify against it fails.
     let held = client.latest(&origin).await.unwrap().unwrap();
     assert_eq!(held.lines().nth(1), Some(last.to_string().as_str()));
-    let (code, out, err) = run(
-        BIN,
-        &[
-            "audit",
-            "verify",
-            "--config",
-            config,
-            "--require-witness",
-            "w1",
-        ],
-    )
-    .await;
-    assert_eq!(code, Some(1), "{out}{err}");
+    let (code, out) = require_witness(&env).await;
+    assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("cut?"), "{out}");
     w.stop().await;
 }

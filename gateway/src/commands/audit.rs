@@ -422,12 +422,7 @@ async fn witness_own_chain(config: &Config, log: &audit::AuditLog) -> Vec<String
     };
     for w in &config.witnesses {
         let later = "the next gateway start submits it";
-        let client = match std::fs::read(&w.ca)
-            .map_err(|e| format!("cannot read `{}`: {e}", w.ca.display()))
-            .and_then(|pem| {
-                crate::witness::client::WitnessClient::new(&w.name, &w.url, &w.key, &pem)
-                    .map_err(|e| e.to_string())
-            }) {
+        let client = match w.client() {
             Ok(c) => c,
             Err(e) => {
                 warnings.push(format!("witness {}: {e}; {later}", w.name));

@@ -402,13 +402,18 @@ impl AlertTask {
             return;
         }
         self.follow_policy();
+        self.evaluate(ev).await;
+    }
+
+    /// Evaluate one inquiry as it is committed (or, on the leader, read):
+    /// nothing for an officer suspended then (see [`suspended_at`]).
+    async fn evaluate(&mut self, ev: &AlertEvent) {
         if self
             .shared
             .alerts
             .suspended(&ev.officer, ev.time_ms)
             .is_some()
         {
-            // See [`suspended_at`].
             return;
         }
         for firing in self.evaluator.observe(ev) {
@@ -503,17 +508,7 @@ impl AlertTask {
             let Some(ev) = event_of(&e.entry) else {
                 continue;
             };
-            if self
-                .shared
-                .alerts
-                .suspended(&ev.officer, ev.time_ms)
-                .is_some()
-            {
-                continue;
-            }
-            for firing in self.evaluator.observe(&ev) {
-                self.fire(&firing, false).await;
-            }
+            self.evaluate(&ev).await;
         }
         self.data_seen
             .retain(|_, t| *t >= from.saturating_sub(POLL_DATA_BACK_MS));
@@ -629,36 +624,31 @@ impl AlertTask {
         let now = replay.now;
         self.seen
             .insert(e.entry.inquiry_id.clone(), e.entry.time_ms);
-        // The suspensions as they stood when each data entry was made,
-        // ended ones included, so that the replay skips what the running
-        // gateway skipped.
-        match e.entry.reason.as_str() {
-            "alert" => {
-                if let Some(until) =
-                    AlertRecord::parse(&e.entry.rule).and_then(|r| r.suspend_until_ms)
-                {
-                    let held = replay
-                        .suspended
-                        .entry(e.entry.officer_id.clone())
-                        .or_insert(until);
-                    *held = (*held).max(until);
-                }
+        if e.entry.reason == "lift" {
+            if let Some((officer, _)) = parse_lift(&e.entry.rule) {
+                replay.suspended.remove(officer);
             }
-            "lift" => {
-                if let Some((officer, _)) = parse_lift(&e.entry.rule) {
-                    replay.suspended.remove(officer);
-                }
-            }
-            _ => {}
         }
-        if e.entry.reason == "alert" {
+        if let Some(r) = (e.entry.reason == "alert")
+            .then(|| AlertRecord::parse(&e.entry.rule))
+            .flatten()
+        {
+            // The suspensions as they stood when each data entry was made,
+            // ended ones included, so that the replay skips what the
+            // running gateway skipped.
+            if let Some(until) = r.suspend_until_ms {
+                let held = replay
+                    .suspended
+                    .entry(e.entry.officer_id.clone())
+                    .or_insert(until);
+                *held = (*held).max(until);
+            }
             // A firing the replay reproduced already restarted its
             // window: only its suspension applies.
-            if let Some(r) = AlertRecord::parse(&e.entry.rule).filter(|r| {
-                replay
-                    .reproduced
-                    .contains(&(r.rule.clone(), r.last_inquiry.clone()))
-            }) {
+            if replay
+                .reproduced
+                .contains(&(r.rule.clone(), r.last_inquiry.clone()))
+            {
                 if let Some(until_ms) = r.suspend_until_ms.filter(|u| *u > now) {
                     self.shared.alerts.suspend(
                         &e.entry.officer_id,

@@ -798,11 +798,7 @@ async fn open_shared(
             name: w.name.clone(),
             why,
         };
-        let pem = std::fs::read(&w.ca)
-            .map_err(|e| bad(format!("cannot read `{}`: {e}", w.ca.display())))?;
-        let client = crate::witness::client::WitnessClient::new(&w.name, &w.url, &w.key, &pem)
-            .map_err(|e| bad(e.to_string()))?;
-        witnesses.push(client);
+        witnesses.push(w.client().map_err(bad)?);
     }
     let audit = audit::AuditLog::open(&audit_cfg)
         .await

@@ -277,33 +277,25 @@ impl Upstream {
     async fn exchange(
         &self,
         target: &str,
-        headers: HeaderMap,
+        mut headers: HeaderMap,
         retry_by: tokio::time::Instant,
     ) -> Result<UpstreamResponse, UpstreamError> {
-        let uri = format!("{}{}", self.scheme_authority, target);
-        let mut req = Request::get(uri)
-            .body(Empty::<Bytes>::new())
-            .map_err(|_| UpstreamError::Invalid("request could not be built"))?;
-        *req.headers_mut() = headers;
         if let Ok(v) = http::HeaderValue::from_str(&self.host) {
-            req.headers_mut().insert(http::header::HOST, v);
+            headers.insert(http::header::HOST, v);
         }
         // Encoded bodies are refused (see the module docs), so ask for none.
-        req.headers_mut().insert(
+        headers.insert(
             http::header::ACCEPT_ENCODING,
             http::HeaderValue::from_static("identity"),
         );
         // A pooled connection the upstream closed while it sat idle (its
         // keep-alive timeout) fails the request that takes it before any
         // answer: the request is a GET, so it is sent once more — on a new
-        // connection unless another idle one is left.
-        let retry = req.headers().clone();
-        let resp = match self.send(req).await {
+        // connection unless another idle one is left. (The one clone of
+        // the headers per inquiry is what that costs.)
+        let resp = match self.send(self.request(target, headers.clone())?).await {
             Err(e) if e == CLOSED_BEFORE_ANSWER || e == RESET_BEFORE_ANSWER => {
-                let mut again = Request::get(format!("{}{}", self.scheme_authority, target))
-                    .body(Empty::<Bytes>::new())
-                    .map_err(|_| UpstreamError::Invalid("request could not be built"))?;
-                *again.headers_mut() = retry;
+                let again = self.request(target, headers)?;
                 match tokio::time::timeout_at(retry_by, self.send(again)).await {
                     Ok(answer) => answer?,
                     // Out of time for a second try: the first failure stands.
@@ -313,6 +305,19 @@ impl Upstream {
             other => other?,
         };
         self.collect(resp).await
+    }
+
+    /// `GET target` with exactly `headers`.
+    fn request(
+        &self,
+        target: &str,
+        headers: HeaderMap,
+    ) -> Result<Request<Empty<Bytes>>, UpstreamError> {
+        let mut req = Request::get(format!("{}{}", self.scheme_authority, target))
+            .body(Empty::<Bytes>::new())
+            .map_err(|_| UpstreamError::Invalid("request could not be built"))?;
+        *req.headers_mut() = headers;
+        Ok(req)
     }
 
     async fn send(&self, req: Request<Empty<Bytes>>) -> Result<Response<Incoming>, UpstreamError> {
