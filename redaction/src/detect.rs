@@ -47,7 +47,10 @@
 //! is Unicode whitespace (tab, line feed, no-break and ideographic spaces,
 //! …), a dash, and any punctuation or symbol character (general
 //! categories `P*`, `S*`: `.` `/` `~` `～` `+` `*` `#` `=` `'` `"` `“` `”`
-//! `∶` `∙`, brackets, …); letters (`<br>`), ideographs and digits are not.
+//! `∶` `∙`, brackets, …); letters, ideographs and digits are not. HTML
+//! markup is read as one character ([`markup`]): a tag (`<br>`, `<span
+//! class="n">`) or a named character reference (`&nbsp;`) is a separator,
+//! a numeric reference (`&#49;`, `&#x31;`) the character it stands for.
 //! A run of at most [`SEP_CAP`] separators joins two groups, white space
 //! counted once per run and not at all next to another separator
 //! (`138    1234`, `138 -- 1234`). Characters that show nothing
@@ -86,7 +89,8 @@
 //! let any mobile through.
 //!
 //! Masking is by character (kept digits keep their form, others become
-//! `*`), so the text stays valid UTF-8 and as many characters long.
+//! `*`), so the text stays valid UTF-8 and as many characters long; a
+//! numeric character reference to a masked digit becomes one `*`.
 //! Nothing here keeps or returns a matched value.
 
 mod unicode;
@@ -145,8 +149,10 @@ impl Detectors {
             return None;
         }
         let exempt = timestamps(text);
+        let marks = markup(text);
+        let (exempt, marks) = (exempt.as_slice(), marks.as_slice());
         let mut first = Out::new(self);
-        let skipped_inside = scan(text, false, &exempt, &mut first);
+        let skipped_inside = scan(text, false, (exempt, marks), &mut first);
         let mut found = first.values;
         if skipped_inside {
             // Again with every invisible character between digits splitting
@@ -155,7 +161,7 @@ impl Detectors {
             // merged spans: n log n, not one comparison per pair).
             let taken = merged_spans(&found);
             let mut more = Out::new(self);
-            scan(text, true, &exempt, &mut more);
+            scan(text, true, (exempt, marks), &mut more);
             found.extend(
                 more.values
                     .into_iter()
@@ -207,13 +213,27 @@ impl Detectors {
             // (a number's digits are consecutive); a check character there
             // is one only when it ends the range (`×` may also be a
             // separator before it).
+            // Markup is one character: a reference to a digit becomes
+            // one `*`, a tag or a reference to a separator stays whole.
             let range = text.get(from..end).unwrap_or_default();
+            let mut past_mark = 0;
             for (at, c) in range.char_indices() {
-                match classify(c) {
-                    Class::Digit(_) => out.push('*'),
-                    Class::CheckX if at + c.len_utf8() == range.len() => out.push('*'),
-                    _ => out.push(c),
+                if at < past_mark {
+                    continue;
                 }
+                let mark = marks
+                    .get(marks.partition_point(|mark| mark.0 < from + at))
+                    .filter(|mark| mark.0 == from + at);
+                let (class, len) = match mark {
+                    Some(&(start, mark_end, class)) => (class, mark_end - start),
+                    None => (classify(c), c.len_utf8()),
+                };
+                match class {
+                    Class::Digit(_) => out.push('*'),
+                    Class::CheckX if at + len == range.len() => out.push('*'),
+                    _ => out.push_str(range.get(at..at + len).unwrap_or_default()),
+                }
+                past_mark = at + len;
             }
             copied = end;
         }
@@ -699,6 +719,96 @@ const NUMBER_CHUNK: usize = 256;
 /// 4 + 11 with a prefix): such groups are kept for the next search.
 const TAIL: usize = 22;
 
+/// A range of HTML markup ([`markup`]): its bytes and its class.
+type Mark = (usize, usize, Class);
+
+/// The byte ranges of `text` that are HTML markup, and what each is to the
+/// detectors as one character: a tag (`<br>`, `</td><td>` is two, `<span
+/// class="n">`: a letter, then up to 64 bytes with at most one digit, no
+/// `<`/`>`/`&`) or a named character reference (`&nbsp;`) is a separator;
+/// a numeric one (`&#49;`, `&#x31;`) is the character it stands for (a
+/// digit, a separator, ...). A remark rendered as HTML showed
+/// `138<br>1234<br>5678` as a mobile. Sorted, disjoint; linear in `text`.
+fn markup(text: &str) -> Vec<Mark> {
+    let bytes = text.as_bytes();
+    let mut ranges = Vec::new();
+    if !bytes.iter().any(|b| matches!(b, b'<' | b'&')) {
+        return ranges;
+    }
+    let mut at = 0;
+    while at < bytes.len() {
+        let found = match bytes.get(at) {
+            Some(b'<') => tag_at(bytes, at).map(|end| (end, Class::Sep)),
+            Some(b'&') => reference_at(bytes, at),
+            _ => None,
+        };
+        match found {
+            Some((end, class)) => {
+                ranges.push((at, end, class));
+                at = end;
+            }
+            None => at += 1,
+        }
+    }
+    ranges
+}
+
+/// Where an HTML tag ([`markup`]) starting at byte `at` ends.
+fn tag_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    if bytes.get(i) == Some(&b'/') {
+        i += 1;
+    }
+    if !bytes.get(i)?.is_ascii_alphabetic() {
+        return None;
+    }
+    let limit = (i + 64).min(bytes.len());
+    let mut digits = 0;
+    while i < limit {
+        match bytes.get(i)? {
+            b'>' => return Some(i + 1),
+            b'<' | b'&' => return None,
+            b if b.is_ascii_digit() => {
+                digits += 1;
+                if digits > 1 {
+                    return None;
+                }
+            }
+            b if b.is_ascii_graphic() || *b == b' ' => {}
+            _ => return None,
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Where an HTML character reference ([`markup`]) starting at byte `at`
+/// ends, and its class: `&name;` (2–10 letters) a separator, `&#ddd;` /
+/// `&#xhh;` the class of the character it stands for.
+fn reference_at(bytes: &[u8], at: usize) -> Option<(usize, Class)> {
+    let body = |from: usize, max: usize, accept: fn(&u8) -> bool| {
+        let len = bytes
+            .get(from..)?
+            .iter()
+            .take(max + 1)
+            .take_while(|b| accept(b))
+            .count();
+        (len > 0 && len <= max && bytes.get(from + len) == Some(&b';')).then_some(len)
+    };
+    if bytes.get(at + 1) != Some(&b'#') {
+        let len = body(at + 1, 10, u8::is_ascii_alphabetic)?;
+        return (len >= 2).then_some((at + 1 + len + 1, Class::Sep));
+    }
+    let (from, radix, accept): (usize, u32, fn(&u8) -> bool) = match bytes.get(at + 2) {
+        Some(b'x' | b'X') => (at + 3, 16, u8::is_ascii_hexdigit),
+        _ => (at + 2, 10, u8::is_ascii_digit),
+    };
+    let len = body(from, 7, accept)?;
+    let digits = std::str::from_utf8(bytes.get(from..from + len)?).ok()?;
+    let c = char::from_u32(u32::from_str_radix(digits, radix).ok()?)?;
+    Some((from + len + 1, classify(c)))
+}
+
 /// The byte ranges of `text` that are a whole timestamp
 /// `YYYY-MM-DD[ T]hh:mm:ss[.f{1,3}][Z|±hh[:]mm]` (ASCII digits) with a real
 /// date and a time of day: read as no number (`2024-03-15 13:45:12.123`
@@ -805,16 +915,35 @@ fn bounds(c: Option<char>) -> bool {
 /// `split_at_skip`, an invisible character between digits splits a group.
 /// Returns whether an invisible character stood between two digits of a
 /// number.
-fn scan(text: &str, split_at_skip: bool, exempt: &[(usize, usize)], found: &mut Out<'_>) -> bool {
+fn scan(
+    text: &str,
+    split_at_skip: bool,
+    (exempt, marks): (&[(usize, usize)], &[Mark]),
+    found: &mut Out<'_>,
+) -> bool {
     let mut number = Number::default();
     let mut skipped_inside = false;
     let mut exempt = exempt.iter().copied().peekable();
+    let mut marks = marks.iter().copied().peekable();
+    // The end of the markup ([`markup`]) being read as one character.
+    let mut inside_mark = 0;
     for (at, c) in text.char_indices() {
-        let end = at + c.len_utf8();
+        if at < inside_mark {
+            continue;
+        }
+        let mut end = at + c.len_utf8();
         while exempt.next_if(|range| range.1 <= at).is_some() {}
-        let class = match exempt.peek() {
+        while marks.next_if(|mark| mark.0 < at).is_some() {}
+        let class = match (exempt.peek(), marks.peek()) {
             // A timestamp ([`timestamps`]) is no number.
-            Some(range) if range.0 <= at => Class::Other,
+            (Some(range), _) if range.0 <= at => Class::Other,
+            // Markup is one character: a separator, or the digit a
+            // character reference stands for.
+            (_, Some(&(start, mark_end, class))) if start == at => {
+                inside_mark = mark_end;
+                end = mark_end;
+                class
+            }
             _ => classify(c),
         };
         match class {

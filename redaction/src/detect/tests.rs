@@ -1008,13 +1008,9 @@ fn any_punctuation_or_symbol_joins_groups() {
     // Brackets of another pair and both quotes.
     let (out, _, _) = BOTH.mask("138\u{201c}1234\u{201d}5678").unwrap();
     assert_eq!(out, "138\u{201c}****\u{201d}**78");
-    // Still no letters (`<br>`), and no more than three separators that
-    // are not white space.
-    for text in [
-        "138<br>1234<br>5678",
-        "138 ----1234 5678",
-        "138~~~~1234~5678",
-    ] {
+    // Still no letters (outside HTML markup), and no more than three
+    // separators that are not white space.
+    for text in ["138a1234a5678", "138 ----1234 5678", "138~~~~1234~5678"] {
         assert_eq!(BOTH.mask(text), None, "{text:?}");
     }
 }
@@ -1141,5 +1137,92 @@ fn a_hidden_range_stars_only_the_values_characters() {
     ] {
         let (out, _, _) = all.mask(text).unwrap();
         assert_eq!(out, masked, "{text}");
+    }
+}
+
+/// Free text rendered as HTML: a tag or a named character reference is one
+/// separator, a numeric reference the character it stands for.
+#[test]
+fn html_markup_between_digits_does_not_hide_a_number() {
+    let valid = id("43010219850612301");
+    for (text, masked, ids, mobiles) in [
+        (
+            "138<br>1234<br>5678",
+            "138<br>****<br>**78".to_owned(),
+            0,
+            1,
+        ),
+        (
+            "138<br/>1234<BR />5678",
+            "138<br/>****<BR />**78".to_owned(),
+            0,
+            1,
+        ),
+        (
+            "<td>138</td><td>1234 5678</td>",
+            "<td>138</td><td>**** **78</td>".to_owned(),
+            0,
+            1,
+        ),
+        (
+            "138<span class=\"n\">1234</span>5678",
+            "138<span class=\"n\">****</span>**78".to_owned(),
+            0,
+            1,
+        ),
+        (
+            "138&nbsp;1234&nbsp;5678",
+            "138&nbsp;****&nbsp;**78".to_owned(),
+            0,
+            1,
+        ),
+        (
+            "138&ensp;&ensp;1234-5678",
+            "138&ensp;&ensp;****-**78".to_owned(),
+            0,
+            1,
+        ),
+        (
+            "&#49;&#51;&#56;&#49;&#50;&#51;&#52;&#53;&#54;&#55;&#56;",
+            "&#49;&#51;&#56;******&#55;&#56;".to_owned(),
+            0,
+            1,
+        ),
+        ("138&#x31;&#X32;345678", "138******78".to_owned(), 0, 1),
+        ("13812345&#xFF16;78", "138******78".to_owned(), 0, 1),
+        (
+            "138&#32;1234&#45;5678",
+            "138&#32;****&#45;**78".to_owned(),
+            0,
+            1,
+        ),
+        (
+            &format!("{}<br>{}<br>{}", &valid[..6], &valid[6..14], &valid[14..]),
+            format!("{}<br>********<br>{}", &valid[..6], &valid[14..]),
+            1,
+            0,
+        ),
+    ] {
+        let (out, found_ids, found_mobiles) =
+            BOTH.mask(text).unwrap_or_else(|| panic!("missed {text:?}"));
+        assert_eq!(out, masked, "{text:?}");
+        assert_eq!((found_ids, found_mobiles), (ids, mobiles), "{text:?}");
+    }
+    // A mobile inside a tag's attribute is no markup: found as written.
+    let (out, _, mobiles) = BOTH.mask("<a href=\"tel:13812345678\">call</a>").unwrap();
+    assert_eq!(
+        (out.as_str(), mobiles),
+        ("<a href=\"tel:138******78\">call</a>", 1)
+    );
+    // Markup is one separator: four tags are more than a separator run.
+    for text in [
+        "138<p><p><p><p>12345678",
+        "138<b 1 2>1234<b>5678",
+        "138&toolongname1;1234;5678",
+        "138&#1114112;12345678",
+        "138<",
+        "138&#",
+    ] {
+        assert_eq!(BOTH.mask(text), None, "{text:?}");
     }
 }
