@@ -71,33 +71,50 @@ fn is_record_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
-/// One query part percent-decoded (`%2C` → `,`), ASCII only; `None` for a
-/// `%` without two hex digits, a `+` (form encoding's space: no item code
-/// or parameter name has one) or a decoded byte outside ASCII.
-fn percent_decode(part: &str) -> Option<String> {
+/// Why a query part could not be decoded ([`percent_decode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undecodable {
+    /// A `%` without two hex digits, or a `+`.
+    Encoding,
+    /// Well-formed, but a decoded byte lies outside ASCII (`%E5%BC%A0`).
+    NotAscii,
+}
+
+/// One query part percent-decoded (`%2C` → `,`), ASCII only; refused for
+/// a `%` without two hex digits, a `+` (form encoding's space: no item
+/// code or parameter name has one) or a decoded byte outside ASCII.
+fn percent_decode(part: &str) -> Result<String, Undecodable> {
     let bytes = part.as_bytes();
     let mut out = String::with_capacity(part.len());
+    let mut not_ascii = false;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         let byte = match b {
             b'%' => {
                 let hex = |j: usize| bytes.get(j).and_then(|h| (*h as char).to_digit(16));
-                let value = hex(i + 1)? * 16 + hex(i + 2)?;
+                let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
+                    return Err(Undecodable::Encoding);
+                };
                 i += 3;
-                u8::try_from(value).ok()?
+                u8::try_from(high * 16 + low).map_err(|_| Undecodable::Encoding)?
             }
-            b'+' => return None,
+            b'+' => return Err(Undecodable::Encoding),
             b => {
                 i += 1;
                 b
             }
         };
-        if !byte.is_ascii() {
-            return None;
+        // The whole part is read first: a bad escape after a non-ASCII
+        // byte is still called bad encoding.
+        not_ascii |= !byte.is_ascii();
+        if !not_ascii {
+            out.push(char::from(byte));
         }
-        out.push(char::from(byte));
     }
-    Some(out)
+    if not_ascii {
+        return Err(Undecodable::NotAscii);
+    }
+    Ok(out)
 }
 
 /// Parse the `items=` list of a records route.
@@ -118,10 +135,18 @@ fn parse_query(
         // each part is percent-decoded once; what it decodes to must still
         // be a name and a list of item codes, so nothing encoded can add a
         // parameter, a separator the codes do not allow, or a second layer.
-        let (Some(key), Some(value)) = (percent_decode(key), percent_decode(value)) else {
-            return Err(invalid(
-                "query is not valid percent-encoding (`%` must be followed by two hex digits; `+` is not accepted)",
-            ));
+        let (key, value) = match (percent_decode(key), percent_decode(value)) {
+            (Ok(key), Ok(value)) => (key, value),
+            (Err(Undecodable::Encoding), _) | (_, Err(Undecodable::Encoding)) => {
+                return Err(invalid(
+                    "query is not valid percent-encoding (`%` must be followed by two hex digits; `+` is not accepted)",
+                ))
+            }
+            _ => {
+                return Err(invalid(
+                    "query parameters and item codes are ASCII letters, digits, `.`, `_` and `-` (a percent-encoded character outside ASCII is none of them)",
+                ))
+            }
         };
         let (key, value) = (key.as_str(), value.as_str());
         if key != "items" {

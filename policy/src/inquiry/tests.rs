@@ -369,6 +369,24 @@ fn a_percent_encoded_items_list_is_decoded_once() {
             items(bad)
         );
     }
+    // Each refusal says what is wrong: well-formed escapes of a character
+    // outside ASCII are not called bad encoding.
+    let message = |query: &'static str| match items(query) {
+        Err(InquiryError::Invalid(message)) => message,
+        other => panic!("{query}: {other:?}"),
+    };
+    for not_ascii in ["items=%E5%BC%A0", "items=%C3%A9", "%E5%BC%A0=basic"] {
+        let said = message(not_ascii);
+        assert!(said.contains("ASCII"), "{not_ascii}: {said}");
+        assert!(!said.contains("percent-encoding"), "{not_ascii}: {said}");
+    }
+    for bad_escape in ["items=basic%zz", "items=%E5%BC%A0%2", "items=a+b"] {
+        let said = message(bad_escape);
+        assert!(
+            said.contains("not valid percent-encoding"),
+            "{bad_escape}: {said}"
+        );
+    }
 }
 
 /// The subject a path names, from the path alone (logged even when the
