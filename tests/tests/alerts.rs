@@ -394,6 +394,17 @@ async fn suspension_refuses_until_lifted_or_over() {
         ask(&other, &gw, &legal(1), &RATER_HEADERS).await.status,
         200
     );
+    // The console shows the end in the platform's zone, and says which (an
+    // outside probe: a bare time next to UTC ones elsewhere).
+    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
+    for path in ["/console/officers/HN-AMR-0001?lang=en", "/console/?lang=en"] {
+        let page = auditor.get(admin(&gw), path, &[]).await.unwrap();
+        let page = String::from_utf8(page.body.to_vec()).unwrap();
+        assert!(
+            page.contains("2026-12-04 14:00:00 (UTC+08:00)"),
+            "{path}: {page}"
+        );
+    }
 
     // A compliance officer lifts it; the gateway notices within a second.
     let config = env.config_path.to_str().unwrap();
@@ -411,7 +422,6 @@ async fn suspension_refuses_until_lifted_or_over() {
     assert!(lifted, "still suspended after the lift");
     // The officer's console page lists the lift: when, by whom, why (an
     // outside probe: it showed only as a row of the search).
-    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
     let page = auditor
         .get(admin(&gw), "/console/officers/HN-AMR-0001?lang=en", &[])
         .await

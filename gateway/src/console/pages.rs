@@ -331,7 +331,7 @@ fn suspensions(ctx: &Context<'_>, lang: Lang) -> Markup {
                         tr {
                             td { a href=(officer_link(lang, officer)) { (officer) } }
                             td { (rule) }
-                            td { (local_time(*until, ctx.utc_offset_seconds)) }
+                            td { (local_time(*until, ctx.utc_offset_seconds)) " (" (zone(ctx.utc_offset_seconds)) ")" }
                         }
                     }
                 }
@@ -629,7 +629,7 @@ pub fn officer(
             section {
                 p { (name) " · " (unit) }
                 @match &suspension {
-                    Some((until, rule)) => p class="error" { span class="bad" { (t.suspended_now) } " — " (t.rule) " " (rule) ", " (t.suspended_until) " " (local_time(*until, ctx.utc_offset_seconds)) },
+                    Some((until, rule)) => p class="error" { span class="bad" { (t.suspended_now) } " — " (t.rule) " " (rule) ", " (t.suspended_until) " " (local_time(*until, ctx.utc_offset_seconds)) " (" (zone(ctx.utc_offset_seconds)) ")" },
                     None => p { span class="ok" { (t.not_suspended) } },
                 }
                 p { a href=(link(lang, "/console/entries", &[("officer", id.to_owned())])) { (t.officer_all) } }
