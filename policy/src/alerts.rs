@@ -403,6 +403,9 @@ pub struct Evaluator {
     utc_offset_seconds: i32,
     /// Rule name → key → window.
     windows: HashMap<String, HashMap<String, Window>>,
+    /// Rule name → when a policy reload adopted it (UTC ms): the rule
+    /// counts no inquiry made before ([`Evaluator::adopted_at`]).
+    adopted: HashMap<String, i64>,
 }
 
 fn millis(d: Duration) -> i64 {
@@ -438,10 +441,41 @@ impl Evaluator {
         &self.rules
     }
 
+    /// Rules present in `rules` but not (with the same definition, in the
+    /// same zone) among the rules evaluated now: what [`Evaluator::set_rules`]
+    /// with them would start afresh. Every rule when none is evaluated yet.
+    pub fn new_in(&self, rules: &[AlertRule], utc_offset_seconds: i32) -> Vec<String> {
+        rules
+            .iter()
+            .filter(|r| {
+                self.utc_offset_seconds != utc_offset_seconds
+                    || !self.rules.iter().any(|kept| kept == *r)
+            })
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
+    /// A policy reload adopted `rule` at `time_ms` (UTC ms): from now on it
+    /// counts only inquiries made at or after then, live and when the
+    /// windows are rebuilt from the log (which records the adoption), so a
+    /// rule never acts on what was logged before it. The later of two
+    /// adoptions stands.
+    pub fn adopted_at(&mut self, rule: &str, time_ms: i64) {
+        let at = self.adopted.entry(rule.to_owned()).or_insert(time_ms);
+        *at = (*at).max(time_ms);
+    }
+
     /// Count one committed inquiry; the rules it made fire.
     pub fn observe(&mut self, e: &AlertEvent) -> Vec<Firing> {
         let mut out = Vec::new();
         for rule in &self.rules {
+            if self
+                .adopted
+                .get(&rule.name)
+                .is_some_and(|adopted| e.time_ms < *adopted)
+            {
+                continue;
+            }
             let counted = match rule.kind {
                 AlertKind::DistinctSubjects => match (&e.subject, e.decision) {
                     (Some(s), EventDecision::Allow) => Some((e.officer.as_str(), s.as_str())),

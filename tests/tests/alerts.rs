@@ -701,6 +701,73 @@ async fn a_restart_after_a_clean_shutdown_fires_nothing_the_running_gateway_did_
     gw.shutdown().await.unwrap();
 }
 
+/// The final outside probe of 2026-12-06 (twice): four refusals, a
+/// `suspend` rule (five refusals) added by a reload, one refusal. Live, the
+/// rule had counted one; the rebuild at the next start counted all five and
+/// the next refusal suspended the officer. The reload's adoption is in the
+/// log now, and the rebuild counts from it as the running gateway did: the
+/// officer is suspended at the fifth refusal after the reload, not before,
+/// with or without a restart in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_added_by_a_reload_counts_the_same_inquiries_after_a_restart() {
+    let env = Env::new().await;
+    let (gw, clock) = gateway(&env, "", FRIDAY_10).await;
+    let c = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let refused = [("Inquiry-Purpose", "gossip"), ("Inquiry-Case", "x")];
+    for n in 0..4 {
+        assert_eq!(ask(&c, &gw, &legal(n), &refused).await.status, 403);
+    }
+    let probing = "\n[[alerts]]\nname = \"probing\"\nkind = \"refusals\"\nthreshold = 5\nwindow = \"10m\"\naction = \"suspend\"\nsuspend_for = \"1h\"\n";
+    env.write_policy(&format!("{}{probing}", Env::conformance_policy()));
+    gw.reload_async().await.unwrap();
+    clock.set(FRIDAY_10 + time::Duration::seconds(20));
+    assert_eq!(ask(&c, &gw, &legal(4), &refused).await.status, 403);
+    // The adoption is logged, once, as an alert-plane entry that is no alert.
+    let adoptions = || async {
+        env.entries()
+            .await
+            .into_iter()
+            .map(|e| e.entry)
+            .filter(|e| e.reason == "rule_adopted")
+            .collect::<Vec<_>>()
+    };
+    tests::env::eventually(10, || async { !adoptions().await.is_empty() }).await;
+    let adopted = adoptions().await;
+    assert_eq!(adopted.len(), 1, "{adopted:?}");
+    assert_eq!(adopted[0].plane, "alert");
+    assert_eq!(adopted[0].path, "/alerts/probing");
+    gw.shutdown().await.unwrap();
+
+    // Restarted within the window: the rule has counted one refusal.
+    let clock = gateway::server::Clock::manual(FRIDAY_10 + time::Duration::seconds(30));
+    let gw = env.start_with_clock(clock.clone()).await;
+    for n in 5..8 {
+        assert_eq!(ask(&c, &gw, &legal(n), &refused).await.status, 403);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let r = ask(&c, &gw, &legal(1), &INSPECTOR_HEADERS).await;
+    assert_eq!(r.status, 200, "suspended early: {:?}", r.code());
+    expect_alerts(&env, 0).await;
+    // The fifth refusal since the reload fires, and suspends.
+    assert_eq!(ask(&c, &gw, &legal(8), &refused).await.status, 403);
+    let found = expect_alerts(&env, 1).await;
+    assert!(
+        found[0].rule.starts_with("probing: refusals 5"),
+        "{}",
+        found[0].rule
+    );
+    let suspended = tests::env::eventually(10, || async {
+        ask(&c, &gw, &legal(2), &INSPECTOR_HEADERS)
+            .await
+            .code()
+            .as_deref()
+            == Some("officer_suspended")
+    })
+    .await;
+    assert!(suspended, "not suspended at the fifth refusal");
+    gw.shutdown().await.unwrap();
+}
+
 /// The state is rebuilt at start page by page (4 096 entries a page): a
 /// window whose count crosses the threshold only in its last page still
 /// fires. 4 500 inquiries about one subject, then 199 about other ones,

@@ -27,7 +27,9 @@
 //!   cluster peer still running) and among the log's last [`LATE_SPAN_MS`]
 //!   (two minutes). Any other is a firing no gateway made because its rule
 //!   did not exist yet (added by a reload, or while the gateways were
-//!   down), and rules never act on what was logged before them.
+//!   down), and rules never act on what was logged before them: a rule a
+//!   reload adopted counts, live and in the replay, only inquiries made
+//!   since its adoption, which an alert-plane entry ([`ADOPTED`]) records.
 //!
 //! - on a PostgreSQL store shared by several gateways (issue 17), the
 //!   **alert leader**: the one gateway holding the session advisory lock
@@ -338,7 +340,7 @@ impl AlertTask {
     /// state the log does not support yet, and no entry is counted twice
     /// (once read back, once from the queue).
     pub(crate) async fn prepare(&mut self) {
-        self.follow_policy();
+        self.follow_policy().await;
         let replay = match self.leader.as_mut() {
             Some(l) => l.check().await,
             None => true,
@@ -374,8 +376,12 @@ impl AlertTask {
         }
     }
 
-    /// Take the current policy's rules if it changed (a reload).
-    fn follow_policy(&mut self) {
+    /// Take the current policy's rules if it changed (a reload). A rule a
+    /// reload adds or changes is adopted now: it counts inquiries from now
+    /// on, and an entry ([`ADOPTED`]) records that for the rebuild at the
+    /// next start (or a cluster's next alert leader), which then counts
+    /// the same inquiries this gateway does.
+    async fn follow_policy(&mut self) {
         let current = self.shared.policy.load_full();
         if self
             .policy
@@ -387,9 +393,52 @@ impl AlertTask {
         for r in current.alerts() {
             self.shared.metrics.alert_rule(&r.name);
         }
+        let adopted = match self.policy {
+            // The rules at start (or on becoming the leader) count the
+            // log's window: nothing is adopted.
+            None => Vec::new(),
+            Some(_) => self
+                .evaluator
+                .new_in(current.alerts(), current.utc_offset_seconds()),
+        };
         self.evaluator
             .set_rules(current.alerts().to_vec(), current.utc_offset_seconds());
         self.policy = Some(current);
+        let now = self.now_ms();
+        for rule in adopted {
+            self.evaluator.adopted_at(&rule, now);
+            self.log_adoption(&rule, now).await;
+        }
+    }
+
+    /// Writes the entry saying a reload adopted `rule` at `now`.
+    async fn log_adoption(&mut self, rule: &str, now: i64) {
+        let id = journal::new_inquiry_id(&self.shared.rng);
+        self.seen.insert(id.clone(), now);
+        let entry = audit::NewEntry {
+            officer_name: "credgate alerts".into(),
+            method: "RELOAD".into(),
+            path: journal::clean(&format!("/alerts/{rule}")),
+            rule: journal::clean(&format!(
+                "alert rule `{rule}` adopted by a policy reload: it counts inquiries from now on"
+            )),
+            ..journal::own_entry(now, id, "alert", audit::Decision::Allow, ADOPTED, 200)
+        };
+        let appended = tokio::time::timeout(
+            self.shared.audit.append_bound(),
+            self.shared.audit.append(entry),
+        )
+        .await;
+        match appended {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(rule, error = %e, "alert rule adoption not logged"),
+            Err(_) => {
+                tracing::error!(
+                    rule,
+                    "alert rule adoption not logged: the store did not answer in time"
+                )
+            }
+        }
     }
 
     fn now_ms(&self) -> i64 {
@@ -401,7 +450,7 @@ impl AlertTask {
             // Clustered: the leader reads every chain's entries from the store.
             return;
         }
-        self.follow_policy();
+        self.follow_policy().await;
         self.evaluate(ev).await;
     }
 
@@ -455,7 +504,7 @@ impl AlertTask {
     }
 
     async fn tick(&mut self) {
-        self.follow_policy();
+        self.follow_policy().await;
         let now = self.now_ms();
         self.evaluator.sweep(now);
         self.shared.alerts.expire(now);
@@ -480,7 +529,7 @@ impl AlertTask {
             self.evaluator = Evaluator::default();
             self.policy = None;
             self.data_seen.clear();
-            self.follow_policy();
+            self.follow_policy().await;
             self.rebuild(true).await
         };
         if let Err(e) = result {
@@ -696,6 +745,13 @@ impl AlertTask {
             now,
             suspended: HashMap::new(),
         };
+        // Rules a reload adopted count from then on here too (the later
+        // adoption, when a rule was adopted twice or by several gateways).
+        for a in alerts.iter().filter(|a| a.entry.reason == ADOPTED) {
+            if let Some(rule) = a.entry.path.strip_prefix("/alerts/") {
+                self.evaluator.adopted_at(rule, a.entry.time_ms);
+            }
+        }
         let order = |e: &audit::Entry| (e.entry.time_ms, e.chain_id.clone(), e.seq);
         let mut alerts = alerts.into_iter().peekable();
         // Data entries of the window page by page (keyset, in log order),
@@ -771,6 +827,11 @@ impl AlertTask {
         Ok(())
     }
 }
+
+/// The reason of the alert-plane entry recording that a policy reload
+/// adopted a rule (path `/alerts/<rule>`): the rebuild counts that rule's
+/// inquiries from then on ([`policy::alerts::Evaluator::adopted_at`]).
+pub const ADOPTED: &str = "rule_adopted";
 
 /// Data entries read per page while the state is rebuilt at start.
 const REPLAY_PAGE: u64 = 4096;

@@ -298,3 +298,50 @@ fn sweep_forgets_idle_keys_and_reload_keeps_unchanged_rules() {
     assert_eq!(e.count("bulk", "A"), 1);
     assert_eq!(e.count("probing", "A"), 0);
 }
+
+/// A rule a reload adopts counts nothing made before its adoption; the
+/// rules it keeps go on counting. `new_in` names the added and changed
+/// rules, every rule when the evaluator has none yet.
+#[test]
+fn an_adopted_rule_counts_from_its_adoption_only() {
+    let old = rule("old", AlertKind::Refusals, 2, "10m");
+    let mut e = Evaluator::new(vec![old.clone()], 0);
+    assert_eq!(
+        Evaluator::default().new_in(std::slice::from_ref(&old), 0),
+        ["old"]
+    );
+    let deny = |t, id| ev("A", "U", None, EventDecision::Deny, t, id);
+    assert!(e.observe(&deny(MON_10, "d1")).is_empty());
+    let added = rule("new", AlertKind::Refusals, 2, "10m");
+    let changed = rule("old", AlertKind::Refusals, 3, "10m");
+    assert_eq!(e.new_in(&[old.clone(), added.clone()], 0), ["new"]);
+    assert_eq!(e.new_in(&[changed, added.clone()], 0), ["old", "new"]);
+    assert_eq!(e.new_in(std::slice::from_ref(&old), 3600), ["old"]);
+    e.set_rules(vec![old, added], 0);
+    e.adopted_at("new", MON_10 + 10);
+    // Made before the adoption (committed after it): `old` counts it, `new`
+    // does not.
+    let f = e.observe(&deny(MON_10 + 5, "d2"));
+    assert_eq!(
+        f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+        ["old"]
+    );
+    assert!(e.observe(&deny(MON_10 + 10, "d3")).is_empty());
+    let f = e.observe(&deny(MON_10 + 11, "d4"));
+    assert_eq!(
+        f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+        ["old", "new"]
+    );
+    assert_eq!(f[1].first_inquiry, "d3");
+    // The later of two adoptions stands.
+    e.adopted_at("new", MON_10 + 20);
+    e.adopted_at("new", MON_10 + 15);
+    assert!(e.observe(&deny(MON_10 + 18, "d5")).is_empty());
+    assert!(e.observe(&deny(MON_10 + 19, "d6")).len() == 1); // `old` only
+    assert!(e.observe(&deny(MON_10 + 20, "d7")).is_empty());
+    let f = e.observe(&deny(MON_10 + 21, "d8"));
+    assert!(
+        f.iter().any(|f| f.rule == "new" && f.first_inquiry == "d7"),
+        "{f:?}"
+    );
+}
