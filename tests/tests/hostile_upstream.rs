@@ -654,6 +654,21 @@ async fn closes_idle_connections(env: &Env, hostile: &HostileUpstream, upstream_
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+    // Each second try is counted where an operator looks (an outside
+    // probe: the retries left no trace).
+    let auditor = env.client(Some("CMP-0001"), Proto::Http1);
+    let metrics = auditor
+        .get(gw.admin_addr().unwrap(), "/metrics", &[])
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    let retries: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("credgate_upstream_retries_total "))
+        .unwrap_or_else(|| panic!("{text}"))
+        .parse()
+        .unwrap();
+    assert!((1..=12).contains(&retries), "{retries} retries");
     gw.shutdown().await.unwrap();
 }
 

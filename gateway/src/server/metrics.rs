@@ -38,6 +38,9 @@ pub struct Metrics {
     refusals_summarised: std::sync::atomic::AtomicU64,
     /// Summary entries committed.
     refusal_summaries: std::sync::atomic::AtomicU64,
+    /// Upstream requests sent a second time (the upstream closed a pooled
+    /// connection before answering); the upstream client counts them.
+    upstream_retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -64,6 +67,11 @@ impl Metrics {
     pub fn refusal_summary(&self) {
         self.refusal_summaries
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The counter the upstream client adds its retries to.
+    pub fn upstream_retries(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        std::sync::Arc::clone(&self.upstream_retries)
     }
 
     /// Count one answered request.
@@ -194,6 +202,14 @@ impl Metrics {
             "counter",
             "Summary entries (reason refusals_summarised) committed.",
             self.refusal_summaries
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        single(
+            &mut out,
+            "credgate_upstream_retries_total",
+            "counter",
+            "Upstream GETs sent a second time because the upstream closed or reset the connection before any answer (an idle keep-alive connection it had dropped).",
+            self.upstream_retries
                 .load(std::sync::atomic::Ordering::Relaxed),
         );
         single(&mut out, "credgate_audit_store_up", "gauge", "Whether the latest inquiry log append committed (0: the gateway answers 503 audit_unavailable).", u8::from(!g.store_down));

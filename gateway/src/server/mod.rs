@@ -785,7 +785,9 @@ async fn open_shared(
         .limits
         .request_timeout
         .min(config.upstream.timeout);
-    let upstream = upstream::Upstream::new(&config.upstream, request_timeout)?;
+    let metrics = metrics::Metrics::default();
+    let upstream = upstream::Upstream::new(&config.upstream, request_timeout)?
+        .counting_retries(metrics.upstream_retries());
     if let Some(file) = config.audit_store_url.strip_prefix("sqlite://") {
         let file = file.split('?').next().unwrap_or(file);
         if let Some(parent) = std::path::Path::new(file).parent() {
@@ -825,7 +827,7 @@ async fn open_shared(
         upstream,
         limiter: limiter::Limiter::default(),
         buckets,
-        metrics: metrics::Metrics::default(),
+        metrics,
         rng: ring::rand::SystemRandom::new(),
         clock,
         exports: Arc::new(Semaphore::new(config.admin_max_concurrent_exports)),

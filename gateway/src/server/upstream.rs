@@ -27,6 +27,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -171,6 +172,8 @@ pub struct Upstream {
     host: String,
     timeout: Duration,
     max_body: usize,
+    /// Requests sent a second time (`credgate_upstream_retries_total`).
+    retries: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -250,7 +253,14 @@ impl Upstream {
             host,
             timeout,
             max_body: cfg.max_body_bytes,
+            retries: Arc::default(),
         })
+    }
+
+    /// Count retries in `counter` (the gateway's metrics).
+    pub fn counting_retries(mut self, counter: Arc<AtomicU64>) -> Upstream {
+        self.retries = counter;
+        self
     }
 
     /// The `Host` header value sent upstream.
@@ -295,6 +305,7 @@ impl Upstream {
         // the headers per inquiry is what that costs.)
         let resp = match self.send(self.request(target, headers.clone())?).await {
             Err(e) if e == CLOSED_BEFORE_ANSWER || e == RESET_BEFORE_ANSWER => {
+                self.retries.fetch_add(1, Ordering::Relaxed);
                 let again = self.request(target, headers)?;
                 match tokio::time::timeout_at(retry_by, self.send(again)).await {
                     Ok(answer) => answer?,
