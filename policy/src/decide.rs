@@ -393,6 +393,20 @@ fn decide_inner(
             ),
         ));
     }
+    // Items the client named are served whole or refused, as an item
+    // outside the roles is (above): the consent token does not narrow an
+    // explicit list in silence (an outside probe: `items=basic,commendation`
+    // with a token for `basic` was served `basic` alone, and the log lost
+    // the item asked for).
+    if let Some(missing) = requested.and_then(|r| r.iter().find(|i| !items.contains(*i))) {
+        return Err(deny(
+            Reason::ItemNotGranted,
+            format!(
+                "item `{missing}` is not covered by both roles {} and the consent token",
+                names(&passing)
+            ),
+        ));
+    }
 
     let rules = policy.rules().clone();
     if matches!(inquiry.route, Route::Subject { .. })

@@ -476,9 +476,35 @@ fn credit_service_natural_person_consent() {
         NATURAL,
         Some(&["administrative_penalty"]),
         "credit_service",
-        Some(tok),
+        Some(tok.clone()),
     );
     assert_eq!(code(decide(&who("CS"), &q, &p, NOW)), "item_not_granted");
+    // An explicit list is served whole or refused: one item of it outside
+    // the token refuses the inquiry, it is not dropped in silence (the
+    // role grants it; an outside probe was served `basic` alone).
+    for asked in [
+        &["basic", "administrative_penalty"][..],
+        &["administrative_penalty", "commendation"][..],
+    ] {
+        let q = records(NATURAL, Some(asked), "credit_service", Some(tok.clone()));
+        let Decision::Deny(d) = decide(&who("CS"), &q, &p, NOW) else {
+            panic!("{asked:?} allowed");
+        };
+        assert_eq!(d.reason.code(), "item_not_granted", "{asked:?}");
+        assert!(
+            d.rule.contains("`administrative_penalty` is not covered"),
+            "{}",
+            d.rule
+        );
+    }
+    let q = records(
+        NATURAL,
+        Some(&["commendation", "basic"]),
+        "credit_service",
+        Some(tok),
+    );
+    let a = allow(decide(&who("CS"), &q, &p, NOW));
+    assert_eq!(a.scope.items, set(&["basic", "commendation"]));
 }
 
 #[test]
