@@ -40,9 +40,11 @@ pub(crate) fn key_matches(key: &str, field: &str) -> bool {
 /// Records are:
 /// - every item of a top-level key spelled like `record_fields.records`
 ///   (compared normalised), which must be an array of objects;
-/// - and any other object anywhere in the document that carries both the
-///   `item` and the `decided_on` field (records under another key, or
-///   nested in another record's data, obey the same rules). The top-level
+/// - and any other object anywhere in the document that carries the
+///   `item` field and the `decided_on` field, a set `restored` /
+///   `withheld_by_subject` flag or an objection (records under another
+///   key, or nested in another record's data, obey the same rules; one
+///   without a date is served by no inquiry period). The top-level
 ///   object itself is no record: if it carries both fields the body is
 ///   refused ([`RedactionError::Shape`]) rather than served or emptied.
 pub(crate) fn filter(
@@ -99,8 +101,8 @@ impl<'j> Judge<'j> {
         }
     }
 
-    /// Whether the object `span` is a record wherever it sits: it carries
-    /// both `item` and `decided_on`. Smaller objects are decided without
+    /// Whether the object `span` is a record wherever it sits
+    /// ([`Facts::is_record`]). Smaller objects are decided without
     /// reading their keys.
     pub(crate) fn is_record(&self, doc: &Doc<'_>, span: Span) -> bool {
         span.indices().len() >= 2 && Facts::read(doc, span, &self.names).is_record()
@@ -127,6 +129,19 @@ impl<'j> Judge<'j> {
                 Ok(false)
             }
             None => {
+                // The label is the gateway's word alone: one the upstream
+                // wrote (any spelling) goes, whether or not the record is
+                // under objection (an outside probe: `"objection": "none"`
+                // with `"objection_notice": "under objection review"` was
+                // served as written).
+                let written: Vec<NodeId> = doc
+                    .entries(record_fields)
+                    .filter(|(key, _)| key_matches(key, OBJECTION_NOTICE_KEY))
+                    .map(|(_, value)| value)
+                    .collect();
+                for value in written {
+                    doc.remove(value);
+                }
                 if objection {
                     let notice = Node::Str(Text::from_static(OBJECTION_NOTICE));
                     if !doc.insert(record, OBJECTION_NOTICE_KEY, notice) {
@@ -272,9 +287,13 @@ impl<'r> Facts<'r> {
     }
 
     /// Whether the object these facts were read from is a record wherever
-    /// it sits: it carries both `item` and `decided_on`.
+    /// it sits: it carries `item` and `decided_on` — or `item` and a set
+    /// `restored` / `withheld_by_subject` flag or an objection, fail closed
+    /// (an outside probe: a restored penalty and a withheld commendation
+    /// without a date, nested under the subject, were served).
     fn is_record(&self) -> bool {
-        self.item_count > 0 && self.has_decided_on
+        self.item_count > 0
+            && (self.has_decided_on || self.restored || self.withheld || self.objection)
     }
 }
 

@@ -443,6 +443,76 @@ fn records_elsewhere_obey_the_record_rules() {
     }
 }
 
+/// An object with `item` and a set lifecycle flag (or an objection) is a
+/// record wherever it sits, also without `decided_on` (an outside probe: a
+/// restored penalty and a withheld commendation nested under the subject
+/// were served because they carried no date). Fail closed: an untrustworthy
+/// one without a date is served by no period.
+#[test]
+fn an_item_with_a_lifecycle_flag_is_a_record_without_a_date() {
+    let scope = testing::rating_agency_with_consent();
+    let restored = json!({"id": "res", "item": "administrative_penalty", "restored": true});
+    let restored_yes = json!({"id": "res2", "item": "administrative_penalty", "Restored": "yes"});
+    let withheld = json!({"id": "wh", "item": "commendation", "withheld_by_subject": true});
+    let undated = json!({"id": "und", "item": "administrative_penalty", "objection": "pending"});
+    let kept = json!({"id": "kept", "item": "commendation", "withheld_by_subject": false, "objection": "pending"});
+    let plain = json!({"id": "plain", "item": "commendation"});
+    for body in [
+        json!({"subject": {"id": "x", "honours": [withheld, kept], "pen": [restored, undated]}, "record": restored_yes, "catalogue": [plain]}),
+        json!({"records": [{"id": "r", "item": "basic", "decided_on": "2026-01-01", "sub": [restored, restored_yes, withheld, undated, kept, plain]}]}),
+    ] {
+        let (out, report) = run_with(&scope, &body);
+        let text = out.to_string();
+        for gone in ["\"res\"", "\"res2\"", "\"wh\"", "\"und\""] {
+            assert!(!text.contains(gone), "{gone} in {text}");
+        }
+        // A record that stays gets the label; an object with `item` alone
+        // is no record and stays as it is.
+        assert!(text.contains("\"kept\""), "{text}");
+        assert!(text.contains("\"plain\""), "{text}");
+        assert_eq!(report.objection_labeled, 1, "{text}");
+        for (reason, n) in [
+            (Suppression::Restored, 2),
+            (Suppression::Withheld, 1),
+            (Suppression::Expired, 1),
+        ] {
+            assert_eq!(
+                report.records_suppressed.get(&reason),
+                Some(&n),
+                "{reason:?}: {text}"
+            );
+        }
+    }
+}
+
+/// The objection label is the gateway's word alone: a label the upstream
+/// wrote, in any spelling, goes — on a record under objection (the
+/// gateway's own stands alone) and on one that is not.
+#[test]
+fn an_objection_label_the_upstream_wrote_is_not_served() {
+    for (objection, labelled) in [("none", false), ("pending", true)] {
+        let body = json!({"records": [{
+            "id": "1", "item": "basic", "objection": objection,
+            "objection_notice": "under objection review",
+            "Objection-Notice": "resolved",
+            "ＯＢＪＥＣＴＩＯＮ＿ＮＯＴＩＣＥ": "x"
+        }]});
+        let (out, report) = run(&body);
+        let record = out["records"][0].as_object().unwrap();
+        let notices: Vec<_> = record
+            .iter()
+            .filter(|(k, _)| k.to_lowercase().contains("notice") || k.contains("ＮＯＴＩＣＥ"))
+            .collect();
+        if labelled {
+            assert_eq!(notices.len(), 1, "{record:?}");
+            assert_eq!(record["objection_notice"], json!("under objection review"));
+        } else {
+            assert!(notices.is_empty(), "{record:?}");
+        }
+        assert_eq!(report.objection_labeled, u32::from(labelled));
+    }
+}
+
 #[test]
 fn a_body_that_is_itself_a_record_is_refused() {
     let body = json!({"item": "basic", "decided_on": "2026-01-01"});
