@@ -697,6 +697,25 @@ impl Reader {
                 Ok(w) => w,
                 Err(report) => return Ok(report),
             };
+            // Checkpoints at multiples of `every` past those read first
+            // must be there now (committed with their entries).
+            if !walked.unconfirmed.is_empty() {
+                let rows: Vec<(u64, String, String)> = self
+                    .store
+                    .notes(chain_id)
+                    .await?
+                    .into_iter()
+                    .map(|n| (n.size, n.kind, n.note))
+                    .collect();
+                let now: std::collections::HashSet<u64> =
+                    match open_checkpoints(chain_id, &rows, &key) {
+                        Ok(cps) => cps.iter().map(|c| c.size).collect(),
+                        Err(t) => return Ok(tampered(chain_id, t)),
+                    };
+                if let Some(&size) = walked.unconfirmed.iter().find(|s| !now.contains(s)) {
+                    return Ok(tampered(chain_id, crate::verify::missing_checkpoint(size)));
+                }
+            }
             entries += walked.entries;
             checkpoints += walked.checkpoints;
             n += 1;
@@ -1520,6 +1539,8 @@ fn verify_parsed(
                 .ok_or_else(|| Tamper::at(0, "export chain not started"))?
                 .finish()
         });
+        // (A multiple of `every` past the file's last checkpoint of a
+        // chain is among its unsigned entries, refused just below.)
         match walked {
             Ok(w) if w.unsigned > 0 => {
                 return Ok(VerifyReport::Tampered {

@@ -107,6 +107,10 @@ pub struct Checkpoint {
     pub time_ms: i64,
     /// Genesis only: the chains it names.
     pub links: Vec<Link>,
+    /// Genesis only, when written (`every N`): the chain's writer signs a
+    /// checkpoint with every entry whose sequence number is a multiple of
+    /// N, in the same transaction ([`crate::verify`] holds a chain to it).
+    pub every: Option<u64>,
     /// The whole signed note (text, blank line, signature lines).
     pub note: String,
 }
@@ -156,7 +160,37 @@ impl CheckpointSigner {
         time_ms: i64,
         links: &[Link],
     ) -> Result<Checkpoint, AuditError> {
+        self.sign_genesis_or(origin, size, root, kind, time_ms, links, None)
+    }
+
+    /// A chain's genesis checkpoint (size 0, the empty tree) naming
+    /// `links` and the writer's `checkpoint_every` (`every N`).
+    pub fn sign_genesis(
+        &self,
+        origin: &str,
+        time_ms: i64,
+        links: &[Link],
+        every: u64,
+    ) -> Result<Checkpoint, AuditError> {
+        let root = crate::merkle::empty_root();
+        self.sign_genesis_or(origin, 0, &root, Kind::Genesis, time_ms, links, Some(every))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sign_genesis_or(
+        &self,
+        origin: &str,
+        size: u64,
+        root: &Hash,
+        kind: Kind,
+        time_ms: i64,
+        links: &[Link],
+        every: Option<u64>,
+    ) -> Result<Checkpoint, AuditError> {
         let mut extensions = vec![format!("kind {kind}"), format!("time {time_ms}")];
+        if let Some(every) = every {
+            extensions.push(format!("every {every}"));
+        }
         for l in links {
             extensions.push(format!(
                 "link {} {} {}",
@@ -183,6 +217,7 @@ impl CheckpointSigner {
             kind,
             time_ms,
             links: links.to_vec(),
+            every,
             note: format!("{text}\n{sig}"),
         })
     }
@@ -259,6 +294,7 @@ impl LogKey {
             TreeHead::parse(&note.text).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
         let mut kind = None;
         let mut time_ms = None;
+        let mut every = None;
         let mut links = Vec::new();
         for ext in &head.extensions {
             let mut parts = ext.split(' ');
@@ -274,6 +310,14 @@ impl LogKey {
                 }
                 (Some("time"), Some(t), None, _, _) if time_ms.is_none() => {
                     time_ms = Some(t.parse::<i64>().map_err(|_| bad("bad time line".into()))?);
+                }
+                (Some("every"), Some(n), None, _, _) if every.is_none() => {
+                    every = Some(
+                        n.parse::<u64>()
+                            .ok()
+                            .filter(|n| *n >= 1)
+                            .ok_or_else(|| bad("bad every line".into()))?,
+                    );
                 }
                 (Some("link"), Some(origin), Some(size), Some(root), None) => {
                     let size = size
@@ -294,8 +338,8 @@ impl LogKey {
             }
         }
         let kind = kind.ok_or_else(|| bad("no kind line".into()))?;
-        if !links.is_empty() && kind != Kind::Genesis {
-            return Err(bad("links outside a genesis checkpoint".into()));
+        if (!links.is_empty() || every.is_some()) && kind != Kind::Genesis {
+            return Err(bad("links or every outside a genesis checkpoint".into()));
         }
         Ok(Checkpoint {
             origin: head.origin,
@@ -304,6 +348,7 @@ impl LogKey {
             kind,
             time_ms: time_ms.ok_or_else(|| bad("no time line".into()))?,
             links,
+            every,
             note: note_text.to_owned(),
         })
     }

@@ -100,7 +100,7 @@ struct Expect {
 }
 
 /// What a finished walk counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Walked {
     /// Entries checked.
     pub(crate) entries: u64,
@@ -114,6 +114,34 @@ pub(crate) struct Walked {
     pub(crate) closed: bool,
     /// The tree's root at the end.
     pub(crate) root: Hash,
+    /// Multiples of the genesis's `every` past the last checkpoint the
+    /// walk was given, with no checkpoint among those: fine only if one
+    /// was committed since (a live chain read while it grows); see
+    /// [`Walked::confirmed`].
+    pub(crate) unconfirmed: Vec<u64>,
+}
+
+impl Walked {
+    /// The walk of a chain nobody is writing (a crashed chain being
+    /// sealed, an export, a chain in memory): a multiple of `every` without
+    /// its checkpoint is tampering.
+    pub(crate) fn confirmed(self) -> Result<Walked, Tamper> {
+        match self.unconfirmed.first() {
+            Some(size) => Err(missing_checkpoint(*size)),
+            None => Ok(self),
+        }
+    }
+}
+
+/// The tampering of an entry at `size`, a multiple of the chain's `every`,
+/// without the checkpoint its writer signed with it.
+pub(crate) fn missing_checkpoint(size: u64) -> Tamper {
+    Tamper::at(
+        size,
+        format!(
+            "no signed checkpoint at size {size}, where the chain's writer signs one with the entry (its genesis's `every`): checkpoints deleted?"
+        ),
+    )
 }
 
 /// Walks one chain entry by entry against its checkpoints.
@@ -125,6 +153,12 @@ pub(crate) struct TreeWalker {
     closed_at: Option<u64>,
     /// Highest size a signed checkpoint of this chain names.
     max_signed: u64,
+    /// The genesis's `every N`, and the sizes among its multiples that a
+    /// checkpoint covers: an entry at any other multiple lacks the
+    /// checkpoint its writer signed with it (deleted).
+    every: Option<(u64, std::collections::HashSet<u64>)>,
+    /// See [`Walked::unconfirmed`].
+    unconfirmed: Vec<u64>,
     notes: u64,
     tree: CompactTree,
     completed: Vec<Hash>,
@@ -150,7 +184,21 @@ impl TreeWalker {
             next_seq: 1,
             prev_hex: Some([b'0'; 64]),
             entries: 0,
+            every: None,
+            unconfirmed: Vec::new(),
         };
+        if let Some(every) = checkpoints
+            .iter()
+            .find(|c| c.kind == Kind::Genesis)
+            .and_then(|c| c.every)
+        {
+            let multiples = checkpoints
+                .iter()
+                .filter(|c| c.size.checked_rem(every) == Some(0))
+                .map(|c| c.size)
+                .collect();
+            w.every = Some((every, multiples));
+        }
         for cp in checkpoints {
             w.expect_root(cp.size, cp.root, format!("{} checkpoint", cp.kind))?;
             w.max_signed = w.max_signed.max(cp.size);
@@ -267,6 +315,16 @@ impl TreeWalker {
         if hash.as_bytes() != link_hex.as_slice() {
             return Err(Tamper::at(seq, "entry content does not match its hash"));
         }
+        if let Some((every, multiples)) = &self.every {
+            if seq.checked_rem(*every) == Some(0) && !multiples.contains(&seq) {
+                // Within the checkpoints read it is missing for good; past
+                // the last one read it may have been committed since.
+                if seq <= self.max_signed {
+                    return Err(missing_checkpoint(seq));
+                }
+                self.unconfirmed.push(seq);
+            }
+        }
         self.tree.push(leaf, &mut self.completed);
         self.check_size(seq)?;
         self.prev_hex = Some(link_hex);
@@ -293,6 +351,7 @@ impl TreeWalker {
             unsigned: size.saturating_sub(self.max_signed),
             closed: self.closed_at.is_some(),
             root: self.tree.root(),
+            unconfirmed: self.unconfirmed,
         })
     }
 }
@@ -309,7 +368,7 @@ pub fn verify_chain<'a>(
         for e in entries {
             w.push(&mut scratch, e)?;
         }
-        w.finish()
+        w.finish().and_then(Walked::confirmed)
     });
     match result {
         Ok(w) => VerifyReport::Intact {

@@ -37,6 +37,7 @@ both_stores!(
     forged_entry_after_final_checkpoint_is_found,
     forged_chain_without_genesis_is_found,
     crash_then_reopen_seals_the_old_chain,
+    a_crashed_chain_missing_a_checkpoint_is_not_sealed,
     live_export_verifies_while_appends_continue,
     one_rejected_entry_does_not_fail_its_batch,
     a_second_writer_seals_only_chains_nobody_writes,
@@ -405,17 +406,19 @@ async fn export_verifies_offline_and_tampered_export_does_not(store: &TestStore)
         l.contains(&format!("\"size\":{size},")) && l.contains("\"type\":\"checkpoint\"")
     };
     // The periodic checkpoint at 10 dropped from the file: the checkpoints
-    // at 20 and 25 still cover every entry (there is no cadence rule), but
-    // the file is no longer the one the end line seals.
+    // at 20 and 25 still cover every entry, but the chain's writer signed
+    // one at 10 with the entry (its genesis: `every 10`).
     let no_cp10: String = text
         .lines()
         .filter(|l| !checkpoint_line(l, 10))
         .collect::<Vec<_>>()
         .join("\n");
     match verify_export(no_cp10.as_bytes(), &pk).unwrap() {
-        VerifyReport::Tampered { chain_id, why, .. } => {
-            assert_eq!(chain_id, audit::reader::WHOLE_FILE, "{why}");
-            assert!(why.contains("not the ones exported"), "{why}");
+        VerifyReport::Tampered {
+            first_bad_seq, why, ..
+        } => {
+            assert_eq!(first_bad_seq, 10, "{why}");
+            assert!(why.contains("checkpoints deleted"), "{why}");
         }
         other => panic!("expected tampering, got {other:?}"),
     }
@@ -787,32 +790,27 @@ async fn deleted_checkpoint_row_is_found(store: &TestStore) {
     let (log, pk) = filled(store, &key, 10, 25).await;
     let chain = log.chain_id();
     let mut raw = store.raw().await;
-    // A periodic checkpoint deleted alone is no tampering: the later ones
-    // still cover its entries (there is no cadence rule any more).
-    raw.exec("DELETE FROM notes WHERE size = 20").await;
+    // The final checkpoint deleted: the chain reads as open (as a crash
+    // leaves it), its entries after the checkpoint at 20 unsigned.
+    raw.exec("DELETE FROM notes WHERE kind = 'final'").await;
     assert_eq!(
         log.reader().verify(&pk).await.unwrap(),
         VerifyReport::Intact {
             entries: 25,
             checkpoints: 3,
             chains: 1,
-            open_chains: 0,
-            unsigned_entries: 0
-        }
-    );
-    // The final one deleted too: the chain reads as open (as a crash leaves
-    // it), its entries after the checkpoint at 10 unsigned.
-    raw.exec("DELETE FROM notes WHERE kind = 'final'").await;
-    assert_eq!(
-        log.reader().verify(&pk).await.unwrap(),
-        VerifyReport::Intact {
-            entries: 25,
-            checkpoints: 2,
-            chains: 1,
             open_chains: 1,
-            unsigned_entries: 15
+            unsigned_entries: 5
         }
     );
+    // A periodic checkpoint deleted is found: the writer signs one with
+    // every entry at a multiple of `every` (its genesis says 10), in the
+    // same transaction. Without the rule, deleting the signed checkpoints
+    // of a crashed chain's end made it all "unsigned tail", which the next
+    // gateway sealed after the store's writer rewrote it (an outside
+    // probe).
+    raw.exec("DELETE FROM notes WHERE size = 20").await;
+    assert_tampered(log.reader().verify(&pk).await.unwrap(), chain, 20);
     // Without its signed genesis the chain is not the signer's.
     raw.exec("DELETE FROM notes WHERE kind = 'genesis'").await;
     assert_tampered(log.reader().verify(&pk).await.unwrap(), chain, 0);
@@ -836,32 +834,29 @@ async fn live_chain_is_open_with_its_unsigned_tail_counted(store: &TestStore) {
         },
         "the open chain is the live writer's: 21..=25 not signed yet"
     );
-    store
-        .raw()
-        .await
-        .exec("DELETE FROM notes WHERE size = 20")
-        .await;
-    assert_eq!(
-        live.reader().verify(&pk).await.unwrap(),
-        VerifyReport::Intact {
-            entries: 25,
-            checkpoints: 2,
-            chains: 1,
-            open_chains: 1,
-            unsigned_entries: 15
-        },
-    );
     live.shutdown().await.unwrap();
     assert_eq!(
         live.reader().verify(&pk).await.unwrap(),
         VerifyReport::Intact {
             entries: 25,
-            checkpoints: 3,
+            checkpoints: 4,
             chains: 1,
             open_chains: 0,
             unsigned_entries: 0
         },
         "the final checkpoint covers everything"
+    );
+    // The live chain's periodic checkpoint at 20 deleted is found, even
+    // under a later final one.
+    store
+        .raw()
+        .await
+        .exec("DELETE FROM notes WHERE size = 20")
+        .await;
+    assert_tampered(
+        live.reader().verify(&pk).await.unwrap(),
+        live.chain_id(),
+        20,
     );
 }
 
@@ -1023,6 +1018,43 @@ async fn crash_then_reopen_seals_the_old_chain(store: &TestStore) {
             16,
         );
     }
+    next.shutdown().await.unwrap();
+    std::mem::forget(crashed);
+}
+
+/// An outside probe, as the store's writer without the key: it deleted the
+/// signed checkpoints of a crashed chain's end (and could then rewrite the
+/// entries after the genesis, recomputing their hashes), so the whole chain
+/// read as a crash's unsigned tail, which the next writer verified and
+/// sealed. The writer signs a checkpoint with every entry at a multiple of
+/// `every` (its genesis says which): one missing refuses the seal, and
+/// `verify` names it.
+async fn a_crashed_chain_missing_a_checkpoint_is_not_sealed(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let crashed = AuditLog::open(&store.config(&key, 5)).await.unwrap();
+    for i in 1..=13 {
+        crashed.append(simple(i)).await.unwrap();
+    }
+    let pk = crashed.public_key();
+    let chain = crashed.chain_id().to_owned();
+    store
+        .raw()
+        .await
+        .exec(&format!(
+            "DELETE FROM notes WHERE chain_id = '{chain}' AND kind = 'periodic' AND size = 10"
+        ))
+        .await;
+    assert_tampered(crashed.reader().verify(&pk).await.unwrap(), &chain, 10);
+    if store.kind == Kind::Postgres {
+        kill_writer_session(store, &chain).await;
+    }
+    let next = AuditLog::open(&store.config(&key, 5)).await.unwrap();
+    assert_eq!(
+        store.raw().await.notes(&chain).await,
+        vec![(0, "genesis".to_owned()), (5, "periodic".to_owned())],
+        "not sealed"
+    );
+    assert_tampered(next.reader().verify(&pk).await.unwrap(), &chain, 10);
     next.shutdown().await.unwrap();
     std::mem::forget(crashed);
 }
