@@ -31,6 +31,17 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
+/// `println!` for the commands: a line on standard output, and an error
+/// writing it (a reader that closed the pipe: `credgate audit verify |
+/// head -1`) ends the command with that error (`credgate: error: Broken
+/// pipe`, exit 2) instead of a panic. Only inside a function returning a
+/// `Result` whose error an `io::Error` converts into.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::out_line(format_args!($($arg)*))?
+    };
+}
+
 pub mod audit_api;
 pub mod cli;
 pub mod commands;

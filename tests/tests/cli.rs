@@ -1778,6 +1778,45 @@ fn audit_commands_against_a_real_log() {
     assert_eq!(run.code, Some(2), "{}", run.describe());
 }
 
+/// A reader that went away (`credgate audit verify | head -1`, a closed
+/// standard output) ends a command with one error line and exit 2, never a
+/// panic with a backtrace (an outside probe: `failed printing to stdout`).
+#[test]
+fn a_closed_standard_output_is_an_error_not_a_panic() {
+    let (tmp, pki, config) = setup();
+    fill_log(tmp.path(), &pki);
+    for args in [
+        &["audit", "key", "--config", p(&config)][..],
+        &["audit", "verify", "--config", p(&config)][..],
+        &["policy", "check", "--config", p(&config)][..],
+        &["audit", "query", "--config", p(&config)][..],
+    ] {
+        // The pipe's reader is gone before the command starts (the shell
+        // waits first): its first line meets a broken pipe.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("sleep 0.3; exec \"$@\"")
+            .arg("sh")
+            .arg(BIN)
+            .args(args)
+            .env("RUST_BACKTRACE", "1")
+            .env("CREDGATE_TRUSTED_KEYS", shared_pins())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run sh");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("credgate: error: "),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn proof_commands_write_and_check_bundles_offline() {
     let (tmp, pki, config) = setup();

@@ -172,3 +172,52 @@ async fn a_bad_refusal_rate_is_a_config_error() {
         .to_string();
     assert!(err.contains("[server] refusal_burst"), "{err}");
 }
+
+/// Any certificate the CA issued may ask the admin plane for health, also
+/// one naming no officer of the policy: each check is logged, so each
+/// spends the certificate's refusal budget (an outside probe wrote 2 000
+/// allowed entries a second with `/healthz`). Past it: 429 and summary
+/// entries; a probe a second stays far below.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_cannot_flood_the_log() {
+    let env = Env::new().await;
+    env.write_config(&format!(
+        "refusal_rate = \"{RATE}/second\"\nrefusal_burst = {BURST}"
+    ));
+    let gw = env.start().await;
+    let admin = gw.admin_addr().unwrap();
+    let nobody = env.client(Some("ZZ-NOBODY-9"), Proto::Http1);
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let path = if i % 2 == 0 { "/healthz" } else { "/readyz" };
+        statuses.push(nobody.get(admin, path, &[]).await.unwrap().status);
+    }
+    let served = statuses.iter().filter(|s| **s == 200).count() as u64;
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(served as usize + limited, 40, "{statuses:?}");
+    assert!(
+        (BURST..=BURST + 2 * RATE).contains(&served),
+        "{served} served: {statuses:?}"
+    );
+    // The log holds the served checks and at most a few summaries.
+    let logged = tests::env::eventually(5, || async {
+        env.entries()
+            .await
+            .iter()
+            .any(|e| e.entry.reason == "refusals_summarised")
+    })
+    .await;
+    assert!(logged, "no summary entry");
+    let entries = env.entries().await;
+    let health = entries
+        .iter()
+        .filter(|e| e.entry.path == "/healthz" || e.entry.path == "/readyz")
+        .count() as u64;
+    assert_eq!(health, served);
+    assert!(
+        entries.len() as u64 <= served + 3,
+        "{} entries",
+        entries.len()
+    );
+    gw.shutdown().await.unwrap();
+}

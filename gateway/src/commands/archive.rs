@@ -123,7 +123,7 @@ enum Outcome {
 pub fn run(config: &Config, public_key: &[u8], before: Month, out: &Path) -> CmdResult {
     // The store first: a run that cannot read it leaves no folder behind.
     let Some(first) = first_month(config)? else {
-        println!("credgate: the log holds no entry; nothing to archive");
+        outln!("credgate: the log holds no entry; nothing to archive");
         return Ok(ExitCode::SUCCESS);
     };
     // The month before `--before` must have been over for a while: entries
@@ -178,21 +178,21 @@ pub fn run(config: &Config, public_key: &[u8], before: Month, out: &Path) -> Cmd
         match outcome {
             Outcome::Written(n) => {
                 written_months += 1;
-                println!(
+                outln!(
                     "{month}: {n} entries written to `{}`, verified",
                     path.display()
                 );
             }
             Outcome::Kept => {
                 kept_months += 1;
-                println!(
+                outln!(
                     "{month}: `{}` was already there; verified again, kept",
                     path.display()
                 );
             }
             Outcome::Tampered(why) => {
                 failed += 1;
-                println!("{month}: NOT archived, the export does not verify: {why}");
+                outln!("{month}: NOT archived, the export does not verify: {why}");
             }
         }
         // Only a verified file is recorded, and a recorded line is never
@@ -203,7 +203,7 @@ pub fn run(config: &Config, public_key: &[u8], before: Month, out: &Path) -> Cmd
         month = next;
     }
     write_sums(out, &sums)?;
-    println!(
+    outln!(
         "credgate: {written_months} month(s) archived, {kept_months} kept, {failed} failed; checksums in `{}`",
         out.join("SHA256SUMS").display()
     );

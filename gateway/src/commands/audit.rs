@@ -100,7 +100,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
                 .map_err(|_| AuditCmdError::BadPublicKey)?;
             let v = audit::note::Verifier::new(&config.audit_key_name, audit::note::ED25519, key)
                 .map_err(|e| AuditCmdError::InvalidConfig(format!("[audit] key_name: {e}")))?;
-            println!("{}", v.to_vkey());
+            outln!("{}", v.to_vkey());
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Prove {
@@ -120,7 +120,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
                     e => Box::<dyn std::error::Error + Send + Sync>::from(e),
                 })?;
             write_bundle(&out, &bundle)?;
-            println!(
+            outln!(
                 "credgate: wrote the inclusion proof of inquiry {inquiry} (entry {} of chain {}, tree size {}) to `{}`",
                 bundle.entry.seq,
                 bundle.chain_id,
@@ -172,7 +172,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             let filter = build_filter(None, None, from.as_deref(), to.as_deref(), None)?;
             let (config, public_key) = load(&config)?;
             let written = export(&config, &filter, &out)?;
-            println!(
+            outln!(
                 "credgate: wrote {written} entries to `{}`; verify it offline with credgate audit verify --export {} --public-key {}",
                 out.display(),
                 out.display(),
@@ -259,7 +259,7 @@ pub fn run(cmd: AuditCommand, _log: LogFormat) -> CmdResult {
             for w in &warnings {
                 eprintln!("credgate: warning: {w}");
             }
-            println!(
+            outln!(
                 "credgate: lifted officer {officer} (logged as inquiry {id}); running gateways serve the officer again within about a second"
             );
             Ok(ExitCode::SUCCESS)
@@ -615,14 +615,16 @@ fn verify_proof(
             } else {
                 format!(", cosigned by {}", r.witnesses.join(", "))
             };
-            println!(
+            outln!(
                 "valid: entry {} is in the tree of {} entries of `{}`, signed by the audit key{by}",
-                r.seq, r.tree_size, r.origin
+                r.seq,
+                r.tree_size,
+                r.origin
             );
             Ok(ExitCode::SUCCESS)
         }
         Err(why) => {
-            println!("invalid: {why}");
+            outln!("invalid: {why}");
             Ok(ExitCode::from(1))
         }
     }
@@ -675,7 +677,7 @@ fn verify(
                         key
                     }
                     Pinned::Other { named, pins } => {
-                        println!(
+                        outln!(
                             "tampering found: `{}`: it is signed by key {named}, which is not one of the audit keys pinned in `{}`; if it is genuine, verify it with --public-key",
                             file.display(),
                             pins.display()
@@ -723,7 +725,7 @@ fn verify(
                         audit::AuditError::Io(_) => "not UTF-8 text".to_string(),
                         e => e.to_string(),
                     };
-                    println!("tampering found: `{}`: {why}", file.display());
+                    outln!("tampering found: `{}`: {why}", file.display());
                     return Ok(ExitCode::from(1));
                 }
                 // A file that cannot be read (a folder, an I/O error).
@@ -758,10 +760,10 @@ fn verify(
                             rt.block_on(check_witness(&config, &reader, &public_key, name))?;
                     }
                     if let Err(why) = verdict {
-                        println!("not vouched for by witness {name}: {why}");
+                        outln!("not vouched for by witness {name}: {why}");
                         return Ok(ExitCode::from(1));
                     }
-                    println!("witness {name}: every chain's latest checkpoint is cosigned, and every checkpoint it cosigned is consistent with the store");
+                    outln!("witness {name}: every chain's latest checkpoint is cosigned, and every checkpoint it cosigned is consistent with the store");
                 }
             }
             report
@@ -784,14 +786,14 @@ fn verify(
             } else {
                 String::new()
             };
-            println!(
+            outln!(
                 "intact: {entries} entries, {checkpoints} signed checkpoints, {chains} chains{open}"
             );
             if let Some(what) = selection {
-                println!("the export holds: {what} (as sealed with the file)");
+                outln!("the export holds: {what} (as sealed with the file)");
             }
             if let Some(line) = vouched_by {
-                println!("{line}");
+                outln!("{line}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -799,7 +801,7 @@ fn verify(
             if chain_id == audit::reader::WHOLE_FILE =>
         {
             let file = export.map(|f| f.display().to_string()).unwrap_or_default();
-            println!("tampering found: `{file}`: {why}");
+            outln!("tampering found: `{file}`: {why}");
             Ok(ExitCode::from(1))
         }
         audit::VerifyReport::Tampered {
@@ -807,7 +809,7 @@ fn verify(
             first_bad_seq,
             why,
         } => {
-            println!(
+            outln!(
                 "tampering found: chain {chain_id}, first bad sequence number {first_bad_seq}: {why}"
             );
             Ok(ExitCode::from(1))

@@ -48,11 +48,11 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
     match cmd {
         CertsCommand::Init { dir } => {
             pki::init(&dir).map_err(pki_error)?;
-            println!("credgate: dev PKI created in `{}`:", dir.display());
+            outln!("credgate: dev PKI created in `{}`:", dir.display());
             for name in pki::INIT_FILES {
-                print_written(&dir.join(name));
+                print_written(&dir.join(name))?;
             }
-            write_sample_policy(&dir);
+            write_sample_policy(&dir)?;
             Ok(ExitCode::SUCCESS)
         }
         CertsCommand::Issue {
@@ -85,11 +85,11 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
             }
             let spec = pki::OfficerSpec::for_days(&officer_id, &name, &unit, days, now);
             let issued = pki::issue(&dir, &spec, &out).map_err(pki_error)?;
-            println!("credgate: certificate for officer `{officer_id}` issued, valid {days} days:");
+            outln!("credgate: certificate for officer `{officer_id}` issued, valid {days} days:");
             for path in [&issued.cert, &issued.key, &issued.p12] {
-                print_written(path);
+                print_written(path)?;
             }
-            println!(
+            outln!(
                 "  (the PKCS#12 bundle's password is `{}`)",
                 pki::P12_PASSWORD
             );
@@ -99,16 +99,16 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
             let crl: PathBuf = dir.join(pki::CRL);
             match pki::revoke_outcome(&dir, &cert).map_err(pki_error)? {
                 pki::Revocation::Added => {
-                    println!(
+                    outln!(
                         "credgate: `{}` revoked; CRL updated: {}",
                         cert.display(),
                         crl.display()
                     );
-                    println!(
+                    outln!(
                         "  a running gateway picks it up on SIGHUP or when it notices the change"
                     );
                 }
-                pki::Revocation::AlreadyRevoked => println!(
+                pki::Revocation::AlreadyRevoked => outln!(
                     "credgate: `{}` was already revoked; CRL unchanged: {}",
                     cert.display(),
                     crl.display()
@@ -126,23 +126,23 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
                 t.format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_else(|_| t.to_string())
             };
-            println!(
+            outln!(
                 "credgate: CRL re-signed: {} ({} revoked serial{}, unchanged; CRL number {})",
                 done.path.display(),
                 done.revoked,
                 if done.revoked == 1 { "" } else { "s" },
                 done.number
             );
-            println!("  this_update {}", show(done.this_update));
+            outln!("  this_update {}", show(done.this_update));
             match done.previous_next_update {
-                Some(before) => println!(
+                Some(before) => outln!(
                     "  next_update {} (was {})",
                     show(done.next_update),
                     show(before)
                 ),
-                None => println!("  next_update {}", show(done.next_update)),
+                None => outln!("  next_update {}", show(done.next_update)),
             }
-            println!("  a running gateway picks it up on SIGHUP or when it notices the change");
+            outln!("  a running gateway picks it up on SIGHUP or when it notices the change");
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -153,7 +153,7 @@ pub fn run(cmd: CertsCommand) -> CmdResult {
 /// names, and no officer yet.
 pub const SAMPLE_POLICY_FILE: &str = "policy.toml";
 
-fn write_sample_policy(dir: &Path) {
+fn write_sample_policy(dir: &Path) -> std::io::Result<()> {
     use std::io::Write;
     let path = dir.join(SAMPLE_POLICY_FILE);
     let text = format!(
@@ -170,17 +170,17 @@ fn write_sample_policy(dir: &Path) {
         .open(&path)
     {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            println!(
+            outln!(
                 "  kept {} (a sample policy is not written over it)",
                 path.display()
             );
-            return;
+            return Ok(());
         }
         Err(e) => Err(e),
         Ok(mut f) => f.write_all(text.as_bytes()).and_then(|()| f.sync_all()),
     };
     match written {
-        Ok(()) => print_written(&path),
+        Ok(()) => print_written(&path)?,
         // The PKI is made: a sample policy that could not be written is
         // worth a warning, not a failed `certs init` nobody can re-run.
         Err(e) => eprintln!(
@@ -188,11 +188,13 @@ fn write_sample_policy(dir: &Path) {
             path.display()
         ),
     }
+    Ok(())
 }
 
 /// Print one written file (only if it is really there).
-fn print_written(path: &Path) {
+fn print_written(path: &Path) -> std::io::Result<()> {
     if path.exists() {
-        println!("  wrote {}", path.display());
+        outln!("  wrote {}", path.display());
     }
+    Ok(())
 }

@@ -76,7 +76,7 @@ pub fn run(cmd: ConsentCommand) -> CmdResult {
             days,
         } => {
             let token = issue(&dir, &subject, &grantee, &items, &fields, days)?;
-            println!("{token}");
+            outln!("{token}");
             if days > 365 {
                 eprintln!(
                     "credgate: note: a gateway with the default `max_days = 365` refuses tokens valid for {days} days"

@@ -70,7 +70,7 @@ fn check(path: &Path) -> CmdResult {
     };
     match config.load_policy() {
         Ok(policy) => {
-            println!(
+            outln!(
                 "credgate: `{}` is valid: {} officers, {} roles, {} items",
                 path.display(),
                 policy.officer_count(),
@@ -157,13 +157,13 @@ fn explain(
     let inquiry = match policy::inquiry::parse(&raw) {
         Ok(i) => i,
         Err(policy::inquiry::InquiryError::NotFound) => {
-            println!("decision: deny\nstatus: 404\ncode: not_found");
-            println!("rule: `{path}` is not a fronted route; nothing would be sent upstream");
+            outln!("decision: deny\nstatus: 404\ncode: not_found");
+            outln!("rule: `{path}` is not a fronted route; nothing would be sent upstream");
             return Ok(ExitCode::from(1));
         }
         Err(e) => {
-            println!("decision: deny\nstatus: 400\ncode: invalid_request");
-            println!("rule: the request is malformed: {e}");
+            outln!("decision: deny\nstatus: 400\ncode: invalid_request");
+            outln!("rule: the request is malformed: {e}");
             return Ok(ExitCode::from(1));
         }
     };
@@ -178,7 +178,10 @@ fn explain(
             1,
         );
     }
-    print!("{text}");
+    {
+        use std::io::Write;
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+    }
     if !known {
         // An `--officer` the policy does not know is invalid input.
         eprintln!("credgate: officer `{officer}` is not in the policy");

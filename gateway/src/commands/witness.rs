@@ -34,24 +34,24 @@ pub fn run(cmd: WitnessCommand, log: LogFormat) -> CmdResult {
             };
             match init::init(&dir, &spec) {
                 Ok(done) => {
-                    println!(
+                    outln!(
                         "credgate: witness `{}` created in `{}`:",
                         spec.name,
                         dir.display()
                     );
                     for f in &done.files {
-                        println!("  wrote {}", f.display());
+                        outln!("  wrote {}", f.display());
                     }
                     if spec.log_keys.is_empty() {
-                        println!(
+                        outln!(
                             "  no log key given: until witness.toml has a [[logs]] table with the log's key \
                              (`credgate audit key --config gateway.toml` prints it; or run init again \
                              with --log-key), every checkpoint is refused with 403"
                         );
                     }
-                    println!("  gateways pin `{}`", dir.join(init::CERT_FILE).display());
-                    println!("witness verifier key:");
-                    println!("{}", done.vkey);
+                    outln!("  gateways pin `{}`", dir.join(init::CERT_FILE).display());
+                    outln!("witness verifier key:");
+                    outln!("{}", done.vkey);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) if e.is_invalid_input() => invalid(&e.to_string()),

@@ -70,7 +70,18 @@ pub struct Draft {
     /// which also fills in the time, identity, decision, reason, status and
     /// latency.
     pub entry: audit::NewEntry,
+    /// Counts against the certificate's refusal budget although it is
+    /// not refused: a health check (any certificate may ask one) and a
+    /// request its client abandoned ([`CLIENT_CLOSED`]).
+    pub budgeted: bool,
 }
+
+/// The reason code of a request whose client closed the connection (or
+/// reset the stream) before its answer: nothing was released.
+pub const CLIENT_CLOSED: &str = "client_closed";
+
+/// The status its entry records (nginx's "client closed request").
+pub const CLIENT_CLOSED_STATUS: u16 = 499;
 
 impl Draft {
     /// A draft for a request that just arrived at `at` (the gateway clock).
@@ -91,6 +102,7 @@ impl Draft {
                 path,
                 ..own_entry(0, inquiry_id, plane, audit::Decision::Error, "", 0)
             },
+            budgeted: false,
         }
     }
 
@@ -202,6 +214,40 @@ where
     resp
 }
 
+/// Commits, on a task of its own, the entry of a request its client
+/// abandoned before the gateway took it up (the connection closed or the
+/// stream was reset while hyper held the request): `decision = error`,
+/// [`CLIENT_CLOSED`], status 499, counted against the certificate's
+/// refusal budget. Nothing was released. Without a runtime (the process
+/// is ending) nothing can be logged.
+pub(super) fn log_abandoned(
+    shared: std::sync::Arc<Shared>,
+    conn: std::sync::Arc<super::ConnInfo>,
+    mut draft: Draft,
+) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    draft.budgeted = true;
+    draft.entry.rule =
+        "the client closed the connection (or reset the stream) before the request was taken up"
+            .into();
+    runtime.spawn(async move {
+        let committed = commit(
+            &shared,
+            &conn.identity,
+            draft,
+            audit::Decision::Error,
+            CLIENT_CLOSED,
+            CLIENT_CLOSED_STATUS,
+        )
+        .await;
+        if let Err(e) = committed {
+            tracing::warn!(error = %e, "an abandoned request's entry could not be committed");
+        }
+    });
+}
+
 /// One plane's part of answering a request; [`answer`] is the rest, the
 /// same on both planes.
 pub(super) trait PlaneHandler {
@@ -309,7 +355,7 @@ pub async fn commit(
     status: u16,
 ) -> Result<Logged, audit::AuditError> {
     let time_ms = i64::try_from(draft.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-    if decision == audit::Decision::Deny {
+    if decision == audit::Decision::Deny || draft.budgeted {
         let admitted = match &shared.buckets {
             // A PostgreSQL store: the budget is the cluster's. Unreachable
             // is unavailable, as the commit would be.
