@@ -23,6 +23,9 @@ use tokio::net::{TcpListener, TcpStream};
 struct Relay {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
+    /// While set, relayed connections stay open but forward nothing (a
+    /// server that stopped answering mid-statement).
+    hung: Arc<AtomicBool>,
     /// Bumped on every cut: relayed connections of an older generation end.
     generation: tokio::sync::watch::Sender<u64>,
 }
@@ -32,10 +35,12 @@ impl Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let up = Arc::new(AtomicBool::new(true));
+        let hung = Arc::new(AtomicBool::new(false));
         let (generation, _) = tokio::sync::watch::channel(0u64);
         let relay = Relay {
             addr,
             up: up.clone(),
+            hung: hung.clone(),
             generation: generation.clone(),
         };
         tokio::spawn(async move {
@@ -48,13 +53,16 @@ impl Relay {
                     continue;
                 }
                 let mut cut = generation.subscribe();
+                let hung = hung.clone();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(target).await else {
                         return;
                     };
-                    let (mut c, mut s) = (client, server);
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut c, &mut s) => {}
+                        _ = pump(cr, sw, hung.clone()) => {}
+                        _ = pump(sr, cw, hung) => {}
                         _ = cut.changed() => {}
                     }
                 });
@@ -70,6 +78,32 @@ impl Relay {
 
     fn up(&self) {
         self.up.store(true, Ordering::SeqCst);
+    }
+
+    fn hang(&self, hung: bool) {
+        self.hung.store(hung, Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to`, dropping what arrives while `hung` is set.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    hung: Arc<AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if hung.load(Ordering::SeqCst) {
+            continue;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -301,5 +335,66 @@ async fn a_chain_sealed_by_another_process_during_a_failover_is_not_written_agai
     let report = reader.verify(&env.audit_public_key()).await.unwrap();
     assert!(report.is_intact(), "{report:?}");
     reader.close().await;
+    pg.drop_now().await;
+}
+
+/// A PostgreSQL that stops answering mid-statement (the connection open,
+/// nothing coming back): every inquiry is answered 503 within the store
+/// timeout, none waits for the store to come back (an outside probe: the
+/// shared rate-limit statement held one request 748 s, then served it),
+/// and the gateway serves again once it answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_that_stops_answering_gives_503_within_the_timeout() {
+    let Some(pg) = PgSchema::create("hang").await else {
+        return;
+    };
+    let relay = Relay::start(target_of(&pg.url)).await;
+    let env = Env::with_store(Some(&via(&pg.url, relay.addr))).await;
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    env.upstream.json(
+        &path,
+        200,
+        &serde_json::json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "x"}}),
+    );
+    let gw = env.start().await;
+    let addr = gw.data_addr();
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http1);
+    let r = client.get(addr, &path, &INSPECTOR_HEADERS).await.unwrap();
+    assert_eq!(r.status, 200);
+    relay.hang(true);
+    // Enough inquiries that the officer's locally leased rate tokens run
+    // out and the shared bucket is asked.
+    for i in 0..6 {
+        let started = Instant::now();
+        let r = tokio::time::timeout(
+            Duration::from_secs(20),
+            client.get(addr, &path, &INSPECTOR_HEADERS),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("inquiry {i} still waiting after 20 s"))
+        .unwrap();
+        assert_eq!(
+            (r.status, r.code().as_deref()),
+            (503, Some("audit_unavailable")),
+            "inquiry {i}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "inquiry {i} took {:?}",
+            started.elapsed()
+        );
+    }
+    relay.hang(false);
+    relay.down();
+    relay.up();
+    let served = tests::env::eventually(15, || async {
+        client
+            .get(addr, &path, &INSPECTOR_HEADERS)
+            .await
+            .is_ok_and(|r| r.status == 200)
+    })
+    .await;
+    assert!(served, "not serving after PostgreSQL answered again");
+    gw.shutdown().await.unwrap();
     pg.drop_now().await;
 }

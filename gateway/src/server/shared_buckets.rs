@@ -121,6 +121,10 @@ struct Local {
 pub struct SharedBuckets {
     pool: PgPool,
     local: Mutex<HashMap<String, Local>>,
+    /// Bound on a statement as this gateway waits for it: the server's
+    /// `statement_timeout` ends only statements it received, not one lost
+    /// on a connection that stopped forwarding.
+    timeout: Duration,
 }
 
 fn unavailable(e: sqlx::Error) -> SharedError {
@@ -160,6 +164,7 @@ impl SharedBuckets {
         Ok(SharedBuckets {
             pool,
             local: Mutex::new(HashMap::new()),
+            timeout: timeout.max(Duration::from_millis(100)),
         })
     }
 
@@ -189,20 +194,25 @@ impl SharedBuckets {
             }
         };
         let want = lease_size(rate.burst);
-        let row: Result<(f64, f64), sqlx::Error> = sqlx::query_as(LEASE_SQL)
+        let leased = sqlx::query_as::<_, (f64, f64)>(LEASE_SQL)
             .bind(key)
             .bind(f64::from(rate.burst))
             .bind(f64::from(want))
             .bind(rate.rate_per_sec / 1000.0)
             .bind(f64::from(give_back))
-            .fetch_one(&self.pool)
-            .await;
-        let (granted, left) = match row {
-            Ok(r) => r,
-            Err(e) => {
-                // The tokens given back are lost with the statement: the
-                // bucket errs towards refusing.
-                return Err(unavailable(e));
+            .fetch_one(&self.pool);
+        // The tokens given back are lost with a statement that failed or
+        // timed out: the bucket errs towards refusing. (An outside probe:
+        // a store that stopped answering mid-statement held a request
+        // 748 s, then served it.)
+        let (granted, left) = match tokio::time::timeout(self.timeout, leased).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(unavailable(e)),
+            Err(_) => {
+                return Err(SharedError::Unavailable(format!(
+                    "the store did not answer within {} ms",
+                    self.timeout.as_millis()
+                )))
             }
         };
         let granted = if granted.is_finite() && granted >= 1.0 {
@@ -254,14 +264,19 @@ impl SharedBuckets {
             back
         };
         for (key, tokens, burst) in back {
-            if let Err(e) = sqlx::query(GIVE_BACK_SQL)
+            let given = sqlx::query(GIVE_BACK_SQL)
                 .bind(&key)
                 .bind(f64::from(burst))
                 .bind(f64::from(tokens))
-                .execute(&self.pool)
-                .await
-            {
-                tracing::warn!(error = %e, "shared limits: unspent lease not given back");
+                .execute(&self.pool);
+            match tokio::time::timeout(self.timeout, given).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "shared limits: unspent lease not given back")
+                }
+                Err(_) => tracing::warn!(
+                    "shared limits: unspent lease not given back: the store did not answer in time"
+                ),
             }
         }
     }
