@@ -313,6 +313,14 @@ pub(crate) struct AlertTask {
     leader: Option<Leadership>,
     /// Data-plane entries the leader already evaluated (inquiry id → time).
     data_seen: HashMap<String, i64>,
+    /// Where the last successful alert-plane and data-plane polls started
+    /// (UTC ms): the next one reads back from there, not only from now —
+    /// a gateway paused (or starved) longer than the look-back missed the
+    /// suspensions and inquiries of the pause (an outside probe: a
+    /// gateway stopped 65 s served a suspended officer; a leader stopped
+    /// 90 s never counted the inquiries of its pause).
+    polled_at: Option<i64>,
+    data_polled_at: Option<i64>,
 }
 
 impl AlertTask {
@@ -325,6 +333,8 @@ impl AlertTask {
             seen: HashMap::new(),
             leader: None,
             data_seen: HashMap::new(),
+            polled_at: None,
+            data_polled_at: None,
         }
     }
 
@@ -529,6 +539,7 @@ impl AlertTask {
             self.evaluator = Evaluator::default();
             self.policy = None;
             self.data_seen.clear();
+            self.data_polled_at = None;
             self.follow_policy().await;
             self.rebuild(true).await
         };
@@ -543,8 +554,10 @@ impl AlertTask {
             return Ok(());
         }
         let system = ms(time::OffsetDateTime::now_utc());
-        let from = now.min(system).saturating_sub(POLL_DATA_BACK_MS);
+        let start = now.min(system);
+        let from = poll_from(self.data_polled_at, start, POLL_DATA_BACK_MS);
         let mut found = self.plane_since("data", from).await?;
+        self.data_polled_at = Some(start);
         found.sort_by(|a, b| {
             (a.entry.time_ms, &a.chain_id, a.seq).cmp(&(b.entry.time_ms, &b.chain_id, b.seq))
         });
@@ -587,8 +600,10 @@ impl AlertTask {
         // A lift's time is its writer's clock; read back from the earlier
         // of the gateway clock and the system clock.
         let system = ms(time::OffsetDateTime::now_utc());
-        let from = now.min(system).saturating_sub(POLL_BACK_MS);
+        let start = now.min(system);
+        let from = poll_from(self.polled_at, start, POLL_BACK_MS);
         let found = self.plane_since("alert", from).await?;
+        self.polled_at = Some(start);
         let own = self.shared.audit.chain_id().to_owned();
         for e in found {
             if self.seen.contains_key(&e.entry.inquiry_id) {
@@ -850,6 +865,15 @@ struct Replay {
     now: i64,
     /// Officer → end of the suspension the log had put in force so far.
     suspended: HashMap<String, i64>,
+}
+
+/// Where a poll starting at `start` (UTC ms) reads from: `back` before
+/// the earlier of `start` and where the last successful poll started
+/// (`last`), so that a poll after a pause (the process stopped, the store
+/// unreachable) still reads what was written during it.
+fn poll_from(last: Option<i64>, start: i64, back: i64) -> i64 {
+    last.map_or(start, |last| last.min(start))
+        .saturating_sub(back)
 }
 
 /// Whether `officer` was suspended at `time_ms` by `suspended`'s account.

@@ -70,3 +70,20 @@ fn only_an_inquirys_own_data_plane_entry_is_an_event() {
     };
     assert_eq!(event_of(&nobody), None);
 }
+
+/// A poll reads back from where the last successful one started, not only
+/// from now: after a pause longer than the look-back (an outside probe
+/// stopped a gateway 65 s and it served a suspended officer) the entries
+/// written during it are still read.
+#[test]
+fn a_poll_after_a_pause_reads_back_to_the_last_poll() {
+    assert_eq!(poll_from(None, 100_000, 60_000), 40_000);
+    assert_eq!(poll_from(Some(99_000), 100_000, 60_000), 39_000);
+    // Paused 65 s: the alert written 2 s into the pause (at 102 000) is
+    // read; from `now` alone (105 000) it would not be.
+    let from = poll_from(Some(100_000), 165_000, 60_000);
+    assert!(from <= 102_000, "{from}");
+    assert!(poll_from(None, 165_000, 60_000) > 102_000);
+    // A clock set back reads further back, never less.
+    assert_eq!(poll_from(Some(100_000), 90_000, 60_000), 30_000);
+}
