@@ -278,7 +278,7 @@ fn selection(f: &Filter) -> String {
         parts.push(format!("to_ms={ms}"));
     }
     if parts.is_empty() {
-        "whole log".to_owned()
+        WHOLE_LOG.to_owned()
     } else {
         parts.join(", ")
     }
@@ -1381,6 +1381,56 @@ impl ExportChain {
     }
 }
 
+/// The genesis links of a whole-log export ([`verify_parsed`]): each names
+/// a chain of the file by origin and a checkpoint of it at the linked size
+/// with the linked root. `Err` names the chain at fault and why.
+fn check_export_links(
+    chains: &BTreeMap<String, ExportChain>,
+    key: &LogKey,
+) -> Result<(), (String, Tamper)> {
+    let mut opened: Vec<(&String, Vec<Checkpoint>)> = Vec::with_capacity(chains.len());
+    for (chain_id, chain) in chains {
+        let cps =
+            open_checkpoints(chain_id, &chain.rows, key).map_err(|t| (chain_id.clone(), t))?;
+        opened.push((chain_id, cps));
+    }
+    for (chain_id, cps) in &opened {
+        for link in cps.iter().flat_map(|c| c.links.iter()) {
+            let Some((linked_id, linked)) = opened
+                .iter()
+                .find(|(_, l)| l.first().is_some_and(|c| c.origin == link.origin))
+            else {
+                return Err((
+                    (*chain_id).clone(),
+                    Tamper::at(
+                        0,
+                        format!(
+                            "chain `{}` named by this chain's genesis checkpoint (at size {}) is missing from the export of the whole log",
+                            link.origin, link.size
+                        ),
+                    ),
+                ));
+            };
+            if !linked
+                .iter()
+                .any(|c| c.size == link.size && c.root == link.root)
+            {
+                return Err((
+                    (*linked_id).clone(),
+                    Tamper::at(
+                        link.size,
+                        format!(
+                            "chain cut or rewritten: a genesis link from chain {chain_id} names size {} and its root, which no checkpoint of it in the file has",
+                            link.size
+                        ),
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The checks of [`verify_export`], over parsed lines.
 /// `facts` gets what the header says (a version 3 file, read only with
 /// `unsealed_ok`, is not sealed).
@@ -1480,6 +1530,13 @@ fn verify_parsed(
                         why: "checkpoint line after the chain's entries (lines reordered)".into(),
                     });
                 }
+                if chain.rows.iter().any(|(s, k, _)| *s == size && *k == kind) {
+                    return Ok(VerifyReport::Tampered {
+                        chain_id,
+                        first_bad_seq: size,
+                        why: format!("{kind} checkpoint at size {size} given twice"),
+                    });
+                }
                 chain.rows.push((size, kind, note));
             }
             ExportLine::Frontier {
@@ -1530,6 +1587,18 @@ fn verify_parsed(
             why: "empty file, no header line".into(),
         });
     }
+    // An export of the whole log holds every chain a genesis links, to at
+    // least the linked size and with the linked root there (as `verify`
+    // demands of a store): a chain dropped or cut from the file, with the
+    // end line signed again by the key's holder, is found (an outside
+    // probe's edited exports read "intact, whole log").
+    // Reported after the seal is checked: a file cut at a chain's
+    // boundary is a cut file first.
+    let links = if facts.selection.as_deref() == Some(WHOLE_LOG) {
+        check_export_links(&chains, &key)
+    } else {
+        Ok(())
+    };
     let (mut entries, mut checkpoints, mut n) = (0u64, 0u64, 0u64);
     for (chain_id, mut chain) in chains {
         let walked = chain.start(&chain_id, &key).map(|_| ()).and_then(|()| {
@@ -1600,6 +1669,9 @@ fn verify_parsed(
             "the end line counts {sealed_entries} entries, the file holds {entries}"
         )));
     }
+    if let Err((chain_id, t)) = links {
+        return Ok(tampered(&chain_id, t));
+    }
     Ok(VerifyReport::Intact {
         entries,
         checkpoints,
@@ -1612,6 +1684,9 @@ fn verify_parsed(
 /// The chain a [`VerifyReport::Tampered`] names when the export file as a
 /// whole is not the one sealed (its `first_bad_seq` is then 0).
 pub const WHOLE_FILE: &str = "(export file)";
+
+/// The `selection` of an export of every entry of every chain.
+const WHOLE_LOG: &str = "whole log";
 
 /// An export whose end line does not seal it: tampering with the file as
 /// a whole, reported on no chain in particular.

@@ -84,6 +84,12 @@ fn old_write_line(out: &mut Vec<u8>, line: &ExportLine) -> Result<(), AuditError
 /// A log of three chains (the first two closed by shutdown), with
 /// checkpoints every 3 entries, entries of two officers and subjects.
 async fn three_chains() -> (tempfile::TempDir, Reader, Vec<u8>) {
+    let (dir, reader, (_, key)) = three_chains_with_key().await;
+    (dir, reader, key)
+}
+
+/// [`three_chains`], with the audit key that signs its export end lines.
+async fn three_chains_with_key() -> (tempfile::TempDir, Reader, (ExportKey, Vec<u8>)) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/log.db", dir.path().display());
     let pkcs8 = crate::generate_signing_key().unwrap();
@@ -121,7 +127,7 @@ async fn three_chains() -> (tempfile::TempDir, Reader, Vec<u8>) {
         .unwrap()
         .with_signing_key(&pkcs8)
         .unwrap();
-    (dir, reader, key)
+    (dir, reader, (ExportKey::from_pkcs8(&pkcs8).unwrap(), key))
 }
 
 /// The chunked export, whatever its page and chunk sizes, writes
@@ -319,6 +325,107 @@ async fn an_export_cut_anywhere_or_missing_a_chain_fails_its_seal() {
     let mut twice = lines.clone();
     twice.insert(1, end);
     assert!(verify_export(std::io::Cursor::new(twice.join("\n")), &key).is_err());
+}
+
+/// Who holds the audit key can sign an end line again over an edited
+/// file: a whole-log export must then still hold every chain a genesis
+/// links, to the linked size (an outside probe dropped the oldest chain,
+/// cut another with its checkpoints, duplicated a checkpoint line, and
+/// re-signed: each read "intact, whole log"). The newest chain, which no
+/// genesis links, can be dropped or cut only with a witness to tell.
+#[tokio::test]
+async fn a_resealed_whole_log_export_missing_a_linked_chain_is_tampered() {
+    let (_dir, reader, pk) = three_chains_with_key().await;
+    let (key, pk) = pk;
+    let mut full = Vec::new();
+    reader.export(&Filter::default(), &mut full).await.unwrap();
+    let text = String::from_utf8(full).unwrap();
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let body = &lines[..lines.len() - 1];
+    let reseal = |kept: Vec<String>| {
+        let mut digest = LinesDigest::new();
+        for l in &kept {
+            digest.line(l);
+        }
+        let digest = digest.finish();
+        let n = kept
+            .iter()
+            .filter(|l| l.starts_with("{\"type\":\"entry\""))
+            .count() as u64;
+        let mut kept = kept;
+        kept.push(
+            serde_json::to_string(&ExportLine::End {
+                entries: n,
+                sha256: hex::encode(digest),
+                signature: key.sign_end(&digest, n),
+            })
+            .unwrap(),
+        );
+        let mut file = kept.join("\n");
+        file.push('\n');
+        verify_export(std::io::Cursor::new(file), &pk).unwrap()
+    };
+    // Re-sealed unchanged: intact.
+    assert!(reseal(body.to_vec()).is_intact());
+    let value = |l: &str| serde_json::from_str::<serde_json::Value>(l).unwrap();
+    let chain_of = |l: &str| value(l)["chain_id"].as_str().map(str::to_owned);
+    // Chains in the order written: the first two are linked by a genesis.
+    let mut order: Vec<String> = Vec::new();
+    for l in body {
+        if let Some(c) = chain_of(l) {
+            if !order.contains(&c) {
+                order.push(c);
+            }
+        }
+    }
+    let mut by_size: Vec<(String, u64)> = Vec::new();
+    for c in &order {
+        let n = body
+            .iter()
+            .filter(|l| chain_of(l).as_ref() == Some(c) && l.starts_with("{\"type\":\"entry\""))
+            .count() as u64;
+        by_size.push((c.clone(), n));
+    }
+    let oldest = by_size.iter().find(|(_, n)| *n == 20).unwrap().0.clone();
+    let dropped: Vec<String> = body
+        .iter()
+        .filter(|l| chain_of(l).as_ref() != Some(&oldest))
+        .cloned()
+        .collect();
+    match reseal(dropped) {
+        VerifyReport::Tampered { why, .. } => assert!(why.contains("is missing"), "{why}"),
+        other => panic!("dropped chain: {other:?}"),
+    }
+    // The oldest chain cut to 10 entries with its checkpoints past 9.
+    let cut: Vec<String> = body
+        .iter()
+        .filter(|l| {
+            if chain_of(l).as_ref() != Some(&oldest) {
+                return true;
+            }
+            let v = value(l);
+            let past = |k: &str| v[k].as_u64().is_some_and(|n| n > 9);
+            !(past("seq") || (v["type"] == "checkpoint" && past("size")))
+        })
+        .cloned()
+        .collect();
+    match reseal(cut) {
+        VerifyReport::Tampered { chain_id, why, .. } => {
+            assert_eq!(chain_id, oldest, "{why}");
+        }
+        other => panic!("cut chain: {other:?}"),
+    }
+    // A checkpoint line given twice.
+    let cp = body
+        .iter()
+        .position(|l| l.starts_with("{\"type\":\"checkpoint\""))
+        .unwrap();
+    let mut twice = body.to_vec();
+    twice.insert(cp + 1, body[cp].clone());
+    match reseal(twice) {
+        VerifyReport::Tampered { why, .. } => assert!(why.contains("given twice"), "{why}"),
+        other => panic!("duplicated checkpoint: {other:?}"),
+    }
 }
 
 /// A version 3 export (before exports were sealed: no end line) is refused
