@@ -34,6 +34,8 @@ enum AnswerBody {
     Full(Vec<u8>),
     /// A streamed export.
     Export(crate::audit_api::ExportStream),
+    /// Built in memory, holding an export permit until sent.
+    Held(Vec<u8>, tokio::sync::OwnedSemaphorePermit),
 }
 
 /// A successful admin answer before it is released.
@@ -139,6 +141,9 @@ impl journal::PlaneHandler for AdminPlane {
             }
             AnswerBody::Full(bytes) => Body::Full(Full::new(Bytes::from(bytes))),
             AnswerBody::Export(stream) => Body::Export(stream),
+            AnswerBody::Held(bytes, permit) => {
+                Body::Held(super::body::Held::new(Bytes::from(bytes), permit))
+            }
         });
         *resp.status_mut() =
             http::StatusCode::from_u16(a.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
@@ -266,9 +271,19 @@ async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Answer, Fa
     if !path.starts_with("/audit/") {
         return Err(Failure::NotFound);
     }
-    // Exports and verifications read the whole log: a bounded number at
-    // once, the rest are told to come back.
-    let permit = if matches!(path, "/audit/export" | "/audit/verify") {
+    // Exports and verifications read the whole log, and a search's answer
+    // (up to 10 000 entries, ~10 MB, several times that while built) is
+    // held in memory until its client reads it: a bounded number at once,
+    // the rest are told to come back (an outside probe held 760 MB with
+    // ten searches its HTTP/2 window never let out).
+    let held = path == "/audit/entries" || path.starts_with("/audit/subjects/");
+    let permit = if held {
+        Some(permit_of(
+            &shared.searches,
+            draft,
+            "log searches held at once reached (4 per [admin] max_concurrent_exports)",
+        )?)
+    } else if matches!(path, "/audit/export" | "/audit/verify") {
         Some(export_permit(shared, draft)?)
     } else {
         None
@@ -299,14 +314,25 @@ async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Answer, Fa
     }
     let mut answer =
         crate::audit_api::handle(&reader, &shared.audit_public_key, path, req.uri().query()).await;
-    drop(permit);
     if let Some(subject) = answer.subject_id.take() {
         draft.entry.subject_id = Some(subject);
     }
     if answer.status == 404 {
         return Err(Failure::NotFound);
     }
-    Ok(Answer::api(answer))
+    let mut answer = Answer::api(answer);
+    match (held, permit) {
+        // The search's answer keeps its permit until it is sent.
+        (true, Some(permit)) => {
+            if let AnswerBody::Full(bytes) =
+                std::mem::replace(&mut answer.body, AnswerBody::Full(Vec::new()))
+            {
+                answer.body = AnswerBody::Held(bytes, permit);
+            }
+        }
+        (_, permit) => drop(permit),
+    }
+    Ok(answer)
 }
 
 /// A console page for a compliance identity (see [`crate::console`]).
@@ -362,8 +388,22 @@ fn export_permit(
     shared: &Shared,
     draft: &mut Draft,
 ) -> Result<tokio::sync::OwnedSemaphorePermit, Failure> {
-    shared.exports.clone().try_acquire_owned().map_err(|_| {
-        draft.entry.rule = "[admin] max_concurrent_exports reached".into();
+    permit_of(
+        &shared.exports,
+        draft,
+        "[admin] max_concurrent_exports reached",
+    )
+}
+
+/// A permit of `pool` (exports, or searches held in memory); none free is
+/// 429 `rate_limited`, `Retry-After: 1`.
+fn permit_of(
+    pool: &Arc<tokio::sync::Semaphore>,
+    draft: &mut Draft,
+    rule: &str,
+) -> Result<tokio::sync::OwnedSemaphorePermit, Failure> {
+    Arc::clone(pool).try_acquire_owned().map_err(|_| {
+        draft.entry.rule = rule.into();
         Failure::RateLimited {
             retry_after_secs: 1,
             limit: super::error::RateLimit::Exports,
