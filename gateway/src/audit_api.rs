@@ -69,16 +69,16 @@ pub struct AuditApiResponse {
 #[non_exhaustive]
 pub enum QueryError {
     /// Neither RFC 3339 nor `YYYY-MM-DD`.
-    #[error("invalid time `{0}` (expected RFC 3339 such as 2026-11-27T08:00:00Z, or YYYY-MM-DD)")]
+    #[error("invalid time {0} (expected RFC 3339 such as 2026-11-27T08:00:00Z, or YYYY-MM-DD)")]
     Time(String),
     /// `from` lies after `to`.
     #[error("`from` lies after `to`")]
     InvertedRange,
     /// Not `allow`, `deny` or `error`.
-    #[error("invalid decision `{0}` (expected allow, deny or error)")]
+    #[error("invalid decision {0} (expected allow, deny or error)")]
     Decision(String),
     /// Not a number in `1..=10000`.
-    #[error("invalid limit `{0}` (expected a number from 1 to {MAX_LIMIT})")]
+    #[error("invalid limit {0} (expected a number from 1 to {MAX_LIMIT})")]
     Limit(String),
     /// Not a valid GB 11643 / GB 32100 identifier. The id is not repeated
     /// (a resident id with a wrong check digit is still someone's): the
@@ -92,17 +92,35 @@ pub enum QueryError {
     #[error("empty officer id")]
     EmptyOfficer,
     /// Not `json` or `csv`.
-    #[error("invalid format `{0}` (expected json or csv)")]
+    #[error("invalid format {0} (expected json or csv)")]
     Format(String),
     /// A parameter this endpoint does not take.
-    #[error("unknown query parameter `{0}`")]
+    #[error("unknown query parameter {0}")]
     UnknownParameter(String),
     /// The same parameter twice.
-    #[error("query parameter `{0}` given more than once")]
+    #[error("query parameter {0} given more than once")]
     DuplicateParameter(String),
     /// A bad `%XX` escape or non-UTF-8 text.
-    #[error("query parameter `{0}` is not valid percent-encoded UTF-8")]
+    #[error("query parameter {0} is not valid percent-encoded UTF-8")]
     Encoding(String),
+}
+
+/// A value a client sent, as an error message shows it: in backticks when
+/// it is short plain text (letters, digits, `-_.:+`), otherwise only its
+/// length — control characters, markup or a 7 000-byte value are not
+/// repeated into the answer or the inquiry log (an outside probe had
+/// them echoed whole).
+fn shown(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text.len() <= 40
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b));
+    if plain {
+        format!("`{text}`")
+    } else {
+        format!("(not repeated: {} characters)", text.chars().count())
+    }
 }
 
 /// Parse a time bound: RFC 3339, or `YYYY-MM-DD` meaning that day's 00:00
@@ -110,7 +128,7 @@ pub enum QueryError {
 /// `--to 2026-11-27` includes all of the 27th). Returns UTC unix milliseconds.
 pub fn parse_time_bound(text: &str, end_of_day: bool) -> Result<i64, QueryError> {
     let text = text.trim();
-    let bad = || QueryError::Time(text.to_string());
+    let bad = || QueryError::Time(shown(text));
     if let Ok(date) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
         let start = date.midnight().assume_utc();
         let at = if end_of_day {
@@ -163,7 +181,7 @@ pub fn format_ms(ms: i64) -> String {
 /// Parse `allow` / `deny` / `error`.
 pub fn parse_decision(text: &str) -> Result<audit::Decision, QueryError> {
     text.parse::<audit::Decision>()
-        .map_err(|_| QueryError::Decision(text.to_string()))
+        .map_err(|_| QueryError::Decision(shown(text)))
 }
 
 /// Validate a subject id with `policy::subject::classify`.
@@ -222,15 +240,14 @@ pub(crate) fn query_pairs(
     let mut pairs: Vec<(&'static str, String)> = Vec::new();
     for piece in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (raw_name, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
-        let name =
-            percent_decode(raw_name).ok_or_else(|| QueryError::Encoding(raw_name.to_string()))?;
+        let name = percent_decode(raw_name).ok_or_else(|| QueryError::Encoding(shown(raw_name)))?;
         let Some(known) = allowed.iter().copied().find(|a| *a == name) else {
-            return Err(QueryError::UnknownParameter(name));
+            return Err(QueryError::UnknownParameter(shown(&name)));
         };
         if pairs.iter().any(|(n, _)| *n == known) {
-            return Err(QueryError::DuplicateParameter(name));
+            return Err(QueryError::DuplicateParameter(shown(&name)));
         }
-        let value = percent_decode(raw_value).ok_or(QueryError::Encoding(name))?;
+        let value = percent_decode(raw_value).ok_or(QueryError::Encoding(shown(&name)))?;
         pairs.push((known, value));
     }
     Ok(pairs)
@@ -288,7 +305,7 @@ fn filter_from_pairs(
             None => DEFAULT_LIMIT,
             Some(text) => match text.parse::<u64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => return Err(QueryError::Limit(text.to_string())),
+                _ => return Err(QueryError::Limit(shown(text))),
             },
         };
         filter.limit = Some(limit);
@@ -311,7 +328,7 @@ fn subject_query(query: Option<&str>) -> Result<audit::Filter, QueryError> {
         None => DEFAULT_LIMIT,
         Some(text) => match text.parse::<u64>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(QueryError::Limit(text.to_string())),
+            _ => return Err(QueryError::Limit(shown(text))),
         },
     });
     Ok(filter)
@@ -598,7 +615,7 @@ async fn entries(reader: &audit::Reader, query: Option<&str>) -> AuditApiRespons
         {
             None | Some("" | "json") => false,
             Some("csv") => true,
-            Some(other) => return Err(QueryError::Format(other.to_owned())),
+            Some(other) => return Err(QueryError::Format(shown(other))),
         };
         Ok((filter_from_pairs(&pairs, true)?, csv))
     });

@@ -94,6 +94,43 @@ fn filter_query_parsing() {
     }
 }
 
+/// A refused query's message names the parameter and shows a short plain
+/// value, never control characters, markup or a long value (an outside
+/// probe had a 7 KB `limit` with escape codes and line breaks echoed whole).
+#[test]
+fn refusals_do_not_repeat_what_is_not_plain() {
+    let long = "A".repeat(7000);
+    for (query, kept, hidden) in [
+        ("limit=ten".to_owned(), Some("`ten`"), None),
+        ("decision=maybe".to_owned(), Some("`maybe`"), None),
+        (
+            format!("limit=%1B%5B31m%0D%0A%E2%80%A8{long}"),
+            None,
+            Some("\u{1b}"),
+        ),
+        ("from=%3Cscript%3E".to_owned(), None, Some("<script>")),
+        (
+            "%3Cscript%3Ealert(1)%3C%2Fscript%3E=1".to_owned(),
+            None,
+            Some("<script>"),
+        ),
+        (format!("from={long}"), None, Some("AAAA")),
+    ] {
+        let Err(e) = parse_filter_query(Some(&query), true) else {
+            panic!("{query} accepted");
+        };
+        let message = e.to_string();
+        assert!(message.len() < 200, "{message}");
+        if let Some(kept) = kept {
+            assert!(message.contains(kept), "{message}");
+        }
+        if let Some(hidden) = hidden {
+            assert!(!message.contains(hidden), "{message}");
+            assert!(message.contains("not repeated"), "{message}");
+        }
+    }
+}
+
 /// Ms of an RFC 3339 instant.
 fn ms(text: &str) -> i64 {
     parse_time_bound(text, false).unwrap()
