@@ -58,6 +58,17 @@ pub enum TlsError {
     /// rustls refused the combination.
     #[error("tls configuration rejected: {0}")]
     Rustls(String),
+    /// A reload would replace a CRL with an older one of the same issuer
+    /// (which would un-revoke what the newer one revoked).
+    #[error("`{path}`: holds an older CRL than the one loaded for its issuer ({got}, loaded {had}); the loaded CRLs stay")]
+    OlderCrl {
+        /// The file.
+        path: PathBuf,
+        /// The loaded CRL's number (or issue time).
+        had: String,
+        /// The file's.
+        got: String,
+    },
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
@@ -240,6 +251,29 @@ pub fn warn_if_crl_stale(next: &NextUpdate, now: time::OffsetDateTime) -> Option
     Some(freshness)
 }
 
+/// How recent each issuer's loaded CRL is: its CRL number (big-endian,
+/// no leading zeros) and its `this_update` (UTC s), and the file.
+type Issued = std::collections::HashMap<Vec<u8>, (Vec<u8>, i64, PathBuf)>;
+
+/// Whether CRL `(number, this_update)` `a` is older than `b`: by CRL
+/// number when both have one, else by `this_update`.
+fn older(a: &(Vec<u8>, i64), b: &(Vec<u8>, i64)) -> bool {
+    if !a.0.is_empty() && !b.0.is_empty() {
+        (a.0.len(), &a.0) < (b.0.len(), &b.0)
+    } else {
+        a.1 < b.1
+    }
+}
+
+/// `(number, this_update)` as an error message shows it.
+fn crl_age(a: &(Vec<u8>, i64)) -> String {
+    if a.0.is_empty() {
+        format!("issued at unix time {}", a.1)
+    } else {
+        format!("CRL number 0x{}", hex::encode(&a.0))
+    }
+}
+
 /// Every (issuer, serial) pair the CRLs revoke, and the earliest
 /// `next_update` among them.
 fn revoked_pairs(
@@ -247,6 +281,7 @@ fn revoked_pairs(
     list: &[CertificateRevocationListDer<'static>],
     into: &mut Revoked,
     next: &mut NextUpdate,
+    issued: &mut Issued,
 ) -> Result<(), TlsError> {
     for der in list {
         let (_, crl) =
@@ -255,6 +290,18 @@ fn revoked_pairs(
                 what: "holds a CRL that cannot be parsed",
             })?;
         let issuer = crl.issuer().as_raw().to_vec();
+        let number = crl
+            .crl_number()
+            .map(|n| n.to_bytes_be())
+            .map(|b| b.into_iter().skip_while(|x| *x == 0).collect::<Vec<u8>>())
+            .unwrap_or_default();
+        let age = (number, crl.last_update().timestamp());
+        let newer = issued
+            .get(&issuer)
+            .is_none_or(|(n, t, _)| older(&(n.clone(), *t), &age));
+        if newer {
+            issued.insert(issuer.clone(), (age.0, age.1, path.to_path_buf()));
+        }
         for r in crl.iter_revoked_certificates() {
             into.insert((issuer.clone(), normal_serial(r.raw_serial())));
         }
@@ -269,12 +316,14 @@ fn revoked_pairs(
 
 /// Build the data/admin plane server configuration from `[server]`.
 pub fn server_config(s: &ServerSection) -> Result<Arc<ServerConfig>, TlsError> {
-    material(s).map(|(config, _, _)| config)
+    material(s).map(|(config, ..)| config)
 }
 
 /// The server configuration, the revoked pairs of its CRLs and their
 /// earliest `next_update`.
-fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked, NextUpdate), TlsError> {
+fn material(
+    s: &ServerSection,
+) -> Result<(Arc<ServerConfig>, Revoked, NextUpdate, Issued), TlsError> {
     let provider = Arc::new(crypto_provider());
     let mut roots = RootCertStore::empty();
     for ca in pem_certs(&s.client_ca)? {
@@ -286,9 +335,10 @@ fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked, NextUpdate
     let mut all_crls = Vec::new();
     let mut revoked = Revoked::new();
     let mut next_update = None;
+    let mut issued = Issued::new();
     for p in &s.crl {
         let list = crls(p)?;
-        revoked_pairs(p, &list, &mut revoked, &mut next_update)?;
+        revoked_pairs(p, &list, &mut revoked, &mut next_update, &mut issued)?;
         all_crls.extend(list);
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -316,7 +366,7 @@ fn material(s: &ServerSection) -> Result<(Arc<ServerConfig>, Revoked, NextUpdate
     // revoked or expired certificate cannot ride on an earlier session.
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
-    Ok((Arc::new(config), revoked, next_update))
+    Ok((Arc::new(config), revoked, next_update, issued))
 }
 
 /// The current TLS configuration; each accept loads it, a reload swaps it.
@@ -325,17 +375,20 @@ pub struct TlsHandle {
     current: ArcSwap<ServerConfig>,
     revoked: ArcSwap<Revoked>,
     next_update: ArcSwap<NextUpdate>,
+    /// The loaded CRLs' numbers per issuer: a reload never goes back.
+    issued: ArcSwap<Issued>,
 }
 
 impl TlsHandle {
     /// Load the initial material (warning about a CRL that runs out soon).
     pub fn load(s: &ServerSection) -> Result<TlsHandle, TlsError> {
-        let (config, revoked, next_update) = material(s)?;
+        let (config, revoked, next_update, issued) = material(s)?;
         warn_if_crl_stale(&next_update, time::OffsetDateTime::now_utc());
         Ok(TlsHandle {
             current: ArcSwap::new(config),
             revoked: ArcSwap::from_pointee(revoked),
             next_update: ArcSwap::from_pointee(next_update),
+            issued: ArcSwap::from_pointee(issued),
         })
     }
 
@@ -358,12 +411,30 @@ impl TlsHandle {
     }
 
     /// Re-read cert, key, CA and CRLs; on error the old material stays.
+    /// A CRL older than the one loaded for its issuer (a lower CRL
+    /// number, or an earlier `this_update` without numbers) is refused:
+    /// copied back, it would un-revoke what the newer one revoked (an
+    /// outside probe restored the empty CRL and a revoked officer was
+    /// served again).
     pub fn reload(&self, s: &ServerSection) -> Result<(), TlsError> {
-        let (config, revoked, next_update) = material(s)?;
+        let (config, revoked, next_update, issued) = material(s)?;
+        for (issuer, (number, at, path)) in issued.iter() {
+            if let Some((n, t, _)) = self.issued.load().get(issuer) {
+                let (had, got) = ((n.clone(), *t), (number.clone(), *at));
+                if older(&got, &had) {
+                    return Err(TlsError::OlderCrl {
+                        path: path.clone(),
+                        had: crl_age(&had),
+                        got: crl_age(&got),
+                    });
+                }
+            }
+        }
         warn_if_crl_stale(&next_update, time::OffsetDateTime::now_utc());
         self.current.store(config);
         self.revoked.store(Arc::new(revoked));
         self.next_update.store(Arc::new(next_update));
+        self.issued.store(Arc::new(issued));
         Ok(())
     }
 }

@@ -309,6 +309,8 @@ async fn revoked_cert_is_refused_after_sighup() {
     assert_eq!(resp.status, 200);
 
     let (cert, _) = env.officer("HN-AMR-0001");
+    let crl_path = env.pki.join(certs::pki::CRL);
+    let before = std::fs::read(&crl_path).unwrap();
     certs::pki::revoke(&env.pki, &cert).unwrap();
     p.signal("HUP");
     let refused = tests::env::eventually(5, || async {
@@ -319,6 +321,21 @@ async fn revoked_cert_is_refused_after_sighup() {
     })
     .await;
     assert!(refused, "revoked cert still accepted after SIGHUP");
+    // The older CRL copied back is refused on reload: it would un-revoke
+    // the officer (an outside probe was served again). The loaded CRL
+    // stays, and the error says why.
+    std::fs::write(&crl_path, before).unwrap();
+    p.signal("HUP");
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(
+        client
+            .get(p.data, &subject_path(), &INSPECTOR_HEADERS)
+            .await
+            .is_err(),
+        "an older CRL un-revoked the officer"
+    );
+    let said = tests::env::eventually(5, || async { p.stderr().contains("older CRL") }).await;
+    assert!(said, "stderr: {}", p.stderr());
     // Another officer's cert still works.
     let other = env.client(Some("CS-RATE-0007"), Proto::Http1);
     let resp = other.get(p.data, &subject_path(), &[]).await.unwrap();
