@@ -410,6 +410,20 @@ async fn the_record_routes_natural_person_id_is_masked_the_asked_one_is_not() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["subject"]["id"], RESIDENT_ID_MASKED);
     assert!(!String::from_utf8_lossy(&r.body).contains(RESIDENT_ID));
+    // Two records for one record id: 502, and its entry says none was
+    // returned (an outside probe's said 1 beside status 502).
+    let mut two = body.clone();
+    let second = json!({"id": "r-202", "item": "administrative_penalty",
+                        "decided_on": "2025-03-02"});
+    two["records"].as_array_mut().unwrap().push(second);
+    env.upstream.json("/v1/records/r-202", 200, &two);
+    let r = client
+        .get(gw.data_addr(), "/v1/records/r-202", &headers)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+    let entry = env.entry(r.header("inquiry-id").unwrap()).await;
+    assert_eq!((entry.status, entry.records_returned), (502, 0));
 
     let path = format!("/v1/subjects/{RESIDENT_ID}");
     env.upstream

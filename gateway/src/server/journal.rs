@@ -409,7 +409,14 @@ pub async fn commit(
         rule: clean(&d.rule),
         statutory_basis: text(d.statutory_basis),
         status,
-        records_returned: d.records_returned,
+        // Records reach the client only with a successful answer: a 502
+        // for an answer with two records, or a 451, returned none (an
+        // outside probe's entry said 1 beside status 502).
+        records_returned: if (200..300).contains(&status) {
+            d.records_returned
+        } else {
+            0
+        },
         records_suppressed: d
             .records_suppressed
             .into_iter()
