@@ -586,6 +586,14 @@ async fn rules_come_and_go_with_a_policy_reload() {
         err.contains("alert `probing`: `threshold` must be"),
         "{err}"
     );
+    // Monitoring sees that the gateway runs on its previous policy (an
+    // outside probe: only the process log said so).
+    let text = metrics(&env, &gw).await;
+    assert!(
+        text.contains("credgate_reload_last_ok{what=\"policy\"} 0")
+            && text.contains("credgate_reload_failures_total{what=\"policy\"} 1"),
+        "{text}"
+    );
     assert_eq!(ask(&c, &gw, &legal(1), &refused).await.status, 403);
     assert_eq!(ask(&c, &gw, &legal(2), &refused).await.status, 403);
     expect_alerts(&env, 2).await;

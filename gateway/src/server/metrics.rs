@@ -28,6 +28,11 @@ struct Inner {
     alerts: BTreeMap<String, u64>,
     /// Events the alert task could not take (its queue was full).
     alert_events_dropped: u64,
+    /// Reloads rejected (the previous material kept), by what: `policy`,
+    /// `tls`.
+    reload_failures: BTreeMap<String, u64>,
+    /// Whether the latest reload of each succeeded (1) or was rejected (0).
+    reload_ok: BTreeMap<String, u64>,
 }
 
 /// Counters shared by both planes.
@@ -72,6 +77,17 @@ impl Metrics {
     /// The counter the upstream client adds its retries to.
     pub fn upstream_retries(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
         std::sync::Arc::clone(&self.upstream_retries)
+    }
+
+    /// One reload of `what` (`policy`, `tls`): taken, or rejected with the
+    /// previous material kept (an outside probe: a rejected policy was
+    /// visible only in the process log).
+    pub fn reload(&self, what: &str, ok: bool) {
+        let mut g = self.lock();
+        if !ok {
+            *g.reload_failures.entry(what.to_owned()).or_default() += 1;
+        }
+        g.reload_ok.insert(what.to_owned(), u64::from(ok));
     }
 
     /// Count one answered request.
@@ -227,6 +243,24 @@ impl Metrics {
             "rule",
             &g.alerts,
         );
+        if !g.reload_ok.is_empty() {
+            labelled(
+                &mut out,
+                "credgate_reload_failures_total",
+                "counter",
+                "Reloads rejected (the previous policy or TLS material kept), by what.",
+                "what",
+                &g.reload_failures,
+            );
+            labelled(
+                &mut out,
+                "credgate_reload_last_ok",
+                "gauge",
+                "Whether the latest reload of the policy or TLS material was taken (1) or rejected (0: running on the previous one).",
+                "what",
+                &g.reload_ok,
+            );
+        }
         single(&mut out, "credgate_alert_events_dropped_total", "counter", "Committed inquiries not evaluated by the misuse alerts because the alert queue was full.", g.alert_events_dropped);
         if !g.witness_cosigned.is_empty() {
             for (name, kind, help, samples) in [

@@ -205,18 +205,23 @@ impl std::fmt::Debug for Shared {
 
 impl Shared {
     /// Re-read the policy (and consent key) off to the side; swap on success.
+    /// Counted in `/metrics` either way.
     pub fn reload_policy(&self) -> Result<(), ServeError> {
         let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = self.config.load_policy()?;
-        self.policy.store(Arc::new(fresh));
+        let fresh = self.config.load_policy();
+        self.metrics.reload("policy", fresh.is_ok());
+        self.policy.store(Arc::new(fresh?));
         tracing::info!(file = %self.config.policy_file.display(), "policy reloaded");
         Ok(())
     }
 
     /// Re-read server cert, key, client CA and CRLs; swap on success.
+    /// Counted in `/metrics` either way.
     pub fn reload_tls(&self) -> Result<(), ServeError> {
         let _guard = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.tls.reload(&self.config.server)?;
+        let reloaded = self.tls.reload(&self.config.server);
+        self.metrics.reload("tls", reloaded.is_ok());
+        reloaded?;
         self.metrics.crl_next_update(self.tls.crl_next_update());
         tracing::info!("tls material reloaded");
         Ok(())
