@@ -757,12 +757,14 @@ impl Reader {
                     prefetch = Prefetch::start(&self.store, chain_id, after);
                 }
             }
+            let mut computed = Vec::with_capacity(n);
             for row in page {
                 match row {
                     Ok(e) => {
                         if let Err(t) = v.push(&mut scratch, &e) {
                             return Ok(Err(tampered(chain_id, t)));
                         }
+                        computed.push((e.seq, v.completed_hex()));
                         next = e.seq.saturating_add(1);
                     }
                     Err(bad) => {
@@ -777,6 +779,11 @@ impl Reader {
                         }));
                     }
                 }
+            }
+            if let Err(t) =
+                crate::verify::check_stored_nodes(&self.store, chain_id, &computed).await?
+            {
+                return Ok(Err(tampered(chain_id, t)));
             }
             if !full {
                 break;

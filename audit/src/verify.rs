@@ -133,6 +133,33 @@ impl Walked {
     }
 }
 
+/// The stored tree nodes of the entries `computed` names (seq, nodes the
+/// walk computed for it) must be those: proofs read them, so nodes edited
+/// in the store break every proof through them while the entries still
+/// hash to the signed roots (an outside probe: `audit verify` said intact,
+/// `audit prove` failed).
+pub(crate) async fn check_stored_nodes(
+    store: &crate::store::AnyStore,
+    chain_id: &str,
+    computed: &[(u64, String)],
+) -> Result<Result<(), Tamper>, crate::error::AuditError> {
+    let seqs: Vec<u64> = computed.iter().map(|(seq, _)| *seq).collect();
+    let stored: std::collections::HashMap<u64, Option<String>> = store
+        .tree_nodes(chain_id, &seqs)
+        .await?
+        .into_iter()
+        .collect();
+    for (seq, nodes) in computed {
+        if stored.get(seq).and_then(|n| n.as_deref()) != Some(nodes.as_str()) {
+            return Ok(Err(Tamper::at(
+                *seq,
+                "stored Merkle tree nodes are not the ones the entries make (proofs read them)",
+            )));
+        }
+    }
+    Ok(Ok(()))
+}
+
 /// The tampering of an entry at `size`, a multiple of the chain's `every`,
 /// without the checkpoint its writer signed with it.
 pub(crate) fn missing_checkpoint(size: u64) -> Tamper {
@@ -331,6 +358,16 @@ impl TreeWalker {
         self.next_seq = seq.saturating_add(1);
         self.entries += 1;
         Ok(())
+    }
+
+    /// The tree nodes the last entry pushed completes, as its row stores
+    /// them (lowercase hex, levels 0 up, concatenated).
+    pub(crate) fn completed_hex(&self) -> String {
+        let mut out = String::with_capacity(64 * self.completed.len());
+        for n in &self.completed {
+            out.push_str(&hex::encode(n));
+        }
+        out
     }
 
     /// Ends the walk: a root named beyond the last entry means the chain

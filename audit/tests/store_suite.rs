@@ -38,6 +38,7 @@ both_stores!(
     forged_chain_without_genesis_is_found,
     crash_then_reopen_seals_the_old_chain,
     a_crashed_chain_missing_a_checkpoint_is_not_sealed,
+    edited_tree_nodes_are_found,
     live_export_verifies_while_appends_continue,
     one_rejected_entry_does_not_fail_its_batch,
     a_second_writer_seals_only_chains_nobody_writes,
@@ -1057,6 +1058,39 @@ async fn a_crashed_chain_missing_a_checkpoint_is_not_sealed(store: &TestStore) {
     assert_tampered(next.reader().verify(&pk).await.unwrap(), &chain, 10);
     next.shutdown().await.unwrap();
     std::mem::forget(crashed);
+}
+
+/// Stored Merkle tree nodes edited (the entries untouched, so every signed
+/// root still holds): proofs through them fail, and `verify` says so (an
+/// outside probe: verify said intact while `audit prove` failed).
+async fn edited_tree_nodes_are_found(store: &TestStore) {
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 25).await;
+    let chain = log.chain_id().to_owned();
+    store
+        .raw()
+        .await
+        .exec(&format!(
+            "UPDATE entries SET tree_nodes = replace(tree_nodes, '7', '8') \
+             WHERE chain_id = '{chain}' AND seq = 4"
+        ))
+        .await;
+    let why = match log.reader().verify(&pk).await.unwrap() {
+        VerifyReport::Tampered {
+            chain_id,
+            first_bad_seq,
+            why,
+        } => {
+            assert_eq!(
+                (chain_id.as_str(), first_bad_seq),
+                (chain.as_str(), 4),
+                "{why}"
+            );
+            why
+        }
+        other => panic!("edited tree nodes: {other:?}"),
+    };
+    assert!(why.contains("tree nodes"), "{why}");
 }
 
 async fn live_export_verifies_while_appends_continue(store: &TestStore) {

@@ -809,9 +809,8 @@ async fn a_crashed_chain_that_does_not_verify_is_not_sealed(store: &TestStore) {
     ))
     .await;
     // b: the stored tree nodes of its signed part altered (entry 5's leaf
-    // replaced by entry 1's): the frontier at 5 does not reproduce the
-    // checkpoint's root. verify itself recomputes the tree from the entries,
-    // so for it the chain stays intact (and open).
+    // replaced by entry 1's): not the nodes its entries make — proofs
+    // through them would fail — so not sealed, and verify names them.
     let b = crashed(5, 7, 100).await;
     raw.exec(&format!(
         "UPDATE entries SET tree_nodes = (SELECT tree_nodes FROM entries \
@@ -865,14 +864,18 @@ async fn a_crashed_chain_that_does_not_verify_is_not_sealed(store: &TestStore) {
         "an intact chain with only its genesis checkpoint is sealed"
     );
     // verify reports the first tampered chain in chain-id order: a at its
-    // forged row, or c at its first entry.
-    let (first, seq) = if a.chain_id() < c.chain_id() {
-        (a.chain_id(), 8)
-    } else {
-        (c.chain_id(), 1)
-    };
+    // forged row, b at its altered tree nodes (proofs read them), or c at
+    // its first entry.
+    let (first, seq, said) = [
+        (a.chain_id(), 8, "hash"),
+        (b.chain_id(), 5, "tree nodes"),
+        (c.chain_id(), 1, "hash"),
+    ]
+    .into_iter()
+    .min_by_key(|(chain, ..)| *chain)
+    .unwrap();
     let why = assert_tampered(next.reader().verify(&pk).await.unwrap(), first, seq);
-    assert!(why.contains("hash"), "{why}");
+    assert!(why.contains(said), "{why}");
     // The new chain links each at the latest checkpoint it has: a and b at
     // 5 (unsealed), c at its genesis, d at its seal.
     let lk = LogKey::raw(&pk).unwrap();
@@ -883,15 +886,11 @@ async fn a_crashed_chain_that_does_not_verify_is_not_sealed(store: &TestStore) {
     next.shutdown().await.unwrap();
 }
 
-/// KNOWN BUG (ignored until fixed; see the report of the test update): the
-/// next open seals a chain a crash (or someone) left open after verifying
-/// it only from its own last checkpoint through its tail
-/// (`writer::verify_from_last_checkpoint`), not against what the genesis
-/// links of later chains name for it. A cut chain whose final checkpoint
-/// a later chain links (cases 2, 3a above) — or a rewritten one (case 4) —
-/// gets a `sealed` checkpoint signed by the audit key over the cut or
-/// rewritten tree. `audit verify` still reports it (the link names another
-/// size or root), but the writer has signed a chain verify calls tampered.
+/// The next open seals a chain a crash (or someone) left open only after
+/// verifying it whole (`writer::verify_whole_chain`), against what the
+/// genesis links of later chains name for it too: a cut chain whose final
+/// checkpoint a later chain links (cases 2, 3a above) — or a rewritten one
+/// (case 4) — gets no `sealed` checkpoint, and `audit verify` reports it.
 async fn no_seal_over_a_chain_a_later_link_contradicts(store: &TestStore) {
     let key = generate_signing_key().unwrap();
     let a = filled(store, &key, 3, 10, 0).await;
