@@ -322,8 +322,9 @@ async fn run<B: hyper::body::Body>(cx: journal::Ctx<'_, B>) -> Result<Answer, Fa
     }
     let mut answer = Answer::api(answer);
     match (held, permit) {
-        // The search's answer keeps its permit until it is sent.
-        (true, Some(permit)) => {
+        // The search's answer keeps its permit until it is sent (a refusal
+        // is small, and gets its inquiry id added as a whole body).
+        (true, Some(permit)) if answer.status < 400 => {
             if let AnswerBody::Full(bytes) =
                 std::mem::replace(&mut answer.body, AnswerBody::Full(Vec::new()))
             {
