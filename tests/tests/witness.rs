@@ -407,5 +407,30 @@ async fn cosigned_then_cut(env: Env) {
     let (code, out) = require_witness(&env).await;
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("cut?"), "{out}");
+
+    // 3. A stored cosignature that does not verify (its signature altered:
+    //    what a checkpoint rewritten and re-signed looks like against the
+    //    cosignature it had) is shown as failing on the console, not as "no
+    //    key configured" (an outside probe): the restarted gateway's chain,
+    //    whose final checkpoint w1 cosigned.
+    tamper(
+        &env.store_url(),
+        "UPDATE cosignatures SET line = substr(line, 1, length(line) - 12) || 'AAAAAAAAAAAA' \
+         WHERE chain_id <> ?1 AND size >= ?2",
+        &chain,
+        0,
+    )
+    .await;
+    let running = env.start().await;
+    let page = auditor
+        .get(admin(&running), "/console/?lang=en", &[])
+        .await
+        .unwrap();
+    let body = String::from_utf8(page.body.to_vec()).unwrap();
+    assert!(
+        body.contains("w1: <span class=\"bad\">cosignature does NOT verify"),
+        "{body}"
+    );
+    running.shutdown().await.unwrap();
     w.stop().await;
 }

@@ -483,6 +483,10 @@ async fn overview(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, Console
             .cosignatures
             .iter()
             .map(|(w, _line)| {
+                // Verified, not verifiable here (no key for that witness),
+                // or failing: a stored cosignature that does not verify is
+                // a checkpoint the witness did not cosign — rewritten or
+                // re-signed (an outside probe saw it shown as "no key").
                 let verified = match (
                     &status.latest,
                     ctx.witnesses
@@ -490,9 +494,11 @@ async fn overview(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, Console
                         .find(|(name, _)| name == w)
                         .map(|(_, v)| v),
                 ) {
-                    (Some((_, _, note)), Some(v)) => audit::note::Note::parse(note)
-                        .is_ok_and(|n| n.verify(std::slice::from_ref(v)).is_ok()),
-                    _ => false,
+                    (Some((_, _, note)), Some(v)) => Some(
+                        audit::note::Note::parse(note)
+                            .is_ok_and(|n| n.verify(std::slice::from_ref(v)).is_ok()),
+                    ),
+                    _ => None,
                 };
                 (w.clone(), verified)
             })

@@ -16,8 +16,9 @@ pub struct ChainView {
     pub status: audit::ChainStatus,
     /// Whether the latest checkpoint's signature verified (None: no checkpoint).
     pub signed: Option<bool>,
-    /// Stored cosignatures by witness, and whether each verified.
-    pub cosigned: Vec<(String, bool)>,
+    /// Stored cosignatures by witness: verified, failing, or `None` (no
+    /// key for that witness here).
+    pub cosigned: Vec<(String, Option<bool>)>,
 }
 
 /// The overview's data.
@@ -245,8 +246,11 @@ pub fn overview(ctx: &Context<'_>, lang: Lang, o: &Overview) -> Markup {
                                     @if c.cosigned.is_empty() { span class="muted" { (t.no_cosignature) } }
                                     @for (w, ok) in &c.cosigned {
                                         div { (w) ": "
-                                            @if *ok { span class="ok" { (t.cosigned_verified) } }
-                                            @else { span class="muted" { (t.cosigned_unverified) } } }
+                                            @match ok {
+                                                Some(true) => span class="ok" { (t.cosigned_verified) },
+                                                Some(false) => span class="bad" { (t.cosigned_bad) },
+                                                None => span class="muted" { (t.cosigned_unverified) },
+                                            } }
                                     }
                                 }
                             }
