@@ -120,7 +120,7 @@ impl<'j> Judge<'j> {
             return Ok(false);
         };
         let facts = Facts::read(doc, record_fields, &self.names);
-        let objection = facts.objection;
+        let (objection, notice) = (facts.objection, facts.notice);
         match verdict(&facts, self.scope, self.now) {
             Some(reason) => {
                 let count = report.records_suppressed.entry(reason).or_insert(0);
@@ -134,13 +134,15 @@ impl<'j> Judge<'j> {
                 // under objection (an outside probe: `"objection": "none"`
                 // with `"objection_notice": "under objection review"` was
                 // served as written).
-                let written: Vec<NodeId> = doc
-                    .entries(record_fields)
-                    .filter(|(key, _)| key_matches(key, OBJECTION_NOTICE_KEY))
-                    .map(|(_, value)| value)
-                    .collect();
-                for value in written {
-                    doc.remove(value);
+                if notice {
+                    let written: Vec<NodeId> = doc
+                        .entries(record_fields)
+                        .filter(|(key, _)| key_matches(key, OBJECTION_NOTICE_KEY))
+                        .map(|(_, value)| value)
+                        .collect();
+                    for value in written {
+                        doc.remove(value);
+                    }
                 }
                 if objection {
                     let notice = Node::Str(Text::from_static(OBJECTION_NOTICE));
@@ -190,6 +192,8 @@ struct Facts<'r> {
     withheld: bool,
     /// Any `objection` raises one ([`raises_objection`]).
     objection: bool,
+    /// An `objection_notice` the upstream wrote (any spelling).
+    notice: bool,
 }
 
 /// The `decided_on` reading of one record.
@@ -280,6 +284,7 @@ impl<'r> Facts<'r> {
                 Some(Field::Restored) => facts.restored |= is_set(value),
                 Some(Field::Withheld) => facts.withheld |= is_set(value),
                 Some(Field::Objection) => facts.objection |= raises_objection(value),
+                Some(Field::Notice) => facts.notice = true,
                 None => {}
             }
         }
@@ -306,12 +311,14 @@ enum Field {
     Restored,
     Withheld,
     Objection,
+    /// The gateway's own label, [`OBJECTION_NOTICE_KEY`].
+    Notice,
 }
 
 /// The lifecycle field names, normalised once per body.
 struct FieldNames<'f> {
     /// In match order; first match wins.
-    names: [(Cow<'f, str>, Field); 6],
+    names: [(Cow<'f, str>, Field); 7],
     /// The body's key names, normalised once each.
     normals: Names,
 }
@@ -326,6 +333,7 @@ impl<'f> FieldNames<'f> {
                 (normalise(&fields.restored), Field::Restored),
                 (normalise(&fields.withheld_by_subject), Field::Withheld),
                 (normalise(&fields.objection), Field::Objection),
+                (normalise(OBJECTION_NOTICE_KEY), Field::Notice),
             ],
             normals: Names::default(),
         }
