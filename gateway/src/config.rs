@@ -855,6 +855,17 @@ impl Config {
                         url_problem(&e)
                     ),
                 );
+            } else if !names_a_database(store) {
+                // libpq's defaults would pick one (the user's name) and the
+                // log would land in a database nobody named (an outside
+                // probe: `postgres://` wrote it into `root`).
+                c.push(
+                    a.store.span().start,
+                    format!(
+                        "[audit] store `{}` names no database (expected postgres://HOST[:PORT]/DATABASE)",
+                        audit::redact_url(store)
+                    ),
+                );
             }
             store.clone()
         } else {
@@ -1113,6 +1124,19 @@ mod tests;
 
 /// What is wrong with a PostgreSQL URL, without repeating any of it (the
 /// parser's message may quote a password).
+/// Whether a PostgreSQL URL names its database: a non-empty path after
+/// the authority (`postgres://host/db`, `postgres:///db` for the local
+/// socket), or a `dbname=` parameter.
+fn names_a_database(url: &str) -> bool {
+    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = before_query.split_once('/').map_or("", |(_, path)| path);
+    !path.trim_matches('/').is_empty()
+        || query
+            .split('&')
+            .any(|p| p.strip_prefix("dbname=").is_some_and(|v| !v.is_empty()))
+}
+
 fn url_problem(e: &sqlx::Error) -> &'static str {
     match e {
         sqlx::Error::Configuration(inner) if inner.to_string().contains("port") => "a bad port",

@@ -146,6 +146,35 @@ fn a_postgres_store_url_that_does_not_parse_is_an_error_with_its_line() {
     }
 }
 
+/// A PostgreSQL URL that names no database is refused (an outside probe:
+/// `postgres://` was accepted and the log went into the database libpq's
+/// defaults chose); the socket form and `dbname=` name one.
+#[test]
+fn a_postgres_store_url_must_name_its_database() {
+    let dir = folder();
+    for bad in [
+        "postgres://",
+        "postgres://u:hunter2@db.example",
+        "postgres://db.example:5432/",
+        "postgresql://db.example?sslmode=disable",
+    ] {
+        let text = GOOD.replace("sqlite://audit/inquiries.db", bad);
+        let err = Config::load(&write(dir.path(), &text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("names no database"), "{bad}: {err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    for good in [
+        "postgres:///audit",
+        "postgres://db.example/audit?sslmode=disable",
+        "postgres://db.example?dbname=audit",
+    ] {
+        let text = GOOD.replace("sqlite://audit/inquiries.db", good);
+        assert!(Config::load(&write(dir.path(), &text)).is_ok(), "{good}");
+    }
+}
+
 #[test]
 fn unknown_key_is_an_error_with_file_and_line() {
     let dir = folder();
