@@ -39,6 +39,7 @@ both_stores!(
     crash_then_reopen_seals_the_old_chain,
     a_crashed_chain_missing_a_checkpoint_is_not_sealed,
     edited_tree_nodes_are_found,
+    a_column_of_another_type_is_named_as_such,
     live_export_verifies_while_appends_continue,
     one_rejected_entry_does_not_fail_its_batch,
     a_second_writer_seals_only_chains_nobody_writes,
@@ -1091,6 +1092,39 @@ async fn edited_tree_nodes_are_found(store: &TestStore) {
         other => panic!("edited tree nodes: {other:?}"),
     };
     assert!(why.contains("tree nodes"), "{why}");
+}
+
+/// A column altered to hold another type (SQLite lets it) is tampering
+/// at its row, said in the store's terms — not sqlx's, which names Rust
+/// types (an outside probe saw "Rust type `i64`").
+async fn a_column_of_another_type_is_named_as_such(store: &TestStore) {
+    if store.kind != Kind::Sqlite {
+        return;
+    }
+    let key = generate_signing_key().unwrap();
+    let (log, pk) = filled(store, &key, 10, 5).await;
+    let chain = log.chain_id().to_owned();
+    store
+        .raw()
+        .await
+        .exec(&format!(
+            "UPDATE entries SET time_ms = 'noon' WHERE chain_id = '{chain}' AND seq = 3"
+        ))
+        .await;
+    let why = match log.reader().verify(&pk).await.unwrap() {
+        VerifyReport::Tampered {
+            first_bad_seq, why, ..
+        } => {
+            assert_eq!(first_bad_seq, 3, "{why}");
+            why
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        why.contains("time_ms") && why.contains("another type"),
+        "{why}"
+    );
+    assert!(!why.contains("Rust"), "{why}");
 }
 
 async fn live_export_verifies_while_appends_continue(store: &TestStore) {

@@ -353,6 +353,29 @@ signed_row! {
     CosigRow in "cosignatures" { witness, line }
 }
 
+/// What is wrong with a stored column sqlx could not decode, in the
+/// store's terms: its name and that it holds a value of another type (not
+/// sqlx's wording, which names Rust types).
+pub(crate) fn column_problem<R: sqlx::Row>(e: &sqlx::Error, row: &R) -> String {
+    match e {
+        sqlx::Error::ColumnDecode { index, .. } => {
+            let index = index.trim_matches('"');
+            let name = index
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| {
+                    row.columns()
+                        .get(i)
+                        .map(|c| sqlx::Column::name(c).to_owned())
+                })
+                .unwrap_or_else(|| index.to_owned());
+            format!("column {name} holds a value of another type than the schema's")
+        }
+        sqlx::Error::ColumnNotFound(name) => format!("column {name} is missing"),
+        _ => "a column could not be read".to_owned(),
+    }
+}
+
 /// A stored row that could not be turned back into an [`Entry`].
 #[derive(Debug, Clone)]
 pub(crate) struct BadRow {
@@ -1302,7 +1325,7 @@ macro_rules! impl_common_store {
                         Err(e) => Err($crate::store::BadRow {
                             chain_id: chain_id.to_owned(),
                             seq: sqlx::Row::try_get::<i64, _>(row, 1).unwrap_or(0),
-                            why: format!("column of unexpected type: {e}"),
+                            why: $crate::store::column_problem(&e, row),
                         }),
                     });
                 }
