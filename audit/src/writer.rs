@@ -608,6 +608,7 @@ impl Writer {
         let mut tree = self.tree.clone();
         let mut seq = self.seq;
         let mut prev = self.head;
+        let mut sign_failed = false;
         for Request { mut entry, reply } in batch {
             // INVARIANT: values hashed are exactly the values stored; the
             // stores keep integers as BIGINT, so clamp to i64 first.
@@ -623,7 +624,14 @@ impl Writer {
             if seq.checked_rem(self.every) == Some(0) {
                 match self.sign(&tree, Kind::Periodic) {
                     Ok(cp) => notes.push(cp),
-                    Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
+                    Err(e) => {
+                        // The entry at a multiple of `every` is never
+                        // committed without its checkpoint (verify holds
+                        // the chain to it): the batch fails, unanswered
+                        // data leaves nowhere, the head stays.
+                        tracing::error!(error = %e, "signing a checkpoint failed; the batch is not committed");
+                        sign_failed = true;
+                    }
                 }
             }
             entries.push(Entry {
@@ -635,6 +643,14 @@ impl Writer {
             });
             replies.push(reply);
             prev = h;
+        }
+        if sign_failed {
+            for reply in replies {
+                let _ = reply.send(Err(AuditError::Unavailable(
+                    "signing a checkpoint failed".into(),
+                )));
+            }
+            return Ok(());
         }
         let covered = notes.last().map(|c| c.size) == Some(seq);
         if !covered && self.signed_at.elapsed() >= self.interval {

@@ -428,6 +428,46 @@ async fn a_resealed_whole_log_export_missing_a_linked_chain_is_tampered() {
     }
 }
 
+/// A gateway that started and stopped without logging anything leaves a
+/// chain with no entry — no line in an export — which the next chain's
+/// genesis links at size 0: the whole-log export still verifies (the
+/// reviewer of the link check).
+#[tokio::test]
+async fn a_whole_log_export_with_an_empty_linked_chain_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/log.db", dir.path().display());
+    let pkcs8 = crate::generate_signing_key().unwrap();
+    let cfg = crate::AuditConfig {
+        store_url: url.clone(),
+        signing_key_pkcs8: pkcs8.clone(),
+        checkpoint_every: 3,
+        ..Default::default()
+    };
+    let mut key = Vec::new();
+    for (chain, n) in [(0u64, 5u64), (1, 0), (2, 4)] {
+        let log = crate::AuditLog::open(&cfg).await.unwrap();
+        for i in 0..n {
+            log.append(crate::entry::tests::sample(chain * 100 + i))
+                .await
+                .unwrap();
+        }
+        key = log.public_key();
+        log.shutdown().await.unwrap();
+    }
+    let reader = Reader::connect(&url)
+        .await
+        .unwrap()
+        .with_signing_key(&pkcs8)
+        .unwrap();
+    let mut full = Vec::new();
+    reader.export(&Filter::default(), &mut full).await.unwrap();
+    let report = verify_export(std::io::Cursor::new(&full), &key).unwrap();
+    assert!(
+        matches!(report, VerifyReport::Intact { entries: 9, .. }),
+        "{report:?}"
+    );
+}
+
 /// A version 3 export (before exports were sealed: no end line) is refused
 /// by `verify_export` and read by `verify_export_any_version`, which checks
 /// its chains and says it is not sealed — and so cannot see a chain taken

@@ -482,7 +482,7 @@ async fn overview(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, Console
         let cosigned = status
             .cosignatures
             .iter()
-            .map(|(w, _line)| {
+            .map(|(w, line)| {
                 // Verified, not verifiable here (no key for that witness),
                 // or failing: a stored cosignature that does not verify is
                 // a checkpoint the witness did not cosign — rewritten or
@@ -494,10 +494,19 @@ async fn overview(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, Console
                         .find(|(name, _)| name == w)
                         .map(|(_, v)| v),
                 ) {
-                    (Some((_, _, note)), Some(v)) => Some(
-                        audit::note::Note::parse(note)
-                            .is_ok_and(|n| n.verify(std::slice::from_ref(v)).is_ok()),
-                    ),
+                    // The stored line itself, added to the checkpoint: one
+                    // that does not even parse is as failing as a bad
+                    // signature.
+                    (Some((_, _, note)), Some(v)) => match audit::note::Note::parse(note)
+                        .and_then(|mut n| n.add_sig_lines(line).map(|()| n))
+                        .map(|n| n.verify(std::slice::from_ref(v)))
+                    {
+                        Ok(Ok(_)) => Some(true),
+                        // Signed by another key of that witness (its key
+                        // rotated): not verifiable here, not failing.
+                        Ok(Err(audit::note::NoteError::NoTrustedSignature)) => None,
+                        _ => Some(false),
+                    },
                     _ => None,
                 };
                 (w.clone(), verified)

@@ -232,7 +232,23 @@ pub(super) fn log_abandoned(
     draft.entry.rule =
         "the client closed the connection (or reset the stream) before the request was taken up"
             .into();
+    // A bounded number commit at once (each may ask the store for the
+    // budget, then commit); past it the request is accounted in its
+    // certificate's next refusal summary, as a refusal past the budget is.
+    let Ok(permit) = std::sync::Arc::clone(&shared.abandoned).try_acquire_owned() else {
+        let time_ms =
+            i64::try_from(draft.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        shared.refusals.summarise(
+            &conn.identity,
+            draft.plane,
+            &clean(&draft.entry.inquiry_id),
+            time_ms,
+        );
+        shared.metrics.refusal_summarised();
+        return;
+    };
     runtime.spawn(async move {
+        let _permit = permit;
         let committed = commit(
             &shared,
             &conn.identity,

@@ -187,6 +187,9 @@ pub struct Shared {
     /// whose answers are held in memory at once, until sent: four per
     /// export permit ([`SEARCHES_PER_EXPORT`]); none free is 429.
     pub searches: Arc<Semaphore>,
+    /// Entries of abandoned requests committing at once
+    /// ([`journal::log_abandoned`]); past it they are summarised.
+    pub abandoned: Arc<Semaphore>,
     /// The refusal budget per certificate and its pending summaries.
     pub refusals: refusals::RefusalBudget,
     /// Misuse alerts: the event hand-off and the suspended officers.
@@ -624,6 +627,9 @@ impl Drop for Busy<'_> {
     }
 }
 
+/// Abandoned requests' entries committing at once.
+const ABANDONED_AT_ONCE: usize = 64;
+
 /// Log searches held in memory at once per `[admin]
 /// max_concurrent_exports` (a search's answer is at most 10 000 entries,
 /// about 10 MB: the default 2 exports allow 8 searches, ~80 MB).
@@ -900,6 +906,7 @@ async fn open_shared(
         rng: ring::rand::SystemRandom::new(),
         clock,
         exports: Arc::new(Semaphore::new(config.admin_max_concurrent_exports)),
+        abandoned: Arc::new(Semaphore::new(ABANDONED_AT_ONCE)),
         searches: Arc::new(Semaphore::new(
             config
                 .admin_max_concurrent_exports
