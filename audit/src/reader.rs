@@ -1397,6 +1397,9 @@ impl ExportChain {
 /// The genesis links of a whole-log export ([`verify_parsed`]): each names
 /// a chain of the file by origin and a checkpoint of it at the linked size
 /// with the linked root. `Err` names the chain at fault and why.
+/// The (size, root) pairs a chain's checkpoints name.
+type Named = HashSet<(u64, Hash)>;
+
 fn check_export_links(
     chains: &BTreeMap<String, ExportChain>,
     key: &LogKey,
@@ -1404,7 +1407,7 @@ fn check_export_links(
     // Each chain's checkpoints: opened with the key when its walk did not
     // open them already (a chain without entry lines), else only parsed.
     // By origin: the chain and the (size, root) its checkpoints name.
-    let mut by_origin: HashMap<String, (&String, HashSet<(u64, Hash)>)> = HashMap::new();
+    let mut by_origin: HashMap<String, (&String, Named)> = HashMap::new();
     let mut links: Vec<(&String, crate::tree_head::Link)> = Vec::new();
     for (chain_id, chain) in chains {
         let cps: Vec<Checkpoint> = if chain.walker.is_some() {
