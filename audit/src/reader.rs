@@ -1394,12 +1394,12 @@ impl ExportChain {
     }
 }
 
-/// The genesis links of a whole-log export ([`verify_parsed`]): each names
-/// a chain of the file by origin and a checkpoint of it at the linked size
-/// with the linked root. `Err` names the chain at fault and why.
 /// The (size, root) pairs a chain's checkpoints name.
 type Named = HashSet<(u64, Hash)>;
 
+/// The genesis links of a whole-log export ([`verify_parsed`]): each names
+/// a chain of the file by origin and a checkpoint of it at the linked size
+/// with the linked root. `Err` names the chain at fault and why.
 fn check_export_links(
     chains: &BTreeMap<String, ExportChain>,
     key: &LogKey,
