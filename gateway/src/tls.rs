@@ -418,6 +418,20 @@ impl TlsHandle {
     /// served again).
     pub fn reload(&self, s: &ServerSection) -> Result<(), TlsError> {
         let (config, revoked, next_update, issued) = material(s)?;
+        // An issuer whose CRL was loaded keeps one: dropping it would
+        // un-revoke its certificates as surely as an older one.
+        if let Some((_, (n, t, path))) = self
+            .issued
+            .load()
+            .iter()
+            .find(|(issuer, _)| !issued.contains_key(*issuer))
+        {
+            return Err(TlsError::OlderCrl {
+                path: path.clone(),
+                had: crl_age(&(n.clone(), *t)),
+                got: "no CRL of that issuer any more".into(),
+            });
+        }
         for (issuer, (number, at, path)) in issued.iter() {
             if let Some((n, t, _)) = self.issued.load().get(issuer) {
                 let (had, got) = ((n.clone(), *t), (number.clone(), *at));

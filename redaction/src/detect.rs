@@ -724,8 +724,9 @@ type Mark = (usize, usize, Class);
 
 /// The byte ranges of `text` that are HTML markup, and what each is to the
 /// detectors as one character: a tag (`<br>`, `</td><td>` is two, `<span
-/// class="n">`: a letter, then up to 64 bytes with at most one digit, no
-/// `<`/`>`/`&`) or a named character reference (`&nbsp;`) is a separator;
+/// class="n">`: a letter, then up to 256 bytes with at most one digit, no
+/// `<`/`>`/`&`), a comment (`<!-- … -->`, at most one digit) or a named
+/// character reference (`&nbsp;`) is a separator;
 /// a numeric one (`&#49;`, `&#x31;`) is the character it stands for (a
 /// digit, a separator, ...). A remark rendered as HTML showed
 /// `138<br>1234<br>5678` as a mobile. Sorted, disjoint; linear in `text`.
@@ -753,8 +754,23 @@ fn markup(text: &str) -> Vec<Mark> {
     ranges
 }
 
-/// Where an HTML tag ([`markup`]) starting at byte `at` ends.
+/// The longest tag or comment read as markup, in bytes.
+const MAX_TAG: usize = 256;
+
+/// Where an HTML tag or comment ([`markup`]) starting at byte `at` ends.
 fn tag_at(bytes: &[u8], at: usize) -> Option<usize> {
+    // A comment (`<!-- … -->`) with at most one digit in it.
+    if bytes.get(at..at + 4) == Some(b"<!--") {
+        let limit = (at + MAX_TAG).min(bytes.len());
+        let body = bytes.get(at + 4..limit)?;
+        let end = body.windows(3).position(|w| w == b"-->")?;
+        let digits = body
+            .get(..end)?
+            .iter()
+            .filter(|b| b.is_ascii_digit())
+            .count();
+        return (digits <= 1).then_some(at + 4 + end + 3);
+    }
     let mut i = at + 1;
     if bytes.get(i) == Some(&b'/') {
         i += 1;
@@ -762,7 +778,7 @@ fn tag_at(bytes: &[u8], at: usize) -> Option<usize> {
     if !bytes.get(i)?.is_ascii_alphabetic() {
         return None;
     }
-    let limit = (i + 64).min(bytes.len());
+    let limit = (i + MAX_TAG).min(bytes.len());
     let mut digits = 0;
     while i < limit {
         match bytes.get(i)? {
@@ -803,7 +819,8 @@ fn reference_at(bytes: &[u8], at: usize) -> Option<(usize, Class)> {
         Some(b'x' | b'X') => (at + 3, 16, u8::is_ascii_hexdigit),
         _ => (at + 2, 10, u8::is_ascii_digit),
     };
-    let len = body(from, 7, accept)?;
+    // Up to 10 digits: a code point with leading zeros (`&#00000049;`).
+    let len = body(from, 10, accept)?;
     let digits = std::str::from_utf8(bytes.get(from..from + len)?).ok()?;
     let c = char::from_u32(u32::from_str_radix(digits, radix).ok()?)?;
     Some((from + len + 1, classify(c)))

@@ -493,7 +493,7 @@ fn an_objection_label_the_upstream_wrote_is_not_served() {
     for (objection, labelled) in [("none", false), ("pending", true)] {
         let body = json!({"records": [{
             "id": "1", "item": "basic", "objection": objection,
-            "objection_notice": "under objection review",
+            "objection_notice": "the upstream label",
             "Objection-Notice": "resolved",
             "ＯＢＪＥＣＴＩＯＮ＿ＮＯＴＩＣＥ": "x"
         }]});

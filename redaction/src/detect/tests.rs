@@ -1197,6 +1197,19 @@ fn html_markup_between_digits_does_not_hide_a_number() {
             1,
         ),
         (
+            "138<!-- x -->1234<!---->5678",
+            "138<!-- x -->****<!---->**78".to_owned(),
+            0,
+            1,
+        ),
+        (
+            "138<span style=\"color: red; font-family: serif; font-size: small; line-height: normal; text-decoration: none\">1234</span>5678",
+            "138<span style=\"color: red; font-family: serif; font-size: small; line-height: normal; text-decoration: none\">****</span>**78".to_owned(),
+            0,
+            1,
+        ),
+        ("138&#00000049;2345678", "138******78".to_owned(), 0, 1),
+        (
             &format!("{}<br>{}<br>{}", &valid[..6], &valid[6..14], &valid[14..]),
             format!("{}<br>********<br>{}", &valid[..6], &valid[14..]),
             1,
@@ -1218,6 +1231,7 @@ fn html_markup_between_digits_does_not_hide_a_number() {
     for text in [
         "138<p><p><p><p>12345678",
         "138<b 1 2>1234<b>5678",
+        "138<!-- 12 -->12345678",
         "138&toolongname1;1234;5678",
         "138&#1114112;12345678",
         "138<",
