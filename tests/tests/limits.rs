@@ -306,6 +306,59 @@ async fn a_request_sent_and_closed_at_once_is_logged() {
     gw.shutdown().await.unwrap();
 }
 
+/// HTTP/2: requests sent whole (HEADERS with END_STREAM) on a connection
+/// the client closes at once are dropped by h2 before the gateway sees
+/// them; the connection's frames are counted, and each request that never
+/// reached a handler (nor was refused with its own entry) is logged as
+/// abandoned (an outside probe: ten such requests left no entry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_requests_sent_and_abandoned_are_logged() {
+    let env = Env::new().await;
+    let gw = env.start().await;
+    let client = env.client(Some("HN-AMR-0001"), Proto::Http2);
+    let mut tls = client.connect(gw.data_addr()).await.unwrap();
+    // HPACK literal header fields, not indexed, new names, no Huffman.
+    let field = |name: &str, value: &str| {
+        let mut f = vec![0u8, name.len() as u8];
+        f.extend_from_slice(name.as_bytes());
+        f.push(value.len() as u8);
+        f.extend_from_slice(value.as_bytes());
+        f
+    };
+    let frame = |kind: u8, flags: u8, stream: u32, payload: &[u8]| {
+        let len = payload.len() as u32;
+        let mut f = len.to_be_bytes()[1..].to_vec();
+        f.extend_from_slice(&[kind, flags]);
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    };
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend(frame(4, 0, 0, &[]));
+    for stream in [1u32, 3, 5, 7] {
+        let mut block = Vec::new();
+        for (n, v) in [
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":authority", "localhost"),
+            (":path", path.as_str()),
+        ] {
+            block.extend(field(n, v));
+        }
+        // END_STREAM | END_HEADERS
+        out.extend(frame(1, 0x5, stream, &block));
+    }
+    tls.write_all(&out).await.unwrap();
+    tls.flush().await.unwrap();
+    drop(tls);
+    let logged = tests::env::eventually(5, || async { env.entries().await.len() >= 4 }).await;
+    let entries = env.entries().await;
+    assert!(logged, "{} of 4 logged: {entries:?}", entries.len());
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    gw.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_http_is_refused_and_logged() {
     let env = Env::new().await;

@@ -330,6 +330,28 @@ async fn log_wire_events(shared: &Shared, conn: &ConnInfo, plane: Plane) {
     }
 }
 
+/// HTTP/2 streams the client opened and abandoned before hyper took them
+/// up ([`wire::WireLog::abandoned_streams`]): an entry each, as a request
+/// its client abandoned ([`journal::log_abandoned`]: `client_closed`,
+/// counted against the refusal budget), at most [`MAX_ABANDONED_LOGGED`]
+/// per connection (h2 ends a connection after a few hundred resets).
+fn log_abandoned_streams(shared: &Arc<Shared>, conn: &Arc<ConnInfo>, plane: Plane) {
+    let n = conn.wire.abandoned_streams().min(MAX_ABANDONED_LOGGED);
+    for _ in 0..n {
+        let draft = journal::Draft::new(
+            plane.name(),
+            journal::new_inquiry_id(&shared.rng),
+            String::new(),
+            String::new(),
+            shared.clock.now(),
+        );
+        journal::log_abandoned(Arc::clone(shared), Arc::clone(conn), draft);
+    }
+}
+
+/// See [`log_abandoned_streams`].
+const MAX_ABANDONED_LOGGED: u64 = 1024;
+
 /// A request hyper refused before it reached a handler (malformed, or a
 /// head over `max_header_bytes`) still gets its inquiry-log entry.
 async fn log_unparsed_request(
@@ -1097,6 +1119,7 @@ async fn serve_connection(
         // future unpolled when the client closes right after sending), it
         // logs the request as abandoned.
         let abandoned = Abandoned::new(&shared, &conn, plane, &req);
+        conn.wire.dispatched();
         async move {
             let _busy = Busy::new(&conn);
             conn.head_mark
@@ -1145,6 +1168,7 @@ async fn serve_connection(
                     }
                 }
                 log_wire_events(&shared, &conn_info, plane).await;
+                log_abandoned_streams(&shared, &conn_info, plane);
                 break;
             }
             _ = conn_info.wire.notify.notified() => {

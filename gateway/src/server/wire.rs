@@ -115,6 +115,14 @@ pub(super) struct WireLog {
     /// The inquiry id sent in place of hyper's refusal of an unparsable
     /// request, for its entry.
     unparsed_id: Mutex<Option<String>>,
+    /// HTTP/2: streams the client opened (a `HEADERS` frame on a new,
+    /// client-initiated stream id).
+    client_streams: AtomicU64,
+    /// HTTP/2: streams the server refused before any handler (each logged
+    /// as a [`WireEvent::StreamReset`], or counted as dropped).
+    server_resets: AtomicU64,
+    /// Requests hyper handed to the gateway's service on this connection.
+    dispatched: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -144,6 +152,24 @@ impl WireLog {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
+    }
+
+    /// One request handed to the service ([`WireLog::abandoned_streams`]).
+    pub(super) fn dispatched(&self) {
+        self.dispatched.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// HTTP/2 streams the client opened that neither reached the service
+    /// nor were refused by the server (each refusal has its entry): a
+    /// request sent, then abandoned — the connection closed or the stream
+    /// reset before hyper took it up, which h2 drops unseen (an outside
+    /// probe: ten requests sent with END_STREAM and the connection closed
+    /// left no entry). Read when the connection has ended.
+    pub(super) fn abandoned_streams(&self) -> u64 {
+        self.client_streams
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.dispatched.load(Ordering::Relaxed))
+            .saturating_sub(self.server_resets.load(Ordering::Relaxed))
     }
 
     fn push(&self, e: WireEvent) {
@@ -239,6 +265,7 @@ impl FrameReader {
             RST_STREAM if self.captured == 4 => {
                 let code = u32::from_be_bytes([c0, c1, c2, c3]);
                 if code != NO_ERROR && code != CANCEL && !self.answered.contains(&self.stream) {
+                    log.server_resets.fetch_add(1, Ordering::Relaxed);
                     log.push(WireEvent::StreamReset {
                         stream: self.stream,
                         code,
@@ -258,6 +285,52 @@ impl FrameReader {
     }
 }
 
+/// Follows the frames the client writes on an HTTP/2 connection (after
+/// the preface), only their 9-byte heads: counts the streams it opens.
+#[derive(Debug, Default)]
+struct ClientFrames {
+    header: [u8; 9],
+    header_len: usize,
+    /// Payload bytes of the current frame still to skip.
+    remaining: usize,
+    /// The highest client stream id opened so far.
+    max_stream: u32,
+}
+
+impl ClientFrames {
+    fn feed(&mut self, mut bytes: &[u8], log: &WireLog) {
+        while !bytes.is_empty() {
+            if self.remaining > 0 {
+                let skip = self.remaining.min(bytes.len());
+                self.remaining -= skip;
+                bytes = bytes.get(skip..).unwrap_or_default();
+                continue;
+            }
+            let take = (9 - self.header_len).min(bytes.len());
+            if let (Some(dst), Some(src)) = (
+                self.header.get_mut(self.header_len..self.header_len + take),
+                bytes.get(..take),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            self.header_len += take;
+            bytes = bytes.get(take..).unwrap_or_default();
+            if self.header_len == 9 {
+                let [l0, l1, l2, kind, _flags, s0, s1, s2, s3] = self.header;
+                self.remaining = (usize::from(l0) << 16) | (usize::from(l1) << 8) | usize::from(l2);
+                let stream = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]);
+                // A new client-initiated stream (odd id above those seen):
+                // trailers on an open stream are not a request.
+                if kind == HEADERS && stream % 2 == 1 && stream > self.max_stream {
+                    self.max_stream = stream;
+                    log.client_streams.fetch_add(1, Ordering::Relaxed);
+                }
+                self.header_len = 0;
+            }
+        }
+    }
+}
+
 /// A connection's stream, watched (see the module docs).
 #[derive(Debug)]
 pub(super) struct Watched<S> {
@@ -267,6 +340,8 @@ pub(super) struct Watched<S> {
     start: Vec<u8>,
     /// `Some` once the client spoke HTTP/2.
     frames: Option<FrameReader>,
+    /// The client's frames, once it spoke HTTP/2.
+    client: Option<ClientFrames>,
     decided: bool,
     /// The gateway's answer in place of hyper's refusal, and how much of
     /// it is written; drained before anything else is written or flushed.
@@ -320,6 +395,7 @@ impl<S> Watched<S> {
             log,
             start: Vec::new(),
             frames: None,
+            client: None,
             decided: false,
             replacement: Vec::new(),
             replaced: 0,
@@ -371,6 +447,9 @@ impl<S> Watched<S> {
             .read
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if self.decided {
+            if let Some(client) = self.client.as_mut() {
+                client.feed(bytes, &self.log);
+            }
             return;
         }
         let take = (H2_PREFACE.len() - self.start.len()).min(bytes.len());
@@ -381,6 +460,9 @@ impl<S> Watched<S> {
         } else if self.start.len() == H2_PREFACE.len() {
             self.decided = true;
             self.frames = Some(FrameReader::default());
+            let mut client = ClientFrames::default();
+            client.feed(bytes.get(take..).unwrap_or_default(), &self.log);
+            self.client = Some(client);
         }
         if self.decided {
             self.start = Vec::new();
