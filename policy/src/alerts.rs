@@ -236,6 +236,10 @@ pub struct AlertEvent {
     pub time_ms: i64,
     /// The entry's inquiry id.
     pub inquiry_id: String,
+    /// How many inquiries it stands for: 1, or a refusal summary's count
+    /// (refusals past a certificate's budget, one entry a second): counting
+    /// rules (`refusals`, `off_hours`) add it, distinct ones ignore it.
+    pub weight: u32,
 }
 
 /// A rule that fired: everything its alert entry records.
@@ -365,18 +369,21 @@ pub fn parse_lift(text: &str) -> Option<(&str, &str)> {
 /// One key's sliding window.
 #[derive(Debug, Default)]
 struct Window {
-    /// (time, counted value, inquiry id), oldest first.
-    events: VecDeque<(i64, String, String)>,
+    /// (time, counted value, inquiry id, weight), oldest first.
+    events: VecDeque<(i64, String, String, u32)>,
     /// Occurrences per value inside the window (distinct kinds only).
     values: HashMap<String, u32>,
+    /// The weights of the events inside the window, summed.
+    total: u64,
 }
 
 impl Window {
     /// Drop events at or before `now - window`.
     fn expire(&mut self, now_ms: i64, window_ms: i64) {
         let edge = now_ms.saturating_sub(window_ms);
-        while self.events.front().is_some_and(|(t, _, _)| *t <= edge) {
-            if let Some((_, value, _)) = self.events.pop_front() {
+        while self.events.front().is_some_and(|(t, ..)| *t <= edge) {
+            if let Some((_, value, _, weight)) = self.events.pop_front() {
+                self.total = self.total.saturating_sub(u64::from(weight));
                 if let Some(n) = self.values.get_mut(&value) {
                     *n -= 1;
                     if *n == 0 {
@@ -391,7 +398,7 @@ impl Window {
         if distinct {
             self.values.len()
         } else {
-            self.events.len()
+            usize::try_from(self.total).unwrap_or(usize::MAX)
         }
     }
 }
@@ -501,9 +508,11 @@ impl Evaluator {
             let per_rule = self.windows.entry(rule.name.clone()).or_default();
             let window = per_rule.entry(key.to_owned()).or_default();
             window.expire(e.time_ms, millis(rule.window));
+            let weight = e.weight.max(1);
             window
                 .events
-                .push_back((e.time_ms, value.to_owned(), e.inquiry_id.clone()));
+                .push_back((e.time_ms, value.to_owned(), e.inquiry_id.clone(), weight));
+            window.total = window.total.saturating_add(u64::from(weight));
             if rule.kind.distinct() {
                 *window.values.entry(value.to_owned()).or_default() += 1;
             }
@@ -514,7 +523,7 @@ impl Evaluator {
             let first_inquiry = window
                 .events
                 .front()
-                .map(|(_, _, id)| id.clone())
+                .map(|(_, _, id, _)| id.clone())
                 .unwrap_or_default();
             // Fired: counted anew from this moment.
             per_rule.remove(key);

@@ -245,11 +245,20 @@ impl Alerts {
 pub fn event_of(e: &audit::NewEntry) -> Option<AlertEvent> {
     if e.plane != "data"
         || e.officer_id.is_empty()
-        || e.reason == super::refusals::SUMMARY_REASON
         || e.reason == policy::Reason::OfficerSuspended.code()
     {
         return None;
     }
+    // A refusal summary stands for its count of refusals past the
+    // certificate's budget (an outside probe: 29 399 refusals fired a
+    // threshold-10 `refusals` rule 19 times, only for those logged one by
+    // one). A summary that does not parse counts once.
+    let weight = if e.reason == super::refusals::SUMMARY_REASON {
+        crate::audit_api::refusal_summary(&e.rule)
+            .map_or(1, |(count, _, _)| u32::try_from(count).unwrap_or(u32::MAX))
+    } else {
+        1
+    };
     Some(AlertEvent {
         officer: e.officer_id.clone(),
         unit: e.unit.clone(),
@@ -261,6 +270,7 @@ pub fn event_of(e: &audit::NewEntry) -> Option<AlertEvent> {
         },
         time_ms: e.time_ms,
         inquiry_id: e.inquiry_id.clone(),
+        weight,
     })
 }
 

@@ -545,8 +545,21 @@ pub async fn summarise_refusals(
 pub async fn flush_refusals(shared: &Shared) {
     for pending in shared.refusals.take() {
         let entry = summary_entry(&pending, new_inquiry_id(&shared.rng));
+        // The refusals it stands for count for the misuse alerts too.
+        let event = if shared.policy.load().alerts().is_empty() {
+            None
+        } else {
+            super::alerts::event_of(&entry)
+        };
         match shared.audit.append(entry).await {
-            Ok(_) => shared.metrics.refusal_summary(),
+            Ok(_) => {
+                shared.metrics.refusal_summary();
+                if let Some(event) = event {
+                    if !shared.alerts.offer(event) {
+                        shared.metrics.alert_event_dropped();
+                    }
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, refusals = pending.count, "refusal summary not logged; kept for the next second");
                 shared.refusals.restore(pending);

@@ -33,6 +33,7 @@ fn ev(
         decision: d,
         time_ms: t,
         inquiry_id: id.into(),
+        weight: 1,
     }
 }
 
@@ -344,4 +345,40 @@ fn an_adopted_rule_counts_from_its_adoption_only() {
         f.iter().any(|f| f.rule == "new" && f.first_inquiry == "d7"),
         "{f:?}"
     );
+}
+
+/// An event standing for several inquiries (a refusal summary) adds its
+/// weight to a counting rule's window, at most one firing per event; a
+/// distinct rule counts its value once.
+#[test]
+fn a_weighted_event_counts_its_weight() {
+    let mut e = Evaluator::new(vec![rule("probing", AlertKind::Refusals, 10, "10m")], 0);
+    let mut summary = ev("A", "U", None, EventDecision::Deny, MON_10, "s1");
+    summary.weight = 7;
+    assert!(e.observe(&summary).is_empty());
+    let mut more = ev("A", "U", None, EventDecision::Deny, MON_10 + 1, "s2");
+    more.weight = 250;
+    let f = e.observe(&more);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].count, 257);
+    assert_eq!(f[0].first_inquiry, "s1");
+    // The window restarted: the weight past the threshold is not carried.
+    assert!(e
+        .observe(&ev("A", "U", None, EventDecision::Deny, MON_10 + 2, "d1"))
+        .is_empty());
+    // Weights expire with their event.
+    let mut e = Evaluator::new(vec![rule("probing", AlertKind::Refusals, 10, "10m")], 0);
+    let mut old = ev("A", "U", None, EventDecision::Deny, MON_10, "s1");
+    old.weight = 9;
+    assert!(e.observe(&old).is_empty());
+    assert!(e
+        .observe(&ev(
+            "A",
+            "U",
+            None,
+            EventDecision::Deny,
+            MON_10 + 600_001,
+            "d1"
+        ))
+        .is_empty());
 }

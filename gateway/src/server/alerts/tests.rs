@@ -32,6 +32,7 @@ fn a_full_queue_refuses_without_waiting() {
         decision: EventDecision::Deny,
         time_ms: 0,
         inquiry_id: "i".into(),
+        weight: 1,
     };
     assert!(a.offer(ev.clone()));
     assert!(!a.offer(ev.clone()));
@@ -39,8 +40,8 @@ fn a_full_queue_refuses_without_waiting() {
 }
 
 /// The rebuild at start counts what the running gateway counted: an
-/// inquiry's own data-plane entry, never a refusals summary (written past
-/// a certificate's refusal budget, with no event of its own), nor an
+/// inquiry's own data-plane entry, and a refusals summary as the refusals
+/// it stands for (written past a certificate's refusal budget), never an
 /// admin-plane or officer-less entry.
 #[test]
 fn only_an_inquirys_own_data_plane_entry_is_an_event() {
@@ -54,11 +55,15 @@ fn only_an_inquirys_own_data_plane_entry_is_an_event() {
     let ev = event_of(&refused).expect("a refusal counts");
     assert_eq!(ev.decision, EventDecision::Deny);
     assert_eq!(ev.officer, "HN-AMR-0009");
+    assert_eq!(ev.weight, 1);
+    // A refusal summary stands for its count of refusals.
     let summary = audit::NewEntry {
         reason: "refusals_summarised".into(),
+        rule: "refusal budget exceeded: 250 refused requests answered 429, inquiry ids a..b".into(),
         ..refused.clone()
     };
-    assert_eq!(event_of(&summary), None);
+    let ev = event_of(&summary).expect("a summary counts");
+    assert_eq!((ev.decision, ev.weight), (EventDecision::Deny, 250));
     let admin = audit::NewEntry {
         plane: "admin".into(),
         ..refused.clone()
