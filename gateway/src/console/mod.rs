@@ -470,6 +470,14 @@ pub fn search_filter(p: &Params) -> Result<audit::Filter, ConsoleError> {
     })
 }
 
+/// The signer a signature line (`— NAME BASE64`) names.
+fn signer_of(line: &str) -> Option<&str> {
+    line.trim_start()
+        .strip_prefix('\u{2014}')?
+        .split_whitespace()
+        .next()
+}
+
 async fn overview(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, ConsoleError> {
     let key = audit::tree_head::LogKey::raw(ctx.public_key)?;
     let mut chains = Vec::new();
@@ -502,9 +510,15 @@ async fn overview(ctx: &Context<'_>, lang: Lang) -> Result<maud::Markup, Console
                         .map(|n| n.verify(std::slice::from_ref(v)))
                     {
                         Ok(Ok(_)) => Some(true),
-                        // Signed by another key of that witness (its key
-                        // rotated): not verifiable here, not failing.
-                        Ok(Err(audit::note::NoteError::NoTrustedSignature)) => None,
+                        // Signed under that witness's name by another key
+                        // (its key rotated): not verifiable here, not
+                        // failing. A line naming another signer, filed
+                        // under this witness, fails.
+                        Ok(Err(audit::note::NoteError::NoTrustedSignature))
+                            if signer_of(line) == Some(v.name.as_str()) =>
+                        {
+                            None
+                        }
                         _ => Some(false),
                     },
                     _ => None,

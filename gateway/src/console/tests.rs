@@ -224,3 +224,13 @@ fn entry_table_heads_are_the_rows_the_pages_wrote() {
         }
     }
 }
+
+#[test]
+fn the_signer_of_a_signature_line_is_its_name() {
+    assert_eq!(
+        signer_of("\u{2014} witness.local/w1 AAAAAAAA\n"),
+        Some("witness.local/w1")
+    );
+    assert_eq!(signer_of("- witness.local/w1 AAAA"), None);
+    assert_eq!(signer_of(""), None);
+}

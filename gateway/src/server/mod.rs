@@ -190,6 +190,8 @@ pub struct Shared {
     /// Entries of abandoned requests committing at once
     /// ([`journal::log_abandoned`]); past it they are summarised.
     pub abandoned: Arc<Semaphore>,
+    /// Process-log lines of connection-level events ([`LogThrottle`]).
+    pub conn_log: LogThrottle,
     /// The refusal budget per certificate and its pending summaries.
     pub refusals: refusals::RefusalBudget,
     /// Misuse alerts: the event hand-off and the suspended officers.
@@ -649,6 +651,45 @@ impl Drop for Busy<'_> {
     }
 }
 
+/// At most one process-log line a second for events any client can cause
+/// at will before it has an identity (a connection shed past
+/// `max_connections`, a TLS handshake refused, timed out or shed); the
+/// others are counted into the next line (an outside probe grew stderr
+/// without bound with a connect flood).
+#[derive(Debug, Default)]
+pub struct LogThrottle {
+    /// The UTC second of the last line written.
+    second: std::sync::atomic::AtomicU64,
+    /// Events since, not written.
+    suppressed: std::sync::atomic::AtomicU64,
+}
+
+impl LogThrottle {
+    /// `Some(n)`: write a line now, `n` events were left out since the last
+    /// one; `None`: leave this one out.
+    pub fn admit(&self, now_s: u64) -> Option<u64> {
+        let last = self.second.load(Ordering::Relaxed);
+        if last != now_s
+            && self
+                .second
+                .compare_exchange(last, now_s, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.suppressed.swap(0, Ordering::Relaxed));
+        }
+        self.suppressed.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+/// The current UTC second (for [`LogThrottle`]).
+fn unix_second() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// Abandoned requests' entries committing at once.
 const ABANDONED_AT_ONCE: usize = 64;
 
@@ -929,6 +970,7 @@ async fn open_shared(
         clock,
         exports: Arc::new(Semaphore::new(config.admin_max_concurrent_exports)),
         abandoned: Arc::new(Semaphore::new(ABANDONED_AT_ONCE)),
+        conn_log: LogThrottle::default(),
         searches: Arc::new(Semaphore::new(
             config
                 .admin_max_concurrent_exports
@@ -1036,10 +1078,13 @@ async fn accept_loop(
             Err(TryAcquireError::Closed) => break,
             Err(TryAcquireError::NoPermits) => {
                 crowded.store(true, Ordering::SeqCst);
-                tracing::warn!(
-                    max_connections = limits.max_connections,
-                    "connection limit reached; shedding idle and handshaking connections"
-                );
+                if let Some(left_out) = shared.conn_log.admit(unix_second()) {
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        left_out,
+                        "connection limit reached; shedding idle and handshaking connections"
+                    );
+                }
                 let p = tokio::select! {
                     _ = stop.changed() => break,
                     p = permits.clone().acquire_owned() => p,
@@ -1079,15 +1124,21 @@ async fn serve_connection(
     let tls = match handshake(acceptor.accept(tcp), limits.handshake_timeout, &crowded).await {
         Handshake::Done(s) => *s,
         Handshake::Refused(e) => {
-            tracing::info!(%peer, error = %e, "tls handshake refused");
+            if let Some(left_out) = shared.conn_log.admit(unix_second()) {
+                tracing::info!(%peer, error = %e, left_out, "tls handshake refused");
+            }
             return;
         }
         Handshake::TimedOut => {
-            tracing::info!(%peer, "tls handshake timed out");
+            if let Some(left_out) = shared.conn_log.admit(unix_second()) {
+                tracing::info!(%peer, left_out, "tls handshake timed out");
+            }
             return;
         }
         Handshake::Shed => {
-            tracing::info!(%peer, "tls handshake shed: connection limit reached");
+            if let Some(left_out) = shared.conn_log.admit(unix_second()) {
+                tracing::info!(%peer, left_out, "tls handshake shed: connection limit reached");
+            }
             return;
         }
     };

@@ -138,3 +138,16 @@ async fn a_panicking_handler_gets_a_logged_500() {
     assert_eq!(resp.status(), 404);
     running.shutdown().await.unwrap();
 }
+
+/// One process-log line a second for connection-level events a client can
+/// cause at will; the rest are counted into the next line.
+#[test]
+fn connection_log_lines_are_throttled_to_one_a_second() {
+    let t = LogThrottle::default();
+    assert_eq!(t.admit(100), Some(0));
+    assert_eq!(t.admit(100), None);
+    assert_eq!(t.admit(100), None);
+    assert_eq!(t.admit(101), Some(2));
+    assert_eq!(t.admit(101), None);
+    assert_eq!(t.admit(105), Some(1));
+}
