@@ -88,6 +88,11 @@ pub struct AuditConfig {
     /// chain would make every later entry of it read as tampering. The
     /// next gateway to start seals what a crash left open.
     pub seal_open_chains: bool,
+    /// Checkpoints independent witnesses cosigned (origin, size, root), as
+    /// the opener learned them: a crashed chain is sealed only if its tree
+    /// has each one of its origin (its entries were not rewritten or cut
+    /// under what a witness saw).
+    pub witnessed: Vec<crate::tree_head::Link>,
 }
 
 impl Default for AuditConfig {
@@ -103,6 +108,7 @@ impl Default for AuditConfig {
             key_name: "credgate-audit".to_owned(),
             min_free_bytes: 0,
             seal_open_chains: true,
+            witnessed: Vec::new(),
         }
     }
 }
@@ -120,6 +126,7 @@ impl std::fmt::Debug for AuditConfig {
             .field("checkpoint_interval_ms", &self.checkpoint_interval_ms)
             .field("origin", &self.origin)
             .field("key_name", &self.key_name)
+            .field("witnessed", &self.witnessed.len())
             .finish()
     }
 }
@@ -148,6 +155,9 @@ struct Inner {
     published: watch::Receiver<Option<Published>>,
     /// The store timeout: how long a write may wait on the store.
     timeout: Duration,
+    /// Chains a crash left open that opening did not seal because they do
+    /// not verify: (chain id, first bad seq, why).
+    unsealed: Vec<(String, u64, String)>,
 }
 
 /// A checkpoint the writer committed (what witnesses are sent).
@@ -215,9 +225,11 @@ impl AuditLog {
         let verifier = signer.verifier();
         let key = LogKey::raw(&verifier.public_key)?;
         migrate_legacy_chains(&store, &signer, &key, &cfg.origin).await?;
-        if cfg.seal_open_chains {
-            seal_open_chains(&store, &signer, &key, &chain_id).await?;
-        }
+        let unsealed = if cfg.seal_open_chains {
+            seal_open_chains(&store, &signer, &key, &chain_id, &cfg.witnessed).await?
+        } else {
+            Vec::new()
+        };
         let links = latest_checkpoints(&store, &key, &chain_id).await?;
         let origin = origin_for(&cfg.origin, &chain_id);
         let genesis =
@@ -262,6 +274,7 @@ impl AuditLog {
                 store,
                 published,
                 timeout: Duration::from_millis(cfg.store_timeout_ms.max(1)),
+                unsealed,
             }),
         })
     }
@@ -344,6 +357,13 @@ impl AuditLog {
     /// This log's key as exports need it.
     pub fn export_key(&self) -> Arc<crate::export_seal::ExportKey> {
         self.inner.export_key.clone()
+    }
+
+    /// Chains a crash left open that opening did not seal because they do
+    /// not verify: (chain id, first bad seq, why), for the opener to
+    /// report beyond the process log.
+    pub fn unsealed_at_open(&self) -> &[(String, u64, String)] {
+        &self.inner.unsealed
     }
 
     /// This process's chain id (32 hex characters).
@@ -840,7 +860,9 @@ async fn seal_open_chains(
     signer: &CheckpointSigner,
     key: &LogKey,
     own: &str,
-) -> Result<(), AuditError> {
+    witnessed: &[Link],
+) -> Result<Vec<(String, u64, String)>, AuditError> {
+    let mut unsealed = Vec::new();
     for chain_id in store.open_chains().await? {
         if chain_id == own {
             continue;
@@ -854,8 +876,13 @@ async fn seal_open_chains(
         };
         let origin = cps.first().map(|c| c.origin.clone()).unwrap_or_default();
         let links = links_naming(store, key, &origin).await?;
+        let seen: Vec<Link> = witnessed
+            .iter()
+            .filter(|w| w.origin == origin)
+            .cloned()
+            .collect();
         tracing::info!(chain_id = %chain_id, "verifying an inquiry log chain a crash left open, from its first entry, before sealing it");
-        let verified = verify_whole_chain(store, &chain_id, &cps, &links).await;
+        let verified = verify_whole_chain(store, &chain_id, &cps, &links, &seen).await;
         let result = match verified {
             Ok(Ok((size, root))) => {
                 let cp = signer.sign(&origin, size, &root, Kind::Sealed, now_ms(), &[])?;
@@ -869,6 +896,7 @@ async fn seal_open_chains(
             }
             Ok(Err(t)) => {
                 tracing::error!(chain_id = %chain_id, seq = t.seq, why = %t.why, "an open inquiry log chain does not verify: not sealed");
+                unsealed.push((chain_id.clone(), t.seq, t.why.clone()));
                 Ok(())
             }
             Err(e) => Err(e),
@@ -876,7 +904,7 @@ async fn seal_open_chains(
         claim.release().await;
         result?;
     }
-    Ok(())
+    Ok(unsealed)
 }
 
 /// What the genesis checkpoints of every chain say about the chain of
@@ -908,14 +936,26 @@ pub(crate) async fn verify_whole_chain(
     chain_id: &str,
     cps: &[Checkpoint],
     links: &[Link],
+    witnessed: &[Link],
 ) -> Result<Result<(u64, Hash), crate::verify::Tamper>, AuditError> {
     use crate::verify::TreeWalker;
     let mut walker = match TreeWalker::new(chain_id, cps) {
         Ok(w) => w,
         Err(t) => return Ok(Err(t)),
     };
-    for link in links {
-        let by = format!("link to size {} from a later chain", link.size);
+    let named = links
+        .iter()
+        .map(|l| (l, format!("link to size {} from a later chain", l.size)))
+        .chain(witnessed.iter().map(|w| {
+            (
+                w,
+                format!(
+                    "checkpoint a witness cosigned at size {} (cut or rewritten under it?)",
+                    w.size
+                ),
+            )
+        }));
+    for (link, by) in named {
         if let Err(t) = walker.expect_root(link.size, link.root, by) {
             return Ok(Err(t));
         }

@@ -360,16 +360,29 @@ async fn cosigned_then_cut(env: Env) {
     let (code, out, _) = run(BIN, &["audit", "verify", "--config", config]).await;
     assert_eq!(code, Some(0), "{out}");
 
-    // ... then a restart: the new writer verifies the (consistent) cut
-    // chain and seals it; the witness refuses the smaller tree.
+    // ... then a restart: the new writer asks the witnesses what they
+    // cosigned of the open chain before sealing it; w1 cosigned more than
+    // the store holds, so the cut chain is not sealed (the key signs
+    // nothing over it), and the conflict is counted and logged as an alert
+    // (before, the chain was sealed and the witness objected only after).
     let running = env.start().await;
     let conflict = eventually(10, || async {
         let m = auditor.get(admin(&running), "/metrics", &[]).await.unwrap();
         String::from_utf8_lossy(&m.body)
-            .contains("credgate_witness_conflicts_total{witness=\"w1\"} 1")
+            .contains("credgate_witness_conflicts_total{witness=\"witnesses\"} 1")
     })
     .await;
     assert!(conflict, "no witness conflict counted");
+    let latest = auditor
+        .get(
+            admin(&running),
+            &format!("/audit/checkpoints/latest?chain={chain}"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let latest = String::from_utf8(latest.body.to_vec()).unwrap();
+    assert!(latest.contains("\nkind periodic\n"), "{latest}");
     let alerts: Vec<audit::Entry> = env
         .entries()
         .await
@@ -395,11 +408,11 @@ async fn cosigned_then_cut(env: Env) {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains(&format!(
-            "witness_conflict  witness:w1: chain {chain} at size "
+            "witness_conflict  witness:witnesses: chain {chain} at size "
         )),
         "{out}"
     );
-    assert!(out.contains("the witness"), "{out}");
+    assert!(out.contains("a witness cosigned at size"), "{out}");
 
     // The witness still holds the uncut size, and verify against it fails.
     let held = client.latest(&origin).await.unwrap().unwrap();

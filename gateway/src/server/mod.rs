@@ -900,6 +900,73 @@ impl Running {
     }
 }
 
+/// What the configured witnesses cosigned last for each chain of the
+/// store a crash left open (no final or sealed checkpoint): the log opens
+/// with them and seals such a chain only if its tree has each (a re-probe:
+/// a store writer without the key deleted a crashed chain's checkpoints
+/// between two multiples of `checkpoint_every`, rewrote an entry under
+/// them, and the next start sealed it; the witness objected only after).
+/// Best effort, bounded: a witness that does not answer within 5 s, or a
+/// store not there yet, adds nothing (the seal then rests on the chain
+/// alone, as without witnesses).
+async fn witnessed_heads(
+    cfg: &audit::AuditConfig,
+    witnesses: &[crate::witness::client::WitnessClient],
+) -> Vec<audit::tree_head::Link> {
+    let mut out = Vec::new();
+    if witnesses.is_empty() {
+        return out;
+    }
+    let Ok(signer) = audit::tree_head::CheckpointSigner::new(&cfg.key_name, &cfg.signing_key_pkcs8)
+    else {
+        return out;
+    };
+    let Ok(key) = audit::tree_head::LogKey::raw(&signer.verifier().public_key) else {
+        return out;
+    };
+    let Ok(reader) = audit::Reader::connect(&cfg.store_url).await else {
+        return out;
+    };
+    for chain_id in reader.chains().await.unwrap_or_default() {
+        let Ok(status) = reader.chain_status(&chain_id).await else {
+            continue;
+        };
+        let closed = status
+            .latest
+            .as_ref()
+            .and_then(|(_, _, note)| key.open(note).ok())
+            .is_some_and(|cp| cp.kind.closes());
+        if closed {
+            continue;
+        }
+        let origin = audit::tree_head::origin_for(&cfg.origin, &chain_id);
+        for w in witnesses {
+            match tokio::time::timeout(Duration::from_secs(5), w.latest(&origin)).await {
+                Ok(Ok(Some(note))) => match key.open(&note) {
+                    Ok(cp) if cp.origin == origin => out.push(audit::tree_head::Link {
+                        origin: origin.clone(),
+                        size: cp.size,
+                        root: cp.root,
+                    }),
+                    _ => {
+                        tracing::warn!(witness = w.name(), %origin, "a witness's latest checkpoint is not this log's; not used before sealing")
+                    }
+                },
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(witness = w.name(), error = %e, "witness not asked before sealing a crashed chain")
+                }
+                Err(_) => tracing::warn!(
+                    witness = w.name(),
+                    "witness did not answer within 5 s before sealing a crashed chain"
+                ),
+            }
+        }
+    }
+    reader.close().await;
+    out
+}
+
 /// Everything a gateway serves with but its listeners: policy, TLS
 /// material, upstream client, witnesses and the inquiry log opened (a new
 /// chain started); the alert task's queue and the witness clients for the
@@ -940,9 +1007,29 @@ async fn open_shared(
         };
         witnesses.push(w.client().map_err(bad)?);
     }
+    let mut audit_cfg = audit_cfg;
+    audit_cfg.witnessed = witnessed_heads(&audit_cfg, &witnesses).await;
     let audit = audit::AuditLog::open(&audit_cfg)
         .await
         .map_err(ServeError::Audit)?;
+    // A crashed chain left unsealed because a witness cosigned more of it
+    // (or another root) than the store holds is a witness conflict, seen
+    // where conflicts are seen: an alert entry and the metric.
+    for (chain, seq, why) in audit.unsealed_at_open() {
+        if !why.contains("witness cosigned") {
+            continue;
+        }
+        let entry = witness_feed::conflict_entry(
+            "witnesses",
+            chain,
+            *seq,
+            &format!("not sealed at start: {why}"),
+        );
+        if let Err(e) = audit.append(entry).await {
+            tracing::error!(error = %e, "witness conflict found before sealing not logged");
+        }
+        metrics.witness_conflict("witnesses");
+    }
     let audit_public_key = audit.public_key();
     let buckets = if is_postgres(&audit_cfg.store_url) {
         let timeout = Duration::from_millis(audit_cfg.store_timeout_ms.max(1));

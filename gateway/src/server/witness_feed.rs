@@ -200,7 +200,7 @@ impl WitnessFeed {
 }
 
 /// The alert entry of a witness conflict.
-fn conflict_entry(witness: &str, chain: &str, size: u64, why: &str) -> audit::NewEntry {
+pub(super) fn conflict_entry(witness: &str, chain: &str, size: u64, why: &str) -> audit::NewEntry {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
