@@ -927,6 +927,9 @@ async fn witnessed_heads(
     let Ok(reader) = audit::Reader::connect(&cfg.store_url).await else {
         return out;
     };
+    // A witness that failed once is not asked again: the start waits at
+    // most 5 s per witness, however many chains are open.
+    let mut failed = vec![false; witnesses.len()];
     for chain_id in reader.chains().await.unwrap_or_default() {
         let Ok(status) = reader.chain_status(&chain_id).await else {
             continue;
@@ -940,7 +943,10 @@ async fn witnessed_heads(
             continue;
         }
         let origin = audit::tree_head::origin_for(&cfg.origin, &chain_id);
-        for w in witnesses {
+        for (w, failed) in witnesses.iter().zip(failed.iter_mut()) {
+            if *failed {
+                continue;
+            }
             match tokio::time::timeout(Duration::from_secs(5), w.latest(&origin)).await {
                 Ok(Ok(Some(note))) => match key.open(&note) {
                     Ok(cp) if cp.origin == origin => out.push(audit::tree_head::Link {
@@ -954,12 +960,16 @@ async fn witnessed_heads(
                 },
                 Ok(Ok(None)) => {}
                 Ok(Err(e)) => {
+                    *failed = true;
                     tracing::warn!(witness = w.name(), error = %e, "witness not asked before sealing a crashed chain")
                 }
-                Err(_) => tracing::warn!(
-                    witness = w.name(),
-                    "witness did not answer within 5 s before sealing a crashed chain"
-                ),
+                Err(_) => {
+                    *failed = true;
+                    tracing::warn!(
+                        witness = w.name(),
+                        "witness did not answer within 5 s before sealing a crashed chain"
+                    )
+                }
             }
         }
     }
