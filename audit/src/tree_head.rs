@@ -160,7 +160,7 @@ impl CheckpointSigner {
         time_ms: i64,
         links: &[Link],
     ) -> Result<Checkpoint, AuditError> {
-        self.sign_genesis_or(origin, size, root, kind, time_ms, links, None)
+        self.sign_with_every(origin, size, root, kind, time_ms, links, None)
     }
 
     /// A chain's genesis checkpoint (size 0, the empty tree) naming
@@ -173,11 +173,11 @@ impl CheckpointSigner {
         every: u64,
     ) -> Result<Checkpoint, AuditError> {
         let root = crate::merkle::empty_root();
-        self.sign_genesis_or(origin, 0, &root, Kind::Genesis, time_ms, links, Some(every))
+        self.sign_with_every(origin, 0, &root, Kind::Genesis, time_ms, links, Some(every))
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sign_genesis_or(
+    fn sign_with_every(
         &self,
         origin: &str,
         size: u64,
@@ -305,70 +305,67 @@ pub(crate) fn reopen(note_text: &str) -> Result<Checkpoint, BadCheckpoint> {
 
 /// The checkpoint a parsed note's text holds.
 fn checkpoint_of(note: &Note, note_text: &str) -> Result<Checkpoint, BadCheckpoint> {
-    {
-        let bad = |why: String| BadCheckpoint(why);
-        let head =
-            TreeHead::parse(&note.text).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
-        let mut kind = None;
-        let mut time_ms = None;
-        let mut every = None;
-        let mut links = Vec::new();
-        for ext in &head.extensions {
-            let mut parts = ext.split(' ');
-            match (
-                parts.next(),
-                parts.next(),
-                parts.next(),
-                parts.next(),
-                parts.next(),
-            ) {
-                (Some("kind"), Some(k), None, _, _) if kind.is_none() => {
-                    kind = Some(Kind::parse(k).ok_or_else(|| bad(format!("unknown kind `{k}`")))?);
-                }
-                (Some("time"), Some(t), None, _, _) if time_ms.is_none() => {
-                    time_ms = Some(t.parse::<i64>().map_err(|_| bad("bad time line".into()))?);
-                }
-                (Some("every"), Some(n), None, _, _) if every.is_none() => {
-                    every = Some(
-                        n.parse::<u64>()
-                            .ok()
-                            .filter(|n| *n >= 1)
-                            .ok_or_else(|| bad("bad every line".into()))?,
-                    );
-                }
-                (Some("link"), Some(origin), Some(size), Some(root), None) => {
-                    let size = size
-                        .parse::<u64>()
-                        .map_err(|_| bad("bad link size".into()))?;
-                    let root = B64
-                        .decode(root)
-                        .ok()
-                        .and_then(|r| <[u8; 32]>::try_from(r).ok())
-                        .ok_or_else(|| bad("bad link root".into()))?;
-                    links.push(Link {
-                        origin: origin.to_owned(),
-                        size,
-                        root,
-                    });
-                }
-                _ => return Err(bad("unknown or repeated extension line".into())),
+    let bad = |why: String| BadCheckpoint(why);
+    let head = TreeHead::parse(&note.text).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+    let mut kind = None;
+    let mut time_ms = None;
+    let mut every = None;
+    let mut links = Vec::new();
+    for ext in &head.extensions {
+        let mut parts = ext.split(' ');
+        match (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
+            (Some("kind"), Some(k), None, _, _) if kind.is_none() => {
+                kind = Some(Kind::parse(k).ok_or_else(|| bad(format!("unknown kind `{k}`")))?);
             }
+            (Some("time"), Some(t), None, _, _) if time_ms.is_none() => {
+                time_ms = Some(t.parse::<i64>().map_err(|_| bad("bad time line".into()))?);
+            }
+            (Some("every"), Some(n), None, _, _) if every.is_none() => {
+                every = Some(
+                    n.parse::<u64>()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| bad("bad every line".into()))?,
+                );
+            }
+            (Some("link"), Some(origin), Some(size), Some(root), None) => {
+                let size = size
+                    .parse::<u64>()
+                    .map_err(|_| bad("bad link size".into()))?;
+                let root = B64
+                    .decode(root)
+                    .ok()
+                    .and_then(|r| <[u8; 32]>::try_from(r).ok())
+                    .ok_or_else(|| bad("bad link root".into()))?;
+                links.push(Link {
+                    origin: origin.to_owned(),
+                    size,
+                    root,
+                });
+            }
+            _ => return Err(bad("unknown or repeated extension line".into())),
         }
-        let kind = kind.ok_or_else(|| bad("no kind line".into()))?;
-        if (!links.is_empty() || every.is_some()) && kind != Kind::Genesis {
-            return Err(bad("links or every outside a genesis checkpoint".into()));
-        }
-        Ok(Checkpoint {
-            origin: head.origin,
-            size: head.size,
-            root: head.root,
-            kind,
-            time_ms: time_ms.ok_or_else(|| bad("no time line".into()))?,
-            links,
-            every,
-            note: note_text.to_owned(),
-        })
     }
+    let kind = kind.ok_or_else(|| bad("no kind line".into()))?;
+    if (!links.is_empty() || every.is_some()) && kind != Kind::Genesis {
+        return Err(bad("links or every outside a genesis checkpoint".into()));
+    }
+    Ok(Checkpoint {
+        origin: head.origin,
+        size: head.size,
+        root: head.root,
+        kind,
+        time_ms: time_ms.ok_or_else(|| bad("no time line".into()))?,
+        links,
+        every,
+        note: note_text.to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -57,7 +57,9 @@ async fn filled(store: &TestStore, key: &[u8], every: u64, n: u64) -> (AuditLog,
     (log, pk)
 }
 
-fn assert_tampered(report: VerifyReport, chain: &str, seq: u64) {
+/// Asserts tampering found in `chain` at `seq`; returns why.
+#[track_caller]
+fn assert_tampered(report: VerifyReport, chain: &str, seq: u64) -> String {
     match report {
         VerifyReport::Tampered {
             chain_id,
@@ -66,6 +68,7 @@ fn assert_tampered(report: VerifyReport, chain: &str, seq: u64) {
         } => {
             assert_eq!(chain_id, chain, "{why}");
             assert_eq!(first_bad_seq, seq, "{why}");
+            why
         }
         other => panic!("expected tampering at seq {seq}, got {other:?}"),
     }
@@ -1076,21 +1079,7 @@ async fn edited_tree_nodes_are_found(store: &TestStore) {
              WHERE chain_id = '{chain}' AND seq = 4"
         ))
         .await;
-    let why = match log.reader().verify(&pk).await.unwrap() {
-        VerifyReport::Tampered {
-            chain_id,
-            first_bad_seq,
-            why,
-        } => {
-            assert_eq!(
-                (chain_id.as_str(), first_bad_seq),
-                (chain.as_str(), 4),
-                "{why}"
-            );
-            why
-        }
-        other => panic!("edited tree nodes: {other:?}"),
-    };
+    let why = assert_tampered(log.reader().verify(&pk).await.unwrap(), &chain, 4);
     assert!(why.contains("tree nodes"), "{why}");
 }
 
@@ -1111,15 +1100,7 @@ async fn a_column_of_another_type_is_named_as_such(store: &TestStore) {
             "UPDATE entries SET time_ms = 'noon' WHERE chain_id = '{chain}' AND seq = 3"
         ))
         .await;
-    let why = match log.reader().verify(&pk).await.unwrap() {
-        VerifyReport::Tampered {
-            first_bad_seq, why, ..
-        } => {
-            assert_eq!(first_bad_seq, 3, "{why}");
-            why
-        }
-        other => panic!("{other:?}"),
-    };
+    let why = assert_tampered(log.reader().verify(&pk).await.unwrap(), &chain, 3);
     assert!(
         why.contains("time_ms") && why.contains("another type"),
         "{why}"
@@ -1292,7 +1273,9 @@ async fn a_second_writer_seals_only_chains_nobody_writes(store: &TestStore) {
         ),
         // One gateway process per SQLite file: `b` took `a` for crashed and
         // sealed it at seq 1, so `a`'s later entry is flagged.
-        Kind::Sqlite => assert_tampered(report, a.chain_id(), 2),
+        Kind::Sqlite => {
+            assert_tampered(report, a.chain_id(), 2);
+        }
     }
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();

@@ -134,6 +134,17 @@ fn target_of(url: &str) -> SocketAddr {
         .unwrap()
 }
 
+/// Makes the test upstream answer for [`LEGAL_PERSON`]; its path.
+fn answer_a_legal_person(env: &Env) -> String {
+    let path = format!("/v1/subjects/{LEGAL_PERSON}");
+    env.upstream.json(
+        &path,
+        200,
+        &serde_json::json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "x"}}),
+    );
+    path
+}
+
 /// One answer: when it was asked, status, error code, inquiry id, how long
 /// it took.
 type Answer = (Instant, u16, Option<String>, String, Duration);
@@ -151,12 +162,7 @@ async fn postgres_gone_for_seconds_gives_503_then_serves_again_without_restart()
         "rate = \"60000/minute\"",
         1,
     ));
-    let path = format!("/v1/subjects/{LEGAL_PERSON}");
-    env.upstream.json(
-        &path,
-        200,
-        &serde_json::json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "x"}}),
-    );
+    let path = answer_a_legal_person(&env);
     let gw = env.start().await;
     let addr = gw.data_addr();
 
@@ -350,12 +356,7 @@ async fn postgres_that_stops_answering_gives_503_within_the_timeout() {
     };
     let relay = Relay::start(target_of(&pg.url)).await;
     let env = Env::with_store(Some(&via(&pg.url, relay.addr))).await;
-    let path = format!("/v1/subjects/{LEGAL_PERSON}");
-    env.upstream.json(
-        &path,
-        200,
-        &serde_json::json!({"subject": {"id": LEGAL_PERSON, "type": "legal_person", "name": "x"}}),
-    );
+    let path = answer_a_legal_person(&env);
     let gw = env.start().await;
     let addr = gw.data_addr();
     let client = env.client(Some("HN-AMR-0001"), Proto::Http1);

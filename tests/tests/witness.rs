@@ -87,6 +87,24 @@ async fn inquire(env: &Env, running: &gateway::server::Running, n: usize) {
 
 /// Runs SQL on the store as an attacker with write access would; `?N`
 /// placeholders become `$N` on PostgreSQL.
+/// The latest checkpoint note of `chain`, as the admin API serves it.
+async fn latest_checkpoint(
+    auditor: &tests::client::Client,
+    running: &gateway::server::Running,
+    chain: &str,
+) -> String {
+    let r = auditor
+        .get(
+            admin(running),
+            &format!("/audit/checkpoints/latest?chain={chain}"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    String::from_utf8(r.body.to_vec()).unwrap()
+}
+
 async fn tamper(store_url: &str, sql: &str, chain: &str, n: i64) {
     use sqlx::Connection;
     if let Some(file) = store_url.strip_prefix("sqlite://") {
@@ -251,16 +269,7 @@ async fn cosigned_then_cut(env: Env) {
     assert!(cosigned_25, "the witness did not cosign size 25");
     // The latest checkpoint and a proof bundle carry the cosignature.
     let auditor = env.client(Some("CMP-0001"), Proto::Http1);
-    let latest = auditor
-        .get(
-            admin(&running),
-            &format!("/audit/checkpoints/latest?chain={chain}"),
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(latest.status, 200);
-    let note = String::from_utf8(latest.body.to_vec()).unwrap();
+    let note = latest_checkpoint(&auditor, &running, &chain).await;
     assert!(note.contains("\n— witness.local/w1 "), "{note}");
     let metrics = auditor.get(admin(&running), "/metrics", &[]).await.unwrap();
     let metrics = String::from_utf8_lossy(&metrics.body).into_owned();
@@ -373,15 +382,7 @@ async fn cosigned_then_cut(env: Env) {
     })
     .await;
     assert!(conflict, "no witness conflict counted");
-    let latest = auditor
-        .get(
-            admin(&running),
-            &format!("/audit/checkpoints/latest?chain={chain}"),
-            &[],
-        )
-        .await
-        .unwrap();
-    let latest = String::from_utf8(latest.body.to_vec()).unwrap();
+    let latest = latest_checkpoint(&auditor, &running, &chain).await;
     assert!(latest.contains("\nkind periodic\n"), "{latest}");
     let alerts: Vec<audit::Entry> = env
         .entries()

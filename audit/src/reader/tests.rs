@@ -90,6 +90,14 @@ async fn three_chains() -> (tempfile::TempDir, Reader, Vec<u8>) {
 
 /// [`three_chains`], with the audit key that signs its export end lines.
 async fn three_chains_with_key() -> (tempfile::TempDir, Reader, (ExportKey, Vec<u8>)) {
+    chains_of(&[20, 7, 11]).await
+}
+
+/// A log of one chain per size in `sizes` (each closed by shutdown, the
+/// last after an explicit checkpoint), checkpoints every 3 entries, entries
+/// of two officers and subjects; with the audit key that signs export end
+/// lines.
+async fn chains_of(sizes: &[u64]) -> (tempfile::TempDir, Reader, (ExportKey, Vec<u8>)) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/log.db", dir.path().display());
     let pkcs8 = crate::generate_signing_key().unwrap();
@@ -101,7 +109,7 @@ async fn three_chains_with_key() -> (tempfile::TempDir, Reader, (ExportKey, Vec<
     };
     let mut key = Vec::new();
     let mut i = 0u64;
-    for (chain, n) in [(0, 20u64), (1, 7), (2, 11)] {
+    for (chain, &n) in sizes.iter().enumerate() {
         let log = crate::AuditLog::open(&cfg).await.unwrap();
         for _ in 0..n {
             let mut e = crate::entry::tests::sample(i);
@@ -115,12 +123,10 @@ async fn three_chains_with_key() -> (tempfile::TempDir, Reader, (ExportKey, Vec<
             i += 1;
         }
         key = log.public_key();
-        if chain < 2 {
-            log.shutdown().await.unwrap();
-        } else {
+        if chain + 1 == sizes.len() {
             log.checkpoint().await.unwrap();
-            log.shutdown().await.unwrap();
         }
+        log.shutdown().await.unwrap();
     }
     let reader = Reader::connect(&url)
         .await
@@ -297,34 +303,40 @@ async fn an_export_cut_anywhere_or_missing_a_chain_fails_its_seal() {
     // Re-sealed by another key after a chain was taken out: still not
     // the audit key's.
     let other = ExportKey::from_pkcs8(&crate::generate_signing_key().unwrap()).unwrap();
-    let mut kept: Vec<String> = lines[..lines.len() - 1]
+    let kept: Vec<String> = lines[..lines.len() - 1]
         .iter()
         .filter(|l| chain_of(l).as_ref() != chains.iter().next())
         .cloned()
         .collect();
-    let mut digest = LinesDigest::new();
-    for l in &kept {
-        digest.line(l);
-    }
-    let digest = digest.finish();
-    let n = kept
-        .iter()
-        .filter(|l| l.starts_with("{\"type\":\"entry\""))
-        .count() as u64;
-    kept.push(
-        serde_json::to_string(&ExportLine::End {
-            entries: n,
-            sha256: hex::encode(digest),
-            signature: other.sign_end(&digest, n),
-        })
-        .unwrap(),
-    );
-    let r = verify(&kept);
+    let r = verify(&with_end_line(kept, &other));
     assert!(is_unsealed(&r), "re-sealed by another key: {r:?}");
     // Two end lines: not an export.
     let mut twice = lines.clone();
     twice.insert(1, end);
     assert!(verify_export(std::io::Cursor::new(twice.join("\n")), &key).is_err());
+}
+
+/// `lines` (an export without its end line) with an end line signed by
+/// `key` over them, as whoever holds that key can write one.
+fn with_end_line(mut lines: Vec<String>, key: &ExportKey) -> Vec<String> {
+    let mut digest = LinesDigest::new();
+    for l in &lines {
+        digest.line(l);
+    }
+    let digest = digest.finish();
+    let n = lines
+        .iter()
+        .filter(|l| l.starts_with("{\"type\":\"entry\""))
+        .count() as u64;
+    lines.push(
+        serde_json::to_string(&ExportLine::End {
+            entries: n,
+            sha256: hex::encode(digest),
+            signature: key.sign_end(&digest, n),
+        })
+        .unwrap(),
+    );
+    lines
 }
 
 /// Who holds the audit key can sign an end line again over an edited
@@ -343,24 +355,7 @@ async fn a_resealed_whole_log_export_missing_a_linked_chain_is_tampered() {
     let lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let body = &lines[..lines.len() - 1];
     let reseal = |kept: Vec<String>| {
-        let mut digest = LinesDigest::new();
-        for l in &kept {
-            digest.line(l);
-        }
-        let digest = digest.finish();
-        let n = kept
-            .iter()
-            .filter(|l| l.starts_with("{\"type\":\"entry\""))
-            .count() as u64;
-        let mut kept = kept;
-        kept.push(
-            serde_json::to_string(&ExportLine::End {
-                entries: n,
-                sha256: hex::encode(digest),
-                signature: key.sign_end(&digest, n),
-            })
-            .unwrap(),
-        );
+        let kept = with_end_line(kept, &key);
         let mut file = kept.join("\n");
         file.push('\n');
         verify_export(std::io::Cursor::new(file), &pk).unwrap()
@@ -434,31 +429,7 @@ async fn a_resealed_whole_log_export_missing_a_linked_chain_is_tampered() {
 /// reviewer of the link check).
 #[tokio::test]
 async fn a_whole_log_export_with_an_empty_linked_chain_verifies() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/log.db", dir.path().display());
-    let pkcs8 = crate::generate_signing_key().unwrap();
-    let cfg = crate::AuditConfig {
-        store_url: url.clone(),
-        signing_key_pkcs8: pkcs8.clone(),
-        checkpoint_every: 3,
-        ..Default::default()
-    };
-    let mut key = Vec::new();
-    for (chain, n) in [(0u64, 5u64), (1, 0), (2, 4)] {
-        let log = crate::AuditLog::open(&cfg).await.unwrap();
-        for i in 0..n {
-            log.append(crate::entry::tests::sample(chain * 100 + i))
-                .await
-                .unwrap();
-        }
-        key = log.public_key();
-        log.shutdown().await.unwrap();
-    }
-    let reader = Reader::connect(&url)
-        .await
-        .unwrap()
-        .with_signing_key(&pkcs8)
-        .unwrap();
+    let (_dir, reader, (_, key)) = chains_of(&[5, 0, 4]).await;
     let mut full = Vec::new();
     reader.export(&Filter::default(), &mut full).await.unwrap();
     let report = verify_export(std::io::Cursor::new(&full), &key).unwrap();

@@ -185,11 +185,42 @@ impl WireLog {
     }
 }
 
+/// An HTTP/2 frame head (9 bytes) gathered across reads or writes.
+#[derive(Debug, Default)]
+struct FrameHead {
+    bytes: [u8; 9],
+    len: usize,
+}
+
+impl FrameHead {
+    /// Takes head bytes from the front of `bytes`; once the nine are there,
+    /// the frame's (payload length, type, stream id), and a fresh head.
+    fn take(&mut self, bytes: &mut &[u8]) -> Option<(usize, u8, u32)> {
+        let take = (9 - self.len).min(bytes.len());
+        if let (Some(dst), Some(src)) = (
+            self.bytes.get_mut(self.len..self.len + take),
+            bytes.get(..take),
+        ) {
+            dst.copy_from_slice(src);
+        }
+        self.len += take;
+        *bytes = bytes.get(take..).unwrap_or_default();
+        if self.len < 9 {
+            return None;
+        }
+        self.len = 0;
+        let [l0, l1, l2, kind, _flags, s0, s1, s2, s3] = self.bytes;
+        let payload = (usize::from(l0) << 16) | (usize::from(l1) << 8) | usize::from(l2);
+        Some((payload, kind, u32::from_be_bytes([s0 & 0x7f, s1, s2, s3])))
+    }
+}
+
 /// Follows the frames the server writes on an HTTP/2 connection.
 #[derive(Debug, Default)]
 struct FrameReader {
-    header: [u8; 9],
-    header_len: usize,
+    head: FrameHead,
+    /// Within a frame's payload (its head read).
+    in_payload: bool,
     /// Payload bytes of the current frame still to come.
     remaining: usize,
     kind: u8,
@@ -203,18 +234,9 @@ struct FrameReader {
 impl FrameReader {
     fn feed(&mut self, mut bytes: &[u8], log: &WireLog) {
         while !bytes.is_empty() {
-            if self.header_len < 9 {
-                let take = (9 - self.header_len).min(bytes.len());
-                if let (Some(dst), Some(src)) = (
-                    self.header.get_mut(self.header_len..self.header_len + take),
-                    bytes.get(..take),
-                ) {
-                    dst.copy_from_slice(src);
-                }
-                self.header_len += take;
-                bytes = bytes.get(take..).unwrap_or_default();
-                if self.header_len == 9 {
-                    self.start_frame(log);
+            if !self.in_payload {
+                if let Some((payload, kind, stream)) = self.head.take(&mut bytes) {
+                    self.start_frame(payload, kind, stream, log);
                 }
                 continue;
             }
@@ -242,12 +264,12 @@ impl FrameReader {
         }
     }
 
-    fn start_frame(&mut self, log: &WireLog) {
-        let [l0, l1, l2, kind, _flags, s0, s1, s2, s3] = self.header;
-        self.remaining = (usize::from(l0) << 16) | (usize::from(l1) << 8) | usize::from(l2);
+    fn start_frame(&mut self, payload: usize, kind: u8, stream: u32, log: &WireLog) {
+        self.remaining = payload;
         self.kind = kind;
-        self.stream = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]);
+        self.stream = stream;
         self.captured = 0;
+        self.in_payload = true;
         if kind == HEADERS {
             if self.answered.len() == ANSWERED_MEMORY {
                 self.answered.pop_front();
@@ -280,7 +302,7 @@ impl FrameReader {
             }
             _ => {}
         }
-        self.header_len = 0;
+        self.in_payload = false;
         self.remaining = 0;
     }
 }
@@ -289,8 +311,7 @@ impl FrameReader {
 /// the preface), only their 9-byte heads: counts the streams it opens.
 #[derive(Debug, Default)]
 struct ClientFrames {
-    header: [u8; 9],
-    header_len: usize,
+    head: FrameHead,
     /// Payload bytes of the current frame still to skip.
     remaining: usize,
     /// The highest client stream id opened so far.
@@ -306,26 +327,14 @@ impl ClientFrames {
                 bytes = bytes.get(skip..).unwrap_or_default();
                 continue;
             }
-            let take = (9 - self.header_len).min(bytes.len());
-            if let (Some(dst), Some(src)) = (
-                self.header.get_mut(self.header_len..self.header_len + take),
-                bytes.get(..take),
-            ) {
-                dst.copy_from_slice(src);
-            }
-            self.header_len += take;
-            bytes = bytes.get(take..).unwrap_or_default();
-            if self.header_len == 9 {
-                let [l0, l1, l2, kind, _flags, s0, s1, s2, s3] = self.header;
-                self.remaining = (usize::from(l0) << 16) | (usize::from(l1) << 8) | usize::from(l2);
-                let stream = u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]);
+            if let Some((payload, kind, stream)) = self.head.take(&mut bytes) {
+                self.remaining = payload;
                 // A new client-initiated stream (odd id above those seen):
                 // trailers on an open stream are not a request.
                 if kind == HEADERS && stream % 2 == 1 && stream > self.max_stream {
                     self.max_stream = stream;
                     log.client_streams.fetch_add(1, Ordering::Relaxed);
                 }
-                self.header_len = 0;
             }
         }
     }
