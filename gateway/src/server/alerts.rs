@@ -331,6 +331,9 @@ pub(crate) struct AlertTask {
     /// 90 s never counted the inquiries of its pause).
     polled_at: Option<i64>,
     data_polled_at: Option<i64>,
+    /// Adoptions (rule, time) whose entry could not be written yet: tried
+    /// again every tick, so the rebuild at the next start learns them.
+    unlogged_adoptions: Vec<(String, i64)>,
 }
 
 impl AlertTask {
@@ -345,6 +348,7 @@ impl AlertTask {
             data_seen: HashMap::new(),
             polled_at: None,
             data_polled_at: None,
+            unlogged_adoptions: Vec::new(),
         }
     }
 
@@ -427,12 +431,24 @@ impl AlertTask {
         let now = self.now_ms();
         for rule in adopted {
             self.evaluator.adopted_at(&rule, now);
-            self.log_adoption(&rule, now).await;
+            self.unlogged_adoptions.push((rule, now));
+        }
+        self.log_adoptions().await;
+    }
+
+    /// Writes the entries of the adoptions not logged yet; one that fails
+    /// stays for the next tick.
+    async fn log_adoptions(&mut self) {
+        for (rule, at) in std::mem::take(&mut self.unlogged_adoptions) {
+            if let Err(why) = self.log_adoption(&rule, at).await {
+                tracing::error!(rule, error = %why, "alert rule adoption not logged yet; tried again next second");
+                self.unlogged_adoptions.push((rule, at));
+            }
         }
     }
 
     /// Writes the entry saying a reload adopted `rule` at `now`.
-    async fn log_adoption(&mut self, rule: &str, now: i64) {
+    async fn log_adoption(&mut self, rule: &str, now: i64) -> Result<(), String> {
         let id = journal::new_inquiry_id(&self.shared.rng);
         self.seen.insert(id.clone(), now);
         let entry = audit::NewEntry {
@@ -444,20 +460,20 @@ impl AlertTask {
             )),
             ..journal::own_entry(now, id, "alert", audit::Decision::Allow, ADOPTED, 200)
         };
+        self.append(entry).await
+    }
+
+    /// Appends an entry of the alert task, bounded by the store timeout.
+    async fn append(&self, entry: audit::NewEntry) -> Result<(), String> {
         let appended = tokio::time::timeout(
             self.shared.audit.append_bound(),
             self.shared.audit.append(entry),
         )
         .await;
         match appended {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(rule, error = %e, "alert rule adoption not logged"),
-            Err(_) => {
-                tracing::error!(
-                    rule,
-                    "alert rule adoption not logged: the store did not answer in time"
-                )
-            }
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the store did not answer in time".into()),
         }
     }
 
@@ -508,23 +524,17 @@ impl AlertTask {
             );
         }
         tracing::warn!(rule = %f.rule, officer = %f.officer, subject = ?f.subject, count = f.count, late, "MISUSE ALERT: {}", entry.rule);
-        let appended = tokio::time::timeout(
-            self.shared.audit.append_bound(),
-            self.shared.audit.append(entry),
-        )
-        .await;
-        match appended {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(rule = %f.rule, error = %e, "misuse alert not logged"),
-            Err(_) => {
-                tracing::error!(rule = %f.rule, "misuse alert not logged: the store did not answer in time")
-            }
+        if let Err(why) = self.append(entry).await {
+            tracing::error!(rule = %f.rule, error = %why, "misuse alert not logged");
         }
         self.shared.metrics.alert(&f.rule);
     }
 
     async fn tick(&mut self) {
         self.follow_policy().await;
+        if !self.unlogged_adoptions.is_empty() {
+            self.log_adoptions().await;
+        }
         let now = self.now_ms();
         self.evaluator.sweep(now);
         self.shared.alerts.expire(now);
@@ -882,9 +892,15 @@ struct Replay {
 /// (`last`), so that a poll after a pause (the process stopped, the store
 /// unreachable) still reads what was written during it.
 fn poll_from(last: Option<i64>, start: i64, back: i64) -> i64 {
-    last.map_or(start, |last| last.min(start))
-        .saturating_sub(back)
+    last.map_or(start, |last| {
+        last.min(start).max(start.saturating_sub(MAX_CATCH_UP_MS))
+    })
+    .saturating_sub(back)
 }
+
+/// How far back a poll after a pause reads at most (a day): a catch-up
+/// read stays bounded however long the pause or the store's outage was.
+const MAX_CATCH_UP_MS: i64 = 86_400_000;
 
 /// Whether `officer` was suspended at `time_ms` by `suspended`'s account.
 ///

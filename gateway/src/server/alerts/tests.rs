@@ -91,4 +91,7 @@ fn a_poll_after_a_pause_reads_back_to_the_last_poll() {
     assert!(poll_from(None, 165_000, 60_000) > 102_000);
     // A clock set back reads further back, never less.
     assert_eq!(poll_from(Some(100_000), 90_000, 60_000), 30_000);
+    // After a very long pause, at most a day back (bounded reads).
+    let day = 86_400_000;
+    assert_eq!(poll_from(Some(0), 10 * day, 60_000), 9 * day - 60_000);
 }
